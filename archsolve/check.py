@@ -1,0 +1,347 @@
+"""``archsolve check``: propagate, tabulate, and explain every problem with a fix.
+
+Example::
+
+    >>> report = check_file("specs/unet-original.yaml")  # doctest: +SKIP
+    >>> report.output, report.totals["params"]            # doctest: +SKIP
+    ((2, 388, 388), 31030658)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SpecError, UsageError
+from .explain import formula, origin
+from .expr import Num
+from .graph import Network, build_network
+from .propagate import Problem, Propagation, propagate
+from .spec import Spec, load_spec
+
+NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
+NEAREST_SECONDS = 2.0
+SCAN_LIMIT = 4096
+
+
+@dataclass
+class Row:
+    name: str
+    op: str
+    depth: int
+    sources: list[str]
+    shape: list[int] | None
+    params: int | None
+    macs: int | None
+    rf: list[int] | None
+
+
+@dataclass
+class CheckReport:
+    spec: Spec
+    prop: Propagation
+    rows: list[Row]
+    totals: dict[str, int]
+    problems: list[Problem]
+    notes: list[str] = field(default_factory=list)
+    repairs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def input(self) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.prop.input)
+
+    @property
+    def output(self) -> tuple[int, ...] | None:
+        shape = self.prop.layers[self.spec.layers[-1].name].shape
+        return None if shape is None else tuple(int(v) for v in shape)
+
+
+# -- choosing values for what the spec leaves open ---------------------------------------------
+
+def _domain_values(spec: Spec, name: str, env: Mapping[str, int]) -> Iterable[int]:
+    dom = spec.vars[name].domain
+    assert dom is not None
+    if dom.values is not None:
+        return dom.values
+    assert dom.lo is not None and dom.hi is not None
+    lo, hi = dom.lo.evaluate(env), dom.hi.evaluate(env)
+    return range(lo, min(hi, lo + SCAN_LIMIT - 1) + 1)
+
+
+def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
+    """Values for the vars ``given`` leaves open: the smallest valid value of a lone free var.
+
+    ``check`` evaluates one network; a spec with unknown hyperparameters is for ``solve``.
+    """
+    for name in given:
+        if name not in spec.vars and name not in spec.unknowns:
+            options = [*spec.vars, *spec.unknowns]
+            from .spec import suggest
+
+            raise UsageError(f"--set {name}: the spec has no var or unknown {name!r}{suggest(name, options)}")
+    open_unknowns = [u for u in spec.unknowns if u not in given]
+    if open_unknowns:
+        shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
+        raise UsageError(f"{spec.file}: the spec has {len(open_unknowns)} unknown value(s) ('?'): {shown}; "
+                         f"'archsolve solve {spec.file}' fills them in (or give them with --set NAME=VALUE)")
+    free = [n for n, v in spec.vars.items() if v.domain is not None and n not in given]
+    env = dict(given)
+    notes: list[str] = []
+    if not free:
+        return env, notes
+    if len(free) == 1:
+        (name,) = free
+        candidates = list(_domain_values(spec, name, env))
+        for value in candidates:
+            try:
+                prop = propagate(net, {**env, name: value})
+            except SpecError:
+                continue
+            if prop.ok:
+                notes.append(f"checked at {name} = {value}, the smallest valid value in {spec.vars[name].domain} "
+                             f"(--set {name}=N checks another)")
+                return {**env, name: value}, notes
+        value = candidates[0]
+        notes.append(f"no value of {name} in {spec.vars[name].domain} gives a valid network; "
+                     f"checked at {name} = {value}")
+        return {**env, name: value}, notes
+    for name in free:
+        value = next(iter(_domain_values(spec, name, env)))
+        env[name] = value
+    notes.append("checked at the smallest value of each var: "
+                 + ", ".join(f"{n} = {env[n]}" for n in free) + " (--set NAME=N checks others)")
+    return env, notes
+
+
+# -- fixes -----------------------------------------------------------------------------------------
+
+def _ceil_half(n: int) -> int:
+    return -(-n // 2)
+
+
+def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The valid input sizes closest to ``current`` (equal axes move together), below and above."""
+    spec = net.spec
+    spatial = current[1:]
+    deadline = time.monotonic() + NEAREST_SECONDS
+    # axes written with the same value or var move together (a square input stays square)
+    if len(set(spatial)) == 1:
+        def make(d: int) -> tuple[int, ...] | None:
+            v = spatial[0] + d
+            return (v,) * len(spatial) if v >= 1 else None
+    else:
+        def make(d: int) -> tuple[int, ...] | None:  # scale every axis by the same offset
+            out = tuple(v + d for v in spatial)
+            return out if min(out) >= 1 else None
+    found: list[tuple[int, ...]] = []
+    below = above = None
+    for d in range(1, NEAREST_SCAN + 1):
+        if time.monotonic() > deadline or (below and above):
+            break
+        for step, is_below in ((-d, True), (d, False)):
+            if (is_below and below) or (not is_below and above):
+                continue
+            cand = make(step)
+            if cand is None:
+                continue
+            try:
+                if propagate(net, env, cand).ok:
+                    if is_below:
+                        below = cand
+                    else:
+                        above = cand
+            except SpecError:
+                continue
+    for c in (below, above):
+        if c:
+            found.append(c)
+    return found
+
+
+def _fmt_size(sizes: tuple[int, ...]) -> str:
+    return "x".join(map(str, sizes))
+
+
+def add_fixes(report_prop: Propagation, problems: list[Problem]) -> None:
+    """Attach the fixes a designer would try to each problem, in place."""
+    prop = report_prop
+    net = prop.network
+    nearest: list[tuple[int, ...]] | None = None
+    for p in problems:
+        res = prop.layers.get(p.layer)
+        fixes: list[str] = []
+        if res is not None and res.args is not None and res.inputs is not None:
+            fixes.extend(_local_fixes(prop, p, res))
+        if p.severity == "error" and p.kind in ("mismatch", "size", "exact", "kernel-fits", "crop-size",
+                                                "crop-odd", "constraint"):
+            if nearest is None:
+                nearest = nearest_inputs(net, prop.env, prop.input)
+            if nearest:
+                fixes.append("use input size " + " or ".join(_fmt_size(n) for n in nearest)
+                             + f" instead of {_fmt_size(prop.input[1:])} (the nearest that make the network valid)")
+        p.fixes = fixes
+
+
+def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
+    a = res.args
+    x = res.inputs[0]
+    name = res.layer.name
+    out: list[str] = []
+    if p.kind == "kernel-fits":
+        for i in range(a.ndim):
+            k, d = a["kernel"][i], a["dilation"][i]
+            pad = a["padding"]
+            pads = 0 if isinstance(pad, str) else pad[i]
+            span = d * (k - 1) + 1
+            if span > x[i + 1] + 2 * pads:
+                need = _ceil_half(span - x[i + 1])
+                kmax = (x[i + 1] + 2 * pads - 1) // d + 1
+                out.append(f"set {name}.padding to at least {need}, or {name}.kernel to at most {kmax}")
+                break
+    elif p.kind == "output-padding":
+        limit = max(max(a["stride"]), max(a["dilation"])) - 1
+        out.append(f"set {name}.output_padding to at most {limit}")
+    elif p.kind == "pool-padding":
+        out.append(f"set {name}.padding to at most {min(a['kernel']) // 2} (half the kernel)")
+    elif p.kind == "same-stride":
+        pads = [a["dilation"][i] * (a["kernel"][i] - 1) // 2 for i in range(a.ndim)]
+        out.append(f"write the padding as a number: padding: {pads[0] if len(set(pads)) == 1 else pads} "
+                   "(torch accepts it with any stride)")
+    elif p.kind == "groups":
+        cin, cout = x[0], a.get("out", x[0])
+        divisors = [g for g in range(1, min(cin, cout) + 1) if cin % g == 0 and cout % g == 0]
+        out.append(f"use groups that divide both {cin} and {cout}: " + ", ".join(map(str, divisors[-6:])))
+    elif p.kind == "mismatch":
+        out.extend(_merge_fixes(prop, res))
+    elif p.kind in ("drops", "exact"):
+        out.append("an input size that divides exactly avoids it (see 'archsolve inputs')")
+    elif p.kind == "crop-odd":
+        out.append("make the difference even (adjust the input size or a padding), or accept the extra pixel")
+    return out
+
+
+def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
+    """Crop or pad one branch, or change the up-sampling branch's output_padding."""
+    out: list[str] = []
+    shapes = res.inputs
+    sources = res.layer.sources
+    first_axis = 1 if res.layer.op == "concat" else 0
+    a_shape = shapes[0]
+    for j, b_shape in enumerate(shapes[1:], start=1):
+        if len(a_shape) != len(b_shape):
+            continue
+        diffs = [a_shape[n] - b_shape[n] for n in range(max(first_axis, 1), len(a_shape))]
+        if not any(diffs) or first_axis == 0 and a_shape[0] != b_shape[0]:
+            if first_axis == 0 and a_shape[0] != b_shape[0]:
+                out.append(f"make the channels equal: {sources[0]} has {a_shape[0]}, {sources[j]} has {b_shape[0]} "
+                           "(a 1x1 conv on one branch, or change 'out')")
+            continue
+        if all(d >= 0 for d in diffs):
+            big, small = sources[0], sources[j]
+        elif all(d <= 0 for d in diffs):
+            big, small = sources[j], sources[0]
+        else:
+            continue
+        amounts = [abs(d) for d in diffs]
+        sides = ", ".join(f"{d // 2} before and {d - d // 2} after" for d in amounts) if len(set(amounts)) > 1 \
+            else f"{amounts[0] // 2} before and {amounts[0] - amounts[0] // 2} after on each axis"
+        out.append(f"crop {big} to {small} ({sides}): insert {{op: crop, like: {small}}} after {big}")
+        out.append(f"or pad {small} by {sides.replace('before', 'before').replace('after', 'after')}: "
+                   f"insert {{op: pad, amount: ...}} after {small}")
+        # an up-sampling deconv one or two pixels short: output_padding
+        up = prop.layers.get(small)
+        if up is not None and up.layer.op == "deconv" and up.args is not None:
+            limit = max(max(up.args["stride"]), max(up.args["dilation"])) - 1
+            cur = up.args["output_padding"]
+            want = [c + d for c, d in zip(cur, amounts, strict=False)]
+            if max(want) <= limit:
+                out.append(f"set {small}.output_padding to {want[0] if len(set(want)) == 1 else want}")
+    return out
+
+
+# -- the report --------------------------------------------------------------------------------------
+
+def build_rows(prop: Propagation) -> tuple[list[Row], dict[str, int]]:
+    spec = prop.network.spec
+    groups = {g.name: g for g in spec.groups}
+    rows: list[Row] = []
+    for name in spec.rows:
+        if name in groups:
+            g = groups[name]
+            members = [prop.layers[m] for m in g.members]
+            inside = set(g.members)
+            sources = sorted({s for m in members for s in m.layer.sources if s not in inside},
+                             key=lambda s: (s != "input", s))
+            out = prop.layers[g.output]
+            rows.append(Row(name, g.op, g.depth, sources, _ints(out.shape),
+                            _sum(m.params for m in members), _sum(m.macs for m in members), _rf(out)))
+        else:
+            res = prop.layers[name]
+            lay = res.layer
+            rows.append(Row(name, lay.op, lay.depth, list(lay.sources), _ints(res.shape), res.params, res.macs,
+                            _rf(res)))
+    totals = {"params": sum(r.params or 0 for r in prop.layers.values()),
+              "macs": sum(r.macs or 0 for r in prop.layers.values())}
+    return rows, totals
+
+
+def _ints(shape: Any) -> list[int] | None:
+    return None if shape is None else [int(v) for v in shape]
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    vals = list(values)
+    return None if any(v is None for v in vals) else sum(v for v in vals if v is not None)
+
+
+def _rf(res: Any) -> list[int] | None:
+    return None if res.rf is None else [r.extent for r in res.rf]
+
+
+def check_spec(spec: Spec, given: Mapping[str, int] | None = None) -> CheckReport:
+    """Check a loaded spec; ``given`` binds vars and unknowns (``--set``)."""
+    net = build_network(spec)
+    env, notes = choose_bindings(spec, net, dict(given or {}))
+    prop = propagate(net, env)
+    _annotate_merges(prop)
+    add_fixes(prop, prop.problems)
+    rows, totals = build_rows(prop)
+    return CheckReport(spec, prop, rows, totals, prop.problems, notes)
+
+
+def _annotate_merges(prop: Propagation) -> None:
+    """Append where each branch's size came from to merge mismatches."""
+    for p in prop.problems:
+        if p.kind != "mismatch":
+            continue
+        res = prop.layers[p.layer]
+        if res.inputs is None:
+            continue
+        a = res.inputs[0]
+        parts = []
+        for j, b in enumerate(res.inputs[1:], start=1):
+            if len(a) != len(b):
+                continue
+            axis = next((n for n in range(1, len(a)) if a[n] != b[n]), None)
+            if axis is None:
+                continue
+            for src in (res.layer.sources[0], res.layer.sources[j]):
+                o = origin(prop, src, axis)
+                if o and o not in parts:
+                    parts.append(o)
+        if parts:
+            p.message += " (" + "; ".join(parts) + ")"
+
+
+def check_file(path: str, given: Mapping[str, int] | None = None) -> CheckReport:
+    """Load and check a spec file."""
+    return check_spec(load_spec(path), given)
+
+
+__all__ = ["check_file", "check_spec", "CheckReport", "Row", "nearest_inputs", "formula", "Num"]

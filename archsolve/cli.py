@@ -1,0 +1,98 @@
+"""The ``archsolve`` command line: thin commands; exit codes follow the error classes.
+
+=====  ==========================================================
+exit   meaning
+=====  ==========================================================
+0      ok
+1      the network is invalid, or no values satisfy it
+2      bad usage or a bad spec file (the message names file, line, field)
+3      the solver timed out or answered unknown
+4      an internal error (a bug in archsolve: please report it)
+=====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .errors import ArchsolveError, UsageError
+
+EXIT_INTERNAL = 4
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"archsolve: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map archsolve's exceptions to exit codes; no traceback unless --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        try:
+            return fn(*args, **kwargs)
+        except ArchsolveError as exc:
+            if debug:
+                raise
+            label = "error" if exc.exit_code != 3 else "timeout"
+            _fail(f"{label}: {exc}", exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except RecursionError:
+            if debug:
+                raise
+            _fail("error: the spec is nested too deep to process", 2)
+        except Exception as exc:  # noqa: BLE001 -- the last line of defence against tracebacks
+            if debug:
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (this is a bug in archsolve; "
+                  "--debug shows the traceback)", EXIT_INTERNAL)
+
+    return wrapper
+
+
+def parse_sets(items: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = int(value)
+        except ValueError:
+            raise UsageError(f"--set {item!r}: expected NAME=INTEGER, e.g. --set H=572") from None
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="archsolve")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks (for reporting bugs).")
+def main(debug: bool) -> None:
+    """Design convolutional networks by solving for their shapes."""
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT §3).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Give a var or unknown a value (repeatable).")
+@handle_errors
+def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
+    """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems."""
+    from .check import check_file
+    from .report import check_json, check_text
+
+    report = check_file(spec, parse_sets(sets))
+    if as_json:
+        click.echo(json.dumps(check_json(report)))
+    else:
+        click.echo(check_text(report))
+    sys.exit(0 if report.ok else 1)

@@ -1,0 +1,81 @@
+"""One exception hierarchy; the CLI alone maps it to exit codes.
+
+=====================  ==========================================  =====
+class                  meaning                                     exit
+=====================  ==========================================  =====
+``SpecError``          the spec file (or the command line) is bad    2
+``InvalidNetwork``     a valid spec describing a broken network      1
+``Unsatisfiable``      no values make the network valid              1
+``SolverTimeout``      the solver gave up (time-out / unknown)       3
+=====================  ==========================================  =====
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value came from: the file and the 1-based line and column."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        if self.column is None:
+            return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class ArchsolveError(Exception):
+    """Base of every error archsolve raises on purpose."""
+
+    exit_code = 2
+
+
+class SpecError(ArchsolveError):
+    """The spec is malformed: bad YAML, a wrong type, an unknown op or field, a cycle...
+
+    The message is prefixed by the location and the field when they are known::
+
+        unet.yaml:12:5: layers[3] (up1).kernel: expected an integer, got 2.5
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, where: Location | None = None, field: str | None = None):
+        self.bare = message
+        self.where = where
+        self.field = field
+        prefix = ""
+        if where is not None:
+            prefix = f"{where}: "
+        if field:
+            prefix += f"{field}: "
+        super().__init__(prefix + message)
+
+
+class ExprError(SpecError):
+    """An expression could not be parsed or evaluated (a kind of bad spec)."""
+
+
+class UsageError(SpecError):
+    """Bad command-line usage that click itself cannot detect."""
+
+
+class InvalidNetwork(ArchsolveError):
+    """The spec is well-formed but breaks a shape rule (exit 1)."""
+
+    exit_code = 1
+
+
+class Unsatisfiable(ArchsolveError):
+    exit_code = 1
+
+
+class SolverTimeout(ArchsolveError):
+    exit_code = 3

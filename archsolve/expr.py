@@ -1,0 +1,512 @@
+"""Symbolic integer expressions and the whitelist parser for spec values.
+
+An :class:`Expr` is a small immutable tree.  The same tree serves three masters:
+
+* the spec language (``k // 2``, ``max(c, 8)``, ``mid.H >= 8``), parsed here by a
+  hand-written tokenizer and precedence-climbing parser -- never ``eval``;
+* the op rules in :mod:`archsolve.ops`, which are written once against the helpers
+  :func:`fdiv`, :func:`vmax`, :func:`ite`, :func:`le` ... and therefore run on plain ints
+  (fast propagation), on trees of constants (to explain the arithmetic in messages),
+  and on trees of unknowns (the solver translates those to Z3);
+* printing: ``str(expr)`` gives the arithmetic back in the spec's own syntax.
+
+Example::
+
+    >>> e = parse("max(k // 2, 1) + p")
+    >>> e.evaluate({"k": 5, "p": 1})
+    3
+    >>> str(e)
+    'max(k // 2, 1) + p'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping, Union
+
+from .errors import ExprError
+
+Value = Union[int, "Expr"]
+MAX_EXPR_LENGTH = 1000
+
+
+class Expr:
+    """Base class of expression nodes; arithmetic operators build new nodes."""
+
+    __slots__ = ()
+
+    def __add__(self, other: Value) -> Expr:
+        return _bin("+", self, other)
+
+    def __radd__(self, other: Value) -> Expr:
+        return _bin("+", other, self)
+
+    def __sub__(self, other: Value) -> Expr:
+        return _bin("-", self, other)
+
+    def __rsub__(self, other: Value) -> Expr:
+        return _bin("-", other, self)
+
+    def __mul__(self, other: Value) -> Expr:
+        return _bin("*", self, other)
+
+    def __rmul__(self, other: Value) -> Expr:
+        return _bin("*", other, self)
+
+    def __floordiv__(self, other: Value) -> Expr:
+        return _bin("//", self, other)
+
+    def __rfloordiv__(self, other: Value) -> Expr:
+        return _bin("//", other, self)
+
+    def __mod__(self, other: Value) -> Expr:
+        return _bin("%", self, other)
+
+    def __rmod__(self, other: Value) -> Expr:
+        return _bin("%", other, self)
+
+    def __neg__(self) -> Expr:
+        return _bin("-", Num(0), self)
+
+    # -- interface ---------------------------------------------------------
+    def evaluate(self, env: Mapping[str, int] | None = None) -> int:
+        """The integer value, looking names up in ``env`` (KeyError if missing)."""
+        raise NotImplementedError
+
+    def names(self) -> frozenset[str]:
+        """Every free name (vars, unknowns, attributes) the expression mentions."""
+        raise NotImplementedError
+
+    def substitute(self, env: Mapping[str, Value | Expr]) -> Expr:
+        """Replace names found in ``env``; others stay symbolic."""
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return _show(self, 0)
+
+    def __repr__(self) -> str:
+        return f"Expr({str(self)!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Num(Expr):
+    value: int
+
+    def evaluate(self, env: Mapping[str, int] | None = None) -> int:
+        return self.value
+
+    def names(self) -> frozenset[str]:
+        return frozenset()
+
+    def substitute(self, env: Mapping[str, Value | Expr]) -> Expr:
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Expr):
+    """A var, a block parameter, an unknown (``up1.stride``) or an attribute (``mid.H``)."""
+
+    name: str
+
+    def evaluate(self, env: Mapping[str, int] | None = None) -> int:
+        if env is None or self.name not in env:
+            raise KeyError(self.name)
+        return env[self.name]
+
+    def names(self) -> frozenset[str]:
+        return frozenset((self.name,))
+
+    def substitute(self, env: Mapping[str, Value | Expr]) -> Expr:
+        if self.name in env:
+            return lift(env[self.name])
+        return self
+
+
+_ARITH: dict[str, Callable[[int, int], int]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "//": lambda a, b: a // b,
+    "%": lambda a, b: a % b,
+    "==": lambda a, b: int(a == b),
+    "!=": lambda a, b: int(a != b),
+    "<": lambda a, b: int(a < b),
+    "<=": lambda a, b: int(a <= b),
+    ">": lambda a, b: int(a > b),
+    ">=": lambda a, b: int(a >= b),
+    "and": lambda a, b: int(bool(a) and bool(b)),
+    "or": lambda a, b: int(bool(a) or bool(b)),
+}
+COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
+
+
+@dataclass(frozen=True, slots=True)
+class Bin(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+    def evaluate(self, env: Mapping[str, int] | None = None) -> int:
+        a = self.left.evaluate(env)
+        if self.op == "and" and not a:
+            return 0
+        if self.op == "or" and a:
+            return 1
+        b = self.right.evaluate(env)
+        if self.op in ("//", "%") and b == 0:
+            raise ExprError(f"division by zero in {self}")
+        return _ARITH[self.op](a, b)
+
+    def names(self) -> frozenset[str]:
+        return self.left.names() | self.right.names()
+
+    def substitute(self, env: Mapping[str, Value | Expr]) -> Expr:
+        return Bin(self.op, self.left.substitute(env), self.right.substitute(env))
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    """``min``/``max`` over two or more arguments, ``not`` of one, ``ite`` of three."""
+
+    fn: str
+    args: tuple[Expr, ...]
+
+    def evaluate(self, env: Mapping[str, int] | None = None) -> int:
+        if self.fn == "ite":
+            cond, a, b = self.args
+            return a.evaluate(env) if cond.evaluate(env) else b.evaluate(env)
+        vals = [a.evaluate(env) for a in self.args]
+        if self.fn == "min":
+            return min(vals)
+        if self.fn == "max":
+            return max(vals)
+        if self.fn == "not":
+            return int(not vals[0])
+        raise ExprError(f"unknown function {self.fn}")
+
+    def names(self) -> frozenset[str]:
+        out: frozenset[str] = frozenset()
+        for a in self.args:
+            out |= a.names()
+        return out
+
+    def substitute(self, env: Mapping[str, Value | Expr]) -> Expr:
+        return Call(self.fn, tuple(a.substitute(env) for a in self.args))
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr(Expr):
+    """``[2, H, W]``: only meaningful in comparisons (element-wise)."""
+
+    items: tuple[Expr, ...]
+
+    def evaluate(self, env: Mapping[str, int] | None = None) -> int:
+        raise ExprError(f"a list {self} has no single value")
+
+    def names(self) -> frozenset[str]:
+        out: frozenset[str] = frozenset()
+        for a in self.items:
+            out |= a.names()
+        return out
+
+    def substitute(self, env: Mapping[str, Value | Expr]) -> Expr:
+        return ListExpr(tuple(a.substitute(env) for a in self.items))
+
+
+def lift(v: Value | Expr) -> Expr:
+    """Turn an int into :class:`Num`; leave an Expr alone."""
+    if isinstance(v, Expr):
+        return v
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"not an integer expression: {v!r}")
+    return Num(v)
+
+
+def _bin(op: str, a: Value, b: Value) -> Expr:
+    return Bin(op, lift(a), lift(b))
+
+
+# -- helpers the op rules are written with ----------------------------------
+# Each takes ints or Exprs: ints compute at once, Exprs build a tree.
+
+
+def fdiv(a: Value, b: Value) -> Value:
+    """Floor division, Python's ``//``."""
+    return a // b
+
+
+def cdiv(a: Value, b: Value) -> Value:
+    """Ceiling division for a positive divisor: ``-((-a) // b)``."""
+    return -((-a) // b)
+
+
+def vmax(*args: Value) -> Value:
+    if all(isinstance(a, int) for a in args):
+        return max(args)  # type: ignore[type-var]
+    return Call("max", tuple(lift(a) for a in args))
+
+
+def vmin(*args: Value) -> Value:
+    if all(isinstance(a, int) for a in args):
+        return min(args)  # type: ignore[type-var]
+    return Call("min", tuple(lift(a) for a in args))
+
+
+def ite(cond: Value, a: Value, b: Value) -> Value:
+    """``a if cond else b``; symbolic when the condition is."""
+    if isinstance(cond, (int, bool)):
+        return a if cond else b
+    return Call("ite", (cond, lift(a), lift(b)))
+
+
+def _cmp(op: str, a: Value, b: Value) -> Value:
+    if isinstance(a, int) and isinstance(b, int):
+        return _ARITH[op](a, b)
+    return _bin(op, a, b)
+
+
+def le(a: Value, b: Value) -> Value:
+    return _cmp("<=", a, b)
+
+
+def lt(a: Value, b: Value) -> Value:
+    return _cmp("<", a, b)
+
+
+def ge(a: Value, b: Value) -> Value:
+    return _cmp(">=", a, b)
+
+
+def gt(a: Value, b: Value) -> Value:
+    return _cmp(">", a, b)
+
+
+def eq(a: Value, b: Value) -> Value:
+    return _cmp("==", a, b)
+
+
+def ne(a: Value, b: Value) -> Value:
+    return _cmp("!=", a, b)
+
+
+def both(a: Value, b: Value) -> Value:
+    if isinstance(a, int) and isinstance(b, int):
+        return int(bool(a) and bool(b))
+    return _bin("and", a, b)
+
+
+def is_const(v: Value | Expr) -> bool:
+    return isinstance(v, int) or isinstance(v, Num)
+
+
+def const_value(v: Value | Expr) -> int:
+    return v if isinstance(v, int) else v.evaluate({})
+
+
+# -- printing ---------------------------------------------------------------
+_PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
+         "+": 5, "-": 5, "*": 6, "//": 6, "%": 6}
+
+
+def _show(e: Expr, outer: int) -> str:
+    if isinstance(e, Num):
+        return str(e.value) if e.value >= 0 or outer == 0 else f"({e.value})"
+    if isinstance(e, Name):
+        return e.name
+    if isinstance(e, ListExpr):
+        return "[" + ", ".join(_show(a, 0) for a in e.items) + "]"
+    if isinstance(e, Call):
+        if e.fn == "ite":
+            c, a, b = e.args
+            return f"({_show(a, 0)} if {_show(c, 0)} else {_show(b, 0)})"
+        if e.fn == "not":
+            return f"not {_show(e.args[0], 3)}"
+        return f"{e.fn}(" + ", ".join(_show(a, 0) for a in e.args) + ")"
+    assert isinstance(e, Bin)
+    if e.op == "-" and isinstance(e.left, Num) and e.left.value == 0:
+        text = "-" + _show(e.right, 7)
+        return f"({text})" if outer > 5 else text
+    p = _PREC[e.op]
+    text = f"{_show(e.left, p)} {e.op} {_show(e.right, p + 1)}"
+    return f"({text})" if p < outer else text
+
+
+# -- parsing ----------------------------------------------------------------
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z0-9_]+)*"
+    r"(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\[\d+\])?)"
+    r"|(?P<op>//|==|!=|<=|>=|[-+*%()<>,\[\]]))"
+)
+_FUNCS = {"min", "max"}
+_KEYWORDS = {"and", "or", "not"}
+
+
+def tokenize(text: str) -> list[tuple[str, str, int]]:
+    """Split ``text`` into (kind, text, column) tokens; anything else is an error."""
+    if len(text) > MAX_EXPR_LENGTH:
+        raise ExprError(f"expression is {len(text)} characters long (the limit is {MAX_EXPR_LENGTH})")
+    out: list[tuple[str, str, int]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            bad = text[pos:].lstrip()[:1]
+            col = len(text) - len(text[pos:].lstrip())
+            hint = ""
+            if bad == "/":
+                hint = " (use // for integer division)"
+            elif bad in "\"'":
+                hint = " (strings are not expressions)"
+            raise ExprError(f"unexpected {bad!r} at column {col + 1} of {text!r}{hint}")
+        kind = m.lastgroup or "op"
+        tok = m.group(kind)
+        if kind == "name" and tok in _KEYWORDS:
+            kind = "op"
+        out.append((kind, tok, m.start(kind) + 1))
+        pos = m.end()
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str, allow: frozenset[str]):
+        self.text = text
+        self.toks = tokenize(text)
+        self.i = 0
+        self.allow = allow
+
+    def peek(self) -> str | None:
+        return self.toks[self.i][1] if self.i < len(self.toks) else None
+
+    def take(self, expected: str | None = None) -> tuple[str, str, int]:
+        if self.i >= len(self.toks):
+            raise ExprError(f"unexpected end of {self.text!r}" + (f": expected {expected!r}" if expected else ""))
+        tok = self.toks[self.i]
+        if expected is not None and tok[1] != expected:
+            raise ExprError(f"expected {expected!r} but found {tok[1]!r} at column {tok[2]} of {self.text!r}")
+        self.i += 1
+        return tok
+
+    def parse(self) -> Expr:
+        e = self.or_expr()
+        if self.i != len(self.toks):
+            kind, tok, col = self.toks[self.i]
+            raise ExprError(f"unexpected {tok!r} at column {col} of {self.text!r}")
+        return e
+
+    def _logic(self) -> None:
+        if "logic" not in self.allow:
+            raise ExprError(f"comparisons and and/or/not are not allowed here: {self.text!r}")
+
+    def or_expr(self) -> Expr:
+        e = self.and_expr()
+        while self.peek() == "or":
+            self._logic()
+            self.take()
+            e = Bin("or", e, self.and_expr())
+        return e
+
+    def and_expr(self) -> Expr:
+        e = self.not_expr()
+        while self.peek() == "and":
+            self._logic()
+            self.take()
+            e = Bin("and", e, self.not_expr())
+        return e
+
+    def not_expr(self) -> Expr:
+        if self.peek() == "not":
+            self._logic()
+            self.take()
+            return Call("not", (self.not_expr(),))
+        return self.comparison()
+
+    def comparison(self) -> Expr:
+        e = self.additive()
+        if self.peek() in COMPARISONS:
+            self._logic()
+            op = self.take()[1]
+            e = Bin(op, e, self.additive())
+            if self.peek() in COMPARISONS:
+                raise ExprError(f"chained comparisons are not supported: {self.text!r} (use 'and')")
+        return e
+
+    def additive(self) -> Expr:
+        e = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()[1]
+            e = Bin(op, e, self.term())
+        return e
+
+    def term(self) -> Expr:
+        e = self.unary()
+        while self.peek() in ("*", "//", "%"):
+            op = self.take()[1]
+            e = Bin(op, e, self.unary())
+        return e
+
+    def unary(self) -> Expr:
+        if self.peek() == "-":
+            self.take()
+            inner = self.unary()
+            if isinstance(inner, Num):
+                return Num(-inner.value)
+            return Bin("-", Num(0), inner)
+        if self.peek() == "+":
+            self.take()
+            return self.unary()
+        return self.atom()
+
+    def atom(self) -> Expr:
+        kind, tok, col = self.take()
+        if kind == "num":
+            return Num(int(tok))
+        if tok == "(":
+            e = self.or_expr()
+            self.take(")")
+            return e
+        if tok == "[":
+            if "list" not in self.allow:
+                raise ExprError(f"a list is not allowed inside {self.text!r}")
+            items = [self.additive()]
+            while self.peek() == ",":
+                self.take()
+                items.append(self.additive())
+            self.take("]")
+            return ListExpr(tuple(items))
+        if kind == "name":
+            if tok in _FUNCS and self.peek() == "(":
+                self.take("(")
+                args = [self.additive()]
+                while self.peek() == ",":
+                    self.take()
+                    args.append(self.additive())
+                self.take(")")
+                if len(args) < 2:
+                    raise ExprError(f"{tok}() needs at least two arguments in {self.text!r}")
+                return Call(tok, tuple(args))
+            if self.peek() == "(":
+                raise ExprError(f"unknown function {tok!r} in {self.text!r} (only min and max)")
+            if "." in tok and "attr" not in self.allow:
+                raise ExprError(f"{tok!r} in {self.text!r}: layer attributes are only allowed in constraints")
+            if "__" in tok:
+                raise ExprError(f"{tok!r} in {self.text!r} is not a valid name")
+            return Name(tok)
+        raise ExprError(f"unexpected {tok!r} at column {col} of {self.text!r}")
+
+
+VALUE = frozenset()
+CONSTRAINT = frozenset({"logic", "list", "attr"})
+
+
+def parse(text: str, allow: frozenset[str] = VALUE) -> Expr:
+    """Parse spec-language text into an :class:`Expr`.
+
+    ``allow`` opts into the constraint language: comparisons and ``and/or/not``
+    (``"logic"``), lists (``"list"``) and ``layer.attr`` names (``"attr"``).
+
+    >>> str(parse("k//2 + 1"))
+    'k // 2 + 1'
+    """
+    return _Parser(text, allow).parse()

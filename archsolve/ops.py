@@ -1,0 +1,706 @@
+"""Every op's fields, shape rule, validity rules, parameters, MACs and receptive field.
+
+Each op is described once, by an :class:`OpDef` in :data:`OPS`.  Adding an op touches
+this file only.  The rules are written with the helpers of :mod:`archsolve.expr`
+(``fdiv``, ``vmax``, ``ite``, ``le`` ...), so one rule runs on
+
+* plain ints -- ``check``'s propagation, fast;
+* :class:`~archsolve.expr.Expr` trees -- the arithmetic shown in messages, and the
+  symbolic shapes the solver turns into Z3 terms.
+
+A rule states PyTorch's validity conditions through ``req.need(cond, ...)``: with ints
+a false condition is recorded as a problem at once, with Exprs it becomes a labelled
+constraint.  ``fatal=True`` marks conditions without which the output shape does not
+exist (torch raises before producing a tensor and no size can be shown downstream).
+
+Example::
+
+    >>> from archsolve.ops import OPS, Args, Collect
+    >>> args = Args.of(OPS["conv"], {"out": 8, "kernel": (3, 3), "stride": (2, 2)}, ndim=2)
+    >>> OPS["conv"].shape(args, [(3, 32, 32)], Collect())
+    (8, 15, 15)
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Protocol
+
+from .expr import Value, cdiv, eq, fdiv, ge, gt, ite, le, lt, vmax
+
+Shape = tuple[Value, ...]
+"""``(C, *spatial)`` or, after ``flatten``, ``(features,)``."""
+
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+class Kind(enum.Enum):
+    """How a field's value is written in a spec."""
+
+    INT = "int"  # one integer expression (out, groups, factor)
+    AXES = "axes"  # one integer expression per spatial axis, or one for all
+    SIDES = "sides"  # per axis: one amount for both sides, or [before, after]
+    CHOICE = "choice"  # one of a fixed set of words
+    BOOL = "bool"
+    NUMBER = "number"  # any number; irrelevant to shapes (dropout p, eps)
+    LAYER = "layer"  # the name of another layer
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of an op.
+
+    ``minimum``: the smallest literal that is not a bad spec (CONTRACT §1's basic range).
+    ``domain``: the default domain of a ``"?"`` in this field, as expression text over the
+    layer's other fields (``("0", "kernel - 1")``).
+    ``default``: a value, :data:`REQUIRED`, or ``"=kernel"`` to copy another field.
+    """
+
+    name: str
+    kind: Kind
+    default: Any = REQUIRED
+    minimum: int | None = None
+    domain: tuple[str, str] | None = None
+    choices: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # words an AXES field also accepts (padding: same/valid)
+    doc: str = ""
+
+
+class Req(Protocol):
+    """Receives an op's validity conditions."""
+
+    def need(self, cond: Value, rule: str, field: str, message: str, *,
+             fatal: bool = False, severity: Severity = Severity.ERROR) -> None: ...
+
+
+@dataclass
+class Failure:
+    rule: str
+    field: str
+    message: str
+    fatal: bool
+    severity: Severity
+
+
+class Collect:
+    """A :class:`Req` for concrete ints: records every false condition."""
+
+    def __init__(self) -> None:
+        self.failures: list[Failure] = []
+
+    def need(self, cond: Value, rule: str, field: str, message: str, *,
+             fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
+        if not cond:
+            self.failures.append(Failure(rule, field, message, fatal, severity))
+
+    @property
+    def fatal(self) -> bool:
+        return any(f.fatal for f in self.failures)
+
+
+class Ignore:
+    """A :class:`Req` that drops every condition (used to explain arithmetic)."""
+
+    def need(self, cond: Value, rule: str, field: str, message: str, *,
+             fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Args:
+    """A layer's field values, resolved: ints (check) or Exprs (solve).
+
+    AXES fields hold one value per spatial axis, SIDES fields one ``(before, after)``
+    pair per axis.  ``sources`` names the layers it reads, for messages.
+    """
+
+    values: Mapping[str, Any]
+    ndim: int
+    name: str = "layer"
+    sources: tuple[str, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    @staticmethod
+    def of(op: OpDef, given: Mapping[str, Any], ndim: int, name: str = "layer",
+           sources: tuple[str, ...] = ()) -> Args:
+        """Fill defaults (and broadcast scalars over axes) for a direct call."""
+        vals: dict[str, Any] = {}
+        for f in op.fields:
+            if f.name in given:
+                v = given[f.name]
+            elif isinstance(f.default, str) and f.default.startswith("="):
+                v = vals[f.default[1:]]
+            elif f.default is REQUIRED:
+                continue
+            else:
+                v = f.default
+            if f.kind is Kind.AXES and not isinstance(v, (tuple, str)):
+                v = (v,) * ndim
+            if f.kind is Kind.SIDES and not isinstance(v, tuple):
+                v = ((v, v),) * ndim
+            vals[f.name] = v
+        return Args(vals, ndim, name, sources)
+
+
+@dataclass(frozen=True)
+class RF:
+    """Receptive field bookkeeping along one axis, in units of network-input positions.
+
+    Output position ``o`` sees input positions ``start + o*jump .. start + o*jump + size - 1``.
+    Fractions appear after up-sampling (a jump below 1).
+    """
+
+    jump: Fraction = Fraction(1)
+    start: Fraction = Fraction(0)
+    size: Fraction = Fraction(1)
+
+    @property
+    def extent(self) -> int:
+        return math.ceil(self.size)
+
+    def window(self, kernel: int, stride: int, pad: int) -> RF:
+        """After a sliding window of ``kernel`` positions (dilation included)."""
+        return RF(self.jump * stride, self.start - pad * self.jump, self.size + (kernel - 1) * self.jump)
+
+    def upsample(self, factor: Fraction | int, span: int = 1) -> RF:
+        """After an up-sampling by ``factor``, each output seeing ``span`` inputs."""
+        return RF(self.jump / factor, self.start, self.size + (span - 1) * self.jump)
+
+    def shift(self, offset: int) -> RF:
+        return RF(self.jump, self.start + offset * self.jump, self.size)
+
+    @staticmethod
+    def union(parts: Sequence[RF]) -> RF:
+        lo = min(p.start for p in parts)
+        hi = max(p.start + p.size for p in parts)
+        return RF(max(p.jump for p in parts), lo, hi - lo)
+
+
+# -- field shorthands ---------------------------------------------------------------
+
+def _out() -> FieldDef:
+    return FieldDef("out", Kind.INT, minimum=1, domain=("1", "4096"), doc="output channels")
+
+
+def _kernel() -> FieldDef:
+    return FieldDef("kernel", Kind.AXES, minimum=1, domain=("1", "11"))
+
+
+def _stride(default: Any = 1) -> FieldDef:
+    return FieldDef("stride", Kind.AXES, default, minimum=1, domain=("1", "4"))
+
+
+def _dilation() -> FieldDef:
+    return FieldDef("dilation", Kind.AXES, 1, minimum=1, domain=("1", "4"))
+
+
+def _groups() -> FieldDef:
+    return FieldDef("groups", Kind.INT, 1, minimum=1, domain=("1", "4096"))
+
+
+def _bool(name: str, default: bool) -> FieldDef:
+    return FieldDef(name, Kind.BOOL, default)
+
+
+def _number(name: str, default: float) -> FieldDef:
+    return FieldDef(name, Kind.NUMBER, default)
+
+
+# -- the shared checks -----------------------------------------------------------------
+
+def _spatial(op: str, args: Args, x: Shape, req: Req) -> bool:
+    if len(x) != args.ndim + 1:
+        req.need(0, "rank", "from", f"{op} needs a [C, {', '.join(AXIS_NAMES[args.ndim])}] input "
+                 f"but gets {_fmt(x)} (after flatten?)", fatal=True)
+        return False
+    return True
+
+
+def _fmt(shape: Sequence[Value]) -> str:
+    return "[" + ", ".join(str(v) for v in shape) + "]"
+
+
+def _axes(args: Args) -> tuple[str, ...]:
+    return AXIS_NAMES[args.ndim]
+
+
+def _channels_divisible(args: Args, cin: Value, req: Req, what: str = "conv") -> None:
+    g = args["groups"]
+    req.need(eq(cin % g, 0), "groups", "groups",
+             f"{cin} input channels are not divisible by groups={g}")
+    req.need(eq(args["out"] % g, 0), "groups", "groups",
+             f"out={args['out']} is not divisible by groups={g}")
+
+
+def _window_out(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ceil: bool) -> Value:
+    """PyTorch's pooling_output_shape_pad_lr: floor (or ceil) division, then the
+    ceil-mode rule that the last window must start inside the input or left padding."""
+    num = x + pl + pr - d * (k - 1) - 1
+    if not ceil:
+        return fdiv(num, s) + 1
+    out = fdiv(num + s - 1, s) + 1
+    return ite(ge((out - 1) * s, x + pl), out - 1, out)
+
+
+def _exact(args: Args, req: Req, ax: str, i: int, num: Value, s: Value, what: str) -> None:
+    """Flooring drops ``num % s`` trailing pixels: a warning, or an error under ``exact``."""
+    exact = args.get("_exact", False)
+    if not exact and what != "pool":
+        return  # CONTRACT §1: only a pooling that drops pixels is worth a warning
+    req.need(eq(num % s, 0), "exact" if exact else "drops", f"stride[{i}]" if args.ndim > 1 else "stride",
+             f"{what} drops {num % s} pixel(s) on axis {ax}: ({num}) is not a multiple of stride {s}",
+             severity=Severity.ERROR if exact else Severity.WARNING)
+
+
+# -- conv / deconv -----------------------------------------------------------------------
+
+def _conv_pads(args: Args, i: int) -> tuple[Value, Value]:
+    p = args["padding"]
+    if p == "valid":
+        return 0, 0
+    if p == "same":
+        total = args["dilation"][i] * (args["kernel"][i] - 1)
+        return fdiv(total, 2), total - fdiv(total, 2)
+    return p[i], p[i]
+
+
+def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("conv", args, x, req):
+        return (args["out"],)
+    _channels_divisible(args, x[0], req)
+    if args["padding"] == "same":
+        for i, ax in enumerate(_axes(args)):
+            req.need(eq(args["stride"][i], 1), "same-stride", "padding",
+                     f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
+                     f"stride on axis {ax} is {args['stride'][i]}")
+    out: list[Value] = [args["out"]]
+    for i, ax in enumerate(_axes(args)):
+        k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
+        pl, pr = _conv_pads(args, i)
+        padded = x[i + 1] + pl + pr
+        span = d * (k - 1) + 1
+        req.need(le(span, padded), "kernel-fits", "kernel",
+                 f"kernel {k}" + (f" with dilation {d} spans {span}" if not _is1(d) else "")
+                 + f" but the padded input on axis {ax} is only {padded} ({x[i + 1]} + {pl} + {pr})",
+                 fatal=True)
+        num = padded - span
+        _exact(args, req, ax, i, num, s, "conv")
+        out.append(fdiv(num, s) + 1)
+    return tuple(out)
+
+
+def _is1(v: Value) -> bool:
+    return isinstance(v, int) and v == 1
+
+
+def conv_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    k = _prod(args["kernel"])
+    w = args["out"] * (inputs[0][0] // args["groups"]) * k
+    return w + (args["out"] if args["bias"] else 0)
+
+
+def conv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return _prod(out[1:]) * args["out"] * (inputs[0][0] // args["groups"]) * _prod(args["kernel"])
+
+
+def conv_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    res = []
+    for i, r in enumerate(rfs[0]):
+        pl, _ = _conv_pads(args, i)
+        span = args["dilation"][i] * (args["kernel"][i] - 1) + 1
+        res.append(r.window(span, args["stride"][i], pl))
+    return res
+
+
+def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("deconv", args, x, req):
+        return (args["out"],)
+    _channels_divisible(args, x[0], req)
+    out: list[Value] = [args["out"]]
+    for i, ax in enumerate(_axes(args)):
+        k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
+        p, op = args["padding"][i], args["output_padding"][i]
+        req.need(lt(op, vmax(s, d)), "output-padding", "output_padding",
+                 f"output_padding {op} on axis {ax} must be smaller than stride {s} or dilation {d}")
+        y = (x[i + 1] - 1) * s + (d * (k - 1) - 2 * p + op + 1)
+        req.need(ge(y, 1), "size", "padding",
+                 f"output size on axis {ax} is {y} = ({x[i + 1]} - 1) * {s} - 2 * {p} + {d} * ({k} - 1) "
+                 f"+ {op} + 1, which is not positive", fatal=True)
+        out.append(y)
+    return tuple(out)
+
+
+def deconv_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    w = inputs[0][0] * (args["out"] // args["groups"]) * _prod(args["kernel"])
+    return w + (args["out"] if args["bias"] else 0)
+
+
+def deconv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    # CONTRACT §3: every input pixel is multiplied by the whole kernel once.
+    return (inputs[0][0] // args["groups"]) * args["out"] * _prod(args["kernel"]) * _prod(inputs[0][1:])
+
+
+def deconv_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    res = []
+    for i, r in enumerate(rfs[0]):
+        span = args["dilation"][i] * (args["kernel"][i] - 1) + 1
+        s = args["stride"][i]
+        # an output position is reached by at most ceil(span / stride) input positions
+        res.append(r.upsample(s, math.ceil(span / s)).shift(0))
+    return res
+
+
+# -- pooling ---------------------------------------------------------------------------------
+
+def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("pool", args, x, req):
+        return x
+    out: list[Value] = [x[0]]
+    dil = args.get("dilation") or (1,) * args.ndim
+    for i, ax in enumerate(_axes(args)):
+        k, s, p, d = args["kernel"][i], args["stride"][i], args["padding"][i], dil[i]
+        req.need(le(2 * p, k), "pool-padding", "padding",
+                 f"pool padding {p} on axis {ax} is more than half the kernel {k} (torch needs padding <= kernel // 2)")
+        y = _window_out(x[i + 1], k, s, p, p, d, bool(args["ceil_mode"]))
+        req.need(ge(y, 1), "size", "kernel",
+                 f"the pooling window (kernel {k}, dilation {d}) does not fit the input size {x[i + 1]} "
+                 f"(padding {p}) on axis {ax}: output size {y}", fatal=True)
+        if not args["ceil_mode"]:
+            _exact(args, req, ax, i, x[i + 1] + 2 * p - d * (k - 1) - 1, s, "pool")
+        out.append(y)
+    return tuple(out)
+
+
+def pool_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    dil = args.get("dilation") or (1,) * args.ndim
+    return [r.window(dil[i] * (args["kernel"][i] - 1) + 1, args["stride"][i], args["padding"][i])
+            for i, r in enumerate(rfs[0])]
+
+
+def adaptive_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("adaptive pool", args, x, req):
+        return x
+    return (x[0], *args["size"])
+
+
+def adaptive_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    res = []
+    for i, r in enumerate(rfs[0]):
+        n, m = inputs[0][i + 1], args["size"][i]
+        # torch's window for output j: [floor(j*n/m), ceil((j+1)*n/m))
+        widest = max(-((-(j + 1) * n) // m) - (j * n) // m for j in range(m))
+        res.append(RF(r.jump * Fraction(n, m), r.start, r.size + (widest - 1) * r.jump))
+    return res
+
+
+# -- resampling ------------------------------------------------------------------------------
+
+def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("upsample", args, x, req):
+        return x
+    size, scale = args.get("size"), args.get("scale")
+    if size is not None and scale is not None:
+        req.need(0, "upsample-args", "scale", "give either scale or size, not both", fatal=True)
+    if size is not None:
+        return (x[0], *size)
+    if scale is None:
+        req.need(0, "upsample-args", "scale", "upsample needs scale or size", fatal=True)
+        return x
+    return (x[0], *(x[i + 1] * scale[i] for i in range(args.ndim)))
+
+
+def upsample_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    res = []
+    for i, r in enumerate(rfs[0]):
+        factor = Fraction(out[i + 1], inputs[0][i + 1])
+        span = 1 if args["mode"] in ("nearest", "nearest-exact") else (2 if args["mode"] != "bicubic" else 4)
+        res.append(r.upsample(factor, span))
+    return res
+
+
+def pixel_shuffle_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    r = args["factor"]
+    if args.ndim != 2 or len(x) != 3:
+        req.need(0, "rank", "factor", f"pixel_shuffle works on [C, H, W] inputs (torch.nn.PixelShuffle), "
+                 f"not {_fmt(x)}", fatal=True)
+        return x
+    req.need(eq(x[0] % (r * r), 0), "pixel-shuffle", "factor",
+             f"{x[0]} channels are not divisible by factor² = {r}² = {r * r}", fatal=True)
+    return (fdiv(x[0], r * r), x[1] * r, x[2] * r)
+
+
+def pixel_shuffle_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    return [r.upsample(args["factor"]) for r in rfs[0]]
+
+
+def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    x = inputs[0]
+    if not _spatial("crop", args, x, req):
+        return x
+    like, amount = args.get("like"), args.get("amount")
+    if (like is None) == (amount is None):
+        req.need(0, "crop-args", "like", "crop needs exactly one of like (a layer) or amount", fatal=True)
+        return x
+    out: list[Value] = [x[0]]
+    for i, ax in enumerate(_axes(args)):
+        if like is not None:
+            target = inputs[1][i + 1]
+            diff = x[i + 1] - target
+            req.need(ge(diff, 0), "crop-size", "like",
+                     f"cannot crop {x[i + 1]} down to {target} ({like}) on axis {ax}: the input is smaller",
+                     fatal=True)
+            exact = bool(args.get("_exact", False))
+            req.need(eq(diff % 2, 0), "crop-odd", "like",
+                     f"cropping {x[i + 1]} to {target} on axis {ax} removes an odd {diff} pixels: "
+                     f"{fdiv(diff, 2)} before and {diff - fdiv(diff, 2)} after (the extra pixel comes off the end)",
+                     severity=Severity.ERROR if exact else Severity.WARNING)
+            out.append(target)
+        else:
+            before, after = amount[i]
+            y = x[i + 1] - before - after
+            req.need(ge(y, 1), "size", "amount",
+                     f"cropping {before} + {after} pixels from {x[i + 1]} on axis {ax} leaves {y}", fatal=True)
+            out.append(y)
+    return tuple(out)
+
+
+def crop_offsets(args: Args, inputs: Sequence[Shape]) -> list[Value]:
+    """How many pixels come off the start of each axis (the export slices with this)."""
+    if args.get("like") is not None:
+        return [fdiv(inputs[0][i + 1] - inputs[1][i + 1], 2) for i in range(args.ndim)]
+    return [args["amount"][i][0] for i in range(args.ndim)]
+
+
+def crop_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    return [r.shift(off) for r, off in zip(rfs[0], crop_offsets(args, inputs), strict=True)]
+
+
+def pad_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("pad", args, x, req):
+        return x
+    return (x[0], *(x[i + 1] + args["amount"][i][0] + args["amount"][i][1] for i in range(args.ndim)))
+
+
+def pad_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    return [r.shift(-args["amount"][i][0]) for i, r in enumerate(rfs[0])]
+
+
+# -- merges -----------------------------------------------------------------------------------
+
+def _merge_sizes(args: Args, inputs: Sequence[Shape], req: Req, first_axis: int, what: str) -> None:
+    a = inputs[0]
+    for j, b in enumerate(inputs[1:], start=1):
+        if len(a) != len(b):
+            req.need(0, "rank", "from", f"{args.sources[0]} gives {_fmt(a)} but {args.sources[j]} gives {_fmt(b)}",
+                     fatal=True)
+            continue
+        for n in range(first_axis, len(a)):
+            req.need(eq(a[n], b[n]), "mismatch", "from",
+                     f"{args.sources[0]} gives {_dims(a, first_axis)} but {args.sources[j]} gives "
+                     f"{_dims(b, first_axis)}{what}")
+            # one message per pair of branches is enough
+            if isinstance(a[n], int) and isinstance(b[n], int) and a[n] != b[n]:
+                break
+
+
+def _dims(shape: Shape, first_axis: int) -> str:
+    dims = shape[first_axis:]
+    return "x".join(str(v) for v in dims) if first_axis else _fmt(dims)
+
+
+def concat_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    if any(len(x) < 2 for x in inputs):
+        # flat vectors concatenate along their only axis
+        return (sum(x[0] for x in inputs[1:]) + inputs[0][0],)
+    _merge_sizes(args, inputs, req, 1, "")
+    channels: Value = inputs[0][0]
+    for x in inputs[1:]:
+        channels = channels + x[0]
+    return (channels, *inputs[0][1:])
+
+
+def add_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    _merge_sizes(args, inputs, req, 0, "")
+    return inputs[0]
+
+
+def merge_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    return [RF.union([r[i] for r in rfs]) for i in range(len(rfs[0]))]
+
+
+# -- flat layers ------------------------------------------------------------------------------
+
+def flatten_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    return (_prod(inputs[0]),)
+
+
+def linear_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    # nn.Linear acts on the last dimension, whatever comes before it
+    return (*inputs[0][:-1], args["out"])
+
+
+def linear_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return inputs[0][-1] * args["out"] + (args["out"] if args["bias"] else 0)
+
+
+def linear_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return _prod(inputs[0]) * args["out"]
+
+
+def same_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    return inputs[0]
+
+
+def groupnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    x = inputs[0]
+    req.need(eq(x[0] % args["groups"], 0), "groups", "groups",
+             f"{x[0]} channels are not divisible by groups={args['groups']}")
+    return x
+
+
+def channel_norm_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return 2 * inputs[0][0] if args["affine"] else 0
+
+
+def layernorm_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    if not args["affine"]:
+        return 0
+    n = _prod(inputs[0])
+    return 2 * n if args["bias"] else n
+
+
+def batchnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    return inputs[0]
+
+
+def _no_count(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return 0
+
+
+def _same_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    return list(rfs[0])
+
+
+def _flat_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+    # every output of a flattened/linear layer sees the whole input
+    return [RF(r.jump, r.start, r.size + (n - 1) * r.jump) for r, n in zip(rfs[0], inputs[0][1:], strict=False)]
+
+
+def _prod(xs: Sequence[Value]) -> Value:
+    out: Value = 1
+    for x in xs:
+        out = out * x
+    return out
+
+
+# -- the table -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OpDef:
+    """Everything archsolve knows about one op."""
+
+    name: str
+    fields: tuple[FieldDef, ...]
+    shape: Callable[[Args, Sequence[Shape], Req], Shape]
+    params: Callable[[Args, Sequence[Shape], Shape], Value] = _no_count
+    macs: Callable[[Args, Sequence[Shape], Shape], Value] = _no_count
+    rf: Callable[[Args, Sequence[Sequence[RF]], Sequence[Shape], Shape], list[RF]] = _same_rf
+    merge: bool = False
+    torch: str = ""
+    field_map: Mapping[str, FieldDef] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field_map", {f.name: f for f in self.fields})
+
+
+_CONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel - 1"), words=("same", "valid"))
+_DECONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel - 1"))
+_POOL_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel // 2"))
+_CEIL = _bool("ceil_mode", False)
+_SIZE = FieldDef("size", Kind.AXES, minimum=1, domain=("1", "4096"))
+_ACTIVATIONS = {
+    "relu": "ReLU", "leakyrelu": "LeakyReLU", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid",
+    "tanh": "Tanh", "softmax": "Softmax", "dropout": "Dropout", "identity": "Identity",
+}
+_ACTIVATION_FIELDS: dict[str, tuple[FieldDef, ...]] = {
+    "leakyrelu": (_number("negative_slope", 0.01),),
+    "softmax": (FieldDef("dim", Kind.INT, 0, minimum=0, doc="0 = channels"),),
+    "dropout": (_number("p", 0.5),),
+    "relu": (_bool("inplace", False),),
+}
+
+_DEFS: list[OpDef] = [
+    OpDef("conv", (_out(), _kernel(), _stride(), _CONV_PADDING, _dilation(), _groups(), _bool("bias", True)),
+          conv_shape, conv_params, conv_macs, conv_rf, torch="ConvNd"),
+    OpDef("deconv", (_out(), _kernel(), _stride(), _DECONV_PADDING,
+                     FieldDef("output_padding", Kind.AXES, 0, minimum=0, domain=("0", "max(stride, dilation) - 1")),
+                     _dilation(), _groups(), _bool("bias", True)),
+          deconv_shape, deconv_params, deconv_macs, deconv_rf, torch="ConvTransposeNd"),
+    OpDef("maxpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _dilation(), _CEIL),
+          pool_shape, rf=pool_rf, torch="MaxPoolNd"),
+    OpDef("avgpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _CEIL, _bool("count_include_pad", True)),
+          pool_shape, rf=pool_rf, torch="AvgPoolNd"),
+    OpDef("adaptive_avgpool", (_SIZE,), adaptive_shape, rf=adaptive_rf, torch="AdaptiveAvgPoolNd"),
+    OpDef("adaptive_maxpool", (_SIZE,), adaptive_shape, rf=adaptive_rf, torch="AdaptiveMaxPoolNd"),
+    OpDef("upsample", (FieldDef("scale", Kind.AXES, None, minimum=1, domain=("1", "8")),
+                       FieldDef("size", Kind.AXES, None, minimum=1, domain=("1", "4096")),
+                       FieldDef("mode", Kind.CHOICE, "nearest",
+                                choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")),
+                       _bool("align_corners", False)),
+          upsample_shape, rf=upsample_rf, torch="Upsample"),
+    OpDef("pixel_shuffle", (FieldDef("factor", Kind.INT, minimum=1, domain=("1", "8")),),
+          pixel_shuffle_shape, rf=pixel_shuffle_rf, torch="PixelShuffle"),
+    OpDef("crop", (FieldDef("like", Kind.LAYER, None),
+                   FieldDef("amount", Kind.SIDES, None, minimum=0, domain=("0", "64"))),
+          crop_shape, rf=crop_rf, torch="slicing"),
+    OpDef("pad", (FieldDef("amount", Kind.SIDES, minimum=0, domain=("0", "64")), _number("value", 0)),
+          pad_shape, rf=pad_rf, torch="F.pad"),
+    OpDef("concat", (), concat_shape, rf=merge_rf, merge=True, torch="torch.cat(dim=1)"),
+    OpDef("add", (), add_shape, rf=merge_rf, merge=True, torch="+"),
+    OpDef("flatten", (), flatten_shape, rf=_flat_rf, torch="Flatten"),
+    OpDef("linear", (_out(), _bool("bias", True)), linear_shape, linear_params, linear_macs, _flat_rf,
+          torch="Linear"),
+    OpDef("batchnorm", (_bool("affine", True), _number("eps", 1e-5), _number("momentum", 0.1),
+                        _bool("track_running_stats", True)),
+          batchnorm_shape, channel_norm_params, torch="BatchNormNd"),
+    OpDef("groupnorm", (FieldDef("groups", Kind.INT, minimum=1, domain=("1", "4096")), _bool("affine", True),
+                        _number("eps", 1e-5)),
+          groupnorm_shape, channel_norm_params, torch="GroupNorm"),
+    OpDef("layernorm", (_bool("affine", True), _bool("bias", True), _number("eps", 1e-5)),
+          same_shape, layernorm_params, rf=_flat_rf, torch="LayerNorm([C, *spatial])"),
+    OpDef("instancenorm", (_bool("affine", False), _number("eps", 1e-5), _number("momentum", 0.1),
+                           _bool("track_running_stats", False)),
+          batchnorm_shape, channel_norm_params, torch="InstanceNormNd"),
+    *(OpDef(name, _ACTIVATION_FIELDS.get(name, ()), same_shape, torch=t) for name, t in _ACTIVATIONS.items()),
+]
+
+OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}
+ALIASES = {"convtranspose": "deconv"}
+MERGES = frozenset(name for name, d in OPS.items() if d.merge)
+
+__all__ = ["OPS", "ALIASES", "MERGES", "OpDef", "FieldDef", "Kind", "Args", "Collect", "Ignore", "RF",
+           "Severity", "Shape", "AXIS_NAMES", "REQUIRED", "crop_offsets", "gt"]

@@ -1,0 +1,285 @@
+"""Concrete shape propagation: the heart of ``check``.
+
+:func:`propagate` walks the network in topological order with plain ints, asking each
+op's rule (:mod:`archsolve.ops`) for the output shape, parameters, MACs and receptive
+field, and collects every problem instead of stopping at the first: a layer whose input
+shape is still known is always evaluated.
+
+Example::
+
+    >>> from archsolve.spec import load_text
+    >>> from archsolve.graph import build_network
+    >>> net = build_network(load_text("input: [3, 32, 32]\\nlayers: [{op: conv, out: 8, kernel: 3}]"))
+    >>> propagate(net, {}).layers["conv1"].shape
+    (8, 30, 30)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ExprError, SpecError
+from .expr import Expr, ListExpr, Name, Num
+from .graph import Network
+from .ops import OPS, RF, Args, Collect, Kind, Severity, Shape
+from .spec import Layer, Spec
+
+
+@dataclass
+class Problem:
+    layer: str
+    kind: str
+    severity: str
+    message: str
+    fixes: list[str] = field(default_factory=list)
+    field: str = ""
+
+
+@dataclass
+class LayerResult:
+    layer: Layer
+    args: Args | None
+    inputs: list[Shape] | None
+    shape: Shape | None
+    params: int | None = None
+    macs: int | None = None
+    rf: list[RF] | None = None
+
+
+@dataclass
+class Propagation:
+    network: Network
+    env: dict[str, int]
+    input: Shape
+    layers: dict[str, LayerResult]
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    def shape_of(self, name: str) -> Shape | None:
+        if name == "input":
+            return self.input
+        name = self.network.spec.aliases.get(name, name)
+        return self.layers[name].shape
+
+
+# -- evaluating field values --------------------------------------------------------------------
+
+def resolve_vars(spec: Spec, given: Mapping[str, int]) -> dict[str, int]:
+    """Values for every var that has one: tied vars computed from the others.
+
+    Vars with a domain take their value from ``given``; those missing stay unbound.
+    """
+    env: dict[str, int] = {}
+    for name, value in given.items():
+        env[name] = value
+    pending = {n: v for n, v in spec.vars.items() if v.expr is not None and n not in env}
+    while pending:
+        progressed = False
+        for n, v in list(pending.items()):
+            assert v.expr is not None
+            if v.expr.names() <= env.keys():
+                env[n] = _eval(v.expr, env, spec, f"vars.{n}", v.where)
+                del pending[n]
+                progressed = True
+        if not progressed:
+            break
+    return env
+
+
+def _eval(e: Expr, env: Mapping[str, int], spec: Spec, fieldname: str, where: Any) -> int:
+    try:
+        return e.evaluate(env)
+    except KeyError as exc:
+        raise SpecError(f"{e} depends on {exc.args[0]!r}, which has no value", where, fieldname) from None
+    except ExprError as exc:
+        raise SpecError(exc.bare, where, fieldname) from None
+
+
+def layer_args(lay: Layer, env: Mapping[str, int], spec: Spec, sources: tuple[str, ...]) -> Args:
+    """Evaluate a layer's fields to ints (the Args a rule runs on)."""
+    opdef = OPS[lay.op]
+    vals: dict[str, Any] = {}
+    for f in opdef.fields:
+        v = lay.values.get(f.name)
+        fname = f"{lay.name}.{f.name}"
+        if f.kind is Kind.INT and isinstance(v, Expr):
+            v = _eval(v, env, spec, fname, lay.where)
+            _basic_range(v, f.minimum, spec, fname, lay)
+        elif f.kind is Kind.AXES and isinstance(v, tuple):
+            v = tuple(_eval(x, env, spec, fname, lay.where) for x in v)
+            for x in v:
+                _basic_range(x, f.minimum, spec, fname, lay)
+        elif f.kind is Kind.SIDES and isinstance(v, tuple):
+            v = tuple((_eval(a, env, spec, fname, lay.where), _eval(b, env, spec, fname, lay.where)) for a, b in v)
+            for pair in v:
+                for x in pair:
+                    _basic_range(x, f.minimum, spec, fname, lay)
+        vals[f.name] = v
+    vals["_exact"] = spec.exact
+    return Args(vals, spec.ndim, lay.name, sources)
+
+
+def _basic_range(v: int, minimum: int | None, spec: Spec, fname: str, lay: Layer) -> None:
+    if minimum is not None and v < minimum:
+        what = "positive" if minimum == 1 else f"at least {minimum}"
+        raise SpecError(f"must be {what}, but evaluates to {v}", lay.where, fname)
+
+
+# -- propagation ----------------------------------------------------------------------------------
+
+def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] | None = None) -> Propagation:
+    """Run every layer with concrete sizes; never raises for an invalid network.
+
+    ``given`` binds vars (and unknowns); ``spatial`` replaces the input's spatial sizes.
+    """
+    spec = net.spec
+    env = resolve_vars(spec, given)
+    inp = tuple(_eval(e, env, spec, f"input[{i}]", spec.document.where(("input", i)) if spec.document else None)
+                for i, e in enumerate(spec.input))
+    if spatial is not None:
+        inp = (inp[0], *spatial)
+    for i, v in enumerate(inp):
+        if v < 1:
+            raise SpecError(f"must be positive, but evaluates to {v}",
+                            spec.document.where(("input", i)) if spec.document else None, f"input[{i}]")
+    shapes: dict[str, Shape | None] = {"input": inp}
+    rfs: dict[str, list[RF] | None] = {"input": [RF() for _ in range(spec.ndim)]}
+    results: dict[str, LayerResult] = {}
+    problems: list[Problem] = []
+    for lay in net.order:
+        opdef = OPS[lay.op]
+        srcs = lay.sources
+        in_shapes = [shapes[s] for s in srcs]
+        args = layer_args(lay, env, spec, srcs)
+        if any(s is None for s in in_shapes):
+            results[lay.name] = LayerResult(lay, args, None, None)
+            shapes[lay.name] = None
+            rfs[lay.name] = None
+            continue
+        known: list[Shape] = [s for s in in_shapes if s is not None]
+        req = Collect()
+        out = opdef.shape(args, known, req)
+        for f in req.failures:
+            problems.append(Problem(lay.name, f.rule, f.severity.value, f.message, f.field))
+        if req.fatal:
+            out_shape: Shape | None = None
+        else:
+            out_shape = out
+        res = LayerResult(lay, args, known, out_shape)
+        if out_shape is not None:
+            res.params = int(opdef.params(args, known, out_shape))
+            res.macs = int(opdef.macs(args, known, out_shape))
+            in_rfs = [rfs[s] for s in srcs]
+            if all(r is not None for r in in_rfs):
+                res.rf = opdef.rf(args, in_rfs, known, out_shape)  # type: ignore[arg-type]
+        results[lay.name] = res
+        shapes[lay.name] = out_shape
+        rfs[lay.name] = res.rf
+    prop = Propagation(net, env, inp, results, problems)
+    _check_constraints(prop)
+    return prop
+
+
+# -- constraints ------------------------------------------------------------------------------------
+
+def _attr_env(prop: Propagation) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
+    spec = prop.network.spec
+    axes = ("C", *spec.axis_names)
+    scalars: dict[str, int] = dict(prop.env)
+    lists: dict[str, tuple[int, ...]] = {}
+
+    def put(name: str, shape: Shape | None, params: int | None = None, macs: int | None = None) -> None:
+        if shape is None:
+            return
+        lists[f"{name}.shape"] = tuple(int(v) for v in shape)
+        for a, v in zip(axes, shape, strict=False):
+            scalars[f"{name}.{a}"] = int(v)
+        if params is not None:
+            scalars[f"{name}.params"] = params
+        if macs is not None:
+            scalars[f"{name}.macs"] = macs
+
+    put("input", prop.input)
+    for name, res in prop.layers.items():
+        put(name, res.shape, res.params, res.macs)
+    for g in spec.groups:
+        members = [prop.layers[m] for m in g.members]
+        put(g.name, prop.layers[g.output].shape, sum(m.params or 0 for m in members),
+            sum(m.macs or 0 for m in members))
+    scalars["params"] = sum(r.params or 0 for r in prop.layers.values())
+    scalars["macs"] = sum(r.macs or 0 for r in prop.layers.values())
+    return scalars, lists
+
+
+def evaluate_constraint(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[int, ...]]) -> int:
+    """Evaluate a constraint; ``==``/``!=`` compare shapes element-wise."""
+    from .expr import Bin, Call
+
+    def as_list(x: Expr) -> tuple[int, ...] | None:
+        if isinstance(x, ListExpr):
+            return tuple(sub.evaluate(scalars) for sub in x.items)
+        if isinstance(x, Name) and x.name in lists:
+            return lists[x.name]
+        return None
+
+    if isinstance(e, Bin) and e.op in ("==", "!=", "<=", ">=", "<", ">"):
+        a, b = as_list(e.left), as_list(e.right)
+        if a is not None or b is not None:
+            if a is None or b is None:
+                raise ExprError(f"cannot compare a shape with a number in {e}")
+            if e.op == "==":
+                return int(a == b)
+            if e.op == "!=":
+                return int(a != b)
+            raise ExprError(f"shapes can only be compared with == or != in {e}")
+    if isinstance(e, Bin) and e.op in ("and", "or"):
+        left = evaluate_constraint(e.left, scalars, lists)
+        if e.op == "and" and not left:
+            return 0
+        if e.op == "or" and left:
+            return 1
+        return evaluate_constraint(e.right, scalars, lists)
+    if isinstance(e, Call) and e.fn == "not":
+        return int(not evaluate_constraint(e.args[0], scalars, lists))
+    return e.evaluate(scalars)
+
+
+def _check_constraints(prop: Propagation) -> None:
+    spec = prop.network.spec
+    if not spec.constraints:
+        return
+    scalars, lists = _attr_env(prop)
+    for c in spec.constraints:
+        try:
+            ok = evaluate_constraint(c.expr, scalars, lists)
+        except KeyError as exc:
+            if exc.args and exc.args[0] in spec.unknowns:
+                raise
+            prop.problems.append(Problem("constraints", "constraint", "error",
+                                         f"{c.text}: cannot be evaluated ({exc.args[0]} has no value: "
+                                         "an earlier problem stopped the propagation)"))
+            continue
+        except ExprError as exc:
+            raise SpecError(exc.bare, c.where, "constraints") from None
+        if not ok:
+            prop.problems.append(Problem("constraints", "constraint", "error",
+                                         f"{c.text} does not hold: {_show_values(c.expr, scalars, lists)}"))
+
+
+def _show_values(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[int, ...]]) -> str:
+    parts = []
+    for n in sorted(e.names()):
+        if n in lists:
+            parts.append(f"{n} = [{', '.join(map(str, lists[n]))}]")
+        elif n in scalars:
+            parts.append(f"{n} = {scalars[n]}")
+    return ", ".join(parts)
+
+
+__all__ = ["propagate", "Propagation", "LayerResult", "Problem", "layer_args", "resolve_vars",
+           "evaluate_constraint", "Num", "Severity"]

@@ -1,0 +1,96 @@
+"""Turn a :class:`~archsolve.check.CheckReport` into text or CONTRACT §3's JSON.
+
+The text table is formatted by hand on purpose: ``check`` runs in well under 0.1 s and a
+table library's import would cost more than the whole propagation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .check import CheckReport
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    """CONTRACT §3's ``check --json`` document."""
+    doc: dict[str, Any] = {
+        "ok": report.ok,
+        "input": list(report.input),
+        "layers": [
+            {"name": r.name, "op": r.op, "depth": r.depth, "from": r.sources, "shape": r.shape,
+             "params": r.params, "macs": r.macs, "rf": r.rf}
+            for r in report.rows
+        ],
+        "output": list(report.output) if report.output is not None else None,
+        "totals": dict(report.totals),
+        "problems": [
+            {"layer": p.layer, "kind": p.kind, "severity": p.severity, "message": p.message, "fixes": p.fixes,
+             "field": p.field}
+            for p in report.problems
+        ],
+    }
+    if report.notes:
+        doc["notes"] = report.notes
+    if not report.ok:
+        doc["repairs"] = report.repairs
+    return doc
+
+
+def _num(v: int | None) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def _shape(v: list[int] | None) -> str:
+    return "?" if v is None else "[" + ", ".join(map(str, v)) + "]"
+
+
+def _rf(v: list[int] | None) -> str:
+    if v is None:
+        return "-"
+    return str(v[0]) if len(set(v)) == 1 and len(v) > 1 else "x".join(map(str, v))
+
+
+def check_text(report: CheckReport) -> str:
+    """The human-readable table, totals and problems."""
+    spec = report.spec
+    lines: list[str] = []
+    title = spec.name or spec.file
+    lines.append(f"{title}: input {_shape(list(report.input))}")
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    header = ("layer", "op", "output", "params", "MACs", "RF")
+    table = [header]
+    for r in report.rows:
+        table.append(("  " * r.depth + r.name, r.op, _shape(r.shape), _num(r.params), _num(r.macs), _rf(r.rf)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    right = (False, False, False, True, True, True)
+    rule = "  ".join("-" * w for w in widths)
+    lines.append("")
+    for k, row in enumerate(table):
+        cells = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0:
+            lines.append(rule)
+    lines.append(rule)
+    lines.append(f"output {_shape(list(report.output) if report.output else None)}   "
+                 f"params {_num(report.totals['params'])}   MACs {_num(report.totals['macs'])}")
+    errors = [p for p in report.problems if p.severity == "error"]
+    warnings = [p for p in report.problems if p.severity != "error"]
+    if report.problems:
+        lines.append("")
+        lines.append("problems:")
+        for p in errors + warnings:
+            lines.append(f"  {p.severity}: {p.layer}: {p.message}")
+            for f in p.fixes:
+                lines.append(f"    fix: {f}")
+    if report.repairs:
+        lines.append("")
+        lines.append("repairs (fewest changes first):")
+        for r in report.repairs:
+            lines.append(f"  {r['message']}")
+    lines.append("")
+    if errors:
+        lines.append(f"INVALID: {len(errors)} error(s), {len(warnings)} warning(s)")
+    else:
+        lines.append("OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
+    return "\n".join(lines)

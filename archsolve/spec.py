@@ -1,0 +1,765 @@
+"""Spec files: validation, the value language, blocks, ``repeat`` and unknowns.
+
+:func:`load_spec` turns a YAML file into a frozen :class:`Spec` whose layers are already
+expanded (blocks inlined with scoped names, ``repeat`` unrolled), whose field values are
+:class:`~archsolve.expr.Expr` trees over vars and unknowns, and whose every problem is
+reported as a :class:`~archsolve.errors.SpecError` naming the file, line, layer and field.
+
+Example::
+
+    >>> spec = load_text('''
+    ... input: [3, 32, 32]
+    ... layers:
+    ...   - {name: c1, op: conv, out: 8, kernel: "?", padding: 1}
+    ... ''')
+    >>> [l.name for l in spec.layers], sorted(spec.unknowns)
+    (['c1'], ['c1.kernel'])
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ExprError, Location, SpecError
+from .expr import CONSTRAINT, Expr, Name, Num, parse
+from .ops import ALIASES, AXIS_NAMES, OPS, REQUIRED, FieldDef, Kind, OpDef
+from .yamlio import Document, parse_document, read_document
+
+UNKNOWN = "?"
+MAX_REPEAT = 10_000
+MAX_LAYERS = 100_000
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
+
+TOP_KEYS = ("name", "semantics", "exact", "input", "vars", "domains", "blocks", "layers",
+            "constraints", "minimize", "description")
+LAYER_KEYS = ("name", "op", "block", "from", "repeat", "comment")
+
+
+class Semantics(enum.Enum):
+    TORCH = "torch"
+    TF = "tf"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """An integer range (both ends included; ends may be expressions) or a finite set."""
+
+    lo: Expr | None = None
+    hi: Expr | None = None
+    values: tuple[int, ...] | None = None
+
+    def __str__(self) -> str:
+        if self.values is not None:
+            return "{" + ", ".join(map(str, self.values)) + "}"
+        return f"{self.lo}..{self.hi}"
+
+
+@dataclass(frozen=True)
+class Var:
+    """A named unknown with a domain, or a name tied to an expression (``W: H``)."""
+
+    name: str
+    where: Location
+    domain: Domain | None = None
+    expr: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A ``"?"``: named after where it stands (``up1.stride``, ``mid.k``, ``enc1/a.kernel``)."""
+
+    name: str
+    field: str
+    layer: str
+    where: Location
+    domain: Domain
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One expanded layer.
+
+    ``values`` maps field names to: an Expr (INT), a tuple of Exprs per axis (AXES),
+    a tuple of (before, after) Expr pairs per axis (SIDES), or a plain str / bool / float.
+    ``written`` records which values the spec wrote (the rest are defaults), with the
+    place each was written, for repairs and write-back.
+    """
+
+    name: str
+    op: str
+    values: Mapping[str, Any]
+    sources: tuple[str, ...]
+    depth: int
+    where: Location
+    group: str | None = None
+    written: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def opdef(self) -> OpDef:
+        return OPS[self.op]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A row for a block call, or for a ``repeat`` (its copies follow it)."""
+
+    name: str
+    op: str  # "block:NAME" or "repeat:OP"
+    depth: int
+    where: Location
+    output: str  # the layer whose output is the group's output
+    members: tuple[str, ...]  # every layer inside it, transitively
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    expr: Expr
+    text: str
+    where: Location
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A loaded, validated, expanded spec."""
+
+    file: str
+    name: str | None
+    semantics: Semantics
+    exact: bool
+    input: tuple[Expr, ...]
+    vars: Mapping[str, Var]
+    domains: Mapping[str, Domain]
+    layers: tuple[Layer, ...]
+    groups: tuple[Group, ...]
+    rows: tuple[str, ...]  # layer and group names in report order
+    unknowns: Mapping[str, Unknown]
+    constraints: tuple[Constraint, ...]
+    minimize: Expr | None
+    aliases: Mapping[str, str]  # group name -> its output layer
+    document: Document = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input) - 1
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        return AXIS_NAMES[self.ndim]
+
+    def layer(self, name: str) -> Layer:
+        return self._by_name[self.aliases.get(name, name)]
+
+    @property
+    def _by_name(self) -> dict[str, Layer]:
+        cache = self.__dict__.get("_layer_cache")
+        if cache is None:
+            cache = {lay.name: lay for lay in self.layers}
+            object.__setattr__(self, "_layer_cache", cache)
+        return cache
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+def suggest(word: str, options: Sequence[str]) -> str:
+    """`` (did you mean X?)`` when a close match exists."""
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(v: Any) -> str:
+    if v is None:
+        return "nothing (null)"
+    if isinstance(v, bool):
+        return f"a boolean ({str(v).lower()})"
+    if isinstance(v, float):
+        return f"a decimal number ({v})"
+    if isinstance(v, str):
+        return f"text {v!r}"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__
+
+
+class _Loader:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.file = doc.file
+
+    def err(self, message: str, path: Sequence[Any], field: str | None = None) -> SpecError:
+        return SpecError(message, self.doc.where(tuple(path)), field)
+
+    # -- top level ----------------------------------------------------------------------
+    def load(self) -> Spec:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            raise self.err(f"a spec must be a mapping with 'input' and 'layers', not {_type_name(data)}", ())
+        for key in data:
+            if key not in TOP_KEYS:
+                raise self.err(f"unknown key {key!r}{suggest(key, TOP_KEYS)}", (key,), str(key))
+        for key in ("input", "layers"):
+            if key not in data:
+                raise self.err(f"the spec has no {key!r}", (), key)
+        name = data.get("name")
+        if name is not None and not isinstance(name, (str, int, float)):
+            raise self.err(f"expected text, got {_type_name(name)}", ("name",), "name")
+        sem = data.get("semantics", "torch")
+        if sem not in ("torch", "tf"):
+            raise self.err(f"expected 'torch' or 'tf', got {_type_name(sem)}", ("semantics",), "semantics")
+        semantics = Semantics(sem)
+        if semantics is Semantics.TF:
+            raise self.err("'semantics: tf' (TensorFlow/Keras shape rules) is not supported yet; "
+                           "use 'torch'", ("semantics",), "semantics")
+        exact = data.get("exact", False)
+        if not isinstance(exact, bool):
+            raise self.err(f"expected true or false, got {_type_name(exact)}", ("exact",), "exact")
+
+        self.vars = self.load_vars(data.get("vars") or {})
+        self.domains = self.load_domains(data.get("domains") or {})
+        self.unknowns: dict[str, Unknown] = {}
+        inp = data["input"]
+        if not isinstance(inp, list) or not 2 <= len(inp) <= 4:
+            raise self.err("expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], got "
+                           + (f"{len(inp)} values" if isinstance(inp, list) else _type_name(inp)),
+                           ("input",), "input")
+        self.ndim = len(inp) - 1
+        axes = ("C", *AXIS_NAMES[self.ndim])
+        self.input = tuple(
+            self.value(v, ("input", i), f"input[{i}]", scope={}, unknown=f"input.{axes[i]}",
+                       minimum=1, domain=("1", "4096"), layer="input", base="size")
+            for i, v in enumerate(inp))
+
+        self.blocks = data.get("blocks") or {}
+        if not isinstance(self.blocks, dict):
+            raise self.err(f"expected a mapping of block names to blocks, got {_type_name(self.blocks)}",
+                           ("blocks",), "blocks")
+        for bname, block in self.blocks.items():
+            self.check_block(str(bname), block)
+
+        layers = data["layers"]
+        if not isinstance(layers, list) or not layers:
+            raise self.err("expected a non-empty list of layers", ("layers",), "layers")
+        self.layers: list[Layer] = []
+        self.groups: list[Group] = []
+        self.rows: list[str] = []
+        self.aliases: dict[str, str] = {}
+        self.names: set[str] = {"input"}
+        self.pending: dict[str, tuple[str, tuple[Any, ...], str]] = {}
+        self.expand_list(layers, ("layers",), prefix="", scope={}, first_source="input", depth=0,
+                         group=None, stack=(), visible={})
+        self.resolve_sources()
+
+        constraints = tuple(self.load_constraints(data.get("constraints") or []))
+        minimize = None
+        if data.get("minimize") is not None:
+            minimize = self.parse_constraint(data["minimize"], ("minimize",), "minimize", logic=False)
+        return Spec(
+            file=self.file, name=None if name is None else str(name), semantics=semantics, exact=exact,
+            input=self.input, vars=self.vars, domains=self.domains, layers=tuple(self.layers),
+            groups=tuple(self.groups), rows=tuple(self.rows), unknowns=self.unknowns,
+            constraints=constraints, minimize=minimize, aliases=self.aliases, document=self.doc)
+
+    # -- vars and domains -----------------------------------------------------------------
+    def load_vars(self, raw: Any) -> dict[str, Var]:
+        if not isinstance(raw, dict):
+            raise self.err(f"expected a mapping of names to domains, got {_type_name(raw)}", ("vars",), "vars")
+        out: dict[str, Var] = {}
+        for name, spec in raw.items():
+            path = ("vars", name)
+            fieldname = f"vars.{name}"
+            if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED:
+                raise self.err(f"{name!r} is not a valid variable name", path, fieldname)
+            where = self.doc.where(path)
+            if isinstance(spec, dict):
+                out[name] = Var(name, where, domain=self.domain(spec, path, fieldname))
+            elif spec is None:
+                raise self.err(f"variable {name!r} has no domain: give {{min: .., max: ..}}, {{in: [..]}} "
+                               "or an expression", path, fieldname)
+            else:
+                out[name] = Var(name, where, expr=self.expr(spec, path, fieldname, set(raw) - {name}))
+        self._check_var_cycles(out)
+        return out
+
+    def _check_var_cycles(self, vars_: dict[str, Var]) -> None:
+        state: dict[str, int] = {}
+
+        def visit(n: str, trail: list[str]) -> None:
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                cycle = trail[trail.index(n):] + [n]
+                raise self.err(f"variables depend on each other in a cycle: {' -> '.join(cycle)}",
+                               ("vars", n), f"vars.{n}")
+            state[n] = 1
+            v = vars_[n]
+            if v.expr is not None:
+                for m in sorted(v.expr.names()):
+                    if m in vars_:
+                        visit(m, [*trail, n])
+            state[n] = 2
+
+        for n in vars_:
+            visit(n, [])
+
+    def domain(self, spec: dict[str, Any], path: tuple[Any, ...], fieldname: str) -> Domain:
+        keys = set(spec)
+        if keys == {"in"}:
+            vals = spec["in"]
+            if not isinstance(vals, list) or not vals:
+                raise self.err("'in' needs a non-empty list of integers", (*path, "in"), fieldname)
+            for i, v in enumerate(vals):
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise self.err(f"expected an integer, got {_type_name(v)}", (*path, "in", i), fieldname)
+            return Domain(values=tuple(sorted(set(vals))))
+        if keys <= {"min", "max"} and keys:
+            if keys != {"min", "max"}:
+                missing = ({"min", "max"} - keys).pop()
+                raise self.err(f"the range needs both min and max ({missing!r} is missing)", path, fieldname)
+            lo = self.expr(spec["min"], (*path, "min"), fieldname, set(self.__dict__.get("vars", {})))
+            hi = self.expr(spec["max"], (*path, "max"), fieldname, set(self.__dict__.get("vars", {})))
+            if isinstance(lo, Num) and isinstance(hi, Num) and lo.value > hi.value:
+                raise self.err(f"empty range: min {lo.value} > max {hi.value}", path, fieldname)
+            return Domain(lo=lo, hi=hi)
+        bad = sorted(keys - {"min", "max", "in"}, key=str)
+        hint = f"unknown key {bad[0]!r}{suggest(bad[0], ['min', 'max', 'in'])}; " if bad else ""
+        raise self.err(f"{hint}a domain is {{min: A, max: B}} or {{in: [..]}}", path, fieldname)
+
+    def load_domains(self, raw: Any) -> dict[str, Domain]:
+        if not isinstance(raw, dict):
+            raise self.err(f"expected a mapping of field names to domains, got {_type_name(raw)}",
+                           ("domains",), "domains")
+        known = sorted({f.name for d in OPS.values() for f in d.fields if f.domain is not None})
+        out = {}
+        for key, spec in raw.items():
+            if key not in known:
+                raise self.err(f"no field {key!r} takes unknowns{suggest(key, known)}", ("domains", key),
+                               f"domains.{key}")
+            if not isinstance(spec, dict):
+                raise self.err("a domain is {min: A, max: B} or {in: [..]}", ("domains", key), f"domains.{key}")
+            out[key] = self.domain(spec, ("domains", key), f"domains.{key}")
+        return out
+
+    # -- values --------------------------------------------------------------------------
+    def expr(self, raw: Any, path: tuple[Any, ...], fieldname: str, names: set[str] | Mapping[str, Any],
+             scope: Mapping[str, Expr] | None = None) -> Expr:
+        """A number or an expression over ``names`` (vars) and ``scope`` (block params)."""
+        if isinstance(raw, bool) or raw is None or isinstance(raw, (list, dict)):
+            raise self.err(f"expected an integer or an expression, got {_type_name(raw)}", path, fieldname)
+        if isinstance(raw, float):
+            if raw.is_integer():
+                raise self.err(f"expected an integer, got {raw} (write {int(raw)})", path, fieldname)
+            raise self.err(f"expected an integer, got {raw}", path, fieldname)
+        if isinstance(raw, int):
+            return Num(raw)
+        text = str(raw)
+        try:
+            e = parse(text)
+        except ExprError as exc:
+            raise self.err(exc.bare, path, fieldname) from None
+        scope = scope or {}
+        for n in sorted(e.names()):
+            if n not in scope and n not in names:
+                options = [*scope, *names]
+                raise self.err(f"unknown name {n!r} in {text!r}{suggest(n, options)}", path, fieldname)
+        return e.substitute(scope) if scope else e
+
+    def value(self, raw: Any, path: tuple[Any, ...], fieldname: str, *, scope: Mapping[str, Expr],
+              unknown: str, minimum: int | None, domain: tuple[str, str] | None, layer: str,
+              base: str) -> Expr:
+        """One integer value: a literal, ``"?"``, or an expression.
+
+        ``unknown`` names a ``"?"`` found here; ``base`` is the field it belongs to, whose
+        default domain (or ``domains:`` override) it gets.
+        """
+        if raw == UNKNOWN:
+            if domain is None:
+                raise self.err(f"{fieldname} cannot be unknown ('?')", path, fieldname)
+            if unknown not in self.unknowns:
+                dom = self.domains.get(base) or Domain(lo=parse(domain[0]), hi=parse(domain[1]))
+                self.unknowns[unknown] = Unknown(unknown, base, layer, self.doc.where(path), dom)
+            return Name(unknown)
+        e = self.expr(raw, path, fieldname, self.vars, scope)
+        if minimum is not None and isinstance(e, Num) and e.value < minimum:
+            what = "positive" if minimum == 1 else f"at least {minimum}"
+            raise self.err(f"must be {what}, got {e.value}", path, fieldname)
+        return e
+
+    # -- blocks ----------------------------------------------------------------------------
+    def check_block(self, bname: str, block: Any) -> None:
+        path = ("blocks", bname)
+        if not _NAME.match(bname):
+            raise self.err(f"{bname!r} is not a valid block name", path, f"blocks.{bname}")
+        if bname in OPS or bname in ALIASES:
+            raise self.err(f"a block cannot be named like the op {bname!r}", path, f"blocks.{bname}")
+        if not isinstance(block, dict):
+            raise self.err(f"expected a mapping with 'layers' (and 'params'), got {_type_name(block)}", path,
+                           f"blocks.{bname}")
+        for key in block:
+            if key not in ("params", "layers", "description"):
+                raise self.err(f"unknown key {key!r}{suggest(key, ['params', 'layers'])}", (*path, key),
+                               f"blocks.{bname}.{key}")
+        params = block.get("params") or {}
+        if not isinstance(params, dict):
+            raise self.err(f"expected a mapping of parameter names to defaults, got {_type_name(params)}",
+                           (*path, "params"), f"blocks.{bname}.params")
+        for p in params:
+            if not isinstance(p, str) or not _NAME.match(p) or p in RESERVED or p in LAYER_KEYS:
+                raise self.err(f"{p!r} is not a valid parameter name", (*path, "params", p),
+                               f"blocks.{bname}.params")
+        layers = block.get("layers")
+        if not isinstance(layers, list) or not layers:
+            raise self.err("a block needs a non-empty list of layers", (*path, "layers"), f"blocks.{bname}.layers")
+
+    def call_scope(self, bname: str, call: dict[str, Any], path: tuple[Any, ...], call_name: str,
+                   outer: Mapping[str, Expr]) -> dict[str, Expr]:
+        block = self.blocks[bname]
+        params = block.get("params") or {}
+        scope: dict[str, Expr] = {}
+        for key in call:
+            if key not in LAYER_KEYS and key not in params:
+                raise self.err(f"block {bname!r} has no parameter {key!r}{suggest(key, list(params))}",
+                               (*path, key), f"{call_name}.{key}")
+        for p, default in params.items():
+            if p in call:
+                scope[p] = self.value(call[p], (*path, p), f"{call_name}.{p}", scope=outer,
+                                      unknown=f"{call_name}.{p}", minimum=None, domain=("1", "11"),
+                                      layer=call_name, base=p)
+            elif default is None:
+                raise self.err(f"block {bname!r} needs the parameter {p!r}", path, f"{call_name}.{p}")
+            else:
+                dpath = ("blocks", bname, "params", p)
+                # a default may use the parameters before it
+                scope[p] = self.value(default, dpath, f"blocks.{bname}.params.{p}", scope=scope,
+                                      unknown=f"{call_name}.{p}", minimum=None, domain=("1", "11"),
+                                      layer=call_name, base=p)
+        return scope
+
+    # -- layers ------------------------------------------------------------------------------
+    def expand_list(self, items: list[Any], path: tuple[Any, ...], *, prefix: str, scope: Mapping[str, Expr],
+                    first_source: str, depth: int, group: str | None, stack: tuple[str, ...],
+                    visible: Mapping[str, str]) -> str:
+        """Expand a list of layers; return the name of the last one's output."""
+        prev = first_source
+        local: dict[str, str] = dict(visible)  # written name -> full name
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            ipath = (*path, i)
+            if not isinstance(item, dict):
+                raise self.err(f"a layer must be a mapping like {{op: conv, ...}}, got {_type_name(item)}",
+                               ipath, f"{path[-1]}[{i}]")
+            written = item.get("name")
+            if written is not None and (not isinstance(written, str) or not _NAME.match(written)
+                                        or written in RESERVED):
+                raise self.err(f"{written!r} is not a valid layer name (letters, digits and _; not "
+                               f"{', '.join(sorted(RESERVED))})", (*ipath, "name"), "name")
+            kind = item.get("op") if "op" in item else item.get("block")
+            if written is None:
+                written = f"{kind if isinstance(kind, str) else 'layer'}{i + 1}".replace("-", "_")
+                while written in seen:
+                    written += "_"
+            if written in seen:
+                raise self.err(f"duplicate layer name {written!r}", (*ipath, "name"), "name")
+            seen.add(written)
+            full = prefix + written
+            label = f"layers[{i}] ({full})" if not prefix else full
+            prev = self.expand_item(item, ipath, full, label, scope=scope, prev=prev, depth=depth, group=group,
+                                    stack=stack, local=local)
+            local[written] = full
+        return prev
+
+    def sources_of(self, item: dict[str, Any], ipath: tuple[Any, ...], label: str, prev: str,
+                   local: Mapping[str, str], merge: bool) -> tuple[str, ...]:
+        raw = item.get("from")
+        if raw is None:
+            if merge:
+                raise self.err("a merge needs 'from' with a list of at least two layers", ipath, f"{label}.from")
+            return (prev,)
+        names = raw if isinstance(raw, list) else [raw]
+        if merge and (not isinstance(raw, list) or len(raw) < 2):
+            raise self.err("a merge needs 'from' with a list of at least two layers", (*ipath, "from"),
+                           f"{label}.from")
+        if not merge and isinstance(raw, list) and len(raw) != 1:
+            raise self.err(f"only merges (concat, add) read several layers; got {len(raw)}", (*ipath, "from"),
+                           f"{label}.from")
+        out = []
+        for n in names:
+            if not isinstance(n, str):
+                raise self.err(f"expected a layer name, got {_type_name(n)}", (*ipath, "from"), f"{label}.from")
+            out.append(self.ref(n, ipath, f"{label}.from", local))
+        return tuple(out)
+
+    def ref(self, n: str, ipath: tuple[Any, ...], fieldname: str, local: Mapping[str, str]) -> str:
+        if n in ("input", "in"):
+            return local.get(n, "input")
+        if n in local:
+            return local[n]
+        # a forward reference: resolved (or reported as dangling) once every layer is known
+        token = f"\0{len(self.pending)}"
+        self.pending[token] = (n, ipath, fieldname)
+        return token
+
+    def expand_item(self, item: dict[str, Any], ipath: tuple[Any, ...], full: str, label: str, *,
+                    scope: Mapping[str, Expr], prev: str, depth: int, group: str | None,
+                    stack: tuple[str, ...], local: dict[str, str]) -> str:
+        if "op" in item and "block" in item:
+            raise self.err("a layer has either 'op' or 'block', not both", ipath, label)
+        repeat = item.get("repeat", 1)
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+            raise self.err(f"repeat must be an integer in 1..{MAX_REPEAT}, got {_type_name(repeat)}"
+                           if not isinstance(repeat, int) or isinstance(repeat, bool)
+                           else f"repeat must be in 1..{MAX_REPEAT}, got {repeat}", (*ipath, "repeat"),
+                           f"{label}.repeat")
+        if "block" in item:
+            bname = item["block"]
+            if not isinstance(bname, str) or bname not in self.blocks:
+                raise self.err(f"unknown block {bname!r}{suggest(str(bname), list(self.blocks))}",
+                               (*ipath, "block"), f"{label}.block")
+            if bname in stack:
+                raise self.err(f"block {bname!r} calls itself ({' -> '.join([*stack, bname])})", (*ipath, "block"),
+                               f"{label}.block")
+            sources = self.sources_of(item, ipath, label, prev, local, merge=False)
+            call_scope = self.call_scope(bname, item, ipath, full, scope)
+            opname = f"block:{bname}"
+        else:
+            op = item.get("op")
+            if op is None:
+                raise self.err("the layer has no 'op' (or 'block')", ipath, label)
+            if not isinstance(op, str) or (op not in OPS and op not in ALIASES):
+                raise self.err(f"unknown op {op!r}{suggest(str(op), [*OPS, *ALIASES, *self.blocks])}",
+                               (*ipath, "op"), f"{label}.op")
+            op = ALIASES.get(op, op)
+            opdef = OPS[op]
+            if opdef.merge and repeat != 1:
+                raise self.err("a merge cannot be repeated", (*ipath, "repeat"), f"{label}.repeat")
+            sources = self.sources_of(item, ipath, label, prev, local, merge=opdef.merge)
+            opname = f"repeat:{op}"
+
+        where = self.doc.where(ipath)
+        first_row = len(self.rows)
+        if repeat > 1 or "block" in item:
+            self.rows.append(full)
+        copies = [f"{full}/{c}" for c in range(repeat)] if repeat > 1 else [full]
+        source = sources
+        inner_group = full if (repeat > 1 or "block" in item) else group
+        for copy in copies:
+            if "block" in item:
+                copy_group = copy if repeat > 1 else None
+                if repeat > 1:
+                    self.rows.append(copy)
+                out = self.expand_list(self.blocks[bname]["layers"], ("blocks", bname, "layers"),
+                                       prefix=copy + "/", scope=call_scope, first_source=source[0],
+                                       depth=depth + (2 if repeat > 1 else 1),
+                                       group=copy_group or inner_group, stack=(*stack, bname),
+                                       visible={**{k: v for k, v in local.items()}, "in": source[0]})
+                if repeat > 1:
+                    self.add_group(copy, opname, depth + 1, where, out, full)
+            else:
+                out = self.make_layer(item, ipath, copy, label, op, scope, source,
+                                      depth + (1 if repeat > 1 else 0), where,
+                                      inner_group if repeat > 1 else group, unknown_prefix=full, local=local)
+            source = (out,)
+        if repeat > 1 or "block" in item:
+            self.add_group(full, opname, depth, where, source[0], group, first_row)
+        return full if (repeat > 1 or "block" in item) else source[0]
+
+    def add_group(self, name: str, op: str, depth: int, where: Location, output: str, group: str | None,
+                  first_row: int | None = None) -> None:
+        members = tuple(lay.name for lay in self.layers if lay.name.startswith(name + "/"))
+        self.groups.append(Group(name, op, depth, where, output, members, group))
+        self.aliases[name] = output
+        if name in self.names:
+            raise self.err(f"duplicate layer name {name!r}", (), "name")
+        self.names.add(name)
+
+    def make_layer(self, item: dict[str, Any], ipath: tuple[Any, ...], name: str, label: str, op: str,
+                   scope: Mapping[str, Expr], sources: tuple[str, ...], depth: int, where: Location,
+                   group: str | None, unknown_prefix: str, local: Mapping[str, str]) -> str:
+        opdef = OPS[op]
+        for key in item:
+            if key not in LAYER_KEYS and key not in opdef.field_map:
+                options = [*opdef.field_map, *LAYER_KEYS]
+                raise self.err(f"{op} has no field {key!r}{suggest(str(key), options)}", (*ipath, key),
+                               f"{label}.{key}")
+        values: dict[str, Any] = {}
+        written: dict[str, str] = {}
+        extra: list[str] = []
+        for f in opdef.fields:
+            fpath = (*ipath, f.name)
+            fname = f"{label}.{f.name}"
+            if f.name in item:
+                values[f.name] = self.field_value(f, item[f.name], fpath, fname, scope, unknown_prefix, label)
+                written[f.name] = f.name
+            elif isinstance(f.default, str) and f.default.startswith("="):
+                values[f.name] = values.get(f.default[1:])
+            elif f.default is REQUIRED:
+                raise self.err(f"{op} needs the field {f.name!r}", ipath, fname)
+            else:
+                values[f.name] = self.default_value(f)
+            if f.kind is Kind.LAYER and values[f.name] is not None:
+                extra.append(self.ref(values[f.name], fpath, fname, local))
+                values[f.name] = extra[-1]
+        if op == "upsample" and (values.get("scale") is None) == (values.get("size") is None):
+            raise self.err("upsample needs exactly one of 'scale' or 'size'", ipath, label)
+        if op == "crop" and (values.get("like") is None) == (values.get("amount") is None):
+            raise self.err("crop needs exactly one of 'like' (a layer) or 'amount'", ipath, label)
+        if name in self.names:
+            raise self.err(f"duplicate layer name {name!r}", (*ipath, "name"), f"{label}.name")
+        self.names.add(name)
+        if len(self.layers) >= MAX_LAYERS:
+            raise self.err(f"the network has more than {MAX_LAYERS} layers", ipath, label)
+        self.layers.append(Layer(name, op, values, (*sources, *extra), depth, where, group, written))
+        self.rows.append(name)
+        return name
+
+    def default_value(self, f: FieldDef) -> Any:
+        d = f.default
+        if f.kind is Kind.AXES and d is not None and not isinstance(d, str):
+            return (Num(d),) * self.ndim
+        if f.kind is Kind.SIDES and d is not None:
+            return ((Num(d), Num(d)),) * self.ndim
+        if f.kind is Kind.INT and d is not None:
+            return Num(d)
+        return d
+
+    def field_value(self, f: FieldDef, raw: Any, path: tuple[Any, ...], fname: str,
+                    scope: Mapping[str, Expr], unknown_prefix: str, label: str) -> Any:
+        kind = f.kind
+        if kind is Kind.BOOL:
+            if not isinstance(raw, bool):
+                raise self.err(f"expected true or false, got {_type_name(raw)}", path, fname)
+            return raw
+        if kind is Kind.NUMBER:
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                raise self.err(f"expected a number, got {_type_name(raw)}", path, fname)
+            return raw
+        if kind is Kind.CHOICE:
+            if raw not in f.choices:
+                raise self.err(f"expected one of {', '.join(f.choices)}; got {_type_name(raw)}"
+                               f"{suggest(str(raw), f.choices)}", path, fname)
+            return raw
+        if kind is Kind.LAYER:
+            if not isinstance(raw, str):
+                raise self.err(f"expected a layer name, got {_type_name(raw)}", path, fname)
+            return raw
+        one: dict[str, Any] = dict(scope=scope, minimum=f.minimum, domain=f.domain, layer=unknown_prefix,
+                                   base=f.name)
+        if kind is Kind.INT:
+            if isinstance(raw, list):
+                raise self.err(f"expected one integer, got a list", path, fname)
+            return self.value(raw, path, fname, unknown=f"{unknown_prefix}.{f.name}", **one)
+        if kind is Kind.AXES:
+            if isinstance(raw, str) and raw in f.words:
+                return raw
+            if isinstance(raw, str) and raw.strip().isalpha() and raw not in f.words and f.words \
+                    and raw.strip() not in self.vars and raw.strip() not in scope:
+                raise self.err(f"expected an integer, an expression or one of {', '.join(f.words)}; "
+                               f"got {raw!r}{suggest(raw, f.words)}", path, fname)
+            if isinstance(raw, list):
+                if len(raw) != self.ndim:
+                    raise self.err(f"expected {self.ndim} values (one per spatial axis: "
+                                   f"{', '.join(AXIS_NAMES[self.ndim])}), got {len(raw)}", path, fname)
+                return tuple(self.value(v, (*path, i), f"{fname}[{i}]", unknown=f"{unknown_prefix}.{f.name}[{i}]",
+                                        **one) for i, v in enumerate(raw))
+            v = self.value(raw, path, fname, unknown=f"{unknown_prefix}.{f.name}", **one)
+            return (v,) * self.ndim
+        # SIDES: one amount, or one per axis, each a value or [before, after]
+        items = raw if isinstance(raw, list) else [raw] * self.ndim
+        if len(items) != self.ndim:
+            raise self.err(f"expected {self.ndim} values (one per spatial axis), got {len(items)}", path, fname)
+        out = []
+        for i, it in enumerate(items):
+            ip = (*path, i) if isinstance(raw, list) else path
+            if isinstance(it, list):
+                if len(it) != 2:
+                    raise self.err("expected [before, after]", ip, f"{fname}[{i}]")
+                out.append(tuple(self.value(v, (*ip, j), f"{fname}[{i}][{j}]",
+                                            unknown=f"{unknown_prefix}.{f.name}[{i}][{j}]", **one)
+                                 for j, v in enumerate(it)))
+            else:
+                suffix = f"[{i}]" if isinstance(raw, list) else ""
+                v = self.value(it, ip, fname + suffix, unknown=f"{unknown_prefix}.{f.name}{suffix}", **one)
+                out.append((v, v))
+        return tuple(out)
+
+    def resolve_sources(self) -> None:
+        """Turn forward references into layer names, or report them as dangling."""
+        known = {lay.name for lay in self.layers}
+        fixed = []
+        for lay in self.layers:
+            srcs = []
+            for s in lay.sources:
+                if s in self.pending:
+                    n, ipath, fieldname = self.pending[s]
+                    target = self.aliases.get(n, n)
+                    if target not in known:
+                        options = sorted(k for k in known | set(self.aliases) if "/" not in k)
+                        raise self.err(f"no layer named {n!r}{suggest(n, options)}", ipath, fieldname)
+                    s = target
+                srcs.append(self.aliases.get(s, s))
+            values = lay.values
+            if lay.op == "crop" and isinstance(values.get("like"), str):
+                values = {**values, "like": srcs[-1]}
+            fixed.append(Layer(lay.name, lay.op, values, tuple(srcs), lay.depth, lay.where, lay.group, lay.written))
+        self.layers = fixed
+
+    # -- constraints ------------------------------------------------------------------------
+    def parse_constraint(self, raw: Any, path: tuple[Any, ...], fieldname: str, logic: bool = True) -> Expr:
+        if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+            raise self.err(f"expected an expression, got {_type_name(raw)}", path, fieldname)
+        try:
+            return parse(str(raw), CONSTRAINT)
+        except ExprError as exc:
+            raise self.err(exc.bare, path, fieldname) from None
+
+    def load_constraints(self, raw: Any) -> list[Constraint]:
+        if not isinstance(raw, list):
+            raise self.err(f"expected a list of expressions, got {_type_name(raw)}", ("constraints",), "constraints")
+        out = []
+        for i, c in enumerate(raw):
+            e = self.parse_constraint(c, ("constraints", i), f"constraints[{i}]")
+            self.check_names(e, ("constraints", i), f"constraints[{i}]")
+            out.append(Constraint(e, str(c), self.doc.where(("constraints", i))))
+        return out
+
+    def check_names(self, e: Expr, path: tuple[Any, ...], fieldname: str) -> None:
+        layer_names = {lay.name for lay in self.layers} | set(self.aliases) | {"input"}
+        for n in sorted(e.names()):
+            if n in ("params", "macs") or n in self.vars or n in self.unknowns:
+                continue
+            base, _, attr = n.rpartition(".")
+            if base and base in layer_names:
+                allowed = ("C", *AXIS_NAMES[self.ndim], "shape", "params", "macs")
+                if attr not in allowed:
+                    raise self.err(f"{n!r}: a layer has no attribute {attr!r} (it has {', '.join(allowed)})"
+                                   f"{suggest(attr, allowed)}", path, fieldname)
+                continue
+            if base:
+                raise self.err(f"{n!r}: no layer named {base!r}{suggest(base, sorted(layer_names))}", path, fieldname)
+            options = [*self.vars, *self.unknowns, "params", "macs"]
+            raise self.err(f"unknown name {n!r}{suggest(n, options)}", path, fieldname)
+
+
+def load_document(doc: Document) -> Spec:
+    """Validate and expand a parsed :class:`Document`."""
+    return _Loader(doc).load()
+
+
+def load_spec(path: str) -> Spec:
+    """Load a spec file.
+
+    >>> spec = load_spec("specs/unet-original.yaml")  # doctest: +SKIP
+    """
+    return load_document(read_document(path))
+
+
+def load_text(text: str, file: str = "<spec>") -> Spec:
+    """Load a spec from YAML text (handy in tests and notebooks)."""
+    return load_document(parse_document(text, file))

@@ -1,0 +1,155 @@
+"""Read a spec file safely, remembering where every value stands in it.
+
+PyYAML only *composes* the document (no Python objects are ever built from tags), and
+:func:`read_document` turns the node tree into plain dicts, lists and scalars while
+recording the line and column of every value under its path (``("layers", 3, "kernel")``).
+Aliases are followed with a budget, so a "billion laughs" file is refused quickly.
+
+Example::
+
+    >>> doc = parse_document("layers:\\n  - {op: relu}\\n", "net.yaml")
+    >>> doc.data["layers"][0]["op"], str(doc.where(("layers", 0, "op")))
+    ('relu', 'net.yaml:2:6')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Location, SpecError
+
+try:  # the C loader is many times faster; fall back when libyaml is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+Path_ = tuple[Any, ...]
+
+_STANDARD = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_STANDARD}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")}
+
+
+@dataclass
+class Document:
+    """Plain data plus the location of each value, keyed by its path."""
+
+    data: Any
+    file: str
+    marks: dict[Path_, Location] = field(default_factory=dict)
+
+    def where(self, path: Path_) -> Location:
+        """The location of ``path``, or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p:
+            if p in self.marks:
+                return self.marks[p]
+            p = p[:-1]
+        return self.marks.get((), Location(self.file))
+
+
+class _Builder:
+    def __init__(self, file: str):
+        self.file = file
+        self.marks: dict[Path_, Location] = {}
+        self.count = 0
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def loc(self, node: yaml.Node) -> Location:
+        m = node.start_mark
+        return Location(self.file, m.line + 1, m.column + 1)
+
+    def build(self, node: yaml.Node, path: Path_, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(f"the document expands to more than {MAX_NODES} values "
+                            "(YAML aliases nested too deep?); refusing it", self.loc(node))
+        if depth > 100:
+            raise SpecError("the document is nested more than 100 levels deep", self.loc(node))
+        self.marks.setdefault(path, self.loc(node))
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != f"{_STANDARD}map":
+                raise SpecError(f"YAML tag {node.tag!r} is not allowed in a spec", self.loc(node))
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise SpecError("mapping keys must be plain words", self.loc(key_node))
+                if key_node.tag == f"{_STANDARD}merge":
+                    raise SpecError("YAML merge keys (<<) are not supported; use blocks", self.loc(key_node))
+                key = self.scalar(key_node)
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    key = str(key_node.value)
+                if key in out:
+                    raise SpecError(f"duplicate key {key!r}", self.loc(key_node))
+                # a scalar is best located by its value, a collection by its key
+                nested = isinstance(value_node, (yaml.MappingNode, yaml.SequenceNode))
+                self.marks[(*path, key)] = self.loc(key_node if nested else value_node)
+                out[key] = self.build(value_node, (*path, key), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != f"{_STANDARD}seq":
+                raise SpecError(f"YAML tag {node.tag!r} is not allowed in a spec", self.loc(node))
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise SpecError(f"YAML tag {node.tag!r} is not allowed in a spec (only plain values)", self.loc(node))
+        if node.tag in (f"{_STANDARD}timestamp", f"{_STANDARD}binary"):
+            return str(node.value)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise SpecError(f"cannot read the value {node.value!r}: {exc}", self.loc(node)) from None
+
+
+def parse_document(text: str, file: str = "<spec>") -> Document:
+    """Parse YAML text into a :class:`Document`; raise :class:`SpecError` on any problem."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise SpecError(f"malformed YAML: {problem}", where) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"malformed YAML: {exc}", Location(file)) from None
+    except RecursionError:
+        raise SpecError("the document is nested too deep", Location(file)) from None
+    if node is None:
+        raise SpecError("the file is empty; a spec needs at least 'input' and 'layers'", Location(file))
+    builder = _Builder(file)
+    data = builder.build(node, ())
+    return Document(data, file, builder.marks)
+
+
+def read_document(path: str | Path) -> Document:
+    """Read and parse a spec file (size-limited, UTF-8)."""
+    p = Path(path)
+    name = str(path)
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            raise SpecError("is a folder, not a spec file", Location(name))
+        if size > MAX_FILE_BYTES:
+            raise SpecError(f"the file is {size} bytes; spec files over {MAX_FILE_BYTES} bytes are refused",
+                            Location(name))
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError("no such file", Location(name)) from None
+    except PermissionError:
+        raise SpecError("permission denied", Location(name)) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror}", Location(name)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"not UTF-8 text (byte {exc.start})", Location(name)) from None
+    if "\x00" in text:
+        raise SpecError("not a text file (it contains NUL bytes)", Location(name))
+    return parse_document(text, name)
