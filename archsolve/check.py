@@ -127,7 +127,6 @@ def _ceil_half(n: int) -> int:
 
 def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
     """The valid input sizes closest to ``current`` (equal axes move together), below and above."""
-    spec = net.spec
     spatial = current[1:]
     deadline = time.monotonic() + NEAREST_SECONDS
     # axes written with the same value or var move together (a square input stays square)
@@ -230,7 +229,7 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
     """Crop or pad one branch, or change the up-sampling branch's output_padding."""
     out: list[str] = []
     shapes = res.inputs
-    sources = res.layer.sources
+    sources = res.layer.refs or res.layer.sources
     first_axis = 1 if res.layer.op == "concat" else 0
     a_shape = shapes[0]
     for j, b_shape in enumerate(shapes[1:], start=1):
@@ -252,8 +251,8 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
         sides = ", ".join(f"{d // 2} before and {d - d // 2} after" for d in amounts) if len(set(amounts)) > 1 \
             else f"{amounts[0] // 2} before and {amounts[0] - amounts[0] // 2} after on each axis"
         out.append(f"crop {big} to {small} ({sides}): insert {{op: crop, like: {small}}} after {big}")
-        out.append(f"or pad {small} by {sides.replace('before', 'before').replace('after', 'after')}: "
-                   f"insert {{op: pad, amount: ...}} after {small}")
+        pads = [[d // 2, d - d // 2] for d in amounts]
+        out.append(f"or pad {small} ({sides}): insert {{op: pad, amount: {pads}}} after {small}")
         # an up-sampling deconv one or two pixels short: output_padding
         up = prop.layers.get(small)
         if up is not None and up.layer.op == "deconv" and up.args is not None:
@@ -276,7 +275,8 @@ def build_rows(prop: Propagation) -> tuple[list[Row], dict[str, int]]:
             g = groups[name]
             members = [prop.layers[m] for m in g.members]
             inside = set(g.members)
-            sources = sorted({s for m in members for s in m.layer.sources if s not in inside},
+            sources = sorted({r for m in members for s, r in zip(m.layer.sources, m.layer.refs or m.layer.sources,
+                                                                  strict=True) if s not in inside},
                              key=lambda s: (s != "input", s))
             out = prop.layers[g.output]
             rows.append(Row(name, g.op, g.depth, sources, _ints(out.shape),
@@ -284,7 +284,7 @@ def build_rows(prop: Propagation) -> tuple[list[Row], dict[str, int]]:
         else:
             res = prop.layers[name]
             lay = res.layer
-            rows.append(Row(name, lay.op, lay.depth, list(lay.sources), _ints(res.shape), res.params, res.macs,
+            rows.append(Row(name, lay.op, lay.depth, list(lay.refs or lay.sources), _ints(res.shape), res.params, res.macs,
                             _rf(res)))
     totals = {"params": sum(r.params or 0 for r in prop.layers.values()),
               "macs": sum(r.macs or 0 for r in prop.layers.values())}
@@ -331,7 +331,7 @@ def _annotate_merges(prop: Propagation) -> None:
             axis = next((n for n in range(1, len(a)) if a[n] != b[n]), None)
             if axis is None:
                 continue
-            for src in (res.layer.sources[0], res.layer.sources[j]):
+            for src in (res.layer.sources[0], res.layer.sources[j]):  # origin() follows the data
                 o = origin(prop, src, axis)
                 if o and o not in parts:
                     parts.append(o)

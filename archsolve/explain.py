@@ -56,7 +56,12 @@ def fold(e: Expr) -> Expr:
 def show(e: Expr) -> str:
     """Print with ``floor(a / b)`` for floor division, as a person writes it."""
     if isinstance(e, Bin) and e.op == "//":
-        return f"floor({show(e.left)} / {show(e.right)})"
+        num, den = show(e.left), show(e.right)
+        if isinstance(e.left, Bin) and e.left.op in ("+", "-"):
+            num = f"({num})"
+        if isinstance(e.right, Bin):
+            den = f"({den})"
+        return f"floor({num} / {den})"
     if isinstance(e, Bin):
         text_l, text_r = show(e.left), show(e.right)
         if e.op in ("*", "//", "%"):

@@ -22,8 +22,9 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
+from typing import Union
 
 from .errors import ExprError
 
@@ -297,7 +298,7 @@ def both(a: Value, b: Value) -> Value:
 
 
 def is_const(v: Value | Expr) -> bool:
-    return isinstance(v, int) or isinstance(v, Num)
+    return isinstance(v, (int, Num))
 
 
 def const_value(v: Value | Expr) -> int:

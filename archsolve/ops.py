@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
-from .expr import Value, cdiv, eq, fdiv, ge, gt, ite, le, lt, vmax
+from .expr import Value, both, eq, fdiv, ge, gt, ite, le, lt, vmax
 
 Shape = tuple[Value, ...]
 """``(C, *spatial)`` or, after ``flatten``, ``(features,)``."""
@@ -259,13 +259,23 @@ def _window_out(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ce
     return ite(ge((out - 1) * s, x + pl), out - 1, out)
 
 
-def _exact(args: Args, req: Req, ax: str, i: int, num: Value, s: Value, what: str) -> None:
-    """Flooring drops ``num % s`` trailing pixels: a warning, or an error under ``exact``."""
+def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value], what: str) -> None:
+    """Flooring drops ``num % s`` trailing pixels: an error under ``exact``; for a pooling
+    (CONTRACT §1) a warning otherwise."""
     exact = args.get("_exact", False)
     if not exact and what != "pool":
-        return  # CONTRACT §1: only a pooling that drops pixels is worth a warning
-    req.need(eq(num % s, 0), "exact" if exact else "drops", f"stride[{i}]" if args.ndim > 1 else "stride",
-             f"{what} drops {num % s} pixel(s) on axis {ax}: ({num}) is not a multiple of stride {s}",
+        return
+    cond: Value = 1
+    for num, s in zip(nums, strides, strict=True):
+        cond = both(cond, eq(num % s, 0))
+    axes = _axes(args)
+    bad = [i for i, (num, s) in enumerate(zip(nums, strides, strict=True))
+           if not (isinstance(num, int) and isinstance(s, int) and num % s == 0)]
+    detail = "; ".join(f"on {axes[i]} ({nums[i]}) % {strides[i]} = {nums[i] % strides[i]}" for i in bad)
+    drops = ", ".join(f"{nums[i] % strides[i]} on {axes[i]}" for i in bad)
+    req.need(cond, "exact" if exact else "drops", "stride",
+             f"{what} drops trailing pixels ({drops}): the last window does not reach the end; {detail}"
+             + (" (exact: true requires every conv and pool to divide exactly)" if exact else ""),
              severity=Severity.ERROR if exact else Severity.WARNING)
 
 
@@ -292,6 +302,7 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                      f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
                      f"stride on axis {ax} is {args['stride'][i]}")
     out: list[Value] = [args["out"]]
+    nums: list[Value] = []
     for i, ax in enumerate(_axes(args)):
         k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
         pl, pr = _conv_pads(args, i)
@@ -302,8 +313,9 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                  + f" but the padded input on axis {ax} is only {padded} ({x[i + 1]} + {pl} + {pr})",
                  fatal=True)
         num = padded - span
-        _exact(args, req, ax, i, num, s, "conv")
+        nums.append(num)
         out.append(fdiv(num, s) + 1)
+    _exact(args, req, nums, args["stride"], "conv")
     return tuple(out)
 
 
@@ -376,6 +388,7 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     if not _spatial("pool", args, x, req):
         return x
     out: list[Value] = [x[0]]
+    nums: list[Value] = []
     dil = args.get("dilation") or (1,) * args.ndim
     for i, ax in enumerate(_axes(args)):
         k, s, p, d = args["kernel"][i], args["stride"][i], args["padding"][i], dil[i]
@@ -385,9 +398,10 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         req.need(ge(y, 1), "size", "kernel",
                  f"the pooling window (kernel {k}, dilation {d}) does not fit the input size {x[i + 1]} "
                  f"(padding {p}) on axis {ax}: output size {y}", fatal=True)
-        if not args["ceil_mode"]:
-            _exact(args, req, ax, i, x[i + 1] + 2 * p - d * (k - 1) - 1, s, "pool")
+        nums.append(x[i + 1] + 2 * p - d * (k - 1) - 1)
         out.append(y)
+    if not args["ceil_mode"]:
+        _exact(args, req, nums, args["stride"], "pool")
     return tuple(out)
 
 

@@ -155,7 +155,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         opdef = OPS[lay.op]
         srcs = lay.sources
         in_shapes = [shapes[s] for s in srcs]
-        args = layer_args(lay, env, spec, srcs)
+        args = layer_args(lay, env, spec, lay.refs or srcs)
         if any(s is None for s in in_shapes):
             results[lay.name] = LayerResult(lay, args, None, None)
             shapes[lay.name] = None

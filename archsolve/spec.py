@@ -99,6 +99,7 @@ class Layer:
     where: Location
     group: str | None = None
     written: Mapping[str, str] = field(default_factory=dict)
+    refs: tuple[str, ...] = ()  # ``sources`` as the spec names them (a block call, not its last layer)
 
     @property
     def opdef(self) -> OpDef:
@@ -653,7 +654,7 @@ class _Loader:
                                    base=f.name)
         if kind is Kind.INT:
             if isinstance(raw, list):
-                raise self.err(f"expected one integer, got a list", path, fname)
+                raise self.err("expected one integer, got a list", path, fname)
             return self.value(raw, path, fname, unknown=f"{unknown_prefix}.{f.name}", **one)
         if kind is Kind.AXES:
             if isinstance(raw, str) and raw in f.words:
@@ -695,6 +696,7 @@ class _Loader:
         fixed = []
         for lay in self.layers:
             srcs = []
+            refs = []
             for s in lay.sources:
                 if s in self.pending:
                     n, ipath, fieldname = self.pending[s]
@@ -702,12 +704,14 @@ class _Loader:
                     if target not in known:
                         options = sorted(k for k in known | set(self.aliases) if "/" not in k)
                         raise self.err(f"no layer named {n!r}{suggest(n, options)}", ipath, fieldname)
-                    s = target
+                    s = n if n in self.aliases else target
+                refs.append(s)
                 srcs.append(self.aliases.get(s, s))
             values = lay.values
             if lay.op == "crop" and isinstance(values.get("like"), str):
                 values = {**values, "like": srcs[-1]}
-            fixed.append(Layer(lay.name, lay.op, values, tuple(srcs), lay.depth, lay.where, lay.group, lay.written))
+            fixed.append(Layer(lay.name, lay.op, values, tuple(srcs), lay.depth, lay.where, lay.group, lay.written,
+                               tuple(refs)))
         self.layers = fixed
 
     # -- constraints ------------------------------------------------------------------------
