@@ -103,6 +103,9 @@ class Collect:
     def need(self, cond: Value, rule: str, field: str, message: str, *,
              fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
         if not cond:
+            # one report per rule and field: a square input breaks H and W alike
+            if any(f.rule == rule and f.field == field for f in self.failures):
+                return
             self.failures.append(Failure(rule, field, message, fatal, severity))
 
     @property

@@ -562,13 +562,14 @@ class _Loader:
                                        visible={**{k: v for k, v in local.items()}, "in": source[0]})
                 if repeat > 1:
                     self.add_group(copy, opname, depth + 1, where, out, full)
+                    out = copy  # the next copy reads this one, by its name
             else:
                 out = self.make_layer(item, ipath, copy, label, op, scope, source,
                                       depth + (1 if repeat > 1 else 0), where,
                                       inner_group if repeat > 1 else group, unknown_prefix=full, local=local)
             source = (out,)
         if repeat > 1 or "block" in item:
-            self.add_group(full, opname, depth, where, source[0], group, first_row)
+            self.add_group(full, opname, depth, where, self.aliases.get(source[0], source[0]), group, first_row)
         return full if (repeat > 1 or "block" in item) else source[0]
 
     def add_group(self, name: str, op: str, depth: int, where: Location, output: str, group: str | None,

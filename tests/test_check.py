@@ -1,0 +1,304 @@
+"""`archsolve check`: rows, totals, problems with arithmetic, fixes, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import SPECS, check_json, run_cli, run_cli_split
+
+GOLDEN = Path(__file__).parent / "golden"
+EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml"))
+
+
+def _row(doc: dict, name: str) -> dict:
+    return next(r for r in doc["layers"] if r["name"] == name)
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("ARCHSOLVE_REGEN") or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert text == path.read_text(), f"output differs from {path} (ARCHSOLVE_REGEN=1 to accept)"
+
+
+@pytest.mark.parametrize("spec", EXAMPLES)
+def test_examples_match_golden_text(spec: str) -> None:
+    code, out = run_cli("check", str(SPECS / spec))
+    assert code == 0, out
+    _golden(f"check/{spec.replace('.yaml', '.txt')}", out)
+
+
+def test_unet_original_json_matches_contract_example() -> None:
+    code, doc = check_json(SPECS / "unet-original.yaml")
+    assert code == 0 and doc["ok"] is True
+    assert doc["input"] == [1, 572, 572]
+    assert doc["output"] == [2, 388, 388]
+    assert doc["totals"] == {"params": 31030658, "macs": 150428424448}
+    assert _row(doc, "enc1") == {"name": "enc1", "op": "block:double_conv", "depth": 0, "from": ["input"],
+                                 "shape": [64, 568, 568], "params": 37568, "macs": 12080353536, "rf": [5, 5]}
+    first = doc["layers"][1]
+    assert first == {"name": "enc1/conv1", "op": "conv", "depth": 1, "from": ["input"], "shape": [64, 570, 570],
+                     "params": 640, "macs": 187142400, "rf": [3, 3]}
+    assert "repairs" not in doc
+    _golden("check/unet-original.json", json.dumps(doc, indent=1) + "\n")
+
+
+def test_every_layer_has_a_row_in_graph_order() -> None:
+    _, doc = check_json(SPECS / "unet-original.yaml")
+    names = [r["name"] for r in doc["layers"]]
+    assert len(names) == len(set(names))
+    seen = {"input"}
+    for r in doc["layers"]:
+        if not r["op"].startswith(("block:", "repeat:")):
+            assert set(r["from"]) <= seen | {n for n in names if not names.index(n) > names.index(r["name"])}
+        seen.add(r["name"])
+
+
+PADDED_572 = """
+input: [1, 572, 572]
+blocks:
+  dc:
+    params: {c: null}
+    layers:
+      - {name: a, op: conv, out: c, kernel: 3, padding: 1}
+      - {name: b, op: conv, out: c, kernel: 3, padding: 1}
+layers:
+  - {name: enc1, block: dc, c: 8}
+  - {name: pool1, op: maxpool, kernel: 2}
+  - {name: enc2, block: dc, c: 16}
+  - {name: pool2, op: maxpool, kernel: 2}
+  - {name: enc3, block: dc, c: 32}
+  - {name: pool3, op: maxpool, kernel: 2}
+  - {name: enc4, block: dc, c: 64}
+  - {name: pool4, op: maxpool, kernel: 2}
+  - {name: mid, block: dc, c: 128}
+  - {name: up4, op: deconv, out: 64, kernel: 2, stride: 2}
+  - {name: cat4, op: concat, from: [enc4, up4]}
+  - {name: dec4, block: dc, c: 64}
+  - {name: up3, op: deconv, out: 32, kernel: 2, stride: 2}
+  - {name: cat3, op: concat, from: [enc3, up3]}
+  - {name: dec3, block: dc, c: 32}
+  - {name: up2, op: deconv, out: 16, kernel: 2, stride: 2}
+  - {name: cat2, op: concat, from: [enc2, up2]}
+  - {name: dec2, block: dc, c: 16}
+  - {name: up1, op: deconv, out: 8, kernel: 2, stride: 2}
+  - {name: cat1, op: concat, from: [enc1, up1]}
+  - {name: head, op: conv, out: 2, kernel: 1}
+"""
+
+
+def test_padded_unet_at_572_names_the_deepest_merge_with_arithmetic(spec_file) -> None:
+    code, doc = check_json(spec_file(PADDED_572))
+    assert code == 1 and doc["ok"] is False
+    cat4 = next(p for p in doc["problems"] if p["layer"] == "cat4")
+    assert cat4["kind"] == "mismatch" and cat4["severity"] == "error"
+    assert cat4["message"] == ("enc4 gives 71x71 but up4 gives 70x70 "
+                               "(71 = floor((143 - 2) / 2) + 1 at pool3; 70 = (35 - 1) * 2 + 2 at up4)")
+    fixes = "\n".join(cat4["fixes"])
+    assert "use input size 560x560 or 576x576 instead of 572x572" in fixes
+    assert "set up4.output_padding to 1" in fixes
+    assert "insert {op: crop, like: up4} after enc4" in fixes
+    assert doc["repairs"] == []
+
+
+def test_problems_do_not_stop_propagation(spec_file) -> None:
+    """Two independent errors are both reported, and rows after them still have shapes."""
+    code, doc = check_json(spec_file("""
+input: [3, 16, 16]
+layers:
+  - {name: a, op: deconv, out: 4, kernel: 3, stride: 2, output_padding: 2}
+  - {name: b, op: maxpool, kernel: 2, padding: 2}
+  - {name: c, op: conv, out: 5, kernel: 3, groups: 2}
+  - {name: d, op: relu}
+"""))
+    assert code == 1
+    kinds = {(p["layer"], p["kind"]) for p in doc["problems"] if p["severity"] == "error"}
+    assert kinds == {("a", "output-padding"), ("b", "pool-padding"), ("c", "groups")}
+    assert _row(doc, "d")["shape"] == [5, 17, 17]
+
+
+def test_fatal_problem_leaves_later_shapes_unknown(spec_file) -> None:
+    code, doc = check_json(spec_file("""
+input: [3, 4, 4]
+layers:
+  - {name: big, op: conv, out: 8, kernel: 7}
+  - {name: after, op: relu}
+"""))
+    assert code == 1
+    (p,) = doc["problems"]
+    assert p["layer"] == "big" and p["kind"] == "kernel-fits"
+    assert p["message"] == "kernel 7 but the padded input on axis H is only 4 (4 + 0 + 0)"
+    assert p["fixes"][0] == "set big.padding to at least 2, or big.kernel to at most 4"
+    assert _row(doc, "big")["shape"] is None and _row(doc, "after")["shape"] is None
+    assert doc["output"] is None
+
+
+@pytest.mark.parametrize(
+    ("layer", "kind", "message"),
+    [
+        ("{op: conv, out: 4, kernel: 3, stride: 2, padding: same}", "same-stride",
+         "padding 'same' needs stride 1"),
+        ("{op: deconv, out: 4, kernel: 3, stride: 2, output_padding: 2}", "output-padding",
+         "output_padding 2 on axis H must be smaller than stride 2 or dilation 1"),
+        ("{op: maxpool, kernel: 3, padding: 2}", "pool-padding",
+         "pool padding 2 on axis H is more than half the kernel 3"),
+        ("{op: conv, out: 6, kernel: 1, groups: 4}", "groups", "6 input channels are not divisible by groups=4"),
+        ("{op: groupnorm, groups: 4}", "groups", "6 channels are not divisible by groups=4"),
+        ("{op: pixel_shuffle, factor: 2}", "pixel-shuffle", "6 channels are not divisible by factor² = 2² = 4"),
+        ("{op: crop, amount: 4}", "size", "cropping 4 + 4 pixels from 8 on axis H leaves 0"),
+        ("{op: deconv, out: 2, kernel: 1, padding: 4}", "size", "output size on axis H is 0"),
+        ("{op: maxpool, kernel: 9}", "size", "does not fit the input size 8"),
+    ],
+    ids=["same-stride", "output-padding", "pool-padding", "conv-groups", "groupnorm-groups", "pixel-shuffle",
+         "crop-too-much", "deconv-size", "pool-too-big"],
+)
+def test_each_torch_validity_rule_names_the_layer(spec_file, layer: str, kind: str, message: str) -> None:
+    code, doc = check_json(spec_file(f"input: [6, 8, 8]\nlayers:\n  - {{name: bad, {layer[1:]}\n"))
+    assert code == 1
+    errors = [p for p in doc["problems"] if p["severity"] == "error"]
+    assert errors and errors[0]["layer"] == "bad" and errors[0]["kind"] == kind
+    assert message in errors[0]["message"]
+
+
+def test_add_channel_mismatch(spec_file) -> None:
+    code, doc = check_json(spec_file("""
+input: [4, 8, 8]
+layers:
+  - {name: a, op: conv, out: 8, kernel: 1}
+  - {name: sum, op: add, from: [a, input]}
+"""))
+    assert code == 1
+    (p,) = doc["problems"]
+    assert p["message"].startswith("a gives [8, 8, 8] but input gives [4, 8, 8]")
+
+
+def test_exact_turns_drops_into_errors(spec_file) -> None:
+    text = "input: [1, 9, 9]\n{exact}layers:\n  - {{name: p, op: maxpool, kernel: 2}}\n"
+    code, doc = check_json(spec_file(text.format(exact="")))
+    assert code == 0 and doc["problems"][0]["severity"] == "warning"
+    code, doc = check_json(spec_file(text.format(exact="exact: true\n")))
+    assert code == 1 and doc["problems"][0]["kind"] == "exact"
+
+
+def test_odd_crop_is_a_warning_naming_the_side(spec_file) -> None:
+    code, doc = check_json(spec_file("""
+input: [1, 9, 9]
+layers:
+  - {name: small, op: conv, out: 1, kernel: 4}
+  - {name: c, op: crop, like: small, from: input}
+"""))
+    assert code == 0
+    (p,) = [p for p in doc["problems"] if p["layer"] == "c"]
+    assert p["severity"] == "warning"
+    assert "removes an odd 3 pixels: 1 before and 2 after (the extra pixel comes off the end)" in p["message"]
+    assert _row(doc, "c")["shape"] == [1, 6, 6]
+
+
+def test_constraints_are_checked(spec_file) -> None:
+    code, doc = check_json(spec_file("""
+input: [3, 32, 32]
+layers:
+  - {name: c1, op: conv, out: 8, kernel: 3}
+constraints:
+  - c1.shape == [8, 32, 32]
+  - params < 1000
+"""))
+    assert code == 1
+    (p,) = doc["problems"]
+    assert p["kind"] == "constraint"
+    assert p["message"] == "c1.shape == [8, 32, 32] does not hold: c1.shape = [8, 30, 30]"
+
+
+def test_vars_take_their_smallest_valid_value(spec_file) -> None:
+    path = spec_file("""
+input: [1, H, W]
+vars: {H: {min: 1, max: 64}, W: H}
+exact: true
+layers:
+  - {name: c, op: conv, out: 1, kernel: 3}
+  - {name: p, op: maxpool, kernel: 2}
+""")
+    code, doc = check_json(path)
+    assert code == 0 and doc["input"] == [1, 4, 4]
+    assert doc["notes"] == ["checked at H = 4, the smallest valid value in 1..64 (--set H=N checks another)"]
+    code, out = run_cli("check", str(path), "--set", "H=5")
+    assert code == 1 and "exact" in out
+
+
+def test_unknowns_are_for_solve(spec_file) -> None:
+    path = spec_file("input: [1, 8]\nlayers:\n  - {name: c, op: conv, out: 2, kernel: '?'}\n")
+    code, out = run_cli("check", str(path))
+    assert code == 2
+    assert "1 unknown value(s) ('?'): c.kernel; 'archsolve solve" in out
+    code, doc = check_json(path.parent / path.name) if False else (None, None)
+    code, out, _ = run_cli_split("check", str(path), "--set", "c.kernel=3", "--json")
+    assert code == 0 and json.loads(out)["output"] == [2, 6]
+
+
+def test_repeat_rows(spec_file) -> None:
+    code, doc = check_json(spec_file("""
+input: [2, 16]
+blocks:
+  res:
+    params: {c: 2}
+    layers:
+      - {name: a, op: conv, out: c, kernel: 3, padding: 1}
+      - {name: s, op: add, from: [in, a]}
+layers:
+  - {name: stack, block: res, repeat: 2}
+  - {name: c, op: conv, out: 2, kernel: 3, repeat: 3}
+"""))
+    assert code == 0
+    got = [(r["name"], r["op"], r["depth"]) for r in doc["layers"]]
+    assert got == [
+        ("stack", "block:res", 0), ("stack/0", "block:res", 1), ("stack/0/a", "conv", 2), ("stack/0/s", "add", 2),
+        ("stack/1", "block:res", 1), ("stack/1/a", "conv", 2), ("stack/1/s", "add", 2),
+        ("c", "repeat:conv", 0), ("c/0", "conv", 1), ("c/1", "conv", 1), ("c/2", "conv", 1),
+    ]
+    assert _row(doc, "stack/1/s")["from"] == ["stack/0", "stack/1/a"]
+    assert _row(doc, "stack")["params"] == 2 * (2 * 2 * 3 + 2)
+    assert _row(doc, "c")["shape"] == [2, 10]
+    assert doc["totals"]["params"] == 5 * (2 * 2 * 3 + 2)
+
+
+@pytest.mark.parametrize(
+    ("layers", "rf"),
+    [
+        ("[{op: conv, out: 1, kernel: 3}, {op: conv, out: 1, kernel: 3}]", [5]),
+        ("[{op: conv, out: 1, kernel: 3, dilation: 2}]", [5]),
+        ("[{op: conv, out: 1, kernel: 3, stride: 2}, {op: conv, out: 1, kernel: 3}]", [7]),
+        ("[{op: maxpool, kernel: 2}, {op: conv, out: 1, kernel: 3}]", [6]),
+        ("[{op: conv, out: 1, kernel: 1}]", [1]),
+        ("[{op: maxpool, kernel: 2}, {op: deconv, out: 1, kernel: 2, stride: 2}]", [2]),
+        ("[{op: adaptive_avgpool, size: 1}]", [40]),
+    ],
+    ids=["two-3x3", "dilated", "strided", "pool-then-conv", "1x1", "pool-deconv", "global-pool"],
+)
+def test_receptive_field(spec_file, layers: str, rf: list[int]) -> None:
+    code, doc = check_json(spec_file(f"input: [1, 40]\nlayers: {layers}\n"))
+    assert doc["layers"][-1]["rf"] == rf
+
+
+def test_receptive_field_of_a_merge_is_the_union(spec_file) -> None:
+    _, doc = check_json(spec_file("""
+input: [1, 32]
+layers:
+  - {name: wide, op: conv, out: 1, kernel: 5, padding: 2}
+  - {name: narrow, op: conv, out: 1, kernel: 1, from: input}
+  - {name: sum, op: add, from: [wide, narrow]}
+"""))
+    assert _row(doc, "sum")["rf"] == [5]
+
+
+def test_text_output_lists_problems_and_fixes(spec_file) -> None:
+    code, out = run_cli("check", str(spec_file(PADDED_572)))
+    assert code == 1
+    assert "error: cat4: enc4 gives 71x71 but up4 gives 70x70" in out
+    assert "    fix: set up4.output_padding to 1" in out
+    assert out.rstrip().endswith("INVALID: 2 error(s), 2 warning(s)")
+    assert "Traceback" not in out
