@@ -92,4 +92,6 @@ def _find_cycle(spec: Spec, stuck: set[str], index: dict[str, int]) -> list[str]
         trail.append(name)
         name = next(s for s in spec.layers[index[name]].sources if s in stuck)
     flow = list(reversed(trail[trail.index(name):]))  # in the direction data flows
+    first = min(range(len(flow)), key=lambda i: index[flow[i]])
+    flow = flow[first:] + flow[:first]
     return [*flow, flow[0]]

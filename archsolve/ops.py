@@ -113,6 +113,20 @@ class Collect:
         return any(f.fatal for f in self.failures)
 
 
+class Record:
+    """A :class:`Req` for symbolic values: keeps every condition as a labelled constraint.
+
+    The solver turns ``conditions`` into Z3 assertions, each labelled by layer, rule and field.
+    """
+
+    def __init__(self) -> None:
+        self.conditions: list[tuple[Value, Failure]] = []
+
+    def need(self, cond: Value, rule: str, field: str, message: str, *,
+             fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
+        self.conditions.append((cond, Failure(rule, field, message, fatal, severity)))
+
+
 class Ignore:
     """A :class:`Req` that drops every condition (used to explain arithmetic)."""
 
@@ -154,9 +168,9 @@ class Args:
                 continue
             else:
                 v = f.default
-            if f.kind is Kind.AXES and not isinstance(v, (tuple, str)):
+            if f.kind is Kind.AXES and v is not None and not isinstance(v, (tuple, str)):
                 v = (v,) * ndim
-            if f.kind is Kind.SIDES and not isinstance(v, tuple):
+            if f.kind is Kind.SIDES and v is not None and not isinstance(v, tuple):
                 v = ((v, v),) * ndim
             vals[f.name] = v
         return Args(vals, ndim, name, sources)
@@ -719,5 +733,5 @@ OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}
 ALIASES = {"convtranspose": "deconv"}
 MERGES = frozenset(name for name, d in OPS.items() if d.merge)
 
-__all__ = ["OPS", "ALIASES", "MERGES", "OpDef", "FieldDef", "Kind", "Args", "Collect", "Ignore", "RF",
+__all__ = ["OPS", "ALIASES", "MERGES", "OpDef", "FieldDef", "Kind", "Args", "Collect", "Ignore", "Record", "RF",
            "Severity", "Shape", "AXIS_NAMES", "REQUIRED", "crop_offsets", "gt"]

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SPECS, check_json
-from torch_reference import REFERENCES
+
+from .conftest import SPECS, check_json
+from .torch_reference import REFERENCES
 
 SPEC_NAMES = sorted(REFERENCES)
 
@@ -23,6 +24,7 @@ KNOWN_PARAMS = {
     "convnet-seed.yaml": 1_007_590,
     "unet-original.yaml": 31_030_658,
     "resnet50.yaml": 25_557_032,
+    "resnet152.yaml": 60_192_808,
     "vgg16.yaml": 138_357_544,
 }
 KNOWN_OUTPUT = {
@@ -54,7 +56,7 @@ def _check_ok(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", SPEC_NAMES, ids=SPEC_NAMES)
 def test_example_matches_torch(name: str) -> None:
     pytest.importorskip("torch")
-    from torch_reference import reference, reference_macs
+    from .torch_reference import reference, reference_macs
 
     ref_output, ref_params = reference(name)
     ref_macs = reference_macs(name)
@@ -90,6 +92,7 @@ KNOWN_FIGURES = [
     ("resnet50.yaml", "totals.params", 25_557_032),
     ("resnet50.yaml", "totals.macs", 4_089_184_256),
     ("resnet50.yaml", "output", [1000]),
+    ("resnet152.yaml", "totals.params", 60_192_808),
     ("vgg16.yaml", "totals.params", 138_357_544),
     ("vgg16.yaml", "rf:conv5_3", [196, 196]),
     ("vgg16.yaml", "rf:pool5", [212, 212]),

@@ -126,9 +126,19 @@ def build_unet3d() -> Any:
 
 
 # --------------------------------------------------------------------------------------
-# ResNet-50 (torchvision layout, v1.5: stride on the 3x3 conv)
+# ResNet-50 / ResNet-152 (torchvision layout, v1.5: stride on the 3x3 conv)
 # --------------------------------------------------------------------------------------
 def build_resnet50() -> Any:
+    """torchvision's resnet50: bottleneck stages [3, 4, 6, 3], 25,557,032 parameters."""
+    return _make_resnet([3, 4, 6, 3])
+
+
+def build_resnet152() -> Any:
+    """torchvision's resnet152: bottleneck stages [3, 8, 36, 3], 60,192,808 parameters."""
+    return _make_resnet([3, 8, 36, 3])
+
+
+def _make_resnet(stages: list[int]) -> Any:
     from torch import nn
 
     class Bottleneck(nn.Module):
@@ -155,7 +165,7 @@ def build_resnet50() -> Any:
                 identity = self.downsample(x)
             return self.relu(out + identity)
 
-    class ResNet50(nn.Module):
+    class ResNet(nn.Module):
         def __init__(self, num_classes: int = 1000) -> None:
             super().__init__()
             self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
@@ -163,10 +173,10 @@ def build_resnet50() -> Any:
             self.relu = nn.ReLU(inplace=True)
             self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
             self.inplanes = 64
-            self.layer1 = self._stage(64, 3, 1)
-            self.layer2 = self._stage(128, 4, 2)
-            self.layer3 = self._stage(256, 6, 2)
-            self.layer4 = self._stage(512, 3, 2)
+            self.layer1 = self._stage(64, stages[0], 1)
+            self.layer2 = self._stage(128, stages[1], 2)
+            self.layer3 = self._stage(256, stages[2], 2)
+            self.layer4 = self._stage(512, stages[3], 2)
             self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
             self.flatten = nn.Flatten()
             self.fc = nn.Linear(512 * 4, num_classes)
@@ -187,7 +197,7 @@ def build_resnet50() -> Any:
             x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
             return self.fc(self.flatten(self.avgpool(x)))
 
-    return ResNet50()
+    return ResNet()
 
 
 # --------------------------------------------------------------------------------------
@@ -255,6 +265,7 @@ REFERENCES: dict[str, tuple[Callable[[], Any], tuple[int, ...]]] = {
     "unet-original.yaml": (build_unet_original, (1, 572, 572)),
     "unet-padded.yaml": (build_unet_padded, (3, 256, 256)),
     "resnet50.yaml": (build_resnet50, (3, 224, 224)),
+    "resnet152.yaml": (build_resnet152, (3, 224, 224)),
     "vgg16.yaml": (build_vgg16, (3, 224, 224)),
     "dcgan-generator.yaml": (build_dcgan_generator, (100, 1, 1)),
     "unet3d.yaml": (build_unet3d, (1, 64, 128, 128)),
