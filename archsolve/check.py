@@ -301,7 +301,7 @@ def _sum(values: Iterable[int | None]) -> int | None:
 
 
 def _rf(res: Any) -> list[int] | None:
-    return None if res.rf is None else [r.extent for r in res.rf]
+    return res.rf
 
 
 def check_spec(spec: Spec, given: Mapping[str, int] | None = None) -> CheckReport:

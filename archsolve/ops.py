@@ -176,38 +176,28 @@ class Args:
         return Args(vals, ndim, name, sources)
 
 
-@dataclass(frozen=True)
-class RF:
-    """Receptive field bookkeeping along one axis, in units of network-input positions.
+Window = tuple[int, int]
+"""The first and last input position (along one axis) that reach one output position."""
+EMPTY: Window = (1 << 62, -1)
 
-    Output position ``o`` sees input positions ``start + o*jump .. start + o*jump + size - 1``.
-    Fractions appear after up-sampling (a jump below 1).
-    """
 
-    jump: Fraction = Fraction(1)
-    start: Fraction = Fraction(0)
-    size: Fraction = Fraction(1)
+def _positions(shape: Shape, axis: int) -> int:
+    """How many positions a tensor has along spatial ``axis`` (1 once flattened)."""
+    return int(shape[axis + 1]) if len(shape) > axis + 1 else 1
 
-    @property
-    def extent(self) -> int:
-        return math.ceil(self.size)
 
-    def window(self, kernel: int, stride: int, pad: int) -> RF:
-        """After a sliding window of ``kernel`` positions (dilation included)."""
-        return RF(self.jump * stride, self.start - pad * self.jump, self.size + (kernel - 1) * self.jump)
+def _identity(n: int) -> list[Window]:
+    return [(o, o) for o in range(n)]
 
-    def upsample(self, factor: Fraction | int, span: int = 1) -> RF:
-        """After an up-sampling by ``factor``, each output seeing ``span`` inputs."""
-        return RF(self.jump / factor, self.start, self.size + (span - 1) * self.jump)
 
-    def shift(self, offset: int) -> RF:
-        return RF(self.jump, self.start + offset * self.jump, self.size)
-
-    @staticmethod
-    def union(parts: Sequence[RF]) -> RF:
-        lo = min(p.start for p in parts)
-        hi = max(p.start + p.size for p in parts)
-        return RF(max(p.jump for p in parts), lo, hi - lo)
+def _windows(m: int, n: int, stride: int, pad: int, span: int) -> list[Window]:
+    """Sliding windows, clipped to the real input: padding reaches nothing."""
+    res = []
+    for o in range(m):
+        start = o * stride - pad
+        first, last = max(start, 0), min(start + span - 1, n - 1)
+        res.append((first, last) if first <= last else EMPTY)
+    return res
 
 
 # -- field shorthands ---------------------------------------------------------------
@@ -350,13 +340,10 @@ def conv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
     return _prod(out[1:]) * args["out"] * (inputs[0][0] // args["groups"]) * _prod(args["kernel"])
 
 
-def conv_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    res = []
-    for i, r in enumerate(rfs[0]):
-        pl, _ = _conv_pads(args, i)
-        span = args["dilation"][i] * (args["kernel"][i] - 1) + 1
-        res.append(r.window(span, args["stride"][i], pl))
-    return res
+def conv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    pl, _ = _conv_pads(args, axis)
+    span = args["dilation"][axis] * (args["kernel"][axis] - 1) + 1
+    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], pl, span)]
 
 
 def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -388,14 +375,16 @@ def deconv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
     return (inputs[0][0] // args["groups"]) * args["out"] * _prod(args["kernel"]) * _prod(inputs[0][1:])
 
 
-def deconv_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+def deconv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    n = inputs[0][axis + 1]
+    k, s, d, p = args["kernel"][axis], args["stride"][axis], args["dilation"][axis], args["padding"][axis]
     res = []
-    for i, r in enumerate(rfs[0]):
-        span = args["dilation"][i] * (args["kernel"][i] - 1) + 1
-        s = args["stride"][i]
-        # an output position is reached by at most ceil(span / stride) input positions
-        res.append(r.upsample(s, math.ceil(span / s)).shift(0))
-    return res
+    for o in range(_positions(out, axis)):
+        # input i reaches o through tap t when i * s - p + d * t == o
+        hits = [(o + p - d * t) // s for t in range(k)
+                if (o + p - d * t) % s == 0 and 0 <= (o + p - d * t) // s < n]
+        res.append((min(hits), max(hits)) if hits else EMPTY)
+    return [res]
 
 
 # -- pooling ---------------------------------------------------------------------------------
@@ -422,10 +411,10 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     return tuple(out)
 
 
-def pool_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    dil = args.get("dilation") or (1,) * args.ndim
-    return [r.window(dil[i] * (args["kernel"][i] - 1) + 1, args["stride"][i], args["padding"][i])
-            for i, r in enumerate(rfs[0])]
+def pool_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    d = (args.get("dilation") or (1,) * args.ndim)[axis]
+    span = d * (args["kernel"][axis] - 1) + 1
+    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], args["padding"][axis], span)]
 
 
 def adaptive_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -435,14 +424,10 @@ def adaptive_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     return (x[0], *args["size"])
 
 
-def adaptive_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    res = []
-    for i, r in enumerate(rfs[0]):
-        n, m = inputs[0][i + 1], args["size"][i]
-        # torch's window for output j: [floor(j*n/m), ceil((j+1)*n/m))
-        widest = max(-((-(j + 1) * n) // m) - (j * n) // m for j in range(m))
-        res.append(RF(r.jump * Fraction(n, m), r.start, r.size + (widest - 1) * r.jump))
-    return res
+def adaptive_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    n, m = inputs[0][axis + 1], _positions(out, axis)
+    # torch's window for output j: [floor(j*n/m), ceil((j+1)*n/m))
+    return [[((j * n) // m, -((-(j + 1) * n) // m) - 1) for j in range(m)]]
 
 
 # -- resampling ------------------------------------------------------------------------------
@@ -462,13 +447,27 @@ def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     return (x[0], *(x[i + 1] * scale[i] for i in range(args.ndim)))
 
 
-def upsample_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
+def upsample_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    n, m = inputs[0][axis + 1], _positions(out, axis)
+    mode, corners = args["mode"], bool(args.get("align_corners"))
     res = []
-    for i, r in enumerate(rfs[0]):
-        factor = Fraction(out[i + 1], inputs[0][i + 1])
-        span = 1 if args["mode"] in ("nearest", "nearest-exact") else (2 if args["mode"] != "bicubic" else 4)
-        res.append(r.upsample(factor, span))
-    return res
+    for o in range(m):
+        if mode == "nearest":
+            i = min(o * n // m, n - 1)
+            res.append((i, i))
+            continue
+        if mode == "nearest-exact":
+            i = min((2 * o + 1) * n // (2 * m), n - 1)
+            res.append((i, i))
+            continue
+        if corners:
+            src = Fraction(o * (n - 1), m - 1) if m > 1 else Fraction(0)
+        else:
+            src = max(Fraction((2 * o + 1) * n, 2 * m) - Fraction(1, 2), Fraction(0))
+        base = math.floor(src)
+        lo, hi = (base - 1, base + 2) if mode == "bicubic" else (base, base + 1)
+        res.append((max(lo, 0), min(hi, n - 1)))
+    return [res]
 
 
 def pixel_shuffle_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -483,8 +482,9 @@ def pixel_shuffle_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     return (fdiv(x[0], r * r), x[1] * r, x[2] * r)
 
 
-def pixel_shuffle_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    return [r.upsample(args["factor"]) for r in rfs[0]]
+def pixel_shuffle_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    r = args["factor"]
+    return [[(o // r, o // r) for o in range(_positions(out, axis))]]
 
 
 def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -525,8 +525,11 @@ def crop_offsets(args: Args, inputs: Sequence[Shape]) -> list[Value]:
     return [args["amount"][i][0] for i in range(args.ndim)]
 
 
-def crop_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    return [r.shift(off) for r, off in zip(rfs[0], crop_offsets(args, inputs), strict=True)]
+def crop_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    off = crop_offsets(args, inputs)[axis]
+    main = [(o + off, o + off) for o in range(_positions(out, axis))]
+    # `like` only lends its size: no position of it reaches the output
+    return [main] + [[EMPTY] * len(main) for _ in inputs[1:]]
 
 
 def pad_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -536,8 +539,9 @@ def pad_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     return (x[0], *(x[i + 1] + args["amount"][i][0] + args["amount"][i][1] for i in range(args.ndim)))
 
 
-def pad_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    return [r.shift(-args["amount"][i][0]) for i, r in enumerate(rfs[0])]
+def pad_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    before, n = args["amount"][axis][0], inputs[0][axis + 1]
+    return [[(o - before, o - before) if 0 <= o - before < n else EMPTY for o in range(_positions(out, axis))]]
 
 
 # -- merges -----------------------------------------------------------------------------------
@@ -579,8 +583,8 @@ def add_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     return inputs[0]
 
 
-def merge_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    return [RF.union([r[i] for r in rfs]) for i in range(len(rfs[0]))]
+def merge_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    return [_identity(_positions(out, axis)) for _ in inputs]
 
 
 # -- flat layers ------------------------------------------------------------------------------
@@ -632,13 +636,20 @@ def _no_count(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
     return 0
 
 
-def _same_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    return list(rfs[0])
+def _same_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    return [_identity(_positions(out, axis))]
 
 
-def _flat_rf(args: Args, rfs: Sequence[Sequence[RF]], inputs: Sequence[Shape], out: Shape) -> list[RF]:
-    # every output of a flattened/linear layer sees the whole input
-    return [RF(r.jump, r.start, r.size + (n - 1) * r.jump) for r, n in zip(rfs[0], inputs[0][1:], strict=False)]
+def _whole_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    """Every output position sees every input position along the axis (flatten, layernorm)."""
+    return [[(0, _positions(inputs[0], axis) - 1)] * _positions(out, axis)]
+
+
+def linear_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    """nn.Linear mixes its last dimension only."""
+    if len(inputs[0]) == axis + 2:
+        return _whole_reach(args, axis, inputs, out)
+    return _same_reach(args, axis, inputs, out)
 
 
 def _prod(xs: Sequence[Value]) -> Value:
@@ -659,7 +670,7 @@ class OpDef:
     shape: Callable[[Args, Sequence[Shape], Req], Shape]
     params: Callable[[Args, Sequence[Shape], Shape], Value] = _no_count
     macs: Callable[[Args, Sequence[Shape], Shape], Value] = _no_count
-    rf: Callable[[Args, Sequence[Sequence[RF]], Sequence[Shape], Shape], list[RF]] = _same_rf
+    reach: Callable[[Args, int, Sequence[Shape], Shape], list[list[Window]]] = _same_reach
     merge: bool = False
     torch: str = ""
     field_map: Mapping[str, FieldDef] = field(init=False, repr=False, compare=False)
@@ -686,34 +697,34 @@ _ACTIVATION_FIELDS: dict[str, tuple[FieldDef, ...]] = {
 
 _DEFS: list[OpDef] = [
     OpDef("conv", (_out(), _kernel(), _stride(), _CONV_PADDING, _dilation(), _groups(), _bool("bias", True)),
-          conv_shape, conv_params, conv_macs, conv_rf, torch="ConvNd"),
+          conv_shape, conv_params, conv_macs, conv_reach, torch="ConvNd"),
     OpDef("deconv", (_out(), _kernel(), _stride(), _DECONV_PADDING,
                      FieldDef("output_padding", Kind.AXES, 0, minimum=0, domain=("0", "max(stride, dilation) - 1")),
                      _dilation(), _groups(), _bool("bias", True)),
-          deconv_shape, deconv_params, deconv_macs, deconv_rf, torch="ConvTransposeNd"),
+          deconv_shape, deconv_params, deconv_macs, deconv_reach, torch="ConvTransposeNd"),
     OpDef("maxpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _dilation(), _CEIL),
-          pool_shape, rf=pool_rf, torch="MaxPoolNd"),
+          pool_shape, reach=pool_reach, torch="MaxPoolNd"),
     OpDef("avgpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _CEIL, _bool("count_include_pad", True)),
-          pool_shape, rf=pool_rf, torch="AvgPoolNd"),
-    OpDef("adaptive_avgpool", (_SIZE,), adaptive_shape, rf=adaptive_rf, torch="AdaptiveAvgPoolNd"),
-    OpDef("adaptive_maxpool", (_SIZE,), adaptive_shape, rf=adaptive_rf, torch="AdaptiveMaxPoolNd"),
+          pool_shape, reach=pool_reach, torch="AvgPoolNd"),
+    OpDef("adaptive_avgpool", (_SIZE,), adaptive_shape, reach=adaptive_reach, torch="AdaptiveAvgPoolNd"),
+    OpDef("adaptive_maxpool", (_SIZE,), adaptive_shape, reach=adaptive_reach, torch="AdaptiveMaxPoolNd"),
     OpDef("upsample", (FieldDef("scale", Kind.AXES, None, minimum=1, domain=("1", "8")),
                        FieldDef("size", Kind.AXES, None, minimum=1, domain=("1", "4096")),
                        FieldDef("mode", Kind.CHOICE, "nearest",
                                 choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")),
                        _bool("align_corners", False)),
-          upsample_shape, rf=upsample_rf, torch="Upsample"),
+          upsample_shape, reach=upsample_reach, torch="Upsample"),
     OpDef("pixel_shuffle", (FieldDef("factor", Kind.INT, minimum=1, domain=("1", "8")),),
-          pixel_shuffle_shape, rf=pixel_shuffle_rf, torch="PixelShuffle"),
+          pixel_shuffle_shape, reach=pixel_shuffle_reach, torch="PixelShuffle"),
     OpDef("crop", (FieldDef("like", Kind.LAYER, None),
                    FieldDef("amount", Kind.SIDES, None, minimum=0, domain=("0", "64"))),
-          crop_shape, rf=crop_rf, torch="slicing"),
+          crop_shape, reach=crop_reach, torch="slicing"),
     OpDef("pad", (FieldDef("amount", Kind.SIDES, minimum=0, domain=("0", "64")), _number("value", 0)),
-          pad_shape, rf=pad_rf, torch="F.pad"),
-    OpDef("concat", (), concat_shape, rf=merge_rf, merge=True, torch="torch.cat(dim=1)"),
-    OpDef("add", (), add_shape, rf=merge_rf, merge=True, torch="+"),
-    OpDef("flatten", (), flatten_shape, rf=_flat_rf, torch="Flatten"),
-    OpDef("linear", (_out(), _bool("bias", True)), linear_shape, linear_params, linear_macs, _flat_rf,
+          pad_shape, reach=pad_reach, torch="F.pad"),
+    OpDef("concat", (), concat_shape, reach=merge_reach, merge=True, torch="torch.cat(dim=1)"),
+    OpDef("add", (), add_shape, reach=merge_reach, merge=True, torch="+"),
+    OpDef("flatten", (), flatten_shape, reach=_whole_reach, torch="Flatten"),
+    OpDef("linear", (_out(), _bool("bias", True)), linear_shape, linear_params, linear_macs, linear_reach,
           torch="Linear"),
     OpDef("batchnorm", (_bool("affine", True), _number("eps", 1e-5), _number("momentum", 0.1),
                         _bool("track_running_stats", True)),
@@ -722,7 +733,7 @@ _DEFS: list[OpDef] = [
                         _number("eps", 1e-5)),
           groupnorm_shape, channel_norm_params, torch="GroupNorm"),
     OpDef("layernorm", (_bool("affine", True), _bool("bias", True), _number("eps", 1e-5)),
-          same_shape, layernorm_params, rf=_flat_rf, torch="LayerNorm([C, *spatial])"),
+          same_shape, layernorm_params, reach=_whole_reach, torch="LayerNorm([C, *spatial])"),
     OpDef("instancenorm", (_bool("affine", False), _number("eps", 1e-5), _number("momentum", 0.1),
                            _bool("track_running_stats", False)),
           batchnorm_shape, channel_norm_params, torch="InstanceNormNd"),
@@ -733,5 +744,5 @@ OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}
 ALIASES = {"convtranspose": "deconv"}
 MERGES = frozenset(name for name, d in OPS.items() if d.merge)
 
-__all__ = ["OPS", "ALIASES", "MERGES", "OpDef", "FieldDef", "Kind", "Args", "Collect", "Ignore", "Record", "RF",
+__all__ = ["OPS", "ALIASES", "MERGES", "OpDef", "FieldDef", "Kind", "Args", "Collect", "Ignore", "Record", "Window", "EMPTY",
            "Severity", "Shape", "AXIS_NAMES", "REQUIRED", "crop_offsets", "gt"]

@@ -23,7 +23,7 @@ from typing import Any
 from .errors import ExprError, SpecError
 from .expr import Expr, ListExpr, Name, Num
 from .graph import Network
-from .ops import OPS, RF, Args, Collect, Kind, Severity, Shape
+from .ops import EMPTY, OPS, Args, Collect, Kind, Severity, Shape
 from .spec import Layer, Spec
 
 
@@ -45,7 +45,7 @@ class LayerResult:
     shape: Shape | None
     params: int | None = None
     macs: int | None = None
-    rf: list[RF] | None = None
+    rf: list[int] | None = None
 
 
 @dataclass
@@ -148,7 +148,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             raise SpecError(f"must be positive, but evaluates to {v}",
                             spec.document.where(("input", i)) if spec.document else None, f"input[{i}]")
     shapes: dict[str, Shape | None] = {"input": inp}
-    rfs: dict[str, list[RF] | None] = {"input": [RF() for _ in range(spec.ndim)]}
+    reach: dict[str, list[Reach] | None] = {"input": [_start(n) for n in inp[1:]]}
     results: dict[str, LayerResult] = {}
     problems: list[Problem] = []
     for lay in net.order:
@@ -159,7 +159,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         if any(s is None for s in in_shapes):
             results[lay.name] = LayerResult(lay, args, None, None)
             shapes[lay.name] = None
-            rfs[lay.name] = None
+            reach[lay.name] = None
             continue
         known: list[Shape] = [s for s in in_shapes if s is not None]
         req = Collect()
@@ -174,15 +174,53 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         if out_shape is not None:
             res.params = int(opdef.params(args, known, out_shape))
             res.macs = int(opdef.macs(args, known, out_shape))
-            in_rfs = [rfs[s] for s in srcs]
-            if all(r is not None for r in in_rfs):
-                res.rf = opdef.rf(args, in_rfs, known, out_shape)  # type: ignore[arg-type]
+            ins = [reach[s] for s in srcs]
+            mine = None
+            if all(r is not None for r in ins):
+                mine = [_compose(opdef.reach(args, axis, known, out_shape), [r[axis] for r in ins])  # type: ignore[index]
+                        for axis in range(spec.ndim)]
+                res.rf = [_extent(r) for r in mine]
+            reach[lay.name] = mine
         results[lay.name] = res
         shapes[lay.name] = out_shape
-        rfs[lay.name] = res.rf
     prop = Propagation(net, env, inp, results, problems)
     _check_constraints(prop)
     return prop
+
+
+# -- receptive fields ----------------------------------------------------------------------------
+# Per axis, for each output position: the first and last network-input position that reach it.
+Reach = tuple[list[int], list[int]]
+
+
+def _start(n: int) -> Reach:
+    return list(range(n)), list(range(n))
+
+
+def _compose(windows: list[list[tuple[int, int]]], inputs: list[Reach]) -> Reach:
+    """Chain a layer's windows (output position -> its inputs' positions) onto what its
+    inputs reach; a merge takes the union over its inputs."""
+    m = len(windows[0])
+    lo = [EMPTY[0]] * m
+    hi = [EMPTY[1]] * m
+    for win, (in_lo, in_hi) in zip(windows, inputs, strict=True):
+        top = len(in_lo) - 1
+        for o, (first, last) in enumerate(win):
+            last = min(last, top)  # a merge of mismatched branches still gets a value
+            if first > last:
+                continue
+            # min/max over the window: positions inside padding reach nothing (EMPTY)
+            a, b = min(in_lo[first:last + 1]), max(in_hi[first:last + 1])
+            if a < lo[o]:
+                lo[o] = a
+            if b > hi[o]:
+                hi[o] = b
+    return lo, hi
+
+
+def _extent(r: Reach) -> int:
+    """The widest span, over output positions, of the input positions that reach one."""
+    return max((b - a + 1 for a, b in zip(r[0], r[1], strict=True) if a <= b), default=0)
 
 
 # -- constraints ------------------------------------------------------------------------------------
