@@ -74,6 +74,18 @@ def _domain_values(spec: Spec, name: str, env: Mapping[str, int]) -> Iterable[in
     return range(lo, min(hi, lo + SCAN_LIMIT - 1) + 1)
 
 
+def _in_domain(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> bool:
+    dom = spec.vars[name].domain
+    assert dom is not None
+    if dom.values is not None:
+        return value in dom.values
+    assert dom.lo is not None and dom.hi is not None
+    try:
+        return dom.lo.evaluate(env) <= value <= dom.hi.evaluate(env)
+    except KeyError:
+        return True  # the ends name open vars; the network check will judge
+
+
 def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
     """Values for the vars ``given`` leaves open: the smallest valid value of a lone free var.
 
@@ -84,7 +96,14 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
             options = [*spec.vars, *spec.unknowns]
             from .spec import suggest
 
-            raise UsageError(f"--set {name}: the spec has no var or unknown {name!r}{suggest(name, options)}")
+            raise UsageError(f"{spec.file}: --set {name}: the spec has no var or unknown {name!r}"
+                             f"{suggest(name, options)}")
+    for name, value in given.items():
+        var = spec.vars.get(name)
+        if var is not None and var.domain is not None and not _in_domain(spec, name, value, given):
+            raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain})")
+        if var is not None and var.expr is not None:
+            raise UsageError(f"{spec.file}: --set {name}: {name} is tied to {var.expr} and cannot be set")
     open_unknowns = [u for u in spec.unknowns if u not in given]
     if open_unknowns:
         shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
@@ -312,7 +331,7 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None) -> CheckRepor
     _annotate_merges(prop)
     add_fixes(prop, prop.problems)
     rows, totals = build_rows(prop)
-    return CheckReport(spec, prop, rows, totals, prop.problems, notes)
+    return CheckReport(spec, prop, rows, totals, prop.problems, notes + prop.notes)
 
 
 def _annotate_merges(prop: Propagation) -> None:

@@ -12,7 +12,6 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
@@ -119,7 +118,7 @@ def origin(prop: Propagation, name: str, axis: int) -> str:
         if res.shape is None or res.inputs is None:
             break
         first = res.inputs[0]
-        if axis >= len(first) or first[axis] != res.shape[axis] or len(res.inputs) > 1 and res.layer.op == "crop":
+        if axis >= len(first) or first[axis] != res.shape[axis]:
             text = formula(res, axis)
             value = res.shape[axis]
             return f"{value} = {text} at {cur}" if text else f"{value} at {cur}"
@@ -128,5 +127,3 @@ def origin(prop: Propagation, name: str, axis: int) -> str:
         return f"{prop.input[axis]} from the input"
     return ""
 
-
-Fixer = Callable[[Propagation, Any], list[str]]

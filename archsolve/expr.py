@@ -370,12 +370,16 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
+MAX_NESTING = 50
+
+
 class _Parser:
     def __init__(self, text: str, allow: frozenset[str]):
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
         self.allow = allow
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.toks[self.i][1] if self.i < len(self.toks) else None
@@ -450,7 +454,11 @@ class _Parser:
     def unary(self) -> Expr:
         if self.peek() == "-":
             self.take()
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise ExprError(f"signs nested more than {MAX_NESTING} deep in {self.text[:40]!r}...")
             inner = self.unary()
+            self.depth -= 1
             if isinstance(inner, Num):
                 return Num(-inner.value)
             return Bin("-", Num(0), inner)
@@ -464,8 +472,12 @@ class _Parser:
         if kind == "num":
             return Num(int(tok))
         if tok == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise ExprError(f"parentheses nested more than {MAX_NESTING} deep in {self.text[:40]!r}...")
             e = self.or_expr()
             self.take(")")
+            self.depth -= 1
             return e
         if tok == "[":
             if "list" not in self.allow:

@@ -610,6 +610,15 @@ def same_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     return inputs[0]
 
 
+def softmax_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    rank = len(inputs[0]) + 1  # torch sees the batch dimension too
+    dim = args["dim"]
+    req.need(both(ge(dim, -rank), lt(dim, rank)), "dim", "dim",
+             f"dim {dim} is out of range for a {rank}-dimensional tensor [N, {', '.join(map(str, inputs[0]))}] "
+             f"(expected {-rank}..{rank - 1})")
+    return inputs[0]
+
+
 def groupnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     x = inputs[0]
     req.need(eq(x[0] % args["groups"], 0), "groups", "groups",
@@ -636,7 +645,7 @@ def _no_count(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
     return 0
 
 
-def _same_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+def same_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     return [_identity(_positions(out, axis))]
 
 
@@ -649,7 +658,7 @@ def linear_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> 
     """nn.Linear mixes its last dimension only."""
     if len(inputs[0]) == axis + 2:
         return _whole_reach(args, axis, inputs, out)
-    return _same_reach(args, axis, inputs, out)
+    return same_reach(args, axis, inputs, out)
 
 
 def _prod(xs: Sequence[Value]) -> Value:
@@ -670,7 +679,7 @@ class OpDef:
     shape: Callable[[Args, Sequence[Shape], Req], Shape]
     params: Callable[[Args, Sequence[Shape], Shape], Value] = _no_count
     macs: Callable[[Args, Sequence[Shape], Shape], Value] = _no_count
-    reach: Callable[[Args, int, Sequence[Shape], Shape], list[list[Window]]] = _same_reach
+    reach: Callable[[Args, int, Sequence[Shape], Shape], list[list[Window]]] = same_reach
     merge: bool = False
     torch: str = ""
     field_map: Mapping[str, FieldDef] = field(init=False, repr=False, compare=False)
@@ -690,7 +699,7 @@ _ACTIVATIONS = {
 }
 _ACTIVATION_FIELDS: dict[str, tuple[FieldDef, ...]] = {
     "leakyrelu": (_number("negative_slope", 0.01),),
-    "softmax": (FieldDef("dim", Kind.INT, 0, minimum=0, doc="0 = channels"),),
+    "softmax": (FieldDef("dim", Kind.INT, 1, doc="a dimension of the batched tensor [N, C, *spatial]"),),
     "dropout": (_number("p", 0.5),),
     "relu": (_bool("inplace", False),),
 }
@@ -737,7 +746,8 @@ _DEFS: list[OpDef] = [
     OpDef("instancenorm", (_bool("affine", False), _number("eps", 1e-5), _number("momentum", 0.1),
                            _bool("track_running_stats", False)),
           batchnorm_shape, channel_norm_params, torch="InstanceNormNd"),
-    *(OpDef(name, _ACTIVATION_FIELDS.get(name, ()), same_shape, torch=t) for name, t in _ACTIVATIONS.items()),
+    *(OpDef(name, _ACTIVATION_FIELDS.get(name, ()), softmax_shape if name == "softmax" else same_shape, torch=t)
+      for name, t in _ACTIVATIONS.items()),
 ]
 
 OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}

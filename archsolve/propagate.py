@@ -24,6 +24,7 @@ from .errors import ExprError, SpecError
 from .expr import Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import EMPTY, OPS, Args, Collect, Kind, Severity, Shape
+from .ops import same_reach
 from .spec import Layer, Spec
 
 
@@ -55,6 +56,7 @@ class Propagation:
     input: Shape
     layers: dict[str, LayerResult]
     problems: list[Problem]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -148,7 +150,10 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             raise SpecError(f"must be positive, but evaluates to {v}",
                             spec.document.where(("input", i)) if spec.document else None, f"input[{i}]")
     shapes: dict[str, Shape | None] = {"input": inp}
-    reach: dict[str, list[Reach] | None] = {"input": [_start(n) for n in inp[1:]]}
+    # receptive fields are tracked per position: skip them for very long inputs (audio)
+    track_rf = all(n <= RF_MAX_POSITIONS for n in inp[1:])
+    reach: dict[str, list[Reach] | None] = {"input": [_start(n) for n in inp[1:]] if track_rf else None}
+    reach_rf: dict[str, list[int] | None] = {"input": [1] * spec.ndim if track_rf else None}
     results: dict[str, LayerResult] = {}
     problems: list[Problem] = []
     for lay in net.order:
@@ -176,14 +181,21 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             res.macs = int(opdef.macs(args, known, out_shape))
             ins = [reach[s] for s in srcs]
             mine = None
-            if all(r is not None for r in ins):
+            if opdef.reach is same_reach and ins[0] is not None:
+                mine = ins[0]  # most layers (activations, norms) keep every position where it is
+                res.rf = reach_rf[srcs[0]]
+            elif all(r is not None for r in ins):
                 mine = [_compose(opdef.reach(args, axis, known, out_shape), [r[axis] for r in ins])  # type: ignore[index]
                         for axis in range(spec.ndim)]
                 res.rf = [_extent(r) for r in mine]
             reach[lay.name] = mine
+            reach_rf[lay.name] = res.rf
         results[lay.name] = res
         shapes[lay.name] = out_shape
     prop = Propagation(net, env, inp, results, problems)
+    if not track_rf:
+        prop.notes.append(f"receptive fields are not computed for inputs longer than {RF_MAX_POSITIONS} "
+                          "positions on an axis")
     _check_constraints(prop)
     return prop
 
@@ -191,6 +203,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
 # -- receptive fields ----------------------------------------------------------------------------
 # Per axis, for each output position: the first and last network-input position that reach it.
 Reach = tuple[list[int], list[int]]
+RF_MAX_POSITIONS = 65536
 
 
 def _start(n: int) -> Reach:

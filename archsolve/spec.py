@@ -273,6 +273,7 @@ class _Loader:
         if not isinstance(raw, dict):
             raise self.err(f"expected a mapping of names to domains, got {_type_name(raw)}", ("vars",), "vars")
         out: dict[str, Var] = {}
+        self.var_names = {n for n in raw if isinstance(n, str)}
         for name, spec in raw.items():
             path = ("vars", name)
             fieldname = f"vars.{name}"
@@ -324,8 +325,9 @@ class _Loader:
             if keys != {"min", "max"}:
                 missing = ({"min", "max"} - keys).pop()
                 raise self.err(f"the range needs both min and max ({missing!r} is missing)", path, fieldname)
-            lo = self.expr(spec["min"], (*path, "min"), fieldname, set(self.__dict__.get("vars", {})))
-            hi = self.expr(spec["max"], (*path, "max"), fieldname, set(self.__dict__.get("vars", {})))
+            names = self.__dict__.get("var_names", set())
+            lo = self.expr(spec["min"], (*path, "min"), fieldname, names)
+            hi = self.expr(spec["max"], (*path, "max"), fieldname, names)
             if isinstance(lo, Num) and isinstance(hi, Num) and lo.value > hi.value:
                 raise self.err(f"empty range: min {lo.value} > max {hi.value}", path, fieldname)
             return Domain(lo=lo, hi=hi)
@@ -418,6 +420,11 @@ class _Loader:
         layers = block.get("layers")
         if not isinstance(layers, list) or not layers:
             raise self.err("a block needs a non-empty list of layers", (*path, "layers"), f"blocks.{bname}.layers")
+        for i, item in enumerate(layers):
+            op = item.get("op") if isinstance(item, dict) else None
+            if op is not None and (not isinstance(op, str) or (op not in OPS and op not in ALIASES)):
+                raise self.err(f"unknown op {op!r}{suggest(str(op), [*OPS, *ALIASES])}",
+                               (*path, "layers", i, "op"), f"blocks.{bname}.layers[{i}].op")
 
     def call_scope(self, bname: str, call: dict[str, Any], path: tuple[Any, ...], call_name: str,
                    outer: Mapping[str, Expr]) -> dict[str, Expr]:
@@ -467,7 +474,8 @@ class _Loader:
                 while written in seen:
                     written += "_"
             if written in seen:
-                raise self.err(f"duplicate layer name {written!r}", (*ipath, "name"), "name")
+                raise self.err(f"duplicate layer name {written!r}", (*ipath, "name"),
+                               f"{path[-1]}[{i}] ({prefix + written}).name")
             seen.add(written)
             full = prefix + written
             label = f"layers[{i}] ({full})" if not prefix else full
@@ -491,10 +499,11 @@ class _Loader:
             raise self.err(f"only merges (concat, add) read several layers; got {len(raw)}", (*ipath, "from"),
                            f"{label}.from")
         out = []
-        for n in names:
+        for k, n in enumerate(names):
+            npath = (*ipath, "from", k) if isinstance(raw, list) else (*ipath, "from")
             if not isinstance(n, str):
-                raise self.err(f"expected a layer name, got {_type_name(n)}", (*ipath, "from"), f"{label}.from")
-            out.append(self.ref(n, ipath, f"{label}.from", local))
+                raise self.err(f"expected a layer name, got {_type_name(n)}", npath, f"{label}.from")
+            out.append(self.ref(n, npath, f"{label}.from", local))
         return tuple(out)
 
     def ref(self, n: str, ipath: tuple[Any, ...], fieldname: str, local: Mapping[str, str]) -> str:
@@ -544,13 +553,14 @@ class _Loader:
             opname = f"repeat:{op}"
 
         where = self.doc.where(ipath)
-        first_row = len(self.rows)
+        first_layer = len(self.layers)
         if repeat > 1 or "block" in item:
             self.rows.append(full)
         copies = [f"{full}/{c}" for c in range(repeat)] if repeat > 1 else [full]
         source = sources
         inner_group = full if (repeat > 1 or "block" in item) else group
         for copy in copies:
+            copy_first = len(self.layers)
             if "block" in item:
                 copy_group = copy if repeat > 1 else None
                 if repeat > 1:
@@ -561,7 +571,7 @@ class _Loader:
                                        group=copy_group or inner_group, stack=(*stack, bname),
                                        visible={**{k: v for k, v in local.items()}, "in": source[0]})
                 if repeat > 1:
-                    self.add_group(copy, opname, depth + 1, where, out, full)
+                    self.add_group(copy, opname, depth + 1, where, out, full, copy_first)
                     out = copy  # the next copy reads this one, by its name
             else:
                 out = self.make_layer(item, ipath, copy, label, op, scope, source,
@@ -569,16 +579,19 @@ class _Loader:
                                       inner_group if repeat > 1 else group, unknown_prefix=full, local=local)
             source = (out,)
         if repeat > 1 or "block" in item:
-            self.add_group(full, opname, depth, where, self.aliases.get(source[0], source[0]), group, first_row)
+            self.add_group(full, opname, depth, where, source[0], group, first_layer, (*ipath, "name"), label)
         return full if (repeat > 1 or "block" in item) else source[0]
 
     def add_group(self, name: str, op: str, depth: int, where: Location, output: str, group: str | None,
-                  first_row: int | None = None) -> None:
-        members = tuple(lay.name for lay in self.layers if lay.name.startswith(name + "/"))
+                  first_layer: int, path: tuple[Any, ...] = (), label: str = "name") -> None:
+        """Register a block call or repeat; its members are the layers made since ``first_layer``."""
+        members = tuple(lay.name for lay in self.layers[first_layer:])
+        # groups nest (a block ending in a block call): alias straight to a layer
+        output = self.aliases.get(output, output)
         self.groups.append(Group(name, op, depth, where, output, members, group))
         self.aliases[name] = output
         if name in self.names:
-            raise self.err(f"duplicate layer name {name!r}", (), "name")
+            raise self.err(f"duplicate layer name {name!r}", path, f"{label}.name" if path else label)
         self.names.add(name)
 
     def make_layer(self, item: dict[str, Any], ipath: tuple[Any, ...], name: str, label: str, op: str,
@@ -717,12 +730,18 @@ class _Loader:
 
     # -- constraints ------------------------------------------------------------------------
     def parse_constraint(self, raw: Any, path: tuple[Any, ...], fieldname: str, logic: bool = True) -> Expr:
+        """A constraint (``logic``: a comparison or and/or/not of them) or an objective."""
         if isinstance(raw, bool) or not isinstance(raw, (str, int)):
             raise self.err(f"expected an expression, got {_type_name(raw)}", path, fieldname)
         try:
-            return parse(str(raw), CONSTRAINT)
+            e = parse(str(raw), CONSTRAINT if logic else frozenset({"attr"}))
         except ExprError as exc:
             raise self.err(exc.bare, path, fieldname) from None
+        if logic and not _is_condition(e):
+            raise self.err(f"{raw!r} is not a condition: compare with == != < <= > >=, e.g. 'head.H == 64'",
+                           path, fieldname)
+        self.check_names(e, path, fieldname)
+        return e
 
     def load_constraints(self, raw: Any) -> list[Constraint]:
         if not isinstance(raw, list):
@@ -730,7 +749,6 @@ class _Loader:
         out = []
         for i, c in enumerate(raw):
             e = self.parse_constraint(c, ("constraints", i), f"constraints[{i}]")
-            self.check_names(e, ("constraints", i), f"constraints[{i}]")
             out.append(Constraint(e, str(c), self.doc.where(("constraints", i))))
         return out
 
@@ -750,6 +768,16 @@ class _Loader:
                 raise self.err(f"{n!r}: no layer named {base!r}{suggest(base, sorted(layer_names))}", path, fieldname)
             options = [*self.vars, *self.unknowns, "params", "macs"]
             raise self.err(f"unknown name {n!r}{suggest(n, options)}", path, fieldname)
+
+
+def _is_condition(e: Expr) -> bool:
+    from .expr import COMPARISONS, Bin, Call
+
+    if isinstance(e, Bin):
+        if e.op in ("and", "or"):
+            return _is_condition(e.left) and _is_condition(e.right)
+        return e.op in COMPARISONS
+    return isinstance(e, Call) and e.fn == "not" and _is_condition(e.args[0])
 
 
 def load_document(doc: Document) -> Spec:

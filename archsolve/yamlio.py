@@ -104,8 +104,9 @@ class _Builder:
             return str(node.value)
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise SpecError(f"cannot read the value {node.value!r}: {exc}", self.loc(node)) from None
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise SpecError(f"{node.value!r} is not a valid {kind}", self.loc(node)) from None
 
 
 def parse_document(text: str, file: str = "<spec>") -> Document:

@@ -119,9 +119,9 @@ def in_process(spec: Path, runs: int) -> dict:
             "max": max(times), "import": data["import"]}
 
 
-def importtime(args: list[str]) -> tuple[float, list[tuple[float, float, str]]]:
+def importtime(args: list[str], env: dict[str, str] | None = None) -> tuple[float, list[tuple[float, float, str]]]:
     """(total s = sum of self times, [(cumulative s, self s, module)] in importtime's order)."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", *args], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-X", "importtime", *args], cwd=ROOT, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     total_us = 0
     rows: list[tuple[float, float, str]] = []
@@ -140,85 +140,88 @@ def verdict(ok: bool) -> str:
 
 def run(runs: int, profile: bool) -> None:
     print(f"archsolve benchmarks: median of {runs} runs after 1 warm-up; python {sys.version.split()[0]}; "
-          f"{os.cpu_count()} CPU(s)")
+          f"{os.cpu_count()} CPU(s); load average {os.getloadavg()[0]:.2f} (other work skews the numbers)")
     if sys.flags.dont_write_bytecode:
         print("note: PYTHONDONTWRITEBYTECODE is set, so unless archsolve/__pycache__ exists every archsolve "
               "process compiles archsolve's sources; (a+) shows the cost with cached bytecode")
     tmp = Path(tempfile.mkdtemp(prefix="archsolve-bench-"))
-    deep = write_deep_spec(tmp / f"deep{DEEP_LAYERS}.yaml", DEEP_LAYERS)
-    cli = archsolve_cmd()
-    pyc_env = cached_bytecode_env(tmp / "pycache")
-    cases = [
-        ("0", "python -c pass (interpreter floor, for reference)", [sys.executable, "-c", "pass"]),
-        ("a", "archsolve check resnet152.yaml", [*cli, "check", str(RESNET152)]),
-        ("a+", "same, with cached .pyc (PYTHONPYCACHEPREFIX)", [*cli, "check", str(RESNET152)], pyc_env),
-        ("b", "torchinfo.summary ResNet-152 (torch_resnet.py)", [sys.executable, str(BENCH / "torch_resnet.py")]),
-        ("c", f"archsolve check deep{DEEP_LAYERS}.yaml", [*cli, "check", str(deep)]),
-        ("d", "archsolve check --json unet-original.yaml", [*cli, "check", "--json", str(UNET)]),
-    ]
-    results: dict[str, dict] = {}
-    print()
-    print(f"{'':4}{'whole process':50}{'median s':>10}{'min s':>9}{'max s':>9}  exit")
-    for key, label, cmd, *env in cases:
-        try:
-            r = results[key] = time_process(cmd, runs, *env)
-        except OSError as exc:
-            print(f"{f'({key})':4}{label:50} could not run: {exc}")
-            continue
-        codes = ",".join(map(str, r["codes"]))
-        print(f"{f'({key})':4}{label:50}{r['median']:10.3f}{r['min']:9.3f}{r['max']:9.3f}  {codes}")
-        if r["codes"] != [0] and r["stderr"]:
-            print("      stderr: " + r["stderr"].splitlines()[-1][:200])
-
     try:
-        ip = in_process(deep, runs)
-        print(f"{'':4}{'in-process check_file(deep2000)':50}{ip['median']:10.3f}{ip['min']:9.3f}"
-              f"{ip['max']:9.3f}  (first call {ip['first']:.3f} s; import archsolve.check "
-              f"{ip['import']:.3f} s)")
-    except (RuntimeError, ValueError, OSError) as exc:
-        ip = None
-        print(f"in-process check failed: {exc}")
-
-    print()
-    print("targets")
-    for key, how in [("a", "as this environment runs it"), ("a+", "with cached .pyc")]:
-        if key in results and "b" in results and results["b"]["median"] > 0:
-            ratio = results[key]["median"] / results["b"]["median"]
-            print(f"  archsolve/torchinfo on ResNet-152, {how} ({key}/b): {ratio:.3f} (= 1/{1 / ratio:.1f})")
-            for label, limit in RESNET_TARGETS:
-                print(f"    {verdict(ratio <= limit)}  {label} (ratio <= {limit:.3f})")
-    if "c" in results:
-        t = results["c"]["median"]
-        print(f"  archsolve check deep{DEEP_LAYERS} (whole process): {t:.3f} s")
-        print(f"    {verdict(t < DEEP_LIMIT_S)}  under {DEEP_LIMIT_S:g} s")
-        print(f"    {verdict(t < DEEP_WELL_UNDER_S)}  well under: < {DEEP_WELL_UNDER_S:g} s")
-    if ip:
-        print(f"  check_file deep{DEEP_LAYERS} (in-process): {ip['median']:.3f} s")
-        print(f"    {verdict(ip['median'] < DEEP_WELL_UNDER_S)}  well under 1 s: < {DEEP_WELL_UNDER_S:g} s")
-
-    print()
-    print("import cost (python -X importtime; total = sum of self times; median of 3)")
-    for title, args in [("import archsolve.cli", ["-c", "import archsolve.cli"]),
-                        ("-m archsolve check resnet152.yaml", ["-m", "archsolve", "check", str(RESNET152)])]:
-        samples = [importtime(args) for _ in range(3)]
-        samples.sort(key=lambda s: s[0])
-        total, rows = samples[1]
-        print(f"  {title}: {total:.3f} s in {len(rows)} modules")
-        print("    top 5 by cumulative (nested: a package includes what it imports):")
-        for cum, _, name in sorted(rows, reverse=True)[:5]:
-            print(f"      {cum:7.3f} s  {name}")
-        print("    top 5 by self time:")
-        for own, name in sorted(((own, name) for _, own, name in rows), reverse=True)[:5]:
-            print(f"      {own:7.3f} s  {name}")
-
-    if profile:
+        deep = write_deep_spec(tmp / f"deep{DEEP_LAYERS}.yaml", DEEP_LAYERS)
+        cli = archsolve_cmd()
+        pyc_env = cached_bytecode_env(tmp / "pycache")
+        cases = [
+            ("0", "python -c pass (interpreter floor, for reference)", [sys.executable, "-c", "pass"]),
+            ("a", "archsolve check resnet152.yaml", [*cli, "check", str(RESNET152)]),
+            ("a+", "same, with cached .pyc (PYTHONPYCACHEPREFIX)", [*cli, "check", str(RESNET152)], pyc_env),
+            ("b", "torchinfo.summary ResNet-152 (torch_resnet.py)", [sys.executable, str(BENCH / "torch_resnet.py")]),
+            ("c", f"archsolve check deep{DEEP_LAYERS}.yaml", [*cli, "check", str(deep)]),
+            ("d", "archsolve check --json unet-original.yaml", [*cli, "check", "--json", str(UNET)]),
+        ]
+        results: dict[str, dict] = {}
         print()
-        print(f"cProfile of check_file(deep{DEEP_LAYERS}) in-process (second call), top 15 by cumulative")
-        proc = subprocess.run([sys.executable, "-c", PROFILE, str(deep), "15"], cwd=ROOT,
-                              capture_output=True, text=True)
-        print(proc.stdout.rstrip() or proc.stderr.rstrip())
+        print(f"{'':5}{'whole process':50}{'median s':>10}{'min s':>9}{'max s':>9}  exit")
+        for key, label, cmd, *env in cases:
+            try:
+                r = results[key] = time_process(cmd, runs, *env)
+            except OSError as exc:
+                print(f"{f'({key})':5}{label:50} could not run: {exc}")
+                continue
+            codes = ",".join(map(str, r["codes"]))
+            print(f"{f'({key})':5}{label:50}{r['median']:10.3f}{r['min']:9.3f}{r['max']:9.3f}  {codes}")
+            if r["codes"] != [0] and r["stderr"]:
+                print("      stderr: " + r["stderr"].splitlines()[-1][:200])
 
-    shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            ip = in_process(deep, runs)
+            print(f"{'':5}{'in-process check_file(deep2000)':50}{ip['median']:10.3f}{ip['min']:9.3f}"
+                  f"{ip['max']:9.3f}  (first call {ip['first']:.3f} s; import archsolve.check "
+                  f"{ip['import']:.3f} s)")
+        except (RuntimeError, ValueError, OSError) as exc:
+            ip = None
+            print(f"in-process check failed: {exc}")
+
+        print()
+        print("targets")
+        for key, how in [("a", "as this environment runs it"), ("a+", "with cached .pyc")]:
+            if key in results and "b" in results and results["b"]["median"] > 0:
+                ratio = results[key]["median"] / results["b"]["median"]
+                print(f"  archsolve/torchinfo on ResNet-152, {how} ({key}/b): {ratio:.3f} (= 1/{1 / ratio:.1f})")
+                for label, limit in RESNET_TARGETS:
+                    print(f"    {verdict(ratio <= limit)}  {label} (ratio <= {limit:.3f})")
+        if "c" in results:
+            t = results["c"]["median"]
+            print(f"  archsolve check deep{DEEP_LAYERS} (whole process): {t:.3f} s")
+            print(f"    {verdict(t < DEEP_LIMIT_S)}  under {DEEP_LIMIT_S:g} s")
+            print(f"    {verdict(t < DEEP_WELL_UNDER_S)}  well under: < {DEEP_WELL_UNDER_S:g} s")
+        if ip:
+            print(f"  check_file deep{DEEP_LAYERS} (in-process): {ip['median']:.3f} s")
+            print(f"    {verdict(ip['median'] < DEEP_WELL_UNDER_S)}  well under 1 s: < {DEEP_WELL_UNDER_S:g} s")
+
+        print()
+        print("import cost (python -X importtime; total = sum of self times; median of 3)")
+        for title, args in [("import archsolve.cli", ["-c", "import archsolve.cli"]),
+                            ("-m archsolve check resnet152.yaml", ["-m", "archsolve", "check", str(RESNET152)])]:
+            samples = sorted((importtime(args) for _ in range(3)), key=lambda s: s[0])
+            total, rows = samples[1]
+            importtime(args, pyc_env)                                  # writes any missing .pyc
+            cached = sorted(importtime(args, pyc_env)[0] for _ in range(3))[1]
+            print(f"  {title}: {total:.3f} s in {len(rows)} modules (with cached .pyc: {cached:.3f} s)")
+            print("    top 5 by cumulative (nested: a package includes what it imports):")
+            for cum, _, name in sorted(rows, reverse=True)[:5]:
+                print(f"      {cum:7.3f} s  {name}")
+            print("    top 5 by self time:")
+            for own, name in sorted(((own, name) for _, own, name in rows), reverse=True)[:5]:
+                print(f"      {own:7.3f} s  {name}")
+
+        if profile:
+            print()
+            print(f"cProfile of check_file(deep{DEEP_LAYERS}) in-process (second call), top 15 by cumulative")
+            proc = subprocess.run([sys.executable, "-c", PROFILE, str(deep), "15"], cwd=ROOT,
+                                  capture_output=True, text=True)
+            print(proc.stdout.rstrip() or proc.stderr.rstrip())
+
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> int:
@@ -228,6 +231,8 @@ def main() -> int:
     args = parser.parse_args()
     try:
         run(max(1, args.runs), args.profile)
+    except BrokenPipeError:                    # e.g. piped into `head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except Exception as exc:  # noqa: BLE001 -- a report: say what failed, never fail the build
         print(f"benchmark error: {type(exc).__name__}: {exc}")
     return 0

@@ -9,6 +9,8 @@ problem stands at one place in the file, the line it must point at.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,18 +29,19 @@ except ImportError:
 class Case:
     text: str | bytes
     phrases: tuple[str, ...]  # each must appear in the output (case-insensitive)
-    line: int | None  # the line the message must point at, or None: the file as a whole
+    line: int | tuple[int, ...] | None  # the line (or any of the lines) the message must point at
     args: tuple[str, ...] = ()  # extra arguments to `archsolve check`
+    names_file: bool = True  # False for command-line mistakes that are not the file's fault
 
 
-def case(id_: str, text: str | bytes, phrases: str | tuple[str, ...], line: int | None,
-         args: tuple[str, ...] = (), xfail: str | None = None):
+def case(id_: str, text: str | bytes, phrases: str | tuple[str, ...], line: int | tuple[int, ...] | None,
+         args: tuple[str, ...] = (), xfail: str | None = None, names_file: bool = True):
     if isinstance(text, str):
         text = dedent(text)
     if isinstance(phrases, str):
         phrases = (phrases,)
     marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-    return pytest.param(Case(text, phrases, line, args), id=id_, marks=marks)
+    return pytest.param(Case(text, phrases, line, args, names_file), id=id_, marks=marks)
 
 
 # A valid head: layers start at line 3.
@@ -238,7 +241,7 @@ CASES = [
           - {name: c1, op: conv, out: 8, kernel: 3}
           - {name: r, op: relu}
           - {name: c1, op: conv, out: 8, kernel: 3}
-        """, "duplicate layer name 'c1'", 5),
+        """, ("duplicate layer name 'c1'", "layers[2]"), 5),
     case("invalid-layer-name", one("{name: 'a-b', op: relu}"), "not a valid layer name", 3),
     case("reserved-layer-name", one("{name: input, op: relu}"), "not a valid layer name", 3),
     case("dangling-from", """\
@@ -256,20 +259,31 @@ CASES = [
             op: concat
             from: [a, nope]
         """, ("no layer named 'nope'", "cat"), 7),
+    case("dangling-from-block-style", """\
+        input: [3, 32, 32]
+        layers:
+          - name: conv1
+            op: conv
+            out: 8
+            kernel: 3
+          - name: r
+            op: relu
+            from: conv2
+        """, ("no layer named 'conv2'", "did you mean 'conv1'"), 9),
     case("cycle", """\
         input: [3, 32, 32]
         layers:
           - {name: a, op: relu}
           - {name: b, op: relu, from: c}
           - {name: c, op: relu, from: b}
-        """, ("cycle", "b -> c -> b"), 4),
+        """, ("cycle", "b -> c", "c -> b"), (4, 5)),
     case("cycle-three", """\
         input: [3, 32, 32]
         layers:
           - {name: a, op: relu, from: c}
           - {name: b, op: relu}
           - {name: c, op: relu}
-        """, ("cycle", "a -> b -> c -> a"), 3),
+        """, ("cycle", "a -> b", "b -> c", "c -> a"), (3, 4, 5)),
     case("layer-reads-itself", """\
         input: [3, 32, 32]
         layers:
@@ -359,7 +373,7 @@ CASES = [
             params: {c: 8}
         layers:
           - {name: enc, block: dc}
-        """, "non-empty list of layers", 4),
+        """, ("blocks.dc.layers", "non-empty list of layers"), 3),
     case("block-named-like-op", """\
         input: [3, 32, 32]
         blocks:
@@ -538,37 +552,104 @@ CASES = [
         vars:
           H: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H=big")),
+        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H=big"), names_file=False),
     case("set-float-value", """\
         input: [3, H, H]
         vars:
           H: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H=32.5")),
+        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H=32.5"), names_file=False),
     case("set-no-equals", """\
         input: [3, H, H]
         vars:
           H: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H")),
+        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H"), names_file=False),
     case("set-unknown-name", """\
         input: [3, Height, Height]
         vars:
           Height: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("no var or unknown 'Heigt'", "did you mean 'Height'"), None, args=("--set", "Heigt=32")),
-    case("set-out-of-domain", """\
-        input: [3, H, H]
-        vars:
-          H: {min: 8, max: 64}
-        layers: [{op: relu}]
-        """, ("H", "8..64"), None, args=("--set", "H=1000")),
+        """, ("no var or unknown 'Heigt'", "did you mean 'Height'"), None, args=("--set", "Heigt=32"), names_file=False),
     case("set-non-positive-size", """\
         input: [3, H, H]
         vars:
           H: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("H", "positive"), None, args=("--set", "H=0")),
+        """, ("H", "outside the domain"), None, args=("--set", "H=0")),
+    # -- more values and expressions -----------------------------------------------------------
+    case("expression-division-by-zero", one("{name: c1, op: conv, out: 8, kernel: '3 // 0'}"),
+         ("c1.kernel", "division by zero"), 3),
+    case("expression-modulo-zero", one("{name: c1, op: conv, out: 8, kernel: '3 % 0'}"), "division by zero", 3),
+    case("expression-evaluates-negative", one("{name: c1, op: conv, out: 8, kernel: '2 - 5'}"),
+         ("c1.kernel", "positive", "-3"), 3),
+    case("expression-padding-negative", one("{name: c1, op: conv, out: 8, kernel: 3, padding: '0 - 1'}"),
+         ("c1.padding", "at least 0", "-1"), 3),
+    case("expression-nested-too-deep", one("{name: c1, op: conv, out: 8, kernel: '" + "(" * 400 + "3"
+                                            + ")" * 400 + "'}"), ("kernel", "nested"), 3),
+    case("kernel-infinity", one("{name: c1, op: conv, out: 8, kernel: .inf}"), ("c1).kernel", "inf"), 3),
+    case("kernel-nan", one("{name: c1, op: conv, out: 8, kernel: .nan}"), ("c1).kernel", "nan"), 3),
+    case("tag-int-bad-value", one("{name: c1, op: conv, out: 8, kernel: !!int abc}"), "abc", 3),
+    case("tag-float-bad-value", one("{name: c1, op: conv, out: 8, kernel: !!float abc}"), "abc", 3),
+    case("tag-bool-bad-value", one("{name: c1, op: conv, out: 8, bias: !!bool abc}"), "abc", 3),
+    case("tag-set", one("{name: c1, op: conv, out: 8, kernel: !!set {a}}"), ("tag", "not allowed"), 3),
+    case("yaml-complex-key", one("{[1, 2]: 3, op: relu}"), "keys must be plain words", 3),
+    case("yaml-two-documents", HEAD + "  - {op: relu}\n---\n" + HEAD + "  - {op: relu}\n", "malformed YAML", 4),
+    case("yaml-bad-escape", one('{op: "\\ud800"}'), "malformed YAML", 3),
+    case("latin1-bytes", b"name: caf\xe9\ninput: [3, 8, 8]\nlayers: [{op: relu}]\n", "not UTF-8", None),
+    case("minimize-unknown-name", """\
+        input: [3, 32, 32]
+        layers: [{name: r, op: relu}]
+        minimize: parms
+        """, ("unknown name 'parms'", "did you mean 'params'"), 3),
+    case("constraints-not-a-list", HEAD + "  - {op: relu}\nconstraints: relu1.C == 3\n",
+         ("constraints", "expected a list"), 4),
+    case("crop-like-dangling", one("{name: c, op: crop, like: nope}"), ("c).like", "no layer named 'nope'"), 3),
+    case("var-expression-unknown-name", """\
+        input: [3, H, W]
+        vars:
+          H: {min: 8, max: 16}
+          W: HH
+        layers: [{op: relu}]
+        """, ("vars.W", "unknown name 'HH'", "did you mean 'H'"), 4),
+    case("var-in-empty", """\
+        input: [3, H, H]
+        vars:
+          H: {in: []}
+        layers: [{op: relu}]
+        """, ("vars.H", "non-empty list"), 3),
+    case("blocks-not-a-mapping", "input: [3, 32, 32]\nblocks: [1]\nlayers: [{op: relu}]\n",
+         ("blocks", "expected a mapping"), 2),
+    case("block-param-float-default", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {k: 2.5}
+            layers: [{op: conv, out: 3, kernel: k}]
+        layers:
+          - {block: b}
+        """, ("blocks.b.params.k", "expected an integer, got 2.5"), 4),
+    case("block-param-reserved-name", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {from: 3}
+            layers: [{op: relu}]
+        layers:
+          - {block: b}
+        """, "'from' is not a valid parameter name", 4),
+    case("block-unknown-name-inside", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {k: 3}
+            layers:
+              - {op: conv, out: 3, kernel: kk}
+        layers:
+          - {name: x, block: b}
+        """, ("x/conv1.kernel", "unknown name 'kk'", "did you mean 'k'"), 6),
+    case("set-unknown-to-zero", one("{name: c1, op: conv, out: 8, kernel: '?'}"), ("c1.kernel", "positive"), 3,
+         args=("--set", "c1.kernel=0")),
     # -- not a text file ---------------------------------------------------------------------
     case("binary-file", bytes(range(256)) * 4, "not UTF-8", None),
     case("nul-bytes", b"input: [3, 32, 32]\x00\nlayers: []\n", "NUL", None),
@@ -579,17 +660,19 @@ def _check(path: Path, *args: str) -> tuple[int, str]:
     return run_cli("check", str(path), *args)
 
 
-def _assert_refused(code: int, out: str, path: Path | str, phrases: tuple[str, ...], line: int | None) -> None:
+def _assert_refused(code: int, out: str, path: Path | str, phrases: tuple[str, ...],
+                    line: int | tuple[int, ...] | None, names_file: bool = True) -> None:
     assert "Traceback" not in out, out
     assert "internal error" not in out, out
     assert code == 2, f"exit {code}, expected 2:\n{out}"
     low = out.lower()
     for phrase in phrases:
         assert phrase.lower() in low, f"{phrase!r} not in:\n{out}"
-    assert str(path) in out, f"the message does not name the file {path}:\n{out}"
+    if names_file:
+        assert str(path) in out, f"the message does not name the file {path}:\n{out}"
     if line is not None:
-        assert f"{path}:{line}:" in out or out.rstrip().endswith(f"{path}:{line}"), \
-            f"the message does not point at line {line}:\n{out}"
+        lines = (line,) if isinstance(line, int) else line
+        assert any(f"{path}:{n}:" in out for n in lines), f"the message does not point at line {line}:\n{out}"
 
 
 @pytest.mark.parametrize("bad", CASES)
@@ -600,7 +683,7 @@ def test_bad_spec_is_refused(bad: Case, tmp_path: Path, spec_file) -> None:
     else:
         path = spec_file(bad.text)
     code, out = _check(path, *bad.args)
-    _assert_refused(code, out, path, bad.phrases, bad.line)
+    _assert_refused(code, out, path, bad.phrases, bad.line, bad.names_file)
 
 
 def test_table_is_large_enough() -> None:
@@ -666,7 +749,7 @@ def _billion_laughs(levels: int = 9, width: int = 9) -> str:
     for i in range(1, levels + 1):
         refs = ", ".join([f"*a{i - 1}"] * width)
         lines.append(f"a{i}: &a{i} [{refs}]")
-    lines += ["input: [3, 32, 32]", "layers: *a%d" % levels]
+    lines += ["input: [3, 32, 32]", f"layers: *a{levels}"]
     return "\n".join(lines) + "\n"
 
 
@@ -717,6 +800,77 @@ def test_many_layers_stay_quick(spec_file) -> None:
     code, out = _check(path)
     assert time.monotonic() - start < 20
     assert code == 0 and "Traceback" not in out, out[-2000:]
+
+
+def _run_limited(path: Path, limit: float) -> tuple[int, str, float]:
+    """`archsolve check PATH` in a child process, killed after ``limit`` seconds."""
+    start = time.monotonic()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "archsolve", "check", str(path)], capture_output=True,
+                              text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"archsolve check {path.name} ran for more than {limit} s")
+    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
+
+
+def test_repeat_of_a_block_is_not_quadratic(spec_file) -> None:
+    path = spec_file("""\
+input: [3, 8, 8]
+blocks:
+  b: {layers: [{op: relu}]}
+layers:
+  - {block: b, repeat: 10000}
+""")
+    code, out, _ = _run_limited(path, 3.0)
+    assert code == 0 and "Traceback" not in out, out[-2000:]
+
+
+def test_long_1d_input_is_quick(spec_file) -> None:
+    path = spec_file("input: [1, 3000000]\nlayers:\n  - {op: conv, out: 1, kernel: 3}\n  - {op: maxpool, kernel: 2}\n")
+    code, out, _ = _run_limited(path, 3.0)
+    assert code == 0 and "Traceback" not in out, out[-2000:]
+
+
+# -- valid specs that must not crash either ------------------------------------------------------
+
+NESTED_REPEATS = {
+    "repeat-of-block-ending-in-block-call": """\
+input: [3, 8, 8]
+blocks:
+  inner: {layers: [{op: relu}]}
+  outer: {layers: [{block: inner}]}
+layers:
+  - {name: x, block: outer, repeat: 2}
+""",
+    "repeat-of-block-ending-in-repeat": """\
+input: [3, 8, 8]
+blocks:
+  inner: {layers: [{op: relu, repeat: 2}]}
+  outer: {layers: [{block: inner, repeat: 2}]}
+layers:
+  - {name: x, block: outer}
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NESTED_REPEATS))
+def test_nested_repeats_check(name: str, spec_file) -> None:
+    code, out = _check(spec_file(NESTED_REPEATS[name]))
+    assert "internal error" not in out and "Traceback" not in out, out
+    assert code == 0, out
+
+
+def test_nested_blocks_without_repeat_check(spec_file) -> None:
+    """The same nesting without the repeat works: the xfail above is about repeat alone."""
+    code, out = _check(spec_file("""\
+input: [3, 8, 8]
+blocks:
+  inner: {layers: [{op: relu, repeat: 2}]}
+  outer: {layers: [{block: inner}]}
+layers:
+  - {name: x, block: outer}
+"""))
+    assert code == 0, out
 
 
 # -- the path itself is wrong -------------------------------------------------------------------

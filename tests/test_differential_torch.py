@@ -8,7 +8,8 @@ and run on a zero tensor shaped ``[1, C, *spatial]`` (CPU, eval mode, no grad).
   eats the whole input): archsolve must exit 1, ``ok`` false, with a problem of severity
   ``error`` whose ``layer`` is that layer;
 * otherwise archsolve must exit 0, ``ok`` true (warnings allowed), and the layer's row
-  must give torch's ``shape`` (without the batch axis) and ``sum(p.numel())`` as ``params``.
+  must give torch's ``shape`` (without the batch axis), ``sum(p.numel())`` as ``params``
+  and the multiply-accumulates of CONTRACT section 3, counted from the torch module, as ``macs``.
 
 Layers before the one torch rejects must still match torch's shapes and parameters.
 
@@ -24,6 +25,7 @@ so a forward pass costs well under a millisecond.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -36,11 +38,15 @@ import yaml
 torch = pytest.importorskip("torch")
 hypothesis = pytest.importorskip("hypothesis")
 
-from conftest import check_json  # noqa: E402
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
+
+try:  # tests/ may or may not be a package
+    from .conftest import check_json
+except ImportError:
+    from conftest import check_json  # type: ignore[no-redef]
 
 pytestmark = [
     pytest.mark.torch,
@@ -138,7 +144,8 @@ def build_torch(layer: dict[str, Any], in_shape: tuple[int, ...]) -> Any:
     if op == "adaptive_maxpool":
         return getattr(nn, f"AdaptiveMaxPool{nd}d")(_t(layer["size"]))
     if op == "upsample":
-        return nn.Upsample(size=_t(get("size")), scale_factor=_t(get("scale")), mode=get("mode", "nearest"))
+        return nn.Upsample(size=_t(get("size")), scale_factor=_t(get("scale")), mode=get("mode", "nearest"),
+                           align_corners=get("align_corners"))
     if op == "pixel_shuffle":
         return nn.PixelShuffle(layer["factor"])
     if op == "crop":
@@ -150,7 +157,7 @@ def build_torch(layer: dict[str, Any], in_shape: tuple[int, ...]) -> Any:
     if op == "linear":
         return nn.Linear(in_shape[-1], layer["out"], bias=get("bias", True))
     if op == "batchnorm":
-        return getattr(nn, f"BatchNorm{nd}d")(
+        return getattr(nn, f"BatchNorm{max(nd, 1)}d")(  # BatchNorm1d also takes flat [N, C]
             c, affine=get("affine", True), track_running_stats=get("track_running_stats", True))
     if op == "instancenorm":
         return getattr(nn, f"InstanceNorm{nd}d")(
@@ -180,27 +187,77 @@ def build_torch(layer: dict[str, Any], in_shape: tuple[int, ...]) -> Any:
     raise AssertionError(f"test bug: no torch builder for op {op!r}")
 
 
+def torch_macs(module: Any, x: Any, y: Any) -> int:
+    """Multiply-accumulates per sample, counted from the torch module (CONTRACT section 3): a conv
+    Cin/groups * Cout * prod(kernel) * prod(output spatial), a deconv the same over the *input*
+    spatial size, a linear in * out for each vector it is applied to; 0 for everything else."""
+    if isinstance(module, nn.modules.conv._ConvNd):
+        per_position = module.in_channels // module.groups * module.out_channels * math.prod(module.kernel_size)
+        positions = x.shape[2:] if module.transposed else y.shape[2:]
+        return per_position * math.prod(positions)
+    if isinstance(module, nn.Linear):
+        return math.prod(x.shape[1:]) * module.out_features
+    return 0
+
+
+Result = tuple[str, list[int], int, int]
+"""(layer name, output shape without the batch axis, parameters, MACs)"""
+
+
 def torch_run(input_shape: list[int], layers: list[dict[str, Any]], batch: int = 1
-              ) -> tuple[list[tuple[str, list[int], int]], tuple[str, str] | None]:
-    """Run the chain in torch: ([(name, shape, params) of each layer that worked], failure).
+              ) -> tuple[list[Result], tuple[str, str] | None]:
+    """Run the layers in torch: ([(name, shape, params, macs) of each layer that worked], failure).
 
     ``failure`` is ``(layer name, why)`` for the first layer torch rejects, else None.
+    A layer reads ``from`` (default: the layer before it), as in a spec; ``concat``, ``add``
+    and ``crop`` with ``like`` are evaluated here, the rest by :func:`build_torch`.
     """
-    x = torch.zeros((batch, *input_shape))
-    done: list[tuple[str, list[int], int]] = []
+    outs = {"input": torch.zeros((batch, *input_shape))}
+    prev = "input"
+    done: list[Result] = []
     for layer in layers:
         name = layer["name"]
+        src = layer.get("from", prev)
+        xs = [outs[n] for n in (src if isinstance(src, list) else [src])]
+        module: Any = None
         try:
-            module = build_torch(layer, tuple(x.shape[1:])).eval()
-            with torch.no_grad():
-                y = module(x)
+            if layer["op"] == "concat":
+                y = torch.cat(xs, dim=1)
+            elif layer["op"] == "add":
+                # CONTRACT: every size must be equal (no broadcasting of size-1 axes)
+                if any(x.shape != xs[0].shape for x in xs):
+                    return done, (name, f"add of shapes {[list(x.shape) for x in xs]}")
+                y = sum(xs[1:], xs[0])
+            elif layer["op"] == "crop" and "like" in layer:
+                y = _center_crop(xs[0], outs[layer["like"]])
+                if y is None:
+                    return done, (name, f"crop {list(xs[0].shape)} like {list(outs[layer['like']].shape)}")
+            else:
+                module = build_torch(layer, tuple(xs[0].shape[1:])).eval()
+                with torch.no_grad():
+                    y = module(xs[0])
         except TORCH_ERRORS as e:
             return done, (name, f"{type(e).__name__}: {e}")
         if 0 in y.shape:
             return done, (name, f"torch gives an empty tensor {list(y.shape)}")
-        done.append((name, list(y.shape[1:]), sum(p.numel() for p in module.parameters())))
-        x = y
+        params = 0 if module is None else sum(p.numel() for p in module.parameters())
+        macs = 0 if module is None else torch_macs(module, xs[0], y)
+        done.append((name, list(y.shape[1:]), params, macs))
+        outs[name] = y
+        prev = name
     return done, None
+
+
+def _center_crop(x: Any, like: Any) -> Any:
+    """Center-crop every spatial axis of ``x`` to ``like``'s size (the extra pixel off the end),
+    as the U-Net reference does; None when ``x`` is smaller on some axis."""
+    index = [slice(None), slice(None)]
+    for dim in range(2, x.dim()):
+        diff = x.shape[dim] - like.shape[dim]
+        if diff < 0:
+            return None
+        index.append(slice(diff // 2, diff // 2 + like.shape[dim]))
+    return x[tuple(index)]
 
 
 # ======================================================================================
@@ -233,18 +290,19 @@ def compare(input_shape: list[int], layers: list[dict[str, Any]], batch: int = 1
 
     def why() -> str:
         if failure is None:
-            verdict = "torch: ok, " + "; ".join(f"{n}: shape {s} params {p}" for n, s, p in expected)
+            verdict = "torch: ok, " + "; ".join(f"{n}: shape {s} params {p} macs {m}" for n, s, p, m in expected)
         else:
             verdict = f"torch: {failure[0]} fails: {failure[1]}"
-        rows = [{k: r.get(k) for k in ("name", "op", "shape", "params")} for r in doc.get("layers", [])]
+        rows = [{k: r.get(k) for k in ("name", "op", "shape", "params", "macs")} for r in doc.get("layers", [])]
         return (f"\n--- spec ---\n{text}--- {verdict}\n--- archsolve: exit {code}, ok {doc.get('ok')}\n"
                 f"rows: {json.dumps(rows)}\nproblems: {json.dumps(doc.get('problems'), indent=1)}")
 
     rows = {r["name"]: r for r in doc.get("layers", [])}
-    for name, shape, params in expected:
+    for name, shape, params, macs in expected:
         assert name in rows, f"no row for layer {name!r}" + why()
         assert rows[name]["shape"] == shape, f"shape of {name!r}" + why()
         assert rows[name]["params"] == params, f"params of {name!r}" + why()
+        assert rows[name]["macs"] == macs, f"macs of {name!r}" + why()
     errors = [p for p in doc.get("problems", []) if p.get("severity") == "error"]
     if failure is None:
         assert code == 0 and doc["ok"] is True and not errors, "archsolve rejects a network torch runs" + why()
@@ -371,7 +429,14 @@ def upsample_layer(draw: Any, nd: int, c: int | None = None) -> dict[str, Any]:
         _, layer["scale"] = per_axis(draw, nd, lambda i: st.integers(1, 4 if nd < 3 else 3))
     else:
         _, layer["size"] = per_axis(draw, nd, lambda i: st.integers(1, 24 if nd < 3 else 10))
-    sometimes(draw, layer, "mode", "nearest", "nearest")
+    # torch ties the interpolating modes to a rank: linear 1D, bilinear and bicubic 2D, trilinear 3D
+    mode = draw(st.sampled_from(["nearest"] * 6 + ["nearest-exact", "linear", "bilinear", "bicubic", "trilinear"]))
+    sometimes(draw, layer, "mode", mode, "nearest")
+    if mode.startswith("nearest"):
+        if draw(st.sampled_from([False] * 7 + [True])):
+            layer["align_corners"] = True  # torch: only for the interpolating modes
+    else:
+        sometimes(draw, layer, "align_corners", draw(st.booleans()), None)
     return layer
 
 
@@ -420,7 +485,7 @@ def activation_layer(draw: Any, nd: int, c: int | None = None) -> dict[str, Any]
     if op == "leakyrelu":
         sometimes(draw, layer, "negative_slope", draw(st.sampled_from([0.01, 0.2])), 0.01)
     if op == "softmax":
-        sometimes(draw, layer, "dim", draw(st.integers(0, nd)), 0)
+        sometimes(draw, layer, "dim", draw(st.integers(0, nd + 1)), 0)  # nd + 1: out of range
     if op == "dropout":
         sometimes(draw, layer, "p", draw(st.sampled_from([0.0, 0.1, 0.5])), 0.5)
     return layer
@@ -552,19 +617,24 @@ def flat_case(draw: Any) -> tuple[list[int], list[dict[str, Any]]]:
     shape = draw(input_shape(nd))
     linear: dict[str, Any] = {"op": "linear", "out": draw(st.integers(1, 16))}
     sometimes(draw, linear, "bias", draw(st.booleans()), True)
-    kind = draw(st.sampled_from(["flatten+linear", "flatten", "linear"]))
+    kind = draw(st.sampled_from(["flatten+linear", "flatten", "linear", "flatten+other"]))
     if kind == "flatten+linear":
         return shape, named({"op": "flatten"}, linear)
     if kind == "flatten":
         return shape, named({"op": "flatten"})
-    return shape, named(linear)  # nn.Linear acts on the last axis
+    if kind == "linear":
+        return shape, named(linear)  # nn.Linear acts on the last axis
+    # layers that also take a flat [N, features] batch in torch
+    other = draw(st.sampled_from([{"op": "batchnorm"}, {"op": "layernorm"}, {"op": "groupnorm", "groups": 1},
+                                  {"op": "relu"}, {"op": "softmax"}, {"op": "dropout"}, {"op": "flatten"}]))
+    return shape, named({"op": "flatten"}, other, linear)
 
 
 @_settings(150)
 @given(flat_case())
 def test_flatten_linear_match_torch(case: tuple[list[int], list[dict[str, Any]]]) -> None:
     shape, layers = case
-    _record(compare(shape, layers), layers)
+    _record(compare(shape, layers, batch=2), layers)
 
 
 # ======================================================================================
@@ -589,6 +659,31 @@ def two_layers(draw: Any) -> tuple[list[int], list[dict[str, Any]]]:
 @_settings(500)
 @given(two_layers())
 def test_two_layer_chains_match_torch(case: tuple[list[int], list[dict[str, Any]]]) -> None:
+    shape, layers = case
+    _record(compare(shape, layers, batch=2), layers)
+
+
+@st.composite
+def merges(draw: Any) -> tuple[list[int], list[dict[str, Any]]]:
+    """Two branches from the input, then concat / add / crop-like of one to the other."""
+    nd = draw(st.integers(1, 3))
+    shape = draw(input_shape(nd, smax=12 if nd < 3 else 6))
+    gens = sorted(SPATIAL_GENS)
+    a = draw(SPATIAL_GENS[draw(st.sampled_from(gens))](nd, shape[0]))
+    if draw(st.booleans()):
+        b: dict[str, Any] = {"op": "identity"}  # the input itself as the other branch
+    else:
+        b = draw(SPATIAL_GENS[draw(st.sampled_from(gens))](nd, shape[0]))
+    merge = draw(st.sampled_from([{"op": "concat", "from": ["l0", "l1"]}, {"op": "add", "from": ["l0", "l1"]},
+                                  {"op": "concat", "from": ["l1", "l0", "l1"]},
+                                  {"op": "crop", "from": "l0", "like": "l1"},
+                                  {"op": "crop", "from": "l1", "like": "l0"}]))
+    return shape, named(a, {**b, "from": "input"}, merge)
+
+
+@_settings(300)
+@given(merges())
+def test_merges_match_torch(case: tuple[list[int], list[dict[str, Any]]]) -> None:
     shape, layers = case
     _record(compare(shape, layers, batch=2), layers)
 
@@ -685,6 +780,10 @@ EDGE_CASES = [
     _edge("pixel-shuffle", [18, 2, 3], [2, 6, 9], {"op": "pixel_shuffle", "factor": 3}),
     _edge("upsample-size-per-axis", [2, 3, 4], [2, 5, 1], {"op": "upsample", "size": [5, 1]}),
     _edge("upsample-scale-per-axis", [2, 3, 4, 5], [2, 3, 8, 15], {"op": "upsample", "scale": [1, 2, 3]}),
+    _edge("upsample-bilinear-on-1d", [2, 5], ERR, {"op": "upsample", "scale": 2, "mode": "bilinear"}),
+    _edge("upsample-trilinear-on-2d", [2, 5, 5], ERR, {"op": "upsample", "scale": 2, "mode": "trilinear"}),
+    _edge("upsample-bilinear-on-2d", [2, 5, 5], [2, 10, 10], {"op": "upsample", "scale": 2, "mode": "bilinear"}),
+    _edge("upsample-nearest-align-corners", [2, 5, 5], ERR, {"op": "upsample", "scale": 2, "align_corners": True}),
     _edge("instancenorm-one-spatial-element", [3, 1, 1], ERR, {"op": "instancenorm"}),
     _edge("instancenorm-running-stats-one-element", [3, 1, 1], [3, 1, 1],
           {"op": "instancenorm", "track_running_stats": True}),
@@ -692,6 +791,16 @@ EDGE_CASES = [
     _edge("softmax-dim-out-of-range", [3, 4], ERR, {"op": "softmax", "dim": 2}),
     _edge("linear-on-last-axis", [3, 4, 5], [3, 4, 7], {"op": "linear", "out": 7}),
     _edge("flatten-linear", [3, 4, 5], [7], {"op": "flatten"}, {"op": "linear", "out": 7}),
+    _edge("concat-spatial-mismatch", [2, 6, 6], ERR, {"op": "conv", "out": 3, "kernel": 3},
+          {"op": "identity", "from": "input"}, {"op": "concat", "from": ["l0", "l1"]}),
+    _edge("concat-channels-add-up", [2, 6, 6], [5, 6, 6], {"op": "conv", "out": 3, "kernel": 3, "padding": 1},
+          {"op": "identity", "from": "input"}, {"op": "concat", "from": ["l0", "l1"]}),
+    _edge("add-channel-mismatch", [2, 6, 6], ERR, {"op": "conv", "out": 3, "kernel": 3, "padding": 1},
+          {"op": "identity", "from": "input"}, {"op": "add", "from": ["l0", "l1"]}),
+    _edge("crop-like-odd-difference", [2, 9, 8], [2, 7, 6], {"op": "conv", "out": 3, "kernel": 3},
+          {"op": "identity", "from": "input"}, {"op": "crop", "from": "l1", "like": "l0"}),
+    _edge("crop-like-larger-target", [2, 9, 8], ERR, {"op": "conv", "out": 3, "kernel": 3},
+          {"op": "identity", "from": "input"}, {"op": "crop", "from": "l0", "like": "l1"}),
     _edge("conv-then-pool-fails-second", [1, 6, 6], ERR,
           {"op": "conv", "out": 2, "kernel": 5}, {"op": "maxpool", "kernel": 3}),
 ]
@@ -713,12 +822,14 @@ def test_edge_cases(input_: list[int], layers: list[dict[str, Any]], expect: lis
 def test_torch_oracle_sanity() -> None:
     """The oracle itself: a few results known by hand, parameters included."""
     done, failure = torch_run([3, 8, 8], named({"op": "conv", "out": 4, "kernel": 3, "padding": 1}))
-    assert failure is None and done == [("l0", [4, 8, 8], 4 * 3 * 9 + 4)]
+    assert failure is None and done == [("l0", [4, 8, 8], 4 * 3 * 9 + 4, 3 * 4 * 9 * 64)]
     done, failure = torch_run([4, 3, 5], named({"op": "layernorm"}))
-    assert done == [("l0", [4, 3, 5], 2 * 4 * 3 * 5)]
+    assert done == [("l0", [4, 3, 5], 2 * 4 * 3 * 5, 0)]
     done, failure = torch_run([4, 3], named({"op": "deconv", "out": 6, "kernel": 2, "groups": 2, "bias": False}))
-    assert done == [("l0", [6, 4], 4 * 3 * 2)]
+    assert done == [("l0", [6, 4], 4 * 3 * 2, 2 * 6 * 2 * 3)]
     done, failure = torch_run([2, 5, 6], named({"op": "pad", "amount": [1, [0, 2]]}))
-    assert done == [("l0", [2, 7, 8], 0)]
+    assert done == [("l0", [2, 7, 8], 0, 0)]
     done, failure = torch_run([2, 5, 6], named({"op": "crop", "amount": [[1, 0], [0, 2]]}))
-    assert done == [("l0", [2, 4, 4], 0)]
+    assert done == [("l0", [2, 4, 4], 0, 0)]
+    done, failure = torch_run([3, 4, 5], named({"op": "linear", "out": 7}))
+    assert done == [("l0", [3, 4, 7], 5 * 7 + 7, 3 * 4 * 5 * 7)]
