@@ -176,9 +176,11 @@ class Args:
         return Args(vals, ndim, name, sources)
 
 
-Window = tuple[int, int]
-"""The first and last input position (along one axis) that reach one output position."""
-EMPTY: Window = (1 << 62, -1)
+Window = tuple[int, int, int]
+"""The input positions (along one axis) that reach one output position: the taps
+``first, first + step, ... <= last``.  Only real taps count: a dilated kernel's gaps and
+the padding reach nothing."""
+EMPTY: Window = (1, 0, 1)
 
 
 def _positions(shape: Shape, axis: int) -> int:
@@ -187,16 +189,18 @@ def _positions(shape: Shape, axis: int) -> int:
 
 
 def _identity(n: int) -> list[Window]:
-    return [(o, o) for o in range(n)]
+    return [(o, o, 1) for o in range(n)]
 
 
-def _windows(m: int, n: int, stride: int, pad: int, span: int) -> list[Window]:
-    """Sliding windows, clipped to the real input: padding reaches nothing."""
+def _windows(m: int, n: int, stride: int, pad: int, kernel: int, dilation: int) -> list[Window]:
+    """Sliding windows of ``kernel`` taps ``dilation`` apart, keeping the taps on real input."""
     res = []
     for o in range(m):
         start = o * stride - pad
-        first, last = max(start, 0), min(start + span - 1, n - 1)
-        res.append((first, last) if first <= last else EMPTY)
+        first = start if start >= 0 else start + (-start + dilation - 1) // dilation * dilation
+        end = start + dilation * (kernel - 1)
+        last = end if end <= n - 1 else end - (end - n + 1 + dilation - 1) // dilation * dilation
+        res.append((first, last, dilation) if first <= last else EMPTY)
     return res
 
 
@@ -342,8 +346,8 @@ def conv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
 
 def conv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     pl, _ = _conv_pads(args, axis)
-    span = args["dilation"][axis] * (args["kernel"][axis] - 1) + 1
-    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], pl, span)]
+    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], pl, args["kernel"][axis],
+                     args["dilation"][axis])]
 
 
 def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -383,7 +387,8 @@ def deconv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> 
         # input i reaches o through tap t when i * s - p + d * t == o
         hits = [(o + p - d * t) // s for t in range(k)
                 if (o + p - d * t) % s == 0 and 0 <= (o + p - d * t) // s < n]
-        res.append((min(hits), max(hits)) if hits else EMPTY)
+        hits.sort()
+        res.append((hits[0], hits[-1], hits[1] - hits[0] if len(hits) > 1 else 1) if hits else EMPTY)
     return [res]
 
 
@@ -413,8 +418,8 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
 
 def pool_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     d = (args.get("dilation") or (1,) * args.ndim)[axis]
-    span = d * (args["kernel"][axis] - 1) + 1
-    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], args["padding"][axis], span)]
+    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], args["padding"][axis],
+                     args["kernel"][axis], d)]
 
 
 def adaptive_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -427,7 +432,7 @@ def adaptive_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
 def adaptive_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     n, m = inputs[0][axis + 1], _positions(out, axis)
     # torch's window for output j: [floor(j*n/m), ceil((j+1)*n/m))
-    return [[((j * n) // m, -((-(j + 1) * n) // m) - 1) for j in range(m)]]
+    return [[((j * n) // m, -((-(j + 1) * n) // m) - 1, 1) for j in range(m)]]
 
 
 # -- resampling ------------------------------------------------------------------------------
@@ -454,19 +459,22 @@ def upsample_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -
     for o in range(m):
         if mode == "nearest":
             i = min(o * n // m, n - 1)
-            res.append((i, i))
+            res.append((i, i, 1))
             continue
         if mode == "nearest-exact":
             i = min((2 * o + 1) * n // (2 * m), n - 1)
-            res.append((i, i))
+            res.append((i, i, 1))
             continue
         if corners:
             src = Fraction(o * (n - 1), m - 1) if m > 1 else Fraction(0)
         else:
             src = max(Fraction((2 * o + 1) * n, 2 * m) - Fraction(1, 2), Fraction(0))
         base = math.floor(src)
+        if src == base:  # a whole-number source: the neighbours' weights are exactly 0
+            res.append((base, base, 1))
+            continue
         lo, hi = (base - 1, base + 2) if mode == "bicubic" else (base, base + 1)
-        res.append((max(lo, 0), min(hi, n - 1)))
+        res.append((max(lo, 0), min(hi, n - 1), 1))
     return [res]
 
 
@@ -484,7 +492,7 @@ def pixel_shuffle_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
 
 def pixel_shuffle_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     r = args["factor"]
-    return [[(o // r, o // r) for o in range(_positions(out, axis))]]
+    return [[(o // r, o // r, 1) for o in range(_positions(out, axis))]]
 
 
 def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -527,7 +535,7 @@ def crop_offsets(args: Args, inputs: Sequence[Shape]) -> list[Value]:
 
 def crop_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     off = crop_offsets(args, inputs)[axis]
-    main = [(o + off, o + off) for o in range(_positions(out, axis))]
+    main = [(o + off, o + off, 1) for o in range(_positions(out, axis))]
     # `like` only lends its size: no position of it reaches the output
     return [main] + [[EMPTY] * len(main) for _ in inputs[1:]]
 
@@ -541,7 +549,7 @@ def pad_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
 
 def pad_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     before, n = args["amount"][axis][0], inputs[0][axis + 1]
-    return [[(o - before, o - before) if 0 <= o - before < n else EMPTY for o in range(_positions(out, axis))]]
+    return [[(o - before, o - before, 1) if 0 <= o - before < n else EMPTY for o in range(_positions(out, axis))]]
 
 
 # -- merges -----------------------------------------------------------------------------------
@@ -651,7 +659,7 @@ def same_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> li
 
 def _whole_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     """Every output position sees every input position along the axis (flatten, layernorm)."""
-    return [[(0, _positions(inputs[0], axis) - 1)] * _positions(out, axis)]
+    return [[(0, _positions(inputs[0], axis) - 1, 1)] * _positions(out, axis)]
 
 
 def linear_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:

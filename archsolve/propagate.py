@@ -23,8 +23,7 @@ from typing import Any
 from .errors import ExprError, SpecError
 from .expr import Expr, ListExpr, Name, Num
 from .graph import Network
-from .ops import EMPTY, OPS, Args, Collect, Kind, Severity, Shape
-from .ops import same_reach
+from .ops import OPS, Args, Collect, Kind, Severity, Shape, same_reach
 from .spec import Layer, Spec
 
 
@@ -204,26 +203,28 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
 # Per axis, for each output position: the first and last network-input position that reach it.
 Reach = tuple[list[int], list[int]]
 RF_MAX_POSITIONS = 65536
+NOWHERE = 1 << 62
 
 
 def _start(n: int) -> Reach:
     return list(range(n)), list(range(n))
 
 
-def _compose(windows: list[list[tuple[int, int]]], inputs: list[Reach]) -> Reach:
-    """Chain a layer's windows (output position -> its inputs' positions) onto what its
-    inputs reach; a merge takes the union over its inputs."""
+def _compose(windows: list[list[tuple[int, int, int]]], inputs: list[Reach]) -> Reach:
+    """Chain a layer's windows (output position -> the taps on its inputs) onto what its
+    inputs reach; a merge takes the union over its inputs.  Tracking only the first and
+    last position is exact for the span: the span of a union is that of the spans."""
     m = len(windows[0])
-    lo = [EMPTY[0]] * m
-    hi = [EMPTY[1]] * m
+    lo = [NOWHERE] * m
+    hi = [-1] * m
     for win, (in_lo, in_hi) in zip(windows, inputs, strict=True):
         top = len(in_lo) - 1
-        for o, (first, last) in enumerate(win):
+        for o, (first, last, step) in enumerate(win):
             last = min(last, top)  # a merge of mismatched branches still gets a value
             if first > last:
                 continue
-            # min/max over the window: positions inside padding reach nothing (EMPTY)
-            a, b = min(in_lo[first:last + 1]), max(in_hi[first:last + 1])
+            # a position that reaches nothing (padding) has lo = NOWHERE and hi = -1
+            a, b = min(in_lo[first:last + 1:step]), max(in_hi[first:last + 1:step])
             if a < lo[o]:
                 lo[o] = a
             if b > hi[o]:

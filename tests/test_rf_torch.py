@@ -234,11 +234,6 @@ def _net(inp: list[int], *layers: dict[str, Any]) -> dict[str, Any]:
     return {"input": inp, "layers": named}
 
 
-def _bug(reason: str) -> Any:
-    """A known disagreement: archsolve's rf differs from torch's (the assertion fails)."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
-
-
 def conv(**kw: Any) -> dict[str, Any]:
     return {"op": "conv", "out": kw.pop("out", 2), **kw}
 
@@ -348,38 +343,30 @@ CASES: list[Any] = [
     pytest.param(_net([1, 9, 13], {"op": "upsample", "scale": 2, "mode": "bilinear"},
                       {"op": "crop", "amount": [1, [0, 3]]}, conv(kernel=[2, 3])),
                  id="2d-bilinear-crop"),
-    # ---- disagreements (archsolve over-reports; the torch side was checked by hand) ----
+    # ---- once disagreements, now regressions (the torch side was checked by hand) ----
     # A: a dilated window clipped by padding: archsolve clips the window's first/last position
     # to the input (max(start, 0), min(end, n - 1)) instead of to the first/last *tap* inside it.
     # Here the only output position's taps are -2, 1, 4, 7, 10: inputs 1..7 reach it (7), not 0..9.
     pytest.param(_net([1, 10], conv(kernel=5, stride=3, padding=2, dilation=3)),
-                 id="xfail-dilated-window-clipped-by-padding",
-                 marks=_bug("archsolve rf 10, torch 7: dilated taps clipped "
-                                         "to the input instead of to the first/last real tap")),
+                 id="dilated-window-clipped-by-padding"),
     pytest.param(_net([1, 10], conv(kernel=1, stride=3), conv(kernel=3, dilation=2, padding=1)),
-                 id="xfail-dilated-window-clipped-by-padding-2",
-                 marks=_bug("l2: archsolve rf 10, torch 7")),
+                 id="dilated-window-clipped-by-padding-2"),
     # B: composing a dilated window with what its input reaches takes min/max over every position
     # between the first and last tap, holes included; a hole that reaches something counts even when
     # the taps themselves reach little. l2 = [pad, in 2, in 6, pad]; l3's taps are (0, 2) and (1, 3):
     # each reaches one input position, but archsolve spans 2..6 through the hole.
     pytest.param(_net([1, 10], conv(kernel=1, stride=2), conv(kernel=1, stride=2, padding=1),
                       conv(kernel=2, dilation=2)),
-                 id="xfail-dilation-hole-counted-in-composition",
-                 marks=_bug("l3: archsolve rf 5, torch 1")),
+                 id="dilation-hole-counted-in-composition"),
     # C: linear interpolation whose source position is an integer gives the next input a weight of
     # exactly 0 (torch's lambda = 0): it does not reach, but archsolve counts (floor, floor + 1).
     pytest.param(_net([1, 10], {"op": "upsample", "scale": 1, "mode": "linear"}),
-                 id="xfail-linear-upsample-zero-weight",
-                 marks=_bug("archsolve rf 2, torch 1")),
+                 id="linear-upsample-zero-weight"),
     pytest.param(_net([1, 10], {"op": "upsample", "size": 10, "mode": "linear", "align_corners": True}),
-                 id="xfail-linear-upsample-zero-weight-align-corners",
-                 marks=_bug("archsolve rf 2, torch 1")),
+                 id="linear-upsample-zero-weight-align-corners"),
     pytest.param(_net([1, 9, 13], {"op": "upsample", "scale": [2, 1], "mode": "bilinear"},
                       {"op": "crop", "amount": [1, [0, 3]]}, conv(kernel=[2, 3])),
-                 id="xfail-2d-bilinear-scale1-axis",
-                 marks=_bug("W axis: l1, l2 archsolve 2, torch 1; "
-                                         "l3 archsolve 4, torch 3")),
+                 id="2d-bilinear-scale1-axis"),
 ]
 
 
@@ -455,11 +442,8 @@ def test_rf_random_chains_undilated(spec: dict[str, Any]) -> None:
     _check_last(spec)
 
 
-# With dilation 2..3 as well, archsolve over-reports on some chains (disagreements A and B in
-# the table above; about 6% of the valid chains). Derandomized and without shrinking, so that
-# it fails the same way on every run, quickly; it should pass (and then lose this mark) once
-# dilated windows are handled tap by tap.
-@_bug("dilated windows: taps clipped to the input / holes counted (A, B)")
+# With dilation 2..3 as well: the windows are followed tap by tap, so holes and taps that
+# land in padding reach nothing.
 @settings(max_examples=200, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(spec=_chain(max_dilation=3))
