@@ -119,7 +119,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
         candidates = list(_domain_values(spec, name, env))
         for value in candidates:
             try:
-                prop = propagate(net, {**env, name: value})
+                prop = propagate(net, {**env, name: value}, receptive_fields=False)
             except SpecError:
                 continue
             if prop.ok:
@@ -169,7 +169,7 @@ def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...
             if cand is None:
                 continue
             try:
-                if propagate(net, env, cand).ok:
+                if propagate(net, env, cand, receptive_fields=False).ok:
                     if is_below:
                         below = cand
                     else:

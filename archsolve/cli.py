@@ -96,3 +96,68 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
     else:
         click.echo(check_text(report))
     sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--all", "all_solutions", is_flag=True, help="List every solution (up to --limit).")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="The most solutions --all lists.")
+@click.option("--minimize", metavar="EXPR", help="Objective: params, macs, or an expression (overrides the spec).")
+@click.option("--timeout", type=click.FloatRange(min=0.001), default=60.0, show_default=True,
+              help="Seconds the solver may take; then exit 3 with the best found so far.")
+@click.option("--write", "write_to", metavar="OUT", type=click.Path(dir_okay=False),
+              help="Write the spec with the values filled in to OUT (comments and layout kept).")
+@click.option("--in-place", is_flag=True, help="Write the filled-in spec over SPEC.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT §3).")
+@handle_errors
+def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, timeout: float,
+          write_to: str | None, in_place: bool, as_json: bool) -> None:
+    """Fill every unknown ('?' and vars) in SPEC so that every shape rule and constraint holds.
+
+    \b
+    Example:
+      archsolve solve specs/dcgan-solve.yaml            # the best solution
+      archsolve solve specs/dcgan-solve.yaml --all      # every solution
+    """
+    from .report import solve_text
+    from .solve import solve_spec
+    from .spec import load_spec
+
+    if write_to and in_place:
+        raise UsageError("give either --write OUT or --in-place, not both")
+    if (write_to or in_place) and all_solutions:
+        raise UsageError("--write and --in-place write one solution; drop --all")
+    loaded = load_spec(spec)
+    progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
+    try:
+        result = solve_spec(loaded, all_solutions=all_solutions, limit=limit, minimize=minimize,
+                            timeout=timeout, progress=progress[1] if progress else None)
+    finally:
+        if progress:
+            progress[0].stop()
+    written = None
+    if result.status == "sat" and result.solutions and (write_to or in_place):
+        from .writeback import write_solution
+
+        written = write_solution(loaded, result.solutions[0].values, write_to, in_place)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        click.echo(solve_text(result))
+        if written:
+            click.echo(f"wrote {written}")
+    if result.status == "unsat":
+        sys.exit(1)
+    if result.status == "unknown":
+        sys.exit(3)
+    sys.exit(0)
+
+
+def _progress_bar() -> tuple[Any, Callable[[int], None]]:
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.completed} solutions"), transient=True)
+    task = bar.add_task("solving", total=None)
+    bar.start()
+    return bar, lambda n: bar.update(task, completed=n)

@@ -133,10 +133,13 @@ def _basic_range(v: int, minimum: int | None, spec: Spec, fname: str, lay: Layer
 
 # -- propagation ----------------------------------------------------------------------------------
 
-def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] | None = None) -> Propagation:
+def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] | None = None,
+              receptive_fields: bool = True, cache: dict[Any, Any] | None = None) -> Propagation:
     """Run every layer with concrete sizes; never raises for an invalid network.
 
     ``given`` binds vars (and unknowns); ``spatial`` replaces the input's spatial sizes.
+    ``cache`` (a dict kept by the caller) reuses each layer's result for the same field
+    values and input shapes, for checking many solutions of one spec.
     """
     spec = net.spec
     env = resolve_vars(spec, given)
@@ -150,7 +153,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
                             spec.document.where(("input", i)) if spec.document else None, f"input[{i}]")
     shapes: dict[str, Shape | None] = {"input": inp}
     # receptive fields are tracked per position: skip them for very long inputs (audio)
-    track_rf = all(n <= RF_MAX_POSITIONS for n in inp[1:])
+    track_rf = receptive_fields and all(n <= RF_MAX_POSITIONS for n in inp[1:])
     reach: dict[str, list[Reach] | None] = {"input": [_start(n) for n in inp[1:]] if track_rf else None}
     reach_rf: dict[str, list[int] | None] = {"input": [1] * spec.ndim if track_rf else None}
     results: dict[str, LayerResult] = {}
@@ -159,6 +162,20 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         opdef = OPS[lay.op]
         srcs = lay.sources
         in_shapes = [shapes[s] for s in srcs]
+        if cache is not None:
+            names = cache.get(lay.name)
+            if names is None:
+                names = cache[lay.name] = tuple(sorted(set().union(*(
+                    _names_in(v) for v in lay.values.values()))))
+            key = (lay.name, tuple(env.get(n) for n in names), tuple(in_shapes))
+            hit = cache.get(key)
+            if hit is not None:
+                res, failures = hit
+                problems.extend(failures)
+                results[lay.name] = res
+                shapes[lay.name] = res.shape
+                reach[lay.name] = None
+                continue
         args = layer_args(lay, env, spec, lay.refs or srcs)
         if any(s is None for s in in_shapes):
             results[lay.name] = LayerResult(lay, args, None, None)
@@ -191,12 +208,22 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             reach_rf[lay.name] = res.rf
         results[lay.name] = res
         shapes[lay.name] = out_shape
+        if cache is not None and not track_rf:
+            cache[key] = (res, [p for p in problems if p.layer == lay.name])
     prop = Propagation(net, env, inp, results, problems)
-    if not track_rf:
+    if receptive_fields and not track_rf:
         prop.notes.append(f"receptive fields are not computed for inputs longer than {RF_MAX_POSITIONS} "
                           "positions on an axis")
     _check_constraints(prop)
     return prop
+
+
+def _names_in(v: Any) -> set[str]:
+    if isinstance(v, Expr):
+        return set(v.names())
+    if isinstance(v, tuple):
+        return set().union(*(_names_in(x) for x in v)) if v else set()
+    return set()
 
 
 # -- receptive fields ----------------------------------------------------------------------------

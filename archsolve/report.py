@@ -94,3 +94,57 @@ def check_text(report: CheckReport) -> str:
     else:
         lines.append("OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
     return "\n".join(lines)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[bool, ...]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    out = []
+    for k, row in enumerate([header, *rows]):
+        cells = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)]
+        out.append("  ".join(cells).rstrip())
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def solve_text(result: Any) -> str:
+    """The human-readable answer of ``solve``."""
+    spec = result.spec
+    title = spec.name or spec.file
+    lines: list[str] = []
+    if result.status == "unsat":
+        lines.append(f"{title}: UNSATISFIABLE")
+        c = result.conflict or {}
+        if c.get("layers"):
+            lines.append("  layers in conflict: " + ", ".join(c["layers"]))
+        if c.get("constraints"):
+            lines.append("  constraints in conflict: " + "; ".join(c["constraints"]))
+        if c.get("message"):
+            lines.append("  " + c["message"])
+        return "\n".join(lines)
+    sols = result.solutions
+    if not sols:
+        lines.append(f"{title}: UNKNOWN: {result.message}")
+        return "\n".join(lines)
+    names = list(sols[0].values)
+    if len(sols) == 1 and not result.complete:
+        best = "the best, proven optimal" if result.optimal else "the best found (not proven optimal)"
+        lines.append(f"{title}: solved: {best} by {result.objective}"
+                     + (f" = {sols[0].objective}" if sols[0].objective is not None else ""))
+        if names:
+            lines.append("")
+            lines.extend(_table(("unknown", "value"), [(n, str(v)) for n, v in sols[0].values.items()],
+                                (False, True)))
+        lines.append("")
+        lines.append(f"output {_shape(sols[0].output)}")
+    else:
+        state = "all" if result.complete else f"the first {len(sols)} (more exist; raise --limit)"
+        lines.append(f"{title}: {len(sols)} solution(s), {state}")
+        lines.append("")
+        header = ("#", *names, "output")
+        rows = [(str(i + 1), *(str(s.values[n]) for n in names), _shape(s.output)) for i, s in enumerate(sols)]
+        lines.extend(_table(header, rows, (True, *([True] * len(names)), False)))
+    if result.message:
+        lines.append(f"note: {result.message}")
+    return "\n".join(lines)
+

@@ -79,6 +79,7 @@ class Unknown:
     layer: str
     where: Location
     domain: Domain
+    path: tuple[Any, ...] = ()  # where the "?" stands in the YAML document (for write-back)
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,7 @@ class _Loader:
                 raise self.err(f"{fieldname} cannot be unknown ('?')", path, fieldname)
             if unknown not in self.unknowns:
                 dom = self.domains.get(base) or Domain(lo=parse(domain[0]), hi=parse(domain[1]))
-                self.unknowns[unknown] = Unknown(unknown, base, layer, self.doc.where(path), dom)
+                self.unknowns[unknown] = Unknown(unknown, base, layer, self.doc.where(path), dom, tuple(path))
             return Name(unknown)
         e = self.expr(raw, path, fieldname, self.vars, scope)
         if minimum is not None and isinstance(e, Num) and e.value < minimum:

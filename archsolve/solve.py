@@ -1,0 +1,289 @@
+"""``archsolve solve``: fill every unknown so that all rules and constraints hold.
+
+Every answer is re-checked by plain propagation (:mod:`archsolve.propagate`) before it is
+returned; a disagreement is a bug and raises :class:`SolverBug` instead of reaching a user.
+
+Example::
+
+    >>> result = solve_file("specs/dcgan-solve.yaml")   # doctest: +SKIP
+    >>> result.status, result.solutions[0].values        # doctest: +SKIP
+    ('sat', {'up1.stride': 1, ...})
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ArchsolveError, ExprError, SolverTimeout, SpecError
+from .expr import CONSTRAINT, Expr, Name, parse
+from .graph import Network, build_network
+from .propagate import propagate
+from .spec import Spec, load_spec
+
+DEFAULT_TIMEOUT = 60.0
+OBJECTIVE_KINDS = ("params", "macs")
+
+
+class SolverBug(ArchsolveError):
+    """A solver answer failed re-verification: a bug in archsolve, never shown as an answer."""
+
+    exit_code = 4
+
+
+@dataclass
+class Solution:
+    values: dict[str, int]
+    output: list[int]
+    objective: int | None
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class SolveResult:
+    spec: Spec
+    status: str  # sat | unsat | unknown
+    solutions: list[Solution]
+    complete: bool
+    optimal: bool
+    objective: str
+    conflict: dict[str, Any] | None = None
+    message: str = ""
+    elapsed: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "solutions": [{"values": s.values, "output": s.output, "objective": s.objective} for s in self.solutions],
+            "complete": self.complete,
+            "conflict": self.conflict,
+            "optimal": self.optimal,
+            "objective": self.objective,
+        }
+
+
+def _objective(spec: Spec, minimize: str | None) -> tuple[str, Expr | str]:
+    """(text, objective): ``"sum"``, ``"params"``, ``"macs"`` or an expression."""
+    if minimize is not None:
+        try:
+            e = parse(minimize, frozenset({"attr"}))
+        except ExprError as exc:
+            raise SpecError(f"--minimize {minimize!r}: {exc.bare}") from None
+    elif spec.minimize is not None:
+        e = spec.minimize
+    else:
+        return "sum of all unknowns", "sum"
+    if isinstance(e, Name) and e.name in OBJECTIVE_KINDS:
+        return e.name, e.name
+    return str(e), e
+
+
+def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None = None
+           ) -> tuple[list[int], dict[str, list[int]]]:
+    """Propagate a solution with plain integers; raise :class:`SolverBug` if it fails."""
+    prop = propagate(net, values, receptive_fields=False, cache=cache)
+    errors = [p for p in prop.problems if p.severity == "error"]
+    if errors:
+        raise SolverBug(f"the solver's answer {dict(values)} fails the plain check: {errors[0].layer}: "
+                        f"{errors[0].message}")
+    out = prop.layers[net.spec.layers[-1].name].shape
+    assert out is not None
+    shapes = {n: [int(v) for v in r.shape] for n, r in prop.layers.items() if r.shape is not None}
+    return [int(v) for v in out], shapes
+
+
+def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
+               timeout: float | None = DEFAULT_TIMEOUT,
+               progress: Callable[[int], None] | None = None) -> SolveResult:
+    """Solve a loaded spec; see the module docstring."""
+    from . import solver as z3layer
+    from .symbolic import build_system, constraint_exprs
+
+    start = time.monotonic()
+    net = build_network(spec)
+    text, objective = _objective(spec, minimize)
+    kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
+    system = build_system(net, kinds)
+    if not isinstance(objective, str):
+        objective = _resolve_objective(objective, system)
+    problem = z3layer.Z3Problem(system, timeout)
+    for expr, label, ctext in constraint_exprs(system):
+        problem.add(label, problem.bool_term(expr), ctext)
+    unknowns = sorted(system.unknowns)
+
+    def result(status: str, sols: list[Solution], complete: bool, optimal: bool, **kw: Any) -> SolveResult:
+        return SolveResult(spec, status, sols, complete, optimal, text, elapsed=time.monotonic() - start, **kw)
+
+    try:
+        sat = problem.satisfiable()
+    except SolverTimeout:
+        return result("unknown", [], False, False, message="the solver timed out before finding any solution")
+    if not sat:
+        return result("unsat", [], True, True, conflict=explain_conflict(problem, system))
+    problem.commit()
+
+    if all_solutions:
+        selectors = [t.selector for t in system.tables]
+        block = list(system.system_unknowns) + selectors
+        sols: list[Solution] = []
+        complete = True
+        cache: dict[Any, Any] = {}
+        try:
+            for model in problem.models(block):
+                choices = [system_table.effects[model[system_table.selector]].combos
+                           for system_table in system.tables]
+                for parts in itertools.product(*choices):
+                    values = {u: model[u] for u in system.system_unknowns}
+                    for p in parts:
+                        values.update(p)
+                    if len(sols) >= limit:
+                        complete = False
+                        break
+                    sols.append(_solution(net, values, objective, system, cache))
+                    if progress:
+                        progress(len(sols))
+                if not complete:
+                    break
+        except SolverTimeout:
+            return result("unknown" if not sols else "sat", sols, False, False,
+                          message="the solver timed out while listing solutions")
+        sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, [s.values[u] for u in unknowns]))
+        return result("sat", sols, complete, False)
+
+    obj = problem.objective_term(objective)
+    best, proven = problem.minimize(obj)
+    assert best is not None
+    problem.solver.push()
+    problem.solver.add(obj == best)
+    kind = objective if isinstance(objective, str) else None
+    z3layer.linked_rows(problem, system.tables, kind)
+    try:
+        problem.lexmin([u for u in unknowns if u in problem.vars])
+        problem.satisfiable()
+    except SolverTimeout:
+        proven = False
+    model = problem.model_values([u for u in unknowns if u in problem.vars])
+    values = {u: model[u] for u in unknowns if u in model}
+    missing = [u for u in unknowns if u not in values]
+    if missing:  # a table whose own unknowns were not linked (should not happen)
+        raise SolverBug(f"no value for {', '.join(missing)}")
+    sol = _solution(net, values, objective, system)
+    status = "sat" if proven else "unknown"
+    res = result(status, [sol], False, proven)
+    if not proven:
+        res.message = "the solver timed out before proving this is the best; it is the best found"
+    return res
+
+
+def _resolve_objective(e: Expr, system: Any) -> Expr:
+    from .symbolic import attribute_terms
+
+    terms = attribute_terms(system)
+    for n in e.names():
+        if n not in terms and n not in system.variables and n not in system.unknowns:
+            raise SpecError(f"minimize: unknown name {n!r}")
+    return e.substitute(terms)
+
+
+def _solution(net: Network, values: dict[str, int], objective: Expr | str, system: Any,
+              cache: dict[Any, Any] | None = None) -> Solution:
+    ordered = {u: values[u] for u in sorted(values)}
+    out, shapes = verify(net, ordered, cache)
+    obj: int | None
+    if objective == "sum":
+        obj = sum(values.values())
+    elif objective in OBJECTIVE_KINDS:
+        prop = propagate(net, ordered)
+        obj = sum(int(getattr(r, objective) or 0) for r in prop.layers.values())
+    else:
+        assert isinstance(objective, Expr)
+        env = {**values, **{f"{n}.{a}": v for n, shape in shapes.items() for a, v in zip(
+            ("C", *net.spec.axis_names), shape, strict=False)}}
+        try:
+            obj = objective.substitute({k: v for k, v in env.items()}).evaluate(env) \
+                if not objective.names() - set(env) else None
+        except (KeyError, ExprError):
+            obj = None
+    return Solution(ordered, out, obj, shapes)
+
+
+def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
+    """Name the layers and constraints in a minimal conflict, with the arithmetic we can give."""
+    core = problem.core()
+    spec = system.spec
+    constraints = {f"constraints[{i}]": c.text for i, c in enumerate(spec.constraints)}
+    layers = [c for c in core if c not in constraints and not c.startswith(("vars.", "input"))]
+    cons = [constraints[c] for c in core if c in constraints]
+    parts = []
+    if layers and cons:
+        parts.append(f"{_names(layers)} cannot meet {' and '.join(cons)}")
+    elif layers:
+        parts.append(f"{_names(layers)} cannot all be valid together")
+    elif cons:
+        parts.append(f"{' and '.join(cons)} cannot hold")
+    from .symbolic import attribute_terms
+
+    terms = attribute_terms(system)
+    for label in core:
+        if label not in constraints:
+            continue
+        c = spec.constraints[int(label.split("[")[1].rstrip("]"))]
+        for attr, needed in _targets(c.expr, spec):
+            if attr not in terms:
+                continue
+            rng = problem.range_of(terms[attr], label)
+            if rng is None:
+                continue
+            lo, hi = rng
+            if needed is not None and lo <= needed <= hi:
+                continue  # this one is reachable; the conflict is elsewhere
+            reach = f"{lo}" if lo == hi else f"{lo}..{hi}"
+            parts.append(f"{attr} can only be {reach} with the domains given"
+                         + (f", but {c.text} needs {needed}" if needed is not None else ""))
+    for label in layers:
+        for f in system.facts:
+            if f.label == label and f.rule == "no-combination":
+                parts.append(f.message)
+                break
+    if len(layers) > 1 and not cons:
+        parts.append("relaxing any one of them may help")
+    message = "; ".join(parts) if parts else "the constraints contradict each other"
+    return {"layers": layers, "constraints": cons, "message": message}
+
+
+def _targets(e: Expr, spec: Spec) -> list[tuple[str, int | None]]:
+    """The attributes a constraint pins, with the value it needs when it is a constant."""
+    from .expr import Bin, ListExpr, Num
+
+    out: list[tuple[str, int | None]] = []
+    if isinstance(e, Bin) and e.op == "and":
+        return _targets(e.left, spec) + _targets(e.right, spec)
+    if isinstance(e, Bin) and e.op == "==":
+        for a, b in ((e.left, e.right), (e.right, e.left)):
+            if isinstance(a, Name) and a.name.endswith(".shape") and isinstance(b, ListExpr):
+                base = a.name[: -len(".shape")]
+                for axis, item in zip(("C", *spec.axis_names), b.items, strict=False):
+                    out.append((f"{base}.{axis}", item.value if isinstance(item, Num) else None))
+                return out
+            if isinstance(a, Name) and "." in a.name:
+                return [(a.name, b.value if isinstance(b, Num) else None)]
+    for n in sorted(e.names()):
+        if "." in n and not n.endswith(".shape"):
+            out.append((n, None))
+    return out
+
+
+def _names(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def solve_file(path: str, **kw: Any) -> SolveResult:
+    return solve_spec(load_spec(path), **kw)
+
+
+__all__ = ["solve_spec", "solve_file", "SolveResult", "Solution", "SolverBug", "verify", "CONSTRAINT"]

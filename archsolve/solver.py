@@ -1,0 +1,418 @@
+"""Z3: the only module that imports it.  Z3 objects never leave this module.
+
+:class:`Z3Problem` translates a :class:`~archsolve.symbolic.System` into linear integer
+constraints -- floor division and remainders only by constants, each per-layer effect a
+guarded implication -- and answers the questions ``solve`` asks: one model, the optimum
+(by tightening a bound with incremental solving, not ``z3.Optimize``), every model
+(blocking clauses over effects and system unknowns only), and an unsat core naming the
+layers and constraints in conflict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from .errors import SolverTimeout, SpecError
+from .expr import Bin, Call, Expr, Name, Num
+from .symbolic import System, Table
+
+
+@dataclass
+class Assignment:
+    """Values of the system variables of one model (selectors included)."""
+
+    values: dict[str, int]
+
+
+def _affine_floor(e: Expr) -> tuple[int, int, int, int, str] | None:
+    """``(a*x + b) // s + e`` with one leaf ``x``: return (a, b, s, e, x), else None."""
+
+    def walk(n: Expr) -> tuple[int, int, int, int, str | None] | None:
+        if isinstance(n, Num):
+            return 0, n.value, 1, 0, None
+        if isinstance(n, Name):
+            return 1, 0, 1, 0, n.name
+        if not isinstance(n, Bin):
+            return None
+        left, right = walk(n.left), walk(n.right)
+        if left is None or right is None:
+            return None
+        la, lb, ls, le, lx = left
+        ra, rb, rs, re, rx = right
+        if lx and rx and lx != rx:
+            return None
+        x = lx or rx
+        if n.op in ("+", "-"):
+            sign = 1 if n.op == "+" else -1
+            if ra == 0 and rs == 1:  # + constant
+                c = sign * (rb + re)
+                return (la, lb + c, 1, 0, x) if ls == 1 else (la, lb, ls, le + c, x)
+            if la == 0 and ls == 1 and n.op == "+":
+                c = lb + le
+                return (ra, rb + c, 1, 0, x) if rs == 1 else (ra, rb, rs, re + c, x)
+            if ls == 1 and rs == 1:
+                return la + sign * ra, lb + le + sign * (rb + re), 1, 0, x
+            return None
+        if n.op == "*":
+            if ra == 0 and rs == 1 and ls == 1:
+                c = rb + re
+                return la * c, (lb + le) * c, 1, 0, x
+            if la == 0 and ls == 1 and rs == 1:
+                c = lb + le
+                return ra * c, (rb + re) * c, 1, 0, x
+            return None
+        if n.op == "//" and ra == 0 and rs == 1 and rb + re > 0:
+            c = rb + re
+            # floor((floor(n/s) + e) / c) = floor((n + e*s) / (s*c))
+            return la, lb + le * ls, ls * c, 0, x
+        return None
+
+    res = walk(e)
+    if res is None or res[4] is None:
+        return None
+    a, b, s, k, x = res
+    return a, b, s, k, x  # type: ignore[return-value]
+
+
+class Z3Problem:
+    """A system translated to Z3, with labelled (assumable) groups of constraints."""
+
+    def __init__(self, system: System, timeout: float | None = None):
+        self.system = system
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.solver = z3.SolverFor("QF_LIA")
+        self.vars: dict[str, Any] = {}
+        self.labels: dict[str, Any] = {}
+        self.label_text: dict[str, str] = {}
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        self.aux = 0
+        self.committed = False
+        for name in system.variables:
+            self.var(name)
+        for fact in system.facts:
+            self.add(fact.label, self.bool_term(fact.expr), fact.message)
+        for table in system.tables:
+            self.add_table(table)
+
+    # -- variables and labels -------------------------------------------------------------------
+    def var(self, name: str) -> Any:
+        v = self.vars.get(name)
+        if v is not None:
+            return v
+        v = z3.Int(name)
+        self.vars[name] = v
+        dom = self.system.variables.get(name)
+        if dom is not None:
+            if dom.values is not None:
+                self.solver.add(z3.Or([v == x for x in dom.values]))
+            else:
+                assert dom.lo is not None and dom.hi is not None
+                if not dom.lo.names() and not dom.hi.names():
+                    self.solver.add(v >= dom.lo.evaluate({}), v <= dom.hi.evaluate({}))
+        return v
+
+    def label(self, name: str, text: str = "") -> Any:
+        lit = self.labels.get(name)
+        if lit is None:
+            lit = z3.Bool(f"@{name}")
+            self.labels[name] = lit
+            self.label_text[name] = text
+        return lit
+
+    def add(self, label: str, constraint: Any, text: str = "") -> None:
+        self.solver.add(z3.Implies(self.label(label, text), constraint))
+
+    # -- translation ------------------------------------------------------------------------------
+    def fresh(self, base: str) -> Any:
+        self.aux += 1
+        return z3.Int(f"{base}!{self.aux}")
+
+    def term(self, e: Expr) -> Any:
+        if isinstance(e, Num):
+            return z3.IntVal(e.value)
+        if isinstance(e, Name):
+            return self.var(e.name)
+        if isinstance(e, Call):
+            args = [self.term(a) if e.fn != "ite" or i else self.bool_term(a) for i, a in enumerate(e.args)]
+            if e.fn == "ite":
+                return z3.If(args[0], args[1], args[2])
+            if e.fn in ("min", "max"):
+                out = args[0]
+                for a in args[1:]:
+                    out = z3.If(a < out, a, out) if e.fn == "min" else z3.If(a > out, a, out)
+                return out
+            if e.fn == "not":
+                return z3.If(self.bool_term(e.args[0]), 0, 1)
+        if isinstance(e, Bin):
+            if e.op in ("==", "!=", "<", "<=", ">", ">=", "and", "or"):
+                return z3.If(self.bool_term(e), 1, 0)
+            if e.op in ("//", "%"):
+                return self.divmod(e)
+            a, b = self.term(e.left), self.term(e.right)
+            if e.op == "+":
+                return a + b
+            if e.op == "-":
+                return a - b
+            if e.op == "*":
+                if not isinstance(e.left, Num) and not isinstance(e.right, Num):
+                    return self.product(e)
+                return a * b
+        raise SpecError(f"cannot encode {e} for the solver")
+
+    def product(self, e: Bin) -> Any:
+        """x * y of two unknowns: split over the one with the smaller finite domain."""
+        for small, other in ((e.left, e.right), (e.right, e.left)):
+            values = self.finite_values(small)
+            if values is not None and len(values) <= 64:
+                t = self.term(other)
+                s = self.term(small)
+                out = z3.IntVal(0)
+                for v in values:
+                    out = z3.If(s == v, v * t, out)
+                return out
+        raise SpecError(f"{e} multiplies two unknowns with large domains: the solver keeps products linear; "
+                        "give one of them a small domain")
+
+    def finite_values(self, e: Expr) -> list[int] | None:
+        if isinstance(e, Name):
+            dom = self.system.variables.get(e.name)
+            if dom is None:
+                return None
+            if dom.values is not None:
+                return list(dom.values)
+            assert dom.lo is not None and dom.hi is not None
+            if dom.lo.names() or dom.hi.names():
+                return None
+            lo, hi = dom.lo.evaluate({}), dom.hi.evaluate({})
+            return list(range(lo, hi + 1)) if hi - lo < 64 else None
+        return None
+
+    def divmod(self, e: Bin) -> Any:
+        key = (e.left, e.right)
+        q = self.memo.get(key)
+        n = self.term(e.left)
+        if q is None:
+            if isinstance(e.right, Num):
+                c = e.right.value
+                if c <= 0:
+                    raise SpecError(f"division by {c} in {e}")
+                q = self.fresh("q")
+                self.solver.add(c * q <= n, n <= c * q + (c - 1))
+            else:
+                values = self.finite_values(e.right)
+                if values is None or any(v <= 0 for v in values):
+                    raise SpecError(f"{e} divides by an unknown with a large domain; give it a small domain")
+                q = self.fresh("q")
+                d = self.term(e.right)
+                self.solver.add(z3.Or([z3.And(d == v, v * q <= n, n <= v * q + (v - 1)) for v in values]))
+            self.memo[key] = q
+        if e.op == "//":
+            return q
+        return n - self.term(e.right) * q if not isinstance(e.right, Num) else n - e.right.value * q
+
+    def bool_term(self, e: Expr) -> Any:
+        if isinstance(e, Bin):
+            if e.op == "and":
+                return z3.And(self.bool_term(e.left), self.bool_term(e.right))
+            if e.op == "or":
+                return z3.Or(self.bool_term(e.left), self.bool_term(e.right))
+            ops = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+                   "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+            if e.op in ops:
+                return ops[e.op](self.term(e.left), self.term(e.right))
+        if isinstance(e, Call) and e.fn == "not":
+            return z3.Not(self.bool_term(e.args[0]))
+        if isinstance(e, Num):
+            return z3.BoolVal(bool(e.value))
+        return self.term(e) != 0
+
+    # -- tables ------------------------------------------------------------------------------------
+    def add_table(self, table: Table) -> None:
+        sel = self.var(table.selector)
+        env = table.env
+        lit = self.label(table.layer)
+        dims = list(table.effects[0].outputs)
+        shared_q: dict[str, tuple[Any, Any]] = {}
+        forms: dict[str, list[tuple[int, int, int, int, str] | None]] = {}
+        for d in dims:
+            fs = [_affine_floor(eff.outputs[d]) for eff in table.effects]
+            if all(f is not None for f in fs) and len({f[4] for f in fs if f}) == 1:
+                forms[d] = fs
+                x = fs[0][4]  # type: ignore[index]
+                shared_q[d] = (self.fresh("q"), self.term(env[x]) if x in env else self.var(x))
+        for i, eff in enumerate(table.effects):
+            body = []
+            for d in dims:
+                if d in forms:
+                    a, b, s, k, _ = forms[d][i]  # type: ignore[misc]
+                    q, x = shared_q[d]
+                    num = a * x + b
+                    body += [s * q <= num, num <= s * q + (s - 1), self.var(d) == q + k]
+                else:
+                    body.append(self.var(d) == self.term(eff.outputs[d].substitute(env)))
+            for c in eff.conditions:
+                body.append(self.bool_term(c.substitute(env)))
+            for u, v in eff.fixed.items():
+                body.append(self.var(u) == v)
+            self.solver.add(z3.Implies(lit, z3.Implies(sel == i, z3.And(body) if body else z3.BoolVal(True))))
+
+    def table_cost(self, table: Table, kind: str) -> Any:
+        """A variable equal to the cheapest cost of the chosen effect."""
+        cost = self.fresh(f"cost.{table.layer}")
+        sel = self.var(table.selector)
+        expr = z3.IntVal(0)
+        for i, eff in enumerate(table.effects):
+            expr = z3.If(sel == i, eff.cost[kind], expr)
+        self.solver.add(cost == expr)
+        return cost
+
+    # -- solving -------------------------------------------------------------------------------------
+    def check(self, *assumptions: Any) -> Any:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise SolverTimeout("the solver ran out of time")
+            self.solver.set("timeout", max(1, int(left * 1000)))
+        all_labels = [] if self.committed else list(self.labels.values())
+        res = self.solver.check(*all_labels, *assumptions)
+        if res == z3.unknown:
+            reason = self.solver.reason_unknown()
+            raise SolverTimeout(f"the solver gave up ({reason})")
+        return res
+
+    def commit(self) -> None:
+        """Assert every label for good: no core is needed once a model exists, and Z3 is
+        much faster without assumptions."""
+        if not self.committed:
+            self.solver.add(*self.labels.values())
+            self.committed = True
+
+    def satisfiable(self, *assumptions: Any) -> bool:
+        return self.check(*assumptions) == z3.sat
+
+    def model_values(self, names: Sequence[str]) -> dict[str, int]:
+        m = self.solver.model()
+        return {n: m.eval(self.vars[n], model_completion=True).as_long() for n in names}
+
+    def objective_term(self, objective: Expr | str) -> Any:
+        if isinstance(objective, str):
+            parts = []
+            if objective == "sum":
+                parts += [self.var(u) for u in self.system.system_unknowns]
+            else:
+                for costs in self.system.per_layer_cost.values():
+                    parts.append(self.term(costs[objective]))
+            parts += [self.table_cost(t, objective) for t in self.system.tables if t.effects[0].cost]
+            return z3.Sum(parts) if parts else z3.IntVal(0)
+        return self.term(objective)
+
+    def minimize(self, obj: Any) -> tuple[int | None, bool]:
+        """Tighten ``obj < best`` until unsat: (optimum, proven optimal)."""
+        if not self.satisfiable():
+            return None, True
+        best = self.solver.model().eval(obj, model_completion=True).as_long()
+        while True:
+            self.solver.push()
+            self.solver.add(obj < best)
+            try:
+                sat = self.satisfiable()
+            except SolverTimeout:
+                self.solver.pop()
+                return best, False
+            if sat:
+                best = self.solver.model().eval(obj, model_completion=True).as_long()
+            self.solver.pop()
+            if not sat:
+                return best, True
+
+    def lexmin(self, names: Sequence[str]) -> None:
+        """Fix each variable in turn to its smallest feasible value (ties broken by name)."""
+        for n in names:
+            v = self.vars[n]
+            if not self.satisfiable():
+                return
+            cur = self.solver.model().eval(v, model_completion=True).as_long()
+            while True:
+                self.solver.push()
+                self.solver.add(v < cur)
+                sat = self.satisfiable()
+                if sat:
+                    cur = self.solver.model().eval(v, model_completion=True).as_long()
+                self.solver.pop()
+                if not sat:
+                    break
+            self.solver.add(v == cur)
+
+    def models(self, names: Sequence[str]) -> Iterator[dict[str, int]]:
+        """Every distinct assignment of ``names`` (blocking clauses)."""
+        vars_ = [self.vars[n] for n in names]
+        while self.satisfiable():
+            m = self.solver.model()
+            vals = [m.eval(v, model_completion=True) for v in vars_]
+            yield {n: x.as_long() for n, x in zip(names, vals, strict=True)}
+            if not vars_:
+                return
+            self.solver.add(z3.Or([v != x for v, x in zip(vars_, vals, strict=True)]))
+
+    def core(self) -> list[str]:
+        """The labels of a minimal set of layers/constraints that cannot hold together."""
+        z3.set_param("smt.core.minimize", True)
+        res = self.solver.check(*self.labels.values())
+        if res != z3.unsat:
+            return []
+        core = {str(c) for c in self.solver.unsat_core()}
+        return [name for name, lit in self.labels.items() if str(lit) in core]
+
+    def range_of(self, e: Expr, without: str) -> tuple[int, int] | None:
+        """The smallest and largest value ``e`` can take with label ``without`` dropped."""
+        t = self.term(e)
+        others = [lit for n, lit in self.labels.items() if n != without]
+        out = []
+        for sign in (1, -1):
+            if self.solver.check(*others) != z3.sat:
+                return None
+            best = self.solver.model().eval(t, model_completion=True).as_long()
+            for _ in range(64):
+                self.solver.push()
+                self.solver.add(t < best if sign == 1 else t > best)
+                res = self.solver.check(*others)
+                if res == z3.sat:
+                    best = self.solver.model().eval(t, model_completion=True).as_long()
+                self.solver.pop()
+                if res != z3.sat:
+                    break
+            out.append(best)
+        return out[0], out[1]
+
+
+def linked_rows(problem: Z3Problem, tables: Sequence[Table], kind: str | None) -> None:
+    """Tie each table's own unknowns to its effect (for tie-breaking by name).
+
+    With a cost objective only the cheapest combos of an effect can be optimal.
+    """
+    for table in tables:
+        if not table.local:
+            continue
+        sel = problem.var(table.selector)
+        for u in table.local:
+            if u not in problem.vars:
+                problem.vars[u] = z3.Int(u)
+        for i, eff in enumerate(table.effects):
+            combos = eff.combos
+            if kind is not None and eff.costs:
+                best = eff.cost[kind]
+                combos = [c for c, cost in zip(eff.combos, eff.costs, strict=True) if cost[kind] == best]
+            rows = [z3.And([problem.vars[u] == c[u] for u in table.local]) for c in combos]
+            problem.solver.add(z3.Implies(sel == i, z3.Or(rows)))
+
+
+def evaluate_in(problem: Z3Problem, e: Expr) -> int:
+    return problem.solver.model().eval(problem.term(e), model_completion=True).as_long()
+
+
+__all__ = ["Z3Problem", "Assignment", "linked_rows", "evaluate_in", "Mapping"]

@@ -1,0 +1,573 @@
+"""Symbolic propagation: the network as a system of integer constraints (no Z3 here).
+
+The op rules of :mod:`archsolve.ops` run once more, now with symbolic input sizes. Unknown
+hyperparameters with small domains (kernel, stride, padding, dilation, output_padding,
+scale, factor) are *enumerated per layer* in plain Python, and the combinations are grouped
+by their **effect**: the output-size expression and the remaining validity conditions they
+produce.  A U-Net up-conv with kernel, stride and padding unknown has hundreds of legal
+combinations but only a few dozen effects; the solver chooses among effects (a selector per
+layer) and the combinations are expanded afterwards.  Everything else -- channels, sizes of
+``size``/``amount``, vars, and unknowns shared between layers or named in constraints --
+becomes an integer variable of the system.
+
+This is the encoding measured in ``shared/notes/solver-encoding.md``: the solver sees only
+sizes and effects, every constraint is linear, and floor division is by constants.
+
+Example::
+
+    >>> from archsolve.spec import load_text
+    >>> from archsolve.graph import build_network
+    >>> spec = load_text('''
+    ... input: [1, 8]
+    ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
+    ... constraints: [up.L == 16]
+    ... ''')
+    >>> system = build_system(build_network(spec))
+    >>> [len(t.effects) for t in system.tables]
+    [11]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SpecError
+from .explain import fold
+from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
+from .graph import Network
+from .ops import OPS, Args, Kind, Record, Severity, Shape
+from .spec import Domain, Layer, Spec
+
+ENUMERATED = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "factor"})
+MAX_COMBOS = 200_000
+PLACEHOLDER = "§"  # never valid in a spec name: marks an input size inside an effect
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A condition that must hold, labelled by what the user wrote (a layer or a constraint)."""
+
+    expr: Expr
+    label: str
+    rule: str
+    message: str
+
+
+@dataclass
+class Effect:
+    """What one group of hyperparameter combinations does to a layer.
+
+    Expressions are over *placeholders* (``§0.2``: input 0, dimension 2), which the table's
+    ``env`` maps to the inputs' size terms.  ``outputs`` maps the layer's output size
+    variables to expressions; ``conditions`` must hold; ``fixed`` gives the values this
+    effect implies for unknowns that are also system variables; ``combos`` lists the
+    assignments of the layer's own unknowns, cheapest first, with their ``costs``.
+    """
+
+    fixed: dict[str, int]
+    outs: tuple[Expr, ...]
+    conditions: list[Expr]
+    messages: list[tuple[str, str]]
+    combos: list[dict[str, int]] = field(default_factory=list)
+    costs: list[dict[str, int]] = field(default_factory=list)
+    outputs: dict[str, Expr] = field(default_factory=dict)
+    cost: dict[str, int] = field(default_factory=dict)  # objective -> the cheapest combo's cost
+
+
+@dataclass
+class Table:
+    """The choice one layer (or one axis of it) makes among its effects."""
+
+    layer: str
+    selector: str
+    local: tuple[str, ...]
+    effects: list[Effect]
+    env: dict[str, Expr]
+    axis: int | None = None
+
+
+@dataclass
+class System:
+    """The whole network as integer variables, facts and per-layer tables."""
+
+    spec: Spec
+    variables: dict[str, Domain]
+    facts: list[Fact]
+    tables: list[Table]
+    shapes: dict[str, tuple[Expr, ...]]
+    unknowns: tuple[str, ...]  # every user-facing unknown: vars with domains, then "?"
+    system_unknowns: tuple[str, ...]  # those that are system variables (the rest live in tables)
+    per_layer_cost: dict[str, dict[str, Expr]] = field(default_factory=dict)
+
+    def shape_of(self, name: str) -> tuple[Expr, ...]:
+        if name == "input":
+            return self.shapes["input"]
+        return self.shapes[self.spec.aliases.get(name, name)]
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def _const(e: Value | Expr) -> int | None:
+    if isinstance(e, int):
+        return e
+    if isinstance(e, Num):
+        return e.value
+    return None
+
+
+def _fold(v: Value | Expr) -> Expr:
+    return fold(lift(v))
+
+
+def domain_bounds(dom: Domain, env: Mapping[str, int]) -> list[int]:
+    """The values of a domain (ends evaluated in ``env``)."""
+    if dom.values is not None:
+        return list(dom.values)
+    assert dom.lo is not None and dom.hi is not None
+    return list(range(dom.lo.evaluate(env), dom.hi.evaluate(env) + 1))
+
+
+def static_bounds(dom: Domain, layer_fields: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
+    """Outer bounds of a domain whose ends may name the layer's fields (``kernel - 1``)."""
+    if dom.values is not None:
+        return min(dom.values), max(dom.values)
+    assert dom.lo is not None and dom.hi is not None
+    lo_env = {k: v[0] for k, v in layer_fields.items()}
+    hi_env = {k: v[1] for k, v in layer_fields.items()}
+    try:
+        return dom.lo.evaluate(lo_env), dom.hi.evaluate(hi_env)
+    except KeyError as exc:
+        raise SpecError(f"the domain {dom} names {exc.args[0]!r}, which this field cannot see") from None
+
+
+def _axis_values(lay: Layer, axis: int) -> dict[str, Any]:
+    """The 1-D view of a layer's fields along one spatial axis."""
+    out: dict[str, Any] = {}
+    for f in OPS[lay.op].fields:
+        v = lay.values.get(f.name)
+        if f.kind in (Kind.AXES, Kind.SIDES) and isinstance(v, tuple):
+            out[f.name] = (v[axis],)
+        else:
+            out[f.name] = v
+    return out
+
+
+def _field_names(v: Any) -> frozenset[str]:
+    if isinstance(v, Expr):
+        return v.names()
+    if isinstance(v, tuple):
+        out: frozenset[str] = frozenset()
+        for x in v:
+            out |= _field_names(x)
+        return out
+    return frozenset()
+
+
+def _substitute(v: Any, env: Mapping[str, Value | Expr]) -> Any:
+    if isinstance(v, Expr):
+        e = fold(v.substitute(env))
+        return e.value if isinstance(e, Num) else e
+    if isinstance(v, tuple):
+        return tuple(_substitute(x, env) for x in v)
+    return v
+
+
+# -- the builder -----------------------------------------------------------------------------------
+
+class _Builder:
+    def __init__(self, net: Network, objectives: Sequence[str]):
+        self.net = net
+        self.spec = net.spec
+        self.objectives = objectives
+        self.facts: list[Fact] = []
+        self.tables: list[Table] = []
+        self.variables: dict[str, Domain] = {}
+        self.shapes: dict[str, tuple[Expr, ...]] = {}
+        self.counter = 0
+        self.per_layer_cost: dict[str, dict[str, Expr]] = {}
+
+    def fresh(self, base: str) -> str:
+        self.counter += 1
+        return f"{base}#{self.counter}"
+
+    def fact(self, e: Expr, label: str, rule: str, message: str) -> None:
+        e = fold(e)
+        if isinstance(e, Num) and e.value:
+            return
+        self.facts.append(Fact(e, label, rule, message))
+
+    # -- unknowns -------------------------------------------------------------------------------
+    def classify(self) -> None:
+        spec = self.spec
+        self.tied: dict[str, Expr] = {}
+        free_vars = [n for n, v in spec.vars.items() if v.domain is not None]
+        for n, v in spec.vars.items():
+            if v.expr is not None:
+                self.tied[n] = v.expr
+        # tied vars may chain (W: H, D: W): substitute until only free names remain
+        for _ in range(len(self.tied) + 1):
+            self.tied = {n: e.substitute(self.tied) for n, e in self.tied.items()}
+        self.all_unknowns = tuple(free_vars) + tuple(spec.unknowns)
+        uses_enum: dict[str, set[str]] = {u: set() for u in self.all_unknowns}
+        uses_other: dict[str, int] = {u: 0 for u in self.all_unknowns}
+        for lay in spec.layers:
+            for f in OPS[lay.op].fields:
+                v = lay.values.get(f.name)
+                for n in _field_names(_substitute(v, self.tied) if v is not None else None):
+                    if n not in uses_enum:
+                        continue
+                    if f.name in ENUMERATED:
+                        uses_enum[n].add(lay.name)
+                    else:
+                        uses_other[n] += 1
+        outside: set[str] = set()
+        for e in spec.input:
+            outside |= e.substitute(self.tied).names()
+        for c in spec.constraints:
+            outside |= c.expr.names()
+        if spec.minimize is not None:
+            outside |= spec.minimize.names()
+        self.local: dict[str, str] = {}  # unknown -> the one layer whose table completes it
+        for u in self.all_unknowns:
+            if (len(uses_enum[u]) == 1 and not uses_other[u] and u not in outside
+                    and u in spec.unknowns):
+                self.local[u] = next(iter(uses_enum[u]))
+        self.system_unknowns = tuple(u for u in self.all_unknowns if u not in self.local)
+        for u in self.system_unknowns:
+            self.variables[u] = self.unknown_domain(u)
+
+    def unknown_domain(self, u: str) -> Domain:
+        spec = self.spec
+        if u in spec.vars:
+            dom = spec.vars[u].domain
+            assert dom is not None
+            if dom.values is None and not (dom.lo.names() or dom.hi.names()):  # type: ignore[union-attr]
+                return dom
+            if dom.values is not None:
+                return dom
+            return dom  # ends naming other vars become constraints below
+        unk = spec.unknowns[u]
+        if unk.domain.values is not None:
+            return unk.domain
+        lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
+        return Domain(lo=Num(lo), hi=Num(hi))
+
+    # -- layers -----------------------------------------------------------------------------------
+    def build(self) -> System:
+        spec = self.spec
+        self.classify()
+        inp = tuple(_fold(e.substitute(self.tied)) for e in spec.input)
+        for i, e in enumerate(inp):
+            self.fact(Bin(">=", e, Num(1)), "input", "size", f"input[{i}] = {e} must be positive")
+        self.shapes["input"] = inp
+        for lay in self.net.order:
+            self.layer(lay)
+        for u in self.system_unknowns:
+            var = spec.vars.get(u)
+            if var is not None and var.domain is not None and var.domain.values is None:
+                assert var.domain.lo is not None and var.domain.hi is not None
+                if var.domain.lo.names() or var.domain.hi.names():
+                    lo = var.domain.lo.substitute(self.tied)
+                    hi = var.domain.hi.substitute(self.tied)
+                    self.fact(Bin("and", Bin("<=", lo, Name(u)), Bin("<=", Name(u), hi)), f"vars.{u}",
+                              "domain", f"{u} must lie in {var.domain}")
+        return System(spec, self.variables, self.facts, self.tables, self.shapes, self.all_unknowns,
+                      self.system_unknowns, self.per_layer_cost)
+
+    def layer(self, lay: Layer) -> None:
+        srcs = lay.sources
+        inputs = [self.shapes[s] for s in srcs]
+        values = {k: _substitute(v, self.tied) for k, v in lay.values.items()}
+        enum = sorted({n for f in ENUMERATED for n in _field_names(values.get(f)) if n in self.all_unknowns})
+        ndim = self.spec.ndim
+        axis_sets = [set(enum) & _field_names(tuple(
+            v[a] if isinstance(v, tuple) and OPS[lay.op].field_map[k].kind in (Kind.AXES, Kind.SIDES) else v
+            for k, v in values.items() if k in ENUMERATED)) for a in range(ndim)]
+        split = (ndim > 1 and sum(1 for s in axis_sets if s) > 1
+                 and all(not (axis_sets[i] & axis_sets[j]) for i in range(ndim) for j in range(i + 1, ndim))
+                 and all(len(x) == ndim + 1 for x in inputs))
+        if not enum:
+            self.fixed_layer(lay, values, inputs)
+        elif split:
+            outs: list[Expr] = []
+            for a in range(ndim):
+                view = {k: v for k, v in _axis_values(Layer(lay.name, lay.op, values, srcs, 0, lay.where), a).items()}
+                sub_inputs = [(x[0], x[a + 1]) for x in inputs]
+                res = self.table_layer(lay, view, sub_inputs, sorted(axis_sets[a]), ndim=1, axis=a)
+                if a == 0:
+                    outs.append(res[0])
+                outs.append(res[1])
+            self.shapes[lay.name] = tuple(outs)
+        else:
+            self.shapes[lay.name] = self.table_layer(lay, values, inputs, enum, ndim=ndim, axis=None)
+
+    def _args(self, lay: Layer, values: Mapping[str, Any], ndim: int) -> Args:
+        vals = dict(values)
+        vals["_exact"] = self.spec.exact
+        return Args(vals, ndim, lay.name, lay.refs or lay.sources)
+
+    def _run(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int
+             ) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
+        """Run the rule; return folded outputs, the error conditions left, and whether any
+        condition is already false."""
+        rec = Record()
+        out = OPS[lay.op].shape(self._args(lay, values, ndim), inputs, rec)
+        conds = []
+        broken = False
+        for cond, f in rec.conditions:
+            if f.severity is not Severity.ERROR:
+                continue
+            c = _fold(cond)
+            if isinstance(c, Num):
+                if not c.value:
+                    broken = True
+                    conds.append((c, f.rule, f.message))
+                continue
+            conds.append((c, f.rule, f.message))
+        return tuple(_fold(v) for v in out), conds, broken
+
+    def _placeholders(self, inputs: Sequence[tuple[Expr, ...]]) -> tuple[list[Shape], dict[str, Expr]]:
+        """Input sizes as single leaves, so effects are small and comparable across layers."""
+        env: dict[str, Expr] = {}
+        shapes: list[Shape] = []
+        for j, shape in enumerate(inputs):
+            dims: list[Value] = []
+            for d, v in enumerate(shape):
+                c = _const(v)
+                if c is not None:
+                    dims.append(c)
+                else:
+                    name = f"{PLACEHOLDER}{j}.{d}"
+                    env[name] = v
+                    dims.append(Name(name))
+            shapes.append(tuple(dims))
+        return shapes, env
+
+    def _new_dim(self, lay: Layer, d: int, e: Expr) -> Expr:
+        """Keep constants and plain names; give anything else a variable of its own."""
+        if isinstance(e, (Num, Name)):
+            return e
+        name = self.fresh(f"{lay.name}.{d}")
+        self.variables[name] = Domain(lo=Num(-(10**9)), hi=Num(10**9))
+        self.fact(Bin("==", Name(name), e), lay.name, "shape", f"the shape of {lay.name}")
+        return Name(name)
+
+    def fixed_layer(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[tuple[Expr, ...]]) -> None:
+        shapes, env = self._placeholders(inputs)
+        outs, conds, _ = self._run(lay, values, shapes, self.spec.ndim)
+        for c, rule, message in conds:
+            self.fact(c.substitute(env), lay.name, rule, message)
+        self.shapes[lay.name] = tuple(self._new_dim(lay, d, fold(o.substitute(env))) for d, o in enumerate(outs))
+        self.costs(lay, values, shapes, env, outs)
+
+    def costs(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], env: Mapping[str, Expr],
+              outs: tuple[Expr, ...]) -> None:
+        if not set(self.objectives) & {"params", "macs"}:
+            return
+        opdef = OPS[lay.op]
+        args = self._args(lay, values, self.spec.ndim)
+        self.per_layer_cost[lay.name] = {
+            "params": fold(lift(opdef.params(args, shapes, outs)).substitute(env)),
+            "macs": fold(lift(opdef.macs(args, shapes, outs)).substitute(env)),
+        }
+
+    def table_layer(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[tuple[Expr, ...]],
+                    enum: list[str], ndim: int, axis: int | None) -> tuple[Expr, ...]:
+        shapes, env = self._placeholders(inputs)
+        local = [u for u in enum if self.local.get(u) == lay.name]
+        shared = [u for u in enum if u not in local]
+        candidates = [self.candidates(u, lay) for u in enum]
+        total = 1
+        for c in candidates:
+            total *= len(c)
+        if total > MAX_COMBOS:
+            raise SpecError(f"{lay.name}: {total:,} combinations of {', '.join(enum)} to try "
+                            f"(the limit is {MAX_COMBOS:,}); narrow their domains", lay.where)
+        groups: dict[Any, Effect] = {}
+        opdef = OPS[lay.op]
+        for combo in itertools.product(*candidates):
+            assign = dict(zip(enum, combo, strict=True))
+            vals = {k: _substitute(v, assign) for k, v in values.items()}
+            if not self.in_field_domains(lay, vals, assign, ndim):
+                continue
+            outs, conds, broken = self._run(lay, vals, shapes, ndim)
+            if broken:
+                continue
+            key = (tuple(assign[u] for u in shared), outs, tuple(c for c, _, _ in conds))
+            eff = groups.get(key)
+            if eff is None:
+                eff = Effect({u: assign[u] for u in shared}, outs, [c for c, _, _ in conds],
+                             [(r, m) for _, r, m in conds])
+                groups[key] = eff
+            combo_local = {u: assign[u] for u in local}
+            cost = {"sum": sum(combo_local.values())}
+            if {"params", "macs"} & set(self.objectives):
+                args = self._args(lay, vals, ndim)
+                for kind, fn in (("params", opdef.params), ("macs", opdef.macs)):
+                    c = _const(fold(lift(fn(args, shapes, outs))))
+                    if c is None:
+                        raise SpecError(f"{lay.name}: its {kind} depend on unknown channels and on its other "
+                                        f"unknowns together; minimizing {kind} needs one of them fixed", lay.where)
+                    cost[kind] = c
+            eff.combos.append(combo_local)
+            eff.costs.append(cost)
+        effects = list(groups.values())
+        for eff in effects:
+            costs = eff.costs
+            order = sorted(range(len(eff.combos)), key=lambda i: (costs[i]["sum"],
+                                                                   tuple(eff.combos[i][u] for u in local)))
+            eff.combos = [eff.combos[i] for i in order]
+            eff.costs = [costs[i] for i in order]
+            eff.cost = {k: min(c[k] for c in eff.costs) for k in eff.costs[0]}
+        label = lay.name
+        if not effects:
+            what = ", ".join(enum)
+            self.fact(Num(0), label, "no-combination",
+                      f"no value of {what} gives {lay.name} a valid output" + self.why_none(lay, values, shapes, enum))
+            return tuple(Num(1) for _ in range(len(inputs[0]) if lay.op not in ("flatten",) else 1))
+        selector = self.fresh(f"{lay.name}.effect")
+        table = Table(lay.name, selector, tuple(local), effects, env, axis)
+        self.tables.append(table)
+        self.variables[selector] = Domain(lo=Num(0), hi=Num(len(effects) - 1))
+        # conditions every effect shares are plain facts; the rest depend on the selector
+        common = set.intersection(*(set(e.conditions) for e in effects))
+        messages = {}
+        for eff in effects:
+            for c, (rule, msg) in zip(eff.conditions, eff.messages, strict=True):
+                messages.setdefault(c, (rule, msg))
+        for c in sorted(common, key=str):
+            rule, msg = messages[c]
+            self.fact(c.substitute(env), label, rule, msg)
+        result: list[Expr] = []
+        for d in range(len(effects[0].outs)):
+            exprs = [e.outs[d] for e in effects]
+            if all(x == exprs[0] for x in exprs):
+                result.append(self._new_dim(lay, d, fold(exprs[0].substitute(env))))
+                continue
+            name = self.fresh(f"{lay.name}.{d}")
+            self.variables[name] = Domain(lo=Num(-(10**9)), hi=Num(10**9))
+            result.append(Name(name))
+            for eff, x in zip(effects, exprs, strict=True):
+                eff.outputs[name] = x
+        for eff in effects:
+            keep = [i for i, c in enumerate(eff.conditions) if c not in common]
+            eff.conditions = [eff.conditions[i] for i in keep]
+            eff.messages = [eff.messages[i] for i in keep]
+        return tuple(result)
+
+    def why_none(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], enum: list[str]) -> str:
+        return ""
+
+    def candidates(self, u: str, lay: Layer) -> list[int]:
+        if u in self.spec.vars:
+            dom = self.spec.vars[u].domain
+            assert dom is not None
+            if dom.values is not None:
+                return list(dom.values)
+            try:
+                return domain_bounds(dom, {})
+            except KeyError:
+                raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, so its domain must be "
+                                "numbers", self.spec.vars[u].where) from None
+        unk = self.spec.unknowns[u]
+        if unk.domain.values is not None:
+            return list(unk.domain.values)
+        lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
+        return list(range(lo, hi + 1))
+
+    def in_field_domains(self, lay: Layer, vals: Mapping[str, Any], assign: Mapping[str, int], ndim: int) -> bool:
+        """Dependent domains: an unknown padding stays below its kernel, and so on."""
+        for u, value in assign.items():
+            unk = self.spec.unknowns.get(u)
+            if unk is None or unk.layer.split("/")[-1] == "" or unk.domain.values is not None:
+                continue
+            dom = unk.domain
+            assert dom.lo is not None and dom.hi is not None
+            names = dom.lo.names() | dom.hi.names()
+            if not names:
+                continue
+            # the axis the unknown stands on: `up1.padding[1]`, or every axis
+            axes = [int(u.rsplit("[", 1)[1].rstrip("]"))] if u.endswith("]") and "[" in u else range(ndim)
+            for a in axes:
+                env = {}
+                for n in names:
+                    v = vals.get(n)
+                    if isinstance(v, tuple):
+                        v = v[a] if a < len(v) else v[0]
+                    if not isinstance(v, int):
+                        break
+                    env[n] = v
+                else:
+                    if not dom.lo.evaluate(env) <= value <= dom.hi.evaluate(env):
+                        return False
+        return True
+
+
+# the widest values a field's "?" can take, for domain ends that name other fields
+_FIELD_BOUNDS = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}
+
+
+def build_system(net: Network, objectives: Sequence[str] = ()) -> System:
+    """The constraint system of a network (see the module docstring)."""
+    return _Builder(net, objectives).build()
+
+
+def attribute_terms(system: System) -> dict[str, Expr]:
+    """``name.C``, ``name.H``, ... for constraints, from the symbolic shapes."""
+    from .ops import AXIS_NAMES
+
+    spec = system.spec
+    axes = ("C", *AXIS_NAMES[spec.ndim])
+    out: dict[str, Expr] = {}
+    names = ["input", *(lay.name for lay in spec.layers), *(g.name for g in spec.groups)]
+    for n in names:
+        shape = system.shape_of(n)
+        for a, v in zip(axes, shape, strict=False):
+            out[f"{n}.{a}"] = v
+    return out
+
+
+def constraint_exprs(system: System) -> list[tuple[Expr, str, str]]:
+    """Spec constraints as Exprs over system variables: (expr, label, text)."""
+    terms = attribute_terms(system)
+    out = []
+    for i, c in enumerate(system.spec.constraints):
+        out.append((_resolve(c.expr, terms, system), f"constraints[{i}]", c.text))
+    return out
+
+
+def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:
+    """Replace attributes by shape terms; expand ``shape == [..]`` element-wise."""
+    if isinstance(e, Bin) and e.op in ("==", "!="):
+        left, right = _as_list(e.left, system), _as_list(e.right, system)
+        if left is not None or right is not None:
+            if left is None or right is None or len(left) != len(right):
+                raise SpecError(f"cannot compare shapes of different lengths in {e}")
+            parts = [Bin("==", _resolve(a, terms, system), _resolve(b, terms, system))
+                     for a, b in zip(left, right, strict=True)]
+            eq: Expr = parts[0]
+            for p in parts[1:]:
+                eq = Bin("and", eq, p)
+            return eq if e.op == "==" else Call("not", (eq,))
+    if isinstance(e, Bin):
+        return Bin(e.op, _resolve(e.left, terms, system), _resolve(e.right, terms, system))
+    if isinstance(e, Call):
+        return Call(e.fn, tuple(_resolve(a, terms, system) for a in e.args))
+    if isinstance(e, Name):
+        if e.name in terms:
+            return terms[e.name]
+        if e.name.endswith((".params", ".macs")) or e.name in ("params", "macs"):
+            raise SpecError(f"{e.name} in a constraint is not supported by solve yet; use it in 'minimize'")
+        return e
+    return e
+
+
+def _as_list(e: Expr, system: System) -> list[Expr] | None:
+    if isinstance(e, ListExpr):
+        return list(e.items)
+    if isinstance(e, Name) and e.name.endswith(".shape"):
+        return list(system.shape_of(e.name[: -len(".shape")]))
+    return None

@@ -1,0 +1,102 @@
+"""Write a solved spec back, keeping its comments, key order, flow style and layout.
+
+ruamel.yaml's round-trip mode edits only the values that change: every ``"?"`` becomes its
+value and every var with a domain becomes the number chosen.  The write is atomic: a
+temporary file in the target's folder, fsync, then a rename; on any failure the original is
+untouched and no temporary file is left behind.
+
+Example::
+
+    >>> write_solution("unet.yaml", "unet-solved.yaml", spec, {"up1.kernel": 2})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError, UsageError
+from .spec import Spec
+
+
+def atomic_write(target: str | Path, text: str) -> None:
+    """Write ``text`` to ``target`` atomically (same-folder temporary file, fsync, rename)."""
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
+    """The spec file's text with every unknown replaced by its value."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap the user's long flow mappings
+    source = Path(spec.file).read_text(encoding="utf-8")
+    doc = yaml.load(source)
+    # several unknowns can stand at one place: a "?" inside a block belongs to every call
+    at: dict[tuple[Any, ...], dict[str, int]] = {}
+    for name, unk in spec.unknowns.items():
+        if name in values and unk.path:
+            at.setdefault(unk.path, {})[name] = values[name]
+    for path, found in at.items():
+        distinct = set(found.values())
+        if len(distinct) > 1:
+            detail = ", ".join(f"{n} = {v}" for n, v in sorted(found.items()))
+            raise UsageError(f"cannot write the solution back: one '?' in the file stands for {detail}; "
+                             "give each call its own unknown (a block parameter) to write different values")
+        _set(doc, path, distinct.pop())
+    for name, var in spec.vars.items():
+        if var.domain is not None and name in values:
+            _set(doc, ("vars", name), values[name])
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
+
+
+def _set(doc: Any, path: tuple[Any, ...], value: int) -> None:
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+def write_solution(spec: Spec, values: Mapping[str, int], out: str | None, in_place: bool) -> str:
+    """Write the filled spec to ``out`` (or over the spec with ``in_place``); return the path."""
+    source = Path(spec.file).resolve()
+    if in_place:
+        target = source
+    else:
+        assert out is not None
+        target = Path(out)
+        if target.resolve() == source:
+            raise UsageError(f"--write {out} is the spec itself; use --in-place to overwrite it")
+        if target.is_dir():
+            raise UsageError(f"--write {out}: is a folder")
+    try:
+        text = filled_text(spec, values)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise SpecError(f"cannot write the solution back into {spec.file}: {exc}") from None
+    try:
+        atomic_write(target, text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+    return str(target)
