@@ -106,7 +106,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
-    system = build_system(net, kinds)
+    system = build_system(net, kinds, frozenset() if isinstance(objective, str) else objective.names())
     if not isinstance(objective, str):
         objective = _resolve_objective(objective, system)
     problem = z3layer.Z3Problem(system, timeout)

@@ -92,6 +92,7 @@ class Z3Problem:
         self.memo: dict[tuple[Any, ...], Any] = {}
         self.aux = 0
         self.committed = False
+        self.last_model: Any = None
         for name in system.variables:
             self.var(name)
         for fact in system.facts:
@@ -104,9 +105,11 @@ class Z3Problem:
         v = self.vars.get(name)
         if v is not None:
             return v
+        dom = self.system.variables.get(name)
+        if dom is None:
+            raise SpecError(f"{name!r} is not a variable the solver knows")
         v = z3.Int(name)
         self.vars[name] = v
-        dom = self.system.variables.get(name)
         if dom is not None:
             if dom.values is not None:
                 self.solver.add(z3.Or([v == x for x in dom.values]))
@@ -283,6 +286,8 @@ class Z3Problem:
         if res == z3.unknown:
             reason = self.solver.reason_unknown()
             raise SolverTimeout(f"the solver gave up ({reason})")
+        if res == z3.sat:
+            self.last_model = self.solver.model()
         return res
 
     def commit(self) -> None:
@@ -296,7 +301,8 @@ class Z3Problem:
         return self.check(*assumptions) == z3.sat
 
     def model_values(self, names: Sequence[str]) -> dict[str, int]:
-        m = self.solver.model()
+        """Values from the last satisfiable check (a time-out leaves no model of its own)."""
+        m = self.last_model
         return {n: m.eval(self.vars[n], model_completion=True).as_long() for n in names}
 
     def objective_term(self, objective: Expr | str) -> Any:

@@ -437,19 +437,37 @@ class _Loader:
                 raise self.err(f"block {bname!r} has no parameter {key!r}{suggest(key, list(params))}",
                                (*path, key), f"{call_name}.{key}")
         for p, default in params.items():
+            base, dom = self.param_field(block, p)
             if p in call:
                 scope[p] = self.value(call[p], (*path, p), f"{call_name}.{p}", scope=outer,
-                                      unknown=f"{call_name}.{p}", minimum=None, domain=("1", "11"),
-                                      layer=call_name, base=p)
+                                      unknown=f"{call_name}.{p}", minimum=None, domain=dom,
+                                      layer=call_name, base=base)
             elif default is None:
                 raise self.err(f"block {bname!r} needs the parameter {p!r}", path, f"{call_name}.{p}")
             else:
                 dpath = ("blocks", bname, "params", p)
                 # a default may use the parameters before it
                 scope[p] = self.value(default, dpath, f"blocks.{bname}.params.{p}", scope=scope,
-                                      unknown=f"{call_name}.{p}", minimum=None, domain=("1", "11"),
-                                      layer=call_name, base=p)
+                                      unknown=f"{call_name}.{p}", minimum=None, domain=dom,
+                                      layer=call_name, base=base)
         return scope
+
+    def param_field(self, block: dict[str, Any], param: str) -> tuple[str, tuple[str, str]]:
+        """The field a block parameter stands for, when it is written as a whole value
+        (``kernel: k``): a ``"?"`` passed for it gets that field's domain."""
+        fields: set[str] = set()
+        for item in block.get("layers") or []:
+            if not isinstance(item, dict):
+                continue
+            for key, value in item.items():
+                values = value if isinstance(value, list) else [value]
+                if any(isinstance(v, str) and v.strip() == param for v in values):
+                    fields.add(str(key))
+        opfields = {f.name: f for d in OPS.values() for f in d.fields if f.domain is not None}
+        known = [f for f in sorted(fields) if f in opfields]
+        if len(known) == 1:
+            return known[0], opfields[known[0]].domain  # type: ignore[return-value]
+        return param, ("1", "11")
 
     # -- layers ------------------------------------------------------------------------------
     def expand_list(self, items: list[Any], path: tuple[Any, ...], *, prefix: str, scope: Mapping[str, Expr],

@@ -178,8 +178,9 @@ def _substitute(v: Any, env: Mapping[str, Value | Expr]) -> Any:
 # -- the builder -----------------------------------------------------------------------------------
 
 class _Builder:
-    def __init__(self, net: Network, objectives: Sequence[str]):
+    def __init__(self, net: Network, objectives: Sequence[str], named: frozenset[str] = frozenset()):
         self.net = net
+        self.named = named
         self.spec = net.spec
         self.objectives = objectives
         self.facts: list[Fact] = []
@@ -230,6 +231,7 @@ class _Builder:
             outside |= c.expr.names()
         if spec.minimize is not None:
             outside |= spec.minimize.names()
+        outside |= self.named
         self.local: dict[str, str] = {}  # unknown -> the one layer whose table completes it
         for u in self.all_unknowns:
             if (len(uses_enum[u]) == 1 and not uses_other[u] and u not in outside
@@ -369,10 +371,10 @@ class _Builder:
             return
         opdef = OPS[lay.op]
         args = self._args(lay, values, self.spec.ndim)
+        fns = {"params": opdef.params, "macs": opdef.macs}
         self.per_layer_cost[lay.name] = {
-            "params": fold(lift(opdef.params(args, shapes, outs)).substitute(env)),
-            "macs": fold(lift(opdef.macs(args, shapes, outs)).substitute(env)),
-        }
+            kind: fold(lift(fns[kind](args, shapes, outs)).substitute(env))
+            for kind in {"params", "macs"} & set(self.objectives)}
 
     def table_layer(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[tuple[Expr, ...]],
                     enum: list[str], ndim: int, axis: int | None) -> tuple[Expr, ...]:
@@ -404,14 +406,14 @@ class _Builder:
                 groups[key] = eff
             combo_local = {u: assign[u] for u in local}
             cost = {"sum": sum(combo_local.values())}
-            if {"params", "macs"} & set(self.objectives):
-                args = self._args(lay, vals, ndim)
-                for kind, fn in (("params", opdef.params), ("macs", opdef.macs)):
-                    c = _const(fold(lift(fn(args, shapes, outs))))
-                    if c is None:
-                        raise SpecError(f"{lay.name}: its {kind} depend on unknown channels and on its other "
-                                        f"unknowns together; minimizing {kind} needs one of them fixed", lay.where)
-                    cost[kind] = c
+            for kind in {"params", "macs"} & set(self.objectives):
+                fn = opdef.params if kind == "params" else opdef.macs
+                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs))))
+                if c is None:
+                    raise SpecError(f"{lay.name}: its {kind} multiply unknown sizes or channels with its other "
+                                    f"unknowns; minimizing {kind} needs those fixed (the solver stays linear)",
+                                    lay.where)
+                cost[kind] = c
             eff.combos.append(combo_local)
             eff.costs.append(cost)
         effects = list(groups.values())
@@ -510,9 +512,11 @@ class _Builder:
 _FIELD_BOUNDS = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}
 
 
-def build_system(net: Network, objectives: Sequence[str] = ()) -> System:
-    """The constraint system of a network (see the module docstring)."""
-    return _Builder(net, objectives).build()
+def build_system(net: Network, objectives: Sequence[str] = (), named: frozenset[str] = frozenset()) -> System:
+    """The constraint system of a network (see the module docstring).
+
+    ``named``: unknowns an objective names, which must be system variables."""
+    return _Builder(net, objectives, named).build()
 
 
 def attribute_terms(system: System) -> dict[str, Expr]:

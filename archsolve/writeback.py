@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,11 +47,16 @@ def atomic_write(target: str | Path, text: str) -> None:
 def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
     """The spec file's text with every unknown replaced by its value."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
 
+    source = Path(spec.file).read_text(encoding="utf-8")
+    _, seq_indent, offset = load_yaml_guess_indent(source)
+    keys = [len(m.group(1)) for m in re.finditer(r"^( +)[A-Za-z_][\w]*\s*:", source, re.M)]
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap the user's long flow mappings
-    source = Path(spec.file).read_text(encoding="utf-8")
+    # keep the file's own indentation: "  - item" under a key, or "- item"
+    yaml.indent(mapping=min(keys, default=2), sequence=seq_indent or 2, offset=offset or 0)
     doc = yaml.load(source)
     # several unknowns can stand at one place: a "?" inside a block belongs to every call
     at: dict[tuple[Any, ...], dict[str, int]] = {}

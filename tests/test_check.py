@@ -11,7 +11,7 @@ import pytest
 from .conftest import SPECS, check_json, run_cli, run_cli_split
 
 GOLDEN = Path(__file__).parent / "golden"
-EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml"))
+EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if '"?"' not in p.read_text())
 
 
 def _row(doc: dict, name: str) -> dict:

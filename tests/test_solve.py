@@ -1,0 +1,233 @@
+"""`archsolve solve`: answers, JSON, exit codes, explanations and write-back."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import SPECS, run_cli, run_cli_split
+
+SOLVE_EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if '"?"' in p.read_text())
+
+
+def solve_json(*args: str) -> tuple[int, dict]:
+    code, out, err = run_cli_split("solve", *args, "--json")
+    assert code in (0, 1, 3), f"exit {code}: {out}{err}"
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "values"),
+    [
+        ("dcgan-solve.yaml", "sat", {"up1.padding": 0, "up1.stride": 1, "up2.padding": 1, "up2.stride": 2,
+                                     "up3.padding": 1, "up3.stride": 2, "up4.padding": 1, "up4.stride": 2,
+                                     "up5.padding": 1, "up5.stride": 2}),
+        ("unet-solve.yaml", "sat", {f"up{i}.{f}": v for i in (1, 2, 3)
+                                    for f, v in (("kernel", 2), ("padding", 0), ("stride", 2))}),
+        ("same-conv-stack.yaml", "sat", {"s1.k": 1, "s2.k": 5, "s3.k": 7}),
+        ("decoder-unsat.yaml", "unsat", None),
+    ],
+    ids=["dcgan", "unet", "same-conv", "unsat"],
+)
+def test_examples_solve_to_known_answers(spec: str, status: str, values: dict | None) -> None:
+    code, doc = solve_json(str(SPECS / spec))
+    assert doc["status"] == status
+    if values is None:
+        assert code == 1 and doc["solutions"] == []
+        return
+    assert code == 0
+    (sol,) = doc["solutions"]
+    assert sol["values"] == values
+    assert sol["objective"] == sum(values.values())
+    assert doc["complete"] is False and doc["conflict"] is None
+
+
+@pytest.mark.parametrize("spec", SOLVE_EXAMPLES)
+def test_every_solve_example_runs_cleanly(spec: str) -> None:
+    code, doc = solve_json(str(SPECS / spec))
+    assert (code, doc["status"]) in ((0, "sat"), (1, "unsat"))
+    assert spec.endswith("-unsat.yaml") == (doc["status"] == "unsat")
+
+
+def test_anisotropic_plan_pools_depth_three_times() -> None:
+    _, doc = solve_json(str(SPECS / "unet3d-anisotropic-solve.yaml"))
+    values = doc["solutions"][0]["values"]
+    depth_pools = [values[f"pool{i}.kernel[0]"] for i in range(1, 5)]
+    assert sorted(depth_pools) == [1, 2, 2, 2]
+    assert all(values[f"pool{i}.kernel[{a}]"] == 2 for i in range(1, 5) for a in (1, 2))
+    assert doc["solutions"][0]["output"] == [2, 16, 128, 128]
+
+
+def test_unsat_names_layers_and_constraint_with_the_reachable_sizes() -> None:
+    code, doc = solve_json(str(SPECS / "decoder-unsat.yaml"))
+    assert code == 1
+    c = doc["conflict"]
+    assert c["layers"] == ["upA", "upB"]
+    assert c["constraints"] == ["upB.shape == [4, 64, 64]"]
+    assert "upB.H can only be 8..35 with the domains given, but upB.shape == [4, 64, 64] needs 64" in c["message"]
+    code, out = run_cli("solve", str(SPECS / "decoder-unsat.yaml"))
+    assert code == 1 and "UNSATISFIABLE" in out and "layers in conflict: upA, upB" in out
+
+
+def test_all_lists_every_solution_and_limit_cuts(spec_file) -> None:
+    path = spec_file("""
+input: [1, 8]
+domains: {stride: {min: 1, max: 3}, padding: {min: 0, max: 2}}
+layers:
+  - {name: up, op: deconv, out: 1, kernel: 3, stride: "?", padding: "?"}
+constraints: [up.L >= 10]
+""")
+    _, doc = solve_json(str(path), "--all")
+    got = {(s["values"]["up.stride"], s["values"]["up.padding"]) for s in doc["solutions"]}
+    expect = {(s, p) for s in (1, 2, 3) for p in (0, 1, 2) if (8 - 1) * s - 2 * p + 3 >= 10}
+    assert got == expect and doc["complete"] is True
+    _, doc = solve_json(str(path), "--all", "--limit", "2")
+    assert len(doc["solutions"]) == 2 and doc["complete"] is False
+
+
+def test_minimize_expression_and_params(spec_file) -> None:
+    path = spec_file("""
+input: [4, 16, 16]
+domains: {kernel: {in: [1, 3, 5]}}
+layers:
+  - {name: a, op: conv, out: 8, kernel: "?", padding: "?"}
+  - {name: b, op: conv, out: 8, kernel: "?", padding: "?"}
+constraints: ["b.shape == [8, 16, 16]"]
+""")
+    _, doc = solve_json(str(path), "--minimize", "params")
+    assert doc["objective"] == "params"
+    assert doc["solutions"][0]["values"] == {"a.kernel": 1, "a.padding": 0, "b.kernel": 1, "b.padding": 0}
+    _, doc = solve_json(str(path), "--minimize", "0 - a.kernel - b.kernel")
+    # ties broken by name: a.padding as small as possible first
+    assert doc["solutions"][0]["values"] == {"a.kernel": 5, "a.padding": 0, "b.kernel": 5, "b.padding": 4}
+
+
+def test_spec_without_unknowns_solves_like_check(spec_file) -> None:
+    ok = spec_file("input: [1, 8]\nlayers: [{name: c, op: conv, out: 2, kernel: 3}]\n")
+    code, doc = solve_json(str(ok))
+    assert code == 0 and doc["status"] == "sat" and doc["solutions"][0]["values"] == {}
+    assert doc["solutions"][0]["output"] == [2, 6]
+    bad = spec_file("input: [1, 2]\nlayers: [{name: c, op: conv, out: 2, kernel: 3}]\n", "bad.yaml")
+    code, doc = solve_json(str(bad))
+    assert code == 1 and doc["status"] == "unsat" and doc["conflict"]["layers"] == ["c"]
+
+
+def test_input_size_var_smallest_valid(spec_file) -> None:
+    path = spec_file("""
+input: [1, H, H]
+vars: {H: {min: 1, max: 1000}}
+exact: true
+layers:
+  - {name: c1, op: conv, out: 4, kernel: 3}
+  - {name: p1, op: maxpool, kernel: 2}
+  - {name: c2, op: conv, out: 4, kernel: 3}
+  - {name: p2, op: maxpool, kernel: 2}
+constraints: [p2.H >= 5]
+minimize: H
+""")
+    _, doc = solve_json(str(path))
+    # H -> H-2 -> (H-2)/2 -> (H-2)/2-2 -> ((H-2)/2-2)/2 >= 5 with every division exact
+    assert doc["solutions"][0]["values"] == {"H": 26}
+    assert doc["solutions"][0]["output"] == [4, 5, 5]
+
+
+COMMENTED = """\
+# my decoder -- keep this comment
+name: keep-me
+input: [16, 8, 8]
+domains:
+  stride: {min: 1, max: 2}
+layers:
+  - {name: up, op: deconv, out: 8, kernel: 2, stride: "?"}   # trailing comment
+  - name: head
+    op: conv
+    out: 2
+    kernel: "?"
+constraints:
+  - head.shape == [2, 16, 16]
+"""
+
+
+def _squeeze(line: str) -> str:
+    code, sep, comment = line.partition("#")
+    return code.rstrip() + (" " + sep + comment if sep else "")
+
+
+def test_write_keeps_comments_and_layout(tmp_path: Path) -> None:
+    src = tmp_path / "dec.yaml"
+    src.write_text(COMMENTED)
+    out = tmp_path / "solved.yaml"
+    code, text = run_cli("solve", str(src), "--write", str(out))
+    assert code == 0, text
+    assert src.read_text() == COMMENTED
+    expect = COMMENTED.replace('stride: "?"', "stride: 2").replace('kernel: "?"', "kernel: 1")
+    # comments keep their column, so only the spaces before a comment may differ
+    assert [_squeeze(x) for x in out.read_text().splitlines()] == [_squeeze(x) for x in expect.splitlines()]
+    code, doc = run_cli_split("check", str(out), "--json")[:2]
+    assert code == 0
+    assert list(tmp_path.iterdir()) == [src, out] or sorted(tmp_path.iterdir()) == sorted([src, out])
+
+
+def test_in_place_on_unsat_leaves_the_file_alone(tmp_path: Path) -> None:
+    src = tmp_path / "unsat.yaml"
+    text = (SPECS / "decoder-unsat.yaml").read_text()
+    src.write_text(text)
+    before = os.stat(src).st_mtime_ns
+    code, _ = run_cli("solve", str(src), "--in-place")
+    assert code == 1
+    assert src.read_text() == text and os.stat(src).st_mtime_ns == before
+    assert [p.name for p in tmp_path.iterdir()] == ["unsat.yaml"]
+
+
+def test_in_place_writes_over_the_spec(tmp_path: Path) -> None:
+    src = tmp_path / "dec.yaml"
+    src.write_text(COMMENTED)
+    code, out = run_cli("solve", str(src), "--in-place")
+    assert code == 0 and f"wrote {src}" in out
+    assert '"?"' not in src.read_text() and "# trailing comment" in src.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["dec.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--write", "SELF"), "is the spec itself; use --in-place"),
+        (("--write", "OTHER", "--in-place"), "either --write OUT or --in-place"),
+        (("--all", "--in-place"), "drop --all"),
+    ],
+    ids=["write-over-self", "both", "all-and-write"],
+)
+def test_write_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    src = tmp_path / "dec.yaml"
+    src.write_text(COMMENTED)
+    real = [str(src) if a == "SELF" else str(tmp_path / "o.yaml") if a == "OTHER" else a for a in args]
+    code, out = run_cli("solve", str(src), *real)
+    assert code == 2 and message in out
+    assert src.read_text() == COMMENTED
+
+
+def test_block_question_mark_with_different_values_cannot_be_written(tmp_path: Path) -> None:
+    src = tmp_path / "b.yaml"
+    src.write_text("""\
+input: [1, 16]
+blocks:
+  b:
+    layers: [{name: c, op: conv, out: 1, kernel: "?"}]
+layers:
+  - {name: x, block: b}
+  - {name: y, block: b}
+constraints: [x.L == 14, y.L == 10]
+""")
+    code, out = run_cli("solve", str(src), "--write", str(tmp_path / "o.yaml"))
+    assert code == 2 and "one '?' in the file stands for x/c.kernel = 3, y/c.kernel = 5" in out
+    assert not (tmp_path / "o.yaml").exists()
+
+
+def test_text_output_shows_values_and_optimality() -> None:
+    code, out = run_cli("solve", str(SPECS / "unet-solve.yaml"))
+    assert code == 0
+    assert "solved: the best, proven optimal by sum of all unknowns = 12" in out
+    assert "up1.kernel       2" in out and "output [2, 128, 128]" in out
