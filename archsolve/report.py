@@ -50,6 +50,18 @@ def _rf(v: list[int] | None) -> str:
     return str(v[0]) if len(set(v)) == 1 and len(v) > 1 else "x".join(map(str, v))
 
 
+def layer_table(report: CheckReport) -> list[str]:
+    """One row a layer (block calls and repeats included), then the totals."""
+    header = ("layer", "op", "output", "params", "MACs", "RF")
+    rows = [("  " * r.depth + r.name, r.op, _shape(r.shape), _num(r.params), _num(r.macs), _rf(r.rf))
+            for r in report.rows]
+    lines = _table(header, rows, (False, False, False, True, True, True))
+    lines.append(lines[1])
+    lines.append(f"output {_shape(list(report.output) if report.output else None)}   "
+                 f"params {_num(report.totals['params'])}   MACs {_num(report.totals['macs'])}")
+    return lines
+
+
 def check_text(report: CheckReport) -> str:
     """The human-readable table, totals and problems."""
     spec = report.spec
@@ -58,22 +70,8 @@ def check_text(report: CheckReport) -> str:
     lines.append(f"{title}: input {_shape(list(report.input))}")
     for note in report.notes:
         lines.append(f"note: {note}")
-    header = ("layer", "op", "output", "params", "MACs", "RF")
-    table = [header]
-    for r in report.rows:
-        table.append(("  " * r.depth + r.name, r.op, _shape(r.shape), _num(r.params), _num(r.macs), _rf(r.rf)))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    right = (False, False, False, True, True, True)
-    rule = "  ".join("-" * w for w in widths)
     lines.append("")
-    for k, row in enumerate(table):
-        cells = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)]
-        lines.append("  ".join(cells).rstrip())
-        if k == 0:
-            lines.append(rule)
-    lines.append(rule)
-    lines.append(f"output {_shape(list(report.output) if report.output else None)}   "
-                 f"params {_num(report.totals['params'])}   MACs {_num(report.totals['macs'])}")
+    lines.extend(layer_table(report))
     errors = [p for p in report.problems if p.severity == "error"]
     warnings = [p for p in report.problems if p.severity != "error"]
     if report.problems:
@@ -135,8 +133,10 @@ def solve_text(result: Any) -> str:
             lines.append("")
             lines.extend(_table(("unknown", "value"), [(n, str(v)) for n, v in sols[0].values.items()],
                                 (False, True)))
+        from .check import check_spec
+
         lines.append("")
-        lines.append(f"output {_shape(sols[0].output)}")
+        lines.extend(layer_table(check_spec(spec, sols[0].values)))
     else:
         state = "all" if result.complete else f"the first {len(sols)} (more exist; raise --limit)"
         lines.append(f"{title}: {len(sols)} solution(s), {state}")
