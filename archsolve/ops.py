@@ -75,6 +75,7 @@ class FieldDef:
     domain: tuple[str, str] | None = None
     choices: tuple[str, ...] = ()
     words: tuple[str, ...] = ()  # words an AXES field also accepts (padding: same/valid)
+    maximum: float | None = None  # NUMBER fields: the largest value torch accepts
     doc: str = ""
 
 
@@ -394,6 +395,19 @@ def deconv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> 
 
 # -- pooling ---------------------------------------------------------------------------------
 
+def avgpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    out = pool_shape(args, inputs, req)
+    x = inputs[0]
+    if args.ndim == 3 and len(x) == 4:
+        # torch's 3D average pool (only it) wants the unpadded input to hold the kernel
+        for i, ax in enumerate(_axes(args)):
+            k = args["kernel"][i]
+            req.need(ge(x[i + 1], k), "avgpool3d-kernel", "kernel",
+                     f"a 3D avgpool needs the input ({x[i + 1]} on axis {ax}) to be at least the kernel {k}, "
+                     "padding aside (torch's avg_pool3d checks it)")
+    return out
+
+
 def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     (x,) = inputs
     if not _spatial("pool", args, x, req):
@@ -441,6 +455,14 @@ def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     (x,) = inputs
     if not _spatial("upsample", args, x, req):
         return x
+    mode = args.get("mode", "nearest")
+    rank = _MODE_RANK.get(mode)
+    req.need(int(rank is None or rank == args.ndim), "upsample-mode", "mode",
+             f"mode {mode!r} works on {rank}D inputs only (torch), this input has {args.ndim} spatial axes"
+             + (f"; use {_RANK_MODE[args.ndim]!r}" if args.ndim in _RANK_MODE else ""))
+    req.need(int(args.get("align_corners") is None or mode not in ("nearest", "nearest-exact")),
+             "align-corners", "align_corners",
+             f"align_corners can only be set with the interpolating modes, not {mode!r} (torch)")
     size, scale = args.get("size"), args.get("scale")
     if size is not None and scale is not None:
         req.need(0, "upsample-args", "scale", "give either scale or size, not both", fatal=True)
@@ -450,6 +472,10 @@ def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         req.need(0, "upsample-args", "scale", "upsample needs scale or size", fatal=True)
         return x
     return (x[0], *(x[i + 1] * scale[i] for i in range(args.ndim)))
+
+
+_MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_RANK_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 def upsample_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
@@ -649,6 +675,15 @@ def batchnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     return inputs[0]
 
 
+def instancenorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    x = inputs[0]
+    if not args.get("track_running_stats"):
+        req.need(gt(_prod(x[1:]), 1), "instancenorm-size", "from",
+                 f"instancenorm needs more than 1 spatial element, got {_fmt(x[1:])} (torch refuses it even "
+                 "in eval mode unless track_running_stats is true)")
+    return x
+
+
 def _no_count(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
     return 0
 
@@ -708,7 +743,7 @@ _ACTIVATIONS = {
 _ACTIVATION_FIELDS: dict[str, tuple[FieldDef, ...]] = {
     "leakyrelu": (_number("negative_slope", 0.01),),
     "softmax": (FieldDef("dim", Kind.INT, 1, doc="a dimension of the batched tensor [N, C, *spatial]"),),
-    "dropout": (_number("p", 0.5),),
+    "dropout": (FieldDef("p", Kind.NUMBER, 0.5, minimum=0, maximum=1),),
     "relu": (_bool("inplace", False),),
 }
 
@@ -722,14 +757,14 @@ _DEFS: list[OpDef] = [
     OpDef("maxpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _dilation(), _CEIL),
           pool_shape, reach=pool_reach, torch="MaxPoolNd"),
     OpDef("avgpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _CEIL, _bool("count_include_pad", True)),
-          pool_shape, reach=pool_reach, torch="AvgPoolNd"),
+          avgpool_shape, reach=pool_reach, torch="AvgPoolNd"),
     OpDef("adaptive_avgpool", (_SIZE,), adaptive_shape, reach=adaptive_reach, torch="AdaptiveAvgPoolNd"),
     OpDef("adaptive_maxpool", (_SIZE,), adaptive_shape, reach=adaptive_reach, torch="AdaptiveMaxPoolNd"),
     OpDef("upsample", (FieldDef("scale", Kind.AXES, None, minimum=1, domain=("1", "8")),
                        FieldDef("size", Kind.AXES, None, minimum=1, domain=("1", "4096")),
                        FieldDef("mode", Kind.CHOICE, "nearest",
                                 choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")),
-                       _bool("align_corners", False)),
+                       _bool("align_corners", None)),
           upsample_shape, reach=upsample_reach, torch="Upsample"),
     OpDef("pixel_shuffle", (FieldDef("factor", Kind.INT, minimum=1, domain=("1", "8")),),
           pixel_shuffle_shape, reach=pixel_shuffle_reach, torch="PixelShuffle"),
@@ -753,7 +788,7 @@ _DEFS: list[OpDef] = [
           same_shape, layernorm_params, reach=_whole_reach, torch="LayerNorm([C, *spatial])"),
     OpDef("instancenorm", (_bool("affine", False), _number("eps", 1e-5), _number("momentum", 0.1),
                            _bool("track_running_stats", False)),
-          batchnorm_shape, channel_norm_params, torch="InstanceNormNd"),
+          instancenorm_shape, channel_norm_params, torch="InstanceNormNd"),
     *(OpDef(name, _ACTIVATION_FIELDS.get(name, ()), softmax_shape if name == "softmax" else same_shape, torch=t)
       for name, t in _ACTIVATIONS.items()),
 ]

@@ -673,6 +673,8 @@ class _Loader:
         if kind is Kind.NUMBER:
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 raise self.err(f"expected a number, got {_type_name(raw)}", path, fname)
+            if (f.minimum is not None and raw < f.minimum) or (f.maximum is not None and raw > f.maximum):
+                raise self.err(f"must be between {f.minimum} and {f.maximum}, got {raw}", path, fname)
             return raw
         if kind is Kind.CHOICE:
             if raw not in f.choices:
