@@ -266,7 +266,7 @@ def _extent(r: Reach) -> int:
 
 # -- constraints ------------------------------------------------------------------------------------
 
-def _attr_env(prop: Propagation) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
+def attribute_values(prop: Propagation) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
     spec = prop.network.spec
     axes = ("C", *spec.axis_names)
     scalars: dict[str, int] = dict(prop.env)
@@ -332,7 +332,7 @@ def _check_constraints(prop: Propagation) -> None:
     spec = prop.network.spec
     if not spec.constraints:
         return
-    scalars, lists = _attr_env(prop)
+    scalars, lists = attribute_values(prop)
     for c in spec.constraints:
         try:
             ok = evaluate_constraint(c.expr, scalars, lists)

@@ -82,7 +82,7 @@ def _objective(spec: Spec, minimize: str | None) -> tuple[str, Expr | str]:
 
 
 def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None = None
-           ) -> tuple[list[int], dict[str, list[int]]]:
+           ) -> tuple[list[int], dict[str, list[int]], Any]:
     """Propagate a solution with plain integers; raise :class:`SolverBug` if it fails."""
     prop = propagate(net, values, receptive_fields=False, cache=cache)
     errors = [p for p in prop.problems if p.severity == "error"]
@@ -92,7 +92,7 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
     out = prop.layers[net.spec.layers[-1].name].shape
     assert out is not None
     shapes = {n: [int(v) for v in r.shape] for n, r in prop.layers.items() if r.shape is not None}
-    return [int(v) for v in out], shapes
+    return [int(v) for v in out], shapes, prop
 
 
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
@@ -107,6 +107,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     text, objective = _objective(spec, minimize)
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
     system = build_system(net, kinds, frozenset() if isinstance(objective, str) else objective.names())
+    raw_objective = objective
     if not isinstance(objective, str):
         objective = _resolve_objective(objective, system)
     problem = z3layer.Z3Problem(system, timeout)
@@ -142,7 +143,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
                     if len(sols) >= limit:
                         complete = False
                         break
-                    sols.append(_solution(net, values, objective, system, cache))
+                    sols.append(_solution(net, values, raw_objective, system, cache))
                     if progress:
                         progress(len(sols))
                 if not complete:
@@ -170,7 +171,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     missing = [u for u in unknowns if u not in values]
     if missing:  # a table whose own unknowns were not linked (should not happen)
         raise SolverBug(f"no value for {', '.join(missing)}")
-    sol = _solution(net, values, objective, system)
+    sol = _solution(net, values, raw_objective, system)
     status = "sat" if proven else "unknown"
     res = result(status, [sol], False, proven)
     if not proven:
@@ -190,21 +191,18 @@ def _resolve_objective(e: Expr, system: Any) -> Expr:
 
 def _solution(net: Network, values: dict[str, int], objective: Expr | str, system: Any,
               cache: dict[Any, Any] | None = None) -> Solution:
+    from .propagate import attribute_values
+
     ordered = {u: values[u] for u in sorted(values)}
-    out, shapes = verify(net, ordered, cache)
+    out, shapes, prop = verify(net, ordered, cache)
     obj: int | None
     if objective == "sum":
         obj = sum(values.values())
-    elif objective in OBJECTIVE_KINDS:
-        prop = propagate(net, ordered)
-        obj = sum(int(getattr(r, objective) or 0) for r in prop.layers.values())
     else:
-        assert isinstance(objective, Expr)
-        env = {**values, **{f"{n}.{a}": v for n, shape in shapes.items() for a, v in zip(
-            ("C", *net.spec.axis_names), shape, strict=False)}}
+        expr = Name(objective) if isinstance(objective, str) else objective
+        scalars, _ = attribute_values(prop)
         try:
-            obj = objective.substitute({k: v for k, v in env.items()}).evaluate(env) \
-                if not objective.names() - set(env) else None
+            obj = expr.evaluate({**scalars, **ordered})
         except (KeyError, ExprError):
             obj = None
     return Solution(ordered, out, obj, shapes)

@@ -472,8 +472,12 @@ class _Loader:
     # -- layers ------------------------------------------------------------------------------
     def expand_list(self, items: list[Any], path: tuple[Any, ...], *, prefix: str, scope: Mapping[str, Expr],
                     first_source: str, depth: int, group: str | None, stack: tuple[str, ...],
-                    visible: Mapping[str, str]) -> str:
-        """Expand a list of layers; return the name of the last one's output."""
+                    visible: Mapping[str, str], uprefix: str | None = None) -> str:
+        """Expand a list of layers; return the name of the last one's output.
+
+        ``uprefix`` scopes the names of unknowns: like ``prefix`` without the copy numbers
+        of a ``repeat``, whose copies share every unknown."""
+        uprefix = prefix if uprefix is None else uprefix
         prev = first_source
         local: dict[str, str] = dict(visible)  # written name -> full name
         seen: set[str] = set()
@@ -499,7 +503,7 @@ class _Loader:
             full = prefix + written
             label = f"layers[{i}] ({full})" if not prefix else full
             prev = self.expand_item(item, ipath, full, label, scope=scope, prev=prev, depth=depth, group=group,
-                                    stack=stack, local=local)
+                                    stack=stack, local=local, ufull=uprefix + written)
             local[written] = full
         return prev
 
@@ -537,7 +541,7 @@ class _Loader:
 
     def expand_item(self, item: dict[str, Any], ipath: tuple[Any, ...], full: str, label: str, *,
                     scope: Mapping[str, Expr], prev: str, depth: int, group: str | None,
-                    stack: tuple[str, ...], local: dict[str, str]) -> str:
+                    stack: tuple[str, ...], local: dict[str, str], ufull: str) -> str:
         if "op" in item and "block" in item:
             raise self.err("a layer has either 'op' or 'block', not both", ipath, label)
         repeat = item.get("repeat", 1)
@@ -555,7 +559,7 @@ class _Loader:
                 raise self.err(f"block {bname!r} calls itself ({' -> '.join([*stack, bname])})", (*ipath, "block"),
                                f"{label}.block")
             sources = self.sources_of(item, ipath, label, prev, local, merge=False)
-            call_scope = self.call_scope(bname, item, ipath, full, scope)
+            call_scope = self.call_scope(bname, item, ipath, ufull, scope)
             opname = f"block:{bname}"
         else:
             op = item.get("op")
@@ -585,7 +589,8 @@ class _Loader:
                 if repeat > 1:
                     self.rows.append(copy)
                 out = self.expand_list(self.blocks[bname]["layers"], ("blocks", bname, "layers"),
-                                       prefix=copy + "/", scope=call_scope, first_source=source[0],
+                                       prefix=copy + "/", uprefix=ufull + "/", scope=call_scope,
+                                       first_source=source[0],
                                        depth=depth + (2 if repeat > 1 else 1),
                                        group=copy_group or inner_group, stack=(*stack, bname),
                                        visible={**{k: v for k, v in local.items()}, "in": source[0]})
@@ -595,7 +600,7 @@ class _Loader:
             else:
                 out = self.make_layer(item, ipath, copy, label, op, scope, source,
                                       depth + (1 if repeat > 1 else 0), where,
-                                      inner_group if repeat > 1 else group, unknown_prefix=full, local=local)
+                                      inner_group if repeat > 1 else group, unknown_prefix=ufull, local=local)
             source = (out,)
         if repeat > 1 or "block" in item:
             self.add_group(full, opname, depth, where, source[0], group, first_layer, (*ipath, "name"), label)
