@@ -138,7 +138,9 @@ def solve_text(result: Any) -> str:
         lines.append("")
         lines.extend(layer_table(check_spec(spec, sols[0].values)))
     else:
-        state = "all" if result.complete else f"the first {len(sols)} (more exist; raise --limit)"
+        more = f"of {result.count:,}" if result.count is not None else "(more exist"
+        state = "all" if result.complete else f"the first {len(sols)} {more}{')' if result.count is None else ''}; " \
+            "raise --limit for more"
         lines.append(f"{title}: {len(sols)} solution(s), {state}")
         lines.append("")
         header = ("#", *names, "output")

@@ -53,6 +53,7 @@ class SolveResult:
     conflict: dict[str, Any] | None = None
     message: str = ""
     elapsed: float = 0.0
+    count: int | None = None  # every solution, counted without listing them (when known)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class SolveResult:
             "conflict": self.conflict,
             "optimal": self.optimal,
             "objective": self.objective,
+            **({"count": self.count} if self.count is not None else {}),
         }
 
 
@@ -110,8 +112,16 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     raw_objective = objective
     if not isinstance(objective, str):
         objective = _resolve_objective(objective, system)
+    constraints = constraint_exprs(system)
+    if all_solutions:
+        listed = _list_by_dp(net, system, [e for e, _, _ in constraints], limit, raw_objective, progress)
+        if listed is not None:
+            sols, total = listed
+            if sols:
+                return SolveResult(spec, "sat", sols, total <= limit, False, text, count=total,
+                                   elapsed=time.monotonic() - start)
     problem = z3layer.Z3Problem(system, timeout)
-    for expr, label, ctext in constraint_exprs(system):
+    for expr, label, ctext in constraints:
         problem.add(label, problem.bool_term(expr), ctext)
     unknowns = sorted(system.unknowns)
 
@@ -177,6 +187,36 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     if not proven:
         res.message = "the solver timed out before proving this is the best; it is the best found"
     return res
+
+
+def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, objective: Expr | str,
+                progress: Callable[[int], None] | None) -> tuple[list[Solution], int] | None:
+    """List solutions by dynamic programming over sizes when it applies (see enumerate.py)."""
+    from .enumerate import SizeDP, deep_enough
+
+    dp = SizeDP.build(system, constraints)
+    if dp is None:
+        return None
+    deep_enough(len(dp.tables))
+    total = dp.count()
+    sols: list[Solution] = []
+    cache: dict[Any, Any] = {}
+    for path in dp.paths():
+        choices = [t.effects[k].combos for t, k in zip(dp.tables, path, strict=True)]
+        for parts in itertools.product(*choices):
+            if len(sols) >= limit:
+                break
+            values: dict[str, int] = {}
+            for p in parts:
+                values.update(p)
+            sols.append(_solution(net, values, objective, system, cache))
+            if progress:
+                progress(len(sols))
+        if len(sols) >= limit:
+            break
+    unknowns = sorted(system.unknowns)
+    sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, [s.values[u] for u in unknowns]))
+    return sols, total
 
 
 def _resolve_objective(e: Expr, system: Any) -> Expr:

@@ -209,7 +209,8 @@ class Z3Problem:
             else:
                 values = self.finite_values(e.right)
                 if values is None or any(v <= 0 for v in values):
-                    raise SpecError(f"{e} divides by an unknown with a large domain; give it a small domain")
+                    raise SpecError(f"{e.right}: the solver divides by it ({e}), which needs a small domain of "
+                                    "positive values (at most 64), e.g. domains: {groups: {in: [1, 2, 4, 8]}}")
                 q = self.fresh("q")
                 d = self.term(e.right)
                 self.solver.add(z3.Or([z3.And(d == v, v * q <= n, n <= v * q + (v - 1)) for v in values]))

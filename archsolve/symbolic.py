@@ -101,6 +101,7 @@ class System:
     unknowns: tuple[str, ...]  # every user-facing unknown: vars with domains, then "?"
     system_unknowns: tuple[str, ...]  # those that are system variables (the rest live in tables)
     per_layer_cost: dict[str, dict[str, Expr]] = field(default_factory=dict)
+    order: list[tuple[str, int]] = field(default_factory=list)  # facts and tables, in data-flow order
 
     def shape_of(self, name: str) -> tuple[Expr, ...]:
         if name == "input":
@@ -189,6 +190,7 @@ class _Builder:
         self.shapes: dict[str, tuple[Expr, ...]] = {}
         self.counter = 0
         self.per_layer_cost: dict[str, dict[str, Expr]] = {}
+        self.order: list[tuple[str, int]] = []
 
     def fresh(self, base: str) -> str:
         self.counter += 1
@@ -199,6 +201,7 @@ class _Builder:
         if isinstance(e, Num) and e.value:
             return
         self.facts.append(Fact(e, label, rule, message))
+        self.order.append(("fact", len(self.facts) - 1))
 
     # -- unknowns -------------------------------------------------------------------------------
     def classify(self) -> None:
@@ -277,7 +280,7 @@ class _Builder:
                     self.fact(Bin("and", Bin("<=", lo, Name(u)), Bin("<=", Name(u), hi)), f"vars.{u}",
                               "domain", f"{u} must lie in {var.domain}")
         return System(spec, self.variables, self.facts, self.tables, self.shapes, self.all_unknowns,
-                      self.system_unknowns, self.per_layer_cost)
+                      self.system_unknowns, self.per_layer_cost, self.order)
 
     def layer(self, lay: Layer) -> None:
         srcs = lay.sources
@@ -433,6 +436,7 @@ class _Builder:
         selector = self.fresh(f"{lay.name}.effect")
         table = Table(lay.name, selector, tuple(local), effects, env, axis)
         self.tables.append(table)
+        self.order.append(("table", len(self.tables) - 1))
         self.variables[selector] = Domain(lo=Num(0), hi=Num(len(effects) - 1))
         # conditions every effect shares are plain facts; the rest depend on the selector
         common = set.intersection(*(set(e.conditions) for e in effects))
