@@ -164,29 +164,60 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, [s.values[u] for u in unknowns]))
         return result("sat", sols, complete, False)
 
-    obj = problem.objective_term(objective)
-    best, proven = problem.minimize(obj)
+    obj, floor = problem.objective_term(objective)
+    best, proven = problem.minimize(obj, floor)
     assert best is not None
-    problem.solver.push()
     problem.solver.add(obj == best)
     kind = objective if isinstance(objective, str) else None
-    z3layer.linked_rows(problem, system.tables, kind)
     try:
-        problem.lexmin([u for u in unknowns if u in problem.vars])
+        allowed = _break_ties(problem, system, unknowns, kind)
         problem.satisfiable()
     except SolverTimeout:
         proven = False
-    model = problem.model_values([u for u in unknowns if u in problem.vars])
-    values = {u: model[u] for u in unknowns if u in model}
-    missing = [u for u in unknowns if u not in values]
-    if missing:  # a table whose own unknowns were not linked (should not happen)
-        raise SolverBug(f"no value for {', '.join(missing)}")
+        allowed = None
+    model = problem.model_values(list(system.system_unknowns) + [t.selector for t in system.tables])
+    values = {u: model[u] for u in system.system_unknowns}
+    for table in system.tables:
+        k = model[table.selector]
+        pool = allowed[table.selector][k] if allowed else _cheapest(table.effects[k], kind)
+        values.update(min(pool, key=lambda c: tuple(c[u] for u in sorted(table.local))) if pool else {})
     sol = _solution(net, values, raw_objective, system)
     status = "sat" if proven else "unknown"
     res = result(status, [sol], False, proven)
     if not proven:
         res.message = "the solver timed out before proving this is the best; it is the best found"
     return res
+
+
+def _cheapest(eff: Any, kind: str | None) -> list[dict[str, int]]:
+    """The effect's combinations that an optimum can use: with a cost objective, the cheapest."""
+    if kind is None or not eff.costs:
+        return list(eff.combos)
+    low = min(c[kind] for c in eff.costs)
+    return [combo for combo, c in zip(eff.combos, eff.costs, strict=True) if c[kind] == low]
+
+
+def _break_ties(problem: Any, system: Any, unknowns: list[str], kind: str | None
+                ) -> dict[str, dict[int, list[dict[str, int]]]]:
+    """Among optimal solutions, the smallest value of each unknown in name order.
+
+    A system unknown is minimized by the solver; a layer's own unknown narrows the
+    combinations its table may still use, and the table's effect with them."""
+    owner = {u: t for t in system.tables for u in t.local}
+    allowed = {t.selector: {k: _cheapest(eff, kind) for k, eff in enumerate(t.effects)} for t in system.tables}
+    for u in unknowns:
+        if u not in owner:
+            problem.lexmin([u])
+            continue
+        table = owner[u]
+        pools = allowed[table.selector]
+        for v in sorted({c[u] for pool in pools.values() for c in pool}):
+            keep = {k: [c for c in pool if c[u] == v] for k, pool in pools.items()}
+            keep = {k: pool for k, pool in keep.items() if pool}
+            if problem.try_selectors(table, sorted(keep)):
+                allowed[table.selector] = keep
+                break
+    return allowed
 
 
 def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, objective: Expr | str,

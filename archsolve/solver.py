@@ -19,6 +19,7 @@ import z3
 
 from .errors import SolverTimeout, SpecError
 from .expr import Bin, Call, Expr, Name, Num
+from .linear import affine_floor as _affine_floor
 from .symbolic import System, Table
 
 
@@ -27,56 +28,6 @@ class Assignment:
     """Values of the system variables of one model (selectors included)."""
 
     values: dict[str, int]
-
-
-def _affine_floor(e: Expr) -> tuple[int, int, int, int, str] | None:
-    """``(a*x + b) // s + e`` with one leaf ``x``: return (a, b, s, e, x), else None."""
-
-    def walk(n: Expr) -> tuple[int, int, int, int, str | None] | None:
-        if isinstance(n, Num):
-            return 0, n.value, 1, 0, None
-        if isinstance(n, Name):
-            return 1, 0, 1, 0, n.name
-        if not isinstance(n, Bin):
-            return None
-        left, right = walk(n.left), walk(n.right)
-        if left is None or right is None:
-            return None
-        la, lb, ls, le, lx = left
-        ra, rb, rs, re, rx = right
-        if lx and rx and lx != rx:
-            return None
-        x = lx or rx
-        if n.op in ("+", "-"):
-            sign = 1 if n.op == "+" else -1
-            if ra == 0 and rs == 1:  # + constant
-                c = sign * (rb + re)
-                return (la, lb + c, 1, 0, x) if ls == 1 else (la, lb, ls, le + c, x)
-            if la == 0 and ls == 1 and n.op == "+":
-                c = lb + le
-                return (ra, rb + c, 1, 0, x) if rs == 1 else (ra, rb, rs, re + c, x)
-            if ls == 1 and rs == 1:
-                return la + sign * ra, lb + le + sign * (rb + re), 1, 0, x
-            return None
-        if n.op == "*":
-            if ra == 0 and rs == 1 and ls == 1:
-                c = rb + re
-                return la * c, (lb + le) * c, 1, 0, x
-            if la == 0 and ls == 1 and rs == 1:
-                c = lb + le
-                return ra * c, (rb + re) * c, 1, 0, x
-            return None
-        if n.op == "//" and ra == 0 and rs == 1 and rb + re > 0:
-            c = rb + re
-            # floor((floor(n/s) + e) / c) = floor((n + e*s) / (s*c))
-            return la, lb + le * ls, ls * c, 0, x
-        return None
-
-    res = walk(e)
-    if res is None or res[4] is None:
-        return None
-    a, b, s, k, x = res
-    return a, b, s, k, x  # type: ignore[return-value]
 
 
 class Z3Problem:
@@ -93,6 +44,7 @@ class Z3Problem:
         self.aux = 0
         self.committed = False
         self.last_model: Any = None
+        self.cost_floor = 0  # the cheapest the tables can be: a lower bound for the objective
         for name in system.variables:
             self.var(name)
         for fact in system.facts:
@@ -269,10 +221,11 @@ class Z3Problem:
         """A variable equal to the cheapest cost of the chosen effect."""
         cost = self.fresh(f"cost.{table.layer}")
         sel = self.var(table.selector)
-        expr = z3.IntVal(0)
-        for i, eff in enumerate(table.effects):
-            expr = z3.If(sel == i, eff.cost[kind], expr)
-        self.solver.add(cost == expr)
+        values = [eff.cost[kind] for eff in table.effects]
+        self.solver.add(cost >= min(values), cost <= max(values))
+        for i, v in enumerate(values):
+            self.solver.add(z3.Implies(sel == i, cost == v))
+        self.cost_floor += min(values)
         return cost
 
     # -- solving -------------------------------------------------------------------------------------
@@ -306,26 +259,45 @@ class Z3Problem:
         m = self.last_model
         return {n: m.eval(self.vars[n], model_completion=True).as_long() for n in names}
 
-    def objective_term(self, objective: Expr | str) -> Any:
+    def objective_term(self, objective: Expr | str) -> tuple[Any, int | None]:
+        """The objective as a term, and a lower bound of it when one is easy to see."""
         if isinstance(objective, str):
             parts = []
+            floor: int | None = 0
             if objective == "sum":
-                parts += [self.var(u) for u in self.system.system_unknowns]
+                for u in self.system.system_unknowns:
+                    parts.append(self.var(u))
+                    vals = self.finite_values(Name(u))
+                    dom = self.system.variables[u]
+                    if vals is not None:
+                        floor = None if floor is None else floor + min(vals)
+                    elif dom.lo is not None and not dom.lo.names():
+                        floor = None if floor is None else floor + dom.lo.evaluate({})
+                    else:
+                        floor = None
             else:
                 for costs in self.system.per_layer_cost.values():
-                    parts.append(self.term(costs[objective]))
+                    c = costs[objective]
+                    parts.append(self.term(c))
+                    floor = floor + c.value if floor is not None and isinstance(c, Num) else None
+            before = self.cost_floor
             parts += [self.table_cost(t, objective) for t in self.system.tables if t.effects[0].cost]
-            return z3.Sum(parts) if parts else z3.IntVal(0)
-        return self.term(objective)
+            if floor is not None:
+                floor += self.cost_floor - before
+            return (z3.Sum(parts) if parts else z3.IntVal(0)), floor
+        return self.term(objective), None
 
-    def minimize(self, obj: Any) -> tuple[int | None, bool]:
-        """Tighten ``obj < best`` until unsat: (optimum, proven optimal)."""
+    def minimize(self, obj: Any, floor: int | None = None) -> tuple[int | None, bool]:
+        """Bisect between ``floor`` (a lower bound) and the best model's value, each step an
+        incremental check of ``obj <= mid``: (optimum, proven optimal)."""
         if not self.satisfiable():
             return None, True
         best = self.solver.model().eval(obj, model_completion=True).as_long()
-        while True:
+        lo = floor if floor is not None else None
+        while lo is None or lo < best:
+            mid = best - 1 if lo is None else (lo + best - 1) // 2
             self.solver.push()
-            self.solver.add(obj < best)
+            self.solver.add(obj <= mid)
             try:
                 sat = self.satisfiable()
             except SolverTimeout:
@@ -335,25 +307,64 @@ class Z3Problem:
                 best = self.solver.model().eval(obj, model_completion=True).as_long()
             self.solver.pop()
             if not sat:
-                return best, True
+                if lo is None:
+                    return best, True
+                lo = mid + 1
+        return best, True
 
     def lexmin(self, names: Sequence[str]) -> None:
         """Fix each variable in turn to its smallest feasible value (ties broken by name)."""
         for n in names:
             v = self.vars[n]
-            if not self.satisfiable():
+            dom = self.system.variables.get(n)
+            floor = None
+            if dom is not None and dom.values is not None:
+                floor = min(dom.values)
+            elif dom is not None and dom.lo is not None and not dom.lo.names():
+                floor = dom.lo.evaluate({})
+            best, proven = self.minimize(v, floor)
+            if best is None:
                 return
-            cur = self.solver.model().eval(v, model_completion=True).as_long()
-            while True:
-                self.solver.push()
-                self.solver.add(v < cur)
-                sat = self.satisfiable()
-                if sat:
-                    cur = self.solver.model().eval(v, model_completion=True).as_long()
-                self.solver.pop()
-                if not sat:
-                    break
-            self.solver.add(v == cur)
+            self.solver.add(v == best)
+            if not proven:
+                raise SolverTimeout("the solver ran out of time while breaking ties")
+
+    def try_selectors(self, table: Table, allowed: Sequence[int]) -> bool:
+        """Can the table's effect be one of ``allowed``?  If so, keep it that way."""
+        sel = self.var(table.selector)
+        current = self.last_model.eval(sel, model_completion=True).as_long() if self.last_model else None
+        restriction = z3.Or([sel == i for i in allowed]) if allowed else z3.BoolVal(False)
+        if current in set(allowed):
+            self.solver.add(restriction)  # the last model already agrees: no check needed
+            return True
+        self.solver.push()
+        self.solver.add(restriction)
+        if self.satisfiable():
+            model = self.last_model
+            self.solver.pop()
+            self.solver.add(restriction)
+            self.last_model = model
+            return True
+        self.solver.pop()
+        return False
+
+    def choose_effects(self, order: Sequence[tuple[Table, list[int]]]) -> dict[str, int]:
+        """For each table in turn, the feasible effect of lowest rank; fix it."""
+        chosen: dict[str, int] = {}
+        for table, ranks in order:
+            sel = self.var(table.selector)
+            rank = self.fresh(f"rank.{table.layer}")
+            for i, r in enumerate(ranks):
+                self.solver.add(z3.Implies(sel == i, rank == r))
+            best, proven = self.minimize(rank, 0)
+            if best is None:
+                break
+            i = ranks.index(best)
+            self.solver.add(sel == i)
+            chosen[table.selector] = i
+            if not proven:
+                raise SolverTimeout("the solver ran out of time while breaking ties")
+        return chosen
 
     def models(self, names: Sequence[str]) -> Iterator[dict[str, int]]:
         """Every distinct assignment of ``names`` (blocking clauses)."""

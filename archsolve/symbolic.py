@@ -38,6 +38,7 @@ from .errors import SpecError
 from .explain import fold
 from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
 from .graph import Network
+from .linear import canonical
 from .ops import OPS, Args, Kind, Record, Severity, Shape
 from .spec import Domain, Layer, Spec
 
@@ -144,6 +145,14 @@ def static_bounds(dom: Domain, layer_fields: Mapping[str, tuple[int, int]]) -> t
         raise SpecError(f"the domain {dom} names {exc.args[0]!r}, which this field cannot see") from None
 
 
+def _freeze(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(x) for x in v)
+    return v
+
+
 def _axis_values(lay: Layer, axis: int) -> dict[str, Any]:
     """The 1-D view of a layer's fields along one spatial axis."""
     out: dict[str, Any] = {}
@@ -191,6 +200,8 @@ class _Builder:
         self.counter = 0
         self.per_layer_cost: dict[str, dict[str, Expr]] = {}
         self.order: list[tuple[str, int]] = []
+        # layers with the same op, values and inputs share their rule runs (l2..l4 of a chain)
+        self.runs: dict[Any, tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]] = {}
 
     def fresh(self, base: str) -> str:
         self.counter += 1
@@ -318,6 +329,10 @@ class _Builder:
              ) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
         """Run the rule; return folded outputs, the error conditions left, and whether any
         condition is already false."""
+        key = (lay.op, ndim, self.spec.exact, _freeze(values), tuple(inputs))
+        hit = self.runs.get(key)
+        if hit is not None:
+            return hit
         rec = Record()
         out = OPS[lay.op].shape(self._args(lay, values, ndim), inputs, rec)
         conds = []
@@ -325,31 +340,47 @@ class _Builder:
         for cond, f in rec.conditions:
             if f.severity is not Severity.ERROR:
                 continue
-            c = _fold(cond)
+            c = canonical(_fold(cond))
             if isinstance(c, Num):
                 if not c.value:
                     broken = True
                     conds.append((c, f.rule, f.message))
                 continue
-            conds.append((c, f.rule, f.message))
-        return tuple(_fold(v) for v in out), conds, broken
+            if all(c != x for x, _, _ in conds):  # H and W of a square input say it twice
+                conds.append((c, f.rule, f.message))
+        result = tuple(canonical(_fold(v)) for v in out), conds, broken
+        if len(self.runs) < 500_000:
+            self.runs[key] = result
+        return result
 
     def _placeholders(self, inputs: Sequence[tuple[Expr, ...]]) -> tuple[list[Shape], dict[str, Expr]]:
         """Input sizes as single leaves, so effects are small and comparable across layers."""
         env: dict[str, Expr] = {}
         shapes: list[Shape] = []
+        seen: dict[Expr, str] = {}
         for j, shape in enumerate(inputs):
             dims: list[Value] = []
             for d, v in enumerate(shape):
                 c = _const(v)
                 if c is not None:
                     dims.append(c)
+                elif v in seen:  # a square input: H and W are one leaf, so they share effects
+                    dims.append(Name(seen[v]))
                 else:
                     name = f"{PLACEHOLDER}{j}.{d}"
                     env[name] = v
+                    seen[v] = name
                     dims.append(Name(name))
             shapes.append(tuple(dims))
         return shapes, env
+
+    @staticmethod
+    def _channel_leaf(j: int, shape: Shape, env: dict[str, Expr]) -> Shape:
+        if not shape or not isinstance(shape[0], int):
+            return shape
+        name = f"{PLACEHOLDER}{j}.c"
+        env[name] = Num(shape[0])
+        return (Name(name), *shape[1:])
 
     def _new_dim(self, lay: Layer, d: int, e: Expr) -> Expr:
         """Keep constants and plain names; give anything else a variable of its own."""
@@ -382,6 +413,11 @@ class _Builder:
     def table_layer(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[tuple[Expr, ...]],
                     enum: list[str], ndim: int, axis: int | None) -> tuple[Expr, ...]:
         shapes, env = self._placeholders(inputs)
+        # channels as leaves too: layers that differ only in channels share their rule runs
+        shapes = [self._channel_leaf(j, x, env) for j, x in enumerate(shapes)]
+        if isinstance(values.get("out"), int):
+            env[f"{PLACEHOLDER}out"] = Num(values["out"])
+            values = {**values, "out": Name(f"{PLACEHOLDER}out")}
         local = [u for u in enum if self.local.get(u) == lay.name]
         shared = [u for u in enum if u not in local]
         candidates = [self.candidates(u, lay) for u in enum]
@@ -393,10 +429,14 @@ class _Builder:
                             f"(the limit is {MAX_COMBOS:,}); narrow their domains", lay.where)
         groups: dict[Any, Effect] = {}
         opdef = OPS[lay.op]
+        moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
+        dependent = [u for u in enum if self._dependent(u)]
         for combo in itertools.product(*candidates):
             assign = dict(zip(enum, combo, strict=True))
-            vals = {k: _substitute(v, assign) for k, v in values.items()}
-            if not self.in_field_domains(lay, vals, assign, ndim):
+            vals = dict(values)
+            for k in moving:
+                vals[k] = _substitute(values[k], assign)
+            if dependent and not self.in_field_domains(lay, vals, {u: assign[u] for u in dependent}, ndim):
                 continue
             outs, conds, broken = self._run(lay, vals, shapes, ndim)
             if broken:
@@ -411,7 +451,7 @@ class _Builder:
             cost = {"sum": sum(combo_local.values())}
             for kind in {"params", "macs"} & set(self.objectives):
                 fn = opdef.params if kind == "params" else opdef.macs
-                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs))))
+                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
                 if c is None:
                     raise SpecError(f"{lay.name}: its {kind} multiply unknown sizes or channels with its other "
                                     f"unknowns; minimizing {kind} needs those fixed (the solver stays linear)",
@@ -448,14 +488,19 @@ class _Builder:
             rule, msg = messages[c]
             self.fact(c.substitute(env), label, rule, msg)
         result: list[Expr] = []
+        made: dict[tuple[Expr, ...], Expr] = {}
         for d in range(len(effects[0].outs)):
             exprs = [e.outs[d] for e in effects]
             if all(x == exprs[0] for x in exprs):
                 result.append(self._new_dim(lay, d, fold(exprs[0].substitute(env))))
                 continue
+            if tuple(exprs) in made:  # the same size on another axis: the same variable
+                result.append(made[tuple(exprs)])
+                continue
             name = self.fresh(f"{lay.name}.{d}")
             self.variables[name] = Domain(lo=Num(-(10**9)), hi=Num(10**9))
             result.append(Name(name))
+            made[tuple(exprs)] = Name(name)
             for eff, x in zip(effects, exprs, strict=True):
                 eff.outputs[name] = x
         for eff in effects:
@@ -483,6 +528,14 @@ class _Builder:
             return list(unk.domain.values)
         lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
         return list(range(lo, hi + 1))
+
+    def _dependent(self, u: str) -> bool:
+        """Whether an unknown's domain names other fields (padding 0..kernel-1)."""
+        unk = self.spec.unknowns.get(u)
+        if unk is None or unk.domain.values is not None:
+            return False
+        assert unk.domain.lo is not None and unk.domain.hi is not None
+        return bool(unk.domain.lo.names() or unk.domain.hi.names())
 
     def in_field_domains(self, lay: Layer, vals: Mapping[str, Any], assign: Mapping[str, int], ndim: int) -> bool:
         """Dependent domains: an unknown padding stays below its kernel, and so on."""

@@ -110,3 +110,30 @@ def test_helpers_agree_on_ints_and_trees(a: int, b: int) -> None:
 def test_parser_never_crashes(text: str) -> None:
     with contextlib.suppress(ExprError):
         parse(text, CONSTRAINT)
+
+
+small_ints = st.integers(min_value=-9, max_value=9)
+
+
+@st.composite
+def one_leaf(draw: st.DrawFn, depth: int = 3) -> str:
+    """Random expressions over the single leaf x, as the op rules produce them."""
+    if depth == 0 or draw(st.booleans()):
+        return draw(st.sampled_from(["x", str(draw(small_ints))]))
+    op = draw(st.sampled_from(["+", "-", "*", "//", "%"]))
+    left = draw(one_leaf(depth - 1))
+    if op in ("//", "%", "*"):
+        return f"({left}) {op} {draw(st.integers(1, 5))}"
+    return f"({left}) {op} ({draw(one_leaf(depth - 1))})"
+
+
+@given(one_leaf(), st.sampled_from(["<=", "<", ">=", ">", "==", "!="]), one_leaf())
+def test_canonical_forms_keep_the_value(left: str, op: str, right: str) -> None:
+    """Effects are grouped by canonical form: it must never change what an expression says."""
+    from archsolve.linear import canonical
+
+    for text in (left, f"{left} {op} {right}", f"({left}) % 3 == 0"):
+        e = parse(text, CONSTRAINT)
+        c = canonical(e)
+        for x in range(-12, 13):
+            assert c.evaluate({"x": x}) == e.evaluate({"x": x}), (text, str(c), x)
