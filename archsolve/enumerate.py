@@ -25,6 +25,13 @@ from .expr import Bin, Expr, Name
 from .symbolic import System, Table
 
 
+MAX_STATES = 20_000
+
+
+class TooManyStates(Exception):
+    """The sizes do not collapse into few states (many skips alive at once): use the solver."""
+
+
 @dataclass
 class _Item:
     kind: str  # "check", "define", "table"
@@ -138,6 +145,8 @@ class SizeDP:
             return hit
         table = self.items[i].table
         assert table is not None
+        if len(self.memo) >= MAX_STATES:
+            raise TooManyStates
         total = 0
         for k, nxt in self._options(table, env):
             total += len(table.effects[k].combos) * self.count(i + 1, nxt)

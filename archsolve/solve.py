@@ -223,13 +223,16 @@ def _break_ties(problem: Any, system: Any, unknowns: list[str], kind: str | None
 def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, objective: Expr | str,
                 progress: Callable[[int], None] | None) -> tuple[list[Solution], int] | None:
     """List solutions by dynamic programming over sizes when it applies (see enumerate.py)."""
-    from .enumerate import SizeDP, deep_enough
+    from .enumerate import SizeDP, TooManyStates, deep_enough
 
     dp = SizeDP.build(system, constraints)
     if dp is None:
         return None
     deep_enough(len(dp.tables))
-    total = dp.count()
+    try:
+        total = dp.count()
+    except TooManyStates:
+        return None
     sols: list[Solution] = []
     cache: dict[Any, Any] = {}
     for path in dp.paths():
