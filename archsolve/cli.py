@@ -161,3 +161,30 @@ def _progress_bar() -> tuple[Any, Callable[[int], None]]:
     task = bar.add_task("solving", total=None)
     bar.start()
     return bar, lambda n: bar.update(task, completed=n)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--axis", metavar="NAME", help="Only this input size variable (e.g. H).")
+@click.option("--range", "rng", metavar="LO..HI", help="Values to consider (default: the var's domain).")
+@click.option("--near", type=int, metavar="N", help="Also give the valid sizes nearest to N.")
+@click.option("--timeout", type=click.FloatRange(min=0.001), default=60.0, show_default=True,
+              help="Seconds the solver may take; then exit 3.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT §3).")
+@handle_errors
+def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeout: float, as_json: bool) -> None:
+    """Which values of the input's size variables make SPEC valid: a list, a pattern, the nearest.
+
+    \b
+    Example:
+      archsolve inputs specs/unet-original-sizes.yaml --range 1..1024 --near 500
+    """
+    from .inputs import input_sizes, parse_range, to_json, to_text
+    from .spec import load_spec
+
+    loaded = load_spec(spec)
+    reports = input_sizes(loaded, axis, parse_range(rng) if rng else None, near, timeout)
+    if as_json:
+        click.echo(json.dumps(to_json(reports)))
+    else:
+        click.echo(to_text(loaded, reports, near))
