@@ -24,7 +24,6 @@ from typing import Any
 from .expr import Bin, Expr, Name
 from .symbolic import System, Table
 
-
 MAX_STATES = 20_000
 
 
