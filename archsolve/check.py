@@ -130,11 +130,21 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
         notes.append(f"no value of {name} in {spec.vars[name].domain} gives a valid network; "
                      f"checked at {name} = {value}")
         return {**env, name: value}, notes
+    # several free vars (H and W): the smallest value valid for all of them at once
+    common = sorted(set.intersection(*(set(_domain_values(spec, n, env)) for n in free)))
+    for value in common[:SCAN_LIMIT]:
+        try:
+            if propagate(net, {**env, **{n: value for n in free}}, receptive_fields=False).ok:
+                notes.append(f"checked at {' = '.join(free)} = {value}, the smallest value valid for all of them "
+                             "(--set NAME=N checks others)")
+                return {**env, **{n: value for n in free}}, notes
+        except SpecError:
+            continue
     for name in free:
         value = next(iter(_domain_values(spec, name, env)))
         env[name] = value
-    notes.append("checked at the smallest value of each var: "
-                 + ", ".join(f"{n} = {env[n]}" for n in free) + " (--set NAME=N checks others)")
+    notes.append("no common value of " + ", ".join(free) + " gives a valid network; checked at the smallest "
+                 "value of each: " + ", ".join(f"{n} = {env[n]}" for n in free) + " (--set NAME=N checks others)")
     return env, notes
 
 
@@ -186,8 +196,9 @@ def _fmt_size(sizes: tuple[int, ...]) -> str:
     return "x".join(map(str, sizes))
 
 
-def add_fixes(report_prop: Propagation, problems: list[Problem]) -> None:
-    """Attach the fixes a designer would try to each problem, in place."""
+def add_fixes(report_prop: Propagation, problems: list[Problem]) -> list[tuple[int, ...]]:
+    """Attach the fixes a designer would try to each problem, in place; return the nearest
+    valid input sizes when they were needed."""
     prop = report_prop
     net = prop.network
     nearest: list[tuple[int, ...]] | None = None
@@ -204,6 +215,7 @@ def add_fixes(report_prop: Propagation, problems: list[Problem]) -> None:
                 fixes.append("use input size " + " or ".join(_fmt_size(n) for n in nearest)
                              + f" instead of {_fmt_size(prop.input[1:])} (the nearest that make the network valid)")
         p.fixes = fixes
+    return nearest or []
 
 
 def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
@@ -323,15 +335,20 @@ def _rf(res: Any) -> list[int] | None:
     return res.rf
 
 
-def check_spec(spec: Spec, given: Mapping[str, int] | None = None) -> CheckReport:
+def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool = True) -> CheckReport:
     """Check a loaded spec; ``given`` binds vars and unknowns (``--set``)."""
     net = build_network(spec)
     env, notes = choose_bindings(spec, net, dict(given or {}))
     prop = propagate(net, env)
     _annotate_merges(prop)
-    add_fixes(prop, prop.problems)
+    nearest = add_fixes(prop, prop.problems)
     rows, totals = build_rows(prop)
-    return CheckReport(spec, prop, rows, totals, prop.problems, notes + prop.notes)
+    report = CheckReport(spec, prop, rows, totals, prop.problems, notes + prop.notes)
+    if not report.ok and repairs:
+        from .repair import find_repairs
+
+        report.repairs = [r.to_json() for r in find_repairs(prop, nearest)]
+    return report
 
 
 def _annotate_merges(prop: Propagation) -> None:

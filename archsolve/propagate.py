@@ -304,6 +304,8 @@ def evaluate_constraint(e: Expr, scalars: Mapping[str, int], lists: Mapping[str,
             return tuple(sub.evaluate(scalars) for sub in x.items)
         if isinstance(x, Name) and x.name in lists:
             return lists[x.name]
+        if isinstance(x, Name) and x.name.endswith(".shape"):
+            raise KeyError(x.name)  # the layer has no shape: an earlier error stopped it
         return None
 
     if isinstance(e, Bin) and e.op in ("==", "!=", "<=", ">=", "<", ">"):

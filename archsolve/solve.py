@@ -165,7 +165,10 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         return result("sat", sols, complete, False)
 
     obj, floor = problem.objective_term(objective)
-    best, proven = problem.minimize(obj, floor)
+    try:
+        best, proven = problem.minimize(obj, floor)
+    except SolverTimeout:
+        return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     assert best is not None
     problem.solver.add(obj == best)
     kind = objective if isinstance(objective, str) else None

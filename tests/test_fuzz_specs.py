@@ -27,6 +27,7 @@ except ImportError:
     from conftest import run_cli  # type: ignore[no-redef]
 
 import archsolve.check as check_module
+from archsolve import repair as repair_module
 from archsolve.ops import OPS, REQUIRED
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
@@ -40,6 +41,7 @@ def _quick_fixes():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(check_module, "NEAREST_SECONDS", 0.02)
         mp.setattr(check_module, "NEAREST_SCAN", 16)
+        mp.setattr(repair_module, "REPAIR_SECONDS", 0.05)
         yield
 
 
