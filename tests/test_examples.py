@@ -142,7 +142,8 @@ def _spec_paths() -> list[Path]:
 def test_every_example_has_a_reference() -> None:
     """Every example spec with concrete sizes is compared against torch above."""
     concrete = {p.name for p in _spec_paths()
-                if "vars" not in yaml.safe_load(p.read_text()) and '"?"' not in p.read_text()}
+                if "vars" not in yaml.safe_load(p.read_text()) and '"?"' not in p.read_text()
+                and "mismatch" not in p.name}  # broken on purpose: checked in test_check.py
     assert concrete == set(REFERENCES)
 
 
