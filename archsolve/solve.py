@@ -108,6 +108,8 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
+    in_constraints = set().union(*(c.expr.names() for c in spec.constraints)) if spec.constraints else set()
+    kinds += [k for k in OBJECTIVE_KINDS if k in in_constraints and k not in kinds]
     system = build_system(net, kinds, frozenset() if isinstance(objective, str) else objective.names())
     raw_objective = objective
     if not isinstance(objective, str):
@@ -121,6 +123,9 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
                 return SolveResult(spec, "sat", sols, total <= limit, False, text, count=total,
                                    elapsed=time.monotonic() - start)
     problem = z3layer.Z3Problem(system, timeout)
+    for kind in OBJECTIVE_KINDS:
+        if kind in in_constraints:
+            problem.vars[kind] = problem.objective_term(kind)[0]
     for expr, label, ctext in constraints:
         problem.add(label, problem.bool_term(expr), ctext)
     unknowns = sorted(system.unknowns)

@@ -308,6 +308,9 @@ class _Builder:
         if not enum:
             self.fixed_layer(lay, values, inputs)
         elif split:
+            if {"params", "macs"} & set(self.objectives):
+                raise SpecError(f"{lay.name}: params and macs with unknowns on separate axes are not supported "
+                                "(they multiply across axes)", lay.where)
             outs: list[Expr] = []
             for a in range(ndim):
                 view = {k: v for k, v in _axis_values(Layer(lay.name, lay.op, values, srcs, 0, lay.where), a).items()}
@@ -441,22 +444,24 @@ class _Builder:
             outs, conds, broken = self._run(lay, vals, shapes, ndim)
             if broken:
                 continue
-            key = (tuple(assign[u] for u in shared), outs, tuple(c for c, _, _ in conds))
+            combo_local = {u: assign[u] for u in local}
+            cost = {"sum": sum(combo_local.values())}
+            for kind in sorted({"params", "macs"} & set(self.objectives)):
+                fn = opdef.params if kind == "params" else opdef.macs
+                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
+                if c is None:
+                    raise SpecError(f"{lay.name}: its {kind} multiply unknown sizes or channels with its other "
+                                    f"unknowns; using {kind} needs those fixed (the solver stays linear)",
+                                    lay.where)
+                cost[kind] = c
+            # with params/macs in play, an effect also fixes them: constraints on them stay exact
+            key = (tuple(assign[u] for u in shared), outs, tuple(c for c, _, _ in conds),
+                   tuple(v for k, v in sorted(cost.items()) if k != "sum"))
             eff = groups.get(key)
             if eff is None:
                 eff = Effect({u: assign[u] for u in shared}, outs, [c for c, _, _ in conds],
                              [(r, m) for _, r, m in conds])
                 groups[key] = eff
-            combo_local = {u: assign[u] for u in local}
-            cost = {"sum": sum(combo_local.values())}
-            for kind in {"params", "macs"} & set(self.objectives):
-                fn = opdef.params if kind == "params" else opdef.macs
-                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
-                if c is None:
-                    raise SpecError(f"{lay.name}: its {kind} multiply unknown sizes or channels with its other "
-                                    f"unknowns; minimizing {kind} needs those fixed (the solver stays linear)",
-                                    lay.where)
-                cost[kind] = c
             eff.combos.append(combo_local)
             eff.costs.append(cost)
         effects = list(groups.values())
@@ -620,8 +625,9 @@ def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:
     if isinstance(e, Name):
         if e.name in terms:
             return terms[e.name]
-        if e.name.endswith((".params", ".macs")) or e.name in ("params", "macs"):
-            raise SpecError(f"{e.name} in a constraint is not supported by solve yet; use it in 'minimize'")
+        if e.name.endswith((".params", ".macs")):
+            raise SpecError(f"{e.name} in a constraint is not supported by solve yet; the totals params and "
+                            "macs are")
         return e
     return e
 

@@ -231,3 +231,21 @@ def test_text_output_shows_values_and_optimality() -> None:
     assert code == 0
     assert "solved: the best, proven optimal by sum of all unknowns = 12" in out
     assert "up1.kernel       2" in out and "output [2, 128, 128]" in out
+
+
+def test_params_in_constraints(spec_file) -> None:
+    """conv 4->8 has 8*4*k*k + 8 parameters, conv 8->8 has 64*k*k + 8: 880 = 296 + 584 or 808 + 72."""
+    path = spec_file("""
+input: [4, 16, 16]
+domains: {kernel: {in: [1, 3, 5]}}
+layers:
+  - {name: a, op: conv, out: 8, kernel: "?", padding: "?"}
+  - {name: b, op: conv, out: 8, kernel: "?", padding: "?"}
+constraints: ["b.shape == [8, 16, 16]", "params == 880"]
+""")
+    _, doc = solve_json(str(path), "--all")
+    kernels = sorted({(s["values"]["a.kernel"], s["values"]["b.kernel"]) for s in doc["solutions"]})
+    assert kernels == [(3, 3), (5, 1)] and len(doc["solutions"]) == 4
+    unsat = spec_file(path.read_text().replace("params == 880", "params > 900 and params < 1000"), "u.yaml")
+    code, doc = solve_json(str(unsat))
+    assert code == 1 and doc["conflict"]["constraints"] == ["params > 900 and params < 1000"]
