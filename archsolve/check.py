@@ -292,7 +292,46 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
             want = [c + d for c, d in zip(cur, amounts, strict=False)]
             if max(want) <= limit:
                 out.append(f"set {small}.output_padding to {want[0] if len(set(want)) == 1 else want}")
+        # the layer that made either branch its size: another padding, or ceil_mode for a pool
+        for k, want_shape in ((0, b_shape), (j, a_shape)):
+            fix = _size_fix(prop, res.layer.sources[k], sources[k], want_shape)
+            if fix:
+                out.append(fix)
     return out
+
+
+def _size_fix(prop: Propagation, source: str, label: str, want: Any) -> str | None:
+    """A padding (or ceil_mode) of the layer that gave ``source`` its size, making it ``want``."""
+    from dataclasses import replace
+
+    from .ops import OPS, Collect
+
+    cur = prop.network.spec.aliases.get(source, source)
+    for _ in range(10_000):  # walk back to the layer that changed the size
+        if cur == "input":
+            return None
+        res = prop.layers[cur]
+        if res.shape is None or res.inputs is None or res.args is None:
+            return None
+        if tuple(res.inputs[0][1:]) != tuple(res.shape[1:]):
+            break
+        cur = res.layer.sources[0]
+    else:
+        return None
+    opdef = OPS[res.layer.op]
+    tries: list[tuple[str, dict[str, Any]]] = []
+    if "padding" in opdef.field_map and not isinstance(res.args["padding"], str):
+        pads = res.args["padding"]
+        tries += [(f"padding to {p}", {"padding": (p,) * len(pads)}) for p in range(0, 11) if (p,) * len(pads) != pads]
+    if "ceil_mode" in opdef.field_map and not res.args["ceil_mode"]:
+        tries.append(("ceil_mode to true", {"ceil_mode": True}))
+    for text, change in tries:
+        args = replace(res.args, values={**res.args.values, **change})
+        req = Collect()
+        shape = opdef.shape(args, res.inputs, req)
+        if not req.failures and tuple(shape[1:]) == tuple(want[1:]):
+            return f"set {cur}.{text} (so {label} gives {'x'.join(map(str, want[1:]))})"
+    return None
 
 
 # -- the report --------------------------------------------------------------------------------------
