@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
-from .expr import Value, both, eq, fdiv, ge, gt, ite, le, lt, vmax
+from .expr import Value, both, cdiv, eq, fdiv, ge, gt, ite, le, lt, vmax
 
 Shape = tuple[Value, ...]
 """``(C, *spatial)`` or, after ``flatten``, ``(features,)``."""
@@ -303,11 +303,41 @@ def _conv_pads(args: Args, i: int) -> tuple[Value, Value]:
     return p[i], p[i]
 
 
+def _tf_window(args: Args, x: Shape, req: Req, what: str, dilation: Sequence[Value]) -> list[Value]:
+    """TensorFlow/Keras sizes: 'same' gives ceil(in / stride), the extra padding on the right;
+    'valid' gives floor((in - span) / stride) + 1 and needs the window to fit."""
+    out: list[Value] = []
+    nums: list[Value] = []
+    for i, ax in enumerate(_axes(args)):
+        k, s = args["kernel"][i], args["stride"][i]
+        span = dilation[i] * (k - 1) + 1
+        if args["padding"] == "same":
+            out.append(cdiv(x[i + 1], s))
+            continue
+        req.need(le(span, x[i + 1]), "kernel-fits", "kernel",
+                 f"kernel {k} spans {span} but the input on axis {ax} is only {x[i + 1]} (padding 'valid', "
+                 "TensorFlow rules)", fatal=True)
+        nums.append(x[i + 1] - span)
+        out.append(fdiv(x[i + 1] - span, s) + 1)
+    if nums:
+        _exact(args, req, nums, args["stride"], what)
+    return out
+
+
+def _tf_pad_before(args: Args, axis: int, n: int, m: int, span: int) -> int:
+    """TensorFlow's 'same' pads (total // 2) before and the rest after."""
+    if args["padding"] != "same":
+        return 0
+    return max((m - 1) * args["stride"][axis] + span - n, 0) // 2
+
+
 def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     (x,) = inputs
     if not _spatial("conv", args, x, req):
         return (args["out"],)
     _channels_divisible(args, x[0], req)
+    if args.get("_tf"):
+        return (args["out"], *_tf_window(args, x, req, "conv", args["dilation"]))
     if args["padding"] == "same":
         for i, ax in enumerate(_axes(args)):
             req.need(eq(args["stride"][i], 1), "same-stride", "padding",
@@ -346,7 +376,11 @@ def conv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
 
 
 def conv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    pl, _ = _conv_pads(args, axis)
+    if args.get("_tf"):
+        span = args["dilation"][axis] * (args["kernel"][axis] - 1) + 1
+        pl = _tf_pad_before(args, axis, inputs[0][axis + 1], _positions(out, axis), span)
+    else:
+        pl, _ = _conv_pads(args, axis)
     return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], pl, args["kernel"][axis],
                      args["dilation"][axis])]
 
@@ -357,6 +391,12 @@ def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         return (args["out"],)
     _channels_divisible(args, x[0], req)
     out: list[Value] = [args["out"]]
+    if args.get("_tf"):
+        for i in range(args.ndim):
+            k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
+            same = args["padding"] == "same"
+            out.append(x[i + 1] * s if same else (x[i + 1] - 1) * s + vmax(d * (k - 1) + 1, s))
+        return tuple(out)
     for i, ax in enumerate(_axes(args)):
         k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
         p, op = args["padding"][i], args["output_padding"][i]
@@ -382,7 +422,11 @@ def deconv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
 
 def deconv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     n = inputs[0][axis + 1]
-    k, s, d, p = args["kernel"][axis], args["stride"][axis], args["dilation"][axis], args["padding"][axis]
+    k, s, d = args["kernel"][axis], args["stride"][axis], args["dilation"][axis]
+    if args.get("_tf"):  # 'same' crops the full output's (span - stride) extra by half before
+        p = max(d * (k - 1) + 1 - s, 0) // 2 if args["padding"] == "same" else 0
+    else:
+        p = args["padding"][axis]
     res = []
     for o in range(_positions(out, axis)):
         # input i reaches o through tap t when i * s - p + d * t == o
@@ -398,7 +442,7 @@ def deconv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> 
 def avgpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     out = pool_shape(args, inputs, req)
     x = inputs[0]
-    if args.ndim == 3 and len(x) == 4:
+    if args.ndim == 3 and len(x) == 4 and not args.get("_tf"):
         # torch's 3D average pool (only it) wants the unpadded input to hold the kernel
         for i, ax in enumerate(_axes(args)):
             k = args["kernel"][i]
@@ -412,6 +456,8 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     (x,) = inputs
     if not _spatial("pool", args, x, req):
         return x
+    if args.get("_tf"):
+        return (x[0], *_tf_window(args, x, req, "pool", args.get("dilation") or (1,) * args.ndim))
     out: list[Value] = [x[0]]
     nums: list[Value] = []
     dil = args.get("dilation") or (1,) * args.ndim
@@ -432,8 +478,9 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
 
 def pool_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
     d = (args.get("dilation") or (1,) * args.ndim)[axis]
-    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], args["padding"][axis],
-                     args["kernel"][axis], d)]
+    k, n, m = args["kernel"][axis], inputs[0][axis + 1], _positions(out, axis)
+    pad = _tf_pad_before(args, axis, n, m, d * (k - 1) + 1) if args.get("_tf") else args["padding"][axis]
+    return [_windows(m, n, args["stride"][axis], pad, k, d)]
 
 
 def adaptive_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:

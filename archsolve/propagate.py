@@ -122,6 +122,7 @@ def layer_args(lay: Layer, env: Mapping[str, int], spec: Spec, sources: tuple[st
                     _basic_range(x, f.minimum, spec, fname, lay)
         vals[f.name] = v
     vals["_exact"] = spec.exact
+    vals["_tf"] = spec.semantics.value == "tf"
     return Args(vals, spec.ndim, lay.name, sources)
 
 

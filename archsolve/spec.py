@@ -36,6 +36,7 @@ MAX_LAYERS = 100_000
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
 
+TF_PADDED = frozenset({"conv", "deconv", "maxpool", "avgpool"})
 TOP_KEYS = ("name", "semantics", "exact", "input", "vars", "domains", "blocks", "layers",
             "constraints", "minimize", "description")
 LAYER_KEYS = ("name", "op", "block", "from", "repeat", "comment")
@@ -184,6 +185,8 @@ def _type_name(v: Any) -> str:
         return f"a decimal number ({v})"
     if isinstance(v, str):
         return f"text {v!r}"
+    if isinstance(v, int):
+        return f"the number {v}"
     if isinstance(v, list):
         return "a list"
     if isinstance(v, dict):
@@ -217,9 +220,7 @@ class _Loader:
         if sem not in ("torch", "tf"):
             raise self.err(f"expected 'torch' or 'tf', got {_type_name(sem)}", ("semantics",), "semantics")
         semantics = Semantics(sem)
-        if semantics is Semantics.TF:
-            raise self.err("'semantics: tf' (TensorFlow/Keras shape rules) is not supported yet; "
-                           "use 'torch'", ("semantics",), "semantics")
+        self.semantics = semantics
         exact = data.get("exact", False)
         if not isinstance(exact, bool):
             raise self.err(f"expected true or false, got {_type_name(exact)}", ("exact",), "exact")
@@ -634,12 +635,14 @@ class _Loader:
             fpath = (*ipath, f.name)
             fname = f"{label}.{f.name}"
             if f.name in item:
-                values[f.name] = self.field_value(f, item[f.name], fpath, fname, scope, unknown_prefix, label)
+                values[f.name] = self.field_value(f, item[f.name], fpath, fname, scope, unknown_prefix, label, op)
                 written[f.name] = f.name
             elif isinstance(f.default, str) and f.default.startswith("="):
                 values[f.name] = values.get(f.default[1:])
             elif f.default is REQUIRED:
                 raise self.err(f"{op} needs the field {f.name!r}", ipath, fname)
+            elif f.name == "padding" and self.tf_padding(op):
+                values[f.name] = "valid"  # Keras's default
             else:
                 values[f.name] = self.default_value(f)
             if f.kind is Kind.LAYER and values[f.name] is not None:
@@ -658,6 +661,10 @@ class _Loader:
         self.rows.append(name)
         return name
 
+    def tf_padding(self, op: str | None) -> bool:
+        """Whether this op's padding follows TensorFlow's same/valid words."""
+        return self.semantics is Semantics.TF and op in TF_PADDED
+
     def default_value(self, f: FieldDef) -> Any:
         d = f.default
         if f.kind is Kind.AXES and d is not None and not isinstance(d, str):
@@ -669,7 +676,7 @@ class _Loader:
         return d
 
     def field_value(self, f: FieldDef, raw: Any, path: tuple[Any, ...], fname: str,
-                    scope: Mapping[str, Expr], unknown_prefix: str, label: str) -> Any:
+                    scope: Mapping[str, Expr], unknown_prefix: str, label: str, op: str = "") -> Any:
         kind = f.kind
         if kind is Kind.BOOL:
             if not isinstance(raw, bool):
@@ -696,6 +703,11 @@ class _Loader:
             if isinstance(raw, list):
                 raise self.err("expected one integer, got a list", path, fname)
             return self.value(raw, path, fname, unknown=f"{unknown_prefix}.{f.name}", **one)
+        if f.name == "padding" and self.tf_padding(op):
+            if raw not in ("same", "valid"):
+                raise self.err(f"with semantics: tf, padding is 'same' or 'valid' (TensorFlow/Keras), "
+                               f"got {_type_name(raw)}", path, fname)
+            return raw
         if kind is Kind.AXES:
             if isinstance(raw, str) and raw in f.words:
                 return raw

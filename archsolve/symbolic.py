@@ -326,6 +326,7 @@ class _Builder:
     def _args(self, lay: Layer, values: Mapping[str, Any], ndim: int) -> Args:
         vals = dict(values)
         vals["_exact"] = self.spec.exact
+        vals["_tf"] = self.spec.semantics.value == "tf"
         return Args(vals, ndim, lay.name, lay.refs or lay.sources)
 
     def _run(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int

@@ -527,12 +527,12 @@ CASES = [
         """, ("tag", "not allowed"), 4),
     case("tag-local", "input: [3, 32, 32]\nlayers: !mylist [{op: relu}]\n", ("tag", "not allowed"), 2),
     # -- top-level settings ------------------------------------------------------------------
-    case("semantics-tf", """\
+    case("semantics-tf-int-padding", """\
         name: n
         semantics: tf
         input: [3, 32, 32]
-        layers: [{op: relu}]
-        """, ("semantics", "not supported yet"), 2),
+        layers: [{op: conv, out: 4, kernel: 3, padding: 1}]
+        """, ("padding", "with semantics: tf, padding is 'same' or 'valid'"), 4),
     case("semantics-keras", """\
         name: n
         semantics: keras

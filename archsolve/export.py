@@ -1,0 +1,458 @@
+"""``archsolve export --to torch``: a spec as the source of a PyTorch ``nn.Module``.
+
+:func:`torch_source` checks the spec (every field evaluated to an int, vars at the values
+``check`` chooses) and writes one readable Python file: an ``nn.Module`` subclass named
+after the spec (``unet-original`` -> ``UnetOriginal``, default ``Net``) whose ``__init__``
+builds one attribute per layer that has a module (scoped names with ``/`` turned into
+``_``: ``enc1/conv1`` -> ``self.enc1_conv1``; ``__`` when ``_`` would make two names
+collide) and whose ``forward(self, x)`` follows the graph. Merges, crops, pads and
+flatten are written in ``forward`` (``torch.cat``, ``+``, slicing with the concrete
+offsets, ``F.pad``, ``torch.flatten``). Writing the source needs no torch; running it does.
+
+The module builds with no arguments; ``forward`` takes ``[N, *input]`` and returns
+``[N, *output]`` with exactly the parameters ``check`` counts.
+
+Example::
+
+    >>> from archsolve.spec import load_text
+    >>> src = torch_source(load_text("name: tiny\\ninput: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]"))
+    >>> "class Tiny(nn.Module):" in src and "nn.Conv2d(3, 4, kernel_size=3)" in src
+    True
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .check import CheckReport, check_spec
+from .errors import InvalidNetwork, SpecError
+from .ops import crop_offsets
+from .propagate import LayerResult
+from .spec import Semantics, Spec
+
+MAX_LINE = 109  # generated lines stay shorter than 110 characters
+INDENT = "    "
+
+# ops written inline in forward (no submodule)
+_INLINE = frozenset({"concat", "add", "crop", "pad", "flatten"})
+# ops whose output may share memory with their input (a view, or the input itself)
+_ALIASING = frozenset({"crop", "flatten", "identity", "dropout"})
+_INTERPOLATING = frozenset({"linear", "bilinear", "bicubic", "trilinear"})
+_ACTIVATIONS = {
+    "relu": "ReLU", "leakyrelu": "LeakyReLU", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid",
+    "tanh": "Tanh", "softmax": "Softmax", "dropout": "Dropout", "identity": "Identity",
+}
+
+# attributes of torch.nn.Module (torch 2.x) that a layer attribute must not shadow
+_MODULE_ATTRS = frozenset("""
+    T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda double
+    dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter get_submodule
+    half ipu load_state_dict modules mtia named_buffers named_children named_modules named_parameters
+    parameters register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
+    register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
+    register_load_state_dict_pre_hook register_module register_parameter register_state_dict_post_hook
+    register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory state_dict
+    to to_empty train training type xpu zero_grad
+""".split())
+# names the generated forward uses itself
+_RESERVED_LOCALS = frozenset({"self", "x", "x_in", "torch", "nn", "F"})
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+def class_name(spec: Spec) -> str:
+    """The generated class's name: the spec's name in CamelCase (``Net`` without one)."""
+    words = re.findall(r"[A-Za-z0-9]+", spec.name or "")
+    name = "".join(w[:1].upper() + w[1:] for w in words)
+    if not name:
+        return "Net"
+    if name[0].isdigit():
+        name = "Net" + name
+    return name if name not in ("F", "nn", "torch") else name + "Net"
+
+
+def _identifiers(names: Sequence[str], taken: frozenset[str]) -> dict[str, str]:
+    """A Python identifier per scoped layer name: ``/`` -> ``_`` (``__`` if that collides)."""
+
+    def base(name: str, sep: str) -> str:
+        ident = re.sub(r"\W", "_", name.replace("/", sep))
+        if ident.startswith("_"):
+            ident = "layer" + ident
+        if ident[0].isdigit():
+            ident = "layer_" + ident
+        if keyword.iskeyword(ident) or ident in taken:
+            ident += "_"
+        return ident
+
+    for sep in ("_", "__"):
+        out = {n: base(n, sep) for n in names}
+        if len(set(out.values())) == len(out):
+            return out
+    used: set[str] = set()
+    for n in names:  # still colliding (names that contain "__"): number the repeats
+        ident, k = out[n], 2
+        while ident in used:
+            ident, k = f"{out[n]}_{k}", k + 1
+        out[n] = ident
+        used.add(ident)
+    return out
+
+
+# -- formatting -----------------------------------------------------------------------------------
+
+def _py(v: Any) -> str:
+    """A Python literal for an int, float, bool, str or tuple of them."""
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_py(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, str):
+        return repr(v)
+    return repr(v)
+
+
+def _axes(v: Sequence[int]) -> str:
+    """One value per axis: a single int when every axis has the same (as torch takes it)."""
+    vals = tuple(int(x) for x in v)
+    return str(vals[0]) if len(set(vals)) == 1 else _py(vals)
+
+
+def _shape(shape: Sequence[Any]) -> str:
+    return "[" + ", ".join(str(int(v)) for v in shape) + "]"
+
+
+def _wrap(prefix: str, items: Sequence[str], suffix: str, indent: str, sep: str = ", ",
+          comment: str = "") -> list[str]:
+    """``prefix item, item suffix`` on one line if it fits, else items packed onto lines below."""
+    line = indent + prefix + sep.join(items) + suffix
+    if len(line) <= MAX_LINE:
+        if comment and len(line) + 2 + len(comment) <= MAX_LINE:
+            line += "  " + comment
+        return [line]
+    inner = indent + INDENT
+    out = [indent + prefix.rstrip()]
+    if sep.strip() == ",":
+        cur = ""
+        for it in items:
+            piece = it + ","
+            if cur and len(inner) + len(cur) + 1 + len(piece) > MAX_LINE:
+                out.append(inner + cur)
+                cur = piece
+            else:
+                cur = f"{cur} {piece}" if cur else piece
+        if cur:
+            out.append(inner + cur)
+    else:  # an operator: continuation lines start with it
+        op = sep.strip()
+        cur = items[0]
+        for it in items[1:]:
+            piece = f"{op} {it}"
+            if len(inner) + len(cur) + 1 + len(piece) > MAX_LINE:
+                out.append(inner + cur)
+                cur = piece
+            else:
+                cur = f"{cur} {piece}"
+        out.append(inner + cur)
+    out.append(indent + suffix.lstrip())
+    return out
+
+
+def _call(fn: str, positional: Sequence[str], keywords: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
+    return fn + "(", [*positional, *(f"{k}={v}" for k, v in keywords)]
+
+
+def _doc(text: str) -> str:
+    """Text safe inside a triple-quoted docstring."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+# -- one module per layer -------------------------------------------------------------------------
+
+def _module(res: LayerResult) -> tuple[str, list[str]] | None:
+    """``(constructor head, arguments)`` of a layer's torch module; None for inline ops."""
+    lay, a = res.layer, res.args
+    assert a is not None and res.inputs is not None
+    op = lay.op
+    x = res.inputs[0]
+    nd = a.ndim
+    kw: list[tuple[str, str]] = []
+
+    def opt(name: str, value: Any, default: Any, text: str | None = None) -> None:
+        if value != default:
+            kw.append((name, text if text is not None else _py(value)))
+
+    def per_axis(name: str, value: Sequence[int], default: int) -> None:
+        if any(int(v) != default for v in value):
+            kw.append((name, _axes(value)))
+
+    if op in ("conv", "deconv"):
+        kw.append(("kernel_size", _axes(a["kernel"])))
+        per_axis("stride", a["stride"], 1)
+        pad = a["padding"]
+        if isinstance(pad, str):
+            kw.append(("padding", repr(pad)))
+        else:
+            per_axis("padding", pad, 0)
+        if op == "deconv":
+            per_axis("output_padding", a["output_padding"], 0)
+        per_axis("dilation", a["dilation"], 1)
+        opt("groups", a["groups"], 1)
+        opt("bias", a["bias"], True)
+        cls = f"nn.Conv{nd}d" if op == "conv" else f"nn.ConvTranspose{nd}d"
+        return _call(cls, [str(int(x[0])), str(int(a["out"]))], kw)
+    if op in ("maxpool", "avgpool"):
+        kernel = tuple(a["kernel"])
+        kw.append(("kernel_size", _axes(kernel)))
+        if tuple(a["stride"]) != kernel:
+            kw.append(("stride", _axes(a["stride"])))
+        per_axis("padding", a["padding"], 0)
+        if op == "maxpool":
+            per_axis("dilation", a["dilation"], 1)
+        opt("ceil_mode", bool(a["ceil_mode"]), False)
+        if op == "avgpool":
+            opt("count_include_pad", bool(a["count_include_pad"]), True)
+        cls = f"nn.MaxPool{nd}d" if op == "maxpool" else f"nn.AvgPool{nd}d"
+        return _call(cls, [], kw)
+    if op in ("adaptive_avgpool", "adaptive_maxpool"):
+        cls = f"nn.AdaptiveAvgPool{nd}d" if op == "adaptive_avgpool" else f"nn.AdaptiveMaxPool{nd}d"
+        return _call(cls, [_axes(a["size"])], [])
+    if op == "upsample":
+        if a.get("size") is not None:
+            kw.append(("size", _axes(a["size"])))
+        else:
+            kw.append(("scale_factor", _axes(a["scale"])))
+        mode = a.get("mode") or "nearest"
+        opt("mode", mode, "nearest")
+        if mode in _INTERPOLATING and a.get("align_corners") is not None:
+            kw.append(("align_corners", _py(bool(a["align_corners"]))))
+        return _call("nn.Upsample", [], kw)
+    if op == "pixel_shuffle":
+        return _call("nn.PixelShuffle", [str(int(a["factor"]))], [])
+    if op == "linear":
+        opt("bias", a["bias"], True)
+        return _call("nn.Linear", [str(int(x[-1])), str(int(a["out"]))], kw)
+    if op in ("batchnorm", "instancenorm"):
+        rank = max(len(x) - 1, 1)
+        default_affine = op == "batchnorm"
+        opt("eps", a["eps"], 1e-5)
+        opt("momentum", a["momentum"], 0.1)
+        opt("affine", bool(a["affine"]), default_affine)
+        opt("track_running_stats", bool(a["track_running_stats"]), default_affine)
+        cls = f"nn.BatchNorm{rank}d" if op == "batchnorm" else f"nn.InstanceNorm{rank}d"
+        return _call(cls, [str(int(x[0]))], kw)
+    if op == "groupnorm":
+        opt("eps", a["eps"], 1e-5)
+        opt("affine", bool(a["affine"]), True)
+        return _call("nn.GroupNorm", [str(int(a["groups"])), str(int(x[0]))], kw)
+    if op == "layernorm":
+        opt("eps", a["eps"], 1e-5)
+        opt("elementwise_affine", bool(a["affine"]), True)
+        opt("bias", bool(a["bias"]), True)
+        return _call("nn.LayerNorm", [_shape(x)], kw)
+    if op in _ACTIVATIONS:
+        if op == "leakyrelu":
+            opt("negative_slope", a["negative_slope"], 0.01)
+        elif op == "dropout":
+            opt("p", a["p"], 0.5)
+        elif op == "softmax":
+            kw.append(("dim", str(int(a["dim"]))))
+        elif op == "relu" and a.get("inplace"):
+            kw.append(("inplace", "True"))
+        return _call("nn." + _ACTIVATIONS[op], [], kw)
+    if op in _INLINE:
+        return None
+    raise SpecError(f"export to torch does not know the op {op!r} (layer {lay.name})")  # pragma: no cover
+
+
+# -- the source file ------------------------------------------------------------------------------
+
+def _checked(spec: Spec, given: Mapping[str, int] | None) -> CheckReport:
+    if spec.semantics is Semantics.TF:
+        raise SpecError(f"export of tf-semantics specs is not supported: {spec.file} uses 'semantics: tf'; "
+                        "PyTorch modules follow torch's shape rules (write the spec with 'semantics: torch')")
+    open_unknowns = [u for u in spec.unknowns if u not in (given or {})]
+    if open_unknowns:
+        shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
+        raise SpecError(f"{spec.file}: the spec still has {len(open_unknowns)} unknown value(s) ('?'): {shown}; "
+                        f"solve it first: archsolve solve {spec.file} --write OUT")
+    report = check_spec(spec, given, repairs=False)
+    if not report.ok:
+        errors = [p for p in report.problems if p.severity == "error"]
+        shown = "; ".join(f"{p.layer}: {p.message}" for p in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise InvalidNetwork(f"{spec.file}: cannot export an invalid network: {shown}{more}; "
+                             f"'archsolve check {spec.file}' shows every problem and its fixes")
+    return report
+
+
+def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
+    """The source of a PyTorch module file that builds ``spec`` (torch itself is not imported).
+
+    ``given`` binds vars and unknowns as ``check --set`` does; open vars take the values
+    ``check`` chooses.  Raises :class:`SpecError` for a spec with ``"?"`` left (solve it
+    first) or tf semantics, :class:`InvalidNetwork` when ``check`` finds an error.
+    """
+    report = _checked(spec, given)
+    prop = report.prop
+    order = prop.network.order
+    results = prop.layers
+    output = spec.layers[-1].name
+    cls = class_name(spec)
+
+    attrs = _identifiers([lay.name for lay in spec.layers], _MODULE_ATTRS | {"layer"})
+    local_names = _identifiers([lay.name for lay in spec.layers], _RESERVED_LOCALS)
+
+    # who reads each tensor at run time (a crop's `like` lends only its size)
+    def runtime_sources(name: str) -> tuple[str, ...]:
+        lay = results[name].layer
+        return lay.sources[:1] if lay.op == "crop" else lay.sources
+
+    readers: dict[str, list[str]] = {"input": []}
+    for lay in order:
+        readers.setdefault(lay.name, [])
+        for s in runtime_sources(lay.name):
+            readers.setdefault(s, []).append(lay.name)
+
+    # a tensor read once, by the very next (non-merge) layer, lives in `x`; others get names
+    position = {lay.name: i for i, lay in enumerate(order)}
+
+    def in_x(name: str) -> bool:
+        users = readers.get(name, [])
+        if name == output:
+            return not users and position[name] == len(order) - 1
+        if len(users) != 1:
+            return False
+        user = results[users[0]].layer
+        nxt = position[name] + 1 if name != "input" else 0
+        return position[user.name] == nxt and user.op not in ("concat", "add")
+
+    var = {lay.name: ("x" if in_x(lay.name) else local_names[lay.name]) for lay in order}
+    var["input"] = "x" if in_x("input") else "x_in"
+
+    uses_pad = any(lay.op == "pad" for lay in order)
+
+    # -- header ---------------------------------------------------------------------------------
+    title = spec.name or cls
+    params = report.totals["params"]
+    inp, out = report.input, report.output
+    assert out is not None
+    summary = f"Input [N, {', '.join(map(str, inp))}] -> output [N, {', '.join(map(str, out))}]; {params:,} parameters."
+    lines = [f'"""{_doc(title)}: a PyTorch module generated by archsolve from {_doc(spec.file)}.', ""]
+    lines.append(_doc(summary))
+    bound = {k: v for k, v in prop.env.items() if k in spec.vars or k in spec.unknowns}
+    if bound:
+        lines.append("Built at " + ", ".join(f"{k} = {v}" for k, v in bound.items()) + ".")
+    lines += [
+        "",
+        f"Regenerate it with `archsolve export {_doc(spec.file)} --to torch` rather than editing it;",
+        "`python THIS_FILE` builds the module and prints its output shape and parameter count.",
+        '"""',
+        "",
+        "import torch",
+    ]
+    if uses_pad:
+        lines.append("import torch.nn.functional as F")
+    lines += ["from torch import nn", "", ""]
+
+    # -- the class ---------------------------------------------------------------------------------
+    lines.append(f"class {cls}(nn.Module):")
+    lines.append(f'{INDENT}"""{_doc(title)}. {_doc(summary)}"""')
+    lines.append("")
+    lines.append(f"{INDENT}def __init__(self) -> None:")
+    ind2 = INDENT * 2
+    lines.append(f"{ind2}super().__init__()")
+
+    # a comment where each block call (or repeat) begins
+    starts: dict[str, list[str]] = {}
+    starts_fwd: dict[str, list[str]] = {}
+    for g in sorted(spec.groups, key=lambda g: g.depth):
+        if not g.members:
+            continue
+        kind = g.op.split(":", 1)
+        what = f"block {kind[1]}" if kind[0] == "block" else f"{kind[1]} x {len(g.members)}"
+        if kind[0] == "block" and any(o.group == g.name for o in spec.groups):
+            copies = sum(1 for o in spec.groups if o.group == g.name)
+            what += f" x {copies}"
+        text = "  " * g.depth + f"# {g.name}: {what}"
+        starts.setdefault(g.members[0], []).append(text)
+        first = min(g.members, key=lambda m: position[m])
+        starts_fwd.setdefault(first, []).append(text)
+
+    for lay in spec.layers:
+        for c in starts.get(lay.name, []):
+            lines.append(ind2 + c)
+        res = results[lay.name]
+        mod = _module(res)
+        if mod is None:
+            continue
+        head, items = mod
+        if lay.op == "relu" and res.args is not None and res.args.get("inplace") and not _safe_inplace(
+                lay.name, results, readers):
+            items = [i for i in items if i != "inplace=True"]
+            lines.append(f"{ind2}# {lay.name}: inplace dropped, its input is read elsewhere too")
+        lines += _wrap(f"self.{attrs[lay.name]} = {head}", items, ")", ind2)
+
+    # -- forward ------------------------------------------------------------------------------------
+    lines.append("")
+    lines.append(f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:")
+    if var["input"] != "x":
+        lines.append(f"{ind2}x_in = x")
+    for lay in order:
+        for c in starts_fwd.get(lay.name, []):
+            lines.append(ind2 + c)
+        res = results[lay.name]
+        assert res.args is not None and res.inputs is not None and res.shape is not None
+        target = var[lay.name]
+        srcs = [var[s] for s in runtime_sources(lay.name)]
+        shape_note = "# " + _shape(res.shape)
+        op = lay.op
+        if op == "concat":
+            lines += _wrap(f"{target} = torch.cat([", srcs, "], dim=1)", ind2, comment=shape_note)
+        elif op == "add":
+            one = f"{ind2}{target} = {' + '.join(srcs)}"
+            if len(one) <= MAX_LINE:
+                lines.append(one + (f"  {shape_note}" if len(one) + 2 + len(shape_note) <= MAX_LINE else ""))
+            else:
+                lines += _wrap(f"{target} = (", srcs, ")", ind2, sep=" + ")
+        elif op == "crop":
+            starts_at = [int(v) for v in crop_offsets(res.args, res.inputs)]
+            sl = [f"{s}:{s + int(n)}" for s, n in zip(starts_at, res.shape[1:], strict=True)]
+            lines += _wrap(f"{target} = {srcs[0]}[", [":", ":", *sl], "]", ind2, comment=shape_note)
+        elif op == "pad":
+            amounts = res.args["amount"]
+            flat: list[str] = []
+            for before, after in reversed(amounts):  # F.pad: last axis first
+                flat += [str(int(before)), str(int(after))]
+            items = [srcs[0], "(" + ", ".join(flat) + ")"]
+            if res.args["value"] != 0:
+                items.append(f"value={_py(res.args['value'])}")
+            lines += _wrap(f"{target} = F.pad(", items, ")", ind2, comment=shape_note)
+        elif op == "flatten":
+            lines += _wrap(f"{target} = torch.flatten(", [srcs[0], "1"], ")", ind2, comment=shape_note)
+        else:
+            lines += _wrap(f"{target} = self.{attrs[lay.name]}(", srcs, ")", ind2, comment=shape_note)
+    lines.append(f"{ind2}return {var[output]}")
+
+    # -- a self-check --------------------------------------------------------------------------------
+    lines += [
+        "",
+        "",
+        'if __name__ == "__main__":',
+        f"{INDENT}model = {cls}().eval()",
+        f"{INDENT}with torch.no_grad():",
+        f"{INDENT * 2}y = model(torch.zeros(1, {', '.join(map(str, inp))}))",
+        f'{INDENT}print("output", list(y.shape[1:]), "parameters", sum(p.numel() for p in model.parameters()))',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _safe_inplace(name: str, results: Mapping[str, LayerResult], readers: Mapping[str, list[str]]) -> bool:
+    """An in-place ReLU must not overwrite a tensor anything else reads (or the caller's input)."""
+    src = results[name].layer.sources[0]
+    if src == "input" or results[src].layer.op in _ALIASING:
+        return False
+    return readers.get(src, []) == [name]
+
+
+__all__ = ["torch_source", "class_name"]
