@@ -188,3 +188,95 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
         click.echo(json.dumps(to_json(reports)))
     else:
         click.echo(to_text(loaded, reports, near))
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of spec files, for editors and CI.
+
+    \b
+    Example:
+      archsolve schema > archsolve.schema.json
+      # then, first line of a spec:  # yaml-language-server: $schema=archsolve.schema.json
+    """
+    from .schema import spec_schema
+
+    click.echo(json.dumps(spec_schema(), indent=2))
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--to", "target", type=click.Choice(["torch"]), default="torch", show_default=True,
+              help="The framework to write for.")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write to FILE (atomically) instead of printing.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Give a var a value (repeatable).")
+@handle_errors
+def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) -> None:
+    """Write a PyTorch nn.Module source file that builds SPEC (needs no torch to write).
+
+    \b
+    Example:
+      archsolve export specs/unet-original.yaml --to torch -o unet.py
+    """
+    from .export import torch_source
+    from .spec import load_spec
+
+    text = torch_source(load_spec(spec), parse_sets(sets) or None)
+    _emit(text, output)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["dot", "mermaid", "svg", "png"]), default="dot",
+              show_default=True, help="dot and mermaid are text; svg and png need Graphviz's dot program.")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write to FILE (atomically) instead of printing.")
+@handle_errors
+def draw(spec: str, fmt: str, output: str | None) -> None:
+    """Draw SPEC's network: layers, shapes on the edges, merges, unknowns.
+
+    \b
+    Example:
+      archsolve draw specs/unet-original.yaml --format svg -o unet.svg
+      archsolve draw specs/unet-original.yaml --format mermaid   # renders in Markdown
+    """
+    from .draw import render
+    from .spec import load_spec
+
+    out = render(load_spec(spec), fmt)
+    if isinstance(out, bytes) and not output:
+        if sys.stdout.isatty():
+            raise UsageError(f"--format {fmt} is binary: give -o FILE")
+        sys.stdout.buffer.write(out)
+        return
+    _emit(out, output)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["unet", "resnet", "dcgan", "autoencoder"]))
+@click.option("--dims", type=click.IntRange(1, 3), default=2, show_default=True, help="Spatial dimensions.")
+@click.option("--depth", type=click.IntRange(1, 8), default=4, show_default=True, help="Levels or stages.")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write to FILE (atomically) instead of printing.")
+@handle_errors
+def new(kind: str, dims: int, depth: int, output: str | None) -> None:
+    """Write a commented starter spec with unknowns to solve.
+
+    \b
+    Example:
+      archsolve new unet --dims 3 --depth 3 -o unet3d.yaml && archsolve solve unet3d.yaml
+    """
+    from .starters import starter
+
+    _emit(starter(kind, dims, depth), output)
+
+
+def _emit(out: str | bytes, output: str | None) -> None:
+    if not output:
+        click.echo(out, nl=not str(out).endswith("\n"))
+        return
+    from .writeback import atomic_write_bytes
+
+    atomic_write_bytes(output, out.encode() if isinstance(out, str) else out)
+    click.echo(f"wrote {output}", err=True)

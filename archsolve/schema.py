@@ -1,0 +1,124 @@
+"""The JSON Schema (draft 2020-12) of spec files, generated from the op table.
+
+One source of truth: the fields, kinds, defaults and choices that the loader validates with
+(:data:`archsolve.ops.OPS`, :data:`archsolve.spec.TOP_KEYS`) are turned into the schema, so
+an editor's completion and a CI validation agree with ``archsolve check``.
+
+Example::
+
+    >>> schema = spec_schema()
+    >>> schema["$schema"]
+    'https://json-schema.org/draft/2020-12/schema'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .ops import ALIASES, OPS, REQUIRED, FieldDef, Kind
+from .spec import LAYER_KEYS, TOP_KEYS
+
+VALUE = {"description": "an integer, \"?\" (solve it), a var or block-parameter name, or an expression "
+                        "over them (+ - * // % min() max())",
+         "anyOf": [{"type": "integer"}, {"type": "string", "minLength": 1}]}
+AXES = {"anyOf": [{"$ref": "#/$defs/value"},
+                  {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 1, "maxItems": 3}]}
+SIDES = {"anyOf": [{"$ref": "#/$defs/value"},
+                   {"type": "array", "minItems": 1, "maxItems": 3, "items": {"anyOf": [
+                       {"$ref": "#/$defs/value"},
+                       {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 2, "maxItems": 2}]}}]}
+DOMAIN = {"anyOf": [
+    {"type": "object", "properties": {"min": {"$ref": "#/$defs/value"}, "max": {"$ref": "#/$defs/value"}},
+     "required": ["min", "max"], "additionalProperties": False},
+    {"type": "object", "properties": {"in": {"type": "array", "items": {"type": "integer"}, "minItems": 1}},
+     "required": ["in"], "additionalProperties": False},
+]}
+FROM = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+
+
+def _field(f: FieldDef) -> dict[str, Any]:
+    if f.kind is Kind.BOOL:
+        out: dict[str, Any] = {"type": "boolean"}
+    elif f.kind is Kind.NUMBER:
+        out = {"type": "number"}
+    elif f.kind is Kind.CHOICE:
+        out = {"enum": list(f.choices)}
+    elif f.kind is Kind.LAYER:
+        out = {"type": "string", "description": "the name of a layer"}
+    elif f.kind is Kind.AXES:
+        out = {"$ref": "#/$defs/axes"}
+    elif f.kind is Kind.SIDES:
+        out = {"$ref": "#/$defs/sides"}
+    else:
+        out = {"$ref": "#/$defs/value"}
+    notes = []
+    if f.words:
+        notes.append(" or ".join(repr(w) for w in f.words))
+    if f.default is not REQUIRED and f.default is not None:
+        notes.append(f"default {f.default if not str(f.default).startswith('=') else 'the ' + f.default[1:]}")
+    if f.domain:
+        notes.append(f'"?" ranges over {f.domain[0]}..{f.domain[1]}')
+    if f.doc:
+        notes.append(f.doc)
+    if notes:
+        out = {**out, "description": "; ".join(notes)}
+    return out
+
+
+def _layer(op: str, name: str) -> dict[str, Any]:
+    d = OPS[op]
+    props: dict[str, Any] = {"op": {"const": name}, "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                             "from": {"$ref": "#/$defs/from"}, "repeat": {"type": "integer", "minimum": 1},
+                             "comment": {"type": "string"}}
+    for f in d.fields:
+        props[f.name] = _field(f)
+    required = ["op", *(f.name for f in d.fields if f.default is REQUIRED)]
+    return {"type": "object", "title": f"{name} ({d.torch})" if d.torch else name, "properties": props,
+            "required": required, "additionalProperties": False}
+
+
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema of spec files (draft 2020-12)."""
+    names = [*OPS, *ALIASES]
+    layers = [_layer(ALIASES.get(n, n), n) for n in names]
+    call = {"type": "object", "title": "a block call",
+            "properties": {"block": {"type": "string"}, "name": {"type": "string"}, "from": {"$ref": "#/$defs/from"},
+                           "repeat": {"type": "integer", "minimum": 1}},
+            "required": ["block"], "not": {"required": ["op"]},
+            "additionalProperties": {"$ref": "#/$defs/value"}}
+    domain_fields = sorted({f.name for d in OPS.values() for f in d.fields if f.domain is not None})
+    assert set(LAYER_KEYS) >= {"name", "op", "block", "from", "repeat"}
+    top = {
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "semantics": {"enum": ["torch", "tf"], "default": "torch"},
+        "exact": {"type": "boolean", "default": False},
+        "input": {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 2, "maxItems": 4,
+                  "description": "channels, then 1, 2 or 3 spatial sizes"},
+        "vars": {"type": "object", "additionalProperties": {"anyOf": [{"$ref": "#/$defs/domain"},
+                                                                      {"$ref": "#/$defs/value"}]}},
+        "domains": {"type": "object", "propertyNames": {"enum": domain_fields},
+                    "additionalProperties": {"$ref": "#/$defs/domain"}},
+        "blocks": {"type": "object", "additionalProperties": {
+            "type": "object", "properties": {
+                "params": {"type": "object", "additionalProperties": {"anyOf": [{"type": "null"},
+                                                                                {"$ref": "#/$defs/value"}]}},
+                "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1},
+                "description": {"type": "string"}},
+            "required": ["layers"], "additionalProperties": False}},
+        "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1},
+        "constraints": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+        "minimize": {"type": "string"},
+    }
+    assert set(top) == set(TOP_KEYS), set(top) ^ set(TOP_KEYS)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://archsolve.dev/schema/spec.json",
+        "title": "archsolve spec",
+        "type": "object",
+        "properties": top,
+        "required": ["input", "layers"],
+        "additionalProperties": False,
+        "$defs": {"value": VALUE, "axes": AXES, "sides": SIDES, "domain": DOMAIN, "from": FROM,
+                  "layer": {"anyOf": [*layers, call]}},
+    }

@@ -1,0 +1,80 @@
+"""`archsolve schema` (one source of truth with the loader) and `archsolve new` starters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from archsolve.cli import main
+
+from .conftest import ROOT, SPECS, run_cli, run_cli_split
+
+jsonschema = pytest.importorskip("jsonschema")
+
+
+@pytest.fixture(scope="module")
+def validator():
+    code, out, _ = run_cli_split("schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+ALL_SPECS = sorted([*SPECS.glob("*.yaml"), *(ROOT / "benchmarks" / "specs").glob("*.yaml")])
+
+
+@pytest.mark.parametrize("path", ALL_SPECS, ids=lambda p: p.name)
+def test_every_example_validates(validator, path: Path) -> None:
+    errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
+    assert not errors, errors[0].message
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"input": [1, 8], "layers": [{"op": "conv2d", "out": 1}]},
+        {"input": [1, 8], "layers": [{"op": "conv", "out": 1, "kernal": 3}]},
+        {"input": [1, 8], "layers": [{"op": "conv", "kernel": 3}]},
+        {"input": [1, 8], "layers": [{"op": "upsample", "mode": "bilinearr", "scale": 2}]},
+        {"input": [1, 8], "layers": [], "semantics": "keras"},
+        {"layers": [{"op": "relu"}]},
+    ],
+    ids=["unknown-op", "unknown-field", "missing-out", "bad-choice", "bad-semantics", "no-input"],
+)
+def test_broken_specs_do_not_validate(validator, doc: dict) -> None:
+    assert list(validator.iter_errors(doc))
+
+
+def test_schema_knows_every_op_and_field(validator) -> None:
+    from archsolve.ops import OPS
+
+    schema = validator.schema
+    ops = {s["properties"]["op"]["const"] for s in schema["$defs"]["layer"]["anyOf"] if "op" in s["properties"]}
+    assert set(OPS) <= ops
+    for s in schema["$defs"]["layer"]["anyOf"]:
+        if "op" in s["properties"] and s["properties"]["op"]["const"] in OPS:
+            assert {f.name for f in OPS[s["properties"]["op"]["const"]].fields} <= set(s["properties"])
+
+
+@pytest.mark.parametrize("kind", ["unet", "resnet", "dcgan", "autoencoder"])
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_new_starters_validate_and_solve(validator, tmp_path: Path, kind: str, dims: int) -> None:
+    path = tmp_path / f"{kind}.yaml"
+    code, _ = run_cli("new", kind, "--dims", str(dims), "--depth", "2", "-o", str(path))
+    assert code == 0
+    assert not list(validator.iter_errors(yaml.safe_load(path.read_text())))
+    code, out, _ = run_cli_split("solve", str(path), "--json")
+    assert code == 0 and json.loads(out)["status"] == "sat"
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    code, out = run_cli(command, "--help")
+    assert code == 0
+    if command not in ("check",):
+        assert "Example" in out, out
