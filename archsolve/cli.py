@@ -72,7 +72,20 @@ def parse_sets(items: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Suggests the nearest command for a misspelled one."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(args[0], list(self.commands), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"No such command {args[0]!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archsolve")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks (for reporting bugs).")
 def main(debug: bool) -> None:
@@ -93,6 +106,10 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
     report = check_file(spec, parse_sets(sets))
     if as_json:
         click.echo(json.dumps(check_json(report)))
+    elif sys.stdout.isatty():
+        from .report import check_rich
+
+        check_rich(report)
     else:
         click.echo(check_text(report))
     sys.exit(0 if report.ok else 1)

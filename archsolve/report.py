@@ -150,3 +150,41 @@ def solve_text(result: Any) -> str:
         lines.append(f"note: {result.message}")
     return "\n".join(lines)
 
+
+
+def check_rich(report: CheckReport) -> None:
+    """The check report on a terminal: a table that fits its width, colour for problems."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    spec = report.spec
+    console.print(f"[bold]{spec.name or spec.file}[/bold]: input {_shape(list(report.input))}")
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/dim]")
+    table = Table(show_footer=True, header_style="bold", footer_style="bold")
+    table.add_column("layer", footer="total", overflow="fold")
+    table.add_column("op", overflow="fold")
+    table.add_column("output", footer=_shape(list(report.output) if report.output else None))
+    table.add_column("params", justify="right", footer=_num(report.totals["params"]))
+    table.add_column("MACs", justify="right", footer=_num(report.totals["macs"]))
+    table.add_column("RF", justify="right")
+    bad = {p.layer for p in report.problems if p.severity == "error"}
+    for r in report.rows:
+        style = "red" if r.name in bad else ("dim" if r.op.startswith(("block:", "repeat:")) else None)
+        table.add_row("  " * r.depth + r.name, r.op, _shape(r.shape), _num(r.params), _num(r.macs), _rf(r.rf),
+                      style=style)
+    console.print(table)
+    for p in report.problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        console.print(f"[{colour}]{p.severity}[/{colour}]: [bold]{p.layer}[/bold]: {p.message}", highlight=False)
+        for f in p.fixes:
+            console.print(f"    [green]fix:[/green] {f}", highlight=False)
+    if report.repairs:
+        console.print("[bold]repairs[/bold] (fewest changes first):")
+        for r in report.repairs:
+            console.print(f"  {r['message']}", highlight=False)
+    errors = sum(p.severity == "error" for p in report.problems)
+    warnings = len(report.problems) - errors
+    console.print(f"[red]INVALID: {errors} error(s), {warnings} warning(s)[/red]" if errors
+                  else "[green]OK[/green]" + (f" ({warnings} warning(s))" if warnings else ""))

@@ -122,3 +122,51 @@ def spec_schema() -> dict[str, Any]:
         "$defs": {"value": VALUE, "axes": AXES, "sides": SIDES, "domain": DOMAIN, "from": FROM,
                   "layer": {"anyOf": [*layers, call]}},
     }
+
+
+_KIND_TEXT = {
+    Kind.INT: "integer value", Kind.AXES: "value, or one per spatial axis", Kind.SIDES:
+    "amount per side: one value, one per axis, or [before, after] per axis", Kind.CHOICE: "one of",
+    Kind.BOOL: "true / false", Kind.NUMBER: "number", Kind.LAYER: "layer name",
+}
+
+
+def reference_markdown() -> str:
+    """docs/spec.md: every op and field, from the same table the loader uses."""
+    lines = [
+        "# The spec language: every op and field",
+        "",
+        "Generated from archsolve's op table (`archsolve/ops.py`) by `archsolve.schema.reference_markdown`;",
+        "a test keeps it in step. The file format as a whole is in CONTRACT.md §1; `archsolve schema`",
+        "prints the same definitions as a JSON Schema for editors (first line of a spec:",
+        "`# yaml-language-server: $schema=archsolve.schema.json`).",
+        "",
+        "Every layer also takes `name`, `from` (a layer name, or a list for merges) and `repeat`.",
+        "A *value* is an integer, `\"?\"` (left to `solve`), a var or block-parameter name, or an",
+        "expression over them with `+ - * // %`, parentheses, `min()` and `max()`.",
+        "",
+    ]
+    for name, d in OPS.items():
+        alias = [a for a, target in ALIASES.items() if target == name]
+        title = f"## `{name}`" + (f" (alias `{'`, `'.join(alias)}`)" if alias else "")
+        lines += [title, "", f"PyTorch: {d.torch}." + (" A merge: `from` lists two or more layers." if d.merge else ""),
+                  ""]
+        if not d.fields:
+            lines += ["No fields.", ""]
+            continue
+        lines += ["| field | kind | default | `\"?\"` ranges over |", "|---|---|---|---|"]
+        for f in d.fields:
+            kind = _KIND_TEXT[f.kind] + (f": {', '.join(f.choices)}" if f.choices else "")
+            if f.words:
+                kind += f", or {' / '.join(f.words)}"
+            if f.default is REQUIRED:
+                default = "required"
+            elif isinstance(f.default, str) and f.default.startswith("="):
+                default = f"= {f.default[1:]}"
+            else:
+                default = "—" if f.default is None else str(f.default).lower() if isinstance(f.default, bool) \
+                    else str(f.default)
+            dom = f"{f.domain[0]} .. {f.domain[1]}" if f.domain else "—"
+            lines.append(f"| `{f.name}` | {kind} | {default} | {dom} |")
+        lines.append("")
+    return "\n".join(lines)
