@@ -15,7 +15,8 @@ The module builds with no arguments; ``forward`` takes ``[N, *input]`` and retur
 Example::
 
     >>> from archsolve.spec import load_text
-    >>> src = torch_source(load_text("name: tiny\\ninput: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]"))
+    >>> spec = load_text("name: tiny\\ninput: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")
+    >>> src = torch_source(spec)
     >>> "class Tiny(nn.Module):" in src and "nn.Conv2d(3, 4, kernel_size=3)" in src
     True
 """
@@ -23,7 +24,9 @@ Example::
 from __future__ import annotations
 
 import keyword
+import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,16 +50,18 @@ _ACTIVATIONS = {
 }
 
 # attributes of torch.nn.Module (torch 2.x) that a layer attribute must not shadow
-_MODULE_ATTRS = frozenset("""
-    T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda double
-    dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter get_submodule
-    half ipu load_state_dict modules mtia named_buffers named_children named_modules named_parameters
-    parameters register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
-    register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
-    register_load_state_dict_pre_hook register_module register_parameter register_state_dict_post_hook
-    register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory state_dict
-    to to_empty train training type xpu zero_grad
-""".split())
+_MODULE_ATTRS = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children",
+    "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward",
+    "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "load_state_dict",
+    "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters",
+    "parameters", "register_backward_hook", "register_buffer", "register_forward_hook",
+    "register_forward_pre_hook", "register_full_backward_hook", "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook", "register_module",
+    "register_parameter", "register_state_dict_post_hook", "register_state_dict_pre_hook",
+    "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty",
+    "train", "training", "type", "xpu", "zero_grad",
+})
 # names the generated forward uses itself
 _RESERVED_LOCALS = frozenset({"self", "x", "x_in", "torch", "nn", "F"})
 
@@ -71,7 +76,7 @@ def class_name(spec: Spec) -> str:
         return "Net"
     if name[0].isdigit():
         name = "Net" + name
-    return name if name not in ("F", "nn", "torch") else name + "Net"
+    return name + "Net" if keyword.iskeyword(name) else name  # `none` -> NoneNet, not None
 
 
 def _identifiers(names: Sequence[str], taken: frozenset[str]) -> dict[str, str]:
@@ -107,8 +112,8 @@ def _py(v: Any) -> str:
     """A Python literal for an int, float, bool, str or tuple of them."""
     if isinstance(v, tuple):
         return "(" + ", ".join(_py(x) for x in v) + ("," if len(v) == 1 else "") + ")"
-    if isinstance(v, str):
-        return repr(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"float({str(v)!r})"  # inf, -inf, nan have no literal
     return repr(v)
 
 
@@ -160,6 +165,12 @@ def _wrap(prefix: str, items: Sequence[str], suffix: str, indent: str, sep: str 
 
 def _call(fn: str, positional: Sequence[str], keywords: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
     return fn + "(", [*positional, *(f"{k}={v}" for k, v in keywords)]
+
+
+def _fill(text: str, indent: str, opening: str = "") -> list[str]:
+    """Text wrapped at :data:`MAX_LINE` (paths and other long words are not broken)."""
+    return textwrap.wrap(text, MAX_LINE, initial_indent=indent + opening, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False) or [indent]
 
 
 def _doc(text: str) -> str:
@@ -274,7 +285,8 @@ def _checked(spec: Spec, given: Mapping[str, int] | None) -> CheckReport:
     open_unknowns = [u for u in spec.unknowns if u not in (given or {})]
     if open_unknowns:
         shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
-        raise SpecError(f"{spec.file}: the spec still has {len(open_unknowns)} unknown value(s) ('?'): {shown}; "
+        raise SpecError(f"{spec.file}: the spec still has {len(open_unknowns)} unknown value(s) ('?'): "
+                        f"{shown}; "
                         f"solve it first: archsolve solve {spec.file} --write OUT")
     report = check_spec(spec, given, repairs=False)
     if not report.ok:
@@ -300,8 +312,13 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
     output = spec.layers[-1].name
     cls = class_name(spec)
 
-    attrs = _identifiers([lay.name for lay in spec.layers], _MODULE_ATTRS | {"layer"})
-    local_names = _identifiers([lay.name for lay in spec.layers], _RESERVED_LOCALS)
+    attrs = _identifiers([lay.name for lay in spec.layers], _MODULE_ATTRS)
+    # a block's output is named after the block call (the outermost one it ends)
+    called = {lay.name: lay.name for lay in spec.layers}
+    for g in sorted(spec.groups, key=lambda g: -g.depth):
+        called[g.output] = g.name
+    idents = _identifiers(list(called.values()), _RESERVED_LOCALS)
+    local_names = {name: idents[c] for name, c in called.items()}
 
     # who reads each tensor at run time (a crop's `like` lends only its size)
     def runtime_sources(name: str) -> tuple[str, ...]:
@@ -327,37 +344,58 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
         nxt = position[name] + 1 if name != "input" else 0
         return position[user.name] == nxt and user.op not in ("concat", "add")
 
-    var = {lay.name: ("x" if in_x(lay.name) else local_names[lay.name]) for lay in order}
+    def var_of(name: str) -> str:
+        if in_x(name):
+            return "x"
+        if not readers.get(name) and name != output:
+            return "_"  # read by no layer: computed all the same
+        return local_names[name]
+
+    var = {lay.name: var_of(lay.name) for lay in order}
     var["input"] = "x" if in_x("input") else "x_in"
 
     uses_pad = any(lay.op == "pad" for lay in order)
 
     # -- header ---------------------------------------------------------------------------------
-    title = spec.name or cls
+    title = " ".join((spec.name or cls).split())
     params = report.totals["params"]
     inp, out = report.input, report.output
     assert out is not None
-    summary = f"Input [N, {', '.join(map(str, inp))}] -> output [N, {', '.join(map(str, out))}]; {params:,} parameters."
-    lines = [f'"""{_doc(title)}: a PyTorch module generated by archsolve from {_doc(spec.file)}.', ""]
-    lines.append(_doc(summary))
+    summary = (f"Input [N, {', '.join(map(str, inp))}] -> output [N, {', '.join(map(str, out))}]; "
+               f"{params:,} parameters.")
     bound = {k: v for k, v in prop.env.items() if k in spec.vars or k in spec.unknowns}
-    if bound:
-        lines.append("Built at " + ", ".join(f"{k} = {v}" for k, v in bound.items()) + ".")
-    lines += [
-        "",
-        f"Regenerate it with `archsolve export {_doc(spec.file)} --to torch` rather than editing it;",
+    paragraphs = [
+        f"{title}: a PyTorch module generated by archsolve from {spec.file}.",
+        summary + (" Built at " + ", ".join(f"{k} = {v}" for k, v in bound.items()) + "." if bound else ""),
+        f"Regenerate it with `archsolve export {spec.file} --to torch` rather than editing it; "
         "`python THIS_FILE` builds the module and prints its output shape and parameter count.",
-        '"""',
-        "",
-        "import torch",
     ]
+    lines: list[str] = []
+    for i, para in enumerate(paragraphs):
+        lines += _fill(_doc(para), "", '"""' if i == 0 else "") + [""]
+    warnings = [p for p in report.problems if p.severity == "warning"]
+    if warnings:
+        lines.append("check's warnings:")
+        for p in warnings[:5]:
+            lines += textwrap.wrap(_doc(f"{p.layer}: {p.message}"), MAX_LINE, initial_indent="- ",
+                                   subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+        if len(warnings) > 5:
+            lines.append(f"- and {len(warnings) - 5} more")
+        lines.append("")
+    lines[-1] = '"""'
+    lines += ["", "import torch"]
     if uses_pad:
         lines.append("import torch.nn.functional as F")
     lines += ["from torch import nn", "", ""]
 
     # -- the class ---------------------------------------------------------------------------------
     lines.append(f"class {cls}(nn.Module):")
-    lines.append(f'{INDENT}"""{_doc(title)}. {_doc(summary)}"""')
+    doc = _fill(_doc(f"{title}. {summary}"), INDENT, '"""')
+    if len(doc[-1]) + 3 <= MAX_LINE:
+        doc[-1] += '"""'
+    else:
+        doc.append(INDENT + '"""')
+    lines += doc
     lines.append("")
     lines.append(f"{INDENT}def __init__(self) -> None:")
     ind2 = INDENT * 2
@@ -371,10 +409,11 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
             continue
         kind = g.op.split(":", 1)
         what = f"block {kind[1]}" if kind[0] == "block" else f"{kind[1]} x {len(g.members)}"
-        if kind[0] == "block" and any(o.group == g.name for o in spec.groups):
-            copies = sum(1 for o in spec.groups if o.group == g.name)
+        copy = re.compile(rf"{re.escape(g.name)}/\d+")
+        copies = sum(1 for o in spec.groups if o.group == g.name and copy.fullmatch(o.name))
+        if kind[0] == "block" and copies:
             what += f" x {copies}"
-        text = "  " * g.depth + f"# {g.name}: {what}"
+        text = f"# {g.name}: {what}"
         starts.setdefault(g.members[0], []).append(text)
         first = min(g.members, key=lambda m: position[m])
         starts_fwd.setdefault(first, []).append(text)
@@ -442,7 +481,8 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
         f"{INDENT}model = {cls}().eval()",
         f"{INDENT}with torch.no_grad():",
         f"{INDENT * 2}y = model(torch.zeros(1, {', '.join(map(str, inp))}))",
-        f'{INDENT}print("output", list(y.shape[1:]), "parameters", sum(p.numel() for p in model.parameters()))',
+        f"{INDENT}params = sum(p.numel() for p in model.parameters())",
+        f'{INDENT}print("output", list(y.shape[1:]), "parameters", params)',
     ]
     return "\n".join(lines) + "\n"
 

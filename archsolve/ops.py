@@ -724,6 +724,8 @@ def batchnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
 
 def instancenorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     x = inputs[0]
+    if not _spatial("instancenorm", args, x, req):
+        return x  # torch's InstanceNorm would read [N, F] as an unbatched [C, L]
     if not args.get("track_running_stats"):
         req.need(gt(_prod(x[1:]), 1), "instancenorm-size", "from",
                  f"instancenorm needs more than 1 spatial element, got {_fmt(x[1:])} (torch refuses it even "
