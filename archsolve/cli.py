@@ -99,7 +99,13 @@ def main(debug: bool) -> None:
               help="Give a var or unknown a value (repeatable).")
 @handle_errors
 def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
-    """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems."""
+    """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems.
+
+    \b
+    Example:
+      archsolve check specs/unet-original.yaml
+      archsolve check specs/unet-padded-sizes.yaml --set H=572 --set W=572 --json
+    """
     from .check import check_file
     from .report import check_json, check_text
 
