@@ -1,0 +1,656 @@
+"""``archsolve draw``: the network as a picture, shapes on the edges.
+
+:func:`dot_source` writes Graphviz DOT, :func:`mermaid_source` a Mermaid flowchart and
+:func:`render` either of those, or SVG / PNG through Graphviz's ``dot`` program.
+
+* one node per layer: its name, op, key hyperparameters (``out=64 k=3 s=2 p=1``) and
+  output shape; merges (``concat``, ``add``) are ellipses of their own colour;
+* every edge carries the shape of the tensor flowing along it (``64x284x284``); a second
+  consumer of a tensor (a skip connection, a shortcut) gets a thick grey edge, and a
+  crop's ``like`` reference a dotted one;
+* block calls and ``repeat`` groups are clusters (boxes around their layers);
+* a ``"?"`` not given a value shows as a red ``k=?``, a value given in ``values``
+  (a solution) as a bold green ``k=2``; shapes that cannot be computed show as ``?``.
+
+Layout: top to bottom.  An encoder-decoder (a network that both down- and up-samples, like
+U-Net) is drawn as a U, as in the U-Net paper: the encoder on the left going down, the
+decoder on the right coming back up (its edges point upwards), and each skip connection
+straight across, its two ends on one rank.
+
+Example::
+
+    >>> from archsolve.spec import load_text
+    >>> print(dot_source(load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")))
+    ... # doctest: +ELLIPSIS
+    digraph archsolve {
+    ...
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ArchsolveError, SpecError, UsageError
+from .expr import Expr, Name
+from .ops import OPS, Collect, Kind
+from .spec import Group, Layer, Spec
+
+FORMATS = ("dot", "mermaid", "svg", "png")
+NO_DOT = ("drawing svg/png needs Graphviz's dot program: apt-get install graphviz "
+          "(or use --format dot or mermaid)")
+
+# how a field is abbreviated in a node's label; fields not listed are shown by their name
+_SHORT = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g",
+          "output_padding": "outpad", "scale": "x", "factor": "r"}
+_ALWAYS = ("out", "kernel", "size", "scale", "factor", "amount", "like")  # shown even when not written
+_HIDDEN_KINDS = (Kind.NUMBER,)  # dropout p, eps, momentum: irrelevant to shapes
+
+# fill colours by op family, after the U-Net paper's arrows (pool red, up-conv green, copy grey)
+_FILL = {
+    "conv": "#dbe8f7", "linear": "#dbe8f7",
+    "deconv": "#d7f0d4", "upsample": "#d7f0d4", "pixel_shuffle": "#d7f0d4",
+    "maxpool": "#f8d7d3", "avgpool": "#f8d7d3", "adaptive_avgpool": "#f8d7d3", "adaptive_maxpool": "#f8d7d3",
+    "crop": "#e6e6e6", "pad": "#e6e6e6",
+    "concat": "#ffe2a8", "add": "#d9ccf0",
+    "input": "#ffffff",
+}
+_NORMS = ("batchnorm", "groupnorm", "layernorm", "instancenorm")
+_UNKNOWN_COLOUR = "#d00000"
+_SOLVED_COLOUR = "#007a1f"
+_SKIP_COLOUR = "#808080"
+
+
+# -- what is drawn -------------------------------------------------------------------------------
+
+@dataclass
+class _Token:
+    """One hyperparameter shown in a label: ``k=3``; ``state`` is ``""``, ``unknown`` or ``solved``."""
+
+    text: str
+    state: str = ""
+
+
+@dataclass
+class _Node:
+    name: str
+    op: str
+    tokens: list[_Token]
+    shape: str
+    problem: str | None = None  # the kind of an error reported at this layer
+
+    @property
+    def unknown(self) -> bool:
+        return any(t.state == "unknown" for t in self.tokens)
+
+    @property
+    def solved(self) -> bool:
+        return any(t.state == "solved" for t in self.tokens)
+
+
+@dataclass
+class _Edge:
+    src: str
+    dst: str
+    shape: str
+    kind: str = "data"  # data | skip (a second consumer of a tensor) | like (a crop's size reference)
+
+
+@dataclass
+class _Picture:
+    title: str
+    nodes: dict[str, _Node]  # in graph order, "input" first
+    edges: list[_Edge]
+    groups: list[Group]
+    group_of: dict[str, str | None]  # layer -> its innermost group
+    decoder: set[str] | None  # for an encoder-decoder: the nodes of its decoder
+    notes: list[str] = field(default_factory=list)
+    has_unknowns: bool = False
+    has_solved: bool = False
+
+    @property
+    def position(self) -> dict[str, int]:
+        cache = self.__dict__.get("_position")
+        if cache is None:
+            cache = self.__dict__["_position"] = {name: i for i, name in enumerate(self.nodes)}
+        return cache
+
+
+def _fmt_shape(shape: Sequence[Any] | None) -> str:
+    if shape is None:
+        return "?"
+    return "x".join(str(int(v)) for v in shape)
+
+
+def _shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict[str, int], dict[str, str],
+                                                               list[str]]:
+    """Output shape of every layer (and ``input``), the env of vars, problems by layer, notes.
+
+    With every unknown given, ``check`` computes them (choosing free input sizes as it does);
+    otherwise the layers that do not depend on an open unknown are propagated.
+    """
+    from .check import check_spec
+
+    open_unknowns = [u for u in spec.unknowns if u not in values]
+    if not open_unknowns:
+        try:
+            report = check_spec(spec, values, repairs=False)
+        except UsageError:
+            raise
+        except SpecError:
+            pass  # a value out of its basic range: show what can be computed
+        else:
+            prop = report.prop
+            shapes: dict[str, Any] = {"input": prop.input}
+            shapes.update({n: r.shape for n, r in prop.layers.items()})
+            problems: dict[str, str] = {}
+            for p in report.problems:
+                if p.severity == "error" and p.layer in prop.layers:
+                    problems.setdefault(p.layer, p.kind)
+            return shapes, dict(prop.env), problems, list(report.notes)
+    return _partial_shapes(spec, values)
+
+
+def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict[str, int],
+                                                                     dict[str, str], list[str]]:
+    from .graph import build_network
+    from .propagate import layer_args, resolve_vars
+
+    env = resolve_vars(spec, values)
+    inp: list[Any] = []
+    for e in spec.input:
+        try:
+            inp.append(e.evaluate(env))
+        except (KeyError, ArchsolveError, ArithmeticError):
+            inp.append(None)
+    shapes: dict[str, Any] = {"input": None if None in inp else tuple(inp)}
+    problems: dict[str, str] = {}
+    for lay in build_network(spec).order:
+        ins = [shapes.get(s) for s in lay.sources]
+        out = None
+        if all(s is not None for s in ins):
+            try:
+                args = layer_args(lay, env, spec, lay.refs or lay.sources)
+                req = Collect()
+                out = OPS[lay.op].shape(args, ins, req)
+                if req.fatal:
+                    out = None
+                for f in req.failures:
+                    if f.severity.value == "error":
+                        problems.setdefault(lay.name, f.rule)
+            except (ArchsolveError, KeyError, ArithmeticError, ValueError, TypeError):
+                out = None
+        shapes[lay.name] = out
+    notes = []
+    open_unknowns = [u for u in spec.unknowns if u not in values]
+    if open_unknowns:
+        notes.append(f"{len(open_unknowns)} unknown value(s) ('?'): shapes that depend on them are shown as ?")
+    return shapes, env, problems, notes
+
+
+class _Values:
+    """Shows a field value: evaluated when possible, ``?`` for open unknowns."""
+
+    def __init__(self, spec: Spec, env: Mapping[str, int], values: Mapping[str, int]):
+        self.unknowns = set(spec.unknowns)
+        self.given = set(values) & (self.unknowns | set(spec.vars))
+        self.env = {**env, **values}
+
+    def one(self, e: Any) -> tuple[str, str]:
+        """(text, state) for one value."""
+        if not isinstance(e, Expr):
+            return (str(e).lower() if isinstance(e, bool) else str(e)), ""
+        names = set(e.names())
+        if names & (self.unknowns - self.given):
+            return "?", "unknown"
+        state = "solved" if names & self.given else ""
+        try:
+            return str(e.evaluate(self.env)), state
+        except (KeyError, ArchsolveError, ArithmeticError):
+            return str(e), state
+
+    def field(self, v: Any, kind: Kind) -> tuple[str, str]:
+        if kind is Kind.AXES and isinstance(v, tuple):
+            parts = [self.one(x) for x in v]
+        elif kind is Kind.SIDES and isinstance(v, tuple):
+            parts = []
+            for a, b in v:
+                ta, sa = self.one(a)
+                tb, sb = self.one(b)
+                parts.append((ta if ta == tb else f"{ta}/{tb}", _worst(sa, sb)))
+        else:
+            return self.one(v)
+        texts = [t for t, _ in parts]
+        state = _worst(*(s for _, s in parts))
+        if len(set(texts)) == 1:
+            return texts[0], state
+        return "x".join(texts), state
+
+    def number(self, v: Any) -> int | None:
+        """An integer value (the largest over axes), or None when it is not known."""
+        items = v if isinstance(v, tuple) else (v,)
+        out = []
+        for x in items:
+            if isinstance(x, tuple):
+                return None
+            text, state = self.one(x)
+            if state == "unknown":
+                return None
+            try:
+                out.append(int(text))
+            except ValueError:
+                return None
+        return max(out) if out else None
+
+
+def _worst(*states: str) -> str:
+    if "unknown" in states:
+        return "unknown"
+    if "solved" in states:
+        return "solved"
+    return ""
+
+
+def _tokens(lay: Layer, shown: _Values) -> list[_Token]:
+    opdef = OPS[lay.op]
+    out: list[_Token] = []
+    for f in opdef.fields:
+        if f.kind in _HIDDEN_KINDS or f.name not in lay.values:
+            continue
+        v = lay.values[f.name]
+        if v is None:
+            continue
+        text, state = shown.field(v, f.kind)
+        if f.kind is Kind.BOOL:
+            if f.name == "ceil_mode" and v is True:
+                out.append(_Token("ceil"))
+            continue
+        if f.name not in lay.written and f.name not in _ALWAYS and not state:
+            continue
+        out.append(_Token(f"{_SHORT.get(f.name, f.name)}={text}", state))
+    return out
+
+
+def _delta(lay: Layer, shown: _Values) -> int:
+    """How many resolution levels a layer goes down (+) or up (-)."""
+    op, vals = lay.op, lay.values
+
+    def steps(v: Any, unknown_guess: int) -> int:
+        n = shown.number(v) if v is not None else 1
+        if n is None:
+            return unknown_guess
+        return round(math.log2(n)) if n > 1 else 0
+
+    if op in ("maxpool", "avgpool"):
+        return steps(vals.get("stride"), 1)
+    if op == "conv":
+        return steps(vals.get("stride"), 0)
+    if op == "deconv":
+        return -steps(vals.get("stride"), 1)
+    if op == "upsample":
+        if vals.get("scale") is not None:
+            return -steps(vals.get("scale"), 1)
+        return -1
+    if op == "pixel_shuffle":
+        return -steps(vals.get("factor"), 1)
+    return 0
+
+
+def _picture(spec: Spec, values: Mapping[str, int] | None) -> _Picture:
+    from .graph import build_network
+
+    values = dict(values or {})
+    shapes, env, problems, notes = _shapes(spec, values)
+    shown = _Values(spec, env, values)
+    order = build_network(spec).order
+
+    input_names: list[str] = []  # the input's size vars: H=572
+    for e in spec.input:
+        input_names += [n for n in sorted(e.names()) if n not in input_names]
+    input_tokens = [_Token(f"{n.removeprefix('input.')}={'?' if text == n else text}", state)
+                    for n in input_names for text, state in [shown.one(Name(n))]]
+    input_shape = _fmt_shape(shapes.get("input"))
+    if shapes.get("input") is None:  # some size is open: 3xHx? (a free var, an unknown)
+        input_shape = "x".join(text for e in spec.input for text, _ in [shown.one(e)])
+    nodes: dict[str, _Node] = {"input": _Node("input", "input", input_tokens, input_shape)}
+    for lay in order:
+        nodes[lay.name] = _Node(lay.name, lay.op, _tokens(lay, shown), _fmt_shape(shapes.get(lay.name)),
+                                problems.get(lay.name))
+
+    # the main consumer of a tensor is its first reader in spec order; the others are skips
+    main: dict[str, str] = {}
+    for lay in spec.layers:
+        for j, src in enumerate(lay.sources):
+            if lay.op == "crop" and j > 0:
+                continue
+            main.setdefault(src, lay.name)
+    edges: list[_Edge] = []
+    for lay in order:
+        for j, src in enumerate(lay.sources):
+            if lay.op == "crop" and j > 0:
+                kind = "like"
+            elif main.get(src) != lay.name:
+                kind = "skip"
+            else:
+                kind = "data"
+            edges.append(_Edge(src, lay.name, nodes[src].shape, kind))
+
+    # an encoder-decoder (it goes down in resolution and comes back up) is drawn as a U: its
+    # decoder -- what comes after an up-sampling, and the crops sized like it -- goes upwards
+    deltas = [_delta(lay, shown) for lay in order]
+    decoder: set[str] | None = None
+    if any(d > 0 for d in deltas) and any(d < 0 for d in deltas):
+        decoder = set()
+        for lay, d in zip(order, deltas, strict=True):
+            data = lay.sources[:1] if lay.op == "crop" else lay.sources
+            if d < 0 or any(s in decoder for s in data) or (
+                    lay.op == "crop" and any(s in decoder for s in lay.sources[1:])):
+                decoder.add(lay.name)
+    title = spec.name or spec.file
+    title += "    input " + nodes["input"].shape
+    return _Picture(title, nodes, edges, list(spec.groups), {lay.name: lay.group for lay in spec.layers},
+                    decoder, notes,
+                    any(n.unknown for n in nodes.values()), any(n.solved for n in nodes.values()))
+
+
+def _group_tree(pic: _Picture) -> tuple[dict[str | None, list[Group]], dict[str | None, list[str]]]:
+    """Child groups and direct member layers of each group (None: the top level)."""
+    children: dict[str | None, list[Group]] = {}
+    for g in pic.groups:
+        children.setdefault(g.group, []).append(g)
+    layers: dict[str | None, list[str]] = {}
+    for name in pic.nodes:
+        layers.setdefault(pic.group_of.get(name), []).append(name)
+    return children, layers
+
+
+def _members_in_order(pic: _Picture, group: str | None, children: Mapping[str | None, list[Group]],
+                      members: Mapping[str | None, list[str]]) -> list[Group | str]:
+    """The child groups and layers of ``group``, in graph order (a group where its first layer is)."""
+    position = pic.position
+
+    def first(g: Group) -> int:
+        return min((position[m] for m in g.members if m in position), default=len(position))
+
+    items: list[tuple[int, Group | str]] = [(first(g), g) for g in children.get(group, [])]
+    items += [(position[n], n) for n in members.get(group, [])]
+    items.sort(key=lambda t: t[0])
+    return [item for _, item in items]
+
+
+# -- DOT -------------------------------------------------------------------------------------------
+
+def _q(text: str) -> str:
+    """A DOT quoted ID."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _dot_label(node: _Node) -> str:
+    lines = [f"<B>{_h(node.name)}</B>"]
+    if node.op != "input" or node.tokens:
+        parts = [] if node.op == "input" else [_h(node.op)]
+        for t in node.tokens:
+            if t.state == "unknown":
+                parts.append(f'<FONT COLOR="{_UNKNOWN_COLOUR}"><B>{_h(t.text)}</B></FONT>')
+            elif t.state == "solved":
+                parts.append(f'<FONT COLOR="{_SOLVED_COLOUR}"><B>{_h(t.text)}</B></FONT>')
+            else:
+                parts.append(_h(t.text))
+        lines.append(" ".join(parts))
+    shape_colour = _UNKNOWN_COLOUR if node.shape == "?" else "#333333"
+    lines.append(f'<FONT POINT-SIZE="10" COLOR="{shape_colour}">{_h(node.shape)}</FONT>')
+    if node.problem:
+        lines.append(f'<FONT POINT-SIZE="10" COLOR="{_UNKNOWN_COLOUR}">error: {_h(node.problem)}</FONT>')
+    return _Raw("<" + "<BR/>".join(lines) + ">")
+
+
+def _dot_node_attrs(node: _Node) -> dict[str, str]:
+    op = node.op
+    attrs: dict[str, str] = {"label": _dot_label(node)}
+    style = ["filled"]
+    if op in ("concat", "add"):
+        attrs["shape"] = "ellipse"
+        attrs["penwidth"] = "1.5"
+    elif op == "input":
+        attrs["shape"] = "box"
+        style.append("bold")
+    elif op in OPS and not OPS[op].fields and op not in ("flatten",) or op in _NORMS or op == "relu":
+        attrs["shape"] = "box"
+        attrs["fontsize"] = "10"
+        style.append("rounded")
+    else:
+        attrs["shape"] = "box"
+    attrs["fillcolor"] = _FILL.get(op, "#f5f5f5" if op in _NORMS else "#ffffff")
+    if node.problem:
+        attrs["color"] = _UNKNOWN_COLOUR
+        attrs["penwidth"] = "2.5"
+    elif node.unknown:
+        attrs["color"] = _UNKNOWN_COLOUR
+        attrs["penwidth"] = "2"
+        style.append("dashed")
+    elif node.solved:
+        attrs["color"] = _SOLVED_COLOUR
+        attrs["penwidth"] = "2.5"
+    attrs["style"] = ",".join(style)
+    return attrs
+
+
+class _Raw(str):
+    """An attribute value written as is (an HTML label ``<...>``)."""
+
+
+def _attrs(attrs: Mapping[str, str]) -> str:
+    return "[" + ", ".join(f"{k}={v if isinstance(v, _Raw) else _q(v)}" for k, v in attrs.items()) + "]"
+
+
+def dot_source(spec: Spec, values: Mapping[str, int] | None = None) -> str:
+    """Graphviz DOT of the network (see the module's docstring for what is drawn)."""
+    pic = _picture(spec, values)
+    children, members = _group_tree(pic)
+    lines = ["digraph archsolve {"]
+    label = pic.title
+    legend = []
+    if pic.has_unknowns:
+        legend.append("red ? = unknown")
+    if pic.has_solved:
+        legend.append("green bold = solved")
+    if legend:
+        label += "    (" + ", ".join(legend) + ")"
+    lines.append(f"  graph {_attrs({'rankdir': 'TB', 'label': label, 'labelloc': 't', 'fontname': 'Helvetica', 'fontsize': '16', 'nodesep': '0.25', 'ranksep': '0.4'})};")
+    lines += [f"  // {note}".replace("\n", " ") for note in pic.notes]
+    lines.append('  node [fontname="Helvetica", fontsize="11", margin="0.08,0.04"];')
+    lines.append('  edge [fontname="Helvetica", fontsize="9", fontcolor="#444444", arrowsize="0.7"];')
+
+    counter = [0]
+
+    def emit(group: str | None, indent: str) -> None:
+        for item in _members_in_order(pic, group, children, members):
+            if isinstance(item, Group):
+                g = item
+                counter[0] += 1
+                kind = g.op.partition(":")[2] if ":" in g.op else g.op
+                style = "rounded,dashed" if children.get(g.name) else "rounded"
+                lines.append(f"{indent}subgraph {_q('cluster_' + str(counter[0]) + '_' + g.name)} {{")
+                lines.append(f"{indent}  graph {_attrs({'label': f'{g.name}: {kind}', 'style': style, 'color': '#7f7f7f', 'fontsize': '10', 'labeljust': 'l'})};")
+                emit(g.name, indent + "  ")
+                lines.append(f"{indent}}}")
+            else:
+                lines.append(f"{indent}{_q(item)} {_attrs(_dot_node_attrs(pic.nodes[item]))};")
+
+    emit(None, "  ")
+
+    for e in pic.edges:
+        attrs: dict[str, str] = {}
+        if e.kind == "like":
+            attrs.update({"style": "dotted", "arrowhead": "odot", "label": "size of", "color": _SKIP_COLOUR})
+        else:
+            attrs["label"] = e.shape
+            if e.shape == "?":
+                attrs["fontcolor"] = _UNKNOWN_COLOUR
+            if e.kind == "skip":
+                attrs.update({"color": _SKIP_COLOUR, "penwidth": "2.2"})
+        src, dst = e.src, e.dst
+        if pic.decoder is not None:
+            # the U: the encoder goes down on the left, the decoder comes up on the right
+            # (its edges are ranked reversed and drawn backwards), and each skip connection
+            # goes across, keeping its two ends on one rank
+            if src in pic.decoder and dst in pic.decoder:
+                src, dst = dst, src
+                attrs["dir"] = "back"
+            elif dst in pic.decoder:
+                attrs["minlen"] = "0"
+                attrs["weight"] = "5"
+        lines.append(f"  {_q(src)} -> {_q(dst)} {_attrs(attrs)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# -- Mermaid ---------------------------------------------------------------------------------------
+
+def _m(text: str) -> str:
+    """Text safe inside a quoted Mermaid label."""
+    out = []
+    for ch in text:
+        if ch == '"':
+            out.append("#quot;")
+        elif ch == "<":
+            out.append("#lt;")
+        elif ch == ">":
+            out.append("#gt;")
+        elif ch == "&":
+            out.append("#amp;")
+        elif ch == "#":
+            out.append("#35;")
+        elif ch in "\n\r":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_ID = re.compile(r"[^A-Za-z0-9_]")
+
+
+def mermaid_source(spec: Spec, values: Mapping[str, int] | None = None) -> str:
+    """A Mermaid ``flowchart TB`` with the same nodes and shape-labelled edges."""
+    pic = _picture(spec, values)
+    children, members = _group_tree(pic)
+    ids = {name: f"n{i}" for i, name in enumerate(pic.nodes)}
+    lines = ["flowchart TB"]
+    lines += [f"  %% {_m(text)}" for text in (pic.title, *pic.notes)]
+    counter = [0]
+
+    def label(node: _Node) -> str:
+        parts = [f"<b>{_m(node.name)}</b>"]
+        if node.op != "input" or node.tokens:
+            toks = [] if node.op == "input" else [_m(node.op)]
+            for t in node.tokens:
+                if t.state == "unknown":
+                    toks.append(f"<b>{_m(t.text)}</b>")
+                elif t.state == "solved":
+                    toks.append(f"<b>{_m(t.text)} ✓</b>")
+                else:
+                    toks.append(_m(t.text))
+            parts.append(" ".join(toks))
+        parts.append(_m(node.shape))
+        if node.problem:
+            parts.append("error: " + _m(node.problem))
+        return "<br/>".join(parts)
+
+    def emit(group: str | None, indent: str) -> None:
+        for item in _members_in_order(pic, group, children, members):
+            if isinstance(item, Group):
+                counter[0] += 1
+                kind = item.op.partition(":")[2] if ":" in item.op else item.op
+                lines.append(f'{indent}subgraph g{counter[0]}["{_m(item.name)}: {_m(kind)}"]')
+                emit(item.name, indent + "  ")
+                lines.append(f"{indent}end")
+                continue
+            name = item
+            node = pic.nodes[name]
+            text = label(node)
+            if node.op in ("concat", "add"):
+                lines.append(f'{indent}{ids[name]}(["{text}"])')
+            elif node.op == "input":
+                lines.append(f'{indent}{ids[name]}[/"{text}"/]')
+            else:
+                lines.append(f'{indent}{ids[name]}["{text}"]')
+
+    emit(None, "  ")
+    link_styles: list[tuple[int, str]] = []
+    for i, e in enumerate(pic.edges):
+        if e.kind == "like":
+            lines.append(f'  {ids[e.src]} -.->|"size of"| {ids[e.dst]}')
+            link_styles.append((i, f"stroke:{_SKIP_COLOUR}"))
+        else:
+            arrow = "==>" if e.kind == "skip" else "-->"
+            lines.append(f'  {ids[e.src]} {arrow}|"{_m(e.shape)}"| {ids[e.dst]}')
+            if e.kind == "skip":
+                link_styles.append((i, f"stroke:{_SKIP_COLOUR}"))
+    for i, style in link_styles:
+        lines.append(f"  linkStyle {i} {style}")
+    lines.append("  classDef merge fill:#ffe2a8,stroke:#a07000")
+    lines.append("  classDef pool fill:#f8d7d3")
+    lines.append("  classDef up fill:#d7f0d4")
+    lines.append("  classDef conv fill:#dbe8f7")
+    lines.append(f"  classDef unknown stroke:{_UNKNOWN_COLOUR},stroke-width:2px,stroke-dasharray:4 2")
+    lines.append(f"  classDef solved stroke:{_SOLVED_COLOUR},stroke-width:3px")
+    lines.append(f"  classDef problem stroke:{_UNKNOWN_COLOUR},stroke-width:3px")
+    classes: dict[str, list[str]] = {}
+    for name, node in pic.nodes.items():
+        if node.problem:
+            classes.setdefault("problem", []).append(ids[name])
+        elif node.unknown:
+            classes.setdefault("unknown", []).append(ids[name])
+        elif node.solved:
+            classes.setdefault("solved", []).append(ids[name])
+        if node.op in ("concat", "add"):
+            classes.setdefault("merge", []).append(ids[name])
+        elif node.op in ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool"):
+            classes.setdefault("pool", []).append(ids[name])
+        elif node.op in ("deconv", "upsample", "pixel_shuffle"):
+            classes.setdefault("up", []).append(ids[name])
+        elif node.op in ("conv", "linear"):
+            classes.setdefault("conv", []).append(ids[name])
+    for cls in ("merge", "pool", "up", "conv", "unknown", "solved", "problem"):
+        if cls in classes:
+            lines.append(f"  class {','.join(classes[cls])} {cls}")
+    return "\n".join(lines) + "\n"
+
+
+# -- rendering ---------------------------------------------------------------------------------------
+
+def render(spec: Spec, fmt: str, values: Mapping[str, int] | None = None) -> bytes | str:
+    """``dot`` and ``mermaid``: the source text; ``svg`` and ``png``: the picture's bytes (needs Graphviz)."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown drawing format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "mermaid":
+        return mermaid_source(spec, values)
+    source = dot_source(spec, values)
+    if fmt == "dot":
+        return source
+    exe = shutil.which("dot")
+    if exe is None:
+        raise UsageError(NO_DOT)
+    try:
+        done = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
+                              check=False, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ArchsolveError(f"Graphviz's dot failed: {exc}") from None
+    if done.returncode != 0 or not done.stdout:
+        err = done.stderr.decode("utf-8", "replace").strip()
+        raise ArchsolveError(f"Graphviz's dot failed (exit {done.returncode}): {err}")
+    return done.stdout
+
+
+__all__ = ["dot_source", "mermaid_source", "render", "FORMATS"]
