@@ -88,8 +88,35 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archsolve")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks (for reporting bugs).")
-def main(debug: bool) -> None:
-    """Design convolutional networks by solving for their shapes."""
+@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=2.0, show_default=True,
+              help="Refuse spec files larger than this.")
+@click.option("--max-values", type=click.IntRange(min=1), default=200_000, show_default=True,
+              help="Refuse YAML that expands (through aliases) to more values.")
+@click.option("--max-layers", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Refuse networks with more layers after blocks and repeat.")
+@click.option("--max-repeat", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="The largest repeat: count.")
+@click.option("--max-expr", type=click.IntRange(min=1), default=1_000, show_default=True,
+              help="The longest expression, in characters.")
+@click.option("--max-combinations", type=click.IntRange(min=1), default=200_000, show_default=True,
+              help="The most hyperparameter combinations solve enumerates for one layer.")
+def main(debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_repeat: int, max_expr: int,
+         max_combinations: int) -> None:
+    """Design convolutional networks by solving for their shapes.
+
+    \b
+    Example:
+      archsolve check specs/unet-original.yaml
+      archsolve --max-layers 1000 check untrusted.yaml
+    """
+    from . import expr, spec, symbolic, yamlio
+
+    yamlio.MAX_FILE_BYTES = int(max_file_mb * 1024 * 1024)
+    yamlio.MAX_NODES = max_values
+    spec.MAX_LAYERS = max_layers
+    spec.MAX_REPEAT = max_repeat
+    expr.MAX_EXPR_LENGTH = max_expr
+    symbolic.MAX_COMBOS = max_combinations
 
 
 @main.command()

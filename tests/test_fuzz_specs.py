@@ -230,3 +230,37 @@ def test_raw_yamlish_text(spec_path: Path, text: str) -> None:
 ]), max_size=12))
 def test_shuffled_spec_lines(spec_path: Path, lines: list[str]) -> None:
     _check_text(spec_path, "\n".join(lines) + "\n")
+
+
+# -- solve gets the same documents, with some values left to the solver ------------------------------
+
+def _solve_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    code, out = run_cli("solve", str(path), "--timeout", "5", "--json")
+    assert "Traceback" not in out, f"{out}\n--- spec ---\n{text}"
+    assert "internal error" not in out, f"{out}\n--- spec ---\n{text}"
+    assert code in (0, 1, 2, 3), f"exit {code}:\n{out}\n--- spec ---\n{text}"
+
+
+def _with_unknowns(doc: dict[str, Any], picks: list[int]) -> dict[str, Any]:
+    layers = doc.get("layers")
+    if isinstance(layers, list):
+        for i, pick in enumerate(picks):
+            if layers and isinstance(layers[pick % len(layers)], dict):
+                layer = layers[pick % len(layers)]
+                field = ("kernel", "stride", "padding", "out", "scale")[(pick + i) % 5]
+                if field in layer:
+                    layer[field] = "?"
+    return doc
+
+
+@settings(FUZZ, max_examples=120)
+@given(doc=spec_docs(), picks=st.lists(st.integers(0, 50), max_size=3))
+def test_solve_on_spec_shaped_documents(spec_path: Path, doc: dict[str, Any], picks: list[int]) -> None:
+    _solve_text(spec_path, _dump(_with_unknowns(doc, picks)))
+
+
+@settings(FUZZ, max_examples=60)
+@given(doc=NESTED)
+def test_solve_on_random_documents(spec_path: Path, doc: Any) -> None:
+    _solve_text(spec_path, _dump(doc))

@@ -1,0 +1,88 @@
+"""Resource and solver limits: refused quickly with a clear message, overridable by flags."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import SPECS, run_cli, run_cli_split
+
+
+@pytest.mark.parametrize(
+    ("flags", "spec", "message"),
+    [
+        (("--max-layers", "10"), "input: [1, 8]\nlayers: [{op: relu, repeat: 50}]\n", "more than 10 layers"),
+        (("--max-repeat", "5"), "input: [1, 8]\nlayers: [{op: relu, repeat: 6}]\n", "repeat must be in 1..5"),
+        (("--max-expr", "10"), "input: [1, 8]\nlayers: [{op: conv, out: 1, kernel: '1 + 1 + 1 + 1 + 1'}]\n",
+         "the limit is 10"),
+        (("--max-values", "20"), "a: &a [1, 1, 1, 1, 1]\nb: [*a, *a, *a, *a, *a]\n", "more than 20 values"),
+        (("--max-file-mb", "0.001"), "input: [1, 8]\nlayers: [{op: relu}]\n" + "# padding\n" * 200,
+         "spec files over 1048 bytes are refused"),
+    ],
+    ids=["layers", "repeat", "expression", "alias-expansion", "file-size"],
+)
+def test_limits_are_flags(spec_file, flags: tuple[str, ...], spec: str, message: str) -> None:
+    path = spec_file(spec)
+    code, out = run_cli(*flags, "check", str(path))
+    assert code == 2 and message in out and "Traceback" not in out
+
+
+def test_a_hundred_million_repeats_is_refused_at_once(spec_file) -> None:
+    start = time.monotonic()
+    code, out = run_cli("check", str(spec_file("input: [1, 8]\nlayers: [{op: relu, repeat: 100000000}]\n")))
+    assert code == 2 and "repeat must be in 1..10000" in out
+    assert time.monotonic() - start < 2
+
+
+def test_too_many_combinations_to_enumerate(spec_file) -> None:
+    path = spec_file("""
+input: [1, 64, 64]
+domains: {kernel: {min: 1, max: 200}, stride: {min: 1, max: 200}}
+layers: [{name: c, op: conv, out: 1, kernel: "?", stride: "?", padding: "?", dilation: "?"}]
+""")
+    code, out = run_cli("solve", str(path))
+    assert code == 2 and "c:" in out and "combinations" in out and "narrow their domains" in out
+
+
+def test_a_billion_wide_domain_answers_within_the_time_limit(spec_file) -> None:
+    path = spec_file("""
+input: [1, H]
+vars: {H: {min: 1, max: 1000000000}}
+layers:
+  - {name: c, op: conv, out: 1, kernel: "?", stride: 2}
+  - {name: d, op: conv, out: 1, kernel: 3, stride: "?"}
+constraints: ["d.L == 123456789"]
+""")
+    start = time.monotonic()
+    code, out, _ = run_cli_split("solve", str(path), "--timeout", "5", "--json")
+    assert time.monotonic() - start < 10
+    assert code in (0, 3)
+    doc = json.loads(out)
+    if code == 0:
+        assert doc["solutions"][0]["output"] == [1, 123456789]
+
+
+@pytest.mark.parametrize(
+    ("args", "fmt"),
+    [(("export", str(SPECS / "convnet-seed.yaml"), "--to", "torch"), "py"),
+     (("draw", str(SPECS / "convnet-seed.yaml"), "--format", "dot"), "dot"),
+     (("new", "unet", "--depth", "2"), "yaml")],
+    ids=["export", "draw", "new"],
+)
+def test_output_files_are_written_atomically(tmp_path: Path, args: tuple[str, ...], fmt: str) -> None:
+    target = tmp_path / f"out.{fmt}"
+    target.write_text("old")
+    code, _ = run_cli(*args, "-o", str(target))
+    assert code == 0 and target.read_text() != "old"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left behind
+
+
+def test_failed_export_leaves_the_target_alone(tmp_path: Path) -> None:
+    target = tmp_path / "net.py"
+    target.write_text("keep me")
+    code, out = run_cli("export", str(SPECS / "unet-skip-mismatch.yaml"), "-o", str(target))
+    assert code == 1 and target.read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["net.py"]
