@@ -86,3 +86,20 @@ def test_failed_export_leaves_the_target_alone(tmp_path: Path) -> None:
     code, out = run_cli("export", str(SPECS / "unet-skip-mismatch.yaml"), "-o", str(target))
     assert code == 1 and target.read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["net.py"]
+
+
+def test_ctrl_c_stops_cleanly() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    proc = subprocess.Popen([sys.executable, "-m", "archsolve", "solve", "benchmarks/specs/chain12-solve.yaml"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.8)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    if proc.returncode == 0:
+        pytest.skip("the solve finished before the signal")
+    assert proc.returncode == 130 and "Traceback" not in out + err and "interrupted" in err
