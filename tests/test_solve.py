@@ -88,15 +88,17 @@ constraints: [up.L >= 10]
     assert len(doc["solutions"]) == 2 and doc["complete"] is False
 
 
-def test_minimize_expression_and_params(spec_file) -> None:
-    path = spec_file("""
+TWO_CONVS = """
 input: [4, 16, 16]
 domains: {kernel: {in: [1, 3, 5]}}
 layers:
   - {name: a, op: conv, out: 8, kernel: "?", padding: "?"}
   - {name: b, op: conv, out: 8, kernel: "?", padding: "?"}
-constraints: ["b.shape == [8, 16, 16]"]
-""")
+"""
+
+
+def test_minimize_expression_and_params(spec_file) -> None:
+    path = spec_file(TWO_CONVS + 'constraints: ["b.shape == [8, 16, 16]"]\n')
     _, doc = solve_json(str(path), "--minimize", "params")
     assert doc["objective"] == "params"
     assert doc["solutions"][0]["values"] == {"a.kernel": 1, "a.padding": 0, "b.kernel": 1, "b.padding": 0}
@@ -235,14 +237,7 @@ def test_text_output_shows_values_and_optimality() -> None:
 
 def test_params_in_constraints(spec_file) -> None:
     """conv 4->8 has 8*4*k*k + 8 parameters, conv 8->8 has 64*k*k + 8: 880 = 296 + 584 or 808 + 72."""
-    path = spec_file("""
-input: [4, 16, 16]
-domains: {kernel: {in: [1, 3, 5]}}
-layers:
-  - {name: a, op: conv, out: 8, kernel: "?", padding: "?"}
-  - {name: b, op: conv, out: 8, kernel: "?", padding: "?"}
-constraints: ["b.shape == [8, 16, 16]", "params == 880"]
-""")
+    path = spec_file(TWO_CONVS + 'constraints: ["b.shape == [8, 16, 16]", "params == 880"]\n')
     _, doc = solve_json(str(path), "--all")
     kernels = sorted({(s["values"]["a.kernel"], s["values"]["b.kernel"]) for s in doc["solutions"]})
     assert kernels == [(3, 3), (5, 1)] and len(doc["solutions"]) == 4
