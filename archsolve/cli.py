@@ -53,6 +53,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # noqa: BLE001 -- the last line of defence against tracebacks
             if debug:
                 raise
+            if isinstance(exc.__context__, KeyboardInterrupt) or "KeyboardInterrupt" in str(exc):
+                _fail("interrupted", 130)  # Ctrl-C inside a ctypes call (Z3) arrives wrapped
             _fail(f"internal error: {type(exc).__name__}: {exc} (this is a bug in archsolve; "
                   "--debug shows the traceback)", EXIT_INTERNAL)
 

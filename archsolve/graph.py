@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
@@ -29,6 +29,8 @@ from .spec import Layer, Spec
 class Network:
     spec: Spec
     order: tuple[Layer, ...]
+    # per-layer caches of later stages (argument plans), kept with the network they describe
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def output(self) -> Layer:

@@ -10,7 +10,9 @@ this file only.  The rules are written with the helpers of :mod:`archsolve.expr`
 
 A rule states PyTorch's validity conditions through ``req.need(cond, ...)``: with ints
 a false condition is recorded as a problem at once, with Exprs it becomes a labelled
-constraint.  ``fatal=True`` marks conditions without which the output shape does not
+constraint.  The message is a function that builds the text: a search that only needs to
+know *whether* a layer is valid never pays for formatting it.  A Req calls it, if at all,
+before ``need`` returns (so a rule may close over its loop variables).  ``fatal=True`` marks conditions without which the output shape does not
 exist (torch raises before producing a tensor and no size can be shown downstream).
 
 Example::
@@ -79,10 +81,13 @@ class FieldDef:
     doc: str = ""
 
 
+Message = Callable[[], str]
+
+
 class Req(Protocol):
     """Receives an op's validity conditions."""
 
-    def need(self, cond: Value, rule: str, field: str, message: str, *,
+    def need(self, cond: Value, rule: str, field: str, message: Message, *,
              fatal: bool = False, severity: Severity = Severity.ERROR) -> None: ...
 
 
@@ -101,13 +106,13 @@ class Collect:
     def __init__(self) -> None:
         self.failures: list[Failure] = []
 
-    def need(self, cond: Value, rule: str, field: str, message: str, *,
+    def need(self, cond: Value, rule: str, field: str, message: Message, *,
              fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
         if not cond:
             # one report per rule and field: a square input breaks H and W alike
             if any(f.rule == rule and f.field == field for f in self.failures):
                 return
-            self.failures.append(Failure(rule, field, message, fatal, severity))
+            self.failures.append(Failure(rule, field, message(), fatal, severity))
 
     @property
     def fatal(self) -> bool:
@@ -123,15 +128,15 @@ class Record:
     def __init__(self) -> None:
         self.conditions: list[tuple[Value, Failure]] = []
 
-    def need(self, cond: Value, rule: str, field: str, message: str, *,
+    def need(self, cond: Value, rule: str, field: str, message: Message, *,
              fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
-        self.conditions.append((cond, Failure(rule, field, message, fatal, severity)))
+        self.conditions.append((cond, Failure(rule, field, message(), fatal, severity)))
 
 
 class Ignore:
     """A :class:`Req` that drops every condition (used to explain arithmetic)."""
 
-    def need(self, cond: Value, rule: str, field: str, message: str, *,
+    def need(self, cond: Value, rule: str, field: str, message: Message, *,
              fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
         return None
 
@@ -239,8 +244,8 @@ def _number(name: str, default: float) -> FieldDef:
 
 def _spatial(op: str, args: Args, x: Shape, req: Req) -> bool:
     if len(x) != args.ndim + 1:
-        req.need(0, "rank", "from", f"{op} needs a [C, {', '.join(AXIS_NAMES[args.ndim])}] input "
-                 f"but gets {_fmt(x)} (after flatten?)", fatal=True)
+        req.need(0, "rank", "from", lambda: (f"{op} needs a [C, {', '.join(AXIS_NAMES[args.ndim])}] input "
+                                             f"but gets {_fmt(x)} (after flatten?)"), fatal=True)
         return False
     return True
 
@@ -256,9 +261,9 @@ def _axes(args: Args) -> tuple[str, ...]:
 def _channels_divisible(args: Args, cin: Value, req: Req, what: str = "conv") -> None:
     g = args["groups"]
     req.need(eq(cin % g, 0), "groups", "groups",
-             f"{cin} input channels are not divisible by groups={g}")
+             lambda: f"{cin} input channels are not divisible by groups={g}")
     req.need(eq(args["out"] % g, 0), "groups", "groups",
-             f"out={args['out']} is not divisible by groups={g}")
+             lambda: f"out={args['out']} is not divisible by groups={g}")
 
 
 def _window_out(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ceil: bool) -> Value:
@@ -280,14 +285,17 @@ def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value]
     cond: Value = 1
     for num, s in zip(nums, strides, strict=True):
         cond = both(cond, eq(num % s, 0))
-    axes = _axes(args)
-    bad = [i for i, (num, s) in enumerate(zip(nums, strides, strict=True))
-           if not (isinstance(num, int) and isinstance(s, int) and num % s == 0)]
-    detail = "; ".join(f"on {axes[i]} ({nums[i]}) % {strides[i]} = {nums[i] % strides[i]}" for i in bad)
-    drops = ", ".join(f"{nums[i] % strides[i]} on {axes[i]}" for i in bad)
-    req.need(cond, "exact" if exact else "drops", "stride",
-             f"{what} drops trailing pixels ({drops}): the last window does not reach the end; {detail}"
-             + (" (exact: true requires every conv and pool to divide exactly)" if exact else ""),
+
+    def message() -> str:
+        axes = _axes(args)
+        bad = [i for i, (num, s) in enumerate(zip(nums, strides, strict=True))
+               if not (isinstance(num, int) and isinstance(s, int) and num % s == 0)]
+        detail = "; ".join(f"on {axes[i]} ({nums[i]}) % {strides[i]} = {nums[i] % strides[i]}" for i in bad)
+        drops = ", ".join(f"{nums[i] % strides[i]} on {axes[i]}" for i in bad)
+        return (f"{what} drops trailing pixels ({drops}): the last window does not reach the end; {detail}"
+                + (" (exact: true requires every conv and pool to divide exactly)" if exact else ""))
+
+    req.need(cond, "exact" if exact else "drops", "stride", message,
              severity=Severity.ERROR if exact else Severity.WARNING)
 
 
@@ -315,8 +323,8 @@ def _tf_window(args: Args, x: Shape, req: Req, what: str, dilation: Sequence[Val
             out.append(cdiv(x[i + 1], s))
             continue
         req.need(le(span, x[i + 1]), "kernel-fits", "kernel",
-                 f"kernel {k} spans {span} but the input on axis {ax} is only {x[i + 1]} (padding 'valid', "
-                 "TensorFlow rules)", fatal=True)
+                 lambda: (f"kernel {k} spans {span} but the input on axis {ax} is only {x[i + 1]} (padding 'valid', "
+                          "TensorFlow rules)"), fatal=True)
         nums.append(x[i + 1] - span)
         out.append(fdiv(x[i + 1] - span, s) + 1)
     if nums:
@@ -341,8 +349,8 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     if args["padding"] == "same":
         for i, ax in enumerate(_axes(args)):
             req.need(eq(args["stride"][i], 1), "same-stride", "padding",
-                     f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
-                     f"stride on axis {ax} is {args['stride'][i]}")
+                     lambda: (f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
+                              f"stride on axis {ax} is {args['stride'][i]}"))
     out: list[Value] = [args["out"]]
     nums: list[Value] = []
     for i, ax in enumerate(_axes(args)):
@@ -351,8 +359,8 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         padded = x[i + 1] + pl + pr
         span = d * (k - 1) + 1
         req.need(le(span, padded), "kernel-fits", "kernel",
-                 f"kernel {k}" + (f" with dilation {d} spans {span}" if not _is1(d) else "")
-                 + f" but the padded input on axis {ax} is only {padded} ({x[i + 1]} + {pl} + {pr})",
+                 lambda: (f"kernel {k}" + (f" with dilation {d} spans {span}" if not _is1(d) else "")
+                          + f" but the padded input on axis {ax} is only {padded} ({x[i + 1]} + {pl} + {pr})"),
                  fatal=True)
         num = padded - span
         nums.append(num)
@@ -401,11 +409,11 @@ def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
         p, op = args["padding"][i], args["output_padding"][i]
         req.need(lt(op, vmax(s, d)), "output-padding", "output_padding",
-                 f"output_padding {op} on axis {ax} must be smaller than stride {s} or dilation {d}")
+                 lambda: f"output_padding {op} on axis {ax} must be smaller than stride {s} or dilation {d}")
         y = (x[i + 1] - 1) * s + (d * (k - 1) - 2 * p + op + 1)
         req.need(ge(y, 1), "size", "padding",
-                 f"output size on axis {ax} is {y} = ({x[i + 1]} - 1) * {s} - 2 * {p} + {d} * ({k} - 1) "
-                 f"+ {op} + 1, which is not positive", fatal=True)
+                 lambda: (f"output size on axis {ax} is {y} = ({x[i + 1]} - 1) * {s} - 2 * {p} + {d} * ({k} - 1) "
+                          f"+ {op} + 1, which is not positive"), fatal=True)
         out.append(y)
     return tuple(out)
 
@@ -447,8 +455,8 @@ def avgpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         for i, ax in enumerate(_axes(args)):
             k = args["kernel"][i]
             req.need(ge(x[i + 1], k), "avgpool3d-kernel", "kernel",
-                     f"a 3D avgpool needs the input ({x[i + 1]} on axis {ax}) to be at least the kernel {k}, "
-                     "padding aside (torch's avg_pool3d checks it)")
+                     lambda: (f"a 3D avgpool needs the input ({x[i + 1]} on axis {ax}) to be at least the kernel {k}, "
+                              "padding aside (torch's avg_pool3d checks it)"))
     return out
 
 
@@ -464,11 +472,11 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     for i, ax in enumerate(_axes(args)):
         k, s, p, d = args["kernel"][i], args["stride"][i], args["padding"][i], dil[i]
         req.need(le(2 * p, k), "pool-padding", "padding",
-                 f"pool padding {p} on axis {ax} is more than half the kernel {k} (torch needs padding <= kernel // 2)")
+                 lambda: f"pool padding {p} on axis {ax} is more than half the kernel {k} (torch needs padding <= kernel // 2)")
         y = _window_out(x[i + 1], k, s, p, p, d, bool(args["ceil_mode"]))
         req.need(ge(y, 1), "size", "kernel",
-                 f"the pooling window (kernel {k}, dilation {d}) does not fit the input size {x[i + 1]} "
-                 f"(padding {p}) on axis {ax}: output size {y}", fatal=True)
+                 lambda: (f"the pooling window (kernel {k}, dilation {d}) does not fit the input size {x[i + 1]} "
+                          f"(padding {p}) on axis {ax}: output size {y}"), fatal=True)
         nums.append(x[i + 1] + 2 * p - d * (k - 1) - 1)
         out.append(y)
     if not args["ceil_mode"]:
@@ -505,18 +513,18 @@ def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     mode = args.get("mode", "nearest")
     rank = _MODE_RANK.get(mode)
     req.need(int(rank is None or rank == args.ndim), "upsample-mode", "mode",
-             f"mode {mode!r} works on {rank}D inputs only (torch), this input has {args.ndim} spatial axes"
-             + (f"; use {_RANK_MODE[args.ndim]!r}" if args.ndim in _RANK_MODE else ""))
+             lambda: (f"mode {mode!r} works on {rank}D inputs only (torch), this input has {args.ndim} spatial axes"
+                      + (f"; use {_RANK_MODE[args.ndim]!r}" if args.ndim in _RANK_MODE else "")))
     req.need(int(args.get("align_corners") is None or mode not in ("nearest", "nearest-exact")),
              "align-corners", "align_corners",
-             f"align_corners can only be set with the interpolating modes, not {mode!r} (torch)")
+             lambda: f"align_corners can only be set with the interpolating modes, not {mode!r} (torch)")
     size, scale = args.get("size"), args.get("scale")
     if size is not None and scale is not None:
-        req.need(0, "upsample-args", "scale", "give either scale or size, not both", fatal=True)
+        req.need(0, "upsample-args", "scale", lambda: "give either scale or size, not both", fatal=True)
     if size is not None:
         return (x[0], *size)
     if scale is None:
-        req.need(0, "upsample-args", "scale", "upsample needs scale or size", fatal=True)
+        req.need(0, "upsample-args", "scale", lambda: "upsample needs scale or size", fatal=True)
         return x
     return (x[0], *(x[i + 1] * scale[i] for i in range(args.ndim)))
 
@@ -555,11 +563,11 @@ def pixel_shuffle_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     (x,) = inputs
     r = args["factor"]
     if args.ndim != 2 or len(x) != 3:
-        req.need(0, "rank", "factor", f"pixel_shuffle works on [C, H, W] inputs (torch.nn.PixelShuffle), "
-                 f"not {_fmt(x)}", fatal=True)
+        req.need(0, "rank", "factor", lambda: (f"pixel_shuffle works on [C, H, W] inputs (torch.nn.PixelShuffle), "
+                                               f"not {_fmt(x)}"), fatal=True)
         return x
     req.need(eq(x[0] % (r * r), 0), "pixel-shuffle", "factor",
-             f"{x[0]} channels are not divisible by factor² = {r}² = {r * r}", fatal=True)
+             lambda: f"{x[0]} channels are not divisible by factor² = {r}² = {r * r}", fatal=True)
     return (fdiv(x[0], r * r), x[1] * r, x[2] * r)
 
 
@@ -574,7 +582,7 @@ def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         return x
     like, amount = args.get("like"), args.get("amount")
     if (like is None) == (amount is None):
-        req.need(0, "crop-args", "like", "crop needs exactly one of like (a layer) or amount", fatal=True)
+        req.need(0, "crop-args", "like", lambda: "crop needs exactly one of like (a layer) or amount", fatal=True)
         return x
     out: list[Value] = [x[0]]
     for i, ax in enumerate(_axes(args)):
@@ -582,19 +590,19 @@ def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
             target = inputs[1][i + 1]
             diff = x[i + 1] - target
             req.need(ge(diff, 0), "crop-size", "like",
-                     f"cannot crop {x[i + 1]} down to {target} ({like}) on axis {ax}: the input is smaller",
+                     lambda: f"cannot crop {x[i + 1]} down to {target} ({like}) on axis {ax}: the input is smaller",
                      fatal=True)
             exact = bool(args.get("_exact", False))
             req.need(eq(diff % 2, 0), "crop-odd", "like",
-                     f"cropping {x[i + 1]} to {target} on axis {ax} removes an odd {diff} pixels: "
-                     f"{fdiv(diff, 2)} before and {diff - fdiv(diff, 2)} after (the extra pixel comes off the end)",
+                     lambda: (f"cropping {x[i + 1]} to {target} on axis {ax} removes an odd {diff} pixels: "
+                              f"{fdiv(diff, 2)} before and {diff - fdiv(diff, 2)} after (the extra pixel comes off the end)"),
                      severity=Severity.ERROR if exact else Severity.WARNING)
             out.append(target)
         else:
             before, after = amount[i]
             y = x[i + 1] - before - after
             req.need(ge(y, 1), "size", "amount",
-                     f"cropping {before} + {after} pixels from {x[i + 1]} on axis {ax} leaves {y}", fatal=True)
+                     lambda: f"cropping {before} + {after} pixels from {x[i + 1]} on axis {ax} leaves {y}", fatal=True)
             out.append(y)
     return tuple(out)
 
@@ -631,13 +639,13 @@ def _merge_sizes(args: Args, inputs: Sequence[Shape], req: Req, first_axis: int,
     a = inputs[0]
     for j, b in enumerate(inputs[1:], start=1):
         if len(a) != len(b):
-            req.need(0, "rank", "from", f"{args.sources[0]} gives {_fmt(a)} but {args.sources[j]} gives {_fmt(b)}",
+            req.need(0, "rank", "from", lambda: f"{args.sources[0]} gives {_fmt(a)} but {args.sources[j]} gives {_fmt(b)}",
                      fatal=True)
             continue
         for n in range(first_axis, len(a)):
             req.need(eq(a[n], b[n]), "mismatch", "from",
-                     f"{args.sources[0]} gives {_dims(a, first_axis)} but {args.sources[j]} gives "
-                     f"{_dims(b, first_axis)}{what}")
+                     lambda: (f"{args.sources[0]} gives {_dims(a, first_axis)} but {args.sources[j]} gives "
+                              f"{_dims(b, first_axis)}{what}"))
             # one message per pair of branches is enough
             if isinstance(a[n], int) and isinstance(b[n], int) and a[n] != b[n]:
                 break
@@ -695,15 +703,15 @@ def softmax_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     rank = len(inputs[0]) + 1  # torch sees the batch dimension too
     dim = args["dim"]
     req.need(both(ge(dim, -rank), lt(dim, rank)), "dim", "dim",
-             f"dim {dim} is out of range for a {rank}-dimensional tensor [N, {', '.join(map(str, inputs[0]))}] "
-             f"(expected {-rank}..{rank - 1})")
+             lambda: (f"dim {dim} is out of range for a {rank}-dimensional tensor [N, {', '.join(map(str, inputs[0]))}] "
+                      f"(expected {-rank}..{rank - 1})"))
     return inputs[0]
 
 
 def groupnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     x = inputs[0]
     req.need(eq(x[0] % args["groups"], 0), "groups", "groups",
-             f"{x[0]} channels are not divisible by groups={args['groups']}")
+             lambda: f"{x[0]} channels are not divisible by groups={args['groups']}")
     return x
 
 
@@ -728,8 +736,8 @@ def instancenorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         return x  # torch's InstanceNorm would read [N, F] as an unbatched [C, L]
     if not args.get("track_running_stats"):
         req.need(gt(_prod(x[1:]), 1), "instancenorm-size", "from",
-                 f"instancenorm needs more than 1 spatial element, got {_fmt(x[1:])} (torch refuses it even "
-                 "in eval mode unless track_running_stats is true)")
+                 lambda: (f"instancenorm needs more than 1 spatial element, got {_fmt(x[1:])} (torch refuses it even "
+                          "in eval mode unless track_running_stats is true)"))
     return x
 
 

@@ -101,29 +101,65 @@ def _eval(e: Expr, env: Mapping[str, int], spec: Spec, fieldname: str, where: An
         raise SpecError(exc.bare, where, fieldname) from None
 
 
+@dataclass(frozen=True)
+class ArgPlan:
+    """A layer's fields split once into those fixed by the spec (evaluated here) and those
+    that read vars or unknowns (evaluated per binding by :func:`plan_args`)."""
+
+    layer: Layer
+    static: Mapping[str, Any]
+    dynamic: tuple[tuple[str, Kind, Any, int | None], ...]
+    names: frozenset[str]
+    sources: tuple[str, ...]
+
+
+def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
+    """Split a layer's fields (see :class:`ArgPlan`); a checking loop builds it once per layer."""
+    static: dict[str, Any] = {"_exact": spec.exact, "_tf": spec.semantics.value == "tf"}
+    dynamic: list[tuple[str, Kind, Any, int | None]] = []
+    names: set[str] = set()
+    for f in OPS[lay.op].fields:
+        v = lay.values.get(f.name)
+        used = _names_in(v) if f.kind in (Kind.INT, Kind.AXES, Kind.SIDES) else set()
+        if used:
+            dynamic.append((f.name, f.kind, v, f.minimum))
+            names |= used
+        else:
+            static[f.name] = _field_value(lay, f.name, f.kind, v, f.minimum, {}, spec)
+    return ArgPlan(lay, static, tuple(dynamic), frozenset(names), sources)
+
+
+def plan_args(plan: ArgPlan, env: Mapping[str, int], spec: Spec) -> Args:
+    """The Args a rule runs on, for one binding of the names the layer reads."""
+    if not plan.dynamic:
+        return Args(plan.static, spec.ndim, plan.layer.name, plan.sources)
+    vals = dict(plan.static)
+    for name, kind, v, minimum in plan.dynamic:
+        vals[name] = _field_value(plan.layer, name, kind, v, minimum, env, spec)
+    return Args(vals, spec.ndim, plan.layer.name, plan.sources)
+
+
 def layer_args(lay: Layer, env: Mapping[str, int], spec: Spec, sources: tuple[str, ...]) -> Args:
     """Evaluate a layer's fields to ints (the Args a rule runs on)."""
-    opdef = OPS[lay.op]
-    vals: dict[str, Any] = {}
-    for f in opdef.fields:
-        v = lay.values.get(f.name)
-        fname = f"{lay.name}.{f.name}"
-        if f.kind is Kind.INT and isinstance(v, Expr):
-            v = _eval(v, env, spec, fname, lay.where)
-            _basic_range(v, f.minimum, spec, fname, lay)
-        elif f.kind is Kind.AXES and isinstance(v, tuple):
-            v = tuple(_eval(x, env, spec, fname, lay.where) for x in v)
-            for x in v:
-                _basic_range(x, f.minimum, spec, fname, lay)
-        elif f.kind is Kind.SIDES and isinstance(v, tuple):
-            v = tuple((_eval(a, env, spec, fname, lay.where), _eval(b, env, spec, fname, lay.where)) for a, b in v)
-            for pair in v:
-                for x in pair:
-                    _basic_range(x, f.minimum, spec, fname, lay)
-        vals[f.name] = v
-    vals["_exact"] = spec.exact
-    vals["_tf"] = spec.semantics.value == "tf"
-    return Args(vals, spec.ndim, lay.name, sources)
+    return plan_args(arg_plan(lay, spec, sources), env, spec)
+
+
+def _field_value(lay: Layer, name: str, kind: Kind, v: Any, minimum: int | None, env: Mapping[str, int],
+                 spec: Spec) -> Any:
+    fname = f"{lay.name}.{name}"
+    if kind is Kind.INT and isinstance(v, Expr):
+        v = _eval(v, env, spec, fname, lay.where)
+        _basic_range(v, minimum, spec, fname, lay)
+    elif kind is Kind.AXES and isinstance(v, tuple):
+        v = tuple(_eval(x, env, spec, fname, lay.where) for x in v)
+        for x in v:
+            _basic_range(x, minimum, spec, fname, lay)
+    elif kind is Kind.SIDES and isinstance(v, tuple):
+        v = tuple((_eval(a, env, spec, fname, lay.where), _eval(b, env, spec, fname, lay.where)) for a, b in v)
+        for pair in v:
+            for x in pair:
+                _basic_range(x, minimum, spec, fname, lay)
+    return v
 
 
 def _basic_range(v: int, minimum: int | None, spec: Spec, fname: str, lay: Layer) -> None:
@@ -177,7 +213,10 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
                 shapes[lay.name] = res.shape
                 reach[lay.name] = None
                 continue
-        args = layer_args(lay, env, spec, lay.refs or srcs)
+        plan = net.memo.get(("plan", lay.name))
+        if plan is None:
+            plan = net.memo[("plan", lay.name)] = arg_plan(lay, spec, lay.refs or srcs)
+        args = plan_args(plan, env, spec)
         if any(s is None for s in in_shapes):
             results[lay.name] = LayerResult(lay, args, None, None)
             shapes[lay.name] = None

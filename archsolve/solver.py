@@ -239,6 +239,8 @@ class Z3Problem:
         res = self.solver.check(*all_labels, *assumptions)
         if res == z3.unknown:
             reason = self.solver.reason_unknown()
+            if "cancel" in reason and time.monotonic() < (self.deadline or float("inf")):
+                raise KeyboardInterrupt  # Z3 turns Ctrl-C into "canceled": the user stopped it
             raise SolverTimeout(f"the solver gave up ({reason})")
         if res == z3.sat:
             self.last_model = self.solver.model()

@@ -519,56 +519,71 @@ class _Builder:
         return ""
 
     def candidates(self, u: str, lay: Layer) -> list[int]:
-        if u in self.spec.vars:
-            dom = self.spec.vars[u].domain
-            assert dom is not None
-            if dom.values is not None:
-                return list(dom.values)
-            try:
-                return domain_bounds(dom, {})
-            except KeyError:
-                raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, so its domain must be "
-                                "numbers", self.spec.vars[u].where) from None
-        unk = self.spec.unknowns[u]
-        if unk.domain.values is not None:
-            return list(unk.domain.values)
-        lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
-        return list(range(lo, hi + 1))
+        return candidates(self.spec, u, lay)
 
     def _dependent(self, u: str) -> bool:
-        """Whether an unknown's domain names other fields (padding 0..kernel-1)."""
-        unk = self.spec.unknowns.get(u)
-        if unk is None or unk.domain.values is not None:
-            return False
-        assert unk.domain.lo is not None and unk.domain.hi is not None
-        return bool(unk.domain.lo.names() or unk.domain.hi.names())
+        return is_dependent(self.spec, u)
 
     def in_field_domains(self, lay: Layer, vals: Mapping[str, Any], assign: Mapping[str, int], ndim: int) -> bool:
-        """Dependent domains: an unknown padding stays below its kernel, and so on."""
-        for u, value in assign.items():
-            unk = self.spec.unknowns.get(u)
-            if unk is None or unk.layer.split("/")[-1] == "" or unk.domain.values is not None:
-                continue
-            dom = unk.domain
-            assert dom.lo is not None and dom.hi is not None
-            names = dom.lo.names() | dom.hi.names()
-            if not names:
-                continue
-            # the axis the unknown stands on: `up1.padding[1]`, or every axis
-            axes = [int(u.rsplit("[", 1)[1].rstrip("]"))] if u.endswith("]") and "[" in u else range(ndim)
-            for a in axes:
-                env = {}
-                for n in names:
-                    v = vals.get(n)
-                    if isinstance(v, tuple):
-                        v = v[a] if a < len(v) else v[0]
-                    if not isinstance(v, int):
-                        break
-                    env[n] = v
-                else:
-                    if not dom.lo.evaluate(env) <= value <= dom.hi.evaluate(env):
-                        return False
-        return True
+        return in_field_domains(self.spec, vals, assign, ndim)
+
+
+def candidates(spec: Spec, u: str, lay: Layer) -> list[int]:
+    """The values an unknown may take (a dependent domain at its widest)."""
+    if u in spec.vars:
+        dom = spec.vars[u].domain
+        assert dom is not None
+        if dom.values is not None:
+            return list(dom.values)
+        try:
+            return domain_bounds(dom, {})
+        except KeyError:
+            raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, so its domain must be "
+                            "numbers", spec.vars[u].where) from None
+    unk = spec.unknowns[u]
+    if unk.domain.values is not None:
+        return list(unk.domain.values)
+    lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
+    return list(range(lo, hi + 1))
+
+
+def is_dependent(spec: Spec, u: str) -> bool:
+    """Whether an unknown's domain names other fields (padding 0..kernel-1)."""
+    unk = spec.unknowns.get(u)
+    if unk is None or unk.domain.values is not None:
+        return False
+    assert unk.domain.lo is not None and unk.domain.hi is not None
+    return bool(unk.domain.lo.names() or unk.domain.hi.names())
+
+
+def in_field_domains(spec: Spec, vals: Mapping[str, Any], assign: Mapping[str, int], ndim: int) -> bool:
+    """Dependent domains: an unknown padding stays below its kernel, and so on.
+
+    ``vals``: the layer's field values (ints where known); ``assign``: unknowns to test."""
+    for u, value in assign.items():
+        unk = spec.unknowns.get(u)
+        if unk is None or unk.layer.split("/")[-1] == "" or unk.domain.values is not None:
+            continue
+        dom = unk.domain
+        assert dom.lo is not None and dom.hi is not None
+        names = dom.lo.names() | dom.hi.names()
+        if not names:
+            continue
+        # the axis the unknown stands on: `up1.padding[1]`, or every axis
+        axes = [int(u.rsplit("[", 1)[1].rstrip("]"))] if u.endswith("]") and "[" in u else range(ndim)
+        for a in axes:
+            env = {}
+            for n in names:
+                v = vals.get(n)
+                if isinstance(v, tuple):
+                    v = v[a] if a < len(v) else v[0]
+                if not isinstance(v, int):
+                    break
+                env[n] = v
+            else:
+                if not dom.lo.evaluate(env) <= value <= dom.hi.evaluate(env):
+                    return False
+    return True
 
 
 # the widest values a field's "?" can take, for domain ends that name other fields

@@ -1,0 +1,506 @@
+"""Exact depth-first search over the unknowns' domains: ``solve``'s first try, before Z3.
+
+Many solve questions are small -- a DCGAN's five strides, a U-Net's up-convs -- and a walk
+over the layers in data-flow order, trying each unknown's values with the very rules
+``check`` runs (remembered per layer, input shape and values), answers them in about a
+millisecond, before Z3 would have its constraints built.  The walk prunes a branch as soon
+as a layer is invalid or a constraint on what is known so far fails, and it is exhaustive:
+
+- ``all``: every solution, or the first ``limit`` and the proof that more exist;
+- ``opt``: branch and bound on the key (objective, unknowns in name order), so the answer
+  is the proven optimum with ``solve``'s tie-break.  Here a layer's own unknowns -- those
+  nothing later reads -- are grouped by the output they give, and only the cheapest of a
+  group is followed: U-Net up-convs with 264 combinations each collapse to a handful.
+
+"No solution" is exact too, but the caller runs Z3 anyway to explain the conflict.  The
+search gives up (:func:`search` returns None) when its time budget runs out or the
+question is outside its reach -- ``params``/``macs``, attributes in the objective, a var
+whose domain names other vars -- and the caller hands the question to Z3.
+
+Example::
+
+    >>> from archsolve.spec import load_text
+    >>> from archsolve.graph import build_network
+    >>> net = build_network(load_text('''
+    ... input: [1, 8]
+    ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
+    ... constraints: [up.L == 16]
+    ... '''))
+    >>> search(net, "opt", "sum", 1, 1.0).solutions
+    [{'up.kernel': 2}]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ArchsolveError, ExprError
+from .expr import Bin, Call, Expr, Name, Num
+from .graph import Network
+from .ops import OPS, Severity, Shape
+from .propagate import ArgPlan, arg_plan, evaluate_constraint, plan_args
+from .spec import Layer
+from .symbolic import ENUMERATED, candidates, in_field_domains, is_dependent
+
+MISSING = object()
+MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
+
+
+class NotApplicable(Exception):
+    """The question needs the solver (params or macs, an attribute objective, ...)."""
+
+
+class OutOfBudget(Exception):
+    """The search ran past its time budget."""
+
+
+@dataclass
+class Answer:
+    """``solutions``: value dicts (every unknown); ``complete``: every solution was seen
+    (``all``) or the first is the proven optimum (``opt``)."""
+
+    solutions: list[dict[str, int]]
+    complete: bool
+
+
+class _Valid:
+    """A Req that only remembers whether an error-severity condition failed."""
+
+    __slots__ = ("bad",)
+
+    def __init__(self) -> None:
+        self.bad = False
+
+    def need(self, cond: Any, rule: str, field: str, message: Any, *, fatal: bool = False,
+             severity: Severity = Severity.ERROR) -> None:
+        if not cond and severity is Severity.ERROR:
+            self.bad = True
+
+
+@dataclass
+class _Check:
+    expr: Expr
+    scalars: tuple[tuple[str, int, int], ...]  # (attribute, step, dimension)
+    lists: tuple[tuple[str, int], ...]  # (name.shape, step)
+    unknowns: tuple[str, ...]
+
+
+@dataclass
+class _Step:
+    layer: Layer | None  # None: the input (step 0) or the final step
+    plan: ArgPlan | None
+    new: tuple[str, ...]  # unknowns first read here, in assignment order
+    reads: tuple[str, ...]  # the names its fields read (vars included), for memo keys
+    ties: tuple[str, ...]  # tied vars whose values are known from here on
+    sources: tuple[int, ...]  # the steps it reads
+    dependent: tuple[str, ...]  # unknowns whose domains name this layer's fields
+    checks: list[_Check]
+    local: tuple[str, ...] = ()  # new unknowns nothing later reads (grouped by output in ``opt``)
+
+
+class _Search:
+    def __init__(self, net: Network, objective: Expr | str, deadline: float):
+        spec = net.spec
+        self.net = net
+        self.spec = spec
+        self.deadline = deadline
+        self.nodes = 0
+        self.memo: dict[Any, Any] = {}
+        tied: dict[str, Expr] = {n: v.expr for n, v in spec.vars.items() if v.expr is not None}
+        for _ in range(len(tied) + 1):
+            tied = {n: e.substitute(tied) for n, e in tied.items()}
+        self.tied = tied
+        self.unknowns = tuple(n for n, v in spec.vars.items() if v.domain is not None) + tuple(spec.unknowns)
+        self.order = tuple(sorted(self.unknowns))
+        if isinstance(objective, str):
+            if objective != "sum":
+                raise NotApplicable(objective)
+            self.objective: Expr | None = None
+        else:
+            self.objective = objective.substitute(tied)
+            if not self.objective.names() <= set(self.unknowns):
+                raise NotApplicable("the objective names layer attributes")
+        self.steps: list[_Step] = []
+        self._plan_steps()
+        self.cands = {u: self._static(u) for u in self.unknowns}
+        if any(not c for c in self.cands.values()):
+            raise NotApplicable("an empty domain")
+        self.lows = {u: min(c) for u, c in self.cands.items()}
+
+    # -- planning ---------------------------------------------------------------------------------
+    def _free(self, names: frozenset[str] | set[str]) -> set[str]:
+        out: set[str] = set()
+        for n in names:
+            out |= self.tied[n].names() if n in self.tied else {n}
+        return out
+
+    def _plan_steps(self) -> None:
+        spec = self.spec
+        assigned: set[str] = set()
+        known_ties: set[str] = set()
+        index = {"input": 0}
+
+        def step(layer: Layer | None, plan: ArgPlan | None, reads: set[str], sources: tuple[int, ...],
+                 dependent: tuple[str, ...] = ()) -> None:
+            free = self._free(reads)
+            if not free <= set(self.unknowns):
+                raise NotApplicable(f"{sorted(free - set(self.unknowns))} has no value")
+            new = [u for u in self._assignment_order(layer, free) if u not in assigned]
+            assigned.update(new)
+            ties = [n for n, e in self.tied.items() if n not in known_ties and e.names() <= assigned]
+            known_ties.update(ties)
+            self.steps.append(_Step(layer, plan, tuple(new), tuple(sorted(reads)), tuple(ties), sources,
+                                    dependent, []))
+
+        input_names: set[str] = set()
+        for e in spec.input:
+            input_names |= e.names()
+        step(None, None, input_names, ())
+        for lay in self.net.order:
+            try:
+                plan = arg_plan(lay, spec, lay.refs or lay.sources)
+            except ArchsolveError as exc:
+                raise NotApplicable(str(exc)) from None
+            dependent: set[str] = set()
+            for f in ENUMERATED:
+                v = lay.values.get(f)
+                if isinstance(v, (Expr, tuple)):
+                    dependent |= {u for u in self._free(_names(v)) if is_dependent(spec, u)}
+            index[lay.name] = len(self.steps)
+            step(lay, plan, set(plan.names), tuple(index[s] for s in lay.sources), tuple(sorted(dependent)))
+        rest = [u for u in self.unknowns if u not in assigned]
+        step(None, None, set(rest), ())
+        self._place_checks(index)
+        self._find_locals()
+
+    def _assignment_order(self, layer: Layer | None, free: set[str]) -> list[str]:
+        """Unknowns in field order, those whose domain follows other fields (padding) last."""
+        if layer is None:
+            return sorted(free, key=lambda u: (u not in self.spec.vars, u))
+        rank = {f.name: i for i, f in enumerate(OPS[layer.op].fields)}
+
+        def key(u: str) -> tuple[int, int, str]:
+            unk = self.spec.unknowns.get(u)
+            field = unk.field.split("[")[0] if unk is not None and unk.layer == layer.name else ""
+            return (is_dependent(self.spec, u), rank.get(field, -1), u)
+
+        return sorted(free, key=key)
+
+    def _place_checks(self, index: Mapping[str, int]) -> None:
+        spec = self.spec
+        axes = ("C", *spec.axis_names)
+        ready_at = {u: i for i, st in enumerate(self.steps) for u in st.new}
+        for c in spec.constraints:
+            expr = c.expr.substitute(self.tied)
+            scalars: list[tuple[str, int, int]] = []
+            lists: list[tuple[str, int]] = []
+            unknowns: list[str] = []
+            at = 0
+            for n in expr.names():
+                if n in ready_at:
+                    unknowns.append(n)
+                    at = max(at, ready_at[n])
+                    continue
+                base, _, attr = n.rpartition(".")
+                target = spec.aliases.get(base, base)
+                if target not in index:
+                    raise NotApplicable(f"{n} names nothing")
+                where = index[target]
+                if attr == "shape":
+                    lists.append((n, where))
+                elif attr in axes:
+                    scalars.append((n, where, axes.index(attr)))
+                else:
+                    raise NotApplicable(f"{n} needs the solver")
+                at = max(at, where)
+            self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns)))
+
+    def _find_locals(self) -> None:
+        """A step's new unknowns that no later step, constraint or objective term reads."""
+        later: set[str] = set(self.objective.names()) if self.objective is not None else set()
+        for st in reversed(self.steps):
+            checked: set[str] = set()
+            for c in st.checks:
+                checked |= set(c.unknowns)
+            st.local = tuple(u for u in st.new if u not in later and u not in checked)
+            later |= self._free(set(st.reads)) | checked
+
+    def _static(self, u: str) -> list[int]:
+        """Every value ``u`` may take (a dependent domain at its widest); small domains only."""
+        spec = self.spec
+        dom = spec.vars[u].domain if u in spec.vars else spec.unknowns[u].domain
+        if dom is not None and dom.values is None:
+            assert dom.lo is not None and dom.hi is not None
+            try:
+                lo, hi = dom.lo.evaluate({}), dom.hi.evaluate({})
+            except KeyError:
+                lo, hi = 0, 0  # ends that name fields: the field bounds keep them small
+            if hi - lo >= MAX_VALUES:
+                raise NotApplicable(f"{u}: {hi - lo + 1} values")
+        try:
+            return candidates(spec, u, self._layer_of(u))
+        except ArchsolveError:
+            raise NotApplicable(f"{u}: no finite domain") from None
+
+    def _layer_of(self, u: str) -> Layer:
+        for st in self.steps:
+            if u in st.new and st.layer is not None:
+                return st.layer
+        return self.spec.layers[0]
+
+    # -- one step ----------------------------------------------------------------------------------
+    def values(self, st: _Step, u: str, env: dict[str, int]) -> list[int]:
+        """Candidates for ``u``; a dependent domain (padding 0..kernel-1) from the fields known."""
+        cands = self.cands[u]
+        if st.layer is None or not is_dependent(self.spec, u):
+            return cands
+        unk = self.spec.unknowns[u]
+        dom = unk.domain
+        assert dom.lo is not None and dom.hi is not None
+        axis = int(u.rsplit("[", 1)[1].rstrip("]")) if u.endswith("]") else None
+        lo, hi = cands[0], cands[-1]
+        for a in range(self.spec.ndim) if axis is None else (axis,):
+            fields: dict[str, int] = {}
+            for n in dom.lo.names() | dom.hi.names():
+                v = st.layer.values.get(n)
+                if isinstance(v, tuple):
+                    v = v[a] if a < len(v) else v[0]
+                try:
+                    fields[n] = v.evaluate(env) if isinstance(v, Expr) else v
+                except KeyError:
+                    return cands  # a field not chosen yet: the run checks it
+            if not all(isinstance(x, int) for x in fields.values()):
+                return cands
+            lo, hi = max(lo, dom.lo.evaluate(fields)), min(hi, dom.hi.evaluate(fields))
+        return list(range(lo, hi + 1))
+
+    def run(self, i: int, env: dict[str, int], shapes: list[Shape | None]) -> Shape | None:
+        """The step's output shape, or None when it is invalid (memoized)."""
+        st = self.steps[i]
+        inputs = tuple(shapes[j] for j in st.sources)
+        key = (i, inputs, tuple([env[n] for n in st.reads]))
+        hit = self.memo.get(key, MISSING)
+        if hit is not MISSING:
+            return hit  # type: ignore[no-any-return]
+        out: Shape | None = None
+        if st.layer is None:
+            if i == 0:
+                shape = tuple(e.evaluate(env) for e in self.spec.input)
+                out = shape if min(shape) >= 1 else None
+            else:
+                out = ()
+        else:
+            assert st.plan is not None
+            try:
+                args = plan_args(st.plan, env, self.spec)
+            except ArchsolveError:
+                args = None
+            if args is not None and (not st.dependent or in_field_domains(
+                    self.spec, args.values, {u: env[u] for u in st.dependent}, self.spec.ndim)):
+                req = _Valid()
+                y = OPS[st.layer.op].shape(args, list(inputs), req)  # type: ignore[arg-type]
+                out = None if req.bad else tuple(y)
+        self.memo[key] = out
+        return out
+
+    def holds(self, st: _Step, env: Mapping[str, int], shapes: list[Shape | None]) -> bool:
+        for c in st.checks:
+            scalars: dict[str, int] = dict(env)
+            for name, where, d in c.scalars:
+                shape = shapes[where]
+                assert shape is not None
+                if d >= len(shape):
+                    return False
+                scalars[name] = shape[d]
+            lists = {name: shapes[where] for name, where in c.lists}
+            try:
+                if not evaluate_constraint(c.expr, scalars, lists):  # type: ignore[arg-type]
+                    return False
+            except (ExprError, KeyError, ZeroDivisionError):
+                raise NotApplicable(f"constraint {c.expr}") from None
+        return True
+
+    def assignments(self, st: _Step, env: dict[str, int], k: int = 0) -> Iterator[None]:
+        """Bind ``st.new`` in ``env`` one combination at a time (ascending values)."""
+        if k == len(st.new):
+            for n in st.ties:
+                env[n] = self.tied[n].evaluate(env)
+            yield None
+            return
+        u = st.new[k]
+        for v in self.values(st, u, env):
+            env[u] = v
+            yield from self.assignments(st, env, k + 1)
+        del env[u]
+
+    def tick(self) -> None:
+        self.nodes += 1
+        if not self.nodes & 255 and time.perf_counter() > self.deadline:
+            raise OutOfBudget
+
+    # -- listing -----------------------------------------------------------------------------------
+    def list_all(self, limit: int) -> Answer:
+        """Up to ``limit`` solutions; ``complete`` when none is left out (one more is sought)."""
+        found: list[dict[str, int]] = []
+        env: dict[str, int] = {}
+        shapes: list[Shape | None] = [None] * len(self.steps)
+        n = len(self.steps)
+
+        class Enough(Exception):
+            pass
+
+        def walk(i: int) -> None:
+            if i == n:
+                found.append({u: env[u] for u in self.unknowns})
+                if len(found) > limit:
+                    raise Enough
+                return
+            st = self.steps[i]
+            for _ in self.assignments(st, env):
+                self.tick()
+                out = self.run(i, env, shapes)
+                if out is None:
+                    continue
+                shapes[i] = out
+                if self.holds(st, env, shapes):
+                    walk(i + 1)
+
+        try:
+            walk(0)
+        except Enough:
+            return Answer(found[:limit], False)
+        return Answer(found, True)
+
+    # -- optimizing --------------------------------------------------------------------------------
+    def cost(self, env: Mapping[str, int]) -> int | None:
+        """A lower bound of the objective over completions of ``env`` (None: none known)."""
+        if self.objective is None:
+            return sum(env.get(u, self.lows[u]) for u in self.unknowns)
+        lo_hi = _interval(self.objective, {u: ((env[u], env[u]) if u in env else self.span(u))
+                                           for u in self.objective.names()})
+        return None if lo_hi is None else lo_hi[0]
+
+    def span(self, u: str) -> tuple[int, int]:
+        return self.lows[u], max(self.cands[u])
+
+    def groups(self, i: int, env: dict[str, int], shapes: list[Shape | None]
+               ) -> list[tuple[Shape, dict[str, int]]]:
+        """The step's choices with its local unknowns folded: per (output, other new values),
+        the combination with the smallest (local cost, local values in name order)."""
+        st = self.steps[i]
+        inputs = tuple(shapes[j] for j in st.sources)
+        before = tuple(env[n] for n in st.reads if n not in st.new and n not in st.ties)
+        key = ("groups", i, inputs, before)
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        local = sorted(st.local)
+        weigh = self.objective is None
+        best: dict[Any, tuple[Any, dict[str, int]]] = {}
+        for _ in self.assignments(st, env):
+            self.tick()
+            out = self.run(i, env, shapes)
+            if out is None:
+                continue
+            group = (out, tuple(env[u] for u in st.new if u not in st.local))
+            rank = (sum(env[u] for u in local) if weigh else 0, tuple(env[u] for u in local))
+            seen = best.get(group)
+            if seen is None or rank < seen[0]:
+                best[group] = (rank, {u: env[u] for u in (*st.new, *st.ties)})
+        result = [(g[0], a) for g, (_, a) in sorted(best.items(), key=lambda kv: kv[1][0])]
+        self.memo[key] = result
+        return result
+
+    def optimum(self) -> Answer:
+        env: dict[str, int] = {}
+        shapes: list[Shape | None] = [None] * len(self.steps)
+        n = len(self.steps)
+        best: list[Any] = [None, None]  # key, values
+
+        def bound_ok() -> bool:
+            if best[0] is None:
+                return True
+            lb = self.cost(env)
+            if lb is None:
+                return True
+            if lb != best[0][0]:
+                return lb < best[0][0]
+            return tuple(env.get(u, self.lows[u]) for u in self.order) < best[0][1]
+
+        def walk(i: int) -> None:
+            if i == n:
+                obj = sum(env[u] for u in self.unknowns) if self.objective is None else self.objective.evaluate(env)
+                key = (obj, tuple(env[u] for u in self.order))
+                if best[0] is None or key < best[0]:
+                    best[0], best[1] = key, {u: env[u] for u in self.unknowns}
+                return
+            st = self.steps[i]
+            for out, assign in self.groups(i, env, shapes):
+                self.tick()
+                env.update(assign)
+                if bound_ok():
+                    shapes[i] = out
+                    if self.holds(st, env, shapes):
+                        walk(i + 1)
+                for u in assign:
+                    del env[u]
+
+        walk(0)
+        return Answer([best[1]] if best[1] is not None else [], True)
+
+
+def _names(v: Any) -> set[str]:
+    if isinstance(v, Expr):
+        return set(v.names())
+    if isinstance(v, tuple):
+        return set().union(*(_names(x) for x in v)) if v else set()
+    return set()
+
+
+def _interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] | None:
+    """Bounds of an arithmetic expression over bounded names (None where unsupported)."""
+    if isinstance(e, Num):
+        return e.value, e.value
+    if isinstance(e, Name):
+        return spans.get(e.name)
+    if isinstance(e, Bin) and e.op in ("+", "-", "*"):
+        a, b = _interval(e.left, spans), _interval(e.right, spans)
+        if a is None or b is None:
+            return None
+        if e.op == "+":
+            return a[0] + b[0], a[1] + b[1]
+        if e.op == "-":
+            return a[0] - b[1], a[1] - b[0]
+        products = [x * y for x in a for y in b]
+        return min(products), max(products)
+    if isinstance(e, Bin) and e.op == "//":
+        a, b = _interval(e.left, spans), _interval(e.right, spans)
+        if a is None or b is None or b[0] <= 0:
+            return None
+        quotients = [x // y for x in a for y in b]
+        return min(quotients), max(quotients)
+    if isinstance(e, Call) and e.fn in ("min", "max"):
+        parts = [_interval(x, spans) for x in e.args]
+        if any(p is None for p in parts):
+            return None
+        pick = min if e.fn == "min" else max
+        return pick(p[0] for p in parts if p), pick(p[1] for p in parts if p)
+    return None
+
+
+def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: float) -> Answer | None:
+    """Answer ``mode`` ("all" up to ``limit``, or "opt") exactly, or None (see the module
+    docstring): out of budget (seconds) or out of reach."""
+    deadline = time.perf_counter() + budget
+    try:
+        s = _Search(net, objective, deadline)
+        need = 4 * len(s.steps) + 1000
+        if sys.getrecursionlimit() < need:
+            sys.setrecursionlimit(need)
+        return s.optimum() if mode == "opt" else s.list_all(limit)
+    except (NotApplicable, OutOfBudget):
+        return None
