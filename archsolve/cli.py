@@ -162,9 +162,11 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
               help="Write the spec with the values filled in to OUT (comments and layout kept).")
 @click.option("--in-place", is_flag=True, help="Write the filled-in spec over SPEC.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT §3).")
+@click.option("--engine", type=click.Choice(["auto", "search", "z3"]), default="auto", show_default=True,
+              help="auto: an exact search first, Z3 for what it cannot finish quickly; search or z3: only that one.")
 @handle_errors
 def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, timeout: float,
-          write_to: str | None, in_place: bool, as_json: bool) -> None:
+          write_to: str | None, in_place: bool, as_json: bool, engine: str) -> None:
     """Fill every unknown ('?' and vars) in SPEC so that every shape rule and constraint holds.
 
     \b
@@ -184,7 +186,7 @@ def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, time
     progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
     try:
         result = solve_spec(loaded, all_solutions=all_solutions, limit=limit, minimize=minimize,
-                            timeout=timeout, progress=progress[1] if progress else None)
+                            timeout=timeout, progress=progress[1] if progress else None, engine=engine)
     finally:
         if progress:
             progress[0].stop()

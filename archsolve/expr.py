@@ -243,15 +243,17 @@ def cdiv(a: Value, b: Value) -> Value:
 
 
 def vmax(*args: Value) -> Value:
-    if all(isinstance(a, int) for a in args):
-        return max(args)  # type: ignore[type-var]
-    return Call("max", tuple(lift(a) for a in args))
+    for a in args:
+        if not isinstance(a, int):
+            return Call("max", tuple(lift(x) for x in args))
+    return max(args)  # type: ignore[type-var]
 
 
 def vmin(*args: Value) -> Value:
-    if all(isinstance(a, int) for a in args):
-        return min(args)  # type: ignore[type-var]
-    return Call("min", tuple(lift(a) for a in args))
+    for a in args:
+        if not isinstance(a, int):
+            return Call("min", tuple(lift(x) for x in args))
+    return min(args)  # type: ignore[type-var]
 
 
 def ite(cond: Value, a: Value, b: Value) -> Value:
@@ -267,28 +269,29 @@ def _cmp(op: str, a: Value, b: Value) -> Value:
     return _bin(op, a, b)
 
 
+# The comparisons test for ints inline: the concrete path runs them millions of times.
 def le(a: Value, b: Value) -> Value:
-    return _cmp("<=", a, b)
+    return int(a <= b) if isinstance(a, int) and isinstance(b, int) else _bin("<=", a, b)
 
 
 def lt(a: Value, b: Value) -> Value:
-    return _cmp("<", a, b)
+    return int(a < b) if isinstance(a, int) and isinstance(b, int) else _bin("<", a, b)
 
 
 def ge(a: Value, b: Value) -> Value:
-    return _cmp(">=", a, b)
+    return int(a >= b) if isinstance(a, int) and isinstance(b, int) else _bin(">=", a, b)
 
 
 def gt(a: Value, b: Value) -> Value:
-    return _cmp(">", a, b)
+    return int(a > b) if isinstance(a, int) and isinstance(b, int) else _bin(">", a, b)
 
 
 def eq(a: Value, b: Value) -> Value:
-    return _cmp("==", a, b)
+    return int(a == b) if isinstance(a, int) and isinstance(b, int) else _bin("==", a, b)
 
 
 def ne(a: Value, b: Value) -> Value:
-    return _cmp("!=", a, b)
+    return int(a != b) if isinstance(a, int) and isinstance(b, int) else _bin("!=", a, b)
 
 
 def both(a: Value, b: Value) -> Value:

@@ -260,6 +260,8 @@ def _axes(args: Args) -> tuple[str, ...]:
 
 def _channels_divisible(args: Args, cin: Value, req: Req, what: str = "conv") -> None:
     g = args["groups"]
+    if isinstance(g, int) and g == 1:
+        return  # everything divides by 1, symbolic or not
     req.need(eq(cin % g, 0), "groups", "groups",
              lambda: f"{cin} input channels are not divisible by groups={g}")
     req.need(eq(args["out"] % g, 0), "groups", "groups",
@@ -353,8 +355,9 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                               f"stride on axis {ax} is {args['stride'][i]}"))
     out: list[Value] = [args["out"]]
     nums: list[Value] = []
+    kernel, stride, dilation = args["kernel"], args["stride"], args["dilation"]
     for i, ax in enumerate(_axes(args)):
-        k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
+        k, s, d = kernel[i], stride[i], dilation[i]
         pl, pr = _conv_pads(args, i)
         padded = x[i + 1] + pl + pr
         span = d * (k - 1) + 1
@@ -365,7 +368,7 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         num = padded - span
         nums.append(num)
         out.append(fdiv(num, s) + 1)
-    _exact(args, req, nums, args["stride"], "conv")
+    _exact(args, req, nums, stride, "conv")
     return tuple(out)
 
 
@@ -405,9 +408,10 @@ def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
             same = args["padding"] == "same"
             out.append(x[i + 1] * s if same else (x[i + 1] - 1) * s + vmax(d * (k - 1) + 1, s))
         return tuple(out)
+    kernel, stride, dilation = args["kernel"], args["stride"], args["dilation"]
+    padding, output_padding = args["padding"], args["output_padding"]
     for i, ax in enumerate(_axes(args)):
-        k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
-        p, op = args["padding"][i], args["output_padding"][i]
+        k, s, d, p, op = kernel[i], stride[i], dilation[i], padding[i], output_padding[i]
         req.need(lt(op, vmax(s, d)), "output-padding", "output_padding",
                  lambda: f"output_padding {op} on axis {ax} must be smaller than stride {s} or dilation {d}")
         y = (x[i + 1] - 1) * s + (d * (k - 1) - 2 * p + op + 1)
@@ -469,11 +473,12 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     out: list[Value] = [x[0]]
     nums: list[Value] = []
     dil = args.get("dilation") or (1,) * args.ndim
+    kernel, stride, padding, ceil = args["kernel"], args["stride"], args["padding"], bool(args["ceil_mode"])
     for i, ax in enumerate(_axes(args)):
-        k, s, p, d = args["kernel"][i], args["stride"][i], args["padding"][i], dil[i]
+        k, s, p, d = kernel[i], stride[i], padding[i], dil[i]
         req.need(le(2 * p, k), "pool-padding", "padding",
                  lambda: f"pool padding {p} on axis {ax} is more than half the kernel {k} (torch needs padding <= kernel // 2)")
-        y = _window_out(x[i + 1], k, s, p, p, d, bool(args["ceil_mode"]))
+        y = _window_out(x[i + 1], k, s, p, p, d, ceil)
         req.need(ge(y, 1), "size", "kernel",
                  lambda: (f"the pooling window (kernel {k}, dilation {d}) does not fit the input size {x[i + 1]} "
                           f"(padding {p}) on axis {ax}: output size {y}"), fatal=True)

@@ -120,13 +120,38 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
     names: set[str] = set()
     for f in OPS[lay.op].fields:
         v = lay.values.get(f.name)
-        used = _names_in(v) if f.kind in (Kind.INT, Kind.AXES, Kind.SIDES) else set()
+        if f.kind not in (Kind.INT, Kind.AXES, Kind.SIDES):
+            static[f.name] = v
+            continue
+        literal = _literal(v)  # most fields are plain numbers: skip the general path
+        if literal is not None:
+            if f.minimum is not None and min(literal if isinstance(literal, tuple) else (literal,)) < f.minimum:
+                _field_value(lay, f.name, f.kind, v, f.minimum, {}, spec)  # raises, naming the field
+            static[f.name] = literal
+            continue
+        used = _names_in(v)
         if used:
             dynamic.append((f.name, f.kind, v, f.minimum))
             names |= used
         else:
             static[f.name] = _field_value(lay, f.name, f.kind, v, f.minimum, {}, spec)
     return ArgPlan(lay, static, tuple(dynamic), frozenset(names), sources)
+
+
+def _literal(v: Any) -> Any:
+    if isinstance(v, Num):
+        return v.value
+    if isinstance(v, tuple) and v and all(isinstance(x, Num) for x in v):
+        return tuple(x.value for x in v)
+    return None
+
+
+def plan_for(net: Network, lay: Layer) -> ArgPlan:
+    """The layer's :class:`ArgPlan`, made once per network."""
+    plan = net.memo.get(("plan", lay.name))
+    if plan is None:
+        plan = net.memo[("plan", lay.name)] = arg_plan(lay, net.spec, lay.refs or lay.sources)
+    return plan  # type: ignore[no-any-return]
 
 
 def plan_args(plan: ArgPlan, env: Mapping[str, int], spec: Spec) -> Args:
@@ -146,20 +171,26 @@ def layer_args(lay: Layer, env: Mapping[str, int], spec: Spec, sources: tuple[st
 
 def _field_value(lay: Layer, name: str, kind: Kind, v: Any, minimum: int | None, env: Mapping[str, int],
                  spec: Spec) -> Any:
-    fname = f"{lay.name}.{name}"
     if kind is Kind.INT and isinstance(v, Expr):
-        v = _eval(v, env, spec, fname, lay.where)
-        _basic_range(v, minimum, spec, fname, lay)
+        flat: list[Expr] = [v]
     elif kind is Kind.AXES and isinstance(v, tuple):
-        v = tuple(_eval(x, env, spec, fname, lay.where) for x in v)
-        for x in v:
-            _basic_range(x, minimum, spec, fname, lay)
+        flat = list(v)
     elif kind is Kind.SIDES and isinstance(v, tuple):
-        v = tuple((_eval(a, env, spec, fname, lay.where), _eval(b, env, spec, fname, lay.where)) for a, b in v)
-        for pair in v:
-            for x in pair:
-                _basic_range(x, minimum, spec, fname, lay)
-    return v
+        flat = [x for pair in v for x in pair]
+    else:
+        return v
+    try:
+        ints = [x.evaluate(env) for x in flat]
+    except (KeyError, ExprError):
+        fname = f"{lay.name}.{name}"
+        ints = [_eval(x, env, spec, fname, lay.where) for x in flat]  # raises, naming the field
+    if minimum is not None and min(ints) < minimum:
+        _basic_range(min(ints), minimum, spec, f"{lay.name}.{name}", lay)
+    if kind is Kind.INT:
+        return ints[0]
+    if kind is Kind.AXES:
+        return tuple(ints)
+    return tuple(zip(ints[::2], ints[1::2], strict=True))
 
 
 def _basic_range(v: int, minimum: int | None, spec: Spec, fname: str, lay: Layer) -> None:
@@ -213,10 +244,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
                 shapes[lay.name] = res.shape
                 reach[lay.name] = None
                 continue
-        plan = net.memo.get(("plan", lay.name))
-        if plan is None:
-            plan = net.memo[("plan", lay.name)] = arg_plan(lay, spec, lay.refs or srcs)
-        args = plan_args(plan, env, spec)
+        args = plan_args(plan_for(net, lay), env, spec)
         if any(s is None for s in in_shapes):
             results[lay.name] = LayerResult(lay, args, None, None)
             shapes[lay.name] = None

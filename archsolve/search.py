@@ -32,17 +32,18 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ArchsolveError, ExprError
-from .expr import Bin, Call, Expr, Name, Num
+from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import OPS, Severity, Shape
-from .propagate import ArgPlan, arg_plan, evaluate_constraint, plan_args
+from .propagate import ArgPlan, evaluate_constraint, plan_args, plan_for
 from .spec import Layer
 from .symbolic import ENUMERATED, candidates, in_field_domains, is_dependent
 
@@ -87,6 +88,7 @@ class _Check:
     scalars: tuple[tuple[str, int, int], ...]  # (attribute, step, dimension)
     lists: tuple[tuple[str, int], ...]  # (name.shape, step)
     unknowns: tuple[str, ...]
+    shape_is: tuple[int, tuple[int, ...]] | None = None  # ``x.shape == [..]``, the usual target: (step, shape)
 
 
 @dataclass
@@ -100,6 +102,8 @@ class _Step:
     dependent: tuple[str, ...]  # unknowns whose domains name this layer's fields
     checks: list[_Check]
     local: tuple[str, ...] = ()  # new unknowns nothing later reads (grouped by output in ``opt``)
+    exact: frozenset[str] = frozenset()  # dependent new unknowns whose range ``values`` computes
+    before: tuple[str, ...] = ()  # the names it reads that earlier steps bind
 
 
 class _Search:
@@ -145,16 +149,23 @@ class _Search:
         index = {"input": 0}
 
         def step(layer: Layer | None, plan: ArgPlan | None, reads: set[str], sources: tuple[int, ...],
-                 dependent: tuple[str, ...] = ()) -> None:
-            free = self._free(reads)
-            if not free <= set(self.unknowns):
+                 dependent: set[str] | None = None) -> None:
+            free = self._free(reads) if reads else set()
+            if free and not free <= set(self.unknowns):
                 raise NotApplicable(f"{sorted(free - set(self.unknowns))} has no value")
-            new = [u for u in self._assignment_order(layer, free) if u not in assigned]
-            assigned.update(new)
-            ties = [n for n, e in self.tied.items() if n not in known_ties and e.names() <= assigned]
+            new = [u for u in self._assignment_order(layer, free) if u not in assigned] if free else []
+            exact: set[str] = set()
+            for u in new:
+                # a padding whose kernel is known by then gets its exact range: no check later
+                if layer is not None and is_dependent(spec, u) and self._fields_known(layer, u, assigned | known_ties):
+                    exact.add(u)
+                assigned.add(u)
+            ties = ([n for n, e in self.tied.items() if n not in known_ties and e.names() <= assigned]
+                    if new or not self.steps else [])
             known_ties.update(ties)
             self.steps.append(_Step(layer, plan, tuple(new), tuple(sorted(reads)), tuple(ties), sources,
-                                    dependent, []))
+                                    tuple(sorted((dependent or set()) - exact)), [], exact=frozenset(exact),
+                                    before=tuple(n for n in sorted(reads) if n not in new and n not in ties)))
 
         input_names: set[str] = set()
         for e in spec.input:
@@ -162,20 +173,32 @@ class _Search:
         step(None, None, input_names, ())
         for lay in self.net.order:
             try:
-                plan = arg_plan(lay, spec, lay.refs or lay.sources)
+                plan = plan_for(self.net, lay)
             except ArchsolveError as exc:
                 raise NotApplicable(str(exc)) from None
             dependent: set[str] = set()
-            for f in ENUMERATED:
+            for f in ENUMERATED if plan.names else ():
                 v = lay.values.get(f)
                 if isinstance(v, (Expr, tuple)):
                     dependent |= {u for u in self._free(_names(v)) if is_dependent(spec, u)}
             index[lay.name] = len(self.steps)
-            step(lay, plan, set(plan.names), tuple(index[s] for s in lay.sources), tuple(sorted(dependent)))
+            step(lay, plan, set(plan.names), tuple(index[s] for s in lay.sources), dependent)
         rest = [u for u in self.unknowns if u not in assigned]
         step(None, None, set(rest), ())
         self._place_checks(index)
         self._find_locals()
+
+    def _fields_known(self, layer: Layer, u: str, known: set[str]) -> bool:
+        """Whether the fields ``u``'s domain names are ints once ``known`` names are bound."""
+        dom = self.spec.unknowns[u].domain
+        assert dom.lo is not None and dom.hi is not None
+        for n in dom.lo.names() | dom.hi.names():
+            v = layer.values.get(n)
+            if not isinstance(v, (Expr, tuple, int)) or not _names(v) <= known:
+                return False
+            if isinstance(v, tuple) and not all(isinstance(x, (Expr, int)) for x in v):
+                return False
+        return True
 
     def _assignment_order(self, layer: Layer | None, free: set[str]) -> list[str]:
         """Unknowns in field order, those whose domain follows other fields (padding) last."""
@@ -217,7 +240,11 @@ class _Search:
                 else:
                     raise NotApplicable(f"{n} needs the solver")
                 at = max(at, where)
-            self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns)))
+            shape_is = None
+            if (isinstance(expr, Bin) and expr.op == "==" and len(lists) == 1 and not scalars and not unknowns
+                    and isinstance(expr.right, ListExpr) and all(isinstance(x, Num) for x in expr.right.items)):
+                shape_is = (lists[0][1], tuple(x.value for x in expr.right.items))  # type: ignore[attr-defined]
+            self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), shape_is))
 
     def _find_locals(self) -> None:
         """A step's new unknowns that no later step, constraint or objective term reads."""
@@ -256,25 +283,20 @@ class _Search:
     def values(self, st: _Step, u: str, env: dict[str, int]) -> list[int]:
         """Candidates for ``u``; a dependent domain (padding 0..kernel-1) from the fields known."""
         cands = self.cands[u]
-        if st.layer is None or not is_dependent(self.spec, u):
+        if u not in st.exact:
             return cands
-        unk = self.spec.unknowns[u]
-        dom = unk.domain
+        assert st.layer is not None
+        dom = self.spec.unknowns[u].domain
         assert dom.lo is not None and dom.hi is not None
         axis = int(u.rsplit("[", 1)[1].rstrip("]")) if u.endswith("]") else None
         lo, hi = cands[0], cands[-1]
         for a in range(self.spec.ndim) if axis is None else (axis,):
             fields: dict[str, int] = {}
             for n in dom.lo.names() | dom.hi.names():
-                v = st.layer.values.get(n)
+                v = st.layer.values[n]
                 if isinstance(v, tuple):
                     v = v[a] if a < len(v) else v[0]
-                try:
-                    fields[n] = v.evaluate(env) if isinstance(v, Expr) else v
-                except KeyError:
-                    return cands  # a field not chosen yet: the run checks it
-            if not all(isinstance(x, int) for x in fields.values()):
-                return cands
+                fields[n] = v.evaluate(env) if isinstance(v, Expr) else v
             lo, hi = max(lo, dom.lo.evaluate(fields)), min(hi, dom.hi.evaluate(fields))
         return list(range(lo, hi + 1))
 
@@ -302,13 +324,19 @@ class _Search:
             if args is not None and (not st.dependent or in_field_domains(
                     self.spec, args.values, {u: env[u] for u in st.dependent}, self.spec.ndim)):
                 req = _Valid()
-                y = OPS[st.layer.op].shape(args, list(inputs), req)  # type: ignore[arg-type]
+                y = OPS[st.layer.op].shape(args, inputs, req)  # type: ignore[arg-type]
                 out = None if req.bad else tuple(y)
         self.memo[key] = out
         return out
 
     def holds(self, st: _Step, env: Mapping[str, int], shapes: list[Shape | None]) -> bool:
+        if not st.checks:
+            return True
         for c in st.checks:
+            if c.shape_is is not None:
+                if shapes[c.shape_is[0]] != c.shape_is[1]:
+                    return False
+                continue
             scalars: dict[str, int] = dict(env)
             for name, where, d in c.scalars:
                 shape = shapes[where]
@@ -324,18 +352,58 @@ class _Search:
                 raise NotApplicable(f"constraint {c.expr}") from None
         return True
 
-    def assignments(self, st: _Step, env: dict[str, int], k: int = 0) -> Iterator[None]:
-        """Bind ``st.new`` in ``env`` one combination at a time (ascending values)."""
-        if k == len(st.new):
-            for n in st.ties:
-                env[n] = self.tied[n].evaluate(env)
-            yield None
-            return
-        u = st.new[k]
-        for v in self.values(st, u, env):
+    def combos(self, st: _Step, env: dict[str, int]) -> Iterable[tuple[int, ...]]:
+        """Every combination of ``st.new``, ascending, for the names bound before the step.
+
+        Made lazily (a first solution may need only a few of a layer's thousand), and kept
+        once a walk has seen them all."""
+        key = ("combos", id(st), tuple([env[n] for n in st.before]))
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        return self._combos(st, dict(env), key)
+
+    def _combos(self, st: _Step, env: dict[str, int], key: Any) -> Iterator[tuple[int, ...]]:
+        new = st.new
+        made: list[tuple[int, ...]] = []
+        pools: list[list[int] | None] = [None if u in st.exact else self.cands[u] for u in new]
+        if all(p is not None for p in pools):
+            for combo in itertools.product(*pools):  # type: ignore[arg-type]
+                made.append(combo)
+                yield combo
+        else:
+            stack = [iter(self.values(st, new[0], env))]
+            picked: list[int] = []
+            while stack:
+                v = next(stack[-1], None)
+                if v is None:
+                    stack.pop()
+                    if picked:
+                        picked.pop()
+                    continue
+                env[new[len(picked)]] = v
+                picked.append(v)
+                if len(picked) == len(new):
+                    combo = tuple(picked)
+                    made.append(combo)
+                    yield combo
+                    picked.pop()
+                else:
+                    stack.append(iter(self.values(st, new[len(picked)], env)))
+        self.memo[key] = made
+
+    def bind(self, st: _Step, env: dict[str, int], combo: tuple[int, ...]) -> None:
+        for u, v in zip(st.new, combo, strict=True):
             env[u] = v
-            yield from self.assignments(st, env, k + 1)
-        del env[u]
+        for n in st.ties:
+            env[n] = self.tied[n].evaluate(env)
+
+    @staticmethod
+    def unbind(st: _Step, env: dict[str, int]) -> None:
+        for u in st.new:
+            env.pop(u, None)
+        for n in st.ties:
+            env.pop(n, None)
 
     def tick(self) -> None:
         self.nodes += 1
@@ -360,14 +428,24 @@ class _Search:
                     raise Enough
                 return
             st = self.steps[i]
-            for _ in self.assignments(st, env):
+            if not st.new and not st.ties:
                 self.tick()
+                out = self.run(i, env, shapes)
+                if out is not None:
+                    shapes[i] = out
+                    if self.holds(st, env, shapes):
+                        walk(i + 1)
+                return
+            for combo in self.combos(st, env):
+                self.tick()
+                self.bind(st, env, combo)
                 out = self.run(i, env, shapes)
                 if out is None:
                     continue
                 shapes[i] = out
                 if self.holds(st, env, shapes):
                     walk(i + 1)
+            self.unbind(st, env)
 
         try:
             walk(0)
@@ -393,16 +471,16 @@ class _Search:
         the combination with the smallest (local cost, local values in name order)."""
         st = self.steps[i]
         inputs = tuple(shapes[j] for j in st.sources)
-        before = tuple(env[n] for n in st.reads if n not in st.new and n not in st.ties)
-        key = ("groups", i, inputs, before)
+        key = ("groups", i, inputs, tuple([env[n] for n in st.before]))
         hit = self.memo.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         local = sorted(st.local)
         weigh = self.objective is None
         best: dict[Any, tuple[Any, dict[str, int]]] = {}
-        for _ in self.assignments(st, env):
+        for combo in self.combos(st, env) if st.new or st.ties else [()]:
             self.tick()
+            self.bind(st, env, combo)
             out = self.run(i, env, shapes)
             if out is None:
                 continue
@@ -411,6 +489,7 @@ class _Search:
             seen = best.get(group)
             if seen is None or rank < seen[0]:
                 best[group] = (rank, {u: env[u] for u in (*st.new, *st.ties)})
+        self.unbind(st, env)
         result = [(g[0], a) for g, (_, a) in sorted(best.items(), key=lambda kv: kv[1][0])]
         self.memo[key] = result
         return result

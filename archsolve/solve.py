@@ -22,9 +22,11 @@ from .errors import ArchsolveError, ExprError, SolverTimeout, SpecError
 from .expr import CONSTRAINT, Expr, Name, parse
 from .graph import Network, build_network
 from .propagate import propagate
+from .search import search
 from .spec import Spec, load_spec
 
 DEFAULT_TIMEOUT = 60.0
+SEARCH_BUDGET = 0.1  # seconds the exact search may take before Z3 gets the question
 OBJECTIVE_KINDS = ("params", "macs")
 
 
@@ -99,14 +101,61 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
 
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
                timeout: float | None = DEFAULT_TIMEOUT,
-               progress: Callable[[int], None] | None = None) -> SolveResult:
-    """Solve a loaded spec; see the module docstring."""
-    from . import solver as z3layer
-    from .symbolic import build_system, constraint_exprs
+               progress: Callable[[int], None] | None = None, engine: str = "auto") -> SolveResult:
+    """Solve a loaded spec; see the module docstring.
 
+    ``engine``: ``"auto"`` tries the exact search (:mod:`archsolve.search`) first and hands
+    what it cannot finish to Z3; ``"z3"`` and ``"search"`` use one of them only (tests
+    compare them; ``"search"`` answers ``unknown`` where it gives up)."""
     start = time.monotonic()
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
+    searched_unsat = False
+    if engine != "z3":
+        budget = SEARCH_BUDGET if engine == "auto" else (timeout if timeout is not None else DEFAULT_TIMEOUT)
+        if timeout is not None:
+            budget = min(budget, timeout)
+        answer = search(net, "all" if all_solutions else "opt", objective, limit, budget)
+        if answer is not None and answer.solutions:
+            return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
+        searched_unsat = answer is not None
+        if engine == "search":
+            if searched_unsat:
+                return SolveResult(spec, "unsat", [], True, True, text, elapsed=time.monotonic() - start)
+            return SolveResult(spec, "unknown", [], False, False, text, elapsed=time.monotonic() - start,
+                               message="the exact search gave up (out of budget or out of its reach)")
+        if timeout is not None:
+            timeout = max(0.001, timeout - (time.monotonic() - start))
+    return _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat)
+
+
+def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, objective: Expr | str, text: str,
+              progress: Callable[[int], None] | None, start: float) -> SolveResult:
+    """A result from the exact search: every solution verified like the solver's."""
+    cache: dict[Any, Any] = {}
+    sols = []
+    for values in answer.solutions:
+        sols.append(_solution(net, values, objective, None, cache))
+        if progress and all_solutions:
+            progress(len(sols))
+    elapsed = time.monotonic() - start
+    if not all_solutions:
+        return SolveResult(spec, "sat", sols, False, True, text, elapsed=elapsed)
+    _sort(sols)
+    return SolveResult(spec, "sat", sols, answer.complete, False, text, elapsed=elapsed,
+                       count=len(sols) if answer.complete else None)
+
+
+def _sort(sols: list[Solution]) -> None:
+    """Listed solutions: the best first, ties by the values in name order."""
+    sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, list(s.values.values())))
+
+
+def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objective: Expr | str, text: str,
+              timeout: float | None, progress: Callable[[int], None] | None, start: float,
+              searched_unsat: bool) -> SolveResult:
+    from . import solver as z3layer
+    from .symbolic import build_system, constraint_exprs
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
     in_constraints = set().union(*(c.expr.names() for c in spec.constraints)) if spec.constraints else set()
     kinds += [k for k in OBJECTIVE_KINDS if k in in_constraints and k not in kinds]
@@ -120,6 +169,8 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         if listed is not None:
             sols, total = listed
             if sols:
+                if searched_unsat:
+                    raise SolverBug("the exact search found no solution, but the size walk finds some")
                 return SolveResult(spec, "sat", sols, total <= limit, False, text, count=total,
                                    elapsed=time.monotonic() - start)
     problem = z3layer.Z3Problem(system, timeout)
@@ -139,6 +190,8 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     if not sat:
         return result("unsat", [], True, True, conflict=explain_conflict(problem, system))
+    if searched_unsat:
+        raise SolverBug("the exact search found no solution, but the solver finds one")
     problem.commit()
 
     if all_solutions:
@@ -166,7 +219,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         except SolverTimeout:
             return result("unknown" if not sols else "sat", sols, False, False,
                           message="the solver timed out while listing solutions")
-        sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, [s.values[u] for u in unknowns]))
+        _sort(sols)
         return result("sat", sols, complete, False)
 
     obj, floor = problem.objective_term(objective)
@@ -256,8 +309,7 @@ def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, 
                 progress(len(sols))
         if len(sols) >= limit:
             break
-    unknowns = sorted(system.unknowns)
-    sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, [s.values[u] for u in unknowns]))
+    _sort(sols)
     return sols, total
 
 

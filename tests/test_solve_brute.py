@@ -34,6 +34,7 @@ import itertools
 import json
 import os
 import random
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -70,8 +71,12 @@ BIG_LIMIT = "1000000"
 # helpers: the CLI, the brute-force oracle, the torch oracle
 # ==========================================================================================
 
-def solve_json(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    code, out, err = run_cli_split("solve", str(path), "--json", *args)
+# "auto" is what users get; "z3" and "search" are its two halves, each checked on its own
+ENGINES = ("auto", "z3", "search")
+
+
+def solve_json(path: Path, *args: str, engine: str = "auto") -> tuple[int, dict[str, Any]]:
+    code, out, err = run_cli_split("solve", str(path), "--json", *args, "--engine", engine)
     assert code in (0, 1), f"exit {code}: {out}{err}"
     return code, json.loads(out)
 
@@ -417,9 +422,9 @@ def dcgan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_spec(tmp_path_factory.mktemp("dcgan"), DCGAN)
 
 
-@pytest.fixture(scope="module")
-def dcgan_all(dcgan_path: Path) -> dict[str, Any]:
-    code, doc = solve_json(dcgan_path, "--all", "--limit", BIG_LIMIT)
+@pytest.fixture(scope="module", params=ENGINES)
+def dcgan_all(dcgan_path: Path, request: pytest.FixtureRequest) -> dict[str, Any]:
+    code, doc = solve_json(dcgan_path, "--all", "--limit", BIG_LIMIT, engine=request.param)
     assert code == 0, doc
     return doc
 
@@ -509,8 +514,9 @@ def test_dcgan_every_solution_runs_in_torch(dcgan_all: dict[str, Any]) -> None:
         assert model.shape(dict(zip(DCGAN_NAMES, k, strict=True))) != (3, 64, 64), k
 
 
-def test_dcgan_default_optimum(dcgan_path: Path) -> None:
-    code, doc = solve_json(dcgan_path)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dcgan_default_optimum(dcgan_path: Path, engine: str) -> None:
+    code, doc = solve_json(dcgan_path, engine=engine)
     assert code == 0
     assert doc["status"] == "sat"
     assert doc["optimal"] is True
@@ -532,7 +538,8 @@ def test_dcgan_default_optimum(dcgan_path: Path) -> None:
     ],
     ids=["strides12", "weighted", "max-padding", "layer-attr"],
 )
-def test_dcgan_minimize(dcgan_path: Path, expr: str, fn: Callable[[Values], int] | None) -> None:
+@pytest.mark.parametrize("engine", ("auto", "z3"))
+def test_dcgan_minimize(dcgan_path: Path, expr: str, fn: Callable[[Values], int] | None, engine: str) -> None:
     sols = [dict(zip(DCGAN_NAMES, k, strict=True)) for k in dcgan_brute()]
     if fn is None:  # up4.H: the size after four layers, by torch's formula
         def fn(v: Values) -> int:
@@ -540,7 +547,7 @@ def test_dcgan_minimize(dcgan_path: Path, expr: str, fn: Callable[[Values], int]
     best_obj = min(fn(v) for v in sols)
     optimal = [v for v in sols if fn(v) == best_obj]
     want = min(optimal, key=lambda v: key(v, DCGAN_NAMES))  # ties: by unknown name
-    code, doc = solve_json(dcgan_path, "--minimize", expr)
+    code, doc = solve_json(dcgan_path, "--minimize", expr, engine=engine)
     assert code == 0, doc
     assert doc["status"] == "sat" and doc["optimal"] is True
     (sol,) = doc["solutions"]
@@ -555,8 +562,9 @@ def _dcgan_size(v: Mapping[str, int], upto: int) -> int:
     return n
 
 
-def test_dcgan_limit(dcgan_path: Path) -> None:
-    code, doc = solve_json(dcgan_path, "--all", "--limit", "10")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dcgan_limit(dcgan_path: Path, engine: str) -> None:
+    code, doc = solve_json(dcgan_path, "--all", "--limit", "10", engine=engine)
     assert code == 0
     assert doc["status"] == "sat"
     assert doc["complete"] is False
@@ -1005,13 +1013,14 @@ def _brute(case_id: str, path: str) -> Brute:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_all_solutions_equal_brute_force(case: Case, case_dir: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_all_solutions_equal_brute_force(case: Case, case_dir: Path, engine: str) -> None:
     path = _case_path(case_dir, case)
     brute = _brute(case.id, str(path))
     assert brute.tried > 0
     if case.count is not None:
         assert len(brute.solutions) == case.count, "the brute force disagrees with the hand count"
-    code, doc = solve_json(path, "--all", "--limit", BIG_LIMIT)
+    code, doc = solve_json(path, "--all", "--limit", BIG_LIMIT, engine=engine)
     if not brute.solutions:
         assert code == 1, doc
         assert doc["status"] == "unsat"
@@ -1045,11 +1054,12 @@ def test_brute_force_agrees_with_torch(case: Case, case_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.count != 0], ids=[c.id for c in CASES if c.count != 0])
-def test_default_optimum_is_brute_force_optimum(case: Case, case_dir: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_default_optimum_is_brute_force_optimum(case: Case, case_dir: Path, engine: str) -> None:
     path = _case_path(case_dir, case)
     brute = _brute(case.id, str(path))
     assert brute.solutions
-    code, doc = solve_json(path)
+    code, doc = solve_json(path, engine=engine)
     assert code == 0, doc
     assert doc["status"] == "sat" and doc["optimal"] is True
     (sol,) = doc["solutions"]
@@ -1060,11 +1070,12 @@ def test_default_optimum_is_brute_force_optimum(case: Case, case_dir: Path) -> N
 
 
 @pytest.mark.parametrize("case_id", ["unet2-padded", "unet2-valid-crop", "deconv-output-padding"])
-def test_minimize_params_is_brute_force_optimum(case_id: str, case_dir: Path) -> None:
+@pytest.mark.parametrize("engine", ("auto", "z3"))
+def test_minimize_params_is_brute_force_optimum(case_id: str, case_dir: Path, engine: str) -> None:
     case = next(c for c in CASES if c.id == case_id)
     path = _case_path(case_dir, case)
     brute = _brute(case.id, str(path))
-    code, doc = solve_json(path, "--minimize", "params")
+    code, doc = solve_json(path, "--minimize", "params", engine=engine)
     assert code == 0, doc
     (sol,) = doc["solutions"]
     best = min(brute.solutions, key=lambda k: (brute.params[k], k))
@@ -1086,8 +1097,9 @@ MINIMIZE_CASES = [
 
 
 @pytest.mark.parametrize("case_id, expr, fn", MINIMIZE_CASES, ids=[c[0] for c in MINIMIZE_CASES])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_minimize_expression_is_brute_force_optimum(case_id: str, expr: str, fn: Callable[..., int],
-                                                    case_dir: Path) -> None:
+                                                    case_dir: Path, engine: str) -> None:
     """The optimum of an expression over unknowns, vars and layer attributes; ties broken by
     unknown name (lexicographically smallest value vector)."""
     case = next(c for c in CASES if c.id == case_id)
@@ -1098,7 +1110,12 @@ def test_minimize_expression_is_brute_force_optimum(case_id: str, expr: str, fn:
         return fn(v, brute.shapes[key(v, brute.names)])
 
     best = brute.best(objective)
-    code, doc = solve_json(path, "--minimize", expr)
+    if engine == "search" and re.search(r"\.(C|L|D|H|W|shape)\b", expr):
+        # a layer attribute in the objective: out of the search's reach (it bounds unknowns only)
+        code, out, _ = run_cli_split("solve", str(path), "--json", "--minimize", expr, "--engine", "search")
+        assert code == 3 and json.loads(out)["status"] == "unknown"
+        return
+    code, doc = solve_json(path, "--minimize", expr, engine=engine)
     assert code == 0, doc
     assert doc["status"] == "sat" and doc["optimal"] is True
     (sol,) = doc["solutions"]
@@ -1107,13 +1124,16 @@ def test_minimize_expression_is_brute_force_optimum(case_id: str, expr: str, fn:
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.count == 0], ids=[c.id for c in CASES if c.count == 0])
-def test_unsat_names_the_conflict(case: Case, case_dir: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_unsat_names_the_conflict(case: Case, case_dir: Path, engine: str) -> None:
     path = _case_path(case_dir, case)
     assert not _brute(case.id, str(path)).solutions
-    code, doc = solve_json(path)
+    code, doc = solve_json(path, engine=engine)
     assert code == 1
     assert doc["status"] == "unsat"
     assert doc["solutions"] == []
+    if engine == "search":  # exhausted, so unsat for sure; explaining it is Z3's job
+        return
     conflict = doc["conflict"]
     assert conflict is not None and conflict["message"]
     assert case.conflict_layers is not None
@@ -1129,16 +1149,17 @@ def test_unsat_names_the_conflict(case: Case, case_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.count != 0], ids=[c.id for c in CASES if c.count != 0])
-def test_limit_at_the_number_of_solutions(case: Case, case_dir: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_limit_at_the_number_of_solutions(case: Case, case_dir: Path, engine: str) -> None:
     """``--limit N`` with exactly N solutions is complete; with N - 1 it is not."""
     path = _case_path(case_dir, case)
     brute = _brute(case.id, str(path))
     n = len(brute.solutions)
-    code, doc = solve_json(path, "--all", "--limit", str(n))
+    code, doc = solve_json(path, "--all", "--limit", str(n), engine=engine)
     assert code == 0 and doc["complete"] is True
     assert set(solution_keys(doc, brute.names)) == set(brute.solutions)
     if n > 1:
-        code, doc = solve_json(path, "--all", "--limit", str(n - 1))
+        code, doc = solve_json(path, "--all", "--limit", str(n - 1), engine=engine)
         assert code == 0 and doc["complete"] is False
         keys = solution_keys(doc, brute.names)
         assert len(set(keys)) == len(keys) == n - 1
@@ -1177,7 +1198,7 @@ def test_forced_timeout_gives_unknown_or_a_real_solution(case_id: str, method: s
     path = _case_path(case_dir, case)
     brute = _brute(case.id, str(path))
     _force_timeout(monkeypatch, method)
-    code, out, err = run_cli_split("solve", str(path), "--json")
+    code, out, err = run_cli_split("solve", str(path), "--json", "--engine", "z3")
     assert code in (0, 3), f"exit {code}: {out}{err}"
     doc = json.loads(out)
     assert doc["status"] == ("sat" if code == 0 else "unknown")
@@ -1437,7 +1458,8 @@ def test_random_chains_match_brute_force(chain: dict[str, Any], hyp_dir: Path) -
     assert not missing and not extra, f"missing {missing[:5]} ({len(missing)}), extra {extra[:5]} ({len(extra)})"
     for s in doc["solutions"]:
         assert s["output"] == brute.outputs[key(s["values"], brute.names)]
-    # the default answer is the brute-force optimum (sum of unknowns, then by name)
-    code, doc = solve_json(path)
-    assert code == 0 and doc["status"] == "sat" and doc["optimal"] is True, doc
-    assert doc["solutions"][0]["values"] == brute.best()
+    # the default answer is the brute-force optimum (sum of unknowns, then by name), by either engine
+    for engine in ENGINES:
+        code, doc = solve_json(path, engine=engine)
+        assert code == 0 and doc["status"] == "sat" and doc["optimal"] is True, (engine, doc)
+        assert doc["solutions"][0]["values"] == brute.best(), engine
