@@ -856,8 +856,11 @@ _DEFS: list[OpDef] = [
 ]
 
 OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}
+# rules that hand their input on unchanged and state no condition (activations, batchnorm):
+# a search may skip such layers, since they cannot make a network invalid
+IDENTITY_RULES = (same_shape, batchnorm_shape)
 ALIASES = {"convtranspose": "deconv"}
 MERGES = frozenset(name for name, d in OPS.items() if d.merge)
 
-__all__ = ["OPS", "ALIASES", "MERGES", "OpDef", "FieldDef", "Kind", "Args", "Collect", "Ignore", "Record", "Window", "EMPTY",
+__all__ = ["OPS", "IDENTITY_RULES", "ALIASES", "MERGES", "OpDef", "FieldDef", "Kind", "Args", "Collect", "Ignore", "Record", "Window", "EMPTY",
            "Severity", "Shape", "AXIS_NAMES", "REQUIRED", "crop_offsets", "gt"]

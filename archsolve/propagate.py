@@ -108,15 +108,17 @@ class ArgPlan:
 
     layer: Layer
     static: Mapping[str, Any]
-    dynamic: tuple[tuple[str, Kind, Any, int | None], ...]
+    # (field, kind, value, minimum, names): ``names`` when the value is one plain name per axis
+    dynamic: tuple[tuple[str, Kind, Any, int | None, tuple[str, ...] | None], ...]
     names: frozenset[str]
     sources: tuple[str, ...]
-
+    ordered: tuple[str, ...] = ()  # ``names``, sorted: keys of caches
+    fixed: Args | None = None  # the Args themselves when no field reads a name
 
 def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
     """Split a layer's fields (see :class:`ArgPlan`); a checking loop builds it once per layer."""
     static: dict[str, Any] = {"_exact": spec.exact, "_tf": spec.semantics.value == "tf"}
-    dynamic: list[tuple[str, Kind, Any, int | None]] = []
+    dynamic: list[tuple[str, Kind, Any, int | None, tuple[str, ...] | None]] = []
     names: set[str] = set()
     for f in OPS[lay.op].fields:
         v = lay.values.get(f.name)
@@ -131,11 +133,17 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
             continue
         used = _names_in(v)
         if used:
-            dynamic.append((f.name, f.kind, v, f.minimum))
+            plain = None
+            if f.kind is Kind.INT and isinstance(v, Name):
+                plain = (v.name,)
+            elif f.kind is Kind.AXES and isinstance(v, tuple) and all(isinstance(x, Name) for x in v):
+                plain = tuple(x.name for x in v)
+            dynamic.append((f.name, f.kind, v, f.minimum, plain))
             names |= used
         else:
             static[f.name] = _field_value(lay, f.name, f.kind, v, f.minimum, {}, spec)
-    return ArgPlan(lay, static, tuple(dynamic), frozenset(names), sources)
+    fixed = None if dynamic else Args(static, spec.ndim, lay.name, sources)
+    return ArgPlan(lay, static, tuple(dynamic), frozenset(names), sources, tuple(sorted(names)), fixed)
 
 
 def _literal(v: Any) -> Any:
@@ -156,10 +164,19 @@ def plan_for(net: Network, lay: Layer) -> ArgPlan:
 
 def plan_args(plan: ArgPlan, env: Mapping[str, int], spec: Spec) -> Args:
     """The Args a rule runs on, for one binding of the names the layer reads."""
-    if not plan.dynamic:
-        return Args(plan.static, spec.ndim, plan.layer.name, plan.sources)
-    vals = dict(plan.static)
-    for name, kind, v, minimum in plan.dynamic:
+    if plan.fixed is not None:
+        return plan.fixed
+    vals = plan.static.copy()
+    for name, kind, v, minimum, plain in plan.dynamic:
+        if plain is not None:
+            try:
+                ints = [env[n] for n in plain]  # the common case, unknowns and vars: no Expr walk
+            except KeyError:
+                pass
+            else:
+                if minimum is None or min(ints) >= minimum:
+                    vals[name] = ints[0] if kind is Kind.INT else tuple(ints)
+                    continue
         vals[name] = _field_value(plan.layer, name, kind, v, minimum, env, spec)
     return Args(vals, spec.ndim, plan.layer.name, plan.sources)
 
@@ -230,12 +247,9 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         opdef = OPS[lay.op]
         srcs = lay.sources
         in_shapes = [shapes[s] for s in srcs]
+        plan = plan_for(net, lay)
         if cache is not None:
-            names = cache.get(lay.name)
-            if names is None:
-                names = cache[lay.name] = tuple(sorted(set().union(*(
-                    _names_in(v) for v in lay.values.values()))))
-            key = (lay.name, tuple(env.get(n) for n in names), tuple(in_shapes))
+            key = (lay.name, tuple([env.get(n) for n in plan.ordered]), tuple(in_shapes))
             hit = cache.get(key)
             if hit is not None:
                 res, failures = hit
@@ -244,8 +258,8 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
                 shapes[lay.name] = res.shape
                 reach[lay.name] = None
                 continue
-        args = plan_args(plan_for(net, lay), env, spec)
-        if any(s is None for s in in_shapes):
+        args = plan_args(plan, env, spec)
+        if None in in_shapes:
             results[lay.name] = LayerResult(lay, args, None, None)
             shapes[lay.name] = None
             reach[lay.name] = None

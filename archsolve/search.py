@@ -42,7 +42,7 @@ from typing import Any
 from .errors import ArchsolveError, ExprError
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
-from .ops import OPS, Severity, Shape
+from .ops import IDENTITY_RULES, OPS, Args, Severity, Shape
 from .propagate import ArgPlan, evaluate_constraint, plan_args, plan_for
 from .spec import Layer
 from .symbolic import ENUMERATED, candidates, in_field_domains, is_dependent
@@ -104,6 +104,7 @@ class _Step:
     local: tuple[str, ...] = ()  # new unknowns nothing later reads (grouped by output in ``opt``)
     exact: frozenset[str] = frozenset()  # dependent new unknowns whose range ``values`` computes
     before: tuple[str, ...] = ()  # the names it reads that earlier steps bind
+    rule: Any = None  # the op's shape rule
 
 
 class _Search:
@@ -128,6 +129,7 @@ class _Search:
             self.objective = objective.substitute(tied)
             if not self.objective.names() <= set(self.unknowns):
                 raise NotApplicable("the objective names layer attributes")
+        self.dependent = frozenset(u for u in spec.unknowns if is_dependent(spec, u))
         self.steps: list[_Step] = []
         self._plan_steps()
         self.cands = {u: self._static(u) for u in self.unknowns}
@@ -157,7 +159,7 @@ class _Search:
             exact: set[str] = set()
             for u in new:
                 # a padding whose kernel is known by then gets its exact range: no check later
-                if layer is not None and is_dependent(spec, u) and self._fields_known(layer, u, assigned | known_ties):
+                if layer is not None and u in self.dependent and self._fields_known(layer, u, assigned | known_ties):
                     exact.add(u)
                 assigned.add(u)
             ties = ([n for n, e in self.tied.items() if n not in known_ties and e.names() <= assigned]
@@ -165,7 +167,8 @@ class _Search:
             known_ties.update(ties)
             self.steps.append(_Step(layer, plan, tuple(new), tuple(sorted(reads)), tuple(ties), sources,
                                     tuple(sorted((dependent or set()) - exact)), [], exact=frozenset(exact),
-                                    before=tuple(n for n in sorted(reads) if n not in new and n not in ties)))
+                                    before=tuple(n for n in sorted(reads) if n not in new and n not in ties),
+                                    rule=OPS[layer.op].shape if layer is not None else None))
 
         input_names: set[str] = set()
         for e in spec.input:
@@ -176,11 +179,13 @@ class _Search:
                 plan = plan_for(self.net, lay)
             except ArchsolveError as exc:
                 raise NotApplicable(str(exc)) from None
+            if OPS[lay.op].shape in IDENTITY_RULES and len(lay.sources) == 1 and not plan.names:
+                index[lay.name] = index[lay.sources[0]]  # its shape is its input's: no step
+                continue
             dependent: set[str] = set()
-            for f in ENUMERATED if plan.names else ():
-                v = lay.values.get(f)
-                if isinstance(v, (Expr, tuple)):
-                    dependent |= {u for u in self._free(_names(v)) if is_dependent(spec, u)}
+            for f, _, v, _, _ in plan.dynamic if self.dependent else ():
+                if f in ENUMERATED:
+                    dependent |= self._free(_names(v)) & self.dependent
             index[lay.name] = len(self.steps)
             step(lay, plan, set(plan.names), tuple(index[s] for s in lay.sources), dependent)
         rest = [u for u in self.unknowns if u not in assigned]
@@ -209,7 +214,7 @@ class _Search:
         def key(u: str) -> tuple[int, int, str]:
             unk = self.spec.unknowns.get(u)
             field = unk.field.split("[")[0] if unk is not None and unk.layer == layer.name else ""
-            return (is_dependent(self.spec, u), rank.get(field, -1), u)
+            return (u in self.dependent, rank.get(field, -1), u)
 
         return sorted(free, key=key)
 
@@ -303,8 +308,9 @@ class _Search:
     def run(self, i: int, env: dict[str, int], shapes: list[Shape | None]) -> Shape | None:
         """The step's output shape, or None when it is invalid (memoized)."""
         st = self.steps[i]
-        inputs = tuple(shapes[j] for j in st.sources)
-        key = (i, inputs, tuple([env[n] for n in st.reads]))
+        inputs = tuple([shapes[j] for j in st.sources])
+        reads = tuple([env[n] for n in st.reads]) if st.reads else ()
+        key = (i, inputs, reads)
         hit = self.memo.get(key, MISSING)
         if hit is not MISSING:
             return hit  # type: ignore[no-any-return]
@@ -316,18 +322,31 @@ class _Search:
             else:
                 out = ()
         else:
-            assert st.plan is not None
-            try:
-                args = plan_args(st.plan, env, self.spec)
-            except ArchsolveError:
-                args = None
-            if args is not None and (not st.dependent or in_field_domains(
-                    self.spec, args.values, {u: env[u] for u in st.dependent}, self.spec.ndim)):
+            args = self.args(i, st, env, reads)
+            if args is not None:
                 req = _Valid()
-                y = OPS[st.layer.op].shape(args, inputs, req)  # type: ignore[arg-type]
+                y = st.rule(args, inputs, req)
                 out = None if req.bad else tuple(y)
         self.memo[key] = out
         return out
+
+    def args(self, i: int, st: _Step, env: dict[str, int], reads: tuple[int, ...]) -> Args | None:
+        """The layer's Args for these values (the same for every input shape), or None when
+        a value is out of its field's range or dependent domain."""
+        key = ("args", i, reads)
+        hit = self.memo.get(key, MISSING)
+        if hit is not MISSING:
+            return hit  # type: ignore[no-any-return]
+        assert st.plan is not None
+        try:
+            args: Args | None = plan_args(st.plan, env, self.spec)
+        except ArchsolveError:
+            args = None
+        if args is not None and st.dependent and not in_field_domains(
+                self.spec, args.values, {u: env[u] for u in st.dependent}, self.spec.ndim):
+            args = None
+        self.memo[key] = args
+        return args
 
     def holds(self, st: _Step, env: Mapping[str, int], shapes: list[Shape | None]) -> bool:
         if not st.checks:
@@ -410,6 +429,28 @@ class _Search:
         if not self.nodes & 255 and time.perf_counter() > self.deadline:
             raise OutOfBudget
 
+    def live(self) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
+        """Per step: the earlier steps' shapes and the names bound earlier that it or any later
+        step (or constraint) reads -- everything the rest of the walk depends on."""
+        bound_at: dict[str, int] = {}
+        for i, st in enumerate(self.steps):
+            for n in (*st.new, *st.ties):
+                bound_at[n] = i
+        steps_needed: set[int] = set()
+        names_needed: set[str] = set()
+        out: list[tuple[tuple[int, ...], tuple[str, ...]]] = [((), ())] * len(self.steps)
+        for i in range(len(self.steps) - 1, -1, -1):
+            st = self.steps[i]
+            steps_needed.update(st.sources)
+            names_needed.update(st.reads)
+            for c in st.checks:
+                steps_needed.update(where for _, where, _ in c.scalars)
+                steps_needed.update(where for _, where in c.lists)
+                names_needed.update(c.unknowns)
+            out[i] = (tuple(sorted(j for j in steps_needed if j < i)),
+                      tuple(sorted(n for n in names_needed if bound_at.get(n, i) < i)))
+        return out
+
     # -- listing -----------------------------------------------------------------------------------
     def list_all(self, limit: int) -> Answer:
         """Up to ``limit`` solutions; ``complete`` when none is left out (one more is sought)."""
@@ -421,31 +462,49 @@ class _Search:
         class Enough(Exception):
             pass
 
+        steps, run, holds = self.steps, self.run, self.holds
+        unknowns, tied = self.unknowns, self.tied
+        live = self.live()
+        dead: set[Any] = set()
+
         def walk(i: int) -> None:
             if i == n:
-                found.append({u: env[u] for u in self.unknowns})
+                found.append({u: env[u] for u in unknowns})
                 if len(found) > limit:
                     raise Enough
                 return
-            st = self.steps[i]
+            st = steps[i]
             if not st.new and not st.ties:
                 self.tick()
-                out = self.run(i, env, shapes)
+                out = run(i, env, shapes)
                 if out is not None:
                     shapes[i] = out
-                    if self.holds(st, env, shapes):
+                    if not st.checks or holds(st, env, shapes):
                         walk(i + 1)
                 return
+            # a state already walked without a solution is skipped: different earlier choices
+            # often reach the same sizes (stride 1 and padding 0, or stride 3 and padding 3)
+            live_steps, live_names = live[i]
+            state = (i, tuple([shapes[j] for j in live_steps]), tuple([env[u] for u in live_names]))
+            if state in dead:
+                return
+            seen = len(found)
+            new, ties = st.new, st.ties
             for combo in self.combos(st, env):
                 self.tick()
-                self.bind(st, env, combo)
-                out = self.run(i, env, shapes)
+                for u, v in zip(new, combo, strict=True):
+                    env[u] = v
+                for t in ties:
+                    env[t] = tied[t].evaluate(env)
+                out = run(i, env, shapes)
                 if out is None:
                     continue
                 shapes[i] = out
-                if self.holds(st, env, shapes):
+                if not st.checks or holds(st, env, shapes):
                     walk(i + 1)
             self.unbind(st, env)
+            if len(found) == seen:
+                dead.add(state)
 
         try:
             walk(0)
