@@ -36,7 +36,7 @@ import itertools
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ArchsolveError, ExprError
@@ -524,50 +524,56 @@ class _Search:
     def span(self, u: str) -> tuple[int, int]:
         return self.lows[u], max(self.cands[u])
 
-    def groups(self, i: int, env: dict[str, int], shapes: list[Shape | None]
-               ) -> list[tuple[Shape, dict[str, int]]]:
-        """The step's choices with its local unknowns folded: per (output, other new values),
-        the combination with the smallest (local cost, local values in name order)."""
+    def stream(self, i: int, env: dict[str, int], shapes: list[Shape | None]) -> _Stream:
+        """The step's choices with its local unknowns folded (see :class:`_Stream`), for the
+        current inputs and earlier values; made as far as a walk has asked, and kept."""
         st = self.steps[i]
-        inputs = tuple(shapes[j] for j in st.sources)
-        key = ("groups", i, inputs, tuple([env[n] for n in st.before]))
-        hit = self.memo.get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
-        local = sorted(st.local)
+        before = tuple([env[n] for n in st.before])
+        key = ("stream", i, tuple([shapes[j] for j in st.sources]), before)
+        got = self.memo.get(key)
+        if got is None:
+            okey = ("order", i, before)
+            order = self.memo.get(okey)
+            if order is None:
+                order = self.memo[okey] = self.ranked(st, env)
+            got = self.memo[key] = _Stream(order)
+        return got  # type: ignore[no-any-return]
+
+    def ranked(self, st: _Step, env: dict[str, int]) -> list[tuple[Any, tuple[int, ...]]]:
+        """Every combination with its rank: (sum of the new values, when the objective is the
+        sum; then the local values in name order) -- cheapest first."""
+        local = [st.new.index(u) for u in sorted(st.local)]
         weigh = self.objective is None
-        best: dict[Any, tuple[Any, dict[str, int]]] = {}
-        for combo in self.combos(st, env) if st.new or st.ties else [()]:
+        combos = list(self.combos(st, env)) if st.new or st.ties else [()]
+        ranked = [((sum(c) if weigh else 0, tuple(c[j] for j in local)), c) for c in combos]
+        ranked.sort(key=lambda rc: rc[0])
+        return ranked
+
+    def group(self, i: int, stream: _Stream, k: int, env: dict[str, int], shapes: list[Shape | None]
+              ) -> tuple[Shape, dict[str, int], int] | None:
+        """The stream's ``k``-th group: (output, values of the new unknowns, their sum)."""
+        st = self.steps[i]
+        nonlocal_at = [j for j, u in enumerate(st.new) if u not in st.local]
+        while len(stream.groups) <= k and stream.pos < len(stream.order):
+            rank, combo = stream.order[stream.pos]
+            stream.pos += 1
             self.tick()
             self.bind(st, env, combo)
             out = self.run(i, env, shapes)
-            if out is None:
-                continue
-            group = (out, tuple(env[u] for u in st.new if u not in st.local))
-            rank = (sum(env[u] for u in local) if weigh else 0, tuple(env[u] for u in local))
-            seen = best.get(group)
-            if seen is None or rank < seen[0]:
-                best[group] = (rank, {u: env[u] for u in (*st.new, *st.ties)})
-        self.unbind(st, env)
-        result = [(g[0], a) for g, (_, a) in sorted(best.items(), key=lambda kv: kv[1][0])]
-        self.memo[key] = result
-        return result
+            if out is not None:
+                g = (out, tuple(combo[j] for j in nonlocal_at))
+                if g not in stream.seen:  # the first of a group is its cheapest
+                    stream.seen.add(g)
+                    stream.groups.append((out, {u: env[u] for u in (*st.new, *st.ties)}, sum(combo)))
+            self.unbind(st, env)
+        return stream.groups[k] if k < len(stream.groups) else None
 
     def optimum(self) -> Answer:
         env: dict[str, int] = {}
         shapes: list[Shape | None] = [None] * len(self.steps)
         n = len(self.steps)
         best: list[Any] = [None, None]  # key, values
-
-        def bound_ok() -> bool:
-            if best[0] is None:
-                return True
-            lb = self.cost(env)
-            if lb is None:
-                return True
-            if lb != best[0][0]:
-                return lb < best[0][0]
-            return tuple(env.get(u, self.lows[u]) for u in self.order) < best[0][1]
+        ordered = self.objective is None  # groups come cheapest first: stop at the bound
 
         def walk(i: int) -> None:
             if i == n:
@@ -577,10 +583,27 @@ class _Search:
                     best[0], best[1] = key, {u: env[u] for u in self.unknowns}
                 return
             st = self.steps[i]
-            for out, assign in self.groups(i, env, shapes):
-                self.tick()
+            stream = self.stream(i, env, shapes)
+            k = 0
+            while True:
+                g = self.group(i, stream, k, env, shapes)
+                if g is None:
+                    break
+                k += 1
+                out, assign, _ = g
                 env.update(assign)
-                if bound_ok():
+                go = True
+                if best[0] is not None:
+                    lb = self.cost(env)
+                    if lb is not None and lb > best[0][0]:
+                        go = False
+                        if ordered:  # every later group costs at least as much
+                            for u in assign:
+                                del env[u]
+                            break
+                    elif lb is not None and lb == best[0][0]:
+                        go = tuple(env.get(u, self.lows[u]) for u in self.order) < best[0][1]
+                if go:
                     shapes[i] = out
                     if self.holds(st, env, shapes):
                         walk(i + 1)
@@ -589,6 +612,17 @@ class _Search:
 
         walk(0)
         return Answer([best[1]] if best[1] is not None else [], True)
+
+
+@dataclass
+class _Stream:
+    """A step's groups for one input, made lazily from its combinations in rank order: the
+    first combination to reach an (output, values later steps read) pair represents it."""
+
+    order: list[tuple[Any, tuple[int, ...]]]
+    pos: int = 0
+    groups: list[tuple[Shape, dict[str, int], int]] = field(default_factory=list)
+    seen: set[Any] = field(default_factory=set)
 
 
 def _names(v: Any) -> set[str]:
