@@ -33,6 +33,7 @@ Example::
 from __future__ import annotations
 
 import itertools
+import operator
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -48,6 +49,8 @@ from .spec import Layer
 from .symbolic import ENUMERATED, candidates, in_field_domains, is_dependent
 
 MISSING = object()
+_TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+          ">=": operator.ge}
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
 
 
@@ -89,6 +92,7 @@ class _Check:
     lists: tuple[tuple[str, int], ...]  # (name.shape, step)
     unknowns: tuple[str, ...]
     shape_is: tuple[int, tuple[int, ...]] | None = None  # ``x.shape == [..]``, the usual target: (step, shape)
+    compare: tuple[int, int, Any, int] | None = None  # ``x.H <= 16``: (step, dimension, test, number)
 
 
 @dataclass
@@ -249,7 +253,12 @@ class _Search:
             if (isinstance(expr, Bin) and expr.op == "==" and len(lists) == 1 and not scalars and not unknowns
                     and isinstance(expr.right, ListExpr) and all(isinstance(x, Num) for x in expr.right.items)):
                 shape_is = (lists[0][1], tuple(x.value for x in expr.right.items))  # type: ignore[attr-defined]
-            self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), shape_is))
+            compare = None
+            if (isinstance(expr, Bin) and expr.op in _TESTS and len(scalars) == 1 and not lists and not unknowns
+                    and isinstance(expr.right, Num) and isinstance(expr.left, Name)):
+                compare = (scalars[0][1], scalars[0][2], _TESTS[expr.op], expr.right.value)
+            self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), shape_is,
+                                                compare))
 
     def _find_locals(self) -> None:
         """A step's new unknowns that no later step, constraint or objective term reads."""
@@ -354,6 +363,12 @@ class _Search:
         for c in st.checks:
             if c.shape_is is not None:
                 if shapes[c.shape_is[0]] != c.shape_is[1]:
+                    return False
+                continue
+            if c.compare is not None:
+                where, d, test, number = c.compare
+                shape = shapes[where]
+                if shape is None or d >= len(shape) or not test(shape[d], number):
                     return False
                 continue
             scalars: dict[str, int] = dict(env)
@@ -543,9 +558,10 @@ class _Search:
         """Every combination with its rank: (sum of the new values, when the objective is the
         sum; then the local values in name order) -- cheapest first."""
         local = [st.new.index(u) for u in sorted(st.local)]
+        pick = _picker(local)
         weigh = self.objective is None
         combos = list(self.combos(st, env)) if st.new or st.ties else [()]
-        ranked = [((sum(c) if weigh else 0, tuple(c[j] for j in local)), c) for c in combos]
+        ranked = [((sum(c) if weigh else 0, pick(c)), c) for c in combos]
         ranked.sort(key=lambda rc: rc[0])
         return ranked
 
@@ -575,14 +591,40 @@ class _Search:
         best: list[Any] = [None, None]  # key, values
         ordered = self.objective is None  # groups come cheapest first: stop at the bound
 
-        def walk(i: int) -> None:
+        live = self.live()
+        dead: set[Any] = set()
+        tally = [0, 0]  # feasible leaves reached, branches cut by the bound
+        order, lows = self.order, self.lows
+        lows_total = sum(lows.values())
+        new_lows = [sum(lows[u] for u in st.new) for st in self.steps]
+
+        def lex_below(target: tuple[int, ...]) -> bool:
+            """Whether some completion of ``env`` may come before ``target`` in name order."""
+            for u, b in zip(order, target, strict=True):
+                a = env.get(u)
+                if a is None:
+                    a = lows[u]
+                if a != b:
+                    return a < b
+            return False
+
+        def walk(i: int, delta: int = 0) -> None:
+            """``delta``: how far the values bound so far lie above their domains' minimums."""
             if i == n:
+                tally[0] += 1
                 obj = sum(env[u] for u in self.unknowns) if self.objective is None else self.objective.evaluate(env)
                 key = (obj, tuple(env[u] for u in self.order))
                 if best[0] is None or key < best[0]:
                     best[0], best[1] = key, {u: env[u] for u in self.unknowns}
                 return
             st = self.steps[i]
+            state = None
+            if st.new:  # a state seen before that had no feasible completion and no cut: skip
+                live_steps, live_names = live[i]
+                state = (i, tuple([shapes[j] for j in live_steps]), tuple([env[u] for u in live_names]))
+                if state in dead:
+                    return
+                seen = (tally[0], tally[1])
             stream = self.stream(i, env, shapes)
             k = 0
             while True:
@@ -590,25 +632,30 @@ class _Search:
                 if g is None:
                     break
                 k += 1
-                out, assign, _ = g
+                out, assign, total = g
                 env.update(assign)
                 go = True
+                here = delta + total - new_lows[i]
                 if best[0] is not None:
-                    lb = self.cost(env)
+                    lb = lows_total + here if ordered else self.cost(env)
                     if lb is not None and lb > best[0][0]:
                         go = False
+                        tally[1] += 1
                         if ordered:  # every later group costs at least as much
                             for u in assign:
                                 del env[u]
                             break
                     elif lb is not None and lb == best[0][0]:
-                        go = tuple(env.get(u, self.lows[u]) for u in self.order) < best[0][1]
+                        go = lex_below(best[0][1])
+                        tally[1] += not go
                 if go:
                     shapes[i] = out
                     if self.holds(st, env, shapes):
-                        walk(i + 1)
+                        walk(i + 1, here)
                 for u in assign:
                     del env[u]
+            if state is not None and (tally[0], tally[1]) == seen:
+                dead.add(state)
 
         walk(0)
         return Answer([best[1]] if best[1] is not None else [], True)
@@ -623,6 +670,13 @@ class _Stream:
     pos: int = 0
     groups: list[tuple[Shape, dict[str, int], int]] = field(default_factory=list)
     seen: set[Any] = field(default_factory=set)
+
+
+def _picker(indices: list[int]) -> Any:
+    """A function giving the tuple of a combination's items at ``indices``."""
+    if len(indices) > 1:
+        return operator.itemgetter(*indices)
+    return lambda c: tuple(c[j] for j in indices)
 
 
 def _names(v: Any) -> set[str]:
