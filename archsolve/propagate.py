@@ -131,7 +131,7 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
                 _field_value(lay, f.name, f.kind, v, f.minimum, {}, spec)  # raises, naming the field
             static[f.name] = literal
             continue
-        used = _names_in(v)
+        used = names_in(v)
         if used:
             plain = None
             if f.kind is Kind.INT and isinstance(v, Name):
@@ -300,11 +300,12 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     return prop
 
 
-def _names_in(v: Any) -> set[str]:
+def names_in(v: Any) -> set[str]:
+    """Every name a field value (an Expr, or a tuple of them per axis or side) reads."""
     if isinstance(v, Expr):
         return set(v.names())
     if isinstance(v, tuple):
-        return set().union(*(_names_in(x) for x in v)) if v else set()
+        return set().union(*(names_in(x) for x in v)) if v else set()
     return set()
 
 

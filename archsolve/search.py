@@ -44,7 +44,7 @@ from .errors import ArchsolveError, ExprError
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import IDENTITY_RULES, OPS, Args, Severity, Shape
-from .propagate import ArgPlan, evaluate_constraint, plan_args, plan_for
+from .propagate import ArgPlan, evaluate_constraint, names_in, plan_args, plan_for
 from .spec import Layer
 from .symbolic import ENUMERATED, candidates, in_field_domains, is_dependent
 
@@ -189,7 +189,7 @@ class _Search:
             dependent: set[str] = set()
             for f, _, v, _, _ in plan.dynamic if self.dependent else ():
                 if f in ENUMERATED:
-                    dependent |= self._free(_names(v)) & self.dependent
+                    dependent |= self._free(names_in(v)) & self.dependent
             index[lay.name] = len(self.steps)
             step(lay, plan, set(plan.names), tuple(index[s] for s in lay.sources), dependent)
         rest = [u for u in self.unknowns if u not in assigned]
@@ -203,7 +203,7 @@ class _Search:
         assert dom.lo is not None and dom.hi is not None
         for n in dom.lo.names() | dom.hi.names():
             v = layer.values.get(n)
-            if not isinstance(v, (Expr, tuple, int)) or not _names(v) <= known:
+            if not isinstance(v, (Expr, tuple, int)) or not names_in(v) <= known:
                 return False
             if isinstance(v, tuple) and not all(isinstance(x, (Expr, int)) for x in v):
                 return False
@@ -677,14 +677,6 @@ def _picker(indices: list[int]) -> Any:
     if len(indices) > 1:
         return operator.itemgetter(*indices)
     return lambda c: tuple(c[j] for j in indices)
-
-
-def _names(v: Any) -> set[str]:
-    if isinstance(v, Expr):
-        return set(v.names())
-    if isinstance(v, tuple):
-        return set().union(*(_names(x) for x in v)) if v else set()
-    return set()
 
 
 def _interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] | None:

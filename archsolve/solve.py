@@ -26,7 +26,7 @@ from .search import search
 from .spec import Spec, load_spec
 
 DEFAULT_TIMEOUT = 60.0
-SEARCH_BUDGET = 0.1  # seconds the exact search may take before Z3 gets the question
+SEARCH_BUDGET = 0.25  # seconds the exact search may take before Z3 gets the question
 OBJECTIVE_KINDS = ("params", "macs")
 
 

@@ -107,7 +107,7 @@ class Timing:
             return "CRASH"
         assert self.median is not None
         m = self.median
-        text = f"{m:.3f}" if m >= 0.001 else f"{m * 1e6:.0f}us"
+        text = f"{m:.3f}" if m >= 0.01 else f"{m * 1e3:.1f}ms" if m >= 0.001 else f"{m * 1e6:.0f}us"
         return text + ("" if self.runs >= 3 else "*")
 
 
