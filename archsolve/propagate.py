@@ -264,19 +264,20 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             shapes[lay.name] = None
             reach[lay.name] = None
             continue
-        known: list[Shape] = [s for s in in_shapes if s is not None]
+        known: list[Shape] = in_shapes  # type: ignore[assignment]
         req = Collect()
-        out = opdef.shape(args, known, req)
-        for f in req.failures:
-            problems.append(Problem(lay.name, f.rule, f.severity.value, f.message, f.field))
-        if req.fatal:
-            out_shape: Shape | None = None
-        else:
-            out_shape = out
+        out_shape: Shape | None = opdef.shape(args, known, req)
+        mine_problems: list[Problem] = []
+        if req.failures:
+            mine_problems = [Problem(lay.name, f.rule, f.severity.value, f.message, f.field) for f in req.failures]
+            problems.extend(mine_problems)
+            if req.fatal:
+                out_shape = None
         res = LayerResult(lay, args, known, out_shape)
         if out_shape is not None:
             res.params = int(opdef.params(args, known, out_shape))
             res.macs = int(opdef.macs(args, known, out_shape))
+        if out_shape is not None and track_rf:
             ins = [reach[s] for s in srcs]
             mine = None
             if opdef.reach is same_reach and ins[0] is not None:
@@ -288,10 +289,12 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
                 res.rf = [_extent(r) for r in mine]
             reach[lay.name] = mine
             reach_rf[lay.name] = res.rf
+        else:
+            reach[lay.name] = None
         results[lay.name] = res
         shapes[lay.name] = out_shape
         if cache is not None and not track_rf:
-            cache[key] = (res, [p for p in problems if p.layer == lay.name])
+            cache[key] = (res, mine_problems)
     prop = Propagation(net, env, inp, results, problems)
     if receptive_fields and not track_rf:
         prop.notes.append(f"receptive fields are not computed for inputs longer than {RF_MAX_POSITIONS} "
@@ -349,7 +352,10 @@ def _extent(r: Reach) -> int:
 
 # -- constraints ------------------------------------------------------------------------------------
 
-def attribute_values(prop: Propagation) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
+def attribute_values(prop: Propagation, only: set[str] | None = None
+                     ) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
+    """``name.C``, ``name.H``, ``name.shape``, ``name.params``, ... and the totals, from a
+    propagation; ``only``: just these layers and groups (``input`` included), no totals."""
     spec = prop.network.spec
     axes = ("C", *spec.axis_names)
     scalars: dict[str, int] = dict(prop.env)
@@ -368,11 +374,16 @@ def attribute_values(prop: Propagation) -> tuple[dict[str, int], dict[str, tuple
 
     put("input", prop.input)
     for name, res in prop.layers.items():
-        put(name, res.shape, res.params, res.macs)
+        if only is None or name in only:
+            put(name, res.shape, res.params, res.macs)
     for g in spec.groups:
+        if only is not None and g.name not in only:
+            continue
         members = [prop.layers[m] for m in g.members]
         put(g.name, prop.layers[g.output].shape, sum(m.params or 0 for m in members),
             sum(m.macs or 0 for m in members))
+    if only is not None:
+        return scalars, lists
     scalars["params"] = sum(r.params or 0 for r in prop.layers.values())
     scalars["macs"] = sum(r.macs or 0 for r in prop.layers.values())
     return scalars, lists
@@ -417,7 +428,9 @@ def _check_constraints(prop: Propagation) -> None:
     spec = prop.network.spec
     if not spec.constraints:
         return
-    scalars, lists = attribute_values(prop)
+    named = set().union(*(c.expr.names() for c in spec.constraints))
+    totals = bool(named & {"params", "macs"})
+    scalars, lists = attribute_values(prop, None if totals else {n.rsplit(".", 1)[0] for n in named if "." in n})
     for c in spec.constraints:
         try:
             ok = evaluate_constraint(c.expr, scalars, lists)
