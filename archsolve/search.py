@@ -33,6 +33,7 @@ Example::
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import sys
 import time
@@ -40,6 +41,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import symbolic
 from .errors import ArchsolveError, ExprError
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
@@ -139,6 +141,9 @@ class _Search:
         self.cands = {u: self._static(u) for u in self.unknowns}
         if any(not c for c in self.cands.values()):
             raise NotApplicable("an empty domain")
+        for st in self.steps:  # --max-combinations holds for every engine (the solver says it)
+            if math.prod(len(self.cands[u]) for u in st.new) > symbolic.MAX_COMBOS:
+                raise NotApplicable(f"{st.layer.name if st.layer else 'input'}: too many combinations")
         self.lows = {u: min(c) for u, c in self.cands.items()}
 
     # -- planning ---------------------------------------------------------------------------------
