@@ -138,6 +138,7 @@ class _Search:
         self.dependent = frozenset(u for u in spec.unknowns if is_dependent(spec, u))
         self.steps: list[_Step] = []
         self._plan_steps()
+        self.owner = {u: st.layer for st in self.steps if st.layer is not None for u in st.new}
         self.cands = {u: self._static(u) for u in self.unknowns}
         if any(not c for c in self.cands.values()):
             raise NotApplicable("an empty domain")
@@ -293,10 +294,8 @@ class _Search:
             raise NotApplicable(f"{u}: no finite domain") from None
 
     def _layer_of(self, u: str) -> Layer:
-        for st in self.steps:
-            if u in st.new and st.layer is not None:
-                return st.layer
-        return self.spec.layers[0]
+        """The layer whose step binds ``u`` (for messages about its domain)."""
+        return self.owner.get(u, self.spec.layers[0])
 
     # -- one step ----------------------------------------------------------------------------------
     def values(self, st: _Step, u: str, env: dict[str, int]) -> list[int]:
