@@ -456,18 +456,29 @@ class _Loader:
     def param_field(self, block: dict[str, Any], param: str) -> tuple[str, tuple[str, str]]:
         """The field a block parameter stands for, when it is written as a whole value
         (``kernel: k``): a ``"?"`` passed for it gets that field's domain."""
-        fields: set[str] = set()
+        uses: dict[str, list[tuple[str, str]]] = {}  # field -> the domains of the ops it stands in
         for item in block.get("layers") or []:
             if not isinstance(item, dict):
                 continue
+            opdef = OPS.get(ALIASES.get(str(item.get("op")), str(item.get("op"))))
             for key, value in item.items():
                 values = value if isinstance(value, list) else [value]
                 if any(isinstance(v, str) and v.strip() == param for v in values):
-                    fields.add(str(key))
-        opfields = {f.name: f for d in OPS.values() for f in d.fields if f.domain is not None}
-        known = [f for f in sorted(fields) if f in opfields]
-        if len(known) == 1:
-            return known[0], opfields[known[0]].domain  # type: ignore[return-value]
+                    fdef = opdef.field_map.get(str(key)) if opdef is not None else None
+                    if fdef is None:  # a nested block call, or no op: any op's field of that name
+                        fdef = next((d.field_map[str(key)] for d in OPS.values() if str(key) in d.field_map), None)
+                    if fdef is not None and fdef.domain is not None:
+                        uses.setdefault(str(key), []).append(fdef.domain)
+                    else:
+                        uses.setdefault(str(key), [])
+        if len(uses) == 1:
+            (name, domains), = uses.items()
+            if domains:
+                lows, highs = sorted({d[0] for d in domains}), sorted({d[1] for d in domains})
+                # conv padding and pool padding at once: the widest; each layer's rule still holds
+                lo = lows[0] if len(lows) == 1 else f"min({', '.join(lows)})"
+                hi = highs[0] if len(highs) == 1 else f"max({', '.join(highs)})"
+                return name, (lo, hi)
         return param, ("1", "11")
 
     # -- layers ------------------------------------------------------------------------------

@@ -1,0 +1,741 @@
+"""Unit tests of the exact depth-first search (``archsolve/search.py``), ``solve``'s first try.
+
+The oracle is a tiny brute force written here: the cartesian product of every unknown's
+domain -- written out in this file from CONTRACT section 1, dependent defaults included
+(conv/deconv padding 0..kernel-1, pool padding 0..kernel//2, output_padding
+0..max(stride, dilation)-1) -- each assignment checked by plain propagation
+(``archsolve.propagate``, constraints included), which shares nothing with the search's walk.
+
+1. dependent domains: the ``all`` answer equals the brute-force set;
+2. vars (tied, constant, a kernel shared by two layers), block parameters and ``repeat``;
+3. the optimum: smallest objective, ties broken by the values in unknown-name order;
+4. ``limit`` and ``complete``; no solution listed twice;
+5. unsatisfiable questions: ``Answer([], True)``;
+6. out of reach (``params``, attributes, huge domains, no time): ``None``;
+7. layers the search skips (activations, batchnorm) and merges (concat, add, crop ``like``);
+8. the command line: ``--engine auto|search|z3`` agree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archsolve.errors import ArchsolveError
+from archsolve.graph import Network, build_network
+from archsolve.propagate import propagate
+from archsolve.search import Answer, _Search, search
+from archsolve.solve import _objective
+from archsolve.spec import load_text
+
+from .conftest import run_cli_split, write_spec
+
+Values = dict[str, int]
+# a domain: its values, or a function of the values chosen so far (a dependent default)
+Domain = Sequence[int] | Callable[[Mapping[str, int]], Sequence[int]]
+Objective = Callable[[Mapping[str, int]], int]
+
+ALL = 10**6
+BUDGET = 30.0
+
+
+# ==========================================================================================
+# the oracle
+# ==========================================================================================
+
+def r(lo: int, hi: int) -> range:
+    """lo..hi, both ends included (the spec's ``{min: lo, max: hi}``)."""
+    return range(lo, hi + 1)
+
+
+def _get(v: Mapping[str, int], x: str | int) -> int:
+    return v[x] if isinstance(x, str) else x
+
+
+def conv_padding(*kernels: str | int) -> Callable[[Mapping[str, int]], range]:
+    """0..kernel-1 on every axis the padding stands on (one kernel per axis)."""
+    return lambda v: range(0, min(_get(v, k) for k in kernels))
+
+
+def pool_padding(*kernels: str | int) -> Callable[[Mapping[str, int]], range]:
+    """0..kernel//2 on every axis the padding stands on."""
+    return lambda v: range(0, min(_get(v, k) for k in kernels) // 2 + 1)
+
+
+def output_padding(stride: str | int, dilation: str | int = 1) -> Callable[[Mapping[str, int]], range]:
+    """0..max(stride, dilation)-1."""
+    return lambda v: range(0, max(_get(v, stride), _get(v, dilation)))
+
+
+def assignments(domains: Mapping[str, Domain]) -> Iterator[Values]:
+    """The cartesian product; dependent domains are chosen last, seeing the others' values."""
+    fixed = [n for n, d in domains.items() if not callable(d)]
+    dependent = [n for n, d in domains.items() if callable(d)]
+
+    def rest(values: Values, names: list[str]) -> Iterator[Values]:
+        if not names:
+            yield dict(values)
+            return
+        dom = domains[names[0]]
+        assert callable(dom)
+        for x in dom(values):
+            values[names[0]] = x
+            yield from rest(values, names[1:])
+        del values[names[0]]
+
+    for combo in itertools.product(*(domains[n] for n in fixed)):  # type: ignore[misc]
+        yield from rest(dict(zip(fixed, combo, strict=True)), dependent)
+
+
+def valid(net: Network, values: Mapping[str, int], cache: dict[Any, Any]) -> bool:
+    """The plain checker: no error-severity problem (a field evaluating out of range is one)."""
+    try:
+        return propagate(net, values, receptive_fields=False, cache=cache).ok
+    except ArchsolveError:
+        return False
+
+
+_BRUTE: dict[str, list[Values]] = {}
+
+
+def brute(text: str, domains: Mapping[str, Domain]) -> list[Values]:
+    """Every valid assignment (memoized per spec text: several groups share the cases)."""
+    hit = _BRUTE.get(text)
+    if hit is None:
+        net = build_network(load_text(text))
+        cache: dict[Any, Any] = {}
+        hit = _BRUTE[text] = [v for v in assignments(domains) if valid(net, v, cache)]
+    return hit
+
+
+def keys(sols: Sequence[Mapping[str, int]]) -> set[tuple[tuple[str, int], ...]]:
+    return {tuple(sorted(s.items())) for s in sols}
+
+
+def ranking(objective: Objective | None) -> Callable[[Mapping[str, int]], tuple[int, tuple[int, ...]]]:
+    """solve's order: the objective (default: the sum), then the values in name order."""
+    obj = objective or (lambda v: sum(v.values()))
+    return lambda v: (obj(v), tuple(v[n] for n in sorted(v)))
+
+
+def best(sols: Sequence[Values], objective: Objective | None = None) -> Values:
+    return min(sols, key=ranking(objective))
+
+
+def net_of(text: str) -> Network:
+    return build_network(load_text(text))
+
+
+def run_search(text: str, mode: str, minimize: str | None = None, limit: int = ALL,
+               budget: float = BUDGET) -> Answer | None:
+    net = net_of(text)
+    return search(net, mode, _objective(net.spec, minimize)[1], limit, budget)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    text: str
+    domains: Mapping[str, Domain]
+    count: int  # how many solutions the brute force finds (pins the oracle itself)
+
+
+def ids(cases: Sequence[Case]) -> list[str]:
+    return [c.id for c in cases]
+
+
+# ==========================================================================================
+# 1. dependent domains
+# ==========================================================================================
+
+DEPENDENT = [
+    Case("conv-kernel-and-padding", """
+input: [1, 6]
+layers:
+  - {name: c, op: conv, out: 1, kernel: "?", padding: "?"}
+""", {"c.kernel": r(1, 11), "c.padding": conv_padding("c.kernel")}, 57),
+    Case("conv-kernel-stride-padding-target", """
+input: [1, 10]
+layers:
+  - {name: c, op: conv, out: 1, kernel: "?", stride: "?", padding: "?"}
+constraints: [c.L == 4]
+""", {"c.kernel": r(1, 11), "c.stride": r(1, 4), "c.padding": conv_padding("c.kernel")}, 42),
+    Case("conv-fixed-kernel", """
+input: [1, 7]
+layers:
+  - {name: c, op: conv, out: 1, kernel: 5, padding: "?", dilation: "?"}
+""", {"c.dilation": r(1, 4), "c.padding": conv_padding(5)}, 11),
+    Case("conv-per-axis-kernel-shared-padding", """
+input: [1, 5, 5]
+layers:
+  - {name: c, op: conv, out: 1, kernel: [3, "?"], padding: "?"}
+""", {"c.kernel[1]": r(1, 11), "c.padding": conv_padding(3, "c.kernel[1]")}, 18),
+    Case("conv-per-axis-kernel-per-axis-padding", """
+input: [1, 4, 6]
+layers:
+  - {name: c, op: conv, out: 1, kernel: [3, "?"], padding: ["?", "?"]}
+constraints: [c.H == c.W]
+""", {"c.kernel[1]": r(1, 11), "c.padding[0]": conv_padding(3), "c.padding[1]": conv_padding("c.kernel[1]")}, 15),
+    Case("deconv-output-padding", """
+input: [1, 3]
+layers:
+  - {name: up, op: deconv, out: 1, kernel: 3, stride: "?", dilation: "?", output_padding: "?"}
+""", {"up.stride": r(1, 4), "up.dilation": r(1, 4), "up.output_padding": output_padding("up.stride", "up.dilation")},
+        50),
+    Case("deconv-output-padding-fixed-stride", """
+input: [1, 3]
+layers:
+  - {name: up, op: deconv, out: 1, kernel: 2, stride: 3, output_padding: "?", padding: "?"}
+constraints: [up.L >= 7]
+""", {"up.output_padding": output_padding(3), "up.padding": conv_padding(2)}, 5),
+    Case("deconv-everything", """
+input: [1, 2]
+domains: {kernel: {min: 1, max: 4}}
+layers:
+  - {name: up, op: deconv, out: 1, kernel: "?", stride: "?", padding: "?", output_padding: "?"}
+constraints: [up.L == 4]
+""", {"up.kernel": r(1, 4), "up.stride": r(1, 4), "up.padding": conv_padding("up.kernel"),
+      "up.output_padding": output_padding("up.stride")}, 14),
+    Case("maxpool-padding", """
+input: [1, 9]
+layers:
+  - {name: p, op: maxpool, kernel: "?", padding: "?"}
+""", {"p.kernel": r(1, 11), "p.padding": pool_padding("p.kernel")}, 39),
+    Case("avgpool-ceil-stride-padding", """
+input: [1, 7]
+layers:
+  - {name: p, op: avgpool, kernel: "?", stride: "?", padding: "?", ceil_mode: true}
+constraints: [p.L <= 3]
+""", {"p.kernel": r(1, 11), "p.stride": r(1, 4), "p.padding": pool_padding("p.kernel")}, 107),
+    Case("domains-override-padding", """
+input: [1, 5]
+domains: {kernel: {in: [2, 4, 6]}, padding: {min: 0, max: 2}}
+layers:
+  - {name: c, op: conv, out: 1, kernel: "?", padding: "?"}
+""", {"c.kernel": [2, 4, 6], "c.padding": r(0, 2)}, 8),
+]
+
+
+@pytest.mark.parametrize("case", DEPENDENT, ids=ids(DEPENDENT))
+def test_dependent_domains_all_equals_brute_force(case: Case) -> None:
+    expected = brute(case.text, case.domains)
+    assert len(expected) == case.count
+    got = run_search(case.text, "all")
+    assert got is not None
+    assert got.complete is True
+    assert len(got.solutions) == len(keys(got.solutions))
+    assert keys(got.solutions) == keys(expected)
+
+
+# ==========================================================================================
+# 2. vars, shared unknowns, blocks and repeat
+# ==========================================================================================
+
+SHARED = [
+    Case("tied-W-is-H", """
+input: [1, H, W]
+vars: {H: {min: 8, max: 40}, W: H}
+exact: true
+layers:
+  - {name: c, op: conv, out: 2, kernel: 3, stride: 2}
+  - {name: p, op: maxpool, kernel: 2}
+""", {"H": r(8, 40)}, 8),
+    Case("tied-W-offset-with-kernel", """
+input: [1, H, W]
+vars: {H: {min: 4, max: 14}, W: H + 3}
+layers:
+  - {name: c, op: conv, out: 2, kernel: "?"}
+constraints: [c.H * 2 == c.W + 1]
+""", {"H": r(4, 14), "c.kernel": r(1, 11)}, 11),
+    Case("constant-var", """
+input: [1, H]
+vars: {H: 16}
+layers:
+  - {name: c, op: conv, out: 1, kernel: "?", padding: "?"}
+constraints: [c.L == H - 4]
+""", {"c.kernel": r(1, 11), "c.padding": conv_padding("c.kernel")}, 4),
+    Case("var-kernel-in-two-layers", """
+input: [1, 16]
+vars: {k: {min: 1, max: 7}}
+layers:
+  - {name: a, op: conv, out: 2, kernel: k}
+  - {name: b, op: conv, out: 2, kernel: k, padding: "?"}
+constraints: [b.L == 8]
+""", {"k": r(1, 7), "b.padding": conv_padding("k")}, 3),
+    Case("var-kernel-expression", """
+input: [1, 12]
+vars: {k: {min: 1, max: 5}}
+layers:
+  - {name: a, op: conv, out: 2, kernel: k, stride: "?"}
+  - {name: b, op: conv, out: 2, kernel: k + 2, padding: "?"}
+constraints: [b.L >= 3]
+""", {"k": r(1, 5), "a.stride": r(1, 4), "b.padding": lambda v: range(0, v["k"] + 2)}, 71),
+    Case("block-repeat-shares-unknowns", """
+input: [1, 14]
+blocks:
+  b:
+    params: {k: null}
+    layers:
+      - {name: conv, op: conv, out: 2, kernel: k, padding: "?"}
+      - {op: relu}
+layers:
+  - {name: enc, block: b, k: "?", repeat: 3}
+constraints: [enc.L == 8]
+""", {"enc.k": r(1, 11), "enc/conv.padding": conv_padding("enc.k")}, 5),
+    Case("block-calls-own-unknowns", """
+input: [1, 16]
+domains: {kernel: {in: [1, 3, 5, 7]}}
+blocks:
+  same:
+    params: {k: 3}
+    layers:
+      - {name: conv, op: conv, out: 2, kernel: k, padding: k // 2}
+layers:
+  - {name: s1, block: same, k: "?"}
+  - {name: s2, block: same, k: "?"}
+  - {name: s3, block: same, k: "?", repeat: 2}
+constraints: [s1.k + s2.k + s3.k >= 13]
+""", {"s1.k": [1, 3, 5, 7], "s2.k": [1, 3, 5, 7], "s3.k": [1, 3, 5, 7]}, 32),
+    Case("unused-var-is-free", """
+input: [1, H]
+vars: {H: {min: 8, max: 12}, Z: {min: 1, max: 3}}
+layers:
+  - {name: c, op: conv, out: 1, kernel: 3}
+constraints: [c.L >= 8]
+""", {"H": r(8, 12), "Z": r(1, 3)}, 9),
+    Case("vars-only-in-constraints", """
+input: [1, 10]
+vars: {m: {min: 1, max: 6}, n: {min: 1, max: 6}}
+layers:
+  - {name: c, op: conv, out: 1, kernel: "?"}
+constraints: [m + n == c.kernel, m < n]
+""", {"m": r(1, 6), "n": r(1, 6), "c.kernel": r(1, 11)}, 14),
+]
+
+
+EVERY = {c.id: c for c in DEPENDENT + SHARED}
+
+
+@pytest.mark.parametrize("case", SHARED, ids=ids(SHARED))
+def test_vars_and_shared_unknowns_all_equals_brute_force(case: Case) -> None:
+    expected = brute(case.text, case.domains)
+    assert len(expected) == case.count
+    got = run_search(case.text, "all")
+    assert got is not None and got.complete is True
+    assert len(got.solutions) == len(keys(got.solutions))
+    assert keys(got.solutions) == keys(expected)
+    # every unknown, and nothing else: tied and constant vars are not unknowns
+    assert all(sorted(s) == sorted(case.domains) for s in got.solutions)
+
+
+def test_tied_and_constant_vars_are_not_listed() -> None:
+    got = run_search(EVERY["tied-W-is-H"].text, "opt")
+    assert got == Answer([{"H": 9}], True)  # 9 -> conv 4 -> pool 2, both exact
+    got = run_search(EVERY["constant-var"].text, "opt")
+    assert got == Answer([{"c.kernel": 5, "c.padding": 0}], True)
+
+
+BLOCK_PADDING = """
+input: [1, 10]
+blocks:
+  b:
+    params: {p: null}
+    layers:
+      - {name: x, op: conv, out: 2, kernel: 3, padding: p}
+layers:
+  - {name: enc, block: b, p: "?"}
+"""
+
+
+def test_block_parameter_standing_for_conv_padding_gets_conv_domain() -> None:
+    """Until this test, a block parameter took the domain of the last op with a field of that
+    name (pool padding 0..kernel//2), not of the op it stands in."""
+    expected = brute(BLOCK_PADDING, {"enc.p": conv_padding(3)})
+    assert keys(expected) == keys([{"enc.p": 0}, {"enc.p": 1}, {"enc.p": 2}])
+    got = run_search(BLOCK_PADDING, "all")
+    assert got is not None and keys(got.solutions) == keys(expected)
+
+
+BLOCK_PADDING_TWICE = """
+input: [1, 10]
+blocks:
+  b:
+    params: {p: null}
+    layers:
+      - {name: x, op: conv, out: 2, kernel: 3, padding: p}
+      - {name: y, op: maxpool, kernel: 2, padding: p}
+layers:
+  - {name: enc, block: b, p: "?"}
+"""
+
+
+def test_block_parameter_in_two_ops_gets_the_widest_domain_and_both_rules() -> None:
+    """Conv padding (0..2 for kernel 3) and pool padding (0..1 for kernel 2) at once: the
+    unknown spans both, and the pool's own rule rules out 2."""
+    expected = brute(BLOCK_PADDING_TWICE, {"enc.p": range(0, 3)})
+    assert keys(expected) == keys([{"enc.p": 0}, {"enc.p": 1}])
+    got = run_search(BLOCK_PADDING_TWICE, "all")
+    assert got is not None and keys(got.solutions) == keys(expected) and got.complete
+
+
+# ==========================================================================================
+# 3. the optimum
+# ==========================================================================================
+
+
+@pytest.mark.parametrize("case", DEPENDENT + SHARED, ids=ids(DEPENDENT + SHARED))
+def test_default_optimum_is_brute_force_optimum(case: Case) -> None:
+    expected = best(brute(case.text, case.domains))
+    got = run_search(case.text, "opt")
+    assert got == Answer([expected], True)
+
+
+MANY_TIES = """
+input: [1, 8, 8]
+layers:
+  - {name: c, op: conv, out: 1, kernel: ["?", "?"]}
+constraints: [c.H + c.W == 10]
+"""
+MANY_TIES_DOMAINS = {"c.kernel[0]": r(1, 11), "c.kernel[1]": r(1, 11)}
+
+# (case, --minimize, the same objective in Python, how many optima tie)
+OBJECTIVES: list[tuple[str, str, Objective, int]] = [
+    ("tied-W-is-H", "0 - H", lambda v: -v["H"], 1),
+    ("tied-W-offset-with-kernel", "0 - W", lambda v: -(v["H"] + 3), 1),
+    ("tied-W-offset-with-kernel", "c.kernel - H", lambda v: v["c.kernel"] - v["H"], 11),
+    ("conv-kernel-stride-padding-target", "c.kernel * 2 - c.stride", lambda v: v["c.kernel"] * 2 - v["c.stride"], 1),
+    ("conv-kernel-stride-padding-target", "0", lambda v: 0, 42),
+    ("conv-kernel-stride-padding-target", "max(c.kernel, c.stride * 3) - c.padding",
+     lambda v: max(v["c.kernel"], v["c.stride"] * 3) - v["c.padding"], 2),
+    ("conv-kernel-stride-padding-target", "c.stride // 2", lambda v: v["c.stride"] // 2, 3),
+    ("deconv-output-padding", "up.output_padding - up.stride",
+     lambda v: v["up.output_padding"] - v["up.stride"], 4),
+    ("deconv-everything", "0 - up.kernel * up.padding", lambda v: -v["up.kernel"] * v["up.padding"], 1),
+    ("var-kernel-in-two-layers", "0 - k", lambda v: -v["k"], 1),
+    ("var-kernel-expression", "min(a.stride, 2) - b.padding", lambda v: min(v["a.stride"], 2) - v["b.padding"], 1),
+    ("block-calls-own-unknowns", "s3.k - s1.k", lambda v: v["s3.k"] - v["s1.k"], 2),
+    ("unused-var-is-free", "0 - Z", lambda v: -v["Z"], 3),
+    ("vars-only-in-constraints", "n % 3", lambda v: v["n"] % 3, 6),
+]
+
+
+@pytest.mark.parametrize(("case_id", "minimize", "fn", "ties"), OBJECTIVES,
+                         ids=[f"{c}:{m}" for c, m, _, _ in OBJECTIVES])
+def test_expression_optimum_is_brute_force_optimum(case_id: str, minimize: str, fn: Objective, ties: int) -> None:
+    case = EVERY[case_id]
+    sols = brute(case.text, case.domains)
+    low = min(fn(v) for v in sols)
+    assert sum(fn(v) == low for v in sols) == ties
+    got = run_search(case.text, "opt", minimize)
+    assert got == Answer([best(sols, fn)], True)
+
+
+def test_sum_optimum_with_many_ties_is_smallest_in_name_order() -> None:
+    sols = brute(MANY_TIES, MANY_TIES_DOMAINS)
+    assert {sum(v.values()) for v in sols} == {8}  # every solution ties: k0 + k1 == 8
+    assert len(sols) == 7
+    got = run_search(MANY_TIES, "opt")
+    assert got == Answer([{"c.kernel[0]": 1, "c.kernel[1]": 7}], True)
+    got = run_search(MANY_TIES, "opt", "0 - c.kernel[1]")
+    assert got == Answer([{"c.kernel[0]": 1, "c.kernel[1]": 7}], True)
+    got = run_search(MANY_TIES, "opt", "c.kernel[1]")
+    assert got == Answer([{"c.kernel[0]": 7, "c.kernel[1]": 1}], True)
+
+
+# ==========================================================================================
+# 4. limit and complete
+# ==========================================================================================
+
+LIMITED = EVERY["avgpool-ceil-stride-padding"]  # 107 solutions
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 106, 107, 108, ALL], ids=lambda n: f"limit={n}")
+def test_limit_and_complete(limit: int) -> None:
+    expected = keys(brute(LIMITED.text, LIMITED.domains))
+    assert len(expected) == LIMITED.count == 107
+    got = run_search(LIMITED.text, "all", limit=limit)
+    assert got is not None
+    assert got.complete is (len(expected) <= limit)
+    assert len(got.solutions) == min(limit, len(expected))
+    assert len(keys(got.solutions)) == len(got.solutions)  # never twice
+    assert keys(got.solutions) <= expected
+
+
+@pytest.mark.parametrize("case", DEPENDENT + SHARED, ids=ids(DEPENDENT + SHARED))
+def test_limit_one_below_and_at_the_count(case: Case) -> None:
+    n = case.count
+    below = run_search(case.text, "all", limit=n - 1)
+    at = run_search(case.text, "all", limit=n)
+    assert below is not None and at is not None
+    assert (below.complete, len(below.solutions)) == (False, n - 1)
+    assert (at.complete, len(at.solutions)) == (True, n)
+    assert len(keys(below.solutions)) == n - 1
+
+
+# ==========================================================================================
+# 5. unsatisfiable
+# ==========================================================================================
+
+UNSAT = [
+    # the widest: kernel 11, padding 10 gives 14
+    Case("conv-cannot-grow", """
+input: [1, 4]
+layers:
+  - {name: c, op: conv, out: 1, kernel: "?", padding: "?"}
+constraints: [c.L == 20]
+""", {"c.kernel": r(1, 11), "c.padding": conv_padding("c.kernel")}, 0),
+    # 6 needs stride 1 with output_padding 1, which torch refuses (output_padding < stride)
+    Case("output-padding-below-stride", """
+input: [1, 3]
+layers:
+  - {name: up, op: deconv, out: 1, kernel: 3, stride: "?", output_padding: "?"}
+constraints: [up.L == 6]
+""", {"up.stride": r(1, 4), "up.output_padding": output_padding("up.stride")}, 0),
+    # exact pooling by 2 needs H and H + 1 both even
+    Case("tied-parity", """
+input: [1, H, W]
+vars: {H: {min: 8, max: 40}, W: H + 1}
+exact: true
+layers:
+  - {name: p, op: maxpool, kernel: 2}
+""", {"H": r(8, 40)}, 0),
+    # the concat needs b.L == a.L == 4, which the constraint forbids
+    Case("concat-mismatch", """
+input: [1, 8]
+layers:
+  - {name: a, op: conv, out: 1, kernel: 2, stride: 2}
+  - {name: b, op: maxpool, kernel: "?", padding: "?", from: input}
+  - {name: cat, op: concat, from: [a, b]}
+  - {name: head, op: conv, out: 1, kernel: 1}
+constraints: [head.L == 4, b.L != 4]
+""", {"b.kernel": r(1, 11), "b.padding": pool_padding("b.kernel")}, 0),
+    # 8 needs padding 2, more than kernel // 2
+    Case("pool-padding-above-half", """
+input: [1, 5]
+layers:
+  - {name: p, op: maxpool, kernel: 2, stride: 1, padding: "?"}
+constraints: [p.L == 8]
+""", {"p.padding": pool_padding(2)}, 0),
+]
+
+
+@pytest.mark.parametrize("case", UNSAT, ids=ids(UNSAT))
+@pytest.mark.parametrize("mode", ["all", "opt"])
+def test_unsat_is_empty_and_complete(case: Case, mode: str) -> None:
+    assert brute(case.text, case.domains) == []
+    assert run_search(case.text, mode) == Answer([], True)
+
+
+# ==========================================================================================
+# 6. out of reach: None
+# ==========================================================================================
+
+SMALL = """
+input: [1, 14]
+layers:
+  - {name: conv1, op: conv, out: 2, kernel: "?"}
+  - {name: head, op: conv, out: 2, kernel: 1}
+"""
+SMALL_2D = """
+input: [1, 14, 14]
+layers:
+  - {name: conv1, op: conv, out: 2, kernel: "?"}
+  - {name: head, op: conv, out: 2, kernel: 1}
+"""
+CHAIN = "input: [1, 64]\nlayers:\n" + "".join(
+    f'  - {{name: c{i}, op: conv, out: 1, kernel: "?", stride: "?", padding: "?", dilation: "?"}}\n'
+    for i in range(1, 13)) + "constraints: [c12.L == 1]\n"
+
+REACH = [
+    ("params", SMALL, "params"),
+    ("macs", SMALL, "macs"),
+    ("attribute-objective", SMALL_2D, "head.H"),
+    ("attribute-in-expression", SMALL, "conv1.kernel + head.L"),
+    ("unknown-name-objective", SMALL, "Q"),
+    ("constraint-on-layer-params", SMALL + "constraints: [conv1.params <= 100]\n", None),
+    ("constraint-on-total-macs", SMALL + "constraints: [macs <= 1000]\n", None),
+    ("domain-over-65536", """
+input: [1, H]
+vars: {H: {min: 1, max: 65537}}
+layers: [{name: c, op: conv, out: 1, kernel: 3}]
+constraints: [c.L == 5]
+""", None),
+    ("layer-over-max-combinations", """
+input: [1, 14]
+layers: [{name: c, op: conv, out: "?", kernel: "?", padding: "?"}]
+""", None),
+    ("var-domain-names-a-var", """
+input: [1, H, W]
+vars: {H: {min: 8, max: 20}, W: {min: H, max: 20}}
+layers: [{name: c, op: conv, out: 1, kernel: 3}]
+""", None),
+]
+
+
+@pytest.mark.parametrize(("spec", "minimize"), [(t, m) for _, t, m in REACH], ids=[i for i, _, _ in REACH])
+@pytest.mark.parametrize("mode", ["all", "opt"])
+def test_out_of_reach_is_none(spec: str, minimize: str | None, mode: str) -> None:
+    assert run_search(spec, mode, minimize) is None
+
+
+def test_the_same_questions_in_reach() -> None:
+    """The controls of the table above: the sum objective, no params constraint."""
+    assert run_search(SMALL, "opt") == Answer([{"conv1.kernel": 1}], True)
+    assert run_search(SMALL_2D, "opt", "0 - conv1.kernel") == Answer([{"conv1.kernel": 11}], True)
+    got = run_search(SMALL + "constraints: [conv1.L >= 10]\n", "all")
+    assert got is not None and keys(got.solutions) == keys([{"conv1.kernel": k} for k in r(1, 5)])
+
+
+def test_domain_of_exactly_65536_values_is_searched() -> None:
+    text = """
+input: [1, H]
+vars: {H: {min: 1, max: 65536}}
+layers: [{name: c, op: conv, out: 1, kernel: 3}]
+constraints: [c.L == 5]
+"""
+    assert run_search(text, "all") == Answer([{"H": 7}], True)
+
+
+@pytest.mark.parametrize(("mode", "budget"), [("all", 0.0), ("opt", 0.0), ("all", 0.05), ("opt", 0.05)],
+                         ids=["all-0s", "opt-0s", "all-50ms", "opt-50ms"])
+def test_out_of_budget_is_none_and_prompt(mode: str, budget: float) -> None:
+    net = net_of(CHAIN)
+    assert len(net.spec.unknowns) == 48
+    _Search(net, "sum", time.perf_counter() + 1.0)  # in reach: the None below is the budget's
+    start = time.perf_counter()
+    assert search(net, mode, "sum", ALL, budget) is None
+    assert time.perf_counter() - start < budget + 1.5
+
+
+# ==========================================================================================
+# 7. layers the search skips, and merges
+# ==========================================================================================
+
+MERGES = [
+    Case("relu-batchnorm-after-conv", """
+input: [2, 9]
+layers:
+  - {name: c, op: conv, out: 2, kernel: "?", stride: "?", padding: "?"}
+  - {name: bn, op: batchnorm}
+  - {name: act, op: relu}
+  - {name: d, op: conv, out: 2, kernel: 3}
+  - {name: act2, op: relu}
+constraints: [act.L >= 3, act2.L <= 2]
+""", {"c.kernel": r(1, 11), "c.stride": r(1, 4), "c.padding": conv_padding("c.kernel")}, 86),
+    Case("instancenorm-is-checked", """
+input: [2, 6]
+layers:
+  - {name: c, op: conv, out: 2, kernel: "?", padding: "?"}
+  - {name: n, op: instancenorm}
+""", {"c.kernel": r(1, 11), "c.padding": conv_padding("c.kernel")}, 54),
+    Case("concat-unet", """
+input: [1, 8]
+layers:
+  - {name: e, op: conv, out: 2, kernel: 3, padding: 1}
+  - {name: p, op: maxpool, kernel: 2}
+  - {name: m, op: relu}
+  - {name: u, op: deconv, out: 2, kernel: "?", stride: "?", padding: "?"}
+  - {name: cat, op: concat, from: [e, u]}
+  - {name: head, op: conv, out: 1, kernel: 1}
+""", {"u.kernel": r(1, 11), "u.stride": r(1, 4), "u.padding": conv_padding("u.kernel")}, 17),
+    Case("add-residual", """
+input: [1, 10]
+domains: {out: {min: 1, max: 3}}
+layers:
+  - {name: s, op: conv, out: 2, kernel: 1}
+  - {name: a, op: conv, out: "?", kernel: "?", padding: "?"}
+  - {name: b, op: relu}
+  - {name: res, op: add, from: [s, b]}
+""", {"a.out": r(1, 3), "a.kernel": r(1, 11), "a.padding": conv_padding("a.kernel")}, 6),
+    Case("crop-like", """
+input: [1, 16]
+layers:
+  - {name: a, op: conv, out: 1, kernel: "?"}
+  - {name: b, op: conv, out: 1, kernel: "?"}
+  - {name: cr, op: crop, from: a, like: b}
+  - {name: sum, op: add, from: [cr, b]}
+  - {name: t, op: tanh}
+constraints: [t.L == 6]
+""", {"a.kernel": r(1, 11), "b.kernel": r(1, 11)}, 11),
+    Case("two-branches-concat", """
+input: [1, 12]
+domains: {kernel: {min: 1, max: 6}}
+layers:
+  - {name: a, op: conv, out: 1, kernel: "?", stride: "?"}
+  - {name: b, op: maxpool, kernel: "?", from: input}
+  - {name: cat, op: concat, from: [a, b]}
+  - {name: g, op: gelu}
+constraints: [g.L >= 3]
+""", {"a.kernel": r(1, 6), "a.stride": r(1, 4), "b.kernel": r(1, 6)}, 15),
+]
+
+
+@pytest.mark.parametrize("case", MERGES, ids=ids(MERGES))
+def test_skipped_layers_and_merges_equal_brute_force(case: Case) -> None:
+    sols = brute(case.text, case.domains)
+    assert len(sols) == case.count
+    got = run_search(case.text, "all")
+    assert got is not None and got.complete is True
+    assert len(got.solutions) == len(keys(got.solutions))
+    assert keys(got.solutions) == keys(sols)
+    assert run_search(case.text, "opt") == Answer([best(sols)], True)
+
+
+# ==========================================================================================
+# 8. the command line: the three engines agree
+# ==========================================================================================
+
+ENGINES = ("auto", "search", "z3")
+CLI_CASES = [EVERY["conv-kernel-stride-padding-target"], EVERY["tied-W-offset-with-kernel"],
+             EVERY["block-repeat-shares-unknowns"], next(c for c in MERGES if c.id == "concat-unet")]
+
+
+def solve_json(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = run_cli_split("solve", str(path), "--json", *args)
+    assert code in (0, 1, 3), f"exit {code}: {out}{err}"
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=ids(CLI_CASES))
+def test_engines_agree_on_the_default_answer_and_all(case: Case, tmp_path: Path) -> None:
+    path = write_spec(tmp_path, case.text)
+    sols = brute(case.text, case.domains)
+    for engine in ENGINES:
+        code, doc = solve_json(path, "--engine", engine)
+        assert (code, doc["status"]) == (0, "sat"), engine
+        assert [s["values"] for s in doc["solutions"]] == [best(sols)], engine
+        code, doc = solve_json(path, "--all", "--engine", engine)
+        assert (code, doc["status"], doc["complete"]) == (0, "sat", True), engine
+        listed = [s["values"] for s in doc["solutions"]]
+        assert len(listed) == len(keys(listed)) == case.count, engine
+        assert keys(listed) == keys(sols), engine
+        assert listed == sorted(listed, key=ranking(None)), engine
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_agree_on_unsat(engine: str, tmp_path: Path) -> None:
+    path = write_spec(tmp_path, UNSAT[1].text)
+    code, doc = solve_json(path, "--engine", engine)
+    assert (code, doc["status"], doc["solutions"]) == (1, "unsat", [])
+
+
+@pytest.mark.parametrize(("spec", "args", "z3_kernel"), [
+    (SMALL, ("--minimize", "params"), 1),  # params grow with the kernel
+    (SMALL_2D, ("--minimize", "head.H"), 11),  # the largest kernel gives the smallest H
+    (SMALL + "constraints: [conv1.params <= 100]\n", (), None),  # Z3 does not take this one either
+], ids=["minimize-params", "minimize-attribute", "constraint-params"])
+def test_engine_search_out_of_reach_is_unknown(spec: str, args: tuple[str, ...], z3_kernel: int | None,
+                                               tmp_path: Path) -> None:
+    path = write_spec(tmp_path, spec)
+    code, doc = solve_json(path, "--engine", "search", *args)
+    assert (code, doc["status"], doc["solutions"], doc["complete"]) == (3, "unknown", [], False)
+    if z3_kernel is not None:  # auto hands the question to Z3
+        code, doc = solve_json(path, "--engine", "auto", *args)
+        assert (code, doc["status"], doc["solutions"][0]["values"]) == (0, "sat", {"conv1.kernel": z3_kernel})
