@@ -88,14 +88,18 @@ def test_failed_export_leaves_the_target_alone(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["net.py"]
 
 
-def test_ctrl_c_stops_cleanly() -> None:
+@pytest.mark.parametrize("engine, spec", [
+    ("z3", "benchmarks/specs/chain12-solve.yaml"),  # about 1.5 s in Z3
+    ("search", "benchmarks/specs/aniso3d-plan.yaml"),  # the search alone takes minutes on it
+], ids=["in-z3", "in-search"])
+def test_ctrl_c_stops_cleanly(engine: str, spec: str) -> None:
     import signal
     import subprocess
     import sys
 
     from .conftest import ROOT
 
-    proc = subprocess.Popen([sys.executable, "-m", "archsolve", "solve", "benchmarks/specs/chain12-solve.yaml"],
+    proc = subprocess.Popen([sys.executable, "-m", "archsolve", "solve", spec, "--engine", engine],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.8)
     proc.send_signal(signal.SIGINT)
