@@ -24,6 +24,7 @@ import click
 from .errors import ArchsolveError, UsageError
 
 EXIT_INTERNAL = 4
+DEFAULT_COMBINATIONS = 200_000  # symbolic.MAX_COMBOS, without importing it
 
 
 def _fail(message: str, code: int) -> None:
@@ -100,7 +101,7 @@ class _Group(click.Group):
               help="The largest repeat: count.")
 @click.option("--max-expr", type=click.IntRange(min=1), default=1_000, show_default=True,
               help="The longest expression, in characters.")
-@click.option("--max-combinations", type=click.IntRange(min=1), default=200_000, show_default=True,
+@click.option("--max-combinations", type=click.IntRange(min=1), default=DEFAULT_COMBINATIONS, show_default=True,
               help="The most hyperparameter combinations solve enumerates for one layer.")
 def main(debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_repeat: int, max_expr: int,
          max_combinations: int) -> None:
@@ -111,14 +112,18 @@ def main(debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_
       archsolve check specs/unet-original.yaml
       archsolve --max-layers 1000 check untrusted.yaml
     """
-    from . import expr, spec, symbolic, yamlio
+    from . import expr, spec, yamlio
 
     yamlio.MAX_FILE_BYTES = int(max_file_mb * 1024 * 1024)
     yamlio.MAX_NODES = max_values
     spec.MAX_LAYERS = max_layers
     spec.MAX_REPEAT = max_repeat
     expr.MAX_EXPR_LENGTH = max_expr
-    symbolic.MAX_COMBOS = max_combinations
+    # importing the solver's module would cost check 10 ms: set it only where it is (or must be) loaded
+    if max_combinations != DEFAULT_COMBINATIONS or f"{__package__}.symbolic" in sys.modules:
+        from . import symbolic
+
+        symbolic.MAX_COMBOS = max_combinations
 
 
 @main.command()

@@ -107,3 +107,12 @@ def test_ctrl_c_stops_cleanly(engine: str, spec: str) -> None:
     if proc.returncode == 0:
         pytest.skip("the solve finished before the signal")
     assert proc.returncode == 130 and "Traceback" not in out + err and "interrupted" in err
+
+
+def test_the_combination_limit_default_is_the_solvers() -> None:
+    """The CLI keeps its own copy of the default (so check need not import the solver)."""
+    import subprocess
+    import sys
+
+    code = "from archsolve import cli, symbolic; print(cli.DEFAULT_COMBINATIONS == symbolic.MAX_COMBOS)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
