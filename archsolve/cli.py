@@ -13,10 +13,12 @@ exit   meaning
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -32,6 +34,35 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+@contextlib.contextmanager
+def _remember_ctrl_c() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt as usual and is also remembered (errors.Interrupt)."""
+    from .errors import Interrupt
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        Interrupt.pending = True
+        raise KeyboardInterrupt
+
+    def unraisable(info: Any) -> None:
+        # a Ctrl-C inside a finalizer is remembered, and finalizers of objects it cut short
+        # (a half-made Z3 context) fail after it: neither is worth a traceback
+        if not (Interrupt.pending or isinstance(info.exc_value, KeyboardInterrupt)):
+            hook(info)
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if not Interrupt.pending:  # after a Ctrl-C the process ends: finalizers stay quiet till then
+            sys.unraisablehook = hook
+
+
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Map archsolve's exceptions to exit codes; no traceback unless --debug."""
 
@@ -39,7 +70,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool(click.get_current_context().find_root().params.get("debug"))
         try:
-            return fn(*args, **kwargs)
+            with _remember_ctrl_c():
+                return fn(*args, **kwargs)
         except ArchsolveError as exc:
             if debug:
                 raise

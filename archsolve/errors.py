@@ -79,3 +79,18 @@ class Unsatisfiable(ArchsolveError):
 
 class SolverTimeout(ArchsolveError):
     exit_code = 3
+
+
+class Interrupt:
+    """Ctrl-C, remembered.  Python swallows a KeyboardInterrupt raised inside a finalizer
+    (Z3's objects free themselves in ``__del__``), so the CLI's handler also sets ``pending``
+    and long loops call :func:`interrupted`."""
+
+    pending = False
+
+
+def interrupted() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C came and was lost on the way."""
+    if Interrupt.pending:
+        raise KeyboardInterrupt
+

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import symbolic
-from .errors import ArchsolveError, ExprError
+from .errors import ArchsolveError, ExprError, interrupted
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import IDENTITY_RULES, OPS, Args, Severity, Shape
@@ -445,8 +445,10 @@ class _Search:
 
     def tick(self) -> None:
         self.nodes += 1
-        if not self.nodes & 255 and time.perf_counter() > self.deadline:
-            raise OutOfBudget
+        if not self.nodes & 255:
+            interrupted()
+            if time.perf_counter() > self.deadline:
+                raise OutOfBudget
 
     def live(self) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
         """Per step: the earlier steps' shapes and the names bound earlier that it or any later

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ArchsolveError, ExprError, SolverTimeout, SpecError
+from .errors import ArchsolveError, ExprError, SolverTimeout, SpecError, interrupted
 from .expr import CONSTRAINT, Expr, Name, parse
 from .graph import Network, build_network
 from .propagate import propagate
@@ -327,6 +327,7 @@ def _solution(net: Network, values: dict[str, int], objective: Expr | str, syste
               cache: dict[Any, Any] | None = None) -> Solution:
     from .propagate import attribute_values
 
+    interrupted()
     ordered = {u: values[u] for u in sorted(values)}
     out, shapes, prop = verify(net, ordered, cache)
     obj: int | None

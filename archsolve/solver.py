@@ -17,7 +17,7 @@ from typing import Any
 
 import z3
 
-from .errors import SolverTimeout, SpecError
+from .errors import SolverTimeout, SpecError, interrupted
 from .expr import Bin, Call, Expr, Name, Num
 from .linear import affine_floor as _affine_floor
 from .symbolic import System, Table
@@ -230,6 +230,7 @@ class Z3Problem:
 
     # -- solving -------------------------------------------------------------------------------------
     def check(self, *assumptions: Any) -> Any:
+        interrupted()
         if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
