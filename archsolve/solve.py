@@ -1,6 +1,9 @@
 """``archsolve solve``: fill every unknown so that all rules and constraints hold.
 
-Every answer is re-checked by plain propagation (:mod:`archsolve.propagate`) before it is
+Two engines answer the same questions exactly: the search of :mod:`archsolve.search` (no
+Z3; most questions in milliseconds) and the Z3 encoding of :mod:`archsolve.symbolic` and
+:mod:`archsolve.solver` (what the search cannot finish in :data:`SEARCH_BUDGET`).  Every
+answer is re-checked by plain propagation (:mod:`archsolve.propagate`) before it is
 returned; a disagreement is a bug and raises :class:`SolverBug` instead of reaching a user.
 
 Example::
