@@ -146,6 +146,7 @@ class _Search:
             if math.prod(len(self.cands[u]) for u in st.new) > symbolic.MAX_COMBOS:
                 raise NotApplicable(f"{st.layer.name if st.layer else 'input'}: too many combinations")
         self.lows = {u: min(c) for u, c in self.cands.items()}
+        self.highs = {u: max(c) for u, c in self.cands.items()}
 
     # -- planning ---------------------------------------------------------------------------------
     def _free(self, names: frozenset[str] | set[str]) -> set[str]:
@@ -543,7 +544,7 @@ class _Search:
         return None if lo_hi is None else lo_hi[0]
 
     def span(self, u: str) -> tuple[int, int]:
-        return self.lows[u], max(self.cands[u])
+        return self.lows[u], self.highs[u]
 
     def stream(self, i: int, env: dict[str, int], shapes: list[Shape | None]) -> _Stream:
         """The step's choices with its local unknowns folded (see :class:`_Stream`), for the
