@@ -54,6 +54,7 @@ MISSING = object()
 _TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
           ">=": operator.ge}
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
+MAX_MEMO = 2_000_000  # remembered layer results (about 0.5 GB) before the search gives up
 
 
 class NotApplicable(Exception):
@@ -448,7 +449,7 @@ class _Search:
         self.nodes += 1
         if not self.nodes & 255:
             interrupted()
-            if time.perf_counter() > self.deadline:
+            if time.perf_counter() > self.deadline or len(self.memo) > MAX_MEMO:
                 raise OutOfBudget
 
     def live(self) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
