@@ -159,10 +159,21 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
               searched_unsat: bool) -> SolveResult:
     from . import solver as z3layer
     from .symbolic import build_system, constraint_exprs
+    if not isinstance(objective, str):
+        objective = _untie(objective, spec)
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
     in_constraints = set().union(*(c.expr.names() for c in spec.constraints)) if spec.constraints else set()
     kinds += [k for k in OBJECTIVE_KINDS if k in in_constraints and k not in kinds]
-    system = build_system(net, kinds, frozenset() if isinstance(objective, str) else objective.names())
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def result(status: str, sols: list[Solution], complete: bool, optimal: bool, **kw: Any) -> SolveResult:
+        return SolveResult(spec, status, sols, complete, optimal, text, elapsed=time.monotonic() - start, **kw)
+
+    try:
+        system = build_system(net, kinds, frozenset() if isinstance(objective, str) else objective.names(),
+                              deadline)
+    except SolverTimeout:
+        return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     raw_objective = objective
     if not isinstance(objective, str):
         objective = _resolve_objective(objective, system)
@@ -176,16 +187,13 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
                     raise SolverBug("the exact search found no solution, but the size walk finds some")
                 return SolveResult(spec, "sat", sols, total <= limit, False, text, count=total,
                                    elapsed=time.monotonic() - start)
-    problem = z3layer.Z3Problem(system, timeout)
+    problem = z3layer.Z3Problem(system, None if deadline is None else max(0.001, deadline - time.monotonic()))
     for kind in OBJECTIVE_KINDS:
         if kind in in_constraints:
             problem.vars[kind] = problem.objective_term(kind)[0]
     for expr, label, ctext in constraints:
         problem.add(label, problem.bool_term(expr), ctext)
     unknowns = sorted(system.unknowns)
-
-    def result(status: str, sols: list[Solution], complete: bool, optimal: bool, **kw: Any) -> SolveResult:
-        return SolveResult(spec, status, sols, complete, optimal, text, elapsed=time.monotonic() - start, **kw)
 
     try:
         sat = problem.satisfiable()
@@ -314,6 +322,16 @@ def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, 
             break
     _sort(sols)
     return sols, total
+
+
+def _untie(e: Expr, spec: Spec) -> Expr:
+    """``e`` with every tied var (``W: H``) replaced by what it is tied to."""
+    tied = {n: v.expr for n, v in spec.vars.items() if v.expr is not None}
+    for _ in range(len(tied) + 1):
+        if not e.names() & tied.keys():
+            break
+        e = e.substitute(tied)
+    return e
 
 
 def _resolve_objective(e: Expr, system: Any) -> Expr:

@@ -10,6 +10,7 @@ layers and constraints in conflict.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -235,13 +236,15 @@ class Z3Problem:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise SolverTimeout("the solver ran out of time")
-            self.solver.set("timeout", max(1, int(left * 1000)))
+            self.solver.set("timeout", max(1, math.ceil(left * 1000)))
         all_labels = [] if self.committed else list(self.labels.values())
         res = self.solver.check(*all_labels, *assumptions)
         if res == z3.unknown:
             reason = self.solver.reason_unknown()
-            if "cancel" in reason and time.monotonic() < (self.deadline or float("inf")):
-                raise KeyboardInterrupt  # Z3 turns Ctrl-C into "canceled": the user stopped it
+            # Z3 says "canceled" for a Ctrl-C and for its own time-out alike: only well before
+            # the deadline is it the user
+            if "cancel" in reason and time.monotonic() < (self.deadline or float("inf")) - 0.05:
+                raise KeyboardInterrupt
             raise SolverTimeout(f"the solver gave up ({reason})")
         if res == z3.sat:
             self.last_model = self.solver.model()

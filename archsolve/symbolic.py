@@ -30,11 +30,12 @@ Example::
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpecError
+from .errors import SolverTimeout, SpecError
 from .explain import fold
 from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
 from .graph import Network
@@ -188,8 +189,10 @@ def _substitute(v: Any, env: Mapping[str, Value | Expr]) -> Any:
 # -- the builder -----------------------------------------------------------------------------------
 
 class _Builder:
-    def __init__(self, net: Network, objectives: Sequence[str], named: frozenset[str] = frozenset()):
+    def __init__(self, net: Network, objectives: Sequence[str], named: frozenset[str] = frozenset(),
+                 deadline: float | None = None):
         self.net = net
+        self.deadline = deadline
         self.named = named
         self.spec = net.spec
         self.objectives = objectives
@@ -435,7 +438,9 @@ class _Builder:
         opdef = OPS[lay.op]
         moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
         dependent = [u for u in enum if self._dependent(u)]
-        for combo in itertools.product(*candidates):
+        for n, combo in enumerate(itertools.product(*candidates)):
+            if self.deadline is not None and not n & 1023 and time.monotonic() > self.deadline:
+                raise SolverTimeout(f"the time ran out while enumerating {lay.name}'s combinations")
             assign = dict(zip(enum, combo, strict=True))
             vals = dict(values)
             for k in moving:
@@ -590,11 +595,13 @@ def in_field_domains(spec: Spec, vals: Mapping[str, Any], assign: Mapping[str, i
 _FIELD_BOUNDS = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}
 
 
-def build_system(net: Network, objectives: Sequence[str] = (), named: frozenset[str] = frozenset()) -> System:
+def build_system(net: Network, objectives: Sequence[str] = (), named: frozenset[str] = frozenset(),
+                 deadline: float | None = None) -> System:
     """The constraint system of a network (see the module docstring).
 
-    ``named``: unknowns an objective names, which must be system variables."""
-    return _Builder(net, objectives, named).build()
+    ``named``: unknowns an objective names, which must be system variables; ``deadline``
+    (``time.monotonic()``): raise SolverTimeout past it."""
+    return _Builder(net, objectives, named, deadline).build()
 
 
 def attribute_terms(system: System) -> dict[str, Expr]:

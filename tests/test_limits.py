@@ -126,3 +126,18 @@ def test_the_combination_limit_default_is_the_solvers() -> None:
 
     code = "from archsolve import cli, symbolic; print(cli.DEFAULT_COMBINATIONS == symbolic.MAX_COMBOS)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
+
+
+def test_the_z3_engine_keeps_the_timeout_while_building_its_tables(spec_file) -> None:
+    """Enumerating a layer's 160,000 combinations for the effect tables takes many seconds;
+    --timeout covers it (until then only Z3's own checks were timed)."""
+    path = spec_file("""
+input: [1, 64, 64]
+domains: {kernel: {min: 1, max: 40}, stride: {min: 1, max: 10}, dilation: {min: 1, max: 10}}
+layers: [{name: c, op: conv, out: 1, kernel: "?", stride: "?", dilation: "?", padding: "?"}]
+constraints: [c.H == 31]
+""")
+    start = time.monotonic()
+    code, out = run_cli("solve", str(path), "--engine", "z3", "--timeout", "0.5", "--json")
+    assert code == 3 and json.loads(out)["status"] == "unknown"
+    assert time.monotonic() - start < 5
