@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,33 @@ from archsolve.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+
+Values = dict[str, int]
+# a domain: the values themselves, or a function of the values already chosen (dependent defaults)
+Domain = Sequence[int] | Callable[[Mapping[str, int]], Sequence[int]]
+
+
+def assignments(domains: Mapping[str, Domain]) -> Iterator[Values]:
+    """Every assignment of the cartesian product, for brute-force oracles; a callable domain
+    is evaluated on the values chosen so far (independent domains are chosen first, so
+    dependent ones can see them)."""
+    fixed = [n for n, d in domains.items() if not callable(d)]
+    dependent = [n for n, d in domains.items() if callable(d)]
+
+    def rest(values: Values, names: list[str]) -> Iterator[Values]:
+        if not names:
+            yield dict(values)
+            return
+        name, more = names[0], names[1:]
+        dom = domains[name]
+        assert callable(dom)
+        for v in dom(values):
+            values[name] = v
+            yield from rest(values, more)
+        del values[name]
+
+    for combo in itertools.product(*(list(domains[n]) for n in fixed)):  # type: ignore[arg-type]
+        yield from rest(dict(zip(fixed, combo, strict=True)), dependent)
 
 
 def run_cli(*args: str) -> tuple[int, str]:

@@ -18,10 +18,9 @@ domain -- written out in this file from CONTRACT section 1, dependent defaults i
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from archsolve.search import Answer, _Search, search
 from archsolve.solve import _objective
 from archsolve.spec import load_text
 
-from .conftest import run_cli_split, write_spec
+from .conftest import assignments, run_cli_split, write_spec
 
 Values = dict[str, int]
 # a domain: its values, or a function of the values chosen so far (a dependent default)
@@ -72,26 +71,6 @@ def pool_padding(*kernels: str | int) -> Callable[[Mapping[str, int]], range]:
 def output_padding(stride: str | int, dilation: str | int = 1) -> Callable[[Mapping[str, int]], range]:
     """0..max(stride, dilation)-1."""
     return lambda v: range(0, max(_get(v, stride), _get(v, dilation)))
-
-
-def assignments(domains: Mapping[str, Domain]) -> Iterator[Values]:
-    """The cartesian product; dependent domains are chosen last, seeing the others' values."""
-    fixed = [n for n, d in domains.items() if not callable(d)]
-    dependent = [n for n, d in domains.items() if callable(d)]
-
-    def rest(values: Values, names: list[str]) -> Iterator[Values]:
-        if not names:
-            yield dict(values)
-            return
-        dom = domains[names[0]]
-        assert callable(dom)
-        for x in dom(values):
-            values[names[0]] = x
-            yield from rest(values, names[1:])
-        del values[names[0]]
-
-    for combo in itertools.product(*(domains[n] for n in fixed)):  # type: ignore[misc]
-        yield from rest(dict(zip(fixed, combo, strict=True)), dependent)
 
 
 def valid(net: Network, values: Mapping[str, int], cache: dict[Any, Any]) -> bool:

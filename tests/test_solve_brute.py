@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import json
 import os
 import random
@@ -49,7 +48,7 @@ from archsolve.graph import build_network
 from archsolve.propagate import propagate
 from archsolve.spec import load_spec
 
-from .conftest import run_cli_split, write_spec
+from .conftest import assignments, run_cli_split, write_spec
 
 torch = pytest.importorskip("torch")
 hypothesis = pytest.importorskip("hypothesis")
@@ -79,28 +78,6 @@ def solve_json(path: Path, *args: str, engine: str = "auto") -> tuple[int, dict[
     code, out, err = run_cli_split("solve", str(path), "--json", *args, "--engine", engine)
     assert code in (0, 1), f"exit {code}: {out}{err}"
     return code, json.loads(out)
-
-
-def assignments(domains: Mapping[str, Domain]) -> Iterator[Values]:
-    """Every assignment of the cartesian product; a callable domain is evaluated on the values
-    chosen so far (independent domains are chosen first, so dependent ones can see them)."""
-    fixed = [n for n, d in domains.items() if not callable(d)]
-    dependent = [n for n, d in domains.items() if callable(d)]
-
-    def rest(values: Values, names: list[str]) -> Iterator[Values]:
-        if not names:
-            yield dict(values)
-            return
-        name, more = names[0], names[1:]
-        dom = domains[name]
-        assert callable(dom)
-        for v in dom(values):
-            values[name] = v
-            yield from rest(values, more)
-        del values[name]
-
-    for combo in itertools.product(*(list(domains[n]) for n in fixed)):  # type: ignore[arg-type]
-        yield from rest(dict(zip(fixed, combo, strict=True)), dependent)
 
 
 def key(values: Mapping[str, int], names: Sequence[str]) -> tuple[int, ...]:
