@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import symbolic
-from .errors import ArchsolveError, ExprError, interrupted
+from .errors import ArchsolveError, ExprError, SpecError, interrupted
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import IDENTITY_RULES, OPS, Args, Severity, Shape
@@ -332,7 +332,7 @@ class _Search:
         out: Shape | None = None
         if st.layer is None:
             if i == 0:
-                shape = tuple(e.evaluate(env) for e in self.spec.input)
+                shape = tuple(self.value(e, env, f"input[{k}]") for k, e in enumerate(self.spec.input))
                 out = shape if min(shape) >= 1 else None
             else:
                 out = ()
@@ -436,7 +436,7 @@ class _Search:
         for u, v in zip(st.new, combo, strict=True):
             env[u] = v
         for n in st.ties:
-            env[n] = self.tied[n].evaluate(env)
+            env[n] = self.value(self.tied[n], env, f"vars.{n}")
 
     @staticmethod
     def unbind(st: _Step, env: dict[str, int]) -> None:
@@ -444,6 +444,19 @@ class _Search:
             env.pop(u, None)
         for n in st.ties:
             env.pop(n, None)
+
+    def value(self, e: Expr, env: Mapping[str, int], field: str) -> int:
+        """An input size or tied var for these values; a division by zero names its field."""
+        try:
+            return e.evaluate(env)
+        except ExprError as exc:
+            spec = self.spec
+            if field.startswith("vars."):
+                where = spec.vars[field[len("vars."):]].where
+            else:
+                where = spec.document.where(("input", int(field[6:-1]))) if spec.document else None
+            bound = ", ".join(f"{u} = {env[u]}" for u in sorted(e.names() & env.keys()))
+            raise SpecError(f"{exc.bare} (for {bound})", where, field) from None
 
     def tick(self) -> None:
         self.nodes += 1
@@ -518,7 +531,7 @@ class _Search:
                 for u, v in zip(new, combo, strict=True):
                     env[u] = v
                 for t in ties:
-                    env[t] = tied[t].evaluate(env)
+                    env[t] = self.value(tied[t], env, f"vars.{t}")
                 out = run(i, env, shapes)
                 if out is None:
                     continue

@@ -718,3 +718,16 @@ def test_engine_search_out_of_reach_is_unknown(spec: str, args: tuple[str, ...],
     if z3_kernel is not None:  # auto hands the question to Z3
         code, doc = solve_json(path, "--engine", "auto", *args)
         assert (code, doc["status"], doc["solutions"][0]["values"]) == (0, "sat", {"conv1.kernel": z3_kernel})
+
+
+@pytest.mark.parametrize("text, message", [
+    ('input: [1, H, W]\nvars: {H: {min: 1, max: 5}, W: "12 // (H - 3)"}\nlayers: [{op: relu}]\n',
+     "spec.yaml:2:32: vars.W: division by zero in 12 // (H - 3) (for H = 3)"),
+    ('input: [1, "12 // (H - 3)"]\nvars: {H: {min: 1, max: 5}}\nlayers: [{op: relu}]\n',
+     "spec.yaml:1:12: input[1]: division by zero in 12 // (H - 3) (for H = 3)"),
+], ids=["tied-var", "input-size"])
+def test_a_division_by_zero_for_some_values_names_the_field(tmp_path: Path, text: str, message: str) -> None:
+    path = write_spec(tmp_path, text)
+    code, out, err = run_cli_split("solve", str(path), "--engine", "search")
+    assert code == 2 and "Traceback" not in out + err
+    assert err.strip().endswith(message), err
