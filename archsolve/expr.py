@@ -263,12 +263,6 @@ def ite(cond: Value, a: Value, b: Value) -> Value:
     return Call("ite", (cond, lift(a), lift(b)))
 
 
-def _cmp(op: str, a: Value, b: Value) -> Value:
-    if isinstance(a, int) and isinstance(b, int):
-        return _ARITH[op](a, b)
-    return _bin(op, a, b)
-
-
 # The comparisons test for ints inline: the concrete path runs them millions of times.
 def le(a: Value, b: Value) -> Value:
     return int(a <= b) if isinstance(a, int) and isinstance(b, int) else _bin("<=", a, b)

@@ -10,10 +10,11 @@ this file only.  The rules are written with the helpers of :mod:`archsolve.expr`
 
 A rule states PyTorch's validity conditions through ``req.need(cond, ...)``: with ints
 a false condition is recorded as a problem at once, with Exprs it becomes a labelled
-constraint.  The message is a function that builds the text: a search that only needs to
-know *whether* a layer is valid never pays for formatting it.  A Req calls it, if at all,
-before ``need`` returns (so a rule may close over its loop variables).  ``fatal=True`` marks conditions without which the output shape does not
-exist (torch raises before producing a tensor and no size can be shown downstream).
+constraint.  ``fatal=True`` marks conditions without which the output shape does not exist
+(torch raises before producing a tensor and no size can be shown downstream).  The message
+is a function that builds the text: a search that only needs to know *whether* a layer is
+valid never pays for formatting it.  A Req calls it, if at all, before ``need`` returns, so
+a rule may close over its loop variables.
 
 Example::
 

@@ -107,7 +107,7 @@ class ArgPlan:
     that read vars or unknowns (evaluated per binding by :func:`plan_args`)."""
 
     layer: Layer
-    static: Mapping[str, Any]
+    static: dict[str, Any]
     # (field, kind, value, minimum, names): ``names`` when the value is one plain name per axis
     dynamic: tuple[tuple[str, Kind, Any, int | None, tuple[str, ...] | None], ...]
     names: frozenset[str]
