@@ -427,9 +427,9 @@ class _Builder:
             values = {**values, "out": Name(f"{PLACEHOLDER}out")}
         local = [u for u in enum if self.local.get(u) == lay.name]
         shared = [u for u in enum if u not in local]
-        candidates = [self.candidates(u, lay) for u in enum]
+        pools = [candidates(self.spec, u, lay) for u in enum]
         total = 1
-        for c in candidates:
+        for c in pools:
             total *= len(c)
         if total > MAX_COMBOS:
             raise SpecError(f"{lay.name}: {total:,} combinations of {', '.join(enum)} to try "
@@ -437,15 +437,15 @@ class _Builder:
         groups: dict[Any, Effect] = {}
         opdef = OPS[lay.op]
         moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
-        dependent = [u for u in enum if self._dependent(u)]
-        for n, combo in enumerate(itertools.product(*candidates)):
+        dependent = [u for u in enum if is_dependent(self.spec, u)]
+        for n, combo in enumerate(itertools.product(*pools)):
             if self.deadline is not None and not n & 1023 and time.monotonic() > self.deadline:
                 raise SolverTimeout(f"the time ran out while enumerating {lay.name}'s combinations")
             assign = dict(zip(enum, combo, strict=True))
             vals = dict(values)
             for k in moving:
                 vals[k] = _substitute(values[k], assign)
-            if dependent and not self.in_field_domains(lay, vals, {u: assign[u] for u in dependent}, ndim):
+            if dependent and not in_field_domains(self.spec, vals, {u: assign[u] for u in dependent}, ndim):
                 continue
             outs, conds, broken = self._run(lay, vals, shapes, ndim)
             if broken:
@@ -522,15 +522,6 @@ class _Builder:
 
     def why_none(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], enum: list[str]) -> str:
         return ""
-
-    def candidates(self, u: str, lay: Layer) -> list[int]:
-        return candidates(self.spec, u, lay)
-
-    def _dependent(self, u: str) -> bool:
-        return is_dependent(self.spec, u)
-
-    def in_field_domains(self, lay: Layer, vals: Mapping[str, Any], assign: Mapping[str, int], ndim: int) -> bool:
-        return in_field_domains(self.spec, vals, assign, ndim)
 
 
 def candidates(spec: Spec, u: str, lay: Layer) -> list[int]:
