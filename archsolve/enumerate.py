@@ -169,8 +169,8 @@ class SizeDP:
                     yield (k, *rest)
 
 
-def deep_enough(tables: int) -> None:
-    """The walk recurses once per table."""
-    need = 4 * tables + 1000
+def deep_enough(levels: int) -> None:
+    """Room for a walk that recurses once per level (a table here, a layer in the search)."""
+    need = 4 * levels + 1000
     if sys.getrecursionlimit() < need:
         sys.setrecursionlimit(need)

@@ -35,13 +35,13 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import symbolic
+from .enumerate import deep_enough
 from .errors import ArchsolveError, ExprError, SpecError, interrupted
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
@@ -550,9 +550,9 @@ class _Search:
 
     # -- optimizing --------------------------------------------------------------------------------
     def cost(self, env: Mapping[str, int]) -> int | None:
-        """A lower bound of the objective over completions of ``env`` (None: none known)."""
-        if self.objective is None:
-            return sum(env.get(u, self.lows[u]) for u in self.unknowns)
+        """A lower bound of an expression objective over completions of ``env`` (None: none
+        known); the default sum is bounded incrementally by the walk itself."""
+        assert self.objective is not None
         lo_hi = _interval(self.objective, {u: ((env[u], env[u]) if u in env else self.span(u))
                                            for u in self.objective.names()})
         return None if lo_hi is None else lo_hi[0]
@@ -737,9 +737,7 @@ def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: f
     deadline = time.perf_counter() + budget
     try:
         s = _Search(net, objective, deadline)
-        need = 4 * len(s.steps) + 1000
-        if sys.getrecursionlimit() < need:
-            sys.setrecursionlimit(need)
+        deep_enough(len(s.steps))  # the walk recurses once per step
         return s.optimum() if mode == "opt" else s.list_all(limit)
     except (NotApplicable, OutOfBudget):
         return None
