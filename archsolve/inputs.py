@@ -90,12 +90,10 @@ def parse_range(text: str) -> tuple[int, int]:
 
 def size_vars(spec: Spec) -> list[str]:
     """The free vars the input's spatial sizes depend on, in axis order."""
-    tied = {n: v.expr for n, v in spec.vars.items() if v.expr is not None}
+    tied = spec.tied()
     out: list[str] = []
     for e in spec.input[1:]:
-        for _ in range(len(tied) + 1):
-            e = e.substitute(tied)  # type: ignore[arg-type]
-        for n in sorted(e.names()):
+        for n in sorted(e.substitute(tied).names()):
             var = spec.vars.get(n)
             if var is not None and var.domain is not None and n not in out:
                 out.append(n)

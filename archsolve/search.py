@@ -122,10 +122,7 @@ class _Search:
         self.deadline = deadline
         self.nodes = 0
         self.memo: dict[Any, Any] = {}
-        tied: dict[str, Expr] = {n: v.expr for n, v in spec.vars.items() if v.expr is not None}
-        for _ in range(len(tied) + 1):
-            tied = {n: e.substitute(tied) for n, e in tied.items()}
-        self.tied = tied
+        self.tied = tied = spec.tied()
         self.unknowns = tuple(n for n, v in spec.vars.items() if v.domain is not None) + tuple(spec.unknowns)
         self.order = tuple(sorted(self.unknowns))
         if isinstance(objective, str):

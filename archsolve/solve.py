@@ -160,7 +160,7 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
     from . import solver as z3layer
     from .symbolic import build_system, constraint_exprs
     if not isinstance(objective, str):
-        objective = _untie(objective, spec)
+        objective = objective.substitute(spec.tied())
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
     in_constraints = set().union(*(c.expr.names() for c in spec.constraints)) if spec.constraints else set()
     kinds += [k for k in OBJECTIVE_KINDS if k in in_constraints and k not in kinds]
@@ -322,16 +322,6 @@ def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, 
             break
     _sort(sols)
     return sols, total
-
-
-def _untie(e: Expr, spec: Spec) -> Expr:
-    """``e`` with every tied var (``W: H``) replaced by what it is tied to."""
-    tied = {n: v.expr for n, v in spec.vars.items() if v.expr is not None}
-    for _ in range(len(tied) + 1):
-        if not e.names() & tied.keys():
-            break
-        e = e.substitute(tied)
-    return e
 
 
 def _resolve_objective(e: Expr, system: Any) -> Expr:

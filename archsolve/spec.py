@@ -156,6 +156,13 @@ class Spec:
     def axis_names(self) -> tuple[str, ...]:
         return AXIS_NAMES[self.ndim]
 
+    def tied(self) -> dict[str, Expr]:
+        """Every tied var (``W: H``, ``D: W``) as an expression over free names only."""
+        tied = {n: v.expr for n, v in self.vars.items() if v.expr is not None}
+        for _ in range(len(tied) + 1):  # ties may chain
+            tied = {n: e.substitute(tied) for n, e in tied.items()}
+        return tied
+
     def layer(self, name: str) -> Layer:
         return self._by_name[self.aliases.get(name, name)]
 

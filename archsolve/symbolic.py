@@ -220,14 +220,8 @@ class _Builder:
     # -- unknowns -------------------------------------------------------------------------------
     def classify(self) -> None:
         spec = self.spec
-        self.tied: dict[str, Expr] = {}
+        self.tied = spec.tied()
         free_vars = [n for n, v in spec.vars.items() if v.domain is not None]
-        for n, v in spec.vars.items():
-            if v.expr is not None:
-                self.tied[n] = v.expr
-        # tied vars may chain (W: H, D: W): substitute until only free names remain
-        for _ in range(len(self.tied) + 1):
-            self.tied = {n: e.substitute(self.tied) for n, e in self.tied.items()}
         self.all_unknowns = tuple(free_vars) + tuple(spec.unknowns)
         uses_enum: dict[str, set[str]] = {u: set() for u in self.all_unknowns}
         uses_other: dict[str, int] = {u: 0 for u in self.all_unknowns}
