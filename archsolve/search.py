@@ -48,7 +48,7 @@ from .graph import Network
 from .ops import IDENTITY_RULES, OPS, Args, Severity, Shape
 from .propagate import ArgPlan, evaluate_constraint, names_in, plan_args, plan_for
 from .spec import Layer
-from .symbolic import ENUMERATED, candidates, in_field_domains, is_dependent
+from .symbolic import ENUMERATED, candidates, dependent_bounds, in_field_domains, is_dependent
 
 MISSING = object()
 _TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
@@ -305,17 +305,17 @@ class _Search:
         assert st.layer is not None
         dom = self.spec.unknowns[u].domain
         assert dom.lo is not None and dom.hi is not None
-        axis = int(u.rsplit("[", 1)[1].rstrip("]")) if u.endswith("]") else None
-        lo, hi = cands[0], cands[-1]
-        for a in range(self.spec.ndim) if axis is None else (axis,):
-            fields: dict[str, int] = {}
-            for n in dom.lo.names() | dom.hi.names():
-                v = st.layer.values[n]
-                if isinstance(v, tuple):
-                    v = v[a] if a < len(v) else v[0]
+        fields: dict[str, Any] = {}  # the fields its domain names, for the values bound so far
+        for n in dom.lo.names() | dom.hi.names():
+            v = st.layer.values[n]
+            if isinstance(v, tuple):
+                fields[n] = tuple(x.evaluate(env) if isinstance(x, Expr) else x for x in v)
+            else:
                 fields[n] = v.evaluate(env) if isinstance(v, Expr) else v
-            lo, hi = max(lo, dom.lo.evaluate(fields)), min(hi, dom.hi.evaluate(fields))
-        return list(range(lo, hi + 1))
+        bounds = dependent_bounds(self.spec, u, fields, self.spec.ndim)
+        if bounds is None:
+            return cands
+        return list(range(max(bounds[0], cands[0]), min(bounds[1], cands[-1]) + 1))
 
     def run(self, i: int, env: dict[str, int], shapes: list[Shape | None]) -> Shape | None:
         """The step's output shape, or None when it is invalid (memoized)."""

@@ -551,29 +551,40 @@ def in_field_domains(spec: Spec, vals: Mapping[str, Any], assign: Mapping[str, i
 
     ``vals``: the layer's field values (ints where known); ``assign``: unknowns to test."""
     for u, value in assign.items():
-        unk = spec.unknowns.get(u)
-        if unk is None or unk.layer.split("/")[-1] == "" or unk.domain.values is not None:
-            continue
-        dom = unk.domain
-        assert dom.lo is not None and dom.hi is not None
-        names = dom.lo.names() | dom.hi.names()
-        if not names:
-            continue
-        # the axis the unknown stands on: `up1.padding[1]`, or every axis
-        axes = [int(u.rsplit("[", 1)[1].rstrip("]"))] if u.endswith("]") and "[" in u else range(ndim)
-        for a in axes:
-            env = {}
-            for n in names:
-                v = vals.get(n)
-                if isinstance(v, tuple):
-                    v = v[a] if a < len(v) else v[0]
-                if not isinstance(v, int):
-                    break
-                env[n] = v
-            else:
-                if not dom.lo.evaluate(env) <= value <= dom.hi.evaluate(env):
-                    return False
+        bounds = dependent_bounds(spec, u, vals, ndim)
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            return False
     return True
+
+
+def dependent_bounds(spec: Spec, u: str, vals: Mapping[str, Any], ndim: int) -> tuple[int, int] | None:
+    """The range a dependent unknown (``padding`` in 0..kernel-1) allows, given the layer's
+    field values (ints, or a tuple of them per axis): the tightest over the axes it stands
+    on whose fields are known; None where nothing bounds it."""
+    unk = spec.unknowns.get(u)
+    if unk is None or unk.layer.split("/")[-1] == "" or unk.domain.values is not None:
+        return None
+    dom = unk.domain
+    assert dom.lo is not None and dom.hi is not None
+    names = dom.lo.names() | dom.hi.names()
+    if not names:
+        return None
+    # the axis the unknown stands on: `up1.padding[1]`, or every axis
+    axes = [int(u.rsplit("[", 1)[1].rstrip("]"))] if u.endswith("]") and "[" in u else range(ndim)
+    bounds: tuple[int, int] | None = None
+    for a in axes:
+        env = {}
+        for n in names:
+            v = vals.get(n)
+            if isinstance(v, tuple):
+                v = v[a] if a < len(v) else v[0]
+            if not isinstance(v, int):
+                break
+            env[n] = v
+        else:
+            lo, hi = dom.lo.evaluate(env), dom.hi.evaluate(env)
+            bounds = (lo, hi) if bounds is None else (max(bounds[0], lo), min(bounds[1], hi))
+    return bounds
 
 
 # the widest values a field's "?" can take, for domain ends that name other fields
