@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import symbolic
-from .enumerate import deep_enough
 from .errors import ArchsolveError, ExprError, SpecError, interrupted
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
@@ -485,65 +484,86 @@ class _Search:
         return out
 
     # -- listing -----------------------------------------------------------------------------------
+    # The walks below keep their own stack instead of recursing: CPython 3.11 frees and
+    # re-allocates a chunk of its frame stack whenever calls cross a chunk's end, and a
+    # recursion one level per layer put a 47-step U-Net's shape rules right there (each call
+    # 30x slower).  An explicit stack keeps every rule call at the same shallow depth.
     def list_all(self, limit: int) -> Answer:
         """Up to ``limit`` solutions; ``complete`` when none is left out (one more is sought)."""
         found: list[dict[str, int]] = []
         env: dict[str, int] = {}
-        shapes: list[Shape | None] = [None] * len(self.steps)
         n = len(self.steps)
-
-        class Enough(Exception):
-            pass
-
-        steps, run, holds = self.steps, self.run, self.holds
+        shapes: list[Shape | None] = [None] * n
+        steps, run, holds, tick = self.steps, self.run, self.holds, self.tick
         unknowns, tied = self.unknowns, self.tied
         live = self.live()
         dead: set[Any] = set()
+        fixed = [not st.new and not st.ties for st in steps]
+        pending: list[Iterator[tuple[int, ...]] | None] = [None] * n  # each open step's combinations
+        states: list[Any] = [None] * n
+        seen = [0] * n  # solutions found before a step was entered
 
-        def walk(i: int) -> None:
+        i = 0
+        while True:
+            # enter step i (everything before it bound and valid)
             if i == n:
                 found.append({u: env[u] for u in unknowns})
                 if len(found) > limit:
-                    raise Enough
-                return
-            st = steps[i]
-            if not st.new and not st.ties:
-                self.tick()
+                    return Answer(found[:limit], False)
+                i -= 1
+            elif fixed[i]:
+                tick()
+                st = steps[i]
                 out = run(i, env, shapes)
                 if out is not None:
                     shapes[i] = out
                     if not st.checks or holds(st, env, shapes):
-                        walk(i + 1)
-                return
-            # a state already walked without a solution is skipped: different earlier choices
-            # often reach the same sizes (stride 1 and padding 0, or stride 3 and padding 3)
-            live_steps, live_names = live[i]
-            state = (i, tuple([shapes[j] for j in live_steps]), tuple([env[u] for u in live_names]))
-            if state in dead:
-                return
-            seen = len(found)
-            new, ties = st.new, st.ties
-            for combo in self.combos(st, env):
-                self.tick()
-                for u, v in zip(new, combo, strict=True):
-                    env[u] = v
-                for t in ties:
-                    env[t] = self.value(tied[t], env, f"vars.{t}")
-                out = run(i, env, shapes)
-                if out is None:
+                        i += 1
+                        continue
+                i -= 1
+            else:
+                # a state already walked without a solution is skipped: different earlier
+                # choices often reach the same sizes (stride 1 and padding 0, or 3 and 3)
+                live_steps, live_names = live[i]
+                state = (i, tuple([shapes[j] for j in live_steps]), tuple([env[u] for u in live_names]))
+                if state not in dead:
+                    states[i] = state
+                    seen[i] = len(found)
+                    pending[i] = iter(self.combos(steps[i], env))
+                else:
+                    i -= 1
+            # go on with the deepest open step's next combination, or back up
+            while i >= 0:
+                if fixed[i]:
+                    i -= 1
                     continue
-                shapes[i] = out
-                if not st.checks or holds(st, env, shapes):
-                    walk(i + 1)
-            self.unbind(st, env)
-            if len(found) == seen:
-                dead.add(state)
-
-        try:
-            walk(0)
-        except Enough:
-            return Answer(found[:limit], False)
-        return Answer(found, True)
+                st = steps[i]
+                it = pending[i]
+                assert it is not None
+                new, ties = st.new, st.ties
+                for combo in it:
+                    tick()
+                    for u, v in zip(new, combo, strict=True):
+                        env[u] = v
+                    for t in ties:
+                        env[t] = self.value(tied[t], env, f"vars.{t}")
+                    out = run(i, env, shapes)
+                    if out is None:
+                        continue
+                    shapes[i] = out
+                    if not st.checks or holds(st, env, shapes):
+                        break
+                else:
+                    self.unbind(st, env)
+                    pending[i] = None
+                    if len(found) == seen[i]:
+                        dead.add(states[i])
+                    i -= 1
+                    continue
+                i += 1
+                break
+            if i < 0:
+                return Answer(found, True)
 
     # -- optimizing --------------------------------------------------------------------------------
     def cost(self, env: Mapping[str, int]) -> int | None:
@@ -626,56 +646,87 @@ class _Search:
                     return a < b
             return False
 
-        def walk(i: int, delta: int = 0) -> None:
-            """``delta``: how far the values bound so far lie above their domains' minimums."""
+        steps, holds = self.steps, self.holds
+        streams: list[_Stream | None] = [None] * n  # per open step (see the listing's stack)
+        nexts = [0] * n  # the next group to try
+        deltas = [0] * (n + 1)  # how far the values bound before a step lie above their minimums
+        bound: list[dict[str, int] | None] = [None] * n  # the group a step has bound in ``env``
+        states: list[Any] = [None] * n
+        seen: list[tuple[int, int]] = [(0, 0)] * n  # the tally when a step was entered
+
+        i = 0
+        while True:
+            # enter step i
             if i == n:
                 tally[0] += 1
                 obj = sum(env[u] for u in self.unknowns) if self.objective is None else self.objective.evaluate(env)
-                key = (obj, tuple(env[u] for u in self.order))
+                key = (obj, tuple(env[u] for u in order))
                 if best[0] is None or key < best[0]:
                     best[0], best[1] = key, {u: env[u] for u in self.unknowns}
-                return
-            st = self.steps[i]
-            state = None
-            if st.new:  # a state seen before that had no feasible completion and no cut: skip
-                live_steps, live_names = live[i]
-                state = (i, tuple([shapes[j] for j in live_steps]), tuple([env[u] for u in live_names]))
-                if state in dead:
-                    return
-                seen = (tally[0], tally[1])
-            stream = self.stream(i, env, shapes)
-            k = 0
-            while True:
-                g = self.group(i, stream, k, env, shapes)
-                if g is None:
-                    break
-                k += 1
-                out, assign, total = g
-                env.update(assign)
-                go = True
-                here = delta + total - new_lows[i]
-                if best[0] is not None:
-                    lb = lows_total + here if ordered else self.cost(env)
-                    if lb is not None and lb > best[0][0]:
-                        go = False
-                        tally[1] += 1
-                        if ordered:  # every later group costs at least as much
-                            for u in assign:
-                                del env[u]
+                i -= 1
+            else:
+                st = steps[i]
+                state = None
+                if st.new:  # a state seen before that had no feasible completion and no cut: skip
+                    live_steps, live_names = live[i]
+                    state = (i, tuple([shapes[j] for j in live_steps]), tuple([env[u] for u in live_names]))
+                if state is not None and state in dead:
+                    i -= 1
+                else:
+                    states[i] = state
+                    seen[i] = (tally[0], tally[1])
+                    streams[i] = self.stream(i, env, shapes)
+                    nexts[i] = 0
+            # the deepest open step's next group, or back up
+            while i >= 0:
+                assign = bound[i]
+                if assign is not None:
+                    for u in assign:
+                        del env[u]
+                    bound[i] = None
+                st = steps[i]
+                stream = streams[i]
+                assert stream is not None
+                descend = False
+                while True:
+                    g = self.group(i, stream, nexts[i], env, shapes)
+                    if g is None:
+                        break
+                    nexts[i] += 1
+                    out, assign, total = g
+                    env.update(assign)
+                    go = True
+                    here = deltas[i] + total - new_lows[i]
+                    if best[0] is not None:
+                        lb = lows_total + here if ordered else self.cost(env)
+                        if lb is not None and lb > best[0][0]:
+                            go = False
+                            tally[1] += 1
+                            if ordered:  # every later group costs at least as much
+                                for u in assign:
+                                    del env[u]
+                                break
+                        elif lb is not None and lb == best[0][0]:
+                            go = lex_below(best[0][1])
+                            tally[1] += not go
+                    if go:
+                        shapes[i] = out
+                        if holds(st, env, shapes):
+                            bound[i] = assign
+                            deltas[i + 1] = here
+                            descend = True
                             break
-                    elif lb is not None and lb == best[0][0]:
-                        go = lex_below(best[0][1])
-                        tally[1] += not go
-                if go:
-                    shapes[i] = out
-                    if self.holds(st, env, shapes):
-                        walk(i + 1, here)
-                for u in assign:
-                    del env[u]
-            if state is not None and (tally[0], tally[1]) == seen:
-                dead.add(state)
-
-        walk(0)
+                    for u in assign:
+                        del env[u]
+                if descend:
+                    i += 1
+                    break
+                streams[i] = None
+                if states[i] is not None and (tally[0], tally[1]) == seen[i]:
+                    dead.add(states[i])
+                i -= 1
+            if i < 0:
+                break
         return Answer([best[1]] if best[1] is not None else [], True)
 
 
@@ -734,7 +785,6 @@ def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: f
     deadline = time.perf_counter() + budget
     try:
         s = _Search(net, objective, deadline)
-        deep_enough(len(s.steps))  # the walk recurses once per step
         return s.optimum() if mode == "opt" else s.list_all(limit)
     except (NotApplicable, OutOfBudget):
         return None
