@@ -24,7 +24,7 @@ from .errors import ExprError, SpecError
 from .expr import Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import OPS, Args, Collect, Kind, Severity, Shape, same_reach
-from .spec import Layer, Spec
+from .spec import Layer, Semantics, Spec
 
 
 @dataclass
@@ -117,40 +117,53 @@ class ArgPlan:
 
 def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
     """Split a layer's fields (see :class:`ArgPlan`); a checking loop builds it once per layer."""
-    static: dict[str, Any] = {"_exact": spec.exact, "_tf": spec.semantics.value == "tf"}
+    static: dict[str, Any] = {"_exact": spec.exact, "_tf": spec.semantics is Semantics.TF}
     dynamic: list[tuple[str, Kind, Any, int | None, tuple[str, ...] | None]] = []
     names: set[str] = set()
+    values = lay.values
     for f in OPS[lay.op].fields:
-        v = lay.values.get(f.name)
-        if f.kind not in (Kind.INT, Kind.AXES, Kind.SIDES):
-            static[f.name] = v
+        name, kind = f.name, f.kind
+        v = values.get(name)
+        if kind not in _SIZED:
+            static[name] = v
             continue
         literal = _literal(v)  # most fields are plain numbers: skip the general path
         if literal is not None:
-            if f.minimum is not None and min(literal if isinstance(literal, tuple) else (literal,)) < f.minimum:
-                _field_value(lay, f.name, f.kind, v, f.minimum, {}, spec)  # raises, naming the field
-            static[f.name] = literal
+            minimum = f.minimum
+            if minimum is not None and min(literal if type(literal) is tuple else (literal,)) < minimum:
+                _field_value(lay, name, kind, v, minimum, {}, spec)  # raises, naming the field
+            static[name] = literal
             continue
         used = names_in(v)
         if used:
             plain = None
-            if f.kind is Kind.INT and isinstance(v, Name):
+            if kind is Kind.INT and isinstance(v, Name):
                 plain = (v.name,)
-            elif f.kind is Kind.AXES and isinstance(v, tuple) and all(isinstance(x, Name) for x in v):
+            elif kind is Kind.AXES and isinstance(v, tuple) and all(isinstance(x, Name) for x in v):
                 plain = tuple(x.name for x in v)
-            dynamic.append((f.name, f.kind, v, f.minimum, plain))
+            dynamic.append((name, kind, v, f.minimum, plain))
             names |= used
         else:
-            static[f.name] = _field_value(lay, f.name, f.kind, v, f.minimum, {}, spec)
+            static[name] = _field_value(lay, name, kind, v, f.minimum, {}, spec)
     fixed = None if dynamic else Args(static, spec.ndim, lay.name, sources)
     return ArgPlan(lay, static, tuple(dynamic), frozenset(names), sources, tuple(sorted(names)), fixed)
 
 
+_SIZED = frozenset({Kind.INT, Kind.AXES, Kind.SIDES})
+
+
 def _literal(v: Any) -> Any:
-    if isinstance(v, Num):
+    """A field value's ints when it is plain numbers (most are), else None."""
+    t = type(v)
+    if t is Num:
         return v.value
-    if isinstance(v, tuple) and v and all(isinstance(x, Num) for x in v):
-        return tuple(x.value for x in v)
+    if t is tuple and v:
+        out = []
+        for x in v:
+            if type(x) is not Num:
+                return None
+            out.append(x.value)
+        return tuple(out)
     return None
 
 

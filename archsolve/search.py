@@ -44,7 +44,7 @@ from . import symbolic
 from .errors import ArchsolveError, ExprError, SpecError, interrupted
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
-from .ops import IDENTITY_RULES, OPS, Args, Severity, Shape
+from .ops import IDENTITY_RULES, OPS, Args, Kind, Severity, Shape
 from .propagate import ArgPlan, evaluate_constraint, names_in, plan_args, plan_for
 from .spec import Layer
 from .symbolic import ENUMERATED, candidates, dependent_bounds, in_field_domains, is_dependent
@@ -54,6 +54,10 @@ _TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator
           ">=": operator.ge}
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
 MAX_MEMO = 2_000_000  # remembered layer results (about 0.5 GB) before the search gives up
+# ops whose output is their input's shape and that have no field an unknown can be in
+# (activations, norms): no step of the walk, and no field plan to make
+PASS_THROUGH = frozenset(name for name, op in OPS.items() if op.shape in IDENTITY_RULES
+                         and not any(f.kind in (Kind.INT, Kind.AXES, Kind.SIDES) for f in op.fields))
 
 
 class NotApplicable(Exception):
@@ -183,13 +187,13 @@ class _Search:
             input_names |= e.names()
         step(None, None, input_names, ())
         for lay in self.net.order:
+            if lay.op in PASS_THROUGH and len(lay.sources) == 1:
+                index[lay.name] = index[lay.sources[0]]  # its shape is its input's: no step
+                continue
             try:
                 plan = plan_for(self.net, lay)
             except ArchsolveError as exc:
                 raise NotApplicable(str(exc)) from None
-            if OPS[lay.op].shape in IDENTITY_RULES and len(lay.sources) == 1 and not plan.names:
-                index[lay.name] = index[lay.sources[0]]  # its shape is its input's: no step
-                continue
             dependent: set[str] = set()
             for f, _, v, _, _ in plan.dynamic if self.dependent else ():
                 if f in ENUMERATED:
