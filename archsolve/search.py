@@ -54,6 +54,7 @@ _TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator
           ">=": operator.ge}
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
 MAX_MEMO = 2_000_000  # remembered layer results (about 0.5 GB) before the search gives up
+COUNT_BUDGET = 0.25  # seconds (at most) for counting what a listing cut off at its limit
 # ops whose output is their input's shape and that have no field an unknown can be in
 # (activations, norms): no step of the walk, and no field plan to make
 PASS_THROUGH = frozenset(name for name, op in OPS.items() if op.shape in IDENTITY_RULES
@@ -75,6 +76,7 @@ class Answer:
 
     solutions: list[dict[str, int]]
     complete: bool
+    count: int | None = None  # ``all`` past its limit: every solution, counted (None: not known)
 
 
 class _Valid:
@@ -493,27 +495,48 @@ class _Search:
     # recursion one level per layer put a 47-step U-Net's shape rules right there (each call
     # 30x slower).  An explicit stack keeps every rule call at the same shallow depth.
     def list_all(self, limit: int) -> Answer:
-        """Up to ``limit`` solutions; ``complete`` when none is left out (one more is sought)."""
+        """Up to ``limit`` solutions; ``complete`` when none is left out (one more is sought).
+        Past the limit, the solutions are counted too when that takes little time."""
         found: list[dict[str, int]] = []
+        if self.walk_all(found, limit) <= limit:
+            return Answer(found, True, len(found))
+        self.deadline = min(self.deadline, time.perf_counter() + COUNT_BUDGET)
+        try:
+            count: int | None = self.walk_all(None, 0)
+        except OutOfBudget:
+            count = None
+        return Answer(found[:limit], False, count)
+
+    def walk_all(self, found: list[dict[str, int]] | None, limit: int) -> int:
+        """Walk every solution: list them in ``found`` until one past ``limit``, and return
+        how many were seen; or, with ``found`` None, count them all.
+
+        Each state (the step, and all the rest of the walk depends on) remembers how many
+        solutions lie below it.  A listing skips a state known to have none -- different
+        earlier choices often reach the same sizes (stride 1 and padding 0, or 3 and 3) --
+        and a count adds up a known state's solutions without walking it again."""
         env: dict[str, int] = {}
         n = len(self.steps)
         shapes: list[Shape | None] = [None] * n
         steps, run, holds, tick = self.steps, self.run, self.holds, self.tick
         unknowns, tied = self.unknowns, self.tied
         live = self.live()
-        dead: set[Any] = set()
+        below: dict[Any, int] = {}
         fixed = [not st.new and not st.ties for st in steps]
         pending: list[Iterator[tuple[int, ...]] | None] = [None] * n  # each open step's combinations
         states: list[Any] = [None] * n
-        seen = [0] * n  # solutions found before a step was entered
+        seen = [0] * n  # solutions seen before a step was entered
+        total = 0
 
         i = 0
         while True:
             # enter step i (everything before it bound and valid)
             if i == n:
-                found.append({u: env[u] for u in unknowns})
-                if len(found) > limit:
-                    return Answer(found[:limit], False)
+                total += 1
+                if found is not None:
+                    found.append({u: env[u] for u in unknowns})
+                    if total > limit:
+                        return total
                 i -= 1
             elif fixed[i]:
                 tick()
@@ -526,15 +549,15 @@ class _Search:
                         continue
                 i -= 1
             else:
-                # a state already walked without a solution is skipped: different earlier
-                # choices often reach the same sizes (stride 1 and padding 0, or 3 and 3)
                 live_steps, live_names = live[i]
                 state = (i, tuple([shapes[j] for j in live_steps]), tuple([env[u] for u in live_names]))
-                if state not in dead:
+                known = below.get(state)
+                if known is None or (found is not None and known):
                     states[i] = state
-                    seen[i] = len(found)
+                    seen[i] = total
                     pending[i] = iter(self.combos(steps[i], env))
                 else:
+                    total += known
                     i -= 1
             # go on with the deepest open step's next combination, or back up
             while i >= 0:
@@ -560,14 +583,13 @@ class _Search:
                 else:
                     self.unbind(st, env)
                     pending[i] = None
-                    if len(found) == seen[i]:
-                        dead.add(states[i])
+                    below[states[i]] = total - seen[i]
                     i -= 1
                     continue
                 i += 1
                 break
             if i < 0:
-                return Answer(found, True)
+                return total
 
     # -- optimizing --------------------------------------------------------------------------------
     def cost(self, env: Mapping[str, int]) -> int | None:

@@ -145,8 +145,7 @@ def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, object
     if not all_solutions:
         return SolveResult(spec, "sat", sols, False, True, text, elapsed=elapsed)
     _sort(sols)
-    return SolveResult(spec, "sat", sols, answer.complete, False, text, elapsed=elapsed,
-                       count=len(sols) if answer.complete else None)
+    return SolveResult(spec, "sat", sols, answer.complete, False, text, elapsed=elapsed, count=answer.count)
 
 
 def _sort(sols: list[Solution]) -> None:

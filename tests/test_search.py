@@ -442,6 +442,7 @@ def test_limit_and_complete(limit: int) -> None:
     got = run_search(LIMITED.text, "all", limit=limit)
     assert got is not None
     assert got.complete is (len(expected) <= limit)
+    assert got.count == 107  # counted past the limit too
     assert len(got.solutions) == min(limit, len(expected))
     assert len(keys(got.solutions)) == len(got.solutions)  # never twice
     assert keys(got.solutions) <= expected
@@ -453,8 +454,8 @@ def test_limit_one_below_and_at_the_count(case: Case) -> None:
     below = run_search(case.text, "all", limit=n - 1)
     at = run_search(case.text, "all", limit=n)
     assert below is not None and at is not None
-    assert (below.complete, len(below.solutions)) == (False, n - 1)
-    assert (at.complete, len(at.solutions)) == (True, n)
+    assert (below.complete, len(below.solutions), below.count) == (False, n - 1, n)
+    assert (at.complete, len(at.solutions), at.count) == (True, n, n)
     expected = keys(brute(case.text, case.domains))
     assert len(keys(below.solutions)) == n - 1 and keys(below.solutions) < expected
     assert keys(at.solutions) == expected
@@ -511,7 +512,7 @@ constraints: [p.L == 8]
 @pytest.mark.parametrize("mode", ["all", "opt"])
 def test_unsat_is_empty_and_complete(case: Case, mode: str) -> None:
     assert brute(case.text, case.domains) == []
-    assert run_search(case.text, mode) == Answer([], True)
+    assert run_search(case.text, mode) == Answer([], True, 0 if mode == "all" else None)
 
 
 # ==========================================================================================
@@ -581,7 +582,7 @@ vars: {H: {min: 1, max: 65536}}
 layers: [{name: c, op: conv, out: 1, kernel: 3}]
 constraints: [c.L == 5]
 """
-    assert run_search(text, "all") == Answer([{"H": 7}], True)
+    assert run_search(text, "all") == Answer([{"H": 7}], True, 1)
 
 
 @pytest.mark.parametrize(("mode", "budget"), [("all", 0.0), ("opt", 0.0), ("all", 0.05), ("opt", 0.05)],
@@ -666,6 +667,8 @@ def test_skipped_layers_and_merges_equal_brute_force(case: Case) -> None:
     assert got is not None and got.complete is True
     assert len(got.solutions) == len(keys(got.solutions))
     assert keys(got.solutions) == keys(sols)
+    first = run_search(case.text, "all", limit=1)
+    assert first is not None and first.count == case.count
     assert run_search(case.text, "opt") == Answer([best(sols)], True)
 
 

@@ -548,6 +548,7 @@ def test_dcgan_limit(dcgan_path: Path, engine: str) -> None:
     keys = solution_keys(doc, DCGAN_NAMES)
     assert len(keys) == 10 and len(set(keys)) == 10
     assert set(keys) <= dcgan_brute()
+    assert doc["count"] == len(dcgan_brute()) == 3520
 
 
 # ==========================================================================================
@@ -1141,6 +1142,11 @@ def test_limit_at_the_number_of_solutions(case: Case, case_dir: Path, engine: st
         keys = solution_keys(doc, brute.names)
         assert len(set(keys)) == len(keys) == n - 1
         assert set(keys) <= set(brute.solutions)
+        # the total is counted where it is cheap: always by the search, by Z3's size walk
+        # where it applies
+        assert doc.get("count", n) == n
+        if engine != "z3":
+            assert doc["count"] == n
 
 
 def _force_timeout(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
