@@ -201,9 +201,11 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT §3).")
 @click.option("--engine", type=click.Choice(["auto", "search", "z3"]), default="auto", show_default=True,
               help="auto: an exact search first, Z3 for what it cannot finish quickly; search or z3: only that one.")
+@click.option("--count", "count", is_flag=True,
+              help="With --all: count every solution, also past --limit (within --timeout).")
 @handle_errors
 def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, timeout: float,
-          write_to: str | None, in_place: bool, as_json: bool, engine: str) -> None:
+          write_to: str | None, in_place: bool, as_json: bool, engine: str, count: bool) -> None:
     """Fill every unknown ('?' and vars) in SPEC so that every shape rule and constraint holds.
 
     \b
@@ -219,11 +221,14 @@ def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, time
         raise UsageError("give either --write OUT or --in-place, not both")
     if (write_to or in_place) and all_solutions:
         raise UsageError("--write and --in-place write one solution; drop --all")
+    if count and not all_solutions:
+        raise UsageError("--count counts what --all lists; add --all")
     loaded = load_spec(spec)
     progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
     try:
         result = solve_spec(loaded, all_solutions=all_solutions, limit=limit, minimize=minimize,
-                            timeout=timeout, progress=progress[1] if progress else None, engine=engine)
+                            timeout=timeout, progress=progress[1] if progress else None, engine=engine,
+                            count=count)
     finally:
         if progress:
             progress[0].stop()

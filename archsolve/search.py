@@ -32,6 +32,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import operator
@@ -54,7 +55,6 @@ _TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator
           ">=": operator.ge}
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
 MAX_MEMO = 2_000_000  # remembered layer results (about 0.5 GB) before the search gives up
-COUNT_BUDGET = 0.25  # seconds (at most) for counting what a listing cut off at its limit
 # ops whose output is their input's shape and that have no field an unknown can be in
 # (activations, norms): no step of the walk, and no field plan to make
 PASS_THROUGH = frozenset(name for name, op in OPS.items() if op.shape in IDENTITY_RULES
@@ -494,17 +494,18 @@ class _Search:
     # re-allocates a chunk of its frame stack whenever calls cross a chunk's end, and a
     # recursion one level per layer put a 47-step U-Net's shape rules right there (each call
     # 30x slower).  An explicit stack keeps every rule call at the same shallow depth.
-    def list_all(self, limit: int) -> Answer:
+    def list_all(self, limit: int, count_until: float | None = None) -> Answer:
         """Up to ``limit`` solutions; ``complete`` when none is left out (one more is sought).
-        Past the limit, the solutions are counted too when that takes little time."""
+        With ``count_until`` (a ``time.perf_counter()`` deadline), the solutions past the
+        limit are counted too, if that ends by then."""
         found: list[dict[str, int]] = []
         if self.walk_all(found, limit) <= limit:
             return Answer(found, True, len(found))
-        self.deadline = min(self.deadline, time.perf_counter() + COUNT_BUDGET)
-        try:
-            count: int | None = self.walk_all(None, 0)
-        except OutOfBudget:
-            count = None
+        count: int | None = None
+        if count_until is not None:
+            self.deadline = count_until
+            with contextlib.suppress(OutOfBudget):
+                count = self.walk_all(None, 0)
         return Answer(found[:limit], False, count)
 
     def walk_all(self, found: list[dict[str, int]] | None, limit: int) -> int:
@@ -805,12 +806,16 @@ def _interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] 
     return None
 
 
-def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: float) -> Answer | None:
+def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: float,
+           count_budget: float | None = None) -> Answer | None:
     """Answer ``mode`` ("all" up to ``limit``, or "opt") exactly, or None (see the module
-    docstring): out of budget (seconds) or out of reach."""
+    docstring): out of budget (seconds) or out of reach.  ``count_budget``: seconds more to
+    count the solutions past ``limit`` (``Answer.count``; None: not counted)."""
     deadline = time.perf_counter() + budget
     try:
         s = _Search(net, objective, deadline)
-        return s.optimum() if mode == "opt" else s.list_all(limit)
+        if mode == "opt":
+            return s.optimum()
+        return s.list_all(limit, None if count_budget is None else time.perf_counter() + count_budget)
     except (NotApplicable, OutOfBudget):
         return None

@@ -104,12 +104,15 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
 
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
                timeout: float | None = DEFAULT_TIMEOUT,
-               progress: Callable[[int], None] | None = None, engine: str = "auto") -> SolveResult:
+               progress: Callable[[int], None] | None = None, engine: str = "auto",
+               count: bool = False) -> SolveResult:
     """Solve a loaded spec; see the module docstring.
 
     ``engine``: ``"auto"`` tries the exact search (:mod:`archsolve.search`) first and hands
     what it cannot finish to Z3; ``"z3"`` and ``"search"`` use one of them only (tests
-    compare them; ``"search"`` answers ``unknown`` where it gives up)."""
+    compare them; ``"search"`` answers ``unknown`` where it gives up).  ``count``: with
+    ``all_solutions``, count every solution past ``limit`` too (``SolveResult.count``), within
+    the time-out; without it, the count comes only where it is free."""
     start = time.monotonic()
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
@@ -118,7 +121,10 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         budget = SEARCH_BUDGET if engine == "auto" else (timeout if timeout is not None else DEFAULT_TIMEOUT)
         if timeout is not None:
             budget = min(budget, timeout)
-        answer = search(net, "all" if all_solutions else "opt", objective, limit, budget)
+        count_budget = None
+        if count and all_solutions:
+            count_budget = DEFAULT_TIMEOUT if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+        answer = search(net, "all" if all_solutions else "opt", objective, limit, budget, count_budget)
         if answer is not None and answer.solutions:
             return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
         searched_unsat = answer is not None

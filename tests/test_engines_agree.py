@@ -426,7 +426,7 @@ def compare_all(spec: Spec) -> bool:
     if s.count is not None and z.count is not None:
         assert s.count == z.count
     if len(sk) > 1:  # cut off at one, the search counts the rest
-        first = solve_spec(spec, engine="search", all_solutions=True, limit=1)
+        first = solve_spec(spec, engine="search", all_solutions=True, limit=1, count=True)
         assert first.complete is False and len(first.solutions) == 1
         assert first.count in (None, len(sk)), f"all: the search counts {first.count}, lists {len(sk)}"
         event(f"all: counted past the limit: {first.count is not None}")

@@ -113,9 +113,9 @@ def net_of(text: str) -> Network:
 
 
 def run_search(text: str, mode: str, minimize: str | None = None, limit: int = ALL,
-               budget: float = BUDGET) -> Answer | None:
+               budget: float = BUDGET, count: bool = False) -> Answer | None:
     net = net_of(text)
-    return search(net, mode, _objective(net.spec, minimize)[1], limit, budget)
+    return search(net, mode, _objective(net.spec, minimize)[1], limit, budget, budget if count else None)
 
 
 @dataclass(frozen=True)
@@ -439,10 +439,14 @@ LIMITED = EVERY["avgpool-ceil-stride-padding"]  # 107 solutions
 def test_limit_and_complete(limit: int) -> None:
     expected = keys(brute(LIMITED.text, LIMITED.domains))
     assert len(expected) == LIMITED.count == 107
-    got = run_search(LIMITED.text, "all", limit=limit)
+    got = run_search(LIMITED.text, "all", limit=limit, count=True)
     assert got is not None
     assert got.complete is (len(expected) <= limit)
     assert got.count == 107  # counted past the limit too
+    uncounted = run_search(LIMITED.text, "all", limit=limit)
+    assert uncounted is not None
+    assert uncounted.count == (107 if uncounted.complete else None)  # only where it is free
+    assert uncounted.solutions == got.solutions
     assert len(got.solutions) == min(limit, len(expected))
     assert len(keys(got.solutions)) == len(got.solutions)  # never twice
     assert keys(got.solutions) <= expected
@@ -451,7 +455,7 @@ def test_limit_and_complete(limit: int) -> None:
 @pytest.mark.parametrize("case", DEPENDENT + SHARED, ids=ids(DEPENDENT + SHARED))
 def test_limit_one_below_and_at_the_count(case: Case) -> None:
     n = case.count
-    below = run_search(case.text, "all", limit=n - 1)
+    below = run_search(case.text, "all", limit=n - 1, count=True)
     at = run_search(case.text, "all", limit=n)
     assert below is not None and at is not None
     assert (below.complete, len(below.solutions), below.count) == (False, n - 1, n)
@@ -667,7 +671,7 @@ def test_skipped_layers_and_merges_equal_brute_force(case: Case) -> None:
     assert got is not None and got.complete is True
     assert len(got.solutions) == len(keys(got.solutions))
     assert keys(got.solutions) == keys(sols)
-    first = run_search(case.text, "all", limit=1)
+    first = run_search(case.text, "all", limit=1, count=True)
     assert first is not None and first.count == case.count
     assert run_search(case.text, "opt") == Answer([best(sols)], True)
 

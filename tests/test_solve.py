@@ -86,6 +86,23 @@ constraints: [up.L >= 10]
     assert got == expect and doc["complete"] is True
     _, doc = solve_json(str(path), "--all", "--limit", "2")
     assert len(doc["solutions"]) == 2 and doc["complete"] is False
+    assert "count" not in doc  # not asked for, not free
+    _, doc = solve_json(str(path), "--all", "--limit", "2", "--count")
+    assert len(doc["solutions"]) == 2 and doc["complete"] is False and doc["count"] == len(expect)
+
+
+@pytest.mark.parametrize(("args", "header"), [
+    ((), "dcgan-solve: 2 solution(s), the first 2 (more exist); raise --limit for more"),
+    (("--count",), "dcgan-solve: 2 solution(s), the first 2 of 4; raise --limit for more"),
+], ids=["uncounted", "counted"])
+def test_all_past_the_limit_says_how_many_when_counted(args: tuple[str, ...], header: str) -> None:
+    code, out = run_cli("solve", str(SPECS / "dcgan-solve.yaml"), "--all", "--limit", "2", *args)
+    assert code == 0 and out.splitlines()[0] == header
+
+
+def test_count_needs_all() -> None:
+    code, out = run_cli("solve", str(SPECS / "dcgan-solve.yaml"), "--count")
+    assert code == 2 and "--count counts what --all lists; add --all" in out
 
 
 TWO_CONVS = """

@@ -541,7 +541,7 @@ def _dcgan_size(v: Mapping[str, int], upto: int) -> int:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_dcgan_limit(dcgan_path: Path, engine: str) -> None:
-    code, doc = solve_json(dcgan_path, "--all", "--limit", "10", engine=engine)
+    code, doc = solve_json(dcgan_path, "--all", "--limit", "10", "--count", engine=engine)
     assert code == 0
     assert doc["status"] == "sat"
     assert doc["complete"] is False
@@ -1137,13 +1137,12 @@ def test_limit_at_the_number_of_solutions(case: Case, case_dir: Path, engine: st
     assert code == 0 and doc["complete"] is True
     assert set(solution_keys(doc, brute.names)) == set(brute.solutions)
     if n > 1:
-        code, doc = solve_json(path, "--all", "--limit", str(n - 1), engine=engine)
+        code, doc = solve_json(path, "--all", "--limit", str(n - 1), "--count", engine=engine)
         assert code == 0 and doc["complete"] is False
         keys = solution_keys(doc, brute.names)
         assert len(set(keys)) == len(keys) == n - 1
         assert set(keys) <= set(brute.solutions)
-        # the total is counted where it is cheap: always by the search, by Z3's size walk
-        # where it applies
+        # --count: the search always counts these; Z3 where its size walk applies
         assert doc.get("count", n) == n
         if engine != "z3":
             assert doc["count"] == n
