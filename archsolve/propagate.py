@@ -232,14 +232,17 @@ def _basic_range(v: int, minimum: int | None, spec: Spec, fname: str, lay: Layer
 # -- propagation ----------------------------------------------------------------------------------
 
 def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] | None = None,
-              receptive_fields: bool = True, cache: dict[Any, Any] | None = None) -> Propagation:
+              receptive_fields: bool = True, cache: dict[Any, Any] | None = None,
+              counts: bool = True) -> Propagation:
     """Run every layer with concrete sizes; never raises for an invalid network.
 
     ``given`` binds vars (and unknowns); ``spatial`` replaces the input's spatial sizes.
     ``cache`` (a dict kept by the caller) reuses each layer's result for the same field
-    values and input shapes, for checking many solutions of one spec.
+    values and input shapes, for checking many solutions of one spec.  ``counts=False``
+    skips parameters and MACs (shapes only) unless a constraint names them.
     """
     spec = net.spec
+    counts = counts or _constraints_count(spec)
     env = resolve_vars(spec, given)
     inp = tuple(_eval(e, env, spec, f"input[{i}]", spec.document.where(("input", i)) if spec.document else None)
                 for i, e in enumerate(spec.input))
@@ -287,7 +290,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             if req.fatal:
                 out_shape = None
         res = LayerResult(lay, args, known, out_shape)
-        if out_shape is not None:
+        if out_shape is not None and counts:
             res.params = int(opdef.params(args, known, out_shape))
             res.macs = int(opdef.macs(args, known, out_shape))
         if out_shape is not None and track_rf:
@@ -435,6 +438,11 @@ def evaluate_constraint(e: Expr, scalars: Mapping[str, int], lists: Mapping[str,
     if isinstance(e, Call) and e.fn == "not":
         return int(not evaluate_constraint(e.args[0], scalars, lists))
     return e.evaluate(scalars)
+
+
+def _constraints_count(spec: Spec) -> bool:
+    """Whether a constraint names parameters or MACs (a layer's or the totals)."""
+    return any(n.rpartition(".")[2] in ("params", "macs") for c in spec.constraints for n in c.expr.names())
 
 
 def _check_constraints(prop: Propagation) -> None:

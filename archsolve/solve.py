@@ -88,18 +88,19 @@ def _objective(spec: Spec, minimize: str | None) -> tuple[str, Expr | str]:
     return str(e), e
 
 
-def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None = None
+def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None = None, counts: bool = True
            ) -> tuple[list[int], dict[str, list[int]], Any]:
-    """Propagate a solution with plain integers; raise :class:`SolverBug` if it fails."""
-    prop = propagate(net, values, receptive_fields=False, cache=cache)
+    """Propagate a solution with plain integers; raise :class:`SolverBug` if it fails.
+    ``counts=False``: no parameters or MACs unless a constraint names them."""
+    prop = propagate(net, values, receptive_fields=False, cache=cache, counts=counts)
     errors = [p for p in prop.problems if p.severity == "error"]
     if errors:
         raise SolverBug(f"the solver's answer {dict(values)} fails the plain check: {errors[0].layer}: "
                         f"{errors[0].message}")
     out = prop.layers[net.spec.layers[-1].name].shape
     assert out is not None
-    shapes = {n: [int(v) for v in r.shape] for n, r in prop.layers.items() if r.shape is not None}
-    return [int(v) for v in out], shapes, prop
+    shapes = {n: list(r.shape) for n, r in prop.layers.items() if r.shape is not None}
+    return list(out), shapes, prop
 
 
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
@@ -141,7 +142,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
 def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, objective: Expr | str, text: str,
               progress: Callable[[int], None] | None, start: float) -> SolveResult:
     """A result from the exact search: every solution verified like the solver's."""
-    cache: dict[Any, Any] = {}
+    cache: dict[Any, Any] | None = {} if len(answer.solutions) > 1 else None  # layers shared by solutions
     sols = []
     for values in answer.solutions:
         sols.append(_solution(net, values, objective, None, cache))
@@ -345,7 +346,7 @@ def _solution(net: Network, values: dict[str, int], objective: Expr | str, syste
 
     interrupted()
     ordered = {u: values[u] for u in sorted(values)}
-    out, shapes, prop = verify(net, ordered, cache)
+    out, shapes, prop = verify(net, ordered, cache, counts=objective != "sum")
     obj: int | None
     if objective == "sum":
         obj = sum(values.values())
