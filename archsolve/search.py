@@ -47,7 +47,7 @@ from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import IDENTITY_RULES, OPS, Args, Kind, Severity, Shape
 from .propagate import ArgPlan, evaluate_constraint, names_in, plan_args, plan_for
-from .spec import Layer
+from .spec import Domain, Layer
 from .symbolic import ENUMERATED, candidates, dependent_bounds, in_field_domains, is_dependent
 
 MISSING = object()
@@ -127,6 +127,7 @@ class _Search:
         self.deadline = deadline
         self.nodes = 0
         self.memo: dict[Any, Any] = {}
+        self.req = _Valid()  # one for every rule call: a rule only sets ``bad``
         self.tied = tied = spec.tied()
         self.unknowns = tuple(n for n, v in spec.vars.items() if v.domain is not None) + tuple(spec.unknowns)
         self.order = tuple(sorted(self.unknowns))
@@ -142,7 +143,8 @@ class _Search:
         self.steps: list[_Step] = []
         self._plan_steps()
         self.owner = {u: st.layer for st in self.steps if st.layer is not None for u in st.new}
-        self.cands = {u: self._static(u) for u in self.unknowns}
+        self.by_domain: dict[Domain, list[int]] = {}
+        self.cands = {u: self._static(u) for u in self.unknowns}  # shared lists: never changed
         if any(not c for c in self.cands.values()):
             raise NotApplicable("an empty domain")
         for st in self.steps:  # --max-combinations holds for every engine (the solver says it)
@@ -281,9 +283,19 @@ class _Search:
             later |= self._free(set(st.reads)) | checked
 
     def _static(self, u: str) -> list[int]:
-        """Every value ``u`` may take (a dependent domain at its widest); small domains only."""
+        """Every value ``u`` may take (a dependent domain at its widest); small domains only.
+        An unknown's values follow from its domain alone: most share one (kernel 1..11)."""
         spec = self.spec
-        dom = spec.vars[u].domain if u in spec.vars else spec.unknowns[u].domain
+        if u in spec.vars:
+            return self._widest(u, spec.vars[u].domain)
+        dom = spec.unknowns[u].domain
+        hit = self.by_domain.get(dom)
+        if hit is None:
+            hit = self.by_domain[dom] = self._widest(u, dom)
+        return hit
+
+    def _widest(self, u: str, dom: Domain | None) -> list[int]:
+        spec = self.spec
         if dom is not None and dom.values is None:
             assert dom.lo is not None and dom.hi is not None
             try:
@@ -341,7 +353,8 @@ class _Search:
         else:
             args = self.args(i, st, env, reads)
             if args is not None:
-                req = _Valid()
+                req = self.req
+                req.bad = False
                 y = st.rule(args, inputs, req)
                 out = None if req.bad else tuple(y)
         self.memo[key] = out
@@ -350,11 +363,13 @@ class _Search:
     def args(self, i: int, st: _Step, env: dict[str, int], reads: tuple[int, ...]) -> Args | None:
         """The layer's Args for these values (the same for every input shape), or None when
         a value is out of its field's range or dependent domain."""
+        assert st.plan is not None
+        if st.plan.fixed is not None:
+            return st.plan.fixed
         key = ("args", i, reads)
         hit = self.memo.get(key, MISSING)
         if hit is not MISSING:
             return hit  # type: ignore[no-any-return]
-        assert st.plan is not None
         try:
             args: Args | None = plan_args(st.plan, env, self.spec)
         except ArchsolveError:
