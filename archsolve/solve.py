@@ -15,13 +15,14 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ArchsolveError, ExprError, SolverTimeout, SpecError, interrupted
+from .errors import ArchsolveError, ExprError, Location, SolverTimeout, SpecError, interrupted
 from .expr import CONSTRAINT, Expr, Name, parse
 from .graph import Network, build_network
 from .propagate import propagate
@@ -136,7 +137,22 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
                                message="the exact search gave up (out of budget or out of its reach)")
         if timeout is not None:
             timeout = max(0.001, timeout - (time.monotonic() - start))
-    return _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat)
+    # a bad objective is reported at the command line's --minimize, or at the spec's minimize
+    at = (None, "--minimize") if minimize is not None else (
+        spec.document.where(("minimize",)) if spec.document else None, "minimize")
+    return _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat,
+                     at)
+
+
+@contextlib.contextmanager
+def _placed(where: Location | None, field: str) -> Iterator[None]:
+    """A SpecError raised without a place gets this one (the objective's)."""
+    try:
+        yield
+    except SpecError as exc:
+        if exc.where is not None or exc.field is not None:
+            raise
+        raise SpecError(exc.bare, where, field) from None
 
 
 def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, objective: Expr | str, text: str,
@@ -162,9 +178,9 @@ def _sort(sols: list[Solution]) -> None:
 
 def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objective: Expr | str, text: str,
               timeout: float | None, progress: Callable[[int], None] | None, start: float,
-              searched_unsat: bool) -> SolveResult:
+              searched_unsat: bool, objective_at: tuple[Location | None, str]) -> SolveResult:
     from . import solver as z3layer
-    from .symbolic import build_system, constraint_exprs
+    from .symbolic import at_constraint, build_system, constraint_exprs
     if not isinstance(objective, str):
         objective = objective.substitute(spec.tied())
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
@@ -182,7 +198,8 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
         return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     raw_objective = objective
     if not isinstance(objective, str):
-        objective = _resolve_objective(objective, system)
+        with _placed(*objective_at):
+            objective = _resolve_objective(objective, system)
     constraints = constraint_exprs(system)
     if all_solutions:
         listed = _list_by_dp(net, system, [e for e, _, _ in constraints], limit, raw_objective, progress)
@@ -197,8 +214,9 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
     for kind in OBJECTIVE_KINDS:
         if kind in in_constraints:
             problem.vars[kind] = problem.objective_term(kind)[0]
-    for expr, label, ctext in constraints:
-        problem.add(label, problem.bool_term(expr), ctext)
+    for i, (expr, label, ctext) in enumerate(constraints):
+        with at_constraint(spec.constraints[i], i):
+            problem.add(label, problem.bool_term(expr), ctext)
     unknowns = sorted(system.unknowns)
 
     try:
@@ -239,7 +257,8 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
         _sort(sols)
         return result("sat", sols, complete, False)
 
-    obj, floor = problem.objective_term(objective)
+    with _placed(*objective_at):
+        obj, floor = problem.objective_term(objective)
     try:
         best, proven = problem.minimize(obj, floor)
     except SolverTimeout:
@@ -336,7 +355,7 @@ def _resolve_objective(e: Expr, system: Any) -> Expr:
     terms = attribute_terms(system)
     for n in e.names():
         if n not in terms and n not in system.variables and n not in system.unknowns:
-            raise SpecError(f"minimize: unknown name {n!r}")
+            raise SpecError(f"{n!r} names no unknown, var or layer attribute")
     return e.substitute(terms)
 
 

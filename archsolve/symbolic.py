@@ -29,9 +29,10 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
 from .graph import Network
 from .linear import canonical
 from .ops import OPS, Args, Kind, Record, Severity, Shape
-from .spec import Domain, Layer, Spec
+from .spec import Constraint, Domain, Layer, Spec
 
 ENUMERATED = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "factor"})
 MAX_COMBOS = 200_000
@@ -620,8 +621,20 @@ def constraint_exprs(system: System) -> list[tuple[Expr, str, str]]:
     terms = attribute_terms(system)
     out = []
     for i, c in enumerate(system.spec.constraints):
-        out.append((_resolve(c.expr, terms, system), f"constraints[{i}]", c.text))
+        with at_constraint(c, i):
+            out.append((_resolve(c.expr, terms, system), f"constraints[{i}]", c.text))
     return out
+
+
+@contextlib.contextmanager
+def at_constraint(c: Constraint, i: int) -> Iterator[None]:
+    """A SpecError raised while encoding a constraint names the constraint's place."""
+    try:
+        yield
+    except SpecError as exc:
+        if exc.where is not None:
+            raise
+        raise SpecError(exc.bare, c.where, f"constraints[{i}] ({c.text})") from None
 
 
 def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:

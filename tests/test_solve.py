@@ -261,3 +261,56 @@ def test_params_in_constraints(spec_file) -> None:
     unsat = spec_file(path.read_text().replace("params == 880", "params > 900 and params < 1000"), "u.yaml")
     code, doc = solve_json(str(unsat))
     assert code == 1 and doc["conflict"]["constraints"] == ["params > 900 and params < 1000"]
+
+
+# Questions the solver cannot encode: exit 2, the message placed at the constraint or the
+# objective that asks it (file:line, the field, the text), never a bare sentence.
+ENCODING_REFUSALS = [
+    ("per-layer-params", """\
+input: [1, 16, 16]
+layers:
+  - {name: a, op: conv, out: 4, kernel: "?"}
+constraints:
+  - a.params <= 100
+""", (), ":5:5: constraints[0] (a.params <= 100): a.params in a constraint is not supported by solve yet"),
+    ("product-of-wide-vars", """\
+input: [1, 16, 16]
+vars: {K: {min: 1, max: 100000}, J: {min: 1, max: 100000}}
+layers:
+  - {name: a, op: conv, out: 4, kernel: 3}
+constraints:
+  - K * J == 12
+""", (), ":6:5: constraints[0] (K * J == 12): K * J multiplies two unknowns with large domains"),
+    ("shape-of-wrong-length", """\
+input: [1, 16, 16]
+layers:
+  - {name: a, op: conv, out: 4, kernel: "?"}
+constraints:
+  - a.shape == [4, 3]
+""", (), ":5:5: constraints[0] (a.shape == [4, 3]): cannot compare shapes of different lengths"),
+    ("spec-objective-product", """\
+input: [1, 16, 16]
+vars: {K: {min: 1, max: 100000}, J: {min: 1, max: 100000}}
+layers:
+  - {name: a, op: conv, out: 4, kernel: 3}
+constraints:
+  - K + J == 12
+minimize: K * J
+""", (), ":7:11: minimize: K * J multiplies two unknowns with large domains"),
+    ("cli-objective-names-nothing", """\
+input: [1, 16, 16]
+layers:
+  - {name: a, op: conv, out: 4, kernel: "?"}
+""", ("--minimize", "zz + 1"), "--minimize: 'zz' names no unknown, var or layer attribute"),
+]
+
+
+@pytest.mark.parametrize(("text", "args", "message"), [c[1:] for c in ENCODING_REFUSALS],
+                         ids=[c[0] for c in ENCODING_REFUSALS])
+def test_what_the_solver_cannot_encode_is_placed(spec_file, text: str, args: tuple[str, ...], message: str) -> None:
+    path = spec_file(text)
+    code, out = run_cli("solve", str(path), *args)
+    assert code == 2 and "Traceback" not in out
+    if message.startswith(":"):
+        message = str(path) + message
+    assert f"archsolve: error: {message}" in out
