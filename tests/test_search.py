@@ -754,3 +754,24 @@ def test_a_search_that_misses_solutions_is_caught_by_the_solver(tmp_path: Path,
         code, out, err = run_cli_split("solve", str(path), *extra)
         assert code == 4 and out == "" and "Traceback" not in err
         assert "the exact search found no solution, but the" in err
+
+
+@pytest.mark.parametrize("mode", ["all", "opt"])
+def test_a_very_deep_network_needs_no_recursion(mode: str) -> None:
+    """The walks keep their own stack: 1,200 layers, past Python's default recursion limit."""
+    layers = "\n".join(f"  - {{name: c{i}, op: conv, out: 1, kernel: 1}}" for i in range(1200))
+    text = f"""
+input: [1, 12]
+layers:
+  - {{name: first, op: conv, out: 1, kernel: "?", padding: "?"}}
+{layers}
+  - {{name: last, op: conv, out: 1, kernel: "?"}}
+constraints: [last.L == 8]
+"""
+    got = run_search(text, mode, budget=30.0)
+    assert got is not None and got.complete is True
+    net = net_of(text)
+    for values in got.solutions:
+        assert valid(net, values, {})
+    if mode == "opt":
+        assert got.solutions == [{"first.kernel": 1, "first.padding": 0, "last.kernel": 5}]
