@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ArchsolveError, ExprError, Location, SolverTimeout, SpecError, interrupted
-from .expr import CONSTRAINT, Expr, Name, parse
+from .expr import CONSTRAINT, Expr, Name, Num, parse
 from .graph import Network, build_network
 from .propagate import propagate
 from .search import search
@@ -396,10 +396,12 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
     from .symbolic import attribute_terms
 
     terms = attribute_terms(system)
+    context = _context(system, layers)
     for label in core:
         if label not in constraints:
             continue
         c = spec.constraints[int(label.split("[")[1].rstrip("]"))]
+        unreachable: dict[tuple[str, int | None], list[str]] = {}  # (reach, needed) -> attributes
         for attr, needed in _targets(c.expr, spec):
             if attr not in terms:
                 continue
@@ -409,8 +411,9 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
             lo, hi = rng
             if needed is not None and lo <= needed <= hi:
                 continue  # this one is reachable; the conflict is elsewhere
-            reach = f"{lo}" if lo == hi else f"{lo}..{hi}"
-            parts.append(f"{attr} can only be {reach} with the domains given"
+            unreachable.setdefault((f"{lo}" if lo == hi else f"{lo}..{hi}", needed), []).append(attr)
+        for (reach, needed), attrs in unreachable.items():
+            parts.append(f"{context}{_names(attrs)} can only be {reach}"
                          + (f", but {c.text} needs {needed}" if needed is not None else ""))
     for label in layers:
         for f in system.facts:
@@ -423,9 +426,36 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
     return {"layers": layers, "constraints": cons, "message": message}
 
 
+def _context(system: Any, layers: list[str]) -> str:
+    """What the conflicting layers start from and may choose, for the arithmetic of a
+    conflict: ``from 8x8 at upA's input, with kernel 1..3 and stride 1..2, `` (or ``with the
+    domains given, `` where the start is not one fixed size)."""
+    spec = system.spec
+    named = set(layers)
+    first = next((lay for lay in spec.layers if lay.name in named), None)
+    start = ""
+    if first is not None:
+        sizes = system.shape_of(first.sources[0] if first.sources else "input")[1:]
+        if sizes and all(isinstance(v, Num) for v in sizes):
+            start = f"from {'x'.join(str(v.value) for v in sizes)} at {first.name}'s input, "
+    domains: dict[str, dict[str, str]] = {}  # field -> unknown -> its domain
+    for u in spec.unknowns.values():
+        if u.layer in named:
+            domains.setdefault(u.field.split("[")[0], {})[u.name] = str(u.domain)
+    said = []
+    for fieldname, doms in domains.items():
+        if len(set(doms.values())) == 1:
+            said.append(f"{fieldname} {next(iter(doms.values()))}")
+        else:
+            said.extend(f"{u} {d}" for u, d in doms.items())
+    if not said:
+        return start or "with the domains given, "
+    return f"{start}with {_names(said)}, "
+
+
 def _targets(e: Expr, spec: Spec) -> list[tuple[str, int | None]]:
     """The attributes a constraint pins, with the value it needs when it is a constant."""
-    from .expr import Bin, ListExpr, Num
+    from .expr import Bin, ListExpr
 
     out: list[tuple[str, int | None]] = []
     if isinstance(e, Bin) and e.op == "and":

@@ -67,7 +67,9 @@ def test_unsat_names_layers_and_constraint_with_the_reachable_sizes() -> None:
     c = doc["conflict"]
     assert c["layers"] == ["upA", "upB"]
     assert c["constraints"] == ["upB.shape == [4, 64, 64]"]
-    assert "upB.H can only be 8..35 with the domains given, but upB.shape == [4, 64, 64] needs 64" in c["message"]
+    assert c["message"] == ("upA and upB cannot meet upB.shape == [4, 64, 64]; from 8x8 at upA's input, with "
+                            "kernel 1..3 and stride 1..2, upB.H and upB.W can only be 8..35, but "
+                            "upB.shape == [4, 64, 64] needs 64")
     code, out = run_cli("solve", str(SPECS / "decoder-unsat.yaml"))
     assert code == 1 and "UNSATISFIABLE" in out and "layers in conflict: upA, upB" in out
 
@@ -314,3 +316,51 @@ def test_what_the_solver_cannot_encode_is_placed(spec_file, text: str, args: tup
     if message.startswith(":"):
         message = str(path) + message
     assert f"archsolve: error: {message}" in out
+
+
+# An unsat explanation states the arithmetic: where the conflicting layers start, what they
+# may choose, and what they can reach.
+EXPLAINED = [
+    ("one-domain-per-field", """\
+input: [1, 8]
+layers:
+  - {name: a, op: deconv, out: 1, kernel: "?", stride: 2}
+  - {name: b, op: deconv, out: 1, kernel: 2, stride: "?"}
+domains:
+  stride: {min: 1, max: 2}
+  kernel: {min: 1, max: 3}
+constraints: [b.L == 100]
+""", "a and b cannot meet b.L == 100; from 8 at a's input, with kernel 1..3 and stride 1..2, b.L can only be "
+     "16..34, but b.L == 100 needs 100"),  # a: 14 + k in 15..17; b: x + 1 or 2x
+    ("domains-differ-by-op", """\
+input: [1, 8]
+layers:
+  - {name: a, op: conv, out: 1, kernel: 3, padding: "?"}
+  - {name: p, op: maxpool, kernel: 2, padding: "?"}
+constraints: [p.L == 9]
+""", "from 8 at a's input, with a.padding 0..kernel - 1 and p.padding 0..kernel // 2, p.L can only be "
+     "3..6, but p.L == 9 needs 9"),  # a: 6 + 2p in 6..10; p: x // 2 + p
+    ("start-not-fixed", """\
+input: [1, N]
+vars: {N: {min: 4, max: 6}}
+layers:
+  - {name: a, op: conv, out: 1, kernel: "?"}
+domains:
+  kernel: {min: 1, max: 3}
+constraints: [a.L == 9]
+""", "with kernel 1..3, a.L can only be 2..6, but a.L == 9 needs 9"),
+    ("fixed-layers-only", """\
+input: [1, N]
+vars: {N: {min: 4, max: 6}}
+layers:
+  - {name: a, op: conv, out: 1, kernel: 3}
+constraints: [a.L == 9]
+""", "with the domains given, a.L can only be 2..4, but a.L == 9 needs 9"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [c[1:] for c in EXPLAINED], ids=[c[0] for c in EXPLAINED])
+def test_unsat_explanation_states_the_arithmetic(spec_file, text: str, message: str) -> None:
+    code, doc = solve_json(str(spec_file(text)))
+    assert code == 1 and doc["status"] == "unsat"
+    assert message in doc["conflict"]["message"], doc["conflict"]
