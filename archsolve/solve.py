@@ -416,6 +416,9 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
             parts.append(f"{context}{_names(attrs)} can only be {reach}"
                          + (f", but {c.text} needs {needed}" if needed is not None else ""))
     for label in layers:
+        joined = _joined(problem, system, terms, label)
+        if joined:
+            parts.append(f"{context}{joined}")
         for f in system.facts:
             if f.label == label and f.rule == "no-combination":
                 parts.append(f.message)
@@ -424,6 +427,29 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
         parts.append("relaxing any one of them may help")
     message = "; ".join(parts) if parts else "the constraints contradict each other"
     return {"layers": layers, "constraints": cons, "message": message}
+
+
+def _joined(problem: Any, system: Any, terms: Mapping[str, Expr], label: str) -> str:
+    """For a merge in a conflict: the sizes each input can have (``cat joins e1 at 64x64
+    and up at 32..42 x 32..42``), or "" (not a merge, or nothing to say)."""
+    from .ops import OPS
+
+    spec = system.spec
+    try:
+        lay = spec.layer(label)
+    except KeyError:
+        return ""
+    if not OPS[lay.op].merge or len(lay.sources) < 2:
+        return ""
+    seen = []
+    for src in lay.refs or lay.sources:
+        spans = [problem.range_of(terms[f"{src}.{ax}"], label) if f"{src}.{ax}" in terms else None
+                 for ax in spec.axis_names]
+        if any(r is None for r in spans):
+            return ""
+        texts = [f"{lo}" if lo == hi else f"{lo}..{hi}" for lo, hi in spans]
+        seen.append(f"{src} at {('x' if all('..' not in t for t in texts) else ' x ').join(texts)}")
+    return f"{label} joins {_names(seen)}"
 
 
 def _context(system: Any, layers: list[str]) -> str:

@@ -340,6 +340,18 @@ layers:
 constraints: [p.L == 9]
 """, "from 8 at a's input, with a.padding 0..kernel - 1 and p.padding 0..kernel // 2, p.L can only be "
      "3..6, but p.L == 9 needs 9"),  # a: 6 + 2p in 6..10; p: x // 2 + p
+    ("merge-sizes", """\
+input: [3, 64, 64]
+domains:
+  stride: {min: 1, max: 1}
+layers:
+  - {name: e1, op: conv, out: 8, kernel: 3, padding: 1}
+  - {name: p1, op: maxpool, kernel: 2}
+  - {name: mid, op: conv, out: 16, kernel: 3, padding: 1}
+  - {name: up, op: deconv, out: 8, kernel: "?", stride: "?"}
+  - {name: cat, op: concat, from: [e1, up]}
+""", "cat and up cannot all be valid together; from 32x32 at up's input, with kernel 1..11 and stride 1..1, "
+     "cat joins e1 at 64x64 and up at 32..42 x 32..42; relaxing any one of them may help"),  # 31 + k
     ("start-not-fixed", """\
 input: [1, N]
 vars: {N: {min: 4, max: 6}}
