@@ -460,7 +460,7 @@ def _context(system: Any, layers: list[str]) -> str:
     named = set(layers)
     first = next((lay for lay in spec.layers if lay.name in named), None)
     start = ""
-    if first is not None:
+    if first is not None and len(first.sources) <= 1:  # a merge's "input" would be one of several
         sizes = system.shape_of(first.sources[0] if first.sources else "input")[1:]
         if sizes and all(isinstance(v, Num) for v in sizes):
             start = f"from {'x'.join(str(v.value) for v in sizes)} at {first.name}'s input, "
