@@ -12,6 +12,8 @@ class                  meaning                                     exit
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -94,3 +96,15 @@ def interrupted() -> None:
     if Interrupt.pending:
         raise KeyboardInterrupt
 
+
+
+@contextlib.contextmanager
+def placed(where: Location | None, field: str) -> Iterator[None]:
+    """A SpecError raised inside without a place gets this one: the solver's encoding of a
+    constraint or objective knows the expression, its caller knows where it was written."""
+    try:
+        yield
+    except SpecError as exc:
+        if exc.where is not None or exc.field is not None:
+            raise
+        raise SpecError(exc.bare, where, field) from None

@@ -15,14 +15,13 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ArchsolveError, ExprError, Location, SolverTimeout, SpecError, interrupted
+from .errors import ArchsolveError, ExprError, Location, SolverTimeout, SpecError, interrupted, placed
 from .expr import CONSTRAINT, Expr, Name, Num, parse
 from .graph import Network, build_network
 from .propagate import propagate
@@ -144,17 +143,6 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
                      at)
 
 
-@contextlib.contextmanager
-def _placed(where: Location | None, field: str) -> Iterator[None]:
-    """A SpecError raised without a place gets this one (the objective's)."""
-    try:
-        yield
-    except SpecError as exc:
-        if exc.where is not None or exc.field is not None:
-            raise
-        raise SpecError(exc.bare, where, field) from None
-
-
 def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, objective: Expr | str, text: str,
               progress: Callable[[int], None] | None, start: float) -> SolveResult:
     """A result from the exact search: every solution verified like the solver's."""
@@ -198,7 +186,7 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
         return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     raw_objective = objective
     if not isinstance(objective, str):
-        with _placed(*objective_at):
+        with placed(*objective_at):
             objective = _resolve_objective(objective, system)
     constraints = constraint_exprs(system)
     if all_solutions:
@@ -257,7 +245,7 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
         _sort(sols)
         return result("sat", sols, complete, False)
 
-    with _placed(*objective_at):
+    with placed(*objective_at):
         obj, floor = problem.objective_term(objective)
     try:
         best, proven = problem.minimize(obj, floor)

@@ -32,11 +32,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SolverTimeout, SpecError
+from .errors import SolverTimeout, SpecError, placed
 from .explain import fold
 from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
 from .graph import Network
@@ -626,15 +626,9 @@ def constraint_exprs(system: System) -> list[tuple[Expr, str, str]]:
     return out
 
 
-@contextlib.contextmanager
-def at_constraint(c: Constraint, i: int) -> Iterator[None]:
-    """A SpecError raised while encoding a constraint names the constraint's place."""
-    try:
-        yield
-    except SpecError as exc:
-        if exc.where is not None:
-            raise
-        raise SpecError(exc.bare, c.where, f"constraints[{i}] ({c.text})") from None
+def at_constraint(c: Constraint, i: int) -> contextlib.AbstractContextManager[None]:
+    """A SpecError raised while encoding constraint ``i`` names its place and text."""
+    return placed(c.where, f"constraints[{i}] ({c.text})")
 
 
 def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:
