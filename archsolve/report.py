@@ -119,6 +119,7 @@ def solve_text(result: Any) -> str:
             lines.append("  constraints in conflict: " + "; ".join(c["constraints"]))
         if c.get("message"):
             lines.append("  " + c["message"])
+        lines.extend("  " + r["message"] for r in c.get("relaxations") or [])
         return "\n".join(lines)
     sols = result.solutions
     if not sols:

@@ -106,14 +106,15 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
                timeout: float | None = DEFAULT_TIMEOUT,
                progress: Callable[[int], None] | None = None, engine: str = "auto",
-               count: bool = False) -> SolveResult:
+               count: bool = False, explain: bool = True) -> SolveResult:
     """Solve a loaded spec; see the module docstring.
 
     ``engine``: ``"auto"`` tries the exact search (:mod:`archsolve.search`) first and hands
     what it cannot finish to Z3; ``"z3"`` and ``"search"`` use one of them only (tests
     compare them; ``"search"`` answers ``unknown`` where it gives up).  ``count``: with
     ``all_solutions``, count every solution past ``limit`` too (``SolveResult.count``), within
-    the time-out; without it, the count comes only where it is free."""
+    the time-out; without it, the count comes only where it is free.  ``explain=False``:
+    an unsat result without its conflict (a quick yes-or-no, as relax.py asks)."""
     start = time.monotonic()
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
@@ -139,8 +140,16 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     # a bad objective is reported at the command line's --minimize, or at the spec's minimize
     at = (None, "--minimize") if minimize is not None else (
         spec.document.where(("minimize",)) if spec.document else None, "minimize")
-    return _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat,
-                     at)
+    res = _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat,
+                    at, explain)
+    if res.conflict is not None:
+        from .relax import RELAX_SECONDS, relaxations
+
+        left = RELAX_SECONDS if timeout is None else min(RELAX_SECONDS, timeout - (time.monotonic() - start))
+        found = relaxations(spec, res.conflict["layers"], minimize, left) if left > 0 else []
+        res.conflict["relaxations"] = [r.to_json() for r in found]
+        res.elapsed = time.monotonic() - start
+    return res
 
 
 def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, objective: Expr | str, text: str,
@@ -166,7 +175,7 @@ def _sort(sols: list[Solution]) -> None:
 
 def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objective: Expr | str, text: str,
               timeout: float | None, progress: Callable[[int], None] | None, start: float,
-              searched_unsat: bool, objective_at: tuple[Location | None, str]) -> SolveResult:
+              searched_unsat: bool, objective_at: tuple[Location | None, str], explain: bool) -> SolveResult:
     from . import solver as z3layer
     from .symbolic import at_constraint, build_system, constraint_exprs
     if not isinstance(objective, str):
@@ -212,7 +221,7 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
     except SolverTimeout:
         return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     if not sat:
-        return result("unsat", [], True, True, conflict=explain_conflict(problem, system))
+        return result("unsat", [], True, True, conflict=explain_conflict(problem, system) if explain else None)
     if searched_unsat:
         raise SolverBug("the exact search found no solution, but the solver finds one")
     problem.commit()

@@ -376,3 +376,52 @@ def test_unsat_explanation_states_the_arithmetic(spec_file, text: str, message: 
     code, doc = solve_json(str(spec_file(text)))
     assert code == 1 and doc["status"] == "unsat"
     assert message in doc["conflict"]["message"], doc["conflict"]
+
+
+def test_unsat_offers_the_domain_override_to_drop() -> None:
+    code, doc = solve_json(str(SPECS / "decoder-unsat.yaml"))
+    assert code == 1
+    (relax,) = doc["conflict"]["relaxations"]
+    assert relax["remove"] == ["domains.stride"]  # without domains.kernel: 8 -> 25 -> 59 only
+    assert (relax["was"], relax["default"]) == ({"stride": "1..2"}, {"stride": "1..4"})
+    v = relax["values"]
+    h = (8 - 1) * v["upA.stride"] + v["upA.kernel"]  # deconv, padding 0
+    assert (h - 1) * v["upB.stride"] + v["upB.kernel"] == 64
+    assert relax["message"].startswith("it solves without domains.stride (1..2; default 1..4): upA.kernel = ")
+    code, out = run_cli("solve", str(SPECS / "decoder-unsat.yaml"))
+    assert code == 1 and out.splitlines()[-1] == "  " + relax["message"]
+
+
+@pytest.mark.parametrize(("domains", "target", "removed"), [
+    ("{kernel: {min: 1, max: 2}, stride: {min: 1, max: 2}}", 35, [["domains.kernel", "domains.stride"]]),
+    ("{kernel: {min: 1, max: 2}, stride: {min: 1, max: 2}}", 23, [["domains.kernel"], ["domains.stride"]]),
+    ("{stride: {min: 1, max: 1}}", 60, []),  # stride 1..4 reaches 7 * 4 + 11 = 39 at most
+    ("{padding: {min: 0, max: 0}}", 60, []),  # the override is of no field in conflict
+], ids=["both-together", "each-alone", "none-helps", "unrelated-field"])
+def test_relaxations_singles_first_then_together(spec_file, domains: str, target: int,
+                                                 removed: list[list[str]]) -> None:
+    path = spec_file(f"""
+input: [1, 8]
+domains: {domains}
+layers:
+  - {{name: up, op: deconv, out: 1, kernel: "?", stride: "?"}}
+constraints: [up.L == {target}]
+""")
+    code, doc = solve_json(str(path))
+    assert code == 1
+    got = doc["conflict"]["relaxations"]
+    assert [r["remove"] for r in got] == removed
+    for r in got:  # 7 * stride + kernel (padding 0)
+        assert 7 * r["values"]["up.stride"] + r["values"]["up.kernel"] == target
+
+
+def test_relaxations_keep_within_the_timeout(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archsolve import relax
+    from archsolve.solve import solve_spec
+    from archsolve.spec import load_spec
+
+    monkeypatch.setattr(relax, "RELAX_SECONDS", 0.0)
+    res = solve_spec(load_spec(str(SPECS / "decoder-unsat.yaml")))
+    assert res.status == "unsat" and res.conflict is not None and res.conflict["relaxations"] == []
+    quiet = solve_spec(load_spec(str(SPECS / "decoder-unsat.yaml")), explain=False)
+    assert quiet.status == "unsat" and quiet.conflict is None

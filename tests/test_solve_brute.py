@@ -1382,6 +1382,18 @@ def hyp_dir() -> Iterator[Path]:
         yield Path(d)
 
 
+def _assert_relaxation_holds(spec: dict[str, Any], relax: dict[str, Any], folder: Path) -> None:
+    """An offered relaxation, checked apart from solve: the spec without those overrides,
+    with the offered values, is valid and meets its constraints."""
+    relaxed = {**spec, "domains": {k: v for k, v in spec.get("domains", {}).items()
+                                   if f"domains.{k}" not in relax["remove"]}}
+    if not relaxed["domains"]:
+        del relaxed["domains"]
+    net = build_network(load_spec(str(write_spec(folder, relaxed, "relaxed.yaml"))))
+    prop = propagate(net, relax["values"], receptive_fields=False)
+    assert prop.ok, (relax, [p.message for p in prop.problems])
+
+
 @settings(max_examples=int(os.environ.get("BRUTE_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(chain=chains())
 def test_random_chains_match_brute_force(chain: dict[str, Any], hyp_dir: Path) -> None:
@@ -1430,6 +1442,10 @@ def test_random_chains_match_brute_force(chain: dict[str, Any], hyp_dir: Path) -
         if not brute.solutions:
             assert code == 1 and doc["status"] == "unsat", (engine, doc)
             assert (doc["conflict"] is not None) == (engine != "search"), engine
+            offered = (doc["conflict"] or {}).get("relaxations", [])
+            hypothesis.event(f"unsat, {engine}: relaxations offered: {len(offered)}")
+            for relax in offered:
+                _assert_relaxation_holds(spec, relax, hyp_dir)
             continue
         assert code == 0 and doc["status"] == "sat", (engine, doc)
         assert doc["complete"] is True
