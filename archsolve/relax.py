@@ -55,7 +55,7 @@ def _message(removed: tuple[str, ...], was: dict[str, str], default: dict[str, s
 def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: float) -> list[Relaxation]:
     """The ``domains:`` overrides whose removal makes ``spec`` solvable (see the module
     docstring); ``layers``: the layers in conflict; at most ``seconds`` in all."""
-    from .solve import solve_spec
+    from .solve import SolverBug, solve_spec
 
     if spec.document is None or not isinstance(spec.document.data, dict) or not spec.domains:
         return []
@@ -77,8 +77,10 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
         try:
             relaxed = load_document(Document(data, spec.document.file, spec.document.marks))
             res = solve_spec(relaxed, minimize=minimize, timeout=left, explain=False)
+        except SolverBug:
+            raise  # a wrong answer is never an offer
         except ArchsolveError:
-            continue
+            continue  # the spec needs those overrides (a var's domain names them, ...)
         if res.status != "sat" or not res.solutions:
             continue
         default = {}
