@@ -1,22 +1,27 @@
-"""What would make an unsatisfiable spec solvable: ``domains:`` overrides to drop.
+"""What would make an unsatisfiable spec solvable: small edits, each one solved again.
 
-A spec often narrows a field's ``"?"`` (``domains: {stride: {min: 1, max: 2}}``) and then
-asks for more than the narrowed layers can give.  For each override of a field that the
-layers in conflict leave unknown, this module solves the spec again without it (the field
-then takes its default domain, CONTRACT §1), and offers each override whose removal alone
-gives a solution; when no single one does, all of them at once.  Every offer is a real
-solve of the changed spec, so its answer was verified like any other.
+Two kinds of edit are offered, each only where it alone gives a solution:
+
+- **drop a ``domains:`` override** of a field the layers in conflict leave unknown
+  (``domains: {stride: {min: 1, max: 2}}``): the field then takes its default domain
+  (CONTRACT §1).  When no single override helps, all of them at once;
+- **leave a written value open**: a kernel, stride, padding, ... written in a layer in
+  conflict (or in the block definition it comes from) becomes ``"?"``.
+
+Every offer is a real solve of the edited spec, so its answer was verified like any other;
+all of them together take at most :data:`RELAX_SECONDS` (one at most :data:`TRY_SECONDS`).
 
 Example::
 
-    >>> [r.removed for r in relaxations(spec, ["upA", "upB"], None, 3.0)]   # doctest: +SKIP
-    [('stride',)]
+    >>> [r.edit for r in relaxations(spec, ["upA", "upB"], None, 3.0)]   # doctest: +SKIP
+    [{'remove': ['domains.stride']}, {'open': ['upB.kernel']}]
 """
 
 from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,74 +29,129 @@ from .errors import ArchsolveError
 from .spec import Spec, load_document
 from .yamlio import Document
 
-RELAX_SECONDS = 3.0  # at most, for every try together
+RELAX_SECONDS = 0.6  # at most, for every try together: an unsat answer should stay quick
+TRY_SECONDS = 0.3  # at most for one try (a dropped override can make a question much larger)
+MIN_TRY_SECONDS = 0.1  # no try starts with less time than this left
+MAX_OFFERS = 5
 
 
 @dataclass(frozen=True)
 class Relaxation:
-    """Dropping the ``domains:`` overrides of ``removed`` gives a solution: ``values`` (the
-    best by the spec's objective); ``was``/``default``: the domains before and after;
-    ``message``: it in words, with the values of the conflicting layers' unknowns."""
+    """One edit that gives a solution.  ``edit``: ``{"remove": ["domains.stride"]}`` or
+    ``{"open": ["upB.kernel"]}``; ``was``: what the spec says now (``{"stride": "1..2"}``,
+    ``{"upB.kernel": 4}``); ``default``: a removed override's default domain; ``values``: the
+    best solution then (by the spec's objective); ``message``: it in words."""
 
-    removed: tuple[str, ...]
-    was: dict[str, str]
+    edit: dict[str, list[str]]
+    was: dict[str, Any]
     default: dict[str, str]
     values: dict[str, int]
     message: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"remove": [f"domains.{f}" for f in self.removed], "was": self.was, "default": self.default,
+        return {**self.edit, "was": self.was, **({"default": self.default} if self.default else {}),
                 "values": self.values, "message": self.message}
 
 
-def _message(removed: tuple[str, ...], was: dict[str, str], default: dict[str, str], values: dict[str, int],
-             named: set[str]) -> str:
-    """``it solves without domains.stride (1..2; default 1..4): upA.stride = 2, ...``"""
-    what = " and ".join(f"domains.{f} ({was[f]}; default {default[f]})" for f in removed)
-    shown = [f"{u} = {v}" for u, v in values.items() if u.rsplit(".", 1)[0] in named]
-    return f"it solves without {what}: {', '.join(shown or [f'{u} = {v}' for u, v in values.items()])}"
+@dataclass(frozen=True)
+class _Try:
+    edit: dict[str, list[str]]
+    was: dict[str, Any]
+    change: Callable[[dict[str, Any]], None]  # edits a copy of the document's data
+    what: str  # for an open value's message: "with upB.kernel open (now 4)"
+    fallback: bool = False  # tried only when no single removal of its group gave a solution
 
 
 def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: float) -> list[Relaxation]:
-    """The ``domains:`` overrides whose removal makes ``spec`` solvable (see the module
-    docstring); ``layers``: the layers in conflict; at most ``seconds`` in all."""
+    """The edits that make ``spec`` solvable (see the module docstring); ``layers``: the
+    layers in conflict; at most ``seconds`` in all, at most :data:`MAX_OFFERS` offers."""
     from .solve import SolverBug, solve_spec
 
-    if spec.document is None or not isinstance(spec.document.data, dict) or not spec.domains:
+    if spec.document is None or not isinstance(spec.document.data, dict):
         return []
     named = set(layers)
-    fields = sorted({u.field.split("[")[0] for u in spec.unknowns.values()
-                     if u.layer in named and u.field.split("[")[0] in spec.domains})
     deadline = time.monotonic() + seconds
     found: list[Relaxation] = []
-    tries = [(f,) for f in fields] + ([tuple(fields)] if len(fields) > 1 else [])
-    for group in tries:
-        left = deadline - time.monotonic()
-        if left <= 0 or (found and len(group) > 1):
-            break
-        data = copy.deepcopy(spec.document.data)
-        for f in group:
-            del data["domains"][f]
-        if not data["domains"]:
-            del data["domains"]
-        try:
-            relaxed = load_document(Document(data, spec.document.file, spec.document.marks))
-            res = solve_spec(relaxed, minimize=minimize, timeout=left, explain=False)
-        except SolverBug:
-            raise  # a wrong answer is never an offer
-        except ArchsolveError:
-            continue  # the spec needs those overrides (a var's domain names them, ...)
-        if res.status != "sat" or not res.solutions:
-            continue
-        default = {}
-        for f in group:
-            doms = sorted({str(u.domain) for u in relaxed.unknowns.values()
-                           if u.layer in named and u.field.split("[")[0] == f})
-            default[f] = " or ".join(doms)
-        was = {f: str(spec.domains[f]) for f in group}
-        values = res.solutions[0].values
-        found.append(Relaxation(group, was, default, values, _message(group, was, default, values, named)))
+    for group in (_domain_tries(spec, named), _open_tries(spec, named)):
+        for t in group:
+            left = deadline - time.monotonic()
+            if left < MIN_TRY_SECONDS or len(found) >= MAX_OFFERS:
+                return found
+            if t.fallback and any("remove" in r.edit for r in found):
+                continue
+            data = copy.deepcopy(spec.document.data)
+            t.change(data)
+            try:
+                edited = load_document(Document(data, spec.document.file, spec.document.marks))
+                res = solve_spec(edited, minimize=minimize, timeout=min(left, TRY_SECONDS), explain=False)
+            except SolverBug:
+                raise  # a wrong answer is never an offer
+            except ArchsolveError:
+                continue  # the spec needs what the edit takes away (a var's domain names it, ...)
+            if res.status != "sat" or not res.solutions:
+                continue
+            default = {}
+            for f in t.edit.get("remove", []):
+                field = f.removeprefix("domains.")
+                doms = sorted({str(u.domain) for u in edited.unknowns.values()
+                               if u.of_any(named) and u.field.split("[")[0] == field})
+                default[field] = " or ".join(doms)
+            values = res.solutions[0].values
+            what = t.what
+            if default:
+                what = "without " + " and ".join(f"domains.{f} ({t.was[f]}; default {d})" for f, d in default.items())
+            shown = [f"{u} = {v}" for u, v in values.items()
+                     if u in edited.unknowns and edited.unknowns[u].of_any(named)] or \
+                [f"{u} = {v}" for u, v in values.items()]
+            found.append(Relaxation(t.edit, t.was, default, values, f"it solves {what}: {', '.join(shown)}"))
     return found
 
 
-__all__ = ["relaxations", "Relaxation", "RELAX_SECONDS"]
+def _domain_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
+    """Each override of a field the conflicting layers leave unknown; then all of them."""
+    fields = sorted({u.field.split("[")[0] for u in spec.unknowns.values()
+                     if u.of_any(named) and u.field.split("[")[0] in spec.domains})
+
+    def dropping(group: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
+        def change(data: dict[str, Any]) -> None:
+            for f in group:
+                del data["domains"][f]
+            if not data["domains"]:
+                del data["domains"]
+        return change
+
+    def one(group: tuple[str, ...], fallback: bool) -> _Try:
+        return _Try({"remove": [f"domains.{f}" for f in group]}, {f: str(spec.domains[f]) for f in group},
+                    dropping(group), "", fallback)
+
+    for f in fields:
+        yield one((f,), False)
+    if len(fields) > 1:
+        yield one(tuple(fields), True)
+
+
+def _open_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
+    """Each kernel, stride, padding, ... written in a conflicting layer (or its block), as ``"?"``."""
+    from .repair import candidates
+
+    def opening(path: tuple[Any, ...]) -> Callable[[dict[str, Any]], None]:
+        def change(data: dict[str, Any]) -> None:
+            node = data
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = "?"
+        return change
+
+    # a layer in conflict made by a block call: its definition's values count too
+    inside = {f"{g.op.removeprefix('block:')}/{m[len(g.name) + 1:]}" for g in spec.groups
+              if g.op.startswith("block:") for m in g.members if m in named}
+    for cand in candidates(spec, named):
+        here = cand.priority == 0  # a spatial field written in a layer in conflict
+        in_block = cand.priority == 2 and cand.name.startswith("block:") and \
+            cand.name.split(".")[0].removeprefix("block:") in inside
+        if here or in_block:
+            yield _Try({"open": [cand.name]}, {cand.name: cand.current}, opening(cand.path),
+                       f"with {cand.name} open (now {cand.current})")
+
+
+__all__ = ["relaxations", "Relaxation", "RELAX_SECONDS", "MAX_OFFERS"]

@@ -463,7 +463,7 @@ def _context(system: Any, layers: list[str]) -> str:
             start = f"from {'x'.join(str(v.value) for v in sizes)} at {first.name}'s input, "
     domains: dict[str, dict[str, str]] = {}  # field -> unknown -> its domain
     for u in spec.unknowns.values():
-        if u.layer in named:
+        if u.of_any(named):
             domains.setdefault(u.field.split("[")[0], {})[u.name] = str(u.domain)
     said = []
     for fieldname, doms in domains.items():

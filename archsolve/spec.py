@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +81,11 @@ class Unknown:
     where: Location
     domain: Domain
     path: tuple[Any, ...] = ()  # where the "?" stands in the YAML document (for write-back)
+
+    def of_any(self, layers: Collection[str]) -> bool:
+        """Whether it is a field of one of ``layers``, or an argument of the block call
+        they come from (``a.s`` for ``a/d``)."""
+        return self.layer in layers or any(n.startswith(self.layer + "/") for n in layers)
 
 
 @dataclass(frozen=True)

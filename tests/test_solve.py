@@ -425,3 +425,49 @@ def test_relaxations_keep_within_the_timeout(spec_file, monkeypatch: pytest.Monk
     assert res.status == "unsat" and res.conflict is not None and res.conflict["relaxations"] == []
     quiet = solve_spec(load_spec(str(SPECS / "decoder-unsat.yaml")), explain=False)
     assert quiet.status == "unsat" and quiet.conflict is None
+
+
+def test_unsat_offers_a_written_value_to_leave_open(spec_file) -> None:
+    # kernel 3 and stride <= 2 reach 35 at most; upB's kernel 8 gives (17 - 1) * 2 + 8 = 40
+    path = spec_file("""
+input: [1, 8]
+domains: {stride: {min: 1, max: 2}}
+layers:
+  - {name: upA, op: deconv, out: 1, kernel: 3, stride: "?"}
+  - {name: upB, op: deconv, out: 1, kernel: 3, stride: "?"}
+constraints: [upB.L == 40]
+""")
+    code, doc = solve_json(str(path))
+    assert code == 1
+    (offer,) = doc["conflict"]["relaxations"]  # upA's kernel alone cannot: 2 * (13 + k) + 3 is odd
+    assert (offer["open"], offer["was"]) == (["upB.kernel"], {"upB.kernel": 3})
+    v = offer["values"]
+    a = 7 * v["upA.stride"] + 3
+    assert (a - 1) * v["upB.stride"] + v["upB.kernel"] == 40
+    assert offer["message"] == ("it solves with upB.kernel open (now 3): upA.stride = 2, upB.kernel = 8, "
+                                "upB.stride = 2")
+
+
+def test_a_value_written_in_a_block_definition_is_offered_open_for_every_call(spec_file) -> None:
+    path = spec_file("""
+input: [1, 8]
+domains: {stride: {min: 1, max: 2}}
+blocks:
+  up:
+    params: {s: null}
+    layers:
+      - {name: d, op: deconv, out: 1, kernel: 3, stride: s}
+layers:
+  - {name: a, block: up, s: "?"}
+  - {name: b, block: up, s: "?"}
+constraints: [b.L == 40]
+""")
+    code, doc = solve_json(str(path))
+    assert code == 1
+    c = doc["conflict"]
+    assert "with stride 1..2, b.L can only be 12..35" in c["message"]  # the calls' "?" count
+    (offer,) = c["relaxations"]
+    assert offer["open"] == ["block:up/d.kernel"]
+    v = offer["values"]
+    a = 7 * v["a.s"] + v["a/d.kernel"]
+    assert (a - 1) * v["b.s"] + v["b/d.kernel"] == 40

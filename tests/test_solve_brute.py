@@ -1383,12 +1383,22 @@ def hyp_dir() -> Iterator[Path]:
 
 
 def _assert_relaxation_holds(spec: dict[str, Any], relax: dict[str, Any], folder: Path) -> None:
-    """An offered relaxation, checked apart from solve: the spec without those overrides,
-    with the offered values, is valid and meets its constraints."""
-    relaxed = {**spec, "domains": {k: v for k, v in spec.get("domains", {}).items()
-                                   if f"domains.{k}" not in relax["remove"]}}
-    if not relaxed["domains"]:
+    """An offered relaxation, checked apart from solve: the spec edited as offered (overrides
+    dropped, or a written value made "?"), with the offered values, is valid and meets its
+    constraints."""
+    relaxed = json.loads(json.dumps(spec))
+    for name in relax.get("remove", []):
+        del relaxed["domains"][name.removeprefix("domains.")]
+    if "domains" in relaxed and not relaxed["domains"]:
         del relaxed["domains"]
+    for name in relax.get("open", []):
+        m = re.fullmatch(r"(.+)\.(\w+)(?:\[(\d)\])?", name)
+        assert m, name
+        (lay,) = [x for x in relaxed["layers"] if x["name"] == m[1]]
+        if m[3] is None:
+            lay[m[2]] = "?"
+        else:
+            lay[m[2]][int(m[3])] = "?"
     net = build_network(load_spec(str(write_spec(folder, relaxed, "relaxed.yaml"))))
     prop = propagate(net, relax["values"], receptive_fields=False)
     assert prop.ok, (relax, [p.message for p in prop.problems])
