@@ -131,6 +131,10 @@ class Z3Problem:
                 for v in values:
                     out = z3.If(s == v, v * t, out)
                 return out
+        if any("#" in n for n in e.names()):  # sizes the encoding made up: no name a user wrote
+            raise SpecError("this multiplies two sizes that unknowns decide (MACs or parameters after a layer "
+                            "with an unknown stride: H * W), and the solver keeps products linear; fix those "
+                            "sizes, or use an expression of the unknowns instead")
         raise SpecError(f"{e} multiplies two unknowns with large domains: the solver keeps products linear; "
                         "give one of them a small domain")
 
@@ -162,8 +166,10 @@ class Z3Problem:
             else:
                 values = self.finite_values(e.right)
                 if values is None or any(v <= 0 for v in values):
+                    unk = self.system.spec.unknowns.get(e.right.name) if isinstance(e.right, Name) else None
                     raise SpecError(f"{e.right}: the solver divides by it ({e}), which needs a small domain of "
-                                    "positive values (at most 64), e.g. domains: {groups: {in: [1, 2, 4, 8]}}")
+                                    "positive values (at most 64), e.g. domains: {groups: {in: [1, 2, 4, 8]}}",
+                                    unk.where if unk is not None else None)
                 q = self.fresh("q")
                 d = self.term(e.right)
                 self.solver.add(z3.Or([z3.And(d == v, v * q <= n, n <= v * q + (v - 1)) for v in values]))
