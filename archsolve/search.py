@@ -11,11 +11,14 @@ as a layer is invalid or a constraint on what is known so far fails, and it is e
   is the proven optimum with ``solve``'s tie-break.  Here a layer's own unknowns -- those
   nothing later reads -- are grouped by the output they give, and only the cheapest of a
   group is followed: U-Net up-convs with 264 combinations each collapse to a handful.
+  ``params`` and ``macs`` are summed layer by layer with ``check``'s own counts (a norm's
+  parameters on the step before it); no count is negative, so the count so far bounds.
 
 "No solution" is exact too, but the caller runs Z3 anyway to explain the conflict.  The
 search gives up (:func:`search` returns None) when its time budget runs out or the
-question is outside its reach -- ``params``/``macs``, attributes in the objective, a var
-whose domain names other vars -- and the caller hands the question to Z3.
+question is outside its reach -- layer attributes in the objective or in a constraint other
+than sizes (``conv1.params <= 100``), a var whose domain names other vars -- and the caller
+hands the question to Z3.
 
 Example::
 
@@ -51,6 +54,7 @@ from .spec import Domain, Layer
 from .symbolic import ENUMERATED, candidates, dependent_bounds, in_field_domains, is_dependent
 
 MISSING = object()
+COUNTS = ("params", "macs")  # objectives the search sums layer by layer
 _TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
           ">=": operator.ge}
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
@@ -62,7 +66,7 @@ PASS_THROUGH = frozenset(name for name, op in OPS.items() if op.shape in IDENTIT
 
 
 class NotApplicable(Exception):
-    """The question needs the solver (params or macs, an attribute objective, ...)."""
+    """The question needs the solver (an attribute objective, a constraint on params, ...)."""
 
 
 class OutOfBudget(Exception):
@@ -131,8 +135,11 @@ class _Search:
         self.tied = tied = spec.tied()
         self.unknowns = tuple(n for n, v in spec.vars.items() if v.domain is not None) + tuple(spec.unknowns)
         self.order = tuple(sorted(self.unknowns))
+        # "params" or "macs": every layer's count, summed; a step knows its own once it runs
+        self.kind: str | None = objective if objective in COUNTS else None
+        self.passing: dict[int, list[tuple[Any, Args]]] = {}  # a step's activations and norms (their counts)
         if isinstance(objective, str):
-            if objective != "sum":
+            if objective != "sum" and self.kind is None:
                 raise NotApplicable(objective)
             self.objective: Expr | None = None
         else:
@@ -193,6 +200,10 @@ class _Search:
         for lay in self.net.order:
             if lay.op in PASS_THROUGH and len(lay.sources) == 1:
                 index[lay.name] = index[lay.sources[0]]  # its shape is its input's: no step
+                if self.kind is not None:  # ... but a norm has parameters: its step counts them
+                    fixed = plan_for(self.net, lay).fixed
+                    assert fixed is not None
+                    self.passing.setdefault(index[lay.name], []).append((OPS[lay.op], fixed))
                 continue
             try:
                 plan = plan_for(self.net, lay)
@@ -624,30 +635,64 @@ class _Search:
         current inputs and earlier values; made as far as a walk has asked, and kept."""
         st = self.steps[i]
         before = tuple([env[n] for n in st.before])
-        key = ("stream", i, tuple([shapes[j] for j in st.sources]), before)
+        inputs = tuple([shapes[j] for j in st.sources])
+        key = ("stream", i, inputs, before)
         got = self.memo.get(key)
         if got is None:
-            okey = ("order", i, before)
+            # a count depends on the input too (MACs: on its size): rank per input then
+            okey = ("order", i, inputs if self.kind else (), before)
             order = self.memo.get(okey)
             if order is None:
-                order = self.memo[okey] = self.ranked(st, env)
+                order = self.memo[okey] = self.ranked(i, st, env, shapes)
             got = self.memo[key] = _Stream(order)
         return got  # type: ignore[no-any-return]
 
-    def ranked(self, st: _Step, env: dict[str, int]) -> list[tuple[Any, tuple[int, ...]]]:
-        """Every combination with its rank: (sum of the new values, when the objective is the
-        sum; then the local values in name order) -- cheapest first."""
+    def ranked(self, i: int, st: _Step, env: dict[str, int], shapes: list[Shape | None]
+               ) -> list[tuple[Any, tuple[int, ...]]]:
+        """Every combination with its rank: (its weight -- the sum of the new values for the
+        default objective, the layer's count for params or macs, else 0 -- then the local
+        values in name order), cheapest first.  Ranking by a count runs every combination."""
         local = [st.new.index(u) for u in sorted(st.local)]
         pick = _picker(local)
-        weigh = self.objective is None
         combos = list(self.combos(st, env)) if st.new or st.ties else [()]
-        ranked = [((sum(c) if weigh else 0, pick(c)), c) for c in combos]
+        if self.kind is None:
+            weigh = self.objective is None
+            ranked = [((sum(c) if weigh else 0, pick(c)), c) for c in combos]
+        else:
+            ranked = []
+            for c in combos:
+                self.tick()
+                self.bind(st, env, c)
+                out = self.run(i, env, shapes)
+                if out is not None:
+                    ranked.append(((self.count(i, st, env, shapes, out), pick(c)), c))
+                self.unbind(st, env)
         ranked.sort(key=lambda rc: rc[0])
         return ranked
 
+    def count(self, i: int, st: _Step, env: dict[str, int], shapes: list[Shape | None], out: Shape) -> int:
+        """The step's parameters or MACs (``self.kind``), its activations and norms included,
+        for the values bound and this output (memoized like :meth:`run`)."""
+        inputs = tuple([shapes[j] for j in st.sources])
+        reads = tuple([env[n] for n in st.reads]) if st.reads else ()
+        key = ("count", i, inputs, reads)
+        hit = self.memo.get(key)
+        if hit is None:
+            assert self.kind is not None
+            hit = 0
+            if st.layer is not None:
+                args = self.args(i, st, env, reads)
+                assert args is not None  # the step ran: its Args were valid
+                hit = int(getattr(OPS[st.layer.op], self.kind)(args, list(inputs), out))
+            for op, fixed in self.passing.get(i, ()):
+                hit += int(getattr(op, self.kind)(fixed, [out], out))
+            self.memo[key] = hit
+        return hit  # type: ignore[no-any-return]
+
     def group(self, i: int, stream: _Stream, k: int, env: dict[str, int], shapes: list[Shape | None]
               ) -> tuple[Shape, dict[str, int], int] | None:
-        """The stream's ``k``-th group: (output, values of the new unknowns, their sum)."""
+        """The stream's ``k``-th group: (output, values of the new unknowns, their weight: the
+        sum of the values, or the step's count for params or macs)."""
         st = self.steps[i]
         nonlocal_at = [j for j, u in enumerate(st.new) if u not in st.local]
         while len(stream.groups) <= k and stream.pos < len(stream.order):
@@ -660,7 +705,8 @@ class _Search:
                 g = (out, tuple(combo[j] for j in nonlocal_at))
                 if g not in stream.seen:  # the first of a group is its cheapest
                     stream.seen.add(g)
-                    stream.groups.append((out, {u: env[u] for u in (*st.new, *st.ties)}, sum(combo)))
+                    weight = sum(combo) if self.kind is None else rank[0]
+                    stream.groups.append((out, {u: env[u] for u in (*st.new, *st.ties)}, weight))
             self.unbind(st, env)
         return stream.groups[k] if k < len(stream.groups) else None
 
@@ -670,13 +716,14 @@ class _Search:
         n = len(self.steps)
         best: list[Any] = [None, None]  # key, values
         ordered = self.objective is None  # groups come cheapest first: stop at the bound
+        counting = self.kind is not None  # params or macs: the bound is the count so far (counts are >= 0)
 
         live = self.live()
         dead: set[Any] = set()
         tally = [0, 0]  # feasible leaves reached, branches cut by the bound
         order, lows = self.order, self.lows
-        lows_total = sum(lows.values())
-        new_lows = [sum(lows[u] for u in st.new) for st in self.steps]
+        lows_total = 0 if counting else sum(lows.values())
+        new_lows = [0 if counting else sum(lows[u] for u in st.new) for st in self.steps]
 
         def lex_below(target: tuple[int, ...]) -> bool:
             """Whether some completion of ``env`` may come before ``target`` in name order."""
@@ -691,7 +738,7 @@ class _Search:
         steps, holds = self.steps, self.holds
         streams: list[_Stream | None] = [None] * n  # per open step (see the listing's stack)
         nexts = [0] * n  # the next group to try
-        deltas = [0] * (n + 1)  # how far the values bound before a step lie above their minimums
+        deltas = [0] * (n + 1)  # before a step: how far the values bound lie above their minimums (or the count so far)
         bound: list[dict[str, int] | None] = [None] * n  # the group a step has bound in ``env``
         states: list[Any] = [None] * n
         seen: list[tuple[int, int]] = [(0, 0)] * n  # the tally when a step was entered
@@ -701,7 +748,12 @@ class _Search:
             # enter step i
             if i == n:
                 tally[0] += 1
-                obj = sum(env[u] for u in self.unknowns) if self.objective is None else self.objective.evaluate(env)
+                if counting:
+                    obj = deltas[n]
+                elif self.objective is None:
+                    obj = sum(env[u] for u in self.unknowns)
+                else:
+                    obj = self.objective.evaluate(env)
                 key = (obj, tuple(env[u] for u in order))
                 if best[0] is None or key < best[0]:
                     best[0], best[1] = key, {u: env[u] for u in self.unknowns}

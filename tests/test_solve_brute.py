@@ -91,6 +91,7 @@ class Brute:
     outputs: dict[tuple[int, ...], list[int]]  # its output shape
     params: dict[tuple[int, ...], int]
     shapes: dict[tuple[int, ...], dict[str, list[int]]]  # every layer's shape
+    macs: dict[tuple[int, ...], int]
     tried: int
 
     def best(self, objective: Callable[[Values], int] | None = None) -> Values:
@@ -113,6 +114,7 @@ def brute_force(path: Path, domains: Mapping[str, Domain]) -> Brute:
     sols: dict[tuple[int, ...], Values] = {}
     outs: dict[tuple[int, ...], list[int]] = {}
     params: dict[tuple[int, ...], int] = {}
+    macs: dict[tuple[int, ...], int] = {}
     shapes: dict[tuple[int, ...], dict[str, list[int]]] = {}
     tried = 0
     cache: dict[Any, Any] = {}
@@ -125,8 +127,9 @@ def brute_force(path: Path, domains: Mapping[str, Domain]) -> Brute:
             sols[k] = values
             outs[k] = [int(x) for x in prop.layers[last].shape]
             params[k] = sum(int(r.params or 0) for r in prop.layers.values())
+            macs[k] = sum(int(r.macs or 0) for r in prop.layers.values())
             shapes[k] = {n: [int(x) for x in r.shape] for n, r in prop.layers.items() if r.shape is not None}
-    return Brute(names, sols, outs, params, shapes, tried)
+    return Brute(names, sols, outs, params, shapes, macs, tried)
 
 
 def _arith(text: str, values: Mapping[str, int]) -> int:
@@ -1058,6 +1061,23 @@ def test_minimize_params_is_brute_force_optimum(case_id: str, case_dir: Path, en
     (sol,) = doc["solutions"]
     best = min(brute.solutions, key=lambda k: (brute.params[k], k))
     assert sol["objective"] == brute.params[best]
+    assert key(sol["values"], brute.names) == best
+
+
+@pytest.mark.parametrize("kind", ["params", "macs"])
+@pytest.mark.parametrize("case", [c for c in CASES if c.count != 0], ids=[c.id for c in CASES if c.count != 0])
+def test_minimize_counts_by_search_is_brute_force_optimum(case: Case, case_dir: Path, kind: str) -> None:
+    """The search sums each layer's count as it walks: every case, MACs included (Z3 cannot
+    take MACs after a layer with unknown sizes: H * W is not linear)."""
+    path = _case_path(case_dir, case)
+    brute = _brute(case.id, str(path))
+    counts = brute.params if kind == "params" else brute.macs
+    code, doc = solve_json(path, "--minimize", kind, engine="search")
+    assert code == 0, doc
+    assert doc["optimal"] is True
+    (sol,) = doc["solutions"]
+    best = min(brute.solutions, key=lambda k: (counts[k], k))
+    assert sol["objective"] == counts[best]
     assert key(sol["values"], brute.names) == best
 
 
