@@ -61,6 +61,11 @@ class SpecError(ArchsolveError):
         super().__init__(prefix + message)
 
 
+class EncodingLimit(SpecError):
+    """Z3's linear encoding cannot take this question (a product of two unknown sizes, ...);
+    the exact search may still answer it."""
+
+
 class ExprError(SpecError):
     """An expression could not be parsed or evaluated (a kind of bad spec)."""
 
@@ -107,4 +112,4 @@ def placed(where: Location | None, field: str) -> Iterator[None]:
     except SpecError as exc:
         if exc.where is not None or exc.field is not None:
             raise
-        raise SpecError(exc.bare, where, field) from None
+        raise type(exc)(exc.bare, where, field) from None

@@ -132,6 +132,7 @@ class _Search:
         self.nodes = 0
         self.memo: dict[Any, Any] = {}
         self.req = _Valid()  # one for every rule call: a rule only sets ``bad``
+        self.best: list[Any] = [None, None]  # the optimum walk's incumbent: (key, values)
         self.tied = tied = spec.tied()
         self.unknowns = tuple(n for n, v in spec.vars.items() if v.domain is not None) + tuple(spec.unknowns)
         self.order = tuple(sorted(self.unknowns))
@@ -714,7 +715,7 @@ class _Search:
         env: dict[str, int] = {}
         shapes: list[Shape | None] = [None] * len(self.steps)
         n = len(self.steps)
-        best: list[Any] = [None, None]  # key, values
+        best = self.best  # key, values: the best so far (kept when the budget runs out)
         ordered = self.objective is None  # groups come cheapest first: stop at the bound
         counting = self.kind is not None  # params or macs: the bound is the count so far (counts are >= 0)
 
@@ -874,15 +875,22 @@ def _interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] 
 
 
 def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: float,
-           count_budget: float | None = None) -> Answer | None:
+           count_budget: float | None = None, keep_best: bool = False) -> Answer | None:
     """Answer ``mode`` ("all" up to ``limit``, or "opt") exactly, or None (see the module
     docstring): out of budget (seconds) or out of reach.  ``count_budget``: seconds more to
-    count the solutions past ``limit`` (``Answer.count``; None: not counted)."""
+    count the solutions past ``limit`` (``Answer.count``; None: not counted).  ``keep_best``:
+    an optimum walk that runs out of budget answers its best so far, not proven
+    (``complete`` False), instead of None."""
     deadline = time.perf_counter() + budget
+    s = None
     try:
         s = _Search(net, objective, deadline)
         if mode == "opt":
             return s.optimum()
         return s.list_all(limit, None if count_budget is None else time.perf_counter() + count_budget)
-    except (NotApplicable, OutOfBudget):
+    except OutOfBudget:
+        if keep_best and mode == "opt" and s is not None and s.best[1] is not None:
+            return Answer([s.best[1]], False)
+        return None
+    except NotApplicable:
         return None

@@ -21,7 +21,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ArchsolveError, ExprError, Location, SolverTimeout, SpecError, interrupted, placed
+from .errors import (
+    ArchsolveError,
+    EncodingLimit,
+    ExprError,
+    Location,
+    SolverTimeout,
+    SpecError,
+    interrupted,
+    placed,
+)
 from .expr import CONSTRAINT, Expr, Name, Num, parse
 from .graph import Network, build_network
 from .propagate import propagate
@@ -119,6 +128,8 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
     searched_unsat = False
+    searched = engine != "z3"  # the exact search tried first (and gave up, when Z3 gets the question)
+    total = timeout
     if engine != "z3":
         budget = SEARCH_BUDGET if engine == "auto" else (timeout if timeout is not None else DEFAULT_TIMEOUT)
         if timeout is not None:
@@ -140,8 +151,24 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     # a bad objective is reported at the command line's --minimize, or at the spec's minimize
     at = (None, "--minimize") if minimize is not None else (
         spec.document.where(("minimize",)) if spec.document else None, "minimize")
-    res = _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat,
-                    at, explain)
+    try:
+        res = _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat,
+                        at, explain)
+    except EncodingLimit as exc:
+        if not searched or all_solutions:
+            raise
+        # Z3 cannot encode this (MACs of sizes unknowns decide, ...): the search had only its
+        # quick try; now it gets the rest of the time, and answers its best if that runs out
+        if searched_unsat:
+            return SolveResult(spec, "unsat", [], True, True, text, elapsed=time.monotonic() - start,
+                               conflict={"layers": [], "constraints": [], "message": (
+                                   "no solution: the exact search tried every combination. Z3, which names the "
+                                   f"layers and constraints in conflict, cannot encode this question ({exc.bare})")})
+        left = (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
+        answer = search(net, "opt", objective, limit, max(0.0, left), keep_best=True) if left > 0 else None
+        if answer is None or not answer.solutions:
+            raise
+        return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
     if res.conflict is not None:
         from .relax import RELAX_SECONDS, relaxations
 
@@ -163,6 +190,9 @@ def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, object
             progress(len(sols))
     elapsed = time.monotonic() - start
     if not all_solutions:
+        if not answer.complete:  # the best found when the time ran out
+            return SolveResult(spec, "unknown", sols, False, False, text, elapsed=elapsed,
+                               message="the search timed out before proving this is the best; it is the best found")
         return SolveResult(spec, "sat", sols, False, True, text, elapsed=elapsed)
     _sort(sols)
     return SolveResult(spec, "sat", sols, answer.complete, False, text, elapsed=elapsed, count=answer.count)
@@ -178,6 +208,8 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
               searched_unsat: bool, objective_at: tuple[Location | None, str], explain: bool) -> SolveResult:
     from . import solver as z3layer
     from .symbolic import at_constraint, build_system, constraint_exprs
+    if searched_unsat and not all_solutions:
+        objective = "sum"  # Z3 only explains the conflict: no objective to encode
     if not isinstance(objective, str):
         objective = objective.substitute(spec.tied())
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []

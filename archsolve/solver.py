@@ -18,7 +18,7 @@ from typing import Any
 
 import z3
 
-from .errors import SolverTimeout, SpecError, interrupted
+from .errors import EncodingLimit, SolverTimeout, SpecError, interrupted
 from .expr import Bin, Call, Expr, Name, Num
 from .linear import affine_floor as _affine_floor
 from .symbolic import System, Table
@@ -132,10 +132,10 @@ class Z3Problem:
                     out = z3.If(s == v, v * t, out)
                 return out
         if any("#" in n for n in e.names()):  # sizes the encoding made up: no name a user wrote
-            raise SpecError("this multiplies two sizes that unknowns decide (MACs or parameters after a layer "
+            raise EncodingLimit("this multiplies two sizes that unknowns decide (MACs or parameters after a layer "
                             "with an unknown stride: H * W), and the solver keeps products linear; fix those "
                             "sizes, or use an expression of the unknowns instead")
-        raise SpecError(f"{e} multiplies two unknowns with large domains: the solver keeps products linear; "
+        raise EncodingLimit(f"{e} multiplies two unknowns with large domains: the solver keeps products linear; "
                         "give one of them a small domain")
 
     def finite_values(self, e: Expr) -> list[int] | None:
@@ -167,7 +167,7 @@ class Z3Problem:
                 values = self.finite_values(e.right)
                 if values is None or any(v <= 0 for v in values):
                     unk = self.system.spec.unknowns.get(e.right.name) if isinstance(e.right, Name) else None
-                    raise SpecError(f"{e.right}: the solver divides by it ({e}), which needs a small domain of "
+                    raise EncodingLimit(f"{e.right}: the solver divides by it ({e}), which needs a small domain of "
                                     "positive values (at most 64), e.g. domains: {groups: {in: [1, 2, 4, 8]}}",
                                     unk.where if unk is not None else None)
                 q = self.fresh("q")

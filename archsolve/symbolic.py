@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SolverTimeout, SpecError, placed
+from .errors import EncodingLimit, SolverTimeout, SpecError, placed
 from .explain import fold
 from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
 from .graph import Network
@@ -307,7 +307,7 @@ class _Builder:
             self.fixed_layer(lay, values, inputs)
         elif split:
             if {"params", "macs"} & set(self.objectives):
-                raise SpecError(f"{lay.name}: params and macs with unknowns on separate axes are not supported "
+                raise EncodingLimit(f"{lay.name}: params and macs with unknowns on separate axes are not supported "
                                 "(they multiply across axes)", lay.where)
             outs: list[Expr] = []
             for a in range(ndim):
@@ -451,7 +451,7 @@ class _Builder:
                 fn = opdef.params if kind == "params" else opdef.macs
                 c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
                 if c is None:
-                    raise SpecError(f"{lay.name}: its {kind} multiply unknown sizes or channels with its other "
+                    raise EncodingLimit(f"{lay.name}: its {kind} multiply unknown sizes or channels with its other "
                                     f"unknowns; using {kind} needs those fixed (the solver stays linear)",
                                     lay.where)
                 cost[kind] = c

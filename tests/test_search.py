@@ -819,3 +819,24 @@ constraints: [O * K == 8]
     assert run_search(text, "opt", "params") == Answer([{"O": 2, "K": 4}], True)  # 24 + 4
     # MACs: (16 - K + 1) * O * 3 * K -- 13 * 2 * 3 * 4 = 312 against 15 * 4 * 3 * 2 = 360
     assert run_search(text, "opt", "macs") == Answer([{"O": 2, "K": 4}], True)
+
+
+def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    from archsolve.search import OutOfBudget
+
+    def out_once_a_leaf_is_found(self: _Search) -> None:
+        self.nodes += 1
+        if self.best[1] is not None:
+            raise OutOfBudget
+
+    monkeypatch.setattr(_Search, "tick", out_once_a_leaf_is_found)
+    net = net_of(CHAIN)
+    assert search(net, "opt", "sum", ALL, BUDGET) is None  # the default: nothing unproven
+    got = search(net, "opt", "sum", ALL, BUDGET, keep_best=True)
+    assert got is not None and got.complete is False
+    monkeypatch.undo()
+    (values,) = got.solutions
+    assert valid(net, values, {})
+    proven = run_search(CHAIN, "opt")
+    assert proven is not None and proven.complete
+    assert sum(proven.solutions[0].values()) <= sum(values.values())

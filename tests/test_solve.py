@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from archsolve.spec import load_spec
+
 from .conftest import SPECS, run_cli, run_cli_split
 
 SOLVE_EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if '"?"' in p.read_text())
@@ -471,3 +473,82 @@ constraints: [b.L == 40]
     v = offer["values"]
     a = 7 * v["a.s"] + v["a/d.kernel"]
     assert (a - 1) * v["b.s"] + v["b/d.kernel"] == 40
+
+
+RESIDUAL = """
+input: [64, 56, 56]
+layers:
+  - {name: c1, op: conv, out: 128, kernel: 3, stride: "?", padding: "?"}
+  - {name: c2, op: conv, out: 128, kernel: 3, padding: 1}
+  - {name: sc, op: conv, out: 128, kernel: 1, stride: "?", from: input}
+  - {name: add, op: add, from: [c2, sc]}
+constraints: [add.H == 28]
+"""
+
+
+def test_macs_z3_cannot_encode_go_back_to_the_search(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
+    """c2's MACs multiply H by W, which c1's unknown stride decides: Z3 refuses that. When the
+    quick search gives up, the search gets the rest of the time (here: the quick try is
+    made to give up)."""
+    from archsolve import solve
+
+    real = solve.search
+    calls: list[bool] = []
+
+    def first_gives_up(*args: object, **kw: object) -> object:
+        calls.append(bool(kw.get("keep_best")))
+        return None if len(calls) == 1 else real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(solve, "search", first_gives_up)
+    res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
+    assert calls == [False, True]
+    assert (res.status, res.optimal) == ("sat", True)
+    (sol,) = res.solutions
+    # 128 * 64 * 9 * 28 * 28 + 128 * 128 * 9 * 28 * 28 + 128 * 64 * 28 * 28
+    assert sol.objective == 179_830_784
+    assert sol.values == {"c1.padding": 1, "c1.stride": 2, "sc.stride": 2}
+
+
+def test_macs_best_so_far_when_the_time_runs_out(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archsolve import solve
+    from archsolve.search import Answer
+
+    monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer([{"c1.padding": 1, "c1.stride": 2,
+                                                                    "sc.stride": 2}], False)
+                        if kw.get("keep_best") else None)
+    res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
+    assert (res.status, res.optimal, len(res.solutions)) == ("unknown", False, 1)
+    assert res.message == "the search timed out before proving this is the best; it is the best found"
+
+
+def test_unsat_proven_by_the_search_where_z3_cannot_encode_the_question(spec_file) -> None:
+    """K * J: 100 values each, too many for Z3's linear products; the search tries all 10,000."""
+    path = spec_file("""
+input: [1, 16]
+vars: {K: {min: 1, max: 100}, J: {min: 1, max: 100}}
+layers:
+  - {name: a, op: conv, out: 4, kernel: 3}
+constraints:
+  - K * J == 10007
+""")
+    code, doc = solve_json(str(path))
+    assert (code, doc["status"], doc["solutions"]) == (1, "unsat", [])
+    assert doc["conflict"]["message"].startswith("no solution: the exact search tried every combination. Z3, "
+                                                 "which names the layers and constraints in conflict, cannot "
+                                                 "encode this question (K * J multiplies two unknowns")
+
+
+def test_an_objective_z3_cannot_encode_does_not_stop_it_explaining_a_conflict(spec_file) -> None:
+    """c2's MACs need its unknown input size times its unknown kernel: Z3 could not minimize
+    them, but a conflict needs no objective."""
+    path = spec_file("""
+input: [1, 16]
+layers:
+  - {name: c1, op: conv, out: 2, kernel: 3, stride: "?"}
+  - {name: c2, op: conv, out: 2, kernel: "?"}
+constraints: [c2.L == 100]
+""")
+    code, doc = solve_json(str(path), "--minimize", "macs")
+    assert code == 1
+    assert doc["conflict"]["layers"] == ["c1", "c2"]
+    assert "c2.L can only be 1..14, but c2.L == 100 needs 100" in doc["conflict"]["message"]
