@@ -155,20 +155,23 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         res = _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat,
                         at, explain)
     except EncodingLimit as exc:
-        if not searched or all_solutions:
+        if not searched:
             raise
         # Z3 cannot encode this (MACs of sizes unknowns decide, ...): the search had only its
-        # quick try; now it gets the rest of the time, and answers its best if that runs out
-        if searched_unsat:
-            return SolveResult(spec, "unsat", [], True, True, text, elapsed=time.monotonic() - start,
-                               conflict={"layers": [], "constraints": [], "message": (
-                                   "no solution: the exact search tried every combination. Z3, which names the "
-                                   f"layers and constraints in conflict, cannot encode this question ({exc.bare})")})
-        left = (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
-        answer = search(net, "opt", objective, limit, max(0.0, left), keep_best=True) if left > 0 else None
-        if answer is None or not answer.solutions:
-            raise
-        return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
+        # quick try; now it gets the rest of the time, and an optimum answers its best if that
+        # runs out
+        if not searched_unsat:
+            left = (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
+            answer = search(net, "all" if all_solutions else "opt", objective, limit, left,
+                            left if count and all_solutions else None, keep_best=True) if left > 0 else None
+            if answer is None:
+                raise
+            if answer.solutions:
+                return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
+        return SolveResult(spec, "unsat", [], True, True, text, elapsed=time.monotonic() - start,
+                           conflict={"layers": [], "constraints": [], "message": (
+                               "no solution: the exact search tried every combination. Z3, which names the "
+                               f"layers and constraints in conflict, cannot encode this question ({exc.bare})")})
     if res.conflict is not None:
         from .relax import RELAX_SECONDS, relaxations
 

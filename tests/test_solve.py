@@ -552,3 +552,29 @@ constraints: [c2.L == 100]
     assert code == 1
     assert doc["conflict"]["layers"] == ["c1", "c2"]
     assert "c2.L can only be 1..14, but c2.L == 100 needs 100" in doc["conflict"]["message"]
+
+
+def test_a_listing_z3_cannot_encode_goes_back_to_the_search(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archsolve import solve
+
+    real = solve.search
+    calls: list[str] = []
+
+    def first_gives_up(net: object, mode: str, *args: object, **kw: object) -> object:
+        calls.append(mode)
+        return None if len(calls) == 1 else real(net, mode, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(solve, "search", first_gives_up)
+    path = spec_file("""
+input: [1, 16]
+vars: {K: {min: 1, max: 100}, J: {min: 1, max: 100}}
+layers:
+  - {name: a, op: conv, out: 4, kernel: 3}
+constraints:
+  - K * J == 96
+""")
+    res = solve.solve_spec(load_spec(str(path)), all_solutions=True)
+    assert calls == ["all", "all"]
+    assert res.status == "sat" and res.complete
+    assert sorted((s.values["K"], s.values["J"]) for s in res.solutions) == [
+        (k, 96 // k) for k in range(1, 97) if 96 % k == 0 and 96 // k <= 100]
