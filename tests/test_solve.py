@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -486,22 +487,30 @@ constraints: [add.H == 28]
 """
 
 
-def test_macs_z3_cannot_encode_go_back_to_the_search(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
-    """c2's MACs multiply H by W, which c1's unknown stride decides: Z3 refuses that. When the
-    quick search gives up, the search gets the rest of the time (here: the quick try is
-    made to give up)."""
+def quick_search_gives_up(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Make solve's first (quick) search give up, as on a larger question; the calls made,
+    (mode, keep_best) each, are recorded in the list returned."""
     from archsolve import solve
 
     real = solve.search
-    calls: list[bool] = []
+    calls: list[tuple[str, bool]] = []
 
-    def first_gives_up(*args: object, **kw: object) -> object:
-        calls.append(bool(kw.get("keep_best")))
-        return None if len(calls) == 1 else real(*args, **kw)  # type: ignore[arg-type]
+    def first_gives_up(net: Any, mode: str, *args: Any, **kw: Any) -> Any:
+        calls.append((mode, bool(kw.get("keep_best"))))
+        return None if len(calls) == 1 else real(net, mode, *args, **kw)
 
     monkeypatch.setattr(solve, "search", first_gives_up)
+    return calls
+
+
+def test_macs_z3_cannot_encode_go_back_to_the_search(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
+    """c2's MACs multiply H by W, which c1's unknown stride decides: Z3 refuses that. When the
+    quick search gives up, the search gets the rest of the time."""
+    from archsolve import solve
+
+    calls = quick_search_gives_up(monkeypatch)
     res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
-    assert calls == [False, True]
+    assert calls == [("opt", False), ("opt", True)]
     assert (res.status, res.optimal) == ("sat", True)
     (sol,) = res.solutions
     # 128 * 64 * 9 * 28 * 28 + 128 * 128 * 9 * 28 * 28 + 128 * 64 * 28 * 28
@@ -521,17 +530,19 @@ def test_macs_best_so_far_when_the_time_runs_out(spec_file, monkeypatch: pytest.
     assert res.message == "the search timed out before proving this is the best; it is the best found"
 
 
-def test_unsat_proven_by_the_search_where_z3_cannot_encode_the_question(spec_file) -> None:
-    """K * J: 100 values each, too many for Z3's linear products; the search tries all 10,000."""
-    path = spec_file("""
+# K * J: 100 values each, too many for Z3's linear products; the search tries all 10,000
+PRODUCT = """
 input: [1, 16]
 vars: {K: {min: 1, max: 100}, J: {min: 1, max: 100}}
 layers:
   - {name: a, op: conv, out: 4, kernel: 3}
 constraints:
-  - K * J == 10007
-""")
-    code, doc = solve_json(str(path))
+  - K * J == TARGET
+"""
+
+
+def test_unsat_proven_by_the_search_where_z3_cannot_encode_the_question(spec_file) -> None:
+    code, doc = solve_json(str(spec_file(PRODUCT.replace("TARGET", "10007"))))
     assert (code, doc["status"], doc["solutions"]) == (1, "unsat", [])
     assert doc["conflict"]["message"].startswith("no solution: the exact search tried every combination. Z3, "
                                                  "which names the layers and constraints in conflict, cannot "
@@ -557,24 +568,9 @@ constraints: [c2.L == 100]
 def test_a_listing_z3_cannot_encode_goes_back_to_the_search(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
     from archsolve import solve
 
-    real = solve.search
-    calls: list[str] = []
-
-    def first_gives_up(net: object, mode: str, *args: object, **kw: object) -> object:
-        calls.append(mode)
-        return None if len(calls) == 1 else real(net, mode, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(solve, "search", first_gives_up)
-    path = spec_file("""
-input: [1, 16]
-vars: {K: {min: 1, max: 100}, J: {min: 1, max: 100}}
-layers:
-  - {name: a, op: conv, out: 4, kernel: 3}
-constraints:
-  - K * J == 96
-""")
-    res = solve.solve_spec(load_spec(str(path)), all_solutions=True)
-    assert calls == ["all", "all"]
+    calls = quick_search_gives_up(monkeypatch)
+    res = solve.solve_spec(load_spec(str(spec_file(PRODUCT.replace("TARGET", "96")))), all_solutions=True)
+    assert [mode for mode, _ in calls] == ["all", "all"]
     assert res.status == "sat" and res.complete
     assert sorted((s.values["K"], s.values["J"]) for s in res.solutions) == [
         (k, 96 // k) for k in range(1, 97) if 96 % k == 0 and 96 // k <= 100]
