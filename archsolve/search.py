@@ -105,6 +105,8 @@ class _Check:
     unknowns: tuple[str, ...]
     shape_is: tuple[int, tuple[int, ...]] | None = None  # ``x.shape == [..]``, the usual target: (step, shape)
     compare: tuple[int, int, Any, int] | None = None  # ``x.H <= 16``: (step, dimension, test, number)
+    # ``x.params``, ``x.macs``: (attribute, step, kind, (op, Args) of an activation or norm x on that step)
+    counts: tuple[tuple[str, int, str, Any], ...] = ()
 
 
 @dataclass
@@ -255,6 +257,7 @@ class _Search:
             scalars: list[tuple[str, int, int]] = []
             lists: list[tuple[str, int]] = []
             unknowns: list[str] = []
+            counts: list[tuple[str, int, str, Any]] = []
             at = 0
             for n in expr.names():
                 if n in ready_at:
@@ -270,23 +273,35 @@ class _Search:
                     lists.append((n, where))
                 elif attr in axes:
                     scalars.append((n, where, axes.index(attr)))
+                elif attr in COUNTS and base not in spec.aliases and target != "input":
+                    st = self.steps[where]
+                    lay = spec.layer(target)
+                    on = None if st.layer is not None and st.layer.name == target else (OPS[lay.op], plan_for(
+                        self.net, lay).fixed)  # an activation or norm: its input is the step's output
+                    counts.append((n, where, attr, on))
                 else:
                     raise NotApplicable(f"{n} needs the solver")
                 at = max(at, where)
             shape_is = None
             if (isinstance(expr, Bin) and expr.op == "==" and len(lists) == 1 and not scalars and not unknowns
-                    and isinstance(expr.right, ListExpr) and all(isinstance(x, Num) for x in expr.right.items)):
+                    and not counts and isinstance(expr.right, ListExpr)
+                    and all(isinstance(x, Num) for x in expr.right.items)):
                 shape_is = (lists[0][1], tuple(x.value for x in expr.right.items))  # type: ignore[attr-defined]
             compare = None
             if (isinstance(expr, Bin) and expr.op in _TESTS and len(scalars) == 1 and not lists and not unknowns
-                    and isinstance(expr.right, Num) and isinstance(expr.left, Name)):
+                    and not counts and isinstance(expr.right, Num) and isinstance(expr.left, Name)):
                 compare = (scalars[0][1], scalars[0][2], _TESTS[expr.op], expr.right.value)
             self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), shape_is,
-                                                compare))
+                                                compare, tuple(counts)))
 
     def _find_locals(self) -> None:
         """A step's new unknowns that no later step, constraint or objective term reads."""
         later: set[str] = set(self.objective.names()) if self.objective is not None else set()
+        for st in self.steps:  # a constraint on a layer's count reads all of that layer's values
+            for c in st.checks:
+                for _, where, _, on in c.counts:
+                    if on is None:
+                        later |= self._free(set(self.steps[where].reads))
         for st in reversed(self.steps):
             checked: set[str] = set()
             for c in st.checks:
@@ -372,7 +387,7 @@ class _Search:
         self.memo[key] = out
         return out
 
-    def args(self, i: int, st: _Step, env: dict[str, int], reads: tuple[int, ...]) -> Args | None:
+    def args(self, i: int, st: _Step, env: Mapping[str, int], reads: tuple[int, ...]) -> Args | None:
         """The layer's Args for these values (the same for every input shape), or None when
         a value is out of its field's range or dependent domain."""
         assert st.plan is not None
@@ -413,6 +428,8 @@ class _Search:
                 if d >= len(shape):
                     return False
                 scalars[name] = shape[d]
+            for name, where, kind, on in c.counts:
+                scalars[name] = self.layer_count(where, kind, on, env, shapes)
             lists = {name: shapes[where] for name, where in c.lists}
             try:
                 if not evaluate_constraint(c.expr, scalars, lists):  # type: ignore[arg-type]
@@ -420,6 +437,21 @@ class _Search:
             except (ExprError, KeyError, ZeroDivisionError):
                 raise NotApplicable(f"constraint {c.expr}") from None
         return True
+
+    def layer_count(self, i: int, kind: str, on: Any, env: Mapping[str, int], shapes: list[Shape | None]) -> int:
+        """One layer's parameters or MACs: step ``i``'s own layer, or ``on`` = (op, Args) of an
+        activation or norm whose input is that step's output."""
+        out = shapes[i]
+        assert out is not None
+        if on is not None:
+            op, fixed = on
+            return int(getattr(op, kind)(fixed, [out], out))
+        st = self.steps[i]
+        assert st.layer is not None
+        reads = tuple([env[n] for n in st.reads]) if st.reads else ()
+        args = self.args(i, st, env, reads)
+        assert args is not None  # the step ran: its Args were valid
+        return int(getattr(OPS[st.layer.op], kind)(args, [shapes[j] for j in st.sources], out))
 
     def combos(self, st: _Step, env: dict[str, int]) -> Iterable[tuple[int, ...]]:
         """Every combination of ``st.new``, ascending, for the names bound before the step.
@@ -512,6 +544,10 @@ class _Search:
                 steps_needed.update(where for _, where, _ in c.scalars)
                 steps_needed.update(where for _, where in c.lists)
                 names_needed.update(c.unknowns)
+                for _, where, _, _ in c.counts:  # a count reads its step's inputs and values too
+                    steps_needed.add(where)
+                    steps_needed.update(self.steps[where].sources)
+                    names_needed.update(self.steps[where].reads)
             out[i] = (tuple(sorted(j for j in steps_needed if j < i)),
                       tuple(sorted(n for n in names_needed if bound_at.get(n, i) < i)))
         return out

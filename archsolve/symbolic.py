@@ -652,8 +652,8 @@ def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:
         if e.name in terms:
             return terms[e.name]
         if e.name.endswith((".params", ".macs")):
-            raise SpecError(f"{e.name} in a constraint is not supported by solve yet; the totals params and "
-                            "macs are")
+            raise EncodingLimit(f"{e.name} in a constraint: Z3's encoding takes only the totals params and macs; "
+                                "the exact search takes a layer's too, when it finishes in time")
         return e
     return e
 

@@ -543,7 +543,13 @@ REACH = [
     ("attribute-objective", SMALL_2D, "head.H"),
     ("attribute-in-expression", SMALL, "conv1.kernel + head.L"),
     ("unknown-name-objective", SMALL, "Q"),
-    ("constraint-on-layer-params", SMALL + "constraints: [conv1.params <= 100]\n", None),
+    ("constraint-on-block-params", """
+input: [1, 14]
+blocks:
+  two: {params: {k: null}, layers: [{name: a, op: conv, out: 2, kernel: k}, {name: b, op: conv, out: 2, kernel: 1}]}
+layers: [{name: blk, block: two, k: "?"}]
+constraints: [blk.params <= 100]
+""", None),
     ("constraint-on-total-macs", SMALL + "constraints: [macs <= 1000]\n", None),
     ("domain-over-65536", """
 input: [1, H]
@@ -722,8 +728,8 @@ def test_engines_agree_on_unsat(engine: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("spec", "args", "z3_kernel"), [
     (SMALL_2D, ("--minimize", "head.H"), 11),  # the largest kernel gives the smallest H
-    (SMALL + "constraints: [conv1.params <= 100]\n", (), None),  # Z3 does not take this one either
-], ids=["minimize-attribute", "constraint-params"])
+    (SMALL + "constraints: [params <= 100]\n", (), 1),  # the totals: Z3 only
+], ids=["minimize-attribute", "constraint-total-params"])
 def test_engine_search_out_of_reach_is_unknown(spec: str, args: tuple[str, ...], z3_kernel: int | None,
                                                tmp_path: Path) -> None:
     path = write_spec(tmp_path, spec)
@@ -840,3 +846,43 @@ def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest
     proven = run_search(CHAIN, "opt")
     assert proven is not None and proven.complete
     assert sum(proven.solutions[0].values()) <= sum(values.values())
+
+
+# a layer's own count in a constraint: checked when its step has run (a norm's on the step before it)
+COUNT_CONSTRAINTS = [
+    Case("conv-params-and-next-macs", """
+input: [3, 16, 16]
+layers:
+  - {name: a, op: conv, out: 8, kernel: "?", padding: "?"}
+  - {name: bn, op: batchnorm}
+  - {name: b, op: conv, out: 4, kernel: "?", padding: 1}
+constraints: [a.params >= 400, b.macs <= 20000, bn.params == 16]
+""", {"a.kernel": r(1, 11), "a.padding": conv_padding("a.kernel"), "b.kernel": r(1, 11)}, 92),
+    # out 12 comes from (kernel, padding) = (5, 0), (7, 1), (9, 2), (11, 3); only kernel >= 7 has
+    # 8 * 3 * k * k + 8 >= 1000 parameters: the cheapest of the four may not stand for them all
+    Case("count-splits-a-group-of-equal-outputs", """
+input: [3, 16, 16]
+layers:
+  - {name: a, op: conv, out: 8, kernel: "?", padding: "?"}
+constraints: [a.params >= 1000, a.H == 12]
+""", {"a.kernel": r(1, 11), "a.padding": conv_padding("a.kernel")}, 3),
+    Case("deconv-count-against-a-later-size", """
+input: [2, 6]
+layers:
+  - {name: up, op: deconv, out: "?", kernel: "?", stride: 2}
+  - {name: c, op: conv, out: 1, kernel: 3}
+domains: {out: {min: 1, max: 6}, kernel: {min: 1, max: 6}}
+constraints: [up.params + c.L <= 30]
+""", {"up.out": r(1, 6), "up.kernel": r(1, 6)}, 16),  # O * (2k + 1) + 8 + k <= 30
+]
+
+
+@pytest.mark.parametrize("case", COUNT_CONSTRAINTS, ids=ids(COUNT_CONSTRAINTS))
+def test_constraints_on_a_layer_count_equal_brute_force(case: Case) -> None:
+    sols = brute(case.text, case.domains)
+    assert len(sols) == case.count
+    got = run_search(case.text, "all")
+    assert got is not None and got.complete is True
+    assert keys(got.solutions) == keys(sols)
+    assert run_search(case.text, "opt") == Answer([best(sols)], True)
+    assert run_search(case.text, "opt", "params") is not None
