@@ -105,8 +105,9 @@ class _Check:
     unknowns: tuple[str, ...]
     shape_is: tuple[int, tuple[int, ...]] | None = None  # ``x.shape == [..]``, the usual target: (step, shape)
     compare: tuple[int, int, Any, int] | None = None  # ``x.H <= 16``: (step, dimension, test, number)
-    # ``x.params``, ``x.macs``: (attribute, step, kind, (op, Args) of an activation or norm x on that step)
-    counts: tuple[tuple[str, int, str, Any], ...] = ()
+    # ``x.params``, ``blk.macs``, ``params``: (the name, the layers it sums: (step, kind, (op, Args) of
+    # an activation or norm on that step, or None for the step's own layer))
+    counts: tuple[tuple[str, tuple[tuple[int, str, Any], ...]], ...] = ()
 
 
 @dataclass
@@ -257,12 +258,17 @@ class _Search:
             scalars: list[tuple[str, int, int]] = []
             lists: list[tuple[str, int]] = []
             unknowns: list[str] = []
-            counts: list[tuple[str, int, str, Any]] = []
+            counts: list[tuple[str, tuple[tuple[int, str, Any], ...]]] = []
             at = 0
             for n in expr.names():
                 if n in ready_at:
                     unknowns.append(n)
                     at = max(at, ready_at[n])
+                    continue
+                if n in COUNTS:  # the totals: every layer's count, known once the last has run
+                    parts = tuple(self._count_part(lay.name, n, index) for lay in self.net.order)
+                    counts.append((n, parts))
+                    at = max([at, *(where for where, _, _ in parts)])
                     continue
                 base, _, attr = n.rpartition(".")
                 target = spec.aliases.get(base, base)
@@ -273,12 +279,12 @@ class _Search:
                     lists.append((n, where))
                 elif attr in axes:
                     scalars.append((n, where, axes.index(attr)))
-                elif attr in COUNTS and base not in spec.aliases and target != "input":
-                    st = self.steps[where]
-                    lay = spec.layer(target)
-                    on = None if st.layer is not None and st.layer.name == target else (OPS[lay.op], plan_for(
-                        self.net, lay).fixed)  # an activation or norm: its input is the step's output
-                    counts.append((n, where, attr, on))
+                elif attr in COUNTS and target != "input":
+                    group = next((g for g in spec.groups if g.name == base), None)
+                    members = group.members if group is not None else (target,)
+                    parts = tuple(self._count_part(m, attr, index) for m in members)
+                    counts.append((n, parts))
+                    where = max(w for w, _, _ in parts)
                 else:
                     raise NotApplicable(f"{n} needs the solver")
                 at = max(at, where)
@@ -294,14 +300,25 @@ class _Search:
             self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), shape_is,
                                                 compare, tuple(counts)))
 
+    def _count_part(self, name: str, kind: str, index: Mapping[str, int]) -> tuple[int, str, Any]:
+        """Where layer ``name``'s count is taken: (its step, kind, None), or for an activation
+        or norm (the step it sits on, kind, (op, Args)): its input is that step's output."""
+        where = index[name]
+        st = self.steps[where]
+        if st.layer is not None and st.layer.name == name:
+            return where, kind, None
+        lay = self.spec.layer(name)
+        return where, kind, (OPS[lay.op], plan_for(self.net, lay).fixed)
+
     def _find_locals(self) -> None:
         """A step's new unknowns that no later step, constraint or objective term reads."""
         later: set[str] = set(self.objective.names()) if self.objective is not None else set()
         for st in self.steps:  # a constraint on a layer's count reads all of that layer's values
             for c in st.checks:
-                for _, where, _, on in c.counts:
-                    if on is None:
-                        later |= self._free(set(self.steps[where].reads))
+                for _, parts in c.counts:
+                    for where, _, on in parts:
+                        if on is None:
+                            later |= self._free(set(self.steps[where].reads))
         for st in reversed(self.steps):
             checked: set[str] = set()
             for c in st.checks:
@@ -428,8 +445,8 @@ class _Search:
                 if d >= len(shape):
                     return False
                 scalars[name] = shape[d]
-            for name, where, kind, on in c.counts:
-                scalars[name] = self.layer_count(where, kind, on, env, shapes)
+            for name, parts in c.counts:
+                scalars[name] = sum(self.layer_count(where, kind, on, env, shapes) for where, kind, on in parts)
             lists = {name: shapes[where] for name, where in c.lists}
             try:
                 if not evaluate_constraint(c.expr, scalars, lists):  # type: ignore[arg-type]
@@ -544,10 +561,11 @@ class _Search:
                 steps_needed.update(where for _, where, _ in c.scalars)
                 steps_needed.update(where for _, where in c.lists)
                 names_needed.update(c.unknowns)
-                for _, where, _, _ in c.counts:  # a count reads its step's inputs and values too
-                    steps_needed.add(where)
-                    steps_needed.update(self.steps[where].sources)
-                    names_needed.update(self.steps[where].reads)
+                for _, parts in c.counts:  # a count reads its step's inputs and values too
+                    for where, _, _ in parts:
+                        steps_needed.add(where)
+                        steps_needed.update(self.steps[where].sources)
+                        names_needed.update(self.steps[where].reads)
             out[i] = (tuple(sorted(j for j in steps_needed if j < i)),
                       tuple(sorted(n for n in names_needed if bound_at.get(n, i) < i)))
         return out

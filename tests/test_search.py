@@ -543,14 +543,6 @@ REACH = [
     ("attribute-objective", SMALL_2D, "head.H"),
     ("attribute-in-expression", SMALL, "conv1.kernel + head.L"),
     ("unknown-name-objective", SMALL, "Q"),
-    ("constraint-on-block-params", """
-input: [1, 14]
-blocks:
-  two: {params: {k: null}, layers: [{name: a, op: conv, out: 2, kernel: k}, {name: b, op: conv, out: 2, kernel: 1}]}
-layers: [{name: blk, block: two, k: "?"}]
-constraints: [blk.params <= 100]
-""", None),
-    ("constraint-on-total-macs", SMALL + "constraints: [macs <= 1000]\n", None),
     ("domain-over-65536", """
 input: [1, H]
 vars: {H: {min: 1, max: 65537}}
@@ -728,8 +720,7 @@ def test_engines_agree_on_unsat(engine: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("spec", "args", "z3_kernel"), [
     (SMALL_2D, ("--minimize", "head.H"), 11),  # the largest kernel gives the smallest H
-    (SMALL + "constraints: [params <= 100]\n", (), 1),  # the totals: Z3 only
-], ids=["minimize-attribute", "constraint-total-params"])
+], ids=["minimize-attribute"])
 def test_engine_search_out_of_reach_is_unknown(spec: str, args: tuple[str, ...], z3_kernel: int | None,
                                                tmp_path: Path) -> None:
     path = write_spec(tmp_path, spec)
@@ -866,6 +857,21 @@ layers:
   - {name: a, op: conv, out: 8, kernel: "?", padding: "?"}
 constraints: [a.params >= 1000, a.H == 12]
 """, {"a.kernel": r(1, 11), "a.padding": conv_padding("a.kernel")}, 3),
+    Case("block-and-total-counts", """
+input: [1, 14]
+blocks:
+  two:
+    params: {k: null}
+    layers:
+      - {name: a, op: conv, out: 2, kernel: k}
+      - {name: n, op: batchnorm}
+      - {name: b, op: conv, out: 2, kernel: 1}
+layers:
+  - {name: blk, block: two, k: "?"}
+  - {name: head, op: conv, out: 1, kernel: "?"}
+domains: {kernel: {min: 1, max: 6}}
+constraints: [blk.params <= 16, params >= 19, macs <= 140]
+""", {"blk.k": r(1, 6), "head.kernel": r(1, 6)}, 2),  # blk 2k + 12; head 2h + 1; MACs (k, h) = (1, 2) or (2, 1)
     Case("deconv-count-against-a-later-size", """
 input: [2, 6]
 layers:
@@ -886,3 +892,27 @@ def test_constraints_on_a_layer_count_equal_brute_force(case: Case) -> None:
     assert keys(got.solutions) == keys(sols)
     assert run_search(case.text, "opt") == Answer([best(sols)], True)
     assert run_search(case.text, "opt", "params") is not None
+
+
+TOTALS = """
+input: [3, 16, 16]
+layers:
+  - {name: a, op: conv, out: 8, kernel: "?", padding: "?"}
+  - {name: bn, op: batchnorm}
+  - {name: b, op: conv, out: 4, kernel: "?", padding: 1}
+domains: {kernel: {min: 1, max: 7}}
+constraints: [params >= 900, params <= 1500, a.H >= 11]
+"""
+
+
+def test_total_counts_in_constraints_agree_with_z3() -> None:
+    """Z3 takes totals in constraints too: the two engines, side by side."""
+    from archsolve.solve import solve_spec
+
+    spec = load_text(TOTALS)
+    listed = {e: solve_spec(spec, all_solutions=True, engine=e) for e in ("search", "z3")}
+    assert {e: (r.status, r.complete) for e, r in listed.items()} == {"search": ("sat", True), "z3": ("sat", True)}
+    assert keys([s.values for s in listed["search"].solutions]) == keys([s.values for s in listed["z3"].solutions])
+    assert len(listed["search"].solutions) == 76
+    best_of = {e: solve_spec(spec, engine=e).solutions[0].values for e in ("search", "z3")}
+    assert best_of["search"] == best_of["z3"] == {"a.kernel": 1, "a.padding": 0, "b.kernel": 6}
