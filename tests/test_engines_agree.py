@@ -12,7 +12,8 @@ explicit ``domains:`` (kernel, stride, dilation, scale, amount; paddings keep th
 defaults) so that the product of every domain is at most :data:`MAX_ASSIGNMENTS`; sometimes the
 input size is a var (``[C, H]``, ``[C, H, H]``, ``W`` tied to ``H``), sometimes a var kernel ``k``
 shared by layers, sometimes ``exact: true``; then a constraint on the last layer's size or shape (a
-target taken from a valid assignment, or a random one) and sometimes a ``minimize`` over unknowns.
+target taken from a valid assignment, or a random one), sometimes a bound on the total ``params``
+(from a valid assignment), and sometimes a ``minimize`` over unknowns.
 
 For each spec, and each question, both engines must give the same status, and when it is ``sat``:
 
@@ -23,8 +24,9 @@ For each spec, and each question, both engines must give the same status, and wh
 4. ``minimize params`` and ``macs``, by the search alone (Z3's linear encoding refuses many),
    against every solution's counts from ``check``'s propagation.
 
-Where the search gives up (``unknown``: out of its reach or budget), or both engines raise
-SpecError, that question is skipped; an example where every question was skipped is discarded
+Where the search gives up (``unknown``: out of its reach or budget), both engines raise
+SpecError, or Z3's linear encoding alone refuses the question (``EncodingLimit``: a product of
+sizes unknowns decide), that question is skipped; an example where every question was skipped is discarded
 (``assume``).  A SpecError from one engine only is a failure.  ``ENGINE_EXAMPLES=N`` sets the
 example count (default 150: about 6-13 s).  ``--hypothesis-show-statistics`` lists what the
 examples covered and how they came out.
@@ -47,7 +49,7 @@ from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from archsolve.errors import SpecError
+from archsolve.errors import EncodingLimit, SpecError
 from archsolve.graph import build_network
 from archsolve.propagate import propagate
 from archsolve.search import search
@@ -346,6 +348,23 @@ def constraint_for(drawn: Drawn, spec: Spec) -> str | None:
     return " and ".join(f"{drawn.last}.{a} {drawn.cmp} {t}" for a, t in zip(axes, target[1:], strict=True))
 
 
+def count_constraint(spec: Spec, data: st.DataObject) -> str | None:
+    """Sometimes a bound on the total parameters: those of a valid assignment (both
+    engines take totals in constraints; the search sums them once the last layer has run)."""
+    if data.draw(st.integers(0, 3), label="count constraint") != 0:
+        return None
+    net = build_network(spec)
+    answer = search(net, "all", "sum", ALL, SEARCH_BUDGET)
+    if answer is None or not answer.solutions:
+        return None
+    values = answer.solutions[data.draw(st.integers(0, len(answer.solutions) - 1), label="from solution")]
+    prop = verify(net, values)[2]
+    total = sum(r.params or 0 for r in prop.layers.values())
+    test = data.draw(st.sampled_from(["<=", ">=", "=="]), label="count test")
+    event(f"count constraint: params {test}")
+    return f"params {test} {total}"
+
+
 def objective_names(spec: Spec) -> list[str]:
     """Names a ``minimize`` may use: the unknowns and every var, tied ones too (per-axis items
     do not parse)."""
@@ -388,12 +407,19 @@ def run_both(spec: Spec, what: str, **kw: Any) -> dict[str, SolveResult] | None:
     """Both engines' results, or None when both refused the question (a SpecError each)."""
     results: dict[str, SolveResult] = {}
     errors: dict[str, str] = {}
+    limits = False  # an error was Z3's encoding refusing the question (a product of sizes, ...)
     for engine in ENGINES:
         try:
             results[engine] = solve_spec(spec, engine=engine, **kw)
+        except EncodingLimit as exc:
+            errors[engine] = str(exc)
+            limits = True
         except SpecError as exc:
             errors[engine] = str(exc)
     if errors:
+        if set(errors) == {"z3"} and limits:
+            event(f"{what}: Z3's encoding refused it (skipped)")  # the search is checked elsewhere
+            return None
         assert set(errors) == set(ENGINES), f"{what}: only {sorted(errors)} raised SpecError: {errors}"
         event(f"{what}: SpecError from both engines")
         return None
@@ -511,6 +537,9 @@ def test_search_and_z3_agree(drawn: Drawn, data: st.DataObject) -> None:
     doc = dict(drawn.doc)
     if constraint is not None:
         doc["constraints"] = [constraint]
+    counted = count_constraint(spec, data)
+    if counted is not None:
+        doc["constraints"] = [*doc.get("constraints", []), counted]
     text = dump(doc)
     note(text)
     minimize = draw_objective(data, load_text(text))
