@@ -16,9 +16,10 @@ as a layer is invalid or a constraint on what is known so far fails, and it is e
 
 "No solution" is exact too, but the caller runs Z3 anyway to explain the conflict.  The
 search gives up (:func:`search` returns None) when its time budget runs out or the
-question is outside its reach -- layer attributes in the objective or in a constraint other
-than sizes (``conv1.params <= 100``), a var whose domain names other vars -- and the caller
-hands the question to Z3.
+question is outside its reach -- layer attributes in the objective, a var whose domain names
+other vars -- and the caller hands the question to Z3.  Constraints may name sizes, shapes
+and counts (``conv1.params <= 5000``, a block's, the totals): each is checked as soon as the
+layers it reads have run.
 
 Example::
 
@@ -66,7 +67,7 @@ PASS_THROUGH = frozenset(name for name, op in OPS.items() if op.shape in IDENTIT
 
 
 class NotApplicable(Exception):
-    """The question needs the solver (an attribute objective, a constraint on params, ...)."""
+    """The question needs the solver (an attribute objective, a var domain naming a var, ...)."""
 
 
 class OutOfBudget(Exception):
