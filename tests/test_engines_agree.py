@@ -429,17 +429,27 @@ def run_both(spec: Spec, what: str, **kw: Any) -> dict[str, SolveResult] | None:
     return results
 
 
-def compare_all(spec: Spec) -> bool:
-    """``all_solutions``: the same status and the same solutions; False if skipped."""
-    got = run_both(spec, "all", all_solutions=True, limit=ALL)
+def sat_pair(spec: Spec, what: str, **kw: Any) -> tuple[bool, tuple[SolveResult, SolveResult] | None]:
+    """Both engines on one question: the same status, and no solutions unless sat.  Returns
+    (compared: False if skipped, (search, z3) when both say sat)."""
+    got = run_both(spec, what, **kw)
     if got is None:
-        return False
+        return False, None
     s, z = got["search"], got["z3"]
-    assert s.status == z.status, f"all: search says {s.status}, z3 says {z.status} ({z.message})"
-    event(f"all: {s.status}")
+    assert s.status == z.status, f"{what}: search says {s.status}, z3 says {z.status} ({z.message})"
+    event(f"{what}: {s.status}")
     if s.status != "sat":
         assert s.solutions == [] and z.solutions == []
-        return True
+        return True, None
+    return True, (s, z)
+
+
+def compare_all(spec: Spec) -> bool:
+    """``all_solutions``: the same status and the same solutions; False if skipped."""
+    compared, pair = sat_pair(spec, "all", all_solutions=True, limit=ALL)
+    if pair is None:
+        return compared
+    s, z = pair
     event(f"all: solutions {bucket(len(s.solutions))}")
     assert s.complete and z.complete, f"all: complete: search {s.complete}, z3 {z.complete}"
     sk = [key(x.values) for x in s.solutions]
@@ -457,23 +467,17 @@ def compare_all(spec: Spec) -> bool:
     if len(sk) > 1:  # cut off at one, the search counts the rest
         first = solve_spec(spec, engine="search", all_solutions=True, limit=1, count=True)
         assert first.complete is False and len(first.solutions) == 1
-        assert first.count in (None, len(sk)), f"all: the search counts {first.count}, lists {len(sk)}"
-        event(f"all: counted past the limit: {first.count is not None}")
+        assert first.count == len(sk), f"all: the search counts {first.count}, lists {len(sk)}"
     return True
 
 
 def compare_opt(spec: Spec, minimize: str | None) -> bool:
     """The optimum (default or ``minimize``): the same status, solution and objective."""
     what = "opt" if minimize is None else "minimize"
-    got = run_both(spec, what, minimize=minimize)
-    if got is None:
-        return False
-    s, z = got["search"], got["z3"]
-    assert s.status == z.status, f"{what}: search says {s.status}, z3 says {z.status} ({z.message})"
-    event(f"{what}: {s.status}")
-    if s.status != "sat":
-        assert s.solutions == [] and z.solutions == []
-        return True
+    compared, pair = sat_pair(spec, what, minimize=minimize)
+    if pair is None:
+        return compared
+    s, z = pair
     assert s.optimal and z.optimal, f"{what}: optimal: search {s.optimal}, z3 {z.optimal}"
     assert len(s.solutions) == len(z.solutions) == 1
     a, c = s.solutions[0], z.solutions[0]

@@ -108,6 +108,18 @@ def best(sols: Sequence[Values], objective: Objective | None = None) -> Values:
     return min(sols, key=ranking(objective))
 
 
+def all_equals_brute_force(case: Case) -> tuple[list[Values], list[dict[str, int]]]:
+    """The brute force's solutions (as many as the case says) and the search's ``all``:
+    complete, none twice, the same set.  Returns both for further checks."""
+    expected = brute(case.text, case.domains)
+    assert len(expected) == case.count
+    got = run_search(case.text, "all")
+    assert got is not None and got.complete is True
+    assert len(got.solutions) == len(keys(got.solutions))
+    assert keys(got.solutions) == keys(expected)
+    return expected, got.solutions
+
+
 def net_of(text: str) -> Network:
     return build_network(load_text(text))
 
@@ -204,13 +216,7 @@ layers:
 
 @pytest.mark.parametrize("case", DEPENDENT, ids=ids(DEPENDENT))
 def test_dependent_domains_all_equals_brute_force(case: Case) -> None:
-    expected = brute(case.text, case.domains)
-    assert len(expected) == case.count
-    got = run_search(case.text, "all")
-    assert got is not None
-    assert got.complete is True
-    assert len(got.solutions) == len(keys(got.solutions))
-    assert keys(got.solutions) == keys(expected)
+    all_equals_brute_force(case)
 
 
 # ==========================================================================================
@@ -304,14 +310,9 @@ EVERY = {c.id: c for c in DEPENDENT + SHARED}
 
 @pytest.mark.parametrize("case", SHARED, ids=ids(SHARED))
 def test_vars_and_shared_unknowns_all_equals_brute_force(case: Case) -> None:
-    expected = brute(case.text, case.domains)
-    assert len(expected) == case.count
-    got = run_search(case.text, "all")
-    assert got is not None and got.complete is True
-    assert len(got.solutions) == len(keys(got.solutions))
-    assert keys(got.solutions) == keys(expected)
+    _, listed = all_equals_brute_force(case)
     # every unknown, and nothing else: tied and constant vars are not unknowns
-    assert all(sorted(s) == sorted(case.domains) for s in got.solutions)
+    assert all(sorted(s) == sorted(case.domains) for s in listed)
 
 
 def test_tied_and_constant_vars_are_not_listed() -> None:
@@ -669,12 +670,7 @@ constraints: [g.L >= 3]
 
 @pytest.mark.parametrize("case", MERGES, ids=ids(MERGES))
 def test_skipped_layers_and_merges_equal_brute_force(case: Case) -> None:
-    sols = brute(case.text, case.domains)
-    assert len(sols) == case.count
-    got = run_search(case.text, "all")
-    assert got is not None and got.complete is True
-    assert len(got.solutions) == len(keys(got.solutions))
-    assert keys(got.solutions) == keys(sols)
+    sols, _ = all_equals_brute_force(case)
     first = run_search(case.text, "all", limit=1, count=True)
     assert first is not None and first.count == case.count
     assert run_search(case.text, "opt") == Answer([best(sols)], True)
@@ -885,13 +881,15 @@ constraints: [up.params + c.L <= 30]
 
 @pytest.mark.parametrize("case", COUNT_CONSTRAINTS, ids=ids(COUNT_CONSTRAINTS))
 def test_constraints_on_a_layer_count_equal_brute_force(case: Case) -> None:
-    sols = brute(case.text, case.domains)
-    assert len(sols) == case.count
-    got = run_search(case.text, "all")
-    assert got is not None and got.complete is True
-    assert keys(got.solutions) == keys(sols)
+    sols, _ = all_equals_brute_force(case)
     assert run_search(case.text, "opt") == Answer([best(sols)], True)
-    assert run_search(case.text, "opt", "params") is not None
+    # a count in the objective too: the optimum of every solution's total parameters
+    net = net_of(case.text)
+
+    def params(v: Mapping[str, int]) -> int:
+        return sum(r.params or 0 for r in propagate(net, v, receptive_fields=False).layers.values())
+
+    assert run_search(case.text, "opt", "params") == Answer([best(sols, params)], True)
 
 
 TOTALS = """
