@@ -115,6 +115,7 @@ class ArgPlan:
     ordered: tuple[str, ...] = ()  # ``names``, sorted: keys of caches
     fixed: Args | None = None  # the Args themselves when no field reads a name
 
+
 def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
     """Split a layer's fields (see :class:`ArgPlan`); a checking loop builds it once per layer."""
     static: dict[str, Any] = {"_exact": spec.exact, "_tf": spec.semantics is Semantics.TF}
@@ -265,7 +266,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         in_shapes = [shapes[s] for s in srcs]
         plan = plan_for(net, lay)
         if cache is not None:
-            key = (lay.name, tuple([env.get(n) for n in plan.ordered]), tuple(in_shapes))
+            key = (lay.name, tuple([env.get(n) for n in plan.ordered]), tuple(in_shapes), counts)
             hit = cache.get(key)
             if hit is not None:
                 res, failures = hit
