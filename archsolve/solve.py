@@ -128,7 +128,6 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
     searched_unsat = False
-    searched = engine != "z3"  # the exact search tried first (and gave up, when Z3 gets the question)
     total = timeout
     if engine != "z3":
         budget = SEARCH_BUDGET if engine == "auto" else (timeout if timeout is not None else DEFAULT_TIMEOUT)
@@ -155,7 +154,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         res = _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat,
                         at, explain)
     except EncodingLimit as exc:
-        if not searched:
+        if engine == "z3":
             raise
         # Z3 cannot encode this (MACs of sizes unknowns decide, ...): the search had only its
         # quick try; now it gets the rest of the time, and an optimum answers its best if that
@@ -168,10 +167,10 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
                 raise
             if answer.solutions:
                 return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
-        return SolveResult(spec, "unsat", [], True, True, text, elapsed=time.monotonic() - start,
-                           conflict={"layers": [], "constraints": [], "message": (
-                               "no solution: the exact search tried every combination. Z3, which names the "
-                               f"layers and constraints in conflict, cannot encode this question ({exc.bare})")})
+        res = SolveResult(spec, "unsat", [], True, True, text, conflict={
+            "layers": [], "constraints": [], "message": (
+                "no solution: the exact search tried every combination. Z3, which names the layers and "
+                f"constraints in conflict, cannot encode this question ({exc.bare})")})
     if res.conflict is not None:
         from .relax import RELAX_SECONDS, relaxations
 
@@ -211,7 +210,7 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
               searched_unsat: bool, objective_at: tuple[Location | None, str], explain: bool) -> SolveResult:
     from . import solver as z3layer
     from .symbolic import at_constraint, build_system, constraint_exprs
-    if searched_unsat and not all_solutions:
+    if searched_unsat:
         objective = "sum"  # Z3 only explains the conflict: no objective to encode
     if not isinstance(objective, str):
         objective = objective.substitute(spec.tied())

@@ -548,6 +548,7 @@ def test_unsat_proven_by_the_search_where_z3_cannot_encode_the_question(spec_fil
     assert doc["conflict"]["message"].startswith("no solution: the exact search tried every combination. Z3, "
                                                  "which names the layers and constraints in conflict, cannot "
                                                  "encode this question (K * J multiplies two unknowns")
+    assert (doc["conflict"]["layers"], doc["conflict"]["constraints"], doc["conflict"]["relaxations"]) == ([], [], [])
 
 
 def test_an_objective_z3_cannot_encode_does_not_stop_it_explaining_a_conflict(spec_file) -> None:
