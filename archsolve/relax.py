@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import ArchsolveError
 from .spec import Spec, load_document
-from .yamlio import Document
+from .yamlio import Document, set_at
 
 RELAX_SECONDS = 0.6  # at most, for every try together: an unsat answer should stay quick
 TRY_SECONDS = 0.3  # at most for one try (a dropped override can make a question much larger)
@@ -135,12 +135,7 @@ def _open_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
     from .repair import candidates
 
     def opening(path: tuple[Any, ...]) -> Callable[[dict[str, Any]], None]:
-        def change(data: dict[str, Any]) -> None:
-            node = data
-            for key in path[:-1]:
-                node = node[key]
-            node[path[-1]] = "?"
-        return change
+        return lambda data: set_at(data, path, "?")
 
     # a layer in conflict made by a block call: its definition's values count too
     inside = {f"{g.op.removeprefix('block:')}/{m[len(g.name) + 1:]}" for g in spec.groups

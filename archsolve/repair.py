@@ -28,7 +28,7 @@ from .graph import build_network
 from .ops import ALIASES, AXIS_NAMES, OPS, Kind
 from .propagate import Propagation, propagate
 from .spec import Spec, load_document
-from .yamlio import Document
+from .yamlio import Document, set_at
 
 REPAIR_SECONDS = 3.0
 MAX_REPAIRS = 5
@@ -158,17 +158,10 @@ def _renamed(field: Any, name: str) -> Any:
     return replace(field, name=name)
 
 
-def _set(data: Any, path: tuple[Any, ...], value: int) -> None:
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-
-
 def _valid(spec: Spec, changes: Mapping[tuple[Any, ...], int], given: Mapping[str, int]) -> bool:
     data = copy.deepcopy(spec.document.data)
     for path, value in changes.items():
-        _set(data, path, value)
+        set_at(data, path, value)
     try:
         changed = load_document(Document(data, spec.document.file, spec.document.marks))
         return propagate(build_network(changed), given, receptive_fields=False).ok

@@ -23,6 +23,7 @@ from typing import Any
 
 from .errors import SpecError, UsageError
 from .spec import Spec
+from .yamlio import set_at
 
 
 def atomic_write(target: str | Path, text: str) -> None:
@@ -74,20 +75,13 @@ def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
             detail = ", ".join(f"{n} = {v}" for n, v in sorted(found.items()))
             raise UsageError(f"cannot write the solution back: one '?' in the file stands for {detail}; "
                              "give each call its own unknown (a block parameter) to write different values")
-        _set(doc, path, distinct.pop())
+        set_at(doc, path, distinct.pop())
     for name, var in spec.vars.items():
         if var.domain is not None and name in values:
-            _set(doc, ("vars", name), values[name])
+            set_at(doc, ("vars", name), values[name])
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
-
-
-def _set(doc: Any, path: tuple[Any, ...], value: int) -> None:
-    node = doc
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
 
 
 def write_solution(spec: Spec, values: Mapping[str, int], out: str | None, in_place: bool) -> str:

@@ -53,6 +53,15 @@ class Document:
         return self.marks.get((), Location(self.file))
 
 
+def set_at(data: Any, path: Path_, value: Any) -> None:
+    """Set the value at ``path`` (keys and list indices) in a document's data, plain or
+    round-trip (ruamel) alike."""
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
 class _Builder:
     def __init__(self, file: str):
         self.file = file
