@@ -307,8 +307,8 @@ class _Builder:
             self.fixed_layer(lay, values, inputs)
         elif split:
             if {"params", "macs"} & set(self.objectives):
-                raise EncodingLimit(f"{lay.name}: params and macs with unknowns on separate axes are not supported "
-                                "(they multiply across axes)", lay.where)
+                raise EncodingLimit(f"{lay.name}: params and macs with unknowns on separate axes are not "
+                                    "supported (they multiply across axes)", lay.where)
             outs: list[Expr] = []
             for a in range(ndim):
                 view = {k: v for k, v in _axis_values(Layer(lay.name, lay.op, values, srcs, 0, lay.where), a).items()}
@@ -451,9 +451,9 @@ class _Builder:
                 fn = opdef.params if kind == "params" else opdef.macs
                 c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
                 if c is None:
-                    raise EncodingLimit(f"{lay.name}: its {kind} multiply unknown sizes or channels with its other "
-                                    f"unknowns; using {kind} needs those fixed (the solver stays linear)",
-                                    lay.where)
+                    raise EncodingLimit(f"{lay.name}: its {kind} multiply unknown sizes or channels with its "
+                                        f"other unknowns; using {kind} needs those fixed (the solver stays "
+                                        "linear)", lay.where)
                 cost[kind] = c
             # with params/macs in play, an effect also fixes them: constraints on them stay exact
             key = (tuple(assign[u] for u in shared), outs, tuple(c for c, _, _ in conds),
