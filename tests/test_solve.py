@@ -303,6 +303,12 @@ constraints:
   - K + J == 12
 minimize: K * J
 """, (), ":7:11: minimize: K * J multiplies two unknowns with large domains"),
+    ("divide-by-a-wide-unknown-in-z3", """\
+input: [96, 32, 32]
+layers:
+  - {name: g, op: conv, out: 128, kernel: 3, padding: 1, groups: "?"}
+constraints: [params <= 20000]
+""", ("--engine", "z3"), ":3:66: g.groups: the solver divides by it (96 % g.groups), which needs a small domain"),
     ("cli-objective-names-nothing", """\
 input: [1, 16, 16]
 layers:
@@ -576,3 +582,17 @@ def test_a_listing_z3_cannot_encode_goes_back_to_the_search(spec_file, monkeypat
     assert res.status == "sat" and res.complete
     assert sorted((s.values["K"], s.values["J"]) for s in res.solutions) == [
         (k, 96 // k) for k in range(1, 97) if 96 % k == 0 and 96 // k <= 100]
+
+
+def test_what_z3_refuses_the_search_answers(spec_file) -> None:
+    """groups "?" (1..4096) divides the channels: too wide for Z3's products, not for the search.
+    params = 128 * (96 / g) * 9 + 128: g = 8 gives 13,952 <= 20,000, g = 4 gives 27,776."""
+    path = spec_file("""
+input: [96, 32, 32]
+layers:
+  - {name: g, op: conv, out: 128, kernel: 3, padding: 1, groups: "?"}
+constraints: [params <= 20000]
+""")
+    code, doc = solve_json(str(path))
+    assert code == 0 and doc["optimal"] is True
+    assert doc["solutions"][0]["values"] == {"g.groups": 8}
