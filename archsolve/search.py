@@ -60,6 +60,10 @@ _TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator
           ">=": operator.ge}
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
 MAX_MEMO = 2_000_000  # remembered layer results (about 0.5 GB) before the search gives up
+# A quick try (solve's first, before Z3) also gives up early when, found nothing yet, its pace
+# says the walk would take more than HOPELESS_S; it is judged once it has run JUDGE_AFTER_S.
+HOPELESS_S = 10.0
+JUDGE_AFTER_S = 0.05
 # ops whose output is their input's shape and that have no field an unknown can be in
 # (activations, norms): no step of the walk, and no field plan to make
 PASS_THROUGH = frozenset(name for name, op in OPS.items() if op.shape in IDENTITY_RULES
@@ -128,11 +132,14 @@ class _Step:
 
 
 class _Search:
-    def __init__(self, net: Network, objective: Expr | str, deadline: float):
+    def __init__(self, net: Network, objective: Expr | str, deadline: float, quick: float | None = None):
         spec = net.spec
         self.net = net
         self.spec = spec
         self.deadline = deadline
+        self.quick = quick  # a quick try's end, in this process's CPU time (None: no quick try)
+        self.progress: Any = None  # the running walk's share of its tree behind it (None: found some)
+        self.walk_cpu = 0.0  # the CPU time its walk started at
         self.nodes = 0
         self.memo: dict[Any, Any] = {}
         self.req = _Valid()  # one for every rule call: a rule only sets ``bad``
@@ -482,6 +489,10 @@ class _Search:
             return hit  # type: ignore[no-any-return]
         return self._combos(st, dict(env), key)
 
+    def width(self, st: _Step) -> int:
+        """How many combinations a step has at most (a dependent domain at its widest)."""
+        return math.prod(len(self.cands[u]) for u in st.new)
+
     def _combos(self, st: _Step, env: dict[str, int], key: Any) -> Iterator[tuple[int, ...]]:
         new = st.new
         made: list[tuple[int, ...]] = []
@@ -541,8 +552,26 @@ class _Search:
         self.nodes += 1
         if not self.nodes & 255:
             interrupted()
-            if time.perf_counter() > self.deadline or len(self.memo) > MAX_MEMO:
+            if time.perf_counter() > self.deadline or len(self.memo) > MAX_MEMO or (
+                    self.quick is not None and self.hopeless()):
                 raise OutOfBudget
+
+    def hopeless(self) -> bool:
+        """Whether a quick try should hand over now: its CPU time is spent (CPU, not wall
+        time: a busy machine must not push a search that would finish over to Z3), or it has
+        found nothing yet and, at the pace it has kept, its walk would take more than
+        HOPELESS_S.  The share done counts a step's combinations before the current one, so
+        a walk whose later branches end early looks slower than it is: it is judged only
+        until it finds something (the bound then cuts, and a listing stops at its limit)."""
+        assert self.quick is not None
+        now = time.process_time()
+        if now > self.quick:
+            return True
+        spent = now - self.walk_cpu
+        if self.progress is None or spent < JUDGE_AFTER_S:
+            return False
+        done = self.progress()
+        return done is not None and spent > HOPELESS_S * done
 
     def live(self) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
         """Per step: the earlier steps' shapes and the names bound earlier that it or any later
@@ -586,6 +615,7 @@ class _Search:
         count: int | None = None
         if count_until is not None:
             self.deadline = count_until
+            self.quick = None
             with contextlib.suppress(OutOfBudget):
                 count = self.walk_all(None, 0)
         return Answer(found[:limit], False, count)
@@ -610,6 +640,10 @@ class _Search:
         states: list[Any] = [None] * n
         seen = [0] * n  # solutions seen before a step was entered
         total = 0
+        drawn = [0] * n  # per open step: the combinations tried, and how many it has (at most)
+        widths = [0] * n
+        self.progress = lambda: None if found else _share(drawn, widths)
+        self.walk_cpu = time.process_time()
 
         i = 0
         while True:
@@ -639,6 +673,7 @@ class _Search:
                     states[i] = state
                     seen[i] = total
                     pending[i] = iter(self.combos(steps[i], env))
+                    drawn[i], widths[i] = 0, self.width(steps[i])
                 else:
                     total += known
                     i -= 1
@@ -653,6 +688,7 @@ class _Search:
                 new, ties = st.new, st.ties
                 for combo in it:
                     tick()
+                    drawn[i] += 1
                     for u, v in zip(new, combo, strict=True):
                         env[u] = v
                     for t in ties:
@@ -666,6 +702,7 @@ class _Search:
                 else:
                     self.unbind(st, env)
                     pending[i] = None
+                    widths[i] = 0
                     below[states[i]] = total - seen[i]
                     i -= 1
                     continue
@@ -798,6 +835,9 @@ class _Search:
         bound: list[dict[str, int] | None] = [None] * n  # the group a step has bound in ``env``
         states: list[Any] = [None] * n
         seen: list[tuple[int, int]] = [(0, 0)] * n  # the tally when a step was entered
+        self.progress = lambda: None if best[0] is not None else _share(
+            [stream.pos if stream else 0 for stream in streams], [len(stream.order) if stream else 0 for stream in streams])
+        self.walk_cpu = time.process_time()
 
         i = 0
         while True:
@@ -891,6 +931,17 @@ class _Stream:
     seen: set[Any] = field(default_factory=set)
 
 
+def _share(drawn: list[int], widths: list[int]) -> float:
+    """The share of a walk's tree behind it: at each open step (width > 0), the combinations
+    drawn before the current one, each worth one branch's share of the steps above."""
+    done, scale = 0.0, 1.0
+    for k, w in zip(drawn, widths, strict=True):
+        if w:
+            done += scale * min(max(k - 1, 0), w) / w
+            scale /= w
+    return done
+
+
 def _picker(indices: list[int]) -> Any:
     """A function giving the tuple of a combination's items at ``indices``."""
     if len(indices) > 1:
@@ -930,16 +981,19 @@ def _interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] 
 
 
 def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: float,
-           count_budget: float | None = None, keep_best: bool = False) -> Answer | None:
+           count_budget: float | None = None, keep_best: bool = False, quick: float | None = None
+           ) -> Answer | None:
     """Answer ``mode`` ("all" up to ``limit``, or "opt") exactly, or None (see the module
     docstring): out of budget (seconds) or out of reach.  ``count_budget``: seconds more to
     count the solutions past ``limit`` (``Answer.count``; None: not counted).  ``keep_best``:
     an optimum walk that runs out of budget answers its best so far, not proven
-    (``complete`` False), instead of None."""
+    (``complete`` False), instead of None.  ``quick``: a quick try of at most this many
+    seconds of CPU time, which also gives up early when its walk looks hopeless
+    (:meth:`_Search.hopeless`)."""
     deadline = time.perf_counter() + budget
     s = None
     try:
-        s = _Search(net, objective, deadline)
+        s = _Search(net, objective, deadline, None if quick is None else time.process_time() + quick)
         if mode == "opt":
             return s.optimum()
         return s.list_all(limit, None if count_budget is None else time.perf_counter() + count_budget)

@@ -38,7 +38,7 @@ from .search import search
 from .spec import Spec, load_spec
 
 DEFAULT_TIMEOUT = 60.0
-SEARCH_BUDGET = 0.25  # seconds the exact search may take before Z3 gets the question
+SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the question
 OBJECTIVE_KINDS = ("params", "macs")
 
 
@@ -130,13 +130,12 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     searched_unsat = False
     total = timeout
     if engine != "z3":
-        budget = SEARCH_BUDGET if engine == "auto" else (timeout if timeout is not None else DEFAULT_TIMEOUT)
-        if timeout is not None:
-            budget = min(budget, timeout)
+        budget = timeout if timeout is not None else DEFAULT_TIMEOUT
+        quick = SEARCH_BUDGET if engine == "auto" else None
         count_budget = None
         if count and all_solutions:
             count_budget = DEFAULT_TIMEOUT if timeout is None else max(0.0, timeout - (time.monotonic() - start))
-        answer = search(net, "all" if all_solutions else "opt", objective, limit, budget, count_budget)
+        answer = search(net, "all" if all_solutions else "opt", objective, limit, budget, count_budget, quick=quick)
         if answer is not None and answer.solutions:
             return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
         searched_unsat = answer is not None

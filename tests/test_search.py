@@ -605,6 +605,50 @@ def test_out_of_budget_is_none_and_prompt(mode: str, budget: float) -> None:
     assert time.perf_counter() - start < budget + 1.5
 
 
+# twelve convs can grow 64 by at most 10 each: 1000 is out of reach, which only the walk
+# over every state finds out (minutes)
+UNREACHABLE = CHAIN.replace("c12.L == 1", "c12.L == 1000")
+
+
+@pytest.mark.parametrize("mode", ["all", "opt"])
+def test_a_quick_try_gives_up_early_on_a_hopeless_walk(mode: str) -> None:
+    net = net_of(UNREACHABLE)
+    start = time.perf_counter()
+    assert search(net, mode, "sum", ALL, BUDGET, quick=5.0) is None
+    assert time.perf_counter() - start < 2.5  # not the 5 s of CPU time it was allowed
+
+
+def test_a_quick_try_ends_with_its_cpu_time() -> None:
+    net = net_of(CHAIN)  # solutions at once, so never hopeless: millions of them, so out of time
+    assert search(net, "all", "sum", ALL, BUDGET, quick=0.0) is None
+    assert search(net, "all", "sum", 2, BUDGET, quick=5.0) is not None
+
+
+@pytest.mark.parametrize(("spent", "done", "hopeless"), [
+    (0.01, 0.0001, False),  # too soon to judge
+    (1.0, 0.01, True),      # 100 s at this pace
+    (1.0, 0.2, False),      # 5 s
+    (1.0, None, False),     # found something: the share no longer tells
+], ids=["too-soon", "slow", "nearly-done", "found-some"])
+def test_when_a_quick_try_is_hopeless(spent: float, done: float | None, hopeless: bool) -> None:
+    s = _Search(net_of(CHAIN), "sum", time.perf_counter() + BUDGET, quick=time.process_time() + 60)
+    s.walk_cpu = time.process_time() - spent
+    s.progress = lambda: done
+    assert s.hopeless() is hopeless
+
+
+@pytest.mark.parametrize(("drawn", "widths", "share"), [
+    ([1], [4], 0.0),                 # at the first of four
+    ([3], [4], 0.5),
+    ([3, 2], [4, 10], 0.5 + 0.025),  # the second step adds 1/10 of one branch of four
+    ([3, 7, 2], [4, 0, 2], 0.625),   # closed and fixed steps (width 0) count nothing
+], ids=["start", "half", "nested", "skip-closed"])
+def test_the_share_of_a_walk_behind_it(drawn: list[int], widths: list[int], share: float) -> None:
+    from archsolve.search import _share
+
+    assert _share(drawn, widths) == pytest.approx(share)
+
+
 # ==========================================================================================
 # 7. layers the search skips, and merges
 # ==========================================================================================
