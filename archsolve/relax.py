@@ -6,7 +6,9 @@ Two kinds of edit are offered, each only where it alone gives a solution:
   (``domains: {stride: {min: 1, max: 2}}``): the field then takes its default domain
   (CONTRACT §1).  When no single override helps, all of them at once;
 - **leave a written value open**: a kernel, stride, padding, ... written in a layer in
-  conflict (or in the block definition it comes from) becomes ``"?"``.
+  conflict (or in the block definition it comes from) becomes ``"?"``; and the input's
+  spatial sizes, all at once (the input size the network needs, as ``inputs`` would find
+  for a fixed one).
 
 Every offer is a real solve of the edited spec, so its answer was verified like any other;
 all of them together take at most :data:`RELAX_SECONDS` (one at most :data:`TRY_SECONDS`).
@@ -72,7 +74,7 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
     named = set(layers)
     deadline = time.monotonic() + seconds
     found: list[Relaxation] = []
-    for group in (_domain_tries(spec, named), _open_tries(spec, named)):
+    for group in (_domain_tries(spec, named), _open_tries(spec, named), _input_tries(spec)):
         for t in group:
             left = deadline - time.monotonic()
             if left < MIN_TRY_SECONDS or len(found) >= MAX_OFFERS:
@@ -100,8 +102,8 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
             what = t.what
             if default:
                 what = "without " + " and ".join(f"domains.{f} ({t.was[f]}; default {d})" for f, d in default.items())
-            shown = [f"{u} = {v}" for u, v in values.items()
-                     if u in edited.unknowns and edited.unknowns[u].of_any(named)] or \
+            shown = [f"{u} = {v}" for u, v in values.items() if u in edited.unknowns and (
+                     edited.unknowns[u].of_any(named) or u.startswith("input."))] or \
                 [f"{u} = {v}" for u, v in values.items()]
             found.append(Relaxation(t.edit, t.was, default, values, f"it solves {what}: {', '.join(shown)}"))
     return found
@@ -128,6 +130,24 @@ def _domain_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
         yield one((f,), False)
     if len(fields) > 1:
         yield one(tuple(fields), True)
+
+
+def _input_tries(spec: Spec) -> Iterator[_Try]:
+    """The input's spatial sizes written as numbers, all of them ``"?"`` at once."""
+    from .repair import candidates
+
+    sizes = [c for c in candidates(spec, set()) if c.name.startswith("input.")]
+    if not sizes:
+        return
+
+    def change(data: dict[str, Any]) -> None:
+        for c in sizes:
+            set_at(data, c.path, "?")
+
+    names = " and ".join(c.name for c in sizes)
+    now = ", ".join(str(c.current) for c in sizes)
+    yield _Try({"open": [c.name for c in sizes]}, {c.name: c.current for c in sizes}, change,
+               f"with {names} open (now {now})")
 
 
 def _open_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:

@@ -391,15 +391,21 @@ def test_unsat_explanation_states_the_arithmetic(spec_file, text: str, message: 
 def test_unsat_offers_the_domain_override_to_drop() -> None:
     code, doc = solve_json(str(SPECS / "decoder-unsat.yaml"))
     assert code == 1
-    (relax,) = doc["conflict"]["relaxations"]
+    relax, sizes = doc["conflict"]["relaxations"]
     assert relax["remove"] == ["domains.stride"]  # without domains.kernel: 8 -> 25 -> 59 only
     assert (relax["was"], relax["default"]) == ({"stride": "1..2"}, {"stride": "1..4"})
     v = relax["values"]
     h = (8 - 1) * v["upA.stride"] + v["upA.kernel"]  # deconv, padding 0
     assert (h - 1) * v["upB.stride"] + v["upB.kernel"] == 64
     assert relax["message"].startswith("it solves without domains.stride (1..2; default 1..4): upA.kernel = ")
+    # or a larger input: 16 -> 32 -> 64 (kernel 2, stride 2); 15 reaches 63 at most
+    assert (sizes["open"], sizes["was"]) == (["input.H", "input.W"], {"input.H": 8, "input.W": 8})
+    assert sizes["values"] == {"input.H": 16, "input.W": 16, "upA.kernel": 2, "upA.stride": 2, "upB.kernel": 2,
+                               "upB.stride": 2}
+    assert sizes["message"] == ("it solves with input.H and input.W open (now 8, 8): input.H = 16, input.W = 16, "
+                                "upA.kernel = 2, upA.stride = 2, upB.kernel = 2, upB.stride = 2")
     code, out = run_cli("solve", str(SPECS / "decoder-unsat.yaml"))
-    assert code == 1 and out.splitlines()[-1] == "  " + relax["message"]
+    assert code == 1 and out.splitlines()[-2:] == ["  " + relax["message"], "  " + sizes["message"]]
 
 
 @pytest.mark.parametrize(("domains", "target", "removed"), [
@@ -420,9 +426,9 @@ constraints: [up.L == {target}]
     code, doc = solve_json(str(path))
     assert code == 1
     got = doc["conflict"]["relaxations"]
-    assert [r["remove"] for r in got] == removed
-    for r in got:  # 7 * stride + kernel (padding 0)
-        assert 7 * r["values"]["up.stride"] + r["values"]["up.kernel"] == target
+    assert [r["remove"] for r in got if "remove" in r] == removed
+    for r in got:  # (L - 1) * stride + kernel (padding 0)
+        assert (r["values"].get("input.L", 8) - 1) * r["values"]["up.stride"] + r["values"]["up.kernel"] == target
 
 
 def test_relaxations_keep_within_the_timeout(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -449,7 +455,9 @@ constraints: [upB.L == 40]
 """)
     code, doc = solve_json(str(path))
     assert code == 1
-    (offer,) = doc["conflict"]["relaxations"]  # upA's kernel alone cannot: 2 * (13 + k) + 3 is odd
+    # upA's kernel alone cannot: 2 * (13 + k) + 3 is odd; an input of 36 can: 36 -> 38 -> 40
+    offer, sizes = doc["conflict"]["relaxations"]
+    assert (sizes["open"], sizes["values"]["input.L"]) == (["input.L"], 36)
     assert (offer["open"], offer["was"]) == (["upB.kernel"], {"upB.kernel": 3})
     v = offer["values"]
     a = 7 * v["upA.stride"] + 3
@@ -476,8 +484,8 @@ constraints: [b.L == 40]
     assert code == 1
     c = doc["conflict"]
     assert "with stride 1..2, b.L can only be 12..35" in c["message"]  # the calls' "?" count
-    (offer,) = c["relaxations"]
-    assert offer["open"] == ["block:up/d.kernel"]
+    offer, sizes = c["relaxations"]
+    assert (offer["open"], sizes["open"]) == (["block:up/d.kernel"], ["input.L"])
     v = offer["values"]
     a = 7 * v["a.s"] + v["a/d.kernel"]
     assert (a - 1) * v["b.s"] + v["b/d.kernel"] == 40

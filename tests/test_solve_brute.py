@@ -1411,9 +1411,13 @@ def _assert_relaxation_holds(spec: dict[str, Any], relax: dict[str, Any], folder
         del relaxed["domains"][name.removeprefix("domains.")]
     if "domains" in relaxed and not relaxed["domains"]:
         del relaxed["domains"]
+    axes = {1: "L", 2: "HW", 3: "DHW"}[len(relaxed["input"]) - 1]
     for name in relax.get("open", []):
         m = re.fullmatch(r"(.+)\.(\w+)(?:\[(\d)\])?", name)
         assert m, name
+        if m[1] == "input":  # an input size: input.H is the input's entry after the channels
+            relaxed["input"][1 + axes.index(m[2])] = "?"
+            continue
         (lay,) = [x for x in relaxed["layers"] if x["name"] == m[1]]
         if m[3] is None:
             lay[m[2]] = "?"
