@@ -131,7 +131,9 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     total = timeout
     if engine != "z3":
         budget = timeout if timeout is not None else DEFAULT_TIMEOUT
-        quick = SEARCH_BUDGET if engine == "auto" else None
+        quick = None
+        if engine == "auto":  # a quick try, and never more than half the time-out: Z3 gets the rest
+            budget, quick = budget / 2, SEARCH_BUDGET
         count_budget = None
         if count and all_solutions:
             count_budget = DEFAULT_TIMEOUT if timeout is None else max(0.0, timeout - (time.monotonic() - start))
