@@ -590,6 +590,10 @@ def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     if (like is None) == (amount is None):
         req.need(0, "crop-args", "like", lambda: "crop needs exactly one of like (a layer) or amount", fatal=True)
         return x
+    if like is not None and len(inputs[1]) != len(x):
+        req.need(0, "rank", "like", lambda: (f"crop takes its size from {like}, which gives {_fmt(inputs[1])}: "
+                                             f"not a [C, {', '.join(_axes(args))}] shape like {_fmt(x)}"), fatal=True)
+        return x
     out: list[Value] = [x[0]]
     for i, ax in enumerate(_axes(args)):
         if like is not None:
@@ -645,8 +649,8 @@ def _merge_sizes(args: Args, inputs: Sequence[Shape], req: Req, first_axis: int,
     a = inputs[0]
     for j, b in enumerate(inputs[1:], start=1):
         if len(a) != len(b):
-            req.need(0, "rank", "from", lambda: f"{args.sources[0]} gives {_fmt(a)} but {args.sources[j]} gives {_fmt(b)}",
-                     fatal=True)
+            req.need(0, "rank", "from", lambda: (f"{args.sources[0]} gives {_fmt(a)} but {args.sources[j]} gives "
+                                                 f"{_fmt(b)}: not the same number of dimensions"), fatal=True)
             continue
         for n in range(first_axis, len(a)):
             req.need(eq(a[n], b[n]), "mismatch", "from",
@@ -663,9 +667,8 @@ def _dims(shape: Shape, first_axis: int) -> str:
 
 
 def concat_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    if any(len(x) < 2 for x in inputs):
-        # flat vectors concatenate along their only axis
-        return (sum(x[0] for x in inputs[1:]) + inputs[0][0],)
+    # flat vectors concatenate along their only axis; any other mix of ranks is torch.cat's
+    # "Tensors must have same number of dimensions", which _merge_sizes reports
     _merge_sizes(args, inputs, req, 1, "")
     channels: Value = inputs[0][0]
     for x in inputs[1:]:

@@ -182,6 +182,37 @@ layers:
     assert p["message"].startswith("a gives [8, 8, 8] but input gives [4, 8, 8]")
 
 
+@pytest.mark.parametrize(("layers", "layer", "message"), [
+    ("[{name: flat, op: flatten}, {name: id, op: identity, from: input}, {name: cat, op: concat, from: [flat, id]}]",
+     "cat", "flat gives [24] but id gives [6, 4]: not the same number of dimensions"),
+    ("[{name: id, op: identity}, {name: flat, op: flatten, from: input}, {name: cat, op: concat, from: [id, flat]}]",
+     "cat", "id gives [6, 4] but flat gives [24]: not the same number of dimensions"),
+    ("[{name: flat, op: flatten}, {name: id, op: identity, from: input}, {name: sum, op: add, from: [flat, id]}]",
+     "sum", "flat gives [24] but id gives [6, 4]: not the same number of dimensions"),
+    ("[{name: flat, op: flatten}, {name: c, op: crop, from: input, like: flat}]",
+     "c", "crop takes its size from flat, which gives [24]: not a [C, L] shape like [6, 4]"),
+], ids=["concat-flat-first", "concat-flat-second", "add", "crop-like-flat"])
+def test_merging_a_flat_layer_with_a_spatial_one_is_an_error(spec_file, layers: str, layer: str,
+                                                            message: str) -> None:
+    # torch.cat: "Tensors must have same number of dimensions"; a crop cannot take a flat size
+    code, doc = check_json(spec_file(f"input: [6, 4]\nlayers: {layers}\n"))
+    assert code == 1
+    (p,) = doc["problems"]
+    assert (p["layer"], p["kind"], p["message"]) == (layer, "rank", message)
+    assert doc["output"] is None
+
+
+def test_flat_layers_concatenate_along_their_only_axis(spec_file) -> None:
+    code, doc = check_json(spec_file("""
+input: [6, 4]
+layers:
+  - {name: a, op: flatten}
+  - {name: b, op: flatten, from: input}
+  - {name: cat, op: concat, from: [a, b]}
+"""))
+    assert code == 0 and doc["output"] == [48]
+
+
 def test_exact_turns_drops_into_errors(spec_file) -> None:
     text = "input: [1, 9, 9]\n{exact}layers:\n  - {{name: p, op: maxpool, kernel: 2}}\n"
     code, doc = check_json(spec_file(text.format(exact="")))
