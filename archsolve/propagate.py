@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,9 @@ from .expr import Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import OPS, Args, Collect, Kind, Severity, Shape, same_reach
 from .spec import Layer, Semantics, Spec
+
+COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+               ">=": operator.ge}
 
 
 @dataclass
@@ -424,11 +428,11 @@ def evaluate_constraint(e: Expr, scalars: Mapping[str, int], lists: Mapping[str,
         if a is not None or b is not None:
             if a is None or b is None:
                 raise ExprError(f"cannot compare a shape with a number in {e}")
-            if e.op == "==":
-                return int(a == b)
-            if e.op == "!=":
+            if len(a) != len(b):
+                raise ExprError(f"cannot compare shapes of different lengths in {e}")
+            if e.op == "!=":  # not every element equal
                 return int(a != b)
-            raise ExprError(f"shapes can only be compared with == or != in {e}")
+            return int(all(COMPARISONS[e.op](x, y) for x, y in zip(a, b, strict=True)))  # every element
     if isinstance(e, Bin) and e.op in ("and", "or"):
         left = evaluate_constraint(e.left, scalars, lists)
         if e.op == "and" and not left:

@@ -50,14 +50,12 @@ from .errors import ArchsolveError, ExprError, SpecError, interrupted
 from .expr import Bin, Call, Expr, ListExpr, Name, Num
 from .graph import Network
 from .ops import IDENTITY_RULES, OPS, Args, Kind, Severity, Shape
-from .propagate import ArgPlan, evaluate_constraint, names_in, plan_args, plan_for
+from .propagate import COMPARISONS, ArgPlan, evaluate_constraint, names_in, plan_args, plan_for
 from .spec import Domain, Layer
 from .symbolic import ENUMERATED, candidates, dependent_bounds, in_field_domains, is_dependent
 
 MISSING = object()
 COUNTS = ("params", "macs")  # objectives the search sums layer by layer
-_TESTS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-          ">=": operator.ge}
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
 MAX_MEMO = 2_000_000  # remembered layer results (about 0.5 GB) before the search gives up
 # A quick try (solve's first, before Z3) also gives up early when, found nothing yet, its pace
@@ -302,9 +300,9 @@ class _Search:
                     and all(isinstance(x, Num) for x in expr.right.items)):
                 shape_is = (lists[0][1], tuple(x.value for x in expr.right.items))  # type: ignore[attr-defined]
             compare = None
-            if (isinstance(expr, Bin) and expr.op in _TESTS and len(scalars) == 1 and not lists and not unknowns
+            if (isinstance(expr, Bin) and expr.op in COMPARISONS and len(scalars) == 1 and not lists and not unknowns
                     and not counts and isinstance(expr.right, Num) and isinstance(expr.left, Name)):
-                compare = (scalars[0][1], scalars[0][2], _TESTS[expr.op], expr.right.value)
+                compare = (scalars[0][1], scalars[0][2], COMPARISONS[expr.op], expr.right.value)
             self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), shape_is,
                                                 compare, tuple(counts)))
 

@@ -619,10 +619,11 @@ def attribute_terms(system: System) -> dict[str, Expr]:
 def constraint_exprs(system: System) -> list[tuple[Expr, str, str]]:
     """Spec constraints as Exprs over system variables: (expr, label, text)."""
     terms = attribute_terms(system)
+    tied = system.spec.tied()  # a tied var (W: H) is its expression, as in the layers' fields
     out = []
     for i, c in enumerate(system.spec.constraints):
         with at_constraint(c, i):
-            out.append((_resolve(c.expr, terms, system), f"constraints[{i}]", c.text))
+            out.append((_resolve(c.expr.substitute(tied), terms, system), f"constraints[{i}]", c.text))
     return out
 
 
@@ -632,18 +633,20 @@ def at_constraint(c: Constraint, i: int) -> contextlib.AbstractContextManager[No
 
 
 def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:
-    """Replace attributes by shape terms; expand ``shape == [..]`` element-wise."""
-    if isinstance(e, Bin) and e.op in ("==", "!="):
+    """Replace attributes by shape terms; expand ``shape == [..]`` (and ``<=``, ...)
+    element-wise, as :func:`archsolve.propagate.evaluate_constraint` compares them."""
+    if isinstance(e, Bin) and e.op in ("==", "!=", "<", "<=", ">", ">="):
         left, right = _as_list(e.left, system), _as_list(e.right, system)
         if left is not None or right is not None:
             if left is None or right is None or len(left) != len(right):
                 raise SpecError(f"cannot compare shapes of different lengths in {e}")
-            parts = [Bin("==", _resolve(a, terms, system), _resolve(b, terms, system))
+            op = "==" if e.op == "!=" else e.op  # != : not every element equal
+            parts = [Bin(op, _resolve(a, terms, system), _resolve(b, terms, system))
                      for a, b in zip(left, right, strict=True)]
-            eq: Expr = parts[0]
+            every: Expr = parts[0]
             for p in parts[1:]:
-                eq = Bin("and", eq, p)
-            return eq if e.op == "==" else Call("not", (eq,))
+                every = Bin("and", every, p)
+            return Call("not", (every,)) if e.op == "!=" else every
     if isinstance(e, Bin):
         return Bin(e.op, _resolve(e.left, terms, system), _resolve(e.right, terms, system))
     if isinstance(e, Call):

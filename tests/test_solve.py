@@ -604,3 +604,47 @@ constraints: [params <= 20000]
     code, doc = solve_json(str(path))
     assert code == 0 and doc["optimal"] is True
     assert doc["solutions"][0]["values"] == {"g.groups": 8}
+
+
+# the same reading of constraints by every engine (the search, Z3, and the two together)
+ENGINE_CASES = [
+    ("tied-var-in-a-constraint-unsat", """
+input: [1, 16]
+vars: {a: {min: 1, max: 5}, b: a + 1}
+layers: [{name: c, op: conv, out: 2, kernel: a}]
+constraints: [b == 1]
+""", "unsat", []),
+    ("tied-var-in-a-constraint", """
+input: [1, 16]
+vars: {a: {min: 1, max: 5}, b: a + 1}
+layers: [{name: c, op: conv, out: 2, kernel: a}]
+constraints: [b == 3]
+""", "sat", [{"a": 2}]),
+    ("tied-size-in-a-constraint", """
+input: [1, H, W]
+vars: {H: {min: 1, max: 9}, W: H}
+layers: [{name: c, op: conv, out: 2, kernel: 3}]
+constraints: [W == 4]
+""", "sat", [{"H": 4}]),
+    # element-wise: [2, 5, 3] and [2, 4, 2] fit between the bounds; kernel 6 gives [2, 3, 1]
+    ("shape-ordering-element-wise", """
+input: [1, 8, 6]
+layers: [{name: a, op: conv, out: 2, kernel: "?"}]
+constraints: ["a.shape <= [2, 5, 4]", "a.shape >= [2, 4, 1]"]
+""", "sat", [{"a.kernel": 4}, {"a.kernel": 5}]),
+    ("shape-not-equal", """
+input: [1, 4]
+layers: [{name: a, op: conv, out: 1, kernel: "?"}]
+constraints: ["a.shape != [1, 2]"]
+""", "sat", [{"a.kernel": 1}, {"a.kernel": 2}, {"a.kernel": 4}]),
+]
+
+
+@pytest.mark.parametrize("engine", ["auto", "search", "z3"])
+@pytest.mark.parametrize(("text", "status", "values"), [c[1:] for c in ENGINE_CASES], ids=[c[0] for c in ENGINE_CASES])
+def test_every_engine_reads_constraints_alike(spec_file, engine: str, text: str, status: str,
+                                              values: list[dict[str, int]]) -> None:
+    from archsolve.solve import solve_spec
+
+    res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
+    assert (res.status, [s.values for s in res.solutions]) == (status, values)
