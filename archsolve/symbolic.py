@@ -335,10 +335,25 @@ class _Builder:
         hit = self.runs.get(key)
         if hit is not None:
             return hit
-        rec = Record()
-        out = OPS[lay.op].shape(self._args(lay, values, ndim), inputs, rec)
         conds = []
         broken = False
+        # a var may range over values its field does not take (padding -1, stride 0): such a
+        # value makes the layer invalid, as in the search (and the rule is not run on it)
+        for f in OPS[lay.op].fields:
+            if f.minimum is None or f.kind not in _SIZED or f.name not in values:
+                continue
+            for v in _leaves(values[f.name]):
+                if isinstance(v, int):
+                    if v < f.minimum:
+                        result: tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool] = ((), [], True)
+                        self.runs[key] = result
+                        return result
+                elif isinstance(v, Expr) and v.names():
+                    c = canonical(_fold(Bin(">=", v, Num(f.minimum))))
+                    if all(c != x for x, _, _ in conds):
+                        conds.append((c, "range", f"{lay.name}.{f.name} must be at least {f.minimum}"))
+        rec = Record()
+        out = OPS[lay.op].shape(self._args(lay, values, ndim), inputs, rec)
         for cond, f in rec.conditions:
             if f.severity is not Severity.ERROR:
                 continue
@@ -396,6 +411,10 @@ class _Builder:
     def fixed_layer(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[tuple[Expr, ...]]) -> None:
         shapes, env = self._placeholders(inputs)
         outs, conds, _ = self._run(lay, values, shapes, self.spec.ndim)
+        if not outs:  # a value out of its field's range
+            self.fact(Num(0), lay.name, "range", f"a value of {lay.name} is out of its field's range")
+            self.shapes[lay.name] = tuple(Num(1) for _ in inputs[0]) if inputs else (Num(1),)
+            return
         for c, rule, message in conds:
             self.fact(c.substitute(env), lay.name, rule, message)
         self.shapes[lay.name] = tuple(self._new_dim(lay, d, fold(o.substitute(env))) for d, o in enumerate(outs))
@@ -614,6 +633,16 @@ def attribute_terms(system: System) -> dict[str, Expr]:
         for a, v in zip(axes, shape, strict=False):
             out[f"{n}.{a}"] = v
     return out
+
+
+_SIZED = frozenset({Kind.INT, Kind.AXES, Kind.SIDES})
+
+
+def _leaves(v: Any) -> list[Any]:
+    """A field value's numbers: one, one per axis, or a (before, after) pair per axis."""
+    if isinstance(v, tuple):
+        return [x for item in v for x in _leaves(item)]
+    return [v]
 
 
 def constraint_exprs(system: System) -> list[tuple[Expr, str, str]]:

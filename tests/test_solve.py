@@ -632,6 +632,26 @@ input: [1, 8, 6]
 layers: [{name: a, op: conv, out: 2, kernel: "?"}]
 constraints: ["a.shape <= [2, 5, 4]", "a.shape >= [2, 4, 1]"]
 """, "sat", [{"a.kernel": 4}, {"a.kernel": 5}]),
+    # a var ranging over values its field does not take: those values are invalid, not a crash
+    ("var-over-negative-padding", """
+input: [1, 8]
+vars: {p: {min: -3, max: 3}}
+layers: [{name: a, op: conv, out: 2, kernel: 3, padding: p}]
+constraints: [a.L == 4]
+""", "unsat", []),
+    ("var-over-stride-zero", """
+input: [1, 8]
+vars: {s: {min: 0, max: 2}}
+layers: [{name: a, op: conv, out: 2, kernel: 3, stride: s}]
+""", "sat", [{"s": 1}, {"s": 2}]),
+    ("vars-over-channels-and-pad-amounts", """
+input: [1, 8]
+vars: {c: {min: -2, max: 2}, q: {min: -2, max: 1}}
+layers:
+  - {name: a, op: conv, out: c, kernel: 3}
+  - {name: b, op: pad, amount: q}
+constraints: [b.L <= 6]
+""", "sat", [{"c": 1, "q": 0}, {"c": 2, "q": 0}]),
     ("shape-not-equal", """
 input: [1, 4]
 layers: [{name: a, op: conv, out: 1, kernel: "?"}]
