@@ -84,6 +84,7 @@ class Answer:
     solutions: list[dict[str, int]]
     complete: bool
     count: int | None = None  # ``all`` past its limit: every solution, counted (None: not known)
+    timed_out: bool = False  # the time ran out (``keep_best``): what was found by then, if any
 
 
 class _Valid:
@@ -138,6 +139,7 @@ class _Search:
         self.quick = quick  # a quick try's end, in this process's CPU time (None: no quick try)
         self.progress: Any = None  # the running walk's share of its tree behind it (None: found some)
         self.walk_cpu = 0.0  # the CPU time its walk started at
+        self.found: list[dict[str, int]] = []  # the listing so far
         self.nodes = 0
         self.memo: dict[Any, Any] = {}
         self.req = _Valid()  # one for every rule call: a rule only sets ``bad``
@@ -607,7 +609,7 @@ class _Search:
         """Up to ``limit`` solutions; ``complete`` when none is left out (one more is sought).
         With ``count_until`` (a ``time.perf_counter()`` deadline), the solutions past the
         limit are counted too, if that ends by then."""
-        found: list[dict[str, int]] = []
+        found = self.found = []
         if self.walk_all(found, limit) <= limit:
             return Answer(found, True, len(found))
         count: int | None = None
@@ -984,8 +986,9 @@ def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: f
     """Answer ``mode`` ("all" up to ``limit``, or "opt") exactly, or None (see the module
     docstring): out of budget (seconds) or out of reach.  ``count_budget``: seconds more to
     count the solutions past ``limit`` (``Answer.count``; None: not counted).  ``keep_best``:
-    an optimum walk that runs out of budget answers its best so far, not proven
-    (``complete`` False), instead of None.  ``quick``: a quick try of at most this many
+    a walk that runs out of budget answers what it has found (an optimum walk its best so far,
+    not proven; a listing its first solutions), with ``complete`` False and ``timed_out``
+    True, instead of None.  ``quick``: a quick try of at most this many
     seconds of CPU time, which also gives up early when its walk looks hopeless
     (:meth:`_Search.hopeless`)."""
     deadline = time.perf_counter() + budget
@@ -996,8 +999,10 @@ def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: f
             return s.optimum()
         return s.list_all(limit, None if count_budget is None else time.perf_counter() + count_budget)
     except OutOfBudget:
-        if keep_best and mode == "opt" and s is not None and s.best[1] is not None:
-            return Answer([s.best[1]], False)
-        return None
+        if not keep_best or s is None:
+            return None
+        if mode == "opt":
+            return Answer([s.best[1]] if s.best[1] is not None else [], False, timed_out=True)
+        return Answer(s.found[:limit], False, timed_out=True)
     except NotApplicable:
         return None

@@ -34,7 +34,7 @@ from .errors import (
 from .expr import CONSTRAINT, Expr, Name, Num, parse
 from .graph import Network, build_network
 from .propagate import propagate
-from .search import search
+from .search import Answer, search
 from .spec import Spec, load_spec
 
 DEFAULT_TIMEOUT = 60.0
@@ -163,11 +163,16 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         if not searched_unsat:
             left = (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
             answer = search(net, "all" if all_solutions else "opt", objective, limit, left,
-                            left if count and all_solutions else None, keep_best=True) if left > 0 else None
+                            left if count and all_solutions else None, keep_best=True) if left > 0 else \
+                Answer([], False, timed_out=True)
             if answer is None:
-                raise
+                raise  # out of the search's reach too: the question cannot be answered
             if answer.solutions:
                 return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
+            if answer.timed_out:
+                return SolveResult(spec, "unknown", [], False, False, text, elapsed=time.monotonic() - start,
+                                   message=f"the time ran out before the search found any solution (Z3 cannot "
+                                           f"take this question: {exc.bare})")
         res = SolveResult(spec, "unsat", [], True, True, text, conflict={
             "layers": [], "constraints": [], "message": (
                 "no solution: the exact search tried every combination. Z3, which names the layers and "
@@ -192,6 +197,10 @@ def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, object
         if progress and all_solutions:
             progress(len(sols))
     elapsed = time.monotonic() - start
+    if answer.timed_out and all_solutions:
+        _sort(sols)
+        return SolveResult(spec, "sat", sols, False, False, text, elapsed=elapsed,
+                           message="the time ran out while listing solutions")
     if not all_solutions:
         if not answer.complete:  # the best found when the time ran out
             return SolveResult(spec, "unknown", sols, False, False, text, elapsed=elapsed,

@@ -879,6 +879,22 @@ def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest
     assert sum(proven.solutions[0].values()) <= sum(values.values())
 
 
+def test_a_listing_out_of_budget_can_answer_what_it_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    from archsolve.search import OutOfBudget
+
+    def out_after_two(self: _Search) -> None:
+        self.nodes += 1
+        if len(self.found) >= 2:
+            raise OutOfBudget
+
+    monkeypatch.setattr(_Search, "tick", out_after_two)
+    net = net_of(CHAIN)
+    assert search(net, "all", "sum", ALL, BUDGET) is None
+    got = search(net, "all", "sum", ALL, BUDGET, keep_best=True)
+    assert got is not None and (got.complete, got.timed_out, len(got.solutions)) == (False, True, 2)
+    assert all(valid(net, values, {}) for values in got.solutions)
+
+
 # a layer's own count in a constraint: checked when its step has run (a norm's on the step before it)
 COUNT_CONSTRAINTS = [
     Case("conv-params-and-next-macs", """

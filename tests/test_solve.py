@@ -545,6 +545,20 @@ def test_macs_best_so_far_when_the_time_runs_out(spec_file, monkeypatch: pytest.
     assert res.message == "the search timed out before proving this is the best; it is the best found"
 
 
+def test_macs_with_nothing_found_when_the_time_runs_out(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archsolve import solve
+    from archsolve.search import Answer
+
+    monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer([], False, timed_out=True)
+                        if kw.get("keep_best") else None)
+    res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
+    assert (res.status, res.optimal, res.solutions) == ("unknown", False, [])
+    assert res.message.startswith("the time ran out before the search found any solution (Z3 cannot take this "
+                                  "question: this multiplies two sizes")
+    code, doc = solve_json(str(spec_file(RESIDUAL)), "--minimize", "macs")
+    assert (code, doc["status"]) == (3, "unknown")  # a time-out, not a bad spec
+
+
 # K * J: 100 values each, too many for Z3's linear products; the search tries all 10,000
 PRODUCT = """
 input: [1, 16]
