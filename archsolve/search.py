@@ -16,10 +16,11 @@ as a layer is invalid or a constraint on what is known so far fails, and it is e
 
 "No solution" is exact too, but the caller runs Z3 anyway to explain the conflict.  The
 search gives up (:func:`search` returns None) when its time budget runs out or the
-question is outside its reach -- layer attributes in the objective, a var whose domain names
-other vars -- and the caller hands the question to Z3.  Constraints may name sizes, shapes
-and counts (``conv1.params <= 5000``, a block's, the totals): each is checked as soon as the
-layers it reads have run.
+question is outside its reach -- a var whose domain names other vars, a huge domain -- and
+the caller hands the question to Z3.  Constraints may name sizes, shapes and counts
+(``conv1.params <= 5000``, a block's, the totals): each is checked as soon as the layers it
+reads have run.  So may an objective (``head.H``, ``params + 2 * macs``): it is worked out
+at each leaf, with no bound on the way, so such an optimum walks every solution.
 
 Example::
 
@@ -156,8 +157,7 @@ class _Search:
             self.objective: Expr | None = None
         else:
             self.objective = objective.substitute(tied)
-            if not self.objective.names() <= set(self.unknowns):
-                raise NotApplicable("the objective names layer attributes")
+        self.goal: _Check | None = None  # an objective naming sizes or counts: worked out at each leaf
         self.dependent = frozenset(u for u in spec.unknowns if is_dependent(spec, u))
         self.steps: list[_Step] = []
         self._plan_steps()
@@ -257,45 +257,55 @@ class _Search:
 
         return sorted(free, key=key)
 
-    def _place_checks(self, index: Mapping[str, int]) -> None:
+    def _parts(self, expr: Expr, index: Mapping[str, int], ready_at: Mapping[str, int]) -> tuple[_Check, int]:
+        """What an expression reads -- sizes, shapes, unknowns, counts -- and the first step
+        after which all of it is known."""
         spec = self.spec
         axes = ("C", *spec.axis_names)
+        scalars: list[tuple[str, int, int]] = []
+        lists: list[tuple[str, int]] = []
+        unknowns: list[str] = []
+        counts: list[tuple[str, tuple[tuple[int, str, Any], ...]]] = []
+        at = 0
+        for n in expr.names():
+            if n in ready_at:
+                unknowns.append(n)
+                at = max(at, ready_at[n])
+                continue
+            if n in COUNTS:  # the totals: every layer's count, known once the last has run
+                parts = tuple(self._count_part(lay.name, n, index) for lay in self.net.order)
+                counts.append((n, parts))
+                at = max([at, *(where for where, _, _ in parts)])
+                continue
+            base, _, attr = n.rpartition(".")
+            target = spec.aliases.get(base, base)
+            if target not in index:
+                raise NotApplicable(f"{n} names nothing")
+            where = index[target]
+            if attr == "shape":
+                lists.append((n, where))
+            elif attr in axes:
+                scalars.append((n, where, axes.index(attr)))
+            elif attr in COUNTS and target != "input":
+                group = next((g for g in spec.groups if g.name == base), None)
+                members = group.members if group is not None else (target,)
+                parts = tuple(self._count_part(m, attr, index) for m in members)
+                counts.append((n, parts))
+                where = max(w for w, _, _ in parts)
+            else:
+                raise NotApplicable(f"{n} needs the solver")
+            at = max(at, where)
+        return _Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), counts=tuple(counts)), at
+
+    def _place_checks(self, index: Mapping[str, int]) -> None:
+        spec = self.spec
         ready_at = {u: i for i, st in enumerate(self.steps) for u in st.new}
+        if self.objective is not None and not self.objective.names() <= set(self.unknowns):
+            self.goal, _ = self._parts(self.objective, index, ready_at)
         for c in spec.constraints:
             expr = c.expr.substitute(self.tied)
-            scalars: list[tuple[str, int, int]] = []
-            lists: list[tuple[str, int]] = []
-            unknowns: list[str] = []
-            counts: list[tuple[str, tuple[tuple[int, str, Any], ...]]] = []
-            at = 0
-            for n in expr.names():
-                if n in ready_at:
-                    unknowns.append(n)
-                    at = max(at, ready_at[n])
-                    continue
-                if n in COUNTS:  # the totals: every layer's count, known once the last has run
-                    parts = tuple(self._count_part(lay.name, n, index) for lay in self.net.order)
-                    counts.append((n, parts))
-                    at = max([at, *(where for where, _, _ in parts)])
-                    continue
-                base, _, attr = n.rpartition(".")
-                target = spec.aliases.get(base, base)
-                if target not in index:
-                    raise NotApplicable(f"{n} names nothing")
-                where = index[target]
-                if attr == "shape":
-                    lists.append((n, where))
-                elif attr in axes:
-                    scalars.append((n, where, axes.index(attr)))
-                elif attr in COUNTS and target != "input":
-                    group = next((g for g in spec.groups if g.name == base), None)
-                    members = group.members if group is not None else (target,)
-                    parts = tuple(self._count_part(m, attr, index) for m in members)
-                    counts.append((n, parts))
-                    where = max(w for w, _, _ in parts)
-                else:
-                    raise NotApplicable(f"{n} needs the solver")
-                at = max(at, where)
+            check, at = self._parts(expr, index, ready_at)
+            scalars, lists, unknowns, counts = check.scalars, check.lists, check.unknowns, check.counts
             shape_is = None
             if (isinstance(expr, Bin) and expr.op == "==" and len(lists) == 1 and not scalars and not unknowns
                     and not counts and isinstance(expr.right, ListExpr)
@@ -305,8 +315,7 @@ class _Search:
             if (isinstance(expr, Bin) and expr.op in COMPARISONS and len(scalars) == 1 and not lists and not unknowns
                     and not counts and isinstance(expr.right, Num) and isinstance(expr.left, Name)):
                 compare = (scalars[0][1], scalars[0][2], COMPARISONS[expr.op], expr.right.value)
-            self.steps[at].checks.append(_Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), shape_is,
-                                                compare, tuple(counts)))
+            self.steps[at].checks.append(_Check(expr, scalars, lists, unknowns, shape_is, compare, counts))
 
     def _count_part(self, name: str, kind: str, index: Mapping[str, int]) -> tuple[int, str, Any]:
         """Where layer ``name``'s count is taken: (its step, kind, None), or for an activation
@@ -321,12 +330,12 @@ class _Search:
     def _find_locals(self) -> None:
         """A step's new unknowns that no later step, constraint or objective term reads."""
         later: set[str] = set(self.objective.names()) if self.objective is not None else set()
-        for st in self.steps:  # a constraint on a layer's count reads all of that layer's values
-            for c in st.checks:
-                for _, parts in c.counts:
-                    for where, _, on in parts:
-                        if on is None:
-                            later |= self._free(set(self.steps[where].reads))
+        # a constraint (or objective) on a layer's count reads all of that layer's values
+        for c in [c for st in self.steps for c in st.checks] + ([self.goal] if self.goal is not None else []):
+            for _, parts in c.counts:
+                for where, _, on in parts:
+                    if on is None:
+                        later |= self._free(set(self.steps[where].reads))
         for st in reversed(self.steps):
             checked: set[str] = set()
             for c in st.checks:
@@ -446,22 +455,28 @@ class _Search:
                 if shape is None or d >= len(shape) or not test(shape[d], number):
                     return False
                 continue
-            scalars: dict[str, int] = dict(env)
-            for name, where, d in c.scalars:
-                shape = shapes[where]
-                assert shape is not None
-                if d >= len(shape):
-                    return False
-                scalars[name] = shape[d]
-            for name, parts in c.counts:
-                scalars[name] = sum(self.layer_count(where, kind, on, env, shapes) for where, kind, on in parts)
-            lists = {name: shapes[where] for name, where in c.lists}
-            try:
-                if not evaluate_constraint(c.expr, scalars, lists):  # type: ignore[arg-type]
-                    return False
-            except (ExprError, KeyError, ZeroDivisionError):
-                raise NotApplicable(f"constraint {c.expr}") from None
+            value = self.evaluate(c, env, shapes)
+            if not value:
+                return False
         return True
+
+    def evaluate(self, c: _Check, env: Mapping[str, int], shapes: list[Shape | None]) -> int | None:
+        """A constraint's truth or the objective's value, for the values and shapes so far
+        (None: it names an axis the shape lacks, after flatten)."""
+        scalars: dict[str, int] = dict(env)
+        for name, where, d in c.scalars:
+            shape = shapes[where]
+            assert shape is not None
+            if d >= len(shape):
+                return None
+            scalars[name] = shape[d]
+        for name, parts in c.counts:
+            scalars[name] = sum(self.layer_count(where, kind, on, env, shapes) for where, kind, on in parts)
+        lists = {name: shapes[where] for name, where in c.lists}
+        try:
+            return evaluate_constraint(c.expr, scalars, lists)  # type: ignore[arg-type]
+        except (ExprError, KeyError, ZeroDivisionError):
+            raise NotApplicable(f"{c.expr}") from None
 
     def layer_count(self, i: int, kind: str, on: Any, env: Mapping[str, int], shapes: list[Shape | None]) -> int:
         """One layer's parameters or MACs: step ``i``'s own layer, or ``on`` = (op, Args) of an
@@ -716,6 +731,8 @@ class _Search:
         """A lower bound of an expression objective over completions of ``env`` (None: none
         known); the default sum is bounded incrementally by the walk itself."""
         assert self.objective is not None
+        if self.goal is not None:
+            return None  # sizes and counts are known only at the leaves: no bound on the way
         lo_hi = _interval(self.objective, {u: ((env[u], env[u]) if u in env else self.span(u))
                                            for u in self.objective.names()})
         return None if lo_hi is None else lo_hi[0]
@@ -848,6 +865,11 @@ class _Search:
                     obj = deltas[n]
                 elif self.objective is None:
                     obj = sum(env[u] for u in self.unknowns)
+                elif self.goal is not None:
+                    got = self.evaluate(self.goal, env, shapes)
+                    if got is None:
+                        raise NotApplicable(f"the objective {self.objective} names an axis the network lacks")
+                    obj = got
                 else:
                     obj = self.objective.evaluate(env)
                 key = (obj, tuple(env[u] for u in order))

@@ -225,7 +225,10 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
     if not isinstance(objective, str):
         objective = objective.substitute(spec.tied())
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
+    # the totals params and macs, where constraints or an objective expression name them
     in_constraints = set().union(*(c.expr.names() for c in spec.constraints)) if spec.constraints else set()
+    if not isinstance(objective, str):
+        in_constraints |= objective.names() & set(OBJECTIVE_KINDS)
     kinds += [k for k in OBJECTIVE_KINDS if k in in_constraints and k not in kinds]
     deadline = None if timeout is None else time.monotonic() + timeout
 
@@ -233,8 +236,8 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
         return SolveResult(spec, status, sols, complete, optimal, text, elapsed=time.monotonic() - start, **kw)
 
     try:
-        system = build_system(net, kinds, frozenset() if isinstance(objective, str) else objective.names(),
-                              deadline)
+        system = build_system(net, kinds, frozenset() if isinstance(objective, str) else
+                              objective.names() - set(OBJECTIVE_KINDS), deadline)
     except SolverTimeout:
         return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     raw_objective = objective
@@ -395,8 +398,12 @@ def _resolve_objective(e: Expr, system: Any) -> Expr:
 
     terms = attribute_terms(system)
     for n in e.names():
-        if n not in terms and n not in system.variables and n not in system.unknowns:
-            raise SpecError(f"{n!r} names no unknown, var or layer attribute")
+        if n in terms or n in system.variables or n in system.unknowns or n in OBJECTIVE_KINDS:
+            continue
+        if n.endswith((".params", ".macs")):
+            raise EncodingLimit(f"{n} in the objective: Z3's encoding takes only the totals params and macs; "
+                                "the exact search takes a layer's too, when it finishes in time")
+        raise SpecError(f"{n!r} names no unknown, var or layer attribute")
     return e.substitute(terms)
 
 

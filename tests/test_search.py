@@ -541,8 +541,6 @@ CHAIN = "input: [1, 64]\nlayers:\n" + "".join(
     for i in range(1, 13)) + "constraints: [c12.L == 1]\n"
 
 REACH = [
-    ("attribute-objective", SMALL_2D, "head.H"),
-    ("attribute-in-expression", SMALL, "conv1.kernel + head.L"),
     ("unknown-name-objective", SMALL, "Q"),
     ("domain-over-65536", """
 input: [1, H]
@@ -573,6 +571,18 @@ def test_params_and_macs_objectives_are_in_reach(kind: str) -> None:
     """Both grow with the kernel here: the smallest kernel is the optimum."""
     assert run_search(SMALL, "opt", kind) == Answer([{"conv1.kernel": 1}], True)
     listed = run_search(SMALL, "all", kind)
+    assert listed is not None and listed.complete and len(listed.solutions) == 11
+
+
+@pytest.mark.parametrize(("spec", "minimize", "kernel"), [
+    (SMALL_2D, "head.H", 11),  # the largest kernel gives the smallest H
+    (SMALL, "conv1.kernel + head.L", 1),  # k + (15 - k): all tie, the smallest kernel wins
+    (SMALL, "head.params + 2 * macs", 1),
+], ids=["attribute", "attribute-in-expression", "counts-in-expression"])
+def test_objectives_over_sizes_and_counts_are_in_reach(spec: str, minimize: str, kernel: int) -> None:
+    """Worked out at each leaf (no bound on the way: sizes and counts are known at the end)."""
+    assert run_search(spec, "opt", minimize) == Answer([{"conv1.kernel": kernel}], True)
+    listed = run_search(spec, "all", minimize)
     assert listed is not None and listed.complete and len(listed.solutions) == 11
 
 
@@ -758,17 +768,17 @@ def test_engines_agree_on_unsat(engine: str, tmp_path: Path) -> None:
     assert (code, doc["status"], doc["solutions"]) == (1, "unsat", [])
 
 
-@pytest.mark.parametrize(("spec", "args", "z3_kernel"), [
-    (SMALL_2D, ("--minimize", "head.H"), 11),  # the largest kernel gives the smallest H
-], ids=["minimize-attribute"])
-def test_engine_search_out_of_reach_is_unknown(spec: str, args: tuple[str, ...], z3_kernel: int | None,
+@pytest.mark.parametrize(("spec", "args", "z3_values"), [
+    (REACH[-1][1], (), {"H": 8, "W": 8}),
+], ids=["var-domain-names-a-var"])
+def test_engine_search_out_of_reach_is_unknown(spec: str, args: tuple[str, ...], z3_values: dict[str, int] | None,
                                                tmp_path: Path) -> None:
     path = write_spec(tmp_path, spec)
     code, doc = solve_json(path, "--engine", "search", *args)
     assert (code, doc["status"], doc["solutions"], doc["complete"]) == (3, "unknown", [], False)
-    if z3_kernel is not None:  # auto hands the question to Z3
+    if z3_values is not None:  # auto hands the question to Z3
         code, doc = solve_json(path, "--engine", "auto", *args)
-        assert (code, doc["status"], doc["solutions"][0]["values"]) == (0, "sat", {"conv1.kernel": z3_kernel})
+        assert (code, doc["status"], doc["solutions"][0]["values"]) == (0, "sat", z3_values)
 
 
 @pytest.mark.parametrize("text, message", [

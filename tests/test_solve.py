@@ -682,3 +682,32 @@ def test_every_engine_reads_constraints_alike(spec_file, engine: str, text: str,
 
     res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
     assert (res.status, [s.values for s in res.solutions]) == (status, values)
+
+
+OBJECTIVE_SPEC = """
+input: [3, 16, 16]
+layers:
+  - {name: c1, op: conv, out: 8, kernel: "?", padding: "?"}
+  - {name: bn, op: batchnorm}
+  - {name: c2, op: conv, out: 4, kernel: "?"}
+constraints: [c2.H == 10]
+"""
+
+
+@pytest.mark.parametrize("objective", [
+    "params + 2 * macs", "2 * params", "macs - params", "c1.params", "c2.H * c2.W", "c1.params - c2.C",
+    "bn.params + c1.kernel", "10 - c1.padding",
+])
+def test_any_objective_expression_is_minimized(spec_file, objective: str) -> None:
+    """CONTRACT §1: minimize is any expression as in constraints. The optimum (by the search,
+    where Z3's linear encoding cannot take it) is the best of every solution listed, ties
+    broken by the values in unknown-name order."""
+    from archsolve.solve import solve_spec
+
+    spec = load_spec(str(spec_file(OBJECTIVE_SPEC)))
+    listed = solve_spec(spec, all_solutions=True, limit=10_000, minimize=objective)
+    assert listed.complete and len(listed.solutions) > 1
+    best = min(listed.solutions, key=lambda s: (s.objective, list(s.values.values())))
+    res = solve_spec(spec, minimize=objective)
+    assert (res.status, res.optimal) == ("sat", True)
+    assert (res.solutions[0].values, res.solutions[0].objective) == (best.values, best.objective)
