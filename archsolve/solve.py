@@ -471,6 +471,10 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
             if f.label == label and f.rule == "no-combination":
                 parts.append(f.message)
                 break
+        # a rule the written values break whatever the unknowns are: check's own words
+        broken = {f.rule: f.message for f in reversed(system.facts) if f.label == label  # one per rule: H's
+                  and f.rule != "no-combination" and isinstance(f.expr, Num) and not f.expr.value}
+        parts.extend(reversed(broken.values()))
     if len(layers) > 1 and not cons:
         parts.append("relaxing any one of them may help")
     message = "; ".join(parts) if parts else "the constraints contradict each other"

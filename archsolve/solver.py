@@ -160,16 +160,16 @@ class Z3Problem:
             if isinstance(e.right, Num):
                 c = e.right.value
                 if c <= 0:
-                    raise SpecError(f"division by {c} in {e}")
+                    raise SpecError(f"division by {c}{_in(e)}")
                 q = self.fresh("q")
                 self.solver.add(c * q <= n, n <= c * q + (c - 1))
             else:
                 values = self.finite_values(e.right)
                 if values is None or any(v <= 0 for v in values):
                     unk = self.system.spec.unknowns.get(e.right.name) if isinstance(e.right, Name) else None
-                    raise EncodingLimit(f"{e.right}: the solver divides by it ({e}), which needs a small domain of "
-                                    "positive values (at most 64), e.g. domains: {groups: {in: [1, 2, 4, 8]}}",
-                                    unk.where if unk is not None else None)
+                    raise EncodingLimit(f"{e.right}: the solver divides by it{_in(e, ' (', ')')}, which needs a "
+                                        "small domain of positive values (at most 64), e.g. domains: {groups: {in: "
+                                        "[1, 2, 4, 8]}}", unk.where if unk is not None else None)
                 q = self.fresh("q")
                 d = self.term(e.right)
                 self.solver.add(z3.Or([z3.And(d == v, v * q <= n, n <= v * q + (v - 1)) for v in values]))
@@ -443,6 +443,13 @@ def linked_rows(problem: Z3Problem, tables: Sequence[Table], kind: str | None) -
 
 def evaluate_in(problem: Z3Problem, e: Expr) -> int:
     return problem.solver.model().eval(problem.term(e), model_completion=True).as_long()
+
+
+def _in(e: Expr, before: str = " in ", after: str = "") -> str:
+    """``e`` for a message, unless it names the solver's own variables (``a.1#2``), which mean
+    nothing to a user (the message's place already quotes what they wrote)."""
+    text = str(e)
+    return "" if "#" in text or "\u00a7" in text else f"{before}{text}{after}"
 
 
 __all__ = ["Z3Problem", "Assignment", "linked_rows", "evaluate_in", "Mapping"]

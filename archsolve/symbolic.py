@@ -348,7 +348,7 @@ class _Builder:
                         result: tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool] = ((), [], True)
                         self.runs[key] = result
                         return result
-                elif isinstance(v, Expr) and v.names():
+                elif isinstance(v, Expr) and any(not n.startswith(PLACEHOLDER) for n in v.names()):
                     c = canonical(_fold(Bin(">=", v, Num(f.minimum))))
                     if all(c != x for x, _, _ in conds):
                         conds.append((c, "range", f"{lay.name}.{f.name} must be at least {f.minimum}"))
@@ -452,6 +452,8 @@ class _Builder:
         opdef = OPS[lay.op]
         moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
         dependent = [u for u in enum if is_dependent(self.spec, u)]
+        tried = 0
+        failed: dict[str, tuple[int, str, dict[str, int]]] = {}  # rule -> (combos it broke, a message, its combo)
         for n, combo in enumerate(itertools.product(*pools)):
             if self.deadline is not None and not n & 1023 and time.monotonic() > self.deadline:
                 raise SolverTimeout(f"the time ran out while enumerating {lay.name}'s combinations")
@@ -462,7 +464,11 @@ class _Builder:
             if dependent and not in_field_domains(self.spec, vals, {u: assign[u] for u in dependent}, ndim):
                 continue
             outs, conds, broken = self._run(lay, vals, shapes, ndim)
+            tried += 1
             if broken:
+                for rule, message in {r: m for c, r, m in reversed(conds) if isinstance(c, Num) and not c.value}.items():
+                    count, first, example = failed.get(rule, (0, message, assign))  # once per rule: H and W alike
+                    failed[rule] = (count + 1, first, example)
                 continue
             combo_local = {u: assign[u] for u in local}
             cost = {"sum": sum(combo_local.values())}
@@ -495,8 +501,14 @@ class _Builder:
         label = lay.name
         if not effects:
             what = ", ".join(enum)
-            self.fact(Num(0), label, "no-combination",
-                      f"no value of {what} gives {lay.name} a valid output" + self.why_none(lay, values, shapes, enum))
+            # a rule every value breaks, in check's words (for the first value that broke it)
+            always = [(first, example) for count, first, example in failed.values() if count == tried]
+            why = ""
+            if always:
+                first, example = always[0]
+                shown = ", ".join(f"{u} = {v}" for u, v in example.items())
+                why = f": {first}" + (f" (with {shown}, and alike for every other value)" if len(pools) else "")
+            self.fact(Num(0), label, "no-combination", f"no value of {what} gives {lay.name} a valid output{why}")
             return tuple(Num(1) for _ in range(len(inputs[0]) if lay.op not in ("flatten",) else 1))
         selector = self.fresh(f"{lay.name}.effect")
         table = Table(lay.name, selector, tuple(local), effects, env, axis)
@@ -533,9 +545,6 @@ class _Builder:
             eff.conditions = [eff.conditions[i] for i in keep]
             eff.messages = [eff.messages[i] for i in keep]
         return tuple(result)
-
-    def why_none(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], enum: list[str]) -> str:
-        return ""
 
 
 def candidates(spec: Spec, u: str, lay: Layer) -> list[int]:

@@ -371,6 +371,24 @@ domains:
   kernel: {min: 1, max: 3}
 constraints: [a.L == 9]
 """, "with kernel 1..3, a.L can only be 2..6, but a.L == 9 needs 9"),
+    # a rule the written values break, whatever the unknowns: check's own words
+    ("groups-never-divide", """\
+input: [3, 32, 32]
+layers:
+  - {name: a, op: conv, out: 4, kernel: 3, groups: 2}
+""", "a cannot all be valid together; 3 input channels are not divisible by groups=2"),
+    ("pool-padding-once-for-both-axes", """\
+input: [3, 32, 32]
+layers:
+  - {name: a, op: maxpool, kernel: 3, padding: 2}
+""", "a cannot all be valid together; pool padding 2 on axis H is more than half the kernel 3 "
+     "(torch needs padding <= kernel // 2)"),
+    ("every-kernel-breaks-output-padding", """\
+input: [3, 32, 32]
+layers:
+  - {name: a, op: deconv, out: 4, kernel: "?", stride: 2, output_padding: 2}
+""", "no value of a.kernel gives a a valid output: output_padding 2 on axis H must be smaller than stride 2 "
+     "or dilation 1 (with a.kernel = 1, and alike for every other value)"),
     ("fixed-layers-only", """\
 input: [1, N]
 vars: {N: {min: 4, max: 6}}
@@ -711,3 +729,10 @@ def test_any_objective_expression_is_minimized(spec_file, objective: str) -> Non
     res = solve_spec(spec, minimize=objective)
     assert (res.status, res.optimal) == ("sat", True)
     assert (res.solutions[0].values, res.solutions[0].objective) == (best.values, best.objective)
+
+
+def test_a_division_by_zero_in_a_constraint_quotes_the_user_not_the_solver(spec_file) -> None:
+    path = spec_file('input: [1, 8]\nlayers: [{name: a, op: conv, out: 2, kernel: "?"}]\nconstraints: [a.L // 0 == 1]\n')
+    code, out, err = run_cli_split("solve", str(path))
+    assert code == 2 and "#" not in err
+    assert err.strip().endswith("spec.yaml:3:15: constraints[0] (a.L // 0 == 1): division by 0")
