@@ -33,6 +33,7 @@ from .yamlio import Document, parse_document, read_document
 UNKNOWN = "?"
 MAX_REPEAT = 10_000
 MAX_LAYERS = 100_000
+MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
 
@@ -334,6 +335,7 @@ class _Loader:
             for i, v in enumerate(vals):
                 if isinstance(v, bool) or not isinstance(v, int):
                     raise self.err(f"expected an integer, got {_type_name(v)}", (*path, "in", i), fieldname)
+                self.within(v, (*path, "in", i), fieldname)
             return Domain(values=tuple(sorted(set(vals))))
         if keys <= {"min", "max"} and keys:
             if keys != {"min", "max"}:
@@ -344,10 +346,17 @@ class _Loader:
             hi = self.expr(spec["max"], (*path, "max"), fieldname, names)
             if isinstance(lo, Num) and isinstance(hi, Num) and lo.value > hi.value:
                 raise self.err(f"empty range: min {lo.value} > max {hi.value}", path, fieldname)
+            for end, e in (("min", lo), ("max", hi)):
+                if isinstance(e, Num):
+                    self.within(e.value, (*path, end), fieldname)
             return Domain(lo=lo, hi=hi)
         bad = sorted(keys - {"min", "max", "in"}, key=str)
         hint = f"unknown key {bad[0]!r}{suggest(bad[0], ['min', 'max', 'in'])}; " if bad else ""
         raise self.err(f"{hint}a domain is {{min: A, max: B}} or {{in: [..]}}", path, fieldname)
+
+    def within(self, v: int, path: tuple[Any, ...], fieldname: str) -> None:
+        if abs(v) > MAX_VALUE:
+            raise self.err(f"{v} is beyond the largest value a domain may hold (10^12)", path, fieldname)
 
     def load_domains(self, raw: Any) -> dict[str, Domain]:
         if not isinstance(raw, dict):
@@ -361,7 +370,14 @@ class _Loader:
                                f"domains.{key}")
             if not isinstance(spec, dict):
                 raise self.err("a domain is {min: A, max: B} or {in: [..]}", ("domains", key), f"domains.{key}")
-            out[key] = self.domain(spec, ("domains", key), f"domains.{key}")
+            dom = out[key] = self.domain(spec, ("domains", key), f"domains.{key}")
+            least = min(f.minimum for d in OPS.values() for f in d.fields
+                        if f.name == key and f.domain is not None and f.minimum is not None)
+            low = min(dom.values) if dom.values is not None else (
+                dom.lo.value if isinstance(dom.lo, Num) else None)
+            if low is not None and low < least:
+                raise self.err(f"{low} is below the smallest {key} there is ({least})",
+                               ("domains", key, "in" if dom.values is not None else "min"), f"domains.{key}")
         return out
 
     # -- values --------------------------------------------------------------------------

@@ -47,6 +47,9 @@ from .spec import Constraint, Domain, Layer, Spec
 ENUMERATED = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "factor"})
 MAX_COMBOS = 200_000
 PLACEHOLDER = "§"  # never valid in a spec name: marks an input size inside an effect
+# every size the solver derives lies within +-SIZE_BOUND (bounded integers keep Z3 fast); the
+# spec's own sizes are at most spec.MAX_SIZE, far below, so no real size is cut off
+SIZE_BOUND = 10**18
 
 
 @dataclass(frozen=True)
@@ -404,7 +407,7 @@ class _Builder:
         if isinstance(e, (Num, Name)):
             return e
         name = self.fresh(f"{lay.name}.{d}")
-        self.variables[name] = Domain(lo=Num(-(10**9)), hi=Num(10**9))
+        self.variables[name] = Domain(lo=Num(-SIZE_BOUND), hi=Num(SIZE_BOUND))
         self.fact(Bin("==", Name(name), e), lay.name, "shape", f"the shape of {lay.name}")
         return Name(name)
 
@@ -535,7 +538,7 @@ class _Builder:
                 result.append(made[tuple(exprs)])
                 continue
             name = self.fresh(f"{lay.name}.{d}")
-            self.variables[name] = Domain(lo=Num(-(10**9)), hi=Num(10**9))
+            self.variables[name] = Domain(lo=Num(-SIZE_BOUND), hi=Num(SIZE_BOUND))
             result.append(Name(name))
             made[tuple(exprs)] = Name(name)
             for eff, x in zip(effects, exprs, strict=True):

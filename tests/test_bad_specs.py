@@ -399,6 +399,22 @@ CASES = [
           H: {min: 64, max: 32}
         layers: [{op: relu}]
         """, ("vars.H", "empty range: min 64 > max 32"), 3),
+    case("var-beyond-the-largest-value", """\
+        input: [3, H, H]
+        vars:
+          H: {min: 1, max: 10000000000000}
+        layers: [{op: relu}]
+        """, ("vars.H", "10000000000000 is beyond the largest value a domain may hold (10^12)"), 3),
+    case("domain-set-beyond-the-largest-value", """\
+        input: [3, 8, 8]
+        domains: {stride: {in: [1, -10000000000000]}}
+        layers: [{op: conv, out: 4, kernel: 3, stride: "?"}]
+        """, ("domains.stride", "beyond the largest value"), 2),
+    case("domain-below-the-field", """\
+        input: [3, 8, 8]
+        domains: {kernel: {min: 0, max: 3}}
+        layers: [{op: conv, out: 4, kernel: "?"}]
+        """, ("domains.kernel", "0 is below the smallest kernel there is (1)"), 2),
     case("var-missing-max", """\
         input: [3, H, H]
         vars:

@@ -736,3 +736,17 @@ def test_a_division_by_zero_in_a_constraint_quotes_the_user_not_the_solver(spec_
     code, out, err = run_cli_split("solve", str(path))
     assert code == 2 and "#" not in err
     assert err.strip().endswith("spec.yaml:3:15: constraints[0] (a.L // 0 == 1): division by 0")
+
+
+@pytest.mark.parametrize("engine", ["auto", "z3"])  # too many values for the search to walk
+def test_sizes_past_a_billion_are_not_cut_off(spec_file, engine: str) -> None:
+    from archsolve.solve import solve_spec
+
+    text = """
+input: [1, H]
+vars: {H: {min: 1, max: 10000000000}}
+layers: [{name: a, op: conv, out: 2, kernel: 3}]
+constraints: [a.L == 1050000000]
+"""
+    res = solve_spec(load_spec(str(spec_file(text))), engine=engine)
+    assert (res.status, res.solutions[0].values) == ("sat", {"H": 1050000002})
