@@ -51,19 +51,34 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
 
 
 def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
-    """The spec file's text with every unknown replaced by its value."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.util import load_yaml_guess_indent
+    """The spec file's text with every unknown replaced by its value, in the file's own
+    line endings; a JSON spec stays JSON, with its indentation."""
+    with open(spec.file, encoding="utf-8", newline="") as fh:
+        raw = fh.read()
+    newline = "\r\n" if "\r\n" in raw else "\n"
+    source = raw.replace("\r\n", "\n")
+    text = _filled_json(spec, values, source) if source.lstrip().startswith("{") else None
+    if text is None:
+        text = _filled_yaml(spec, values, source)
+    return text.replace("\n", newline) if newline != "\n" else text
 
-    source = Path(spec.file).read_text(encoding="utf-8")
-    _, seq_indent, offset = load_yaml_guess_indent(source)
-    keys = [len(m.group(1)) for m in re.finditer(r"^( +)[A-Za-z_][\w]*\s*:", source, re.M)]
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap the user's long flow mappings
-    # keep the file's own indentation: "  - item" under a key, or "- item"
-    yaml.indent(mapping=min(keys, default=2), sequence=seq_indent or 2, offset=offset or 0)
-    doc = yaml.load(source)
+
+def _filled_json(spec: Spec, values: Mapping[str, int], source: str) -> str | None:
+    """A JSON spec filled in and written as JSON again (None: the text is YAML after all)."""
+    import json
+
+    try:
+        doc = json.loads(source)
+    except ValueError:
+        return None
+    _fill(doc, spec, values)
+    indents = [len(m.group(1)) for m in re.finditer(r"^( +)\S", source, re.M)]
+    indent = min(indents) if indents else None  # none: the file is one line
+    return json.dumps(doc, indent=indent, ensure_ascii=False) + ("\n" if source.endswith("\n") else "")
+
+
+def _fill(doc: Any, spec: Spec, values: Mapping[str, int]) -> None:
+    """Put the values into a document's data: every unknown's place, every var with a domain."""
     # several unknowns can stand at one place: a "?" inside a block belongs to every call
     at: dict[tuple[Any, ...], dict[str, int]] = {}
     for name, unk in spec.unknowns.items():
@@ -79,6 +94,21 @@ def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
     for name, var in spec.vars.items():
         if var.domain is not None and name in values:
             set_at(doc, ("vars", name), values[name])
+
+
+def _filled_yaml(spec: Spec, values: Mapping[str, int], source: str) -> str:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    _, seq_indent, offset = load_yaml_guess_indent(source)
+    keys = [len(m.group(1)) for m in re.finditer(r"^( +)[A-Za-z_][\w]*\s*:", source, re.M)]
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap the user's long flow mappings
+    # keep the file's own indentation: "  - item" under a key, or "- item"
+    yaml.indent(mapping=min(keys, default=2), sequence=seq_indent or 2, offset=offset or 0)
+    doc = yaml.load(source)
+    _fill(doc, spec, values)
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()

@@ -195,6 +195,40 @@ def test_write_keeps_comments_and_layout(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [src, out] or sorted(tmp_path.iterdir()) == sorted([src, out])
 
 
+JSON_SPEC = """{
+    "input": [1, 9],
+    "vars": {"c": {"min": 1, "max": 3}},
+    "layers": [
+        {"name": "a", "op": "conv", "out": "c", "kernel": "?"}
+    ],
+    "constraints": ["a.L == 5"]
+}
+"""
+
+
+@pytest.mark.parametrize("indent", [4, 2, None], ids=["indent-4", "indent-2", "one-line"])
+def test_write_keeps_a_json_spec_json(tmp_path: Path, indent: int | None) -> None:
+    data = json.loads(JSON_SPEC)
+    src = tmp_path / "spec.json"
+    src.write_text(json.dumps(data, indent=indent) + "\n")
+    out = tmp_path / "solved.json"
+    code, text = run_cli("solve", str(src), "--write", str(out))
+    assert code == 0, text
+    data["layers"][0]["kernel"], data["vars"]["c"] = 5, 1
+    assert out.read_text() == json.dumps(data, indent=indent) + "\n"
+
+
+def test_write_keeps_crlf_line_endings(tmp_path: Path) -> None:
+    src = tmp_path / "dec.yaml"
+    src.write_bytes(COMMENTED.replace("\n", "\r\n").encode())
+    out = tmp_path / "solved.yaml"
+    code, text = run_cli("solve", str(src), "--write", str(out))
+    assert code == 0, text
+    written = out.read_bytes()
+    assert written.count(b"\r\n") == written.count(b"\n") == COMMENTED.count("\n")
+    assert b"# trailing comment" in written and b'"?"' not in written
+
+
 def test_in_place_on_unsat_leaves_the_file_alone(tmp_path: Path) -> None:
     src = tmp_path / "unsat.yaml"
     text = (SPECS / "decoder-unsat.yaml").read_text()
