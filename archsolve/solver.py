@@ -402,22 +402,32 @@ class Z3Problem:
         """The smallest and largest value ``e`` can take with label ``without`` dropped."""
         t = self.term(e)
         others = [lit for n, lit in self.labels.items() if n != without]
-        out = []
-        for sign in (1, -1):
-            if self.solver.check(*others) != z3.sat:
-                return None
-            best = self.solver.model().eval(t, model_completion=True).as_long()
-            for _ in range(64):
+        if self.solver.check(*others) != z3.sat:
+            return None
+        start = self.solver.model().eval(t, model_completion=True).as_long()
+        ends = []
+        for sign in (-1, 1):  # the smallest, then the largest
+            best, step, beyond = start, 1, None  # beyond: the first value known to be out of reach
+            while beyond is None or abs(beyond - best) > 1:
+                # gallop outward until a value is out of reach, then bisect back: exact, in
+                # about 2 * log2(range) checks
+                probe = best + sign * step if beyond is None else (best + beyond) // 2
                 self.solver.push()
-                self.solver.add(t < best if sign == 1 else t > best)
+                self.solver.add(t <= probe if sign < 0 else t >= probe)
                 res = self.solver.check(*others)
                 if res == z3.sat:
                     best = self.solver.model().eval(t, model_completion=True).as_long()
                 self.solver.pop()
+                if res == z3.unknown:
+                    break  # out of time: the range found so far
                 if res != z3.sat:
-                    break
-            out.append(best)
-        return out[0], out[1]
+                    beyond = probe
+                elif beyond is None:
+                    step *= 2
+                if step > 1 << 62:
+                    break  # unbounded (no real size is)
+            ends.append(best)
+        return ends[0], ends[1]
 
 
 def linked_rows(problem: Z3Problem, tables: Sequence[Table], kind: str | None) -> None:

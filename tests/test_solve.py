@@ -405,6 +405,13 @@ domains:
   kernel: {min: 1, max: 3}
 constraints: [a.L == 9]
 """, "with kernel 1..3, a.L can only be 2..6, but a.L == 9 needs 9"),
+    # the range is exact however wide (it was found by bisection, not by small steps)
+    ("a-wide-range", """\
+input: [1, H]
+vars: {H: {min: 1, max: 100000}}
+layers: [{name: a, op: conv, out: 2, kernel: 3, stride: "?"}]
+constraints: [a.L == 200000]
+""", "with stride 1..4, a.L can only be 1..99998, but a.L == 200000 needs 200000"),
     # a rule the written values break, whatever the unknowns: check's own words
     ("groups-never-divide", """\
 input: [3, 32, 32]
