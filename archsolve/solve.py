@@ -444,6 +444,8 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
     from .symbolic import attribute_terms
 
     terms = attribute_terms(system)
+    tied = spec.tied()
+    named = {**terms, **{n: tied.get(n, Name(n)) for n in spec.vars}}  # vars too (b: a + 1 is a + 1)
     context = _context(system, layers)
     for label in core:
         if label not in constraints:
@@ -451,9 +453,12 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
         c = spec.constraints[int(label.split("[")[1].rstrip("]"))]
         unreachable: dict[tuple[str, int | None], list[str]] = {}  # (reach, needed) -> attributes
         for attr, needed in _targets(c.expr, spec):
-            if attr not in terms:
+            if attr not in named:
                 continue
-            rng = problem.range_of(terms[attr], label)
+            try:
+                rng = problem.range_of(named[attr], label)
+            except KeyError:  # a var the solver enumerates with its layer: no term of its own
+                continue
             if rng is None:
                 continue
             lo, hi = rng
@@ -532,7 +537,7 @@ def _context(system: Any, layers: list[str]) -> str:
 
 
 def _targets(e: Expr, spec: Spec) -> list[tuple[str, int | None]]:
-    """The attributes a constraint pins, with the value it needs when it is a constant."""
+    """The attributes (and vars) a constraint pins, with the value it needs when it is a constant."""
     from .expr import Bin, ListExpr
 
     out: list[tuple[str, int | None]] = []
@@ -545,7 +550,7 @@ def _targets(e: Expr, spec: Spec) -> list[tuple[str, int | None]]:
                 for axis, item in zip(("C", *spec.axis_names), b.items, strict=False):
                     out.append((f"{base}.{axis}", item.value if isinstance(item, Num) else None))
                 return out
-            if isinstance(a, Name) and "." in a.name:
+            if isinstance(a, Name) and ("." in a.name or a.name in spec.vars):
                 return [(a.name, b.value if isinstance(b, Num) else None)]
     for n in sorted(e.names()):
         if "." in n and not n.endswith(".shape"):

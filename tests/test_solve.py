@@ -405,6 +405,12 @@ domains:
   kernel: {min: 1, max: 3}
 constraints: [a.L == 9]
 """, "with kernel 1..3, a.L can only be 2..6, but a.L == 9 needs 9"),
+    ("tied-var-pinned", """\
+input: [1, 16]
+vars: {a: {min: 1, max: 5}, b: a + 1}
+layers: [{name: c, op: conv, out: 2, kernel: a}]
+constraints: [b == 1]
+""", "b == 1 cannot hold; with the domains given, b can only be 2..6, but b == 1 needs 1"),
     # the range is exact however wide (it was found by bisection, not by small steps)
     ("a-wide-range", """\
 input: [1, H]
