@@ -224,19 +224,22 @@ def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
     name = res.layer.name
     out: list[str] = []
     if p.kind == "kernel-fits":
+        # every axis the kernel does not fit (another axis keeps its value)
+        pad = a["padding"]
+        pads = [0 if isinstance(pad, str) else pad[i] for i in range(a.ndim)]
+        need, kmax = list(pads), list(a["kernel"])
         for i in range(a.ndim):
             k, d = a["kernel"][i], a["dilation"][i]
-            pad = a["padding"]
-            pads = 0 if isinstance(pad, str) else pad[i]
             span = d * (k - 1) + 1
-            if span > x[i + 1] + 2 * pads:
-                need = _ceil_half(span - x[i + 1])
-                kmax = (x[i + 1] + 2 * pads - 1) // d + 1
-                out.append(f"set {name}.padding to at least {need}, or {name}.kernel to at most {kmax}")
-                break
+            if span > x[i + 1] + 2 * pads[i]:
+                need[i] = _ceil_half(span - x[i + 1])
+                kmax[i] = (x[i + 1] + 2 * pads[i] - 1) // d + 1
+        if need != pads:
+            out.append(f"set {name}.padding to at least {_axes_value(need)}, or {name}.kernel to at most "
+                       f"{_axes_value(kmax)}")
     elif p.kind == "output-padding":
-        limit = max(max(a["stride"]), max(a["dilation"])) - 1
-        out.append(f"set {name}.output_padding to at most {limit}")
+        limits = [max(s, d) - 1 for s, d in zip(a["stride"], a["dilation"], strict=True)]
+        out.append(f"set {name}.output_padding to at most {_axes_value(limits)}")
     elif p.kind == "pool-padding":
         out.append(f"set {name}.padding to at most {min(a['kernel']) // 2} (half the kernel)")
     elif p.kind == "same-stride":
@@ -246,13 +249,15 @@ def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
     elif p.kind == "groups":
         cin, cout = x[0], a.get("out", x[0])
         divisors = [g for g in range(1, min(cin, cout) + 1) if cin % g == 0 and cout % g == 0]
-        out.append(f"use groups that divide both {cin} and {cout}: " + ", ".join(map(str, divisors[-6:])))
+        both = f"both {cin} and {cout}" if cin != cout else f"{cin}"
+        out.append(f"use groups that divide {both}: " + ", ".join(map(str, divisors[-6:])))
     elif p.kind == "mismatch":
         out.extend(_merge_fixes(prop, res))
     elif p.kind in ("drops", "exact"):
         out.append("an input size that divides exactly avoids it (see 'archsolve inputs')")
     elif p.kind == "crop-odd":
-        out.append("make the difference even (adjust the input size or a padding), or accept the extra pixel")
+        out.append("make the difference even (adjust the input size or a padding)"
+                   + ("" if p.severity == "error" else ", or accept the extra pixel"))
     return out
 
 
@@ -279,28 +284,55 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
         else:
             continue
         amounts = [abs(d) for d in diffs]
-        sides = ", ".join(f"{d // 2} before and {d - d // 2} after" for d in amounts) if len(set(amounts)) > 1 \
-            else f"{amounts[0] // 2} before and {amounts[0] - amounts[0] // 2} after on each axis"
-        out.append(f"crop {big} to {small} ({sides}): insert {{op: crop, like: {small}}} after {big}")
+        axes = prop.network.spec.axis_names
+        sides = "; ".join(f"{ax}: {d // 2} before and {d - d // 2} after" for ax, d in zip(axes, amounts, strict=False)) \
+            if len(set(amounts)) > 1 else f"{amounts[0] // 2} before and {amounts[0] - amounts[0] // 2} after on each axis"
+        # a new layer the merge reads instead of the branch (an inserted one would feed the
+        # layers after the branch, not the merge)
+        merge, taken = res.layer.name, _names_taken(prop)
+        crop = _new_name(f"{big}_crop", taken)
+        out.append(f"crop {big} to {small} ({sides}): add {{name: {crop}, op: crop, from: {big}, like: {small}}} "
+                   f"before {merge} and read {crop} in {merge}'s from instead of {big}")
         pads = [[d // 2, d - d // 2] for d in amounts]
-        out.append(f"or pad {small} ({sides}): insert {{op: pad, amount: {pads}}} after {small}")
+        pad = _new_name(f"{small}_pad", taken)
+        out.append(f"or pad {small} ({sides}): add {{name: {pad}, op: pad, from: {small}, amount: {pads}}} "
+                   f"before {merge} and read {pad} in {merge}'s from instead of {small}")
         # an up-sampling deconv one or two pixels short: output_padding
         up = prop.layers.get(small)
         if up is not None and up.layer.op == "deconv" and up.args is not None:
-            limit = max(max(up.args["stride"]), max(up.args["dilation"])) - 1
+            limits = [max(st, dl) - 1 for st, dl in zip(up.args["stride"], up.args["dilation"], strict=True)]
             cur = up.args["output_padding"]
             want = [c + d for c, d in zip(cur, amounts, strict=False)]
-            if max(want) <= limit:
-                out.append(f"set {small}.output_padding to {want[0] if len(set(want)) == 1 else want}")
+            if all(w <= lim for w, lim in zip(want, limits, strict=False)):
+                out.append(f"set {small}.output_padding to {_axes_value(want)}")
         # the layer that made either branch its size: another padding, or ceil_mode for a pool
         for k, want_shape in ((0, b_shape), (j, a_shape)):
-            fix = _size_fix(prop, res.layer.sources[k], sources[k], want_shape)
+            fix = _size_fix(prop, res.layer.sources[k], sources[k], want_shape, res.layer.name)
             if fix:
                 out.append(fix)
     return out
 
 
-def _size_fix(prop: Propagation, source: str, label: str, want: Any) -> str | None:
+def _axes_value(values: list[int]) -> int | list[int]:
+    """One number when every axis takes it, else one per axis (as a spec writes them)."""
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _names_taken(prop: Propagation) -> set[str]:
+    spec = prop.network.spec
+    return {"input", *prop.layers, *(g.name for g in spec.groups), *spec.aliases}
+
+
+def _new_name(base: str, taken: set[str]) -> str:
+    """A layer name nothing in the spec uses yet (a block member's '/' made '_')."""
+    base = base.replace("/", "_")
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}{k}", k + 1
+    return name
+
+
+def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str) -> str | None:
     """A padding (or ceil_mode) of the layer that gave ``source`` its size, making it ``want``."""
     from dataclasses import replace
 
@@ -329,9 +361,26 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any) -> str | No
         args = replace(res.args, values={**res.args.values, **change})
         req = Collect()
         shape = opdef.shape(args, res.inputs, req)
-        if not req.failures and tuple(shape[1:]) == tuple(want[1:]):
+        if not req.failures and tuple(shape[1:]) == tuple(want[1:]) and _helps(prop, res.layer, change, merge):
             return f"set {cur}.{text} (so {label} gives {'x'.join(map(str, want[1:]))})"
     return None
+
+
+def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -> bool:
+    """Whether changing ``lay``'s fields clears ``merge`` without breaking a layer that was
+    fine (the same size also reaches other merges)."""
+    from dataclasses import replace
+
+    values = {**lay.values, **{k: tuple(Num(x) for x in v) if isinstance(v, tuple) else v for k, v in change.items()}}
+    net = prop.network
+    changed = Network(net.spec, tuple(replace(x, values=values) if x is lay else x for x in net.order))
+    try:
+        after = propagate(changed, prop.env, receptive_fields=False, counts=False)
+    except SpecError:
+        return False
+    before = {p.layer for p in prop.problems if p.severity == "error"}
+    broken = {p.layer for p in after.problems if p.severity == "error"}
+    return merge not in broken and broken <= before
 
 
 # -- the report --------------------------------------------------------------------------------------

@@ -604,7 +604,8 @@ def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                      fatal=True)
             exact = bool(args.get("_exact", False))
             req.need(eq(diff % 2, 0), "crop-odd", "like",
-                     lambda: (f"cropping {x[i + 1]} to {target} on axis {ax} removes an odd {diff} pixels: "
+                     lambda: (f"cropping {x[i + 1]} to {target} on axis {ax} removes {diff} "
+                              f"pixel{'' if isinstance(diff, int) and diff == 1 else 's'}, an odd number: "
                               f"{fdiv(diff, 2)} before and {diff - fdiv(diff, 2)} after (the extra pixel comes off the end)"),
                      severity=Severity.ERROR if exact else Severity.WARNING)
             out.append(target)

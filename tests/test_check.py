@@ -102,7 +102,8 @@ def test_padded_unet_at_572_names_the_deepest_merge_with_arithmetic(spec_file) -
     fixes = "\n".join(cat4["fixes"])
     assert "use input size 560x560 or 576x576 instead of 572x572" in fixes
     assert "set up4.output_padding to 1" in fixes
-    assert "insert {op: crop, like: up4} after enc4" in fixes
+    assert ("add {name: enc4_crop, op: crop, from: enc4, like: up4} before cat4 and read enc4_crop in cat4's from "
+            "instead of enc4") in fixes
     # no single edit fixes every level; moving the square input is the smallest repair
     assert doc["repairs"][:2] == [
         {"changes": {"input.H": 560, "input.W": 560}, "message": "change input.H from 572 to 560; "
@@ -231,7 +232,7 @@ layers:
     assert code == 0
     (p,) = [p for p in doc["problems"] if p["layer"] == "c"]
     assert p["severity"] == "warning"
-    assert "removes an odd 3 pixels: 1 before and 2 after (the extra pixel comes off the end)" in p["message"]
+    assert "removes 3 pixels, an odd number: 1 before and 2 after (the extra pixel comes off the end)" in p["message"]
     assert _row(doc, "c")["shape"] == [1, 6, 6]
 
 
@@ -381,3 +382,73 @@ layers:
 """))
     assert code == 1
     assert {"changes": {"block:b/c.kernel": 4}, "message": "change block:b/c.kernel from 5 to 4"} in doc["repairs"]
+
+
+RESIDUAL_MISMATCH = """
+input: [8, 15, 12]
+layers:
+  - {name: a, op: conv, out: 8, kernel: 3, padding: 1, stride: 2}
+  - {name: b, op: conv, out: 8, kernel: 3, from: input}
+  - {name: sum, op: add, from: [b, a]}
+"""
+
+
+@pytest.mark.parametrize(("text", "merge"), [
+    (PADDED_572, "cat4"),
+    ((SPECS / "unet-skip-mismatch.yaml").read_text(), "cat2"),
+    (RESIDUAL_MISMATCH, "sum"),  # 13x10 against 8x6: different amounts per axis
+], ids=["padded-unet", "skip-mismatch", "residual-per-axis"])
+def test_a_crop_or_pad_fix_does_what_it_says(spec_file, text: str, merge: str) -> None:
+    """Each crop and pad fix of a merge, applied as its words say, clears that merge."""
+    import re
+
+    import yaml
+
+    code, doc = check_json(spec_file(text))
+    (problem,) = [p for p in doc["problems"] if p["layer"] == merge]
+    applied = 0
+    for fix in problem["fixes"]:
+        m = re.fullmatch(r".*: add (\{.*\}) before (\S+) and read (\S+) in (\S+)'s from instead of (\S+)", fix)
+        if m is None:
+            continue
+        data = yaml.safe_load(text)
+        layers = data["layers"]
+        at = next(i for i, lay in enumerate(layers) if lay.get("name") == m[2])
+        layers.insert(at, yaml.safe_load(m[1]))
+        layers[at + 1]["from"] = [m[3] if f == m[5] else f for f in layers[at + 1]["from"]]
+        _, fixed = check_json(spec_file(yaml.safe_dump(data, sort_keys=False)))
+        assert not [p for p in fixed["problems"] if p["layer"] == merge and p["severity"] == "error"], fix
+        applied += 1
+    assert applied == 2  # a crop and a pad
+
+
+KERNEL_5 = "input: [3, 4, 1]\nlayers:\n  - {name: c, op: conv, out: 1, kernel: 5%s}\n"
+DILATED = "input: [1, 9, 9]\nlayers:\n  - {name: d, op: deconv, out: 1, kernel: 3, dilation: [3, 2], output_padding: %s}\n"
+
+
+@pytest.mark.parametrize(("text", "fix", "fixed"), [
+    # W's limit is max(stride 1, dilation 2) - 1 = 1, H's 2
+    (DILATED % "[0, 2]", "set d.output_padding to at most [2, 1]", DILATED % "[2, 1]"),
+    # the kernel fits neither axis: H needs padding 1, W padding 2
+    (KERNEL_5 % "", "set c.padding to at least [1, 2], or c.kernel to at most [4, 1]", KERNEL_5 % ", padding: [1, 2]"),
+    (KERNEL_5 % "", "set c.padding to at least [1, 2], or c.kernel to at most [4, 1]",
+     KERNEL_5.replace("kernel: 5", "kernel: [4, 1]") % ""),
+], ids=["output-padding-per-axis", "kernel-fit-padding", "kernel-fit-kernel"])
+def test_a_per_axis_fix_names_each_axis_and_works(spec_file, text: str, fix: str, fixed: str) -> None:
+    code, doc = check_json(spec_file(text))
+    assert code == 1 and fix in doc["problems"][0]["fixes"]
+    code, doc = check_json(spec_file(fixed))
+    assert code == 0, (fixed, doc["problems"])
+
+
+def test_no_output_padding_fix_past_an_axis_limit(spec_file) -> None:
+    # up is 7x8 against 8x8: H would need output_padding 1, but H's stride is 1
+    code, doc = check_json(spec_file("""
+input: [1, 8, 4]
+layers:
+  - {name: up, op: deconv, out: 1, kernel: [1, 2], stride: [1, 2], padding: [1, 0], from: input}
+  - {name: same, op: conv, out: 1, kernel: 1, from: input}
+  - {name: cat, op: concat, from: [same, up]}
+"""))
+    fixes = next(p for p in doc["problems"] if p["layer"] == "cat")["fixes"]
+    assert not [f for f in fixes if "output_padding" in f], fixes
