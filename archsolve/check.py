@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from .propagate import Problem, Propagation, propagate
 from .spec import Spec, load_spec
 
 NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
+NEAREST_ALONE = 64  # ... and for one axis moved by itself
 NEAREST_SECONDS = 2.0
 SCAN_LIMIT = 4096
 
@@ -164,7 +166,17 @@ def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...
             v = spatial[0] + d
             return (v,) * len(spatial) if v >= 1 else None
     else:
-        def make(d: int) -> tuple[int, ...] | None:  # scale every axis by the same offset
+        # sizes that differ: often one axis alone is off (576x572): move each axis by itself
+        # first, the nearest found first
+        alone = sorted((abs(d), c) for a in range(len(spatial))
+                       for d, c in _nearest_on(net, env, spatial, a, deadline))
+        if alone:
+            return [c for _, c in alone[:2]]
+        mixed = _nearest_mixed(net, env, spatial, deadline)
+        if mixed:
+            return mixed
+
+        def make(d: int) -> tuple[int, ...] | None:  # then every axis by the same offset
             out = tuple(v + d for v in spatial)
             return out if min(out) >= 1 else None
     found: list[tuple[int, ...]] = []
@@ -179,7 +191,7 @@ def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...
             if cand is None:
                 continue
             try:
-                if propagate(net, env, cand, receptive_fields=False).ok:
+                if propagate(net, env, cand, receptive_fields=False, counts=False).ok:
                     if is_below:
                         below = cand
                     else:
@@ -190,6 +202,64 @@ def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...
         if c:
             found.append(c)
     return found
+
+
+def _nearest_on(net: Network, env: Mapping[str, int], spatial: tuple[int, ...], axis: int, deadline: float
+                ) -> list[tuple[int, tuple[int, ...]]]:
+    """The nearest valid sizes below and above with only ``axis`` moved: (offset, sizes)."""
+    found: list[tuple[int, tuple[int, ...]]] = []
+    for sign in (-1, 1):
+        for d in range(1, NEAREST_ALONE + 1):
+            if time.monotonic() > deadline:
+                return found
+            v = spatial[axis] + sign * d
+            if v < 1:
+                break
+            cand = (*spatial[:axis], v, *spatial[axis + 1:])
+            try:
+                if propagate(net, env, cand, receptive_fields=False, counts=False).ok:
+                    found.append((sign * d, cand))
+                    break
+            except SpecError:
+                break
+    return found
+
+
+def _nearest_mixed(net: Network, env: Mapping[str, int], spatial: tuple[int, ...], deadline: float
+                   ) -> list[tuple[int, ...]]:
+    """Every axis moved to its own nearest size that works as a square input (below or
+    above), each combination checked as it is: the two nearest that are valid."""
+    valid: dict[int, bool] = {}
+
+    def square(v: int) -> bool:
+        if v not in valid:
+            try:
+                valid[v] = propagate(net, env, (v,) * len(spatial), receptive_fields=False, counts=False).ok
+            except SpecError:
+                valid[v] = False
+        return valid[v]
+
+    choices: list[list[int]] = []
+    for v in spatial:
+        near = [v] if square(v) else []
+        for sign in (-1, 1):
+            for d in range(1, NEAREST_SCAN + 1):
+                if time.monotonic() > deadline or v + sign * d < 1:
+                    break
+                if square(v + sign * d):
+                    near.append(v + sign * d)
+                    break
+        choices.append(near)
+    found = []
+    for cand in itertools.product(*choices):
+        if cand == spatial or time.monotonic() > deadline:
+            continue
+        try:
+            if propagate(net, env, cand, receptive_fields=False, counts=False).ok:
+                found.append((sum(abs(a - b) for a, b in zip(cand, spatial, strict=True)), cand))
+        except SpecError:
+            continue
+    return [c for _, c in sorted(found)[:2]]
 
 
 def _fmt_size(sizes: tuple[int, ...]) -> str:

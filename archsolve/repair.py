@@ -47,6 +47,8 @@ class Candidate:
     current: int
     values: tuple[int, ...]  # the alternatives, nearest first
     priority: int  # 0: a layer with an error; 1: elsewhere
+    field: Any = None  # the FieldDef of a layer's own field (its domain may name other fields)
+    axis: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,16 @@ def _layer_env(item: Mapping[str, Any], axis: int | None) -> dict[str, int]:
     return env
 
 
-def candidates(spec: Spec, troubled: set[str]) -> list[Candidate]:
-    """Every numeric value the spec writes, with the values its field may take."""
+def candidates(spec: Spec, troubled: set[str], channels: frozenset[int] = frozenset()) -> list[Candidate]:
+    """Every numeric value the spec writes, with the values its field may take: the nearest,
+    and for a channel count (``out``) also the counts other layers have (a merge's other
+    branch: 64 -> 32 is far from 64, but it is what the add needs)."""
     data = spec.document.data
     out: list[Candidate] = []
     axes = spec.axis_names
+    # a layer in trouble made by a block call: the definition's layer is near too (block:B/x)
+    inside = {f"{g.op}/{m[len(g.name) + 1:]}" for g in spec.groups if g.op.startswith("block:")
+              for m in g.members if m in troubled}
 
     def add(name: str, path: tuple[Any, ...], item: Mapping[str, Any], field: Any, axis: int | None,
             layer: str) -> None:
@@ -93,12 +100,16 @@ def candidates(spec: Spec, troubled: set[str]) -> list[Candidate]:
         current = node[axis] if axis is not None else node
         if isinstance(current, bool) or not isinstance(current, int):
             return
-        values = [v for v in _domain_values(field, _layer_env(item, axis)) if v != current]
-        values.sort(key=lambda v: (abs(v - current), v))
-        near = layer in troubled or any(t.startswith(layer + "/") for t in troubled)
+        allowed = [v for v in _domain_values(field, _layer_env(item, axis)) if v != current]
+        values = sorted(allowed, key=lambda v: (abs(v - current), v))[:MAX_VALUES_PER_FIELD]
+        if field.name == "out" and channels:
+            ok = set(allowed)
+            values += sorted((c for c in channels if c in ok and c not in values), key=lambda v: (abs(v - current), v))
+        near = layer in troubled or layer in inside or any(t.startswith(layer + "/") for t in troubled)
         # shapes break far more often than channels: try the spatial fields first
         prio = (0 if near else 2) + (1 if field.name in CHANNEL_FIELDS or field.name not in SPATIAL else 0)
-        out.append(Candidate(name, path, current, tuple(values[:MAX_VALUES_PER_FIELD]), prio))
+        own = field.name in item and path[-1 if axis is None else -2] == field.name
+        out.append(Candidate(name, path, current, tuple(values), prio, field if own else None, axis))
 
     def walk_layers(items: list[Any], base: tuple[Any, ...], prefix: str) -> None:
         for i, item in enumerate(items):
@@ -169,6 +180,28 @@ def _valid(spec: Spec, changes: Mapping[tuple[Any, ...], int], given: Mapping[st
         return False
 
 
+def _item_path(c: Candidate) -> tuple[Any, ...]:
+    """Where the layer of a layer's own field stands in the document."""
+    return c.path[:-1 if c.axis is None else -2]
+
+
+def _in_domains(spec: Spec, changes: Mapping[Candidate, int]) -> bool:
+    """Whether each changed value lies in its field's default domain given the other changes
+    (a padding moved with its kernel: 0..kernel - 1 of the new kernel)."""
+    data = copy.deepcopy(spec.document.data)
+    for c, v in changes.items():
+        set_at(data, c.path, v)
+    for c, v in changes.items():
+        if c.field is None:
+            continue
+        node: Any = data
+        for key in _item_path(c):
+            node = node[key]
+        if v not in _domain_values(c.field, _layer_env(node, c.axis)):
+            return False
+    return True
+
+
 def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None = None,
                  seconds: float | None = None) -> list[Repair]:
     """The smallest verified repairs, fewest changes first (at most a handful)."""
@@ -182,8 +215,9 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
         if p.severity == "error" and res is not None:
             troubled |= set(res.layer.refs or res.layer.sources)
     given = {k: v for k, v in prop.env.items() if k in spec.vars or k in spec.unknowns}
-    cands = candidates(spec, troubled)
-    deadline = time.monotonic() + seconds
+    channels = frozenset(int(r.shape[0]) for r in prop.layers.values() if r.shape)
+    cands = candidates(spec, troubled, channels)
+    deadline = time.process_time() + seconds  # CPU time: a busy machine must not cut the search short
     found: list[Repair] = []
 
     def offer(changes: list[tuple[Candidate, int]]) -> None:
@@ -193,26 +227,31 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
 
     for cand in cands:
         for v in cand.values:
-            if time.monotonic() > deadline or len(found) >= MAX_REPAIRS:
+            if time.process_time() > deadline or len(found) >= MAX_REPAIRS:
                 break
             if _valid(spec, {cand.path: v}, given):
                 offer([(cand, v)])
                 break  # the nearest value for this field is enough
-    if found:
-        return found
-    # an input written square moves together: two changes, one idea
+    # the nearest valid input sizes: one change where one axis moves alone, else (a square
+    # input moving together) two changes, one idea, offered when no single change works
     sizes = [c for c in cands if c.name.startswith("input.")]
+    single = bool(found)
     for target in nearest_inputs or []:
         if len(sizes) == len(target) and len(found) < MAX_REPAIRS:
-            changes = {c.path: t for c, t in zip(sizes, target, strict=True)}
-            if _valid(spec, changes, given):
-                offer([(c, t) for c, t in zip(sizes, target, strict=True) if c.current != t])
+            moved = [(c, t) for c, t in zip(sizes, target, strict=True) if c.current != t]
+            if (len(moved) == 1 or not single) and _valid(spec, {c.path: t for c, t in moved}, given):
+                offer(moved)
+    if single:
+        found.sort(key=lambda r: len(r.changes))
+        return found[:MAX_REPAIRS]
     for a, b in itertools.combinations([c for c in cands if c.priority <= 1], 2):
-        if time.monotonic() > deadline or len(found) >= MAX_REPAIRS:
+        if time.process_time() > deadline or len(found) >= MAX_REPAIRS:
             break
-        for va, vb in _pairs(a, b):
-            if time.monotonic() > deadline:
+        for va, vb in _pairs(spec, a, b):
+            if time.process_time() > deadline:
                 break
+            if not _in_domains(spec, {a: va, b: vb}):
+                continue
             if _valid(spec, {a.path: va, b.path: vb}, given):
                 offer([(a, va), (b, vb)])
                 break
@@ -220,8 +259,30 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
     return found[:MAX_REPAIRS]
 
 
-def _pairs(a: Candidate, b: Candidate) -> Iterator[tuple[int, int]]:
-    yield from itertools.product(a.values[:6], b.values[:6])
+def _pairs(spec: Spec, a: Candidate, b: Candidate) -> Iterator[tuple[int, int]]:
+    """The nearest values of each, and where one field's domain follows the other's value
+    (padding 0..kernel - 1), the other's values for each of its new values."""
+    seen: set[tuple[int, int]] = set()
+    for pair in itertools.chain(
+            ((x, y) for x in a.values[:6] for y in _values_given(spec, b, a, x)[:6]),
+            ((x, y) for y in b.values[:6] for x in _values_given(spec, a, b, y)[:6])):
+        if pair not in seen:
+            seen.add(pair)
+            yield pair
+
+
+def _values_given(spec: Spec, c: Candidate, other: Candidate, value: int) -> tuple[int, ...]:
+    """``c``'s alternatives, nearest first, once ``other`` (in the same layer) is ``value``."""
+    if c.field is None or other.field is None or _item_path(c) != _item_path(other):
+        return c.values
+    data = copy.deepcopy(spec.document.data)
+    set_at(data, other.path, value)
+    node: Any = data
+    for key in _item_path(c):
+        node = node[key]
+    values = [v for v in _domain_values(c.field, _layer_env(node, c.axis)) if v != c.current]
+    values.sort(key=lambda v: (abs(v - c.current), v))
+    return tuple(values[:MAX_VALUES_PER_FIELD])
 
 
 __all__ = ["find_repairs", "Repair", "Candidate", "candidates", "AXIS_NAMES"]

@@ -452,3 +452,15 @@ layers:
 """))
     fixes = next(p for p in doc["problems"] if p["layer"] == "cat")["fixes"]
     assert not [f for f in fixes if "output_padding" in f], fixes
+
+
+@pytest.mark.parametrize(("text", "sizes"), [
+    # neither axis can move alone (W = 1 never fits the kernel): both move, the nearest first
+    ("input: [3, 4, 1]\nlayers:\n  - {name: c, op: conv, out: 1, kernel: 5}\n", "5x5"),
+    # only W is off: 12x11 -> 12x10 (H stays)
+    ("exact: true\ninput: [1, 12, 11]\nlayers:\n  - {name: p, op: maxpool, kernel: [2, 5]}\n", "12x10 or 12x15"),
+], ids=["both-axes", "one-axis"])
+def test_nearest_input_sizes_move_each_axis_on_its_own(spec_file, text: str, sizes: str) -> None:
+    code, doc = check_json(spec_file(text))
+    fixes = [f for p in doc["problems"] for f in p["fixes"] if f.startswith("use input size")]
+    assert fixes and fixes[0].startswith(f"use input size {sizes} instead of"), fixes

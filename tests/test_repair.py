@@ -80,3 +80,72 @@ def test_one_perturbation_gets_a_repair_of_at_most_one_change(place: tuple[int, 
 def test_repairs_are_only_for_invalid_networks(tmp_path: Path) -> None:
     report = check_spec(load_text(yaml.safe_dump(UNET, sort_keys=False)))
     assert report.ok and report.repairs == []
+
+
+REPAIR_CASES = [
+    # a padding moved with its kernel keeps within the new kernel's domain (0..kernel - 1):
+    # {kernel: 3, padding: 4} makes 12 but is out of domain; {kernel: 7, padding: 6} is not
+    ("pair-in-domain", """
+input: [4, 12, 12]
+layers:
+  - {name: c, op: conv, out: 4, kernel: 5, padding: 0, from: input}
+  - {name: p, op: pad, amount: 3, from: input}
+  - {name: m, op: add, from: [p, c]}
+""", [{"c.kernel": 7, "c.padding": 6}]),
+    # the other branch's channel count, far from the nearest values
+    ("channels-of-the-other-branch", """
+input: [16, 32, 32]
+layers:
+  - {name: c1, op: conv, out: 32, kernel: 3, padding: 1}
+  - {name: c2, op: conv, out: 64, kernel: 3, padding: 1}
+  - {name: add, op: add, from: [c2, c1]}
+""", [{"c1.out": 64}, {"c2.out": 32}]),
+    # one axis of a non-square input is off by itself
+    # one axis of a non-square input is off by itself: 60 -> 30 -> 15 -> 7 -> 14 -> 28
+    ("one-input-axis", """
+input: [1, 64, 60]
+layers:
+  - {name: a, op: conv, out: 2, kernel: 3, padding: 1}
+  - {name: p, op: maxpool, kernel: 2}
+  - {name: p2, op: maxpool, kernel: 2}
+  - {name: p3, op: maxpool, kernel: 2}
+  - {name: up, op: deconv, out: 2, kernel: 2, stride: 2}
+  - {name: up2, op: deconv, out: 2, kernel: 2, stride: 2}
+  - {name: cat, op: concat, from: [p, up2]}
+""", [{"p.kernel": 1}, {"input.W": 57}, {"input.W": 64}]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in REPAIR_CASES], ids=[c[0] for c in REPAIR_CASES])
+def test_repairs_found_beyond_the_nearest_values(text: str, expected: list[dict[str, int]] | None) -> None:
+    report = check_spec(load_text(text))
+    assert not report.ok
+    got = [r["changes"] for r in report.repairs]
+    if expected is not None:
+        assert got == expected
+    assert got, [p.message for p in report.problems]
+    for changes in got:  # each offered repair checks clean
+        data = yaml.safe_load(text)
+        for name, value in changes.items():
+            base, _, field = name.rpartition(".")
+            if base == "input":
+                data["input"][{"H": 1, "W": 2}[field]] = value
+            else:
+                next(lay for lay in data["layers"] if lay["name"] == base)[field] = value
+        assert check_spec(load_text(yaml.safe_dump(data, sort_keys=False)), repairs=False).ok, changes
+
+
+def test_a_block_definition_value_is_near_its_callers_trouble() -> None:
+    text = """
+input: [8, 16, 16]
+blocks:
+  res:
+    layers:
+      - {name: a, op: conv, out: 8, kernel: 3, padding: 0}
+      - {name: sum, op: add, from: [in, a]}
+layers:
+  - {name: r1, block: res}
+  - {name: r2, block: res}
+"""
+    report = check_spec(load_text(text))
+    assert {"block:res/a.padding": 1} in [r["changes"] for r in report.repairs]
