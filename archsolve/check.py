@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpecError, UsageError
+from .errors import ArchsolveError, SpecError, UsageError
 from .explain import formula, origin
 from .expr import Num
 from .graph import Network, build_network
@@ -24,6 +24,7 @@ from .spec import Spec, load_spec
 
 NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
 NEAREST_ALONE = 64  # ... and for one axis moved by itself
+BINDING_SECONDS = 1.0  # for the search that picks several free vars' values
 NEAREST_SECONDS = 2.0
 SCAN_LIMIT = 4096
 
@@ -132,22 +133,62 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
         notes.append(f"no value of {name} in {spec.vars[name].domain} gives a valid network; "
                      f"checked at {name} = {value}")
         return {**env, name: value}, notes
-    # several free vars (H and W): the smallest value valid for all of them at once
-    common = sorted(set.intersection(*(set(_domain_values(spec, n, env)) for n in free)))
+    # several free vars (H and W): the smallest value valid for all of them at once (a square
+    # tile), else the valid values with the smallest sum, else each var's smallest value
+    fixed_ends = [n for n in free if _constant_domain(spec, n)]
+    common = sorted(set.intersection(*(set(_domain_values(spec, n, env)) for n in fixed_ends))) if fixed_ends else []
     for value in common[:SCAN_LIMIT]:
+        same = {**env, **{n: value for n in free}}
+        if not all(_in_domain(spec, n, value, same) for n in free):
+            continue
         try:
-            if propagate(net, {**env, **{n: value for n in free}}, receptive_fields=False).ok:
+            if propagate(net, same, receptive_fields=False).ok:
                 notes.append(f"checked at {' = '.join(free)} = {value}, the smallest value valid for all of them "
                              "(--set NAME=N checks others)")
-                return {**env, **{n: value for n in free}}, notes
+                return same, notes
         except SpecError:
             continue
-    for name in free:
-        value = next(iter(_domain_values(spec, name, env)))
-        env[name] = value
-    notes.append("no common value of " + ", ".join(free) + " gives a valid network; checked at the smallest "
+    best = _smallest_sum(net, env)
+    if best is not None:
+        notes.append("checked at " + ", ".join(f"{n} = {best[n]}" for n in free) + ", the valid values with the "
+                     "smallest sum (--set NAME=N checks others)")
+        return {**env, **{n: best[n] for n in free}}, notes
+    pending = list(free)
+    while pending:  # a domain may name another var (W: {min: 1, max: H}): bind that one first
+        name = next((n for n in pending if _constant_domain(spec, n, env)), pending[0])
+        env[name] = next(iter(_domain_values(spec, name, env)))
+        pending.remove(name)
+    notes.append("no values of " + ", ".join(free) + " found that give a valid network; checked at the smallest "
                  "value of each: " + ", ".join(f"{n} = {env[n]}" for n in free) + " (--set NAME=N checks others)")
     return env, notes
+
+
+def _constant_domain(spec: Spec, name: str, env: Mapping[str, int] | None = None) -> bool:
+    """Whether a var's domain can be listed without the values of the vars not in ``env``."""
+    dom = spec.vars[name].domain
+    assert dom is not None
+    if dom.values is not None:
+        return True
+    assert dom.lo is not None and dom.hi is not None
+    return (dom.lo.names() | dom.hi.names()) <= set(env or ())
+
+
+def _smallest_sum(net: Network, env: Mapping[str, int]) -> dict[str, int] | None:
+    """The free vars' valid values with the smallest sum, by the exact search (None: none, or
+    out of its reach or time)."""
+    from .search import search
+
+    spec = net.spec
+    if env:
+        return None  # --set gave some: the search would walk the others with them open too
+    try:
+        answer = search(net, "opt", "sum", 1, BINDING_SECONDS)
+    except ArchsolveError:
+        return None
+    if answer is None or not answer.solutions:
+        return None
+    values = answer.solutions[0]
+    return values if set(values) <= set(spec.vars) else None
 
 
 # -- fixes -----------------------------------------------------------------------------------------

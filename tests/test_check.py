@@ -464,3 +464,22 @@ def test_nearest_input_sizes_move_each_axis_on_its_own(spec_file, text: str, siz
     code, doc = check_json(spec_file(text))
     fixes = [f for p in doc["problems"] for f in p["fixes"] if f.startswith("use input size")]
     assert fixes and fixes[0].startswith(f"use input size {sizes} instead of"), fixes
+
+
+@pytest.mark.parametrize(("text", "note"), [
+    ("input: [1, H, W]\nvars: {H: {min: 1, max: 20}, W: {min: 1, max: 20}}\n"
+     "layers: [{name: c, op: conv, out: 1, kernel: 3}]\n",
+     "checked at H = W = 3, the smallest value valid for all of them"),
+    # no common value: H + W == 12 with H >= 8 and W <= 5
+    ("input: [1, H, W]\nvars: {H: {min: 8, max: 20}, W: {min: 1, max: 5}}\n"
+     "layers: [{name: c, op: conv, out: 1, kernel: 3}]\nconstraints: [H + W == 12]\n",
+     "checked at H = 8, W = 4, the valid values with the smallest sum"),
+    # a domain naming another var
+    ("input: [1, H, W]\nvars: {H: {min: 1, max: 9}, W: {min: 1, max: H}}\n"
+     "layers: [{name: c, op: conv, out: 1, kernel: 3}]\n",
+     "checked at H = W = 3, the smallest value valid for all of them"),
+], ids=["common", "smallest-sum", "domain-names-a-var"])
+def test_check_picks_values_for_several_free_vars(spec_file, text: str, note: str) -> None:
+    code, doc = check_json(spec_file(text))
+    out = run_cli("check", str(spec_file(text)))[1]
+    assert code == 0 and note in out, out
