@@ -485,7 +485,9 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                           f"(padding {p}) on axis {ax}: output size {y}"), fatal=True)
         nums.append(x[i + 1] + 2 * p - d * (k - 1) - 1)
         out.append(y)
-    if not args["ceil_mode"]:
+    if not args["ceil_mode"] or args.get("_exact"):
+        # ceil_mode's last window takes what floor division would drop, so only `exact`
+        # (CONTRACT §1: every pool divides exactly) speaks of a ceil-mode pool
         _exact(args, req, nums, args["stride"], "pool")
     return tuple(out)
 

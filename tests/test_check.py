@@ -483,3 +483,16 @@ def test_check_picks_values_for_several_free_vars(spec_file, text: str, note: st
     code, doc = check_json(spec_file(text))
     out = run_cli("check", str(spec_file(text)))[1]
     assert code == 0 and note in out, out
+
+
+@pytest.mark.parametrize(("exact", "size", "kinds"), [
+    (True, 5, ["exact"]),  # (5 - 1) % 3 = 1: CONTRACT §1's formula holds for every pool
+    (True, 7, []),
+    (False, 5, []),  # ceil_mode's last window takes the rest: nothing to warn of
+], ids=["exact-drops", "exact-divides", "not-exact"])
+def test_exact_holds_for_ceil_mode_pools_too(spec_file, exact: bool, size: int, kinds: list[str]) -> None:
+    text = (("exact: true\n" if exact else "") + f"input: [1, {size}]\n"
+            "layers: [{name: p, op: maxpool, kernel: 1, stride: 3, ceil_mode: true}]\n")
+    code, doc = check_json(spec_file(text))
+    assert [p["kind"] for p in doc["problems"]] == kinds
+    assert code == (1 if kinds else 0)
