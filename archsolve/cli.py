@@ -284,6 +284,7 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
         click.echo(json.dumps(to_json(reports)))
     else:
         click.echo(to_text(loaded, reports, near))
+    sys.exit(0 if all(r.values for r in reports.values()) else 1)  # no valid size: an invalid network
 
 
 @main.command()

@@ -16,12 +16,14 @@ Example::
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpecError, UsageError
+from .errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
 from .expr import Name
 from .graph import build_network
+from .propagate import propagate
 from .spec import Spec
 
 MAX_VALUES = 100_000
@@ -66,16 +68,27 @@ class AxisReport:
 
     def describe(self) -> str:
         p = self.pattern
+        if not self.values:
+            return "none"
+        last = self.values[-1]
         if p is not None:
             if p["step"] == 0:
                 return f"only {p['start']}"
+            if p["step"] == 1:
+                return f"every value in {p['start']}..{last}"
             if p["start"] % p["step"] == 0:  # the multiples of the step
-                return f"{p['step']}k" + (f" (k >= {p['start'] // p['step']})" if p["start"] else "")
-            return f"{p['start']} + {p['step']}k"
+                text = f"{p['step']}k" + (f" (k >= {p['start'] // p['step']})" if p["start"] else "")
+            else:
+                text = f"{p['start']} + {p['step']}k"
+            return text + self._until(last, p["step"])
         progs = self.progressions
         if progs:
-            return " or ".join(f"{q['start']} + {q['step']}k" for q in progs)
+            return " or ".join(f"{q['start']} + {q['step']}k" for q in progs) + self._until(last, progs[0]["step"])
         return "no single pattern"
+
+    def _until(self, last: int, step: int) -> str:
+        """Where a pattern stops inside the range (its next term is not valid)."""
+        return f", up to {last}" if last + step <= self.high else ""
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -104,7 +117,7 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
                 near: int | None = None, timeout: float | None = 60.0) -> dict[str, AxisReport]:
     """The valid values of each input size variable (see the module docstring)."""
     from . import solver as z3layer
-    from .symbolic import build_system, constraint_exprs
+    from .symbolic import at_constraint, build_system, constraint_exprs
 
     names = size_vars(spec)
     if not names:
@@ -114,31 +127,86 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
         if axis not in names:
             from .spec import suggest
 
+            var = spec.vars.get(axis)
+            tie = f"; {axis} is tied to {var.expr}, so ask for {', '.join(sorted(var.expr.names()))}" \
+                if var is not None and var.expr is not None else ""
             raise UsageError(f"--axis {axis}: not an input size variable of {spec.file} "
-                             f"(they are {', '.join(names)}){suggest(axis, names)}")
+                             f"(they are {', '.join(names)}){suggest(axis, names)}{tie}")
         names = [axis]
-    system = build_system(build_network(spec), named=frozenset(names))
-    problem = z3layer.Z3Problem(system, timeout)
-    for expr, label, text in constraint_exprs(system):
-        problem.add(label, problem.bool_term(expr), text)
-    problem.commit()
+    _input_exprs_evaluate(spec, names, rng)
+    net = build_network(spec)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    problem: Any = None
+    try:
+        system = build_system(net, named=frozenset(names))
+        problem = z3layer.Z3Problem(system, timeout)
+        for i, (expr, label, text) in enumerate(constraint_exprs(system)):
+            with at_constraint(spec.constraints[i], i):
+                problem.add(label, problem.bool_term(expr), text)
+        problem.commit()
+    except EncodingLimit as exc:
+        # Z3 cannot take the question (a classifier's flatten multiplies H by W): one plain
+        # check per size answers it where nothing else is open
+        if not _one_check_decides(spec, names):
+            raise EncodingLimit(f"{exc.bare}; with other sizes or unknowns open too, inputs cannot answer this "
+                                "(fix them with vars tied to this one, or use solve)", exc.where) from None
     reports: dict[str, AxisReport] = {}
     for name in names:
         lo, hi = _bounds(spec, name, rng)
-        x = problem.var(name)
-        problem.solver.push()
-        problem.solver.add(x >= lo, x <= hi)
-        found = [v for v in _values(problem, name)]
-        problem.solver.pop()
-        found.sort()
+        found = sorted(_solved(problem, name, lo, hi) if problem is not None else
+                       _scanned(net, name, lo, hi, deadline))
         reports[name] = AxisReport(name, lo, hi, found, _nearest(found, near) if near is not None else [])
     return reports
 
 
-def _values(problem: Any, name: str) -> list[int]:
+def _input_exprs_evaluate(spec: Spec, names: list[str], rng: tuple[int, int] | None) -> None:
+    """A division by zero in the input's sizes (``[1, H // 0]``) is a bad spec, named as
+    ``check`` names it, before the solver meets it without a place."""
+    tied = spec.tied()
+    env = {}
+    for n in names:
+        try:
+            env[n] = _bounds(spec, n, rng)[0]
+        except UsageError:
+            return  # the range itself is wrong: that error comes next, in its own words
+    for i, e in enumerate(spec.input):
+        try:
+            e.substitute(tied).evaluate(env)
+        except ExprError as exc:
+            where = spec.document.where(("input", i)) if spec.document else None
+            raise SpecError(exc.bare, where, f"input[{i}]") from None
+        except KeyError:
+            continue
+
+
+def _solved(problem: Any, name: str, lo: int, hi: int) -> list[int]:
     out: list[int] = []
-    for model in problem.models([name]):
-        out.append(model[name])
+    for v in problem.values_in(name, lo, hi):
+        out.append(v)
+        if len(out) >= MAX_VALUES:
+            raise SpecError(f"more than {MAX_VALUES} valid values of {name}; narrow --range")
+    return out
+
+
+def _one_check_decides(spec: Spec, names: list[str]) -> bool:
+    """Whether checking one value of a size var decides it: every other var tied or fixed,
+    no ``"?"`` left."""
+    free = [n for n, v in spec.vars.items() if v.domain is not None]
+    return not spec.unknowns and len(free) == 1 and free == names[:1]
+
+
+def _scanned(net: Any, name: str, lo: int, hi: int, deadline: float | None) -> list[int]:
+    """The valid values by checking each one (the way ``check --set`` would)."""
+    out: list[int] = []
+    for v in range(lo, hi + 1):
+        if deadline is not None and not v & 63 and time.monotonic() > deadline:
+            raise SolverTimeout(f"the time ran out checking {name} = {v}")
+        interrupted()
+        try:
+            if propagate(net, {name: v}, receptive_fields=False, counts=False).ok:
+                out.append(v)
+        except SpecError:
+            continue  # a size that evaluates to nothing valid (an input below 1)
         if len(out) >= MAX_VALUES:
             raise SpecError(f"more than {MAX_VALUES} valid values of {name}; narrow --range")
     return out
@@ -147,6 +215,8 @@ def _values(problem: Any, name: str) -> list[int]:
 def _bounds(spec: Spec, name: str, rng: tuple[int, int] | None) -> tuple[int, int]:
     dom = spec.vars[name].domain
     assert dom is not None
+    if rng is not None and dom.values is None and (dom.lo.names() or dom.hi.names()):  # type: ignore[union-attr]
+        return rng  # a domain naming other vars (W: {max: H}): the solver keeps to it
     if dom.values is not None:
         lo, hi = min(dom.values), max(dom.values)
     else:

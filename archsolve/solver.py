@@ -389,6 +389,26 @@ class Z3Problem:
                 return
             self.solver.add(z3.Or([v != x for v, x in zip(vars_, vals, strict=True)]))
 
+    def values_in(self, name: str, lo: int, hi: int) -> Iterator[int]:
+        """Every value of ``name`` in ``lo..hi`` that some model takes (in no order), by
+        splitting the range at each value found: the assertions stay as they are (blocking
+        clauses would pile up, one per value, and slow every later check)."""
+        x = self.vars[name]
+        stack = [(lo, hi)]
+        while stack:
+            a, b = stack.pop()
+            if a > b:
+                continue
+            self.solver.push()
+            try:
+                self.solver.add(x >= a, x <= b)
+                v = self.last_model.eval(x, model_completion=True).as_long() if self.satisfiable() else None
+            finally:
+                self.solver.pop()
+            if v is not None:
+                yield v
+                stack += [(v + 1, b), (a, v - 1)]
+
     def core(self) -> list[str]:
         """The labels of a minimal set of layers/constraints that cannot hold together."""
         z3.set_param("smt.core.minimize", True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ PLACEHOLDER = "§"  # never valid in a spec name: marks an input size inside an 
 # every size the solver derives lies within +-SIZE_BOUND (bounded integers keep Z3 fast); the
 # spec's own sizes are at most spec.MAX_SIZE, far below, so no real size is cut off
 SIZE_BOUND = 10**18
+_SOLVER_NAME = re.compile(r"([\w/]+)\.(\d+)#\d+")  # fresh(f"{layer}.{dim}"): the solver's own size variables
 
 
 @dataclass(frozen=True)
@@ -210,15 +212,28 @@ class _Builder:
         # layers with the same op, values and inputs share their rule runs (l2..l4 of a chain)
         self.runs: dict[Any, tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]] = {}
 
+    def readable(self, message: str, env: Mapping[str, Expr]) -> str:
+        """A rule's message in the user's names: an input size's placeholder (``§0.1``)
+        becomes what it stands for, and a size variable of the solver's own (``a.1#3``) the
+        attribute it is (``a.L``)."""
+        if PLACEHOLDER in message:
+            for name in sorted(env, key=len, reverse=True):  # §0.10 before §0.1
+                message = message.replace(name, str(env[name]))
+        if "#" in message:
+            axes = ("C", *self.spec.axis_names)
+            message = _SOLVER_NAME.sub(lambda m: f"{m[1]}.{axes[int(m[2])]}" if int(m[2]) < len(axes) else m[0],
+                                       message)
+        return message
+
     def fresh(self, base: str) -> str:
         self.counter += 1
         return f"{base}#{self.counter}"
 
-    def fact(self, e: Expr, label: str, rule: str, message: str) -> None:
+    def fact(self, e: Expr, label: str, rule: str, message: str, env: Mapping[str, Expr] | None = None) -> None:
         e = fold(e)
         if isinstance(e, Num) and e.value:
             return
-        self.facts.append(Fact(e, label, rule, message))
+        self.facts.append(Fact(e, label, rule, self.readable(message, env or {})))
         self.order.append(("fact", len(self.facts) - 1))
 
     # -- unknowns -------------------------------------------------------------------------------
@@ -419,7 +434,7 @@ class _Builder:
             self.shapes[lay.name] = tuple(Num(1) for _ in inputs[0]) if inputs else (Num(1),)
             return
         for c, rule, message in conds:
-            self.fact(c.substitute(env), lay.name, rule, message)
+            self.fact(c.substitute(env), lay.name, rule, message, env)
         self.shapes[lay.name] = tuple(self._new_dim(lay, d, fold(o.substitute(env))) for d, o in enumerate(outs))
         self.costs(lay, values, shapes, env, outs)
 
@@ -526,7 +541,7 @@ class _Builder:
                 messages.setdefault(c, (rule, msg))
         for c in sorted(common, key=str):
             rule, msg = messages[c]
-            self.fact(c.substitute(env), label, rule, msg)
+            self.fact(c.substitute(env), label, rule, msg, env)
         result: list[Expr] = []
         made: dict[tuple[Expr, ...], Expr] = {}
         for d in range(len(effects[0].outs)):

@@ -104,3 +104,51 @@ def test_bad_usage_exits_2(spec_file, spec: str, args: tuple[str, ...], message:
     path = spec_file(spec)
     code, out = run_cli("inputs", str(path), *args)
     assert code == 2 and message in out and "Traceback" not in out
+
+
+CLASSIFIER = """
+input: [3, H, W]
+vars: {H: {min: 1, max: 64}, W: H}
+layers:
+  - {name: c, op: conv, out: 4, kernel: 3}
+  - {name: p, op: maxpool, kernel: 2}
+  - {name: f, op: flatten}
+  - {name: fc, op: linear, out: 10}
+"""
+
+
+def test_a_classifier_z3_cannot_encode_is_checked_size_by_size(spec_file) -> None:
+    # flatten multiplies H by W: Z3's linear encoding refuses it, one check per size answers
+    path = str(spec_file(CLASSIFIER))
+    assert inputs_json(path)["axes"]["H"]["values"] == plain_loop(path, "H", 1, 64) == list(range(4, 65))
+
+
+def test_a_domain_naming_another_var_takes_the_given_range(spec_file) -> None:
+    path = str(spec_file("input: [1, H, W]\nvars: {H: {min: 1, max: 9}, W: {min: 1, max: H}}\n"
+                         "layers: [{name: c, op: conv, out: 1, kernel: 3}]\n"))
+    assert inputs_json(path, "--axis", "W", "--range", "1..9")["axes"]["W"]["values"] == list(range(3, 10))
+
+
+def test_many_valid_sizes_are_listed(spec_file) -> None:
+    # nearly every size is valid: the listing splits the range (blocking clauses piled up
+    # and took minutes for this)
+    path = str(spec_file("input: [1, H, W]\nvars: {H: {min: 1, max: 100000}, W: H}\n"
+                         "layers: [{name: c, op: conv, out: 1, kernel: 3, padding: 1}, {name: p, op: maxpool, kernel: 2}]\n"))
+    assert inputs_json(path, "--range", "1..3000")["axes"]["H"]["values"] == list(range(2, 3001))
+
+
+@pytest.mark.parametrize(("text", "args", "code", "line"), [
+    ("input: [1, H]\nvars: {H: {min: 1, max: 50}}\nlayers: [{name: p, op: maxpool, kernel: 4}]\n"
+     "constraints: [p.L <= 6]\n", (), 0, "H: 24 valid value(s) in 1..50: every value in 4..27"),
+    ("input: [1, H]\nvars: {H: {min: 1, max: 100}}\nlayers: [{name: p, op: maxpool, kernel: 4}]\n"
+     "constraints: [p.L <= 15]\nexact: true\n", (), 0, "H: 15 valid value(s) in 1..100: 4k (k >= 1), up to 60"),
+    ("input: [3, H]\nvars: {H: {min: 1, max: 50}}\nlayers:\n  - {name: a, op: conv, out: 4, kernel: 3, padding: 1}\n"
+     "  - {name: m, op: add, from: [input, a]}\n", (), 1, "H: 0 valid value(s) in 1..50: none"),
+    ("input: [1, H // 0]\nvars: {H: {min: 1, max: 20}}\nlayers: [{name: c, op: conv, out: 1, kernel: 3}]\n", (), 2,
+     "spec.yaml:1:12: input[1]: division by zero in H // 0"),
+    ("input: [1, H, W]\nvars: {H: {min: 1, max: 20}, W: H}\nlayers: [{name: c, op: conv, out: 1, kernel: 3}]\n",
+     ("--axis", "W"), 2, "W is tied to H, so ask for H"),
+], ids=["every-value", "stops-inside-the-range", "none-is-exit-1", "input-division-placed", "tied-axis"])
+def test_inputs_says_what_it_found(spec_file, text: str, args: tuple[str, ...], code: int, line: str) -> None:
+    got, out = run_cli("inputs", str(spec_file(text)), *args)
+    assert got == code and line in out, out

@@ -411,6 +411,14 @@ vars: {a: {min: 1, max: 5}, b: a + 1}
 layers: [{name: c, op: conv, out: 2, kernel: a}]
 constraints: [b == 1]
 """, "b == 1 cannot hold; with the domains given, b can only be 2..6, but b == 1 needs 1"),
+    # a rule's message in the user's names, not the solver's placeholders
+    ("merge-message-names-the-input-size", """\
+input: [3, H]
+vars: {H: {min: 1, max: 50}}
+layers:
+  - {name: a, op: conv, out: 4, kernel: 3, padding: 1}
+  - {name: m, op: add, from: [input, a]}
+""", "input gives [3, H] but a gives [4, H]"),
     # the range is exact however wide (it was found by bisection, not by small steps)
     ("a-wide-range", """\
 input: [1, H]
