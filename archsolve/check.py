@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ArchsolveError, SpecError, UsageError
 from .explain import formula, origin
-from .expr import Num
+from .expr import Name, Num
 from .graph import Network, build_network
 from .propagate import Problem, Propagation, propagate
 from .spec import Spec, load_spec
@@ -198,7 +198,29 @@ def _ceil_half(n: int) -> int:
 
 
 def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """The valid input sizes closest to ``current`` (equal axes move together), below and above."""
+    """The valid input sizes closest to ``current`` (equal axes move together), below and
+    above; an axis written as a var stays in the var's domain."""
+    found = _nearest_inputs(net, env, current)
+    spans = _axis_spans(net.spec)
+    return [c for c in found if all(lo <= v <= hi for v, (lo, hi) in zip(c, spans, strict=False))]
+
+
+def _axis_spans(spec: Spec) -> list[tuple[int, int]]:
+    """Per spatial axis, the sizes its var's domain allows (any size for a number)."""
+    spans = []
+    for e in spec.input[1:]:
+        var = spec.vars.get(e.name) if isinstance(e, Name) else None
+        dom = var.domain if var is not None else None
+        if dom is not None and dom.values is not None:
+            spans.append((min(dom.values), max(dom.values)))
+        elif dom is not None and isinstance(dom.lo, Num) and isinstance(dom.hi, Num):
+            spans.append((dom.lo.value, dom.hi.value))
+        else:
+            spans.append((1, 1 << 62))
+    return spans
+
+
+def _nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
     spatial = current[1:]
     deadline = time.monotonic() + NEAREST_SECONDS
     # axes written with the same value or var move together (a square input stays square)

@@ -496,3 +496,10 @@ def test_exact_holds_for_ceil_mode_pools_too(spec_file, exact: bool, size: int, 
     code, doc = check_json(spec_file(text))
     assert [p["kind"] for p in doc["problems"]] == kinds
     assert code == (1 if kinds else 0)
+
+
+def test_nearest_input_sizes_stay_in_the_var_domain(spec_file) -> None:
+    text = ("input: [1, H, H]\nvars: {H: {min: 63, max: 65}}\nlayers:\n  - {name: p, op: maxpool, kernel: 2}\n"
+            "  - {name: u, op: deconv, out: 1, kernel: 2, stride: 2}\n  - {name: c, op: concat, from: [input, u]}\n")
+    code, out = run_cli("check", str(spec_file(text)), "--set", "H=63")
+    assert code == 1 and "use input size 64x64 instead of 63x63" in out  # 62 is outside 63..65
