@@ -391,8 +391,10 @@ class Z3Problem:
 
     def values_in(self, name: str, lo: int, hi: int) -> Iterator[int]:
         """Every value of ``name`` in ``lo..hi`` that some model takes (in no order), by
-        splitting the range at each value found: the assertions stay as they are (blocking
-        clauses would pile up, one per value, and slow every later check)."""
+        splitting the range at each value found: the assertions stay as they are, where
+        blocking clauses would pile up, one per value, and slow every later check (10,000
+        valid sizes took minutes).  Measured: blocking clauses inside a scope, in batches,
+        cost more than this on sparse and dense sets alike."""
         x = self.vars[name]
         stack = [(lo, hi)]
         while stack:
