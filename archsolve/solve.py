@@ -468,6 +468,14 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
         for (reach, needed), attrs in unreachable.items():
             parts.append(f"{context}{_names(attrs)} can only be {reach}"
                          + (f", but {c.text} needs {needed}" if needed is not None else ""))
+        if not unreachable:  # L % 2 == 0 against sizes only odd L allow: the values left
+            for n in sorted(c.expr.names() & set(spec.vars)):
+                try:
+                    values = problem.values_of(named[n], label)
+                except KeyError:
+                    continue
+                if values:
+                    parts.append(f"without {c.text}, {n} can only be {', '.join(map(str, values))}")
     for label in layers:
         joined = _joined(problem, system, terms, label)
         if joined:

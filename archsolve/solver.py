@@ -420,6 +420,25 @@ class Z3Problem:
         core = {str(c) for c in self.solver.unsat_core()}
         return [name for name, lit in self.labels.items() if str(lit) in core]
 
+    def values_of(self, e: Expr, without: str, limit: int = 12) -> list[int] | None:
+        """Every value ``e`` can take with label ``without`` dropped, when at most ``limit``
+        (None: more, or a time-out)."""
+        t = self.term(e)
+        others = [lit for n, lit in self.labels.items() if n != without]
+        out: list[int] = []
+        self.solver.push()
+        try:
+            while len(out) <= limit:
+                res = self.solver.check(*others)
+                if res != z3.sat:
+                    return sorted(out) if res == z3.unsat else None
+                v = self.solver.model().eval(t, model_completion=True).as_long()
+                out.append(v)
+                self.solver.add(t != v)
+        finally:
+            self.solver.pop()
+        return None
+
     def range_of(self, e: Expr, without: str) -> tuple[int, int] | None:
         """The smallest and largest value ``e`` can take with label ``without`` dropped."""
         t = self.term(e)

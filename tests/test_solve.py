@@ -411,6 +411,17 @@ vars: {a: {min: 1, max: 5}, b: a + 1}
 layers: [{name: c, op: conv, out: 2, kernel: a}]
 constraints: [b == 1]
 """, "b == 1 cannot hold; with the domains given, b can only be 2..6, but b == 1 needs 1"),
+    # a constraint no range explains: the values its var can take without it
+    ("values-left-without-the-constraint", """\
+input: [1, L]
+vars: {L: {min: 10, max: 20}, k: {in: [2, 4]}}
+exact: true
+layers:
+  - {name: a, op: conv, out: 2, kernel: k}
+  - {name: p, op: maxpool, kernel: 2}
+  - {name: q, op: maxpool, kernel: 2}
+constraints: [L % 2 == 0]
+""", "without L % 2 == 0, L can only be 11, 13, 15, 17, 19"),
     # a rule's message in the user's names, not the solver's placeholders
     ("merge-message-names-the-input-size", """\
 input: [3, H]
