@@ -17,10 +17,12 @@ Example::
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ExprError, SolverTimeout
 from .expr import Bin, Expr, Name
 from .symbolic import System, Table
 
@@ -41,6 +43,8 @@ class _Item:
 
 class SizeDP:
     """See the module docstring.  ``paths()`` yields one effect index per table."""
+
+    deadline: float | None = None  # time.monotonic(): SolverTimeout past it
 
     def __init__(self, items: list[_Item], tables: list[Table]):
         self.items = items
@@ -113,7 +117,10 @@ class SizeDP:
         while i < len(items) and items[i].kind != "table":
             it = items[i]
             assert it.expr is not None
-            value = it.expr.evaluate(env)
+            try:
+                value = it.expr.evaluate(env)
+            except ExprError:  # a division by zero for these sizes: not a solution
+                return None
             if it.kind == "define":
                 assert it.var is not None
                 env = {**env, it.var: value}
@@ -146,6 +153,8 @@ class SizeDP:
         assert table is not None
         if len(self.memo) >= MAX_STATES:
             raise TooManyStates
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SolverTimeout("the time ran out while counting solutions")
         total = 0
         for k, nxt in self._options(table, env):
             total += len(table.effects[k].combos) * self.count(i + 1, nxt)

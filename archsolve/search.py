@@ -455,7 +455,10 @@ class _Search:
                 if shape is None or d >= len(shape) or not test(shape[d], number):
                     return False
                 continue
-            value = self.evaluate(c, env, shapes)
+            try:
+                value = self.evaluate(c, env, shapes)
+            except ExprError:  # a division by zero for these sizes: the constraint fails, as in check
+                return False
             if not value:
                 return False
         return True
@@ -475,7 +478,9 @@ class _Search:
         lists = {name: shapes[where] for name, where in c.lists}
         try:
             return evaluate_constraint(c.expr, scalars, lists)  # type: ignore[arg-type]
-        except (ExprError, KeyError, ZeroDivisionError):
+        except ZeroDivisionError:
+            raise ExprError(f"division by zero in {c.expr}") from None
+        except KeyError:
             raise NotApplicable(f"{c.expr}") from None
 
     def layer_count(self, i: int, kind: str, on: Any, env: Mapping[str, int], shapes: list[Shape | None]) -> int:
@@ -866,7 +871,10 @@ class _Search:
                 elif self.objective is None:
                     obj = sum(env[u] for u in self.unknowns)
                 elif self.goal is not None:
-                    got = self.evaluate(self.goal, env, shapes)
+                    try:
+                        got = self.evaluate(self.goal, env, shapes)
+                    except ExprError:
+                        raise NotApplicable(f"the objective {self.objective} divides by zero") from None
                     if got is None:
                         raise NotApplicable(f"the objective {self.objective} names an axis the network lacks")
                     obj = got

@@ -139,7 +139,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
             count_budget = DEFAULT_TIMEOUT if timeout is None else max(0.0, timeout - (time.monotonic() - start))
         answer = search(net, "all" if all_solutions else "opt", objective, limit, budget, count_budget, quick=quick)
         if answer is not None and answer.solutions:
-            return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
+            return _searched(spec, net, answer, all_solutions, objective, text, progress, start, total)
         searched_unsat = answer is not None
         if engine == "search":
             if searched_unsat:
@@ -168,7 +168,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
             if answer is None:
                 raise  # out of the search's reach too: the question cannot be answered
             if answer.solutions:
-                return _searched(spec, net, answer, all_solutions, objective, text, progress, start)
+                return _searched(spec, net, answer, all_solutions, objective, text, progress, start, total)
             if answer.timed_out:
                 return SolveResult(spec, "unknown", [], False, False, text, elapsed=time.monotonic() - start,
                                    message=f"the time ran out before the search found any solution (Z3 cannot "
@@ -188,11 +188,15 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
 
 
 def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, objective: Expr | str, text: str,
-              progress: Callable[[int], None] | None, start: float) -> SolveResult:
-    """A result from the exact search: every solution verified like the solver's."""
+              progress: Callable[[int], None] | None, start: float, timeout: float | None) -> SolveResult:
+    """A result from the exact search: every solution verified like the solver's (a long
+    listing as many as ``timeout`` allows)."""
     cache: dict[Any, Any] | None = {} if len(answer.solutions) > 1 else None  # layers shared by solutions
     sols = []
     for values in answer.solutions:
+        if timeout is not None and len(sols) and not len(sols) & 63 and time.monotonic() - start > timeout:
+            answer = Answer(answer.solutions, False, answer.count, timed_out=True)  # the rest unchecked: not shown
+            break
         sols.append(_solution(net, values, objective, None, cache))
         if progress and all_solutions:
             progress(len(sols))
@@ -246,12 +250,19 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
             objective = _resolve_objective(objective, system)
     constraints = constraint_exprs(system)
     if all_solutions:
-        listed = _list_by_dp(net, system, [e for e, _, _ in constraints], limit, raw_objective, progress)
+        try:
+            listed = _list_by_dp(net, system, [e for e, _, _ in constraints], limit, raw_objective, progress,
+                                 deadline)
+        except SolverTimeout:
+            return result("unknown", [], False, False, message="the solver timed out while counting solutions")
         if listed is not None:
-            sols, total = listed
+            sols, total, timed_out = listed
             if sols:
                 if searched_unsat:
                     raise SolverBug("the exact search found no solution, but the size walk finds some")
+                if timed_out:
+                    return result("sat", sols, False, False, count=total,
+                                  message="the solver timed out while listing solutions")
                 return SolveResult(spec, "sat", sols, total <= limit, False, text, count=total,
                                    elapsed=time.monotonic() - start)
     problem = z3layer.Z3Problem(system, None if deadline is None else max(0.001, deadline - time.monotonic()))
@@ -362,13 +373,16 @@ def _break_ties(problem: Any, system: Any, unknowns: list[str], kind: str | None
 
 
 def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, objective: Expr | str,
-                progress: Callable[[int], None] | None) -> tuple[list[Solution], int] | None:
-    """List solutions by dynamic programming over sizes when it applies (see enumerate.py)."""
+                progress: Callable[[int], None] | None, deadline: float | None = None
+                ) -> tuple[list[Solution], int, bool] | None:
+    """List solutions by dynamic programming over sizes when it applies (see enumerate.py):
+    (the solutions, how many there are, whether the time ran out while listing them)."""
     from .enumerate import SizeDP, TooManyStates, deep_enough
 
     dp = SizeDP.build(system, constraints)
     if dp is None:
         return None
+    dp.deadline = deadline
     deep_enough(len(dp.tables))
     try:
         total = dp.count()
@@ -376,10 +390,14 @@ def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, 
         return None
     sols: list[Solution] = []
     cache: dict[Any, Any] = {}
+    timed_out = False
     for path in dp.paths():
         choices = [t.effects[k].combos for t, k in zip(dp.tables, path, strict=True)]
         for parts in itertools.product(*choices):
             if len(sols) >= limit:
+                break
+            if deadline is not None and not len(sols) & 63 and time.monotonic() > deadline:
+                timed_out = True
                 break
             values: dict[str, int] = {}
             for p in parts:
@@ -387,10 +405,10 @@ def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, 
             sols.append(_solution(net, values, objective, system, cache))
             if progress:
                 progress(len(sols))
-        if len(sols) >= limit:
+        if len(sols) >= limit or timed_out:
             break
     _sort(sols)
-    return sols, total
+    return sols, total, timed_out
 
 
 def _resolve_objective(e: Expr, system: Any) -> Expr:

@@ -817,6 +817,9 @@ class _Loader:
         if logic and not _is_condition(e):
             raise self.err(f"{raw!r} is not a condition: compare with == != < <= > >=, e.g. 'head.H == 64'",
                            path, fieldname)
+        zero = _divides_by_zero(e)
+        if zero is not None:  # a literal zero divisor never holds for any size: a mistake in the spec
+            raise self.err(f"division by zero in {zero}", path, fieldname)
         self.check_names(e, path, fieldname)
         return e
 
@@ -845,6 +848,22 @@ class _Loader:
                 raise self.err(f"{n!r}: no layer named {base!r}{suggest(base, sorted(layer_names))}", path, fieldname)
             options = [*self.vars, *self.unknowns, "params", "macs"]
             raise self.err(f"unknown name {n!r}{suggest(n, options)}", path, fieldname)
+
+
+def _divides_by_zero(e: Expr) -> Expr | None:
+    """The part of ``e`` that divides by a literal 0 (``a.L // 0``), if any."""
+    from .expr import Bin, Call
+
+    if isinstance(e, Bin):
+        if e.op in ("//", "%") and isinstance(e.right, Num) and e.right.value == 0:
+            return e
+        return _divides_by_zero(e.left) or _divides_by_zero(e.right)
+    if isinstance(e, Call):
+        for a in e.args:
+            found = _divides_by_zero(a)
+            if found is not None:
+                return found
+    return None
 
 
 def _is_condition(e: Expr) -> bool:

@@ -801,7 +801,20 @@ def test_a_division_by_zero_in_a_constraint_quotes_the_user_not_the_solver(spec_
     path = spec_file('input: [1, 8]\nlayers: [{name: a, op: conv, out: 2, kernel: "?"}]\nconstraints: [a.L // 0 == 1]\n')
     code, out, err = run_cli_split("solve", str(path))
     assert code == 2 and "#" not in err
-    assert err.strip().endswith("spec.yaml:3:15: constraints[0] (a.L // 0 == 1): division by 0")
+    assert err.strip().endswith("spec.yaml:3:15: constraints[0]: division by zero in a.L // 0")  # at loading
+
+
+def test_a_divisor_zero_for_some_sizes_only_rules_those_out(spec_file) -> None:
+    # c1.H - 30 is zero for one size: that size fails the constraint, the others stand (check alike)
+    text = 'input: [3, 32, 32]\nlayers: [{name: c1, op: conv, out: 4, kernel: "?", padding: "?"}]\n' \
+           "constraints: [60 // (c1.H - 30) >= 20]\n"
+    from archsolve.solve import solve_spec
+
+    for engine in ("auto", "search", "z3"):
+        res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
+        assert (res.status, len(res.solutions)) == ("sat", 16), engine
+    code, out = run_cli("check", str(spec_file(text)), "--set", "c1.kernel=3", "--set", "c1.padding=0")
+    assert code == 1 and "60 // (c1.H - 30) >= 20 does not hold: division by zero" in out
 
 
 @pytest.mark.parametrize("engine", ["auto", "z3"])  # too many values for the search to walk
