@@ -148,7 +148,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
                 return same, notes
         except SpecError:
             continue
-    best = _smallest_sum(net, env)
+    best = _smallest_sum(spec, env)
     if best is not None:
         notes.append("checked at " + ", ".join(f"{n} = {best[n]}" for n in free) + ", the valid values with the "
                      "smallest sum (--set NAME=N checks others)")
@@ -173,21 +173,25 @@ def _constant_domain(spec: Spec, name: str, env: Mapping[str, int] | None = None
     return (dom.lo.names() | dom.hi.names()) <= set(env or ())
 
 
-def _smallest_sum(net: Network, env: Mapping[str, int]) -> dict[str, int] | None:
-    """The free vars' valid values with the smallest sum, by the exact search (None: none, or
-    out of its reach or time)."""
-    from .search import search
+def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> dict[str, int] | None:
+    """The free vars' valid values with the smallest sum, as ``solve`` finds them (the
+    search, or Z3 where a domain names another var), with the values ``--set`` gave fixed
+    (None: none, or not found in time)."""
+    from dataclasses import replace
 
-    spec = net.spec
-    if env:
-        return None  # --set gave some: the search would walk the others with them open too
+    from .solve import solve_spec
+    from .spec import Var
+
+    # the values given become tied vars: solve then leaves them alone
+    fixed = replace(spec, vars={n: (Var(n, v.where, None, Num(env[n])) if n in env else v)
+                                for n, v in spec.vars.items()})
     try:
-        answer = search(net, "opt", "sum", 1, BINDING_SECONDS)
+        res = solve_spec(fixed, timeout=BINDING_SECONDS, explain=False)
     except ArchsolveError:
         return None
-    if answer is None or not answer.solutions:
+    if res.status != "sat" or not res.solutions:
         return None
-    values = answer.solutions[0]
+    values = res.solutions[0].values
     return values if set(values) <= set(spec.vars) else None
 
 

@@ -503,3 +503,17 @@ def test_nearest_input_sizes_stay_in_the_var_domain(spec_file) -> None:
             "  - {name: u, op: deconv, out: 1, kernel: 2, stride: 2}\n  - {name: c, op: concat, from: [input, u]}\n")
     code, out = run_cli("check", str(spec_file(text)), "--set", "H=63")
     assert code == 1 and "use input size 64x64 instead of 63x63" in out  # 62 is outside 63..65
+
+
+@pytest.mark.parametrize(("text", "args", "note"), [
+    ("input: [3, H, W]\nvars: {H: {min: 10, max: 20}, W: {min: 30, max: 40}, k: {in: [3, 5]}}\n"
+     "layers: [{name: c1, op: conv, out: 4, kernel: k, stride: 2}]\nconstraints: [c1.H == 6, c1.W == 16]\n",
+     ("--set", "k=3"), "checked at H = 13, W = 33, the valid values with the smallest sum"),
+    # W's domain names H: the search cannot walk it, Z3 can
+    ("input: [3, H, W]\nvars: {H: {min: 10, max: 20}, W: {min: 5, max: H}}\n"
+     "layers: [{name: c1, op: conv, out: 4, kernel: 3, stride: 2}]\nconstraints: [c1.W == 3, c1.H >= 8]\n",
+     (), "checked at H = 17, W = 7, the valid values with the smallest sum"),
+], ids=["with-a-value-set", "domain-names-a-var"])
+def test_check_finds_free_values_as_solve_does(spec_file, text: str, args: tuple[str, ...], note: str) -> None:
+    code, out = run_cli("check", str(spec_file(text)), *args)
+    assert code == 0 and note in out, out
