@@ -204,24 +204,27 @@ def _ceil_half(n: int) -> int:
 def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
     """The valid input sizes closest to ``current`` (equal axes move together), below and
     above; an axis written as a var stays in the var's domain."""
-    found = _nearest_inputs(net, env, current)
-    spans = _axis_spans(net.spec)
-    return [c for c in found if all(lo <= v <= hi for v, (lo, hi) in zip(c, spans, strict=False))]
+    return [c for c in _nearest_inputs(net, env, current) if _writable(net.spec, env, c)]
 
 
-def _axis_spans(spec: Spec) -> list[tuple[int, int]]:
-    """Per spatial axis, the sizes its var's domain allows (any size for a number)."""
-    spans = []
-    for e in spec.input[1:]:
-        var = spec.vars.get(e.name) if isinstance(e, Name) else None
-        dom = var.domain if var is not None else None
-        if dom is not None and dom.values is not None:
-            spans.append((min(dom.values), max(dom.values)))
-        elif dom is not None and isinstance(dom.lo, Num) and isinstance(dom.hi, Num):
-            spans.append((dom.lo.value, dom.hi.value))
-        else:
-            spans.append((1, 1 << 62))
-    return spans
+def _writable(spec: Spec, env: Mapping[str, int], sizes: tuple[int, ...]) -> bool:
+    """Whether the spec's input can give ``sizes``: each axis written as a var takes that size
+    within the var's domain, and every other axis (a number, a tied var ``W: H + 1``, an
+    expression) then evaluates to its size. A size no assignment gives is no advice."""
+    tied = spec.tied()
+    given: dict[str, int] = {}
+    for e, v in zip(spec.input[1:], sizes, strict=True):
+        free = isinstance(e, Name) and e.name in spec.vars and spec.vars[e.name].domain is not None
+        if free and (given.setdefault(e.name, v) != v or not _in_domain(spec, e.name, v, {**env, **given})):
+            return False
+    values = {**env, **given}
+    for e, v in zip(spec.input[1:], sizes, strict=True):
+        try:
+            if e.substitute(tied).evaluate(values) != v:
+                return False
+        except (KeyError, ArchsolveError):
+            return False  # a var no axis names by itself (input: [1, 3*n, 3*n])
+    return True
 
 
 def _nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:

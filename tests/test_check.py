@@ -517,3 +517,17 @@ def test_nearest_input_sizes_stay_in_the_var_domain(spec_file) -> None:
 def test_check_finds_free_values_as_solve_does(spec_file, text: str, args: tuple[str, ...], note: str) -> None:
     code, out = run_cli("check", str(spec_file(text)), *args)
     assert code == 0 and note in out, out
+
+
+UNET_TINY = ("layers:\n  - {name: e, op: conv, out: 2, kernel: 3, padding: 1}\n  - {name: d, op: maxpool, kernel: 2}\n"
+             "  - {name: u, op: deconv, out: 2, kernel: 2, stride: 2}\n  - {name: cat, op: concat, from: [e, u]}\n")
+
+
+@pytest.mark.parametrize(("head", "args"), [
+    ("input: [1, H, W]\nvars: {H: {min: 30, max: 40}, W: {in: [25, 33, 50]}}\n", ("--set", "H=31", "--set", "W=33")),
+    ("input: [1, H, W]\nvars: {H: {min: 1, max: 100}, W: H + 1}\n", ("--set", "H=31")),  # W = H + 1 is never even
+    ("input: [1, 3*n, 3*n]\nvars: {n: {min: 1, max: 50}}\n", ("--set", "n=5")),
+], ids=["outside-a-set", "breaks-a-tie", "an-expression"])
+def test_no_input_size_advice_the_spec_cannot_write(spec_file, head: str, args: tuple[str, ...]) -> None:
+    code, out = run_cli("check", str(spec_file(head + UNET_TINY)), *args)
+    assert code == 1 and "use input size" not in out, out
