@@ -406,6 +406,7 @@ def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
 def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
     """Crop or pad one branch, or change the up-sampling branch's output_padding."""
     out: list[str] = []
+    taken = _names_taken(prop)  # new layers' names, unique across the pairs of a 3-way merge
     shapes = res.inputs
     sources = res.layer.refs or res.layer.sources
     first_axis = 1 if res.layer.op == "concat" else 0
@@ -431,13 +432,17 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
             if len(set(amounts)) > 1 else f"{amounts[0] // 2} before and {amounts[0] - amounts[0] // 2} after on each axis"
         # a new layer the merge reads instead of the branch (an inserted one would feed the
         # layers after the branch, not the merge)
-        merge, taken = res.layer.name, _names_taken(prop)
-        crop = _new_name(f"{big}_crop", taken)
-        out.append(f"crop {big} to {small} ({sides}): add {{name: {crop}, op: crop, from: {big}, like: {small}}} "
-                   f"before {merge} and read {crop} in {merge}'s from instead of {big}")
+        merge = res.layer.name
+        cropped = not (prop.network.spec.exact and any(d % 2 for d in amounts))  # exact: an odd crop is an error
+        if cropped:
+            crop = _new_name(f"{big}_crop", taken)
+            taken.add(crop)
+            out.append(f"crop {big} to {small} ({sides}): add {{name: {crop}, op: crop, from: {big}, like: {small}}} "
+                       f"before {merge} and read {crop} in {merge}'s from instead of {big}")
         pads = [[d // 2, d - d // 2] for d in amounts]
         pad = _new_name(f"{small}_pad", taken)
-        out.append(f"or pad {small} ({sides}): add {{name: {pad}, op: pad, from: {small}, amount: {pads}}} "
+        taken.add(pad)
+        out.append(f"{'or ' if cropped else ''}pad {small} ({sides}): add {{name: {pad}, op: pad, from: {small}, amount: {pads}}} "
                    f"before {merge} and read {pad} in {merge}'s from instead of {small}")
         # an up-sampling deconv one or two pixels short: output_padding
         up = prop.layers.get(small)

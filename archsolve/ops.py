@@ -295,6 +295,9 @@ def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value]
                if not (isinstance(num, int) and isinstance(s, int) and num % s == 0)]
         detail = "; ".join(f"on {axes[i]} ({nums[i]}) % {strides[i]} = {nums[i] % strides[i]}" for i in bad)
         drops = ", ".join(f"{nums[i] % strides[i]} on {axes[i]}" for i in bad)
+        if args.get("ceil_mode"):  # its last window overhangs instead: nothing is dropped
+            return (f"ceil_mode {what} does not divide exactly ({drops} left over for a last, partial window); "
+                    f"{detail} (exact: true requires every conv and pool to divide exactly)")
         return (f"{what} drops trailing pixels ({drops}): the last window does not reach the end; {detail}"
                 + (" (exact: true requires every conv and pool to divide exactly)" if exact else ""))
 

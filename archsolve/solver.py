@@ -21,7 +21,7 @@ import z3
 from .errors import EncodingLimit, SolverTimeout, SpecError, interrupted
 from .expr import Bin, Call, Expr, Name, Num
 from .linear import affine_floor as _affine_floor
-from .symbolic import System, Table
+from .symbolic import System, Table, user_names
 
 
 @dataclass
@@ -131,12 +131,13 @@ class Z3Problem:
                 for v in values:
                     out = z3.If(s == v, v * t, out)
                 return out
-        if any("#" in n for n in e.names()):  # sizes the encoding made up: no name a user wrote
-            raise EncodingLimit("this multiplies two sizes that unknowns decide (MACs or parameters after a layer "
-                            "with an unknown stride: H * W), and the solver keeps products linear; fix those "
-                            "sizes, or use an expression of the unknowns instead")
-        raise EncodingLimit(f"{e} multiplies two unknowns with large domains: the solver keeps products linear; "
-                        "give one of them a small domain")
+        shown = user_names(str(e), self.system.spec)
+        if any("#" in n for n in e.names()):  # sizes the encoding derived (a flatten's H * W, MACs, ...)
+            raise EncodingLimit(f"{shown} multiplies two sizes that unknowns decide, and the solver keeps "
+                                "products linear; fix one of those sizes, or use an expression of the unknowns "
+                                "instead")
+        raise EncodingLimit(f"{shown} multiplies two unknowns with large domains: the solver keeps products "
+                            "linear; give one of them a small domain")
 
     def finite_values(self, e: Expr) -> list[int] | None:
         if isinstance(e, Name):
@@ -160,16 +161,19 @@ class Z3Problem:
             if isinstance(e.right, Num):
                 c = e.right.value
                 if c <= 0:
-                    raise SpecError(f"division by {c}{_in(e)}")
+                    raise SpecError(f"division by {c} in {user_names(str(e), self.system.spec)}")
                 q = self.fresh("q")
                 self.solver.add(c * q <= n, n <= c * q + (c - 1))
             else:
                 values = self.finite_values(e.right)
                 if values is None or any(v <= 0 for v in values):
                     unk = self.system.spec.unknowns.get(e.right.name) if isinstance(e.right, Name) else None
-                    raise EncodingLimit(f"{e.right}: the solver divides by it{_in(e, ' (', ')')}, which needs a "
-                                        "small domain of positive values (at most 64), e.g. domains: {groups: {in: "
-                                        "[1, 2, 4, 8]}}", unk.where if unk is not None else None)
+                    spec = self.system.spec
+                    hint = (", e.g. domains: {groups: {in: [1, 2, 4, 8]}}" if unk is not None and unk.field == "groups"
+                            else "")
+                    raise EncodingLimit(f"{user_names(str(e.right), spec)}: the solver divides by it "
+                                        f"({user_names(str(e), spec)}), which needs a small domain of positive "
+                                        f"values (at most 64){hint}", unk.where if unk is not None else None)
                 q = self.fresh("q")
                 d = self.term(e.right)
                 self.solver.add(z3.Or([z3.And(d == v, v * q <= n, n <= v * q + (v - 1)) for v in values]))
@@ -494,13 +498,6 @@ def linked_rows(problem: Z3Problem, tables: Sequence[Table], kind: str | None) -
 
 def evaluate_in(problem: Z3Problem, e: Expr) -> int:
     return problem.solver.model().eval(problem.term(e), model_completion=True).as_long()
-
-
-def _in(e: Expr, before: str = " in ", after: str = "") -> str:
-    """``e`` for a message, unless it names the solver's own variables (``a.1#2``), which mean
-    nothing to a user (the message's place already quotes what they wrote)."""
-    text = str(e)
-    return "" if "#" in text or "\u00a7" in text else f"{before}{text}{after}"
 
 
 __all__ = ["Z3Problem", "Assignment", "linked_rows", "evaluate_in", "Mapping"]

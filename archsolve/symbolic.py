@@ -219,11 +219,7 @@ class _Builder:
         if PLACEHOLDER in message:
             for name in sorted(env, key=len, reverse=True):  # §0.10 before §0.1
                 message = message.replace(name, str(env[name]))
-        if "#" in message:
-            axes = ("C", *self.spec.axis_names)
-            message = _SOLVER_NAME.sub(lambda m: f"{m[1]}.{axes[int(m[2])]}" if int(m[2]) < len(axes) else m[0],
-                                       message)
-        return message
+        return user_names(message, self.spec)
 
     def fresh(self, base: str) -> str:
         self.counter += 1
@@ -670,6 +666,15 @@ def _leaves(v: Any) -> list[Any]:
     if isinstance(v, tuple):
         return [x for item in v for x in _leaves(item)]
     return [v]
+
+
+def user_names(text: str, spec: Spec) -> str:
+    """``text`` with the solver's own size variables (``a.1#3``) as the attributes they are
+    (``a.L``)."""
+    if "#" not in text:
+        return text
+    axes = ("C", *spec.axis_names)
+    return _SOLVER_NAME.sub(lambda m: f"{m[1]}.{axes[int(m[2])]}" if int(m[2]) < len(axes) else m[0], text)
 
 
 def constraint_exprs(system: System) -> list[tuple[Expr, str, str]]:

@@ -638,7 +638,7 @@ def test_macs_with_nothing_found_when_the_time_runs_out(spec_file, monkeypatch: 
     res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
     assert (res.status, res.optimal, res.solutions) == ("unknown", False, [])
     assert res.message.startswith("the time ran out before the search found any solution (Z3 cannot take this "
-                                  "question: this multiplies two sizes")
+                                  "question: c1.H * c1.H multiplies two sizes")
     code, doc = solve_json(str(spec_file(RESIDUAL)), "--minimize", "macs")
     assert (code, doc["status"]) == (3, "unknown")  # a time-out, not a bad spec
 
@@ -829,3 +829,16 @@ constraints: [a.L == 1050000000]
 """
     res = solve_spec(load_spec(str(spec_file(text))), engine=engine)
     assert (res.status, res.solutions[0].values) == ("sat", {"H": 1050000002})
+
+
+@pytest.mark.parametrize(("text", "args", "message"), [
+    ('input: [3, 32]\nlayers:\n  - {name: c1, op: conv, out: 4, kernel: "?"}\n  - {name: c2, op: conv, out: 4, kernel: "?"}\n'
+     "constraints: [c2.L * c1.L == 700]\n", ("--engine", "z3"),
+     "c2.L * c1.L multiplies two sizes that unknowns decide"),
+    ('input: [3, 32]\nlayers:\n  - {name: c1, op: conv, out: 4, kernel: "?"}\n  - {name: c2, op: conv, out: 4, kernel: 3}\n',
+     ("--engine", "z3", "--minimize", "c2.L // (c1.L - 20)"),
+     "c1.L - 20: the solver divides by it (c2.L // (c1.L - 20))"),
+], ids=["product", "division"])
+def test_solver_refusals_speak_the_users_names(spec_file, text: str, args: tuple[str, ...], message: str) -> None:
+    code, out, err = run_cli_split("solve", str(spec_file(text)), *args)
+    assert code == 2 and message in err and "#" not in err and "\u00a7" not in err, err
