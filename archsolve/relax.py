@@ -102,8 +102,8 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
             what = t.what
             if default:
                 what = "without " + " and ".join(f"domains.{f} ({t.was[f]}; default {d})" for f, d in default.items())
-            shown = [f"{u} = {v}" for u, v in values.items() if u in edited.unknowns and (
-                     edited.unknowns[u].of_any(named) or u.startswith("input."))] or \
+            shown = [f"{u} = {v}" for u, v in values.items() if u in edited.vars or (u in edited.unknowns and (
+                     edited.unknowns[u].of_any(named) or u.startswith("input.")))] or \
                 [f"{u} = {v}" for u, v in values.items()]
             found.append(Relaxation(t.edit, t.was, default, values, f"it solves {what}: {', '.join(shown)}"))
     return found
