@@ -64,21 +64,74 @@ def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
 
 
 def _filled_json(spec: Spec, values: Mapping[str, int], source: str) -> str | None:
-    """A JSON spec filled in and written as JSON again (None: the text is YAML after all)."""
+    """A JSON spec with each filled value's text replaced where it stands, so the layout
+    (indentation, one-line objects, tabs) stays as written (None: the text is YAML after all)."""
     import json
 
     try:
         doc = json.loads(source)
+        spans = _json_spans(source)
     except ValueError:
         return None
-    _fill(doc, spec, values)
-    indents = [len(m.group(1)) for m in re.finditer(r"^( +)\S", source, re.M)]
-    indent = min(indents) if indents else None  # none: the file is one line
-    return json.dumps(doc, indent=indent, ensure_ascii=False) + ("\n" if source.endswith("\n") else "")
+    changes: dict[tuple[Any, ...], int] = {}
+    _fill(doc, spec, values, changes)
+    text = source
+    for path in sorted(changes, key=lambda p: spans[p][0], reverse=True):
+        start, end = spans[path]
+        text = text[:start] + str(changes[path]) + text[end:]
+    return text
 
 
-def _fill(doc: Any, spec: Spec, values: Mapping[str, int]) -> None:
-    """Put the values into a document's data: every unknown's place, every var with a domain."""
+_JSON_ATOM = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null")
+
+
+def _json_spans(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """Where each value of a JSON document stands in its text: path -> (start, end)."""
+    from json.decoder import scanstring
+
+    spans: dict[tuple[Any, ...], tuple[int, int]] = {}
+
+    def skip(i: int) -> int:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    def value(i: int, path: tuple[Any, ...]) -> int:
+        i = skip(i)
+        start = i
+        if text[i] == "{":
+            i = skip(i + 1)
+            while text[i] != "}":
+                key, i = scanstring(text, i + 1)
+                i = value(skip(i) + 1, (*path, key))  # past the ':'
+                i = skip(i)
+                i = skip(i + 1) if text[i] == "," else i
+            i += 1
+        elif text[i] == "[":
+            i, k = skip(i + 1), 0
+            while text[i] != "]":
+                i = skip(value(i, (*path, k)))
+                i = skip(i + 1) if text[i] == "," else i
+                k += 1
+            i += 1
+        elif text[i] == '"':
+            _, i = scanstring(text, i + 1)
+        else:
+            m = _JSON_ATOM.match(text, i)
+            if m is None:
+                raise ValueError(f"not JSON at {i}")
+            i = m.end()
+        spans[path] = (start, i)
+        return i
+
+    value(0, ())
+    return spans
+
+
+def _fill(doc: Any, spec: Spec, values: Mapping[str, int], changes: dict[tuple[Any, ...], int] | None = None
+          ) -> None:
+    """Put the values into a document's data: every unknown's place, every var with a domain
+    (and record them in ``changes``, path -> value)."""
     # several unknowns can stand at one place: a "?" inside a block belongs to every call
     at: dict[tuple[Any, ...], dict[str, int]] = {}
     for name, unk in spec.unknowns.items():
@@ -90,10 +143,15 @@ def _fill(doc: Any, spec: Spec, values: Mapping[str, int]) -> None:
             detail = ", ".join(f"{n} = {v}" for n, v in sorted(found.items()))
             raise UsageError(f"cannot write the solution back: one '?' in the file stands for {detail}; "
                              "give each call its own unknown (a block parameter) to write different values")
-        set_at(doc, path, distinct.pop())
+        value = distinct.pop()
+        set_at(doc, path, value)
+        if changes is not None:
+            changes[tuple(path)] = value
     for name, var in spec.vars.items():
         if var.domain is not None and name in values:
             set_at(doc, ("vars", name), values[name])
+            if changes is not None:
+                changes[("vars", name)] = values[name]
 
 
 def _filled_yaml(spec: Spec, values: Mapping[str, int], source: str) -> str:

@@ -218,6 +218,16 @@ def test_write_keeps_a_json_spec_json(tmp_path: Path, indent: int | None) -> Non
     assert out.read_text() == json.dumps(data, indent=indent) + "\n"
 
 
+def test_write_keeps_a_json_layout_as_written(tmp_path: Path) -> None:
+    text = ('{\n\t"input": [3, 16, 16],\n\t"layers": [\n\t\t{"name": "c1", "op": "conv", "out": 4, "kernel": "?", '
+            '"stride": 2}\n\t],\n\t"constraints": ["c1.H == 7"]\n}\n')
+    src, out = tmp_path / "tabs.json", tmp_path / "solved.json"
+    src.write_text(text)
+    code, shown = run_cli("solve", str(src), "--write", str(out))
+    assert code == 0, shown
+    assert out.read_text() == text.replace('"kernel": "?"', '"kernel": 3')  # tabs, one-line layer
+
+
 def test_write_keeps_crlf_line_endings(tmp_path: Path) -> None:
     src = tmp_path / "dec.yaml"
     src.write_bytes(COMMENTED.replace("\n", "\r\n").encode())
