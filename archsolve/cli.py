@@ -284,6 +284,8 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
         click.echo(json.dumps(to_json(reports)))
     else:
         click.echo(to_text(loaded, reports, near))
+    if not all(r.complete for r in reports.values()):
+        sys.exit(3)  # the time ran out: what was found is shown
     sys.exit(0 if all(r.values for r in reports.values()) else 1)  # no valid size: an invalid network
 
 

@@ -36,6 +36,7 @@ class AxisReport:
     high: int
     values: list[int]
     nearest: list[int] = field(default_factory=list)
+    complete: bool = True  # False: the time ran out; ``values`` are those found by then
 
     @property
     def pattern(self) -> dict[str, int] | None:
@@ -153,9 +154,19 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
     reports: dict[str, AxisReport] = {}
     for name in names:
         lo, hi = _bounds(spec, name, rng)
-        found = sorted(_solved(problem, name, lo, hi) if problem is not None else
-                       _scanned(net, name, lo, hi, deadline))
-        reports[name] = AxisReport(name, lo, hi, found, _nearest(found, near) if near is not None else [])
+        found: list[int] = []
+        complete = True
+        try:
+            if problem is not None:
+                _solved(problem, name, lo, hi, found)
+            else:
+                _scanned(net, name, lo, hi, deadline, found)
+        except SolverTimeout:
+            complete = False  # what was found by then is still shown
+        found.sort()
+        reports[name] = AxisReport(name, lo, hi, found, _nearest(found, near) if near is not None else [], complete)
+        if not complete:
+            break
     return reports
 
 
@@ -179,13 +190,11 @@ def _input_exprs_evaluate(spec: Spec, names: list[str], rng: tuple[int, int] | N
             continue
 
 
-def _solved(problem: Any, name: str, lo: int, hi: int) -> list[int]:
-    out: list[int] = []
+def _solved(problem: Any, name: str, lo: int, hi: int, out: list[int]) -> None:
     for v in problem.values_in(name, lo, hi):
         out.append(v)
         if len(out) >= MAX_VALUES:
             raise SpecError(f"more than {MAX_VALUES} valid values of {name}; narrow --range")
-    return out
 
 
 def _one_check_decides(spec: Spec, names: list[str]) -> bool:
@@ -195,9 +204,8 @@ def _one_check_decides(spec: Spec, names: list[str]) -> bool:
     return not spec.unknowns and len(free) == 1 and free == names[:1]
 
 
-def _scanned(net: Any, name: str, lo: int, hi: int, deadline: float | None) -> list[int]:
+def _scanned(net: Any, name: str, lo: int, hi: int, deadline: float | None, out: list[int]) -> None:
     """The valid values by checking each one (the way ``check --set`` would)."""
-    out: list[int] = []
     for v in range(lo, hi + 1):
         if deadline is not None and not v & 63 and time.monotonic() > deadline:
             raise SolverTimeout(f"the time ran out checking {name} = {v}")
@@ -209,7 +217,6 @@ def _scanned(net: Any, name: str, lo: int, hi: int, deadline: float | None) -> l
             continue  # a size that evaluates to nothing valid (an input below 1)
         if len(out) >= MAX_VALUES:
             raise SpecError(f"more than {MAX_VALUES} valid values of {name}; narrow --range")
-    return out
 
 
 def _bounds(spec: Spec, name: str, rng: tuple[int, int] | None) -> tuple[int, int]:
@@ -240,15 +247,19 @@ def _nearest(values: list[int], near: int) -> list[int]:
 
 
 def to_json(reports: dict[str, AxisReport]) -> dict[str, Any]:
-    return {"axes": {name: {"values": r.values, "pattern": r.pattern, "nearest": r.nearest,
-                            "range": [r.low, r.high], "progressions": r.progressions, "count": len(r.values)}
+    return {"axes": {name: {"values": r.values, "pattern": r.pattern if r.complete else None, "nearest": r.nearest,
+                            "range": [r.low, r.high], "progressions": r.progressions if r.complete else [],
+                            "count": len(r.values), "complete": r.complete}
                      for name, r in reports.items()}}
 
 
 def to_text(spec: Spec, reports: dict[str, AxisReport], near: int | None) -> str:
     lines = []
     for name, r in reports.items():
-        lines.append(f"{name}: {len(r.values)} valid value(s) in {r.low}..{r.high}: {r.describe()}")
+        if not r.complete:
+            lines.append(f"{name}: the time ran out; {len(r.values)} valid value(s) in {r.low}..{r.high} found by then")
+        else:
+            lines.append(f"{name}: {len(r.values)} valid value(s) in {r.low}..{r.high}: {r.describe()}")
         if r.values:
             shown = r.values if len(r.values) <= 40 else r.values[:20] + ["..."] + r.values[-5:]  # type: ignore[operator]
             lines.append("  " + ", ".join(map(str, shown)))

@@ -152,3 +152,12 @@ def test_many_valid_sizes_are_listed(spec_file) -> None:
 def test_inputs_says_what_it_found(spec_file, text: str, args: tuple[str, ...], code: int, line: str) -> None:
     got, out = run_cli("inputs", str(spec_file(text)), *args)
     assert got == code and line in out, out
+
+
+def test_a_time_out_shows_what_was_found(spec_file) -> None:
+    text = (SPECS / "unet-original-sizes.yaml").read_text().replace("max: 1024", "max: 1000000")
+    code, out = run_cli("inputs", str(spec_file(text)), "--timeout", "1", "--json")
+    assert code == 3
+    doc = json.loads(out)["axes"]["H"]
+    assert doc["complete"] is False and doc["pattern"] is None
+    assert all((v - 188) % 16 == 0 for v in doc["values"])  # each one found is valid
