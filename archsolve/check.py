@@ -129,9 +129,15 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
                 notes.append(f"checked at {name} = {value}, the smallest valid value in {spec.vars[name].domain} "
                              f"(--set {name}=N checks another)")
                 return {**env, name: value}, notes
-        value = candidates[0]
-        notes.append(f"no value of {name} in {spec.vars[name].domain} gives a valid network; "
-                     f"checked at {name} = {value}")
+        found, proven = _smallest_sum(spec, env)  # past the first SCAN_LIMIT values: as solve would
+        if found is not None:
+            notes.append(f"checked at {name} = {found[name]}, the smallest valid value in {spec.vars[name].domain} "
+                         f"(--set {name}=N checks another)")
+            return {**env, name: found[name]}, notes
+        value = _first_that_runs(net, env, name, candidates)
+        notes.append((f"no value of {name} in {spec.vars[name].domain} gives a valid network" if proven else
+                       f"no valid value of {name} found in {spec.vars[name].domain} within the time (not proven: "
+                       f"'archsolve solve' may find one)") + f"; checked at {name} = {value}")
         return {**env, name: value}, notes
     # several free vars (H and W): the smallest value valid for all of them at once (a square
     # tile), else the valid values with the smallest sum, else each var's smallest value
@@ -148,7 +154,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
                 return same, notes
         except SpecError:
             continue
-    best = _smallest_sum(spec, env)
+    best, proven = _smallest_sum(spec, env)
     if best is not None:
         notes.append("checked at " + ", ".join(f"{n} = {best[n]}" for n in free) + ", the valid values with the "
                      "smallest sum (--set NAME=N checks others)")
@@ -158,9 +164,17 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
         name = next((n for n in pending if _constant_domain(spec, n, env)), pending[0])
         env[name] = next(iter(_domain_values(spec, name, env)))
         pending.remove(name)
-    notes.append("no values of " + ", ".join(free) + " found that give a valid network; checked at the smallest "
-                 "value of each: " + ", ".join(f"{n} = {env[n]}" for n in free) + " (--set NAME=N checks others)")
+    notes.append(("no values of " + ", ".join(free) + " give a valid network" if proven else
+                  "no valid values of " + ", ".join(free) + " found within the time (not proven: 'archsolve solve' "
+                  "may find some)") + "; checked at the smallest value of each: "
+                 + ", ".join(f"{n} = {env[n]}" for n in free) + " (--set NAME=N checks others)")
     return env, notes
+
+
+def _domain_names(spec: Spec, name: str) -> set[str]:
+    dom = spec.vars[name].domain
+    assert dom is not None
+    return set() if dom.values is not None else dom.lo.names() | dom.hi.names()  # type: ignore[union-attr]
 
 
 def _constant_domain(spec: Spec, name: str, env: Mapping[str, int] | None = None) -> bool:
@@ -173,10 +187,22 @@ def _constant_domain(spec: Spec, name: str, env: Mapping[str, int] | None = None
     return (dom.lo.names() | dom.hi.names()) <= set(env or ())
 
 
-def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> dict[str, int] | None:
+def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates: list[int]) -> int:
+    """The first value the propagation can run with (one that makes a field non-positive is
+    a bad spec there, not an invalid network): the first candidate if none can."""
+    for value in candidates[:SCAN_LIMIT]:
+        try:
+            propagate(net, {**env, name: value}, receptive_fields=False, counts=False)
+        except SpecError:
+            continue
+        return value
+    return candidates[0]
+
+
+def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | None, bool]:
     """The free vars' valid values with the smallest sum, as ``solve`` finds them (the
-    search, or Z3 where a domain names another var), with the values ``--set`` gave fixed
-    (None: none, or not found in time)."""
+    search, or Z3 where a domain names another var), with the values ``--set`` gave fixed;
+    and whether "none" is proven (False: not found in time)."""
     from dataclasses import replace
 
     from .solve import solve_spec
@@ -188,11 +214,11 @@ def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> dict[str, int] | None:
     try:
         res = solve_spec(fixed, timeout=BINDING_SECONDS, explain=False)
     except ArchsolveError:
-        return None
+        return None, False
     if res.status != "sat" or not res.solutions:
-        return None
+        return None, res.status == "unsat"
     values = res.solutions[0].values
-    return values if set(values) <= set(spec.vars) else None
+    return (values, True) if set(values) <= set(spec.vars) else (None, False)
 
 
 # -- fixes -----------------------------------------------------------------------------------------
@@ -204,13 +230,14 @@ def _ceil_half(n: int) -> int:
 def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
     """The valid input sizes closest to ``current`` (equal axes move together), below and
     above; an axis written as a var stays in the var's domain."""
-    return [c for c in _nearest_inputs(net, env, current) if _writable(net.spec, env, c)]
+    return [c for c in _nearest_inputs(net, env, current) if _writable(net, env, c)]
 
 
-def _writable(spec: Spec, env: Mapping[str, int], sizes: tuple[int, ...]) -> bool:
+def _writable(net: Network, env: Mapping[str, int], sizes: tuple[int, ...]) -> bool:
     """Whether the spec's input can give ``sizes``: each axis written as a var takes that size
     within the var's domain, and every other axis (a number, a tied var ``W: H + 1``, an
     expression) then evaluates to its size. A size no assignment gives is no advice."""
+    spec = net.spec
     tied = spec.tied()
     given: dict[str, int] = {}
     for e, v in zip(spec.input[1:], sizes, strict=True):
@@ -226,7 +253,12 @@ def _writable(spec: Spec, env: Mapping[str, int], sizes: tuple[int, ...]) -> boo
                 return False
         except (KeyError, ArchsolveError):
             return False  # a var no axis names by itself (input: [1, 3*n, 3*n])
-    return True
+    if not given:
+        return True
+    try:  # the var may stand inside the network too (kernel: H - 4): the whole check, with it set
+        return propagate(net, values, receptive_fields=False, counts=False).ok
+    except SpecError:
+        return False
 
 
 def _nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
@@ -574,6 +606,11 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool
     """Check a loaded spec; ``given`` binds vars and unknowns (``--set``)."""
     net = build_network(spec)
     env, notes = choose_bindings(spec, net, dict(given or {}))
+    for name, value in (given or {}).items():  # a domain naming a var chosen later (W: {min: H, ...})
+        var = spec.vars.get(name)
+        if var is not None and var.domain is not None and not _in_domain(spec, name, value, env):
+            raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain}) "
+                             "with " + ", ".join(f"{n} = {env[n]}" for n in sorted(_domain_names(spec, name))))
     prop = propagate(net, env)
     _annotate_merges(prop)
     nearest = add_fixes(prop, prop.problems)

@@ -217,6 +217,8 @@ def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, time
     from .solve import solve_spec
     from .spec import load_spec
 
+    if write_to == "":
+        raise UsageError("--write needs a file name")
     if write_to and in_place:
         raise UsageError("give either --write OUT or --in-place, not both")
     if (write_to or in_place) and all_solutions:

@@ -139,7 +139,7 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
     deadline = None if timeout is None else time.monotonic() + timeout
     problem: Any = None
     try:
-        system = build_system(net, named=frozenset(names))
+        system = build_system(net, named=frozenset(names), deadline=deadline)
         problem = z3layer.Z3Problem(system, timeout)
         for i, (expr, label, text) in enumerate(constraint_exprs(system)):
             with at_constraint(spec.constraints[i], i):
@@ -152,11 +152,14 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
             raise EncodingLimit(f"{exc.bare}; with other sizes or unknowns open too, inputs cannot answer this "
                                 "(fix them with vars tied to this one, or use solve)", exc.where) from None
     reports: dict[str, AxisReport] = {}
+    timed_out = False
     for name in names:
         lo, hi = _bounds(spec, name, rng)
         found: list[int] = []
-        complete = True
+        complete = not timed_out
         try:
+            if timed_out:
+                raise SolverTimeout("the time ran out before this axis")
             if problem is not None:
                 _solved(problem, name, lo, hi, found)
             else:
@@ -164,9 +167,10 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
         except SolverTimeout:
             complete = False  # what was found by then is still shown
         found.sort()
-        reports[name] = AxisReport(name, lo, hi, found, _nearest(found, near) if near is not None else [], complete)
-        if not complete:
-            break
+        # the nearest of a partial list may not be the nearest: none then
+        reports[name] = AxisReport(name, lo, hi, found, _nearest(found, near) if near is not None and complete
+                                   else [], complete)
+        timed_out = not complete
     return reports
 
 
@@ -264,7 +268,8 @@ def to_text(spec: Spec, reports: dict[str, AxisReport], near: int | None) -> str
             shown = r.values if len(r.values) <= 40 else r.values[:20] + ["..."] + r.values[-5:]  # type: ignore[operator]
             lines.append("  " + ", ".join(map(str, shown)))
         if near is not None:
-            lines.append(f"  nearest to {near}: " + (" and ".join(map(str, r.nearest)) if r.nearest else "none"))
+            lines.append(f"  nearest to {near}: " + (" and ".join(map(str, r.nearest)) if r.nearest else
+                                                     "none" if r.complete else "not known (the time ran out)"))
     return "\n".join(lines)
 
 

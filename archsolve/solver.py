@@ -160,10 +160,13 @@ class Z3Problem:
         if q is None:
             if isinstance(e.right, Num):
                 c = e.right.value
-                if c <= 0:
+                if c == 0:
                     raise SpecError(f"division by {c} in {user_names(str(e), self.system.spec)}")
                 q = self.fresh("q")
-                self.solver.add(c * q <= n, n <= c * q + (c - 1))
+                if c > 0:
+                    self.solver.add(c * q <= n, n <= c * q + (c - 1))
+                else:  # Python's floor division by a negative number: n = c*q + r with c < r <= 0
+                    self.solver.add(c * q + c < n, n <= c * q)
             else:
                 values = self.finite_values(e.right)
                 if values is None or any(v <= 0 for v in values):

@@ -56,11 +56,12 @@ def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
     with open(spec.file, encoding="utf-8", newline="") as fh:
         raw = fh.read()
     newline = "\r\n" if "\r\n" in raw else "\n"
-    source = raw.replace("\r\n", "\n")
+    bom = "\ufeff" if raw.startswith("\ufeff") else ""  # kept as it was
+    source = raw[len(bom):].replace("\r\n", "\n")
     text = _filled_json(spec, values, source) if source.lstrip().startswith("{") else None
     if text is None:
         text = _filled_yaml(spec, values, source)
-    return text.replace("\n", newline) if newline != "\n" else text
+    return bom + (text.replace("\n", newline) if newline != "\n" else text)
 
 
 def _filled_json(spec: Spec, values: Mapping[str, int], source: str) -> str | None:

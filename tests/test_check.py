@@ -531,3 +531,25 @@ UNET_TINY = ("layers:\n  - {name: e, op: conv, out: 2, kernel: 3, padding: 1}\n 
 def test_no_input_size_advice_the_spec_cannot_write(spec_file, head: str, args: tuple[str, ...]) -> None:
     code, out = run_cli("check", str(spec_file(head + UNET_TINY)), *args)
     assert code == 1 and "use input size" not in out, out
+
+
+@pytest.mark.parametrize(("text", "args", "code", "phrase"), [
+    # past the first 4096 values: found as solve finds it
+    ("input: [1, H]\nvars: {H: {min: 1, max: 100000}}\nlayers: [{name: c, op: conv, out: 2, kernel: 3}]\n"
+     "constraints: [c.L >= 5000]\n", (), 0, "checked at H = 5002, the smallest valid value"),
+    # no H works, and H = 1..4 make the kernel non-positive: an invalid network (exit 1), not a bad spec
+    ("input: [1, H, H]\nvars: {H: {min: 1, max: 100}}\nlayers:\n  - {name: c, op: conv, out: 2, kernel: H - 4}\n"
+     "  - {name: p, op: maxpool, kernel: 2}\n  - {name: c2, op: conv, out: 2, kernel: 3}\n", (), 1,
+     "no value of H in 1..100 gives a valid network; checked at H = 5"),
+    # H also stands inside the network: 12x12 would need H = 12, which breaks c.H == 2 * H - 10
+    ("input: [1, H, H]\nvars: {H: {min: 1, max: 100}}\nlayers: [{name: c, op: conv, out: 4, kernel: 3}]\n"
+     "constraints: [c.H == 2 * H - 10]\n", ("--set", "H=10"), 1, "INVALID"),
+    ("input: [3, H, W]\nvars: {H: {min: 4, max: 40}, W: {min: H, max: H * 2}}\n"
+     "layers: [{name: c, op: conv, out: 2, kernel: 3}]\n", ("--set", "W=100"), 2,
+     "--set W=100 is outside the domain of W (H..H * 2) with H = 4"),
+], ids=["past-the-scan", "no-value-is-invalid-not-bad", "var-inside-the-network", "set-past-a-dependent-domain"])
+def test_check_with_free_vars_says_what_holds(spec_file, text: str, args: tuple[str, ...], code: int,
+                                              phrase: str) -> None:
+    got, out = run_cli("check", str(spec_file(text)), *args)
+    assert got == code and phrase in out, out
+    assert "use input size 12x12" not in out

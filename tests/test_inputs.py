@@ -161,3 +161,9 @@ def test_a_time_out_shows_what_was_found(spec_file) -> None:
     doc = json.loads(out)["axes"]["H"]
     assert doc["complete"] is False and doc["pattern"] is None
     assert all((v - 188) % 16 == 0 for v in doc["values"])  # each one found is valid
+
+
+def test_a_time_out_keeps_every_axis_and_knows_no_nearest() -> None:
+    code, out = run_cli("inputs", str(SPECS / "unet-padded-sizes.yaml"), "--timeout", "0.05", "--near", "2000")
+    assert code == 3
+    assert out.count("the time ran out;") == 2 and "nearest to 2000: not known (the time ran out)" in out

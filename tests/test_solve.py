@@ -852,3 +852,30 @@ constraints: [a.L == 1050000000]
 def test_solver_refusals_speak_the_users_names(spec_file, text: str, args: tuple[str, ...], message: str) -> None:
     code, out, err = run_cli_split("solve", str(spec_file(text)), *args)
     assert code == 2 and message in err and "#" not in err and "\u00a7" not in err, err
+
+
+def test_write_keeps_a_byte_order_mark(tmp_path: Path) -> None:
+    text = '\ufeff{\n  "input": [1, 9],\n  "layers": [{"name": "a", "op": "conv", "out": 2, "kernel": "?"}],\n' \
+           '  "constraints": ["a.L == 5"]\n}\n'
+    src, out = tmp_path / "bom.json", tmp_path / "solved.json"
+    src.write_text(text, encoding="utf-8")
+    code, shown = run_cli("solve", str(src), "--write", str(out))
+    assert code == 0, shown
+    assert out.read_text(encoding="utf-8") == text.replace('"kernel": "?"', '"kernel": 5')
+
+
+def test_write_needs_a_file_name(tmp_path: Path) -> None:
+    src = tmp_path / "dec.yaml"
+    src.write_text(COMMENTED)
+    code, out, err = run_cli_split("solve", str(src), "--write", "")
+    assert code == 2 and "--write needs a file name" in err
+
+
+def test_floor_division_by_a_negative_number(spec_file) -> None:
+    from archsolve.solve import solve_spec
+
+    text = 'input: [1, 12]\nlayers: [{name: c, op: conv, out: 1, kernel: "?"}]\n' \
+           'constraints: ["c.L // -2 == -3", "c.L % -4 == -3"]\n'  # Python's: L = 5 only
+    for engine in ("auto", "search", "z3"):
+        res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
+        assert [s.values for s in res.solutions] == [{"c.kernel": 8}], engine
