@@ -20,7 +20,7 @@ from .explain import formula, origin
 from .expr import Name, Num
 from .graph import Network, build_network
 from .propagate import Problem, Propagation, propagate
-from .spec import Spec, load_spec
+from .spec import Layer, Spec, load_spec
 
 NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
 NEAREST_ALONE = 64  # ... and for one axis moved by itself
@@ -453,11 +453,12 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
                            "(a 1x1 conv on one branch, or change 'out')")
             continue
         if all(d >= 0 for d in diffs):
-            big, small = sources[0], sources[j]
+            ib, i_s = 0, j
         elif all(d <= 0 for d in diffs):
-            big, small = sources[j], sources[0]
+            ib, i_s = j, 0
         else:
             continue
+        big, small = sources[ib], sources[i_s]
         amounts = [abs(d) for d in diffs]
         axes = prop.network.spec.axis_names
         sides = "; ".join(f"{ax}: {d // 2} before and {d - d // 2} after" for ax, d in zip(axes, amounts, strict=False)) \
@@ -466,16 +467,25 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
         # layers after the branch, not the merge)
         merge = res.layer.name
         cropped = not (prop.network.spec.exact and any(d % 2 for d in amounts))  # exact: an odd crop is an error
+        # each offered only if the whole network then has no new error (the same branch may
+        # feed another merge, which a crop leaves alone but a changed size would not)
+        lay = res.layer
+        crop = _new_name(f"{big}_crop", taken)
+        cropped = cropped and _insert_helps(prop, lay, ib, Layer(
+            crop, "crop", {"like": small, "amount": None}, (lay.sources[ib], lay.sources[i_s]), 0, lay.where,
+            refs=(big, small)))
         if cropped:
-            crop = _new_name(f"{big}_crop", taken)
             taken.add(crop)
             out.append(f"crop {big} to {small} ({sides}): add {{name: {crop}, op: crop, from: {big}, like: {small}}} "
                        f"before {merge} and read {crop} in {merge}'s from instead of {big}")
         pads = [[d // 2, d - d // 2] for d in amounts]
         pad = _new_name(f"{small}_pad", taken)
-        taken.add(pad)
-        out.append(f"{'or ' if cropped else ''}pad {small} ({sides}): add {{name: {pad}, op: pad, from: {small}, amount: {pads}}} "
-                   f"before {merge} and read {pad} in {merge}'s from instead of {small}")
+        if _insert_helps(prop, lay, i_s, Layer(
+                pad, "pad", {"amount": tuple((Num(a), Num(b)) for a, b in pads), "value": 0}, (lay.sources[i_s],),
+                0, lay.where, refs=(small,))):
+            taken.add(pad)
+            out.append(f"{'or ' if cropped else ''}pad {small} ({sides}): add {{name: {pad}, op: pad, from: {small}, "
+                       f"amount: {pads}}} before {merge} and read {pad} in {merge}'s from instead of {small}")
         # an up-sampling deconv one or two pixels short: output_padding
         up = prop.layers.get(small)
         if up is not None and up.layer.op == "deconv" and up.args is not None:
@@ -490,6 +500,29 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
             if fix:
                 out.append(fix)
     return out
+
+
+def _insert_helps(prop: Propagation, merge: Any, k: int, new: Any) -> bool:
+    """Whether adding ``new`` just before ``merge`` and reading it as the merge's ``k``-th
+    input clears the merge without breaking a layer that was fine."""
+    from dataclasses import replace
+
+    net = prop.network
+    sources = (*merge.sources[:k], new.name, *merge.sources[k + 1:])
+    refs = (*merge.refs[:k], new.name, *merge.refs[k + 1:]) if merge.refs else ()
+    order: list[Any] = []
+    for x in net.order:
+        if x is merge:
+            order += [new, replace(merge, sources=sources, refs=refs)]
+        else:
+            order.append(x)
+    try:
+        after = propagate(Network(net.spec, tuple(order)), prop.env, receptive_fields=False, counts=False)
+    except (SpecError, KeyError):
+        return False
+    before = {p.layer for p in prop.problems if p.severity == "error"}
+    broken = {p.layer for p in after.problems if p.severity == "error"}
+    return merge.name not in broken and broken <= before
 
 
 def _axes_value(values: list[int]) -> int | list[int]:
