@@ -179,12 +179,7 @@ def _domain_names(spec: Spec, name: str) -> set[str]:
 
 def _constant_domain(spec: Spec, name: str, env: Mapping[str, int] | None = None) -> bool:
     """Whether a var's domain can be listed without the values of the vars not in ``env``."""
-    dom = spec.vars[name].domain
-    assert dom is not None
-    if dom.values is not None:
-        return True
-    assert dom.lo is not None and dom.hi is not None
-    return (dom.lo.names() | dom.hi.names()) <= set(env or ())
+    return _domain_names(spec, name) <= set(env or ())
 
 
 def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates: list[int]) -> int:
@@ -512,17 +507,20 @@ def _insert_helps(prop: Propagation, merge: Any, k: int, new: Any) -> bool:
     refs = (*merge.refs[:k], new.name, *merge.refs[k + 1:]) if merge.refs else ()
     order: list[Any] = []
     for x in net.order:
-        if x is merge:
-            order += [new, replace(merge, sources=sources, refs=refs)]
-        else:
-            order.append(x)
+        order += [new, replace(merge, sources=sources, refs=refs)] if x is merge else [x]
+    return _clears(prop, order, merge.name)
+
+
+def _clears(prop: Propagation, order: list[Any], merge: str) -> bool:
+    """Whether the network with these layers has no error at ``merge`` and no error at a
+    layer that had none (a fix may not break what was fine)."""
     try:
-        after = propagate(Network(net.spec, tuple(order)), prop.env, receptive_fields=False, counts=False)
+        after = propagate(Network(prop.network.spec, tuple(order)), prop.env, receptive_fields=False, counts=False)
     except (SpecError, KeyError):
         return False
     before = {p.layer for p in prop.problems if p.severity == "error"}
     broken = {p.layer for p in after.problems if p.severity == "error"}
-    return merge.name not in broken and broken <= before
+    return merge not in broken and broken <= before
 
 
 def _axes_value(values: list[int]) -> int | list[int]:
@@ -584,15 +582,7 @@ def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -
     from dataclasses import replace
 
     values = {**lay.values, **{k: tuple(Num(x) for x in v) if isinstance(v, tuple) else v for k, v in change.items()}}
-    net = prop.network
-    changed = Network(net.spec, tuple(replace(x, values=values) if x is lay else x for x in net.order))
-    try:
-        after = propagate(changed, prop.env, receptive_fields=False, counts=False)
-    except SpecError:
-        return False
-    before = {p.layer for p in prop.problems if p.severity == "error"}
-    broken = {p.layer for p in after.problems if p.severity == "error"}
-    return merge not in broken and broken <= before
+    return _clears(prop, [replace(x, values=values) if x is lay else x for x in prop.network.order], merge)
 
 
 # -- the report --------------------------------------------------------------------------------------
