@@ -623,9 +623,10 @@ UNREACHABLE = CHAIN.replace("c12.L == 1", "c12.L == 1000")
 @pytest.mark.parametrize("mode", ["all", "opt"])
 def test_a_quick_try_gives_up_early_on_a_hopeless_walk(mode: str) -> None:
     net = net_of(UNREACHABLE)
-    start = time.perf_counter()
-    assert search(net, mode, "sum", ALL, BUDGET, quick=5.0) is None
-    assert time.perf_counter() - start < 2.5  # not the 5 s of CPU time it was allowed
+    start = time.process_time()
+    assert search(net, mode, "sum", ALL, 600.0, quick=120.0) is None
+    # it hands over after about 50 ms; walking on would take minutes (a generous bound: no flake)
+    assert time.process_time() - start < 60.0
 
 
 def test_a_quick_try_ends_with_its_cpu_time() -> None:
