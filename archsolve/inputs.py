@@ -150,7 +150,7 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
         # check per size answers it where nothing else is open
         if not _one_check_decides(spec, names):
             raise EncodingLimit(f"{exc.bare}; with other sizes or unknowns open too, inputs cannot answer this "
-                                "(fix them with vars tied to this one, or use solve)", exc.where) from None
+                                "(fix them with vars tied to this one, or use solve)", exc.where, exc.field) from None
     reports: dict[str, AxisReport] = {}
     timed_out = False
     for name in names:

@@ -18,7 +18,7 @@ from typing import Any
 
 import z3
 
-from .errors import EncodingLimit, SolverTimeout, SpecError, interrupted
+from .errors import EncodingLimit, SolverTimeout, SpecError, interrupted, placed
 from .expr import Bin, Call, Expr, Name, Num
 from .linear import affine_floor as _affine_floor
 from .symbolic import System, Table, user_names
@@ -48,8 +48,11 @@ class Z3Problem:
         self.cost_floor = 0  # the cheapest the tables can be: a lower bound for the objective
         for name in system.variables:
             self.var(name)
+        layers = {lay.name: lay for lay in system.spec.layers}
         for fact in system.facts:
-            self.add(fact.label, self.bool_term(fact.expr), fact.message)
+            lay = layers.get(fact.label)  # a refusal names the layer whose rule needs it
+            with placed(lay.where if lay is not None else None, fact.label):
+                self.add(fact.label, self.bool_term(fact.expr), fact.message)
         for table in system.tables:
             self.add_table(table)
 

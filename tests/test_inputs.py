@@ -178,3 +178,14 @@ def test_a_time_out_keeps_every_axis_and_knows_no_nearest(monkeypatch: pytest.Mo
     assert out.splitlines()[0] == "H: the time ran out; 3 valid value(s) in 1..4096 found by then"
     assert "W: the time ran out; 0 valid value(s) in 1..4096 found by then" in out  # never started
     assert out.count("nearest to 2000: not known (the time ran out)") == 2
+
+
+def test_a_classifier_with_two_open_sizes_is_refused_naming_the_layer(spec_file) -> None:
+    text = CLASSIFIER.replace("W: H", "W: {min: 1, max: 64}")
+    path = str(spec_file(text))
+    code, out, err = run_cli_split("inputs", path)
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().endswith("spec.yaml:7:5: f: 4 * p.H * p.W multiplies two sizes that unknowns decide, and the "
+                                "solver keeps products linear; fix one of those sizes, or use an expression of the "
+                                "unknowns instead; with other sizes or unknowns open too, inputs cannot answer this "
+                                "(fix them with vars tied to this one, or use solve)"), err
