@@ -190,6 +190,8 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--all", "all_solutions", is_flag=True, help="List every solution (up to --limit).")
+@click.option("--first", is_flag=True,
+              help="Any one solution, the first found: the quickest answer; neither the best nor a listing.")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
               help="The most solutions --all lists.")
 @click.option("--minimize", metavar="EXPR", help="Objective: params, macs, or an expression (overrides the spec).")
@@ -204,7 +206,7 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
 @click.option("--count", "count", is_flag=True,
               help="With --all: count every solution, also past --limit (within --timeout).")
 @handle_errors
-def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, timeout: float,
+def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str | None, timeout: float,
           write_to: str | None, in_place: bool, as_json: bool, engine: str, count: bool) -> None:
     """Fill every unknown ('?' and vars) in SPEC so that every shape rule and constraint holds.
 
@@ -212,6 +214,7 @@ def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, time
     Example:
       archsolve solve specs/dcgan-solve.yaml            # the best solution
       archsolve solve specs/dcgan-solve.yaml --all      # every solution
+      archsolve solve specs/dcgan-solve.yaml --first    # any one, as fast as possible
     """
     from .report import solve_text
     from .solve import solve_spec
@@ -225,12 +228,16 @@ def solve(spec: str, all_solutions: bool, limit: int, minimize: str | None, time
         raise UsageError("--write and --in-place write one solution; drop --all")
     if count and not all_solutions:
         raise UsageError("--count counts what --all lists; add --all")
+    if first and all_solutions:
+        raise UsageError("--first gives one solution and --all lists them; give one of them")
+    if first and minimize is not None:
+        raise UsageError("--first takes any solution, with no objective; drop --minimize (or --first, for the best)")
     loaded = load_spec(spec)
     progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
     try:
         result = solve_spec(loaded, all_solutions=all_solutions, limit=limit, minimize=minimize,
                             timeout=timeout, progress=progress[1] if progress else None, engine=engine,
-                            count=count)
+                            count=count, first=first)
     finally:
         if progress:
             progress[0].stop()

@@ -52,6 +52,9 @@ class Kind(enum.Enum):
     NUMBER = "number"  # any number; irrelevant to shapes (dropout p, eps)
     LAYER = "layer"  # the name of another layer
 
+    # members are singletons: hash by identity, in C (the walk tests kinds in sets often)
+    __hash__ = object.__hash__
+
 
 class Severity(enum.Enum):
     ERROR = "error"

@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,8 +112,9 @@ class ArgPlan:
 
     layer: Layer
     static: dict[str, Any]
-    # (field, kind, value, minimum, names): ``names`` when the value is one plain name per axis
-    dynamic: tuple[tuple[str, Kind, Any, int | None, tuple[str, ...] | None], ...]
+    # (field, kind, value, minimum, getter): ``getter`` reads the value from an env when it is
+    # one plain name per axis
+    dynamic: tuple[tuple[str, Kind, Any, int | None, Callable[[Mapping[str, int]], Any] | None], ...]
     names: frozenset[str]
     sources: tuple[str, ...]
     ordered: tuple[str, ...] = ()  # ``names``, sorted: keys of caches
@@ -123,7 +124,7 @@ class ArgPlan:
 def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
     """Split a layer's fields (see :class:`ArgPlan`); a checking loop builds it once per layer."""
     static: dict[str, Any] = {"_exact": spec.exact, "_tf": spec.semantics is Semantics.TF}
-    dynamic: list[tuple[str, Kind, Any, int | None, tuple[str, ...] | None]] = []
+    dynamic: list[tuple[str, Kind, Any, int | None, Callable[[Mapping[str, int]], Any] | None]] = []
     names: set[str] = set()
     values = lay.values
     for f in OPS[lay.op].fields:
@@ -143,9 +144,9 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
         if used:
             plain = None
             if kind is Kind.INT and isinstance(v, Name):
-                plain = (v.name,)
+                plain = _getter((v.name,), kind)
             elif kind is Kind.AXES and isinstance(v, tuple) and all(isinstance(x, Name) for x in v):
-                plain = tuple(x.name for x in v)
+                plain = _getter(tuple(x.name for x in v), kind)
             dynamic.append((name, kind, v, f.minimum, plain))
             names |= used
         else:
@@ -187,16 +188,26 @@ def plan_args(plan: ArgPlan, env: Mapping[str, int], spec: Spec) -> Args:
     vals = plan.static.copy()
     for name, kind, v, minimum, plain in plan.dynamic:
         if plain is not None:
+            # the common case, unknowns and vars: one lookup per axis, no Expr walk
             try:
-                ints = [env[n] for n in plain]  # the common case, unknowns and vars: no Expr walk
+                got = plain(env)
             except KeyError:
                 pass
             else:
-                if minimum is None or min(ints) >= minimum:
-                    vals[name] = ints[0] if kind is Kind.INT else tuple(ints)
+                if minimum is None or (got if kind is Kind.INT else min(got)) >= minimum:
+                    vals[name] = got
                     continue
         vals[name] = _field_value(plan.layer, name, kind, v, minimum, env, spec)
     return Args(vals, spec.ndim, plan.layer.name, plan.sources)
+
+
+def _getter(names: tuple[str, ...], kind: Kind) -> Callable[[Mapping[str, int]], Any]:
+    """A field's value from the env when it is one plain name per axis: an int for an INT
+    field, a tuple for an AXES one (itemgetter runs in C)."""
+    if kind is Kind.INT or len(names) > 1:
+        return operator.itemgetter(*names)
+    (only,) = names
+    return lambda env: (env[only],)
 
 
 def layer_args(lay: Layer, env: Mapping[str, int], spec: Spec, sources: tuple[str, ...]) -> Args:

@@ -127,9 +127,13 @@ def solve_text(result: Any) -> str:
         return "\n".join(lines)
     names = list(sols[0].values)
     if len(sols) == 1 and not result.complete:
-        best = "the best, proven optimal" if result.optimal else "the best found (not proven optimal)"
-        lines.append(f"{title}: solved: {best} by {result.objective}"
-                     + (f" = {sols[0].objective}" if sols[0].objective is not None else ""))
+        value = f" = {sols[0].objective}" if sols[0].objective is not None else ""
+        if result.first:
+            lines.append(f"{title}: solved: the first solution found (--first: not optimized; "
+                         f"{result.objective}{value})")
+        else:
+            best = "the best, proven optimal" if result.optimal else "the best found (not proven optimal)"
+            lines.append(f"{title}: solved: {best} by {result.objective}{value}")
         if names:
             lines.append("")
             lines.extend(_table(("unknown", "value"), [(n, str(v)) for n, v in sols[0].values.items()],

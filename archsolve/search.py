@@ -127,6 +127,7 @@ class _Step:
     checks: list[_Check]
     local: tuple[str, ...] = ()  # new unknowns nothing later reads (grouped by output in ``opt``)
     exact: frozenset[str] = frozenset()  # dependent new unknowns whose range ``values`` computes
+    ranges: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per exact unknown: the names its range reads
     before: tuple[str, ...] = ()  # the names it reads that earlier steps bind
     rule: Any = None  # the op's shape rule
 
@@ -202,6 +203,7 @@ class _Search:
             known_ties.update(ties)
             self.steps.append(_Step(layer, plan, tuple(new), tuple(sorted(reads)), tuple(ties), sources,
                                     tuple(sorted((dependent or set()) - exact)), [], exact=frozenset(exact),
+                                    ranges={u: self._range_reads(layer, u) for u in exact} if layer else {},
                                     before=tuple(n for n in sorted(reads) if n not in new and n not in ties),
                                     rule=OPS[layer.op].shape if layer is not None else None))
 
@@ -243,6 +245,15 @@ class _Search:
             if isinstance(v, tuple) and not all(isinstance(x, (Expr, int)) for x in v):
                 return False
         return True
+
+    def _range_reads(self, layer: Layer, u: str) -> tuple[str, ...]:
+        """The names the fields ``u``'s domain names read: its range is the same for the same values."""
+        dom = self.spec.unknowns[u].domain
+        assert dom.lo is not None and dom.hi is not None
+        out: set[str] = set()
+        for n in dom.lo.names() | dom.hi.names():
+            out |= names_in(layer.values.get(n))
+        return tuple(sorted(out))
 
     def _assignment_order(self, layer: Layer | None, free: set[str]) -> list[str]:
         """Unknowns in field order, those whose domain follows other fields (padding) last."""
@@ -380,6 +391,13 @@ class _Search:
         cands = self.cands[u]
         if u not in st.exact:
             return cands
+        key = ("range", u, tuple([env[n] for n in st.ranges[u]]))
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self.memo[key] = self._range(st, u, env, cands)
+        return hit  # type: ignore[no-any-return]
+
+    def _range(self, st: _Step, u: str, env: Mapping[str, int], cands: list[int]) -> list[int]:
         assert st.layer is not None
         dom = self.spec.unknowns[u].domain
         assert dom.lo is not None and dom.hi is not None
@@ -639,6 +657,12 @@ class _Search:
             with contextlib.suppress(OutOfBudget):
                 count = self.walk_all(None, 0)
         return Answer(found[:limit], False, count)
+
+    def first(self) -> Answer:
+        """The first solution the walk meets (``complete``: none exists, when it has none)."""
+        found = self.found = []
+        self.walk_all(found, 0)
+        return Answer(found[:1], not found)
 
     def walk_all(self, found: list[dict[str, int]] | None, limit: int) -> int:
         """Walk every solution: list them in ``found`` until one past ``limit``, and return
@@ -1013,7 +1037,7 @@ def _interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] 
 def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: float,
            count_budget: float | None = None, keep_best: bool = False, quick: float | None = None
            ) -> Answer | None:
-    """Answer ``mode`` ("all" up to ``limit``, or "opt") exactly, or None (see the module
+    """Answer ``mode`` ("all" up to ``limit``, "opt", or "first": any one solution) exactly, or None (see the module
     docstring): out of budget (seconds) or out of reach.  ``count_budget``: seconds more to
     count the solutions past ``limit`` (``Answer.count``; None: not counted).  ``keep_best``:
     a walk that runs out of budget answers what it has found (an optimum walk its best so far,
@@ -1027,12 +1051,14 @@ def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: f
         s = _Search(net, objective, deadline, None if quick is None else time.process_time() + quick)
         if mode == "opt":
             return s.optimum()
+        if mode == "first":
+            return s.first()
         return s.list_all(limit, None if count_budget is None else time.perf_counter() + count_budget)
     except OutOfBudget:
         if not keep_best or s is None:
             return None
         if mode == "opt":
             return Answer([s.best[1]] if s.best[1] is not None else [], False, timed_out=True)
-        return Answer(s.found[:limit], False, timed_out=True)
+        return Answer(s.found[:1 if mode == "first" else limit], False, timed_out=True)
     except NotApplicable:
         return None

@@ -68,6 +68,7 @@ class SolveResult:
     message: str = ""
     elapsed: float = 0.0
     count: int | None = None  # every solution, counted without listing them (when known)
+    first: bool = False  # ``--first``: any one solution, the first found (neither optimal nor complete)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,7 +116,7 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
                timeout: float | None = DEFAULT_TIMEOUT,
                progress: Callable[[int], None] | None = None, engine: str = "auto",
-               count: bool = False, explain: bool = True) -> SolveResult:
+               count: bool = False, explain: bool = True, first: bool = False) -> SolveResult:
     """Solve a loaded spec; see the module docstring.
 
     ``engine``: ``"auto"`` tries the exact search (:mod:`archsolve.search`) first and hands
@@ -123,8 +124,23 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     compare them; ``"search"`` answers ``unknown`` where it gives up).  ``count``: with
     ``all_solutions``, count every solution past ``limit`` too (``SolveResult.count``), within
     the time-out; without it, the count comes only where it is free.  ``explain=False``:
-    an unsat result without its conflict (a quick yes-or-no, as relax.py asks)."""
+    an unsat result without its conflict (a quick yes-or-no, as relax.py asks).  ``first``:
+    any one solution, the first either engine meets -- no optimum, no listing, so no
+    objective is worked towards (the answer's value of it is still given).
+
+        >>> from archsolve.spec import load_text
+        >>> spec = load_text('''
+        ... input: [1, 8]
+        ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
+        ... constraints: [up.L == 16]
+        ... ''')
+        >>> solve_spec(spec, first=True).solutions[0].values
+        {'up.kernel': 2}
+    """
+    if first and all_solutions:
+        raise ValueError("first and all_solutions exclude each other")
     start = time.monotonic()
+    mode = "first" if first else "all" if all_solutions else "opt"
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
     searched_unsat = False
@@ -137,9 +153,9 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         count_budget = None
         if count and all_solutions:
             count_budget = DEFAULT_TIMEOUT if timeout is None else max(0.0, timeout - (time.monotonic() - start))
-        answer = search(net, "all" if all_solutions else "opt", objective, limit, budget, count_budget, quick=quick)
+        answer = search(net, mode, "sum" if first else objective, limit, budget, count_budget, quick=quick)
         if answer is not None and answer.solutions:
-            return _searched(spec, net, answer, all_solutions, objective, text, progress, start, total)
+            return _searched(spec, net, answer, mode, objective, text, progress, start, total)
         searched_unsat = answer is not None
         if engine == "search":
             if searched_unsat:
@@ -152,7 +168,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     at = (None, "--minimize") if minimize is not None else (
         spec.document.where(("minimize",)) if spec.document else None, "minimize")
     try:
-        res = _solve_z3(spec, net, all_solutions, limit, objective, text, timeout, progress, start, searched_unsat,
+        res = _solve_z3(spec, net, mode, limit, objective, text, timeout, progress, start, searched_unsat,
                         at, explain)
     except EncodingLimit as exc:
         if engine == "z3":
@@ -162,13 +178,13 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         # runs out
         if not searched_unsat:
             left = (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
-            answer = search(net, "all" if all_solutions else "opt", objective, limit, left,
+            answer = search(net, mode, "sum" if first else objective, limit, left,
                             left if count and all_solutions else None, keep_best=True) if left > 0 else \
                 Answer([], False, timed_out=True)
             if answer is None:
                 raise  # out of the search's reach too: the question cannot be answered
             if answer.solutions:
-                return _searched(spec, net, answer, all_solutions, objective, text, progress, start, total)
+                return _searched(spec, net, answer, mode, objective, text, progress, start, total)
             if answer.timed_out:
                 return SolveResult(spec, "unknown", [], False, False, text, elapsed=time.monotonic() - start,
                                    message=f"the time ran out before the search found any solution (Z3 cannot "
@@ -187,10 +203,11 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     return res
 
 
-def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, objective: Expr | str, text: str,
+def _searched(spec: Spec, net: Network, answer: Any, mode: str, objective: Expr | str, text: str,
               progress: Callable[[int], None] | None, start: float, timeout: float | None) -> SolveResult:
     """A result from the exact search: every solution verified like the solver's (a long
     listing as many as ``timeout`` allows)."""
+    all_solutions = mode == "all"
     cache: dict[Any, Any] | None = {} if len(answer.solutions) > 1 else None  # layers shared by solutions
     sols = []
     for values in answer.solutions:
@@ -201,6 +218,8 @@ def _searched(spec: Spec, net: Network, answer: Any, all_solutions: bool, object
         if progress and all_solutions:
             progress(len(sols))
     elapsed = time.monotonic() - start
+    if mode == "first":
+        return SolveResult(spec, "sat", sols, False, False, text, elapsed=elapsed, first=True)
     if answer.timed_out and all_solutions:
         _sort(sols)
         return SolveResult(spec, "sat", sols, False, False, text, elapsed=elapsed,
@@ -219,13 +238,16 @@ def _sort(sols: list[Solution]) -> None:
     sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, list(s.values.values())))
 
 
-def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objective: Expr | str, text: str,
+def _solve_z3(spec: Spec, net: Network, mode: str, limit: int, objective: Expr | str, text: str,
               timeout: float | None, progress: Callable[[int], None] | None, start: float,
               searched_unsat: bool, objective_at: tuple[Location | None, str], explain: bool) -> SolveResult:
     from . import solver as z3layer
     from .symbolic import at_constraint, build_system, constraint_exprs
-    if searched_unsat:
-        objective = "sum"  # Z3 only explains the conflict: no objective to encode
+
+    all_solutions = mode == "all"
+    reported = objective  # --first: its value is given, but nothing works towards it
+    if searched_unsat or mode == "first":
+        objective = "sum"  # Z3 only explains the conflict, or takes any model: no objective to encode
     if not isinstance(objective, str):
         objective = objective.substitute(spec.tied())
     kinds = [objective] if isinstance(objective, str) and objective != "sum" else []
@@ -283,6 +305,9 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
     if searched_unsat:
         raise SolverBug("the exact search found no solution, but the solver finds one")
     problem.commit()
+    if mode == "first":  # the model at hand: each table's combination the first in name order
+        sol = _solution(net, _model_values(problem, system, None), reported, system)
+        return result("sat", [sol], False, False, first=True)
 
     if all_solutions:
         selectors = [t.selector for t in system.tables]
@@ -327,18 +352,25 @@ def _solve_z3(spec: Spec, net: Network, all_solutions: bool, limit: int, objecti
     except SolverTimeout:
         proven = False
         allowed = None
+    sol = _solution(net, _model_values(problem, system, allowed, kind), raw_objective, system)
+    status = "sat" if proven else "unknown"
+    res = result(status, [sol], False, proven)
+    if not proven:
+        res.message = "the solver timed out before proving this is the best; it is the best found"
+    return res
+
+
+def _model_values(problem: Any, system: Any, allowed: dict[Any, Any] | None, kind: str | None = None
+                  ) -> dict[str, int]:
+    """Every unknown's value in the current model; a table's local unknowns from the
+    combinations ``allowed`` (or the cheapest of its chosen effect), the first in name order."""
     model = problem.model_values(list(system.system_unknowns) + [t.selector for t in system.tables])
     values = {u: model[u] for u in system.system_unknowns}
     for table in system.tables:
         k = model[table.selector]
         pool = allowed[table.selector][k] if allowed else _cheapest(table.effects[k], kind)
         values.update(min(pool, key=lambda c: tuple(c[u] for u in sorted(table.local))) if pool else {})
-    sol = _solution(net, values, raw_objective, system)
-    status = "sat" if proven else "unknown"
-    res = result(status, [sol], False, proven)
-    if not proven:
-        res.message = "the solver timed out before proving this is the best; it is the best found"
-    return res
+    return values
 
 
 def _cheapest(eff: Any, kind: str | None) -> list[dict[str, int]]:

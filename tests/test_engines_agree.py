@@ -460,6 +460,10 @@ def compare_all(spec: Spec) -> bool:
     assert not only_s and not only_z, (f"all: {len(sk)} vs {len(zk)} solutions; search only {only_s[:5]}, "
                                        f"z3 only {only_z[:5]}")
     assert sk == zk, "all: the same solutions in a different order"
+    for engine in ("search", "z3"):  # --first: any one of them, verified like the rest
+        one = solve_spec(spec, engine=engine, first=True)
+        assert one.status == "sat" and one.first and len(one.solutions) == 1, f"first ({engine}): {one.status}"
+        assert key(one.solutions[0].values) in set(sk), f"first ({engine}): {one.solutions[0].values}"
     for a, c in zip(s.solutions, z.solutions, strict=True):
         assert (a.output, a.objective) == (c.output, c.objective), f"all: {a.values}"
     if s.count is not None and z.count is not None:

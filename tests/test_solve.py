@@ -110,6 +110,25 @@ def test_count_needs_all() -> None:
     assert code == 2 and "--count counts what --all lists; add --all" in out
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (("--all",), "--first gives one solution and --all lists them; give one of them"),
+    (("--minimize", "params"), "--first takes any solution, with no objective; drop --minimize"),
+], ids=["with-all", "with-minimize"])
+def test_first_refuses_what_contradicts_it(args: tuple[str, ...], message: str) -> None:
+    code, out = run_cli("solve", str(SPECS / "dcgan-solve.yaml"), "--first", *args)
+    assert code == 2 and message in out
+
+
+def test_first_says_it_is_not_the_best(tmp_path: Path) -> None:
+    """The human answer of --first says what it is; --write takes it like any solution."""
+    out_file = tmp_path / "filled.yaml"
+    code, out = run_cli("solve", str(SPECS / "dcgan-solve.yaml"), "--first", "--write", str(out_file))
+    assert code == 0
+    assert out.splitlines()[0] == ("dcgan-solve: solved: the first solution found (--first: not optimized; "
+                                   "sum of all unknowns = 13)")
+    assert out_file.exists() and "?" not in out_file.read_text().split("layers:")[1]
+
+
 TWO_CONVS = """
 input: [4, 16, 16]
 domains: {kernel: {in: [1, 3, 5]}}

@@ -1021,6 +1021,25 @@ def test_all_solutions_equal_brute_force(case: Case, case_dir: Path, engine: str
         assert s["objective"] == sum(s["values"].values())
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_first_is_a_brute_force_solution(case: Case, case_dir: Path, engine: str) -> None:
+    """``--first``: one solution the brute force also finds (its output too), or unsat when
+    there is none; never called optimal or complete."""
+    path = _case_path(case_dir, case)
+    brute = _brute(case.id, str(path))
+    code, doc = solve_json(path, "--first", engine=engine)
+    if not brute.solutions:
+        assert (code, doc["status"], doc["solutions"]) == (1, "unsat", []), doc
+        return
+    assert code == 0, doc
+    assert (doc["status"], doc["complete"], doc["optimal"]) == ("sat", False, False)
+    (sol,) = doc["solutions"]
+    assert key(sol["values"], brute.names) in brute.solutions, sol
+    assert sol["output"] == brute.outputs[key(sol["values"], brute.names)]
+    assert sol["objective"] == sum(sol["values"].values())
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.accept is not None],
                          ids=[c.id for c in CASES if c.accept is not None])
 def test_brute_force_agrees_with_torch(case: Case, case_dir: Path) -> None:
