@@ -145,12 +145,14 @@ class Ignore:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class Args:
     """A layer's field values, resolved: ints (check) or Exprs (solve).
 
     AXES fields hold one value per spatial axis, SIDES fields one ``(before, after)``
-    pair per axis.  ``sources`` names the layers it reads, for messages.
+    pair per axis.  ``sources`` names the layers it reads, for messages.  Never changed once
+    made; not frozen only because the search makes one per combination it tries, and a
+    frozen dataclass takes four times as long to build.
     """
 
     values: Mapping[str, Any]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ExprError, SpecError
 from .expr import Expr, ListExpr, Name, Num
@@ -105,10 +105,10 @@ def _eval(e: Expr, env: Mapping[str, int], spec: Spec, fieldname: str, where: An
         raise SpecError(exc.bare, where, fieldname) from None
 
 
-@dataclass(frozen=True)
-class ArgPlan:
+class ArgPlan(NamedTuple):
     """A layer's fields split once into those fixed by the spec (evaluated here) and those
-    that read vars or unknowns (evaluated per binding by :func:`plan_args`)."""
+    that read vars or unknowns (evaluated per binding by :func:`plan_args`).  A NamedTuple:
+    immutable, and made for every layer of every solve, so cheap to build."""
 
     layer: Layer
     static: dict[str, Any]
@@ -127,15 +127,13 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
     dynamic: list[tuple[str, Kind, Any, int | None, Callable[[Mapping[str, int]], Any] | None]] = []
     names: set[str] = set()
     values = lay.values
-    for f in OPS[lay.op].fields:
-        name, kind = f.name, f.kind
+    for name, kind, minimum, sized in _fields_of(lay.op):
         v = values.get(name)
-        if kind not in _SIZED:
+        if not sized:
             static[name] = v
             continue
         literal = _literal(v)  # most fields are plain numbers: skip the general path
         if literal is not None:
-            minimum = f.minimum
             if minimum is not None and min(literal if type(literal) is tuple else (literal,)) < minimum:
                 _field_value(lay, name, kind, v, minimum, {}, spec)  # raises, naming the field
             static[name] = literal
@@ -147,15 +145,24 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
                 plain = _getter((v.name,), kind)
             elif kind is Kind.AXES and isinstance(v, tuple) and all(isinstance(x, Name) for x in v):
                 plain = _getter(tuple(x.name for x in v), kind)
-            dynamic.append((name, kind, v, f.minimum, plain))
+            dynamic.append((name, kind, v, minimum, plain))
             names |= used
         else:
-            static[name] = _field_value(lay, name, kind, v, f.minimum, {}, spec)
+            static[name] = _field_value(lay, name, kind, v, minimum, {}, spec)
     fixed = None if dynamic else Args(static, spec.ndim, lay.name, sources)
     return ArgPlan(lay, static, tuple(dynamic), frozenset(names), sources, tuple(sorted(names)), fixed)
 
 
 _SIZED = frozenset({Kind.INT, Kind.AXES, Kind.SIDES})
+_FIELDS: dict[str, tuple[tuple[str, Kind, int | None, bool], ...]] = {}
+
+
+def _fields_of(op: str) -> tuple[tuple[str, Kind, int | None, bool], ...]:
+    """An op's fields as (name, kind, minimum, sized), made once per op."""
+    got = _FIELDS.get(op)
+    if got is None:
+        got = _FIELDS[op] = tuple((f.name, f.kind, f.minimum, f.kind in _SIZED) for f in OPS[op].fields)
+    return got
 
 
 def _literal(v: Any) -> Any:
@@ -337,10 +344,19 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
 
 def names_in(v: Any) -> set[str]:
     """Every name a field value (an Expr, or a tuple of them per axis or side) reads."""
+    t = type(v)
+    if t is Name:  # the usual unknown or var: no walk
+        return {v.name}
+    if t is tuple:
+        out: set[str] = set()
+        for x in v:
+            if type(x) is Name:
+                out.add(x.name)
+            elif type(x) is not Num:
+                out |= names_in(x)
+        return out
     if isinstance(v, Expr):
         return set(v.names())
-    if isinstance(v, tuple):
-        return set().union(*(names_in(x) for x in v)) if v else set()
     return set()
 
 

@@ -115,7 +115,7 @@ class _Check:
     counts: tuple[tuple[str, tuple[tuple[int, str, Any], ...]], ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Step:
     layer: Layer | None  # None: the input (step 0) or the final step
     plan: ArgPlan | None
@@ -185,12 +185,13 @@ class _Search:
         assigned: set[str] = set()
         known_ties: set[str] = set()
         index = {"input": 0}
+        unknowns = set(self.unknowns)
 
         def step(layer: Layer | None, plan: ArgPlan | None, reads: set[str], sources: tuple[int, ...],
                  dependent: set[str] | None = None) -> None:
             free = self._free(reads) if reads else set()
-            if free and not free <= set(self.unknowns):
-                raise NotApplicable(f"{sorted(free - set(self.unknowns))} has no value")
+            if free and not free <= unknowns:
+                raise NotApplicable(f"{sorted(free - unknowns)} has no value")
             new = [u for u in self._assignment_order(layer, free) if u not in assigned] if free else []
             exact: set[str] = set()
             for u in new:
@@ -223,6 +224,11 @@ class _Search:
                 plan = plan_for(self.net, lay)
             except ArchsolveError as exc:
                 raise NotApplicable(str(exc)) from None
+            if plan.fixed is not None:  # most layers: no name read, nothing to assign
+                index[lay.name] = len(self.steps)
+                self.steps.append(_Step(lay, plan, (), (), (), tuple([index[s] for s in lay.sources]), (), [],
+                                        rule=OPS[lay.op].shape))
+                continue
             dependent: set[str] = set()
             for f, _, v, _, _ in plan.dynamic if self.dependent else ():
                 if f in ENUMERATED:
