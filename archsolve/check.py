@@ -544,8 +544,6 @@ def _new_name(base: str, taken: set[str]) -> str:
 
 def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str) -> str | None:
     """A padding (or ceil_mode) of the layer that gave ``source`` its size, making it ``want``."""
-    from dataclasses import replace
-
     from .ops import OPS, Collect
 
     cur = prop.network.spec.aliases.get(source, source)
@@ -568,7 +566,7 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str)
     if "ceil_mode" in opdef.field_map and not res.args["ceil_mode"]:
         tries.append(("ceil_mode to true", {"ceil_mode": True}))
     for text, change in tries:
-        args = replace(res.args, values={**res.args.values, **change})
+        args = res.args.with_values(change)
         req = Collect()
         shape = opdef.shape(args, res.inputs, req)
         if not req.failures and tuple(shape[1:]) == tuple(want[1:]) and _helps(prop, res.layer, change, merge):

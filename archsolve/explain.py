@@ -91,7 +91,7 @@ def _symbolic_args(args: Args) -> Args:
             return tuple(lift(x) for x in v)
         return v
 
-    return Args({k: lift(v) for k, v in args.values.items()}, args.ndim, args.name, args.sources)
+    return Args({k: lift(v) for k, v in args.items()}, args.ndim, args.name, args.sources)
 
 
 def formula(res: LayerResult, axis: int) -> str | None:

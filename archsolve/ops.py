@@ -107,6 +107,8 @@ class Failure:
 class Collect:
     """A :class:`Req` for concrete ints: records every false condition."""
 
+    __slots__ = ("failures",)
+
     def __init__(self) -> None:
         self.failures: list[Failure] = []
 
@@ -145,26 +147,33 @@ class Ignore:
         return None
 
 
-@dataclass(slots=True, eq=False)
-class Args:
-    """A layer's field values, resolved: ints (check) or Exprs (solve).
+class Args(dict[str, Any]):
+    """A layer's field values, resolved: ints (check) or Exprs (solve), by field name.
 
     AXES fields hold one value per spatial axis, SIDES fields one ``(before, after)``
-    pair per axis.  ``sources`` names the layers it reads, for messages.  Never changed once
-    made; not frozen only because the search makes one per combination it tries, and a
-    frozen dataclass takes four times as long to build.
+    pair per axis.  ``sources`` names the layers it reads, for messages.  A dict, so that
+    the rules' many ``args["kernel"]`` run in C (the search calls rules millions of times);
+    never changed once made.
+
+        >>> Args({"out": 8, "kernel": (3, 3)}, 2, "c1")["kernel"]
+        (3, 3)
     """
 
-    values: Mapping[str, Any]
-    ndim: int
-    name: str = "layer"
-    sources: tuple[str, ...] = ()
+    __slots__ = ("ndim", "name", "sources")
 
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+    def __init__(self, values: Mapping[str, Any], ndim: int, name: str = "layer",
+                 sources: tuple[str, ...] = ()) -> None:
+        super().__init__(values)
+        self.ndim = ndim
+        self.name = name
+        self.sources = sources
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
+    def __repr__(self) -> str:
+        return f"Args({dict(self)!r}, ndim={self.ndim}, name={self.name!r}, sources={self.sources!r})"
+
+    def with_values(self, change: Mapping[str, Any]) -> Args:
+        """A copy with some fields changed."""
+        return Args({**self, **change}, self.ndim, self.name, self.sources)
 
     @staticmethod
     def of(op: OpDef, given: Mapping[str, Any], ndim: int, name: str = "layer",

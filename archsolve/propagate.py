@@ -41,7 +41,7 @@ class Problem:
     field: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerResult:
     layer: Layer
     args: Args | None
@@ -182,9 +182,12 @@ def _literal(v: Any) -> Any:
 
 def plan_for(net: Network, lay: Layer) -> ArgPlan:
     """The layer's :class:`ArgPlan`, made once per network."""
-    plan = net.memo.get(("plan", lay.name))
+    plans = net.memo.get("plans")
+    if plans is None:
+        plans = net.memo["plans"] = {}
+    plan = plans.get(lay.name)
     if plan is None:
-        plan = net.memo[("plan", lay.name)] = arg_plan(lay, net.spec, lay.refs or lay.sources)
+        plan = plans[lay.name] = arg_plan(lay, net.spec, lay.refs or lay.sources)
     return plan  # type: ignore[no-any-return]
 
 
@@ -192,7 +195,7 @@ def plan_args(plan: ArgPlan, env: Mapping[str, int], spec: Spec) -> Args:
     """The Args a rule runs on, for one binding of the names the layer reads."""
     if plan.fixed is not None:
         return plan.fixed
-    vals = plan.static.copy()
+    vals = Args(plan.static, spec.ndim, plan.layer.name, plan.sources)
     for name, kind, v, minimum, plain in plan.dynamic:
         if plain is not None:
             # the common case, unknowns and vars: one lookup per axis, no Expr walk
@@ -205,7 +208,7 @@ def plan_args(plan: ArgPlan, env: Mapping[str, int], spec: Spec) -> Args:
                     vals[name] = got
                     continue
         vals[name] = _field_value(plan.layer, name, kind, v, minimum, env, spec)
-    return Args(vals, spec.ndim, plan.layer.name, plan.sources)
+    return vals
 
 
 def _getter(names: tuple[str, ...], kind: Kind) -> Callable[[Mapping[str, int]], Any]:
@@ -297,7 +300,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
                 shapes[lay.name] = res.shape
                 reach[lay.name] = None
                 continue
-        args = plan_args(plan, env, spec)
+        args = plan.fixed if plan.fixed is not None else plan_args(plan, env, spec)
         if None in in_shapes:
             results[lay.name] = LayerResult(lay, args, None, None)
             shapes[lay.name] = None

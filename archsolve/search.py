@@ -38,6 +38,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
 import operator
@@ -130,6 +131,13 @@ class _Step:
     ranges: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per exact unknown: the names its range reads
     before: tuple[str, ...] = ()  # the names it reads that earlier steps bind
     rule: Any = None  # the op's shape rule
+    width: int = 1  # how many combinations of ``new`` at most (a dependent domain at its widest)
+    gather: Any = field(init=False, repr=False)  # shapes -> the tuple of its input shapes
+    read: Any = field(init=False, repr=False)  # env -> the tuple of the values it reads
+
+    def __post_init__(self) -> None:
+        self.gather = _tuple_getter(self.sources)
+        self.read = _tuple_getter(self.reads)
 
 
 class _Search:
@@ -159,19 +167,29 @@ class _Search:
         else:
             self.objective = objective.substitute(tied)
         self.goal: _Check | None = None  # an objective naming sizes or counts: worked out at each leaf
-        self.dependent = frozenset(u for u in spec.unknowns if is_dependent(spec, u))
+        dep: dict[int, bool] = {}  # by domain: most unknowns share their field's default one
+        self.dependent = frozenset(u for u, unk in spec.unknowns.items()
+                                   if dep.setdefault(id(unk.domain), is_dependent(spec, u)))
         self.steps: list[_Step] = []
         self._plan_steps()
         self.owner = {u: st.layer for st in self.steps if st.layer is not None for u in st.new}
-        self.by_domain: dict[Domain, list[int]] = {}
+        self.by_domain: dict[int, list[int]] = {}  # id of a Domain the spec holds -> its values
         self.cands = {u: self._static(u) for u in self.unknowns}  # shared lists: never changed
         if any(not c for c in self.cands.values()):
             raise NotApplicable("an empty domain")
         for st in self.steps:  # --max-combinations holds for every engine (the solver says it)
-            if math.prod(len(self.cands[u]) for u in st.new) > symbolic.MAX_COMBOS:
-                raise NotApplicable(f"{st.layer.name if st.layer else 'input'}: too many combinations")
-        self.lows = {u: min(c) for u, c in self.cands.items()}
-        self.highs = {u: max(c) for u, c in self.cands.items()}
+            if st.new:
+                st.width = math.prod([len(self.cands[u]) for u in st.new])
+                if st.width > symbolic.MAX_COMBOS:
+                    raise NotApplicable(f"{st.layer.name if st.layer else 'input'}: too many combinations")
+
+    @functools.cached_property
+    def lows(self) -> dict[str, int]:
+        return {u: min(c) for u, c in self.cands.items()}
+
+    @functools.cached_property
+    def highs(self) -> dict[str, int]:
+        return {u: max(c) for u, c in self.cands.items()}
 
     # -- planning ---------------------------------------------------------------------------------
     def _free(self, names: frozenset[str] | set[str]) -> set[str]:
@@ -367,9 +385,9 @@ class _Search:
         if u in spec.vars:
             return self._widest(u, spec.vars[u].domain)
         dom = spec.unknowns[u].domain
-        hit = self.by_domain.get(dom)
+        hit = self.by_domain.get(id(dom))  # by identity: hashing a Domain walks its Exprs
         if hit is None:
-            hit = self.by_domain[dom] = self._widest(u, dom)
+            hit = self.by_domain[id(dom)] = self._widest(u, dom)
         return hit
 
     def _widest(self, u: str, dom: Domain | None) -> list[int]:
@@ -422,8 +440,8 @@ class _Search:
     def run(self, i: int, env: dict[str, int], shapes: list[Shape | None]) -> Shape | None:
         """The step's output shape, or None when it is invalid (memoized)."""
         st = self.steps[i]
-        inputs = tuple([shapes[j] for j in st.sources])
-        reads = tuple([env[n] for n in st.reads]) if st.reads else ()
+        inputs = st.gather(shapes)
+        reads = st.read(env)
         key = (i, inputs, reads)
         hit = self.memo.get(key, MISSING)
         if hit is not MISSING:
@@ -460,7 +478,7 @@ class _Search:
         except ArchsolveError:
             args = None
         if args is not None and st.dependent and not in_field_domains(
-                self.spec, args.values, {u: env[u] for u in st.dependent}, self.spec.ndim):
+                self.spec, args, {u: env[u] for u in st.dependent}, self.spec.ndim):
             args = None
         self.memo[key] = args
         return args
@@ -517,8 +535,7 @@ class _Search:
             return int(getattr(op, kind)(fixed, [out], out))
         st = self.steps[i]
         assert st.layer is not None
-        reads = tuple([env[n] for n in st.reads]) if st.reads else ()
-        args = self.args(i, st, env, reads)
+        args = self.args(i, st, env, st.read(env))
         assert args is not None  # the step ran: its Args were valid
         return int(getattr(OPS[st.layer.op], kind)(args, [shapes[j] for j in st.sources], out))
 
@@ -533,18 +550,29 @@ class _Search:
             return hit  # type: ignore[no-any-return]
         return self._combos(st, dict(env), key)
 
-    def width(self, st: _Step) -> int:
+    @staticmethod
+    def width(st: _Step) -> int:
         """How many combinations a step has at most (a dependent domain at its widest)."""
-        return math.prod(len(self.cands[u]) for u in st.new)
+        return st.width
 
     def _combos(self, st: _Step, env: dict[str, int], key: Any) -> Iterator[tuple[int, ...]]:
         new = st.new
         made: list[tuple[int, ...]] = []
         pools: list[list[int] | None] = [None if u in st.exact else self.cands[u] for u in new]
+        k = len(new) - len(st.exact)
+        head, tail = new[:k], new[k:]
         if all(p is not None for p in pools):
             for combo in itertools.product(*pools):  # type: ignore[arg-type]
                 made.append(combo)
                 yield combo
+        elif all(u in st.exact and not set(st.ranges[u]) & set(tail) for u in tail):
+            # the usual order: the exact ones last, each reading only what comes before them
+            for prefix in itertools.product(*pools[:k]):  # type: ignore[arg-type]
+                env.update(zip(head, prefix, strict=True))
+                for rest in itertools.product(*[self.values(st, u, env) for u in tail]):
+                    combo = prefix + rest
+                    made.append(combo)
+                    yield combo
         else:
             stack = [iter(self.values(st, new[0], env))]
             picked: list[int] = []
@@ -567,8 +595,7 @@ class _Search:
         self.memo[key] = made
 
     def bind(self, st: _Step, env: dict[str, int], combo: tuple[int, ...]) -> None:
-        for u, v in zip(st.new, combo, strict=True):
-            env[u] = v
+        env.update(zip(st.new, combo, strict=True))
         for n in st.ties:
             env[n] = self.value(self.tied[n], env, f"vars.{n}")
 
@@ -739,8 +766,7 @@ class _Search:
                 for combo in it:
                     tick()
                     drawn[i] += 1
-                    for u, v in zip(new, combo, strict=True):
-                        env[u] = v
+                    env.update(zip(new, combo, strict=True))
                     for t in ties:
                         env[t] = self.value(tied[t], env, f"vars.{t}")
                     out = run(i, env, shapes)
@@ -818,8 +844,8 @@ class _Search:
     def count(self, i: int, st: _Step, env: dict[str, int], shapes: list[Shape | None], out: Shape) -> int:
         """The step's parameters or MACs (``self.kind``), its activations and norms included,
         for the values bound and this output (memoized like :meth:`run`)."""
-        inputs = tuple([shapes[j] for j in st.sources])
-        reads = tuple([env[n] for n in st.reads]) if st.reads else ()
+        inputs = st.gather(shapes)
+        reads = st.read(env)
         key = ("count", i, inputs, reads)
         hit = self.memo.get(key)
         if hit is None:
@@ -1000,6 +1026,17 @@ def _share(drawn: list[int], widths: list[int]) -> float:
             done += scale * min(max(k - 1, 0), w) / w
             scale /= w
     return done
+
+
+def _tuple_getter(keys: tuple[Any, ...]) -> Any:
+    """A function giving the tuple of a container's items at ``keys`` (itemgetter, which runs
+    in C, gives a bare item for one key)."""
+    if len(keys) > 1:
+        return operator.itemgetter(*keys)
+    if keys:
+        (only,) = keys
+        return lambda c: (c[only],)
+    return lambda c: ()
 
 
 def _picker(indices: list[int]) -> Any:

@@ -62,6 +62,18 @@ class Domain:
         return f"{self.lo}..{self.hi}"
 
 
+_DEFAULTS: dict[tuple[str, str], Domain] = {}
+
+
+def _default_domain(ends: tuple[str, str]) -> Domain:
+    """A field's default domain (CONTRACT §1), one object for every unknown of the field:
+    the search works out each domain's values once, by identity."""
+    dom = _DEFAULTS.get(ends)
+    if dom is None:
+        dom = _DEFAULTS[ends] = Domain(lo=parse(ends[0]), hi=parse(ends[1]))
+    return dom
+
+
 @dataclass(frozen=True)
 class Var:
     """A named unknown with a domain, or a name tied to an expression (``W: H``)."""
@@ -416,7 +428,7 @@ class _Loader:
             if domain is None:
                 raise self.err(f"{fieldname} cannot be unknown ('?')", path, fieldname)
             if unknown not in self.unknowns:
-                dom = self.domains.get(base) or Domain(lo=parse(domain[0]), hi=parse(domain[1]))
+                dom = self.domains.get(base) or _default_domain(domain)
                 self.unknowns[unknown] = Unknown(unknown, base, layer, self.doc.where(path), dom, tuple(path))
             return Name(unknown)
         e = self.expr(raw, path, fieldname, self.vars, scope)

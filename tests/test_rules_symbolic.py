@@ -86,7 +86,7 @@ def test_one_rule_for_ints_and_trees(case: tuple[str, dict[str, Any], int, list[
     out = opdef.shape(concrete_args, inputs, concrete)
 
     env: dict[str, int] = {}
-    sym_args = Args({k: _symbolize(v, env, "a") for k, v in concrete_args.values.items()}, ndim, "l", sources)
+    sym_args = Args({k: _symbolize(v, env, "a") for k, v in concrete_args.items()}, ndim, "l", sources)
     sym_inputs = [tuple(_symbolize(v, env, "x") for v in shape) for shape in inputs]
     record = Record()
     sym_out = opdef.shape(sym_args, sym_inputs, record)
