@@ -149,8 +149,12 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
             names |= used
         else:
             static[name] = _field_value(lay, name, kind, v, minimum, {}, spec)
-    fixed = None if dynamic else Args(static, spec.ndim, lay.name, sources)
-    return ArgPlan(lay, static, tuple(dynamic), frozenset(names), sources, tuple(sorted(names)), fixed)
+    if not dynamic:  # most layers
+        return ArgPlan(lay, static, (), _NO_NAMES, sources, (), Args(static, spec.ndim, lay.name, sources))
+    return ArgPlan(lay, static, tuple(dynamic), frozenset(names), sources, tuple(sorted(names)))
+
+
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 _SIZED = frozenset({Kind.INT, Kind.AXES, Kind.SIDES})

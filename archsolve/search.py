@@ -132,10 +132,12 @@ class _Step:
     before: tuple[str, ...] = ()  # the names it reads that earlier steps bind
     rule: Any = None  # the op's shape rule
     width: int = 1  # how many combinations of ``new`` at most (a dependent domain at its widest)
+    fixed: Any = field(init=False, repr=False)  # the layer's Args when no field reads a name
     gather: Any = field(init=False, repr=False)  # shapes -> the tuple of its input shapes
     read: Any = field(init=False, repr=False)  # env -> the tuple of the values it reads
 
     def __post_init__(self) -> None:
+        self.fixed = self.plan.fixed if self.plan is not None else None
         self.gather = _tuple_getter(self.sources)
         self.read = _tuple_getter(self.reads)
 
@@ -443,24 +445,28 @@ class _Search:
         inputs = st.gather(shapes)
         reads = st.read(env)
         key = (i, inputs, reads)
-        hit = self.memo.get(key, MISSING)
+        memo = self.memo
+        hit = memo.get(key, MISSING)
         if hit is not MISSING:
             return hit  # type: ignore[no-any-return]
         out: Shape | None = None
-        if st.layer is None:
-            if i == 0:
-                shape = tuple(self.value(e, env, f"input[{k}]") for k, e in enumerate(self.spec.input))
-                out = shape if min(shape) >= 1 else None
-            else:
-                out = ()
-        else:
+        args = st.fixed
+        if args is None:
+            if st.layer is None:
+                if i == 0:
+                    shape = tuple(self.value(e, env, f"input[{k}]") for k, e in enumerate(self.spec.input))
+                    out = shape if min(shape) >= 1 else None
+                else:
+                    out = ()
+                memo[key] = out
+                return out
             args = self.args(i, st, env, reads)
-            if args is not None:
-                req = self.req
-                req.bad = False
-                y = st.rule(args, inputs, req)
-                out = None if req.bad else tuple(y)
-        self.memo[key] = out
+        if args is not None:
+            req = self.req
+            req.bad = False
+            y = st.rule(args, inputs, req)
+            out = None if req.bad else tuple(y)
+        memo[key] = out
         return out
 
     def args(self, i: int, st: _Step, env: Mapping[str, int], reads: tuple[int, ...]) -> Args | None:

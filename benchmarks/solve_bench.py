@@ -8,19 +8,22 @@ For every case (spec files in benchmarks/specs/), side by side in one run:
              pruning, the same network written by hand; at most ``--budget`` s (default 10),
              else "timeout"
   in-proc    ``solve_spec(spec, ...)`` alone, timed inside a fresh interpreter that has already
-             imported archsolve and z3 and loaded the spec (its first solve: later solves in
-             one process are slower, see "repeat in one process" in the report)
+             imported archsolve and z3 and loaded the spec: like the baseline, a warm-up solve
+             and then the median of 3 (the ``1st`` column is that warm-up, the first solve in
+             the interpreter)
   process    ``python -m archsolve solve SPEC ... --json`` as a whole process, with cached
              bytecode (PYTHONPYCACHEPREFIX in a temp folder, as an installed package has .pyc)
   no-pyc     one whole process in this environment as it is (PYTHONDONTWRITEBYTECODE may be
              set, so every process compiles archsolve's sources)
 
-Whole processes and the baseline: the median of 3 runs after one warm-up run; in-proc: the
-median of 3 fresh interpreters. A run over 1 s is repeated once only, over 4 s not at all
-(that one run is the timing); such timings are marked ``*``.
+Every timing is the median of 3 runs after one warm-up run (of 21 where a run takes under
+10 ms: such short timings are noisy). A run over 1 s is repeated once only, over 4 s not at
+all (that one run is the timing); such timings are marked ``*``.
 
-Modes: ``first`` (any one solution: ``--all --limit 1``), ``opt`` (the default solve: the
-proven optimum of ``minimize`` or of the sum of all unknowns), ``all`` (``--all --limit 10000``).
+Modes: ``first`` (any one solution: ``--first``; the baseline stops at its first solution
+too), ``opt`` (the default solve: the proven optimum of ``minimize`` or of the sum of all
+unknowns), ``all`` (``--all --limit 10000``). A ``first`` row also notes ``--all --limit 1``,
+which must look for a second solution to say whether the listing is complete.
 
 Targets: archsolve in-process within 3x of the baseline where the baseline finishes; every
 case under 1 s as a whole process; the 12-layer chain under 2 s (whole process). Answers are
@@ -56,6 +59,8 @@ RATIO_LIMIT = 3.0
 PROCESS_LIMIT_S = 1.0
 CHAIN_LIMIT_S = 2.0
 ALL_LIMIT = 10_000
+FAST_S = 0.01           # a first run shorter than this is repeated 21 times (fast timings are noisy)
+FAST_REPS = 21
 REPEAT_ONCE_S = 1.0     # a first run longer than this is repeated once only
 NO_REPEAT_S = 4.0       # ... longer than this, not at all
 PROFILE_TIMEOUT_S = 90
@@ -117,6 +122,7 @@ class Row:
     case: Case
     baseline: Timing = field(default_factory=Timing)
     inproc: Timing = field(default_factory=Timing)
+    first_call: Timing = field(default_factory=Timing)  # in-proc's warm-up: the interpreter's first solve
     process: Timing = field(default_factory=Timing)
     nopyc: Timing = field(default_factory=Timing)
     checks: list[str] = field(default_factory=list)    # disagreements and crashes
@@ -124,11 +130,11 @@ class Row:
 
 
 def repeated(fn: Callable[[], Any]) -> Timing:
-    """Warm-up run, then up to 3 timed runs (fewer when a run is slow); median."""
+    """Warm-up run, then up to 3 timed runs (fewer when a run is slow, 21 when it is fast); median."""
     t = time.perf_counter()
     value = fn()
     first = time.perf_counter() - t
-    reps = 3 if first <= REPEAT_ONCE_S else 1 if first <= NO_REPEAT_S else 0
+    reps = FAST_REPS if first <= FAST_S else 3 if first <= REPEAT_ONCE_S else 1 if first <= NO_REPEAT_S else 0
     if not reps:
         return Timing(first, 1, value=value)
     times = []
@@ -150,6 +156,8 @@ def run_baseline(case: Case, budget: float) -> Timing:
 
 def solve_kwargs(case: Case) -> dict[str, Any]:
     if case.mode == "first":
+        return {"first": True, "timeout": case.timeout}
+    if case.mode == "list1":
         return {"all_solutions": True, "limit": 1, "timeout": case.timeout}
     if case.mode == "all":
         return {"all_solutions": True, "limit": ALL_LIMIT, "timeout": case.timeout}
@@ -157,14 +165,13 @@ def solve_kwargs(case: Case) -> dict[str, Any]:
 
 
 def cli_args(case: Case) -> list[str]:
-    extra = {"first": ["--all", "--limit", "1"], "all": ["--all", "--limit", str(ALL_LIMIT)], "opt": []}
+    extra = {"first": ["--first"], "all": ["--all", "--limit", str(ALL_LIMIT)], "opt": []}
     return [*extra[case.mode], "--timeout", f"{case.timeout:g}", "--json"]
 
 
-# A fresh interpreter per measurement: it imports archsolve and z3 and loads the spec
-# (untimed), then times ``reps`` calls of solve_spec. A fresh one because a second solve in
-# the same process can be several times slower than the first (z3's global state), which
-# "repeat in one process" at the end of the report shows.
+# A fresh interpreter per case: it imports archsolve and z3 and loads the spec (untimed), then
+# times calls of solve_spec: ``reps`` of them, or (reps 0) as ``repeated`` times the baseline:
+# a warm-up, then 21 more if it took at most 10 ms, 3 if at most 1 s, 1 if at most 4 s.
 INPROC = r"""
 import json, sys, time, traceback
 from pathlib import Path
@@ -174,7 +181,13 @@ from archsolve.spec import load_spec
 spec = load_spec(sys.argv[1])
 kw, reps = json.loads(sys.argv[2]), int(sys.argv[3])
 times = []
-for _ in range(reps):
+
+def wanted():
+    if reps or not times:
+        return reps or 1
+    return 1 + (21 if times[0] <= 0.01 else 3 if times[0] <= 1.0 else 1 if times[0] <= 4.0 else 0)
+
+while len(times) < wanted():
     t = time.perf_counter()
     try:
         r = solve_spec(spec, **kw)
@@ -201,19 +214,15 @@ def inprocess_once(case: Case, reps: int = 1) -> dict[str, Any]:
         return {"error": f"exit {proc.returncode}: {last}"}
 
 
-def run_inprocess(case: Case) -> Timing:
-    """solve_spec's time in a fresh process (import and spec loading excluded): median of 3
-    processes (fewer for a slow case)."""
-    times: list[float] = []
-    data: dict[str, Any] = {}
-    for _ in range(3):
-        data = inprocess_once(case)
-        if "error" in data:
-            return Timing(error=data["error"])
-        times.append(data["times"][0])
-        if times[0] > NO_REPEAT_S or (len(times) == 2 and times[0] > REPEAT_ONCE_S):
-            break
-    return Timing(statistics.median(times), len(times), value=data)
+def run_inprocess(case: Case) -> tuple[Timing, Timing]:
+    """solve_spec's time in a fresh process (import and spec loading excluded), timed like the
+    baseline: (the median after a warm-up, the warm-up itself: the interpreter's first solve)."""
+    data = inprocess_once(case, reps=0)
+    if "error" in data:
+        return Timing(error=data["error"]), Timing(error="skipped")
+    times = data["times"]
+    timed = times[1:] or times
+    return Timing(statistics.median(timed), len(timed), value=data), Timing(times[0], 3)
 
 
 def run_process(case: Case, env: dict[str, str] | None, once: bool = False) -> Timing:
@@ -390,13 +399,14 @@ def run(args: argparse.Namespace) -> None:
           f"{os.cpu_count()} CPU(s); load average {os.getloadavg()[0]:.2f}")
     print(f"archsolve at {git_state()}")
     print(f"seconds, median of 3 after a warm-up (* = a slow case: fewer runs); baseline budget {args.budget:g} s; "
+          f"1st: archsolve's first solve in a fresh interpreter (in-proc's warm-up); "
           f"no-pyc: one run, only where process < {NOPYC_MAX_S:g} s")
     inprocess_once(CASES[0])  # warm-up: OS caches for the interpreter, archsolve and z3
     tmp = Path(tempfile.mkdtemp(prefix="archsolve-solve-bench-"))
     pyc_env = cached_bytecode_env(tmp / "pycache")
     rows: list[Row] = []
-    head = (f"{'case':22}{'mode':6}{'baseline':>9}{'in-proc':>9}{'ratio':>7}{'process':>9}{'no-pyc':>8}"
-            f"  targets")
+    head = (f"{'case':22}{'mode':6}{'baseline':>9}{'in-proc':>9}{'ratio':>7}{'1st':>9}{'process':>9}"
+            f"{'no-pyc':>8}  targets")
     print()
     print(head)
     print("-" * (len(head) + 22))
@@ -404,7 +414,11 @@ def run(args: argparse.Namespace) -> None:
         for case in cases:
             row = Row(case)
             row.baseline = run_baseline(case, args.budget)
-            row.inproc = run_inprocess(case)
+            row.inproc, row.first_call = run_inprocess(case)
+            if case.mode == "first":  # the listing's first: it also looks for a second one
+                listed, _ = run_inprocess(Case(case.key, case.spec, "list1", case.net, timeout=case.timeout))
+                if listed.median is not None and row.baseline.median:
+                    row.notes.append(f"--all --limit 1: {listed.text()}, {listed.median / row.baseline.median:.1f}x")
             row.process = run_process(case, pyc_env)
             if row.process.median is not None and row.process.median < NOPYC_MAX_S:
                 row.nopyc = run_process(case, None, once=True)
@@ -415,7 +429,7 @@ def run(args: argparse.Namespace) -> None:
             rows.append(row)
             agree = "agree" if not row.checks else "DISAGREE/CRASH"
             print(f"{case.key:22}{case.mode:6}{row.baseline.text():>9}{row.inproc.text():>9}{ratio(row):>7}"
-                  f"{row.process.text():>9}{row.nopyc.text():>8}  {verdicts(row)}  {agree}"
+                  f"{row.first_call.text():>9}{row.process.text():>9}{row.nopyc.text():>8}  {verdicts(row)}  {agree}"
                   + (f"  ({'; '.join(row.notes)})" if row.notes else ""), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -434,14 +448,6 @@ def run(args: argparse.Namespace) -> None:
     print(f"targets: {sum(v.endswith('PASS') for r in rows for v in verdicts(r).split())} PASS, "
           f"{len(fails)} FAIL (3x = in-process <= {RATIO_LIMIT:g} x baseline; <1s = whole process "
           f"with cached .pyc; <2s = the 12-layer chain, whole process)")
-
-    repeat = next((c for c in cases if c.spec == "unet-valid-d6-k35.yaml"), None)
-    if repeat is not None:
-        data = inprocess_once(repeat, reps=4)
-        if "times" in data:
-            print()
-            print(f"repeat in one process: solve_spec on {repeat.spec} 4 times in one interpreter: "
-                  + ", ".join(f"{t:.3f}" for t in data["times"]) + " s (the in-proc column times the first)")
 
     if not args.no_profile:
         timed = [r for r in rows if not r.inproc.error and r.inproc.median is not None]
