@@ -243,6 +243,10 @@ def cdiv(a: Value, b: Value) -> Value:
 
 
 def vmax(*args: Value) -> Value:
+    if len(args) == 2:  # the usual max(stride, dilation): ints at once
+        a, b = args
+        if type(a) is int and type(b) is int:
+            return a if a >= b else b
     for a in args:
         if not isinstance(a, int):
             return Call("max", tuple(lift(x) for x in args))

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from .errors import ExprError, SpecError
 from .expr import Expr, ListExpr, Name, Num
 from .graph import Network
-from .ops import OPS, Args, Collect, Kind, Severity, Shape, same_reach
+from .ops import IDENTITY_RULES, OPS, Args, Collect, Kind, Severity, Shape, same_reach
 from .spec import Layer, Semantics, Spec
 
 COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
@@ -44,6 +44,8 @@ class Problem:
 @dataclass(slots=True)
 class LayerResult:
     layer: Layer
+    # None where an earlier layer failed, and in a shapes-only propagation (no counts, no
+    # receptive fields) for a layer that hands its input on unchanged (IDENTITY_RULES)
     args: Args | None
     inputs: list[Shape] | None
     shape: Shape | None
@@ -289,10 +291,19 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     reach_rf: dict[str, list[int] | None] = {"input": [1] * spec.ndim if track_rf else None}
     results: dict[str, LayerResult] = {}
     problems: list[Problem] = []
+    # shapes only (a yes-or-no, a solution's check): a layer that hands its input on and
+    # states no condition (IDENTITY_RULES) needs neither its arguments nor its rule
+    bare = not counts and not track_rf
     for lay in net.order:
         opdef = OPS[lay.op]
         srcs = lay.sources
         in_shapes = [shapes[s] for s in srcs]
+        if bare and opdef.shape in IDENTITY_RULES and len(in_shapes) == 1:
+            results[lay.name] = LayerResult(lay, None, in_shapes if in_shapes[0] is not None else None,  # type: ignore[arg-type]
+                                            in_shapes[0])
+            shapes[lay.name] = in_shapes[0]
+            reach[lay.name] = None
+            continue
         plan = plan_for(net, lay)
         if cache is not None:
             key = (lay.name, tuple([env.get(n) for n in plan.ordered]), tuple(in_shapes), counts)

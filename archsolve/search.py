@@ -99,8 +99,11 @@ class _Valid:
 
     def need(self, cond: Any, rule: str, field: str, message: Any, *, fatal: bool = False,
              severity: Severity = Severity.ERROR) -> None:
-        if not cond and severity is Severity.ERROR:
+        if not cond and severity is _ERROR:
             self.bad = True
+
+
+_ERROR = Severity.ERROR
 
 
 @dataclass
