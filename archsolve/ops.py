@@ -288,8 +288,8 @@ def _window_out(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ce
     ceil-mode rule that the last window must start inside the input or left padding."""
     num = x + pl + pr - d * (k - 1) - 1
     if not ceil:
-        return fdiv(num, s) + 1
-    out = fdiv(num + s - 1, s) + 1
+        return num // s + 1
+    out = (num + s - 1) // s + 1
     return ite(ge((out - 1) * s, x + pl), out - 1, out)
 
 
@@ -385,7 +385,7 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                  fatal=True)
         num = padded - span
         nums.append(num)
-        out.append(fdiv(num, s) + 1)
+        out.append(num // s + 1)  # floor division, for ints and Exprs alike
     _exact(args, req, nums, stride, "conv")
     return tuple(out)
 

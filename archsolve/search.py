@@ -654,8 +654,9 @@ class _Search:
         return done is not None and spent > HOPELESS_S * done
 
     def live(self) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
-        """Per step: the earlier steps' shapes and the names bound earlier that it or any later
-        step (or constraint) reads -- everything the rest of the walk depends on."""
+        """Per step that assigns something: the earlier steps' shapes and the names bound
+        earlier that it or any later step (or constraint) reads -- everything the rest of the
+        walk depends on (``((), ())`` for the others, which no walk keys a state at)."""
         bound_at: dict[str, int] = {}
         for i, st in enumerate(self.steps):
             for n in (*st.new, *st.ties):
@@ -676,8 +677,9 @@ class _Search:
                         steps_needed.add(where)
                         steps_needed.update(self.steps[where].sources)
                         names_needed.update(self.steps[where].reads)
-            out[i] = (tuple(sorted(j for j in steps_needed if j < i)),
-                      tuple(sorted(n for n in names_needed if bound_at.get(n, i) < i)))
+            if st.new or st.ties:  # the walks key states only where something is assigned
+                out[i] = (tuple(sorted(j for j in steps_needed if j < i)),
+                          tuple(sorted(n for n in names_needed if bound_at.get(n, i) < i)))
         return out
 
     # -- listing -----------------------------------------------------------------------------------
