@@ -70,6 +70,9 @@ PASS_THROUGH = frozenset(name for name, op in OPS.items() if op.shape in IDENTIT
                          and not any(f.kind in (Kind.INT, Kind.AXES, Kind.SIDES) for f in op.fields))
 
 
+_RANK: dict[str, dict[str, int]] = {}  # per op: its fields' order
+
+
 class NotApplicable(Exception):
     """The question needs the solver (an attribute objective, a var domain naming a var, ...)."""
 
@@ -198,6 +201,8 @@ class _Search:
 
     # -- planning ---------------------------------------------------------------------------------
     def _free(self, names: frozenset[str] | set[str]) -> set[str]:
+        if not self.tied:
+            return set(names)
         out: set[str] = set()
         for n in names:
             out |= self.tied[n].names() if n in self.tied else {n}
@@ -216,18 +221,20 @@ class _Search:
             if free and not free <= unknowns:
                 raise NotApplicable(f"{sorted(free - unknowns)} has no value")
             new = [u for u in self._assignment_order(layer, free) if u not in assigned] if free else []
-            exact: set[str] = set()
+            exact: dict[str, tuple[str, ...]] = {}
             for u in new:
                 # a padding whose kernel is known by then gets its exact range: no check later
-                if layer is not None and u in self.dependent and self._fields_known(layer, u, assigned | known_ties):
-                    exact.add(u)
+                if layer is not None and u in self.dependent:
+                    got = self._range_reads(layer, u, assigned, known_ties)
+                    if got is not None:
+                        exact[u] = got
                 assigned.add(u)
             ties = ([n for n, e in self.tied.items() if n not in known_ties and e.names() <= assigned]
                     if new or not self.steps else [])
             known_ties.update(ties)
             self.steps.append(_Step(layer, plan, tuple(new), tuple(sorted(reads)), tuple(ties), sources,
-                                    tuple(sorted((dependent or set()) - exact)), [], exact=frozenset(exact),
-                                    ranges={u: self._range_reads(layer, u) for u in exact} if layer else {},
+                                    tuple(sorted((dependent or set()) - exact.keys())), [], exact=frozenset(exact),
+                                    ranges=exact,
                                     before=tuple(n for n in sorted(reads) if n not in new and n not in ties),
                                     rule=OPS[layer.op].shape if layer is not None else None))
 
@@ -263,32 +270,32 @@ class _Search:
         self._place_checks(index)
         self._find_locals()
 
-    def _fields_known(self, layer: Layer, u: str, known: set[str]) -> bool:
-        """Whether the fields ``u``'s domain names are ints once ``known`` names are bound."""
-        dom = self.spec.unknowns[u].domain
-        assert dom.lo is not None and dom.hi is not None
-        for n in dom.lo.names() | dom.hi.names():
-            v = layer.values.get(n)
-            if not isinstance(v, (Expr, tuple, int)) or not names_in(v) <= known:
-                return False
-            if isinstance(v, tuple) and not all(isinstance(x, (Expr, int)) for x in v):
-                return False
-        return True
-
-    def _range_reads(self, layer: Layer, u: str) -> tuple[str, ...]:
-        """The names the fields ``u``'s domain names read: its range is the same for the same values."""
+    def _range_reads(self, layer: Layer, u: str, assigned: set[str], ties: set[str]) -> tuple[str, ...] | None:
+        """When the fields ``u``'s domain names are ints once the names ``assigned`` and
+        ``ties`` are bound: the names they read (``u``'s range is the same for the same values
+        of those); else None."""
         dom = self.spec.unknowns[u].domain
         assert dom.lo is not None and dom.hi is not None
         out: set[str] = set()
         for n in dom.lo.names() | dom.hi.names():
-            out |= names_in(layer.values.get(n))
+            v = layer.values.get(n)
+            if not isinstance(v, (Expr, tuple, int)):
+                return None
+            if isinstance(v, tuple) and not all(isinstance(x, (Expr, int)) for x in v):
+                return None
+            used = names_in(v)
+            if not all(x in assigned or x in ties for x in used):
+                return None
+            out |= used
         return tuple(sorted(out))
 
     def _assignment_order(self, layer: Layer | None, free: set[str]) -> list[str]:
         """Unknowns in field order, those whose domain follows other fields (padding) last."""
         if layer is None:
             return sorted(free, key=lambda u: (u not in self.spec.vars, u))
-        rank = {f.name: i for i, f in enumerate(OPS[layer.op].fields)}
+        rank = _RANK.get(layer.op)
+        if rank is None:
+            rank = _RANK[layer.op] = {f.name: i for i, f in enumerate(OPS[layer.op].fields)}
 
         def key(u: str) -> tuple[int, int, str]:
             unk = self.spec.unknowns.get(u)
