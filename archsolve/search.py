@@ -550,10 +550,15 @@ class _Search:
             op, fixed = on
             return int(getattr(op, kind)(fixed, [out], out))
         st = self.steps[i]
+        return self.own_count(i, st, kind, env, st.gather(shapes), out)
+
+    def own_count(self, i: int, st: _Step, kind: str, env: Mapping[str, int], inputs: tuple[Shape, ...],
+                  out: Shape) -> int:
+        """Step ``i``'s own layer's parameters or MACs, for the values bound and these shapes."""
         assert st.layer is not None
         args = self.args(i, st, env, st.read(env))
         assert args is not None  # the step ran: its Args were valid
-        return int(getattr(OPS[st.layer.op], kind)(args, [shapes[j] for j in st.sources], out))
+        return int(getattr(OPS[st.layer.op], kind)(args, list(inputs), out))
 
     def combos(self, st: _Step, env: dict[str, int]) -> Iterable[tuple[int, ...]]:
         """Every combination of ``st.new``, ascending, for the names bound before the step.
@@ -868,11 +873,7 @@ class _Search:
         hit = self.memo.get(key)
         if hit is None:
             assert self.kind is not None
-            hit = 0
-            if st.layer is not None:
-                args = self.args(i, st, env, reads)
-                assert args is not None  # the step ran: its Args were valid
-                hit = int(getattr(OPS[st.layer.op], self.kind)(args, list(inputs), out))
+            hit = self.own_count(i, st, self.kind, env, inputs, out) if st.layer is not None else 0
             for op, fixed in self.passing.get(i, ()):
                 hit += int(getattr(op, self.kind)(fixed, [out], out))
             self.memo[key] = hit
