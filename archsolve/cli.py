@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ import click
 from .errors import ArchsolveError, UsageError
 
 EXIT_INTERNAL = 4
+EXIT_BROKEN_PIPE = 141  # as a shell reports a process its reader left (128 + SIGPIPE)
 DEFAULT_COMBINATIONS = 200_000  # symbolic.MAX_COMBOS, without importing it
 
 
@@ -79,6 +81,10 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(f"{label}: {exc}", exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:  # the reader went away (`| head`): nothing more to say, to anyone
+            with contextlib.suppress(OSError, ValueError):  # the exit's flush must not fail too
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except RecursionError:
             if debug:
                 raise
@@ -226,13 +232,20 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         raise UsageError("give either --write OUT or --in-place, not both")
     if (write_to or in_place) and all_solutions:
         raise UsageError("--write and --in-place write one solution; drop --all")
-    if count and not all_solutions:
-        raise UsageError("--count counts what --all lists; add --all")
     if first and all_solutions:
         raise UsageError("--first gives one solution and --all lists them; give one of them")
     if first and minimize is not None:
         raise UsageError("--first takes any solution, with no objective; drop --minimize (or --first, for the best)")
+    if first and (count or click.get_current_context().get_parameter_source("limit")
+                  is not click.core.ParameterSource.DEFAULT):
+        raise UsageError(f"--first gives one solution; {'--count' if count else '--limit'} is for --all's listing")
+    if count and not all_solutions:
+        raise UsageError("--count counts what --all lists; add --all")
     loaded = load_spec(spec)
+    if write_to or in_place:  # a "?" in a block definition gets one value for all its calls
+        from .writeback import writable
+
+        loaded = writable(loaded)
     progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
     try:
         result = solve_spec(loaded, all_solutions=all_solutions, limit=limit, minimize=minimize,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import ArchsolveError
@@ -74,6 +74,13 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
     named = set(layers)
     deadline = time.monotonic() + seconds
     found: list[Relaxation] = []
+    # constraints the caller added to the spec as written (solve --write ties a block's "?"
+    # across its calls) hold for every edit too
+    try:
+        written = load_document(spec.document).constraints
+    except ArchsolveError:
+        written = spec.constraints
+    extra = tuple(c for c in spec.constraints if c not in written)
     for group in (_domain_tries(spec, named), _open_tries(spec, named), _input_tries(spec)):
         for t in group:
             left = deadline - time.monotonic()
@@ -85,6 +92,8 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
             t.change(data)
             try:
                 edited = load_document(Document(data, spec.document.file, spec.document.marks))
+                if extra:
+                    edited = replace(edited, constraints=(*edited.constraints, *extra))
                 res = solve_spec(edited, minimize=minimize, timeout=min(left, TRY_SECONDS), explain=False)
             except SolverBug:
                 raise  # a wrong answer is never an offer

@@ -137,8 +137,20 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         >>> solve_spec(spec, first=True).solutions[0].values
         {'up.kernel': 2}
     """
-    if first and all_solutions:
-        raise ValueError("first and all_solutions exclude each other")
+    if first and (all_solutions or minimize is not None):
+        raise ValueError("first excludes all_solutions and minimize")
+    # a bad objective is reported at the command line's --minimize, or at the spec's minimize
+    at = (None, "--minimize") if minimize is not None else (
+        spec.document.where(("minimize",)) if spec.document else None, "minimize")
+    try:
+        return _solve(spec, all_solutions, limit, minimize, timeout, progress, engine, count, explain, first, at)
+    except _ObjectiveNames as exc:
+        raise SpecError(exc.bare, *at) from None
+
+
+def _solve(spec: Spec, all_solutions: bool, limit: int, minimize: str | None, timeout: float | None,
+           progress: Callable[[int], None] | None, engine: str, count: bool, explain: bool, first: bool,
+           at: tuple[Location | None, str]) -> SolveResult:
     start = time.monotonic()
     mode = "first" if first else "all" if all_solutions else "opt"
     net = build_network(spec)
@@ -164,9 +176,6 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
                                message="the exact search gave up (out of budget or out of its reach)")
         if timeout is not None:
             timeout = max(0.001, timeout - (time.monotonic() - start))
-    # a bad objective is reported at the command line's --minimize, or at the spec's minimize
-    at = (None, "--minimize") if minimize is not None else (
-        spec.document.where(("minimize",)) if spec.document else None, "minimize")
     try:
         res = _solve_z3(spec, net, mode, limit, objective, text, timeout, progress, start, searched_unsat,
                         at, explain)
@@ -193,6 +202,11 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
             "layers": [], "constraints": [], "message": (
                 "no solution: the exact search tried every combination. Z3, which names the layers and "
                 f"constraints in conflict, cannot encode this question ({exc.bare})")})
+    if searched_unsat and res.status == "unknown":  # proven unsat; only the explaining ran out of time
+        res = SolveResult(spec, "unsat", [], True, True, text, elapsed=time.monotonic() - start, conflict={
+            "layers": [], "constraints": [], "message": (
+                "no solution: the exact search tried every combination; the time ran out before Z3 "
+                "could name the layers and constraints in conflict (a longer --timeout lets it)")})
     if res.conflict is not None:
         from .relax import RELAX_SECONDS, relaxations
 
@@ -472,9 +486,15 @@ def _solution(net: Network, values: dict[str, int], objective: Expr | str, syste
         scalars, _ = attribute_values(prop)
         try:
             obj = expr.evaluate({**scalars, **ordered})
-        except (KeyError, ExprError):
-            obj = None
+        except KeyError as exc:  # as the optimum refuses it: a listing or --first must too
+            raise _ObjectiveNames(f"{exc.args[0]!r} names no unknown, var or layer attribute") from None
+        except ExprError:
+            obj = None  # undefined for this solution only (a division by zero)
     return Solution(ordered, out, obj, shapes)
+
+
+class _ObjectiveNames(SpecError):
+    """The objective names nothing the solution has; :func:`solve_spec` places it."""
 
 
 def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:

@@ -141,3 +141,25 @@ constraints: [c.H == 31]
     code, out = run_cli("solve", str(path), "--engine", "z3", "--timeout", "0.5", "--json")
     assert code == 3 and json.loads(out)["status"] == "unknown"
     assert time.monotonic() - start < 5
+
+
+def test_a_reader_that_goes_away_is_no_error(tmp_path: Path) -> None:
+    """``archsolve check big.yaml | head``: the pipe closes mid-output; exit 141 as a shell
+    reports it, no "internal error" and no traceback."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gen_deep import write_deep_spec
+
+    spec = tmp_path / "deep.yaml"
+    write_deep_spec(spec, 200)
+    proc = subprocess.Popen([sys.executable, "-m", "archsolve", "check", str(spec)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before it writes anything (it is still importing): every write fails
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == ""

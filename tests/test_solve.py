@@ -113,7 +113,9 @@ def test_count_needs_all() -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (("--all",), "--first gives one solution and --all lists them; give one of them"),
     (("--minimize", "params"), "--first takes any solution, with no objective; drop --minimize"),
-], ids=["with-all", "with-minimize"])
+    (("--count",), "--first gives one solution; --count is for --all's listing"),
+    (("--limit", "5"), "--first gives one solution; --limit is for --all's listing"),
+], ids=["with-all", "with-minimize", "with-count", "with-limit"])
 def test_first_refuses_what_contradicts_it(args: tuple[str, ...], message: str) -> None:
     code, out = run_cli("solve", str(SPECS / "dcgan-solve.yaml"), "--first", *args)
     assert code == 2 and message in out
@@ -296,9 +298,7 @@ def test_write_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str)
     assert src.read_text() == COMMENTED
 
 
-def test_block_question_mark_with_different_values_cannot_be_written(tmp_path: Path) -> None:
-    src = tmp_path / "b.yaml"
-    src.write_text("""\
+BLOCK_QUESTION = """\
 input: [1, 16]
 blocks:
   b:
@@ -306,11 +306,40 @@ blocks:
 layers:
   - {name: x, block: b}
   - {name: y, block: b}
-constraints: [x.L == 14, y.L == 10]
-""")
+"""
+
+
+def test_block_question_mark_with_different_values_cannot_be_written(tmp_path: Path) -> None:
+    """x needs kernel 3 and y kernel 5, but the file has one place for both: with --write
+    that is a constraint, so the spec is unsatisfiable, says why, and nothing is written."""
+    src = tmp_path / "b.yaml"
+    src.write_text(BLOCK_QUESTION + "constraints: [x.L == 14, y.L == 10]\n")
     code, out = run_cli("solve", str(src), "--write", str(tmp_path / "o.yaml"))
-    assert code == 2 and "one '?' in the file stands for x/c.kernel = 3, y/c.kernel = 5" in out
+    assert code == 1 and "UNSATISFIABLE" in out
+    assert ("constraints in conflict: x.L == 14; y.L == 10; x/c.kernel == y/c.kernel (one '?' in the file: "
+            "written back, it takes one value)") in out
+    # the relaxation offered keeps the tie too: both kernels 5, from a longer input
+    assert "input.L = 18, x/c.kernel = 5, y/c.kernel = 5" in out
     assert not (tmp_path / "o.yaml").exists()
+
+
+@pytest.mark.parametrize("args", [(), ("--first",), ("--engine", "z3"), ("--first", "--engine", "z3")],
+                         ids=["optimum", "first", "optimum-z3", "first-z3"])
+def test_write_takes_the_best_solution_the_file_can_hold(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Without --write the best is x 1, y 7 (sum 8), which one "?" cannot hold; with it, each
+    engine answers with one value for both calls."""
+    src = tmp_path / "b.yaml"
+    src.write_text(BLOCK_QUESTION + "constraints: [y.L <= 10]\n")
+    _, doc = solve_json(str(src))
+    assert doc["solutions"][0]["values"] == {"x/c.kernel": 1, "y/c.kernel": 7}
+    _, doc = solve_json(str(src), "--write", str(tmp_path / "o.yaml"), *args)
+    (sol,) = doc["solutions"]
+    assert sol["values"]["x/c.kernel"] == sol["values"]["y/c.kernel"] >= 4
+    if "--first" not in args:
+        assert sol["values"] == {"x/c.kernel": 4, "y/c.kernel": 4}
+    written = (tmp_path / "o.yaml").read_text()
+    assert f"kernel: {sol['values']['x/c.kernel']}" in written
+    assert run_cli("check", str(tmp_path / "o.yaml"))[0] == 0
 
 
 def test_text_output_shows_values_and_optimality() -> None:
@@ -898,3 +927,39 @@ def test_floor_division_by_a_negative_number(spec_file) -> None:
     for engine in ("auto", "search", "z3"):
         res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
         assert [s.values for s in res.solutions] == [{"c.kernel": 8}], engine
+
+
+@pytest.mark.parametrize("args", [(), ("--first",), ("--all",), ("--first", "--engine", "search"),
+                                  ("--all", "--engine", "z3")],
+                         ids=["optimum", "first", "all", "first-search", "all-z3"])
+def test_an_objective_naming_nothing_is_refused_in_every_mode(spec_file, args: tuple[str, ...]) -> None:
+    """A flat layer has no L: the optimum refuses `minimize: f.L`, and so do --first and
+    --all, which only report the objective's value (they said null)."""
+    path = spec_file("""\
+input: [1, 8]
+layers:
+  - {name: c, op: conv, out: 2, kernel: "?"}
+  - {name: f, op: flatten}
+constraints: ["c.L == 6"]
+minimize: f.L
+""")
+    code, out = run_cli("solve", str(path), *args)
+    assert code == 2 and "minimize: 'f.L' names no unknown, var or layer attribute" in out
+
+
+def test_a_proven_unsat_stays_unsat_when_z3_runs_out_of_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search proved there is no solution; Z3, asked only to name the conflict, times out:
+    the answer is still unsat (exit 1), saying the conflict is not named, not "unknown"."""
+    from archsolve import solver
+    from archsolve.errors import SolverTimeout
+    from archsolve.solve import solve_spec
+    from archsolve.spec import load_spec
+
+    def late(self: object) -> bool:
+        raise SolverTimeout("the solver ran out of time (forced by the test)")
+
+    monkeypatch.setattr(solver.Z3Problem, "satisfiable", late)
+    res = solve_spec(load_spec(SPECS / "decoder-unsat.yaml"))
+    assert (res.status, res.complete, res.solutions) == ("unsat", True, [])
+    assert res.conflict is not None and res.conflict["message"].startswith(
+        "no solution: the exact search tried every combination; the time ran out before Z3 could name")
