@@ -925,7 +925,7 @@ class _Search:
                     return a < b
             return False
 
-        steps, holds = self.steps, self.holds
+        steps, holds, tick = self.steps, self.holds, self.tick
         streams: list[_Stream | None] = [None] * n  # per open step (see the listing's stack)
         nexts = [0] * n  # the next group to try
         deltas = [0] * (n + 1)  # before a step: how far the values bound lie above their minimums (or the count so far)
@@ -984,6 +984,9 @@ class _Search:
                 assert stream is not None
                 descend = False
                 while True:
+                    # every group counts, not only those made now: a walk over groups already
+                    # made must still see its deadline
+                    tick()
                     g = self.group(i, stream, nexts[i], env, shapes)
                     if g is None:
                         break

@@ -985,3 +985,41 @@ def test_total_counts_in_constraints_agree_with_z3() -> None:
     assert len(listed["search"].solutions) == 76
     best_of = {e: solve_spec(spec, engine=e).solutions[0].values for e in ("search", "z3")}
     assert best_of["search"] == best_of["z3"] == {"a.kernel": 1, "a.padding": 0, "b.kernel": 6}
+
+
+# Six convolutions with out channels 1..6 and kernels unknown, and a params constraint: an
+# optimum the search walks for minutes, going over groups it has already made.
+LONG_OPTIMUM = """\
+input: [1, 64, 64]
+domains:
+  out: {min: 1, max: 6}
+layers:
+  - {name: c1, op: conv, out: "?", kernel: "?"}
+  - {name: c2, op: conv, out: "?", kernel: "?"}
+  - {name: c3, op: conv, out: "?", kernel: "?"}
+  - {name: c4, op: conv, out: "?", kernel: "?"}
+  - {name: c5, op: conv, out: "?", kernel: "?"}
+  - {name: c6, op: conv, out: 2, kernel: "?"}
+constraints: [c6.H == 14, params >= 3000]
+"""
+
+
+def test_the_optimum_walk_sees_its_deadline_on_every_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A walk over groups made earlier (kept per input) went on past its deadline: it only
+    looked at the clock when it made a new group (--timeout 30 took 42 s)."""
+    counts = {"tick": 0, "group": 0}
+    tick, group = _Search.tick, _Search.group
+
+    def counted_tick(self: _Search) -> None:
+        counts["tick"] += 1
+        tick(self)
+
+    def counted_group(self: _Search, *args: Any) -> Any:
+        counts["group"] += 1
+        return group(self, *args)
+
+    monkeypatch.setattr(_Search, "tick", counted_tick)
+    monkeypatch.setattr(_Search, "group", counted_group)
+    answer = search(build_network(load_text(LONG_OPTIMUM)), "opt", "sum", 1, 0.3, keep_best=True)
+    assert answer is not None and answer.timed_out
+    assert counts["tick"] >= counts["group"] > 1000
