@@ -253,6 +253,7 @@ class _Loader:
         self.vars = self.load_vars(data.get("vars") or {})
         self.domains = self.load_domains(data.get("domains") or {})
         self.unknowns: dict[str, Unknown] = {}
+        self.call_args: dict[str, dict[str, Expr]] = {}  # block call -> its parameters' values
         inp = data["input"]
         if not isinstance(inp, list) or not 2 <= len(inp) <= 4:
             raise self.err("expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], got "
@@ -612,6 +613,7 @@ class _Loader:
                                f"{label}.block")
             sources = self.sources_of(item, ipath, label, prev, local, merge=False)
             call_scope = self.call_scope(bname, item, ipath, ufull, scope)
+            self.call_args[ufull] = call_scope
             opname = f"block:{bname}"
         else:
             op = item.get("op")
@@ -829,11 +831,52 @@ class _Loader:
         if logic and not _is_condition(e):
             raise self.err(f"{raw!r} is not a condition: compare with == != < <= > >=, e.g. 'head.H == 64'",
                            path, fieldname)
+        e = self.written_values(e, path, fieldname)
         zero = _divides_by_zero(e)
         if zero is not None:  # a literal zero divisor never holds for any size: a mistake in the spec
             raise self.err(f"division by zero in {zero}", path, fieldname)
         self.check_names(e, path, fieldname)
         return e
+
+    def written_values(self, e: Expr, path: tuple[Any, ...], fieldname: str) -> Expr:
+        """``s1.k`` (a block call's argument) and ``c.kernel`` (a layer's integer field) stand
+        for what is written there: the unknown while it is ``"?"``, the number once it is
+        filled in -- so a spec that ``solve --write`` filled keeps its constraints' meaning."""
+        layers = {lay.name: lay for lay in self.layers}
+        attributes = ("C", *AXIS_NAMES[self.ndim], "shape", "params", "macs")  # these keep their meaning
+        found: dict[str, Expr] = {}
+        for n in e.names():
+            if n in ("params", "macs") or n in self.vars or n in self.unknowns:
+                continue
+            base, _, attr = n.rpartition(".")
+            if attr in attributes:
+                continue
+            args = self.call_args.get(base)
+            if args is not None and attr in args:
+                found[n] = args[attr]
+                continue
+            fname, _, axis = attr.partition("[")  # c.stride[1]: one axis of a per-axis field
+            lay = layers.get(base)
+            fdef = OPS[lay.op].field_map.get(fname) if lay is not None else None
+            if fdef is None or fdef.kind not in (Kind.INT, Kind.AXES) or fname not in lay.values:  # type: ignore[union-attr]
+                continue
+            v = lay.values[fname]  # type: ignore[union-attr]
+            if isinstance(v, tuple):
+                if axis:
+                    k = int(axis.rstrip("]")) if axis.rstrip("]").isdigit() else len(v)
+                    if k >= len(v):
+                        raise self.err(f"{n!r}: {base}.{fname} has {len(v)} axes (0..{len(v) - 1})", path, fieldname)
+                    v = v[k]
+                elif not v or any(x != v[0] for x in v):
+                    raise self.err(f"{n!r} differs per axis ({', '.join(map(str, v))}): name one, as "
+                                   f"{base}.{fname}[0]", path, fieldname)
+                else:
+                    v = v[0]
+            elif axis:
+                continue
+            if isinstance(v, Expr):
+                found[n] = v
+        return e.substitute(found) if found else e
 
     def load_constraints(self, raw: Any) -> list[Constraint]:
         if not isinstance(raw, list):

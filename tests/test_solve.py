@@ -963,3 +963,67 @@ def test_a_proven_unsat_stays_unsat_when_z3_runs_out_of_time(monkeypatch: pytest
     assert (res.status, res.complete, res.solutions) == ("unsat", True, [])
     assert res.conflict is not None and res.conflict["message"].startswith(
         "no solution: the exact search tried every combination; the time ran out before Z3 could name")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SPECS.glob("*.yaml")))
+def test_a_written_back_spec_checks_clean(tmp_path: Path, name: str) -> None:
+    """Every example that solves, written back, is a valid spec with no unknowns left: its
+    constraints too (same-conv-stack's `s1.k + s2.k + s3.k >= 13` named unknowns that the
+    write-back filled in, and the written spec failed `check` with exit 2)."""
+    out = tmp_path / name
+    code, _ = run_cli("solve", str(SPECS / name), "--write", str(out))
+    if code != 0:
+        assert code == 1 and not out.exists()  # unsatisfiable: nothing written
+        return
+    code, text = run_cli("check", str(out))
+    assert code == 0, text
+    from archsolve.spec import load_spec
+
+    assert not load_spec(str(out)).unknowns
+
+
+@pytest.mark.parametrize(("constraint", "holds"), [
+    ("s1.k == 5", True),  # a block call's argument, written
+    ("s1.k + s2.k == 8", True),
+    ("s1/conv.kernel == 5", True),  # a layer's field, the same value through the block
+    ("head.kernel == 1", True),
+    ("head.stride[1] == 2", True),  # one axis of a per-axis field
+    ("head.stride[0] == 2", False),
+], ids=["call-argument", "two-arguments", "member-field", "layer-field", "one-axis", "one-axis-false"])
+def test_constraints_may_name_written_values(spec_file, constraint: str, holds: bool) -> None:
+    path = spec_file(f"""\
+input: [1, 16, 16]
+blocks:
+  same:
+    params: {{k: 3}}
+    layers: [{{name: conv, op: conv, out: 1, kernel: k, padding: k // 2}}]
+layers:
+  - {{name: s1, block: same, k: 5}}
+  - {{name: s2, block: same, k: 3}}
+  - {{name: head, op: conv, out: 1, kernel: 1, stride: [1, 2]}}
+constraints: ["{constraint}"]
+""")
+    code, out = run_cli("check", str(path))
+    assert code == (0 if holds else 1), out
+
+
+@pytest.mark.parametrize(("constraint", "message"), [
+    ("head.stride == 2", "'head.stride' differs per axis (1, 2): name one, as head.stride[0]"),
+    ("head.stride[2] == 2", "'head.stride[2]': head.stride has 2 axes (0..1)"),
+    ("head.bias == 1", "'head.bias': a layer has no attribute 'bias'"),
+    ("s1.q == 1", "'s1.q': a layer has no attribute 'q'"),
+], ids=["per-axis-whole", "axis-out-of-range", "not-an-integer-field", "no-such-argument"])
+def test_written_values_that_cannot_be_named(spec_file, constraint: str, message: str) -> None:
+    path = spec_file(f"""\
+input: [1, 16, 16]
+blocks:
+  same:
+    params: {{k: 3}}
+    layers: [{{name: conv, op: conv, out: 1, kernel: k, padding: k // 2}}]
+layers:
+  - {{name: s1, block: same, k: 5}}
+  - {{name: head, op: conv, out: 1, kernel: 1, stride: [1, 2]}}
+constraints: ["{constraint}"]
+""")
+    code, out = run_cli("check", str(path))
+    assert code == 2 and message in out, out
