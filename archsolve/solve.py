@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import (
@@ -53,7 +53,6 @@ class Solution:
     values: dict[str, int]
     output: list[int]
     objective: int | None
-    shapes: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,7 +98,7 @@ def _objective(spec: Spec, minimize: str | None) -> tuple[str, Expr | str]:
 
 
 def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None = None, counts: bool = True
-           ) -> tuple[list[int], dict[str, list[int]], Any]:
+           ) -> tuple[list[int], Any]:
     """Propagate a solution with plain integers; raise :class:`SolverBug` if it fails.
     ``counts=False``: no parameters or MACs unless a constraint names them."""
     prop = propagate(net, values, receptive_fields=False, cache=cache, counts=counts)
@@ -109,8 +108,7 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
                         f"{errors[0].message}")
     out = prop.layers[net.spec.layers[-1].name].shape
     assert out is not None
-    shapes = {n: list(r.shape) for n, r in prop.layers.items() if r.shape is not None}
-    return list(out), shapes, prop
+    return list(out), prop
 
 
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
@@ -477,7 +475,7 @@ def _solution(net: Network, values: dict[str, int], objective: Expr | str, syste
 
     interrupted()
     ordered = {u: values[u] for u in sorted(values)}
-    out, shapes, prop = verify(net, ordered, cache, counts=objective != "sum")
+    out, prop = verify(net, ordered, cache, counts=objective != "sum")
     obj: int | None
     if objective == "sum":
         obj = sum(values.values())
@@ -490,7 +488,7 @@ def _solution(net: Network, values: dict[str, int], objective: Expr | str, syste
             raise _ObjectiveNames(f"{exc.args[0]!r} names no unknown, var or layer attribute") from None
         except ExprError:
             obj = None  # undefined for this solution only (a division by zero)
-    return Solution(ordered, out, obj, shapes)
+    return Solution(ordered, out, obj)
 
 
 class _ObjectiveNames(SpecError):

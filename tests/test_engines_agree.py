@@ -358,7 +358,7 @@ def count_constraint(spec: Spec, data: st.DataObject) -> str | None:
     if answer is None or not answer.solutions:
         return None
     values = answer.solutions[data.draw(st.integers(0, len(answer.solutions) - 1), label="from solution")]
-    prop = verify(net, values)[2]
+    prop = verify(net, values)[1]
     total = sum(r.params or 0 for r in prop.layers.values())
     test = data.draw(st.sampled_from(["<=", ">=", "=="]), label="count test")
     event(f"count constraint: params {test}")
