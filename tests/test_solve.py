@@ -982,6 +982,19 @@ def test_a_written_back_spec_checks_clean(tmp_path: Path, name: str) -> None:
     assert not load_spec(str(out)).unknowns
 
 
+WRITTEN = """\
+input: [1, 16, 16]
+blocks:
+  same:
+    params: {k: 3}
+    layers: [{name: conv, op: conv, out: 1, kernel: k, padding: k // 2}]
+layers:
+  - {name: s1, block: same, k: 5}
+  - {name: s2, block: same, k: 3}
+  - {name: head, op: conv, out: 1, kernel: 1, stride: [1, 2]}
+"""
+
+
 @pytest.mark.parametrize(("constraint", "holds"), [
     ("s1.k == 5", True),  # a block call's argument, written
     ("s1.k + s2.k == 8", True),
@@ -991,19 +1004,7 @@ def test_a_written_back_spec_checks_clean(tmp_path: Path, name: str) -> None:
     ("head.stride[0] == 2", False),
 ], ids=["call-argument", "two-arguments", "member-field", "layer-field", "one-axis", "one-axis-false"])
 def test_constraints_may_name_written_values(spec_file, constraint: str, holds: bool) -> None:
-    path = spec_file(f"""\
-input: [1, 16, 16]
-blocks:
-  same:
-    params: {{k: 3}}
-    layers: [{{name: conv, op: conv, out: 1, kernel: k, padding: k // 2}}]
-layers:
-  - {{name: s1, block: same, k: 5}}
-  - {{name: s2, block: same, k: 3}}
-  - {{name: head, op: conv, out: 1, kernel: 1, stride: [1, 2]}}
-constraints: ["{constraint}"]
-""")
-    code, out = run_cli("check", str(path))
+    code, out = run_cli("check", str(spec_file(WRITTEN + f'constraints: ["{constraint}"]\n')))
     assert code == (0 if holds else 1), out
 
 
@@ -1014,16 +1015,5 @@ constraints: ["{constraint}"]
     ("s1.q == 1", "'s1.q': a layer has no attribute 'q'"),
 ], ids=["per-axis-whole", "axis-out-of-range", "not-an-integer-field", "no-such-argument"])
 def test_written_values_that_cannot_be_named(spec_file, constraint: str, message: str) -> None:
-    path = spec_file(f"""\
-input: [1, 16, 16]
-blocks:
-  same:
-    params: {{k: 3}}
-    layers: [{{name: conv, op: conv, out: 1, kernel: k, padding: k // 2}}]
-layers:
-  - {{name: s1, block: same, k: 5}}
-  - {{name: head, op: conv, out: 1, kernel: 1, stride: [1, 2]}}
-constraints: ["{constraint}"]
-""")
-    code, out = run_cli("check", str(path))
+    code, out = run_cli("check", str(spec_file(WRITTEN + f'constraints: ["{constraint}"]\n')))
     assert code == 2 and message in out, out
