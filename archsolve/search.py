@@ -176,8 +176,10 @@ class _Search:
             self.objective = objective.substitute(tied)
         self.goal: _Check | None = None  # an objective naming sizes or counts: worked out at each leaf
         dep: dict[int, bool] = {}  # by domain: most unknowns share their field's default one
-        self.dependent = frozenset(u for u, unk in spec.unknowns.items()
-                                   if dep.setdefault(id(unk.domain), is_dependent(spec, u)))
+        for u, unk in spec.unknowns.items():
+            if id(unk.domain) not in dep:
+                dep[id(unk.domain)] = is_dependent(spec, u)
+        self.dependent = frozenset(u for u, unk in spec.unknowns.items() if dep[id(unk.domain)])
         self.steps: list[_Step] = []
         self._plan_steps()
         self.owner = {u: st.layer for st in self.steps if st.layer is not None for u in st.new}
