@@ -92,8 +92,12 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
             t.change(data)
             try:
                 edited = load_document(Document(data, spec.document.file, spec.document.marks))
-                if extra:
-                    edited = replace(edited, constraints=(*edited.constraints, *extra))
+                if extra:  # solve --write: a "?" the edit opens in a block definition is tied too
+                    from .writeback import writable
+
+                    edited = writable(edited)
+                    edited = replace(edited, constraints=(*edited.constraints,
+                                                          *(c for c in extra if c not in edited.constraints)))
                 res = solve_spec(edited, minimize=minimize, timeout=min(left, TRY_SECONDS), explain=False)
             except SolverBug:
                 raise  # a wrong answer is never an offer

@@ -35,7 +35,7 @@ from .expr import CONSTRAINT, Expr, Name, Num, parse
 from .graph import Network, build_network
 from .propagate import propagate
 from .search import Answer, search
-from .spec import Spec, load_spec
+from .spec import Spec, load_spec, written_values
 
 DEFAULT_TIMEOUT = 60.0
 SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the question
@@ -88,13 +88,20 @@ def _objective(spec: Spec, minimize: str | None) -> tuple[str, Expr | str]:
             e = parse(minimize, frozenset({"attr"}))
         except ExprError as exc:
             raise SpecError(f"--minimize {minimize!r}: {exc.bare}") from None
+        text = str(e)
+        try:
+            e = written_values(spec, e)  # s1.k, c.kernel: as in the spec's own minimize
+        except SpecError as exc:
+            raise SpecError(f"--minimize {minimize!r}: {exc.bare}") from None
     elif spec.minimize is not None:
         e = spec.minimize
+        raw = spec.document.data.get("minimize") if spec.document and isinstance(spec.document.data, dict) else None
+        text = str(parse(str(raw), frozenset({"attr"}))) if raw is not None else str(e)  # as written: c.kernel, not 3
     else:
         return "sum of all unknowns", "sum"
     if isinstance(e, Name) and e.name in OBJECTIVE_KINDS:
         return e.name, e.name
-    return str(e), e
+    return text, e
 
 
 def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None = None, counts: bool = True

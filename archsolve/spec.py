@@ -36,6 +36,8 @@ MAX_LAYERS = 100_000
 MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
+# what ``name.X`` means for any layer or block call: its output's sizes, shape and counts
+ATTRIBUTES = ("C", "D", "H", "W", "L", "shape", "params", "macs")
 
 TF_PADDED = frozenset({"conv", "deconv", "maxpool", "avgpool"})
 TOP_KEYS = ("name", "semantics", "exact", "input", "vars", "domains", "blocks", "layers",
@@ -165,6 +167,7 @@ class Spec:
     minimize: Expr | None
     aliases: Mapping[str, str]  # group name -> its output layer
     document: Document = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    written_values: _WrittenValues = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     @property
     def ndim(self) -> int:
@@ -254,6 +257,7 @@ class _Loader:
         self.domains = self.load_domains(data.get("domains") or {})
         self.unknowns: dict[str, Unknown] = {}
         self.call_args: dict[str, dict[str, Expr]] = {}  # block call -> its parameters' values
+        self.items: dict[str, tuple[str, dict[str, Any]]] = {}  # a layer as written (no copy index) -> op, fields
         inp = data["input"]
         if not isinstance(inp, list) or not 2 <= len(inp) <= 4:
             raise self.err("expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], got "
@@ -294,7 +298,9 @@ class _Loader:
             file=self.file, name=None if name is None else str(name), semantics=semantics, exact=exact,
             input=self.input, vars=self.vars, domains=self.domains, layers=tuple(self.layers),
             groups=tuple(self.groups), rows=tuple(self.rows), unknowns=self.unknowns,
-            constraints=constraints, minimize=minimize, aliases=self.aliases, document=self.doc)
+            constraints=constraints, minimize=minimize, aliases=self.aliases, document=self.doc,
+            written_values=_WrittenValues(self.call_args, {**{lay.name: (lay.op, lay.values) for lay in self.layers},
+                                                           **self.items}))
 
     # -- vars and domains -----------------------------------------------------------------
     def load_vars(self, raw: Any) -> dict[str, Var]:
@@ -457,6 +463,10 @@ class _Loader:
             raise self.err(f"expected a mapping of parameter names to defaults, got {_type_name(params)}",
                            (*path, "params"), f"blocks.{bname}.params")
         for p in params:
+            if p in ATTRIBUTES:  # s1.H is the call's output height
+                raise self.err(f"{p!r} is not a valid parameter name: a call's {p} is its output's "
+                               f"({', '.join(ATTRIBUTES)} name a layer's or call's output)",
+                               (*path, "params", p), f"blocks.{bname}.params.{p}")
             if not isinstance(p, str) or not _NAME.match(p) or p in RESERVED or p in LAYER_KEYS:
                 raise self.err(f"{p!r} is not a valid parameter name", (*path, "params", p),
                                f"blocks.{bname}.params")
@@ -711,6 +721,7 @@ class _Loader:
         if len(self.layers) >= MAX_LAYERS:
             raise self.err(f"the network has more than {MAX_LAYERS} layers", ipath, label)
         self.layers.append(Layer(name, op, values, (*sources, *extra), depth, where, group, written))
+        self.items[unknown_prefix] = (op, values)  # `repeat` copies share it: c/0, c/1 are item c
         self.rows.append(name)
         return name
 
@@ -839,44 +850,11 @@ class _Loader:
         return e
 
     def written_values(self, e: Expr, path: tuple[Any, ...], fieldname: str) -> Expr:
-        """``s1.k`` (a block call's argument) and ``c.kernel`` (a layer's integer field) stand
-        for what is written there: the unknown while it is ``"?"``, the number once it is
-        filled in -- so a spec that ``solve --write`` filled keeps its constraints' meaning."""
-        layers = {lay.name: lay for lay in self.layers}
-        attributes = ("C", *AXIS_NAMES[self.ndim], "shape", "params", "macs")  # these keep their meaning
-        found: dict[str, Expr] = {}
-        for n in e.names():
-            if n in ("params", "macs") or n in self.vars or n in self.unknowns:
-                continue
-            base, _, attr = n.rpartition(".")
-            if attr in attributes:
-                continue
-            args = self.call_args.get(base)
-            if args is not None and attr in args:
-                found[n] = args[attr]
-                continue
-            fname, _, axis = attr.partition("[")  # c.stride[1]: one axis of a per-axis field
-            lay = layers.get(base)
-            fdef = OPS[lay.op].field_map.get(fname) if lay is not None else None
-            if fdef is None or fdef.kind not in (Kind.INT, Kind.AXES) or fname not in lay.values:  # type: ignore[union-attr]
-                continue
-            v = lay.values[fname]  # type: ignore[union-attr]
-            if isinstance(v, tuple):
-                if axis:
-                    k = int(axis.rstrip("]")) if axis.rstrip("]").isdigit() else len(v)
-                    if k >= len(v):
-                        raise self.err(f"{n!r}: {base}.{fname} has {len(v)} axes (0..{len(v) - 1})", path, fieldname)
-                    v = v[k]
-                elif not v or any(x != v[0] for x in v):
-                    raise self.err(f"{n!r} differs per axis ({', '.join(map(str, v))}): name one, as "
-                                   f"{base}.{fname}[0]", path, fieldname)
-                else:
-                    v = v[0]
-            elif axis:
-                continue
-            if isinstance(v, Expr):
-                found[n] = v
-        return e.substitute(found) if found else e
+        items = {**{lay.name: (lay.op, lay.values) for lay in self.layers}, **self.items}
+        try:
+            return _WrittenValues(self.call_args, items).resolve(e, set(self.vars) | set(self.unknowns), self.ndim)
+        except ValueError as exc:
+            raise self.err(str(exc), path, fieldname) from None
 
     def load_constraints(self, raw: Any) -> list[Constraint]:
         if not isinstance(raw, list):
@@ -903,6 +881,71 @@ class _Loader:
                 raise self.err(f"{n!r}: no layer named {base!r}{suggest(base, sorted(layer_names))}", path, fieldname)
             options = [*self.vars, *self.unknowns, "params", "macs"]
             raise self.err(f"unknown name {n!r}{suggest(n, options)}", path, fieldname)
+
+
+@dataclass(frozen=True)
+class _WrittenValues:
+    """``s1.k`` (a block call's argument) and ``c.kernel`` (a layer's integer field, one axis
+    as ``c.stride[1]``; a ``repeat``'s copies are named as written, ``c``) stand for what is
+    written there: the unknown while it is ``"?"``, the number once it is filled in -- so a
+    spec that ``solve --write`` filled keeps its constraints' meaning."""
+
+    calls: Mapping[str, Mapping[str, Expr]]
+    items: Mapping[str, tuple[str, Mapping[str, Any]]]
+
+    def resolve(self, e: Expr, known: set[str], ndim: int) -> Expr:
+        """``e`` with such names replaced; ``known`` (vars, unknowns) stay. ValueError: a name
+        that cannot stand for one value."""
+        found: dict[str, Expr] = {}
+        for n in e.names():
+            if n in known:
+                continue
+            base, _, attr = n.rpartition(".")
+            fname, _, axis = attr.partition("[")
+            if fname in ATTRIBUTES:
+                continue
+            args = self.calls.get(base)
+            if args is not None and attr in args:
+                found[n] = args[attr]
+                continue
+            entry = self.items.get(base)
+            fdef = OPS[entry[0]].field_map.get(fname) if entry is not None else None
+            if entry is None or fdef is None or fdef.kind not in (Kind.INT, Kind.AXES, Kind.SIDES):
+                continue
+            v = entry[1].get(fname)
+            if axis:
+                k = axis.rstrip("]")
+                if not isinstance(v, tuple):
+                    continue
+                if not k.isdigit() or int(k) >= len(v):
+                    raise ValueError(f"{n!r}: {base}.{fname} has {len(v)} axes (0..{len(v) - 1})")
+                v = v[int(k)]
+            leaves = _leaves_of(v)
+            if not leaves or not all(isinstance(x, Expr) for x in leaves):
+                continue  # a word (padding 'same'), or nothing written
+            if any(x != leaves[0] for x in leaves):
+                shown = ", ".join(map(str, leaves))
+                raise ValueError(f"{n!r} differs per axis or side ({shown}): name one axis, as {base}.{fname}[0]"
+                                 if not axis else f"{n!r} differs before and after ({shown})")
+            found[n] = leaves[0]
+        return e.substitute(found) if found else e
+
+
+def _leaves_of(v: Any) -> list[Any]:
+    if isinstance(v, tuple):
+        return [x for item in v for x in _leaves_of(item)]
+    return [v] if v is not None else []
+
+
+def written_values(spec: Spec, e: Expr) -> Expr:
+    """``e`` with the names of written values replaced (see :class:`_WrittenValues`), for an
+    expression from outside the spec (``--minimize``). SpecError: a name that cannot."""
+    if spec.written_values is None:
+        return e
+    try:
+        return spec.written_values.resolve(e, set(spec.vars) | set(spec.unknowns), spec.ndim)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def _divides_by_zero(e: Expr) -> Expr | None:

@@ -1009,7 +1009,7 @@ def test_constraints_may_name_written_values(spec_file, constraint: str, holds: 
 
 
 @pytest.mark.parametrize(("constraint", "message"), [
-    ("head.stride == 2", "'head.stride' differs per axis (1, 2): name one, as head.stride[0]"),
+    ("head.stride == 2", "'head.stride' differs per axis or side (1, 2): name one axis, as head.stride[0]"),
     ("head.stride[2] == 2", "'head.stride[2]': head.stride has 2 axes (0..1)"),
     ("head.bias == 1", "'head.bias': a layer has no attribute 'bias'"),
     ("s1.q == 1", "'s1.q': a layer has no attribute 'q'"),
@@ -1017,3 +1017,51 @@ def test_constraints_may_name_written_values(spec_file, constraint: str, holds: 
 def test_written_values_that_cannot_be_named(spec_file, constraint: str, message: str) -> None:
     code, out = run_cli("check", str(spec_file(WRITTEN + f'constraints: ["{constraint}"]\n')))
     assert code == 2 and message in out, out
+
+
+@pytest.mark.parametrize("text", [
+    # a repeat's copies are c/0, c/1; its written field is named as written
+    "input: [1, 16]\nlayers:\n  - {name: c, op: conv, out: 1, kernel: '?', repeat: 2}\n"
+    "constraints: [c.kernel >= 2, c.L == 12]\nminimize: c.kernel\n",
+    # a "?" in a block called with repeat: enc/c.kernel, though the layers are enc/0/c, enc/1/c
+    "input: [1, 16]\nblocks: {b: {layers: [{name: c, op: conv, out: 1, kernel: '?'}]}}\n"
+    "layers: [{name: enc, block: b, repeat: 2}]\nconstraints: [enc/c.kernel >= 2, enc.L == 12]\n",
+    # pad and crop amounts, whole and one axis
+    "input: [1, 16, 16]\nlayers:\n  - {name: p, op: pad, amount: '?'}\n  - {name: c, op: conv, out: 1, kernel: 3}\n"
+    "constraints: [p.amount >= 1, c.H == 18]\n",
+    "input: [1, 16, 16]\nlayers:\n  - {name: cr, op: crop, amount: [1, '?']}\nconstraints: ['cr.amount[1] >= 2']\n",
+], ids=["repeat", "repeated-block", "pad-amount", "crop-axis"])
+def test_written_back_names_keep_their_meaning(spec_file, tmp_path: Path, text: str) -> None:
+    """Solved and written back, each spec checks clean: its constraints' names now stand for
+    the numbers written where the unknowns were."""
+    out = tmp_path / "filled.yaml"
+    code, log = run_cli("solve", str(spec_file(text)), "--write", str(out))
+    assert code == 0, log
+    code, log = run_cli("check", str(out))
+    assert code == 0, log
+
+
+def test_minimize_on_the_command_line_names_written_values() -> None:
+    """--minimize takes the names a spec's minimize takes (s1.k, c.kernel) and shows them."""
+    code, out = run_cli("solve", str(SPECS / "same-conv-stack.yaml"), "--minimize", "s1.k * 10 + s3.k")
+    assert code == 0
+    assert out.splitlines()[0].startswith("same-conv-stack: solved: the best, proven optimal by s1.k * 10 + s3.k")
+
+
+def test_a_block_parameter_named_like_an_attribute_is_refused(spec_file) -> None:
+    """s1.H is the call's output height: a parameter H made the solver's answer fail its own
+    check (exit 4)."""
+    path = spec_file("input: [1, 16, 16]\nblocks: {b: {params: {H: 3}, layers: [{name: c, op: conv, out: 1, "
+                     "kernel: H}]}}\nlayers: [{name: s1, block: b, H: '?'}]\nconstraints: [s1.H == 5]\n")
+    code, out = run_cli("solve", str(path))
+    assert code == 2 and "'H' is not a valid parameter name: a call's H is its output's" in out
+
+
+def test_relaxations_under_write_keep_new_unknowns_tied(spec_file, tmp_path: Path) -> None:
+    """Opening dilation in the block definition makes x/c.dilation and y/c.dilation, which one
+    "?" could not hold as 1 and 2: under --write that relaxation is not offered."""
+    path = spec_file(BLOCK_QUESTION.replace("kernel: \"?\"}", "kernel: \"?\", dilation: 1}")
+                     + "constraints: [x.L == 14, y.L == 10]\n")
+    code, out = run_cli("solve", str(path), "--write", str(tmp_path / "o.yaml"))
+    assert code == 1 and "dilation open" not in out
+    assert "input.L = 18, x/c.kernel = 5, y/c.kernel = 5" in out
