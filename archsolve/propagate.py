@@ -531,7 +531,8 @@ def _show_values(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[
             parts.append(f"{n} = [{', '.join(map(str, lists[n]))}]")
         elif n in scalars:
             parts.append(f"{n} = {scalars[n]}")
-    return ", ".join(parts)
+    # no name left: the constraint names values written in the spec (c.kernel is 3): show them
+    return ", ".join(parts) or str(e)
 
 
 __all__ = ["propagate", "Propagation", "LayerResult", "Problem", "layer_args", "resolve_vars",

@@ -874,8 +874,12 @@ class _Loader:
             if base and base in layer_names:
                 allowed = ("C", *AXIS_NAMES[self.ndim], "shape", "params", "macs")
                 if attr not in allowed:
-                    raise self.err(f"{n!r}: a layer has no attribute {attr!r} (it has {', '.join(allowed)})"
-                                   f"{suggest(attr, allowed)}", path, fieldname)
+                    entry = self.items.get(base)
+                    fields = [f.name for f in OPS[entry[0]].fields if f.kind in (Kind.INT, Kind.AXES, Kind.SIDES)
+                              and f.name in entry[1]] if entry is not None else []
+                    more = f"; and its integer fields: {', '.join(fields)}" if fields else ""
+                    raise self.err(f"{n!r}: a layer has no attribute {attr!r} (it has {', '.join(allowed)}{more})"
+                                   f"{suggest(attr, [*allowed, *fields])}", path, fieldname)
                 continue
             if base:
                 raise self.err(f"{n!r}: no layer named {base!r}{suggest(base, sorted(layer_names))}", path, fieldname)

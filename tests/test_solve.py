@@ -1011,7 +1011,8 @@ def test_constraints_may_name_written_values(spec_file, constraint: str, holds: 
 @pytest.mark.parametrize(("constraint", "message"), [
     ("head.stride == 2", "'head.stride' differs per axis or side (1, 2): name one axis, as head.stride[0]"),
     ("head.stride[2] == 2", "'head.stride[2]': head.stride has 2 axes (0..1)"),
-    ("head.bias == 1", "'head.bias': a layer has no attribute 'bias'"),
+    ("head.bias == 1", "'head.bias': a layer has no attribute 'bias' (it has C, H, W, shape, params, macs; "
+                       "and its integer fields: out, kernel, stride, padding, dilation, groups)"),
     ("s1.q == 1", "'s1.q': a layer has no attribute 'q'"),
 ], ids=["per-axis-whole", "axis-out-of-range", "not-an-integer-field", "no-such-argument"])
 def test_written_values_that_cannot_be_named(spec_file, constraint: str, message: str) -> None:
@@ -1065,3 +1066,11 @@ def test_relaxations_under_write_keep_new_unknowns_tied(spec_file, tmp_path: Pat
     code, out = run_cli("solve", str(path), "--write", str(tmp_path / "o.yaml"))
     assert code == 1 and "dilation open" not in out
     assert "input.L = 18, x/c.kernel = 5, y/c.kernel = 5" in out
+
+
+def test_a_constraint_on_written_values_shows_them(spec_file) -> None:
+    """`c.kernel == 5` with kernel 3 written: the arithmetic is `3 == 5`, not an empty line."""
+    path = spec_file('input: [1, 16]\nlayers: [{name: c, op: conv, out: 1, kernel: 3}]\nconstraints: ["c.kernel == 5"]\n')
+    code, out = run_cli("check", str(path))
+    assert code == 1 and "c.kernel == 5 does not hold: 3 == 5" in out
+    assert "change c.kernel from 3 to 5" in out
