@@ -573,11 +573,6 @@ class _Search:
             return hit  # type: ignore[no-any-return]
         return self._combos(st, dict(env), key)
 
-    @staticmethod
-    def width(st: _Step) -> int:
-        """How many combinations a step has at most (a dependent domain at its widest)."""
-        return st.width
-
     def _combos(self, st: _Step, env: dict[str, int], key: Any) -> Iterator[tuple[int, ...]]:
         new = st.new
         made: list[tuple[int, ...]] = []
@@ -775,7 +770,7 @@ class _Search:
                     states[i] = state
                     seen[i] = total
                     pending[i] = iter(self.combos(steps[i], env))
-                    drawn[i], widths[i] = 0, self.width(steps[i])
+                    drawn[i], widths[i] = 0, steps[i].width
                 else:
                     total += known
                     i -= 1

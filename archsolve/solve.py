@@ -95,8 +95,7 @@ def _objective(spec: Spec, minimize: str | None) -> tuple[str, Expr | str]:
             raise SpecError(f"--minimize {minimize!r}: {exc.bare}") from None
     elif spec.minimize is not None:
         e = spec.minimize
-        raw = spec.document.data.get("minimize") if spec.document and isinstance(spec.document.data, dict) else None
-        text = str(parse(str(raw), frozenset({"attr"}))) if raw is not None else str(e)  # as written: c.kernel, not 3
+        text = spec.minimize_text or str(e)  # as written: c.kernel, not the 3 written there
     else:
         return "sum of all unknowns", "sum"
     if isinstance(e, Name) and e.name in OBJECTIVE_KINDS:

@@ -168,6 +168,7 @@ class Spec:
     aliases: Mapping[str, str]  # group name -> its output layer
     document: Document = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
     written_values: _WrittenValues = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    minimize_text: str | None = None  # ``minimize`` as written (``c.kernel``, where ``minimize`` has its 3)
 
     @property
     def ndim(self) -> int:
@@ -258,6 +259,7 @@ class _Loader:
         self.unknowns: dict[str, Unknown] = {}
         self.call_args: dict[str, dict[str, Expr]] = {}  # block call -> its parameters' values
         self.items: dict[str, tuple[str, dict[str, Any]]] = {}  # a layer as written (no copy index) -> op, fields
+        self._written: _WrittenValues | None = None
         inp = data["input"]
         if not isinstance(inp, list) or not 2 <= len(inp) <= 4:
             raise self.err("expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], got "
@@ -291,16 +293,16 @@ class _Loader:
         self.resolve_sources()
 
         constraints = tuple(self.load_constraints(data.get("constraints") or []))
-        minimize = None
+        minimize = minimize_text = None
         if data.get("minimize") is not None:
-            minimize = self.parse_constraint(data["minimize"], ("minimize",), "minimize", logic=False)
+            minimize, shown = self.parse_written(data["minimize"], ("minimize",), "minimize", logic=False)
+            minimize_text = str(shown)
         return Spec(
             file=self.file, name=None if name is None else str(name), semantics=semantics, exact=exact,
             input=self.input, vars=self.vars, domains=self.domains, layers=tuple(self.layers),
             groups=tuple(self.groups), rows=tuple(self.rows), unknowns=self.unknowns,
             constraints=constraints, minimize=minimize, aliases=self.aliases, document=self.doc,
-            written_values=_WrittenValues(self.call_args, {**{lay.name: (lay.op, lay.values) for lay in self.layers},
-                                                           **self.items}))
+            written_values=self.written(), minimize_text=minimize_text)
 
     # -- vars and domains -----------------------------------------------------------------
     def load_vars(self, raw: Any) -> dict[str, Var]:
@@ -833,6 +835,12 @@ class _Loader:
     # -- constraints ------------------------------------------------------------------------
     def parse_constraint(self, raw: Any, path: tuple[Any, ...], fieldname: str, logic: bool = True) -> Expr:
         """A constraint (``logic``: a comparison or and/or/not of them) or an objective."""
+        return self.parse_written(raw, path, fieldname, logic)[0]
+
+    def parse_written(self, raw: Any, path: tuple[Any, ...], fieldname: str, logic: bool = True
+                      ) -> tuple[Expr, Expr]:
+        """:meth:`parse_constraint`'s expression, and the expression as written (``c.kernel``
+        where the first has the 3 written there), for showing it."""
         if isinstance(raw, bool) or not isinstance(raw, (str, int)):
             raise self.err(f"expected an expression, got {_type_name(raw)}", path, fieldname)
         try:
@@ -842,19 +850,23 @@ class _Loader:
         if logic and not _is_condition(e):
             raise self.err(f"{raw!r} is not a condition: compare with == != < <= > >=, e.g. 'head.H == 64'",
                            path, fieldname)
-        e = self.written_values(e, path, fieldname)
+        shown = e
+        try:
+            e = self.written().resolve(e, set(self.vars) | set(self.unknowns))
+        except ValueError as exc:
+            raise self.err(str(exc), path, fieldname) from None
         zero = _divides_by_zero(e)
         if zero is not None:  # a literal zero divisor never holds for any size: a mistake in the spec
             raise self.err(f"division by zero in {zero}", path, fieldname)
         self.check_names(e, path, fieldname)
-        return e
+        return e, shown
 
-    def written_values(self, e: Expr, path: tuple[Any, ...], fieldname: str) -> Expr:
-        items = {**{lay.name: (lay.op, lay.values) for lay in self.layers}, **self.items}
-        try:
-            return _WrittenValues(self.call_args, items).resolve(e, set(self.vars) | set(self.unknowns), self.ndim)
-        except ValueError as exc:
-            raise self.err(str(exc), path, fieldname) from None
+    def written(self) -> _WrittenValues:
+        """The names of written values (made once the layers are all loaded)."""
+        if self._written is None:
+            self._written = _WrittenValues(self.call_args, {**{lay.name: (lay.op, lay.values) for lay in self.layers},
+                                                            **self.items})
+        return self._written
 
     def load_constraints(self, raw: Any) -> list[Constraint]:
         if not isinstance(raw, list):
@@ -874,7 +886,7 @@ class _Loader:
             if base and base in layer_names:
                 allowed = ("C", *AXIS_NAMES[self.ndim], "shape", "params", "macs")
                 if attr not in allowed:
-                    entry = self.items.get(base)
+                    entry = self.written().items.get(base)
                     fields = [f.name for f in OPS[entry[0]].fields if f.kind in (Kind.INT, Kind.AXES, Kind.SIDES)
                               and f.name in entry[1]] if entry is not None else []
                     more = f"; and its integer fields: {', '.join(fields)}" if fields else ""
@@ -897,7 +909,7 @@ class _WrittenValues:
     calls: Mapping[str, Mapping[str, Expr]]
     items: Mapping[str, tuple[str, Mapping[str, Any]]]
 
-    def resolve(self, e: Expr, known: set[str], ndim: int) -> Expr:
+    def resolve(self, e: Expr, known: set[str]) -> Expr:
         """``e`` with such names replaced; ``known`` (vars, unknowns) stay. ValueError: a name
         that cannot stand for one value."""
         found: dict[str, Expr] = {}
@@ -947,7 +959,7 @@ def written_values(spec: Spec, e: Expr) -> Expr:
     if spec.written_values is None:
         return e
     try:
-        return spec.written_values.resolve(e, set(spec.vars) | set(spec.unknowns), spec.ndim)
+        return spec.written_values.resolve(e, set(spec.vars) | set(spec.unknowns))
     except ValueError as exc:
         raise SpecError(str(exc)) from None
 
