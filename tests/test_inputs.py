@@ -189,3 +189,12 @@ def test_a_classifier_with_two_open_sizes_is_refused_naming_the_layer(spec_file)
                                 "solver keeps products linear; fix one of those sizes, or use an expression of the "
                                 "unknowns instead; with other sizes or unknowns open too, inputs cannot answer this "
                                 "(fix them with vars tied to this one, or use solve)"), err
+
+
+def test_more_valid_values_than_it_lists_asks_for_a_narrower_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_VALUES valid sizes `inputs` stops and says so, naming the var (exit 2)."""
+    from archsolve import inputs
+
+    monkeypatch.setattr(inputs, "MAX_VALUES", 5)
+    code, out = run_cli("inputs", str(SPECS / "unet-padded-sizes.yaml"), "--axis", "H", "--range", "1..1000")
+    assert code == 2 and "more than 5 valid values of H; narrow --range" in out

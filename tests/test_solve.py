@@ -1097,3 +1097,13 @@ def test_minimize_in_the_spec_is_shown_as_written(spec_file) -> None:
     _, doc = solve_json(str(path))
     assert doc["objective"] == "s2.k + head.kernel"
     assert doc["solutions"][0]["objective"] == 3 + doc["solutions"][0]["values"]["head.kernel"] == 4
+
+
+def test_z3_alone_refuses_a_layers_count_as_the_objective() -> None:
+    """Z3 encodes the totals params and macs only; asked alone, it says so at --minimize."""
+    code, out = run_cli("solve", str(SPECS / "unet-solve.yaml"), "--minimize", "up1.params", "--engine", "z3")
+    assert code == 2
+    assert ("--minimize: up1.params in the objective: Z3's encoding takes only the totals params and macs; "
+            "the exact search takes a layer's too, when it finishes in time") in out
+    code, _ = run_cli("solve", str(SPECS / "unet-solve.yaml"), "--minimize", "up1.params")
+    assert code == 0  # the default engine: the search answers it
