@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ArchsolveError
@@ -74,13 +74,6 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
     named = set(layers)
     deadline = time.monotonic() + seconds
     found: list[Relaxation] = []
-    # constraints the caller added to the spec as written (solve --write ties a block's "?"
-    # across its calls) hold for every edit too
-    try:
-        written = load_document(spec.document).constraints
-    except ArchsolveError:
-        written = spec.constraints
-    extra = tuple(c for c in spec.constraints if c not in written)
     for group in (_domain_tries(spec, named), _open_tries(spec, named), _input_tries(spec)):
         for t in group:
             left = deadline - time.monotonic()
@@ -92,12 +85,10 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
             t.change(data)
             try:
                 edited = load_document(Document(data, spec.document.file, spec.document.marks))
-                if extra:  # solve --write: a "?" the edit opens in a block definition is tied too
+                if spec.ties_calls:  # solve --write: the edit's "?" tied like the spec's own
                     from .writeback import writable
 
                     edited = writable(edited)
-                    edited = replace(edited, constraints=(*edited.constraints,
-                                                          *(c for c in extra if c not in edited.constraints)))
                 res = solve_spec(edited, minimize=minimize, timeout=min(left, TRY_SECONDS), explain=False)
             except SolverBug:
                 raise  # a wrong answer is never an offer

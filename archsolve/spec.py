@@ -169,6 +169,9 @@ class Spec:
     document: Document = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
     written_values: _WrittenValues = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
     minimize_text: str | None = None  # ``minimize`` as written (``c.kernel``, where ``minimize`` has its 3)
+    # made by writeback.writable: a "?" standing for several unknowns gives them one value, and
+    # a spec edited from it (a relaxation) is to be made so too
+    ties_calls: bool = False
 
     @property
     def ndim(self) -> int:

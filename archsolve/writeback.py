@@ -189,7 +189,7 @@ def writable(spec: Spec) -> Spec:
                         f"{names[0]} == {other} (one '?' in the file: written back, it takes one value)",
                         spec.unknowns[other].where)
              for names in at.values() for other in names[1:]]
-    return replace(spec, constraints=(*spec.constraints, *extra)) if extra else spec
+    return replace(spec, constraints=(*spec.constraints, *extra), ties_calls=True)
 
 
 def write_solution(spec: Spec, values: Mapping[str, int], out: str | None, in_place: bool) -> str:
