@@ -2,8 +2,8 @@
 
 Example::
 
-    >>> report = check_file("specs/unet-original.yaml")  # doctest: +SKIP
-    >>> report.output, report.totals["params"]            # doctest: +SKIP
+    >>> report = check_file("specs/unet-original.yaml")
+    >>> report.output, report.totals["params"]
     ((2, 388, 388), 31030658)
 """
 
@@ -196,7 +196,7 @@ def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates
 
 def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | None, bool]:
     """The free vars' valid values with the smallest sum, as ``solve`` finds them (the
-    search, or Z3 where a domain names another var), with the values ``--set`` gave fixed;
+    search, or Z3 where the search cannot), with the values ``--set`` gave fixed;
     and whether "none" is proven (False: not found in time)."""
     from dataclasses import replace
 

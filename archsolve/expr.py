@@ -306,6 +306,47 @@ def const_value(v: Value | Expr) -> int:
     return v if isinstance(v, int) else v.evaluate({})
 
 
+def interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] | None:
+    """Bounds of an arithmetic expression over names bounded by ``spans`` (None where it
+    cannot tell: an unbounded name, a divisor that may be zero or negative).
+
+        >>> interval(parse("k // 2 + 1"), {"k": (3, 7)})
+        (2, 4)
+    """
+    if isinstance(e, Num):
+        return e.value, e.value
+    if isinstance(e, Name):
+        return spans.get(e.name)
+    if isinstance(e, Bin) and e.op in ("+", "-", "*"):
+        a, b = interval(e.left, spans), interval(e.right, spans)
+        if a is None or b is None:
+            return None
+        if e.op == "+":
+            return a[0] + b[0], a[1] + b[1]
+        if e.op == "-":
+            return a[0] - b[1], a[1] - b[0]
+        products = [x * y for x in a for y in b]
+        return min(products), max(products)
+    if isinstance(e, Bin) and e.op == "//":
+        a, b = interval(e.left, spans), interval(e.right, spans)
+        if a is None or b is None or b[0] <= 0:
+            return None
+        quotients = [x // y for x in a for y in b]
+        return min(quotients), max(quotients)
+    if isinstance(e, Bin) and e.op == "%":
+        a, b = interval(e.left, spans), interval(e.right, spans)
+        if a is None or b is None or b[0] <= 0 or a[0] < 0:
+            return None
+        return 0, min(a[1], b[1] - 1)
+    if isinstance(e, Call) and e.fn in ("min", "max"):
+        parts = [interval(x, spans) for x in e.args]
+        if any(p is None for p in parts):
+            return None
+        pick = min if e.fn == "min" else max
+        return pick(p[0] for p in parts if p), pick(p[1] for p in parts if p)
+    return None
+
+
 # -- printing ---------------------------------------------------------------
 _PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
          "+": 5, "-": 5, "*": 6, "//": 6, "%": 6}

@@ -8,8 +8,9 @@ values that make the network valid with it.
 
 Example::
 
-    >>> report = input_sizes(load_spec("specs/unet-original-sizes.yaml"))   # doctest: +SKIP
-    >>> report["H"].pattern                                                   # doctest: +SKIP
+    >>> from archsolve.spec import load_spec
+    >>> report = input_sizes(load_spec("specs/unet-original-sizes.yaml"))
+    >>> report["H"].pattern
     {'start': 188, 'step': 16}
 """
 
@@ -25,6 +26,7 @@ from .expr import Name
 from .graph import build_network
 from .propagate import propagate
 from .spec import Spec
+from .symbolic import var_span
 
 MAX_VALUES = 100_000
 
@@ -226,16 +228,18 @@ def _scanned(net: Any, name: str, lo: int, hi: int, deadline: float | None, out:
 def _bounds(spec: Spec, name: str, rng: tuple[int, int] | None) -> tuple[int, int]:
     dom = spec.vars[name].domain
     assert dom is not None
-    if rng is not None and dom.values is None and (dom.lo.names() or dom.hi.names()):  # type: ignore[union-attr]
-        return rng  # a domain naming other vars (W: {max: H}): the solver keeps to it
     if dom.values is not None:
         lo, hi = min(dom.values), max(dom.values)
     else:
         assert dom.lo is not None and dom.hi is not None
         try:
-            lo, hi = dom.lo.evaluate({}), dom.hi.evaluate({})
-        except KeyError:
-            raise UsageError(f"the domain of {name} ({dom}) names other vars; give --range") from None
+            # a domain naming other vars (W: {max: H}): its widest range; the solver keeps to it
+            lo, hi = var_span(spec, name)
+        except SpecError:
+            if rng is not None:
+                return rng
+            raise UsageError(f"the domain of {name} ({dom}) names other vars and has no widest range; "
+                             "give --range") from None
     if rng is None:
         return lo, hi
     if rng[0] < lo or rng[1] > hi:

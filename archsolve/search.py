@@ -16,7 +16,7 @@ as a layer is invalid or a constraint on what is known so far fails, and it is e
 
 "No solution" is exact too, but the caller runs Z3 anyway to explain the conflict.  The
 search gives up (:func:`search` returns None) when its time budget runs out or the
-question is outside its reach -- a var whose domain names other vars, a huge domain -- and
+question is outside its reach -- vars whose domains name each other, a huge domain -- and
 the caller hands the question to Z3.  Constraints may name sizes, shapes and counts
 (``conv1.params <= 5000``, a block's, the totals): each is checked as soon as the layers it
 reads have run.  So may an objective (``head.H``, ``params + 2 * macs``): it is worked out
@@ -49,7 +49,7 @@ from typing import Any
 
 from . import symbolic
 from .errors import ArchsolveError, ExprError, SpecError, interrupted
-from .expr import Bin, Call, Expr, ListExpr, Name, Num
+from .expr import Bin, Expr, ListExpr, Name, Num, interval
 from .graph import Network
 from .ops import IDENTITY_RULES, OPS, Args, Kind, Severity, Shape
 from .propagate import COMPARISONS, ArgPlan, evaluate_constraint, names_in, plan_args, plan_for
@@ -351,8 +351,7 @@ class _Search:
         ready_at = {u: i for i, st in enumerate(self.steps) for u in st.new}
         if self.objective is not None and not self.objective.names() <= set(self.unknowns):
             self.goal, _ = self._parts(self.objective, index, ready_at)
-        for c in spec.constraints:
-            expr = c.expr.substitute(self.tied)
+        for expr in [c.expr.substitute(self.tied) for c in spec.constraints] + self._var_domains():
             check, at = self._parts(expr, index, ready_at)
             scalars, lists, unknowns, counts = check.scalars, check.lists, check.unknowns, check.counts
             shape_is = None
@@ -365,6 +364,19 @@ class _Search:
                     and not counts and isinstance(expr.right, Num) and isinstance(expr.left, Name)):
                 compare = (scalars[0][1], scalars[0][2], COMPARISONS[expr.op], expr.right.value)
             self.steps[at].checks.append(_Check(expr, scalars, lists, unknowns, shape_is, compare, counts))
+
+    def _var_domains(self) -> list[Expr]:
+        """A var's domain whose ends name other vars (``p: {max: k // 2}``): a check, since
+        its candidates (:func:`candidates`) are its widest range."""
+        out: list[Expr] = []
+        for u, var in self.spec.vars.items():
+            dom = var.domain
+            if dom is None or dom.values is not None:
+                continue
+            assert dom.lo is not None and dom.hi is not None
+            if dom.lo.names() or dom.hi.names():
+                out.append(Bin("and", Bin("<=", dom.lo, Name(u)), Bin("<=", Name(u), dom.hi)).substitute(self.tied))
+        return out
 
     def _count_part(self, name: str, kind: str, index: Mapping[str, int]) -> tuple[int, str, Any]:
         """Where layer ``name``'s count is taken: (its step, kind, None), or for an activation
@@ -814,7 +826,7 @@ class _Search:
         assert self.objective is not None
         if self.goal is not None:
             return None  # sizes and counts are known only at the leaves: no bound on the way
-        lo_hi = _interval(self.objective, {u: ((env[u], env[u]) if u in env else self.span(u))
+        lo_hi = interval(self.objective, {u: ((env[u], env[u]) if u in env else self.span(u))
                                            for u in self.objective.names()})
         return None if lo_hi is None else lo_hi[0]
 
@@ -1063,37 +1075,6 @@ def _picker(indices: list[int]) -> Any:
     if len(indices) > 1:
         return operator.itemgetter(*indices)
     return lambda c: tuple(c[j] for j in indices)
-
-
-def _interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] | None:
-    """Bounds of an arithmetic expression over bounded names (None where unsupported)."""
-    if isinstance(e, Num):
-        return e.value, e.value
-    if isinstance(e, Name):
-        return spans.get(e.name)
-    if isinstance(e, Bin) and e.op in ("+", "-", "*"):
-        a, b = _interval(e.left, spans), _interval(e.right, spans)
-        if a is None or b is None:
-            return None
-        if e.op == "+":
-            return a[0] + b[0], a[1] + b[1]
-        if e.op == "-":
-            return a[0] - b[1], a[1] - b[0]
-        products = [x * y for x in a for y in b]
-        return min(products), max(products)
-    if isinstance(e, Bin) and e.op == "//":
-        a, b = _interval(e.left, spans), _interval(e.right, spans)
-        if a is None or b is None or b[0] <= 0:
-            return None
-        quotients = [x // y for x in a for y in b]
-        return min(quotients), max(quotients)
-    if isinstance(e, Call) and e.fn in ("min", "max"):
-        parts = [_interval(x, spans) for x in e.args]
-        if any(p is None for p in parts):
-            return None
-        pick = min if e.fn == "min" else max
-        return pick(p[0] for p in parts if p), pick(p[1] for p in parts if p)
-    return None
 
 
 def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: float,

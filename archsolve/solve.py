@@ -8,9 +8,9 @@ returned; a disagreement is a bug and raises :class:`SolverBug` instead of reach
 
 Example::
 
-    >>> result = solve_file("specs/dcgan-solve.yaml")   # doctest: +SKIP
-    >>> result.status, result.solutions[0].values        # doctest: +SKIP
-    ('sat', {'up1.stride': 1, ...})
+    >>> result = solve_file("specs/dcgan-solve.yaml")
+    >>> result.status, result.optimal, result.solutions[0].values["up2.stride"]
+    ('sat', True, 2)
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from .graph import Network, build_network
 from .propagate import propagate
 from .search import Answer, search
 from .spec import Spec, load_spec, written_values
+from .symbolic import dependent_bounds
 
 DEFAULT_TIMEOUT = 60.0
 SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the question
@@ -112,9 +113,38 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
     if errors:
         raise SolverBug(f"the solver's answer {dict(values)} fails the plain check: {errors[0].layer}: "
                         f"{errors[0].message}")
+    outside = _outside_domains(net.spec, values, prop)
+    if outside:
+        raise SolverBug(f"the solver's answer {dict(values)} leaves a domain: {outside}")
     out = prop.layers[net.spec.layers[-1].name].shape
     assert out is not None
     return list(out), prop
+
+
+def _outside_domains(spec: Spec, values: Mapping[str, int], prop: Any) -> str | None:
+    """The first value of ``values`` outside its domain (a var's ends evaluated with the
+    other values, a padding's with its layer's kernel), as words; None when all are in."""
+    for u, v in values.items():
+        var = spec.vars.get(u)
+        dom = var.domain if var is not None else spec.unknowns[u].domain if u in spec.unknowns else None
+        if dom is None:
+            continue
+        if dom.values is not None:
+            if v not in dom.values:
+                return f"{u} = {v} is not in {dom}"
+            continue
+        assert dom.lo is not None and dom.hi is not None
+        if var is not None or not (dom.lo.names() or dom.hi.names()):
+            lo, hi = dom.lo.evaluate(prop.env), dom.hi.evaluate(prop.env)
+        else:
+            lay = prop.layers.get(spec.unknowns[u].layer)
+            bounds = dependent_bounds(spec, u, lay.args, spec.ndim) if lay is not None and lay.args else None
+            if bounds is None:
+                continue
+            lo, hi = bounds
+        if not lo <= v <= hi:
+            return f"{u} = {v} is not in {dom} ({lo}..{hi} here)"
+    return None
 
 
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,

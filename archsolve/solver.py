@@ -21,7 +21,7 @@ import z3
 from .errors import EncodingLimit, SolverTimeout, SpecError, interrupted, placed
 from .expr import Bin, Call, Expr, Name, Num
 from .linear import affine_floor as _affine_floor
-from .symbolic import System, Table, user_names
+from .symbolic import System, Table, user_names, var_span
 
 
 @dataclass
@@ -70,10 +70,26 @@ class Z3Problem:
             if dom.values is not None:
                 self.solver.add(z3.Or([v == x for x in dom.values]))
             else:
-                assert dom.lo is not None and dom.hi is not None
-                if not dom.lo.names() and not dom.hi.names():
-                    self.solver.add(v >= dom.lo.evaluate({}), v <= dom.hi.evaluate({}))
+                lo, hi = self.span(name)
+                if lo is not None and hi is not None:
+                    # a domain naming other vars (p <= k // 2) is a labelled fact; this is
+                    # its widest range, so that every integer is bounded
+                    self.solver.add(v >= lo, v <= hi)
         return v
+
+    def span(self, name: str) -> tuple[int | None, int | None]:
+        """The widest range of a variable with a range domain (ends naming other vars bounded
+        by theirs); None for an end that has no bound."""
+        dom = self.system.variables[name]
+        assert dom.lo is not None and dom.hi is not None
+        if not dom.lo.names() and not dom.hi.names():
+            return dom.lo.evaluate({}), dom.hi.evaluate({})
+        if name not in self.system.spec.vars:
+            return None, None
+        try:
+            return var_span(self.system.spec, name)
+        except SpecError:
+            return None, None
 
     def label(self, name: str, text: str = "") -> Any:
         lit = self.labels.get(name)
@@ -149,10 +165,9 @@ class Z3Problem:
                 return None
             if dom.values is not None:
                 return list(dom.values)
-            assert dom.lo is not None and dom.hi is not None
-            if dom.lo.names() or dom.hi.names():
+            lo, hi = self.span(e.name)
+            if lo is None or hi is None:
                 return None
-            lo, hi = dom.lo.evaluate({}), dom.hi.evaluate({})
             return list(range(lo, hi + 1)) if hi - lo < 64 else None
         return None
 

@@ -39,7 +39,7 @@ from typing import Any
 
 from .errors import EncodingLimit, SolverTimeout, SpecError, placed
 from .explain import fold
-from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
+from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, interval, lift
 from .graph import Network
 from .linear import canonical
 from .ops import OPS, Args, Kind, Record, Severity, Shape
@@ -129,14 +129,6 @@ def _const(e: Value | Expr) -> int | None:
 
 def _fold(v: Value | Expr) -> Expr:
     return fold(lift(v))
-
-
-def domain_bounds(dom: Domain, env: Mapping[str, int]) -> list[int]:
-    """The values of a domain (ends evaluated in ``env``)."""
-    if dom.values is not None:
-        return list(dom.values)
-    assert dom.lo is not None and dom.hi is not None
-    return list(range(dom.lo.evaluate(env), dom.hi.evaluate(env) + 1))
 
 
 def static_bounds(dom: Domain, layer_fields: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
@@ -568,16 +560,54 @@ def candidates(spec: Spec, u: str, lay: Layer) -> list[int]:
         assert dom is not None
         if dom.values is not None:
             return list(dom.values)
-        try:
-            return domain_bounds(dom, {})
-        except KeyError:
-            raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, so its domain must be "
-                            "numbers", spec.vars[u].where) from None
+        lo, hi = var_span(spec, u, lay)
+        return list(range(lo, hi + 1))
     unk = spec.unknowns[u]
     if unk.domain.values is not None:
         return list(unk.domain.values)
     lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
     return list(range(lo, hi + 1))
+
+
+def var_span(spec: Spec, u: str, lay: Layer | None = None, _seen: tuple[str, ...] = ()) -> tuple[int, int]:
+    """The widest range of var ``u``: its domain's ends, and where they name other vars
+    (``p: {min: 0, max: k // 2}``) the ends' bounds over those vars' own widest ranges.  The
+    domain itself (``p <= k // 2``) is a constraint of the solver and the search; ``lay``:
+    the layer using ``u`` as a hyperparameter, for the message when there is no range.
+
+        >>> from archsolve.spec import load_text
+        >>> spec = load_text('''
+        ... input: [1, 8]
+        ... vars: {k: {in: [3, 5, 7]}, p: {min: 0, max: k // 2}}
+        ... layers: [{name: c, op: conv, out: 1, kernel: k, padding: p}]
+        ... ''')
+        >>> var_span(spec, "p")
+        (0, 3)
+    """
+    var = spec.vars[u]
+    dom = var.domain
+    if dom is None:
+        raise SpecError(f"var {u!r} has no domain", var.where, f"vars.{u}")
+    if dom.values is not None:
+        return min(dom.values), max(dom.values)
+    assert dom.lo is not None and dom.hi is not None
+    names = dom.lo.names() | dom.hi.names()
+    if not names:
+        return dom.lo.evaluate({}), dom.hi.evaluate({})
+    if u in _seen:
+        cycle = " -> ".join((*_seen[_seen.index(u):], u))
+        raise SpecError(f"the domains of these vars name each other: {cycle}", var.where, f"vars.{u}")
+    tied = spec.tied()
+    lo_e, hi_e = dom.lo.substitute(tied), dom.hi.substitute(tied)
+    spans = {n: var_span(spec, n, lay, (*_seen, u)) for n in lo_e.names() | hi_e.names() if n in spec.vars}
+    lo, hi = interval(lo_e, spans), interval(hi_e, spans)
+    if lo is None or hi is None:
+        used = f" as a hyperparameter of {lay.name}" if lay is not None else ""
+        end = dom.lo if lo is None else dom.hi
+        raise SpecError(f"var {u!r} is used{used}, so its widest range must be known, but the end {end} of its "
+                        f"domain {dom} has no bound over the vars' domains (a divisor that may be zero?)",
+                        var.where, f"vars.{u}")
+    return lo[0], hi[1]
 
 
 def is_dependent(spec: Spec, u: str) -> bool:

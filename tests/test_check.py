@@ -513,11 +513,15 @@ def test_nearest_input_sizes_stay_in_the_var_domain(spec_file) -> None:
     ("input: [3, H, W]\nvars: {H: {min: 10, max: 20}, W: {min: 30, max: 40}, k: {in: [3, 5]}}\n"
      "layers: [{name: c1, op: conv, out: 4, kernel: k, stride: 2}]\nconstraints: [c1.H == 6, c1.W == 16]\n",
      ("--set", "k=3"), "checked at H = 13, W = 33, the valid values with the smallest sum"),
-    # W's domain names H: the search cannot walk it, Z3 can
+    # W's domain names H
     ("input: [3, H, W]\nvars: {H: {min: 10, max: 20}, W: {min: 5, max: H}}\n"
      "layers: [{name: c1, op: conv, out: 4, kernel: 3, stride: 2}]\nconstraints: [c1.W == 3, c1.H >= 8]\n",
      (), "checked at H = 17, W = 7, the valid values with the smallest sum"),
-], ids=["with-a-value-set", "domain-names-a-var"])
+    # ... and a hyperparameter's names another hyperparameter ("same" needs p = k // 2)
+    ("input: [3, 32, 32]\nvars: {k: {in: [3, 5, 7]}, p: {min: 0, max: k // 2}}\n"
+     "layers: [{name: c1, op: conv, out: 4, kernel: k, padding: p}]\nconstraints: [c1.H == 32]\n",
+     (), "checked at k = 3, p = 1, the valid values with the smallest sum"),
+], ids=["with-a-value-set", "domain-names-a-var", "hyperparameter-domain-names-a-var"])
 def test_check_finds_free_values_as_solve_does(spec_file, text: str, args: tuple[str, ...], note: str) -> None:
     code, out = run_cli("check", str(spec_file(text)), *args)
     assert code == 0 and note in out, out

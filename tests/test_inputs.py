@@ -98,8 +98,13 @@ layers:
          "expected LO..HI"),
         ("input: [1, H]\nvars: {H: {min: 1, max: 9}}\nlayers: [{op: relu}]\n", ("--axis", "W"),
          "not an input size variable"),
+        ("input: [1, H, W]\nvars: {H: {min: 1, max: W}, W: {min: 1, max: H}}\nlayers: [{op: relu}]\n", (),
+         "the domain of H (1..W) names other vars and has no widest range; give --range"),
+        ("input: [1, H, W]\nvars: {H: {min: 1, max: 9}, W: {min: 1, max: H}}\nlayers: [{op: relu}]\n",
+         ("--axis", "W", "--range", "1..10"), "goes past the domain of W (1..H)"),
     ],
-    ids=["no-var", "empty-range", "past-domain", "bad-range", "bad-axis"],
+    ids=["no-var", "empty-range", "past-domain", "bad-range", "bad-axis", "domains-name-each-other",
+         "past-a-dependent-domain"],
 )
 def test_bad_usage_exits_2(spec_file, spec: str, args: tuple[str, ...], message: str) -> None:
     path = spec_file(spec)
@@ -128,6 +133,16 @@ def test_a_domain_naming_another_var_takes_the_given_range(spec_file) -> None:
     path = str(spec_file("input: [1, H, W]\nvars: {H: {min: 1, max: 9}, W: {min: 1, max: H}}\n"
                          "layers: [{name: c, op: conv, out: 1, kernel: 3}]\n"))
     assert inputs_json(path, "--axis", "W", "--range", "1..9")["axes"]["W"]["values"] == list(range(3, 10))
+
+
+def test_a_domain_naming_another_var_defaults_to_its_widest_range(spec_file) -> None:
+    """W in 8..H for H in 8..40: W ranges over 8..40, and the solver keeps W <= H."""
+    path = str(spec_file("input: [1, H, W]\nvars: {H: {min: 8, max: 40}, W: {min: 8, max: H}}\n"
+                         "layers:\n  - {name: p, op: maxpool, kernel: 2}\n"
+                         "  - {name: u, op: deconv, out: 1, kernel: 2, stride: 2}\n"
+                         "  - {name: c, op: concat, from: [input, u]}\n"))
+    axis = inputs_json(path, "--axis", "W")["axes"]["W"]
+    assert (axis["range"], axis["values"]) == ([8, 40], list(range(8, 41, 2)))
 
 
 def test_many_valid_sizes_are_listed(spec_file) -> None:

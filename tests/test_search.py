@@ -552,12 +552,26 @@ constraints: [c.L == 5]
 input: [1, 14]
 layers: [{name: c, op: conv, out: "?", kernel: "?", padding: "?"}]
 """, None),
-    ("var-domain-names-a-var", """
+    ("var-domains-name-each-other", """
 input: [1, H, W]
-vars: {H: {min: 8, max: 20}, W: {min: H, max: 20}}
+vars: {H: {min: 8, max: W}, W: {min: H, max: 20}}
 layers: [{name: c, op: conv, out: 1, kernel: 3}]
 """, None),
 ]
+
+
+def test_a_var_domain_naming_a_var_is_in_reach() -> None:
+    """Its widest range is tried, and the domain is checked once the vars it names are bound:
+    W in H..20 for H in 8..20 is 13 + 12 + ... + 1 pairs."""
+    spec = """
+input: [1, H, W]
+vars: {H: {min: 8, max: 20}, W: {min: H, max: 20}}
+layers: [{name: c, op: conv, out: 1, kernel: 3}]
+"""
+    listed = run_search(spec, "all")
+    assert listed is not None and listed.complete and len(listed.solutions) == 91
+    assert all(s["H"] <= s["W"] for s in listed.solutions)
+    assert run_search(spec, "opt") == Answer([{"H": 8, "W": 8}], True)
 
 
 @pytest.mark.parametrize(("spec", "minimize"), [(t, m) for _, t, m in REACH], ids=[i for i, _, _ in REACH])

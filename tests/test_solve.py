@@ -813,6 +813,33 @@ input: [1, 4]
 layers: [{name: a, op: conv, out: 1, kernel: "?"}]
 constraints: ["a.shape != [1, 2]"]
 """, "sat", [{"a.kernel": 1}, {"a.kernel": 2}, {"a.kernel": 4}]),
+    # a var's domain may name other vars: a hyperparameter takes the values it allows per value
+    # of the others (the search and Z3 try its widest range, 0..2 here, and keep to the domain)
+    ("var-domain-names-a-var", """
+input: [1, 8]
+vars: {k: {in: [1, 3, 5]}, p: {min: 0, max: k // 2}}
+layers: [{name: a, op: conv, out: 2, kernel: k, padding: p}]
+""", "sat", [{"k": 1, "p": 0}, {"k": 3, "p": 0}, {"k": 3, "p": 1}, {"k": 5, "p": 0}, {"k": 5, "p": 1},
+             {"k": 5, "p": 2}]),
+    ("var-domain-names-a-tied-var", """
+input: [1, 8]
+vars: {a: {min: 1, max: 3}, b: a + 1, s: {min: 1, max: b}}
+layers: [{name: c, op: conv, out: 2, kernel: 3, stride: s, dilation: a}]
+""", "sat", [{"a": 1, "s": 1}, {"a": 1, "s": 2}, {"a": 2, "s": 1}, {"a": 2, "s": 2}, {"a": 3, "s": 1},
+             {"a": 2, "s": 3}, {"a": 3, "s": 2}, {"a": 3, "s": 3}, {"a": 3, "s": 4}]),
+    ("var-domain-names-a-size-var", """
+input: [1, H]
+vars: {H: {min: 4, max: 6}, k: {min: 1, max: H - 2}}
+layers: [{name: c, op: conv, out: 2, kernel: k}]
+constraints: [c.L == 3]
+""", "sat", [{"H": 4, "k": 2}, {"H": 5, "k": 3}, {"H": 6, "k": 4}]),
+    # "same" padding needs p == k // 2, which the domain leaves out
+    ("var-domain-leaves-out-the-fit", """
+input: [1, 8]
+vars: {k: {in: [3, 5]}, p: {min: 0, max: k // 2 - 1}}
+layers: [{name: a, op: conv, out: 2, kernel: k, padding: p}]
+constraints: [a.L == 8]
+""", "unsat", []),
 ]
 
 
@@ -896,7 +923,14 @@ constraints: [a.L == 1050000000]
     ('input: [3, 32]\nlayers:\n  - {name: c1, op: conv, out: 4, kernel: "?"}\n  - {name: c2, op: conv, out: 4, kernel: 3}\n',
      ("--engine", "z3", "--minimize", "c2.L // (c1.L - 20)"),
      "c1.L - 20: the solver divides by it (c2.L // (c1.L - 20))"),
-], ids=["product", "division"])
+    ("input: [1, 16]\nvars: {k: {min: 1, max: p + 3}, p: {min: 0, max: k - 1}}\n"
+     "layers: [{name: c, op: conv, out: 1, kernel: k, padding: p}]\n", (),
+     "vars.k: the domains of these vars name each other: k -> p -> k"),
+    ("input: [1, 16]\nvars: {k: {min: 1, max: 5}, p: {min: 0, max: 16 // (k - 1)}}\n"
+     "layers: [{name: c, op: conv, out: 1, kernel: k, padding: p}]\n", (),
+     "vars.p: var 'p' is used as a hyperparameter of c, so its widest range must be known, but the end "
+     "16 // (k - 1) of its domain 0..16 // (k - 1) has no bound"),
+], ids=["product", "division", "var-domains-cycle", "var-domain-unbounded"])
 def test_solver_refusals_speak_the_users_names(spec_file, text: str, args: tuple[str, ...], message: str) -> None:
     code, out, err = run_cli_split("solve", str(spec_file(text)), *args)
     assert code == 2 and message in err and "#" not in err and "\u00a7" not in err, err
@@ -1107,3 +1141,24 @@ def test_z3_alone_refuses_a_layers_count_as_the_objective() -> None:
             "the exact search takes a layer's too, when it finishes in time") in out
     code, _ = run_cli("solve", str(SPECS / "unet-solve.yaml"), "--minimize", "up1.params")
     assert code == 0  # the default engine: the search answers it
+
+
+@pytest.mark.parametrize(("text", "values", "message"), [
+    ("input: [1, 8]\nvars: {k: {in: [1, 3]}, p: {min: 0, max: k // 2}}\n"
+     "layers: [{name: a, op: conv, out: 2, kernel: k, padding: p}]\n", {"k": 3, "p": 2},
+     "leaves a domain: p = 2 is not in 0..k // 2 (0..1 here)"),
+    ("input: [1, 8]\nlayers: [{name: a, op: conv, out: 2, kernel: 3, padding: \"?\"}]\n", {"a.padding": 3},
+     "leaves a domain: a.padding = 3 is not in 0..kernel - 1 (0..2 here)"),
+    ("input: [1, 8]\ndomains: {stride: {in: [1, 2]}}\nlayers: [{name: a, op: conv, out: 2, kernel: 3, stride: \"?\"}]\n",
+     {"a.stride": 3}, "leaves a domain: a.stride = 3 is not in {1, 2}"),
+], ids=["var-naming-a-var", "dependent-question-mark", "domain-override"])
+def test_an_answer_outside_its_domain_fails_verification(spec_file, text: str, values: dict[str, int],
+                                                         message: str) -> None:
+    """The network runs with these values, but they are not the spec's to take: a solver bug."""
+    from archsolve.graph import build_network
+    from archsolve.solve import SolverBug, verify
+
+    net = build_network(load_spec(str(spec_file(text))))
+    with pytest.raises(SolverBug) as err:
+        verify(net, values)
+    assert message in str(err.value)
