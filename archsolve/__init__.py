@@ -1,8 +1,8 @@
 """archsolve: design convolutional networks by solving for their shapes.
 
 >>> from archsolve import check_file
->>> report = check_file("specs/unet-original.yaml")  # doctest: +SKIP
->>> report.ok, report.output                          # doctest: +SKIP
+>>> report = check_file("specs/unet-original.yaml")
+>>> report.ok, report.output
 (True, (2, 388, 388))
 """
 

@@ -1001,7 +1001,9 @@ def load_document(doc: Document) -> Spec:
 def load_spec(path: str) -> Spec:
     """Load a spec file.
 
-    >>> spec = load_spec("specs/unet-original.yaml")  # doctest: +SKIP
+    >>> spec = load_spec("specs/unet-original.yaml")
+    >>> spec.name, len(spec.layers)
+    ('unet-original', 53)
     """
     return load_document(read_document(path))
 

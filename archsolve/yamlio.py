@@ -9,7 +9,7 @@ Example::
 
     >>> doc = parse_document("layers:\\n  - {op: relu}\\n", "net.yaml")
     >>> doc.data["layers"][0]["op"], str(doc.where(("layers", 0, "op")))
-    ('relu', 'net.yaml:2:6')
+    ('relu', 'net.yaml:2:10')
 """
 
 from __future__ import annotations
