@@ -269,16 +269,23 @@ class Z3Problem:
                 raise SolverTimeout("the solver ran out of time")
             self.solver.set("timeout", max(1, math.ceil(left * 1000)))
         all_labels = [] if self.committed else list(self.labels.values())
-        res = self.solver.check(*all_labels, *assumptions)
+        res = self._run(*all_labels, *assumptions)
         if res == z3.unknown:
-            reason = self.solver.reason_unknown()
-            # Z3 says "canceled" for a Ctrl-C and for its own time-out alike: only well before
-            # the deadline is it the user
-            if "cancel" in reason and time.monotonic() < (self.deadline or float("inf")) - 0.05:
-                raise KeyboardInterrupt
-            raise SolverTimeout(f"the solver gave up ({reason})")
+            raise SolverTimeout(f"the solver gave up ({self.solver.reason_unknown()})")
         if res == z3.sat:
             self.last_model = self.solver.model()
+        return res
+
+    def _run(self, *assumptions: Any) -> Any:
+        """One Z3 check.  Z3 catches a Ctrl-C itself while it runs (Python's handler never
+        sees it) and answers "unknown, canceled": that is raised as KeyboardInterrupt here,
+        so one press stops every caller, the explaining ones too."""
+        res = self.solver.check(*assumptions)
+        # Z3 says "canceled" for a Ctrl-C and for its own time-out alike: only well before the
+        # deadline is it the user
+        if (res == z3.unknown and "cancel" in self.solver.reason_unknown()
+                and time.monotonic() < (self.deadline or float("inf")) - 0.05):
+            raise KeyboardInterrupt
         return res
 
     def commit(self) -> None:
@@ -439,7 +446,7 @@ class Z3Problem:
     def core(self) -> list[str]:
         """The labels of a minimal set of layers/constraints that cannot hold together."""
         z3.set_param("smt.core.minimize", True)
-        res = self.solver.check(*self.labels.values())
+        res = self._run(*self.labels.values())
         if res != z3.unsat:
             return []
         core = {str(c) for c in self.solver.unsat_core()}
@@ -454,7 +461,7 @@ class Z3Problem:
         self.solver.push()
         try:
             while len(out) <= limit:
-                res = self.solver.check(*others)
+                res = self._run(*others)
                 if res != z3.sat:
                     return sorted(out) if res == z3.unsat else None
                 v = self.solver.model().eval(t, model_completion=True).as_long()
@@ -468,7 +475,7 @@ class Z3Problem:
         """The smallest and largest value ``e`` can take with label ``without`` dropped."""
         t = self.term(e)
         others = [lit for n, lit in self.labels.items() if n != without]
-        if self.solver.check(*others) != z3.sat:
+        if self._run(*others) != z3.sat:
             return None
         start = self.solver.model().eval(t, model_completion=True).as_long()
         ends = []
@@ -480,7 +487,7 @@ class Z3Problem:
                 probe = best + sign * step if beyond is None else (best + beyond) // 2
                 self.solver.push()
                 self.solver.add(t <= probe if sign < 0 else t >= probe)
-                res = self.solver.check(*others)
+                res = self._run(*others)
                 if res == z3.sat:
                     best = self.solver.model().eval(t, model_completion=True).as_long()
                 self.solver.pop()
