@@ -41,6 +41,8 @@ class Z3Problem:
         self.vars: dict[str, Any] = {}
         self.labels: dict[str, Any] = {}
         self.label_text: dict[str, str] = {}
+        self.guarded: list[Any] = []  # every labelled condition itself (the rules, merges, constraints)
+        self.definitions: list[Any] = []  # ... and every labelled size definition (a layer's output)
         self.memo: dict[tuple[Any, ...], Any] = {}
         self.aux = 0
         self.committed = False
@@ -52,7 +54,7 @@ class Z3Problem:
         for fact in system.facts:
             lay = layers.get(fact.label)  # a refusal names the layer whose rule needs it
             with placed(lay.where if lay is not None else None, fact.label):
-                self.add(fact.label, self.bool_term(fact.expr), fact.message)
+                self.add(fact.label, self.bool_term(fact.expr), fact.message, defines=fact.rule == "shape")
         for table in system.tables:
             self.add_table(table)
 
@@ -99,8 +101,11 @@ class Z3Problem:
             self.label_text[name] = text
         return lit
 
-    def add(self, label: str, constraint: Any, text: str = "") -> None:
+    def add(self, label: str, constraint: Any, text: str = "", defines: bool = False) -> None:
+        """A constraint under ``label``; ``defines``: it names a size (``x == e``), not a
+        condition on it."""
         self.solver.add(z3.Implies(self.label(label, text), constraint))
+        (self.definitions if defines else self.guarded).append(constraint)
 
     # -- translation ------------------------------------------------------------------------------
     def fresh(self, base: str) -> Any:
@@ -261,13 +266,17 @@ class Z3Problem:
         return cost
 
     # -- solving -------------------------------------------------------------------------------------
-    def check(self, *assumptions: Any) -> Any:
+    def _arm(self) -> None:
+        """Z3's own time-out: what is left of the deadline."""
         interrupted()
         if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise SolverTimeout("the solver ran out of time")
             self.solver.set("timeout", max(1, math.ceil(left * 1000)))
+
+    def check(self, *assumptions: Any) -> Any:
+        self._arm()
         all_labels = [] if self.committed else list(self.labels.values())
         res = self._run(*all_labels, *assumptions)
         if res == z3.unknown:
@@ -442,6 +451,55 @@ class Z3Problem:
             if v is not None:
                 yield v
                 stack += [(v + 1, b), (a, v - 1)]
+
+    # -- a pattern of valid values, proven (inputs) --------------------------------------------------
+    def _members(self, x: Any, starts: Sequence[int], period: int) -> Any:
+        return z3.Or([z3.And(x >= s, (x - s) % period == 0) for s in starts])
+
+    def smallest_in(self, name: str, lo: int, hi: int) -> int | None:
+        """The smallest value of ``name`` in ``lo..hi`` that has a model (None: none), by
+        bisection; a time-out raises SolverTimeout."""
+        x = self.vars[name]
+        self.solver.push()
+        try:
+            self.solver.add(x >= lo, x <= hi)
+            best, proven = self.minimize(x, lo)
+        finally:
+            self.solver.pop()
+        if best is not None and not proven:
+            raise SolverTimeout("the time ran out looking for the smallest valid value")
+        return best
+
+    def none_outside(self, name: str, starts: Sequence[int], period: int, lo: int, hi: int) -> bool:
+        """Whether no value of ``name`` in ``lo..hi`` other than ``s + period * k`` (``s`` in
+        ``starts``) has a model: one check (False also for a time-out)."""
+        x = self.vars[name]
+        self.solver.push()
+        try:
+            self.solver.add(x >= lo, x <= hi, z3.Not(self._members(x, starts, period)))
+            self._arm()
+            return bool(self._run(*([] if self.committed else self.labels.values())) == z3.unsat)
+        finally:
+            self.solver.pop()
+
+    def none_failing(self, name: str, starts: Sequence[int], period: int, lo: int, hi: int) -> bool:
+        """Whether every value ``s + period * k`` of ``name`` in ``lo..hi`` keeps every labelled
+        constraint: one check that some value breaks one (False also for a time-out).
+
+        Exact only where every other variable follows from ``name`` alone (a layer's size by
+        its definition, a quotient by its own): no tables, no other free variable -- the
+        caller's to ensure.  Needs an uncommitted problem: its labels may be false, and the
+        conditions themselves are negated, the definitions asserted."""
+        assert not self.committed
+        x = self.vars[name]
+        self.solver.push()
+        try:
+            self.solver.add(x >= lo, x <= hi, self._members(x, starts, period), *self.definitions,
+                            z3.Or([z3.Not(c) for c in self.guarded]) if self.guarded else z3.BoolVal(False))
+            self._arm()
+            return bool(self._run() == z3.unsat)
+        finally:
+            self.solver.pop()
 
     def core(self) -> list[str]:
         """The labels of a minimal set of layers/constraints that cannot hold together."""
