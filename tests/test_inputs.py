@@ -254,3 +254,49 @@ def test_the_original_unet_over_a_million_sizes() -> None:
         h = inputs_json(path, "--timeout", "30")["axes"]["H"]
     assert h["complete"] and h["pattern"] == {"start": 188, "step": 16}
     assert (len(h["values"]), h["values"][-1]) == (62489, 999996)
+
+
+# hypothesis: random 1D chains (with a skip merge now and then) over 1..PATTERN_WIDE, where
+# the proven pattern must give exactly what one check per size gives
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PATTERN_WIDE = 4500  # just past inputs.PATTERN_FROM
+
+
+@st.composite
+def wide_chains(draw: Any) -> str:
+    exact = draw(st.booleans())
+    layers: list[str] = []
+    for i in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["conv", "maxpool", "deconv", "avgpool"]))
+        k, s = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+        if op == "conv":
+            layers.append(f"  - {{name: l{i}, op: conv, out: 2, kernel: {k}, stride: {s}, "
+                          f"padding: {draw(st.integers(0, k - 1))}, dilation: {draw(st.integers(1, 2))}}}")
+        elif op == "deconv":
+            layers.append(f"  - {{name: l{i}, op: deconv, out: 2, kernel: {k}, stride: {s}}}")
+        else:
+            layers.append(f"  - {{name: l{i}, op: {op}, kernel: {k}, stride: {s}, "
+                          f"ceil_mode: {str(draw(st.booleans())).lower()}}}")
+    if draw(st.booleans()):  # back up to the input size, and a merge with it
+        layers.append(f"  - {{name: up, op: upsample, scale: {draw(st.integers(1, 4))}}}")
+        layers.append("  - {name: cat, op: concat, from: [input, up]}")
+    constraints = draw(st.sampled_from(["", "constraints: ['H % 3 != 1']\n", "constraints: ['H >= 40']\n"]))
+    return (("exact: true\n" if exact else "") + f"input: [1, H]\nvars: {{H: {{min: 1, max: {PATTERN_WIDE}}}}}\n"
+            + "layers:\n" + "\n".join(layers) + "\n" + constraints)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=wide_chains())
+def test_a_proven_pattern_is_what_one_check_per_size_gives(spec_file, text: str) -> None:
+    from archsolve.inputs import input_sizes
+
+    path = str(spec_file(text))
+    try:
+        plain = plain_loop(path, "H", 1, PATTERN_WIDE)
+    except SpecError:
+        return  # a bad spec for every size alike
+    report = input_sizes(load_spec(path), timeout=60)
+    assert report["H"].complete and report["H"].values == plain, text
