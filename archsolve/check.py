@@ -15,11 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ArchsolveError, SpecError, UsageError
+from .domains import domain_cycles
+from .errors import ArchsolveError, ExprError, SpecError, UsageError
 from .explain import formula, origin
-from .expr import Name, Num
+from .expr import Bin, Name, Num
 from .graph import Network, build_network
-from .propagate import Problem, Propagation, propagate
+from .propagate import Problem, Propagation, propagate, resolve_vars
 from .spec import Layer, Spec, load_spec
 
 NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
@@ -73,8 +74,23 @@ def _domain_values(spec: Spec, name: str, env: Mapping[str, int]) -> Iterable[in
     if dom.values is not None:
         return dom.values
     assert dom.lo is not None and dom.hi is not None
-    lo, hi = dom.lo.evaluate(env), dom.hi.evaluate(env)
+    lo, hi = _ends(spec, name, env)
     return range(lo, min(hi, lo + SCAN_LIMIT - 1) + 1)
+
+
+def _ends(spec: Spec, name: str, env: Mapping[str, int]) -> tuple[int, int]:
+    """A range domain's ends for the values bound (a KeyError where they name an open var);
+    a division by zero in them is a bad spec, placed at the var."""
+    var = spec.vars[name]
+    dom = var.domain
+    assert dom is not None and dom.lo is not None and dom.hi is not None
+    env = resolve_vars(spec, env)  # an end may name a tied var (s: {max: b} with b: a + 1)
+    try:
+        return dom.lo.evaluate(env), dom.hi.evaluate(env)
+    except ExprError as exc:
+        bound = ", ".join(f"{n} = {env[n]}" for n in sorted(_domain_names(spec, name)) if n in env)
+        raise SpecError(f"{exc.bare} in the domain {dom} of {name!r}" + (f" (with {bound})" if bound else ""),
+                        var.where, f"vars.{name}") from None
 
 
 def _in_domain(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> bool:
@@ -82,11 +98,29 @@ def _in_domain(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> boo
     assert dom is not None
     if dom.values is not None:
         return value in dom.values
-    assert dom.lo is not None and dom.hi is not None
     try:
-        return dom.lo.evaluate(env) <= value <= dom.hi.evaluate(env)
+        lo, hi = _ends(spec, name, env)
     except KeyError:
         return True  # the ends name open vars; the network check will judge
+    return lo <= value <= hi
+
+
+def _domains_hold(spec: Spec, env: Mapping[str, int]) -> bool:
+    """Whether every var ``env`` binds lies in its domain, as far as ``env`` tells."""
+    return all(_in_domain(spec, n, v, env) for n, v in env.items()
+               if n in spec.vars and spec.vars[n].domain is not None)
+
+
+def _first_value(spec: Spec, name: str, env: Mapping[str, int]) -> int:
+    """The smallest value of a var's domain for the values bound; an empty domain (``p: {min:
+    k, max: k - 1}``) is a bad spec, named with those values."""
+    for value in _domain_values(spec, name, env):
+        return value
+    var = spec.vars[name]
+    bound = ", ".join(f"{n} = {v}" for n, v in sorted(resolve_vars(spec, env).items())
+                      if n in _domain_names(spec, name))
+    raise SpecError(f"the domain {var.domain} of {name!r} is empty" + (f" with {bound}" if bound else ""),
+                    var.where, f"vars.{name}")
 
 
 def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
@@ -107,6 +141,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
             raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain})")
         if var is not None and var.expr is not None:
             raise UsageError(f"{spec.file}: --set {name}: {name} is tied to {var.expr} and cannot be set")
+    domain_cycles(spec)  # before any domain is evaluated: a cycle has no order to bind them in
     open_unknowns = [u for u in spec.unknowns if u not in given]
     if open_unknowns:
         shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
@@ -121,6 +156,8 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
         (name,) = free
         candidates = list(_domain_values(spec, name, env))
         for value in candidates:
+            if not _domains_hold(spec, {**env, name: value}):  # a value --set gave must stay in its domain
+                continue
             try:
                 prop = propagate(net, {**env, name: value}, receptive_fields=False)
             except SpecError:
@@ -145,7 +182,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
     common = sorted(set.intersection(*(set(_domain_values(spec, n, env)) for n in fixed_ends))) if fixed_ends else []
     for value in common[:SCAN_LIMIT]:
         same = {**env, **{n: value for n in free}}
-        if not all(_in_domain(spec, n, value, same) for n in free):
+        if not _domains_hold(spec, same):
             continue
         try:
             if propagate(net, same, receptive_fields=False).ok:
@@ -162,7 +199,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
     pending = list(free)
     while pending:  # a domain may name another var (W: {min: 1, max: H}): bind that one first
         name = next((n for n in pending if _constant_domain(spec, n, env)), pending[0])
-        env[name] = next(iter(_domain_values(spec, name, env)))
+        env[name] = _first_value(spec, name, env)
         pending.remove(name)
     notes.append(("no values of " + ", ".join(free) + " give a valid network" if proven else
                   "no valid values of " + ", ".join(free) + " found within the time (not proven: 'archsolve solve' "
@@ -191,7 +228,7 @@ def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates
         except SpecError:
             continue
         return value
-    return candidates[0]
+    return candidates[0] if candidates else _first_value(net.spec, name, env)
 
 
 def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | None, bool]:
@@ -201,18 +238,18 @@ def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | 
     from dataclasses import replace
 
     from .solve import solve_spec
-    from .spec import Var
+    from .spec import Constraint
 
-    # the values given become tied vars: solve then leaves them alone
-    fixed = replace(spec, vars={n: (Var(n, v.where, None, Num(env[n])) if n in env else v)
-                                for n, v in spec.vars.items()})
+    # the values given become constraints (a var keeps its domain, which may name the others)
+    fixed = replace(spec, constraints=(*spec.constraints, *(
+        Constraint(Bin("==", Name(n), Num(v)), f"--set {n}={v}", None) for n, v in env.items())))  # type: ignore[arg-type]
     try:
         res = solve_spec(fixed, timeout=BINDING_SECONDS, explain=False)
     except ArchsolveError:
         return None, False
     if res.status != "sat" or not res.solutions:
         return None, res.status == "unsat"
-    values = res.solutions[0].values
+    values = {n: v for n, v in res.solutions[0].values.items() if n not in env}
     return (values, True) if set(values) <= set(spec.vars) else (None, False)
 
 

@@ -308,7 +308,7 @@ def const_value(v: Value | Expr) -> int:
 
 def interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] | None:
     """Bounds of an arithmetic expression over names bounded by ``spans`` (None where it
-    cannot tell: an unbounded name, a divisor that may be zero or negative).
+    cannot tell: an unbounded name, a divisor whose range holds 0).
 
         >>> interval(parse("k // 2 + 1"), {"k": (3, 7)})
         (2, 4)
@@ -327,17 +327,17 @@ def interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] |
             return a[0] - b[1], a[1] - b[0]
         products = [x * y for x in a for y in b]
         return min(products), max(products)
-    if isinstance(e, Bin) and e.op == "//":
+    if isinstance(e, Bin) and e.op in ("//", "%"):
         a, b = interval(e.left, spans), interval(e.right, spans)
-        if a is None or b is None or b[0] <= 0:
-            return None
-        quotients = [x // y for x in a for y in b]
-        return min(quotients), max(quotients)
-    if isinstance(e, Bin) and e.op == "%":
-        a, b = interval(e.left, spans), interval(e.right, spans)
-        if a is None or b is None or b[0] <= 0 or a[0] < 0:
-            return None
-        return 0, min(a[1], b[1] - 1)
+        if a is None or b is None or b[0] <= 0 <= b[1]:
+            return None  # a divisor that may be 0
+        if e.op == "//":  # monotone in each argument while the divisor keeps its sign
+            quotients = [x // y for x in a for y in b]
+            return min(quotients), max(quotients)
+        # Python's remainder takes the divisor's sign: 0..b-1, or b+1..0
+        if b[0] > 0:
+            return 0, min(b[1] - 1, a[1]) if a[0] >= 0 else b[1] - 1
+        return max(b[0] + 1, a[0]) if a[1] <= 0 else b[0] + 1, 0
     if isinstance(e, Call) and e.fn in ("min", "max"):
         parts = [interval(x, spans) for x in e.args]
         if any(p is None for p in parts):

@@ -21,12 +21,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .domains import EmptyDomain, var_span
 from .errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
 from .expr import Name
 from .graph import build_network
 from .propagate import propagate
 from .spec import Spec
-from .symbolic import var_span
 
 MAX_VALUES = 100_000
 
@@ -83,15 +83,21 @@ class AxisReport:
                 text = f"{p['step']}k" + (f" (k >= {p['start'] // p['step']})" if p["start"] else "")
             else:
                 text = f"{p['start']} + {p['step']}k"
-            return text + self._until(last, p["step"])
+            return text + self._until(last, (p["start"], p["step"]))
         progs = self.progressions
         if progs:
-            return " or ".join(f"{q['start']} + {q['step']}k" for q in progs) + self._until(last, progs[0]["step"])
+            return " or ".join(f"{q['start']} + {q['step']}k" for q in progs) + self._until(
+                last, *[(q["start"], q["step"]) for q in progs])
         return "no single pattern"
 
-    def _until(self, last: int, step: int) -> str:
-        """Where a pattern stops inside the range (its next term is not valid)."""
-        return f", up to {last}" if last + step <= self.high else ""
+    def _until(self, last: int, *progressions: tuple[int, int]) -> str:
+        """Where a pattern stops inside the range: the next term of one of its progressions
+        past the last valid value is in the range, and not valid."""
+        for start, step in progressions:
+            following = start + ((last - start) // step + 1) * step
+            if following <= self.high:
+                return f", up to {last}"
+        return ""
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -300,15 +306,18 @@ def _bounds(spec: Spec, name: str, rng: tuple[int, int] | None) -> tuple[int, in
         try:
             # a domain naming other vars (W: {max: H}): its widest range; the solver keeps to it
             lo, hi = var_span(spec, name)
-        except SpecError:
+        except EmptyDomain:
+            raise
+        except SpecError as exc:
             if rng is not None:
                 return rng
-            raise UsageError(f"the domain of {name} ({dom}) names other vars and has no widest range; "
-                             "give --range") from None
+            raise UsageError(f"the domain of {name} ({dom}) names other vars and has no widest range "
+                             f"({exc.bare}); give --range") from None
     if rng is None:
         return lo, hi
     if rng[0] < lo or rng[1] > hi:
-        raise UsageError(f"--range {rng[0]}..{rng[1]} goes past the domain of {name} ({dom})")
+        widest = f": {lo}..{hi} at its widest" if dom.values is None and f"{lo}..{hi}" != str(dom) else ""
+        raise UsageError(f"--range {rng[0]}..{rng[1]} goes past the domain of {name} ({dom}{widest})")
     return rng
 
 

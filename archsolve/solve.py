@@ -592,6 +592,13 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
         broken = {f.rule: f.message for f in reversed(system.facts) if f.label == label  # one per rule: H's
                   and f.rule != "no-combination" and isinstance(f.expr, Num) and not f.expr.value}
         parts.extend(reversed(broken.values()))
+    # a var's domain naming other vars (p: {max: k // 2}) is a labelled fact too
+    domains = [c[len("vars."):] for c in core if c.startswith("vars.") and c[len("vars."):] in spec.vars]
+    if domains and not layers and not cons:
+        parts.extend(f"the domain {spec.vars[n].domain} of {n} allows no value for any value of the vars it "
+                     "names" if len(domains) == 1 else f"{n} must lie in {spec.vars[n].domain}" for n in domains)
+    elif domains:
+        parts.append("with " + " and ".join(f"{n} in {spec.vars[n].domain}" for n in domains))
     if len(layers) > 1 and not cons:
         parts.append("relaxing any one of them may help")
     message = "; ".join(parts) if parts else "the constraints contradict each other"

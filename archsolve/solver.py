@@ -10,6 +10,7 @@ layers and constraints in conflict.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,10 +19,11 @@ from typing import Any
 
 import z3
 
-from .errors import EncodingLimit, SolverTimeout, SpecError, interrupted, placed
+from .domains import var_span
+from .errors import EncodingLimit, ExprError, SolverTimeout, SpecError, interrupted, placed
 from .expr import Bin, Call, Expr, Name, Num
 from .linear import affine_floor as _affine_floor
-from .symbolic import System, Table, user_names, var_span
+from .symbolic import System, Table, user_names
 
 
 @dataclass
@@ -52,8 +54,9 @@ class Z3Problem:
             self.var(name)
         layers = {lay.name: lay for lay in system.spec.layers}
         for fact in system.facts:
-            lay = layers.get(fact.label)  # a refusal names the layer whose rule needs it
-            with placed(lay.where if lay is not None else None, fact.label):
+            lay = layers.get(fact.label)  # a refusal names the layer whose rule needs it (or the var)
+            var = system.spec.vars.get(fact.label[len("vars."):]) if fact.label.startswith("vars.") else None
+            with placed(lay.where if lay is not None else var.where if var is not None else None, fact.label):
                 self.add(fact.label, self.bool_term(fact.expr), fact.message, defines=fact.rule == "shape")
         for table in system.tables:
             self.add_table(table)
@@ -164,6 +167,7 @@ class Z3Problem:
                             "linear; give one of them a small domain")
 
     def finite_values(self, e: Expr) -> list[int] | None:
+        """The values a name (or an expression of names, ``d + 4``) can take, when at most 64."""
         if isinstance(e, Name):
             dom = self.system.variables.get(e.name)
             if dom is None:
@@ -174,7 +178,16 @@ class Z3Problem:
             if lo is None or hi is None:
                 return None
             return list(range(lo, hi + 1)) if hi - lo < 64 else None
-        return None
+        names = sorted(e.names())
+        pools = [self.finite_values(Name(n)) for n in names]
+        if not names or any(p is None for p in pools) or math.prod(len(p) for p in pools) > 4096:  # type: ignore[arg-type]
+            return None
+        try:
+            values = sorted({e.evaluate(dict(zip(names, combo, strict=True)))
+                             for combo in itertools.product(*pools)})  # type: ignore[arg-type]
+        except ExprError:
+            return None
+        return values if len(values) <= 64 else None
 
     def divmod(self, e: Bin) -> Any:
         key = (e.left, e.right)

@@ -37,9 +37,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .domains import var_span
 from .errors import EncodingLimit, SolverTimeout, SpecError, placed
 from .explain import fold
-from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, interval, lift
+from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
 from .graph import Network
 from .linear import canonical
 from .ops import OPS, Args, Kind, Record, Severity, Shape
@@ -567,47 +568,6 @@ def candidates(spec: Spec, u: str, lay: Layer) -> list[int]:
         return list(unk.domain.values)
     lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
     return list(range(lo, hi + 1))
-
-
-def var_span(spec: Spec, u: str, lay: Layer | None = None, _seen: tuple[str, ...] = ()) -> tuple[int, int]:
-    """The widest range of var ``u``: its domain's ends, and where they name other vars
-    (``p: {min: 0, max: k // 2}``) the ends' bounds over those vars' own widest ranges.  The
-    domain itself (``p <= k // 2``) is a constraint of the solver and the search; ``lay``:
-    the layer using ``u`` as a hyperparameter, for the message when there is no range.
-
-        >>> from archsolve.spec import load_text
-        >>> spec = load_text('''
-        ... input: [1, 8]
-        ... vars: {k: {in: [3, 5, 7]}, p: {min: 0, max: k // 2}}
-        ... layers: [{name: c, op: conv, out: 1, kernel: k, padding: p}]
-        ... ''')
-        >>> var_span(spec, "p")
-        (0, 3)
-    """
-    var = spec.vars[u]
-    dom = var.domain
-    if dom is None:
-        raise SpecError(f"var {u!r} has no domain", var.where, f"vars.{u}")
-    if dom.values is not None:
-        return min(dom.values), max(dom.values)
-    assert dom.lo is not None and dom.hi is not None
-    names = dom.lo.names() | dom.hi.names()
-    if not names:
-        return dom.lo.evaluate({}), dom.hi.evaluate({})
-    if u in _seen:
-        cycle = " -> ".join((*_seen[_seen.index(u):], u))
-        raise SpecError(f"the domains of these vars name each other: {cycle}", var.where, f"vars.{u}")
-    tied = spec.tied()
-    lo_e, hi_e = dom.lo.substitute(tied), dom.hi.substitute(tied)
-    spans = {n: var_span(spec, n, lay, (*_seen, u)) for n in lo_e.names() | hi_e.names() if n in spec.vars}
-    lo, hi = interval(lo_e, spans), interval(hi_e, spans)
-    if lo is None or hi is None:
-        used = f" as a hyperparameter of {lay.name}" if lay is not None else ""
-        end = dom.lo if lo is None else dom.hi
-        raise SpecError(f"var {u!r} is used{used}, so its widest range must be known, but the end {end} of its "
-                        f"domain {dom} has no bound over the vars' domains (a divisor that may be zero?)",
-                        var.where, f"vars.{u}")
-    return lo[0], hi[1]
 
 
 def is_dependent(spec: Spec, u: str) -> bool:

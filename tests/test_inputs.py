@@ -99,9 +99,10 @@ layers:
         ("input: [1, H]\nvars: {H: {min: 1, max: 9}}\nlayers: [{op: relu}]\n", ("--axis", "W"),
          "not an input size variable"),
         ("input: [1, H, W]\nvars: {H: {min: 1, max: W}, W: {min: 1, max: H}}\nlayers: [{op: relu}]\n", (),
-         "the domain of H (1..W) names other vars and has no widest range; give --range"),
+         "the domain of H (1..W) names other vars and has no widest range (the domains of these vars name "
+         "each other: H -> W -> H); give --range"),
         ("input: [1, H, W]\nvars: {H: {min: 1, max: 9}, W: {min: 1, max: H}}\nlayers: [{op: relu}]\n",
-         ("--axis", "W", "--range", "1..10"), "goes past the domain of W (1..H)"),
+         ("--axis", "W", "--range", "1..10"), "goes past the domain of W (1..H: 1..9 at its widest)"),
     ],
     ids=["no-var", "empty-range", "past-domain", "bad-range", "bad-axis", "domains-name-each-other",
          "past-a-dependent-domain"],

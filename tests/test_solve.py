@@ -833,6 +833,13 @@ vars: {H: {min: 4, max: 6}, k: {min: 1, max: H - 2}}
 layers: [{name: c, op: conv, out: 2, kernel: k}]
 constraints: [c.L == 3]
 """, "sat", [{"H": 4, "k": 2}, {"H": 5, "k": 3}, {"H": 6, "k": 4}]),
+    # a divisor that is an expression of a var (d + 4 in 5..7): Z3 splits over its values too
+    ("var-domain-divides-by-an-expression", """
+input: [1, 16]
+vars: {d: {in: [1, 2, 3]}, p: {min: 0, max: "12 % (d + 4)"}}
+layers: [{name: a, op: conv, out: 2, kernel: 3, padding: p}]
+constraints: [a.L == 18]
+""", "sat", [{"d": 1, "p": 2}, {"d": 3, "p": 2}]),
     # "same" padding needs p == k // 2, which the domain leaves out
     ("var-domain-leaves-out-the-fit", """
 input: [1, 8]
