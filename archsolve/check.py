@@ -475,6 +475,8 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
     sources = res.layer.refs or res.layer.sources
     first_axis = 1 if res.layer.op == "concat" else 0
     a_shape = shapes[0]
+    if len(shapes) > 2:
+        out.extend(_merge_fixes_n(prop, res, first_axis))
     for j, b_shape in enumerate(shapes[1:], start=1):
         if len(a_shape) != len(b_shape):
             continue
@@ -537,15 +539,68 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
 def _insert_helps(prop: Propagation, merge: Any, k: int, new: Any) -> bool:
     """Whether adding ``new`` just before ``merge`` and reading it as the merge's ``k``-th
     input clears the merge without breaking a layer that was fine."""
+    return _inserts_help(prop, merge, {k: new})
+
+
+def _inserts_help(prop: Propagation, merge: Any, new: Mapping[int, Any]) -> bool:
+    """:func:`_insert_helps` for several inputs at once (input index -> the new layer)."""
     from dataclasses import replace
 
     net = prop.network
-    sources = (*merge.sources[:k], new.name, *merge.sources[k + 1:])
-    refs = (*merge.refs[:k], new.name, *merge.refs[k + 1:]) if merge.refs else ()
+    sources = tuple(new[k].name if k in new else s for k, s in enumerate(merge.sources))
+    refs = tuple(new[k].name if k in new else r for k, r in enumerate(merge.refs)) if merge.refs else ()
     order: list[Any] = []
     for x in net.order:
-        order += [new, replace(merge, sources=sources, refs=refs)] if x is merge else [x]
+        order += [*new.values(), replace(merge, sources=sources, refs=refs)] if x is merge else [x]
     return _clears(prop, order, merge.name)
+
+
+def _merge_fixes_n(prop: Propagation, res: Any, first_axis: int) -> list[str]:
+    """A merge of three or more inputs where more than one must change: crop every bigger
+    one to the smallest, or pad every smaller one to the biggest (when one input is the
+    smallest, or the biggest, on every axis)."""
+    shapes, sources, lay = res.inputs, res.layer.refs or res.layer.sources, res.layer
+    if len({len(x) for x in shapes}) != 1:
+        return []
+    start = max(first_axis, 1)
+    spatial = [tuple(x[start:]) for x in shapes]
+    out: list[str] = []
+    taken = _names_taken(prop)
+    for how in ("crop", "pad"):
+        pick = min if how == "crop" else max
+        target = tuple(pick(x[n] for x in spatial) for n in range(len(spatial[0])))
+        ref = next((k for k, x in enumerate(spatial) if x == target), None)
+        moved = [k for k, x in enumerate(spatial) if x != target]
+        if ref is None or len(moved) < 2:
+            continue  # no input to take the size of, or one branch: the pairwise fixes say it
+        if how == "crop" and prop.network.spec.exact and any(
+                (x - t) % 2 for k in moved for x, t in zip(spatial[k], target, strict=True)):
+            continue  # exact: an odd crop is an error
+        new: dict[int, Any] = {}
+        for k in moved:
+            name = _new_name(f"{sources[k]}_{how}", taken)
+            taken.add(name)
+            if how == "crop":
+                new[k] = Layer(name, "crop", {"like": sources[ref], "amount": None}, (lay.sources[k], lay.sources[ref]),
+                               0, lay.where, refs=(sources[k], sources[ref]))
+            else:
+                pads = tuple((Num((t - x) // 2), Num(t - x - (t - x) // 2)) for x, t in zip(spatial[k], target,
+                                                                                        strict=True))
+                new[k] = Layer(name, "pad", {"amount": pads, "value": 0}, (lay.sources[k],), 0, lay.where,
+                               refs=(sources[k],))
+        if not _inserts_help(prop, lay, new):
+            continue
+        if how == "crop":
+            adds = " and ".join(f"{{name: {n.name}, op: crop, from: {sources[k]}, like: {sources[ref]}}}"
+                                for k, n in new.items())
+            what = f"crop {' and '.join(sources[k] for k in new)} to {sources[ref]}"
+        else:
+            adds = " and ".join(f"{{name: {n.name}, op: pad, from: {sources[k]}, amount: "
+                                f"{[[a.value, b.value] for a, b in n.values['amount']]}}}" for k, n in new.items())
+            what = f"{'or ' if out else ''}pad {' and '.join(sources[k] for k in new)} to {sources[ref]}'s size"
+        out.append(f"{what}: add {adds} before {lay.name} and read {' and '.join(n.name for n in new.values())} in "
+                   f"{lay.name}'s from instead of {' and '.join(sources[k] for k in new)}")
+    return out
 
 
 def _clears(prop: Propagation, order: list[Any], merge: str) -> bool:

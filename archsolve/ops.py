@@ -674,11 +674,21 @@ def _merge_sizes(args: Args, inputs: Sequence[Shape], req: Req, first_axis: int,
             continue
         for n in range(first_axis, len(a)):
             req.need(eq(a[n], b[n]), "mismatch", "from",
-                     lambda: (f"{args.sources[0]} gives {_dims(a, first_axis)} but {args.sources[j]} gives "
-                              f"{_dims(b, first_axis)}{what}"))
+                     lambda: (f"{args.sources[0]} gives {_dims(a, first_axis)} but "
+                              f"{_others(args, inputs, first_axis, j)}{what}"))
             # one message per pair of branches is enough
             if isinstance(a[n], int) and isinstance(b[n], int) and a[n] != b[n]:
                 break
+
+
+def _others(args: Args, inputs: Sequence[Shape], first_axis: int, j: int) -> str:
+    """What the inputs that differ from the first give (``b gives 28x28 and c gives 32x32``):
+    one report names every branch of a 3-way merge; from input ``j`` on when not all are known."""
+    a = inputs[0]
+    known = all(isinstance(v, int) for x in inputs for v in x)
+    differ = [k for k in range(1, len(inputs)) if len(inputs[k]) != len(a) or inputs[k][first_axis:] != a[first_axis:]] \
+        if known else [j]
+    return " and ".join(f"{args.sources[k]} gives {_dims(inputs[k], first_axis)}" for k in differ)
 
 
 def _dims(shape: Shape, first_axis: int) -> str:

@@ -561,3 +561,29 @@ def test_check_with_free_vars_says_what_holds(spec_file, text: str, args: tuple[
     got, out = run_cli("check", str(spec_file(text)), *args)
     assert got == code and phrase in out, out
     assert "use input size 12x12" not in out
+
+
+THREE_WAY = "input: [3, 32, 32]\nlayers:\n  - {name: a, op: conv, out: 4, kernel: 3}\n" \
+    "  - {name: b, op: conv, out: 4, kernel: K, from: input}\n  - {name: c, op: conv, out: 4, kernel: 1, from: input}\n"
+
+
+@pytest.mark.parametrize(("kernel", "merge", "message", "fixes"), [
+    (5, "concat", "a gives 30x30 but b gives 28x28 and c gives 32x32",
+     ["crop a and c to b: add {name: a_crop, op: crop, from: a, like: b} and {name: c_crop, op: crop, from: c, "
+      "like: b} before m and read a_crop and c_crop in m's from instead of a and c",
+      "or pad a and b to c's size: add {name: a_pad, op: pad, from: a, amount: [[1, 1], [1, 1]]} and {name: b_pad, "
+      "op: pad, from: b, amount: [[2, 2], [2, 2]]} before m and read a_pad and b_pad in m's from instead of a and b"]),
+    # two branches agree: padding both to the third, or cropping the third (one change)
+    (3, "add", "a gives [4, 30, 30] but c gives [4, 32, 32]",
+     ["pad a and b to c's size: add {name: a_pad, op: pad, from: a, amount: [[1, 1], [1, 1]]} and {name: b_pad, "
+      "op: pad, from: b, amount: [[1, 1], [1, 1]]} before m and read a_pad and b_pad in m's from instead of a and b",
+      "crop c to a (1 before and 1 after on each axis): add {name: c_crop, op: crop, from: c, like: a} before m "
+      "and read c_crop in m's from instead of c"]),
+], ids=["all-three-differ", "two-agree"])
+def test_a_three_way_merge_names_every_branch_and_fixes_them_together(spec_file, kernel: int, merge: str,
+                                                                       message: str, fixes: list[str]) -> None:
+    text = THREE_WAY.replace("K", str(kernel)) + f"  - {{name: m, op: {merge}, from: [a, b, c]}}\n"
+    code, doc = check_json(spec_file(text))
+    (problem,) = [p for p in doc["problems"] if p["layer"] == "m"]
+    assert code == 1 and problem["message"].startswith(message), problem["message"]
+    assert [f for f in problem["fixes"] if not f.startswith("use input size")] == fixes
