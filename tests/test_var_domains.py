@@ -431,9 +431,8 @@ def test_write_fills_in_the_dependent_vars(spec_file, tmp_path: Path) -> None:
     assert run_cli("check", str(out))[0] == 0
 
 
-def test_inputs_takes_the_widest_range(spec_file) -> None:
-    """H in 4k..8k and W in H-2..H for k in {2, 3}; a pool and a deconv by k must give back the input."""
-    path = str(spec_file("""
+# H in 4k..8k and W in H-2..H for k in {2, 3}; a pool and a deconv by k must give back the input
+POOL_UP = """
 input: [1, H, W]
 vars:
   k: {in: [2, 3]}
@@ -443,7 +442,12 @@ layers:
   - {name: p, op: maxpool, kernel: k}
   - {name: u, op: deconv, out: 1, kernel: k, stride: k}
   - {name: c, op: concat, from: [input, u]}
-"""))
+"""
+
+
+def test_inputs_takes_the_widest_range(spec_file) -> None:
+    """H in 4k..8k and W in H-2..H for k in {2, 3}; a pool and a deconv by k must give back the input."""
+    path = str(spec_file(POOL_UP))
     code, out, _ = run_cli_split("inputs", path, "--json")
     axes = json.loads(out)["axes"]
     assert code == 0
@@ -548,17 +552,7 @@ def test_an_always_empty_domain_is_named_in_the_conflict(spec_file) -> None:
 
 
 def test_inputs_pattern_claims_only_valid_sizes(spec_file) -> None:
-    path = str(spec_file("""
-input: [1, H, W]
-vars:
-  k: {in: [2, 3]}
-  H: {min: "4 * k", max: "8 * k"}
-  W: {min: "H - 2", max: "H"}
-layers:
-  - {name: p, op: maxpool, kernel: k}
-  - {name: u, op: deconv, out: 1, kernel: k, stride: k}
-  - {name: c, op: concat, from: [input, u]}
-"""))
+    path = str(spec_file(POOL_UP))
     code, out = run_cli("inputs", path, "--axis", "H", "--range", "10..20")
     assert code == 0 and "10, 12, 14, 15, 16, 18" in out
     assert out.splitlines()[0].endswith(", up to 18"), out
