@@ -201,7 +201,12 @@ def plan_args(plan: ArgPlan, env: Mapping[str, int], spec: Spec) -> Args:
     """The Args a rule runs on, for one binding of the names the layer reads."""
     if plan.fixed is not None:
         return plan.fixed
-    vals = Args(plan.static, spec.ndim, plan.layer.name, plan.sources)
+    return fill_args(plan, env, spec, Args(plan.static, spec.ndim, plan.layer.name, plan.sources))
+
+
+def fill_args(plan: ArgPlan, env: Mapping[str, int], spec: Spec, vals: Args) -> Args:
+    """:func:`plan_args` into ``vals`` (the plan's static fields already there): the search
+    refills one Args per layer for each binding instead of making one."""
     for name, kind, v, minimum, plain in plan.dynamic:
         if plain is not None:
             # the common case, unknowns and vars: one lookup per axis, no Expr walk

@@ -52,7 +52,7 @@ from .errors import ArchsolveError, ExprError, SpecError, interrupted
 from .expr import Bin, Expr, ListExpr, Name, Num, interval
 from .graph import Network
 from .ops import IDENTITY_RULES, OPS, Args, Kind, Severity, Shape
-from .propagate import COMPARISONS, ArgPlan, evaluate_constraint, names_in, plan_args, plan_for
+from .propagate import COMPARISONS, ArgPlan, evaluate_constraint, fill_args, names_in, plan_args, plan_for
 from .spec import Domain, Layer
 from .symbolic import ENUMERATED, candidates, dependent_bounds, in_field_domains, is_dependent
 
@@ -139,11 +139,14 @@ class _Step:
     rule: Any = None  # the op's shape rule
     width: int = 1  # how many combinations of ``new`` at most (a dependent domain at its widest)
     fixed: Any = field(init=False, repr=False)  # the layer's Args when no field reads a name
+    scratch: Any = field(init=False, repr=False)  # else one Args the walk refills for each binding
+    fills: Any = field(init=False, repr=False)  # ((field, getter), ...) when a plain read fills each
     gather: Any = field(init=False, repr=False)  # shapes -> the tuple of its input shapes
     read: Any = field(init=False, repr=False)  # env -> the tuple of the values it reads
 
     def __post_init__(self) -> None:
         self.fixed = self.plan.fixed if self.plan is not None else None
+        self.scratch = self.fills = None
         self.gather = _tuple_getter(self.sources)
         self.read = _tuple_getter(self.reads)
 
@@ -484,7 +487,7 @@ class _Search:
                     out = ()
                 memo[key] = out
                 return out
-            args = self.args(i, st, env, reads)
+            args = self.refill(st, env)
         if args is not None:
             req = self.req
             req.bad = False
@@ -512,6 +515,41 @@ class _Search:
             args = None
         self.memo[key] = args
         return args
+
+    def refill(self, st: _Step, env: Mapping[str, int]) -> Args | None:
+        """The layer's Args for these values in the step's own Args object, refilled (a rule
+        keeps nothing of them), or None as :meth:`args` gives it."""
+        plan = st.plan
+        assert plan is not None
+        spec = self.spec
+        args = st.scratch
+        if args is None:
+            args = st.scratch = Args(plan.static, spec.ndim, plan.layer.name, plan.sources)
+            st.fills = self._fills(plan)
+        if st.fills is not None:
+            for name, get in st.fills:
+                args[name] = get(env)
+        else:
+            try:
+                fill_args(plan, env, spec, args)
+            except ArchsolveError:
+                return None
+        if st.dependent and not in_field_domains(spec, args, {u: env[u] for u in st.dependent}, spec.ndim):
+            return None
+        return args
+
+    def _fills(self, plan: ArgPlan) -> tuple[tuple[str, Any], ...] | None:
+        """How to refill a step's Args by plain reads alone: every dynamic field one name per
+        axis whose every candidate keeps the field's minimum (a stride's 1..4, not a var
+        ranging over -3..3), so nothing is left to check; else None."""
+        out = []
+        for name, _, v, minimum, plain in plan.dynamic:
+            if plain is None:
+                return None
+            if minimum is not None and any(min(self.cands.get(n, (minimum - 1,))) < minimum for n in names_in(v)):
+                return None
+            out.append((name, plain))
+        return tuple(out)
 
     def holds(self, st: _Step, env: Mapping[str, int], shapes: list[Shape | None]) -> bool:
         if not st.checks:
