@@ -146,16 +146,22 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
     net = build_network(spec)
     deadline = None if timeout is None else time.monotonic() + timeout
     problem: Any = None
+    # the totals params and macs, where constraints name them (MACs grow with the sizes)
+    named = set().union(*(c.expr.names() for c in spec.constraints)) if spec.constraints else set()
+    counts = [k for k in ("params", "macs") if k in named]
 
-    def encoded() -> Any:
-        made = z3layer.Z3Problem(system, None if deadline is None else max(0.001, deadline - time.monotonic()))
+    def encoded(bound_sizes: bool = True) -> Any:
+        made = z3layer.Z3Problem(system, None if deadline is None else max(0.001, deadline - time.monotonic()),
+                                 bound_sizes)
+        for kind in counts:  # as solve does: the totals a constraint names
+            made.vars[kind] = made.objective_term(kind)[0]
         for i, (expr, label, text) in enumerate(constraint_exprs(system)):
             with at_constraint(spec.constraints[i], i):
                 made.add(label, made.bool_term(expr), text)
         return made
 
     try:
-        system = build_system(net, named=frozenset(names), deadline=deadline)
+        system = build_system(net, counts, frozenset(names), deadline)
         problem = encoded()
         problem.commit()
     except EncodingLimit as exc:
@@ -176,8 +182,10 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
             if problem is not None:
                 # one size var alone open: a pattern seen in the first valid sizes and proven
                 # for the whole range answers in two checks what one check per size would
+                # (a domain listed value by value, {in: [...]}, is listed as it stands)
                 pattern = _proven_pattern(problem, encoded, name, lo, hi) if (
-                    hi - lo >= PATTERN_FROM and _one_check_decides(spec, [name]) and not system.tables) else None
+                    hi - lo >= PATTERN_FROM and _one_check_decides(spec, [name]) and not system.tables
+                    and spec.vars[name].domain.values is None) else None  # type: ignore[union-attr]
                 if pattern is not None:
                     _listed(pattern, name, lo, hi, found)
                 else:
@@ -231,12 +239,13 @@ def _proven_pattern(problem: Any, encoded: Any, name: str, lo: int, hi: int) -> 
     starts, the period), proven by two solver checks: no other value is valid, and none of
     these fails a rule; None when no pattern shows in the first valid sizes (all of them
     listed, from the smallest, in a window that grows until it holds PATTERN_SEEN) or the
-    proof fails.  A U-Net's 62,489 valid tiles in 1..10^6 take well under a second, where
-    one check per size took minutes."""
+    proof fails.  A window that reaches ``hi`` is the whole answer: each value its own
+    start.  A U-Net's 62,489 valid tiles in 1..10^6 take well under a second, where one
+    check per size took minutes."""
     try:
         first = problem.smallest_in(name, lo, hi)
         if first is None:
-            return None
+            return [], 1
         width = 32
         while True:
             last = min(hi, first + width - 1)
@@ -244,24 +253,35 @@ def _proven_pattern(problem: Any, encoded: Any, name: str, lo: int, hi: int) -> 
             if len(seen) >= PATTERN_SEEN or last == hi:
                 break
             width *= 4
-        if last == hi or len(seen) < 3:
-            return None  # the whole range, or too few to see a pattern: listed as before
-        found = set(seen)
-        # the smallest period that predicts every valid size of the window, seen twice over
-        for period in range(1, (last - first) // 2 + 1):
-            starts = [x for x in seen if x < first + period]
-            if len(starts) > PATTERN_STARTS:
-                continue
-            if all((x in found) == any(x >= s and (x - s) % period == 0 for s in starts)
-                   for x in range(first, last + 1)):
-                break
-        else:
+        if last == hi:
+            return seen, hi - lo + 1  # every valid value, listed: nothing left to prove
+        period = _period(seen, first, last)
+        if period is None:
             return None
-        if problem.none_outside(name, starts, period, lo, hi) and encoded().none_failing(
+        starts = [x for x in seen if x < first + period]
+        if problem.none_outside(name, starts, period, lo, hi) and encoded(bound_sizes=False).none_failing(
                 name, starts, period, lo, hi):
             return starts, period
     except SolverTimeout:
         pass  # what time is left goes to the listing
+    return None
+
+
+def _period(seen: list[int], first: int, last: int) -> int | None:
+    """The smallest period, seen at least twice over in ``first..last``, whose progressions
+    (from the values in its first period, at most PATTERN_STARTS of them) give exactly the
+    valid values ``seen`` there.  The first value recurs one period on, so the period is
+    one of its distances to the others: a few candidates, each checked by counting."""
+    found = set(seen)
+    for period in sorted({x - first for x in seen if 0 < x - first <= (last - first) // 2}):
+        starts = [x for x in seen if x < first + period]
+        if len(starts) > PATTERN_STARTS:
+            break  # a longer period only has more
+        # every value seen lies on a progression, and the progressions hold as many values
+        # as were seen: then they are the same set
+        if all(any((x - s) % period == 0 for s in starts) for x in found) and sum(
+                (last - s) // period + 1 for s in starts) == len(seen):
+            return period
     return None
 
 

@@ -23,7 +23,8 @@ from .domains import var_span
 from .errors import EncodingLimit, ExprError, SolverTimeout, SpecError, interrupted, placed
 from .expr import Bin, Call, Expr, Name, Num
 from .linear import affine_floor as _affine_floor
-from .symbolic import System, Table, user_names
+from .spec import Domain
+from .symbolic import SIZE_BOUND, System, Table, user_names
 
 
 @dataclass
@@ -33,11 +34,18 @@ class Assignment:
     values: dict[str, int]
 
 
+_SIZE_DOMAIN = Domain(lo=Num(-SIZE_BOUND), hi=Num(SIZE_BOUND))  # a size the encoding derives
+
+
 class Z3Problem:
     """A system translated to Z3, with labelled (assumable) groups of constraints."""
 
-    def __init__(self, system: System, timeout: float | None = None):
+    def __init__(self, system: System, timeout: float | None = None, bound_sizes: bool = True):
+        """``bound_sizes=False``: the sizes the encoding derives are left unbounded (listed in
+        ``loose``), for a check that must see a size past the bound as a failure."""
         self.system = system
+        self.bound_sizes = bound_sizes
+        self.loose: list[Any] = []
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.solver = z3.SolverFor("QF_LIA")
         self.vars: dict[str, Any] = {}
@@ -74,6 +82,8 @@ class Z3Problem:
         if dom is not None:
             if dom.values is not None:
                 self.solver.add(z3.Or([v == x for x in dom.values]))
+            elif not self.bound_sizes and dom == _SIZE_DOMAIN:
+                self.loose.append(v)
             else:
                 lo, hi = self.span(name)
                 if lo is not None and hi is not None:
@@ -499,16 +509,19 @@ class Z3Problem:
         """Whether every value ``s + period * k`` of ``name`` in ``lo..hi`` keeps every labelled
         constraint: one check that some value breaks one (False also for a time-out).
 
-        Exact only where every other variable follows from ``name`` alone (a layer's size by
+        Needs ``bound_sizes=False``.  Exact only where every other variable follows from ``name`` alone (a layer's size by
         its definition, a quotient by its own): no tables, no other free variable -- the
         caller's to ensure.  Needs an uncommitted problem: its labels may be false, and the
         conditions themselves are negated, the definitions asserted."""
-        assert not self.committed
+        assert not self.committed and not self.bound_sizes
         x = self.vars[name]
         self.solver.push()
         try:
+            # a size past the bound fails too: the committed problem, which has the bound, has
+            # no model there (made with bound_sizes=False, the sizes are free to go past it)
+            past = [z3.Or(v > SIZE_BOUND, v < -SIZE_BOUND) for v in self.loose]
             self.solver.add(x >= lo, x <= hi, self._members(x, starts, period), *self.definitions,
-                            z3.Or([z3.Not(c) for c in self.guarded]) if self.guarded else z3.BoolVal(False))
+                            z3.Or([z3.Not(c) for c in self.guarded] + past))
             self._arm()
             return bool(self._run() == z3.unsat)
         finally:

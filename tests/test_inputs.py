@@ -232,11 +232,23 @@ PATTERNS = [
      "constraints: ['H % 4 != 0', 'H % 4 != 3']\n"),
     ("a-pattern-that-stops", "layers: [{name: a, op: maxpool, kernel: 2}]\nconstraints: [a.L <= 2500]\n"),
     ("a-pattern-that-breaks-once", "layers: [{name: a, op: maxpool, kernel: 2}]\nconstraints: [a.L != 2100]\n"),
+    # MACs grow with the size: a budget on them is a constraint like any other (was exit 2)
+    ("a-macs-budget", "layers: [{name: a, op: conv, out: 2, kernel: 3, stride: 2}]\nconstraints: [macs <= 6000]\n"),
+    ("a-params-budget", "layers: [{name: a, op: conv, out: 2, kernel: 3, stride: 2}]\nconstraints: [params <= 8]\n"),
+    # the listed domain's values only, however many of them the pattern would give
+    ("a-listed-domain", None),
 ]
 
 
 @pytest.mark.parametrize("layers", [c[1] for c in PATTERNS], ids=[c[0] for c in PATTERNS])
-def test_a_wide_range_gives_what_one_check_per_size_gives(spec_file, layers: str) -> None:
+def test_a_wide_range_gives_what_one_check_per_size_gives(spec_file, layers: str | None) -> None:
+    if layers is None:  # a listed domain: multiples of 16 up to 512, and 8192
+        listed = [*range(16, 513, 16), 8192]
+        path = str(spec_file(f"exact: true\ninput: [1, H]\nvars: {{H: {{in: {listed}}}}}\n"
+                             "layers: [{name: p, op: maxpool, kernel: 16}]\n"))
+        axis = inputs_json(path)["axes"]["H"]
+        assert axis["complete"] and axis["values"] == listed
+        return
     path = str(spec_file("input: [1, H]\nvars: {H: {min: 1, max: 6000}}\n" + layers))
     axis = inputs_json(path)["axes"]["H"]
     assert axis["complete"] and axis["values"] == plain_loop(path, "H", 1, 6000)
