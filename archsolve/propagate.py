@@ -299,6 +299,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     # shapes only (a yes-or-no, a solution's check): a layer that hands its input on and
     # states no condition (IDENTITY_RULES) needs neither its arguments nor its rule
     bare = not counts and not track_rf
+    too_long = ""  # the first layer too long to track receptive fields through
     for lay in net.order:
         opdef = OPS[lay.op]
         srcs = lay.sources
@@ -345,6 +346,10 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             if opdef.reach is same_reach and ins[0] is not None:
                 mine = ins[0]  # most layers (activations, norms) keep every position where it is
                 res.rf = reach_rf[srcs[0]]
+            elif any(n > RF_MAX_POSITIONS for n in out_shape[1:]):
+                # an up-sampling that grows past the limit: each position's taps would be
+                # listed (memory without end for 4200 x 16^4); from here on, none
+                too_long = too_long or lay.name
             elif all(r is not None for r in ins):
                 mine = [_compose(opdef.reach(args, axis, known, out_shape), [r[axis] for r in ins])  # type: ignore[index]
                         for axis in range(spec.ndim)]
@@ -361,6 +366,9 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     if receptive_fields and not track_rf:
         prop.notes.append(f"receptive fields are not computed for inputs longer than {RF_MAX_POSITIONS} "
                           "positions on an axis")
+    elif too_long:
+        prop.notes.append(f"receptive fields are not computed from {too_long} on: it is longer than "
+                          f"{RF_MAX_POSITIONS} positions on an axis")
     _check_constraints(prop)
     return prop
 

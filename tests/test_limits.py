@@ -163,3 +163,12 @@ def test_a_reader_that_goes_away_is_no_error(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, err
     assert err == ""
+
+
+def test_a_network_that_grows_past_the_receptive_field_limit_is_checked(spec_file) -> None:
+    """Receptive fields list each position's taps: 4200 x 16^4 positions would take all the
+    memory there is (exit 4, MemoryError); they stop where a layer grows past the limit."""
+    code, out = run_cli("check", str(spec_file(
+        "input: [1, 4200]\nlayers:\n  - {name: u, op: upsample, scale: 16, repeat: 4}\n"
+        "  - {name: c, op: conv, out: 1, kernel: 1}\n")))
+    assert code == 0 and "receptive fields are not computed from u/0 on: it is longer than 65536" in out, out
