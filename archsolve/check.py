@@ -111,6 +111,48 @@ def _domains_hold(spec: Spec, env: Mapping[str, int]) -> bool:
                if n in spec.vars and spec.vars[n].domain is not None)
 
 
+def _smallest_binding(spec: Spec, free: list[str], env: dict[str, int]) -> dict[str, int]:
+    """Each free var at the smallest value its domain allows, a var whose domain names
+    another bound after it (W: {min: 1, max: H}); a value that leaves a later domain empty
+    (H = 1 for k in 1..H // 2) gives way to the next, within a budget of tries.  None at all
+    is a bad spec, named at the first domain found empty."""
+    order: list[str] = []
+    pending = list(free)
+    while pending:
+        name = next((n for n in pending if _constant_domain(spec, n, {**env, **dict.fromkeys(order, 0)})),
+                    pending[0])
+        order.append(name)
+        pending.remove(name)
+    tries = [0]
+    first_error: list[SpecError] = []
+
+    def bind(i: int, bound: dict[str, int]) -> dict[str, int] | None:
+        if i == len(order):
+            return bound
+        name = order[i]
+        try:
+            values = iter(_domain_values(spec, name, bound))
+            value = next(values, None)
+            if value is None:
+                _first_value(spec, name, bound)  # raises: the domain is empty here
+        except SpecError as exc:
+            first_error[:1] = first_error[:1] or [exc]
+            return None
+        while value is not None and tries[0] < SCAN_LIMIT:
+            tries[0] += 1
+            got = bind(i + 1, {**bound, name: value})
+            if got is not None:
+                return got
+            value = next(values, None)
+        return None
+
+    got = bind(0, dict(env))
+    if got is None:
+        raise first_error[0] if first_error else SpecError(
+            f"no values of {', '.join(free)} lie in their domains together (tried {SCAN_LIMIT})")
+    return got
+
+
 def _first_value(spec: Spec, name: str, env: Mapping[str, int]) -> int:
     """The smallest value of a var's domain for the values bound; an empty domain (``p: {min:
     k, max: k - 1}``) is a bad spec, named with those values."""
@@ -141,7 +183,6 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
             raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain})")
         if var is not None and var.expr is not None:
             raise UsageError(f"{spec.file}: --set {name}: {name} is tied to {var.expr} and cannot be set")
-    domain_cycles(spec)  # before any domain is evaluated: a cycle has no order to bind them in
     open_unknowns = [u for u in spec.unknowns if u not in given]
     if open_unknowns:
         shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
@@ -152,6 +193,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
     notes: list[str] = []
     if not free:
         return env, notes
+    domain_cycles(spec)  # before the free vars' domains are evaluated: a cycle has no order to bind them in
     if len(free) == 1:
         (name,) = free
         candidates = list(_domain_values(spec, name, env))
@@ -196,11 +238,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
         notes.append("checked at " + ", ".join(f"{n} = {best[n]}" for n in free) + ", the valid values with the "
                      "smallest sum (--set NAME=N checks others)")
         return {**env, **{n: best[n] for n in free}}, notes
-    pending = list(free)
-    while pending:  # a domain may name another var (W: {min: 1, max: H}): bind that one first
-        name = next((n for n in pending if _constant_domain(spec, n, env)), pending[0])
-        env[name] = _first_value(spec, name, env)
-        pending.remove(name)
+    env = _smallest_binding(spec, free, env)
     notes.append(("no values of " + ", ".join(free) + " give a valid network" if proven else
                   "no valid values of " + ", ".join(free) + " found within the time (not proven: 'archsolve solve' "
                   "may find some)") + "; checked at the smallest value of each: "
@@ -578,6 +616,10 @@ def _merge_fixes_n(prop: Propagation, res: Any, first_axis: int) -> list[str]:
             continue  # exact: an odd crop is an error
         new: dict[int, Any] = {}
         for k in moved:
+            same = next((new[j] for j in new if sources[j] == sources[k]), None)
+            if same is not None:  # the same branch read twice (from: [a, b, a]): one new layer
+                new[k] = same
+                continue
             name = _new_name(f"{sources[k]}_{how}", taken)
             taken.add(name)
             if how == "crop":
@@ -590,16 +632,19 @@ def _merge_fixes_n(prop: Propagation, res: Any, first_axis: int) -> list[str]:
                                refs=(sources[k],))
         if not _inserts_help(prop, lay, new):
             continue
+        once = {n.name: (k, n) for k, n in reversed(new.items())}  # each new layer once, in input order
+        made = sorted(once.values(), key=lambda kn: kn[0])
+        branches = " and ".join(sources[k] for k, _ in made)
         if how == "crop":
             adds = " and ".join(f"{{name: {n.name}, op: crop, from: {sources[k]}, like: {sources[ref]}}}"
-                                for k, n in new.items())
-            what = f"crop {' and '.join(sources[k] for k in new)} to {sources[ref]}"
+                                for k, n in made)
+            what = f"crop {branches} to {sources[ref]}"
         else:
             adds = " and ".join(f"{{name: {n.name}, op: pad, from: {sources[k]}, amount: "
-                                f"{[[a.value, b.value] for a, b in n.values['amount']]}}}" for k, n in new.items())
-            what = f"{'or ' if out else ''}pad {' and '.join(sources[k] for k in new)} to {sources[ref]}'s size"
-        out.append(f"{what}: add {adds} before {lay.name} and read {' and '.join(n.name for n in new.values())} in "
-                   f"{lay.name}'s from instead of {' and '.join(sources[k] for k in new)}")
+                                f"{[[a.value, b.value] for a, b in n.values['amount']]}}}" for k, n in made)
+            what = f"{'or ' if out else ''}pad {branches} to {sources[ref]}'s size"
+        out.append(f"{what}: add {adds} before {lay.name} and read {' and '.join(n.name for _, n in made)} in "
+                   f"{lay.name}'s from instead of {branches}")
     return out
 
 

@@ -18,9 +18,15 @@ after another, so domains that name each other have no order: a bad spec there.
 
 from __future__ import annotations
 
+import re
+
 from .errors import SpecError
-from .expr import interval
-from .spec import Layer, Spec
+from .expr import Expr, interval
+from .spec import Layer, Spec, Unknown
+
+# the widest values a field's "?" can take by default: a domain end naming a field the layer
+# does not give a value for (a block argument's) is bounded by these
+FIELD_BOUNDS = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}
 
 
 class EmptyDomain(SpecError):
@@ -98,3 +104,72 @@ def _names_walk(spec: Spec, u: str, seen: tuple[str, ...]) -> None:
     for n in names:
         if n in spec.vars:
             _names_walk(spec, n, (*seen, u))
+
+
+def unknown_span(spec: Spec, u: str, _seen: tuple[str, ...] = ()) -> tuple[int, int]:
+    """The widest range of a ``"?"``: its domain's ends over the widest values of the layer
+    fields they name, as the layer gives them -- a written ``stride: 8`` lets an
+    ``output_padding: "?"`` reach 7, a ``kernel: 25`` a ``padding: "?"`` 24, a kernel ``"?"``
+    of a wider ``domains:`` override more (the field's default domain is only the fallback).
+
+        >>> from archsolve.spec import load_text
+        >>> spec = load_text('''
+        ... input: [1, 4]
+        ... layers: [{name: u, op: deconv, out: 1, kernel: 2, stride: 8, output_padding: "?"}]
+        ... ''')
+        >>> unknown_span(spec, "u.output_padding")
+        (0, 7)
+    """
+    unk = spec.unknowns[u]
+    dom = unk.domain
+    if dom.values is not None:
+        return min(dom.values), max(dom.values)
+    assert dom.lo is not None and dom.hi is not None
+    names = dom.lo.names() | dom.hi.names()
+    if not names:
+        return dom.lo.evaluate({}), dom.hi.evaluate({})
+    spans = {n: _field_span(spec, unk, n, (*_seen, u)) for n in names}
+    lo, hi = interval(dom.lo, spans), interval(dom.hi, spans)  # type: ignore[arg-type]
+    if lo is None or hi is None:
+        missing = next((n for n, v in spans.items() if v is None), sorted(names)[0])
+        raise SpecError(f"the domain {dom} names {missing!r}, which this field cannot see")
+    return lo[0], hi[1]
+
+
+def layer_of(spec: Spec, unk: Unknown) -> Layer | None:
+    """The layer a ``"?"`` stands in (the first copy of a repeated one: ``c`` is ``c/0``,
+    ``e2/a`` is ``e2/0/a``); None for a block call's argument."""
+    try:
+        return spec.layer(unk.layer)
+    except KeyError:
+        return next((lay for lay in spec.layers if re.sub(r"/\d+(?=/|$)", "", lay.name) == unk.layer), None)
+
+
+def _field_span(spec: Spec, unk: Unknown, field: str, seen: tuple[str, ...]) -> tuple[int, int] | None:
+    """The widest values of field ``field`` of the layer ``unk`` stands in, over every axis
+    (None where nothing bounds it)."""
+    fallback = FIELD_BOUNDS.get(field)
+    lay = layer_of(spec, unk)
+    v = lay.values.get(field) if lay is not None else None
+    items = v if isinstance(v, tuple) else (v,)
+    lo = hi = None
+    for x in items:
+        if not isinstance(x, Expr):
+            return fallback
+        spans: dict[str, tuple[int, int]] = {}
+        for n in x.names():
+            try:
+                if n in spec.vars:
+                    spans[n] = var_span(spec, n)
+                elif n in spec.unknowns and n not in seen:
+                    spans[n] = unknown_span(spec, n, seen)
+                else:
+                    return fallback
+            except SpecError:
+                return fallback
+        got = interval(x, spans)
+        if got is None:
+            return fallback
+        lo = got[0] if lo is None else min(lo, got[0])
+        hi = got[1] if hi is None else max(hi, got[1])
+    return (lo, hi) if lo is not None and hi is not None else fallback

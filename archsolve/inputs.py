@@ -331,7 +331,7 @@ def _bounds(spec: Spec, name: str, rng: tuple[int, int] | None) -> tuple[int, in
         except SpecError as exc:
             if rng is not None:
                 return rng
-            raise UsageError(f"the domain of {name} ({dom}) names other vars and has no widest range "
+            raise UsageError(f"{spec.file}: the domain of {name} ({dom}) names other vars and has no widest range "
                              f"({exc.bare}); give --range") from None
     if rng is None:
         return lo, hi

@@ -152,8 +152,9 @@ class Args(dict[str, Any]):
 
     AXES fields hold one value per spatial axis, SIDES fields one ``(before, after)``
     pair per axis.  ``sources`` names the layers it reads, for messages.  A dict, so that
-    the rules' many ``args["kernel"]`` run in C (the search calls rules millions of times);
-    never changed once made.
+    the rules' many ``args["kernel"]`` run in C (the search calls rules millions of times).
+    A rule keeps nothing of its Args (the search refills one per layer in place for each
+    binding, ``_Search.refill``); everyone else makes them once and leaves them.
 
         >>> Args({"out": 8, "kernel": (3, 3)}, 2, "c1")["kernel"]
         (3, 3)

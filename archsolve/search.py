@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import symbolic
+from .domains import var_span
 from .errors import ArchsolveError, ExprError, SpecError, interrupted
 from .expr import Bin, Expr, ListExpr, Name, Num, interval
 from .graph import Network
@@ -425,8 +426,11 @@ class _Search:
             assert dom.lo is not None and dom.hi is not None
             try:
                 lo, hi = dom.lo.evaluate({}), dom.hi.evaluate({})
-            except KeyError:
-                lo, hi = 0, 0  # ends that name fields: the field bounds keep them small
+            except KeyError:  # ends that name vars: their widest range; fields: small by theirs
+                try:
+                    lo, hi = var_span(spec, u) if u in spec.vars else (0, 0)
+                except ArchsolveError:
+                    raise NotApplicable(f"{u}: no finite domain") from None
             if hi - lo >= MAX_VALUES:
                 raise NotApplicable(f"{u}: {hi - lo + 1} values")
         try:

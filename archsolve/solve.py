@@ -349,7 +349,10 @@ def _solve_z3(spec: Spec, net: Network, mode: str, limit: int, objective: Expr |
     except SolverTimeout:
         return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     if not sat:
-        return result("unsat", [], True, True, conflict=explain_conflict(problem, system) if explain else None)
+        conflict = explain_conflict(problem, system) if explain else None
+        if conflict is not None and not conflict["layers"] and not conflict["constraints"]:
+            _empty_domain(spec, problem.core())
+        return result("unsat", [], True, True, conflict=conflict)
     if searched_unsat:
         raise SolverBug("the exact search found no solution, but the solver finds one")
     problem.commit()
@@ -529,6 +532,16 @@ def _solution(net: Network, values: dict[str, int], objective: Expr | str, syste
 
 class _ObjectiveNames(SpecError):
     """The objective names nothing the solution has; :func:`solve_spec` places it."""
+
+
+def _empty_domain(spec: Spec, core: list[str]) -> None:
+    """A conflict of one var's domain alone (``p: {min: k, max: k - 1}``): a contradictory
+    domain, a bad spec as ``check`` says it (exit 2), not an unsolvable network."""
+    names = [c[len("vars."):] for c in core if c.startswith("vars.")]
+    if len(names) == 1 and len(core) == 1 and names[0] in spec.vars:
+        var = spec.vars[names[0]]
+        raise SpecError(f"the domain {var.domain} of {names[0]!r} is empty for every value of the vars it names",
+                        var.where, f"vars.{names[0]}")
 
 
 def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:

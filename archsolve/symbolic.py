@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .domains import var_span
+from .domains import unknown_span, var_span
 from .errors import EncodingLimit, SolverTimeout, SpecError, placed
 from .explain import fold
 from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
@@ -130,19 +130,6 @@ def _const(e: Value | Expr) -> int | None:
 
 def _fold(v: Value | Expr) -> Expr:
     return fold(lift(v))
-
-
-def static_bounds(dom: Domain, layer_fields: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
-    """Outer bounds of a domain whose ends may name the layer's fields (``kernel - 1``)."""
-    if dom.values is not None:
-        return min(dom.values), max(dom.values)
-    assert dom.lo is not None and dom.hi is not None
-    lo_env = {k: v[0] for k, v in layer_fields.items()}
-    hi_env = {k: v[1] for k, v in layer_fields.items()}
-    try:
-        return dom.lo.evaluate(lo_env), dom.hi.evaluate(hi_env)
-    except KeyError as exc:
-        raise SpecError(f"the domain {dom} names {exc.args[0]!r}, which this field cannot see") from None
 
 
 def _freeze(v: Any) -> Any:
@@ -273,7 +260,7 @@ class _Builder:
         unk = spec.unknowns[u]
         if unk.domain.values is not None:
             return unk.domain
-        lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
+        lo, hi = unknown_span(spec, u)
         return Domain(lo=Num(lo), hi=Num(hi))
 
     # -- layers -----------------------------------------------------------------------------------
@@ -562,11 +549,18 @@ def candidates(spec: Spec, u: str, lay: Layer) -> list[int]:
         if dom.values is not None:
             return list(dom.values)
         lo, hi = var_span(spec, u, lay)
+        if hi - lo >= MAX_COMBOS:  # before the list is made: 10^9 values would fill the memory
+            raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, and its domain {dom} has "
+                            f"{hi - lo + 1:,} values at its widest; the limit is {MAX_COMBOS:,} "
+                            "(--max-combinations); narrow it", spec.vars[u].where, f"vars.{u}")
         return list(range(lo, hi + 1))
     unk = spec.unknowns[u]
     if unk.domain.values is not None:
         return list(unk.domain.values)
-    lo, hi = static_bounds(unk.domain, _FIELD_BOUNDS)
+    lo, hi = unknown_span(spec, u)
+    if hi - lo >= MAX_COMBOS:
+        raise SpecError(f"{u} would take {hi - lo + 1:,} values (its domain {unk.domain} at its widest); "
+                        f"the limit is {MAX_COMBOS:,} (--max-combinations); narrow it", unk.where, u)
     return list(range(lo, hi + 1))
 
 
@@ -620,8 +614,6 @@ def dependent_bounds(spec: Spec, u: str, vals: Mapping[str, Any], ndim: int) -> 
     return bounds
 
 
-# the widest values a field's "?" can take, for domain ends that name other fields
-_FIELD_BOUNDS = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}
 
 
 def build_system(net: Network, objectives: Sequence[str] = (), named: frozenset[str] = frozenset(),

@@ -587,3 +587,13 @@ def test_a_three_way_merge_names_every_branch_and_fixes_them_together(spec_file,
     (problem,) = [p for p in doc["problems"] if p["layer"] == "m"]
     assert code == 1 and problem["message"].startswith(message), problem["message"]
     assert [f for f in problem["fixes"] if not f.startswith("use input size")] == fixes
+
+
+def test_a_branch_read_twice_by_a_merge_gets_one_new_layer(spec_file) -> None:
+    text = ("input: [3, 32, 32]\nlayers:\n  - {name: a, op: conv, out: 4, kernel: 3}\n"
+            "  - {name: b, op: conv, out: 4, kernel: 5, from: input}\n  - {name: m, op: concat, from: [a, b, input, a]}\n")
+    code, doc = check_json(spec_file(text))
+    fixes = doc["problems"][0]["fixes"]
+    assert code == 1 and fixes[0] == (
+        "crop a and input to b: add {name: a_crop, op: crop, from: a, like: b} and {name: input_crop, op: crop, "
+        "from: input, like: b} before m and read a_crop and input_crop in m's from instead of a and input"), fixes

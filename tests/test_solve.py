@@ -840,6 +840,33 @@ vars: {d: {in: [1, 2, 3]}, p: {min: 0, max: "12 % (d + 4)"}}
 layers: [{name: a, op: conv, out: 2, kernel: 3, padding: p}]
 constraints: [a.L == 18]
 """, "sat", [{"d": 1, "p": 2}, {"d": 3, "p": 2}]),
+    # a "?" whose domain names its layer's fields reaches what those fields allow, not only
+    # their default domains (stride 1..4, kernel 1..11): these were listed short, or unsat
+    ("output-padding-under-a-written-stride-8", """
+input: [1, 4]
+layers: [{name: u, op: deconv, out: 1, kernel: 2, stride: 8, output_padding: "?"}]
+""", "sat", [{"u.output_padding": v} for v in range(8)]),
+    ("padding-under-a-written-kernel-25", """
+input: [1, 40]
+layers: [{name: c, op: conv, out: 1, kernel: 25, padding: "?"}]
+constraints: [c.L == 40]
+""", "sat", [{"c.padding": 12}]),
+    ("padding-under-a-kernel-override-to-15", """
+input: [1, 20]
+domains: {kernel: {min: 13, max: 15}}
+layers: [{name: c, op: conv, out: 1, kernel: "?", padding: "?"}]
+constraints: [c.L == 20]
+""", "sat", [{"c.kernel": 13, "c.padding": 6}, {"c.kernel": 15, "c.padding": 7}]),
+    ("output-padding-under-a-var-stride-5", """
+input: [1, 4]
+vars: {k: {in: [5]}}
+layers: [{name: u, op: deconv, out: 1, kernel: 2, stride: k, output_padding: "?"}]
+""", "sat", [{"k": 5, "u.output_padding": v} for v in range(5)]),
+    ("output-padding-of-a-repeated-layer-under-stride-8", """
+input: [1, 2]
+layers: [{name: u, op: deconv, out: 1, kernel: 2, stride: 8, output_padding: "?", repeat: 2}]
+constraints: [u.L == 128]
+""", "sat", [{"u.output_padding": 6}]),
     # "same" padding needs p == k // 2, which the domain leaves out
     ("var-domain-leaves-out-the-fit", """
 input: [1, 8]

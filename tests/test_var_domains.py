@@ -545,10 +545,11 @@ layers: [{name: x, op: conv, out: 2, kernel: 3, padding: p}]
     assert code == 0 and as_set(doc) == expected
 
 
-def test_an_always_empty_domain_is_named_in_the_conflict(spec_file) -> None:
-    code, doc = solve_all_cli(spec_file(EMPTY), "auto")
-    assert code == 1 and doc["status"] == "unsat"
-    assert "the domain k..k - 1 of p allows no value" in doc["conflict"]["message"]
+def test_an_always_empty_domain_is_a_bad_spec(spec_file) -> None:
+    """A contradictory domain, as check says it too (exit 2, at the var)."""
+    code, _, err = run_cli_split("solve", str(spec_file(EMPTY)), "--all")
+    assert code == 2 and "vars.p: the domain k..k - 1 of 'p' is empty for every value of the vars it names" in err
+    assert run_cli("check", str(spec_file(EMPTY)))[0] == 2
 
 
 def test_inputs_pattern_claims_only_valid_sizes(spec_file) -> None:
