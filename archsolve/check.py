@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .domains import domain_cycles
-from .errors import ArchsolveError, ExprError, SpecError, UsageError
+from .domains import domain_cycles, var_ends
+from .errors import ArchsolveError, SpecError, UsageError
 from .explain import formula, origin
 from .expr import Bin, Name, Num
 from .graph import Network, build_network
@@ -74,23 +74,8 @@ def _domain_values(spec: Spec, name: str, env: Mapping[str, int]) -> Iterable[in
     if dom.values is not None:
         return dom.values
     assert dom.lo is not None and dom.hi is not None
-    lo, hi = _ends(spec, name, env)
+    lo, hi = var_ends(spec, name, env)
     return range(lo, min(hi, lo + SCAN_LIMIT - 1) + 1)
-
-
-def _ends(spec: Spec, name: str, env: Mapping[str, int]) -> tuple[int, int]:
-    """A range domain's ends for the values bound (a KeyError where they name an open var);
-    a division by zero in them is a bad spec, placed at the var."""
-    var = spec.vars[name]
-    dom = var.domain
-    assert dom is not None and dom.lo is not None and dom.hi is not None
-    env = resolve_vars(spec, env)  # an end may name a tied var (s: {max: b} with b: a + 1)
-    try:
-        return dom.lo.evaluate(env), dom.hi.evaluate(env)
-    except ExprError as exc:
-        bound = ", ".join(f"{n} = {env[n]}" for n in sorted(_domain_names(spec, name)) if n in env)
-        raise SpecError(f"{exc.bare} in the domain {dom} of {name!r}" + (f" (with {bound})" if bound else ""),
-                        var.where, f"vars.{name}") from None
 
 
 def _in_domain(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> bool:
@@ -99,7 +84,7 @@ def _in_domain(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> boo
     if dom.values is not None:
         return value in dom.values
     try:
-        lo, hi = _ends(spec, name, env)
+        lo, hi = var_ends(spec, name, env)
     except KeyError:
         return True  # the ends name open vars; the network check will judge
     return lo <= value <= hi

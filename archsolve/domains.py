@@ -19,8 +19,9 @@ after another, so domains that name each other have no order: a bad spec there.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from .errors import SpecError
+from .errors import ExprError, SpecError
 from .expr import Expr, interval
 from .spec import Layer, Spec, Unknown
 
@@ -137,12 +138,36 @@ def unknown_span(spec: Spec, u: str, _seen: tuple[str, ...] = ()) -> tuple[int, 
 
 
 def layer_of(spec: Spec, unk: Unknown) -> Layer | None:
-    """The layer a ``"?"`` stands in (the first copy of a repeated one: ``c`` is ``c/0``,
-    ``e2/a`` is ``e2/0/a``); None for a block call's argument."""
+    """The layer a ``"?"`` stands in (the first copy of a repeated one); None for a block
+    call's argument."""
+    return next(iter(copies_of(spec, unk)), None)
+
+
+def copies_of(spec: Spec, unk: Unknown) -> list[Layer]:
+    """The layers a ``"?"`` stands in: its own, or every copy of a repeated one (``c`` is
+    ``c/0``, ``c/1``; ``e2/a`` is ``e2/0/a``, ``e2/1/a``)."""
     try:
-        return spec.layer(unk.layer)
+        return [spec.layer(unk.layer)]
     except KeyError:
-        return next((lay for lay in spec.layers if re.sub(r"/\d+(?=/|$)", "", lay.name) == unk.layer), None)
+        return [lay for lay in spec.layers if re.sub(r"/\d+(?=/|$)", "", lay.name) == unk.layer]
+
+
+def var_ends(spec: Spec, name: str, env: Mapping[str, int]) -> tuple[int, int]:
+    """A var's range domain's ends for the values bound (tied vars worked out from them; a
+    KeyError where an end names an open var); a division by zero in them is a bad spec,
+    placed at the var."""
+    from .propagate import resolve_vars
+
+    var = spec.vars[name]
+    dom = var.domain
+    assert dom is not None and dom.lo is not None and dom.hi is not None
+    env = resolve_vars(spec, env)  # an end may name a tied var (s: {max: b} with b: a + 1)
+    try:
+        return dom.lo.evaluate(env), dom.hi.evaluate(env)
+    except ExprError as exc:
+        bound = ", ".join(f"{n} = {env[n]}" for n in sorted(dom.lo.names() | dom.hi.names()) if n in env)
+        raise SpecError(f"{exc.bare} in the domain {dom} of {name!r}" + (f" (with {bound})" if bound else ""),
+                        var.where, f"vars.{name}") from None
 
 
 def _field_span(spec: Spec, unk: Unknown, field: str, seen: tuple[str, ...]) -> tuple[int, int] | None:

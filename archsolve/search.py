@@ -410,10 +410,11 @@ class _Search:
 
     def _static(self, u: str) -> list[int]:
         """Every value ``u`` may take (a dependent domain at its widest); small domains only.
-        An unknown's values follow from its domain alone: most share one (kernel 1..11)."""
+        An independent unknown's values follow from its domain alone: most share one (kernel
+        1..11); a dependent one's from its layer's fields too (padding below a kernel 25)."""
         spec = self.spec
-        if u in spec.vars:
-            return self._widest(u, spec.vars[u].domain)
+        if u in spec.vars or u in self.dependent:  # a padding's widest follows its layer's kernel
+            return self._widest(u, spec.vars[u].domain if u in spec.vars else spec.unknowns[u].domain)
         dom = spec.unknowns[u].domain
         hit = self.by_domain.get(id(dom))  # by identity: hashing a Domain walks its Exprs
         if hit is None:

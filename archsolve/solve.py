@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .domains import copies_of, var_ends
 from .errors import (
     ArchsolveError,
     EncodingLimit,
@@ -134,16 +135,16 @@ def _outside_domains(spec: Spec, values: Mapping[str, int], prop: Any) -> str | 
                 return f"{u} = {v} is not in {dom}"
             continue
         assert dom.lo is not None and dom.hi is not None
-        if var is not None or not (dom.lo.names() or dom.hi.names()):
-            lo, hi = dom.lo.evaluate(prop.env), dom.hi.evaluate(prop.env)
-        else:
-            lay = prop.layers.get(spec.unknowns[u].layer)
-            bounds = dependent_bounds(spec, u, lay.args, spec.ndim) if lay is not None and lay.args else None
-            if bounds is None:
-                continue
-            lo, hi = bounds
-        if not lo <= v <= hi:
-            return f"{u} = {v} is not in {dom} ({lo}..{hi} here)"
+        if var is not None:
+            ends = [var_ends(spec, u, prop.env)]
+        elif not (dom.lo.names() or dom.hi.names()):
+            ends = [(dom.lo.evaluate({}), dom.hi.evaluate({}))]
+        else:  # with its layer's fields: every copy of a repeated one
+            found = [prop.layers.get(lay.name) for lay in copies_of(spec, spec.unknowns[u])]
+            ends = [b for b in (dependent_bounds(spec, u, r.args, spec.ndim) for r in found if r and r.args) if b]
+        for lo, hi in ends:
+            if not lo <= v <= hi:
+                return f"{u} = {v} is not in {dom} ({lo}..{hi} here)"
     return None
 
 

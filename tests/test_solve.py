@@ -1196,3 +1196,15 @@ def test_an_answer_outside_its_domain_fails_verification(spec_file, text: str, v
     with pytest.raises(SolverBug) as err:
         verify(net, values)
     assert message in str(err.value)
+
+
+def test_an_answer_outside_its_domain_in_a_repeated_layer_fails_verification(spec_file) -> None:
+    """One "?" stands in every copy of a repeated layer: each copy's kernel bounds it."""
+    from archsolve.graph import build_network
+    from archsolve.solve import SolverBug, verify
+
+    net = build_network(load_spec(str(spec_file(
+        "input: [1, 16]\nlayers: [{name: c, op: conv, out: 1, kernel: 3, padding: \"?\", repeat: 2}]\n"))))
+    with pytest.raises(SolverBug) as err:
+        verify(net, {"c.padding": 3})
+    assert "c.padding = 3 is not in 0..kernel - 1 (0..2 here)" in str(err.value)
