@@ -23,7 +23,6 @@ from .domains import var_span
 from .errors import EncodingLimit, ExprError, SolverTimeout, SpecError, interrupted, placed
 from .expr import Bin, Call, Expr, Name, Num
 from .linear import affine_floor as _affine_floor
-from .spec import Domain
 from .symbolic import SIZE_BOUND, System, Table, user_names
 
 
@@ -32,9 +31,6 @@ class Assignment:
     """Values of the system variables of one model (selectors included)."""
 
     values: dict[str, int]
-
-
-_SIZE_DOMAIN = Domain(lo=Num(-SIZE_BOUND), hi=Num(SIZE_BOUND))  # a size the encoding derives
 
 
 class Z3Problem:
@@ -82,7 +78,7 @@ class Z3Problem:
         if dom is not None:
             if dom.values is not None:
                 self.solver.add(z3.Or([v == x for x in dom.values]))
-            elif not self.bound_sizes and dom == _SIZE_DOMAIN:
+            elif not self.bound_sizes and name in self.system.sizes:
                 self.loose.append(v)
             else:
                 lo, hi = self.span(name)

@@ -111,6 +111,7 @@ class System:
     system_unknowns: tuple[str, ...]  # those that are system variables (the rest live in tables)
     per_layer_cost: dict[str, dict[str, Expr]] = field(default_factory=dict)
     order: list[tuple[str, int]] = field(default_factory=list)  # facts and tables, in data-flow order
+    sizes: frozenset[str] = frozenset()  # the variables that stand for a layer's derived size
 
     def shape_of(self, name: str) -> tuple[Expr, ...]:
         if name == "input":
@@ -185,6 +186,7 @@ class _Builder:
         self.facts: list[Fact] = []
         self.tables: list[Table] = []
         self.variables: dict[str, Domain] = {}
+        self.sizes: set[str] = set()  # the variables among them that stand for derived sizes
         self.shapes: dict[str, tuple[Expr, ...]] = {}
         self.counter = 0
         self.per_layer_cost: dict[str, dict[str, Expr]] = {}
@@ -283,7 +285,7 @@ class _Builder:
                     self.fact(Bin("and", Bin("<=", lo, Name(u)), Bin("<=", Name(u), hi)), f"vars.{u}",
                               "domain", f"{u} must lie in {var.domain}")
         return System(spec, self.variables, self.facts, self.tables, self.shapes, self.all_unknowns,
-                      self.system_unknowns, self.per_layer_cost, self.order)
+                      self.system_unknowns, self.per_layer_cost, self.order, frozenset(self.sizes))
 
     def layer(self, lay: Layer) -> None:
         srcs = lay.sources
@@ -399,6 +401,7 @@ class _Builder:
             return e
         name = self.fresh(f"{lay.name}.{d}")
         self.variables[name] = Domain(lo=Num(-SIZE_BOUND), hi=Num(SIZE_BOUND))
+        self.sizes.add(name)
         self.fact(Bin("==", Name(name), e), lay.name, "shape", f"the shape of {lay.name}")
         return Name(name)
 
@@ -530,6 +533,7 @@ class _Builder:
                 continue
             name = self.fresh(f"{lay.name}.{d}")
             self.variables[name] = Domain(lo=Num(-SIZE_BOUND), hi=Num(SIZE_BOUND))
+            self.sizes.add(name)
             result.append(Name(name))
             made[tuple(exprs)] = Name(name)
             for eff, x in zip(effects, exprs, strict=True):
