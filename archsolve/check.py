@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .domains import domain_cycles, var_ends
+from .domains import domain_cycles, var_ends, var_span
 from .errors import ArchsolveError, SpecError, UsageError
 from .explain import formula, origin
 from .expr import Bin, Name, Num
@@ -752,8 +752,16 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool
     for name, value in (given or {}).items():  # a domain naming a var chosen later (W: {min: H, ...})
         var = spec.vars.get(name)
         if var is not None and var.domain is not None and not _in_domain(spec, name, value, env):
+            names = sorted(_domain_names(spec, name))
+            try:
+                lo, hi = var_span(spec, name)
+            except SpecError:
+                lo, hi = value, value
+            if not lo <= value <= hi:  # no value of the others allows it: say so, not the one chosen
+                raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain}) "
+                                 f"for every value of {', '.join(names)} (it reaches {lo}..{hi} at its widest)")
             raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain}) "
-                             "with " + ", ".join(f"{n} = {env[n]}" for n in sorted(_domain_names(spec, name))))
+                             "with " + ", ".join(f"{n} = {env[n]}" for n in names))
     prop = propagate(net, env)
     _annotate_merges(prop)
     nearest = add_fixes(prop, prop.problems)

@@ -39,6 +39,7 @@ class AxisReport:
     values: list[int]
     nearest: list[int] = field(default_factory=list)
     complete: bool = True  # False: the time ran out; ``values`` are those found by then
+    letter: str = "k"  # the patterns' counter (another where the spec has a var named k)
 
     @property
     def pattern(self) -> dict[str, int] | None:
@@ -80,13 +81,14 @@ class AxisReport:
             if p["step"] == 1:
                 return f"every value in {p['start']}..{last}"
             if p["start"] % p["step"] == 0:  # the multiples of the step
-                text = f"{p['step']}k" + (f" (k >= {p['start'] // p['step']})" if p["start"] else "")
+                k = self.letter
+                text = f"{p['step']}{k}" + (f" ({k} >= {p['start'] // p['step']})" if p["start"] else "")
             else:
-                text = f"{p['start']} + {p['step']}k"
+                text = f"{p['start']} + {p['step']}{self.letter}"
             return text + self._until(last, (p["start"], p["step"]))
         progs = self.progressions
         if progs:
-            return " or ".join(f"{q['start']} + {q['step']}k" for q in progs) + self._until(
+            return " or ".join(f"{q['start']} + {q['step']}{self.letter}" for q in progs) + self._until(
                 last, *[(q["start"], q["step"]) for q in progs])
         return "no single pattern"
 
@@ -197,7 +199,7 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
         found.sort()
         # the nearest of a partial list may not be the nearest: none then
         reports[name] = AxisReport(name, lo, hi, found, _nearest(found, near) if near is not None and complete
-                                   else [], complete)
+                                   else [], complete, next(c for c in "knmij" if c not in spec.vars))
         timed_out = not complete
     return reports
 

@@ -576,3 +576,20 @@ def test_domains_naming_each_other_through_a_tie_name_the_tie(spec_file) -> None
         "input: [1, 8]\nvars: {a: b + 1, b: {min: 0, max: a}}\n"
         "layers: [{name: x, op: conv, out: 2, kernel: 3, padding: b}]\n")))
     assert code == 2 and "the domains of these vars name each other: b -> a -> b" in err, err
+
+
+def test_a_set_value_no_other_value_allows_says_so(spec_file) -> None:
+    path = str(spec_file("input: [1, 32]\nvars: {k: {in: [3, 5, 7]}, p: {min: 0, max: k // 2}}\n"
+                         "layers: [{name: c, op: conv, out: 1, kernel: k, padding: p}]\n"))
+    code, _, err = run_cli_split("check", path, "--set", "p=4")
+    assert code == 2 and ("--set p=4 is outside the domain of p (0..k // 2) for every value of k (it reaches "
+                          "0..3 at its widest)") in err, err
+    code, out = run_cli("check", path, "--set", "p=3")
+    assert code == 0 and "checked at k = 7" in out, out
+
+
+def test_an_input_pattern_counts_with_another_letter_than_a_var_k(spec_file) -> None:
+    path = str(spec_file("exact: true\ninput: [1, H]\nvars: {H: {min: 1, max: 100}, k: {in: [2]}}\n"
+                         "layers: [{name: c, op: maxpool, kernel: k}]\n"))
+    code, out = run_cli("inputs", path, "--axis", "H")
+    assert code == 0 and out.startswith("H: 50 valid value(s) in 1..100: 2n (n >= 1)"), out
