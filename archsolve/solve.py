@@ -606,6 +606,13 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
         broken = {f.rule: f.message for f in reversed(system.facts) if f.label == label  # one per rule: H's
                   and f.rule != "no-combination" and isinstance(f.expr, Num) and not f.expr.value}
         parts.extend(reversed(broken.values()))
+    # the input's sizes must be positive (input: [1, 8 - p]): its facts say how
+    if "input" in core:
+        for f in system.facts:
+            if f.label == "input":
+                domains = [f"{n} in {spec.vars[n].domain}" for n in sorted(f.expr.names())
+                           if n in spec.vars and spec.vars[n].domain is not None]
+                parts.append(f.message + (f" ({', '.join(domains)})" if domains else ""))
     # a var's domain naming other vars (p: {max: k // 2}) is a labelled fact too
     domains = [c[len("vars."):] for c in core if c.startswith("vars.") and c[len("vars."):] in spec.vars]
     if domains and not layers and not cons:

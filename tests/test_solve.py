@@ -1208,3 +1208,9 @@ def test_an_answer_outside_its_domain_in_a_repeated_layer_fails_verification(spe
     with pytest.raises(SolverBug) as err:
         verify(net, {"c.padding": 3})
     assert "c.padding = 3 is not in 0..kernel - 1 (0..2 here)" in str(err.value)
+
+
+def test_an_input_size_no_value_makes_positive_is_explained(spec_file) -> None:
+    code, out = run_cli("solve", str(spec_file(
+        "input: [1, 8 - p]\nvars: {p: {min: 8, max: 12}}\nlayers: [{name: c, op: conv, out: 1, kernel: 1}]\n")))
+    assert code == 1 and "input[1] = 8 - p must be positive (p in 8..12)" in out, out
