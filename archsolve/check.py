@@ -787,13 +787,11 @@ def _annotate_merges(prop: Propagation) -> None:
         for j, b in enumerate(res.inputs[1:], start=1):
             if len(a) != len(b):
                 continue
-            axis = next((n for n in range(1, len(a)) if a[n] != b[n]), None)
-            if axis is None:
-                continue
-            for src in (res.layer.sources[0], res.layer.sources[j]):  # origin() follows the data
-                o = origin(prop, src, axis)
-                if o and o not in parts:
-                    parts.append(o)
+            for axis in (n for n in range(1, len(a)) if a[n] != b[n]):  # every axis they differ on
+                for src in (res.layer.sources[0], res.layer.sources[j]):  # origin() follows the data
+                    o = origin(prop, src, axis)
+                    if o and o not in parts:
+                        parts.append(o)
         if parts:
             p.message += " (" + "; ".join(parts) + ")"
 

@@ -597,3 +597,13 @@ def test_a_branch_read_twice_by_a_merge_gets_one_new_layer(spec_file) -> None:
     assert code == 1 and fixes[0] == (
         "crop a and input to b: add {name: a_crop, op: crop, from: a, like: b} and {name: input_crop, op: crop, "
         "from: input, like: b} before m and read a_crop and input_crop in m's from instead of a and input"), fixes
+
+
+def test_a_merge_mismatch_explains_every_axis_its_branches_differ_on(spec_file) -> None:
+    text = ("input: [3, 32, 32]\nlayers:\n  - {name: a, op: conv, out: 4, kernel: 3}\n"
+            "  - {name: b, op: conv, out: 4, kernel: [5, 1], from: input}\n"
+            "  - {name: c, op: conv, out: 4, kernel: [1, 5], from: input}\n  - {name: s, op: add, from: [a, b, c]}\n")
+    code, doc = check_json(spec_file(text))
+    assert code == 1 and doc["problems"][0]["message"] == (
+        "a gives [4, 30, 30] but b gives [4, 28, 32] and c gives [4, 32, 28] "
+        "(30 = 32 - 2 at a; 28 = 32 - 4 at b; 32 from the input; 28 = 32 - 4 at c)")
