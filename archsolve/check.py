@@ -498,7 +498,11 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
     sources = res.layer.refs or res.layer.sources
     first_axis = 1 if res.layer.op == "concat" else 0
     a_shape = shapes[0]
-    if len(shapes) > 2:
+    start = max(first_axis, 1)
+    crossing = len(shapes) == 2 and len(a_shape) == len(shapes[1]) and min(
+        a - b for a, b in zip(a_shape[start:], shapes[1][start:], strict=True)) < 0 < max(
+        a - b for a, b in zip(a_shape[start:], shapes[1][start:], strict=True))
+    if len(shapes) > 2 or crossing:  # 28x32 against 32x28: neither branch fits the other
         out.extend(_merge_fixes_n(prop, res, first_axis))
     for j, b_shape in enumerate(shapes[1:], start=1):
         if len(a_shape) != len(b_shape):
@@ -579,9 +583,10 @@ def _inserts_help(prop: Propagation, merge: Any, new: Mapping[int, Any]) -> bool
 
 
 def _merge_fixes_n(prop: Propagation, res: Any, first_axis: int) -> list[str]:
-    """A merge of three or more inputs where more than one must change: crop every bigger
-    one to the smallest, or pad every smaller one to the biggest (when one input is the
-    smallest, or the biggest, on every axis)."""
+    """A merge where more than one input must change: crop every bigger one to the smallest,
+    or pad every smaller one to the biggest (``like`` that input where one is the smallest,
+    or the biggest, on every axis; else by amounts, to the smallest or biggest size on each
+    axis: 28x32 and 32x28 to 28x28)."""
     shapes, sources, lay = res.inputs, res.layer.refs or res.layer.sources, res.layer
     if len({len(x) for x in shapes}) != 1:
         return []
@@ -594,8 +599,8 @@ def _merge_fixes_n(prop: Propagation, res: Any, first_axis: int) -> list[str]:
         target = tuple(pick(x[n] for x in spatial) for n in range(len(spatial[0])))
         ref = next((k for k, x in enumerate(spatial) if x == target), None)
         moved = [k for k, x in enumerate(spatial) if x != target]
-        if ref is None or len(moved) < 2:
-            continue  # no input to take the size of, or one branch: the pairwise fixes say it
+        if ref is not None and len(moved) < 2:
+            continue  # one branch to change: the pairwise fixes say it
         if how == "crop" and prop.network.spec.exact and any(
                 (x - t) % 2 for k in moved for x, t in zip(spatial[k], target, strict=True)):
             continue  # exact: an odd crop is an error
@@ -607,27 +612,30 @@ def _merge_fixes_n(prop: Propagation, res: Any, first_axis: int) -> list[str]:
                 continue
             name = _new_name(f"{sources[k]}_{how}", taken)
             taken.add(name)
-            if how == "crop":
+            sides = tuple((Num(abs(t - x) // 2), Num(abs(t - x) - abs(t - x) // 2))
+                          for x, t in zip(spatial[k], target, strict=True))
+            if how == "crop" and ref is not None:
                 new[k] = Layer(name, "crop", {"like": sources[ref], "amount": None}, (lay.sources[k], lay.sources[ref]),
                                0, lay.where, refs=(sources[k], sources[ref]))
+            elif how == "crop":
+                new[k] = Layer(name, "crop", {"like": None, "amount": sides}, (lay.sources[k],), 0, lay.where,
+                               refs=(sources[k],))
             else:
-                pads = tuple((Num((t - x) // 2), Num(t - x - (t - x) // 2)) for x, t in zip(spatial[k], target,
-                                                                                        strict=True))
-                new[k] = Layer(name, "pad", {"amount": pads, "value": 0}, (lay.sources[k],), 0, lay.where,
+                new[k] = Layer(name, "pad", {"amount": sides, "value": 0}, (lay.sources[k],), 0, lay.where,
                                refs=(sources[k],))
         if not _inserts_help(prop, lay, new):
             continue
         once = {n.name: (k, n) for k, n in reversed(new.items())}  # each new layer once, in input order
         made = sorted(once.values(), key=lambda kn: kn[0])
         branches = " and ".join(sources[k] for k, _ in made)
-        if how == "crop":
+        size = sources[ref] + ("" if how == "crop" else "'s size") if ref is not None else _fmt_size(target)
+        if how == "crop" and ref is not None:
             adds = " and ".join(f"{{name: {n.name}, op: crop, from: {sources[k]}, like: {sources[ref]}}}"
                                 for k, n in made)
-            what = f"crop {branches} to {sources[ref]}"
         else:
-            adds = " and ".join(f"{{name: {n.name}, op: pad, from: {sources[k]}, amount: "
+            adds = " and ".join(f"{{name: {n.name}, op: {how}, from: {sources[k]}, amount: "
                                 f"{[[a.value, b.value] for a, b in n.values['amount']]}}}" for k, n in made)
-            what = f"{'or ' if out else ''}pad {branches} to {sources[ref]}'s size"
+        what = f"{'or ' if out and how == 'pad' else ''}{how} {branches} to {size}"
         out.append(f"{what}: add {adds} before {lay.name} and read {' and '.join(n.name for _, n in made)} in "
                    f"{lay.name}'s from instead of {branches}")
     return out

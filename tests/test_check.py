@@ -607,3 +607,17 @@ def test_a_merge_mismatch_explains_every_axis_its_branches_differ_on(spec_file) 
     assert code == 1 and doc["problems"][0]["message"] == (
         "a gives [4, 30, 30] but b gives [4, 28, 32] and c gives [4, 32, 28] "
         "(30 = 32 - 2 at a; 28 = 32 - 4 at b; 32 from the input; 28 = 32 - 4 at c)")
+
+
+def test_branches_that_cross_are_cropped_or_padded_to_one_size_by_amounts(spec_file) -> None:
+    """28x32 against 32x28: neither fits the other, so neither like: can say it."""
+    text = ("input: [3, 32, 32]\nlayers:\n  - {name: b, op: conv, out: 4, kernel: [5, 1]}\n"
+            "  - {name: c, op: conv, out: 4, kernel: [1, 5], from: input}\n  - {name: s, op: concat, from: [b, c]}\n")
+    code, doc = check_json(spec_file(text))
+    fixes = [f for f in doc["problems"][0]["fixes"] if not f.startswith("use input size")]
+    assert code == 1 and fixes == [
+        "crop b and c to 28x28: add {name: b_crop, op: crop, from: b, amount: [[0, 0], [2, 2]]} and {name: c_crop, "
+        "op: crop, from: c, amount: [[2, 2], [0, 0]]} before s and read b_crop and c_crop in s's from instead of b "
+        "and c",
+        "or pad b and c to 32x32: add {name: b_pad, op: pad, from: b, amount: [[2, 2], [0, 0]]} and {name: c_pad, "
+        "op: pad, from: c, amount: [[0, 0], [2, 2]]} before s and read b_pad and c_pad in s's from instead of b and c"]
