@@ -104,8 +104,7 @@ def _smallest_binding(spec: Spec, free: list[str], env: dict[str, int]) -> dict[
     order: list[str] = []
     pending = list(free)
     while pending:
-        name = next((n for n in pending if _constant_domain(spec, n, {**env, **dict.fromkeys(order, 0)})),
-                    pending[0])
+        name = next((n for n in pending if _domain_names(spec, n) <= {*env, *order}), pending[0])
         order.append(name)
         pending.remove(name)
     tries = [0]
@@ -121,7 +120,8 @@ def _smallest_binding(spec: Spec, free: list[str], env: dict[str, int]) -> dict[
             if value is None:
                 _first_value(spec, name, bound)  # raises: the domain is empty here
         except SpecError as exc:
-            first_error[:1] = first_error[:1] or [exc]
+            if not first_error:
+                first_error.append(exc)
             return None
         while value is not None and tries[0] < SCAN_LIMIT:
             tries[0] += 1
@@ -237,9 +237,9 @@ def _domain_names(spec: Spec, name: str) -> set[str]:
     return set() if dom.values is not None else dom.lo.names() | dom.hi.names()  # type: ignore[union-attr]
 
 
-def _constant_domain(spec: Spec, name: str, env: Mapping[str, int] | None = None) -> bool:
-    """Whether a var's domain can be listed without the values of the vars not in ``env``."""
-    return _domain_names(spec, name) <= set(env or ())
+def _constant_domain(spec: Spec, name: str) -> bool:
+    """Whether a var's domain can be listed without the values of other vars."""
+    return not _domain_names(spec, name)
 
 
 def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates: list[int]) -> int:
@@ -499,10 +499,9 @@ def _merge_fixes(prop: Propagation, res: Any) -> list[str]:
     first_axis = 1 if res.layer.op == "concat" else 0
     a_shape = shapes[0]
     start = max(first_axis, 1)
-    crossing = len(shapes) == 2 and len(a_shape) == len(shapes[1]) and min(
-        a - b for a, b in zip(a_shape[start:], shapes[1][start:], strict=True)) < 0 < max(
-        a - b for a, b in zip(a_shape[start:], shapes[1][start:], strict=True))
-    if len(shapes) > 2 or crossing:  # 28x32 against 32x28: neither branch fits the other
+    gaps = [a - b for a, b in zip(a_shape[start:], shapes[1][start:], strict=True)] \
+        if len(shapes) == 2 and len(a_shape) == len(shapes[1]) else []
+    if len(shapes) > 2 or (gaps and min(gaps) < 0 < max(gaps)):  # 28x32 against 32x28: neither fits the other
         out.extend(_merge_fixes_n(prop, res, first_axis))
     for j, b_shape in enumerate(shapes[1:], start=1):
         if len(a_shape) != len(b_shape):

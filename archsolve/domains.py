@@ -84,7 +84,7 @@ def _span(spec: Spec, u: str, lay: Layer | None, seen: tuple[str, ...]) -> tuple
                         var.where, f"vars.{u}")
     if lo[0] > hi[1]:
         raise EmptyDomain(f"the domain {dom} of {u!r} is empty for every value of the vars it names "
-                        f"(at its widest {lo[0]}..{hi[1]})", var.where, f"vars.{u}")
+                          f"(at its widest {lo[0]}..{hi[1]})", var.where, f"vars.{u}")
     return lo[0], hi[1]
 
 
@@ -133,7 +133,7 @@ def unknown_span(spec: Spec, u: str, _seen: tuple[str, ...] = ()) -> tuple[int, 
     lo, hi = interval(dom.lo, spans), interval(dom.hi, spans)  # type: ignore[arg-type]
     if lo is None or hi is None:
         missing = next((n for n, v in spans.items() if v is None), sorted(names)[0])
-        raise SpecError(f"the domain {dom} names {missing!r}, which this field cannot see")
+        raise SpecError(f"the domain {dom} names {missing!r}, which this field cannot see", unk.where, u)
     return lo[0], hi[1]
 
 

@@ -350,10 +350,11 @@ def _solve_z3(spec: Spec, net: Network, mode: str, limit: int, objective: Expr |
     except SolverTimeout:
         return result("unknown", [], False, False, message="the solver timed out before finding any solution")
     if not sat:
-        conflict = explain_conflict(problem, system) if explain else None
-        if conflict is not None and not conflict["layers"] and not conflict["constraints"]:
-            _empty_domain(spec, problem.core())
-        return result("unsat", [], True, True, conflict=conflict)
+        if not explain:
+            return result("unsat", [], True, True)
+        core = problem.core()
+        _empty_domain(spec, core)  # one var's domain alone: a bad spec, not an unsat network
+        return result("unsat", [], True, True, conflict=explain_conflict(problem, system, core))
     if searched_unsat:
         raise SolverBug("the exact search found no solution, but the solver finds one")
     problem.commit()
@@ -545,9 +546,9 @@ def _empty_domain(spec: Spec, core: list[str]) -> None:
                         var.where, f"vars.{names[0]}")
 
 
-def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
-    """Name the layers and constraints in a minimal conflict, with the arithmetic we can give."""
-    core = problem.core()
+def explain_conflict(problem: Any, system: Any, core: list[str]) -> dict[str, Any]:
+    """Name the layers and constraints in a minimal conflict (``core``, the labels of
+    :meth:`Z3Problem.core`), with the arithmetic we can give."""
     spec = system.spec
     constraints = {f"constraints[{i}]": c.text for i, c in enumerate(spec.constraints)}
     layers = [c for c in core if c not in constraints and not c.startswith(("vars.", "input"))]
@@ -610,16 +611,15 @@ def explain_conflict(problem: Any, system: Any) -> dict[str, Any]:
     if "input" in core:
         for f in system.facts:
             if f.label == "input":
-                domains = [f"{n} in {spec.vars[n].domain}" for n in sorted(f.expr.names())
-                           if n in spec.vars and spec.vars[n].domain is not None]
-                parts.append(f.message + (f" ({', '.join(domains)})" if domains else ""))
-    # a var's domain naming other vars (p: {max: k // 2}) is a labelled fact too
+                ranges = [f"{n} in {spec.vars[n].domain}" for n in sorted(f.expr.names())
+                          if n in spec.vars and spec.vars[n].domain is not None]
+                parts.append(f.message + (f" ({', '.join(ranges)})" if ranges else ""))
+    # a var's domain naming other vars (p: {max: k // 2}) is a labelled fact too (one alone is
+    # a bad spec, raised before this)
     domains = [c[len("vars."):] for c in core if c.startswith("vars.") and c[len("vars."):] in spec.vars]
-    if domains and not layers and not cons:
-        parts.extend(f"the domain {spec.vars[n].domain} of {n} allows no value for any value of the vars it "
-                     "names" if len(domains) == 1 else f"{n} must lie in {spec.vars[n].domain}" for n in domains)
-    elif domains:
-        parts.append("with " + " and ".join(f"{n} in {spec.vars[n].domain}" for n in domains))
+    if domains:
+        parts.append(("with " if layers or cons else "")
+                     + " and ".join(f"{n} in {spec.vars[n].domain}" for n in domains))
     if len(layers) > 1 and not cons:
         parts.append("relaxing any one of them may help")
     message = "; ".join(parts) if parts else "the constraints contradict each other"

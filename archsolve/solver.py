@@ -505,10 +505,11 @@ class Z3Problem:
         """Whether every value ``s + period * k`` of ``name`` in ``lo..hi`` keeps every labelled
         constraint: one check that some value breaks one (False also for a time-out).
 
-        Needs ``bound_sizes=False``.  Exact only where every other variable follows from ``name`` alone (a layer's size by
+        Exact only where every other variable follows from ``name`` alone (a layer's size by
         its definition, a quotient by its own): no tables, no other free variable -- the
-        caller's to ensure.  Needs an uncommitted problem: its labels may be false, and the
-        conditions themselves are negated, the definitions asserted."""
+        caller's to ensure.  Needs an uncommitted problem made with ``bound_sizes=False``: its
+        labels may be false, and the conditions themselves are negated, the definitions
+        asserted."""
         assert not self.committed and not self.bound_sizes
         x = self.vars[name]
         self.solver.push()

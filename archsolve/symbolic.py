@@ -618,8 +618,6 @@ def dependent_bounds(spec: Spec, u: str, vals: Mapping[str, Any], ndim: int) -> 
     return bounds
 
 
-
-
 def build_system(net: Network, objectives: Sequence[str] = (), named: frozenset[str] = frozenset(),
                  deadline: float | None = None) -> System:
     """The constraint system of a network (see the module docstring).
