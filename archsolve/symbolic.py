@@ -563,7 +563,7 @@ def candidates(spec: Spec, u: str, lay: Layer) -> list[int]:
         return list(unk.domain.values)
     lo, hi = unknown_span(spec, u)
     if hi - lo >= MAX_COMBOS:
-        raise SpecError(f"{u} would take {hi - lo + 1:,} values (its domain {unk.domain} at its widest); "
+        raise SpecError(f"this \"?\" would take {hi - lo + 1:,} values (its domain {unk.domain} at its widest); "
                         f"the limit is {MAX_COMBOS:,} (--max-combinations); narrow it", unk.where, u)
     return list(range(lo, hi + 1))
 

@@ -596,3 +596,24 @@ def test_an_input_pattern_counts_with_another_letter_than_a_var_k(spec_file) -> 
                          "layers: [{name: c, op: maxpool, kernel: k}]\n"))
     code, out = run_cli("inputs", path, "--axis", "H")
     assert code == 0 and out.startswith("H: 50 valid value(s) in 1..100: 2n (n >= 1)"), out
+
+
+@pytest.mark.parametrize(("command", "text", "message"), [
+    ("solve", "input: [1, 16]\nvars: {k: {in: [1]}, p: {min: 2, max: k}}\n"
+     "layers: [{name: c, op: conv, out: 1, kernel: 3, padding: p}]\n",
+     "vars.p: the domain 2..k of 'p' is empty for every value of the vars it names (at its widest 2..1)"),
+    ("inputs", "input: [1, H]\nvars: {W: {min: 1, max: 5}, H: {min: 10, max: W}}\n"
+     "layers: [{name: c, op: conv, out: 1, kernel: 3}]\n",
+     "vars.H: the domain 10..W of 'H' is empty for every value of the vars it names (at its widest 10..5)"),
+    # too many values to list, refused before the list is made (10^9 of them filled the memory)
+    ("solve", "input: [1, H, H]\nvars: {H: {min: 1, max: 1000000000}, k: {min: 1, max: H // 2}}\n"
+     "layers: [{name: c, op: conv, out: 4, kernel: k}]\nconstraints: [c.H == 10]\n",
+     "vars.k: var 'k' is used as a hyperparameter of c, and its domain 1..H // 2 has 500,000,000 values at its "
+     "widest; the limit is 200,000 (--max-combinations); narrow it"),
+    ("solve", "input: [1, 16]\nlayers: [{name: c, op: conv, out: 1, kernel: 300001, padding: \"?\"}]\n",
+     "c.padding: this \"?\" would take 300,001 values (its domain 0..kernel - 1 at its widest); the limit is "
+     "200,000 (--max-combinations); narrow it"),
+], ids=["empty-at-its-widest-solve", "empty-at-its-widest-inputs", "var-too-wide", "question-mark-too-wide"])
+def test_domains_no_list_can_hold_are_bad_specs(spec_file, command: str, text: str, message: str) -> None:
+    code, _, err = run_cli_split(command, str(spec_file(text)))
+    assert code == 2 and message in err and "Traceback" not in err, err
