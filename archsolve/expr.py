@@ -216,12 +216,13 @@ class ListExpr(Expr):
 
 
 def lift(v: Value | Expr) -> Expr:
-    """Turn an int into :class:`Num`; leave an Expr alone."""
+    """Turn an int into :class:`Num` (a condition's True or False into 1 or 0); leave an
+    Expr alone."""
     if isinstance(v, Expr):
         return v
-    if isinstance(v, bool) or not isinstance(v, int):
+    if not isinstance(v, int):
         raise TypeError(f"not an integer expression: {v!r}")
-    return Num(v)
+    return Num(int(v))
 
 
 def _bin(op: str, a: Value, b: Value) -> Expr:
@@ -267,34 +268,36 @@ def ite(cond: Value, a: Value, b: Value) -> Value:
     return Call("ite", (cond, lift(a), lift(b)))
 
 
-# The comparisons test for ints inline: the concrete path runs them millions of times.
+# The comparisons test for ints inline: the concrete path runs them millions of times.  On
+# ints they give a bool (an int to everything else), so that a rule can pass over a
+# condition that ``is True`` without handing it, and a message closure, to its Req.
 def le(a: Value, b: Value) -> Value:
-    return int(a <= b) if isinstance(a, int) and isinstance(b, int) else _bin("<=", a, b)
+    return a <= b if isinstance(a, int) and isinstance(b, int) else _bin("<=", a, b)
 
 
 def lt(a: Value, b: Value) -> Value:
-    return int(a < b) if isinstance(a, int) and isinstance(b, int) else _bin("<", a, b)
+    return a < b if isinstance(a, int) and isinstance(b, int) else _bin("<", a, b)
 
 
 def ge(a: Value, b: Value) -> Value:
-    return int(a >= b) if isinstance(a, int) and isinstance(b, int) else _bin(">=", a, b)
+    return a >= b if isinstance(a, int) and isinstance(b, int) else _bin(">=", a, b)
 
 
 def gt(a: Value, b: Value) -> Value:
-    return int(a > b) if isinstance(a, int) and isinstance(b, int) else _bin(">", a, b)
+    return a > b if isinstance(a, int) and isinstance(b, int) else _bin(">", a, b)
 
 
 def eq(a: Value, b: Value) -> Value:
-    return int(a == b) if isinstance(a, int) and isinstance(b, int) else _bin("==", a, b)
+    return a == b if isinstance(a, int) and isinstance(b, int) else _bin("==", a, b)
 
 
 def ne(a: Value, b: Value) -> Value:
-    return int(a != b) if isinstance(a, int) and isinstance(b, int) else _bin("!=", a, b)
+    return a != b if isinstance(a, int) and isinstance(b, int) else _bin("!=", a, b)
 
 
 def both(a: Value, b: Value) -> Value:
     if isinstance(a, int) and isinstance(b, int):
-        return int(bool(a) and bool(b))
+        return bool(a) and bool(b)
     return _bin("and", a, b)
 
 

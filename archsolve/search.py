@@ -65,6 +65,9 @@ MAX_MEMO = 2_000_000  # remembered layer results (about 0.5 GB) before the searc
 # says the walk would take more than HOPELESS_S; it is judged once it has run JUDGE_AFTER_S.
 HOPELESS_S = 10.0
 JUDGE_AFTER_S = 0.05
+# a first solution's walk remembers layer results only past this many nodes: a short walk
+# never meets a binding twice (measured on the benchmark's nets), a long one may
+FRESH_NODES = 4096
 # ops whose output is their input's shape and that have no field an unknown can be in
 # (activations, norms): no step of the walk, and no field plan to make
 PASS_THROUGH = frozenset(name for name, op in OPS.items() if op.shape in IDENTITY_RULES
@@ -475,12 +478,21 @@ class _Search:
         """The step's output shape, or None when it is invalid (memoized)."""
         st = self.steps[i]
         inputs = st.gather(shapes)
-        reads = st.read(env)
-        key = (i, inputs, reads)
+        key = (i, inputs, st.read(env))
         memo = self.memo
         hit = memo.get(key, MISSING)
         if hit is not MISSING:
             return hit  # type: ignore[no-any-return]
+        out = memo[key] = self.fresh(i, env, shapes, st, inputs)
+        return out
+
+    def fresh(self, i: int, env: dict[str, int], shapes: list[Shape | None], st: _Step | None = None,
+              inputs: tuple[Shape, ...] | None = None) -> Shape | None:
+        """:meth:`run` without the memo: a first solution's walk seldom meets a binding twice
+        (the states it left are skipped whole), so it remembers nothing until it runs long."""
+        if st is None:
+            st = self.steps[i]
+            inputs = st.gather(shapes)
         out: Shape | None = None
         args = st.fixed
         if args is None:
@@ -490,7 +502,6 @@ class _Search:
                     out = shape if min(shape) >= 1 else None
                 else:
                     out = ()
-                memo[key] = out
                 return out
             args = self.refill(st, env)
         if args is not None:
@@ -498,7 +509,6 @@ class _Search:
             req.bad = False
             y = st.rule(args, inputs, req)
             out = None if req.bad else tuple(y)
-        memo[key] = out
         return out
 
     def args(self, i: int, st: _Step, env: Mapping[str, int], reads: tuple[int, ...]) -> Args | None:
@@ -796,6 +806,8 @@ class _Search:
         widths = [0] * n
         self.progress = lambda: None if found else _share(drawn, widths)
         self.walk_cpu = time.process_time()
+        lean = found is not None and not limit  # a first solution: no memo until the walk runs long
+        go = self.fresh if lean else run
 
         i = 0
         while True:
@@ -810,7 +822,7 @@ class _Search:
             elif fixed[i]:
                 tick()
                 st = steps[i]
-                out = run(i, env, shapes)
+                out = go(i, env, shapes)
                 if out is not None:
                     shapes[i] = out
                     if not st.checks or holds(st, env, shapes):
@@ -822,6 +834,8 @@ class _Search:
                 state = (i, tuple([shapes[j] for j in live_steps]), tuple([env[u] for u in live_names]))
                 known = below.get(state)
                 if known is None or (found is not None and known):
+                    if lean and self.nodes > FRESH_NODES:
+                        go, lean = run, False
                     states[i] = state
                     seen[i] = total
                     pending[i] = iter(self.combos(steps[i], env))
@@ -844,7 +858,7 @@ class _Search:
                     env.update(zip(new, combo, strict=True))
                     for t in ties:
                         env[t] = self.value(tied[t], env, f"vars.{t}")
-                    out = run(i, env, shapes)
+                    out = go(i, env, shapes)
                     if out is None:
                         continue
                     shapes[i] = out
