@@ -306,6 +306,8 @@ def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value]
     cond: Value = True
     for num, s in zip(nums, strides, strict=True):
         cond = both(cond, eq(num % s, 0))
+    if cond is True:
+        return
 
     def message() -> str:
         axes = _axes(args)
@@ -319,9 +321,8 @@ def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value]
         return (f"{what} drops trailing pixels ({drops}): the last window does not reach the end; {detail}"
                 + (" (exact: true requires every conv and pool to divide exactly)" if exact else ""))
 
-    if cond is not True:
-        req.need(cond, "exact" if exact else "drops", "stride", message,
-                 severity=Severity.ERROR if exact else Severity.WARNING)
+    req.need(cond, "exact" if exact else "drops", "stride", message,
+             severity=Severity.ERROR if exact else Severity.WARNING)
 
 
 # -- conv / deconv -----------------------------------------------------------------------

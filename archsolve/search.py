@@ -147,12 +147,14 @@ class _Step:
     fills: Any = field(init=False, repr=False)  # ((field, getter), ...) when a plain read fills each
     gather: Any = field(init=False, repr=False)  # shapes -> the tuple of its input shapes
     read: Any = field(init=False, repr=False)  # env -> the tuple of the values it reads
+    range_of: Any = field(init=False, repr=False)  # per exact unknown: env -> the values its range reads
 
     def __post_init__(self) -> None:
         self.fixed = self.plan.fixed if self.plan is not None else None
         self.scratch = self.fills = None
         self.gather = _tuple_getter(self.sources)
         self.read = _tuple_getter(self.reads)
+        self.range_of = {u: _tuple_getter(names) for u, names in self.ranges.items()}
 
 
 class _Search:
@@ -426,7 +428,9 @@ class _Search:
 
     def _widest(self, u: str, dom: Domain | None) -> list[int]:
         spec = self.spec
-        if dom is not None and dom.values is None:
+        # a "?" whose domain follows its layer's fields (padding 0..kernel-1) is left to
+        # candidates(), which bounds it by those fields' widest values
+        if dom is not None and dom.values is None and u not in self.dependent:
             assert dom.lo is not None and dom.hi is not None
             try:
                 lo, hi = dom.lo.evaluate({}), dom.hi.evaluate({})
@@ -452,7 +456,7 @@ class _Search:
         cands = self.cands[u]
         if u not in st.exact:
             return cands
-        key = ("range", u, tuple([env[n] for n in st.ranges[u]]))
+        key = ("range", u, st.range_of[u](env))
         hit = self.memo.get(key)
         if hit is None:
             hit = self.memo[key] = self._range(st, u, env, cands)
@@ -561,7 +565,7 @@ class _Search:
         for name, _, v, minimum, plain in plan.dynamic:
             if plain is None:
                 return None
-            if minimum is not None and any(min(self.cands.get(n, (minimum - 1,))) < minimum for n in names_in(v)):
+            if minimum is not None and any(self.lows.get(n, minimum - 1) < minimum for n in names_in(v)):
                 return None
             out.append((name, plain))
         return tuple(out)
