@@ -56,6 +56,13 @@ class Network:
 
 def build_network(spec: Spec) -> Network:
     """Order the layers so every layer comes after those it reads; reject cycles."""
+    seen = {"input"}
+    for lay in spec.layers:  # most specs are written in order already: nothing to sort
+        if not all(src in seen for src in lay.sources):
+            break
+        seen.add(lay.name)
+    else:
+        return Network(spec, tuple(spec.layers))
     index = {lay.name: i for i, lay in enumerate(spec.layers)}
     users: dict[str, list[int]] = {lay.name: [] for lay in spec.layers}
     missing = [0] * len(spec.layers)
