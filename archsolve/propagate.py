@@ -134,20 +134,23 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
         if not sized:
             static[name] = v
             continue
-        literal = _literal(v)  # most fields are plain numbers: skip the general path
+        # most fields are plain numbers, or one name per axis (an unknown, a var): the
+        # general path (names_in, _field_value) only for the rest
+        t = type(v)
+        literal = _literal(v, t)
         if literal is not None:
-            if minimum is not None and min(literal if type(literal) is tuple else (literal,)) < minimum:
+            if minimum is not None and (literal if t is Num else min(literal)) < minimum:
                 _field_value(lay, name, kind, v, minimum, {}, spec)  # raises, naming the field
             static[name] = literal
-            continue
-        used = names_in(v)
-        if used:
-            plain = None
-            if kind is Kind.INT and isinstance(v, Name):
-                plain = _getter((v.name,), kind)
-            elif kind is Kind.AXES and isinstance(v, tuple) and all(isinstance(x, Name) for x in v):
-                plain = _getter(tuple(x.name for x in v), kind)
-            dynamic.append((name, kind, v, minimum, plain))
+        elif kind is Kind.INT and t is Name:
+            dynamic.append((name, kind, v, minimum, _getter((v.name,), kind)))
+            names.add(v.name)
+        elif kind is Kind.AXES and t is tuple and v and all(type(x) is Name for x in v):
+            axes = tuple([x.name for x in v])
+            dynamic.append((name, kind, v, minimum, _getter(axes, kind)))
+            names.update(axes)
+        elif used := names_in(v):
+            dynamic.append((name, kind, v, minimum, None))
             names |= used
         else:
             static[name] = _field_value(lay, name, kind, v, minimum, {}, spec)
@@ -171,12 +174,14 @@ def _fields_of(op: str) -> tuple[tuple[str, Kind, int | None, bool], ...]:
     return got
 
 
-def _literal(v: Any) -> Any:
+def _literal(v: Any, t: type) -> Any:
     """A field value's ints when it is plain numbers (most are), else None."""
-    t = type(v)
     if t is Num:
         return v.value
     if t is tuple and v:
+        if len(v) == 2:  # 2D, the usual case, without a loop
+            a, b = v
+            return (a.value, b.value) if type(a) is Num and type(b) is Num else None
         out = []
         for x in v:
             if type(x) is not Num:

@@ -652,8 +652,18 @@ class _Search:
             for combo in itertools.product(*pools):  # type: ignore[arg-type]
                 made.append(combo)
                 yield combo
+        elif len(tail) == 1 and tail[0] in st.exact and tail[0] not in st.ranges[tail[0]]:
+            # the usual case, one padding last whose range reads what comes before it
+            (last,) = tail
+            values = self.values
+            for prefix in itertools.product(*pools[:k]):  # type: ignore[arg-type]
+                env.update(zip(head, prefix, strict=True))
+                for v in values(st, last, env):
+                    combo = prefix + (v,)
+                    made.append(combo)
+                    yield combo
         elif all(u in st.exact and not set(st.ranges[u]) & set(tail) for u in tail):
-            # the usual order: the exact ones last, each reading only what comes before them
+            # the exact ones last, each reading only what comes before them
             for prefix in itertools.product(*pools[:k]):  # type: ignore[arg-type]
                 env.update(zip(head, prefix, strict=True))
                 for rest in itertools.product(*[self.values(st, u, env) for u in tail]):
@@ -735,10 +745,9 @@ class _Search:
         """Per step that assigns something: the earlier steps' shapes and the names bound
         earlier that it or any later step (or constraint) reads -- everything the rest of the
         walk depends on (``((), ())`` for the others, which no walk keys a state at)."""
-        bound_at: dict[str, int] = {}
-        for i, st in enumerate(self.steps):
-            for n in (*st.new, *st.ties):
-                bound_at[n] = i
+        bound = {n for st in self.steps for n in (*st.new, *st.ties)}
+        # walking back: what steps at or after i read, less what is made at i (a step reads
+        # only what earlier steps made, so nothing made after i is added here)
         steps_needed: set[int] = set()
         names_needed: set[str] = set()
         out: list[tuple[tuple[int, ...], tuple[str, ...]]] = [((), ())] * len(self.steps)
@@ -755,9 +764,11 @@ class _Search:
                         steps_needed.add(where)
                         steps_needed.update(self.steps[where].sources)
                         names_needed.update(self.steps[where].reads)
+            steps_needed.discard(i)
+            names_needed.difference_update(st.new)
+            names_needed.difference_update(st.ties)
             if st.new or st.ties:  # the walks key states only where something is assigned
-                out[i] = (tuple(sorted(j for j in steps_needed if j < i)),
-                          tuple(sorted(n for n in names_needed if bound_at.get(n, i) < i)))
+                out[i] = (tuple(sorted(steps_needed)), tuple(sorted(names_needed & bound)))
         return out
 
     # -- listing -----------------------------------------------------------------------------------
