@@ -309,10 +309,10 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         opdef = OPS[lay.op]
         srcs = lay.sources
         in_shapes = [shapes[s] for s in srcs]
-        if bare and opdef.shape in IDENTITY_RULES and len(in_shapes) == 1:
-            results[lay.name] = LayerResult(lay, None, in_shapes if in_shapes[0] is not None else None,  # type: ignore[arg-type]
-                                            in_shapes[0])
-            shapes[lay.name] = in_shapes[0]
+        if bare and len(srcs) == 1 and opdef.shape in IDENTITY_RULES:
+            x = in_shapes[0]
+            results[lay.name] = LayerResult(lay, None, in_shapes if x is not None else None, x)  # type: ignore[arg-type]
+            shapes[lay.name] = x
             reach[lay.name] = None
             continue
         plan = plan_for(net, lay)

@@ -154,7 +154,7 @@ class _Step:
         self.scratch = self.fills = None
         self.gather = _tuple_getter(self.sources)
         self.read = _tuple_getter(self.reads)
-        self.range_of = {u: _tuple_getter(names) for u, names in self.ranges.items()}
+        self.range_of = {u: _tuple_getter(names) for u, names in self.ranges.items()} if self.ranges else _NO_RANGES
 
 
 class _Search:
@@ -279,7 +279,6 @@ class _Search:
         rest = [u for u in self.unknowns if u not in assigned]
         step(None, None, set(rest), ())
         self._place_checks(index)
-        self._find_locals()
 
     def _range_reads(self, layer: Layer, u: str, assigned: set[str], ties: set[str]) -> tuple[str, ...] | None:
         """When the fields ``u``'s domain names are ints once the names ``assigned`` and
@@ -982,6 +981,7 @@ class _Search:
         return stream.groups[k] if k < len(stream.groups) else None
 
     def optimum(self) -> Answer:
+        self._find_locals()  # only the optimum folds a layer's own unknowns
         env: dict[str, int] = {}
         shapes: list[Shape | None] = [None] * len(self.steps)
         n = len(self.steps)
@@ -1139,7 +1139,14 @@ def _tuple_getter(keys: tuple[Any, ...]) -> Any:
     if keys:
         (only,) = keys
         return lambda c: (c[only],)
-    return lambda c: ()
+    return _nothing
+
+
+def _nothing(c: Any) -> tuple[()]:
+    return ()
+
+
+_NO_RANGES: dict[str, Any] = {}  # shared by the steps that have no exact unknown; never changed
 
 
 def _picker(indices: list[int]) -> Any:
