@@ -176,7 +176,7 @@ def _field_span(spec: Spec, unk: Unknown, field: str, seen: tuple[str, ...]) -> 
     fallback = FIELD_BOUNDS.get(field)
     lay = layer_of(spec, unk)
     v = lay.values.get(field) if lay is not None else None
-    items = v if isinstance(v, tuple) else (v,)
+    items = dict.fromkeys(v) if isinstance(v, tuple) else (v,)  # a square kernel "?" is one name twice
     lo = hi = None
     for x in items:
         if not isinstance(x, Expr):

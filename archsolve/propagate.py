@@ -457,9 +457,10 @@ def attribute_values(prop: Propagation, only: set[str] | None = None
             scalars[f"{name}.macs"] = macs
 
     put("input", prop.input)
-    for name, res in prop.layers.items():
-        if only is None or name in only:
-            put(name, res.shape, res.params, res.macs)
+    layers = prop.layers
+    for name in layers if only is None else [n for n in only if n in layers]:
+        res = layers[name]
+        put(name, res.shape, res.params, res.macs)
     for g in spec.groups:
         if only is not None and g.name not in only:
             continue
