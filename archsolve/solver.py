@@ -43,7 +43,11 @@ class Z3Problem:
         self.bound_sizes = bound_sizes
         self.loose: list[Any] = []
         self.deadline = None if timeout is None else time.monotonic() + timeout
-        self.solver = z3.SolverFor("QF_LIA")
+        # a context of its own: the same question gets the same answers in every solve of a
+        # process (Z3's terms are shared within a context, so a model, a --first answer or an
+        # unsat core could differ from the last solve's), and its terms are freed with it
+        self.ctx = z3.Context()
+        self.solver = z3.SolverFor("QF_LIA", ctx=self.ctx)
         self.vars: dict[str, Any] = {}
         self.labels: dict[str, Any] = {}
         self.label_text: dict[str, str] = {}
@@ -73,11 +77,11 @@ class Z3Problem:
         dom = self.system.variables.get(name)
         if dom is None:
             raise SpecError(f"{name!r} is not a variable the solver knows")
-        v = z3.Int(name)
+        v = z3.Int(name, self.ctx)
         self.vars[name] = v
         if dom is not None:
             if dom.values is not None:
-                self.solver.add(z3.Or([v == x for x in dom.values]))
+                self.solver.add(z3.Or([v == x for x in dom.values], self.ctx))
             elif not self.bound_sizes and name in self.system.sizes:
                 self.loose.append(v)
             else:
@@ -105,7 +109,7 @@ class Z3Problem:
     def label(self, name: str, text: str = "") -> Any:
         lit = self.labels.get(name)
         if lit is None:
-            lit = z3.Bool(f"@{name}")
+            lit = z3.Bool(f"@{name}", self.ctx)
             self.labels[name] = lit
             self.label_text[name] = text
         return lit
@@ -119,11 +123,11 @@ class Z3Problem:
     # -- translation ------------------------------------------------------------------------------
     def fresh(self, base: str) -> Any:
         self.aux += 1
-        return z3.Int(f"{base}!{self.aux}")
+        return z3.Int(f"{base}!{self.aux}", self.ctx)
 
     def term(self, e: Expr) -> Any:
         if isinstance(e, Num):
-            return z3.IntVal(e.value)
+            return z3.IntVal(e.value, self.ctx)
         if isinstance(e, Name):
             return self.var(e.name)
         if isinstance(e, Call):
@@ -160,7 +164,7 @@ class Z3Problem:
             if values is not None and len(values) <= 64:
                 t = self.term(other)
                 s = self.term(small)
-                out = z3.IntVal(0)
+                out = z3.IntVal(0, self.ctx)
                 for v in values:
                     out = z3.If(s == v, v * t, out)
                 return out
@@ -221,7 +225,7 @@ class Z3Problem:
                                         f"values (at most 64){hint}", unk.where if unk is not None else None)
                 q = self.fresh("q")
                 d = self.term(e.right)
-                self.solver.add(z3.Or([z3.And(d == v, v * q <= n, n <= v * q + (v - 1)) for v in values]))
+                self.solver.add(z3.Or([z3.And(d == v, v * q <= n, n <= v * q + (v - 1)) for v in values], self.ctx))
             self.memo[key] = q
         if e.op == "//":
             return q
@@ -240,7 +244,7 @@ class Z3Problem:
         if isinstance(e, Call) and e.fn == "not":
             return z3.Not(self.bool_term(e.args[0]))
         if isinstance(e, Num):
-            return z3.BoolVal(bool(e.value))
+            return z3.BoolVal(bool(e.value), self.ctx)
         return self.term(e) != 0
 
     # -- tables ------------------------------------------------------------------------------------
@@ -271,7 +275,7 @@ class Z3Problem:
                 body.append(self.bool_term(c.substitute(env)))
             for u, v in eff.fixed.items():
                 body.append(self.var(u) == v)
-            self.solver.add(z3.Implies(lit, z3.Implies(sel == i, z3.And(body) if body else z3.BoolVal(True))))
+            self.solver.add(z3.Implies(lit, z3.Implies(sel == i, z3.And(body) if body else z3.BoolVal(True, self.ctx))))
 
     def table_cost(self, table: Table, kind: str) -> Any:
         """A variable equal to the cheapest cost of the chosen effect."""
@@ -356,7 +360,7 @@ class Z3Problem:
             parts += [self.table_cost(t, objective) for t in self.system.tables if t.effects[0].cost]
             if floor is not None:
                 floor += self.cost_floor - before
-            return (z3.Sum(parts) if parts else z3.IntVal(0)), floor
+            return (z3.Sum(parts) if parts else z3.IntVal(0, self.ctx)), floor
         return self.term(objective), None
 
     def minimize(self, obj: Any, floor: int | None = None) -> tuple[int | None, bool]:
@@ -405,7 +409,7 @@ class Z3Problem:
         """Can the table's effect be one of ``allowed``?  If so, keep it that way."""
         sel = self.var(table.selector)
         current = self.last_model.eval(sel, model_completion=True).as_long() if self.last_model else None
-        restriction = z3.Or([sel == i for i in allowed]) if allowed else z3.BoolVal(False)
+        restriction = z3.Or([sel == i for i in allowed]) if allowed else z3.BoolVal(False, self.ctx)
         if current in set(allowed):
             self.solver.add(restriction)  # the last model already agrees: no check needed
             return True
@@ -447,7 +451,7 @@ class Z3Problem:
             yield {n: x.as_long() for n, x in zip(names, vals, strict=True)}
             if not vars_:
                 return
-            self.solver.add(z3.Or([v != x for v, x in zip(vars_, vals, strict=True)]))
+            self.solver.add(z3.Or([v != x for v, x in zip(vars_, vals, strict=True)], self.ctx))
 
     def values_in(self, name: str, lo: int, hi: int) -> Iterator[int]:
         """Every value of ``name`` in ``lo..hi`` that some model takes (in no order), by
@@ -473,7 +477,7 @@ class Z3Problem:
 
     # -- a pattern of valid values, proven (inputs) --------------------------------------------------
     def _members(self, x: Any, starts: Sequence[int], period: int) -> Any:
-        return z3.Or([z3.And(x >= s, (x - s) % period == 0) for s in starts])
+        return z3.Or([z3.And(x >= s, (x - s) % period == 0) for s in starts], self.ctx)
 
     def smallest_in(self, name: str, lo: int, hi: int) -> int | None:
         """The smallest value of ``name`` in ``lo..hi`` that has a model (None: none), by
@@ -518,7 +522,7 @@ class Z3Problem:
             # no model there (made with bound_sizes=False, the sizes are free to go past it)
             past = [z3.Or(v > SIZE_BOUND, v < -SIZE_BOUND) for v in self.loose]
             self.solver.add(x >= lo, x <= hi, self._members(x, starts, period), *self.definitions,
-                            z3.Or([z3.Not(c) for c in self.guarded] + past))
+                            z3.Or([z3.Not(c) for c in self.guarded] + past, self.ctx))
             self._arm()
             return bool(self._run() == z3.unsat)
         finally:
@@ -595,14 +599,14 @@ def linked_rows(problem: Z3Problem, tables: Sequence[Table], kind: str | None) -
         sel = problem.var(table.selector)
         for u in table.local:
             if u not in problem.vars:
-                problem.vars[u] = z3.Int(u)
+                problem.vars[u] = z3.Int(u, problem.ctx)
         for i, eff in enumerate(table.effects):
             combos = eff.combos
             if kind is not None and eff.costs:
                 best = eff.cost[kind]
                 combos = [c for c, cost in zip(eff.combos, eff.costs, strict=True) if cost[kind] == best]
-            rows = [z3.And([problem.vars[u] == c[u] for u in table.local]) for c in combos]
-            problem.solver.add(z3.Implies(sel == i, z3.Or(rows)))
+            rows = [z3.And([problem.vars[u] == c[u] for u in table.local], problem.ctx) for c in combos]
+            problem.solver.add(z3.Implies(sel == i, z3.Or(rows, problem.ctx)))
 
 
 def evaluate_in(problem: Z3Problem, e: Expr) -> int:

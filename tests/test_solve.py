@@ -131,6 +131,20 @@ def test_first_says_it_is_not_the_best(tmp_path: Path) -> None:
     assert out_file.exists() and "?" not in out_file.read_text().split("layers:")[1]
 
 
+@pytest.mark.parametrize(("spec_name", "kw"), [
+    ("unet3d-anisotropic-solve.yaml", {"first": True}),  # Z3's model: any of many answers
+    ("decoder-unsat.yaml", {}),                          # Z3's unsat core: the layers it names
+], ids=["first-model", "unsat-core"])
+def test_z3_answers_the_same_in_every_solve_of_a_process(spec_name: str, kw: dict[str, Any]) -> None:
+    """Each Z3 problem has a context of its own: a library loop gets one answer, not one per call."""
+    from archsolve.solve import solve_spec
+
+    spec = load_spec(SPECS / spec_name)
+    answers = {json.dumps(solve_spec(spec, engine="z3", **kw).to_json(), sort_keys=True, default=str)
+               for _ in range(3)}
+    assert len(answers) == 1
+
+
 TWO_CONVS = """
 input: [4, 16, 16]
 domains: {kernel: {in: [1, 3, 5]}}
