@@ -26,7 +26,9 @@ unknowns), ``all`` (``--all --limit 10000``). A ``first`` row also notes ``--all
 which must look for a second solution to say whether the listing is complete.
 
 Targets: archsolve in-process within 3x of the baseline where the baseline finishes; every
-case under 1 s as a whole process; the 12-layer chain under 2 s (whole process). Answers are
+case under 1 s as a whole process; the 12-layer chain under 2 s (whole process). Every failed
+target is named at the end; the chain's first solution is marked as a row this bench adds
+beyond the issue's cases (the issue's chain is the one "where brute force is hopeless"). Answers are
 checked against the baseline: the same set of solutions for ``all``, the same optimum for
 ``opt``; every archsolve answer is also re-propagated by brute.py's own shape code.
 
