@@ -114,7 +114,7 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
     if errors:
         raise SolverBug(f"the solver's answer {dict(values)} fails the plain check: {errors[0].layer}: "
                         f"{errors[0].message}")
-    outside = _outside_domains(net.spec, values, prop)
+    outside = _outside_domains(net.spec, values, prop, None if cache is None else cache.setdefault("domains", {}))
     if outside:
         raise SolverBug(f"the solver's answer {dict(values)} leaves a domain: {outside}")
     out = prop.layers[net.spec.layers[-1].name].shape
@@ -122,9 +122,13 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
     return list(out), prop
 
 
-def _outside_domains(spec: Spec, values: Mapping[str, int], prop: Any) -> str | None:
+def _outside_domains(spec: Spec, values: Mapping[str, int], prop: Any, memo: dict[Any, Any] | None = None
+                     ) -> str | None:
     """The first value of ``values`` outside its domain (a var's ends evaluated with the
-    other values, a padding's with its layer's kernel), as words; None when all are in."""
+    other values, a padding's with its layer's kernel), as words; None when all are in.
+    ``memo`` (a dict kept by the caller, as :func:`verify`'s cache): the ends worked out for
+    one solution serve the next with the same fields (a listing checks thousands)."""
+    memo = {} if memo is None else memo
     for u, v in values.items():
         var = spec.vars.get(u)
         dom = var.domain if var is not None else spec.unknowns[u].domain if u in spec.unknowns else None
@@ -137,11 +141,25 @@ def _outside_domains(spec: Spec, values: Mapping[str, int], prop: Any) -> str | 
         assert dom.lo is not None and dom.hi is not None
         if var is not None:
             ends = [var_ends(spec, u, prop.env)]
-        elif not (dom.lo.names() or dom.hi.names()):
-            ends = [(dom.lo.evaluate({}), dom.hi.evaluate({}))]
-        else:  # with its layer's fields: every copy of a repeated one
-            found = [prop.layers.get(lay.name) for lay in copies_of(spec, spec.unknowns[u])]
-            ends = [b for b in (dependent_bounds(spec, u, r.args, spec.ndim) for r in found if r and r.args) if b]
+        else:  # a "?": constant ends, or its layer's fields in every copy of a repeated one
+            static = memo.get(("domain", u))
+            if static is None:
+                names = tuple(sorted(dom.lo.names() | dom.hi.names()))
+                static = memo[("domain", u)] = (
+                    names, [(dom.lo.evaluate({}), dom.hi.evaluate({}))] if not names else [],
+                    [lay.name for lay in copies_of(spec, spec.unknowns[u])])
+            names, ends, copies = static
+            if names:
+                ends = []
+                for name in copies:
+                    r = prop.layers.get(name)
+                    if r is None or not r.args:
+                        continue
+                    key = ("ends", u, tuple([r.args.get(n) for n in names]))
+                    if key not in memo:
+                        memo[key] = dependent_bounds(spec, u, r.args, spec.ndim)
+                    if memo[key]:
+                        ends.append(memo[key])
         for lo, hi in ends:
             if not lo <= v <= hi:
                 return f"{u} = {v} is not in {dom} ({lo}..{hi} here)"

@@ -1226,6 +1226,23 @@ def test_an_answer_outside_its_domain_in_a_repeated_layer_fails_verification(spe
     assert "c.padding = 3 is not in 0..kernel - 1 (0..2 here)" in str(err.value)
 
 
+def test_a_listings_shared_cache_checks_each_solutions_domains(spec_file) -> None:
+    """A listing verifies its solutions with one cache: the ends worked out for one solution
+    are reused only for another with the same kernel, and a value outside them still fails."""
+    from archsolve.graph import build_network
+    from archsolve.solve import SolverBug, verify
+
+    net = build_network(load_spec(str(spec_file(
+        "input: [1, 16]\nlayers: [{name: a, op: conv, out: 1, kernel: \"?\", padding: \"?\"}]\n"))))
+    cache: dict = {}
+    verify(net, {"a.kernel": 3, "a.padding": 2}, cache)
+    verify(net, {"a.kernel": 3, "a.padding": 1}, cache)
+    for values, ends in [({"a.kernel": 3, "a.padding": 3}, "0..2"), ({"a.kernel": 2, "a.padding": 2}, "0..1")]:
+        with pytest.raises(SolverBug) as err:
+            verify(net, values, cache)
+        assert f"a.padding = {values['a.padding']} is not in 0..kernel - 1 ({ends} here)" in str(err.value)
+
+
 def test_an_input_size_no_value_makes_positive_is_explained(spec_file) -> None:
     code, out = run_cli("solve", str(spec_file(
         "input: [1, 8 - p]\nvars: {p: {min: 8, max: 12}}\nlayers: [{name: c, op: conv, out: 1, kernel: 1}]\n")))
