@@ -32,7 +32,7 @@ from archsolve.graph import Network, build_network
 from archsolve.propagate import propagate
 from archsolve.search import Answer, _Search, search
 from archsolve.solve import _objective
-from archsolve.spec import load_text
+from archsolve.spec import load_spec, load_text
 
 from .conftest import assignments, run_cli_split, write_spec
 
@@ -539,6 +539,27 @@ layers:
 CHAIN = "input: [1, 64]\nlayers:\n" + "".join(
     f'  - {{name: c{i}, op: conv, out: 1, kernel: "?", stride: "?", padding: "?", dilation: "?"}}\n'
     for i in range(1, 13)) + "constraints: [c12.L == 1]\n"
+
+@pytest.mark.parametrize("path", [
+    "specs/dcgan-solve.yaml", "specs/unet-solve.yaml", "specs/same-conv-stack.yaml",
+    "specs/decoder-unsat.yaml",  # no solution: the walk goes through every state
+    "benchmarks/specs/chain12-solve.yaml", "benchmarks/specs/aniso3d-plan.yaml",
+], ids=lambda p: Path(p).stem)
+def test_a_first_solutions_walk_answers_alike_with_and_without_its_memo(path: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first solution's walk remembers layer results only once it runs long (FRESH_NODES):
+    remembering from the start, or never, changes nothing but the time."""
+    import archsolve.search as search_module
+
+    root = Path(__file__).resolve().parent.parent
+    net = build_network(load_spec(root / path))
+    answers = []
+    for fresh_nodes in (0, 10**9):
+        monkeypatch.setattr(search_module, "FRESH_NODES", fresh_nodes)
+        got = search(net, "first", "sum", 1, 5.0)
+        answers.append(None if got is None else (got.solutions, got.complete))
+    assert answers[0] == answers[1]
+
 
 REACH = [
     ("unknown-name-objective", SMALL, "Q"),
