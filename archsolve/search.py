@@ -241,12 +241,13 @@ class _Search:
                         exact[u] = got
                 assigned.add(u)
             ties = ([n for n, e in self.tied.items() if n not in known_ties and e.names() <= assigned]
-                    if new or not self.steps else [])
+                    if self.tied and (new or not self.steps) else [])
             known_ties.update(ties)
-            self.steps.append(_Step(layer, plan, tuple(new), tuple(sorted(reads)), tuple(ties), sources,
-                                    tuple(sorted((dependent or set()) - exact.keys())), [], exact=frozenset(exact),
-                                    ranges=exact,
-                                    before=tuple(n for n in sorted(reads) if n not in new and n not in ties),
+            ordered = tuple(sorted(reads))
+            self.steps.append(_Step(layer, plan, tuple(new), ordered, tuple(ties), sources,
+                                    tuple(sorted(dependent - exact.keys())) if dependent else (), [],
+                                    exact=frozenset(exact), ranges=exact,
+                                    before=tuple(n for n in ordered if n not in new and n not in ties),
                                     rule=OPS[layer.op].shape if layer is not None else None))
 
         input_names: set[str] = set()
@@ -359,7 +360,8 @@ class _Search:
         ready_at = {u: i for i, st in enumerate(self.steps) for u in st.new}
         if self.objective is not None and not self.objective.names() <= set(self.unknowns):
             self.goal, _ = self._parts(self.objective, index, ready_at)
-        for expr in [c.expr.substitute(self.tied) for c in spec.constraints] + self._var_domains():
+        tied = self.tied
+        for expr in [c.expr.substitute(tied) if tied else c.expr for c in spec.constraints] + self._var_domains():
             check, at = self._parts(expr, index, ready_at)
             scalars, lists, unknowns, counts = check.scalars, check.lists, check.unknowns, check.counts
             shape_is = None
