@@ -279,8 +279,9 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     """Run every layer with concrete sizes; never raises for an invalid network.
 
     ``given`` binds vars (and unknowns); ``spatial`` replaces the input's spatial sizes.
-    ``cache`` (a dict kept by the caller) reuses each layer's result for the same field
-    values and input shapes, for checking many solutions of one spec.  ``counts=False``
+    ``cache`` (a dict kept by the caller, for one spec) reuses each layer's result for the
+    same field values and input shapes, and what the constraints read, for checking many
+    solutions of one spec.  ``counts=False``
     skips parameters and MACs (shapes only) unless a constraint names them.
     """
     spec = net.spec
@@ -374,7 +375,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     elif too_long:
         prop.notes.append(f"receptive fields are not computed from {too_long} on: it is longer than "
                           f"{RF_MAX_POSITIONS} positions on an axis")
-    _check_constraints(prop)
+    _check_constraints(prop, cache)
     return prop
 
 
@@ -514,13 +515,17 @@ def _constraints_count(spec: Spec) -> bool:
     return any(n.rpartition(".")[2] in ("params", "macs") for c in spec.constraints for n in c.expr.names())
 
 
-def _check_constraints(prop: Propagation) -> None:
+def _check_constraints(prop: Propagation, cache: dict[Any, Any] | None = None) -> None:
     spec = prop.network.spec
     if not spec.constraints:
         return
-    named = set().union(*(c.expr.names() for c in spec.constraints))
-    totals = bool(named & {"params", "macs"})
-    scalars, lists = attribute_values(prop, None if totals else {n.rsplit(".", 1)[0] for n in named if "." in n})
+    read = cache.get("constraints read") if cache is not None else None
+    if read is None:  # the layers the constraints name (None: the totals, so every layer)
+        named = set().union(*(c.expr.names() for c in spec.constraints))
+        read = (None if named & {"params", "macs"} else {n.rsplit(".", 1)[0] for n in named if "." in n},)
+        if cache is not None:
+            cache["constraints read"] = read
+    scalars, lists = attribute_values(prop, read[0])
     for c in spec.constraints:
         try:
             ok = evaluate_constraint(c.expr, scalars, lists)
