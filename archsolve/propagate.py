@@ -306,6 +306,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     # states no condition (IDENTITY_RULES) needs neither its arguments nor its rule
     bare = not counts and not track_rf
     too_long = ""  # the first layer too long to track receptive fields through
+    req = Collect()  # one for every layer: emptied after a layer that failed
     for lay in net.order:
         opdef = OPS[lay.op]
         srcs = lay.sources
@@ -334,7 +335,6 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             reach[lay.name] = None
             continue
         known: list[Shape] = in_shapes  # type: ignore[assignment]
-        req = Collect()
         out_shape: Shape | None = opdef.shape(args, known, req)
         mine_problems: list[Problem] = []
         if req.failures:
@@ -342,6 +342,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             problems.extend(mine_problems)
             if req.fatal:
                 out_shape = None
+            req.failures = []
         res = LayerResult(lay, args, known, out_shape)
         if out_shape is not None and counts:
             res.params = int(opdef.params(args, known, out_shape))
