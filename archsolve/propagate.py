@@ -137,8 +137,12 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
         # most fields are plain numbers, or one name per axis (an unknown, a var): the
         # general path (names_in, _field_value) only for the rest
         t = type(v)
-        literal = _literal(v, t)
-        if literal is not None:
+        if t is tuple and len(v) == 2 and type(v[0]) is Num and type(v[1]) is Num:  # 2D numbers, inline
+            a, b = v[0].value, v[1].value
+            if minimum is not None and (a < minimum or b < minimum):
+                _field_value(lay, name, kind, v, minimum, {}, spec)  # raises, naming the field
+            static[name] = (a, b)
+        elif (literal := _literal(v, t)) is not None:
             if minimum is not None and (literal if t is Num else min(literal)) < minimum:
                 _field_value(lay, name, kind, v, minimum, {}, spec)  # raises, naming the field
             static[name] = literal
@@ -179,9 +183,6 @@ def _literal(v: Any, t: type) -> Any:
     if t is Num:
         return v.value
     if t is tuple and v:
-        if len(v) == 2:  # 2D, the usual case, without a loop
-            a, b = v
-            return (a.value, b.value) if type(a) is Num and type(b) is Num else None
         out = []
         for x in v:
             if type(x) is not Num:
