@@ -133,8 +133,11 @@ def _smallest_binding(spec: Spec, free: list[str], env: dict[str, int]) -> dict[
 
     got = bind(0, dict(env))
     if got is None:
+        # a binding fails first at an empty domain, which first_error names; only a budget
+        # run out before any such failure lands here without one: placed at the first var
         raise first_error[0] if first_error else SpecError(
-            f"no values of {', '.join(free)} lie in their domains together (tried {SCAN_LIMIT})")
+            f"no values of {', '.join(free)} lie in their domains together (tried {SCAN_LIMIT})",
+            spec.vars[order[0]].where, f"vars.{order[0]}")
     return got
 
 

@@ -535,6 +535,21 @@ def test_check_on_dependent_domains(spec_file, text: str, args: tuple[str, ...],
     assert code == code_wanted and wanted in out and "Traceback" not in out, out
 
 
+def test_check_binding_out_of_tries_is_placed_at_a_var(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No valid network, and the budget for choosing the vars to show it at runs out before
+    any domain is found empty: still exit 2, at a var, with no traceback."""
+    import archsolve.check
+
+    monkeypatch.setattr(archsolve.check, "SCAN_LIMIT", 1)
+    code, out = run_cli("check", str(spec_file("""
+input: [1, H]
+vars: {H: {min: 2, max: 8}, k: {min: 1, max: H // 2}}
+layers: [{name: c, op: conv, out: 1, kernel: 100, stride: k}]
+""")))
+    assert code == 2 and "vars.H: no values of H, k lie in their domains together (tried 1)" in out, out
+    assert "Traceback" not in out
+
+
 def test_mod_of_a_negative_var_has_a_range(spec_file) -> None:
     path = spec_file("""
 input: [1, 10]
