@@ -153,6 +153,25 @@ def _first_value(spec: Spec, name: str, env: Mapping[str, int]) -> int:
                     var.where, f"vars.{name}")
 
 
+def _outside(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> UsageError:
+    """``--set NAME=VALUE`` outside the var's domain: with the values of the vars the domain
+    names (tied ones worked out), or, where no value of those allows it, its widest range."""
+    var = spec.vars[name]
+    head = f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain})"
+    names = sorted(_domain_names(spec, name))
+    if not names:
+        return UsageError(head)
+    try:
+        lo, hi = var_span(spec, name)
+    except SpecError:
+        lo, hi = value, value
+    if not lo <= value <= hi:  # no value of the others allows it: say so, not the ones chosen
+        return UsageError(f"{head} for every value of {', '.join(names)} (it reaches {lo}..{hi} at its widest)")
+    bound = resolve_vars(spec, env)
+    shown = ", ".join(f"{n} = {bound[n]}" for n in names if n in bound)
+    return UsageError(head + (f" with {shown}" if shown else ""))
+
+
 def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
     """Values for the vars ``given`` leaves open: the smallest valid value of a lone free var.
 
@@ -168,7 +187,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
     for name, value in given.items():
         var = spec.vars.get(name)
         if var is not None and var.domain is not None and not _in_domain(spec, name, value, given):
-            raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain})")
+            raise _outside(spec, name, value, given)
         if var is not None and var.expr is not None:
             raise UsageError(f"{spec.file}: --set {name}: {name} is tied to {var.expr} and cannot be set")
     open_unknowns = [u for u in spec.unknowns if u not in given]
@@ -762,16 +781,7 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool
     for name, value in (given or {}).items():  # a domain naming a var chosen later (W: {min: H, ...})
         var = spec.vars.get(name)
         if var is not None and var.domain is not None and not _in_domain(spec, name, value, env):
-            names = sorted(_domain_names(spec, name))
-            try:
-                lo, hi = var_span(spec, name)
-            except SpecError:
-                lo, hi = value, value
-            if not lo <= value <= hi:  # no value of the others allows it: say so, not the one chosen
-                raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain}) "
-                                 f"for every value of {', '.join(names)} (it reaches {lo}..{hi} at its widest)")
-            raise UsageError(f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain}) "
-                             "with " + ", ".join(f"{n} = {env[n]}" for n in names))
+            raise _outside(spec, name, value, env)
     prop = propagate(net, env)
     _annotate_merges(prop)
     nearest = add_fixes(prop, prop.problems)
