@@ -17,11 +17,11 @@ __all__ = ["check_file", "check_spec", "load_spec", "load_text", "__version__"]
 def __getattr__(name: str) -> Any:
     # lazy, so `import archsolve` stays cheap for the CLI
     if name in ("check_file", "check_spec"):
-        from . import check
+        from archsolve.check import api as check
 
         return getattr(check, name)
     if name in ("load_spec", "load_text"):
-        from . import spec
+        from archsolve.spec import load as spec
 
         return getattr(spec, name)
     raise AttributeError(name)

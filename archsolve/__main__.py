@@ -1,3 +1,3 @@
-from .cli import main
+from archsolve.cli import main
 
 main()

@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from .errors import ArchsolveError, UsageError
+from archsolve.errors import ArchsolveError, UsageError
 
 EXIT_INTERNAL = 4
 EXIT_BROKEN_PIPE = 141  # as a shell reports a process its reader left (128 + SIGPIPE)
@@ -39,7 +39,7 @@ def _fail(message: str, code: int) -> None:
 @contextlib.contextmanager
 def _remember_ctrl_c() -> Iterator[None]:
     """Ctrl-C raises KeyboardInterrupt as usual and is also remembered (errors.Interrupt)."""
-    from .errors import Interrupt
+    from archsolve.errors import Interrupt
 
     def on_sigint(signum: int, frame: Any) -> None:
         Interrupt.pending = True
@@ -150,7 +150,8 @@ def main(debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_
       archsolve check specs/unet-original.yaml
       archsolve --max-layers 1000 check untrusted.yaml
     """
-    from . import expr, spec, yamlio
+    from archsolve.lang import expr, yamlio
+    from archsolve.spec import load as spec
 
     yamlio.MAX_FILE_BYTES = int(max_file_mb * 1024 * 1024)
     yamlio.MAX_NODES = max_values
@@ -158,8 +159,8 @@ def main(debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_
     spec.MAX_REPEAT = max_repeat
     expr.MAX_EXPR_LENGTH = max_expr
     # importing the solver's module would cost check 10 ms: set it only where it is (or must be) loaded
-    if max_combinations != DEFAULT_COMBINATIONS or f"{__package__}.symbolic" in sys.modules:
-        from . import symbolic
+    if max_combinations != DEFAULT_COMBINATIONS or "archsolve.solve.smt.system" in sys.modules:
+        from archsolve.solve.smt import system as symbolic
 
         symbolic.MAX_COMBOS = max_combinations
 
@@ -178,14 +179,14 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
       archsolve check specs/unet-original.yaml
       archsolve check specs/unet-padded-sizes.yaml --set H=572 --set W=572 --json
     """
-    from .check import check_file
-    from .report import check_json, check_text
+    from archsolve.check.api import check_file
+    from archsolve.output.report import check_json, check_text
 
     report = check_file(spec, parse_sets(sets))
     if as_json:
         click.echo(json.dumps(check_json(report)))
     elif sys.stdout.isatty():
-        from .report import check_rich
+        from archsolve.output.report import check_rich
 
         check_rich(report)
     else:
@@ -222,9 +223,9 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
       archsolve solve specs/dcgan-solve.yaml --all      # every solution
       archsolve solve specs/dcgan-solve.yaml --first    # any one, as fast as possible
     """
-    from .report import solve_text
-    from .solve import solve_spec
-    from .spec import load_spec
+    from archsolve.output.report import solve_text
+    from archsolve.solve.api import solve_spec
+    from archsolve.spec.load import load_spec
 
     if write_to == "":
         raise UsageError("--write needs a file name")
@@ -243,7 +244,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         raise UsageError("--count counts what --all lists; add --all")
     loaded = load_spec(spec)
     if write_to or in_place:  # a "?" in a block definition gets one value for all its calls
-        from .writeback import writable
+        from archsolve.output.writeback import writable
 
         loaded = writable(loaded)
     progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
@@ -256,7 +257,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
             progress[0].stop()
     written = None
     if result.status == "sat" and result.solutions and (write_to or in_place):
-        from .writeback import write_solution
+        from archsolve.output.writeback import write_solution
 
         written = write_solution(loaded, result.solutions[0].values, write_to, in_place)
     if as_json:
@@ -297,8 +298,8 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
     Example:
       archsolve inputs specs/unet-original-sizes.yaml --range 1..1024 --near 500
     """
-    from .inputs import input_sizes, parse_range, to_json, to_text
-    from .spec import load_spec
+    from archsolve.solve.inputs import input_sizes, parse_range, to_json, to_text
+    from archsolve.spec.load import load_spec
 
     loaded = load_spec(spec)
     reports = input_sizes(loaded, axis, parse_range(rng) if rng else None, near, timeout)
@@ -320,7 +321,7 @@ def schema() -> None:
       archsolve schema > archsolve.schema.json
       # then, first line of a spec:  # yaml-language-server: $schema=archsolve.schema.json
     """
-    from .schema import spec_schema
+    from archsolve.spec.schema import spec_schema
 
     click.echo(json.dumps(spec_schema(), indent=2))
 
@@ -340,8 +341,8 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) ->
     Example:
       archsolve export specs/unet-original.yaml --to torch -o unet.py
     """
-    from .export import torch_source
-    from .spec import load_spec
+    from archsolve.output.export import torch_source
+    from archsolve.spec.load import load_spec
 
     text = torch_source(load_spec(spec), parse_sets(sets) or None)
     _emit(text, output)
@@ -362,8 +363,8 @@ def draw(spec: str, fmt: str, output: str | None) -> None:
       archsolve draw specs/unet-original.yaml --format svg -o unet.svg
       archsolve draw specs/unet-original.yaml --format mermaid   # renders in Markdown
     """
-    from .draw import render
-    from .spec import load_spec
+    from archsolve.output.draw import render
+    from archsolve.spec.load import load_spec
 
     out = render(load_spec(spec), fmt)
     if isinstance(out, bytes) and not output:
@@ -388,7 +389,7 @@ def new(kind: str, dims: int, depth: int, output: str | None) -> None:
     Example:
       archsolve new unet --dims 3 --depth 3 -o unet3d.yaml && archsolve solve unet3d.yaml
     """
-    from .starters import starter
+    from archsolve.output.starters import starter
 
     _emit(starter(kind, dims, depth), output)
 
@@ -397,7 +398,7 @@ def _emit(out: str | bytes, output: str | None) -> None:
     if not output:
         click.echo(out, nl=not str(out).endswith("\n"))
         return
-    from .writeback import atomic_write_bytes
+    from archsolve.output.writeback import atomic_write_bytes
 
     atomic_write_bytes(output, out.encode() if isinstance(out, str) else out)
     click.echo(f"wrote {output}", err=True)

@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from archsolve.errors import SpecError  # noqa: E402
-from archsolve.graph import build_network  # noqa: E402
-from archsolve.inputs import input_sizes  # noqa: E402
-from archsolve.propagate import propagate  # noqa: E402
-from archsolve.spec import load_spec  # noqa: E402
+from archsolve.shapes.graph import build_network  # noqa: E402
+from archsolve.shapes.propagate import propagate  # noqa: E402
+from archsolve.solve.inputs import input_sizes  # noqa: E402
+from archsolve.spec.load import load_spec  # noqa: E402
 
 
 def deep_unet(depth: int, top: int = 4096) -> str:

@@ -15,7 +15,7 @@ work, exit), the median of N runs (default 5) after one warm-up run:
   (c) ``archsolve check`` on a generated 2000-layer spec (benchmarks/gen_deep.py)
   (d) ``archsolve check --json specs/unet-original.yaml``
 
-plus ``archsolve.check.check_file`` on the 2000-layer spec in-process (a fresh interpreter
+plus ``archsolve.check.api.check_file`` on the 2000-layer spec in-process (a fresh interpreter
 imports archsolve first, then times N calls) and the import cost of ``archsolve.cli``
 from ``python -X importtime``. ``--profile`` adds a cProfile of the in-process check.
 
@@ -55,23 +55,23 @@ DEEP_WELL_UNDER_S = 0.5     # what we read "well under" as
 IN_PROCESS = r"""
 import json, sys, time
 t0 = time.perf_counter()
-import archsolve, archsolve.check
+import archsolve, archsolve.check.api
 t_import = time.perf_counter() - t0
 times = []
 for _ in range(int(sys.argv[2])):
     t = time.perf_counter()
-    report = archsolve.check.check_file(sys.argv[1])
+    report = archsolve.check.api.check_file(sys.argv[1])
     times.append(time.perf_counter() - t)
 print(json.dumps({"import": t_import, "times": times}))
 """
 
 PROFILE = r"""
 import cProfile, pstats, sys
-import archsolve, archsolve.check
-archsolve.check.check_file(sys.argv[1])          # warm: lazy imports, caches
+import archsolve, archsolve.check.api
+archsolve.check.api.check_file(sys.argv[1])          # warm: lazy imports, caches
 prof = cProfile.Profile()
 prof.enable()
-archsolve.check.check_file(sys.argv[1])
+archsolve.check.api.check_file(sys.argv[1])
 prof.disable()
 pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(int(sys.argv[2]))
 """
@@ -174,7 +174,7 @@ def run(runs: int, profile: bool) -> None:
         try:
             ip = in_process(deep, runs)
             print(f"{'':5}{'in-process check_file(deep2000)':50}{ip['median']:10.3f}{ip['min']:9.3f}"
-                  f"{ip['max']:9.3f}  (first call {ip['first']:.3f} s; import archsolve.check "
+                  f"{ip['max']:9.3f}  (first call {ip['first']:.3f} s; import archsolve.check.api "
                   f"{ip['import']:.3f} s)")
         except (RuntimeError, ValueError, OSError) as exc:
             ip = None

@@ -180,9 +180,9 @@ def cli_args(case: Case) -> list[str]:
 INPROC = r"""
 import json, sys, time, traceback
 from pathlib import Path
-import archsolve.solver  # imports z3
-from archsolve.solve import solve_spec
-from archsolve.spec import load_spec
+import archsolve.solve.smt.solver  # imports z3
+from archsolve.solve.api import solve_spec
+from archsolve.spec.load import load_spec
 spec = load_spec(sys.argv[1])
 kw, reps = json.loads(sys.argv[2]), int(sys.argv[3])
 times = []
@@ -359,9 +359,9 @@ def ratio(row: Row) -> str:
 
 PROFILE = r"""
 import cProfile, json, pstats, sys
-import archsolve.solver
-from archsolve.solve import solve_spec
-from archsolve.spec import load_spec
+import archsolve.solve.smt.solver
+from archsolve.solve.api import solve_spec
+from archsolve.spec.load import load_spec
 spec = load_spec(sys.argv[1])
 prof = cProfile.Profile()
 prof.enable()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archsolve.schema import reference_markdown
+from archsolve.spec.schema import reference_markdown
 
 from .conftest import ROOT, run_cli
 
@@ -50,4 +50,4 @@ def test_doc_command_runs_and_prints_what_is_shown(monkeypatch, doc: str, comman
 
 def test_spec_reference_is_current() -> None:
     path = Path(ROOT / "docs" / "spec.md")
-    assert path.read_text() == reference_markdown(), "regenerate docs/spec.md from archsolve.schema"
+    assert path.read_text() == reference_markdown(), "regenerate docs/spec.md from archsolve.spec.schema"

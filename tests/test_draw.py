@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from archsolve.check import check_spec
-from archsolve.draw import dot_source, mermaid_source, render
+from archsolve.check.api import check_spec
 from archsolve.errors import UsageError
-from archsolve.spec import Spec, load_spec, load_text
+from archsolve.output.draw import dot_source, mermaid_source, render
+from archsolve.spec.load import Spec, load_spec, load_text
 
 from .conftest import SPECS
 

@@ -50,11 +50,11 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from archsolve.errors import EncodingLimit, SpecError
-from archsolve.graph import build_network
-from archsolve.propagate import propagate
-from archsolve.search import search
-from archsolve.solve import SolveResult, solve_spec, verify
-from archsolve.spec import Spec, load_text
+from archsolve.shapes.graph import build_network
+from archsolve.shapes.propagate import propagate
+from archsolve.solve.api import SolveResult, solve_spec, verify
+from archsolve.solve.search.engine import search
+from archsolve.spec.load import Spec, load_text
 
 EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "150"))
 ENGINES = ("search", "z3")

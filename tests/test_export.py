@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from archsolve.check import check_spec
+from archsolve.check.api import check_spec
 from archsolve.errors import InvalidNetwork, SpecError
-from archsolve.export import class_name, torch_source
-from archsolve.spec import Semantics, Spec, load_spec, load_text
+from archsolve.output.export import class_name, torch_source
+from archsolve.spec.load import Semantics, Spec, load_spec, load_text
 
 from .conftest import ROOT, SPECS
 
@@ -111,8 +111,8 @@ def test_source_layout_unet() -> None:
 def test_export_does_not_import_torch() -> None:
     code = textwrap.dedent("""
         import sys
-        from archsolve.export import torch_source
-        from archsolve.spec import load_spec
+        from archsolve.output.export import torch_source
+        from archsolve.spec.load import load_spec
         src = torch_source(load_spec("specs/unet-original.yaml"))
         assert "class UnetOriginal" in src
         assert "torch" not in sys.modules, sorted(m for m in sys.modules if "torch" in m)
@@ -267,7 +267,7 @@ def test_hand_written_spec_matches_check(text: str) -> None:
 
 
 def test_every_op_is_covered() -> None:
-    from archsolve.ops import OPS
+    from archsolve.ops.table import OPS
 
     texts = (EVERY_OP_2D, EVERY_OP_1D, EVERY_OP_3D, BLOCKS)
     used = {lay.op for text in texts for lay in load_text(text).layers}

@@ -26,9 +26,9 @@ try:  # tests/ may or may not be a package
 except ImportError:
     from conftest import run_cli  # type: ignore[no-redef]
 
-import archsolve.check as check_module
-from archsolve import repair as repair_module
-from archsolve.ops import OPS, REQUIRED
+import archsolve.check.api as check_module
+from archsolve.check import repair as repair_module
+from archsolve.ops.table import OPS, REQUIRED
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from archsolve.check import check_spec
+from archsolve.check.api import check_spec
 from archsolve.errors import SpecError
-from archsolve.graph import build_network
-from archsolve.spec import load_text
+from archsolve.shapes.graph import build_network
+from archsolve.spec.load import load_text
 
 from .conftest import SPECS
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from archsolve.errors import SpecError
-from archsolve.graph import build_network
-from archsolve.propagate import propagate
-from archsolve.spec import load_spec
+from archsolve.shapes.graph import build_network
+from archsolve.shapes.propagate import propagate
+from archsolve.spec.load import load_spec
 
 from .conftest import SPECS, run_cli, run_cli_split
 
@@ -185,7 +185,7 @@ def test_a_time_out_shows_what_was_found(spec_file) -> None:
 
 def test_a_time_out_keeps_every_axis_and_knows_no_nearest(monkeypatch: pytest.MonkeyPatch) -> None:
     from archsolve.errors import SolverTimeout
-    from archsolve.solver import Z3Problem
+    from archsolve.solve.smt.solver import Z3Problem
 
     def three_then_out(self: Z3Problem, name: str, lo: int, hi: int) -> Any:
         yield from (16, 32, 48)
@@ -212,7 +212,7 @@ def test_a_classifier_with_two_open_sizes_is_refused_naming_the_layer(spec_file)
 
 def test_more_valid_values_than_it_lists_asks_for_a_narrower_range(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past MAX_VALUES valid sizes `inputs` stops and says so, naming the var (exit 2)."""
-    from archsolve import inputs
+    from archsolve.solve import inputs
 
     monkeypatch.setattr(inputs, "MAX_VALUES", 5)
     code, out = run_cli("inputs", str(SPECS / "unet-padded-sizes.yaml"), "--axis", "H", "--range", "1..1000")
@@ -304,7 +304,7 @@ def wide_chains(draw: Any) -> str:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=wide_chains())
 def test_a_proven_pattern_is_what_one_check_per_size_gives(spec_file, text: str) -> None:
-    from archsolve.inputs import input_sizes
+    from archsolve.solve.inputs import input_sizes
 
     path = str(spec_file(text))
     try:

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsolve import repair as repair_module
-from archsolve.check import check_spec
-from archsolve.spec import load_text
+from archsolve.check import repair as repair_module
+from archsolve.check.api import check_spec
+from archsolve.spec.load import load_text
 
 UNET = {
     "input": [1, 64, 64],

@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsolve.expr import Expr, Name
-from archsolve.ops import OPS, Args, Collect, Record
+from archsolve.lang.expr import Expr, Name
+from archsolve.ops.table import OPS, Args, Collect, Record
 
 
 def _symbolize(value: Any, env: dict[str, int], prefix: str) -> Any:

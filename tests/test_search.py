@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 
 from archsolve.errors import ArchsolveError
-from archsolve.graph import Network, build_network
-from archsolve.propagate import propagate
-from archsolve.search import Answer, _Search, search
-from archsolve.solve import _objective
-from archsolve.spec import load_spec, load_text
+from archsolve.shapes.graph import Network, build_network
+from archsolve.shapes.propagate import propagate
+from archsolve.solve.api import _objective
+from archsolve.solve.search.engine import Answer, _Search, search
+from archsolve.spec.load import load_spec, load_text
 
 from .conftest import assignments, run_cli_split, write_spec
 
@@ -549,7 +549,7 @@ def test_a_first_solutions_walk_answers_alike_with_and_without_its_memo(path: st
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A first solution's walk remembers layer results only once it runs long (FRESH_NODES):
     remembering from the start, or never, changes nothing but the time."""
-    import archsolve.search as search_module
+    import archsolve.solve.search.engine as search_module
 
     root = Path(__file__).resolve().parent.parent
     net = build_network(load_spec(root / path))
@@ -667,9 +667,9 @@ def test_a_quick_try_gives_up_early_on_a_hopeless_walk(mode: str) -> None:
 def test_a_quick_try_ends_with_its_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
     # the walk is judged only on its CPU time here: a garbage collection in a busy test
     # process can take the 50 ms after which a walk that has found nothing may look hopeless
-    import archsolve.search
+    import archsolve.solve.search.engine
 
-    monkeypatch.setattr(archsolve.search, "JUDGE_AFTER_S", 60.0)
+    monkeypatch.setattr(archsolve.solve.search.engine, "JUDGE_AFTER_S", 60.0)
     net = net_of(CHAIN)  # solutions at once, so never hopeless: millions of them, so out of time
     assert search(net, "all", "sum", ALL, BUDGET, quick=0.0) is None
     assert search(net, "all", "sum", 2, BUDGET, quick=5.0) is not None
@@ -695,7 +695,7 @@ def test_when_a_quick_try_is_hopeless(spent: float, done: float | None, hopeless
     ([3, 7, 2], [4, 0, 2], 0.625),   # closed and fixed steps (width 0) count nothing
 ], ids=["start", "half", "nested", "skip-closed"])
 def test_the_share_of_a_walk_behind_it(drawn: list[int], widths: list[int], share: float) -> None:
-    from archsolve.search import _share
+    from archsolve.solve.search.engine import _share
 
     assert _share(drawn, widths) == pytest.approx(share)
 
@@ -839,9 +839,9 @@ def test_a_search_that_misses_solutions_is_caught_by_the_solver(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A search "unsat" is re-asked of Z3 (for the explanation); a Z3 solution there is a bug
     of archsolve's, exit 4, never an answer."""
-    import archsolve.solve
+    import archsolve.solve.api
 
-    monkeypatch.setattr(archsolve.solve, "search", lambda *a, **k: Answer([], True))
+    monkeypatch.setattr(archsolve.solve.api, "search", lambda *a, **k: Answer([], True))
     path = write_spec(tmp_path, SMALL)
     for extra in ((), ("--all",)):
         code, out, err = run_cli_split("solve", str(path), *extra)
@@ -910,7 +910,7 @@ constraints: [O * K == 8]
 
 
 def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
-    from archsolve.search import OutOfBudget
+    from archsolve.solve.search.engine import OutOfBudget
 
     def out_once_a_leaf_is_found(self: _Search) -> None:
         self.nodes += 1
@@ -931,7 +931,7 @@ def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest
 
 
 def test_a_listing_out_of_budget_can_answer_what_it_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    from archsolve.search import OutOfBudget
+    from archsolve.solve.search.engine import OutOfBudget
 
     def out_after_two(self: _Search) -> None:
         self.nodes += 1
@@ -1016,7 +1016,7 @@ constraints: [params >= 900, params <= 1500, a.H >= 11]
 
 def test_total_counts_in_constraints_agree_with_z3() -> None:
     """Z3 takes totals in constraints too: the two engines, side by side."""
-    from archsolve.solve import solve_spec
+    from archsolve.solve.api import solve_spec
 
     spec = load_text(TOTALS)
     listed = {e: solve_spec(spec, all_solutions=True, engine=e) for e in ("search", "z3")}

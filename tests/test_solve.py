@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from archsolve.spec import load_spec
+from archsolve.spec.load import load_spec
 
 from .conftest import SPECS, run_cli, run_cli_split
 
@@ -137,7 +137,7 @@ def test_first_says_it_is_not_the_best(tmp_path: Path) -> None:
 ], ids=["first-model", "unsat-core"])
 def test_z3_answers_the_same_in_every_solve_of_a_process(spec_name: str, kw: dict[str, Any]) -> None:
     """Each Z3 problem has a context of its own: a library loop gets one answer, not one per call."""
-    from archsolve.solve import solve_spec
+    from archsolve.solve.api import solve_spec
 
     spec = load_spec(SPECS / spec_name)
     answers = {json.dumps(solve_spec(spec, engine="z3", **kw).to_json(), sort_keys=True, default=str)
@@ -590,9 +590,9 @@ constraints: [up.L == {target}]
 
 
 def test_relaxations_keep_within_the_timeout(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
-    from archsolve import relax
-    from archsolve.solve import solve_spec
-    from archsolve.spec import load_spec
+    from archsolve.solve import relax
+    from archsolve.solve.api import solve_spec
+    from archsolve.spec.load import load_spec
 
     monkeypatch.setattr(relax, "RELAX_SECONDS", 0.0)
     res = solve_spec(load_spec(str(SPECS / "decoder-unsat.yaml")))
@@ -663,7 +663,7 @@ constraints: [add.H == 28]
 def quick_search_gives_up(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     """Make solve's first (quick) search give up, as on a larger question; the calls made,
     (mode, keep_best) each, are recorded in the list returned."""
-    from archsolve import solve
+    from archsolve.solve import api as solve
 
     real = solve.search
     calls: list[tuple[str, bool]] = []
@@ -679,7 +679,7 @@ def quick_search_gives_up(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bo
 def test_macs_z3_cannot_encode_go_back_to_the_search(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
     """c2's MACs multiply H by W, which c1's unknown stride decides: Z3 refuses that. When the
     quick search gives up, the search gets the rest of the time."""
-    from archsolve import solve
+    from archsolve.solve import api as solve
 
     calls = quick_search_gives_up(monkeypatch)
     res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
@@ -692,8 +692,8 @@ def test_macs_z3_cannot_encode_go_back_to_the_search(spec_file, monkeypatch: pyt
 
 
 def test_macs_best_so_far_when_the_time_runs_out(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
-    from archsolve import solve
-    from archsolve.search import Answer
+    from archsolve.solve import api as solve
+    from archsolve.solve.search.engine import Answer
 
     monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer([{"c1.padding": 1, "c1.stride": 2,
                                                                     "sc.stride": 2}], False)
@@ -704,8 +704,8 @@ def test_macs_best_so_far_when_the_time_runs_out(spec_file, monkeypatch: pytest.
 
 
 def test_macs_with_nothing_found_when_the_time_runs_out(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
-    from archsolve import solve
-    from archsolve.search import Answer
+    from archsolve.solve import api as solve
+    from archsolve.solve.search.engine import Answer
 
     monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer([], False, timed_out=True)
                         if kw.get("keep_best") else None)
@@ -754,7 +754,7 @@ constraints: [c2.L == 100]
 
 
 def test_a_listing_z3_cannot_encode_goes_back_to_the_search(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
-    from archsolve import solve
+    from archsolve.solve import api as solve
 
     calls = quick_search_gives_up(monkeypatch)
     res = solve.solve_spec(load_spec(str(spec_file(PRODUCT.replace("TARGET", "96")))), all_solutions=True)
@@ -897,7 +897,7 @@ constraints: [a.L == 8]
 @pytest.mark.parametrize(("text", "status", "values"), [c[1:] for c in ENGINE_CASES], ids=[c[0] for c in ENGINE_CASES])
 def test_every_engine_reads_constraints_alike(spec_file, engine: str, text: str, status: str,
                                               values: list[dict[str, int]]) -> None:
-    from archsolve.solve import solve_spec
+    from archsolve.solve.api import solve_spec
 
     res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
     assert (res.status, [s.values for s in res.solutions]) == (status, values)
@@ -921,7 +921,7 @@ def test_any_objective_expression_is_minimized(spec_file, objective: str) -> Non
     """CONTRACT §1: minimize is any expression as in constraints. The optimum (by the search,
     where Z3's linear encoding cannot take it) is the best of every solution listed, ties
     broken by the values in unknown-name order."""
-    from archsolve.solve import solve_spec
+    from archsolve.solve.api import solve_spec
 
     spec = load_spec(str(spec_file(OBJECTIVE_SPEC)))
     listed = solve_spec(spec, all_solutions=True, limit=10_000, minimize=objective)
@@ -943,7 +943,7 @@ def test_a_divisor_zero_for_some_sizes_only_rules_those_out(spec_file) -> None:
     # c1.H - 30 is zero for one size: that size fails the constraint, the others stand (check alike)
     text = 'input: [3, 32, 32]\nlayers: [{name: c1, op: conv, out: 4, kernel: "?", padding: "?"}]\n' \
            "constraints: [60 // (c1.H - 30) >= 20]\n"
-    from archsolve.solve import solve_spec
+    from archsolve.solve.api import solve_spec
 
     for engine in ("auto", "search", "z3"):
         res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
@@ -954,7 +954,7 @@ def test_a_divisor_zero_for_some_sizes_only_rules_those_out(spec_file) -> None:
 
 @pytest.mark.parametrize("engine", ["auto", "z3"])  # too many values for the search to walk
 def test_sizes_past_a_billion_are_not_cut_off(spec_file, engine: str) -> None:
-    from archsolve.solve import solve_spec
+    from archsolve.solve.api import solve_spec
 
     text = """
 input: [1, H]
@@ -1004,7 +1004,7 @@ def test_write_needs_a_file_name(tmp_path: Path) -> None:
 
 
 def test_floor_division_by_a_negative_number(spec_file) -> None:
-    from archsolve.solve import solve_spec
+    from archsolve.solve.api import solve_spec
 
     text = 'input: [1, 12]\nlayers: [{name: c, op: conv, out: 1, kernel: "?"}]\n' \
            'constraints: ["c.L // -2 == -3", "c.L % -4 == -3"]\n'  # Python's: L = 5 only
@@ -1034,10 +1034,10 @@ minimize: f.L
 def test_a_proven_unsat_stays_unsat_when_z3_runs_out_of_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """The search proved there is no solution; Z3, asked only to name the conflict, times out:
     the answer is still unsat (exit 1), saying the conflict is not named, not "unknown"."""
-    from archsolve import solver
     from archsolve.errors import SolverTimeout
-    from archsolve.solve import solve_spec
-    from archsolve.spec import load_spec
+    from archsolve.solve.api import solve_spec
+    from archsolve.solve.smt import solver
+    from archsolve.spec.load import load_spec
 
     def late(self: object) -> bool:
         raise SolverTimeout("the solver ran out of time (forced by the test)")
@@ -1065,7 +1065,7 @@ def test_a_written_back_spec_checks_clean(tmp_path: Path, name: str) -> None:
     assert code == 0
     code, text = run_cli("check", str(out))
     assert code == 0, text
-    from archsolve.spec import load_spec
+    from archsolve.spec.load import load_spec
 
     assert not load_spec(str(out)).unknowns
 
@@ -1205,8 +1205,8 @@ def test_z3_alone_refuses_a_layers_count_as_the_objective() -> None:
 def test_an_answer_outside_its_domain_fails_verification(spec_file, text: str, values: dict[str, int],
                                                          message: str) -> None:
     """The network runs with these values, but they are not the spec's to take: a solver bug."""
-    from archsolve.graph import build_network
-    from archsolve.solve import SolverBug, verify
+    from archsolve.shapes.graph import build_network
+    from archsolve.solve.api import SolverBug, verify
 
     net = build_network(load_spec(str(spec_file(text))))
     with pytest.raises(SolverBug) as err:
@@ -1216,8 +1216,8 @@ def test_an_answer_outside_its_domain_fails_verification(spec_file, text: str, v
 
 def test_an_answer_outside_its_domain_in_a_repeated_layer_fails_verification(spec_file) -> None:
     """One "?" stands in every copy of a repeated layer: each copy's kernel bounds it."""
-    from archsolve.graph import build_network
-    from archsolve.solve import SolverBug, verify
+    from archsolve.shapes.graph import build_network
+    from archsolve.solve.api import SolverBug, verify
 
     net = build_network(load_spec(str(spec_file(
         "input: [1, 16]\nlayers: [{name: c, op: conv, out: 1, kernel: 3, padding: \"?\", repeat: 2}]\n"))))
@@ -1229,8 +1229,8 @@ def test_an_answer_outside_its_domain_in_a_repeated_layer_fails_verification(spe
 def test_a_listings_shared_cache_checks_each_solutions_domains(spec_file) -> None:
     """A listing verifies its solutions with one cache: the ends worked out for one solution
     are reused only for another with the same kernel, and a value outside them still fails."""
-    from archsolve.graph import build_network
-    from archsolve.solve import SolverBug, verify
+    from archsolve.shapes.graph import build_network
+    from archsolve.solve.api import SolverBug, verify
 
     net = build_network(load_spec(str(spec_file(
         "input: [1, 16]\nlayers: [{name: a, op: conv, out: 1, kernel: \"?\", padding: \"?\"}]\n"))))

@@ -44,9 +44,9 @@ from typing import Any
 import pytest
 import yaml
 
-from archsolve.graph import build_network
-from archsolve.propagate import propagate
-from archsolve.spec import load_spec
+from archsolve.shapes.graph import build_network
+from archsolve.shapes.propagate import propagate
+from archsolve.spec.load import load_spec
 
 from .conftest import assignments, run_cli_split, write_spec
 
@@ -1200,8 +1200,8 @@ def test_limit_at_the_number_of_solutions(case: Case, case_dir: Path, engine: st
 def _force_timeout(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
     """Make one phase of the Z3 search time out, deterministically (skip if the solver has
     no such phase any more)."""
-    from archsolve import solver
     from archsolve.errors import SolverTimeout
+    from archsolve.solve.smt import solver
 
     if not hasattr(solver.Z3Problem, method):
         pytest.skip(f"Z3Problem has no {method} any more")

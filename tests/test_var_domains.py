@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archsolve.errors import ArchsolveError, SpecError
-from archsolve.graph import build_network
-from archsolve.propagate import propagate
-from archsolve.solve import solve_spec
-from archsolve.spec import Spec, load_spec, load_text
+from archsolve.shapes.graph import build_network
+from archsolve.shapes.propagate import propagate
+from archsolve.solve.api import solve_spec
+from archsolve.spec.load import Spec, load_spec, load_text
 
 from .conftest import run_cli, run_cli_split
 
@@ -538,9 +538,9 @@ def test_check_on_dependent_domains(spec_file, text: str, args: tuple[str, ...],
 def test_check_binding_out_of_tries_is_placed_at_a_var(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
     """No valid network, and the budget for choosing the vars to show it at runs out before
     any domain is found empty: still exit 2, at a var, with no traceback."""
-    import archsolve.check
+    import archsolve.check.api
 
-    monkeypatch.setattr(archsolve.check, "SCAN_LIMIT", 1)
+    monkeypatch.setattr(archsolve.check.api, "SCAN_LIMIT", 1)
     code, out = run_cli("check", str(spec_file("""
 input: [1, H]
 vars: {H: {min: 2, max: 8}, k: {min: 1, max: H // 2}}

@@ -8,7 +8,7 @@ costs about 0.1 s, more than a whole ``check`` of ResNet-152 needs.
 
 Example::
 
-    >>> from archsolve.spec import load_text
+    >>> from archsolve.spec.load import load_text
     >>> net = build_network(load_text("input: [1, 8]\\nlayers: [{op: relu}, {op: flatten}]"))
     >>> [lay.name for lay in net.order]
     ['relu1', 'flatten2']
@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpecError
-from .spec import Layer, Spec
+from archsolve.errors import SpecError
+from archsolve.spec.load import Layer, Spec
 
 
 @dataclass(frozen=True)

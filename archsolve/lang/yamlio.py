@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Location, SpecError
+from archsolve.errors import Location, SpecError
 
 try:  # the C loader is many times faster; fall back when libyaml is missing
     from yaml import CSafeLoader as _Loader

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import ExprError
+from archsolve.errors import ExprError
 
 Value = Union[int, "Expr"]
 MAX_EXPR_LENGTH = 1000

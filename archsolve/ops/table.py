@@ -21,7 +21,7 @@ closure is even made -- a third of such a rule's time in a search.
 
 Example::
 
-    >>> from archsolve.ops import OPS, Args, Collect
+    >>> from archsolve.ops.table import OPS, Args, Collect
     >>> args = Args.of(OPS["conv"], {"out": 8, "kernel": (3, 3), "stride": (2, 2)}, ndim=2)
     >>> OPS["conv"].shape(args, [(3, 32, 32)], Collect())
     (8, 15, 15)
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
-from .expr import Value, both, cdiv, eq, fdiv, ge, gt, ite, le, lt, vmax
+from archsolve.lang.expr import Value, both, cdiv, eq, fdiv, ge, gt, ite, le, lt, vmax
 
 Shape = tuple[Value, ...]
 """``(C, *spatial)`` or, after ``flatten``, ``(features,)``."""

@@ -25,10 +25,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ExprError, Location, SpecError
-from .expr import CONSTRAINT, Expr, Name, Num, parse
-from .ops import ALIASES, AXIS_NAMES, OPS, REQUIRED, FieldDef, Kind, OpDef
-from .yamlio import Document, parse_document, read_document
+from archsolve.errors import ExprError, Location, SpecError
+from archsolve.lang.expr import CONSTRAINT, Expr, Name, Num, parse
+from archsolve.lang.yamlio import Document, parse_document, read_document
+from archsolve.ops.table import ALIASES, AXIS_NAMES, OPS, REQUIRED, FieldDef, Kind, OpDef
 
 UNKNOWN = "?"
 MAX_REPEAT = 10_000
@@ -969,7 +969,7 @@ def written_values(spec: Spec, e: Expr) -> Expr:
 
 def _divides_by_zero(e: Expr) -> Expr | None:
     """The part of ``e`` that divides by a literal 0 (``a.L // 0``), if any."""
-    from .expr import Bin, Call
+    from archsolve.lang.expr import Bin, Call
 
     if isinstance(e, Bin):
         if e.op in ("//", "%") and isinstance(e.right, Num) and e.right.value == 0:
@@ -984,7 +984,7 @@ def _divides_by_zero(e: Expr) -> Expr | None:
 
 
 def _is_condition(e: Expr) -> bool:
-    from .expr import COMPARISONS, Bin, Call
+    from archsolve.lang.expr import COMPARISONS, Bin, Call
 
     if isinstance(e, Bin):
         if e.op in ("and", "or"):

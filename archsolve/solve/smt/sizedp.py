@@ -22,9 +22,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ExprError, SolverTimeout
-from .expr import Bin, Expr, Name
-from .symbolic import System, Table
+from archsolve.errors import ExprError, SolverTimeout
+from archsolve.lang.expr import Bin, Expr, Name
+from archsolve.solve.smt.system import System, Table
 
 MAX_STATES = 20_000
 

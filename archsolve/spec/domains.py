@@ -6,7 +6,7 @@ a finite list of candidates: its widest range, the ends' bounds over the named v
 widest ranges; the domain itself is then kept as a constraint.  ``check`` binds vars one
 after another, so domains that name each other have no order: a bad spec there.
 
-    >>> from archsolve.spec import load_text
+    >>> from archsolve.spec.load import load_text
     >>> spec = load_text('''
     ... input: [1, H]
     ... vars: {H: {min: 8, max: 64}, k: {min: 1, max: H // 8}}
@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .errors import ExprError, SpecError
-from .expr import Expr, interval
-from .spec import Layer, Spec, Unknown
+from archsolve.errors import ExprError, SpecError
+from archsolve.lang.expr import Expr, interval
+from archsolve.spec.load import Layer, Spec, Unknown
 
 # the widest values a field's "?" can take by default: a domain end naming a field the layer
 # does not give a value for (a block argument's) is bounded by these
@@ -41,7 +41,7 @@ def var_span(spec: Spec, u: str, lay: Layer | None = None) -> tuple[int, int]:
     of the solver and the search; ``lay``: the layer using ``u`` as a hyperparameter, for
     the message when there is no range.
 
-        >>> from archsolve.spec import load_text
+        >>> from archsolve.spec.load import load_text
         >>> spec = load_text('''
         ... input: [1, 8]
         ... vars: {k: {in: [3, 5, 7]}, p: {min: 0, max: k // 2}}
@@ -113,7 +113,7 @@ def unknown_span(spec: Spec, u: str, _seen: tuple[str, ...] = ()) -> tuple[int, 
     ``output_padding: "?"`` reach 7, a ``kernel: 25`` a ``padding: "?"`` 24, a kernel ``"?"``
     of a wider ``domains:`` override more (the field's default domain is only the fallback).
 
-        >>> from archsolve.spec import load_text
+        >>> from archsolve.spec.load import load_text
         >>> spec = load_text('''
         ... input: [1, 4]
         ... layers: [{name: u, op: deconv, out: 1, kernel: 2, stride: 8, output_padding: "?"}]
@@ -156,7 +156,7 @@ def var_ends(spec: Spec, name: str, env: Mapping[str, int]) -> tuple[int, int]:
     """A var's range domain's ends for the values bound (tied vars worked out from them; a
     KeyError where an end names an open var); a division by zero in them is a bad spec,
     placed at the var."""
-    from .propagate import resolve_vars
+    from archsolve.shapes.propagate import resolve_vars
 
     var = spec.vars[name]
     dom = var.domain

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .expr import Bin, Call, Expr, ListExpr, Name, Num
-from .ops import OPS, Args, Ignore
-from .propagate import LayerResult, Propagation
+from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num
+from archsolve.ops.table import OPS, Args, Ignore
+from archsolve.shapes.propagate import LayerResult, Propagation
 
 
 def fold(e: Expr) -> Expr:

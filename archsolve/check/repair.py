@@ -22,13 +22,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ArchsolveError, ExprError
-from .expr import parse
-from .graph import build_network
-from .ops import ALIASES, AXIS_NAMES, OPS, Kind
-from .propagate import Propagation, propagate
-from .spec import Spec, load_document
-from .yamlio import Document, set_at
+from archsolve.errors import ArchsolveError, ExprError
+from archsolve.lang.expr import parse
+from archsolve.lang.yamlio import Document, set_at
+from archsolve.ops.table import ALIASES, AXIS_NAMES, OPS, Kind
+from archsolve.shapes.graph import build_network
+from archsolve.shapes.propagate import Propagation, propagate
+from archsolve.spec.load import Spec, load_document
 
 REPAIR_SECONDS = 3.0
 MAX_REPAIRS = 5

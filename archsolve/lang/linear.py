@@ -8,14 +8,14 @@ alone otherwise.
 
 Example::
 
-    >>> from archsolve.expr import parse
+    >>> from archsolve.lang.expr import parse
     >>> str(canonical(parse("(x + 5) // 2 + 1"))) == str(canonical(parse("(x + 1) // 2 + 3")))
     True
 """
 
 from __future__ import annotations
 
-from .expr import Bin, Call, Expr, Name, Num
+from archsolve.lang.expr import Bin, Call, Expr, Name, Num
 
 
 def affine_floor(e: Expr) -> tuple[int, int, int, int, str] | None:

@@ -19,11 +19,11 @@ from typing import Any
 
 import z3
 
-from .domains import var_span
-from .errors import EncodingLimit, ExprError, SolverTimeout, SpecError, interrupted, placed
-from .expr import Bin, Call, Expr, Name, Num
-from .linear import affine_floor as _affine_floor
-from .symbolic import SIZE_BOUND, System, Table, user_names
+from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, interrupted, placed
+from archsolve.lang.expr import Bin, Call, Expr, Name, Num
+from archsolve.lang.linear import affine_floor as _affine_floor
+from archsolve.solve.smt.system import SIZE_BOUND, System, Table, user_names
+from archsolve.spec.domains import var_span
 
 
 @dataclass

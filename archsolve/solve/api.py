@@ -21,8 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .domains import copies_of, var_ends
-from .errors import (
+from archsolve.errors import (
     ArchsolveError,
     EncodingLimit,
     ExprError,
@@ -32,12 +31,13 @@ from .errors import (
     interrupted,
     placed,
 )
-from .expr import CONSTRAINT, Expr, Name, Num, parse
-from .graph import Network, build_network
-from .propagate import propagate
-from .search import Answer, search
-from .spec import Spec, load_spec, written_values
-from .symbolic import dependent_bounds
+from archsolve.lang.expr import CONSTRAINT, Expr, Name, Num, parse
+from archsolve.shapes.graph import Network, build_network
+from archsolve.shapes.propagate import propagate
+from archsolve.solve.search.engine import Answer, search
+from archsolve.solve.smt.system import dependent_bounds
+from archsolve.spec.domains import copies_of, var_ends
+from archsolve.spec.load import Spec, load_spec, written_values
 
 DEFAULT_TIMEOUT = 60.0
 SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the question
@@ -181,7 +181,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     any one solution, the first either engine meets -- no optimum, no listing, so no
     objective is worked towards (the answer's value of it is still given).
 
-        >>> from archsolve.spec import load_text
+        >>> from archsolve.spec.load import load_text
         >>> spec = load_text('''
         ... input: [1, 8]
         ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
@@ -261,7 +261,7 @@ def _solve(spec: Spec, all_solutions: bool, limit: int, minimize: str | None, ti
                 "no solution: the exact search tried every combination; the time ran out before Z3 "
                 "could name the layers and constraints in conflict (a longer --timeout lets it)")})
     if res.conflict is not None:
-        from .relax import RELAX_SECONDS, relaxations
+        from archsolve.solve.relax import RELAX_SECONDS, relaxations
 
         left = RELAX_SECONDS if timeout is None else min(RELAX_SECONDS, timeout - (time.monotonic() - start))
         found = relaxations(spec, res.conflict["layers"], minimize, left) if left > 0 else []
@@ -308,8 +308,8 @@ def _sort(sols: list[Solution]) -> None:
 def _solve_z3(spec: Spec, net: Network, mode: str, limit: int, objective: Expr | str, text: str,
               timeout: float | None, progress: Callable[[int], None] | None, start: float,
               searched_unsat: bool, objective_at: tuple[Location | None, str], explain: bool) -> SolveResult:
-    from . import solver as z3layer
-    from .symbolic import at_constraint, build_system, constraint_exprs
+    from archsolve.solve.smt import solver as z3layer
+    from archsolve.solve.smt.system import at_constraint, build_system, constraint_exprs
 
     all_solutions = mode == "all"
     reported = objective  # --first: its value is given, but nothing works towards it
@@ -480,7 +480,7 @@ def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, 
                 ) -> tuple[list[Solution], int, bool] | None:
     """List solutions by dynamic programming over sizes when it applies (see enumerate.py):
     (the solutions, how many there are, whether the time ran out while listing them)."""
-    from .enumerate import SizeDP, TooManyStates, deep_enough
+    from archsolve.solve.smt.sizedp import SizeDP, TooManyStates, deep_enough
 
     dp = SizeDP.build(system, constraints)
     if dp is None:
@@ -515,7 +515,7 @@ def _list_by_dp(net: Network, system: Any, constraints: list[Expr], limit: int, 
 
 
 def _resolve_objective(e: Expr, system: Any) -> Expr:
-    from .symbolic import attribute_terms
+    from archsolve.solve.smt.system import attribute_terms
 
     terms = attribute_terms(system)
     for n in e.names():
@@ -530,7 +530,7 @@ def _resolve_objective(e: Expr, system: Any) -> Expr:
 
 def _solution(net: Network, values: dict[str, int], objective: Expr | str, system: Any,
               cache: dict[Any, Any] | None = None) -> Solution:
-    from .propagate import attribute_values
+    from archsolve.shapes.propagate import attribute_values
 
     interrupted()
     ordered = {u: values[u] for u in sorted(values)}
@@ -578,7 +578,7 @@ def explain_conflict(problem: Any, system: Any, core: list[str]) -> dict[str, An
         parts.append(f"{_names(layers)} cannot all be valid together")
     elif cons:
         parts.append(f"{' and '.join(cons)} cannot hold")
-    from .symbolic import attribute_terms
+    from archsolve.solve.smt.system import attribute_terms
 
     terms = attribute_terms(system)
     tied = spec.tied()
@@ -647,7 +647,7 @@ def explain_conflict(problem: Any, system: Any, core: list[str]) -> dict[str, An
 def _joined(problem: Any, system: Any, terms: Mapping[str, Expr], label: str) -> str:
     """For a merge in a conflict: the sizes each input can have (``cat joins e1 at 64x64
     and up at 32..42 x 32..42``), or "" (not a merge, or nothing to say)."""
-    from .ops import OPS
+    from archsolve.ops.table import OPS
 
     spec = system.spec
     try:
@@ -696,7 +696,7 @@ def _context(system: Any, layers: list[str]) -> str:
 
 def _targets(e: Expr, spec: Spec) -> list[tuple[str, int | None]]:
     """The attributes (and vars) a constraint pins, with the value it needs when it is a constant."""
-    from .expr import Bin, ListExpr
+    from archsolve.lang.expr import Bin, ListExpr
 
     out: list[tuple[str, int | None]] = []
     if isinstance(e, Bin) and e.op == "and":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .check import CheckReport
+from archsolve.check.api import CheckReport
 
 
 def check_json(report: CheckReport) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def solve_text(result: Any) -> str:
             lines.append("")
             lines.extend(_table(("unknown", "value"), [(n, str(v)) for n, v in sols[0].values.items()],
                                 (False, True)))
-        from .check import check_spec
+        from archsolve.check.api import check_spec
 
         lines.append("")
         lines.extend(layer_table(check_spec(spec, sols[0].values)))

@@ -22,10 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError, UsageError
-from .expr import Bin, Name
-from .spec import Constraint, Spec
-from .yamlio import set_at
+from archsolve.errors import SpecError, UsageError
+from archsolve.lang.expr import Bin, Name
+from archsolve.lang.yamlio import set_at
+from archsolve.spec.load import Constraint, Spec
 
 
 def atomic_write(target: str | Path, text: str) -> None:

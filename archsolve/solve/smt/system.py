@@ -15,8 +15,8 @@ sizes and effects, every constraint is linear, and floor division is by constant
 
 Example::
 
-    >>> from archsolve.spec import load_text
-    >>> from archsolve.graph import build_network
+    >>> from archsolve.spec.load import load_text
+    >>> from archsolve.shapes.graph import build_network
     >>> spec = load_text('''
     ... input: [1, 8]
     ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
@@ -37,14 +37,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .domains import unknown_span, var_span
-from .errors import EncodingLimit, SolverTimeout, SpecError, placed
-from .explain import fold
-from .expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
-from .graph import Network
-from .linear import canonical
-from .ops import OPS, Args, Kind, Record, Severity, Shape
-from .spec import Constraint, Domain, Layer, Spec
+from archsolve.errors import EncodingLimit, SolverTimeout, SpecError, placed
+from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
+from archsolve.lang.linear import canonical
+from archsolve.ops.table import OPS, Args, Kind, Record, Severity, Shape
+from archsolve.shapes.explain import fold
+from archsolve.shapes.graph import Network
+from archsolve.spec.domains import unknown_span, var_span
+from archsolve.spec.load import Constraint, Domain, Layer, Spec
 
 ENUMERATED = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "factor"})
 MAX_COMBOS = 200_000
@@ -629,7 +629,7 @@ def build_system(net: Network, objectives: Sequence[str] = (), named: frozenset[
 
 def attribute_terms(system: System) -> dict[str, Expr]:
     """``name.C``, ``name.H``, ... for constraints, from the symbolic shapes."""
-    from .ops import AXIS_NAMES
+    from archsolve.ops.table import AXIS_NAMES
 
     spec = system.spec
     axes = ("C", *AXIS_NAMES[spec.ndim])

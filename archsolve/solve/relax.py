@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ArchsolveError
-from .spec import Spec, load_document
-from .yamlio import Document, set_at
+from archsolve.errors import ArchsolveError
+from archsolve.lang.yamlio import Document, set_at
+from archsolve.spec.load import Spec, load_document
 
 RELAX_SECONDS = 0.6  # at most, for every try together: an unsat answer should stay quick
 TRY_SECONDS = 0.3  # at most for one try (a dropped override can make a question much larger)
@@ -67,7 +67,7 @@ class _Try:
 def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: float) -> list[Relaxation]:
     """The edits that make ``spec`` solvable (see the module docstring); ``layers``: the
     layers in conflict; at most ``seconds`` in all, at most :data:`MAX_OFFERS` offers."""
-    from .solve import SolverBug, solve_spec
+    from archsolve.solve.api import SolverBug, solve_spec
 
     if spec.document is None or not isinstance(spec.document.data, dict):
         return []
@@ -86,7 +86,7 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
             try:
                 edited = load_document(Document(data, spec.document.file, spec.document.marks))
                 if spec.ties_calls:  # solve --write: the edit's "?" tied like the spec's own
-                    from .writeback import writable
+                    from archsolve.output.writeback import writable
 
                     edited = writable(edited)
                 res = solve_spec(edited, minimize=minimize, timeout=min(left, TRY_SECONDS), explain=False)
@@ -138,7 +138,7 @@ def _domain_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
 
 def _input_tries(spec: Spec) -> Iterator[_Try]:
     """The input's spatial sizes written as numbers, all of them ``"?"`` at once."""
-    from .repair import candidates
+    from archsolve.check.repair import candidates
 
     sizes = [c for c in candidates(spec, set()) if c.name.startswith("input.")]
     if not sizes:
@@ -156,7 +156,7 @@ def _input_tries(spec: Spec) -> Iterator[_Try]:
 
 def _open_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
     """Each kernel, stride, padding, ... written in a conflicting layer (or its block), as ``"?"``."""
-    from .repair import candidates
+    from archsolve.check.repair import candidates
 
     def opening(path: tuple[Any, ...]) -> Callable[[dict[str, Any]], None]:
         return lambda data: set_at(data, path, "?")

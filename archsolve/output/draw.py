@@ -19,7 +19,7 @@ straight across, its two ends on one rank.
 
 Example::
 
-    >>> from archsolve.spec import load_text
+    >>> from archsolve.spec.load import load_text
     >>> print(dot_source(load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")))
     ... # doctest: +ELLIPSIS
     digraph archsolve {
@@ -37,10 +37,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ArchsolveError, SpecError, UsageError
-from .expr import Expr, Name
-from .ops import OPS, Collect, Kind
-from .spec import Group, Layer, Spec
+from archsolve.errors import ArchsolveError, SpecError, UsageError
+from archsolve.lang.expr import Expr, Name
+from archsolve.ops.table import OPS, Collect, Kind
+from archsolve.spec.load import Group, Layer, Spec
 
 FORMATS = ("dot", "mermaid", "svg", "png")
 NO_DOT = ("drawing svg/png needs Graphviz's dot program: apt-get install graphviz "
@@ -135,7 +135,7 @@ def _shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict
     With every unknown given, ``check`` computes them (choosing free input sizes as it does);
     otherwise the layers that do not depend on an open unknown are propagated.
     """
-    from .check import check_spec
+    from archsolve.check.api import check_spec
 
     open_unknowns = [u for u in spec.unknowns if u not in values]
     if not open_unknowns:
@@ -159,8 +159,8 @@ def _shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict
 
 def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict[str, int],
                                                                      dict[str, str], list[str]]:
-    from .graph import build_network
-    from .propagate import layer_args, resolve_vars
+    from archsolve.shapes.graph import build_network
+    from archsolve.shapes.propagate import layer_args, resolve_vars
 
     env = resolve_vars(spec, values)
     inp: list[Any] = []
@@ -303,7 +303,7 @@ def _delta(lay: Layer, shown: _Values) -> int:
 
 
 def _picture(spec: Spec, values: Mapping[str, int] | None) -> _Picture:
-    from .graph import build_network
+    from archsolve.shapes.graph import build_network
 
     values = dict(values or {})
     shapes, env, problems, notes = _shapes(spec, values)

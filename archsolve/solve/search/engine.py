@@ -24,8 +24,8 @@ at each leaf, with no bound on the way, so such an optimum walks every solution.
 
 Example::
 
-    >>> from archsolve.spec import load_text
-    >>> from archsolve.graph import build_network
+    >>> from archsolve.spec.load import load_text
+    >>> from archsolve.shapes.graph import build_network
     >>> net = build_network(load_text('''
     ... input: [1, 8]
     ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
@@ -47,15 +47,29 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import symbolic
-from .domains import var_span
-from .errors import ArchsolveError, ExprError, SpecError, interrupted
-from .expr import Bin, Expr, ListExpr, Name, Num, interval
-from .graph import Network
-from .ops import IDENTITY_RULES, OPS, Args, Kind, Severity, Shape
-from .propagate import COMPARISONS, ArgPlan, evaluate_constraint, fill_args, names_in, plan_args, plan_for
-from .spec import Domain, Layer
-from .symbolic import ENUMERATED, candidates, dependent_bounds, in_field_domains, is_dependent
+from archsolve.errors import ArchsolveError, ExprError, SpecError, interrupted
+from archsolve.lang.expr import Bin, Expr, ListExpr, Name, Num, interval
+from archsolve.ops.table import IDENTITY_RULES, OPS, Args, Kind, Severity, Shape
+from archsolve.shapes.graph import Network
+from archsolve.shapes.propagate import (
+    COMPARISONS,
+    ArgPlan,
+    evaluate_constraint,
+    fill_args,
+    names_in,
+    plan_args,
+    plan_for,
+)
+from archsolve.solve.smt import system as symbolic
+from archsolve.solve.smt.system import (
+    ENUMERATED,
+    candidates,
+    dependent_bounds,
+    in_field_domains,
+    is_dependent,
+)
+from archsolve.spec.domains import var_span
+from archsolve.spec.load import Domain, Layer
 
 MISSING = object()
 COUNTS = ("params", "macs")  # objectives the search sums layer by layer

@@ -14,7 +14,7 @@ The module builds with no arguments; ``forward`` takes ``[N, *input]`` and retur
 
 Example::
 
-    >>> from archsolve.spec import load_text
+    >>> from archsolve.spec.load import load_text
     >>> spec = load_text("name: tiny\\ninput: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")
     >>> src = torch_source(spec)
     >>> "class Tiny(nn.Module):" in src and "nn.Conv2d(3, 4, kernel_size=3)" in src
@@ -30,11 +30,11 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .check import CheckReport, check_spec
-from .errors import InvalidNetwork, SpecError
-from .ops import crop_offsets
-from .propagate import LayerResult
-from .spec import Semantics, Spec
+from archsolve.check.api import CheckReport, check_spec
+from archsolve.errors import InvalidNetwork, SpecError
+from archsolve.ops.table import crop_offsets
+from archsolve.shapes.propagate import LayerResult
+from archsolve.spec.load import Semantics, Spec
 
 MAX_LINE = 109  # generated lines stay shorter than 110 characters
 INDENT = "    "

@@ -7,8 +7,8 @@ shape is still known is always evaluated.
 
 Example::
 
-    >>> from archsolve.spec import load_text
-    >>> from archsolve.graph import build_network
+    >>> from archsolve.spec.load import load_text
+    >>> from archsolve.shapes.graph import build_network
     >>> net = build_network(load_text("input: [3, 32, 32]\\nlayers: [{op: conv, out: 8, kernel: 3}]"))
     >>> propagate(net, {}).layers["conv1"].shape
     (8, 30, 30)
@@ -21,11 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .errors import ExprError, SpecError
-from .expr import Expr, ListExpr, Name, Num
-from .graph import Network
-from .ops import IDENTITY_RULES, OPS, Args, Collect, Kind, Severity, Shape, same_reach
-from .spec import Layer, Semantics, Spec
+from archsolve.errors import ExprError, SpecError
+from archsolve.lang.expr import Expr, ListExpr, Name, Num
+from archsolve.ops.table import IDENTITY_RULES, OPS, Args, Collect, Kind, Severity, Shape, same_reach
+from archsolve.shapes.graph import Network
+from archsolve.spec.load import Layer, Semantics, Spec
 
 COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
                ">=": operator.ge}
@@ -479,7 +479,7 @@ def attribute_values(prop: Propagation, only: set[str] | None = None
 
 def evaluate_constraint(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[int, ...]]) -> int:
     """Evaluate a constraint; ``==``/``!=`` compare shapes element-wise."""
-    from .expr import Bin, Call
+    from archsolve.lang.expr import Bin, Call
 
     def as_list(x: Expr) -> tuple[int, ...] | None:
         if isinstance(x, ListExpr):

@@ -15,13 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .domains import domain_cycles, var_ends, var_span
-from .errors import ArchsolveError, SpecError, UsageError
-from .explain import formula, origin
-from .expr import Bin, Name, Num
-from .graph import Network, build_network
-from .propagate import Problem, Propagation, propagate, resolve_vars
-from .spec import Layer, Spec, load_spec
+from archsolve.errors import ArchsolveError, SpecError, UsageError
+from archsolve.lang.expr import Bin, Name, Num
+from archsolve.shapes.explain import formula, origin
+from archsolve.shapes.graph import Network, build_network
+from archsolve.shapes.propagate import Problem, Propagation, propagate, resolve_vars
+from archsolve.spec.domains import domain_cycles, var_ends, var_span
+from archsolve.spec.load import Layer, Spec, load_spec
 
 NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
 NEAREST_ALONE = 64  # ... and for one axis moved by itself
@@ -180,7 +180,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
     for name in given:
         if name not in spec.vars and name not in spec.unknowns:
             options = [*spec.vars, *spec.unknowns]
-            from .spec import suggest
+            from archsolve.spec.load import suggest
 
             raise UsageError(f"{spec.file}: --set {name}: the spec has no var or unknown {name!r}"
                              f"{suggest(name, options)}")
@@ -282,8 +282,8 @@ def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | 
     and whether "none" is proven (False: not found in time)."""
     from dataclasses import replace
 
-    from .solve import solve_spec
-    from .spec import Constraint
+    from archsolve.solve.api import solve_spec
+    from archsolve.spec.load import Constraint
 
     # the values given become constraints (a var keeps its domain, which may name the others)
     fixed = replace(spec, constraints=(*spec.constraints, *(
@@ -695,7 +695,7 @@ def _new_name(base: str, taken: set[str]) -> str:
 
 def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str) -> str | None:
     """A padding (or ceil_mode) of the layer that gave ``source`` its size, making it ``want``."""
-    from .ops import OPS, Collect
+    from archsolve.ops.table import OPS, Collect
 
     cur = prop.network.spec.aliases.get(source, source)
     for _ in range(10_000):  # walk back to the layer that changed the size
@@ -788,7 +788,7 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool
     rows, totals = build_rows(prop)
     report = CheckReport(spec, prop, rows, totals, prop.problems, notes + prop.notes)
     if not report.ok and repairs:
-        from .repair import find_repairs
+        from archsolve.check.repair import find_repairs
 
         report.repairs = [r.to_json() for r in find_repairs(prop, nearest)]
     return report

@@ -8,7 +8,7 @@ values that make the network valid with it.
 
 Example::
 
-    >>> from archsolve.spec import load_spec
+    >>> from archsolve.spec.load import load_spec
     >>> report = input_sizes(load_spec("specs/unet-original-sizes.yaml"))
     >>> report["H"].pattern
     {'start': 188, 'step': 16}
@@ -21,12 +21,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .domains import EmptyDomain, var_span
-from .errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
-from .expr import Name
-from .graph import build_network
-from .propagate import propagate
-from .spec import Spec
+from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
+from archsolve.lang.expr import Name
+from archsolve.shapes.graph import build_network
+from archsolve.shapes.propagate import propagate
+from archsolve.spec.domains import EmptyDomain, var_span
+from archsolve.spec.load import Spec
 
 MAX_VALUES = 100_000
 
@@ -127,8 +127,8 @@ def size_vars(spec: Spec) -> list[str]:
 def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None = None,
                 near: int | None = None, timeout: float | None = 60.0) -> dict[str, AxisReport]:
     """The valid values of each input size variable (see the module docstring)."""
-    from . import solver as z3layer
-    from .symbolic import at_constraint, build_system, constraint_exprs
+    from archsolve.solve.smt import solver as z3layer
+    from archsolve.solve.smt.system import at_constraint, build_system, constraint_exprs
 
     names = size_vars(spec)
     if not names:
@@ -136,7 +136,7 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
                          "vars: {H: {min: 1, max: 1024}, W: H}")
     if axis is not None:
         if axis not in names:
-            from .spec import suggest
+            from archsolve.spec.load import suggest
 
             var = spec.vars.get(axis)
             tie = f"; {axis} is tied to {var.expr}, so ask for {', '.join(sorted(var.expr.names()))}" \

@@ -1,0 +1,1 @@
+"""``archsolve check``: one network's report, with fixes and repairs."""

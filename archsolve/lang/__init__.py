@@ -1,0 +1,1 @@
+"""The spec language's building blocks: YAML reading, expressions, linear forms."""

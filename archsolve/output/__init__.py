@@ -1,0 +1,1 @@
+"""What archsolve writes: reports, drawings, PyTorch code, specs filled in."""

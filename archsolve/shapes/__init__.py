@@ -1,0 +1,1 @@
+"""Shapes of one network: its graph, the propagation of sizes, and their explanation."""

@@ -1,0 +1,1 @@
+"""Filling the unknowns: the exact search, the Z3 encoding, relaxations, input sizes."""

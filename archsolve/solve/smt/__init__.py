@@ -1,0 +1,1 @@
+"""The SMT side of the solver: the symbolic system, its Z3 encoding, the size DP."""
