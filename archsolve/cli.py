@@ -28,7 +28,7 @@ from archsolve.errors import ArchsolveError, UsageError
 
 EXIT_INTERNAL = 4
 EXIT_BROKEN_PIPE = 141  # as a shell reports a process its reader left (128 + SIGPIPE)
-DEFAULT_COMBINATIONS = 200_000  # symbolic.MAX_COMBOS, without importing it
+DEFAULT_COMBINATIONS = 200_000  # domains.MAX_COMBOS
 
 
 def _fail(message: str, code: int) -> None:
@@ -159,10 +159,9 @@ def main(debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_
     spec.MAX_REPEAT = max_repeat
     expr.MAX_EXPR_LENGTH = max_expr
     # importing the solver's module would cost check 10 ms: set it only where it is (or must be) loaded
-    if max_combinations != DEFAULT_COMBINATIONS or "archsolve.solve.smt.system" in sys.modules:
-        from archsolve.solve.smt import system as symbolic
+    from archsolve.spec import domains
 
-        symbolic.MAX_COMBOS = max_combinations
+    domains.MAX_COMBOS = max_combinations
 
 
 @main.command()
@@ -244,7 +243,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         raise UsageError("--count counts what --all lists; add --all")
     loaded = load_spec(spec)
     if write_to or in_place:  # a "?" in a block definition gets one value for all its calls
-        from archsolve.output.writeback import writable
+        from archsolve.spec.written import writable
 
         loaded = writable(loaded)
     progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None

@@ -113,3 +113,9 @@ def placed(where: Location | None, field: str) -> Iterator[None]:
         if exc.where is not None or exc.field is not None:
             raise
         raise type(exc)(exc.bare, where, field) from None
+
+
+class SolverBug(ArchsolveError):
+    """A solver answer failed re-verification: a bug in archsolve, never shown as an answer."""
+
+    exit_code = 4

@@ -124,7 +124,7 @@ def test_the_combination_limit_default_is_the_solvers() -> None:
     import subprocess
     import sys
 
-    code = "from archsolve import cli; from archsolve.solve.smt import system as symbolic; print(cli.DEFAULT_COMBINATIONS == symbolic.MAX_COMBOS)"
+    code = "from archsolve import cli; from archsolve.spec import domains; print(cli.DEFAULT_COMBINATIONS == domains.MAX_COMBOS)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
 
 

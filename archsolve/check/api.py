@@ -17,10 +17,10 @@ from typing import Any
 
 from archsolve.errors import ArchsolveError, SpecError, UsageError
 from archsolve.lang.expr import Bin, Name, Num
-from archsolve.shapes.explain import formula, origin
+from archsolve.shapes.explain import origin
 from archsolve.shapes.graph import Network, build_network
-from archsolve.shapes.propagate import Problem, Propagation, propagate, resolve_vars
-from archsolve.spec.domains import domain_cycles, var_ends, var_span
+from archsolve.shapes.propagate import Problem, Propagation, propagate
+from archsolve.spec.domains import domain_cycles, resolve_vars, var_ends, var_span
 from archsolve.spec.load import Layer, Spec, load_spec
 
 NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
@@ -819,6 +819,3 @@ def _annotate_merges(prop: Propagation) -> None:
 def check_file(path: str, given: Mapping[str, int] | None = None) -> CheckReport:
     """Load and check a spec file."""
     return check_spec(load_spec(path), given)
-
-
-__all__ = ["check_file", "check_spec", "CheckReport", "Row", "nearest_inputs", "formula", "Num"]

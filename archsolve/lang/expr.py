@@ -568,3 +568,36 @@ def parse(text: str, allow: frozenset[str] = VALUE) -> Expr:
     'k // 2 + 1'
     """
     return _Parser(text, allow).parse()
+
+
+def fold(e: Expr) -> Expr:
+    """Fold constant sub-expressions and drop ``+ 0``, ``* 1``, ``// 1``."""
+    if isinstance(e, Bin):
+        a, b = fold(e.left), fold(e.right)
+        if isinstance(a, Num) and isinstance(b, Num):
+            return Num(Bin(e.op, a, b).evaluate({}))
+        if isinstance(b, Num):
+            if b.value == 0 and e.op in ("+", "-"):
+                return a
+            if b.value == 1 and e.op in ("*", "//"):
+                return a
+            if b.value < 0 and e.op in ("+", "-"):
+                return Bin("-" if e.op == "+" else "+", a, Num(-b.value))
+            # (x + 3) - 1 -> x + 2
+            if e.op in ("+", "-") and isinstance(a, Bin) and a.op in ("+", "-") and isinstance(a.right, Num):
+                inner = a.right.value if a.op == "+" else -a.right.value
+                total = inner + (b.value if e.op == "+" else -b.value)
+                return fold(Bin("+", a.left, Num(total)))
+        if isinstance(a, Num) and a.value == 0 and e.op == "+":
+            return b
+        if isinstance(a, Num) and a.value == 1 and e.op == "*":
+            return b
+        return Bin(e.op, a, b)
+    if isinstance(e, Call):
+        args = tuple(fold(x) for x in e.args)
+        if all(isinstance(x, Num) for x in args):
+            return Num(Call(e.fn, args).evaluate({}))
+        if e.fn == "ite" and isinstance(args[0], Num):
+            return args[1] if args[0].value else args[2]
+        return Call(e.fn, args)
+    return e

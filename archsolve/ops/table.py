@@ -912,6 +912,3 @@ OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}
 IDENTITY_RULES = (same_shape, batchnorm_shape)
 ALIASES = {"convtranspose": "deconv"}
 MERGES = frozenset(name for name, d in OPS.items() if d.merge)
-
-__all__ = ["OPS", "IDENTITY_RULES", "ALIASES", "MERGES", "OpDef", "FieldDef", "Kind", "Args", "Collect", "Ignore", "Record", "Window", "EMPTY",
-           "Severity", "Shape", "AXIS_NAMES", "REQUIRED", "crop_offsets", "gt"]

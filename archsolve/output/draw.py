@@ -160,7 +160,8 @@ def _shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict
 def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict[str, int],
                                                                      dict[str, str], list[str]]:
     from archsolve.shapes.graph import build_network
-    from archsolve.shapes.propagate import layer_args, resolve_vars
+    from archsolve.shapes.propagate import layer_args
+    from archsolve.spec.domains import resolve_vars
 
     env = resolve_vars(spec, values)
     inp: list[Any] = []
@@ -651,6 +652,3 @@ def render(spec: Spec, fmt: str, values: Mapping[str, int] | None = None) -> byt
         err = done.stderr.decode("utf-8", "replace").strip()
         raise ArchsolveError(f"Graphviz's dot failed (exit {done.returncode}): {err}")
     return done.stdout
-
-
-__all__ = ["dot_source", "mermaid_source", "render", "FORMATS"]

@@ -493,6 +493,3 @@ def _safe_inplace(name: str, results: Mapping[str, LayerResult], readers: Mappin
     if src == "input" or results[src].layer.op in _ALIASING:
         return False
     return readers.get(src, []) == [name]
-
-
-__all__ = ["torch_source", "class_name"]

@@ -18,14 +18,12 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from archsolve.errors import SpecError, UsageError
-from archsolve.lang.expr import Bin, Name
 from archsolve.lang.yamlio import set_at
-from archsolve.spec.load import Constraint, Spec
+from archsolve.spec.load import Spec
 
 
 def atomic_write(target: str | Path, text: str) -> None:
@@ -175,21 +173,6 @@ def _filled_yaml(spec: Spec, values: Mapping[str, int], source: str) -> str:
     return out.getvalue()
 
 
-def writable(spec: Spec) -> Spec:
-    """``spec`` with one more constraint for each ``"?"`` written inside a block definition
-    that several calls use: their unknowns equal, since the file has one place for the value.
-
-    ``solve --write`` solves this, so that its answer can be written back.
-    """
-    at: dict[tuple[Any, ...], list[str]] = {}
-    for name, unk in spec.unknowns.items():
-        if unk.path:
-            at.setdefault(unk.path, []).append(name)
-    extra = [Constraint(Bin("==", Name(names[0]), Name(other)),
-                        f"{names[0]} == {other} (one '?' in the file: written back, it takes one value)",
-                        spec.unknowns[other].where)
-             for names in at.values() for other in names[1:]]
-    return replace(spec, constraints=(*spec.constraints, *extra), ties_calls=True)
 
 
 def write_solution(spec: Spec, values: Mapping[str, int], out: str | None, in_place: bool) -> str:

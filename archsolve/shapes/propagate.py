@@ -23,8 +23,9 @@ from typing import Any, NamedTuple
 
 from archsolve.errors import ExprError, SpecError
 from archsolve.lang.expr import Expr, ListExpr, Name, Num
-from archsolve.ops.table import IDENTITY_RULES, OPS, Args, Collect, Kind, Severity, Shape, same_reach
+from archsolve.ops.table import IDENTITY_RULES, OPS, Args, Collect, Kind, Shape, same_reach
 from archsolve.shapes.graph import Network
+from archsolve.spec.domains import evaluate_field, resolve_vars
 from archsolve.spec.load import Layer, Semantics, Spec
 
 COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
@@ -76,35 +77,8 @@ class Propagation:
 
 # -- evaluating field values --------------------------------------------------------------------
 
-def resolve_vars(spec: Spec, given: Mapping[str, int]) -> dict[str, int]:
-    """Values for every var that has one: tied vars computed from the others.
-
-    Vars with a domain take their value from ``given``; those missing stay unbound.
-    """
-    env: dict[str, int] = {}
-    for name, value in given.items():
-        env[name] = value
-    pending = {n: v for n, v in spec.vars.items() if v.expr is not None and n not in env}
-    while pending:
-        progressed = False
-        for n, v in list(pending.items()):
-            assert v.expr is not None
-            if v.expr.names() <= env.keys():
-                env[n] = _eval(v.expr, env, spec, f"vars.{n}", v.where)
-                del pending[n]
-                progressed = True
-        if not progressed:
-            break
-    return env
 
 
-def _eval(e: Expr, env: Mapping[str, int], spec: Spec, fieldname: str, where: Any) -> int:
-    try:
-        return e.evaluate(env)
-    except KeyError as exc:
-        raise SpecError(f"{e} depends on {exc.args[0]!r}, which has no value", where, fieldname) from None
-    except ExprError as exc:
-        raise SpecError(exc.bare, where, fieldname) from None
 
 
 class ArgPlan(NamedTuple):
@@ -256,7 +230,7 @@ def _field_value(lay: Layer, name: str, kind: Kind, v: Any, minimum: int | None,
         ints = [x.evaluate(env) for x in flat]
     except (KeyError, ExprError):
         fname = f"{lay.name}.{name}"
-        ints = [_eval(x, env, spec, fname, lay.where) for x in flat]  # raises, naming the field
+        ints = [evaluate_field(x, env, spec, fname, lay.where) for x in flat]  # raises, naming the field
     if minimum is not None and min(ints) < minimum:
         _basic_range(min(ints), minimum, spec, f"{lay.name}.{name}", lay)
     if kind is Kind.INT:
@@ -288,7 +262,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     spec = net.spec
     counts = counts or _constraints_count(spec)
     env = resolve_vars(spec, given)
-    inp = tuple(_eval(e, env, spec, f"input[{i}]", spec.document.where(("input", i)) if spec.document else None)
+    inp = tuple(evaluate_field(e, env, spec, f"input[{i}]", spec.document.where(("input", i)) if spec.document else None)
                 for i, e in enumerate(spec.input))
     if spatial is not None:
         inp = (inp[0], *spatial)
@@ -559,7 +533,3 @@ def _show_values(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[
             parts.append(f"{n} = {scalars[n]}")
     # no name left: the constraint names values written in the spec (c.kernel is 3): show them
     return ", ".join(parts) or str(e)
-
-
-__all__ = ["propagate", "Propagation", "LayerResult", "Problem", "layer_args", "resolve_vars",
-           "evaluate_constraint", "Num", "Severity"]

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Callable, Mapping
@@ -22,21 +23,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from archsolve.errors import (
-    ArchsolveError,
     EncodingLimit,
     ExprError,
     Location,
+    SolverBug,
     SolverTimeout,
     SpecError,
     interrupted,
     placed,
 )
-from archsolve.lang.expr import CONSTRAINT, Expr, Name, Num, parse
+from archsolve.lang.expr import Expr, Name, Num, parse
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import propagate
+from archsolve.solve import relax
 from archsolve.solve.search.engine import Answer, search
-from archsolve.solve.smt.system import dependent_bounds
-from archsolve.spec.domains import copies_of, var_ends
+from archsolve.spec.domains import copies_of, dependent_bounds, var_ends
 from archsolve.spec.load import Spec, load_spec, written_values
 
 DEFAULT_TIMEOUT = 60.0
@@ -44,10 +45,6 @@ SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the 
 OBJECTIVE_KINDS = ("params", "macs")
 
 
-class SolverBug(ArchsolveError):
-    """A solver answer failed re-verification: a bug in archsolve, never shown as an answer."""
-
-    exit_code = 4
 
 
 @dataclass
@@ -261,10 +258,9 @@ def _solve(spec: Spec, all_solutions: bool, limit: int, minimize: str | None, ti
                 "no solution: the exact search tried every combination; the time ran out before Z3 "
                 "could name the layers and constraints in conflict (a longer --timeout lets it)")})
     if res.conflict is not None:
-        from archsolve.solve.relax import RELAX_SECONDS, relaxations
-
-        left = RELAX_SECONDS if timeout is None else min(RELAX_SECONDS, timeout - (time.monotonic() - start))
-        found = relaxations(spec, res.conflict["layers"], minimize, left) if left > 0 else []
+        left = relax.RELAX_SECONDS if timeout is None else min(relax.RELAX_SECONDS, timeout - (time.monotonic() - start))
+        found = relax.relaxations(spec, res.conflict["layers"], minimize=minimize, seconds=left,
+                            solve=functools.partial(solve_spec, explain=False)) if left > 0 else []
         res.conflict["relaxations"] = [r.to_json() for r in found]
         res.elapsed = time.monotonic() - start
     return res
@@ -724,6 +720,3 @@ def _names(items: list[str]) -> str:
 
 def solve_file(path: str, **kw: Any) -> SolveResult:
     return solve_spec(load_spec(path), **kw)
-
-
-__all__ = ["solve_spec", "solve_file", "SolveResult", "Solution", "SolverBug", "verify", "CONSTRAINT"]

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
-from archsolve.lang.expr import Name
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.spec.domains import EmptyDomain, var_span
@@ -371,6 +370,3 @@ def to_text(spec: Spec, reports: dict[str, AxisReport], near: int | None) -> str
             lines.append(f"  nearest to {near}: " + (" and ".join(map(str, r.nearest)) if r.nearest else
                                                      "none" if r.complete else "not known (the time ran out)"))
     return "\n".join(lines)
-
-
-__all__ = ["input_sizes", "AxisReport", "parse_range", "size_vars", "to_json", "to_text", "Name"]

@@ -15,7 +15,8 @@ all of them together take at most :data:`RELAX_SECONDS` (one at most :data:`TRY_
 
 Example::
 
-    >>> [r.edit for r in relaxations(spec, ["upA", "upB"], None, 3.0)]   # doctest: +SKIP
+    >>> found = relaxations(spec, ["upA", "upB"], minimize=None, seconds=3.0, solve=quick)  # doctest: +SKIP
+    >>> [r.edit for r in found]  # doctest: +SKIP
     [{'remove': ['domains.stride']}, {'open': ['upB.kernel']}]
 """
 
@@ -25,16 +26,21 @@ import copy
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from archsolve.errors import ArchsolveError
+from archsolve.errors import ArchsolveError, SolverBug
 from archsolve.lang.yamlio import Document, set_at
 from archsolve.spec.load import Spec, load_document
+from archsolve.spec.written import candidates, writable
 
 RELAX_SECONDS = 0.6  # at most, for every try together: an unsat answer should stay quick
 TRY_SECONDS = 0.3  # at most for one try (a dropped override can make a question much larger)
 MIN_TRY_SECONDS = 0.1  # no try starts with less time than this left
 MAX_OFFERS = 5
+
+
+class Solve(Protocol):
+    def __call__(self, spec: Spec, *, minimize: str | None, timeout: float) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,12 @@ class _Try:
     fallback: bool = False  # tried only when no single removal of its group gave a solution
 
 
-def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: float) -> list[Relaxation]:
+def relaxations(spec: Spec, layers: list[str], *, minimize: str | None, seconds: float,
+                solve: Solve) -> list[Relaxation]:
     """The edits that make ``spec`` solvable (see the module docstring); ``layers``: the
-    layers in conflict; at most ``seconds`` in all, at most :data:`MAX_OFFERS` offers."""
-    from archsolve.solve.api import SolverBug, solve_spec
-
+    layers in conflict; at most ``seconds`` in all, at most :data:`MAX_OFFERS` offers.
+    ``solve``: how an edited spec is solved (``solve_spec`` without explanations: the API
+    above this module passes itself down, so that the two do not import each other)."""
     if spec.document is None or not isinstance(spec.document.data, dict):
         return []
     named = set(layers)
@@ -86,10 +93,8 @@ def relaxations(spec: Spec, layers: list[str], minimize: str | None, seconds: fl
             try:
                 edited = load_document(Document(data, spec.document.file, spec.document.marks))
                 if spec.ties_calls:  # solve --write: the edit's "?" tied like the spec's own
-                    from archsolve.output.writeback import writable
-
                     edited = writable(edited)
-                res = solve_spec(edited, minimize=minimize, timeout=min(left, TRY_SECONDS), explain=False)
+                res = solve(edited, minimize=minimize, timeout=min(left, TRY_SECONDS))
             except SolverBug:
                 raise  # a wrong answer is never an offer
             except ArchsolveError:
@@ -138,8 +143,6 @@ def _domain_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
 
 def _input_tries(spec: Spec) -> Iterator[_Try]:
     """The input's spatial sizes written as numbers, all of them ``"?"`` at once."""
-    from archsolve.check.repair import candidates
-
     sizes = [c for c in candidates(spec, set()) if c.name.startswith("input.")]
     if not sizes:
         return
@@ -156,8 +159,6 @@ def _input_tries(spec: Spec) -> Iterator[_Try]:
 
 def _open_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
     """Each kernel, stride, padding, ... written in a conflicting layer (or its block), as ``"?"``."""
-    from archsolve.check.repair import candidates
-
     def opening(path: tuple[Any, ...]) -> Callable[[dict[str, Any]], None]:
         return lambda data: set_at(data, path, "?")
 
@@ -171,6 +172,3 @@ def _open_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
         if here or in_block:
             yield _Try({"open": [cand.name]}, {cand.name: cand.current}, opening(cand.path),
                        f"with {cand.name} open (now {cand.current})")
-
-
-__all__ = ["relaxations", "Relaxation", "RELAX_SECONDS", "MAX_OFFERS"]

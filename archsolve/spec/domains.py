@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from archsolve.errors import ExprError, SpecError
 from archsolve.lang.expr import Expr, interval
@@ -28,6 +29,9 @@ from archsolve.spec.load import Layer, Spec, Unknown
 # the widest values a field's "?" can take by default: a domain end naming a field the layer
 # does not give a value for (a block argument's) is bounded by these
 FIELD_BOUNDS = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}
+# the fields whose "?" the solver enumerates (their values decide a layer's shape)
+ENUMERATED = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "factor"})
+MAX_COMBOS = 200_000  # the most values one unknown, or one layer's unknowns together, may take (--max-combinations)
 
 
 class EmptyDomain(SpecError):
@@ -156,8 +160,6 @@ def var_ends(spec: Spec, name: str, env: Mapping[str, int]) -> tuple[int, int]:
     """A var's range domain's ends for the values bound (tied vars worked out from them; a
     KeyError where an end names an open var); a division by zero in them is a bad spec,
     placed at the var."""
-    from archsolve.shapes.propagate import resolve_vars
-
     var = spec.vars[name]
     dom = var.domain
     assert dom is not None and dom.lo is not None and dom.hi is not None
@@ -198,3 +200,107 @@ def _field_span(spec: Spec, unk: Unknown, field: str, seen: tuple[str, ...]) -> 
         lo = got[0] if lo is None else min(lo, got[0])
         hi = got[1] if hi is None else max(hi, got[1])
     return (lo, hi) if lo is not None and hi is not None else fallback
+
+
+def resolve_vars(spec: Spec, given: Mapping[str, int]) -> dict[str, int]:
+    """Values for every var that has one: tied vars computed from the others.
+
+    Vars with a domain take their value from ``given``; those missing stay unbound.
+    """
+    env: dict[str, int] = {}
+    for name, value in given.items():
+        env[name] = value
+    pending = {n: v for n, v in spec.vars.items() if v.expr is not None and n not in env}
+    while pending:
+        progressed = False
+        for n, v in list(pending.items()):
+            assert v.expr is not None
+            if v.expr.names() <= env.keys():
+                env[n] = evaluate_field(v.expr, env, spec, f"vars.{n}", v.where)
+                del pending[n]
+                progressed = True
+        if not progressed:
+            break
+    return env
+
+
+def evaluate_field(e: Expr, env: Mapping[str, int], spec: Spec, fieldname: str, where: Any) -> int:
+    try:
+        return e.evaluate(env)
+    except KeyError as exc:
+        raise SpecError(f"{e} depends on {exc.args[0]!r}, which has no value", where, fieldname) from None
+    except ExprError as exc:
+        raise SpecError(exc.bare, where, fieldname) from None
+
+
+def unknown_values(spec: Spec, u: str, lay: Layer) -> list[int]:
+    """The values an unknown may take (a dependent domain at its widest)."""
+    if u in spec.vars:
+        dom = spec.vars[u].domain
+        assert dom is not None
+        if dom.values is not None:
+            return list(dom.values)
+        lo, hi = var_span(spec, u, lay)
+        if hi - lo >= MAX_COMBOS:  # before the list is made: 10^9 values would fill the memory
+            raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, and its domain {dom} has "
+                            f"{hi - lo + 1:,} values at its widest; the limit is {MAX_COMBOS:,} "
+                            "(--max-combinations); narrow it", spec.vars[u].where, f"vars.{u}")
+        return list(range(lo, hi + 1))
+    unk = spec.unknowns[u]
+    if unk.domain.values is not None:
+        return list(unk.domain.values)
+    lo, hi = unknown_span(spec, u)
+    if hi - lo >= MAX_COMBOS:
+        raise SpecError(f"this \"?\" would take {hi - lo + 1:,} values (its domain {unk.domain} at its widest); "
+                        f"the limit is {MAX_COMBOS:,} (--max-combinations); narrow it", unk.where, u)
+    return list(range(lo, hi + 1))
+
+
+def is_dependent(spec: Spec, u: str) -> bool:
+    """Whether an unknown's domain names other fields (padding 0..kernel-1)."""
+    unk = spec.unknowns.get(u)
+    if unk is None or unk.domain.values is not None:
+        return False
+    assert unk.domain.lo is not None and unk.domain.hi is not None
+    return bool(unk.domain.lo.names() or unk.domain.hi.names())
+
+
+def in_field_domains(spec: Spec, vals: Mapping[str, Any], assign: Mapping[str, int], ndim: int) -> bool:
+    """Dependent domains: an unknown padding stays below its kernel, and so on.
+
+    ``vals``: the layer's field values (ints where known); ``assign``: unknowns to test."""
+    for u, value in assign.items():
+        bounds = dependent_bounds(spec, u, vals, ndim)
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            return False
+    return True
+
+
+def dependent_bounds(spec: Spec, u: str, vals: Mapping[str, Any], ndim: int) -> tuple[int, int] | None:
+    """The range a dependent unknown (``padding`` in 0..kernel-1) allows, given the layer's
+    field values (ints, or a tuple of them per axis): the tightest over the axes it stands
+    on whose fields are known; None where nothing bounds it."""
+    unk = spec.unknowns.get(u)
+    if unk is None or unk.layer.split("/")[-1] == "" or unk.domain.values is not None:
+        return None
+    dom = unk.domain
+    assert dom.lo is not None and dom.hi is not None
+    names = dom.lo.names() | dom.hi.names()
+    if not names:
+        return None
+    # the axis the unknown stands on: `up1.padding[1]`, or every axis
+    axes = [int(u.rsplit("[", 1)[1].rstrip("]"))] if u.endswith("]") and "[" in u else range(ndim)
+    bounds: tuple[int, int] | None = None
+    for a in axes:
+        env = {}
+        for n in names:
+            v = vals.get(n)
+            if isinstance(v, tuple):
+                v = v[a] if a < len(v) else v[0]
+            if not isinstance(v, int):
+                break
+            env[n] = v
+        else:
+            lo, hi = dom.lo.evaluate(env), dom.hi.evaluate(env)
+            bounds = (lo, hi) if bounds is None else (max(bounds[0], lo), min(bounds[1], hi))
+    return bounds

@@ -60,15 +60,15 @@ from archsolve.shapes.propagate import (
     plan_args,
     plan_for,
 )
-from archsolve.solve.smt import system as symbolic
-from archsolve.solve.smt.system import (
+from archsolve.spec import domains
+from archsolve.spec.domains import (
     ENUMERATED,
-    candidates,
     dependent_bounds,
     in_field_domains,
     is_dependent,
+    unknown_values,
+    var_span,
 )
-from archsolve.spec.domains import var_span
 from archsolve.spec.load import Domain, Layer
 
 MISSING = object()
@@ -213,7 +213,7 @@ class _Search:
         for st in self.steps:  # --max-combinations holds for every engine (the solver says it)
             if st.new:
                 st.width = math.prod([len(self.cands[u]) for u in st.new])
-                if st.width > symbolic.MAX_COMBOS:
+                if st.width > domains.MAX_COMBOS:
                     raise NotApplicable(f"{st.layer.name if st.layer else 'input'}: too many combinations")
 
     @functools.cached_property
@@ -444,7 +444,7 @@ class _Search:
     def _widest(self, u: str, dom: Domain | None) -> list[int]:
         spec = self.spec
         # a "?" whose domain follows its layer's fields (padding 0..kernel-1) is left to
-        # candidates(), which bounds it by those fields' widest values
+        # unknown_values(), which bounds it by those fields' widest values
         if dom is not None and dom.values is None and u not in self.dependent:
             assert dom.lo is not None and dom.hi is not None
             try:
@@ -457,7 +457,7 @@ class _Search:
             if hi - lo >= MAX_VALUES:
                 raise NotApplicable(f"{u}: {hi - lo + 1} values")
         try:
-            return candidates(spec, u, self._layer_of(u))
+            return unknown_values(spec, u, self._layer_of(u))
         except ArchsolveError:
             raise NotApplicable(f"{u}: no finite domain") from None
 

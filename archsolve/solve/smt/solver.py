@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -611,6 +611,3 @@ def linked_rows(problem: Z3Problem, tables: Sequence[Table], kind: str | None) -
 
 def evaluate_in(problem: Z3Problem, e: Expr) -> int:
     return problem.solver.model().eval(problem.term(e), model_completion=True).as_long()
-
-
-__all__ = ["Z3Problem", "Assignment", "linked_rows", "evaluate_in", "Mapping"]

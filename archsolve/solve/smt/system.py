@@ -38,16 +38,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import EncodingLimit, SolverTimeout, SpecError, placed
-from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, Value, lift
+from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, Value, fold, lift
 from archsolve.lang.linear import canonical
 from archsolve.ops.table import OPS, Args, Kind, Record, Severity, Shape
-from archsolve.shapes.explain import fold
 from archsolve.shapes.graph import Network
-from archsolve.spec.domains import unknown_span, var_span
+from archsolve.spec import domains
+from archsolve.spec.domains import ENUMERATED, in_field_domains, is_dependent, unknown_span, unknown_values
 from archsolve.spec.load import Constraint, Domain, Layer, Spec
 
-ENUMERATED = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "factor"})
-MAX_COMBOS = 200_000
 PLACEHOLDER = "§"  # never valid in a spec name: marks an input size inside an effect
 # every size the solver derives lies within +-SIZE_BOUND (bounded integers keep Z3 fast); the
 # spec's own sizes are at most spec.MAX_SIZE, far below, so no real size is cut off
@@ -438,13 +436,13 @@ class _Builder:
             values = {**values, "out": Name(f"{PLACEHOLDER}out")}
         local = [u for u in enum if self.local.get(u) == lay.name]
         shared = [u for u in enum if u not in local]
-        pools = [candidates(self.spec, u, lay) for u in enum]
+        pools = [unknown_values(self.spec, u, lay) for u in enum]
         total = 1
         for c in pools:
             total *= len(c)
-        if total > MAX_COMBOS:
+        if total > domains.MAX_COMBOS:
             raise SpecError(f"{lay.name}: {total:,} combinations of {', '.join(enum)} to try "
-                            f"(the limit is {MAX_COMBOS:,}); narrow their domains", lay.where)
+                            f"(the limit is {domains.MAX_COMBOS:,}); narrow their domains", lay.where)
         groups: dict[Any, Effect] = {}
         opdef = OPS[lay.op]
         moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
@@ -545,77 +543,12 @@ class _Builder:
         return tuple(result)
 
 
-def candidates(spec: Spec, u: str, lay: Layer) -> list[int]:
-    """The values an unknown may take (a dependent domain at its widest)."""
-    if u in spec.vars:
-        dom = spec.vars[u].domain
-        assert dom is not None
-        if dom.values is not None:
-            return list(dom.values)
-        lo, hi = var_span(spec, u, lay)
-        if hi - lo >= MAX_COMBOS:  # before the list is made: 10^9 values would fill the memory
-            raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, and its domain {dom} has "
-                            f"{hi - lo + 1:,} values at its widest; the limit is {MAX_COMBOS:,} "
-                            "(--max-combinations); narrow it", spec.vars[u].where, f"vars.{u}")
-        return list(range(lo, hi + 1))
-    unk = spec.unknowns[u]
-    if unk.domain.values is not None:
-        return list(unk.domain.values)
-    lo, hi = unknown_span(spec, u)
-    if hi - lo >= MAX_COMBOS:
-        raise SpecError(f"this \"?\" would take {hi - lo + 1:,} values (its domain {unk.domain} at its widest); "
-                        f"the limit is {MAX_COMBOS:,} (--max-combinations); narrow it", unk.where, u)
-    return list(range(lo, hi + 1))
 
 
-def is_dependent(spec: Spec, u: str) -> bool:
-    """Whether an unknown's domain names other fields (padding 0..kernel-1)."""
-    unk = spec.unknowns.get(u)
-    if unk is None or unk.domain.values is not None:
-        return False
-    assert unk.domain.lo is not None and unk.domain.hi is not None
-    return bool(unk.domain.lo.names() or unk.domain.hi.names())
 
 
-def in_field_domains(spec: Spec, vals: Mapping[str, Any], assign: Mapping[str, int], ndim: int) -> bool:
-    """Dependent domains: an unknown padding stays below its kernel, and so on.
-
-    ``vals``: the layer's field values (ints where known); ``assign``: unknowns to test."""
-    for u, value in assign.items():
-        bounds = dependent_bounds(spec, u, vals, ndim)
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
-            return False
-    return True
 
 
-def dependent_bounds(spec: Spec, u: str, vals: Mapping[str, Any], ndim: int) -> tuple[int, int] | None:
-    """The range a dependent unknown (``padding`` in 0..kernel-1) allows, given the layer's
-    field values (ints, or a tuple of them per axis): the tightest over the axes it stands
-    on whose fields are known; None where nothing bounds it."""
-    unk = spec.unknowns.get(u)
-    if unk is None or unk.layer.split("/")[-1] == "" or unk.domain.values is not None:
-        return None
-    dom = unk.domain
-    assert dom.lo is not None and dom.hi is not None
-    names = dom.lo.names() | dom.hi.names()
-    if not names:
-        return None
-    # the axis the unknown stands on: `up1.padding[1]`, or every axis
-    axes = [int(u.rsplit("[", 1)[1].rstrip("]"))] if u.endswith("]") and "[" in u else range(ndim)
-    bounds: tuple[int, int] | None = None
-    for a in axes:
-        env = {}
-        for n in names:
-            v = vals.get(n)
-            if isinstance(v, tuple):
-                v = v[a] if a < len(v) else v[0]
-            if not isinstance(v, int):
-                break
-            env[n] = v
-        else:
-            lo, hi = dom.lo.evaluate(env), dom.hi.evaluate(env)
-            bounds = (lo, hi) if bounds is None else (max(bounds[0], lo), min(bounds[1], hi))
-    return bounds
 
 
 def build_system(net: Network, objectives: Sequence[str] = (), named: frozenset[str] = frozenset(),
