@@ -25,10 +25,11 @@ from typing import Any
 import click
 
 from archsolve.errors import ArchsolveError, UsageError
+from archsolve.limits import DEFAULT_LIMITS, Limits
 
 EXIT_INTERNAL = 4
 EXIT_BROKEN_PIPE = 141  # as a shell reports a process its reader left (128 + SIGPIPE)
-DEFAULT_COMBINATIONS = 200_000  # domains.MAX_COMBOS
+MIB = 1024 * 1024
 
 
 def _fail(message: str, code: int) -> None:
@@ -129,20 +130,21 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archsolve")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks (for reporting bugs).")
-@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=2.0, show_default=True,
-              help="Refuse spec files larger than this.")
-@click.option("--max-values", type=click.IntRange(min=1), default=200_000, show_default=True,
+@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=DEFAULT_LIMITS.file_bytes / MIB,
+              show_default=True, help="Refuse spec files larger than this.")
+@click.option("--max-values", type=click.IntRange(min=1), default=DEFAULT_LIMITS.yaml_values, show_default=True,
               help="Refuse YAML that expands (through aliases) to more values.")
-@click.option("--max-layers", type=click.IntRange(min=1), default=100_000, show_default=True,
+@click.option("--max-layers", type=click.IntRange(min=1), default=DEFAULT_LIMITS.layers, show_default=True,
               help="Refuse networks with more layers after blocks and repeat.")
-@click.option("--max-repeat", type=click.IntRange(min=1), default=10_000, show_default=True,
+@click.option("--max-repeat", type=click.IntRange(min=1), default=DEFAULT_LIMITS.repeat, show_default=True,
               help="The largest repeat: count.")
-@click.option("--max-expr", type=click.IntRange(min=1), default=1_000, show_default=True,
+@click.option("--max-expr", type=click.IntRange(min=1), default=DEFAULT_LIMITS.expr_length, show_default=True,
               help="The longest expression, in characters.")
-@click.option("--max-combinations", type=click.IntRange(min=1), default=DEFAULT_COMBINATIONS, show_default=True,
-              help="The most hyperparameter combinations solve enumerates for one layer.")
-def main(debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_repeat: int, max_expr: int,
-         max_combinations: int) -> None:
+@click.option("--max-combinations", type=click.IntRange(min=1), default=DEFAULT_LIMITS.combinations,
+              show_default=True, help="The most hyperparameter combinations solve enumerates for one layer.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_repeat: int,
+         max_expr: int, max_combinations: int) -> None:
     """Design convolutional networks by solving for their shapes.
 
     \b
@@ -150,18 +152,14 @@ def main(debug: bool, max_file_mb: float, max_values: int, max_layers: int, max_
       archsolve check specs/unet-original.yaml
       archsolve --max-layers 1000 check untrusted.yaml
     """
-    from archsolve.lang import expr, yamlio
-    from archsolve.spec import load as spec
+    # the commands read this value (ctx.obj); nothing global changes, so nothing outlives the call
+    ctx.obj = Limits(file_bytes=int(max_file_mb * MIB), yaml_values=max_values, layers=max_layers,
+                     repeat=max_repeat, expr_length=max_expr, combinations=max_combinations)
 
-    yamlio.MAX_FILE_BYTES = int(max_file_mb * 1024 * 1024)
-    yamlio.MAX_NODES = max_values
-    spec.MAX_LAYERS = max_layers
-    spec.MAX_REPEAT = max_repeat
-    expr.MAX_EXPR_LENGTH = max_expr
-    # importing the solver's module would cost check 10 ms: set it only where it is (or must be) loaded
-    from archsolve.spec import domains
 
-    domains.MAX_COMBOS = max_combinations
+def _limits() -> Limits:
+    """The ``--max-*`` flags of this call."""
+    return click.get_current_context().obj
 
 
 @main.command()
@@ -181,7 +179,7 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
     from archsolve.check.api import check_file
     from archsolve.output.report import check_json, check_text
 
-    report = check_file(spec, parse_sets(sets))
+    report = check_file(spec, parse_sets(sets), _limits())
     if as_json:
         click.echo(json.dumps(check_json(report)))
     elif sys.stdout.isatty():
@@ -241,7 +239,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         raise UsageError(f"--first gives one solution; {'--count' if count else '--limit'} is for --all's listing")
     if count and not all_solutions:
         raise UsageError("--count counts what --all lists; add --all")
-    loaded = load_spec(spec)
+    loaded = load_spec(spec, _limits())
     if write_to or in_place:  # a "?" in a block definition gets one value for all its calls
         from archsolve.spec.written import writable
 
@@ -300,7 +298,7 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
     from archsolve.solve.inputs import input_sizes, parse_range, to_json, to_text
     from archsolve.spec.load import load_spec
 
-    loaded = load_spec(spec)
+    loaded = load_spec(spec, _limits())
     reports = input_sizes(loaded, axis, parse_range(rng) if rng else None, near, timeout)
     if as_json:
         click.echo(json.dumps(to_json(reports)))
@@ -343,7 +341,7 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) ->
     from archsolve.output.export import torch_source
     from archsolve.spec.load import load_spec
 
-    text = torch_source(load_spec(spec), parse_sets(sets) or None)
+    text = torch_source(load_spec(spec, _limits()), parse_sets(sets) or None)
     _emit(text, output)
 
 
@@ -365,7 +363,7 @@ def draw(spec: str, fmt: str, output: str | None) -> None:
     from archsolve.output.draw import render
     from archsolve.spec.load import load_spec
 
-    out = render(load_spec(spec), fmt)
+    out = render(load_spec(spec, _limits()), fmt)
     if isinstance(out, bytes) and not output:
         if sys.stdout.isatty():
             raise UsageError(f"--format {fmt} is binary: give -o FILE")

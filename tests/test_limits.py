@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from archsolve.errors import SpecError
+
 from .conftest import SPECS, run_cli, run_cli_split
 
 
@@ -119,13 +121,41 @@ def test_ctrl_c_stops_cleanly(engine: str, args: tuple[str, ...]) -> None:
     assert proc.returncode == 130 and "Traceback" not in out + err and "interrupted" in err
 
 
-def test_the_combination_limit_default_is_the_solvers() -> None:
-    """The CLI keeps its own copy of the default (so check need not import the solver)."""
-    import subprocess
-    import sys
+def test_a_calls_limits_do_not_outlive_it(tmp_path: Path) -> None:
+    """The --max-* flags of one CLI call are a value of that call: a library call after it
+    loads and solves under the default limits (they were module globals, and a 3-layer spec
+    failed with "more than 2 layers" after one `--max-layers 2`)."""
+    from archsolve.solve.api import solve_spec
+    from archsolve.spec.load import load_text
 
-    code = "from archsolve import cli; from archsolve.spec import domains; print(cli.DEFAULT_COMBINATIONS == domains.MAX_COMBOS)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
+    tiny = ("--max-layers", "2", "--max-repeat", "2", "--max-expr", "5", "--max-values", "30",
+            "--max-combinations", "2", "--max-file-mb", "0.001")
+    path = tmp_path / "spec.yaml"
+    path.write_text("input: [1, 8]\nlayers: [{op: relu}, {op: relu}, {op: relu}]\n")
+    code, out = run_cli(*tiny, "check", str(path))
+    assert (code, out) == (2, f"archsolve: error: {path}:2:34: layers[2] (relu3): the network has more than 2 layers\n")
+    spec = load_text("""
+input: [1, 8]
+layers:
+  - {op: relu, repeat: 3}
+  - {name: c, op: conv, out: 1, kernel: "?", padding: '1 + 1 + 1 + 1 + 1 - 5'}
+constraints: [c.L == 8]
+""" + "# a comment long enough to pass the file limit of the call before\n" * 20)
+    assert len(spec.layers) == 4
+    assert solve_spec(spec).solutions[0].values == {"c.kernel": 1}
+
+
+def test_limits_given_to_the_loader_hold(tmp_path: Path) -> None:
+    """The same bounds, given to the library as one value."""
+    from archsolve.limits import Limits
+    from archsolve.spec.load import load_spec
+
+    path = tmp_path / "spec.yaml"
+    path.write_text("input: [1, 8]\nlayers: [{op: relu, repeat: 3}]\n")
+    with pytest.raises(SpecError) as exc:
+        load_spec(str(path), Limits(repeat=2))
+    assert str(exc.value) == f"{path}:2:29: layers[0] (relu1).repeat: repeat must be in 1..2, got 3"
+    assert len(load_spec(str(path)).layers) == 3
 
 
 def test_the_z3_engine_keeps_the_timeout_while_building_its_tables(spec_file) -> None:

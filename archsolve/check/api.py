@@ -17,6 +17,7 @@ from typing import Any
 
 from archsolve.errors import ArchsolveError, SpecError, UsageError
 from archsolve.lang.expr import Bin, Name, Num
+from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.shapes.explain import origin
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import Problem, Propagation, propagate
@@ -816,6 +817,6 @@ def _annotate_merges(prop: Propagation) -> None:
             p.message += " (" + "; ".join(parts) + ")"
 
 
-def check_file(path: str, given: Mapping[str, int] | None = None) -> CheckReport:
-    """Load and check a spec file."""
-    return check_spec(load_spec(path), given)
+def check_file(path: str, given: Mapping[str, int] | None = None, limits: Limits = DEFAULT_LIMITS) -> CheckReport:
+    """Load and check a spec file (``given``: values for its vars, as ``--set`` gives them)."""
+    return check_spec(load_spec(path, limits), given)

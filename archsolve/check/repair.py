@@ -59,7 +59,7 @@ def _valid(spec: Spec, changes: Mapping[tuple[Any, ...], int], given: Mapping[st
     for path, value in changes.items():
         set_at(data, path, value)
     try:
-        changed = load_document(Document(data, spec.document.file, spec.document.marks))
+        changed = load_document(Document(data, spec.document.file, spec.document.marks), spec.limits)
         return propagate(build_network(changed), given, receptive_fields=False).ok
     except ArchsolveError:
         return False

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Union
 
 from archsolve.errors import ExprError
+from archsolve.limits import DEFAULT_LIMITS
 
 Value = Union[int, "Expr"]
-MAX_EXPR_LENGTH = 1000
 
 
 class Expr:
@@ -388,10 +388,10 @@ _FUNCS = {"min", "max"}
 _KEYWORDS = {"and", "or", "not"}
 
 
-def tokenize(text: str) -> list[tuple[str, str, int]]:
+def tokenize(text: str, max_length: int = DEFAULT_LIMITS.expr_length) -> list[tuple[str, str, int]]:
     """Split ``text`` into (kind, text, column) tokens; anything else is an error."""
-    if len(text) > MAX_EXPR_LENGTH:
-        raise ExprError(f"expression is {len(text)} characters long (the limit is {MAX_EXPR_LENGTH})")
+    if len(text) > max_length:
+        raise ExprError(f"expression is {len(text)} characters long (the limit is {max_length})")
     out: list[tuple[str, str, int]] = []
     pos = 0
     text = text.rstrip()
@@ -419,9 +419,9 @@ MAX_NESTING = 50
 
 
 class _Parser:
-    def __init__(self, text: str, allow: frozenset[str]):
+    def __init__(self, text: str, allow: frozenset[str], max_length: int):
         self.text = text
-        self.toks = tokenize(text)
+        self.toks = tokenize(text, max_length)
         self.i = 0
         self.allow = allow
         self.depth = 0
@@ -558,16 +558,17 @@ VALUE = frozenset()
 CONSTRAINT = frozenset({"logic", "list", "attr"})
 
 
-def parse(text: str, allow: frozenset[str] = VALUE) -> Expr:
+def parse(text: str, allow: frozenset[str] = VALUE, max_length: int = DEFAULT_LIMITS.expr_length) -> Expr:
     """Parse spec-language text into an :class:`Expr`.
 
     ``allow`` opts into the constraint language: comparisons and ``and/or/not``
-    (``"logic"``), lists (``"list"``) and ``layer.attr`` names (``"attr"``).
+    (``"logic"``), lists (``"list"``) and ``layer.attr`` names (``"attr"``); ``max_length``:
+    the longest text taken (``Limits.expr_length``).
 
     >>> str(parse("k//2 + 1"))
     'k // 2 + 1'
     """
-    return _Parser(text, allow).parse()
+    return _Parser(text, allow, max_length).parse()
 
 
 def fold(e: Expr) -> Expr:

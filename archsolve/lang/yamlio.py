@@ -21,14 +21,13 @@ from typing import Any
 import yaml
 
 from archsolve.errors import Location, SpecError
+from archsolve.limits import DEFAULT_LIMITS, Limits
 
 try:  # the C loader is many times faster; fall back when libyaml is missing
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_NODES = 200_000
 Path_ = tuple[Any, ...]
 
 _STANDARD = "tag:yaml.org,2002:"
@@ -63,8 +62,9 @@ def set_at(data: Any, path: Path_, value: Any) -> None:
 
 
 class _Builder:
-    def __init__(self, file: str):
+    def __init__(self, file: str, max_values: int):
         self.file = file
+        self.max_values = max_values
         self.marks: dict[Path_, Location] = {}
         self.count = 0
         self.constructor = yaml.constructor.SafeConstructor()
@@ -75,8 +75,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_, depth: int = 0) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
-            raise SpecError(f"the document expands to more than {MAX_NODES} values "
+        if self.count > self.max_values:
+            raise SpecError(f"the document expands to more than {self.max_values} values "
                             "(YAML aliases nested too deep?); refusing it", self.loc(node))
         if depth > 100:
             raise SpecError("the document is nested more than 100 levels deep", self.loc(node))
@@ -118,8 +118,9 @@ class _Builder:
             raise SpecError(f"{node.value!r} is not a valid {kind}", self.loc(node)) from None
 
 
-def parse_document(text: str, file: str = "<spec>") -> Document:
-    """Parse YAML text into a :class:`Document`; raise :class:`SpecError` on any problem."""
+def parse_document(text: str, file: str = "<spec>", limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Parse YAML text into a :class:`Document`; raise :class:`SpecError` on any problem
+    (``limits.yaml_values``: the most values it may expand to)."""
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -133,21 +134,21 @@ def parse_document(text: str, file: str = "<spec>") -> Document:
         raise SpecError("the document is nested too deep", Location(file)) from None
     if node is None:
         raise SpecError("the file is empty; a spec needs at least 'input' and 'layers'", Location(file))
-    builder = _Builder(file)
+    builder = _Builder(file, limits.yaml_values)
     data = builder.build(node, ())
     return Document(data, file, builder.marks)
 
 
-def read_document(path: str | Path) -> Document:
-    """Read and parse a spec file (size-limited, UTF-8)."""
+def read_document(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Read and parse a spec file (UTF-8, at most ``limits.file_bytes``)."""
     p = Path(path)
     name = str(path)
     try:
         size = p.stat().st_size
         if p.is_dir():
             raise SpecError("is a folder, not a spec file", Location(name))
-        if size > MAX_FILE_BYTES:
-            raise SpecError(f"the file is {size} bytes; spec files over {MAX_FILE_BYTES} bytes are refused",
+        if size > limits.file_bytes:
+            raise SpecError(f"the file is {size} bytes; spec files over {limits.file_bytes} bytes are refused",
                             Location(name))
         raw = p.read_bytes()
     except FileNotFoundError:
@@ -162,4 +163,4 @@ def read_document(path: str | Path) -> Document:
         raise SpecError(f"not UTF-8 text (byte {exc.start})", Location(name)) from None
     if "\x00" in text:
         raise SpecError("not a text file (it contains NUL bytes)", Location(name))
-    return parse_document(text, name)
+    return parse_document(text, name, limits)

@@ -91,7 +91,7 @@ def relaxations(spec: Spec, layers: list[str], *, minimize: str | None, seconds:
             data = copy.deepcopy(spec.document.data)
             t.change(data)
             try:
-                edited = load_document(Document(data, spec.document.file, spec.document.marks))
+                edited = load_document(Document(data, spec.document.file, spec.document.marks), spec.limits)
                 if spec.ties_calls:  # solve --write: the edit's "?" tied like the spec's own
                     edited = writable(edited)
                 res = solve(edited, minimize=minimize, timeout=min(left, TRY_SECONDS))

@@ -31,7 +31,6 @@ from archsolve.spec.load import Layer, Spec, Unknown
 FIELD_BOUNDS = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}
 # the fields whose "?" the solver enumerates (their values decide a layer's shape)
 ENUMERATED = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "factor"})
-MAX_COMBOS = 200_000  # the most values one unknown, or one layer's unknowns together, may take (--max-combinations)
 
 
 class EmptyDomain(SpecError):
@@ -241,18 +240,18 @@ def unknown_values(spec: Spec, u: str, lay: Layer) -> list[int]:
         if dom.values is not None:
             return list(dom.values)
         lo, hi = var_span(spec, u, lay)
-        if hi - lo >= MAX_COMBOS:  # before the list is made: 10^9 values would fill the memory
+        if hi - lo >= spec.limits.combinations:  # before the list is made: 10^9 values would fill the memory
             raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, and its domain {dom} has "
-                            f"{hi - lo + 1:,} values at its widest; the limit is {MAX_COMBOS:,} "
+                            f"{hi - lo + 1:,} values at its widest; the limit is {spec.limits.combinations:,} "
                             "(--max-combinations); narrow it", spec.vars[u].where, f"vars.{u}")
         return list(range(lo, hi + 1))
     unk = spec.unknowns[u]
     if unk.domain.values is not None:
         return list(unk.domain.values)
     lo, hi = unknown_span(spec, u)
-    if hi - lo >= MAX_COMBOS:
+    if hi - lo >= spec.limits.combinations:
         raise SpecError(f"this \"?\" would take {hi - lo + 1:,} values (its domain {unk.domain} at its widest); "
-                        f"the limit is {MAX_COMBOS:,} (--max-combinations); narrow it", unk.where, u)
+                        f"the limit is {spec.limits.combinations:,} (--max-combinations); narrow it", unk.where, u)
     return list(range(lo, hi + 1))
 
 

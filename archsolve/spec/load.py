@@ -28,11 +28,10 @@ from typing import Any
 from archsolve.errors import ExprError, Location, SpecError
 from archsolve.lang.expr import CONSTRAINT, Expr, Name, Num, parse
 from archsolve.lang.yamlio import Document, parse_document, read_document
+from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.table import ALIASES, AXIS_NAMES, OPS, REQUIRED, FieldDef, Kind, OpDef
 
 UNKNOWN = "?"
-MAX_REPEAT = 10_000
-MAX_LAYERS = 100_000
 MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
@@ -172,6 +171,7 @@ class Spec:
     # made by writeback.writable: a "?" standing for several unknowns gives them one value, and
     # a spec edited from it (a relaxation) is to be made so too
     ties_calls: bool = False
+    limits: Limits = field(repr=False, compare=False, default=DEFAULT_LIMITS)  # the bounds it was loaded under
 
     @property
     def ndim(self) -> int:
@@ -227,8 +227,9 @@ def _type_name(v: Any) -> str:
 
 
 class _Loader:
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, limits: Limits):
         self.doc = doc
+        self.limits = limits
         self.file = doc.file
 
     def err(self, message: str, path: Sequence[Any], field: str | None = None) -> SpecError:
@@ -305,7 +306,7 @@ class _Loader:
             input=self.input, vars=self.vars, domains=self.domains, layers=tuple(self.layers),
             groups=tuple(self.groups), rows=tuple(self.rows), unknowns=self.unknowns,
             constraints=constraints, minimize=minimize, aliases=self.aliases, document=self.doc,
-            written_values=self.written(), minimize_text=minimize_text)
+            written_values=self.written(), minimize_text=minimize_text, limits=self.limits)
 
     # -- vars and domains -----------------------------------------------------------------
     def load_vars(self, raw: Any) -> dict[str, Var]:
@@ -418,7 +419,7 @@ class _Loader:
             return Num(raw)
         text = str(raw)
         try:
-            e = parse(text)
+            e = parse(text, max_length=self.limits.expr_length)
         except ExprError as exc:
             raise self.err(exc.bare, path, fieldname) from None
         scope = scope or {}
@@ -613,10 +614,10 @@ class _Loader:
         if "op" in item and "block" in item:
             raise self.err("a layer has either 'op' or 'block', not both", ipath, label)
         repeat = item.get("repeat", 1)
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
-            raise self.err(f"repeat must be an integer in 1..{MAX_REPEAT}, got {_type_name(repeat)}"
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= self.limits.repeat:
+            raise self.err(f"repeat must be an integer in 1..{self.limits.repeat}, got {_type_name(repeat)}"
                            if not isinstance(repeat, int) or isinstance(repeat, bool)
-                           else f"repeat must be in 1..{MAX_REPEAT}, got {repeat}", (*ipath, "repeat"),
+                           else f"repeat must be in 1..{self.limits.repeat}, got {repeat}", (*ipath, "repeat"),
                            f"{label}.repeat")
         if "block" in item:
             bname = item["block"]
@@ -723,8 +724,8 @@ class _Loader:
         if name in self.names:
             raise self.err(f"duplicate layer name {name!r}", (*ipath, "name"), f"{label}.name")
         self.names.add(name)
-        if len(self.layers) >= MAX_LAYERS:
-            raise self.err(f"the network has more than {MAX_LAYERS} layers", ipath, label)
+        if len(self.layers) >= self.limits.layers:
+            raise self.err(f"the network has more than {self.limits.layers} layers", ipath, label)
         self.layers.append(Layer(name, op, values, (*sources, *extra), depth, where, group, written))
         self.items[unknown_prefix] = (op, values)  # `repeat` copies share it: c/0, c/1 are item c
         self.rows.append(name)
@@ -847,7 +848,7 @@ class _Loader:
         if isinstance(raw, bool) or not isinstance(raw, (str, int)):
             raise self.err(f"expected an expression, got {_type_name(raw)}", path, fieldname)
         try:
-            e = parse(str(raw), CONSTRAINT if logic else frozenset({"attr"}))
+            e = parse(str(raw), CONSTRAINT if logic else frozenset({"attr"}), self.limits.expr_length)
         except ExprError as exc:
             raise self.err(exc.bare, path, fieldname) from None
         if logic and not _is_condition(e):
@@ -993,21 +994,21 @@ def _is_condition(e: Expr) -> bool:
     return isinstance(e, Call) and e.fn == "not" and _is_condition(e.args[0])
 
 
-def load_document(doc: Document) -> Spec:
+def load_document(doc: Document, limits: Limits = DEFAULT_LIMITS) -> Spec:
     """Validate and expand a parsed :class:`Document`."""
-    return _Loader(doc).load()
+    return _Loader(doc, limits).load()
 
 
-def load_spec(path: str) -> Spec:
+def load_spec(path: str, limits: Limits = DEFAULT_LIMITS) -> Spec:
     """Load a spec file.
 
     >>> spec = load_spec("specs/unet-original.yaml")
     >>> spec.name, len(spec.layers)
     ('unet-original', 53)
     """
-    return load_document(read_document(path))
+    return load_document(read_document(path, limits), limits)
 
 
-def load_text(text: str, file: str = "<spec>") -> Spec:
+def load_text(text: str, file: str = "<spec>", limits: Limits = DEFAULT_LIMITS) -> Spec:
     """Load a spec from YAML text (handy in tests and notebooks)."""
-    return load_document(parse_document(text, file))
+    return load_document(parse_document(text, file, limits), limits)

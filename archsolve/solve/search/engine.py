@@ -60,7 +60,6 @@ from archsolve.shapes.propagate import (
     plan_args,
     plan_for,
 )
-from archsolve.spec import domains
 from archsolve.spec.domains import (
     ENUMERATED,
     dependent_bounds,
@@ -213,7 +212,7 @@ class _Search:
         for st in self.steps:  # --max-combinations holds for every engine (the solver says it)
             if st.new:
                 st.width = math.prod([len(self.cands[u]) for u in st.new])
-                if st.width > domains.MAX_COMBOS:
+                if st.width > spec.limits.combinations:
                     raise NotApplicable(f"{st.layer.name if st.layer else 'input'}: too many combinations")
 
     @functools.cached_property

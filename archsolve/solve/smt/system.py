@@ -42,7 +42,6 @@ from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, Value, fol
 from archsolve.lang.linear import canonical
 from archsolve.ops.table import OPS, Args, Kind, Record, Severity, Shape
 from archsolve.shapes.graph import Network
-from archsolve.spec import domains
 from archsolve.spec.domains import ENUMERATED, in_field_domains, is_dependent, unknown_span, unknown_values
 from archsolve.spec.load import Constraint, Domain, Layer, Spec
 
@@ -440,9 +439,9 @@ class _Builder:
         total = 1
         for c in pools:
             total *= len(c)
-        if total > domains.MAX_COMBOS:
+        if total > self.spec.limits.combinations:
             raise SpecError(f"{lay.name}: {total:,} combinations of {', '.join(enum)} to try "
-                            f"(the limit is {domains.MAX_COMBOS:,}); narrow their domains", lay.where)
+                            f"(the limit is {self.spec.limits.combinations:,}); narrow their domains", lay.where)
         groups: dict[Any, Effect] = {}
         opdef = OPS[lay.op]
         moving = [k for k, v in values.items() if _field_names(v) & set(enum)]

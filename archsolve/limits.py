@@ -1,0 +1,33 @@
+"""What archsolve refuses to read or enumerate, as one value passed down (like black's ``Mode``).
+
+A spec file may come from anyone: these bounds keep a hostile or mistaken one from filling
+the memory or the time.  The command line's ``--max-*`` flags make one :class:`Limits`; the
+loader keeps it on the :class:`~archsolve.spec.load.Spec`, where every later stage reads it.
+Nothing is stored in module globals, so one call's flags never leak into the next call.
+
+    >>> from archsolve.spec.load import load_text
+    >>> load_text("input: [1, 8]\\nlayers: [{op: relu}, {op: relu}]", limits=Limits(layers=1))
+    Traceback (most recent call last):
+    ...
+    archsolve.errors.SpecError: <spec>:2:22: layers[1] (relu2): the network has more than 1 layers
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds on one run (the defaults are the command line's)."""
+
+    file_bytes: int = 2 * 1024 * 1024  # --max-file-mb: a spec file's size
+    yaml_values: int = 200_000  # --max-values: values a YAML document expands to (aliases)
+    layers: int = 100_000  # --max-layers: layers after blocks and repeat
+    repeat: int = 10_000  # --max-repeat: the largest repeat count
+    expr_length: int = 1_000  # --max-expr: the longest expression, in characters
+    # --max-combinations: the most values one unknown, or one layer's unknowns together, may take
+    combinations: int = 200_000
+
+
+DEFAULT_LIMITS = Limits()
