@@ -26,7 +26,7 @@ try:  # tests/ may or may not be a package
 except ImportError:
     from conftest import run_cli  # type: ignore[no-redef]
 
-import archsolve.check.api as check_module
+import archsolve.check.advice as advice_module
 from archsolve.check import repair as repair_module
 from archsolve.ops.table import OPS, REQUIRED
 
@@ -39,8 +39,8 @@ def _quick_fixes():
     """An invalid network makes `check` scan for the nearest valid input sizes (up to 2 s each);
     the fuzz only looks at exit codes, so cap that scan."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(check_module, "NEAREST_SECONDS", 0.02)
-        mp.setattr(check_module, "NEAREST_SCAN", 16)
+        mp.setattr(advice_module, "NEAREST_SECONDS", 0.02)
+        mp.setattr(advice_module, "NEAREST_SCAN", 16)
         mp.setattr(repair_module, "REPAIR_SECONDS", 0.05)
         yield
 

@@ -538,9 +538,9 @@ def test_check_on_dependent_domains(spec_file, text: str, args: tuple[str, ...],
 def test_check_binding_out_of_tries_is_placed_at_a_var(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
     """No valid network, and the budget for choosing the vars to show it at runs out before
     any domain is found empty: still exit 2, at a var, with no traceback."""
-    import archsolve.check.api
+    import archsolve.check.bindings
 
-    monkeypatch.setattr(archsolve.check.api, "SCAN_LIMIT", 1)
+    monkeypatch.setattr(archsolve.check.bindings, "SCAN_LIMIT", 1)
     code, out = run_cli("check", str(spec_file("""
 input: [1, H]
 vars: {H: {min: 2, max: 8}, k: {min: 1, max: H // 2}}

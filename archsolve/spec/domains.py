@@ -72,12 +72,10 @@ def _span(spec: Spec, u: str, lay: Layer | None, seen: tuple[str, ...]) -> tuple
     dom = var.domain
     if dom is None:
         raise SpecError(f"var {u!r} has no domain", var.where, f"vars.{u}")
-    if dom.values is not None:
-        return min(dom.values), max(dom.values)
+    if not dom.names():
+        return dom.ends()
     assert dom.lo is not None and dom.hi is not None
-    if not (dom.lo.names() or dom.hi.names()):
-        return dom.lo.evaluate({}), dom.hi.evaluate({})
-    spans = {n: _span(spec, n, lay, (*seen, u)) for n in dom.lo.names() | dom.hi.names() if n in spec.vars}
+    spans = {n: _span(spec, n, lay, (*seen, u)) for n in dom.names() if n in spec.vars}
     lo, hi = interval(dom.lo, spans), interval(dom.hi, spans)
     if lo is None or hi is None:
         used = f" as a hyperparameter of {lay.name}" if lay is not None else ""
@@ -103,8 +101,7 @@ def _names_walk(spec: Spec, u: str, seen: tuple[str, ...]) -> None:
     if u in seen:
         _span(spec, u, None, seen)  # raises, naming the cycle
     dom = var.domain
-    names = var.expr.names() if var.expr is not None else set() if dom is None or dom.values is not None \
-        else dom.lo.names() | dom.hi.names()  # type: ignore[union-attr]
+    names = var.expr.names() if var.expr is not None else dom.names() if dom is not None else set()
     for n in names:
         if n in spec.vars:
             _names_walk(spec, n, (*seen, u))
@@ -126,12 +123,10 @@ def unknown_span(spec: Spec, u: str, _seen: tuple[str, ...] = ()) -> tuple[int, 
     """
     unk = spec.unknowns[u]
     dom = unk.domain
-    if dom.values is not None:
-        return min(dom.values), max(dom.values)
-    assert dom.lo is not None and dom.hi is not None
-    names = dom.lo.names() | dom.hi.names()
+    names = dom.names()
     if not names:
-        return dom.lo.evaluate({}), dom.hi.evaluate({})
+        return dom.ends()
+    assert dom.lo is not None and dom.hi is not None
     spans = {n: _field_span(spec, unk, n, (*_seen, u)) for n in names}
     lo, hi = interval(dom.lo, spans), interval(dom.hi, spans)  # type: ignore[arg-type]
     if lo is None or hi is None:
@@ -164,9 +159,9 @@ def var_ends(spec: Spec, name: str, env: Mapping[str, int]) -> tuple[int, int]:
     assert dom is not None and dom.lo is not None and dom.hi is not None
     env = resolve_vars(spec, env)  # an end may name a tied var (s: {max: b} with b: a + 1)
     try:
-        return dom.lo.evaluate(env), dom.hi.evaluate(env)
+        return dom.ends(env)
     except ExprError as exc:
-        bound = ", ".join(f"{n} = {env[n]}" for n in sorted(dom.lo.names() | dom.hi.names()) if n in env)
+        bound = ", ".join(f"{n} = {env[n]}" for n in sorted(dom.names()) if n in env)
         raise SpecError(f"{exc.bare} in the domain {dom} of {name!r}" + (f" (with {bound})" if bound else ""),
                         var.where, f"vars.{name}") from None
 
@@ -237,8 +232,8 @@ def unknown_values(spec: Spec, u: str, lay: Layer) -> list[int]:
     if u in spec.vars:
         dom = spec.vars[u].domain
         assert dom is not None
-        if dom.values is not None:
-            return list(dom.values)
+        if dom.listed:
+            return list(dom.values)  # type: ignore[arg-type]
         lo, hi = var_span(spec, u, lay)
         if hi - lo >= spec.limits.combinations:  # before the list is made: 10^9 values would fill the memory
             raise SpecError(f"var {u!r} is used as a hyperparameter of {lay.name}, and its domain {dom} has "
@@ -246,8 +241,8 @@ def unknown_values(spec: Spec, u: str, lay: Layer) -> list[int]:
                             "(--max-combinations); narrow it", spec.vars[u].where, f"vars.{u}")
         return list(range(lo, hi + 1))
     unk = spec.unknowns[u]
-    if unk.domain.values is not None:
-        return list(unk.domain.values)
+    if unk.domain.listed:
+        return list(unk.domain.values)  # type: ignore[arg-type]
     lo, hi = unknown_span(spec, u)
     if hi - lo >= spec.limits.combinations:
         raise SpecError(f"this \"?\" would take {hi - lo + 1:,} values (its domain {unk.domain} at its widest); "
@@ -258,10 +253,7 @@ def unknown_values(spec: Spec, u: str, lay: Layer) -> list[int]:
 def is_dependent(spec: Spec, u: str) -> bool:
     """Whether an unknown's domain names other fields (padding 0..kernel-1)."""
     unk = spec.unknowns.get(u)
-    if unk is None or unk.domain.values is not None:
-        return False
-    assert unk.domain.lo is not None and unk.domain.hi is not None
-    return bool(unk.domain.lo.names() or unk.domain.hi.names())
+    return unk is not None and bool(unk.domain.names())
 
 
 def in_field_domains(spec: Spec, vals: Mapping[str, Any], assign: Mapping[str, int], ndim: int) -> bool:
@@ -280,11 +272,10 @@ def dependent_bounds(spec: Spec, u: str, vals: Mapping[str, Any], ndim: int) -> 
     field values (ints, or a tuple of them per axis): the tightest over the axes it stands
     on whose fields are known; None where nothing bounds it."""
     unk = spec.unknowns.get(u)
-    if unk is None or unk.layer.split("/")[-1] == "" or unk.domain.values is not None:
+    if unk is None or unk.layer.split("/")[-1] == "":
         return None
     dom = unk.domain
-    assert dom.lo is not None and dom.hi is not None
-    names = dom.lo.names() | dom.hi.names()
+    names = dom.names()
     if not names:
         return None
     # the axis the unknown stands on: `up1.padding[1]`, or every axis
@@ -300,6 +291,18 @@ def dependent_bounds(spec: Spec, u: str, vals: Mapping[str, Any], ndim: int) -> 
                 break
             env[n] = v
         else:
-            lo, hi = dom.lo.evaluate(env), dom.hi.evaluate(env)
+            lo, hi = dom.ends(env)
             bounds = (lo, hi) if bounds is None else (max(bounds[0], lo), min(bounds[1], hi))
     return bounds
+
+
+def var_allows(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> bool:
+    dom = spec.vars[name].domain
+    assert dom is not None
+    if dom.listed:
+        return dom.contains(value)
+    try:
+        lo, hi = var_ends(spec, name, env)
+    except KeyError:
+        return True  # the ends name open vars; the network check will judge
+    return lo <= value <= hi

@@ -23,6 +23,7 @@ import enum
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from archsolve.errors import ExprError, Location, SpecError
@@ -34,6 +35,7 @@ from archsolve.ops.table import ALIASES, AXIS_NAMES, OPS, REQUIRED, FieldDef, Ki
 UNKNOWN = "?"
 MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NO_NAMES: Mapping[str, int] = MappingProxyType({})
 RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
 # what ``name.X`` means for any layer or block call: its output's sizes, shape and counts
 ATTRIBUTES = ("C", "D", "H", "W", "L", "shape", "params", "macs")
@@ -51,7 +53,14 @@ class Semantics(enum.Enum):
 
 @dataclass(frozen=True)
 class Domain:
-    """An integer range (both ends included; ends may be expressions) or a finite set."""
+    """An integer range (both ends included; ends may be expressions) or a finite set.
+
+        >>> d = Domain(lo=parse("0"), hi=parse("k - 1"))
+        >>> str(d), sorted(d.names()), d.ends({"k": 3}), d.contains(3, {"k": 3})
+        ('0..k - 1', ['k'], (0, 2), False)
+        >>> Domain(values=(3, 5, 7)).ends()
+        (3, 7)
+    """
 
     lo: Expr | None = None
     hi: Expr | None = None
@@ -61,6 +70,33 @@ class Domain:
         if self.values is not None:
             return "{" + ", ".join(map(str, self.values)) + "}"
         return f"{self.lo}..{self.hi}"
+
+    @property
+    def listed(self) -> bool:
+        """Whether it is a finite set (``{in: [...]}``) rather than a range."""
+        return self.values is not None
+
+    def names(self) -> frozenset[str]:
+        """The names its ends depend on (vars, or the layer's fields for a ``"?"``)."""
+        if self.values is not None:
+            return frozenset()
+        assert self.lo is not None and self.hi is not None
+        return frozenset(self.lo.names() | self.hi.names())
+
+    def ends(self, env: Mapping[str, int] = _NO_NAMES) -> tuple[int, int]:
+        """Its smallest and largest value with the names bound in ``env`` (a KeyError where
+        an end names an unbound name)."""
+        if self.values is not None:
+            return min(self.values), max(self.values)
+        assert self.lo is not None and self.hi is not None
+        return self.lo.evaluate(env), self.hi.evaluate(env)
+
+    def contains(self, value: int, env: Mapping[str, int] = _NO_NAMES) -> bool:
+        """Whether ``value`` lies in it, with the names bound in ``env``."""
+        if self.values is not None:
+            return value in self.values
+        lo, hi = self.ends(env)
+        return lo <= value <= hi
 
 
 _DEFAULTS: dict[tuple[str, str], Domain] = {}
@@ -398,11 +434,11 @@ class _Loader:
             dom = out[key] = self.domain(spec, ("domains", key), f"domains.{key}")
             least = min(f.minimum for d in OPS.values() for f in d.fields
                         if f.name == key and f.domain is not None and f.minimum is not None)
-            low = min(dom.values) if dom.values is not None else (
+            low = min(dom.values) if dom.listed else (  # type: ignore[type-var]
                 dom.lo.value if isinstance(dom.lo, Num) else None)
             if low is not None and low < least:
                 raise self.err(f"{low} is below the smallest {key} there is ({least})",
-                               ("domains", key, "in" if dom.values is not None else "min"), f"domains.{key}")
+                               ("domains", key, "in" if dom.listed else "min"), f"domains.{key}")
         return out
 
     # -- values --------------------------------------------------------------------------

@@ -1,0 +1,245 @@
+"""Which values ``check`` shows a network at, when its spec leaves vars open.
+
+``check`` evaluates one network.  A var with a domain that ``--set`` does not give is bound
+to the smallest value that makes the network valid (a lone var), the smallest value valid for
+all of them at once (a square tile), the valid values with the smallest sum (as ``solve``
+would find them), or, where none is valid, the smallest value of each -- with a note saying
+which.  A value outside its domain is a usage error that names the domain and the values of
+the vars it names.
+
+    >>> from archsolve.shapes.graph import build_network
+    >>> from archsolve.spec.load import load_spec
+    >>> spec = load_spec("specs/unet-original-sizes.yaml")
+    >>> choose_bindings(spec, build_network(spec), {})[0]
+    {'H': 188}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from archsolve.errors import ArchsolveError, SpecError, UsageError
+from archsolve.lang.expr import Bin, Name, Num
+from archsolve.shapes.graph import Network
+from archsolve.shapes.propagate import propagate
+from archsolve.spec.domains import domain_cycles, resolve_vars, var_allows, var_ends, var_span
+from archsolve.spec.load import Constraint, Spec, suggest
+
+BINDING_SECONDS = 1.0  # for the search that picks several free vars' values
+SCAN_LIMIT = 4096
+
+
+def _domain_values(spec: Spec, name: str, env: Mapping[str, int]) -> Iterable[int]:
+    dom = spec.vars[name].domain
+    assert dom is not None
+    if dom.listed:
+        return dom.values  # type: ignore[return-value]
+    lo, hi = var_ends(spec, name, env)
+    return range(lo, min(hi, lo + SCAN_LIMIT - 1) + 1)
+
+
+
+
+def _domains_hold(spec: Spec, env: Mapping[str, int]) -> bool:
+    """Whether every var ``env`` binds lies in its domain, as far as ``env`` tells."""
+    return all(var_allows(spec, n, v, env) for n, v in env.items()
+               if n in spec.vars and spec.vars[n].domain is not None)
+
+
+def _smallest_binding(spec: Spec, free: list[str], env: dict[str, int]) -> dict[str, int]:
+    """Each free var at the smallest value its domain allows, a var whose domain names
+    another bound after it (W: {min: 1, max: H}); a value that leaves a later domain empty
+    (H = 1 for k in 1..H // 2) gives way to the next, within a budget of tries.  None at all
+    is a bad spec, named at the first domain found empty."""
+    order: list[str] = []
+    pending = list(free)
+    while pending:
+        name = next((n for n in pending if _domain_names(spec, n) <= {*env, *order}), pending[0])
+        order.append(name)
+        pending.remove(name)
+    tries = [0]
+    first_error: list[SpecError] = []
+
+    def bind(i: int, bound: dict[str, int]) -> dict[str, int] | None:
+        if i == len(order):
+            return bound
+        name = order[i]
+        try:
+            values = iter(_domain_values(spec, name, bound))
+            value = next(values, None)
+            if value is None:
+                _first_value(spec, name, bound)  # raises: the domain is empty here
+        except SpecError as exc:
+            if not first_error:
+                first_error.append(exc)
+            return None
+        while value is not None and tries[0] < SCAN_LIMIT:
+            tries[0] += 1
+            got = bind(i + 1, {**bound, name: value})
+            if got is not None:
+                return got
+            value = next(values, None)
+        return None
+
+    got = bind(0, dict(env))
+    if got is None:
+        # a binding fails first at an empty domain, which first_error names; only a budget
+        # run out before any such failure lands here without one: placed at the first var
+        raise first_error[0] if first_error else SpecError(
+            f"no values of {', '.join(free)} lie in their domains together (tried {SCAN_LIMIT})",
+            spec.vars[order[0]].where, f"vars.{order[0]}")
+    return got
+
+
+def _first_value(spec: Spec, name: str, env: Mapping[str, int]) -> int:
+    """The smallest value of a var's domain for the values bound; an empty domain (``p: {min:
+    k, max: k - 1}``) is a bad spec, named with those values."""
+    for value in _domain_values(spec, name, env):
+        return value
+    var = spec.vars[name]
+    bound = ", ".join(f"{n} = {v}" for n, v in sorted(resolve_vars(spec, env).items())
+                      if n in _domain_names(spec, name))
+    raise SpecError(f"the domain {var.domain} of {name!r} is empty" + (f" with {bound}" if bound else ""),
+                    var.where, f"vars.{name}")
+
+
+def outside_domain(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> UsageError:
+    """``--set NAME=VALUE`` outside the var's domain: with the values of the vars the domain
+    names (tied ones worked out), or, where no value of those allows it, its widest range."""
+    var = spec.vars[name]
+    head = f"{spec.file}: --set {name}={value} is outside the domain of {name} ({var.domain})"
+    names = sorted(_domain_names(spec, name))
+    if not names:
+        return UsageError(head)
+    try:
+        lo, hi = var_span(spec, name)
+    except SpecError:
+        lo, hi = value, value
+    if not lo <= value <= hi:  # no value of the others allows it: say so, not the ones chosen
+        return UsageError(f"{head} for every value of {', '.join(names)} (it reaches {lo}..{hi} at its widest)")
+    bound = resolve_vars(spec, env)
+    shown = ", ".join(f"{n} = {bound[n]}" for n in names if n in bound)
+    return UsageError(head + (f" with {shown}" if shown else ""))
+
+
+def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
+    """Values for the vars ``given`` leaves open: the smallest valid value of a lone free var.
+
+    ``check`` evaluates one network; a spec with unknown hyperparameters is for ``solve``.
+    """
+    for name in given:
+        if name not in spec.vars and name not in spec.unknowns:
+            options = [*spec.vars, *spec.unknowns]
+            raise UsageError(f"{spec.file}: --set {name}: the spec has no var or unknown {name!r}"
+                             f"{suggest(name, options)}")
+    for name, value in given.items():
+        var = spec.vars.get(name)
+        if var is not None and var.domain is not None and not var_allows(spec, name, value, given):
+            raise outside_domain(spec, name, value, given)
+        if var is not None and var.expr is not None:
+            raise UsageError(f"{spec.file}: --set {name}: {name} is tied to {var.expr} and cannot be set")
+    open_unknowns = [u for u in spec.unknowns if u not in given]
+    if open_unknowns:
+        shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
+        raise UsageError(f"{spec.file}: the spec has {len(open_unknowns)} unknown value(s) ('?'): {shown}; "
+                         f"'archsolve solve {spec.file}' fills them in (or give them with --set NAME=VALUE)")
+    free = [n for n, v in spec.vars.items() if v.domain is not None and n not in given]
+    env = dict(given)
+    notes: list[str] = []
+    if not free:
+        return env, notes
+    domain_cycles(spec)  # before the free vars' domains are evaluated: a cycle has no order to bind them in
+    if len(free) == 1:
+        (name,) = free
+        candidates = list(_domain_values(spec, name, env))
+        for value in candidates:
+            if not _domains_hold(spec, {**env, name: value}):  # a value --set gave must stay in its domain
+                continue
+            try:
+                prop = propagate(net, {**env, name: value}, receptive_fields=False)
+            except SpecError:
+                continue
+            if prop.ok:
+                notes.append(f"checked at {name} = {value}, the smallest valid value in {spec.vars[name].domain} "
+                             f"(--set {name}=N checks another)")
+                return {**env, name: value}, notes
+        found, proven = _smallest_sum(spec, env)  # past the first SCAN_LIMIT values: as solve would
+        if found is not None:
+            notes.append(f"checked at {name} = {found[name]}, the smallest valid value in {spec.vars[name].domain} "
+                         f"(--set {name}=N checks another)")
+            return {**env, name: found[name]}, notes
+        value = _first_that_runs(net, env, name, candidates)
+        notes.append((f"no value of {name} in {spec.vars[name].domain} gives a valid network" if proven else
+                       f"no valid value of {name} found in {spec.vars[name].domain} within the time (not proven: "
+                       f"'archsolve solve' may find one)") + f"; checked at {name} = {value}")
+        return {**env, name: value}, notes
+    # several free vars (H and W): the smallest value valid for all of them at once (a square
+    # tile), else the valid values with the smallest sum, else each var's smallest value
+    fixed_ends = [n for n in free if _constant_domain(spec, n)]
+    common = sorted(set.intersection(*(set(_domain_values(spec, n, env)) for n in fixed_ends))) if fixed_ends else []
+    for value in common[:SCAN_LIMIT]:
+        same = {**env, **{n: value for n in free}}
+        if not _domains_hold(spec, same):
+            continue
+        try:
+            if propagate(net, same, receptive_fields=False).ok:
+                notes.append(f"checked at {' = '.join(free)} = {value}, the smallest value valid for all of them "
+                             "(--set NAME=N checks others)")
+                return same, notes
+        except SpecError:
+            continue
+    best, proven = _smallest_sum(spec, env)
+    if best is not None:
+        notes.append("checked at " + ", ".join(f"{n} = {best[n]}" for n in free) + ", the valid values with the "
+                     "smallest sum (--set NAME=N checks others)")
+        return {**env, **{n: best[n] for n in free}}, notes
+    env = _smallest_binding(spec, free, env)
+    notes.append(("no values of " + ", ".join(free) + " give a valid network" if proven else
+                  "no valid values of " + ", ".join(free) + " found within the time (not proven: 'archsolve solve' "
+                  "may find some)") + "; checked at the smallest value of each: "
+                 + ", ".join(f"{n} = {env[n]}" for n in free) + " (--set NAME=N checks others)")
+    return env, notes
+
+
+def _domain_names(spec: Spec, name: str) -> set[str]:
+    dom = spec.vars[name].domain
+    assert dom is not None
+    return set(dom.names())
+
+
+def _constant_domain(spec: Spec, name: str) -> bool:
+    """Whether a var's domain can be listed without the values of other vars."""
+    return not _domain_names(spec, name)
+
+
+def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates: list[int]) -> int:
+    """The first value the propagation can run with (one that makes a field non-positive is
+    a bad spec there, not an invalid network): the first candidate if none can."""
+    for value in candidates[:SCAN_LIMIT]:
+        try:
+            propagate(net, {**env, name: value}, receptive_fields=False, counts=False)
+        except SpecError:
+            continue
+        return value
+    return candidates[0] if candidates else _first_value(net.spec, name, env)
+
+
+def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | None, bool]:
+    """The free vars' valid values with the smallest sum, as ``solve`` finds them (the
+    search, or Z3 where the search cannot), with the values ``--set`` gave fixed;
+    and whether "none" is proven (False: not found in time)."""
+    # lazily: the solver's modules cost a plain check's start-up time, and most checks never get here
+    from archsolve.solve.api import solve_spec
+
+    # the values given become constraints (a var keeps its domain, which may name the others)
+    fixed = replace(spec, constraints=(*spec.constraints, *(
+        Constraint(Bin("==", Name(n), Num(v)), f"--set {n}={v}", None) for n, v in env.items())))  # type: ignore[arg-type]
+    try:
+        res = solve_spec(fixed, timeout=BINDING_SECONDS, explain=False)
+    except ArchsolveError:
+        return None, False
+    if res.status != "sat" or not res.solutions:
+        return None, res.status == "unsat"
+    values = {n: v for n, v in res.solutions[0].values.items() if n not in env}
+    return (values, True) if set(values) <= set(spec.vars) else (None, False)
