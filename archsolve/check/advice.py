@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from archsolve.errors import ArchsolveError, SpecError
@@ -180,12 +181,12 @@ def _fmt_size(sizes: tuple[int, ...]) -> str:
 
 
 def add_fixes(report_prop: Propagation, problems: list[Problem]) -> list[tuple[int, ...]]:
-    """Attach the fixes a designer would try to each problem, in place; return the nearest
-    valid input sizes when they were needed."""
+    """Attach the fixes a designer would try to each problem (``problems`` is updated with
+    them); return the nearest valid input sizes when they were needed."""
     prop = report_prop
     net = prop.network
     nearest: list[tuple[int, ...]] | None = None
-    for p in problems:
+    for i, p in enumerate(problems):
         res = prop.layers.get(p.layer)
         fixes: list[str] = []
         if res is not None and res.args is not None and res.inputs is not None:
@@ -197,7 +198,7 @@ def add_fixes(report_prop: Propagation, problems: list[Problem]) -> list[tuple[i
             if nearest:
                 fixes.append("use input size " + " or ".join(_fmt_size(n) for n in nearest)
                              + f" instead of {_fmt_size(prop.input[1:])} (the nearest that make the network valid)")
-        p.fixes = fixes
+        problems[i] = replace(p, fixes=tuple(fixes))
     return nearest or []
 
 
@@ -468,7 +469,7 @@ def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -
 
 def annotate_merges(prop: Propagation) -> None:
     """Append where each branch's size came from to merge mismatches."""
-    for p in prop.problems:
+    for i, p in enumerate(prop.problems):
         if p.kind != "mismatch":
             continue
         res = prop.layers[p.layer]
@@ -485,4 +486,4 @@ def annotate_merges(prop: Propagation) -> None:
                     if o and o not in parts:
                         parts.append(o)
         if parts:
-            p.message += " (" + "; ".join(parts) + ")"
+            prop.problems[i] = replace(p, message=p.message + " (" + "; ".join(parts) + ")")

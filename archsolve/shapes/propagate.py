@@ -32,13 +32,17 @@ COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": ope
                ">=": operator.ge}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
+    """One thing wrong with a network: at ``layer`` (or ``constraints``), of a ``kind`` (the
+    rule: ``mismatch``, ``kernel-fits``, ...), in a layer ``field`` where one is to blame; the
+    fixes come later (check's advice)."""
+
     layer: str
     kind: str
     severity: str
     message: str
-    fixes: list[str] = field(default_factory=list)
+    fixes: tuple[str, ...] = ()
     field: str = ""
 
 
@@ -313,7 +317,8 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         out_shape: Shape | None = opdef.shape(args, known, req)
         mine_problems: list[Problem] = []
         if req.failures:
-            mine_problems = [Problem(lay.name, f.rule, f.severity.value, f.message, f.field) for f in req.failures]
+            mine_problems = [Problem(layer=lay.name, kind=f.rule, severity=f.severity.value, message=f.message,
+                                     field=f.field) for f in req.failures]
             problems.extend(mine_problems)
             if req.fatal:
                 out_shape = None
@@ -508,20 +513,20 @@ def _check_constraints(prop: Propagation, cache: dict[Any, Any] | None = None) -
         except KeyError as exc:
             if exc.args and exc.args[0] in spec.unknowns:
                 raise
-            prop.problems.append(Problem("constraints", "constraint", "error",
-                                         f"{c.text}: cannot be evaluated ({exc.args[0]} has no value: "
+            prop.problems.append(Problem(layer="constraints", kind="constraint", severity="error",
+                                         message=f"{c.text}: cannot be evaluated ({exc.args[0]} has no value: "
                                          "an earlier problem stopped the propagation)"))
             continue
         except ExprError as exc:
             if "division by zero" not in exc.bare:
                 raise SpecError(exc.bare, c.where, "constraints") from None
             # zero for these sizes only (60 // (c1.H - 30) at c1.H = 30): the network fails it
-            prop.problems.append(Problem("constraints", "constraint", "error",
-                                         f"{c.text} does not hold: {exc.bare} ({_show_values(c.expr, scalars, lists)})"))
+            prop.problems.append(Problem(layer="constraints", kind="constraint", severity="error",
+                                         message=f"{c.text} does not hold: {exc.bare} ({_show_values(c.expr, scalars, lists)})"))
             continue
         if not ok:
-            prop.problems.append(Problem("constraints", "constraint", "error",
-                                         f"{c.text} does not hold: {_show_values(c.expr, scalars, lists)}"))
+            prop.problems.append(Problem(layer="constraints", kind="constraint", severity="error",
+                                         message=f"{c.text} does not hold: {_show_values(c.expr, scalars, lists)}"))
 
 
 def _show_values(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[int, ...]]) -> str:
