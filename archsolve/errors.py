@@ -5,8 +5,8 @@ class                  meaning                                     exit
 =====================  ==========================================  =====
 ``SpecError``          the spec file (or the command line) is bad    2
 ``InvalidNetwork``     a valid spec describing a broken network      1
-``Unsatisfiable``      no values make the network valid              1
 ``SolverTimeout``      the solver gave up (time-out / unknown)       3
+``SolverBug``          an answer failed re-verification (a bug)      4
 =====================  ==========================================  =====
 """
 
@@ -80,11 +80,9 @@ class InvalidNetwork(ArchsolveError):
     exit_code = 1
 
 
-class Unsatisfiable(ArchsolveError):
-    exit_code = 1
-
-
 class SolverTimeout(ArchsolveError):
+    """The solver ran out of time, or answered unknown (exit 3)."""
+
     exit_code = 3
 
 

@@ -301,14 +301,6 @@ def both(a: Value, b: Value) -> Value:
     return _bin("and", a, b)
 
 
-def is_const(v: Value | Expr) -> bool:
-    return isinstance(v, (int, Num))
-
-
-def const_value(v: Value | Expr) -> int:
-    return v if isinstance(v, int) else v.evaluate({})
-
-
 def interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] | None:
     """Bounds of an arithmetic expression over names bounded by ``spans`` (None where it
     cannot tell: an unbounded name, a divisor whose range holds 0).

@@ -1,10 +1,12 @@
 """The network as a directed acyclic graph of layers.
 
 :func:`build_network` orders the expanded layers topologically (keeping the spec's order
-wherever it is already valid) and rejects cycles.  :meth:`Network.to_networkx` gives the
-NetworkX ``DiGraph`` -- nodes are layers, each edge carries the shape flowing along it --
-which the solver and the drawings build on.  NetworkX is imported only there: importing it
-costs about 0.1 s, more than a whole ``check`` of ResNet-152 needs.
+wherever it is already valid) and rejects cycles.  The propagation, the solver and the
+drawings walk that order (``Network.order``), which is all they need.
+:meth:`Network.to_networkx` gives the same network as a NetworkX ``DiGraph`` -- nodes are
+layers, each edge carries the shape flowing along it -- for graph algorithms and for users of
+the library.  NetworkX is imported only there: importing it costs about 0.1 s, more than a
+whole ``check`` of ResNet-152 needs.
 
 Example::
 
