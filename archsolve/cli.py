@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from archsolve.errors import ArchsolveError, UsageError
+from archsolve.errors import ArchsolveError, Interrupt, UsageError
 from archsolve.limits import DEFAULT_LIMITS, Limits
 
 EXIT_INTERNAL = 4
@@ -40,8 +40,6 @@ def _fail(message: str, code: int) -> None:
 @contextlib.contextmanager
 def _remember_ctrl_c() -> Iterator[None]:
     """Ctrl-C raises KeyboardInterrupt as usual and is also remembered (errors.Interrupt)."""
-    from archsolve.errors import Interrupt
-
     def on_sigint(signum: int, frame: Any) -> None:
         Interrupt.pending = True
         raise KeyboardInterrupt

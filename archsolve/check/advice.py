@@ -325,8 +325,6 @@ def _insert_helps(prop: Propagation, merge: Any, k: int, new: Any) -> bool:
 
 def _inserts_help(prop: Propagation, merge: Any, new: Mapping[int, Any]) -> bool:
     """:func:`_insert_helps` for several inputs at once (input index -> the new layer)."""
-    from dataclasses import replace
-
     net = prop.network
     sources = tuple(new[k].name if k in new else s for k, s in enumerate(merge.sources))
     refs = tuple(new[k].name if k in new else r for k, r in enumerate(merge.refs)) if merge.refs else ()
@@ -461,8 +459,6 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str)
 def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -> bool:
     """Whether changing ``lay``'s fields clears ``merge`` without breaking a layer that was
     fine (the same size also reaches other merges)."""
-    from dataclasses import replace
-
     values = {**lay.values, **{k: tuple(Num(x) for x in v) if isinstance(v, tuple) else v for k, v in change.items()}}
     return _clears(prop, [replace(x, values=values) if x is lay else x for x in prop.network.order], merge)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from archsolve.errors import ExprError, SpecError
-from archsolve.lang.expr import Expr, ListExpr, Name, Num
+from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num
 from archsolve.ops.table import IDENTITY_RULES, OPS, Args, Collect, Kind, Shape, same_reach
 from archsolve.shapes.graph import Network
 from archsolve.spec.domains import evaluate_field, resolve_vars
@@ -458,8 +458,6 @@ def attribute_values(prop: Propagation, only: set[str] | None = None
 
 def evaluate_constraint(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[int, ...]]) -> int:
     """Evaluate a constraint; ``==``/``!=`` compare shapes element-wise."""
-    from archsolve.lang.expr import Bin, Call
-
     def as_list(x: Expr) -> tuple[int, ...] | None:
         if isinstance(x, ListExpr):
             return tuple(sub.evaluate(scalars) for sub in x.items)

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from archsolve.errors import ExprError, Location, SpecError
-from archsolve.lang.expr import CONSTRAINT, Expr, Name, Num, parse
+from archsolve.lang.expr import COMPARISONS, CONSTRAINT, Bin, Call, Expr, Name, Num, parse
 from archsolve.lang.yamlio import Document, parse_document, read_document
 from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.table import ALIASES, AXIS_NAMES, OPS, REQUIRED, FieldDef, Kind, OpDef
@@ -1006,8 +1006,6 @@ def written_values(spec: Spec, e: Expr) -> Expr:
 
 def _divides_by_zero(e: Expr) -> Expr | None:
     """The part of ``e`` that divides by a literal 0 (``a.L // 0``), if any."""
-    from archsolve.lang.expr import Bin, Call
-
     if isinstance(e, Bin):
         if e.op in ("//", "%") and isinstance(e.right, Num) and e.right.value == 0:
             return e
@@ -1021,8 +1019,6 @@ def _divides_by_zero(e: Expr) -> Expr | None:
 
 
 def _is_condition(e: Expr) -> bool:
-    from archsolve.lang.expr import COMPARISONS, Bin, Call
-
     if isinstance(e, Bin):
         if e.op in ("and", "or"):
             return _is_condition(e.left) and _is_condition(e.right)

@@ -150,8 +150,6 @@ def _param_field(block: Mapping[str, Any], param: str) -> Any:
 
 
 def _renamed(field: Any, name: str) -> Any:
-    from dataclasses import replace
-
     return replace(field, name=name)
 
 
