@@ -11,12 +11,12 @@ import pytest
 from rich.console import Console
 
 from archsolve.check.api import check_spec
-from archsolve.output.report import check_json, check_rich, check_text, solve_text
+from archsolve.output.report import check_json, check_rich, check_text, printable, solve_text
 from archsolve.output.view import check_view, shown_solution, solve_view
 from archsolve.solve.api import solve_spec
 from archsolve.spec.load import load_text
 
-from .conftest import ROOT
+from .conftest import ROOT, run_cli, write_spec
 
 TINY = """
 name: tiny
@@ -189,6 +189,34 @@ def test_rich_colours_a_broken_layer_and_the_verdict() -> None:
 def test_rich_prints_markup_in_a_spec_name_literally(name: str) -> None:
     spec = TINY.replace("name: tiny", f"name: '{name}'")
     assert _render(spec, "rich").splitlines()[0] == f"{name}: input [1, 8, 8]"
+
+
+CONTROL = "a\x1b]0;owned\x07b\rc\nd\x9be"
+SHOWN = "a\\x1b]0;owned\\x07b\\x0dc\\x0ad\\x9be"
+
+
+@pytest.mark.parametrize("how", ["text", "rich"])
+def test_control_characters_in_a_spec_name_are_escaped(how: str) -> None:
+    spec = TINY.replace("name: tiny", 'name: "a\\e]0;owned\\ab\\rc\\nd\\x9be"')
+    out = _render(spec, how)
+    assert out.splitlines()[0] == f"{SHOWN}: input [1, 8, 8]"
+    assert not any(c in out for c in "\x1b\x07\r\x9b")
+
+
+def test_control_characters_in_a_file_name_are_escaped() -> None:
+    view = check_view(check_spec(load_text(TINY.replace("name: tiny", ""), file=CONTROL)))
+    assert check_text(view).splitlines()[0] == f"{SHOWN}: input [1, 8, 8]"
+    assert _rich(view).splitlines()[0] == f"{SHOWN}: input [1, 8, 8]"
+
+
+def test_the_cli_escapes_control_characters(tmp_path) -> None:
+    path = write_spec(tmp_path, TINY.replace("name: tiny", 'name: "x\\ry"'))
+    code, out = run_cli("check", str(path))
+    assert code == 0 and out.startswith("x\\x0dy: input [1, 8, 8]\n")
+
+
+def test_printable_leaves_other_text_alone() -> None:
+    assert printable("ünet-2 [64, 64] ✓\\x") == "ünet-2 [64, 64] ✓\\x"
 
 
 SOLVE = """

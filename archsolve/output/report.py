@@ -1,6 +1,8 @@
 """Lay out the report models of :mod:`archsolve.output.view`: plain text, rich, CONTRACT §3's JSON.
 
-Nothing here counts or formats a number: the model has done it.
+Nothing here counts or formats a number: the model has done it.  The people's renderings print
+user strings (a spec's name, its file's path) literally: control characters show as ``\\xNN``
+escapes and rich reads no markup in them.
 
 The text table is formatted by hand on purpose: ``check`` runs in well under 0.1 s and a
 table library's import would cost more than the whole propagation.
@@ -15,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,18 @@ from archsolve.output.view import LAYER_COLUMNS, CheckView, LayerTable, RowMark,
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character (C0, DEL, C1) written as its ``\\xNN`` escape, so that
+    what a spec says reaches a terminal as characters, never as a command to it.
+
+    >>> printable("unet\\x1b[2J\\n")
+    'unet\\\\x1b[2J\\\\x0a'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def check_json(view: CheckView) -> dict[str, Any]:
@@ -68,20 +83,20 @@ def check_text(view: CheckView) -> str:
     >>> print(check_text(check_view(check_file("specs/unet-original.yaml"))).splitlines()[-1])
     OK
     """
-    lines = [f"{view.title}: input {view.input_text}"]
-    lines.extend(f"note: {note}" for note in view.notes)
+    lines = [printable(f"{view.title}: input {view.input_text}")]
+    lines.extend(printable(f"note: {note}") for note in view.notes)
     lines.append("")
     lines.extend(_layer_lines(view.table))
     if view.listed:
         lines.append("")
         lines.append("problems:")
         for p in view.listed:
-            lines.append(f"  {p.severity.value}: {p.layer}: {p.message}")
-            lines.extend(f"    fix: {f}" for f in p.fixes)
+            lines.append(printable(f"  {p.severity.value}: {p.layer}: {p.message}"))
+            lines.extend(printable(f"    fix: {f}") for f in p.fixes)
     if view.repairs:
         lines.append("")
         lines.append("repairs (fewest changes first):")
-        lines.extend(f"  {r.message}" for r in view.repairs)
+        lines.extend(printable(f"  {r.message}") for r in view.repairs)
     lines.append("")
     lines.append(view.verdict.line)
     return "\n".join(lines)
@@ -96,8 +111,8 @@ def solve_text(view: SolveView) -> str:
     >>> print(solve_text(solve_view(solve_spec(load_spec("specs/decoder-unsat.yaml")))).splitlines()[0])
     decoder-unsat: UNSATISFIABLE
     """
-    lines = [f"{view.title}: {view.headline}"]
-    lines.extend(f"  {line}" for line in view.conflict)
+    lines = [printable(f"{view.title}: {view.headline}")]
+    lines.extend(printable(f"  {line}") for line in view.conflict)
     if view.values:
         lines.append("")
         lines.extend(_table(("unknown", "value"), view.values, (False, True)))
@@ -109,7 +124,7 @@ def solve_text(view: SolveView) -> str:
         header = view.listing.header
         lines.extend(_table(header, view.listing.rows, (*([True] * (len(header) - 1)), False)))
     if view.note:
-        lines.append(f"note: {view.note}")
+        lines.append(printable(f"note: {view.note}"))
     return "\n".join(lines)
 
 
@@ -122,7 +137,7 @@ def _layer_lines(table: LayerTable) -> list[str]:
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], right: tuple[bool, ...]) -> list[str]:
-    shown = [header, *rows]
+    shown = [tuple(map(printable, row)) for row in [header, *rows]]
     widths = [max(len(r[i]) for r in shown) for i in range(len(header))]
     out = []
     for k, row in enumerate(shown):
@@ -191,7 +206,7 @@ def _highlighted(console: Console, text: Text) -> Text:
 
 
 def _text(text: str, style: str = "") -> Text:
-    """A string for rich as it is: no markup or emoji codes read in it."""
+    """A user string for rich: its characters as they are, no markup or emoji codes read in them."""
     from rich.text import Text
 
-    return Text(text, style)
+    return Text(printable(text), style)
