@@ -176,17 +176,20 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
     """
     from archsolve.check.api import check_file
     from archsolve.output.report import check_json, check_text
+    from archsolve.output.view import check_view
 
-    report = check_file(spec, parse_sets(sets), _limits())
+    view = check_view(check_file(spec, parse_sets(sets), _limits()))
     if as_json:
-        click.echo(json.dumps(check_json(report)))
+        click.echo(json.dumps(check_json(view)))
     elif sys.stdout.isatty():
+        from rich.console import Console
+
         from archsolve.output.report import check_rich
 
-        check_rich(report)
+        check_rich(view, Console())
     else:
-        click.echo(check_text(report))
-    sys.exit(0 if report.ok else 1)
+        click.echo(check_text(view))
+    sys.exit(0 if view.verdict.ok else 1)
 
 
 @main.command()
@@ -258,7 +261,15 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
-        click.echo(solve_text(result))
+        from archsolve.output.view import shown_solution, solve_view
+
+        shown = shown_solution(result)
+        checked = None
+        if shown is not None:  # its network's layer table comes with it
+            from archsolve.check.api import check_spec
+
+            checked = check_spec(result.spec, shown.values)
+        click.echo(solve_text(solve_view(result, checked)))
         if written:
             click.echo(f"wrote {written}")
     if result.status == "unsat":

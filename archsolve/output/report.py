@@ -1,103 +1,146 @@
-"""Turn a :class:`~archsolve.check.CheckReport` into text or CONTRACT §3's JSON.
+"""Lay out the report models of :mod:`archsolve.output.view`: plain text, rich, CONTRACT §3's JSON.
+
+Nothing here counts or formats a number: the model has done it.  The people's renderings print
+user strings (a spec's name, its file's path) literally: control characters show as ``\\xNN``
+escapes and rich reads no markup in them.
 
 The text table is formatted by hand on purpose: ``check`` runs in well under 0.1 s and a
 table library's import would cost more than the whole propagation.
+
+Example::
+
+    >>> from archsolve.check.api import check_file
+    >>> from archsolve.output.view import check_view
+    >>> print(check_text(check_view(check_file("specs/unet-original.yaml"))).splitlines()[0])
+    unet-original: input [1, 572, 572]
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from archsolve.check.api import CheckReport
+from archsolve.ops.table import Severity
+from archsolve.output.view import LAYER_COLUMNS, CheckView, LayerTable, RowMark, SolveView
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def check_json(report: CheckReport) -> dict[str, Any]:
-    """CONTRACT §3's ``check --json`` document."""
+def printable(text: str) -> str:
+    """``text`` with each control character (C0, DEL, C1) written as its ``\\xNN`` escape, so that
+    what a spec says reaches a terminal as characters, never as a command to it.
+
+    >>> printable("unet\\x1b[2J\\n")
+    'unet\\\\x1b[2J\\\\x0a'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def check_json(view: CheckView) -> dict[str, Any]:
+    """CONTRACT §3's ``check --json`` document.
+
+    >>> from archsolve.check.api import check_file
+    >>> from archsolve.output.view import check_view
+    >>> doc = check_json(check_view(check_file("specs/unet-original.yaml")))
+    >>> doc["ok"], doc["output"], doc["totals"]
+    (True, [2, 388, 388], {'params': 31030658, 'macs': 150428424448})
+    """
+    table = view.table
     doc: dict[str, Any] = {
-        "ok": report.ok,
-        "input": list(report.input),
+        "ok": view.verdict.ok,
+        "input": list(view.input),
         "layers": [
-            {"name": r.name, "op": r.op, "depth": r.depth, "from": r.sources, "shape": r.shape,
-             "params": r.params, "macs": r.macs, "rf": r.rf}
-            for r in report.rows
+            {"name": r.name, "op": r.op, "depth": r.depth, "from": list(r.sources),
+             "shape": None if r.shape is None else list(r.shape), "params": r.params, "macs": r.macs,
+             "rf": None if r.rf is None else list(r.rf)}
+            for r in table.rows
         ],
-        "output": list(report.output) if report.output is not None else None,
-        "totals": dict(report.totals),
+        "output": None if table.output is None else list(table.output),
+        "totals": {"params": table.params, "macs": table.macs},
         "problems": [
-            {"layer": p.layer, "kind": p.kind, "severity": p.severity, "message": p.message, "fixes": p.fixes,
-             "field": p.field}
-            for p in report.problems
+            {"layer": p.layer, "kind": p.kind, "severity": p.severity.value, "message": p.message,
+             "fixes": list(p.fixes), "field": p.field}
+            for p in view.problems
         ],
     }
-    if report.notes:
-        doc["notes"] = report.notes
-    if not report.ok:
-        doc["repairs"] = report.repairs
+    if view.notes:
+        doc["notes"] = list(view.notes)
+    if not view.verdict.ok:
+        doc["repairs"] = [{"changes": dict(r.changes), "message": r.message} for r in view.repairs]
     return doc
 
 
-def _num(v: int | None) -> str:
-    return "-" if v is None else f"{v:,}"
+def check_text(view: CheckView) -> str:
+    """The check report as plain text: the table, totals, problems, repairs, the verdict.
 
-
-def _shape(v: list[int] | None) -> str:
-    return "?" if v is None else "[" + ", ".join(map(str, v)) + "]"
-
-
-def _rf(v: list[int] | None) -> str:
-    if v is None:
-        return "-"
-    return str(v[0]) if len(set(v)) == 1 and len(v) > 1 else "x".join(map(str, v))
-
-
-def layer_table(report: CheckReport) -> list[str]:
-    """One row a layer (block calls and repeats included), then the totals."""
-    header = ("layer", "op", "output", "params", "MACs", "RF")
-    rows = [("  " * r.depth + r.name, r.op, _shape(r.shape), _num(r.params), _num(r.macs), _rf(r.rf))
-            for r in report.rows]
-    lines = _table(header, rows, (False, False, False, True, True, True))
-    lines.append(lines[1])
-    lines.append(f"output {_shape(list(report.output) if report.output else None)}   "
-                 f"params {_num(report.totals['params'])}   MACs {_num(report.totals['macs'])}")
-    return lines
-
-
-def check_text(report: CheckReport) -> str:
-    """The human-readable table, totals and problems."""
-    spec = report.spec
-    lines: list[str] = []
-    title = spec.name or spec.file
-    lines.append(f"{title}: input {_shape(list(report.input))}")
-    for note in report.notes:
-        lines.append(f"note: {note}")
+    >>> from archsolve.check.api import check_file
+    >>> from archsolve.output.view import check_view
+    >>> print(check_text(check_view(check_file("specs/unet-original.yaml"))).splitlines()[-1])
+    OK
+    """
+    lines = [printable(f"{view.title}: input {view.input_text}")]
+    lines.extend(printable(f"note: {note}") for note in view.notes)
     lines.append("")
-    lines.extend(layer_table(report))
-    errors = [p for p in report.problems if p.severity == "error"]
-    warnings = [p for p in report.problems if p.severity != "error"]
-    if report.problems:
+    lines.extend(_layer_lines(view.table))
+    if view.listed:
         lines.append("")
         lines.append("problems:")
-        for p in errors + warnings:
-            lines.append(f"  {p.severity}: {p.layer}: {p.message}")
-            for f in p.fixes:
-                lines.append(f"    fix: {f}")
-    if report.repairs:
+        for p in view.listed:
+            lines.append(printable(f"  {p.severity.value}: {p.layer}: {p.message}"))
+            lines.extend(printable(f"    fix: {f}") for f in p.fixes)
+    if view.repairs:
         lines.append("")
         lines.append("repairs (fewest changes first):")
-        for r in report.repairs:
-            lines.append(f"  {r['message']}")
+        lines.extend(printable(f"  {r.message}") for r in view.repairs)
     lines.append("")
-    if errors:
-        lines.append(f"INVALID: {len(errors)} error(s), {len(warnings)} warning(s)")
-    else:
-        lines.append("OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
+    lines.append(view.verdict.line)
     return "\n".join(lines)
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[bool, ...]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+def solve_text(view: SolveView) -> str:
+    """The answer of ``solve`` as plain text.
+
+    >>> from archsolve.solve.api import solve_spec
+    >>> from archsolve.spec.load import load_spec
+    >>> from archsolve.output.view import solve_view
+    >>> print(solve_text(solve_view(solve_spec(load_spec("specs/decoder-unsat.yaml")))).splitlines()[0])
+    decoder-unsat: UNSATISFIABLE
+    """
+    lines = [printable(f"{view.title}: {view.headline}")]
+    lines.extend(printable(f"  {line}") for line in view.conflict)
+    if view.values:
+        lines.append("")
+        lines.extend(_table(("unknown", "value"), view.values, (False, True)))
+    if view.layers is not None:
+        lines.append("")
+        lines.extend(_layer_lines(view.layers))
+    if view.listing is not None:
+        lines.append("")
+        header = view.listing.header
+        lines.extend(_table(header, view.listing.rows, (*([True] * (len(header) - 1)), False)))
+    if view.note:
+        lines.append(printable(f"note: {view.note}"))
+    return "\n".join(lines)
+
+
+def _layer_lines(table: LayerTable) -> list[str]:
+    """One row a layer (block calls and repeats included), then the totals."""
+    lines = _table(LAYER_COLUMNS, [r.cells for r in table.rows], (False, False, False, True, True, True))
+    lines.append(lines[1])
+    lines.append(f"output {table.output_text}   params {table.params_text}   MACs {table.macs_text}")
+    return lines
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], right: tuple[bool, ...]) -> list[str]:
+    shown = [tuple(map(printable, row)) for row in [header, *rows]]
+    widths = [max(len(r[i]) for r in shown) for i in range(len(header))]
     out = []
-    for k, row in enumerate([header, *rows]):
+    for k, row in enumerate(shown):
         cells = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)]
         out.append("  ".join(cells).rstrip())
         if k == 0:
@@ -105,91 +148,65 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[bo
     return out
 
 
-def solve_text(result: Any) -> str:
-    """The human-readable answer of ``solve``."""
-    spec = result.spec
-    title = spec.name or spec.file
-    lines: list[str] = []
-    if result.status == "unsat":
-        lines.append(f"{title}: UNSATISFIABLE")
-        c = result.conflict or {}
-        if c.get("layers"):
-            lines.append("  layers in conflict: " + ", ".join(c["layers"]))
-        if c.get("constraints"):
-            lines.append("  constraints in conflict: " + "; ".join(c["constraints"]))
-        if c.get("message"):
-            lines.append("  " + c["message"])
-        lines.extend("  " + r["message"] for r in c.get("relaxations") or [])
-        return "\n".join(lines)
-    sols = result.solutions
-    if not sols:
-        lines.append(f"{title}: UNKNOWN: {result.message}")
-        return "\n".join(lines)
-    names = list(sols[0].values)
-    if len(sols) == 1 and not result.complete:
-        value = f" = {sols[0].objective}" if sols[0].objective is not None else ""
-        if result.first:
-            lines.append(f"{title}: solved: the first solution found (--first: not optimized; "
-                         f"{result.objective}{value})")
-        else:
-            best = "the best, proven optimal" if result.optimal else "the best found (not proven optimal)"
-            lines.append(f"{title}: solved: {best} by {result.objective}{value}")
-        if names:
-            lines.append("")
-            lines.extend(_table(("unknown", "value"), [(n, str(v)) for n, v in sols[0].values.items()],
-                                (False, True)))
-        from archsolve.check.api import check_spec
+def check_rich(view: CheckView, console: Console) -> None:
+    """The check report on a terminal: a table that fits its width, colour for problems.
 
-        lines.append("")
-        lines.extend(layer_table(check_spec(spec, sols[0].values)))
-    else:
-        more = f"of {result.count:,}" if result.count is not None else "(more exist"
-        state = "all" if result.complete else f"the first {len(sols)} {more}{')' if result.count is None else ''}; " \
-            "raise --limit for more"
-        lines.append(f"{title}: {len(sols)} solution(s), {state}")
-        lines.append("")
-        header = ("#", *names, "output")
-        rows = [(str(i + 1), *(str(s.values[n]) for n in names), _shape(s.output)) for i, s in enumerate(sols)]
-        lines.extend(_table(header, rows, (True, *([True] * len(names)), False)))
-    if result.message:
-        lines.append(f"note: {result.message}")
-    return "\n".join(lines)
-
-
-
-def check_rich(report: CheckReport) -> None:
-    """The check report on a terminal: a table that fits its width, colour for problems."""
-    from rich.console import Console
+    >>> import io
+    >>> from rich.console import Console
+    >>> from archsolve.check.api import check_file
+    >>> from archsolve.output.view import check_view
+    >>> console = Console(file=io.StringIO(), width=80)
+    >>> check_rich(check_view(check_file("specs/unet-original.yaml")), console)
+    >>> console.file.getvalue().splitlines()[-1]
+    'OK'
+    """
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console()
-    spec = report.spec
-    console.print(f"[bold]{spec.name or spec.file}[/bold]: input {_shape(list(report.input))}")
-    for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+    console.print(_highlighted(console, Text.assemble(_text(view.title, "bold"), f": input {view.input_text}")))
+    for note in view.notes:
+        console.print(_highlighted(console, Text.assemble(_text(f"note: {note}", "dim"))))
+    t = view.table
     table = Table(show_footer=True, header_style="bold", footer_style="bold")
     table.add_column("layer", footer="total", overflow="fold")
     table.add_column("op", overflow="fold")
-    table.add_column("output", footer=_shape(list(report.output) if report.output else None))
-    table.add_column("params", justify="right", footer=_num(report.totals["params"]))
-    table.add_column("MACs", justify="right", footer=_num(report.totals["macs"]))
+    table.add_column("output", footer=_text(t.output_text))
+    table.add_column("params", justify="right", footer=_text(t.params_text))
+    table.add_column("MACs", justify="right", footer=_text(t.macs_text))
     table.add_column("RF", justify="right")
-    bad = {p.layer for p in report.problems if p.severity == "error"}
-    for r in report.rows:
-        style = "red" if r.name in bad else ("dim" if r.op.startswith(("block:", "repeat:")) else None)
-        table.add_row("  " * r.depth + r.name, r.op, _shape(r.shape), _num(r.params), _num(r.macs), _rf(r.rf),
-                      style=style)
+    for r in t.rows:
+        table.add_row(*map(_text, r.cells), style=_ROW_STYLES[r.mark])
     console.print(table)
-    for p in report.problems:
-        colour = "red" if p.severity == "error" else "yellow"
-        console.print(f"[{colour}]{p.severity}[/{colour}]: [bold]{p.layer}[/bold]: {p.message}", highlight=False)
+    for p in view.listed:
+        colour = "red" if p.severity is Severity.ERROR else "yellow"
+        console.print(Text.assemble(_text(p.severity.value, colour), ": ", _text(p.layer, "bold"), ": ",
+                                    _text(p.message)))
         for f in p.fixes:
-            console.print(f"    [green]fix:[/green] {f}", highlight=False)
-    if report.repairs:
-        console.print("[bold]repairs[/bold] (fewest changes first):")
-        for r in report.repairs:
-            console.print(f"  {r['message']}", highlight=False)
-    errors = sum(p.severity == "error" for p in report.problems)
-    warnings = len(report.problems) - errors
-    console.print(f"[red]INVALID: {errors} error(s), {warnings} warning(s)[/red]" if errors
-                  else "[green]OK[/green]" + (f" ({warnings} warning(s))" if warnings else ""))
+            console.print(Text.assemble("    ", ("fix:", "green"), " ", _text(f)))
+    if view.repairs:
+        console.print(_highlighted(console, Text.assemble(("repairs", "bold"), " (fewest changes first):")))
+        for r in view.repairs:
+            console.print(Text.assemble("  ", _text(r.message)))
+    verdict = view.verdict
+    if verdict.ok:
+        console.print(_highlighted(console, Text.assemble((verdict.head, "green"), verdict.counts)))
+    else:
+        console.print(_highlighted(console, Text.assemble((verdict.line, "red"))))
+
+
+_ROW_STYLES = {RowMark.PLAIN: None, RowMark.GROUP: "dim", RowMark.BROKEN: "red"}
+
+
+def _highlighted(console: Console, text: Text) -> Text:
+    """``text`` with the console's highlighting (numbers, brackets) under its own styles, as rich
+    lays out a string of markup."""
+    out = console.highlighter(text.plain)
+    out.copy_styles(text)
+    return out
+
+
+def _text(text: str, style: str = "") -> Text:
+    """A user string for rich: its characters as they are, no markup or emoji codes read in them."""
+    from rich.text import Text
+
+    return Text(printable(text), style)
