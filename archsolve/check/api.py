@@ -695,7 +695,8 @@ def _new_name(base: str, taken: set[str]) -> str:
 
 def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str) -> str | None:
     """A padding (or ceil_mode) of the layer that gave ``source`` its size, making it ``want``."""
-    from archsolve.ops.table import OPS, Collect
+    from archsolve.ops.base import Collect
+    from archsolve.ops.table import OPS
 
     cur = prop.network.spec.aliases.get(source, source)
     for _ in range(10_000):  # walk back to the layer that changed the size

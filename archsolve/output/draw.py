@@ -39,7 +39,8 @@ from typing import Any
 
 from archsolve.errors import ArchsolveError, SpecError, UsageError
 from archsolve.lang.expr import Expr, Name
-from archsolve.ops.table import OPS, Collect, Kind
+from archsolve.ops.base import Collect, Kind
+from archsolve.ops.table import OPS
 from archsolve.spec.load import Group, Layer, Spec
 
 FORMATS = ("dot", "mermaid", "svg", "png")

@@ -32,7 +32,7 @@ from typing import Any
 
 from archsolve.check.api import CheckReport, check_spec
 from archsolve.errors import InvalidNetwork, SpecError
-from archsolve.ops.table import crop_offsets
+from archsolve.ops.rules import crop_offsets
 from archsolve.shapes.propagate import LayerResult
 from archsolve.spec.load import Semantics, Spec
 

@@ -28,7 +28,8 @@ from typing import Any
 from archsolve.errors import ExprError, Location, SpecError
 from archsolve.lang.expr import CONSTRAINT, Expr, Name, Num, parse
 from archsolve.lang.yamlio import Document, parse_document, read_document
-from archsolve.ops.table import ALIASES, AXIS_NAMES, OPS, REQUIRED, FieldDef, Kind, OpDef
+from archsolve.ops.base import AXIS_NAMES, REQUIRED, FieldDef, Kind
+from archsolve.ops.table import ALIASES, OPS, OpDef
 
 UNKNOWN = "?"
 MAX_REPEAT = 10_000
