@@ -1,9 +1,10 @@
 """The op table: every op, described once by an :class:`OpDef` in :data:`OPS`.
 
 An op's entry names everything archsolve knows about it: its fields, its rules (shape and
-validity, parameters, MACs, receptive-field reach: :mod:`archsolve.ops.rules`), its torch
-class.  Adding an op touches the ``ops`` package only: an entry here, and a rule where no
-existing one fits.
+validity, parameters, MACs, receptive-field reach: :mod:`archsolve.ops.rules`), how it is
+written in PyTorch (:mod:`archsolve.ops.torchform`), how it is drawn (its :class:`Family`,
+and how it changes resolution).  Adding an op touches the ``ops`` package only: an entry
+here, and a rule where no existing one fits.
 
 Example::
 
@@ -11,12 +12,17 @@ Example::
     >>> args = Args.of(OPS["conv"], {"out": 8, "kernel": (3, 3), "stride": (2, 2)}, ndim=2)
     >>> OPS["conv"].shape(args, [(3, 32, 32)], Collect())
     (8, 15, 15)
+    >>> OPS["conv"].written(args, [(3, 32, 32)], (8, 15, 15))
+    Call(fn='nn.Conv2d', args=(3, 8), keywords=(('kernel_size', (3, 3)), ('stride', (2, 2))))
+    >>> OPS["conv"].family, str(OPS["conv"].torch)
+    (<Family.CONV: 'conv'>, 'ConvNd')
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from archsolve.lang.expr import Value
@@ -62,8 +68,83 @@ from archsolve.ops.rules import (
     upsample_shape,
     whole_reach,
 )
+from archsolve.ops.torchform import (
+    Input,
+    TorchForm,
+    Written,
+    add_written,
+    concat_written,
+    crop_written,
+    flatten_written,
+    inline,
+    nn_module,
+    pad_written,
+)
 
-# -- field shorthands --------------------------------------------------------------------------
+
+class Family(enum.Enum):
+    """The family ``draw`` colours an op by (after the U-Net paper's arrows: pool red, up-conv green)."""
+
+    CONV = "conv"  # learned maps: conv, linear
+    UP = "up"  # up-sampling
+    POOL = "pool"  # down-sampling windows, adaptive pools
+    BORDER = "border"  # crop, pad
+    CONCAT = "concat"
+    SUM = "sum"
+    NORM = "norm"
+    ACTIVATION = "activation"  # an element-wise function drawn small
+    OTHER = "other"  # drawn as a plain box: flatten, and leakyrelu, softmax, dropout
+
+
+@dataclass(frozen=True)
+class Resample:
+    """How an op changes the spatial resolution: ``draw`` lays an encoder-decoder out as a U by it.
+
+    ``field``: the factor (stride, scale); ``unknown``: the levels assumed while the factor is
+    not known (an open ``"?"``, or not given).
+    """
+
+    field: str
+    up: bool = False
+    unknown: int = 1
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """Everything archsolve knows about one op."""
+
+    name: str
+    fields: tuple[FieldDef, ...]
+    shape: Callable[[Args, Sequence[Shape], Req], Shape]
+    params: Callable[[Args, Sequence[Shape], Shape], Value] = no_count
+    macs: Callable[[Args, Sequence[Shape], Shape], Value] = no_count
+    reach: Callable[[Args, int, Sequence[Shape], Shape], list[list[Window]]] = same_reach
+    _: KW_ONLY
+    torch: TorchForm
+    family: Family
+    merge: bool = False
+    resample: Resample | None = None
+    field_map: Mapping[str, FieldDef] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field_map", {f.name: f for f in self.fields})
+
+    def written(self, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
+        """The layer in PyTorch (:mod:`archsolve.ops.torchform`)."""
+        return self.torch.written(self.field_map, args, inputs, out)
+
+    def data_sources(self, sources: tuple[str, ...], values: Mapping[str, Any]) -> tuple[str, ...]:
+        """The sources whose data the layer reads: the layers its LAYER fields name (crop's
+        ``like``) come last among its sources and lend only their size.
+
+            >>> OPS["crop"].data_sources(("big", "small"), {"like": "small"})
+            ('big',)
+        """
+        refs = sum(1 for f in self.fields if f.kind is Kind.LAYER and values.get(f.name) is not None)
+        return sources[:len(sources) - refs]
+
+
+# -- field shorthands ---------------------------------------------------------------
 
 def _out() -> FieldDef:
     return FieldDef("out", Kind.INT, minimum=1, domain=("1", "4096"), doc="output channels")
@@ -95,84 +176,98 @@ def _number(name: str, default: float) -> FieldDef:
 
 # -- the table --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class OpDef:
-    """Everything archsolve knows about one op."""
-
-    name: str
-    fields: tuple[FieldDef, ...]
-    shape: Callable[[Args, Sequence[Shape], Req], Shape]
-    params: Callable[[Args, Sequence[Shape], Shape], Value] = no_count
-    macs: Callable[[Args, Sequence[Shape], Shape], Value] = no_count
-    reach: Callable[[Args, int, Sequence[Shape], Shape], list[list[Window]]] = same_reach
-    merge: bool = False
-    torch: str = ""
-    field_map: Mapping[str, FieldDef] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "field_map", {f.name: f for f in self.fields})
-
-
 _CONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel - 1"), words=("same", "valid"))
 _DECONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel - 1"))
 _POOL_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel // 2"))
 _CEIL = _bool("ceil_mode", False)
 _SIZE = FieldDef("size", Kind.AXES, minimum=1, domain=("1", "4096"))
-_ACTIVATIONS = {
-    "relu": "ReLU", "leakyrelu": "LeakyReLU", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid",
-    "tanh": "Tanh", "softmax": "Softmax", "dropout": "Dropout", "identity": "Identity",
-}
-_ACTIVATION_FIELDS: dict[str, tuple[FieldDef, ...]] = {
-    "leakyrelu": (_number("negative_slope", 0.01),),
-    "softmax": (FieldDef("dim", Kind.INT, 1, doc="a dimension of the batched tensor [N, C, *spatial]"),),
-    "dropout": (FieldDef("p", Kind.NUMBER, 0.5, minimum=0, maximum=1),),
-    "relu": (_bool("inplace", False),),
-}
+_CHANNEL_NORM = {"eps": "eps", "momentum": "momentum", "affine": "affine",
+                 "track_running_stats": "track_running_stats"}
 
 _DEFS: list[OpDef] = [
     OpDef("conv", (_out(), _kernel(), _stride(), _CONV_PADDING, _dilation(), _groups(), _bool("bias", True)),
-          conv_shape, conv_params, conv_macs, conv_reach, torch="ConvNd"),
+          conv_shape, conv_params, conv_macs, conv_reach,
+          torch=nn_module("nn.Conv{rank}d", Input.CHANNELS, "out", kernel_size="kernel", stride="stride",
+                          padding="padding", dilation="dilation", groups="groups", bias="bias"),
+          family=Family.CONV, resample=Resample("stride", unknown=0)),
     OpDef("deconv", (_out(), _kernel(), _stride(), _DECONV_PADDING,
                      FieldDef("output_padding", Kind.AXES, 0, minimum=0, domain=("0", "max(stride, dilation) - 1")),
                      _dilation(), _groups(), _bool("bias", True)),
-          deconv_shape, deconv_params, deconv_macs, deconv_reach, torch="ConvTransposeNd"),
+          deconv_shape, deconv_params, deconv_macs, deconv_reach,
+          torch=nn_module("nn.ConvTranspose{rank}d", Input.CHANNELS, "out", kernel_size="kernel", stride="stride",
+                          padding="padding", output_padding="output_padding", dilation="dilation", groups="groups",
+                          bias="bias"),
+          family=Family.UP, resample=Resample("stride", up=True)),
     OpDef("maxpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _dilation(), _CEIL),
-          pool_shape, reach=pool_reach, torch="MaxPoolNd"),
+          pool_shape, reach=pool_reach,
+          torch=nn_module("nn.MaxPool{rank}d", kernel_size="kernel", stride="stride", padding="padding",
+                          dilation="dilation", ceil_mode="ceil_mode"),
+          family=Family.POOL, resample=Resample("stride")),
     OpDef("avgpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _CEIL, _bool("count_include_pad", True)),
-          avgpool_shape, reach=pool_reach, torch="AvgPoolNd"),
-    OpDef("adaptive_avgpool", (_SIZE,), adaptive_shape, reach=adaptive_reach, torch="AdaptiveAvgPoolNd"),
-    OpDef("adaptive_maxpool", (_SIZE,), adaptive_shape, reach=adaptive_reach, torch="AdaptiveMaxPoolNd"),
+          avgpool_shape, reach=pool_reach,
+          torch=nn_module("nn.AvgPool{rank}d", kernel_size="kernel", stride="stride", padding="padding",
+                          ceil_mode="ceil_mode", count_include_pad="count_include_pad"),
+          family=Family.POOL, resample=Resample("stride")),
+    OpDef("adaptive_avgpool", (_SIZE,), adaptive_shape, reach=adaptive_reach,
+          torch=nn_module("nn.AdaptiveAvgPool{rank}d", "size"), family=Family.POOL),
+    OpDef("adaptive_maxpool", (_SIZE,), adaptive_shape, reach=adaptive_reach,
+          torch=nn_module("nn.AdaptiveMaxPool{rank}d", "size"), family=Family.POOL),
     OpDef("upsample", (FieldDef("scale", Kind.AXES, None, minimum=1, domain=("1", "8")),
                        FieldDef("size", Kind.AXES, None, minimum=1, domain=("1", "4096")),
                        FieldDef("mode", Kind.CHOICE, "nearest",
                                 choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")),
                        _bool("align_corners", None)),
-          upsample_shape, reach=upsample_reach, torch="Upsample"),
+          upsample_shape, reach=upsample_reach,
+          # align_corners is given only with an interpolating mode: the rule refuses it otherwise
+          torch=nn_module("nn.Upsample", size="size", scale_factor="scale", mode="mode", align_corners="align_corners"),
+          family=Family.UP, resample=Resample("scale", up=True)),
     OpDef("pixel_shuffle", (FieldDef("factor", Kind.INT, minimum=1, domain=("1", "8")),),
-          pixel_shuffle_shape, reach=pixel_shuffle_reach, torch="PixelShuffle"),
+          pixel_shuffle_shape, reach=pixel_shuffle_reach,
+          torch=nn_module("nn.PixelShuffle", "factor"), family=Family.UP, resample=Resample("factor", up=True)),
     OpDef("crop", (FieldDef("like", Kind.LAYER, None),
                    FieldDef("amount", Kind.SIDES, None, minimum=0, domain=("0", "64"))),
-          crop_shape, reach=crop_reach, torch="slicing"),
+          crop_shape, reach=crop_reach, torch=inline("slicing", crop_written, view=True), family=Family.BORDER),
     OpDef("pad", (FieldDef("amount", Kind.SIDES, minimum=0, domain=("0", "64")), _number("value", 0)),
-          pad_shape, reach=pad_reach, torch="F.pad"),
-    OpDef("concat", (), concat_shape, reach=merge_reach, merge=True, torch="torch.cat(dim=1)"),
-    OpDef("add", (), add_shape, reach=merge_reach, merge=True, torch="+"),
-    OpDef("flatten", (), flatten_shape, reach=whole_reach, torch="Flatten"),
+          pad_shape, reach=pad_reach,
+          torch=inline("F.pad", pad_written, imports=("import torch.nn.functional as F",)), family=Family.BORDER),
+    OpDef("concat", (), concat_shape, reach=merge_reach, merge=True,
+          torch=inline("torch.cat(dim=1)", concat_written), family=Family.CONCAT),
+    OpDef("add", (), add_shape, reach=merge_reach, merge=True, torch=inline("+", add_written), family=Family.SUM),
+    OpDef("flatten", (), flatten_shape, reach=whole_reach,
+          torch=inline("Flatten", flatten_written, view=True), family=Family.OTHER),
     OpDef("linear", (_out(), _bool("bias", True)), linear_shape, linear_params, linear_macs, linear_reach,
-          torch="Linear"),
+          torch=nn_module("nn.Linear", Input.FEATURES, "out", bias="bias"), family=Family.CONV),
     OpDef("batchnorm", (_bool("affine", True), _number("eps", 1e-5), _number("momentum", 0.1),
                         _bool("track_running_stats", True)),
-          batchnorm_shape, channel_norm_params, torch="BatchNormNd"),
+          batchnorm_shape, channel_norm_params,
+          torch=nn_module("nn.BatchNorm{rank}d", Input.CHANNELS, **_CHANNEL_NORM), family=Family.NORM),
     OpDef("groupnorm", (FieldDef("groups", Kind.INT, minimum=1, domain=("1", "4096")), _bool("affine", True),
                         _number("eps", 1e-5)),
-          groupnorm_shape, channel_norm_params, torch="GroupNorm"),
+          groupnorm_shape, channel_norm_params,
+          torch=nn_module("nn.GroupNorm", "groups", Input.CHANNELS, eps="eps", affine="affine"), family=Family.NORM),
     OpDef("layernorm", (_bool("affine", True), _bool("bias", True), _number("eps", 1e-5)),
-          same_shape, layernorm_params, reach=whole_reach, torch="LayerNorm([C, *spatial])"),
+          same_shape, layernorm_params, reach=whole_reach,
+          torch=nn_module("nn.LayerNorm", Input.SHAPE, title="LayerNorm([C, *spatial])", eps="eps",
+                          elementwise_affine="affine", bias="bias"),
+          family=Family.NORM),
     OpDef("instancenorm", (_bool("affine", False), _number("eps", 1e-5), _number("momentum", 0.1),
                            _bool("track_running_stats", False)),
-          instancenorm_shape, channel_norm_params, torch="InstanceNormNd"),
-    *(OpDef(name, _ACTIVATION_FIELDS.get(name, ()), softmax_shape if name == "softmax" else same_shape, torch=t)
-      for name, t in _ACTIVATIONS.items()),
+          instancenorm_shape, channel_norm_params,
+          torch=nn_module("nn.InstanceNorm{rank}d", Input.CHANNELS, **_CHANNEL_NORM), family=Family.NORM),
+    OpDef("relu", (_bool("inplace", False),), same_shape, torch=nn_module("nn.ReLU", inplace="inplace"),
+          family=Family.ACTIVATION),
+    OpDef("leakyrelu", (_number("negative_slope", 0.01),), same_shape,
+          torch=nn_module("nn.LeakyReLU", negative_slope="negative_slope"), family=Family.OTHER),
+    OpDef("gelu", (), same_shape, torch=nn_module("nn.GELU"), family=Family.ACTIVATION),
+    OpDef("silu", (), same_shape, torch=nn_module("nn.SiLU"), family=Family.ACTIVATION),
+    OpDef("sigmoid", (), same_shape, torch=nn_module("nn.Sigmoid"), family=Family.ACTIVATION),
+    OpDef("tanh", (), same_shape, torch=nn_module("nn.Tanh"), family=Family.ACTIVATION),
+    # torch's own default dim (None) is deprecated: the dim is always written
+    OpDef("softmax", (FieldDef("dim", Kind.INT, 1, doc="a dimension of the batched tensor [N, C, *spatial]"),),
+          softmax_shape, torch=nn_module("nn.Softmax", always=("dim",), dim="dim"), family=Family.OTHER),
+    OpDef("dropout", (FieldDef("p", Kind.NUMBER, 0.5, minimum=0, maximum=1),), same_shape,
+          torch=nn_module("nn.Dropout", view=True, p="p"), family=Family.OTHER),
+    OpDef("identity", (), same_shape, torch=nn_module("nn.Identity", view=True), family=Family.ACTIVATION),
 ]
 
 OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}
