@@ -340,10 +340,10 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) ->
     Example:
       archsolve export specs/unet-original.yaml --to torch -o unet.py
     """
-    from archsolve.output.export import torch_source
+    from archsolve.output.export import export_check, torch_source
     from archsolve.spec.load import load_spec
 
-    text = torch_source(load_spec(spec), parse_sets(sets) or None)
+    text = torch_source(export_check(load_spec(spec), parse_sets(sets) or None))
     _emit(text, output)
 
 
