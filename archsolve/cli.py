@@ -362,10 +362,10 @@ def draw(spec: str, fmt: str, output: str | None) -> None:
       archsolve draw specs/unet-original.yaml --format svg -o unet.svg
       archsolve draw specs/unet-original.yaml --format mermaid   # renders in Markdown
     """
-    from archsolve.output.draw import render
+    from archsolve.output.draw import known_shapes, render
     from archsolve.spec.load import load_spec
 
-    out = render(load_spec(spec), fmt)
+    out = render(known_shapes(load_spec(spec)), fmt)
     if isinstance(out, bytes) and not output:
         if sys.stdout.isatty():
             raise UsageError(f"--format {fmt} is binary: give -o FILE")
