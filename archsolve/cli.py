@@ -347,10 +347,10 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) ->
     Example:
       archsolve export specs/unet-original.yaml --to torch -o unet.py
     """
-    from archsolve.output.export import torch_source
+    from archsolve.output.export import export_check, torch_source
     from archsolve.spec.load import load_spec
 
-    text = torch_source(load_spec(spec, _limits()), parse_sets(sets) or None)
+    text = torch_source(export_check(load_spec(spec, _limits()), parse_sets(sets) or None))
     _emit(text, output)
 
 
@@ -369,10 +369,10 @@ def draw(spec: str, fmt: str, output: str | None) -> None:
       archsolve draw specs/unet-original.yaml --format svg -o unet.svg
       archsolve draw specs/unet-original.yaml --format mermaid   # renders in Markdown
     """
-    from archsolve.output.draw import render
+    from archsolve.output.draw import known_shapes, render
     from archsolve.spec.load import load_spec
 
-    out = render(load_spec(spec, _limits()), fmt)
+    out = render(known_shapes(load_spec(spec, _limits())), fmt)
     if isinstance(out, bytes) and not output:
         if sys.stdout.isatty():
             raise UsageError(f"--format {fmt} is binary: give -o FILE")

@@ -11,7 +11,7 @@ import pytest
 
 from archsolve.check.api import check_spec
 from archsolve.errors import UsageError
-from archsolve.output.draw import dot_source, mermaid_source, render
+from archsolve.output.draw import dot_source, known_shapes, mermaid_source, render
 from archsolve.spec.load import Spec, load_spec, load_text
 
 from .conftest import SPECS
@@ -91,7 +91,7 @@ def _dot_to(fmt: str, source: str) -> subprocess.CompletedProcess:
                                   "unet3d.yaml", "dcgan-generator.yaml"])
 def test_dot_has_every_layer_and_every_edge_shape(name: str) -> None:
     spec = _spec(name)
-    src = dot_source(spec)
+    src = dot_source(known_shapes(spec))
     assert src.startswith("digraph ") and src.rstrip().endswith("}")
     assert _balanced(src, "{", "}") and _balanced(src, "[", "]")
     nodes = {m.group(1) for line in src.splitlines() if (m := _NODE.match(line))}
@@ -107,7 +107,7 @@ def test_dot_has_every_layer_and_every_edge_shape(name: str) -> None:
 
 
 def test_dot_labels_show_key_hyperparameters_and_merges_stand_out() -> None:
-    src = dot_source(_spec("resnet50.yaml"))
+    src = dot_source(known_shapes(_spec("resnet50.yaml")))
     lines = src.splitlines()
 
     def node(name: str) -> str:
@@ -126,7 +126,7 @@ def test_dot_labels_show_key_hyperparameters_and_merges_stand_out() -> None:
 
 def test_unet_is_drawn_as_a_u() -> None:
     """Decoder edges point up (ranked reversed); each skip connection stays on one rank."""
-    src = dot_source(_spec("unet-original.yaml"))
+    src = dot_source(known_shapes(_spec("unet-original.yaml")))
     edges = {(a, b): info for a, b, info in _dot_edges(src)}
     assert edges[("enc4/relu2", "crop4")]["minlen"] == "0"  # the copy-and-crop, across
     assert edges[("bottom/relu2", "up4")]["minlen"] == "0"  # the turn at the bottom
@@ -135,12 +135,12 @@ def test_unet_is_drawn_as_a_u() -> None:
     assert edges[("enc1/conv1", "enc1/relu1")]["dir"] is None  # the encoder goes down
     assert edges[("up4", "crop4")]["style"] == "dotted" and edges[("up4", "crop4")]["label"] == "size of"
     # a network that only goes down is drawn top to bottom
-    assert ' dir="back"' not in dot_source(_spec("resnet50.yaml"))
+    assert ' dir="back"' not in dot_source(known_shapes(_spec("resnet50.yaml")))
 
 
 @needs_dot
 def test_unet_layout_encoder_left_decoder_right_skips_across() -> None:
-    done = _dot_to("plain", dot_source(_spec("unet-original.yaml")))
+    done = _dot_to("plain", dot_source(known_shapes(_spec("unet-original.yaml"))))
     assert done.returncode == 0, done.stderr.decode()
     pos: dict[str, tuple[float, float]] = {}
     for line in done.stdout.decode().splitlines():
@@ -163,7 +163,7 @@ def test_unet_layout_encoder_left_decoder_right_skips_across() -> None:
 @needs_dot
 @pytest.mark.parametrize("name", ALL_SPECS)
 def test_dot_is_valid_for_graphviz(name: str) -> None:
-    done = _dot_to("svg", dot_source(_spec(name)))
+    done = _dot_to("svg", dot_source(known_shapes(_spec(name))))
     err = done.stderr.decode()
     assert done.returncode == 0, err
     assert "error" not in err.lower() and "warning" not in err.lower(), err
@@ -173,14 +173,14 @@ def test_dot_is_valid_for_graphviz(name: str) -> None:
 def test_awkward_text_is_quoted() -> None:
     spec = load_text('name: \'odd "name" <x> & {y} \\\\ [z]\'\ninput: [3, 8, 8]\n'
                      "layers: [{op: conv, out: 4, kernel: 3}, {name: s, op: add, from: [conv1, conv1]}]")
-    src = dot_source(spec)
+    src = dot_source(known_shapes(spec))
     assert 'label="odd \\"name\\" <x> & {y} \\\\\\\\ [z]' in src
     assert len(_dot_edges(src)) == 3  # the add reads conv1 twice: two edges
     if HAS_DOT:
         done = _dot_to("svg", src)
         assert done.returncode == 0, done.stderr.decode()
         assert "odd" in done.stdout.decode()
-    mer = mermaid_source(spec)
+    mer = mermaid_source(known_shapes(spec))
     assert '"name"' not in mer and "#quot;name#quot;" in mer
 
 
@@ -189,7 +189,7 @@ def test_awkward_text_is_quoted() -> None:
 @pytest.mark.parametrize("name", ["unet-original.yaml", "resnet50.yaml", "unet3d.yaml"])
 def test_mermaid_names_every_layer_with_its_shape(name: str) -> None:
     spec = _spec(name)
-    src = mermaid_source(spec)
+    src = mermaid_source(known_shapes(spec))
     assert src.startswith("flowchart TB\n")
     shapes = _check_shapes(spec)
     ids: dict[str, str] = {}
@@ -212,7 +212,7 @@ def test_mermaid_names_every_layer_with_its_shape(name: str) -> None:
 
 def test_unknowns_are_red_and_shapes_that_need_them_are_unknown() -> None:
     spec = _spec("unet-solve.yaml")
-    src = dot_source(spec)
+    src = dot_source(known_shapes(spec))
     up3 = next(li for li in src.splitlines() if li.strip().startswith('"up3" [label=<'))
     for short in ("k", "s", "p"):
         assert f'<FONT COLOR="{RED}"><B>{short}=?</B></FONT>' in up3
@@ -222,13 +222,13 @@ def test_unknowns_are_red_and_shapes_that_need_them_are_unknown() -> None:
     assert edges[("enc1/a", "enc1/relu2")]["label"] == "16x128x128"  # known before the unknowns
     assert edges[("up3", "cat3")]["label"] == "?"
     assert GREEN not in src
-    mer = mermaid_source(spec)
+    mer = mermaid_source(known_shapes(spec))
     assert "<b>k=?</b>" in mer and "class " in mer and "unknown" in mer and "✓" not in mer
 
 
 def test_solved_values_are_green_and_shapes_follow() -> None:
     spec = _spec("unet-solve.yaml")
-    src = dot_source(spec, UNET_SOLVED)
+    src = dot_source(known_shapes(spec, UNET_SOLVED))
     up3 = next(li for li in src.splitlines() if li.strip().startswith('"up3" [label=<'))
     for short, v in (("k", 2), ("s", 2), ("p", 0)):
         assert f'<FONT COLOR="{GREEN}"><B>{short}={v}</B></FONT>' in up3
@@ -237,18 +237,18 @@ def test_solved_values_are_green_and_shapes_follow() -> None:
     assert edges[("up3", "cat3")]["label"] == "64x32x32"
     head = next(li for li in src.splitlines() if li.strip().startswith('"head" [label=<'))
     assert "2x128x128" in head
-    mer = mermaid_source(spec, UNET_SOLVED)
+    mer = mermaid_source(known_shapes(spec, UNET_SOLVED))
     assert "<b>k=2 ✓</b>" in mer and "<b>k=?</b>" not in mer
     solved_ids = re.search(r"^\s*class (\S+) solved$", mer, flags=re.M)
     assert solved_ids is not None and len(solved_ids.group(1).split(",")) == 3
     # the two pictures differ exactly where the values went in
-    assert dot_source(spec) != src
+    assert dot_source(known_shapes(spec)) != src
 
 
 def test_partly_given_unknowns_draw_what_they_can() -> None:
     spec = _spec("unet-solve.yaml")
     values = {k: v for k, v in UNET_SOLVED.items() if k.startswith("up3.")}
-    src = dot_source(spec, values)
+    src = dot_source(known_shapes(spec, values))
     edges = {(a, b): info for a, b, info in _dot_edges(src)}
     assert edges[("up3", "cat3")]["label"] == "64x32x32"
     assert edges[("up2", "cat2")]["label"] == "?"
@@ -257,19 +257,19 @@ def test_partly_given_unknowns_draw_what_they_can() -> None:
 
 def test_input_size_vars_and_given_values(tmp_path: Path) -> None:
     spec = _spec("unet-original-sizes.yaml")
-    src = dot_source(spec, {"H": 572})
+    src = dot_source(known_shapes(spec, {"H": 572}))
     assert f'<FONT COLOR="{GREEN}"><B>H=572</B></FONT>' in src
     head = next(li for li in src.splitlines() if li.strip().startswith('"head" [label=<'))
     assert "2x388x388" in head
     # an unknown input size: the input reads 3xHx?
     spec = load_text('input: [3, H, "?"]\nvars: {H: {min: 8, max: 64}}\n'
                      'layers: [{name: c, op: conv, out: 4, kernel: "?"}]')
-    src = dot_source(spec)
+    src = dot_source(known_shapes(spec))
     assert "3xHx?" in src and f'<FONT COLOR="{RED}"><B>W=?</B></FONT>' in src
 
 
 def test_merge_errors_are_marked() -> None:
-    src = dot_source(_spec("unet-skip-mismatch.yaml"))
+    src = dot_source(known_shapes(_spec("unet-skip-mismatch.yaml")))
     cat2 = next(li for li in src.splitlines() if li.strip().startswith('"cat2" [label=<'))
     assert "error: mismatch" in cat2 and f'color="{RED}"' in cat2
 
@@ -279,15 +279,15 @@ def test_merge_errors_are_marked() -> None:
 def test_render_text_formats_need_no_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
     spec = _spec("unet-original.yaml")
-    assert render(spec, "dot") == dot_source(spec)
-    assert render(spec, "mermaid") == mermaid_source(spec)
+    assert render(known_shapes(spec), "dot") == dot_source(known_shapes(spec))
+    assert render(known_shapes(spec), "mermaid") == mermaid_source(known_shapes(spec))
 
 
 @pytest.mark.parametrize("fmt", ["svg", "png"])
 def test_missing_dot_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
     monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
     with pytest.raises(UsageError) as exc:
-        render(_spec("unet-original.yaml"), fmt)
+        render(known_shapes(_spec("unet-original.yaml")), fmt)
     message = str(exc.value)
     assert "dot program" in message and "apt-get install graphviz" in message
     assert "--format dot or mermaid" in message
@@ -295,13 +295,13 @@ def test_missing_dot_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, fmt: str)
 
 def test_unknown_format_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
-        render(_spec("unet-original.yaml"), "jpeg")
+        render(known_shapes(_spec("unet-original.yaml")), "jpeg")
 
 
 @needs_dot
 def test_svg_and_png_render() -> None:
     spec = _spec("unet-solve.yaml")
-    svg = render(spec, "svg", UNET_SOLVED)
+    svg = render(known_shapes(spec, UNET_SOLVED), "svg")
     assert isinstance(svg, bytes) and b"<svg" in svg and b"up3" in svg
-    png = render(_spec("unet-original.yaml"), "png")
+    png = render(known_shapes(_spec("unet-original.yaml")), "png")
     assert isinstance(png, bytes) and png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -28,7 +28,8 @@ except ImportError:
 
 import archsolve.check.advice as advice_module
 from archsolve.check import repair as repair_module
-from archsolve.ops.table import OPS, REQUIRED
+from archsolve.ops.base import REQUIRED
+from archsolve.ops.table import OPS
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

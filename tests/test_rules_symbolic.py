@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archsolve.lang.expr import Expr, Name
-from archsolve.ops.table import OPS, Args, Collect, Record
+from archsolve.ops.base import Args, Collect, Record
+from archsolve.ops.table import OPS
 
 
 def _symbolize(value: Any, env: dict[str, int], prefix: str) -> Any:

@@ -22,6 +22,8 @@ from typing import Any
 
 from archsolve.errors import ArchsolveError, SpecError
 from archsolve.lang.expr import Name, Num
+from archsolve.ops.base import Collect
+from archsolve.ops.table import OPS
 from archsolve.shapes.explain import origin
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import Problem, Propagation, propagate
@@ -426,8 +428,6 @@ def _new_name(base: str, taken: set[str]) -> str:
 
 def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str) -> str | None:
     """A padding (or ceil_mode) of the layer that gave ``source`` its size, making it ``want``."""
-    from archsolve.ops.table import OPS, Collect
-
     cur = prop.network.spec.aliases.get(source, source)
     for _ in range(10_000):  # walk back to the layer that changed the size
         if cur == "input":

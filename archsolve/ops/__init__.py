@@ -1,1 +1,2 @@
-"""The op table: every op's fields, shape rule, counts and reach, in one place."""
+"""The op table, the one place for op facts: fields and shape rules (``base``, ``rules``), torch
+forms (``torchform``) and each op's entry (``table``)."""

@@ -1,232 +1,147 @@
-"""Every op's fields, shape rule, validity rules, parameters, MACs and receptive field.
+"""The op table: every op, described once by an :class:`OpDef` in :data:`OPS`.
 
-Each op is described once, by an :class:`OpDef` in :data:`OPS`.  Adding an op touches
-this file only.  The rules are written with the helpers of :mod:`archsolve.expr`
-(``fdiv``, ``vmax``, ``ite``, ``le`` ...), so one rule runs on
-
-* plain ints -- ``check``'s propagation, fast;
-* :class:`~archsolve.expr.Expr` trees -- the arithmetic shown in messages, and the
-  symbolic shapes the solver turns into Z3 terms.
-
-A rule states PyTorch's validity conditions through ``req.need(cond, ...)``: with ints
-a false condition is recorded as a problem at once, with Exprs it becomes a labelled
-constraint.  ``fatal=True`` marks conditions without which the output shape does not exist
-(torch raises before producing a tensor and no size can be shown downstream).  The message
-is a function that builds the text: a search that only needs to know *whether* a layer is
-valid never pays for formatting it.  A Req calls it, if at all, before ``need`` returns, so
-a rule may close over its loop variables.  The hot rules (conv, deconv, pooling, merges)
-go further: ``if (c := le(...)) is not True: req.need(c, ...)``.  On ints the comparison
-helpers give a bool, and a condition that already holds is passed over before its message
-closure is even made -- a third of such a rule's time in a search.
+An op's entry names everything archsolve knows about it: its fields, its rules (shape and
+validity, parameters, MACs, receptive-field reach: :mod:`archsolve.ops.rules`), how it is
+written in PyTorch (:mod:`archsolve.ops.torchform`), how it is drawn (its :class:`Family`,
+and how it changes resolution).  Adding an op touches the ``ops`` package only: an entry
+here, and a rule where no existing one fits.
 
 Example::
 
-    >>> from archsolve.ops.table import OPS, Args, Collect
+    >>> from archsolve.ops.base import Args, Collect
     >>> args = Args.of(OPS["conv"], {"out": 8, "kernel": (3, 3), "stride": (2, 2)}, ndim=2)
     >>> OPS["conv"].shape(args, [(3, 32, 32)], Collect())
     (8, 15, 15)
+    >>> OPS["conv"].written(args, [(3, 32, 32)], (8, 15, 15))
+    Call(fn='nn.Conv2d', args=(3, 8), keywords=(('kernel_size', (3, 3)), ('stride', (2, 2))))
+    >>> OPS["conv"].family, str(OPS["conv"].torch)
+    (<Family.CONV: 'conv'>, 'ConvNd')
 """
 
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, Protocol
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
 
-from archsolve.lang.expr import Value, both, cdiv, eq, fdiv, ge, gt, ite, le, lt, vmax
+from archsolve.lang.expr import Value
+from archsolve.ops.base import Args, FieldDef, Kind, Req, Shape, Window
+from archsolve.ops.rules import (
+    adaptive_reach,
+    adaptive_shape,
+    add_shape,
+    avgpool_shape,
+    batchnorm_shape,
+    channel_norm_params,
+    concat_shape,
+    conv_macs,
+    conv_params,
+    conv_reach,
+    conv_shape,
+    crop_reach,
+    crop_shape,
+    deconv_macs,
+    deconv_params,
+    deconv_reach,
+    deconv_shape,
+    flatten_shape,
+    groupnorm_shape,
+    instancenorm_shape,
+    layernorm_params,
+    linear_macs,
+    linear_params,
+    linear_reach,
+    linear_shape,
+    merge_reach,
+    no_count,
+    pad_reach,
+    pad_shape,
+    pixel_shuffle_reach,
+    pixel_shuffle_shape,
+    pool_reach,
+    pool_shape,
+    same_reach,
+    same_shape,
+    softmax_shape,
+    upsample_reach,
+    upsample_shape,
+    whole_reach,
+)
+from archsolve.ops.torchform import (
+    Input,
+    TorchForm,
+    Written,
+    add_written,
+    concat_written,
+    crop_written,
+    flatten_written,
+    inline,
+    nn_module,
+    pad_written,
+)
 
-Shape = tuple[Value, ...]
-"""``(C, *spatial)`` or, after ``flatten``, ``(features,)``."""
 
-AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+class Family(enum.Enum):
+    """The family ``draw`` colours an op by (after the U-Net paper's arrows: pool red, up-conv green)."""
 
-
-class Kind(enum.Enum):
-    """How a field's value is written in a spec."""
-
-    INT = "int"  # one integer expression (out, groups, factor)
-    AXES = "axes"  # one integer expression per spatial axis, or one for all
-    SIDES = "sides"  # per axis: one amount for both sides, or [before, after]
-    CHOICE = "choice"  # one of a fixed set of words
-    BOOL = "bool"
-    NUMBER = "number"  # any number; irrelevant to shapes (dropout p, eps)
-    LAYER = "layer"  # the name of another layer
-
-    # members are singletons: hash by identity, in C (the walk tests kinds in sets often)
-    __hash__ = object.__hash__
-
-
-class Severity(enum.Enum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-REQUIRED = object()
+    CONV = "conv"  # learned maps: conv, linear
+    UP = "up"  # up-sampling
+    POOL = "pool"  # down-sampling windows, adaptive pools
+    BORDER = "border"  # crop, pad
+    CONCAT = "concat"
+    SUM = "sum"
+    NORM = "norm"
+    ACTIVATION = "activation"  # an element-wise function drawn small
+    OTHER = "other"  # drawn as a plain box: flatten, and leakyrelu, softmax, dropout
 
 
 @dataclass(frozen=True)
-class FieldDef:
-    """One field of an op.
+class Resample:
+    """How an op changes the spatial resolution: ``draw`` lays an encoder-decoder out as a U by it.
 
-    ``minimum``: the smallest literal that is not a bad spec (CONTRACT §1's basic range).
-    ``domain``: the default domain of a ``"?"`` in this field, as expression text over the
-    layer's other fields (``("0", "kernel - 1")``).
-    ``default``: a value, :data:`REQUIRED`, or ``"=kernel"`` to copy another field.
+    ``field``: the factor (stride, scale); ``unknown``: the levels assumed while the factor is
+    not known (an open ``"?"``, or not given).
     """
+
+    field: str
+    up: bool = False
+    unknown: int = 1
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """Everything archsolve knows about one op."""
 
     name: str
-    kind: Kind
-    default: Any = REQUIRED
-    minimum: int | None = None
-    domain: tuple[str, str] | None = None
-    choices: tuple[str, ...] = ()
-    words: tuple[str, ...] = ()  # words an AXES field also accepts (padding: same/valid)
-    maximum: float | None = None  # NUMBER fields: the largest value torch accepts
-    doc: str = ""
+    fields: tuple[FieldDef, ...]
+    shape: Callable[[Args, Sequence[Shape], Req], Shape]
+    params: Callable[[Args, Sequence[Shape], Shape], Value] = no_count
+    macs: Callable[[Args, Sequence[Shape], Shape], Value] = no_count
+    reach: Callable[[Args, int, Sequence[Shape], Shape], list[list[Window]]] = same_reach
+    _: KW_ONLY
+    torch: TorchForm
+    family: Family
+    merge: bool = False
+    resample: Resample | None = None
+    field_map: Mapping[str, FieldDef] = field(init=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field_map", {f.name: f for f in self.fields})
 
-Message = Callable[[], str]
+    def written(self, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
+        """The layer in PyTorch (:mod:`archsolve.ops.torchform`)."""
+        return self.torch.written(self.field_map, args, inputs, out)
 
+    def data_sources(self, sources: tuple[str, ...], values: Mapping[str, Any]) -> tuple[str, ...]:
+        """The sources whose data the layer reads: the layers its LAYER fields name (crop's
+        ``like``) come last among its sources and lend only their size.
 
-class Req(Protocol):
-    """Receives an op's validity conditions."""
-
-    def need(self, cond: Value, rule: str, field: str, message: Message, *,
-             fatal: bool = False, severity: Severity = Severity.ERROR) -> None: ...
-
-
-@dataclass
-class Failure:
-    rule: str
-    field: str
-    message: str
-    fatal: bool
-    severity: Severity
-
-
-class Collect:
-    """A :class:`Req` for concrete ints: records every false condition."""
-
-    __slots__ = ("failures",)
-
-    def __init__(self) -> None:
-        self.failures: list[Failure] = []
-
-    def need(self, cond: Value, rule: str, field: str, message: Message, *,
-             fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
-        if not cond:
-            # one report per rule and field: a square input breaks H and W alike
-            if any(f.rule == rule and f.field == field for f in self.failures):
-                return
-            self.failures.append(Failure(rule, field, message(), fatal, severity))
-
-    @property
-    def fatal(self) -> bool:
-        return any(f.fatal for f in self.failures)
-
-
-class Record:
-    """A :class:`Req` for symbolic values: keeps every condition as a labelled constraint.
-
-    The solver turns ``conditions`` into Z3 assertions, each labelled by layer, rule and field.
-    """
-
-    def __init__(self) -> None:
-        self.conditions: list[tuple[Value, Failure]] = []
-
-    def need(self, cond: Value, rule: str, field: str, message: Message, *,
-             fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
-        self.conditions.append((cond, Failure(rule, field, message(), fatal, severity)))
-
-
-class Ignore:
-    """A :class:`Req` that drops every condition (used to explain arithmetic)."""
-
-    def need(self, cond: Value, rule: str, field: str, message: Message, *,
-             fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
-        return None
-
-
-class Args(dict[str, Any]):
-    """A layer's field values, resolved: ints (check) or Exprs (solve), by field name.
-
-    AXES fields hold one value per spatial axis, SIDES fields one ``(before, after)``
-    pair per axis.  ``sources`` names the layers it reads, for messages.  A dict, so that
-    the rules' many ``args["kernel"]`` run in C (the search calls rules millions of times).
-    A rule keeps nothing of its Args (the search refills one per layer in place for each
-    binding, ``_Search.refill``); everyone else makes them once and leaves them.
-
-        >>> Args({"out": 8, "kernel": (3, 3)}, 2, "c1")["kernel"]
-        (3, 3)
-    """
-
-    __slots__ = ("ndim", "name", "sources")
-
-    def __init__(self, values: Mapping[str, Any], ndim: int, name: str = "layer",
-                 sources: tuple[str, ...] = ()) -> None:
-        super().__init__(values)
-        self.ndim = ndim
-        self.name = name
-        self.sources = sources
-
-    def __repr__(self) -> str:
-        return f"Args({dict(self)!r}, ndim={self.ndim}, name={self.name!r}, sources={self.sources!r})"
-
-    def with_values(self, change: Mapping[str, Any]) -> Args:
-        """A copy with some fields changed."""
-        return Args({**self, **change}, self.ndim, self.name, self.sources)
-
-    @staticmethod
-    def of(op: OpDef, given: Mapping[str, Any], ndim: int, name: str = "layer",
-           sources: tuple[str, ...] = ()) -> Args:
-        """Fill defaults (and broadcast scalars over axes) for a direct call."""
-        vals: dict[str, Any] = {}
-        for f in op.fields:
-            if f.name in given:
-                v = given[f.name]
-            elif isinstance(f.default, str) and f.default.startswith("="):
-                v = vals[f.default[1:]]
-            elif f.default is REQUIRED:
-                continue
-            else:
-                v = f.default
-            if f.kind is Kind.AXES and v is not None and not isinstance(v, (tuple, str)):
-                v = (v,) * ndim
-            if f.kind is Kind.SIDES and v is not None and not isinstance(v, tuple):
-                v = ((v, v),) * ndim
-            vals[f.name] = v
-        return Args(vals, ndim, name, sources)
-
-
-Window = tuple[int, int, int]
-"""The input positions (along one axis) that reach one output position: the taps
-``first, first + step, ... <= last``.  Only real taps count: a dilated kernel's gaps and
-the padding reach nothing."""
-EMPTY: Window = (1, 0, 1)
-
-
-def _positions(shape: Shape, axis: int) -> int:
-    """How many positions a tensor has along spatial ``axis`` (1 once flattened)."""
-    return int(shape[axis + 1]) if len(shape) > axis + 1 else 1
-
-
-def _identity(n: int) -> list[Window]:
-    return [(o, o, 1) for o in range(n)]
-
-
-def _windows(m: int, n: int, stride: int, pad: int, kernel: int, dilation: int) -> list[Window]:
-    """Sliding windows of ``kernel`` taps ``dilation`` apart, keeping the taps on real input."""
-    res = []
-    for o in range(m):
-        start = o * stride - pad
-        first = start if start >= 0 else start + (-start + dilation - 1) // dilation * dilation
-        end = start + dilation * (kernel - 1)
-        last = end if end <= n - 1 else end - (end - n + 1 + dilation - 1) // dilation * dilation
-        res.append((first, last, dilation) if first <= last else EMPTY)
-    return res
+            >>> OPS["crop"].data_sources(("big", "small"), {"like": "small"})
+            ('big',)
+        """
+        refs = sum(1 for f in self.fields if f.kind is Kind.LAYER and values.get(f.name) is not None)
+        return sources[:len(sources) - refs]
 
 
 # -- field shorthands ---------------------------------------------------------------
@@ -259,651 +174,100 @@ def _number(name: str, default: float) -> FieldDef:
     return FieldDef(name, Kind.NUMBER, default)
 
 
-# -- the shared checks -----------------------------------------------------------------
-
-def _spatial(op: str, args: Args, x: Shape, req: Req) -> bool:
-    if len(x) != args.ndim + 1:
-        req.need(0, "rank", "from", lambda: (f"{op} needs a [C, {', '.join(AXIS_NAMES[args.ndim])}] input "
-                                             f"but gets {_fmt(x)} (after flatten?)"), fatal=True)
-        return False
-    return True
-
-
-def _fmt(shape: Sequence[Value]) -> str:
-    return "[" + ", ".join(str(v) for v in shape) + "]"
-
-
-def _axes(args: Args) -> tuple[str, ...]:
-    return AXIS_NAMES[args.ndim]
-
-
-def _channels_divisible(args: Args, cin: Value, req: Req, what: str = "conv") -> None:
-    g = args["groups"]
-    if isinstance(g, int) and g == 1:
-        return  # everything divides by 1, symbolic or not
-    req.need(eq(cin % g, 0), "groups", "groups",
-             lambda: f"{cin} input channels are not divisible by groups={g}")
-    req.need(eq(args["out"] % g, 0), "groups", "groups",
-             lambda: f"out={args['out']} is not divisible by groups={g}")
-
-
-def _window_out(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ceil: bool) -> Value:
-    """PyTorch's pooling_output_shape_pad_lr: floor (or ceil) division, then the
-    ceil-mode rule that the last window must start inside the input or left padding."""
-    num = x + pl + pr - d * (k - 1) - 1
-    if not ceil:
-        return num // s + 1
-    out = (num + s - 1) // s + 1
-    return ite(ge((out - 1) * s, x + pl), out - 1, out)
-
-
-def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value], what: str) -> None:
-    """Flooring drops ``num % s`` trailing pixels: an error under ``exact``; for a pooling
-    (CONTRACT §1) a warning otherwise."""
-    exact = args.get("_exact", False)
-    if not exact and what != "pool":
-        return
-    cond: Value = True
-    for num, s in zip(nums, strides, strict=True):
-        cond = both(cond, eq(num % s, 0))
-    if cond is True:
-        return
-
-    def message() -> str:
-        axes = _axes(args)
-        bad = [i for i, (num, s) in enumerate(zip(nums, strides, strict=True))
-               if not (isinstance(num, int) and isinstance(s, int) and num % s == 0)]
-        detail = "; ".join(f"on {axes[i]} ({nums[i]}) % {strides[i]} = {nums[i] % strides[i]}" for i in bad)
-        drops = ", ".join(f"{nums[i] % strides[i]} on {axes[i]}" for i in bad)
-        if args.get("ceil_mode"):  # its last window overhangs instead: nothing is dropped
-            return (f"ceil_mode {what} does not divide exactly ({drops} left over for a last, partial window); "
-                    f"{detail} (exact: true requires every conv and pool to divide exactly)")
-        return (f"{what} drops trailing pixels ({drops}): the last window does not reach the end; {detail}"
-                + (" (exact: true requires every conv and pool to divide exactly)" if exact else ""))
-
-    req.need(cond, "exact" if exact else "drops", "stride", message,
-             severity=Severity.ERROR if exact else Severity.WARNING)
-
-
-# -- conv / deconv -----------------------------------------------------------------------
-
-def _conv_pads(args: Args, i: int) -> tuple[Value, Value]:
-    p = args["padding"]
-    if p == "valid":
-        return 0, 0
-    if p == "same":
-        total = args["dilation"][i] * (args["kernel"][i] - 1)
-        return fdiv(total, 2), total - fdiv(total, 2)
-    return p[i], p[i]
-
-
-def _tf_window(args: Args, x: Shape, req: Req, what: str, dilation: Sequence[Value]) -> list[Value]:
-    """TensorFlow/Keras sizes: 'same' gives ceil(in / stride), the extra padding on the right;
-    'valid' gives floor((in - span) / stride) + 1 and needs the window to fit."""
-    out: list[Value] = []
-    nums: list[Value] = []
-    for i, ax in enumerate(_axes(args)):
-        k, s = args["kernel"][i], args["stride"][i]
-        span = dilation[i] * (k - 1) + 1
-        if args["padding"] == "same":
-            out.append(cdiv(x[i + 1], s))
-            continue
-        if (c := le(span, x[i + 1])) is not True:
-            req.need(c, "kernel-fits", "kernel",
-                     lambda: (f"kernel {k} spans {span} but the input on axis {ax} is only {x[i + 1]} (padding 'valid', "
-                              "TensorFlow rules)"), fatal=True)
-        nums.append(x[i + 1] - span)
-        out.append(fdiv(x[i + 1] - span, s) + 1)
-    if nums:
-        _exact(args, req, nums, args["stride"], what)
-    return out
-
-
-def _tf_pad_before(args: Args, axis: int, n: int, m: int, span: int) -> int:
-    """TensorFlow's 'same' pads (total // 2) before and the rest after."""
-    if args["padding"] != "same":
-        return 0
-    return max((m - 1) * args["stride"][axis] + span - n, 0) // 2
-
-
-def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
-    if not _spatial("conv", args, x, req):
-        return (args["out"],)
-    _channels_divisible(args, x[0], req)
-    if args.get("_tf"):
-        return (args["out"], *_tf_window(args, x, req, "conv", args["dilation"]))
-    if args["padding"] == "same":
-        for i, ax in enumerate(_axes(args)):
-            if (c := eq(args["stride"][i], 1)) is not True:
-                req.need(c, "same-stride", "padding",
-                         lambda: (f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
-                                  f"stride on axis {ax} is {args['stride'][i]}"))
-    out: list[Value] = [args["out"]]
-    nums: list[Value] = []
-    kernel, stride, dilation = args["kernel"], args["stride"], args["dilation"]
-    for i, ax in enumerate(_axes(args)):
-        k, s, d = kernel[i], stride[i], dilation[i]
-        pl, pr = _conv_pads(args, i)
-        padded = x[i + 1] + pl + pr
-        span = d * (k - 1) + 1
-        if (c := le(span, padded)) is not True:
-            req.need(c, "kernel-fits", "kernel",
-                     lambda: (f"kernel {k}" + (f" with dilation {d} spans {span}" if not _is1(d) else "")
-                              + f" but the padded input on axis {ax} is only {padded} ({x[i + 1]} + {pl} + {pr})"),
-                     fatal=True)
-        num = padded - span
-        nums.append(num)
-        out.append(num // s + 1)  # floor division, for ints and Exprs alike
-    _exact(args, req, nums, stride, "conv")
-    return tuple(out)
-
-
-def _is1(v: Value) -> bool:
-    return isinstance(v, int) and v == 1
-
-
-def conv_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    k = _prod(args["kernel"])
-    w = args["out"] * (inputs[0][0] // args["groups"]) * k
-    return w + (args["out"] if args["bias"] else 0)
-
-
-def conv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    return _prod(out[1:]) * args["out"] * (inputs[0][0] // args["groups"]) * _prod(args["kernel"])
-
-
-def conv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    if args.get("_tf"):
-        span = args["dilation"][axis] * (args["kernel"][axis] - 1) + 1
-        pl = _tf_pad_before(args, axis, inputs[0][axis + 1], _positions(out, axis), span)
-    else:
-        pl, _ = _conv_pads(args, axis)
-    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], pl, args["kernel"][axis],
-                     args["dilation"][axis])]
-
-
-def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
-    if not _spatial("deconv", args, x, req):
-        return (args["out"],)
-    _channels_divisible(args, x[0], req)
-    out: list[Value] = [args["out"]]
-    if args.get("_tf"):
-        for i in range(args.ndim):
-            k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
-            same = args["padding"] == "same"
-            out.append(x[i + 1] * s if same else (x[i + 1] - 1) * s + vmax(d * (k - 1) + 1, s))
-        return tuple(out)
-    kernel, stride, dilation = args["kernel"], args["stride"], args["dilation"]
-    padding, output_padding = args["padding"], args["output_padding"]
-    for i, ax in enumerate(_axes(args)):
-        k, s, d, p, op = kernel[i], stride[i], dilation[i], padding[i], output_padding[i]
-        if (c := lt(op, vmax(s, d))) is not True:
-            req.need(c, "output-padding", "output_padding",
-                     lambda: f"output_padding {op} on axis {ax} must be smaller than stride {s} or dilation {d}")
-        y = (x[i + 1] - 1) * s + (d * (k - 1) - 2 * p + op + 1)
-        if (c := ge(y, 1)) is not True:
-            req.need(c, "size", "padding",
-                     lambda: (f"output size on axis {ax} is {y} = ({x[i + 1]} - 1) * {s} - 2 * {p} + {d} * ({k} - 1) "
-                              f"+ {op} + 1, which is not positive"), fatal=True)
-        out.append(y)
-    return tuple(out)
-
-
-def deconv_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    w = inputs[0][0] * (args["out"] // args["groups"]) * _prod(args["kernel"])
-    return w + (args["out"] if args["bias"] else 0)
-
-
-def deconv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    # CONTRACT §3: every input pixel is multiplied by the whole kernel once.
-    return (inputs[0][0] // args["groups"]) * args["out"] * _prod(args["kernel"]) * _prod(inputs[0][1:])
-
-
-def deconv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    n = inputs[0][axis + 1]
-    k, s, d = args["kernel"][axis], args["stride"][axis], args["dilation"][axis]
-    if args.get("_tf"):  # 'same' crops the full output's (span - stride) extra by half before
-        p = max(d * (k - 1) + 1 - s, 0) // 2 if args["padding"] == "same" else 0
-    else:
-        p = args["padding"][axis]
-    res = []
-    for o in range(_positions(out, axis)):
-        # input i reaches o through tap t when i * s - p + d * t == o
-        hits = [(o + p - d * t) // s for t in range(k)
-                if (o + p - d * t) % s == 0 and 0 <= (o + p - d * t) // s < n]
-        hits.sort()
-        res.append((hits[0], hits[-1], hits[1] - hits[0] if len(hits) > 1 else 1) if hits else EMPTY)
-    return [res]
-
-
-# -- pooling ---------------------------------------------------------------------------------
-
-def avgpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    out = pool_shape(args, inputs, req)
-    x = inputs[0]
-    if args.ndim == 3 and len(x) == 4 and not args.get("_tf"):
-        # torch's 3D average pool (only it) wants the unpadded input to hold the kernel
-        for i, ax in enumerate(_axes(args)):
-            k = args["kernel"][i]
-            req.need(ge(x[i + 1], k), "avgpool3d-kernel", "kernel",
-                     lambda: (f"a 3D avgpool needs the input ({x[i + 1]} on axis {ax}) to be at least the kernel {k}, "
-                              "padding aside (torch's avg_pool3d checks it)"))
-    return out
-
-
-def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
-    if not _spatial("pool", args, x, req):
-        return x
-    if args.get("_tf"):
-        return (x[0], *_tf_window(args, x, req, "pool", args.get("dilation") or (1,) * args.ndim))
-    out: list[Value] = [x[0]]
-    nums: list[Value] = []
-    dil = args.get("dilation") or (1,) * args.ndim
-    kernel, stride, padding, ceil = args["kernel"], args["stride"], args["padding"], bool(args["ceil_mode"])
-    for i, ax in enumerate(_axes(args)):
-        k, s, p, d = kernel[i], stride[i], padding[i], dil[i]
-        if (c := le(2 * p, k)) is not True:
-            req.need(c, "pool-padding", "padding",
-                     lambda: f"pool padding {p} on axis {ax} is more than half the kernel {k} (torch needs padding <= kernel // 2)")
-        y = _window_out(x[i + 1], k, s, p, p, d, ceil)
-        if (c := ge(y, 1)) is not True:
-            req.need(c, "size", "kernel",
-                     lambda: (f"the pooling window (kernel {k}, dilation {d}) does not fit the input size {x[i + 1]} "
-                              f"(padding {p}) on axis {ax}: output size {y}"), fatal=True)
-        nums.append(x[i + 1] + 2 * p - d * (k - 1) - 1)
-        out.append(y)
-    if not args["ceil_mode"] or args.get("_exact"):
-        # ceil_mode's last window takes what floor division would drop, so only `exact`
-        # (CONTRACT §1: every pool divides exactly) speaks of a ceil-mode pool
-        _exact(args, req, nums, args["stride"], "pool")
-    return tuple(out)
-
-
-def pool_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    d = (args.get("dilation") or (1,) * args.ndim)[axis]
-    k, n, m = args["kernel"][axis], inputs[0][axis + 1], _positions(out, axis)
-    pad = _tf_pad_before(args, axis, n, m, d * (k - 1) + 1) if args.get("_tf") else args["padding"][axis]
-    return [_windows(m, n, args["stride"][axis], pad, k, d)]
-
-
-def adaptive_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
-    if not _spatial("adaptive pool", args, x, req):
-        return x
-    return (x[0], *args["size"])
-
-
-def adaptive_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    n, m = inputs[0][axis + 1], _positions(out, axis)
-    # torch's window for output j: [floor(j*n/m), ceil((j+1)*n/m))
-    return [[((j * n) // m, -((-(j + 1) * n) // m) - 1, 1) for j in range(m)]]
-
-
-# -- resampling ------------------------------------------------------------------------------
-
-def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
-    if not _spatial("upsample", args, x, req):
-        return x
-    mode = args.get("mode", "nearest")
-    rank = _MODE_RANK.get(mode)
-    req.need(int(rank is None or rank == args.ndim), "upsample-mode", "mode",
-             lambda: (f"mode {mode!r} works on {rank}D inputs only (torch), this input has {args.ndim} spatial axes"
-                      + (f"; use {_RANK_MODE[args.ndim]!r}" if args.ndim in _RANK_MODE else "")))
-    req.need(int(args.get("align_corners") is None or mode not in ("nearest", "nearest-exact")),
-             "align-corners", "align_corners",
-             lambda: f"align_corners can only be set with the interpolating modes, not {mode!r} (torch)")
-    size, scale = args.get("size"), args.get("scale")
-    if size is not None and scale is not None:
-        req.need(0, "upsample-args", "scale", lambda: "give either scale or size, not both", fatal=True)
-    if size is not None:
-        return (x[0], *size)
-    if scale is None:
-        req.need(0, "upsample-args", "scale", lambda: "upsample needs scale or size", fatal=True)
-        return x
-    return (x[0], *(x[i + 1] * scale[i] for i in range(args.ndim)))
-
-
-_MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
-_RANK_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
-
-
-def upsample_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    n, m = inputs[0][axis + 1], _positions(out, axis)
-    mode, corners = args["mode"], bool(args.get("align_corners"))
-    res = []
-    for o in range(m):
-        if mode == "nearest":
-            i = min(o * n // m, n - 1)
-            res.append((i, i, 1))
-            continue
-        if mode == "nearest-exact":
-            i = min((2 * o + 1) * n // (2 * m), n - 1)
-            res.append((i, i, 1))
-            continue
-        if corners:
-            src = Fraction(o * (n - 1), m - 1) if m > 1 else Fraction(0)
-        else:
-            src = max(Fraction((2 * o + 1) * n, 2 * m) - Fraction(1, 2), Fraction(0))
-        base = math.floor(src)
-        if src == base:  # a whole-number source: the neighbours' weights are exactly 0
-            res.append((base, base, 1))
-            continue
-        lo, hi = (base - 1, base + 2) if mode == "bicubic" else (base, base + 1)
-        res.append((max(lo, 0), min(hi, n - 1), 1))
-    return [res]
-
-
-def pixel_shuffle_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
-    r = args["factor"]
-    if args.ndim != 2 or len(x) != 3:
-        req.need(0, "rank", "factor", lambda: (f"pixel_shuffle works on [C, H, W] inputs (torch.nn.PixelShuffle), "
-                                               f"not {_fmt(x)}"), fatal=True)
-        return x
-    req.need(eq(x[0] % (r * r), 0), "pixel-shuffle", "factor",
-             lambda: f"{x[0]} channels are not divisible by factor² = {r}² = {r * r}", fatal=True)
-    return (fdiv(x[0], r * r), x[1] * r, x[2] * r)
-
-
-def pixel_shuffle_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    r = args["factor"]
-    return [[(o // r, o // r, 1) for o in range(_positions(out, axis))]]
-
-
-def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    x = inputs[0]
-    if not _spatial("crop", args, x, req):
-        return x
-    like, amount = args.get("like"), args.get("amount")
-    if (like is None) == (amount is None):
-        req.need(0, "crop-args", "like", lambda: "crop needs exactly one of like (a layer) or amount", fatal=True)
-        return x
-    if like is not None and len(inputs[1]) != len(x):
-        req.need(0, "rank", "like", lambda: (f"crop takes its size from {like}, which gives {_fmt(inputs[1])}: "
-                                             f"not a [C, {', '.join(_axes(args))}] shape like {_fmt(x)}"), fatal=True)
-        return x
-    out: list[Value] = [x[0]]
-    for i, ax in enumerate(_axes(args)):
-        if like is not None:
-            target = inputs[1][i + 1]
-            diff = x[i + 1] - target
-            if (c := ge(diff, 0)) is not True:
-                req.need(c, "crop-size", "like",
-                         lambda: f"cannot crop {x[i + 1]} down to {target} ({like}) on axis {ax}: the input is smaller",
-                         fatal=True)
-            exact = bool(args.get("_exact", False))
-            if (c := eq(diff % 2, 0)) is not True:
-                req.need(c, "crop-odd", "like",
-                         lambda: (f"cropping {x[i + 1]} to {target} on axis {ax} removes {diff} "
-                                  f"pixel{'' if isinstance(diff, int) and diff == 1 else 's'}, an odd number: "
-                                  f"{fdiv(diff, 2)} before and {diff - fdiv(diff, 2)} after (the extra pixel comes off the end)"),
-                         severity=Severity.ERROR if exact else Severity.WARNING)
-            out.append(target)
-        else:
-            before, after = amount[i]
-            y = x[i + 1] - before - after
-            if (c := ge(y, 1)) is not True:
-                req.need(c, "size", "amount",
-                         lambda: f"cropping {before} + {after} pixels from {x[i + 1]} on axis {ax} leaves {y}", fatal=True)
-            out.append(y)
-    return tuple(out)
-
-
-def crop_offsets(args: Args, inputs: Sequence[Shape]) -> list[Value]:
-    """How many pixels come off the start of each axis (the export slices with this)."""
-    if args.get("like") is not None:
-        return [fdiv(inputs[0][i + 1] - inputs[1][i + 1], 2) for i in range(args.ndim)]
-    return [args["amount"][i][0] for i in range(args.ndim)]
-
-
-def crop_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    off = crop_offsets(args, inputs)[axis]
-    main = [(o + off, o + off, 1) for o in range(_positions(out, axis))]
-    # `like` only lends its size: no position of it reaches the output
-    return [main] + [[EMPTY] * len(main) for _ in inputs[1:]]
-
-
-def pad_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
-    if not _spatial("pad", args, x, req):
-        return x
-    return (x[0], *(x[i + 1] + args["amount"][i][0] + args["amount"][i][1] for i in range(args.ndim)))
-
-
-def pad_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    before, n = args["amount"][axis][0], inputs[0][axis + 1]
-    return [[(o - before, o - before, 1) if 0 <= o - before < n else EMPTY for o in range(_positions(out, axis))]]
-
-
-# -- merges -----------------------------------------------------------------------------------
-
-def _merge_sizes(args: Args, inputs: Sequence[Shape], req: Req, first_axis: int, what: str) -> None:
-    a = inputs[0]
-    for j, b in enumerate(inputs[1:], start=1):
-        if len(a) != len(b):
-            req.need(0, "rank", "from", lambda: (f"{args.sources[0]} gives {_fmt(a)} but {args.sources[j]} gives "
-                                                 f"{_fmt(b)}: not the same number of dimensions"), fatal=True)
-            continue
-        for n in range(first_axis, len(a)):
-            if (c := eq(a[n], b[n])) is not True:
-                req.need(c, "mismatch", "from",
-                         lambda: (f"{args.sources[0]} gives {_dims(a, first_axis)} but "
-                                  f"{_others(args, inputs, first_axis, j)}{what}"))
-            # one message per pair of branches is enough
-            if isinstance(a[n], int) and isinstance(b[n], int) and a[n] != b[n]:
-                break
-
-
-def _others(args: Args, inputs: Sequence[Shape], first_axis: int, j: int) -> str:
-    """What the inputs that differ from the first give (``b gives 28x28 and c gives 32x32``):
-    one report names every branch of a 3-way merge; from input ``j`` on when not all are known."""
-    a = inputs[0]
-    known = all(isinstance(v, int) for x in inputs for v in x)
-    differ = [k for k in range(1, len(inputs)) if len(inputs[k]) != len(a) or inputs[k][first_axis:] != a[first_axis:]] \
-        if known else [j]
-    return " and ".join(f"{args.sources[k]} gives {_dims(inputs[k], first_axis)}" for k in differ)
-
-
-def _dims(shape: Shape, first_axis: int) -> str:
-    dims = shape[first_axis:]
-    return "x".join(str(v) for v in dims) if first_axis else _fmt(dims)
-
-
-def concat_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    # flat vectors concatenate along their only axis; any other mix of ranks is torch.cat's
-    # "Tensors must have same number of dimensions", which _merge_sizes reports
-    _merge_sizes(args, inputs, req, 1, "")
-    channels: Value = inputs[0][0]
-    for x in inputs[1:]:
-        channels = channels + x[0]
-    return (channels, *inputs[0][1:])
-
-
-def add_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    _merge_sizes(args, inputs, req, 0, "")
-    return inputs[0]
-
-
-def merge_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    return [_identity(_positions(out, axis)) for _ in inputs]
-
-
-# -- flat layers ------------------------------------------------------------------------------
-
-def flatten_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    return (_prod(inputs[0]),)
-
-
-def linear_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    # nn.Linear acts on the last dimension, whatever comes before it
-    return (*inputs[0][:-1], args["out"])
-
-
-def linear_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    return inputs[0][-1] * args["out"] + (args["out"] if args["bias"] else 0)
-
-
-def linear_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    return _prod(inputs[0]) * args["out"]
-
-
-def same_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    return inputs[0]
-
-
-def softmax_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    rank = len(inputs[0]) + 1  # torch sees the batch dimension too
-    dim = args["dim"]
-    req.need(both(ge(dim, -rank), lt(dim, rank)), "dim", "dim",
-             lambda: (f"dim {dim} is out of range for a {rank}-dimensional tensor [N, {', '.join(map(str, inputs[0]))}] "
-                      f"(expected {-rank}..{rank - 1})"))
-    return inputs[0]
-
-
-def groupnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    x = inputs[0]
-    req.need(eq(x[0] % args["groups"], 0), "groups", "groups",
-             lambda: f"{x[0]} channels are not divisible by groups={args['groups']}")
-    return x
-
-
-def channel_norm_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    return 2 * inputs[0][0] if args["affine"] else 0
-
-
-def layernorm_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    if not args["affine"]:
-        return 0
-    n = _prod(inputs[0])
-    return 2 * n if args["bias"] else n
-
-
-def batchnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    return inputs[0]
-
-
-def instancenorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    x = inputs[0]
-    if not _spatial("instancenorm", args, x, req):
-        return x  # torch's InstanceNorm would read [N, F] as an unbatched [C, L]
-    if not args.get("track_running_stats"):
-        req.need(gt(_prod(x[1:]), 1), "instancenorm-size", "from",
-                 lambda: (f"instancenorm needs more than 1 spatial element, got {_fmt(x[1:])} (torch refuses it even "
-                          "in eval mode unless track_running_stats is true)"))
-    return x
-
-
-def _no_count(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    return 0
-
-
-def same_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    return [_identity(_positions(out, axis))]
-
-
-def _whole_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    """Every output position sees every input position along the axis (flatten, layernorm)."""
-    return [[(0, _positions(inputs[0], axis) - 1, 1)] * _positions(out, axis)]
-
-
-def linear_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    """nn.Linear mixes its last dimension only."""
-    if len(inputs[0]) == axis + 2:
-        return _whole_reach(args, axis, inputs, out)
-    return same_reach(args, axis, inputs, out)
-
-
-def _prod(xs: Sequence[Value]) -> Value:
-    out: Value = 1
-    for x in xs:
-        out = out * x
-    return out
-
-
-# -- the table -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class OpDef:
-    """Everything archsolve knows about one op."""
-
-    name: str
-    fields: tuple[FieldDef, ...]
-    shape: Callable[[Args, Sequence[Shape], Req], Shape]
-    params: Callable[[Args, Sequence[Shape], Shape], Value] = _no_count
-    macs: Callable[[Args, Sequence[Shape], Shape], Value] = _no_count
-    reach: Callable[[Args, int, Sequence[Shape], Shape], list[list[Window]]] = same_reach
-    merge: bool = False
-    torch: str = ""
-    field_map: Mapping[str, FieldDef] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "field_map", {f.name: f for f in self.fields})
-
+# -- the table --------------------------------------------------------------------------------
 
 _CONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel - 1"), words=("same", "valid"))
 _DECONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel - 1"))
 _POOL_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel // 2"))
 _CEIL = _bool("ceil_mode", False)
 _SIZE = FieldDef("size", Kind.AXES, minimum=1, domain=("1", "4096"))
-_ACTIVATIONS = {
-    "relu": "ReLU", "leakyrelu": "LeakyReLU", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid",
-    "tanh": "Tanh", "softmax": "Softmax", "dropout": "Dropout", "identity": "Identity",
-}
-_ACTIVATION_FIELDS: dict[str, tuple[FieldDef, ...]] = {
-    "leakyrelu": (_number("negative_slope", 0.01),),
-    "softmax": (FieldDef("dim", Kind.INT, 1, doc="a dimension of the batched tensor [N, C, *spatial]"),),
-    "dropout": (FieldDef("p", Kind.NUMBER, 0.5, minimum=0, maximum=1),),
-    "relu": (_bool("inplace", False),),
-}
+_CHANNEL_NORM = {"eps": "eps", "momentum": "momentum", "affine": "affine",
+                 "track_running_stats": "track_running_stats"}
 
 _DEFS: list[OpDef] = [
     OpDef("conv", (_out(), _kernel(), _stride(), _CONV_PADDING, _dilation(), _groups(), _bool("bias", True)),
-          conv_shape, conv_params, conv_macs, conv_reach, torch="ConvNd"),
+          conv_shape, conv_params, conv_macs, conv_reach,
+          torch=nn_module("nn.Conv{rank}d", Input.CHANNELS, "out", kernel_size="kernel", stride="stride",
+                          padding="padding", dilation="dilation", groups="groups", bias="bias"),
+          family=Family.CONV, resample=Resample("stride", unknown=0)),
     OpDef("deconv", (_out(), _kernel(), _stride(), _DECONV_PADDING,
                      FieldDef("output_padding", Kind.AXES, 0, minimum=0, domain=("0", "max(stride, dilation) - 1")),
                      _dilation(), _groups(), _bool("bias", True)),
-          deconv_shape, deconv_params, deconv_macs, deconv_reach, torch="ConvTransposeNd"),
+          deconv_shape, deconv_params, deconv_macs, deconv_reach,
+          torch=nn_module("nn.ConvTranspose{rank}d", Input.CHANNELS, "out", kernel_size="kernel", stride="stride",
+                          padding="padding", output_padding="output_padding", dilation="dilation", groups="groups",
+                          bias="bias"),
+          family=Family.UP, resample=Resample("stride", up=True)),
     OpDef("maxpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _dilation(), _CEIL),
-          pool_shape, reach=pool_reach, torch="MaxPoolNd"),
+          pool_shape, reach=pool_reach,
+          torch=nn_module("nn.MaxPool{rank}d", kernel_size="kernel", stride="stride", padding="padding",
+                          dilation="dilation", ceil_mode="ceil_mode"),
+          family=Family.POOL, resample=Resample("stride")),
     OpDef("avgpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _CEIL, _bool("count_include_pad", True)),
-          avgpool_shape, reach=pool_reach, torch="AvgPoolNd"),
-    OpDef("adaptive_avgpool", (_SIZE,), adaptive_shape, reach=adaptive_reach, torch="AdaptiveAvgPoolNd"),
-    OpDef("adaptive_maxpool", (_SIZE,), adaptive_shape, reach=adaptive_reach, torch="AdaptiveMaxPoolNd"),
+          avgpool_shape, reach=pool_reach,
+          torch=nn_module("nn.AvgPool{rank}d", kernel_size="kernel", stride="stride", padding="padding",
+                          ceil_mode="ceil_mode", count_include_pad="count_include_pad"),
+          family=Family.POOL, resample=Resample("stride")),
+    OpDef("adaptive_avgpool", (_SIZE,), adaptive_shape, reach=adaptive_reach,
+          torch=nn_module("nn.AdaptiveAvgPool{rank}d", "size"), family=Family.POOL),
+    OpDef("adaptive_maxpool", (_SIZE,), adaptive_shape, reach=adaptive_reach,
+          torch=nn_module("nn.AdaptiveMaxPool{rank}d", "size"), family=Family.POOL),
     OpDef("upsample", (FieldDef("scale", Kind.AXES, None, minimum=1, domain=("1", "8")),
                        FieldDef("size", Kind.AXES, None, minimum=1, domain=("1", "4096")),
                        FieldDef("mode", Kind.CHOICE, "nearest",
                                 choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")),
                        _bool("align_corners", None)),
-          upsample_shape, reach=upsample_reach, torch="Upsample"),
+          upsample_shape, reach=upsample_reach,
+          # align_corners is given only with an interpolating mode: the rule refuses it otherwise
+          torch=nn_module("nn.Upsample", size="size", scale_factor="scale", mode="mode", align_corners="align_corners"),
+          family=Family.UP, resample=Resample("scale", up=True)),
     OpDef("pixel_shuffle", (FieldDef("factor", Kind.INT, minimum=1, domain=("1", "8")),),
-          pixel_shuffle_shape, reach=pixel_shuffle_reach, torch="PixelShuffle"),
+          pixel_shuffle_shape, reach=pixel_shuffle_reach,
+          torch=nn_module("nn.PixelShuffle", "factor"), family=Family.UP, resample=Resample("factor", up=True)),
     OpDef("crop", (FieldDef("like", Kind.LAYER, None),
                    FieldDef("amount", Kind.SIDES, None, minimum=0, domain=("0", "64"))),
-          crop_shape, reach=crop_reach, torch="slicing"),
+          crop_shape, reach=crop_reach, torch=inline("slicing", crop_written, view=True), family=Family.BORDER),
     OpDef("pad", (FieldDef("amount", Kind.SIDES, minimum=0, domain=("0", "64")), _number("value", 0)),
-          pad_shape, reach=pad_reach, torch="F.pad"),
-    OpDef("concat", (), concat_shape, reach=merge_reach, merge=True, torch="torch.cat(dim=1)"),
-    OpDef("add", (), add_shape, reach=merge_reach, merge=True, torch="+"),
-    OpDef("flatten", (), flatten_shape, reach=_whole_reach, torch="Flatten"),
+          pad_shape, reach=pad_reach,
+          torch=inline("F.pad", pad_written, imports=("import torch.nn.functional as F",)), family=Family.BORDER),
+    OpDef("concat", (), concat_shape, reach=merge_reach, merge=True,
+          torch=inline("torch.cat(dim=1)", concat_written), family=Family.CONCAT),
+    OpDef("add", (), add_shape, reach=merge_reach, merge=True, torch=inline("+", add_written), family=Family.SUM),
+    OpDef("flatten", (), flatten_shape, reach=whole_reach,
+          torch=inline("Flatten", flatten_written, view=True), family=Family.OTHER),
     OpDef("linear", (_out(), _bool("bias", True)), linear_shape, linear_params, linear_macs, linear_reach,
-          torch="Linear"),
+          torch=nn_module("nn.Linear", Input.FEATURES, "out", bias="bias"), family=Family.CONV),
     OpDef("batchnorm", (_bool("affine", True), _number("eps", 1e-5), _number("momentum", 0.1),
                         _bool("track_running_stats", True)),
-          batchnorm_shape, channel_norm_params, torch="BatchNormNd"),
+          batchnorm_shape, channel_norm_params,
+          torch=nn_module("nn.BatchNorm{rank}d", Input.CHANNELS, **_CHANNEL_NORM), family=Family.NORM),
     OpDef("groupnorm", (FieldDef("groups", Kind.INT, minimum=1, domain=("1", "4096")), _bool("affine", True),
                         _number("eps", 1e-5)),
-          groupnorm_shape, channel_norm_params, torch="GroupNorm"),
+          groupnorm_shape, channel_norm_params,
+          torch=nn_module("nn.GroupNorm", "groups", Input.CHANNELS, eps="eps", affine="affine"), family=Family.NORM),
     OpDef("layernorm", (_bool("affine", True), _bool("bias", True), _number("eps", 1e-5)),
-          same_shape, layernorm_params, reach=_whole_reach, torch="LayerNorm([C, *spatial])"),
+          same_shape, layernorm_params, reach=whole_reach,
+          torch=nn_module("nn.LayerNorm", Input.SHAPE, title="LayerNorm([C, *spatial])", eps="eps",
+                          elementwise_affine="affine", bias="bias"),
+          family=Family.NORM),
     OpDef("instancenorm", (_bool("affine", False), _number("eps", 1e-5), _number("momentum", 0.1),
                            _bool("track_running_stats", False)),
-          instancenorm_shape, channel_norm_params, torch="InstanceNormNd"),
-    *(OpDef(name, _ACTIVATION_FIELDS.get(name, ()), softmax_shape if name == "softmax" else same_shape, torch=t)
-      for name, t in _ACTIVATIONS.items()),
+          instancenorm_shape, channel_norm_params,
+          torch=nn_module("nn.InstanceNorm{rank}d", Input.CHANNELS, **_CHANNEL_NORM), family=Family.NORM),
+    OpDef("relu", (_bool("inplace", False),), same_shape, torch=nn_module("nn.ReLU", inplace="inplace"),
+          family=Family.ACTIVATION),
+    OpDef("leakyrelu", (_number("negative_slope", 0.01),), same_shape,
+          torch=nn_module("nn.LeakyReLU", negative_slope="negative_slope"), family=Family.OTHER),
+    OpDef("gelu", (), same_shape, torch=nn_module("nn.GELU"), family=Family.ACTIVATION),
+    OpDef("silu", (), same_shape, torch=nn_module("nn.SiLU"), family=Family.ACTIVATION),
+    OpDef("sigmoid", (), same_shape, torch=nn_module("nn.Sigmoid"), family=Family.ACTIVATION),
+    OpDef("tanh", (), same_shape, torch=nn_module("nn.Tanh"), family=Family.ACTIVATION),
+    # torch's own default dim (None) is deprecated: the dim is always written
+    OpDef("softmax", (FieldDef("dim", Kind.INT, 1, doc="a dimension of the batched tensor [N, C, *spatial]"),),
+          softmax_shape, torch=nn_module("nn.Softmax", always=("dim",), dim="dim"), family=Family.OTHER),
+    OpDef("dropout", (FieldDef("p", Kind.NUMBER, 0.5, minimum=0, maximum=1),), same_shape,
+          torch=nn_module("nn.Dropout", view=True, p="p"), family=Family.OTHER),
+    OpDef("identity", (), same_shape, torch=nn_module("nn.Identity", view=True), family=Family.ACTIVATION),
 ]
 
 OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}

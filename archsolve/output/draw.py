@@ -1,10 +1,13 @@
 """``archsolve draw``: the network as a picture, shapes on the edges.
 
-:func:`dot_source` writes Graphviz DOT, :func:`mermaid_source` a Mermaid flowchart and
-:func:`render` either of those, or SVG / PNG through Graphviz's ``dot`` program.
+:func:`known_shapes` works out what a drawing shows: each layer's output shape, where it
+can be computed.  From it, :func:`dot_source` writes Graphviz DOT, :func:`mermaid_source` a
+Mermaid flowchart and :func:`render` either of those, or SVG / PNG through Graphviz's
+``dot`` program.
 
 * one node per layer: its name, op, key hyperparameters (``out=64 k=3 s=2 p=1``) and
-  output shape; merges (``concat``, ``add``) are ellipses of their own colour;
+  output shape, filled in the colour of its op's family (the op table's); merges
+  (``concat``, ``add``) are ellipses;
 * every edge carries the shape of the tensor flowing along it (``64x284x284``); a second
   consumer of a tensor (a skip connection, a shortcut) gets a thick grey edge, and a
   crop's ``like`` reference a dotted one;
@@ -20,7 +23,8 @@ straight across, its two ends on one rank.
 Example::
 
     >>> from archsolve.spec.load import load_text
-    >>> print(dot_source(load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")))
+    >>> spec = load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")
+    >>> print(dot_source(known_shapes(spec)))
     ... # doctest: +ELLIPSIS
     digraph archsolve {
     ...
@@ -37,9 +41,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from archsolve.check.api import check_spec
 from archsolve.errors import ArchsolveError, SpecError, UsageError
 from archsolve.lang.expr import Expr, Name
-from archsolve.ops.table import OPS, Collect, Kind
+from archsolve.ops.base import Collect, Kind, Shape
+from archsolve.ops.table import OPS, Family
+from archsolve.shapes.graph import build_network
+from archsolve.shapes.propagate import layer_args
+from archsolve.spec.domains import resolve_vars
 from archsolve.spec.load import Group, Layer, Spec
 
 FORMATS = ("dot", "mermaid", "svg", "png")
@@ -52,16 +61,29 @@ _SHORT = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "groups
 _ALWAYS = ("out", "kernel", "size", "scale", "factor", "amount", "like")  # shown even when not written
 _HIDDEN_KINDS = (Kind.NUMBER,)  # dropout p, eps, momentum: irrelevant to shapes
 
-# fill colours by op family, after the U-Net paper's arrows (pool red, up-conv green, copy grey)
-_FILL = {
-    "conv": "#dbe8f7", "linear": "#dbe8f7",
-    "deconv": "#d7f0d4", "upsample": "#d7f0d4", "pixel_shuffle": "#d7f0d4",
-    "maxpool": "#f8d7d3", "avgpool": "#f8d7d3", "adaptive_avgpool": "#f8d7d3", "adaptive_maxpool": "#f8d7d3",
-    "crop": "#e6e6e6", "pad": "#e6e6e6",
-    "concat": "#ffe2a8", "add": "#d9ccf0",
-    "input": "#ffffff",
+
+@dataclass(frozen=True)
+class _Look:
+    """How a family's nodes are drawn: ``small``, a small rounded box; ``mermaid``, the class."""
+
+    fill: str
+    small: bool = False
+    mermaid: str = ""
+
+
+# after the U-Net paper's arrows (pool red, up-conv green, copy grey)
+_LOOKS = {
+    Family.CONV: _Look("#dbe8f7", mermaid="conv"),
+    Family.UP: _Look("#d7f0d4", mermaid="up"),
+    Family.POOL: _Look("#f8d7d3", mermaid="pool"),
+    Family.BORDER: _Look("#e6e6e6"),
+    Family.CONCAT: _Look("#ffe2a8", mermaid="merge"),
+    Family.SUM: _Look("#d9ccf0", mermaid="merge"),
+    Family.NORM: _Look("#f5f5f5", small=True),
+    Family.ACTIVATION: _Look("#ffffff", small=True),
+    Family.OTHER: _Look("#ffffff"),
 }
-_NORMS = ("batchnorm", "groupnorm", "layernorm", "instancenorm")
+_INPUT_FILL = "#ffffff"
 _UNKNOWN_COLOUR = "#d00000"
 _SOLVED_COLOUR = "#007a1f"
 _SKIP_COLOUR = "#808080"
@@ -92,6 +114,15 @@ class _Node:
     @property
     def solved(self) -> bool:
         return any(t.state == "solved" for t in self.tokens)
+
+    @property
+    def merge(self) -> bool:
+        return self.op in OPS and OPS[self.op].merge
+
+    @property
+    def look(self) -> _Look | None:
+        """None for the input."""
+        return _LOOKS[OPS[self.op].family] if self.op in OPS else None
 
 
 @dataclass
@@ -128,15 +159,36 @@ def _fmt_shape(shape: Sequence[Any] | None) -> str:
     return "x".join(str(int(v)) for v in shape)
 
 
-def _shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict[str, int], dict[str, str],
-                                                               list[str]]:
+@dataclass(frozen=True)
+class KnownShapes:
+    """What a drawing shows of a network, worked out by :func:`known_shapes`.
+
+    ``values``: the vars and unknowns given (a solution's values are drawn green);
+    ``shapes``: each layer's output shape (and ``input``'s), None where it cannot be computed;
+    ``env``: the values of the vars; ``problems``: the kind of the first error at a layer.
+    """
+
+    spec: Spec
+    values: Mapping[str, int]
+    order: tuple[Layer, ...]  # the layers in graph order
+    shapes: Mapping[str, Shape | None]
+    env: Mapping[str, int]
+    problems: Mapping[str, str]
+    notes: tuple[str, ...]
+
+
+def known_shapes(spec: Spec, values: Mapping[str, int] | None = None) -> KnownShapes:
     """Output shape of every layer (and ``input``), the env of vars, problems by layer, notes.
 
     With every unknown given, ``check`` computes them (choosing free input sizes as it does);
     otherwise the layers that do not depend on an open unknown are propagated.
-    """
-    from archsolve.check.api import check_spec
 
+        >>> from archsolve.spec.load import load_text
+        >>> known = known_shapes(load_text('input: [3, 8, 8]\\nlayers: [{name: c, op: conv, out: 4, kernel: "?"}]'))
+        >>> known.shapes, known.notes
+        ({'input': (3, 8, 8), 'c': None}, ("1 unknown value(s) ('?'): shapes that depend on them are shown as ?",))
+    """
+    values = dict(values or {})
     open_unknowns = [u for u in spec.unknowns if u not in values]
     if not open_unknowns:
         try:
@@ -147,22 +199,18 @@ def _shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict
             pass  # a value out of its basic range: show what can be computed
         else:
             prop = report.prop
-            shapes: dict[str, Any] = {"input": prop.input}
+            shapes: dict[str, Shape | None] = {"input": prop.input}
             shapes.update({n: r.shape for n, r in prop.layers.items()})
             problems: dict[str, str] = {}
             for p in report.problems:
                 if p.severity == "error" and p.layer in prop.layers:
                     problems.setdefault(p.layer, p.kind)
-            return shapes, dict(prop.env), problems, list(report.notes)
+            return KnownShapes(spec, values, tuple(prop.network.order), shapes, dict(prop.env), problems,
+                               tuple(report.notes))
     return _partial_shapes(spec, values)
 
 
-def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, Any], dict[str, int],
-                                                                     dict[str, str], list[str]]:
-    from archsolve.shapes.graph import build_network
-    from archsolve.shapes.propagate import layer_args
-    from archsolve.spec.domains import resolve_vars
-
+def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> KnownShapes:
     env = resolve_vars(spec, values)
     inp: list[Any] = []
     for e in spec.input:
@@ -172,7 +220,8 @@ def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, An
             inp.append(None)
     shapes: dict[str, Any] = {"input": None if None in inp else tuple(inp)}
     problems: dict[str, str] = {}
-    for lay in build_network(spec).order:
+    order = tuple(build_network(spec).order)
+    for lay in order:
         ins = [shapes.get(s) for s in lay.sources]
         out = None
         if all(s is not None for s in ins):
@@ -192,7 +241,7 @@ def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> tuple[dict[str, An
     open_unknowns = [u for u in spec.unknowns if u not in values]
     if open_unknowns:
         notes.append(f"{len(open_unknowns)} unknown value(s) ('?'): shapes that depend on them are shown as ?")
-    return shapes, env, problems, notes
+    return KnownShapes(spec, values, order, shapes, env, problems, tuple(notes))
 
 
 class _Values:
@@ -280,36 +329,22 @@ def _tokens(lay: Layer, shown: _Values) -> list[_Token]:
 
 def _delta(lay: Layer, shown: _Values) -> int:
     """How many resolution levels a layer goes down (+) or up (-)."""
-    op, vals = lay.op, lay.values
-
-    def steps(v: Any, unknown_guess: int) -> int:
-        n = shown.number(v) if v is not None else 1
-        if n is None:
-            return unknown_guess
-        return round(math.log2(n)) if n > 1 else 0
-
-    if op in ("maxpool", "avgpool"):
-        return steps(vals.get("stride"), 1)
-    if op == "conv":
-        return steps(vals.get("stride"), 0)
-    if op == "deconv":
-        return -steps(vals.get("stride"), 1)
-    if op == "upsample":
-        if vals.get("scale") is not None:
-            return -steps(vals.get("scale"), 1)
-        return -1
-    if op == "pixel_shuffle":
-        return -steps(vals.get("factor"), 1)
-    return 0
+    resample = OPS[lay.op].resample
+    if resample is None:
+        return 0
+    v = lay.values.get(resample.field)
+    n = shown.number(v) if v is not None else None
+    steps = resample.unknown if n is None else round(math.log2(n)) if n > 1 else 0
+    return -steps if resample.up else steps
 
 
-def _picture(spec: Spec, values: Mapping[str, int] | None) -> _Picture:
-    from archsolve.shapes.graph import build_network
+def _data_sources(lay: Layer) -> tuple[str, ...]:
+    return OPS[lay.op].data_sources(lay.sources, lay.values)
 
-    values = dict(values or {})
-    shapes, env, problems, notes = _shapes(spec, values)
-    shown = _Values(spec, env, values)
-    order = build_network(spec).order
+
+def _picture(known: KnownShapes) -> _Picture:
+    spec, shapes, problems, order = known.spec, known.shapes, known.problems, known.order
+    shown = _Values(spec, known.env, known.values)
 
     input_names: list[str] = []  # the input's size vars: H=572
     for e in spec.input:
@@ -327,14 +362,13 @@ def _picture(spec: Spec, values: Mapping[str, int] | None) -> _Picture:
     # the main consumer of a tensor is its first reader in spec order; the others are skips
     main: dict[str, str] = {}
     for lay in spec.layers:
-        for j, src in enumerate(lay.sources):
-            if lay.op == "crop" and j > 0:
-                continue
+        for src in _data_sources(lay):
             main.setdefault(src, lay.name)
     edges: list[_Edge] = []
     for lay in order:
+        data = _data_sources(lay)
         for j, src in enumerate(lay.sources):
-            if lay.op == "crop" and j > 0:
+            if j >= len(data):
                 kind = "like"
             elif main.get(src) != lay.name:
                 kind = "skip"
@@ -343,20 +377,18 @@ def _picture(spec: Spec, values: Mapping[str, int] | None) -> _Picture:
             edges.append(_Edge(src, lay.name, nodes[src].shape, kind))
 
     # an encoder-decoder (it goes down in resolution and comes back up) is drawn as a U: its
-    # decoder -- what comes after an up-sampling, and the crops sized like it -- goes upwards
+    # decoder -- what reads an up-sampling's output, or is sized like it (a crop) -- goes upwards
     deltas = [_delta(lay, shown) for lay in order]
     decoder: set[str] | None = None
     if any(d > 0 for d in deltas) and any(d < 0 for d in deltas):
         decoder = set()
         for lay, d in zip(order, deltas, strict=True):
-            data = lay.sources[:1] if lay.op == "crop" else lay.sources
-            if d < 0 or any(s in decoder for s in data) or (
-                    lay.op == "crop" and any(s in decoder for s in lay.sources[1:])):
+            if d < 0 or any(s in decoder for s in lay.sources):
                 decoder.add(lay.name)
     title = spec.name or spec.file
     title += "    input " + nodes["input"].shape
     return _Picture(title, nodes, edges, list(spec.groups), {lay.name: lay.group for lay in spec.layers},
-                    decoder, notes,
+                    decoder, list(known.notes),
                     any(n.unknown for n in nodes.values()), any(n.solved for n in nodes.values()))
 
 
@@ -416,22 +448,22 @@ def _dot_label(node: _Node) -> str:
 
 
 def _dot_node_attrs(node: _Node) -> dict[str, str]:
-    op = node.op
+    look = node.look
     attrs: dict[str, str] = {"label": _dot_label(node)}
     style = ["filled"]
-    if op in ("concat", "add"):
+    if node.merge:
         attrs["shape"] = "ellipse"
         attrs["penwidth"] = "1.5"
-    elif op == "input":
+    elif look is None:
         attrs["shape"] = "box"
         style.append("bold")
-    elif op in OPS and not OPS[op].fields and op not in ("flatten",) or op in _NORMS or op == "relu":
+    elif look.small:
         attrs["shape"] = "box"
         attrs["fontsize"] = "10"
         style.append("rounded")
     else:
         attrs["shape"] = "box"
-    attrs["fillcolor"] = _FILL.get(op, "#f5f5f5" if op in _NORMS else "#ffffff")
+    attrs["fillcolor"] = _INPUT_FILL if look is None else look.fill
     if node.problem:
         attrs["color"] = _UNKNOWN_COLOUR
         attrs["penwidth"] = "2.5"
@@ -454,9 +486,9 @@ def _attrs(attrs: Mapping[str, str]) -> str:
     return "[" + ", ".join(f"{k}={v if isinstance(v, _Raw) else _q(v)}" for k, v in attrs.items()) + "]"
 
 
-def dot_source(spec: Spec, values: Mapping[str, int] | None = None) -> str:
+def dot_source(known: KnownShapes) -> str:
     """Graphviz DOT of the network (see the module's docstring for what is drawn)."""
-    pic = _picture(spec, values)
+    pic = _picture(known)
     children, members = _group_tree(pic)
     lines = ["digraph archsolve {"]
     label = pic.title
@@ -542,9 +574,16 @@ def _m(text: str) -> str:
 _ID = re.compile(r"[^A-Za-z0-9_]")
 
 
-def mermaid_source(spec: Spec, values: Mapping[str, int] | None = None) -> str:
-    """A Mermaid ``flowchart TB`` with the same nodes and shape-labelled edges."""
-    pic = _picture(spec, values)
+def mermaid_source(known: KnownShapes) -> str:
+    """A Mermaid ``flowchart TB`` with the same nodes and shape-labelled edges.
+
+        >>> from archsolve.spec.load import load_text
+        >>> print(mermaid_source(known_shapes(load_text("input: [3, 8, 8]\\nlayers: [{op: relu}]"))))
+        ... # doctest: +ELLIPSIS
+        flowchart TB
+        ...
+    """
+    pic = _picture(known)
     children, members = _group_tree(pic)
     ids = {name: f"n{i}" for i, name in enumerate(pic.nodes)}
     lines = ["flowchart TB"]
@@ -580,7 +619,7 @@ def mermaid_source(spec: Spec, values: Mapping[str, int] | None = None) -> str:
             name = item
             node = pic.nodes[name]
             text = label(node)
-            if node.op in ("concat", "add"):
+            if node.merge:
                 lines.append(f'{indent}{ids[name]}(["{text}"])')
             elif node.op == "input":
                 lines.append(f'{indent}{ids[name]}[/"{text}"/]')
@@ -615,14 +654,8 @@ def mermaid_source(spec: Spec, values: Mapping[str, int] | None = None) -> str:
             classes.setdefault("unknown", []).append(ids[name])
         elif node.solved:
             classes.setdefault("solved", []).append(ids[name])
-        if node.op in ("concat", "add"):
-            classes.setdefault("merge", []).append(ids[name])
-        elif node.op in ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool"):
-            classes.setdefault("pool", []).append(ids[name])
-        elif node.op in ("deconv", "upsample", "pixel_shuffle"):
-            classes.setdefault("up", []).append(ids[name])
-        elif node.op in ("conv", "linear"):
-            classes.setdefault("conv", []).append(ids[name])
+        if node.look is not None and node.look.mermaid:
+            classes.setdefault(node.look.mermaid, []).append(ids[name])
     for cls in ("merge", "pool", "up", "conv", "unknown", "solved", "problem"):
         if cls in classes:
             lines.append(f"  class {','.join(classes[cls])} {cls}")
@@ -631,13 +664,13 @@ def mermaid_source(spec: Spec, values: Mapping[str, int] | None = None) -> str:
 
 # -- rendering ---------------------------------------------------------------------------------------
 
-def render(spec: Spec, fmt: str, values: Mapping[str, int] | None = None) -> bytes | str:
+def render(known: KnownShapes, fmt: str) -> bytes | str:
     """``dot`` and ``mermaid``: the source text; ``svg`` and ``png``: the picture's bytes (needs Graphviz)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown drawing format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt == "mermaid":
-        return mermaid_source(spec, values)
-    source = dot_source(spec, values)
+        return mermaid_source(known)
+    source = dot_source(known)
     if fmt == "dot":
         return source
     exe = shutil.which("dot")

@@ -1,13 +1,15 @@
 """``archsolve export --to torch``: a spec as the source of a PyTorch ``nn.Module``.
 
-:func:`torch_source` checks the spec (every field evaluated to an int, vars at the values
-``check`` chooses) and writes one readable Python file: an ``nn.Module`` subclass named
-after the spec (``unet-original`` -> ``UnetOriginal``, default ``Net``) whose ``__init__``
-builds one attribute per layer that has a module (scoped names with ``/`` turned into
-``_``: ``enc1/conv1`` -> ``self.enc1_conv1``; ``__`` when ``_`` would make two names
-collide) and whose ``forward(self, x)`` follows the graph. Merges, crops, pads and
-flatten are written in ``forward`` (``torch.cat``, ``+``, slicing with the concrete
-offsets, ``F.pad``, ``torch.flatten``). Writing the source needs no torch; running it does.
+:func:`export_check` checks the spec (every field evaluated to an int, vars at the values
+``check`` chooses); from its report :func:`torch_source` writes one readable Python file:
+an ``nn.Module`` subclass named after the spec (``unet-original`` -> ``UnetOriginal``,
+default ``Net``) whose ``__init__`` builds one attribute per layer that has a module
+(scoped names with ``/`` turned into ``_``: ``enc1/conv1`` -> ``self.enc1_conv1``; ``__``
+when ``_`` would make two names collide) and whose ``forward(self, x)`` follows the graph.
+Each layer is written as the op table's torch form says (:mod:`archsolve.ops.torchform`):
+a module, or inline in ``forward`` (merges, crops, pads and flatten: ``torch.cat``, ``+``,
+slicing with the concrete offsets, ``F.pad``, ``torch.flatten``).  Writing the source
+needs no torch; running it does.
 
 The module builds with no arguments; ``forward`` takes ``[N, *input]`` and returns
 ``[N, *output]`` with exactly the parameters ``check`` counts.
@@ -16,7 +18,7 @@ Example::
 
     >>> from archsolve.spec.load import load_text
     >>> spec = load_text("name: tiny\\ninput: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")
-    >>> src = torch_source(spec)
+    >>> src = torch_source(export_check(spec))
     >>> "class Tiny(nn.Module):" in src and "nn.Conv2d(3, 4, kernel_size=3)" in src
     True
 """
@@ -32,22 +34,13 @@ from typing import Any
 
 from archsolve.check.api import CheckReport, check_spec
 from archsolve.errors import InvalidNetwork, SpecError
-from archsolve.ops.table import crop_offsets
+from archsolve.ops.table import OPS
+from archsolve.ops.torchform import Call, Index, Infix, PerAxis, Tensor, Written
 from archsolve.shapes.propagate import LayerResult
 from archsolve.spec.load import Semantics, Spec
 
 MAX_LINE = 109  # generated lines stay shorter than 110 characters
 INDENT = "    "
-
-# ops written inline in forward (no submodule)
-_INLINE = frozenset({"concat", "add", "crop", "pad", "flatten"})
-# ops whose output may share memory with their input (a view, or the input itself)
-_ALIASING = frozenset({"crop", "flatten", "identity", "dropout"})
-_INTERPOLATING = frozenset({"linear", "bilinear", "bicubic", "trilinear"})
-_ACTIVATIONS = {
-    "relu": "ReLU", "leakyrelu": "LeakyReLU", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid",
-    "tanh": "Tanh", "softmax": "Softmax", "dropout": "Dropout", "identity": "Identity",
-}
 
 # attributes of torch.nn.Module (torch 2.x) that a layer attribute must not shadow
 _MODULE_ATTRS = frozenset({
@@ -109,9 +102,15 @@ def _identifiers(names: Sequence[str], taken: frozenset[str]) -> dict[str, str]:
 # -- formatting -----------------------------------------------------------------------------------
 
 def _py(v: Any) -> str:
-    """A Python literal for an int, float, bool, str or tuple of them."""
+    """A Python literal for an int, float, bool, str, or a tuple or list of them."""
+    if isinstance(v, PerAxis):
+        return _axes(v)
     if isinstance(v, tuple):
         return "(" + ", ".join(_py(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, list):
+        return "[" + ", ".join(_py(x) for x in v) + "]"
+    if isinstance(v, slice):  # an index item: 2:17, or : for a whole dimension
+        return ":" if v.start is None and v.stop is None else f"{v.start}:{v.stop}"
     if isinstance(v, float) and not math.isfinite(v):
         return f"float({str(v)!r})"  # inf, -inf, nan have no literal
     return repr(v)
@@ -129,15 +128,16 @@ def _shape(shape: Sequence[Any]) -> str:
 
 def _wrap(prefix: str, items: Sequence[str], suffix: str, indent: str, sep: str = ", ",
           comment: str = "") -> list[str]:
-    """``prefix item, item suffix`` on one line if it fits, else items packed onto lines below."""
+    """``prefix item, item suffix`` on one line if it fits, else items packed onto lines below
+    (``sep`` an operator: ``a + b``, parenthesised when it does not fit)."""
     line = indent + prefix + sep.join(items) + suffix
     if len(line) <= MAX_LINE:
         if comment and len(line) + 2 + len(comment) <= MAX_LINE:
             line += "  " + comment
         return [line]
     inner = indent + INDENT
-    out = [indent + prefix.rstrip()]
     if sep.strip() == ",":
+        out = [indent + prefix.rstrip()]
         cur = ""
         for it in items:
             piece = it + ","
@@ -148,23 +148,22 @@ def _wrap(prefix: str, items: Sequence[str], suffix: str, indent: str, sep: str 
                 cur = f"{cur} {piece}" if cur else piece
         if cur:
             out.append(inner + cur)
-    else:  # an operator: continuation lines start with it
-        op = sep.strip()
-        cur = items[0]
-        for it in items[1:]:
-            piece = f"{op} {it}"
-            if len(inner) + len(cur) + 1 + len(piece) > MAX_LINE:
-                out.append(inner + cur)
-                cur = piece
-            else:
-                cur = f"{cur} {piece}"
-        out.append(inner + cur)
-    out.append(indent + suffix.lstrip())
+        out.append(indent + suffix.lstrip())
+        return out
+    # an operator: the expression goes in parentheses, continuation lines start with the operator
+    out = [indent + prefix + "("]
+    op = sep.strip()
+    cur = items[0]
+    for it in items[1:]:
+        piece = f"{op} {it}"
+        if len(inner) + len(cur) + 1 + len(piece) > MAX_LINE:
+            out.append(inner + cur)
+            cur = piece
+        else:
+            cur = f"{cur} {piece}"
+    out.append(inner + cur)
+    out.append(indent + ")" + suffix)
     return out
-
-
-def _call(fn: str, positional: Sequence[str], keywords: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
-    return fn + "(", [*positional, *(f"{k}={v}" for k, v in keywords)]
 
 
 def _fill(text: str, indent: str, opening: str = "") -> list[str]:
@@ -178,107 +177,46 @@ def _doc(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
-# -- one module per layer -------------------------------------------------------------------------
+# -- one layer ------------------------------------------------------------------------------------
 
-def _module(res: LayerResult) -> tuple[str, list[str]] | None:
-    """``(constructor head, arguments)`` of a layer's torch module; None for inline ops."""
-    lay, a = res.layer, res.args
-    assert a is not None and res.inputs is not None
-    op = lay.op
-    x = res.inputs[0]
-    nd = a.ndim
-    kw: list[tuple[str, str]] = []
-
-    def opt(name: str, value: Any, default: Any, text: str | None = None) -> None:
-        if value != default:
-            kw.append((name, text if text is not None else _py(value)))
-
-    def per_axis(name: str, value: Sequence[int], default: int) -> None:
-        if any(int(v) != default for v in value):
-            kw.append((name, _axes(value)))
-
-    if op in ("conv", "deconv"):
-        kw.append(("kernel_size", _axes(a["kernel"])))
-        per_axis("stride", a["stride"], 1)
-        pad = a["padding"]
-        if isinstance(pad, str):
-            kw.append(("padding", repr(pad)))
+def _arguments(call: Call, tensors: Sequence[str]) -> list[str]:
+    """A call's arguments as source; a :class:`Tensor` stands for the layer's input variables."""
+    out = []
+    for v in call.args:
+        if v is Tensor.FIRST:
+            out.append(tensors[0])
+        elif v is Tensor.ALL:
+            out.append("[" + ", ".join(tensors) + "]")
         else:
-            per_axis("padding", pad, 0)
-        if op == "deconv":
-            per_axis("output_padding", a["output_padding"], 0)
-        per_axis("dilation", a["dilation"], 1)
-        opt("groups", a["groups"], 1)
-        opt("bias", a["bias"], True)
-        cls = f"nn.Conv{nd}d" if op == "conv" else f"nn.ConvTranspose{nd}d"
-        return _call(cls, [str(int(x[0])), str(int(a["out"]))], kw)
-    if op in ("maxpool", "avgpool"):
-        kernel = tuple(a["kernel"])
-        kw.append(("kernel_size", _axes(kernel)))
-        if tuple(a["stride"]) != kernel:
-            kw.append(("stride", _axes(a["stride"])))
-        per_axis("padding", a["padding"], 0)
-        if op == "maxpool":
-            per_axis("dilation", a["dilation"], 1)
-        opt("ceil_mode", bool(a["ceil_mode"]), False)
-        if op == "avgpool":
-            opt("count_include_pad", bool(a["count_include_pad"]), True)
-        cls = f"nn.MaxPool{nd}d" if op == "maxpool" else f"nn.AvgPool{nd}d"
-        return _call(cls, [], kw)
-    if op in ("adaptive_avgpool", "adaptive_maxpool"):
-        cls = f"nn.AdaptiveAvgPool{nd}d" if op == "adaptive_avgpool" else f"nn.AdaptiveMaxPool{nd}d"
-        return _call(cls, [_axes(a["size"])], [])
-    if op == "upsample":
-        if a.get("size") is not None:
-            kw.append(("size", _axes(a["size"])))
-        else:
-            kw.append(("scale_factor", _axes(a["scale"])))
-        mode = a.get("mode") or "nearest"
-        opt("mode", mode, "nearest")
-        if mode in _INTERPOLATING and a.get("align_corners") is not None:
-            kw.append(("align_corners", _py(bool(a["align_corners"]))))
-        return _call("nn.Upsample", [], kw)
-    if op == "pixel_shuffle":
-        return _call("nn.PixelShuffle", [str(int(a["factor"]))], [])
-    if op == "linear":
-        opt("bias", a["bias"], True)
-        return _call("nn.Linear", [str(int(x[-1])), str(int(a["out"]))], kw)
-    if op in ("batchnorm", "instancenorm"):
-        rank = max(len(x) - 1, 1)
-        default_affine = op == "batchnorm"
-        opt("eps", a["eps"], 1e-5)
-        opt("momentum", a["momentum"], 0.1)
-        opt("affine", bool(a["affine"]), default_affine)
-        opt("track_running_stats", bool(a["track_running_stats"]), default_affine)
-        cls = f"nn.BatchNorm{rank}d" if op == "batchnorm" else f"nn.InstanceNorm{rank}d"
-        return _call(cls, [str(int(x[0]))], kw)
-    if op == "groupnorm":
-        opt("eps", a["eps"], 1e-5)
-        opt("affine", bool(a["affine"]), True)
-        return _call("nn.GroupNorm", [str(int(a["groups"])), str(int(x[0]))], kw)
-    if op == "layernorm":
-        opt("eps", a["eps"], 1e-5)
-        opt("elementwise_affine", bool(a["affine"]), True)
-        opt("bias", bool(a["bias"]), True)
-        return _call("nn.LayerNorm", [_shape(x)], kw)
-    if op in _ACTIVATIONS:
-        if op == "leakyrelu":
-            opt("negative_slope", a["negative_slope"], 0.01)
-        elif op == "dropout":
-            opt("p", a["p"], 0.5)
-        elif op == "softmax":
-            kw.append(("dim", str(int(a["dim"]))))
-        elif op == "relu" and a.get("inplace"):
-            kw.append(("inplace", "True"))
-        return _call("nn." + _ACTIVATIONS[op], [], kw)
-    if op in _INLINE:
-        return None
-    raise SpecError(f"export to torch does not know the op {op!r} (layer {lay.name})")  # pragma: no cover
+            out.append(_py(v))
+    return out + [f"{k}={_py(v)}" for k, v in call.keywords]
+
+
+def _layout(w: Written, tensors: Sequence[str]) -> tuple[str, list[str], str, str]:
+    """``(head, items, tail, separator)``: how :func:`_wrap` writes an expression."""
+    if isinstance(w, Infix):
+        return "", list(tensors), "", f" {w.operator} "
+    if isinstance(w, Index):
+        return f"{tensors[0]}[", [_py(item) for item in w.items], "]", ", "
+    if w.args and w.args[0] is Tensor.ALL:  # the list of inputs is what wraps: torch.cat([a, b], dim=1)
+        rest = _arguments(Call(w.fn, w.args[1:], w.keywords), tensors)
+        return f"{w.fn}([", list(tensors), "]" + "".join(", " + r for r in rest) + ")", ", "
+    return f"{w.fn}(", _arguments(w, tensors), ")", ", "
 
 
 # -- the source file ------------------------------------------------------------------------------
 
-def _checked(spec: Spec, given: Mapping[str, int] | None) -> CheckReport:
+def export_check(spec: Spec, given: Mapping[str, int] | None = None) -> CheckReport:
+    """The check report :func:`torch_source` writes a spec from.
+
+    ``given`` binds vars and unknowns as ``check --set`` does; open vars take the values
+    ``check`` chooses.  Raises :class:`SpecError` for a spec with ``"?"`` left (solve it
+    first) or tf semantics.
+
+        >>> from archsolve.spec.load import load_text
+        >>> export_check(load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")).output
+        (4, 6, 6)
+    """
     if spec.semantics is Semantics.TF:
         raise SpecError(f"export of tf-semantics specs is not supported: {spec.file} uses 'semantics: tf'; "
                         "PyTorch modules follow torch's shape rules (write the spec with 'semantics: torch')")
@@ -288,24 +226,26 @@ def _checked(spec: Spec, given: Mapping[str, int] | None) -> CheckReport:
         raise SpecError(f"{spec.file}: the spec still has {len(open_unknowns)} unknown value(s) ('?'): "
                         f"{shown}; "
                         f"solve it first: archsolve solve {spec.file} --write OUT")
-    report = check_spec(spec, given, repairs=False)
+    return check_spec(spec, given, repairs=False)
+
+
+def _refuse_invalid(report: CheckReport) -> None:
+    spec = report.spec
     if not report.ok:
         errors = [p for p in report.problems if p.severity == "error"]
         shown = "; ".join(f"{p.layer}: {p.message}" for p in errors[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         raise InvalidNetwork(f"{spec.file}: cannot export an invalid network: {shown}{more}; "
                              f"'archsolve check {spec.file}' shows every problem and its fixes")
-    return report
 
 
-def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
-    """The source of a PyTorch module file that builds ``spec`` (torch itself is not imported).
-
-    ``given`` binds vars and unknowns as ``check --set`` does; open vars take the values
-    ``check`` chooses.  Raises :class:`SpecError` for a spec with ``"?"`` left (solve it
-    first) or tf semantics, :class:`InvalidNetwork` when ``check`` finds an error.
+def torch_source(report: CheckReport) -> str:
+    """The source of a PyTorch module file that builds the checked spec (torch itself is not
+    imported); ``report`` comes from :func:`export_check`.  Raises :class:`InvalidNetwork`
+    when ``check`` found an error.
     """
-    report = _checked(spec, given)
+    _refuse_invalid(report)
+    spec = report.spec
     prop = report.prop
     order = prop.network.order
     results = prop.layers
@@ -323,7 +263,7 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
     # who reads each tensor at run time (a crop's `like` lends only its size)
     def runtime_sources(name: str) -> tuple[str, ...]:
         lay = results[name].layer
-        return lay.sources[:1] if lay.op == "crop" else lay.sources
+        return OPS[lay.op].data_sources(lay.sources, lay.values)
 
     readers: dict[str, list[str]] = {"input": []}
     for lay in order:
@@ -342,7 +282,7 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
             return False
         user = results[users[0]].layer
         nxt = position[name] + 1 if name != "input" else 0
-        return position[user.name] == nxt and user.op not in ("concat", "add")
+        return position[user.name] == nxt and not OPS[user.op].merge
 
     def var_of(name: str) -> str:
         if in_x(name):
@@ -353,8 +293,6 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
 
     var = {lay.name: var_of(lay.name) for lay in order}
     var["input"] = "x" if in_x("input") else "x_in"
-
-    uses_pad = any(lay.op == "pad" for lay in order)
 
     # -- header ---------------------------------------------------------------------------------
     title = " ".join((spec.name or cls).split())
@@ -383,10 +321,8 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
             lines.append(f"- and {len(warnings) - 5} more")
         lines.append("")
     lines[-1] = '"""'
-    lines += ["", "import torch"]
-    if uses_pad:
-        lines.append("import torch.nn.functional as F")
-    lines += ["from torch import nn", "", ""]
+    imports = sorted({line for lay in order for line in OPS[lay.op].torch.imports})
+    lines += ["", "import torch", *imports, "from torch import nn", "", ""]
 
     # -- the class ---------------------------------------------------------------------------------
     lines.append(f"class {cls}(nn.Module):")
@@ -421,16 +357,16 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
     for lay in spec.layers:
         for c in starts.get(lay.name, []):
             lines.append(ind2 + c)
-        res = results[lay.name]
-        mod = _module(res)
-        if mod is None:
+        op = OPS[lay.op]
+        if not op.torch.module:
             continue
-        head, items = mod
-        if lay.op == "relu" and res.args is not None and res.args.get("inplace") and not _safe_inplace(
-                lay.name, results, readers):
-            items = [i for i in items if i != "inplace=True"]
+        call = _written(results[lay.name])
+        assert isinstance(call, Call)
+        if ("inplace", True) in call.keywords and not _safe_inplace(lay.name, results, readers):
+            call = Call(call.fn, call.args, tuple(kw for kw in call.keywords if kw[0] != "inplace"))
             lines.append(f"{ind2}# {lay.name}: inplace dropped, its input is read elsewhere too")
-        lines += _wrap(f"self.{attrs[lay.name]} = {head}", items, ")", ind2)
+        head, items, tail, _ = _layout(call, [])
+        lines += _wrap(f"self.{attrs[lay.name]} = {head}", items, tail, ind2)
 
     # -- forward ------------------------------------------------------------------------------------
     lines.append("")
@@ -445,32 +381,11 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
         target = var[lay.name]
         srcs = [var[s] for s in runtime_sources(lay.name)]
         shape_note = "# " + _shape(res.shape)
-        op = lay.op
-        if op == "concat":
-            lines += _wrap(f"{target} = torch.cat([", srcs, "], dim=1)", ind2, comment=shape_note)
-        elif op == "add":
-            one = f"{ind2}{target} = {' + '.join(srcs)}"
-            if len(one) <= MAX_LINE:
-                lines.append(one + (f"  {shape_note}" if len(one) + 2 + len(shape_note) <= MAX_LINE else ""))
-            else:
-                lines += _wrap(f"{target} = (", srcs, ")", ind2, sep=" + ")
-        elif op == "crop":
-            starts_at = [int(v) for v in crop_offsets(res.args, res.inputs)]
-            sl = [f"{s}:{s + int(n)}" for s, n in zip(starts_at, res.shape[1:], strict=True)]
-            lines += _wrap(f"{target} = {srcs[0]}[", [":", ":", *sl], "]", ind2, comment=shape_note)
-        elif op == "pad":
-            amounts = res.args["amount"]
-            flat: list[str] = []
-            for before, after in reversed(amounts):  # F.pad: last axis first
-                flat += [str(int(before)), str(int(after))]
-            items = [srcs[0], "(" + ", ".join(flat) + ")"]
-            if res.args["value"] != 0:
-                items.append(f"value={_py(res.args['value'])}")
-            lines += _wrap(f"{target} = F.pad(", items, ")", ind2, comment=shape_note)
-        elif op == "flatten":
-            lines += _wrap(f"{target} = torch.flatten(", [srcs[0], "1"], ")", ind2, comment=shape_note)
-        else:
+        if OPS[lay.op].torch.module:
             lines += _wrap(f"{target} = self.{attrs[lay.name]}(", srcs, ")", ind2, comment=shape_note)
+        else:
+            head, items, tail, sep = _layout(_written(res), srcs)
+            lines += _wrap(f"{target} = {head}", items, tail, ind2, sep=sep, comment=shape_note)
     lines.append(f"{ind2}return {var[output]}")
 
     # -- a self-check --------------------------------------------------------------------------------
@@ -487,9 +402,14 @@ def torch_source(spec: Spec, given: Mapping[str, int] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _written(res: LayerResult) -> Written:
+    assert res.args is not None and res.inputs is not None and res.shape is not None
+    return OPS[res.layer.op].written(res.args, res.inputs, res.shape)
+
+
 def _safe_inplace(name: str, results: Mapping[str, LayerResult], readers: Mapping[str, list[str]]) -> bool:
-    """An in-place ReLU must not overwrite a tensor anything else reads (or the caller's input)."""
+    """An in-place op must not overwrite a tensor anything else reads (or the caller's input)."""
     src = results[name].layer.sources[0]
-    if src == "input" or results[src].layer.op in _ALIASING:
+    if src == "input" or OPS[results[src].layer.op].torch.view:
         return False
     return readers.get(src, []) == [name]

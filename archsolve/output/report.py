@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from archsolve.ops.table import Severity
+from archsolve.ops.base import Severity
 from archsolve.output.view import LAYER_COLUMNS, CheckView, LayerTable, RowMark, SolveView
 
 if TYPE_CHECKING:

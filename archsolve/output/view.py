@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from archsolve.ops.table import Severity
+from archsolve.ops.base import Severity
 
 if TYPE_CHECKING:  # importing the solver's API would cost check its time
     from archsolve.check.api import CheckReport, Row

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, fold
-from archsolve.ops.table import OPS, Args, Ignore
+from archsolve.ops.base import Args, Ignore
+from archsolve.ops.table import OPS
 from archsolve.shapes.propagate import LayerResult, Propagation
 
 

@@ -23,7 +23,9 @@ from typing import Any, NamedTuple
 
 from archsolve.errors import ExprError, SpecError
 from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num
-from archsolve.ops.table import IDENTITY_RULES, OPS, Args, Collect, Kind, Shape, same_reach
+from archsolve.ops.base import Args, Collect, Kind, Shape
+from archsolve.ops.rules import same_reach
+from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
 from archsolve.spec.domains import evaluate_field, resolve_vars
 from archsolve.spec.load import Layer, Semantics, Spec

@@ -30,7 +30,8 @@ from archsolve.errors import ExprError, Location, SpecError
 from archsolve.lang.expr import COMPARISONS, CONSTRAINT, Bin, Call, Expr, Name, Num, parse
 from archsolve.lang.yamlio import Document, parse_document, read_document
 from archsolve.limits import DEFAULT_LIMITS, Limits
-from archsolve.ops.table import ALIASES, AXIS_NAMES, OPS, REQUIRED, FieldDef, Kind, OpDef
+from archsolve.ops.base import AXIS_NAMES, REQUIRED, FieldDef, Kind
+from archsolve.ops.table import ALIASES, OPS, OpDef
 
 UNKNOWN = "?"
 MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from archsolve.ops.table import ALIASES, OPS, REQUIRED, FieldDef, Kind
+from archsolve.ops.base import REQUIRED, FieldDef, Kind
+from archsolve.ops.table import ALIASES, OPS
 from archsolve.spec.load import LAYER_KEYS, TOP_KEYS
 
 VALUE = {"description": "an integer, \"?\" (solve it), a var or block-parameter name, or an expression "

@@ -24,7 +24,8 @@ from typing import Any
 
 from archsolve.errors import ExprError
 from archsolve.lang.expr import Bin, Name, parse
-from archsolve.ops.table import ALIASES, OPS, Kind
+from archsolve.ops.base import Kind
+from archsolve.ops.table import ALIASES, OPS
 from archsolve.spec.load import Constraint, Spec
 
 MAX_VALUES_PER_FIELD = 16

@@ -49,7 +49,8 @@ from typing import Any
 
 from archsolve.errors import ArchsolveError, ExprError, SpecError, interrupted
 from archsolve.lang.expr import Bin, Expr, ListExpr, Name, Num, interval
-from archsolve.ops.table import IDENTITY_RULES, OPS, Args, Kind, Severity, Shape
+from archsolve.ops.base import Args, Kind, Severity, Shape
+from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import (
     COMPARISONS,

@@ -1,0 +1,625 @@
+"""Every op's rules: its shape, validity conditions, parameters, MACs and receptive field.
+
+The rules are written with the helpers of :mod:`archsolve.lang.expr` (``fdiv``, ``vmax``,
+``ite``, ``le`` ...), so one rule runs on
+
+* plain ints -- ``check``'s propagation, fast;
+* :class:`~archsolve.lang.expr.Expr` trees -- the arithmetic shown in messages, and the
+  symbolic shapes the solver turns into Z3 terms.
+
+A rule states PyTorch's validity conditions through ``req.need(cond, ...)``: with ints
+a false condition is recorded as a problem at once, with Exprs it becomes a labelled
+constraint.  ``fatal=True`` marks conditions without which the output shape does not exist
+(torch raises before producing a tensor and no size can be shown downstream).  The message
+is a function that builds the text: a search that only needs to know *whether* a layer is
+valid never pays for formatting it.  A Req calls it, if at all, before ``need`` returns, so
+a rule may close over its loop variables.  The hot rules (conv, deconv, pooling, merges)
+go further: ``if (c := le(...)) is not True: req.need(c, ...)``.  On ints the comparison
+helpers give a bool, and a condition that already holds is passed over before its message
+closure is even made -- a third of such a rule's time in a search.
+
+The op table (:mod:`archsolve.ops.table`) names each op's rules.
+
+Example::
+
+    >>> from archsolve.ops.base import Args, Collect
+    >>> args = Args({"out": 8, "kernel": (3, 3), "stride": (2, 2), "padding": (0, 0), "dilation": (1, 1),
+    ...              "groups": 1, "bias": True}, 2)
+    >>> conv_shape(args, [(3, 32, 32)], Collect())
+    (8, 15, 15)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+
+from archsolve.lang.expr import Value, both, cdiv, eq, fdiv, ge, gt, ite, le, lt, vmax
+from archsolve.ops.base import AXIS_NAMES, EMPTY, Args, Req, Severity, Shape, Window
+
+
+def _positions(shape: Shape, axis: int) -> int:
+    """How many positions a tensor has along spatial ``axis`` (1 once flattened)."""
+    return int(shape[axis + 1]) if len(shape) > axis + 1 else 1
+
+
+def _identity(n: int) -> list[Window]:
+    return [(o, o, 1) for o in range(n)]
+
+
+def _windows(m: int, n: int, stride: int, pad: int, kernel: int, dilation: int) -> list[Window]:
+    """Sliding windows of ``kernel`` taps ``dilation`` apart, keeping the taps on real input."""
+    res = []
+    for o in range(m):
+        start = o * stride - pad
+        first = start if start >= 0 else start + (-start + dilation - 1) // dilation * dilation
+        end = start + dilation * (kernel - 1)
+        last = end if end <= n - 1 else end - (end - n + 1 + dilation - 1) // dilation * dilation
+        res.append((first, last, dilation) if first <= last else EMPTY)
+    return res
+
+
+# -- the shared checks -----------------------------------------------------------------
+
+def _spatial(op: str, args: Args, x: Shape, req: Req) -> bool:
+    if len(x) != args.ndim + 1:
+        req.need(0, "rank", "from", lambda: (f"{op} needs a [C, {', '.join(AXIS_NAMES[args.ndim])}] input "
+                                             f"but gets {_fmt(x)} (after flatten?)"), fatal=True)
+        return False
+    return True
+
+
+def _fmt(shape: Sequence[Value]) -> str:
+    return "[" + ", ".join(str(v) for v in shape) + "]"
+
+
+def _axes(args: Args) -> tuple[str, ...]:
+    return AXIS_NAMES[args.ndim]
+
+
+def _channels_divisible(args: Args, cin: Value, req: Req, what: str = "conv") -> None:
+    g = args["groups"]
+    if isinstance(g, int) and g == 1:
+        return  # everything divides by 1, symbolic or not
+    req.need(eq(cin % g, 0), "groups", "groups",
+             lambda: f"{cin} input channels are not divisible by groups={g}")
+    req.need(eq(args["out"] % g, 0), "groups", "groups",
+             lambda: f"out={args['out']} is not divisible by groups={g}")
+
+
+def _window_out(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ceil: bool) -> Value:
+    """PyTorch's pooling_output_shape_pad_lr: floor (or ceil) division, then the
+    ceil-mode rule that the last window must start inside the input or left padding."""
+    num = x + pl + pr - d * (k - 1) - 1
+    if not ceil:
+        return num // s + 1
+    out = (num + s - 1) // s + 1
+    return ite(ge((out - 1) * s, x + pl), out - 1, out)
+
+
+def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value], what: str) -> None:
+    """Flooring drops ``num % s`` trailing pixels: an error under ``exact``; for a pooling
+    (CONTRACT §1) a warning otherwise."""
+    exact = args.get("_exact", False)
+    if not exact and what != "pool":
+        return
+    cond: Value = True
+    for num, s in zip(nums, strides, strict=True):
+        cond = both(cond, eq(num % s, 0))
+    if cond is True:
+        return
+
+    def message() -> str:
+        axes = _axes(args)
+        bad = [i for i, (num, s) in enumerate(zip(nums, strides, strict=True))
+               if not (isinstance(num, int) and isinstance(s, int) and num % s == 0)]
+        detail = "; ".join(f"on {axes[i]} ({nums[i]}) % {strides[i]} = {nums[i] % strides[i]}" for i in bad)
+        drops = ", ".join(f"{nums[i] % strides[i]} on {axes[i]}" for i in bad)
+        if args.get("ceil_mode"):  # its last window overhangs instead: nothing is dropped
+            return (f"ceil_mode {what} does not divide exactly ({drops} left over for a last, partial window); "
+                    f"{detail} (exact: true requires every conv and pool to divide exactly)")
+        return (f"{what} drops trailing pixels ({drops}): the last window does not reach the end; {detail}"
+                + (" (exact: true requires every conv and pool to divide exactly)" if exact else ""))
+
+    req.need(cond, "exact" if exact else "drops", "stride", message,
+             severity=Severity.ERROR if exact else Severity.WARNING)
+
+
+# -- conv / deconv -----------------------------------------------------------------------
+
+def _conv_pads(args: Args, i: int) -> tuple[Value, Value]:
+    p = args["padding"]
+    if p == "valid":
+        return 0, 0
+    if p == "same":
+        total = args["dilation"][i] * (args["kernel"][i] - 1)
+        return fdiv(total, 2), total - fdiv(total, 2)
+    return p[i], p[i]
+
+
+def _tf_window(args: Args, x: Shape, req: Req, what: str, dilation: Sequence[Value]) -> list[Value]:
+    """TensorFlow/Keras sizes: 'same' gives ceil(in / stride), the extra padding on the right;
+    'valid' gives floor((in - span) / stride) + 1 and needs the window to fit."""
+    out: list[Value] = []
+    nums: list[Value] = []
+    for i, ax in enumerate(_axes(args)):
+        k, s = args["kernel"][i], args["stride"][i]
+        span = dilation[i] * (k - 1) + 1
+        if args["padding"] == "same":
+            out.append(cdiv(x[i + 1], s))
+            continue
+        if (c := le(span, x[i + 1])) is not True:
+            req.need(c, "kernel-fits", "kernel",
+                     lambda: (f"kernel {k} spans {span} but the input on axis {ax} is only {x[i + 1]} (padding 'valid', "
+                              "TensorFlow rules)"), fatal=True)
+        nums.append(x[i + 1] - span)
+        out.append(fdiv(x[i + 1] - span, s) + 1)
+    if nums:
+        _exact(args, req, nums, args["stride"], what)
+    return out
+
+
+def _tf_pad_before(args: Args, axis: int, n: int, m: int, span: int) -> int:
+    """TensorFlow's 'same' pads (total // 2) before and the rest after."""
+    if args["padding"] != "same":
+        return 0
+    return max((m - 1) * args["stride"][axis] + span - n, 0) // 2
+
+
+def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("conv", args, x, req):
+        return (args["out"],)
+    _channels_divisible(args, x[0], req)
+    if args.get("_tf"):
+        return (args["out"], *_tf_window(args, x, req, "conv", args["dilation"]))
+    if args["padding"] == "same":
+        for i, ax in enumerate(_axes(args)):
+            if (c := eq(args["stride"][i], 1)) is not True:
+                req.need(c, "same-stride", "padding",
+                         lambda: (f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
+                                  f"stride on axis {ax} is {args['stride'][i]}"))
+    out: list[Value] = [args["out"]]
+    nums: list[Value] = []
+    kernel, stride, dilation = args["kernel"], args["stride"], args["dilation"]
+    for i, ax in enumerate(_axes(args)):
+        k, s, d = kernel[i], stride[i], dilation[i]
+        pl, pr = _conv_pads(args, i)
+        padded = x[i + 1] + pl + pr
+        span = d * (k - 1) + 1
+        if (c := le(span, padded)) is not True:
+            req.need(c, "kernel-fits", "kernel",
+                     lambda: (f"kernel {k}" + (f" with dilation {d} spans {span}" if not _is1(d) else "")
+                              + f" but the padded input on axis {ax} is only {padded} ({x[i + 1]} + {pl} + {pr})"),
+                     fatal=True)
+        num = padded - span
+        nums.append(num)
+        out.append(num // s + 1)  # floor division, for ints and Exprs alike
+    _exact(args, req, nums, stride, "conv")
+    return tuple(out)
+
+
+def _is1(v: Value) -> bool:
+    return isinstance(v, int) and v == 1
+
+
+def conv_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    k = _prod(args["kernel"])
+    w = args["out"] * (inputs[0][0] // args["groups"]) * k
+    return w + (args["out"] if args["bias"] else 0)
+
+
+def conv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return _prod(out[1:]) * args["out"] * (inputs[0][0] // args["groups"]) * _prod(args["kernel"])
+
+
+def conv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    if args.get("_tf"):
+        span = args["dilation"][axis] * (args["kernel"][axis] - 1) + 1
+        pl = _tf_pad_before(args, axis, inputs[0][axis + 1], _positions(out, axis), span)
+    else:
+        pl, _ = _conv_pads(args, axis)
+    return [_windows(_positions(out, axis), inputs[0][axis + 1], args["stride"][axis], pl, args["kernel"][axis],
+                     args["dilation"][axis])]
+
+
+def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("deconv", args, x, req):
+        return (args["out"],)
+    _channels_divisible(args, x[0], req)
+    out: list[Value] = [args["out"]]
+    if args.get("_tf"):
+        for i in range(args.ndim):
+            k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
+            same = args["padding"] == "same"
+            out.append(x[i + 1] * s if same else (x[i + 1] - 1) * s + vmax(d * (k - 1) + 1, s))
+        return tuple(out)
+    kernel, stride, dilation = args["kernel"], args["stride"], args["dilation"]
+    padding, output_padding = args["padding"], args["output_padding"]
+    for i, ax in enumerate(_axes(args)):
+        k, s, d, p, op = kernel[i], stride[i], dilation[i], padding[i], output_padding[i]
+        if (c := lt(op, vmax(s, d))) is not True:
+            req.need(c, "output-padding", "output_padding",
+                     lambda: f"output_padding {op} on axis {ax} must be smaller than stride {s} or dilation {d}")
+        y = (x[i + 1] - 1) * s + (d * (k - 1) - 2 * p + op + 1)
+        if (c := ge(y, 1)) is not True:
+            req.need(c, "size", "padding",
+                     lambda: (f"output size on axis {ax} is {y} = ({x[i + 1]} - 1) * {s} - 2 * {p} + {d} * ({k} - 1) "
+                              f"+ {op} + 1, which is not positive"), fatal=True)
+        out.append(y)
+    return tuple(out)
+
+
+def deconv_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    w = inputs[0][0] * (args["out"] // args["groups"]) * _prod(args["kernel"])
+    return w + (args["out"] if args["bias"] else 0)
+
+
+def deconv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    # CONTRACT §3: every input pixel is multiplied by the whole kernel once.
+    return (inputs[0][0] // args["groups"]) * args["out"] * _prod(args["kernel"]) * _prod(inputs[0][1:])
+
+
+def deconv_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    n = inputs[0][axis + 1]
+    k, s, d = args["kernel"][axis], args["stride"][axis], args["dilation"][axis]
+    if args.get("_tf"):  # 'same' crops the full output's (span - stride) extra by half before
+        p = max(d * (k - 1) + 1 - s, 0) // 2 if args["padding"] == "same" else 0
+    else:
+        p = args["padding"][axis]
+    res = []
+    for o in range(_positions(out, axis)):
+        # input i reaches o through tap t when i * s - p + d * t == o
+        hits = [(o + p - d * t) // s for t in range(k)
+                if (o + p - d * t) % s == 0 and 0 <= (o + p - d * t) // s < n]
+        hits.sort()
+        res.append((hits[0], hits[-1], hits[1] - hits[0] if len(hits) > 1 else 1) if hits else EMPTY)
+    return [res]
+
+
+# -- pooling ---------------------------------------------------------------------------------
+
+def avgpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    out = pool_shape(args, inputs, req)
+    x = inputs[0]
+    if args.ndim == 3 and len(x) == 4 and not args.get("_tf"):
+        # torch's 3D average pool (only it) wants the unpadded input to hold the kernel
+        for i, ax in enumerate(_axes(args)):
+            k = args["kernel"][i]
+            req.need(ge(x[i + 1], k), "avgpool3d-kernel", "kernel",
+                     lambda: (f"a 3D avgpool needs the input ({x[i + 1]} on axis {ax}) to be at least the kernel {k}, "
+                              "padding aside (torch's avg_pool3d checks it)"))
+    return out
+
+
+def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("pool", args, x, req):
+        return x
+    if args.get("_tf"):
+        return (x[0], *_tf_window(args, x, req, "pool", args.get("dilation") or (1,) * args.ndim))
+    out: list[Value] = [x[0]]
+    nums: list[Value] = []
+    dil = args.get("dilation") or (1,) * args.ndim
+    kernel, stride, padding, ceil = args["kernel"], args["stride"], args["padding"], bool(args["ceil_mode"])
+    for i, ax in enumerate(_axes(args)):
+        k, s, p, d = kernel[i], stride[i], padding[i], dil[i]
+        if (c := le(2 * p, k)) is not True:
+            req.need(c, "pool-padding", "padding",
+                     lambda: f"pool padding {p} on axis {ax} is more than half the kernel {k} (torch needs padding <= kernel // 2)")
+        y = _window_out(x[i + 1], k, s, p, p, d, ceil)
+        if (c := ge(y, 1)) is not True:
+            req.need(c, "size", "kernel",
+                     lambda: (f"the pooling window (kernel {k}, dilation {d}) does not fit the input size {x[i + 1]} "
+                              f"(padding {p}) on axis {ax}: output size {y}"), fatal=True)
+        nums.append(x[i + 1] + 2 * p - d * (k - 1) - 1)
+        out.append(y)
+    if not args["ceil_mode"] or args.get("_exact"):
+        # ceil_mode's last window takes what floor division would drop, so only `exact`
+        # (CONTRACT §1: every pool divides exactly) speaks of a ceil-mode pool
+        _exact(args, req, nums, args["stride"], "pool")
+    return tuple(out)
+
+
+def pool_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    d = (args.get("dilation") or (1,) * args.ndim)[axis]
+    k, n, m = args["kernel"][axis], inputs[0][axis + 1], _positions(out, axis)
+    pad = _tf_pad_before(args, axis, n, m, d * (k - 1) + 1) if args.get("_tf") else args["padding"][axis]
+    return [_windows(m, n, args["stride"][axis], pad, k, d)]
+
+
+def adaptive_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("adaptive pool", args, x, req):
+        return x
+    return (x[0], *args["size"])
+
+
+def adaptive_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    n, m = inputs[0][axis + 1], _positions(out, axis)
+    # torch's window for output j: [floor(j*n/m), ceil((j+1)*n/m))
+    return [[((j * n) // m, -((-(j + 1) * n) // m) - 1, 1) for j in range(m)]]
+
+
+# -- resampling ------------------------------------------------------------------------------
+
+def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("upsample", args, x, req):
+        return x
+    mode = args.get("mode", "nearest")
+    rank = _MODE_RANK.get(mode)
+    req.need(int(rank is None or rank == args.ndim), "upsample-mode", "mode",
+             lambda: (f"mode {mode!r} works on {rank}D inputs only (torch), this input has {args.ndim} spatial axes"
+                      + (f"; use {_RANK_MODE[args.ndim]!r}" if args.ndim in _RANK_MODE else "")))
+    req.need(int(args.get("align_corners") is None or mode not in ("nearest", "nearest-exact")),
+             "align-corners", "align_corners",
+             lambda: f"align_corners can only be set with the interpolating modes, not {mode!r} (torch)")
+    size, scale = args.get("size"), args.get("scale")
+    if size is not None and scale is not None:
+        req.need(0, "upsample-args", "scale", lambda: "give either scale or size, not both", fatal=True)
+    if size is not None:
+        return (x[0], *size)
+    if scale is None:
+        req.need(0, "upsample-args", "scale", lambda: "upsample needs scale or size", fatal=True)
+        return x
+    return (x[0], *(x[i + 1] * scale[i] for i in range(args.ndim)))
+
+
+_MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_RANK_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def upsample_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    n, m = inputs[0][axis + 1], _positions(out, axis)
+    mode, corners = args["mode"], bool(args.get("align_corners"))
+    res = []
+    for o in range(m):
+        if mode == "nearest":
+            i = min(o * n // m, n - 1)
+            res.append((i, i, 1))
+            continue
+        if mode == "nearest-exact":
+            i = min((2 * o + 1) * n // (2 * m), n - 1)
+            res.append((i, i, 1))
+            continue
+        if corners:
+            src = Fraction(o * (n - 1), m - 1) if m > 1 else Fraction(0)
+        else:
+            src = max(Fraction((2 * o + 1) * n, 2 * m) - Fraction(1, 2), Fraction(0))
+        base = math.floor(src)
+        if src == base:  # a whole-number source: the neighbours' weights are exactly 0
+            res.append((base, base, 1))
+            continue
+        lo, hi = (base - 1, base + 2) if mode == "bicubic" else (base, base + 1)
+        res.append((max(lo, 0), min(hi, n - 1), 1))
+    return [res]
+
+
+def pixel_shuffle_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    r = args["factor"]
+    if args.ndim != 2 or len(x) != 3:
+        req.need(0, "rank", "factor", lambda: (f"pixel_shuffle works on [C, H, W] inputs (torch.nn.PixelShuffle), "
+                                               f"not {_fmt(x)}"), fatal=True)
+        return x
+    req.need(eq(x[0] % (r * r), 0), "pixel-shuffle", "factor",
+             lambda: f"{x[0]} channels are not divisible by factor² = {r}² = {r * r}", fatal=True)
+    return (fdiv(x[0], r * r), x[1] * r, x[2] * r)
+
+
+def pixel_shuffle_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    r = args["factor"]
+    return [[(o // r, o // r, 1) for o in range(_positions(out, axis))]]
+
+
+def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    x = inputs[0]
+    if not _spatial("crop", args, x, req):
+        return x
+    like, amount = args.get("like"), args.get("amount")
+    if (like is None) == (amount is None):
+        req.need(0, "crop-args", "like", lambda: "crop needs exactly one of like (a layer) or amount", fatal=True)
+        return x
+    if like is not None and len(inputs[1]) != len(x):
+        req.need(0, "rank", "like", lambda: (f"crop takes its size from {like}, which gives {_fmt(inputs[1])}: "
+                                             f"not a [C, {', '.join(_axes(args))}] shape like {_fmt(x)}"), fatal=True)
+        return x
+    out: list[Value] = [x[0]]
+    for i, ax in enumerate(_axes(args)):
+        if like is not None:
+            target = inputs[1][i + 1]
+            diff = x[i + 1] - target
+            if (c := ge(diff, 0)) is not True:
+                req.need(c, "crop-size", "like",
+                         lambda: f"cannot crop {x[i + 1]} down to {target} ({like}) on axis {ax}: the input is smaller",
+                         fatal=True)
+            exact = bool(args.get("_exact", False))
+            if (c := eq(diff % 2, 0)) is not True:
+                req.need(c, "crop-odd", "like",
+                         lambda: (f"cropping {x[i + 1]} to {target} on axis {ax} removes {diff} "
+                                  f"pixel{'' if isinstance(diff, int) and diff == 1 else 's'}, an odd number: "
+                                  f"{fdiv(diff, 2)} before and {diff - fdiv(diff, 2)} after (the extra pixel comes off the end)"),
+                         severity=Severity.ERROR if exact else Severity.WARNING)
+            out.append(target)
+        else:
+            before, after = amount[i]
+            y = x[i + 1] - before - after
+            if (c := ge(y, 1)) is not True:
+                req.need(c, "size", "amount",
+                         lambda: f"cropping {before} + {after} pixels from {x[i + 1]} on axis {ax} leaves {y}", fatal=True)
+            out.append(y)
+    return tuple(out)
+
+
+def crop_offsets(args: Args, inputs: Sequence[Shape]) -> list[Value]:
+    """How many pixels come off the start of each axis (the export slices with this)."""
+    if args.get("like") is not None:
+        return [fdiv(inputs[0][i + 1] - inputs[1][i + 1], 2) for i in range(args.ndim)]
+    return [args["amount"][i][0] for i in range(args.ndim)]
+
+
+def crop_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    off = crop_offsets(args, inputs)[axis]
+    main = [(o + off, o + off, 1) for o in range(_positions(out, axis))]
+    # `like` only lends its size: no position of it reaches the output
+    return [main] + [[EMPTY] * len(main) for _ in inputs[1:]]
+
+
+def pad_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    (x,) = inputs
+    if not _spatial("pad", args, x, req):
+        return x
+    return (x[0], *(x[i + 1] + args["amount"][i][0] + args["amount"][i][1] for i in range(args.ndim)))
+
+
+def pad_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    before, n = args["amount"][axis][0], inputs[0][axis + 1]
+    return [[(o - before, o - before, 1) if 0 <= o - before < n else EMPTY for o in range(_positions(out, axis))]]
+
+
+# -- merges -----------------------------------------------------------------------------------
+
+def _merge_sizes(args: Args, inputs: Sequence[Shape], req: Req, first_axis: int, what: str) -> None:
+    a = inputs[0]
+    for j, b in enumerate(inputs[1:], start=1):
+        if len(a) != len(b):
+            req.need(0, "rank", "from", lambda: (f"{args.sources[0]} gives {_fmt(a)} but {args.sources[j]} gives "
+                                                 f"{_fmt(b)}: not the same number of dimensions"), fatal=True)
+            continue
+        for n in range(first_axis, len(a)):
+            if (c := eq(a[n], b[n])) is not True:
+                req.need(c, "mismatch", "from",
+                         lambda: (f"{args.sources[0]} gives {_dims(a, first_axis)} but "
+                                  f"{_others(args, inputs, first_axis, j)}{what}"))
+            # one message per pair of branches is enough
+            if isinstance(a[n], int) and isinstance(b[n], int) and a[n] != b[n]:
+                break
+
+
+def _others(args: Args, inputs: Sequence[Shape], first_axis: int, j: int) -> str:
+    """What the inputs that differ from the first give (``b gives 28x28 and c gives 32x32``):
+    one report names every branch of a 3-way merge; from input ``j`` on when not all are known."""
+    a = inputs[0]
+    known = all(isinstance(v, int) for x in inputs for v in x)
+    differ = [k for k in range(1, len(inputs)) if len(inputs[k]) != len(a) or inputs[k][first_axis:] != a[first_axis:]] \
+        if known else [j]
+    return " and ".join(f"{args.sources[k]} gives {_dims(inputs[k], first_axis)}" for k in differ)
+
+
+def _dims(shape: Shape, first_axis: int) -> str:
+    dims = shape[first_axis:]
+    return "x".join(str(v) for v in dims) if first_axis else _fmt(dims)
+
+
+def concat_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    # flat vectors concatenate along their only axis; any other mix of ranks is torch.cat's
+    # "Tensors must have same number of dimensions", which _merge_sizes reports
+    _merge_sizes(args, inputs, req, 1, "")
+    channels: Value = inputs[0][0]
+    for x in inputs[1:]:
+        channels = channels + x[0]
+    return (channels, *inputs[0][1:])
+
+
+def add_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    _merge_sizes(args, inputs, req, 0, "")
+    return inputs[0]
+
+
+def merge_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    return [_identity(_positions(out, axis)) for _ in inputs]
+
+
+# -- flat layers ------------------------------------------------------------------------------
+
+def flatten_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    return (_prod(inputs[0]),)
+
+
+def linear_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    # nn.Linear acts on the last dimension, whatever comes before it
+    return (*inputs[0][:-1], args["out"])
+
+
+def linear_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return inputs[0][-1] * args["out"] + (args["out"] if args["bias"] else 0)
+
+
+def linear_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return _prod(inputs[0]) * args["out"]
+
+
+def same_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    return inputs[0]
+
+
+def softmax_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    rank = len(inputs[0]) + 1  # torch sees the batch dimension too
+    dim = args["dim"]
+    req.need(both(ge(dim, -rank), lt(dim, rank)), "dim", "dim",
+             lambda: (f"dim {dim} is out of range for a {rank}-dimensional tensor [N, {', '.join(map(str, inputs[0]))}] "
+                      f"(expected {-rank}..{rank - 1})"))
+    return inputs[0]
+
+
+def groupnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    x = inputs[0]
+    req.need(eq(x[0] % args["groups"], 0), "groups", "groups",
+             lambda: f"{x[0]} channels are not divisible by groups={args['groups']}")
+    return x
+
+
+def channel_norm_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return 2 * inputs[0][0] if args["affine"] else 0
+
+
+def layernorm_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    if not args["affine"]:
+        return 0
+    n = _prod(inputs[0])
+    return 2 * n if args["bias"] else n
+
+
+def batchnorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    return inputs[0]
+
+
+def instancenorm_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    x = inputs[0]
+    if not _spatial("instancenorm", args, x, req):
+        return x  # torch's InstanceNorm would read [N, F] as an unbatched [C, L]
+    if not args.get("track_running_stats"):
+        req.need(gt(_prod(x[1:]), 1), "instancenorm-size", "from",
+                 lambda: (f"instancenorm needs more than 1 spatial element, got {_fmt(x[1:])} (torch refuses it even "
+                          "in eval mode unless track_running_stats is true)"))
+    return x
+
+
+def no_count(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    return 0
+
+
+def same_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    return [_identity(_positions(out, axis))]
+
+
+def whole_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    """Every output position sees every input position along the axis (flatten, layernorm)."""
+    return [[(0, _positions(inputs[0], axis) - 1, 1)] * _positions(out, axis)]
+
+
+def linear_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    """nn.Linear mixes its last dimension only."""
+    if len(inputs[0]) == axis + 2:
+        return whole_reach(args, axis, inputs, out)
+    return same_reach(args, axis, inputs, out)
+
+
+def _prod(xs: Sequence[Value]) -> Value:
+    out: Value = 1
+    for x in xs:
+        out = out * x
+    return out
