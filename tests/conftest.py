@@ -47,13 +47,13 @@ def assignments(domains: Mapping[str, Domain]) -> Iterator[Values]:
 
 def run_cli(*args: str) -> tuple[int, str]:
     """Run ``archsolve ARGS``; return (exit code, what a terminal shows: stdout and stderr)."""
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = CliRunner().invoke(main, list(args), prog_name="archsolve", catch_exceptions=False)
     return result.exit_code, result.output
 
 
 def run_cli_split(*args: str) -> tuple[int, str, str]:
     """Run ``archsolve ARGS``; return (exit code, stdout, stderr) separately."""
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = CliRunner().invoke(main, list(args), prog_name="archsolve", catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
