@@ -1,9 +1,18 @@
-"""Shared helpers: run the CLI the way a user does and read its JSON."""
+"""Shared helpers: run the CLI the way a user does and read its JSON; scale the property tests.
+
+How many examples the hypothesis tests draw is one knob, the environment variable
+``ARCHSOLVE_EXAMPLES``: a factor (default 1) on every test's own count.  A test writes its
+count as ``@settings(max_examples=examples(200), ...)``; a test that gives none gets
+hypothesis's 100, scaled the same way.  ``make test-fast`` runs with 0.1; for a long soak::
+
+    ARCHSOLVE_EXAMPLES=10 python -m pytest tests/test_differential_torch.py
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import settings
 
 from archsolve.cli import main
 
@@ -43,6 +53,33 @@ def assignments(domains: Mapping[str, Domain]) -> Iterator[Values]:
 
     for combo in itertools.product(*(list(domains[n]) for n in fixed)):  # type: ignore[arg-type]
         yield from rest(dict(zip(fixed, combo, strict=True)), dependent)
+
+
+def _example_factor() -> float:
+    text = os.environ.get("ARCHSOLVE_EXAMPLES", "1")
+    try:
+        factor = float(text)
+    except ValueError:
+        raise pytest.UsageError(f"ARCHSOLVE_EXAMPLES={text!r}: expected a number, e.g. 0.1 or 10") from None
+    if not factor > 0:
+        raise pytest.UsageError(f"ARCHSOLVE_EXAMPLES={text!r}: expected a number above 0")
+    return factor
+
+
+def examples(n: int) -> int:
+    """A property test's example count ``n``, scaled by ``ARCHSOLVE_EXAMPLES`` (at least 1)."""
+    return max(1, round(n * _example_factor()))
+
+
+if _example_factor() != 1:  # the tests that set no count of their own: hypothesis's 100, scaled
+    settings.register_profile("scaled", settings.default, max_examples=examples(100))
+    settings.load_profile("scaled")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    factor = _example_factor()
+    if factor != 1:
+        terminalreporter.write_line(f"hypothesis example counts scaled by {factor:g} (ARCHSOLVE_EXAMPLES)")
 
 
 def run_cli(*args: str) -> tuple[int, str]:
