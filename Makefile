@@ -1,12 +1,17 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and pip:
-#   make demo   -- checks the original U-Net (specs/unet-original.yaml)
-#   make test   -- runs the whole test suite (installs torch==2.13.0, a test-only dependency)
+#   make demo       -- checks the original U-Net (specs/unet-original.yaml)
+#   make test       -- runs the whole test suite (installs torch==2.13.0, a test-only dependency)
+# and for the edit-and-test loop, about a minute on two cores:
+#   make test-fast  -- every test file, with a tenth of the hypothesis examples and without the
+#                      few slowest cases (tests/conftest.py names them and marks them `slow`)
+# ARCHSOLVE_EXAMPLES is the one knob for example counts (tests/conftest.py): a factor on every
+# hypothesis test's own count, 1 unless set; `ARCHSOLVE_EXAMPLES=10 make test` is a long soak.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +31,10 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.test
 	$(BIN)/ruff check archsolve tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.test
+	$(BIN)/ruff check archsolve tests benchmarks
+	ARCHSOLVE_EXAMPLES=0.1 $(BIN)/python -m pytest -n 2 -q -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check archsolve tests benchmarks

@@ -1,9 +1,20 @@
-"""Shared helpers: run the CLI the way a user does and read its JSON."""
+"""Shared helpers: run the CLI the way a user does and read its JSON; scale the property tests.
+
+How many examples the hypothesis tests draw is one knob, the environment variable
+``ARCHSOLVE_EXAMPLES``: a factor (default 1) on every test's own count.  A test writes its
+count as ``@settings(max_examples=examples(200), ...)``; a test that gives none gets
+hypothesis's 100, scaled the same way.  ``make test-fast`` runs with 0.1, and without the few
+slowest cases, which ``SLOW`` below names; for a long soak::
+
+    ARCHSOLVE_EXAMPLES=10 python -m pytest tests/test_differential_torch.py
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import settings
 
 from archsolve.cli import main
 
@@ -45,15 +57,72 @@ def assignments(domains: Mapping[str, Domain]) -> Iterator[Values]:
         yield from rest(dict(zip(fixed, combo, strict=True)), dependent)
 
 
+def _example_factor() -> float:
+    text = os.environ.get("ARCHSOLVE_EXAMPLES", "1")
+    try:
+        factor = float(text)
+    except ValueError:
+        raise pytest.UsageError(f"ARCHSOLVE_EXAMPLES={text!r}: expected a number, e.g. 0.1 or 10") from None
+    if not factor > 0:
+        raise pytest.UsageError(f"ARCHSOLVE_EXAMPLES={text!r}: expected a number above 0")
+    return factor
+
+
+def examples(n: int) -> int:
+    """A property test's example count ``n``, scaled by ``ARCHSOLVE_EXAMPLES`` (at least 1)."""
+    return max(1, round(n * _example_factor()))
+
+
+if _example_factor() != 1:  # the tests that set no count of their own: hypothesis's 100, scaled
+    settings.register_profile("scaled", settings.default, max_examples=examples(100))
+    settings.load_profile("scaled")
+
+
+# The slowest cases, which `make test-fast` leaves out (-m "not slow"): each has siblings in
+# the fast run that exercise the same code on smaller inputs.  Named here rather than marked
+# in place so that this list is the whole story of what the fast loop skips.
+SLOW = frozenset({
+    "tests/test_check.py::test_a_crop_or_pad_fix_does_what_it_says[padded-unet]",
+    "tests/test_export.py::test_example_spec_builds_and_matches_check[resnet152]",
+    "tests/test_export.py::test_example_spec_builds_and_matches_check[unet-original]",
+    "tests/test_export.py::test_example_spec_builds_and_matches_check[unet-padded]",
+    "tests/test_export.py::test_example_spec_builds_and_matches_check[unet3d]",
+    "tests/test_inputs.py::test_a_wide_range_gives_what_one_check_per_size_gives[a-pattern-that-breaks-once]",
+    "tests/test_search.py::test_a_first_solutions_walk_answers_alike_with_and_without_its_memo[aniso3d-plan]",
+    "tests/test_search.py::test_an_optimum_out_of_budget_can_answer_its_best_so_far",
+    "tests/test_solve_brute.py::test_brute_force_agrees_with_torch[channels-groups-misc-ops]",
+    "tests/test_solve_brute.py::test_limit_at_the_number_of_solutions[z3-channels-groups-misc-ops]",
+})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    found = set()
+    for item in items:
+        if item.nodeid in SLOW:
+            item.add_marker(pytest.mark.slow)
+            found.add(item.nodeid)
+    # a renamed test would quietly rejoin the fast run: the whole suite's collection must find every name
+    if config.args_source is pytest.Config.ArgsSource.TESTPATHS and found != SLOW:
+        warnings.warn(pytest.PytestWarning(f"tests/conftest.py: SLOW names no test: {sorted(SLOW - found)}"),
+                      stacklevel=1)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    factor = _example_factor()
+    if factor != 1:
+        terminalreporter.write_line(f"hypothesis example counts scaled by {factor:g} (ARCHSOLVE_EXAMPLES)")
+
+
 def run_cli(*args: str) -> tuple[int, str]:
     """Run ``archsolve ARGS``; return (exit code, what a terminal shows: stdout and stderr)."""
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = CliRunner().invoke(main, list(args), prog_name="archsolve", catch_exceptions=False)
     return result.exit_code, result.output
 
 
 def run_cli_split(*args: str) -> tuple[int, str, str]:
     """Run ``archsolve ARGS``; return (exit code, stdout, stderr) separately."""
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = CliRunner().invoke(main, list(args), prog_name="archsolve", catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -2,8 +2,9 @@
 
 CONTRACT §2: a bad spec exits 2, the message names the file, the line and the field, and no
 Python traceback ever reaches the user.  Every case below is a YAML text written out verbatim
-(so line numbers are deterministic), the key phrase the message must contain and, where the
-problem stands at one place in the file, the line it must point at.
+(so line numbers are deterministic) and the whole message ``check`` must print for it: where
+it points ("LINE:COLUMN" after the file's path) and what it says.  The YAML parser's own
+words are libyaml's (PyYAML's wheels bundle it; the project reads specs with its C loader).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from textwrap import dedent
@@ -20,28 +20,23 @@ from textwrap import dedent
 import pytest
 
 try:  # tests/ may or may not be a package
-    from .conftest import run_cli
+    from .conftest import run_cli, run_cli_split
 except ImportError:
-    from conftest import run_cli  # type: ignore[no-redef]
+    from conftest import run_cli, run_cli_split  # type: ignore[no-redef]
 
 
 @dataclass(frozen=True)
 class Case:
     text: str | bytes
-    phrases: tuple[str, ...]  # each must appear in the output (case-insensitive)
-    line: int | tuple[int, ...] | None  # the line (or any of the lines) the message must point at
+    # where the message points after the file's path: "LINE:COLUMN", "" for the file as a
+    # whole, None for a command-line mistake that names no file
+    at: str | None
+    message: str  # the rest of the message, exactly; {path} stands for the spec's path
     args: tuple[str, ...] = ()  # extra arguments to `archsolve check`
-    names_file: bool = True  # False for command-line mistakes that are not the file's fault
 
 
-def case(id_: str, text: str | bytes, phrases: str | tuple[str, ...], line: int | tuple[int, ...] | None,
-         args: tuple[str, ...] = (), xfail: str | None = None, names_file: bool = True):
-    if isinstance(text, str):
-        text = dedent(text)
-    if isinstance(phrases, str):
-        phrases = (phrases,)
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-    return pytest.param(Case(text, phrases, line, args, names_file), id=id_, marks=marks)
+def case(id_: str, text: str | bytes, at: str | None, message: str, args: tuple[str, ...] = ()):
+    return pytest.param(Case(dedent(text) if isinstance(text, str) else text, at, message, args), id=id_)
 
 
 # A valid head: layers start at line 3.
@@ -60,21 +55,22 @@ CASES = [
         input: [3, 32, 32
         layers:
           - {op: relu}
-        """, "malformed YAML", 3),
+        """, "3:7", "malformed YAML: did not find expected ',' or ']'"),
     case("yaml-bad-indentation", """\
         input: [3, 32, 32]
         layers:
           - op: conv
             out: 8
            kernel: 3
-        """, "malformed YAML", 5),
+        """, "5:4", "malformed YAML: did not find expected '-' indicator"),
     case("yaml-mapping-value-in-plain-scalar", """\
         input: [3, 32, 32]
         layers:
           - {op: relu}
         name: a: b
-        """, "malformed YAML", 4),
-    case("yaml-tab-indentation", "input: [3, 32, 32]\nlayers:\n\t- {op: relu}\n", "malformed YAML", 3),
+        """, "4:8", "malformed YAML: mapping values are not allowed in this context"),
+    case("yaml-tab-indentation", "input: [3, 32, 32]\nlayers:\n\t- {op: relu}\n",
+         "3:1", "malformed YAML: found character that cannot start any token"),
     case("yaml-duplicate-key", """\
         input: [3, 32, 32]
         layers:
@@ -82,64 +78,80 @@ CASES = [
             out: 8
             kernel: 3
             out: 16
-        """, "duplicate key 'out'", 6),
+        """, "6:5", "duplicate key 'out'"),
     case("yaml-merge-key", """\
         base: &b {op: relu}
         input: [3, 32, 32]
         layers:
           - <<: *b
             name: r
-        """, "merge keys", 4),
-    case("yaml-too-deep", "input: [3, 32, 32]\nlayers: " + "[" * 150 + "]" * 150 + "\n", "nested", None),
+        """, "4:5", "YAML merge keys (<<) are not supported; use blocks"),
+    case("yaml-too-deep", "input: [3, 32, 32]\nlayers: " + "[" * 150 + "]" * 150 + "\n",
+         "2:109", "the document is nested more than 100 levels deep"),
     # -- the document is not a spec ------------------------------------------------------------
-    case("empty-file", "", "empty", None),
-    case("only-comments", "# nothing here\n# at all\n", "empty", None),
-    case("bare-string", "hello world\n", ("must be a mapping", "text 'hello world'"), 1),
-    case("bare-number", "42\n", "must be a mapping", 1),
-    case("top-level-list", "- op: relu\n- op: conv\n", ("must be a mapping", "a list"), 1),
-    case("missing-input", "layers:\n  - {op: relu}\n", "no 'input'", None),
-    case("missing-layers", "input: [3, 32, 32]\n", "no 'layers'", None),
+    case("empty-file", "", "", "the file is empty; a spec needs at least 'input' and 'layers'"),
+    case("only-comments", "# nothing here\n# at all\n",
+         "", "the file is empty; a spec needs at least 'input' and 'layers'"),
+    case("bare-string", "hello world\n",
+         "1:1", "a spec must be a mapping with 'input' and 'layers', not text 'hello world'"),
+    case("bare-number", "42\n",
+         "1:1", "a spec must be a mapping with 'input' and 'layers', not the number 42"),
+    case("top-level-list", "- op: relu\n- op: conv\n",
+         "1:1", "a spec must be a mapping with 'input' and 'layers', not a list"),
+    case("missing-input", "layers:\n  - {op: relu}\n", "1:1", "input: the spec has no 'input'"),
+    case("missing-layers", "input: [3, 32, 32]\n", "1:1", "layers: the spec has no 'layers'"),
     case("unknown-top-key", """\
         input: [3, 32, 32]
         layers:
           - {op: relu}
         constraint:
           - relu1.C == 3
-        """, ("unknown key 'constraint'", "did you mean 'constraints'"), 4),
+        """, "4:1", "constraint: unknown key 'constraint' (did you mean 'constraints'?)"),
     case("unknown-top-key-inputs", """\
         name: x
         inputs: [3, 32, 32]
         layers: [{op: relu}]
-        """, ("unknown key 'inputs'", "did you mean 'input'"), 2),
-    case("layers-empty", "input: [3, 32, 32]\nlayers: []\n", "non-empty list of layers", 2),
-    case("layers-mapping", "input: [3, 32, 32]\nlayers:\n  relu: {}\n", "non-empty list of layers", 2),
-    case("layer-not-mapping", HEAD + "  - {op: relu}\n  - relu\n", ("layer must be a mapping", "layers[1]"), 4),
-    case("layer-without-op", one("{name: x, out: 3}"), "has no 'op'", 3),
+        """, "2:1", "inputs: unknown key 'inputs' (did you mean 'input'?)"),
+    case("layers-empty", "input: [3, 32, 32]\nlayers: []\n",
+         "2:1", "layers: expected a non-empty list of layers"),
+    case("layers-mapping", "input: [3, 32, 32]\nlayers:\n  relu: {}\n",
+         "2:1", "layers: expected a non-empty list of layers"),
+    case("layer-not-mapping", HEAD + "  - {op: relu}\n  - relu\n",
+         "4:5", "layers[1]: a layer must be a mapping like {op: conv, ...}, got text 'relu'"),
+    case("layer-without-op", one("{name: x, out: 3}"),
+         "3:5", "layers[0] (x): the layer has no 'op' (or 'block')"),
     case("layer-op-and-block", """\
         input: [3, 32, 32]
         blocks:
           b: {layers: [{op: relu}]}
         layers:
           - {op: relu, block: b}
-        """, "either 'op' or 'block'", 5),
+        """, "5:5", "layers[0] (relu1): a layer has either 'op' or 'block', not both"),
     # -- input ---------------------------------------------------------------------------------
-    case("input-empty", "input: []\nlayers: [{op: relu}]\n", ("input", "got 0 values"), 1),
-    case("input-one-entry", "input: [3]\nlayers: [{op: relu}]\n", ("input", "got 1 values"), 1),
-    case("input-five-entries", "input: [3, 8, 8, 8, 8]\nlayers: [{op: relu}]\n", ("input", "got 5 values"), 1),
-    case("input-not-list", "layers: [{op: relu}]\ninput: 3x32x32\n", ("input", "text '3x32x32'"), 2),
+    case("input-empty", "input: []\nlayers: [{op: relu}]\n",
+         "1:1", "input: expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], got 0 values"),
+    case("input-one-entry", "input: [3]\nlayers: [{op: relu}]\n",
+         "1:1", "input: expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], got 1 values"),
+    case("input-five-entries", "input: [3, 8, 8, 8, 8]\nlayers: [{op: relu}]\n",
+         "1:1", "input: expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], got 5 values"),
+    case("input-not-list", "layers: [{op: relu}]\ninput: 3x32x32\n",
+         "2:8", "input: expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], "
+                "got text '3x32x32'"),
     case("input-size-zero", "name: n\ninput: [3, 0, 32]\nlayers: [{op: relu}]\n",
-         ("input[1]", "must be positive, got 0"), 2),
+         "2:12", "input[1]: must be positive, got 0"),
     case("input-size-negative", "name: n\ninput: [3, 32, -4]\nlayers: [{op: relu}]\n",
-         ("input[2]", "must be positive, got -4"), 2),
-    case("input-channels-zero", "input: [0, 32, 32]\nlayers: [{op: relu}]\n", ("input[0]", "positive"), 1),
-    case("input-float", "input: [3, 32.5, 32]\nlayers: [{op: relu}]\n", ("input[1]", "expected an integer"), 1),
+         "2:16", "input[2]: must be positive, got -4"),
+    case("input-channels-zero", "input: [0, 32, 32]\nlayers: [{op: relu}]\n",
+         "1:9", "input[0]: must be positive, got 0"),
+    case("input-float", "input: [3, 32.5, 32]\nlayers: [{op: relu}]\n",
+         "1:12", "input[1]: expected an integer, got 32.5"),
     # -- numbers where integers belong ---------------------------------------------------------
     case("kernel-float", """\
         input: [3, 32, 32]
         layers:
           - {name: c1, op: conv, out: 8, kernel: 3}
           - {name: c2, op: conv, out: 8, kernel: 2.5}
-        """, ("layers[1] (c2).kernel", "expected an integer, got 2.5"), 4),
+        """, "4:42", "layers[1] (c2).kernel: expected an integer, got 2.5"),
     case("kernel-integral-float", """\
         input: [3, 32, 32]
         layers:
@@ -147,14 +159,19 @@ CASES = [
             op: conv
             out: 8
             kernel: 3.0
-        """, ("layers[0] (c1).kernel", "expected an integer", "write 3"), 6),
-    case("kernel-bool", one("{name: c1, op: conv, out: 8, kernel: true}"), ("c1).kernel", "boolean"), 3),
-    case("out-bool", one("{name: c1, op: conv, out: yes, kernel: 3}"), ("c1).out", "boolean"), 3),
-    case("stride-null", one("{name: c1, op: conv, out: 8, kernel: 3, stride: null}"), ("c1).stride", "null"), 3),
-    case("out-list", one("{name: c1, op: conv, out: [8, 8], kernel: 3}"), ("c1).out", "got a list"), 3),
-    case("kernel-mapping", one("{name: c1, op: conv, out: 8, kernel: {h: 3}}"), ("c1).kernel", "mapping"), 3),
+        """, "6:13", "layers[0] (c1).kernel: expected an integer, got 3.0 (write 3)"),
+    case("kernel-bool", one("{name: c1, op: conv, out: 8, kernel: true}"),
+         "3:42", "layers[0] (c1).kernel: expected an integer or an expression, got a boolean (true)"),
+    case("out-bool", one("{name: c1, op: conv, out: yes, kernel: 3}"),
+         "3:31", "layers[0] (c1).out: expected an integer or an expression, got a boolean (true)"),
+    case("stride-null", one("{name: c1, op: conv, out: 8, kernel: 3, stride: null}"),
+         "3:53", "layers[0] (c1).stride: expected an integer or an expression, got nothing (null)"),
+    case("out-list", one("{name: c1, op: conv, out: [8, 8], kernel: 3}"),
+         "3:26", "layers[0] (c1).out: expected one integer, got a list"),
+    case("kernel-mapping", one("{name: c1, op: conv, out: 8, kernel: {h: 3}}"),
+         "3:34", "layers[0] (c1).kernel: expected an integer or an expression, got a mapping"),
     case("bias-not-bool", one("{name: c1, op: conv, out: 8, kernel: 3, bias: 1}"),
-         ("c1).bias", "expected true or false"), 3),
+         "3:51", "layers[0] (c1).bias: expected true or false, got the number 1"),
     case("kernel-list-float-element", """\
         input: [3, 32, 32]
         layers:
@@ -164,10 +181,10 @@ CASES = [
             kernel:
               - 3
               - 1.5
-        """, ("kernel[1]", "expected an integer, got 1.5"), 8),
+        """, "8:9", "layers[0] (c1).kernel[1]: expected an integer, got 1.5"),
     # -- ops and fields ------------------------------------------------------------------------
     case("unknown-op-conv2d", one("{name: c1, op: conv2d, out: 8, kernel: 3}"),
-         ("unknown op 'conv2d'", "did you mean 'conv'"), 3),
+         "3:20", "layers[0] (c1).op: unknown op 'conv2d' (did you mean 'conv'?)"),
     case("unknown-op-maxpol", """\
         input: [3, 32, 32]
         layers:
@@ -175,8 +192,8 @@ CASES = [
           - name: p1
             op: maxpol
             kernel: 2
-        """, ("unknown op 'maxpol'", "did you mean 'maxpool'"), 5),
-    case("op-not-text", one("{op: 3}"), "unknown op", 3),
+        """, "5:9", "layers[1] (p1).op: unknown op 'maxpol' (did you mean 'maxpool'?)"),
+    case("op-not-text", one("{op: 3}"), "3:10", "layers[0] (layer1).op: unknown op 3"),
     case("unknown-field-kernal", """\
         input: [3, 32, 32]
         layers:
@@ -184,23 +201,27 @@ CASES = [
             op: conv
             out: 8
             kernal: 3
-        """, ("has no field 'kernal'", "did you mean 'kernel'"), 6),
+        """, "6:13", "layers[0] (c1).kernal: conv has no field 'kernal' (did you mean 'kernel'?)"),
     case("conv-without-out", """\
         input: [3, 32, 32]
         layers:
           - {name: c1, op: conv, out: 8, kernel: 3}
           - {name: c2, op: conv, kernel: 3}
-        """, ("needs the field 'out'", "c2"), 4),
-    case("maxpool-without-kernel", one("{name: p, op: maxpool}"), "needs the field 'kernel'", 3),
-    case("kernel-zero", one("{name: c1, op: conv, out: 8, kernel: 0}"), ("c1).kernel", "positive, got 0"), 3),
+        """, "4:5", "layers[1] (c2).out: conv needs the field 'out'"),
+    case("maxpool-without-kernel", one("{name: p, op: maxpool}"),
+         "3:5", "layers[0] (p).kernel: maxpool needs the field 'kernel'"),
+    case("kernel-zero", one("{name: c1, op: conv, out: 8, kernel: 0}"),
+         "3:42", "layers[0] (c1).kernel: must be positive, got 0"),
     case("stride-zero", one("{name: c1, op: conv, out: 8, kernel: 3, stride: 0}"),
-         ("c1).stride", "positive, got 0"), 3),
+         "3:53", "layers[0] (c1).stride: must be positive, got 0"),
     case("dilation-zero", one("{name: c1, op: conv, out: 8, kernel: 3, dilation: 0}"),
-         ("c1).dilation", "positive"), 3),
-    case("groups-zero", one("{name: c1, op: conv, out: 8, kernel: 3, groups: 0}"), ("c1).groups", "positive"), 3),
-    case("out-negative", one("{name: c1, op: conv, out: -8, kernel: 3}"), ("c1).out", "positive, got -8"), 3),
+         "3:55", "layers[0] (c1).dilation: must be positive, got 0"),
+    case("groups-zero", one("{name: c1, op: conv, out: 8, kernel: 3, groups: 0}"),
+         "3:53", "layers[0] (c1).groups: must be positive, got 0"),
+    case("out-negative", one("{name: c1, op: conv, out: -8, kernel: 3}"),
+         "3:31", "layers[0] (c1).out: must be positive, got -8"),
     case("padding-negative", one("{name: c1, op: conv, out: 8, kernel: 3, padding: -1}"),
-         ("c1).padding", "at least 0, got -1"), 3),
+         "3:54", "layers[0] (c1).padding: must be at least 0, got -1"),
     case("padding-negative-one-axis", """\
         input: [3, 32, 32]
         layers:
@@ -209,31 +230,39 @@ CASES = [
             out: 8
             kernel: 3
             padding: [1, -2]
-        """, ("padding[1]", "at least 0, got -2"), 7),
+        """, "7:18", "layers[0] (c1).padding[1]: must be at least 0, got -2"),
     case("kernel-list-too-long", one("{name: c1, op: conv, out: 8, kernel: [3, 3, 3]}"),
-         ("c1).kernel", "expected 2 values", "got 3"), 3),
+         "3:34", "layers[0] (c1).kernel: expected 2 values (one per spatial axis: H, W), got 3"),
     case("stride-list-too-short-3d", "input: [1, 8, 8, 8]\nlayers:\n  - {name: c1, op: conv, out: 8, kernel: 3, "
-         "stride: [1, 2]}\n", ("c1).stride", "expected 3 values", "got 2"), 3),
-    case("pad-amount-wrong-pair", one("{name: p, op: pad, amount: [[1, 2, 3], 1]}"), "[before, after]", 3),
-    case("pad-amount-wrong-length", one("{name: p, op: pad, amount: [1, 2, 3]}"), ("p).amount", "expected 2"), 3),
+         "stride: [1, 2]}\n",
+         "3:45", "layers[0] (c1).stride: expected 3 values (one per spatial axis: D, H, W), got 2"),
+    case("pad-amount-wrong-pair", one("{name: p, op: pad, amount: [[1, 2, 3], 1]}"),
+         "3:33", "layers[0] (p).amount[0]: expected [before, after]"),
+    case("pad-amount-wrong-length", one("{name: p, op: pad, amount: [1, 2, 3]}"),
+         "3:24", "layers[0] (p).amount: expected 2 values (one per spatial axis), got 3"),
     case("padding-typo-sme", one("{name: c1, op: conv, out: 8, kernel: 3, padding: sme}"),
-         ("c1).padding", "did you mean 'same'"), 3),
+         "3:54", "layers[0] (c1).padding: expected an integer, an expression or one of same, valid; "
+                 "got 'sme' (did you mean 'same'?)"),
     case("upsample-mode-typo", one("{name: u, op: upsample, scale: 2, mode: bilinearr}"),
-         ("u).mode", "did you mean 'bilinear'"), 3),
+         "3:45", "layers[0] (u).mode: expected one of nearest, nearest-exact, linear, bilinear, "
+                 "bicubic, trilinear; got text 'bilinearr' (did you mean 'bilinear'?)"),
     case("upsample-scale-and-size", one("{name: u, op: upsample, scale: 2, size: 64}"),
-         "exactly one of 'scale' or 'size'", 3),
-    case("upsample-neither", one("{name: u, op: upsample}"), "exactly one of 'scale' or 'size'", 3),
+         "3:5", "layers[0] (u): upsample needs exactly one of 'scale' or 'size'"),
+    case("upsample-neither", one("{name: u, op: upsample}"),
+         "3:5", "layers[0] (u): upsample needs exactly one of 'scale' or 'size'"),
     case("crop-neither", """\
         input: [3, 32, 32]
         layers:
           - {name: c1, op: conv, out: 8, kernel: 3}
           - {name: cr, op: crop}
-        """, "exactly one of 'like' (a layer) or 'amount'", 4),
+        """, "4:5", "layers[1] (cr): crop needs exactly one of 'like' (a layer) or 'amount'"),
+    # wording to improve: the field is named twice
     case("question-mark-cannot-be-unknown", one("{name: s, op: softmax, dim: '?'}"),
-         ("s).dim", "cannot be unknown"), 3),
+         "3:33", "layers[0] (s).dim: layers[0] (s).dim cannot be unknown ('?')"),
     case("question-mark-in-bool", one("{name: c1, op: conv, out: 8, kernel: 3, bias: '?'}"),
-         ("c1).bias", "expected true or false"), 3),
-    case("repeat-question-mark", one("{name: r, op: relu, repeat: '?'}"), ("r).repeat", "repeat must be"), 3),
+         "3:51", "layers[0] (c1).bias: expected true or false, got text '?'"),
+    case("repeat-question-mark", one("{name: r, op: relu, repeat: '?'}"),
+         "3:33", "layers[0] (r).repeat: repeat must be an integer in 1..10000, got text '?'"),
     # -- names and wiring ----------------------------------------------------------------------
     case("duplicate-layer-name", """\
         input: [3, 32, 32]
@@ -241,15 +270,20 @@ CASES = [
           - {name: c1, op: conv, out: 8, kernel: 3}
           - {name: r, op: relu}
           - {name: c1, op: conv, out: 8, kernel: 3}
-        """, ("duplicate layer name 'c1'", "layers[2]"), 5),
-    case("invalid-layer-name", one("{name: 'a-b', op: relu}"), "not a valid layer name", 3),
-    case("reserved-layer-name", one("{name: input, op: relu}"), "not a valid layer name", 3),
+        """, "5:12", "layers[2] (c1).name: duplicate layer name 'c1'"),
+    # wording to improve: names the field but not the layer (layers[0])
+    case("invalid-layer-name", one("{name: 'a-b', op: relu}"),
+         "3:12", "name: 'a-b' is not a valid layer name "
+                 "(letters, digits and _; not and, in, input, macs, max, min, not, or, params)"),
+    case("reserved-layer-name", one("{name: input, op: relu}"),
+         "3:12", "name: 'input' is not a valid layer name "
+                 "(letters, digits and _; not and, in, input, macs, max, min, not, or, params)"),
     case("dangling-from", """\
         input: [3, 32, 32]
         layers:
           - {name: conv1, op: conv, out: 8, kernel: 3}
           - {name: r, op: relu, from: conv2}
-        """, ("no layer named 'conv2'", "did you mean 'conv1'"), 4),
+        """, "4:31", "layers[1] (r).from: no layer named 'conv2' (did you mean 'conv1'?)"),
     case("dangling-from-in-merge", """\
         input: [3, 32, 32]
         layers:
@@ -258,7 +292,7 @@ CASES = [
           - name: cat
             op: concat
             from: [a, nope]
-        """, ("no layer named 'nope'", "cat"), 7),
+        """, "7:15", "layers[2] (cat).from: no layer named 'nope'"),
     case("dangling-from-block-style", """\
         input: [3, 32, 32]
         layers:
@@ -269,48 +303,54 @@ CASES = [
           - name: r
             op: relu
             from: conv2
-        """, ("no layer named 'conv2'", "did you mean 'conv1'"), 9),
+        """, "9:11", "layers[1] (r).from: no layer named 'conv2' (did you mean 'conv1'?)"),
     case("cycle", """\
         input: [3, 32, 32]
         layers:
           - {name: a, op: relu}
           - {name: b, op: relu, from: c}
           - {name: c, op: relu, from: b}
-        """, ("cycle", "b -> c", "c -> b"), (4, 5)),
+        """, "4:5", "b.from: the layers form a cycle: b -> c -> b"),
     case("cycle-three", """\
         input: [3, 32, 32]
         layers:
           - {name: a, op: relu, from: c}
           - {name: b, op: relu}
           - {name: c, op: relu}
-        """, ("cycle", "a -> b", "b -> c", "c -> a"), (3, 4, 5)),
+        """, "3:5", "a.from: the layers form a cycle: a -> b -> c -> a"),
     case("layer-reads-itself", """\
         input: [3, 32, 32]
         layers:
           - {name: a, op: relu}
           - {name: b, op: relu, from: b}
-        """, ("'b' reads its own output",), 4),
+        """, "4:5", "b.from: layer 'b' reads its own output"),
     case("merge-single-from", one("{name: cat, op: concat, from: input}"),
-         ("cat).from", "a merge needs 'from' with a list of at least two"), 3),
-    case("merge-list-of-one", one("{name: s, op: add, from: [input]}"), "at least two layers", 3),
-    case("merge-no-from", one("{name: s, op: add}"), "at least two layers", 3),
+         "3:35", "layers[0] (cat).from: a merge needs 'from' with a list of at least two layers"),
+    case("merge-list-of-one", one("{name: s, op: add, from: [input]}"),
+         "3:24", "layers[0] (s).from: a merge needs 'from' with a list of at least two layers"),
+    case("merge-no-from", one("{name: s, op: add}"),
+         "3:5", "layers[0] (s).from: a merge needs 'from' with a list of at least two layers"),
     case("non-merge-list-from", """\
         input: [3, 32, 32]
         layers:
           - {name: a, op: relu}
           - {name: b, op: relu}
           - {name: c, op: relu, from: [a, b]}
-        """, ("c).from", "only merges"), 5),
-    case("from-not-text", one("{name: a, op: relu, from: 3}"), ("a).from", "expected a layer name"), 3),
-    case("repeat-zero", one("{name: r, op: relu, repeat: 0}"), ("r).repeat", "got 0"), 3),
-    case("repeat-true", one("{name: r, op: relu, repeat: true}"), ("r).repeat", "boolean"), 3),
-    case("repeat-huge", one("{name: r, op: relu, repeat: 10000000}"), ("r).repeat", "10000000"), 3),
+        """, "5:25", "layers[2] (c).from: only merges (concat, add) read several layers; got 2"),
+    case("from-not-text", one("{name: a, op: relu, from: 3}"),
+         "3:31", "layers[0] (a).from: expected a layer name, got the number 3"),
+    case("repeat-zero", one("{name: r, op: relu, repeat: 0}"),
+         "3:33", "layers[0] (r).repeat: repeat must be in 1..10000, got 0"),
+    case("repeat-true", one("{name: r, op: relu, repeat: true}"),
+         "3:33", "layers[0] (r).repeat: repeat must be an integer in 1..10000, got a boolean (true)"),
+    case("repeat-huge", one("{name: r, op: relu, repeat: 10000000}"),
+         "3:33", "layers[0] (r).repeat: repeat must be in 1..10000, got 10000000"),
     case("merge-with-repeat", """\
         input: [3, 32, 32]
         layers:
           - {name: a, op: relu}
           - {name: s, op: add, from: [input, a], repeat: 2}
-        """, ("s).repeat", "merge cannot be repeated"), 4),
+        """, "4:50", "layers[1] (s).repeat: a merge cannot be repeated"),
     # -- blocks --------------------------------------------------------------------------------
     case("block-calls-itself", """\
         input: [3, 32, 32]
@@ -321,7 +361,7 @@ CASES = [
               - {block: loop}
         layers:
           - {name: l, block: loop}
-        """, ("calls itself", "loop -> loop"), 6),
+        """, "6:17", "l/loop2.block: block 'loop' calls itself (loop -> loop)"),
     case("blocks-call-each-other", """\
         input: [3, 32, 32]
         blocks:
@@ -334,7 +374,7 @@ CASES = [
               - {block: a}
         layers:
           - {name: x, block: a}
-        """, ("calls itself", "a -> b -> a"), 9),
+        """, "9:17", "x/b1/a2.block: block 'a' calls itself (a -> b -> a)"),
     case("unknown-block", """\
         input: [3, 32, 32]
         blocks:
@@ -342,7 +382,7 @@ CASES = [
             layers: [{op: relu}]
         layers:
           - {name: d, block: doubleconv}
-        """, ("unknown block 'doubleconv'", "did you mean 'double_conv'"), 6),
+        """, "6:22", "layers[0] (d).block: unknown block 'doubleconv' (did you mean 'double_conv'?)"),
     case("block-missing-param", """\
         input: [3, 32, 32]
         blocks:
@@ -352,7 +392,7 @@ CASES = [
               - {op: conv, out: c, kernel: k}
         layers:
           - {name: enc, block: dc, k: 5}
-        """, ("needs the parameter 'c'", "enc.c"), 8),
+        """, "8:5", "enc.c: block 'dc' needs the parameter 'c'"),
     case("block-unknown-param", """\
         input: [3, 32, 32]
         blocks:
@@ -365,7 +405,7 @@ CASES = [
             block: dc
             c: 8
             kk: 5
-        """, ("no parameter 'kk'", "did you mean 'k'"), 11),
+        """, "11:9", "enc.kk: block 'dc' has no parameter 'kk' (did you mean 'k'?)"),
     case("block-no-layers", """\
         input: [3, 32, 32]
         blocks:
@@ -373,7 +413,7 @@ CASES = [
             params: {c: 8}
         layers:
           - {name: enc, block: dc}
-        """, ("blocks.dc.layers", "non-empty list of layers"), 3),
+        """, "3:3", "blocks.dc.layers: a block needs a non-empty list of layers"),
     case("block-named-like-op", """\
         input: [3, 32, 32]
         blocks:
@@ -381,7 +421,7 @@ CASES = [
             layers: [{op: relu}]
         layers:
           - {name: enc, block: conv}
-        """, "named like the op", 3),
+        """, "3:3", "blocks.conv: a block cannot be named like the op 'conv'"),
     case("block-bad-field-inside", """\
         input: [3, 32, 32]
         blocks:
@@ -391,141 +431,152 @@ CASES = [
               - {op: conv, out: c, kernel: 2.5}
         layers:
           - {name: enc, block: dc, c: 8}
-        """, ("kernel", "expected an integer, got 2.5"), 6),
+        """, "6:36", "enc/conv1.kernel: expected an integer, got 2.5"),
     # -- vars, domains and expressions ---------------------------------------------------------
     case("var-min-greater-than-max", """\
         input: [3, H, H]
         vars:
           H: {min: 64, max: 32}
         layers: [{op: relu}]
-        """, ("vars.H", "empty range: min 64 > max 32"), 3),
+        """, "3:3", "vars.H: empty range: min 64 > max 32"),
     case("var-beyond-the-largest-value", """\
         input: [3, H, H]
         vars:
           H: {min: 1, max: 10000000000000}
         layers: [{op: relu}]
-        """, ("vars.H", "10000000000000 is beyond the largest value a domain may hold (10^12)"), 3),
+        """, "3:20", "vars.H: 10000000000000 is beyond the largest value a domain may hold (10^12)"),
+    # wording to improve: a negative value "beyond the largest value"
     case("domain-set-beyond-the-largest-value", """\
         input: [3, 8, 8]
         domains: {stride: {in: [1, -10000000000000]}}
         layers: [{op: conv, out: 4, kernel: 3, stride: "?"}]
-        """, ("domains.stride", "beyond the largest value"), 2),
+        """, "2:28", "domains.stride: -10000000000000 is beyond the largest value a domain may hold (10^12)"),
     case("domain-below-the-field", """\
         input: [3, 8, 8]
         domains: {kernel: {min: 0, max: 3}}
         layers: [{op: conv, out: 4, kernel: "?"}]
-        """, ("domains.kernel", "0 is below the smallest kernel there is (1)"), 2),
+        """, "2:25", "domains.kernel: 0 is below the smallest kernel there is (1)"),
     case("var-missing-max", """\
         input: [3, H, H]
         vars:
           H: {min: 64}
         layers: [{op: relu}]
-        """, ("vars.H", "'max' is missing"), 3),
+        """, "3:3", "vars.H: the range needs both min and max ('max' is missing)"),
     case("var-null", """\
         input: [3, H, H]
         vars:
           H: null
         layers: [{op: relu}]
-        """, ("vars.H", "no domain"), 3),
+        """, "3:6", "vars.H: variable 'H' has no domain: "
+                    "give {min: .., max: ..}, {in: [..]} or an expression"),
     case("var-domain-typo", """\
         input: [3, H, H]
         vars:
           H: {mn: 1, max: 64}
         layers: [{op: relu}]
-        """, ("unknown key 'mn'", "did you mean 'min'"), 3),
+        """, "3:3", "vars.H: unknown key 'mn' (did you mean 'min'?); "
+                    "a domain is {min: A, max: B} or {in: [..]}"),
     case("var-in-with-float", """\
         input: [3, H, H]
         vars:
           H: {in: [32, 64.5]}
         layers: [{op: relu}]
-        """, ("vars.H", "expected an integer"), 3),
+        """, "3:16", "vars.H: expected an integer, got a decimal number (64.5)"),
     case("var-cycle", """\
         input: [3, a, b]
         vars:
           a: b
           b: a
         layers: [{op: relu}]
-        """, ("cycle", "a -> b -> a"), 3),
+        """, "3:6", "vars.a: variables depend on each other in a cycle: a -> b -> a"),
     case("var-invalid-name", """\
         input: [3, 32, 32]
         vars:
           max: {min: 1, max: 3}
         layers: [{op: relu}]
-        """, "not a valid variable name", 3),
+        """, "3:3", "vars.max: 'max' is not a valid variable name"),
     case("domains-unknown-field", """\
         input: [3, 32, 32]
         domains:
           strides: {min: 1, max: 2}
         layers: [{op: relu}]
-        """, ("no field 'strides'", "did you mean 'stride'"), 3),
+        """, "3:3", "domains.strides: no field 'strides' takes unknowns (did you mean 'stride'?)"),
     case("unknown-name-in-expression", """\
         input: [3, 32, 32]
         vars:
           kernel_size: {in: [3, 5]}
         layers:
           - {name: c1, op: conv, out: 8, kernel: kernel_sise}
-        """, ("unknown name 'kernel_sise'", "did you mean 'kernel_size'"), 5),
+        """, "5:42", "layers[0] (c1).kernel: unknown name 'kernel_sise' in 'kernel_sise' "
+                     "(did you mean 'kernel_size'?)"),
     case("expression-single-slash", one("{name: c1, op: conv, out: 8, kernel: '6 / 2'}"),
-         ("c1).kernel", "use // for integer division"), 3),
+         "3:42", "layers[0] (c1).kernel: unexpected '/' at column 3 of '6 / 2' "
+                 "(use // for integer division)"),
     case("expression-unbalanced", one("{name: c1, op: conv, out: 8, kernel: '(3 + 1'}"),
-         ("c1).kernel", "unexpected end"), 3),
+         "3:42", "layers[0] (c1).kernel: unexpected end of '(3 + 1': expected ')'"),
     case("expression-comparison-in-value", one("{name: c1, op: conv, out: 8, kernel: '3 > 2'}"),
-         ("c1).kernel", "not allowed here"), 3),
+         "3:42", "layers[0] (c1).kernel: comparisons and and/or/not are not allowed here: '3 > 2'"),
     case("expression-layer-attribute-in-value", """\
         input: [3, 32, 32]
         layers:
           - {name: c1, op: conv, out: 8, kernel: 3}
           - {name: c2, op: conv, out: c1.C, kernel: 3}
-        """, ("c2).out", "only allowed in constraints"), 4),
+        """, "4:31", "layers[1] (c2).out: 'c1.C' in 'c1.C': "
+                     "layer attributes are only allowed in constraints"),
     case("expression-unknown-function", one("{name: c1, op: conv, out: 8, kernel: 'abs(3)'}"),
-         ("c1).kernel", "unknown function 'abs'"), 3),
+         "3:42", "layers[0] (c1).kernel: unknown function 'abs' in 'abs(3)' (only min and max)"),
     case("expression-too-long", one("{name: c1, op: conv, out: 8, kernel: '" + "1+" * 5000 + "1'}"),
-         ("c1).kernel", "characters long"), 3),
+         "3:42", "layers[0] (c1).kernel: expression is 10001 characters long (the limit is 1000)"),
     case("constraint-syntax", """\
         input: [3, 32, 32]
         layers: [{name: r, op: relu}]
         constraints:
           - r.C == 3
           - r.H === 32
-        """, ("constraints[1]", "unexpected"), 5),
+        """, "5:5", "constraints[1]: unexpected '=' at column 7 of 'r.H === 32'"),
     case("constraint-unknown-layer", """\
         input: [3, 32, 32]
         layers: [{name: relu1, op: relu}]
         constraints:
           - relu2.C == 3
-        """, ("no layer named 'relu2'", "did you mean 'relu1'"), 4),
+        """, "4:5", "constraints[0]: 'relu2.C': no layer named 'relu2' (did you mean 'relu1'?)"),
     case("constraint-bad-attribute", """\
         input: [3, 32, 32]
         layers: [{name: r, op: relu}]
         constraints:
           - r.chanels == 3
-        """, ("no attribute 'chanels'",), 4),
+        """, "4:5", "constraints[0]: 'r.chanels': a layer has no attribute 'chanels' "
+                    "(it has C, H, W, shape, params, macs)"),
     case("minimize-garbage", """\
         input: [3, 32, 32]
         layers: [{name: r, op: relu}]
         minimize: "params +"
-        """, ("minimize", "unexpected end"), 3),
+        """, "3:11", "minimize: unexpected end of 'params +'"),
     # -- expression injection: parsed by a whitelist parser, never eval --------------------------
     case("inject-import-os-system", one("""{name: c1, op: conv, out: 8, kernel: "__import__('os').system('true')"}"""),
-         ("c1).kernel", "not"), 3),
+         "3:42", "layers[0] (c1).kernel: unexpected \"'\" at column 12 of "
+                 "\"__import__('os').system('true')\" (strings are not expressions)"),
     case("inject-dunder-class", """\
         input: [3, 32, 32]
         vars:
           k: {in: [3]}
         layers:
           - {name: c1, op: conv, out: 8, kernel: "k.__class__"}
-        """, "c1).kernel", 5),
+        """, "5:42", "layers[0] (c1).kernel: 'k.__class__' in 'k.__class__': "
+                     "layer attributes are only allowed in constraints"),  # wording to improve: k is a var
     case("inject-eval-call", one("{name: c1, op: conv, out: 8, kernel: 'eval(1)'}"),
-         ("c1).kernel", "unknown function 'eval'"), 3),
+         "3:42", "layers[0] (c1).kernel: unknown function 'eval' in 'eval(1)' (only min and max)"),
     case("inject-conditional-expression", one("{name: c1, op: conv, out: 8, kernel: '1 if 1 else 2'}"),
-         ("c1).kernel", "unexpected 'if'"), 3),
-    case("inject-lambda", one("{name: c1, op: conv, out: 8, kernel: 'lambda: 1'}"), ("c1).kernel", "unexpected"), 3),
+         "3:42", "layers[0] (c1).kernel: unexpected 'if' at column 3 of '1 if 1 else 2'"),
+    case("inject-lambda", one("{name: c1, op: conv, out: 8, kernel: 'lambda: 1'}"),
+         "3:42", "layers[0] (c1).kernel: unexpected ':' at column 7 of 'lambda: 1'"),
     case("inject-in-constraint", """\
         input: [3, 32, 32]
         layers: [{name: r, op: relu}]
         constraints:
           - "r.C.__class__.__base__ == 3"
-        """, "constraints[0]", 4),
+        """, "4:5", "constraints[0]: 'r.C.__class__.__base__' in 'r.C.__class__.__base__ == 3' "
+                    "is not a valid name"),
     # -- YAML tags that would build Python objects ---------------------------------------------
     case("tag-python-object-apply", """\
         input: [3, 32, 32]
@@ -534,108 +585,126 @@ CASES = [
             op: conv
             out: 8
             kernel: !!python/object/apply:os.system ["true"]
-        """, ("tag", "not allowed"), 6),
+        """, "6:13", "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed in a spec"),
     case("tag-python-name", """\
         input: [3, 32, 32]
         layers:
           - {name: c1, op: conv, out: 8, kernel: 3}
         name: !!python/name:os.system
-        """, ("tag", "not allowed"), 4),
-    case("tag-local", "input: [3, 32, 32]\nlayers: !mylist [{op: relu}]\n", ("tag", "not allowed"), 2),
+        """, "4:7", "YAML tag 'tag:yaml.org,2002:python/name:os.system' is not allowed in a spec "
+                    "(only plain values)"),
+    case("tag-local", "input: [3, 32, 32]\nlayers: !mylist [{op: relu}]\n",
+         "2:9", "YAML tag '!mylist' is not allowed in a spec"),
     # -- top-level settings ------------------------------------------------------------------
     case("semantics-tf-int-padding", """\
         name: n
         semantics: tf
         input: [3, 32, 32]
         layers: [{op: conv, out: 4, kernel: 3, padding: 1}]
-        """, ("padding", "with semantics: tf, padding is 'same' or 'valid'"), 4),
+        """, "4:49", "layers[0] (conv1).padding: "
+                     "with semantics: tf, padding is 'same' or 'valid' (TensorFlow/Keras), got the number 1"),
     case("semantics-keras", """\
         name: n
         semantics: keras
         input: [3, 32, 32]
         layers: [{op: relu}]
-        """, ("semantics", "'torch' or 'tf'", "keras"), 2),
+        """, "2:12", "semantics: expected 'torch' or 'tf', got text 'keras'"),
     case("exact-maybe", """\
         input: [3, 32, 32]
         layers: [{op: relu}]
         exact: maybe
-        """, ("exact", "expected true or false"), 3),
+        """, "3:8", "exact: expected true or false, got text 'maybe'"),
     # -- specs `check` cannot run, and bad --set values ----------------------------------------
     case("check-with-unknowns", one("{name: c1, op: conv, out: 8, kernel: '?'}"),
-         ("unknown", "c1.kernel", "archsolve solve"), None),
+         "", "the spec has 1 unknown value(s) ('?'): c1.kernel; "
+             "'archsolve solve {path}' fills them in (or give them with --set NAME=VALUE)"),
     case("set-bad-value", """\
         input: [3, H, H]
         vars:
           H: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H=big"), names_file=False),
+        """, None, "--set 'H=big': expected NAME=INTEGER, e.g. --set H=572", args=("--set", "H=big")),
     case("set-float-value", """\
         input: [3, H, H]
         vars:
           H: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H=32.5"), names_file=False),
+        """, None, "--set 'H=32.5': expected NAME=INTEGER, e.g. --set H=572", args=("--set", "H=32.5")),
     case("set-no-equals", """\
         input: [3, H, H]
         vars:
           H: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("--set", "NAME=INTEGER"), None, args=("--set", "H"), names_file=False),
+        """, None, "--set 'H': expected NAME=INTEGER, e.g. --set H=572", args=("--set", "H")),
     case("set-unknown-name", """\
         input: [3, Height, Height]
         vars:
           Height: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("no var or unknown 'Heigt'", "did you mean 'Height'"), None, args=("--set", "Heigt=32"), names_file=False),
+        """, "", "--set Heigt: the spec has no var or unknown 'Heigt' (did you mean 'Height'?)",
+         args=("--set", "Heigt=32")),
     case("set-non-positive-size", """\
         input: [3, H, H]
         vars:
           H: {min: 8, max: 64}
         layers: [{op: relu}]
-        """, ("H", "outside the domain"), None, args=("--set", "H=0")),
+        """, "", "--set H=0 is outside the domain of H (8..64)", args=("--set", "H=0")),
     # -- more values and expressions -----------------------------------------------------------
     case("expression-division-by-zero", one("{name: c1, op: conv, out: 8, kernel: '3 // 0'}"),
-         ("c1.kernel", "division by zero"), 3),
-    case("expression-modulo-zero", one("{name: c1, op: conv, out: 8, kernel: '3 % 0'}"), "division by zero", 3),
+         "3:5", "c1.kernel: division by zero in 3 // 0"),
+    case("expression-modulo-zero", one("{name: c1, op: conv, out: 8, kernel: '3 % 0'}"),
+         "3:5", "c1.kernel: division by zero in 3 % 0"),
     case("expression-evaluates-negative", one("{name: c1, op: conv, out: 8, kernel: '2 - 5'}"),
-         ("c1.kernel", "positive", "-3"), 3),
+         "3:5", "c1.kernel: must be positive, but evaluates to -3"),
     case("expression-padding-negative", one("{name: c1, op: conv, out: 8, kernel: 3, padding: '0 - 1'}"),
-         ("c1.padding", "at least 0", "-1"), 3),
+         "3:5", "c1.padding: must be at least 0, but evaluates to -1"),
     case("expression-nested-too-deep", one("{name: c1, op: conv, out: 8, kernel: '" + "(" * 400 + "3"
-                                            + ")" * 400 + "'}"), ("kernel", "nested"), 3),
-    case("kernel-infinity", one("{name: c1, op: conv, out: 8, kernel: .inf}"), ("c1).kernel", "inf"), 3),
-    case("kernel-nan", one("{name: c1, op: conv, out: 8, kernel: .nan}"), ("c1).kernel", "nan"), 3),
-    case("tag-int-bad-value", one("{name: c1, op: conv, out: 8, kernel: !!int abc}"), "abc", 3),
-    case("tag-float-bad-value", one("{name: c1, op: conv, out: 8, kernel: !!float abc}"), "abc", 3),
-    case("tag-bool-bad-value", one("{name: c1, op: conv, out: 8, bias: !!bool abc}"), "abc", 3),
-    case("tag-set", one("{name: c1, op: conv, out: 8, kernel: !!set {a}}"), ("tag", "not allowed"), 3),
-    case("yaml-complex-key", one("{[1, 2]: 3, op: relu}"), "keys must be plain words", 3),
-    case("yaml-two-documents", HEAD + "  - {op: relu}\n---\n" + HEAD + "  - {op: relu}\n", "malformed YAML", 4),
-    case("yaml-bad-escape", one('{op: "\\ud800"}'), "malformed YAML", 3),
-    case("latin1-bytes", b"name: caf\xe9\ninput: [3, 8, 8]\nlayers: [{op: relu}]\n", "not UTF-8", None),
+                                            + ")" * 400 + "'}"),
+         "3:42", "layers[0] (c1).kernel: parentheses nested more than 50 deep in '" + "(" * 40 + "'..."),
+    case("kernel-infinity", one("{name: c1, op: conv, out: 8, kernel: .inf}"),
+         "3:42", "layers[0] (c1).kernel: expected an integer, got inf"),
+    case("kernel-nan", one("{name: c1, op: conv, out: 8, kernel: .nan}"),
+         "3:42", "layers[0] (c1).kernel: expected an integer, got nan"),
+    # wording to improve: these three name no field (layers[0] (c1).kernel)
+    case("tag-int-bad-value", one("{name: c1, op: conv, out: 8, kernel: !!int abc}"),
+         "3:42", "'abc' is not a valid int"),
+    case("tag-float-bad-value", one("{name: c1, op: conv, out: 8, kernel: !!float abc}"),
+         "3:42", "'abc' is not a valid float"),
+    case("tag-bool-bad-value", one("{name: c1, op: conv, out: 8, bias: !!bool abc}"),
+         "3:40", "'abc' is not a valid bool"),
+    case("tag-set", one("{name: c1, op: conv, out: 8, kernel: !!set {a}}"),
+         "3:42", "YAML tag 'tag:yaml.org,2002:set' is not allowed in a spec"),
+    case("yaml-complex-key", one("{[1, 2]: 3, op: relu}"), "3:6", "mapping keys must be plain words"),
+    case("yaml-two-documents", HEAD + "  - {op: relu}\n---\n" + HEAD + "  - {op: relu}\n",
+         "4:1", "malformed YAML: but found another document"),
+    case("yaml-bad-escape", one('{op: "\\ud800"}'),
+         "3:13", "malformed YAML: found invalid Unicode character escape code"),
+    case("latin1-bytes", b"name: caf\xe9\ninput: [3, 8, 8]\nlayers: [{op: relu}]\n",
+         "", "not UTF-8 text (byte 9)"),
     case("minimize-unknown-name", """\
         input: [3, 32, 32]
         layers: [{name: r, op: relu}]
         minimize: parms
-        """, ("unknown name 'parms'", "did you mean 'params'"), 3),
+        """, "3:11", "minimize: unknown name 'parms' (did you mean 'params'?)"),
     case("constraints-not-a-list", HEAD + "  - {op: relu}\nconstraints: relu1.C == 3\n",
-         ("constraints", "expected a list"), 4),
-    case("crop-like-dangling", one("{name: c, op: crop, like: nope}"), ("c).like", "no layer named 'nope'"), 3),
+         "4:14", "constraints: expected a list of expressions, got text 'relu1.C == 3'"),
+    case("crop-like-dangling", one("{name: c, op: crop, like: nope}"),
+         "3:31", "layers[0] (c).like: no layer named 'nope'"),
     case("var-expression-unknown-name", """\
         input: [3, H, W]
         vars:
           H: {min: 8, max: 16}
           W: HH
         layers: [{op: relu}]
-        """, ("vars.W", "unknown name 'HH'", "did you mean 'H'"), 4),
+        """, "4:6", "vars.W: unknown name 'HH' in 'HH' (did you mean 'H'?)"),
     case("var-in-empty", """\
         input: [3, H, H]
         vars:
           H: {in: []}
         layers: [{op: relu}]
-        """, ("vars.H", "non-empty list"), 3),
+        """, "3:7", "vars.H: 'in' needs a non-empty list of integers"),
     case("blocks-not-a-mapping", "input: [3, 32, 32]\nblocks: [1]\nlayers: [{op: relu}]\n",
-         ("blocks", "expected a mapping"), 2),
+         "2:1", "blocks: expected a mapping of block names to blocks, got a list"),
     case("block-param-float-default", """\
         input: [3, 32, 32]
         blocks:
@@ -644,7 +713,7 @@ CASES = [
             layers: [{op: conv, out: 3, kernel: k}]
         layers:
           - {block: b}
-        """, ("blocks.b.params.k", "expected an integer, got 2.5"), 4),
+        """, "4:17", "blocks.b.params.k: expected an integer, got 2.5"),
     case("block-param-reserved-name", """\
         input: [3, 32, 32]
         blocks:
@@ -653,7 +722,7 @@ CASES = [
             layers: [{op: relu}]
         layers:
           - {block: b}
-        """, "'from' is not a valid parameter name", 4),
+        """, "4:20", "blocks.b.params: 'from' is not a valid parameter name"),
     case("block-unknown-name-inside", """\
         input: [3, 32, 32]
         blocks:
@@ -663,12 +732,12 @@ CASES = [
               - {op: conv, out: 3, kernel: kk}
         layers:
           - {name: x, block: b}
-        """, ("x/conv1.kernel", "unknown name 'kk'", "did you mean 'k'"), 6),
-    case("set-unknown-to-zero", one("{name: c1, op: conv, out: 8, kernel: '?'}"), ("c1.kernel", "positive"), 3,
-         args=("--set", "c1.kernel=0")),
+        """, "6:36", "x/conv1.kernel: unknown name 'kk' in 'kk' (did you mean 'k'?)"),
+    case("set-unknown-to-zero", one("{name: c1, op: conv, out: 8, kernel: '?'}"),
+         "3:5", "c1.kernel: must be positive, but evaluates to 0", args=("--set", "c1.kernel=0")),
     # -- not a text file ---------------------------------------------------------------------
-    case("binary-file", bytes(range(256)) * 4, "not UTF-8", None),
-    case("nul-bytes", b"input: [3, 32, 32]\x00\nlayers: []\n", "NUL", None),
+    case("binary-file", bytes(range(256)) * 4, "", "not UTF-8 text (byte 128)"),
+    case("nul-bytes", b"input: [3, 32, 32]\x00\nlayers: []\n", "", "not a text file (it contains NUL bytes)"),
 ]
 
 
@@ -676,19 +745,10 @@ def _check(path: Path, *args: str) -> tuple[int, str]:
     return run_cli("check", str(path), *args)
 
 
-def _assert_refused(code: int, out: str, path: Path | str, phrases: tuple[str, ...],
-                    line: int | tuple[int, ...] | None, names_file: bool = True) -> None:
-    assert "Traceback" not in out, out
-    assert "internal error" not in out, out
-    assert code == 2, f"exit {code}, expected 2:\n{out}"
-    low = out.lower()
-    for phrase in phrases:
-        assert phrase.lower() in low, f"{phrase!r} not in:\n{out}"
-    if names_file:
-        assert str(path) in out, f"the message does not name the file {path}:\n{out}"
-    if line is not None:
-        lines = (line,) if isinstance(line, int) else line
-        assert any(f"{path}:{n}:" in out for n in lines), f"the message does not point at line {line}:\n{out}"
+def _refusal(path: Path, at: str | None, message: str) -> str:
+    """All that `archsolve check` prints when it refuses the spec at ``path``: one line."""
+    where = "" if at is None else f"{path}:{at}: " if at else f"{path}: "
+    return f"archsolve: error: {where}{message.replace('{path}', str(path))}\n"
 
 
 @pytest.mark.parametrize("bad", CASES)
@@ -698,8 +758,7 @@ def test_bad_spec_is_refused(bad: Case, tmp_path: Path, spec_file) -> None:
         path.write_bytes(bad.text)
     else:
         path = spec_file(bad.text)
-    code, out = _check(path, *bad.args)
-    _assert_refused(code, out, path, bad.phrases, bad.line, bad.names_file)
+    assert _check(path, *bad.args) == (2, _refusal(path, bad.at, bad.message))
 
 
 def test_table_is_large_enough() -> None:
@@ -708,54 +767,61 @@ def test_table_is_large_enough() -> None:
 
 # -- injections must not run: each one would create a file ------------------------------------
 
+# where each payload goes, the payload ({p}: the file it would create) and where the
+# refusal points with what it says
 INJECTIONS = {
-    "import-os-system": ("kernel", "__import__('os').system('touch {p}')", None),
-    "builtins-open": ("kernel", "open('{p}', 'w')", None),
-    "dunder-chain": ("kernel", "().__class__.__base__.__subclasses__()", None),
-    "exec-in-constraint": ("constraint", "exec(\"open('{p}', 'w')\") == 0", None),
-    "os-system-in-var": ("var", "__import__('os').system('touch {p}')", None),
+    "import-os-system": ("kernel", "__import__('os').system('touch {p}')", "3:42",
+                         "layers[0] (c1).kernel: unexpected \"'\" at column 12 of "
+                         "\"__import__('os').system('touch {p}')\" (strings are not expressions)"),
+    "builtins-open": ("kernel", "open('{p}', 'w')", "3:42",
+                      "layers[0] (c1).kernel: unexpected \"'\" at column 6 of \"open('{p}', 'w')\" "
+                      "(strings are not expressions)"),
+    "dunder-chain": ("kernel", "().__class__.__base__.__subclasses__()", "3:42",
+                     "layers[0] (c1).kernel: unexpected '.' at column 3 of "
+                     "'().__class__.__base__.__subclasses__()'"),
+    "exec-in-constraint": ("constraint", "exec(\"open('{p}', 'w')\") == 0", "5:5",
+                           "constraints[0]: unexpected '\"' at column 6 of "
+                           "'exec(\"open(\\'{p}\\', \\'w\\')\") == 0' (strings are not expressions)"),
+    "os-system-in-var": ("var", "__import__('os').system('touch {p}')", "3:6",
+                         "vars.H: unexpected \"'\" at column 12 of \"__import__('os').system('touch {p}')\" "
+                         "(strings are not expressions)"),
 }
 
 
 @pytest.mark.parametrize("where", sorted(INJECTIONS))
 def test_injection_runs_nothing(where: str, tmp_path: Path, spec_file) -> None:
-    target = Path(f"/tmp/archsolve-pwned-{uuid.uuid4().hex}")
-    place, payload, _ = INJECTIONS[where]
-    payload = payload.replace("{p}", str(target)).replace('"', '\\"')
+    target = tmp_path / "pwned"
+    place, payload, at, message = (part.replace("{p}", str(target)) for part in INJECTIONS[where])
+    quoted = payload.replace('"', '\\"')
     if place == "kernel":
-        text = one(f'{{name: c1, op: conv, out: 8, kernel: "{payload}"}}')
+        text = one(f'{{name: c1, op: conv, out: 8, kernel: "{quoted}"}}')
     elif place == "constraint":
-        text = HEAD + "  - {name: r, op: relu}\nconstraints:\n" + f'  - "{payload}"\n'
+        text = HEAD + "  - {name: r, op: relu}\nconstraints:\n" + f'  - "{quoted}"\n'
     else:
-        text = f'input: [3, H, H]\nvars:\n  H: "{payload}"\n' + "layers: [{op: relu}]\n"
+        text = f'input: [3, H, H]\nvars:\n  H: "{quoted}"\n' + "layers: [{op: relu}]\n"
     path = spec_file(text)
-    try:
-        code, out = _check(path)
-        assert not target.exists(), f"the injection ran: {target} was created"
-        assert code == 2 and "Traceback" not in out, out
-        assert str(path) in out
-    finally:
-        if target.exists():
-            target.unlink()
+    result = _check(path)
+    assert not target.exists(), f"the injection ran: {target} was created"
+    assert result == (2, _refusal(path, at, message))
 
 
-@pytest.mark.parametrize("tag", [
-    "!!python/object/apply:os.system ['touch {p}']",
-    "!!python/object/new:os.system ['touch {p}']",
-    "!!python/name:os.system",
-    "!!python/object:os.system {}",
+@pytest.mark.parametrize(("tag", "message"), [
+    ("!!python/object/apply:os.system ['touch {p}']",
+     "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed in a spec"),
+    ("!!python/object/new:os.system ['touch {p}']",
+     "YAML tag 'tag:yaml.org,2002:python/object/new:os.system' is not allowed in a spec"),
+    ("!!python/name:os.system",
+     "YAML tag 'tag:yaml.org,2002:python/name:os.system' is not allowed in a spec (only plain values)"),
+    ("!!python/object:os.system {}",
+     "YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed in a spec"),
 ])
-def test_python_tags_build_nothing(tag: str, tmp_path: Path, spec_file) -> None:
-    target = Path(f"/tmp/archsolve-pwned-{uuid.uuid4().hex}")
+def test_python_tags_build_nothing(tag: str, message: str, tmp_path: Path, spec_file) -> None:
+    target = tmp_path / "pwned"
     text = HEAD + "  - name: c1\n    op: conv\n    out: 8\n    kernel: " + tag.replace("{p}", str(target)) + "\n"
     path = spec_file(text)
-    try:
-        code, out = _check(path)
-        assert not target.exists(), f"a YAML tag ran code: {target} was created"
-        _assert_refused(code, out, path, ("tag", "not allowed"), 6)
-    finally:
-        if target.exists():
-            target.unlink()
+    result = _check(path)
+    assert not target.exists(), f"a YAML tag ran code: {target} was created"
+    assert result == (2, _refusal(path, "6:13", message))
 
 
 # -- resource limits ----------------------------------------------------------------------------
@@ -769,25 +835,26 @@ def _billion_laughs(levels: int = 9, width: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
+# the node over the budget is the shared leaf, "lol" on line 1
+ALIAS_BOMB = "the document expands to more than 200000 values (YAML aliases nested too deep?); refusing it"
+
+
 def test_alias_bomb_is_refused_quickly(spec_file) -> None:
     path = spec_file(_billion_laughs())
     start = time.monotonic()
-    code, out = _check(path)
+    result = _check(path)
     elapsed = time.monotonic() - start
     assert elapsed < 10, f"took {elapsed:.1f} s"
-    assert code == 2 and "Traceback" not in out, out
-    assert str(path) in out
-    assert "alias" in out.lower() or "more than" in out.lower(), out
+    assert result == (2, _refusal(path, "1:5", ALIAS_BOMB))
 
 
 def test_alias_bomb_inside_a_layer_is_refused_quickly(spec_file) -> None:
     text = _billion_laughs().replace("layers: *a9", "layers:\n  - {op: relu, comment: *a9}")
     path = spec_file(text)
     start = time.monotonic()
-    code, out = _check(path)
+    result = _check(path)
     assert time.monotonic() - start < 10
-    assert code == 2 and "Traceback" not in out, out
-    assert str(path) in out
+    assert result == (2, _refusal(path, "1:5", ALIAS_BOMB))
 
 
 def test_huge_garbage_file_is_refused_quickly(tmp_path: Path) -> None:
@@ -795,18 +862,20 @@ def test_huge_garbage_file_is_refused_quickly(tmp_path: Path) -> None:
     rng = os.urandom(1024 * 1024)
     path.write_bytes(b"".join(bytes((b % 94) + 33 for b in rng) for _ in range(10)))  # 10 MB printable
     start = time.monotonic()
-    code, out = _check(path)
+    result = _check(path)
     assert time.monotonic() - start < 10
-    _assert_refused(code, out, path, ("bytes",), None)
+    message = "the file is 10485760 bytes; spec files over 2097152 bytes are refused"
+    assert result == (2, _refusal(path, "", message))
 
 
 def test_huge_yaml_file_is_refused_quickly(tmp_path: Path) -> None:
     path = tmp_path / "huge.yaml"
     path.write_text(HEAD + "  - {op: relu}\n" * 800_000)  # ~12 MB of valid-looking YAML
     start = time.monotonic()
-    code, out = _check(path)
+    result = _check(path)
     assert time.monotonic() - start < 10
-    _assert_refused(code, out, path, ("bytes",), None)
+    message = "the file is 12000027 bytes; spec files over 2097152 bytes are refused"
+    assert result == (2, _refusal(path, "", message))
 
 
 def test_many_layers_stay_quick(spec_file) -> None:
@@ -877,7 +946,7 @@ def test_nested_repeats_check(name: str, spec_file) -> None:
 
 
 def test_nested_blocks_without_repeat_check(spec_file) -> None:
-    """The same nesting without the repeat works: the xfail above is about repeat alone."""
+    """The same nesting without the repeat checks too."""
     code, out = _check(spec_file("""\
 input: [3, 8, 8]
 blocks:
@@ -891,36 +960,32 @@ layers:
 
 # -- the path itself is wrong -------------------------------------------------------------------
 
+def _bad_argument(detail: str) -> str:
+    """click refuses a SPEC argument that is no readable file before archsolve reads it."""
+    return ("Usage: archsolve check [OPTIONS] SPEC\nTry 'archsolve check --help' for help.\n\n"
+            f"Error: Invalid value for 'SPEC': {detail}\n")
+
+
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "no-such-spec.yaml"
-    code, out = _check(path)
-    assert "Traceback" not in out
-    assert code == 2, out
-    assert "no-such-spec.yaml" in out
-    assert "does not exist" in out.lower() or "no such file" in out.lower(), out
+    assert _check(path) == (2, _refusal(path, "", "no such file"))
 
 
 def test_folder_as_spec(tmp_path: Path) -> None:
     folder = tmp_path / "specs.d"
     folder.mkdir()
-    code, out = _check(folder)
-    assert "Traceback" not in out
-    assert code == 2, out
-    assert "specs.d" in out
-    assert "directory" in out.lower() or "folder" in out.lower(), out
+    assert _check(folder) == (2, _bad_argument(f"File '{folder}' is a directory."))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
 def test_unreadable_file(tmp_path: Path, spec_file) -> None:
     path = spec_file(one("{op: relu}"))
     path.chmod(0)
-    code, out = _check(path)
-    assert code == 2 and "Traceback" not in out, out
-    assert "permission" in out.lower()
+    assert _check(path) == (2, _bad_argument(f"File '{path}' is not readable."))
 
 
 def test_check_with_unknowns_names_solve_in_json_mode(spec_file) -> None:
     path = spec_file(one("{name: c1, op: conv, out: 8, kernel: '?'}"))
-    code, out = _check(path, "--json")
-    assert code == 2 and "Traceback" not in out, out
-    assert "archsolve solve" in out
+    message = ("the spec has 1 unknown value(s) ('?'): c1.kernel; 'archsolve solve {path}' fills them in "
+               "(or give them with --set NAME=VALUE)")
+    assert run_cli_split("check", str(path), "--json") == (2, "", _refusal(path, "", message))

@@ -23,8 +23,8 @@ torch constructor as-is (per-axis lists become tuples), so a defaulted field is
 defaulted by torch itself. Sizes are kept small (spatial 1..20, 3D 1..8, channels 1..8)
 so a forward pass costs well under a millisecond.
 
-``ARCHSOLVE_DIFF_SCALE`` (a float, default 1) multiplies every ``max_examples``, e.g.
-``ARCHSOLVE_DIFF_SCALE=10 pytest tests/test_differential_torch.py`` for a long soak;
+``ARCHSOLVE_EXAMPLES`` (a float, default 1) multiplies every ``max_examples``, e.g.
+``ARCHSOLVE_EXAMPLES=10 pytest tests/test_differential_torch.py`` for a long soak;
 ``--hypothesis-show-statistics`` shows how often torch accepted each op.
 """
 
@@ -50,9 +50,9 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 try:  # tests/ may or may not be a package
-    from .conftest import check_json
+    from .conftest import check_json, examples
 except ImportError:
-    from conftest import check_json  # type: ignore[no-redef]
+    from conftest import check_json, examples  # type: ignore[no-redef]
 
 pytestmark = [
     pytest.mark.torch,
@@ -60,12 +60,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning"),
 ]
 
-SCALE = float(os.environ.get("ARCHSOLVE_DIFF_SCALE", "1"))
-
 
 def _settings(n: int) -> settings:
     return settings(
-        max_examples=max(1, int(n * SCALE)),
+        max_examples=examples(n),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

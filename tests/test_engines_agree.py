@@ -27,9 +27,9 @@ For each spec, and each question, both engines must give the same status, and wh
 Where the search gives up (``unknown``: out of its reach or budget), both engines raise
 SpecError, or Z3's linear encoding alone refuses the question (``EncodingLimit``: a product of
 sizes unknowns decide), that question is skipped; an example where every question was skipped is discarded
-(``assume``).  A SpecError from one engine only is a failure.  ``ENGINE_EXAMPLES=N`` sets the
-example count (default 150: about 6-13 s).  ``--hypothesis-show-statistics`` lists what the
-examples covered and how they came out.
+(``assume``).  A SpecError from one engine only is a failure.  150 examples take about 6-13 s
+(``ARCHSOLVE_EXAMPLES`` scales the count: see conftest.py).  ``--hypothesis-show-statistics``
+lists what the examples covered and how they came out.
 
 The one disagreement the property found (a ``minimize`` naming a tied var: Z3 refused it) is
 pinned at the end as a regression test.
@@ -38,7 +38,6 @@ pinned at the end as a regression test.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +55,8 @@ from archsolve.solve.api import SolveResult, solve_spec, verify
 from archsolve.solve.search.engine import search
 from archsolve.spec.load import Spec, load_text
 
-EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "150"))
+from .conftest import examples
+
 ENGINES = ("search", "z3")
 ALL = 10**6
 MAX_ASSIGNMENTS = 2000  # an upper bound on the product of every unknown's domain
@@ -530,7 +530,7 @@ def check_spec(text: str, minimize: str | None = None) -> int:
     return compared
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
+@settings(max_examples=examples(150), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(drawn=specs(), data=st.data())
 def test_search_and_z3_agree(drawn: Drawn, data: st.DataObject) -> None:

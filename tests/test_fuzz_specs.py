@@ -22,16 +22,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 try:  # tests/ may or may not be a package
-    from .conftest import run_cli
+    from .conftest import examples, run_cli
 except ImportError:
-    from conftest import run_cli  # type: ignore[no-redef]
+    from conftest import examples, run_cli  # type: ignore[no-redef]
 
 import archsolve.check.advice as advice_module
 from archsolve.check import repair as repair_module
 from archsolve.ops.base import REQUIRED
 from archsolve.ops.table import OPS
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=examples(300), deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -255,13 +255,13 @@ def _with_unknowns(doc: dict[str, Any], picks: list[int]) -> dict[str, Any]:
     return doc
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=examples(120))
 @given(doc=spec_docs(), picks=st.lists(st.integers(0, 50), max_size=3))
 def test_solve_on_spec_shaped_documents(spec_path: Path, doc: dict[str, Any], picks: list[int]) -> None:
     _solve_text(spec_path, _dump(_with_unknowns(doc, picks)))
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=examples(60))
 @given(doc=NESTED)
 def test_solve_on_random_documents(spec_path: Path, doc: Any) -> None:
     _solve_text(spec_path, _dump(doc))

@@ -12,7 +12,7 @@ from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.spec.load import load_spec
 
-from .conftest import SPECS, run_cli, run_cli_split
+from .conftest import SPECS, examples, run_cli, run_cli_split
 
 
 def inputs_json(*args: str) -> dict:
@@ -301,7 +301,7 @@ def wide_chains(draw: Any) -> str:
             + "layers:\n" + "\n".join(layers) + "\n" + constraints)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=wide_chains())
 def test_a_proven_pattern_is_what_one_check_per_size_gives(spec_file, text: str) -> None:
     from archsolve.solve.inputs import input_sizes

@@ -16,6 +16,8 @@ from archsolve.check import repair as repair_module
 from archsolve.check.api import check_spec
 from archsolve.spec.load import load_text
 
+from .conftest import examples
+
 UNET = {
     "input": [1, 64, 64],
     "blocks": {"dc": {"params": {"c": None}, "layers": [
@@ -59,7 +61,7 @@ def _enough_time():
         yield
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(PLACES), st.integers(1, 5))
 def test_one_perturbation_gets_a_repair_of_at_most_one_change(place: tuple[int, str], value: int) -> None:
     i, field = place

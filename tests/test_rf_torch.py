@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from .conftest import check_json  # noqa: E402
+from .conftest import check_json, examples  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -435,7 +435,7 @@ def _check_last(spec: dict[str, Any]) -> None:
     assert got[last] == want, f"{last}: archsolve rf {got[last]}, torch rf {want}\n{yaml.safe_dump(spec)}"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(spec=_chain(max_dilation=1))
 def test_rf_random_chains_undilated(spec: dict[str, Any]) -> None:
     """Random chains with dilation 1 everywhere: windows without holes."""
@@ -444,7 +444,7 @@ def test_rf_random_chains_undilated(spec: dict[str, Any]) -> None:
 
 # With dilation 2..3 as well: the windows are followed tap by tap, so holes and taps that
 # land in padding reach nothing.
-@settings(max_examples=200, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
+@settings(max_examples=examples(200), deadline=None, derandomize=True, database=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(spec=_chain(max_dilation=3))
 def test_rf_random_chains(spec: dict[str, Any]) -> None:

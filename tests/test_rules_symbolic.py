@@ -16,6 +16,8 @@ from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Args, Collect, Record
 from archsolve.ops.table import OPS
 
+from .conftest import examples
+
 
 def _symbolize(value: Any, env: dict[str, int], prefix: str) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
@@ -76,7 +78,7 @@ def layers(draw: st.DrawFn) -> tuple[str, dict[str, Any], int, list[tuple[int, .
     return op, given_, ndim, inputs
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(layers())
 def test_one_rule_for_ints_and_trees(case: tuple[str, dict[str, Any], int, list[tuple[int, ...]]]) -> None:
     op, given_, ndim, inputs = case

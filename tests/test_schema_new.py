@@ -76,4 +76,4 @@ def test_new_starters_validate_and_solve(validator, tmp_path: Path, kind: str, d
 def test_every_command_has_help_with_an_example(command: str) -> None:
     code, out = run_cli(command, "--help")
     assert code == 0
-    assert "Example" in out, out
+    assert "\n  Example:\n" in out, out

@@ -33,7 +33,7 @@ from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import solve_spec
 from archsolve.spec.load import Spec, load_spec, load_text
 
-from .conftest import run_cli, run_cli_split
+from .conftest import examples, run_cli, run_cli_split
 
 Values = dict[str, int]
 Solutions = set[tuple[tuple[str, int], ...]]
@@ -179,7 +179,7 @@ def specs(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs())
 def test_engines_list_the_brute_force_solutions(text: str) -> None:
     spec = load_text(text)
