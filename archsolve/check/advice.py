@@ -22,7 +22,7 @@ from typing import Any
 
 from archsolve.errors import ArchsolveError, SpecError
 from archsolve.lang.expr import Name, Num
-from archsolve.ops.base import Collect
+from archsolve.ops.base import Collect, Severity
 from archsolve.ops.table import OPS
 from archsolve.shapes.explain import origin
 from archsolve.shapes.graph import Network
@@ -193,7 +193,7 @@ def add_fixes(report_prop: Propagation, problems: list[Problem]) -> list[tuple[i
         fixes: list[str] = []
         if res is not None and res.args is not None and res.inputs is not None:
             fixes.extend(_local_fixes(prop, p, res))
-        if p.severity == "error" and p.kind in ("mismatch", "size", "exact", "kernel-fits", "crop-size",
+        if p.severity is Severity.ERROR and p.kind in ("mismatch", "size", "exact", "kernel-fits", "crop-size",
                                                 "crop-odd", "constraint"):
             if nearest is None:
                 nearest = nearest_inputs(net, prop.env, prop.input)
@@ -243,7 +243,7 @@ def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
         out.append("an input size that divides exactly avoids it (see 'archsolve inputs')")
     elif p.kind == "crop-odd":
         out.append("make the difference even (adjust the input size or a padding)"
-                   + ("" if p.severity == "error" else ", or accept the extra pixel"))
+                   + ("" if p.severity is Severity.ERROR else ", or accept the extra pixel"))
     return out
 
 
@@ -402,8 +402,8 @@ def _clears(prop: Propagation, order: list[Any], merge: str) -> bool:
         after = propagate(Network(prop.network.spec, tuple(order)), prop.env, receptive_fields=False, counts=False)
     except (SpecError, KeyError):
         return False
-    before = {p.layer for p in prop.problems if p.severity == "error"}
-    broken = {p.layer for p in after.problems if p.severity == "error"}
+    before = {p.layer for p in prop.problems if p.severity is Severity.ERROR}
+    broken = {p.layer for p in after.problems if p.severity is Severity.ERROR}
     return merge not in broken and broken <= before
 
 

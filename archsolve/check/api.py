@@ -21,6 +21,7 @@ from archsolve.check.advice import add_fixes, annotate_merges
 from archsolve.check.bindings import choose_bindings, outside_domain
 from archsolve.check.repair import find_repairs
 from archsolve.limits import DEFAULT_LIMITS, Limits
+from archsolve.ops.base import Severity
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import Problem, Propagation, propagate
 from archsolve.spec.domains import var_allows
@@ -51,7 +52,7 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return not any(p.severity == "error" for p in self.problems)
+        return not any(p.severity is Severity.ERROR for p in self.problems)
 
     @property
     def input(self) -> tuple[int, ...]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from archsolve.errors import ArchsolveError
 from archsolve.lang.yamlio import Document, set_at
+from archsolve.ops.base import Severity
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import Propagation, propagate
 from archsolve.spec.load import Spec, load_document
@@ -94,10 +95,10 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
     spec = prop.network.spec
     if spec.document is None:
         return []
-    troubled = {p.layer for p in prop.problems if p.severity == "error"}
+    troubled = {p.layer for p in prop.problems if p.severity is Severity.ERROR}
     for p in prop.problems:
         res = prop.layers.get(p.layer)
-        if p.severity == "error" and res is not None:
+        if p.severity is Severity.ERROR and res is not None:
             troubled |= set(res.layer.refs or res.layer.sources)
     given = {k: v for k, v in prop.env.items() if k in spec.vars or k in spec.unknowns}
     channels = frozenset(int(r.shape[0]) for r in prop.layers.values() if r.shape)

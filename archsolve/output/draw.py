@@ -44,7 +44,7 @@ from typing import Any
 from archsolve.check.api import check_spec
 from archsolve.errors import ArchsolveError, SpecError, UsageError
 from archsolve.lang.expr import Expr, Name
-from archsolve.ops.base import Collect, Kind, Shape
+from archsolve.ops.base import Collect, Kind, Severity, Shape
 from archsolve.ops.table import OPS, Family
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import layer_args
@@ -203,7 +203,7 @@ def known_shapes(spec: Spec, values: Mapping[str, int] | None = None) -> KnownSh
             shapes.update({n: r.shape for n, r in prop.layers.items()})
             problems: dict[str, str] = {}
             for p in report.problems:
-                if p.severity == "error" and p.layer in prop.layers:
+                if p.severity is Severity.ERROR and p.layer in prop.layers:
                     problems.setdefault(p.layer, p.kind)
             return KnownShapes(spec, values, tuple(prop.network.order), shapes, dict(prop.env), problems,
                                tuple(report.notes))
@@ -232,7 +232,7 @@ def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> KnownShapes:
                 if req.fatal:
                     out = None
                 for f in req.failures:
-                    if f.severity.value == "error":
+                    if f.severity is Severity.ERROR:
                         problems.setdefault(lay.name, f.rule)
             except (ArchsolveError, KeyError, ArithmeticError, ValueError, TypeError):
                 out = None

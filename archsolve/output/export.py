@@ -34,6 +34,7 @@ from typing import Any
 
 from archsolve.check.api import CheckReport, check_spec
 from archsolve.errors import InvalidNetwork, SpecError
+from archsolve.ops.base import Severity
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import Call, Index, Infix, PerAxis, Tensor, Written
 from archsolve.shapes.propagate import LayerResult
@@ -232,7 +233,7 @@ def export_check(spec: Spec, given: Mapping[str, int] | None = None) -> CheckRep
 def _refuse_invalid(report: CheckReport) -> None:
     spec = report.spec
     if not report.ok:
-        errors = [p for p in report.problems if p.severity == "error"]
+        errors = [p for p in report.problems if p.severity is Severity.ERROR]
         shown = "; ".join(f"{p.layer}: {p.message}" for p in errors[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         raise InvalidNetwork(f"{spec.file}: cannot export an invalid network: {shown}{more}; "
@@ -311,7 +312,7 @@ def torch_source(report: CheckReport) -> str:
     lines: list[str] = []
     for i, para in enumerate(paragraphs):
         lines += _fill(_doc(para), "", '"""' if i == 0 else "") + [""]
-    warnings = [p for p in report.problems if p.severity == "warning"]
+    warnings = [p for p in report.problems if p.severity is Severity.WARNING]
     if warnings:
         lines.append("check's warnings:")
         for p in warnings[:5]:

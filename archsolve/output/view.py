@@ -123,7 +123,7 @@ def check_view(report: CheckReport) -> CheckView:
     >>> view.table.rows[1].cells
     ('  enc1/a', 'conv', '[16, 64, 64]', '160', '589,824', '3')
     """
-    problems = tuple(ProblemLine(layer=p.layer, kind=p.kind, severity=Severity(p.severity), message=p.message,
+    problems = tuple(ProblemLine(layer=p.layer, kind=p.kind, severity=p.severity, message=p.message,
                                  fixes=tuple(p.fixes), field=p.field) for p in report.problems)
     errors = tuple(p for p in problems if p.severity is Severity.ERROR)
     warnings = tuple(p for p in problems if p.severity is not Severity.ERROR)
@@ -147,7 +147,7 @@ def layer_table(report: CheckReport) -> LayerTable:
     ('[2, 388, 388]', '31,030,658', <RowMark.GROUP: 'group'>)
     """
     output = report.output
-    broken = {p.layer for p in report.problems if p.severity == Severity.ERROR.value}
+    broken = {p.layer for p in report.problems if p.severity is Severity.ERROR}
     return LayerTable(
         rows=tuple(_layer_row(r, broken) for r in report.rows), output=output, params=report.totals["params"],
         macs=report.totals["macs"], output_text=shape_text(output or None),

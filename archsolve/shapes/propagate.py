@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from archsolve.errors import ExprError, SpecError
 from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num
-from archsolve.ops.base import Args, Collect, Kind, Shape
+from archsolve.ops.base import Args, Collect, Kind, Severity, Shape
 from archsolve.ops.rules import same_reach
 from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
@@ -42,7 +42,7 @@ class Problem:
 
     layer: str
     kind: str
-    severity: str
+    severity: Severity
     message: str
     fixes: tuple[str, ...] = ()
     field: str = ""
@@ -72,7 +72,7 @@ class Propagation:
 
     @property
     def ok(self) -> bool:
-        return not any(p.severity == "error" for p in self.problems)
+        return not any(p.severity is Severity.ERROR for p in self.problems)
 
     def shape_of(self, name: str) -> Shape | None:
         if name == "input":
@@ -319,7 +319,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         out_shape: Shape | None = opdef.shape(args, known, req)
         mine_problems: list[Problem] = []
         if req.failures:
-            mine_problems = [Problem(layer=lay.name, kind=f.rule, severity=f.severity.value, message=f.message,
+            mine_problems = [Problem(layer=lay.name, kind=f.rule, severity=f.severity, message=f.message,
                                      field=f.field) for f in req.failures]
             problems.extend(mine_problems)
             if req.fatal:
@@ -513,7 +513,7 @@ def _check_constraints(prop: Propagation, cache: dict[Any, Any] | None = None) -
         except KeyError as exc:
             if exc.args and exc.args[0] in spec.unknowns:
                 raise
-            prop.problems.append(Problem(layer="constraints", kind="constraint", severity="error",
+            prop.problems.append(Problem(layer="constraints", kind="constraint", severity=Severity.ERROR,
                                          message=f"{c.text}: cannot be evaluated ({exc.args[0]} has no value: "
                                          "an earlier problem stopped the propagation)"))
             continue
@@ -521,11 +521,11 @@ def _check_constraints(prop: Propagation, cache: dict[Any, Any] | None = None) -
             if "division by zero" not in exc.bare:
                 raise SpecError(exc.bare, c.where, "constraints") from None
             # zero for these sizes only (60 // (c1.H - 30) at c1.H = 30): the network fails it
-            prop.problems.append(Problem(layer="constraints", kind="constraint", severity="error",
+            prop.problems.append(Problem(layer="constraints", kind="constraint", severity=Severity.ERROR,
                                          message=f"{c.text} does not hold: {exc.bare} ({_show_values(c.expr, scalars, lists)})"))
             continue
         if not ok:
-            prop.problems.append(Problem(layer="constraints", kind="constraint", severity="error",
+            prop.problems.append(Problem(layer="constraints", kind="constraint", severity=Severity.ERROR,
                                          message=f"{c.text} does not hold: {_show_values(c.expr, scalars, lists)}"))
 
 

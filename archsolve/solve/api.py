@@ -33,6 +33,7 @@ from archsolve.errors import (
     placed,
 )
 from archsolve.lang.expr import Expr, Name, Num, parse
+from archsolve.ops.base import Severity
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve import relax
@@ -107,7 +108,7 @@ def verify(net: Network, values: Mapping[str, int], cache: dict[Any, Any] | None
     """Propagate a solution with plain integers; raise :class:`SolverBug` if it fails.
     ``counts=False``: no parameters or MACs unless a constraint names them."""
     prop = propagate(net, values, receptive_fields=False, cache=cache, counts=counts)
-    errors = [p for p in prop.problems if p.severity == "error"]
+    errors = [p for p in prop.problems if p.severity is Severity.ERROR]
     if errors:
         raise SolverBug(f"the solver's answer {dict(values)} fails the plain check: {errors[0].layer}: "
                         f"{errors[0].message}")
