@@ -162,7 +162,7 @@ def _limits() -> Limits:
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT §3).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Give a var or unknown a value (repeatable).")
 @handle_errors
@@ -205,7 +205,7 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
 @click.option("--write", "write_to", metavar="OUT", type=click.Path(dir_okay=False),
               help="Write the spec with the values filled in to OUT (comments and layout kept).")
 @click.option("--in-place", is_flag=True, help="Write the filled-in spec over SPEC.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT §3).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
 @click.option("--engine", type=click.Choice(["auto", "search", "z3"]), default="auto", show_default=True,
               help="auto: an exact search first, Z3 for what it cannot finish quickly; search or z3: only that one.")
 @click.option("--count", "count", is_flag=True,
@@ -295,7 +295,7 @@ def _progress_bar() -> tuple[Any, Callable[[int], None]]:
 @click.option("--near", type=int, metavar="N", help="Also give the valid sizes nearest to N.")
 @click.option("--timeout", type=click.FloatRange(min=0.001), default=60.0, show_default=True,
               help="Seconds the solver may take; then exit 3.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT §3).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
 @handle_errors
 def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeout: float, as_json: bool) -> None:
     """Which values of the input's size variables make SPEC valid: a list, a pattern, the nearest.

@@ -276,7 +276,7 @@ def search(net: Net, mode: str, weights: dict[str, int] | None = None, budget: f
 
 
 # -- the benchmark's networks -------------------------------------------------------------------
-# Default domains of archsolve's "?" (CONTRACT §1): kernel 1..11, stride 1..4, dilation 1..4,
+# Default domains of archsolve's "?" (docs/spec-format.md): kernel 1..11, stride 1..4, dilation 1..4,
 # conv/deconv padding 0..kernel-1.
 KERNEL = range(1, 12)
 STRIDE = range(1, 5)

@@ -46,8 +46,8 @@ DEEP_LAYERS = 2000
 # (label, ratio limit) for archsolve/torchinfo on ResNet-152
 RESNET_TARGETS = [
     ("issue: <= 1/20 of torchinfo", 1 / 20),
-    ("targets.md: <= 1/5 of torchinfo", 1 / 5),
-    ("targets.md aim: <= 1/10", 1 / 10),
+    ("target: <= 1/5 of torchinfo", 1 / 5),
+    ("target aim: <= 1/10", 1 / 10),
 ]
 DEEP_LIMIT_S = 1.0          # "well under 1 s"
 DEEP_WELL_UNDER_S = 0.5     # what we read "well under" as

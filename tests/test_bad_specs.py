@@ -1,6 +1,6 @@
 """Malformed and broken spec files: each is refused with exit 2 and a message a user can act on.
 
-CONTRACT §2: a bad spec exits 2, the message names the file, the line and the field, and no
+docs/exit-codes.md: a bad spec exits 2, the message names the file, the line and the field, and no
 Python traceback ever reaches the user.  Every case below is a YAML text written out verbatim
 (so line numbers are deterministic) and the whole message ``check`` must print for it: where
 it points ("LINE:COLUMN" after the file's path) and what it says.  The YAML parser's own

@@ -492,7 +492,7 @@ def test_check_picks_values_for_several_free_vars(spec_file, text: str, note: st
 
 
 @pytest.mark.parametrize(("exact", "size", "kinds"), [
-    (True, 5, ["exact"]),  # (5 - 1) % 3 = 1: CONTRACT §1's formula holds for every pool
+    (True, 5, ["exact"]),  # (5 - 1) % 3 = 1: the drop formula holds for every pool
     (True, 7, []),
     (False, 5, []),  # ceil_mode's last window takes the rest: nothing to warn of
 ], ids=["exact-drops", "exact-divides", "not-exact"])

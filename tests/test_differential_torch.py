@@ -12,7 +12,7 @@ running statistics, groupnorm with one value per group).
   ``ok`` false, with a problem of severity ``error`` whose ``layer`` is that layer;
 * otherwise archsolve must exit 0, ``ok`` true (warnings allowed), and the layer's row
   must give torch's ``shape`` (without the batch axis), ``sum(p.numel())`` as ``params``
-  and the multiply-accumulates of CONTRACT section 3, counted from the torch module, as ``macs``.
+  and the multiply-accumulates as docs/json.md defines them, counted from the torch module, as ``macs``.
 
 Layers before the one torch rejects must still match torch. Where the contract is
 stricter than torch, the contract rules: ``add`` needs equal sizes (no broadcasting), and
@@ -192,7 +192,7 @@ def build_torch(layer: dict[str, Any], in_shape: tuple[int, ...]) -> Any:
 
 
 def torch_macs(module: Any, x: Any, y: Any) -> int:
-    """Multiply-accumulates per sample, counted from the torch module (CONTRACT section 3): a conv
+    """Multiply-accumulates per sample, counted from the torch module (docs/json.md): a conv
     Cin/groups * Cout * prod(kernel) * prod(output spatial), a deconv the same over the *input*
     spatial size, a linear in * out for each vector it is applied to; 0 for everything else."""
     if isinstance(module, nn.modules.conv._ConvNd):
@@ -228,7 +228,7 @@ def torch_run(input_shape: list[int], layers: list[dict[str, Any]], batch: int =
             if layer["op"] == "concat":
                 y = torch.cat(xs, dim=1)
             elif layer["op"] == "add":
-                # CONTRACT: every size must be equal (no broadcasting of size-1 axes)
+                # archsolve's rule: every size must be equal (no broadcasting of size-1 axes)
                 if any(x.shape != xs[0].shape for x in xs):
                     return done, (name, f"add of shapes {[list(x.shape) for x in xs]}")
                 y = sum(xs[1:], xs[0])

@@ -1,7 +1,7 @@
 """Fuzzing `archsolve check` with random documents: it may accept or refuse them, never crash.
 
 Whatever the file holds, `check` exits 0 (a valid network), 1 (an invalid one) or 2 (a bad
-spec), and no traceback or "internal error" reaches the user (CONTRACT §2).  Three sources of
+spec), and no traceback or "internal error" reaches the user (docs/exit-codes.md).  Three sources of
 documents: random nested YAML data, spec-shaped documents with random field values, and raw
 YAML-ish text.  The whole module runs in well under 20 s.
 

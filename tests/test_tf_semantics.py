@@ -1,4 +1,4 @@
-"""`semantics: tf`: TensorFlow/Keras shape rules for conv, deconv and pooling (CONTRACT §1)."""
+"""`semantics: tf`: TensorFlow/Keras shape rules for conv, deconv and pooling (docs/semantics.md)."""
 
 from __future__ import annotations
 

@@ -290,7 +290,7 @@ def conv_linear_macs(model: Any, input_shape: tuple[int, ...]) -> int:
     """Multiply-accumulates of every Conv*, ConvTranspose* and Linear layer (batch of one).
 
     A conv: Cin/groups * Cout * prod(kernel) * prod(output spatial size); a deconv the
-    same with the *input* spatial size (CONTRACT section 3); a linear: in * out.
+    same with the *input* spatial size (docs/json.md); a linear: in * out.
     """
     import math
 

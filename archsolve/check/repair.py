@@ -2,7 +2,7 @@
 
 A change edits one value the spec writes -- a layer field, a block-call argument, a
 literal in a block definition (changing every call) or an input size -- to another value
-of that field's default domain (CONTRACT §1).  Single changes are tried exhaustively,
+of that field's default domain (docs/spec-format.md).  Single changes are tried exhaustively,
 fields of the layers in trouble first; pairs are tried only when no single change works,
 within a time bound.  Every repair is verified by re-running the whole check before it is
 offered.

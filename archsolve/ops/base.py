@@ -55,7 +55,7 @@ REQUIRED = object()
 class FieldDef:
     """One field of an op.
 
-    ``minimum``: the smallest literal that is not a bad spec (CONTRACT §1's basic range).
+    ``minimum``: the smallest literal that is not a bad spec (the field's basic range).
     ``domain``: the default domain of a ``"?"`` in this field, as expression text over the
     layer's other fields (``("0", "kernel - 1")``).
     ``default``: a value, :data:`REQUIRED`, or ``"=kernel"`` to copy another field.

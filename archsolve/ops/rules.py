@@ -100,7 +100,7 @@ def _window_out(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ce
 
 def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value], what: str) -> None:
     """Flooring drops ``num % s`` trailing pixels: an error under ``exact``; for a pooling
-    (CONTRACT §1) a warning otherwise."""
+    (docs/semantics.md) a warning otherwise."""
     exact = args.get("_exact", False)
     if not exact and what != "pool":
         return
@@ -258,7 +258,7 @@ def deconv_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
 
 
 def deconv_macs(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
-    # CONTRACT §3: every input pixel is multiplied by the whole kernel once.
+    # as documented for macs: every input pixel is multiplied by the whole kernel once.
     return (inputs[0][0] // args["groups"]) * args["out"] * _prod(args["kernel"]) * _prod(inputs[0][1:])
 
 
@@ -318,7 +318,7 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         out.append(y)
     if not args["ceil_mode"] or args.get("_exact"):
         # ceil_mode's last window takes what floor division would drop, so only `exact`
-        # (CONTRACT §1: every pool divides exactly) speaks of a ceil-mode pool
+        # (every pool divides exactly) speaks of a ceil-mode pool
         _exact(args, req, nums, args["stride"], "pool")
     return tuple(out)
 

@@ -1,4 +1,4 @@
-"""Lay out the report models of :mod:`archsolve.output.view`: plain text, rich, CONTRACT §3's JSON.
+"""Lay out the report models of :mod:`archsolve.output.view`: plain text, rich, and the ``--json`` document (docs/json.md).
 
 Nothing here counts or formats a number: the model has done it.  The people's renderings print
 user strings (a spec's name, its file's path) literally: control characters show as ``\\xNN``
@@ -42,7 +42,7 @@ def printable(text: str) -> str:
 
 
 def check_json(view: CheckView) -> dict[str, Any]:
-    """CONTRACT §3's ``check --json`` document.
+    """The ``check --json`` document (docs/json.md).
 
     >>> from archsolve.check.api import check_file
     >>> from archsolve.output.view import check_view

@@ -67,7 +67,7 @@ class LayerTable:
 
 @dataclass(frozen=True)
 class ProblemLine:
-    """A problem, its fields as CONTRACT §3's JSON names them."""
+    """A problem, its fields as ``check --json`` names them."""
 
     layer: str
     kind: str

@@ -104,7 +104,7 @@ _DEFAULTS: dict[tuple[str, str], Domain] = {}
 
 
 def _default_domain(ends: tuple[str, str]) -> Domain:
-    """A field's default domain (CONTRACT §1), one object for every unknown of the field:
+    """A field's default domain (docs/spec-format.md), one object for every unknown of the field:
     the search works out each domain's values once, by identity."""
     dom = _DEFAULTS.get(ends)
     if dom is None:

@@ -138,7 +138,7 @@ def reference_markdown() -> str:
         "# The spec language: every op and field",
         "",
         "Generated from archsolve's op table (`archsolve/ops.py`) by `archsolve.schema.reference_markdown`;",
-        "a test keeps it in step. The file format as a whole is in CONTRACT.md §1; `archsolve schema`",
+        "a test keeps it in step. The file format as a whole is in docs/spec-format.md; `archsolve schema`",
         "prints the same definitions as a JSON Schema for editors (first line of a spec:",
         "`# yaml-language-server: $schema=archsolve.schema.json`).",
         "",
