@@ -203,3 +203,12 @@ def test_a_network_that_grows_past_the_receptive_field_limit_is_checked(spec_fil
         "input: [1, 4200]\nlayers:\n  - {name: u, op: upsample, scale: 16, repeat: 4}\n"
         "  - {name: c, op: conv, out: 1, kernel: 1}\n")))
     assert code == 0 and "receptive fields are not computed from u/0 on: it is longer than 65536" in out, out
+
+
+def test_an_error_message_writes_control_characters_literally(tmp_path: Path) -> None:
+    """A file name with an escape sequence reaches the terminal as text, not as a command."""
+    path = tmp_path / "a\x1b[2Jb.yaml"
+    path.write_text("input: [1, 8]\n")
+    code, out, err = run_cli_split("check", str(path))
+    shown = str(path).replace("\x1b", "\\x1b")
+    assert (code, out, err) == (2, "", f"archsolve: error: {shown}:1:1: layers: the spec has no 'layers'\n")
