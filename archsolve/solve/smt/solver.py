@@ -14,7 +14,6 @@ import itertools
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import z3
@@ -24,13 +23,6 @@ from archsolve.lang.expr import Bin, Call, Expr, Name, Num
 from archsolve.lang.linear import affine_floor as _affine_floor
 from archsolve.solve.smt.system import SIZE_BOUND, System, Table, user_names
 from archsolve.spec.domains import var_span
-
-
-@dataclass
-class Assignment:
-    """Values of the system variables of one model (selectors included)."""
-
-    values: dict[str, int]
 
 
 class Z3Problem:
@@ -424,24 +416,6 @@ class Z3Problem:
         self.solver.pop()
         return False
 
-    def choose_effects(self, order: Sequence[tuple[Table, list[int]]]) -> dict[str, int]:
-        """For each table in turn, the feasible effect of lowest rank; fix it."""
-        chosen: dict[str, int] = {}
-        for table, ranks in order:
-            sel = self.var(table.selector)
-            rank = self.fresh(f"rank.{table.layer}")
-            for i, r in enumerate(ranks):
-                self.solver.add(z3.Implies(sel == i, rank == r))
-            best, proven = self.minimize(rank, 0)
-            if best is None:
-                break
-            i = ranks.index(best)
-            self.solver.add(sel == i)
-            chosen[table.selector] = i
-            if not proven:
-                raise SolverTimeout("the solver ran out of time while breaking ties")
-        return chosen
-
     def models(self, names: Sequence[str]) -> Iterator[dict[str, int]]:
         """Every distinct assignment of ``names`` (blocking clauses)."""
         vars_ = [self.vars[n] for n in names]
@@ -586,28 +560,3 @@ class Z3Problem:
                     break  # unbounded (no real size is)
             ends.append(best)
         return ends[0], ends[1]
-
-
-def linked_rows(problem: Z3Problem, tables: Sequence[Table], kind: str | None) -> None:
-    """Tie each table's own unknowns to its effect (for tie-breaking by name).
-
-    With a cost objective only the cheapest combos of an effect can be optimal.
-    """
-    for table in tables:
-        if not table.local:
-            continue
-        sel = problem.var(table.selector)
-        for u in table.local:
-            if u not in problem.vars:
-                problem.vars[u] = z3.Int(u, problem.ctx)
-        for i, eff in enumerate(table.effects):
-            combos = eff.combos
-            if kind is not None and eff.costs:
-                best = eff.cost[kind]
-                combos = [c for c, cost in zip(eff.combos, eff.costs, strict=True) if cost[kind] == best]
-            rows = [z3.And([problem.vars[u] == c[u] for u in table.local], problem.ctx) for c in combos]
-            problem.solver.add(z3.Implies(sel == i, z3.Or(rows, problem.ctx)))
-
-
-def evaluate_in(problem: Z3Problem, e: Expr) -> int:
-    return problem.solver.model().eval(problem.term(e), model_completion=True).as_long()
