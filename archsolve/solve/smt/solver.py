@@ -1,11 +1,25 @@
-"""Z3: the only module that imports it.  Z3 objects never leave this module.
+"""Z3: the module that encodes a system for it.  Z3 objects never leave ``solve/smt/``.
 
-:class:`Z3Problem` translates a :class:`~archsolve.symbolic.System` into linear integer
-constraints -- floor division and remainders only by constants, each per-layer effect a
-guarded implication -- and answers the questions ``solve`` asks: one model, the optimum
-(by tightening a bound with incremental solving, not ``z3.Optimize``), every model
+:class:`Z3Problem` translates a :class:`~archsolve.solve.smt.system.System` into linear
+integer constraints -- floor division and remainders only by constants, each per-layer
+effect a guarded implication -- and answers the questions ``solve`` asks: one model, the
+optimum (by tightening a bound with incremental solving, not ``z3.Optimize``), every model
 (blocking clauses over effects and system unknowns only), and an unsat core naming the
-layers and constraints in conflict.
+layers and constraints in conflict.  :func:`encode` adds the spec's constraints.
+
+Example::
+
+    >>> from archsolve.spec.load import load_text
+    >>> from archsolve.shapes.graph import build_network
+    >>> from archsolve.solve.smt.system import build_system, constraint_exprs
+    >>> system = build_system(build_network(load_text('''
+    ... input: [1, 8]
+    ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
+    ... constraints: [up.L == 16]
+    ... ''')))
+    >>> problem = encode(system, constraint_exprs(system), counts=(), timeout=10.0)
+    >>> problem.satisfiable(), problem.core()
+    (True, [])
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ import z3
 from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, interrupted, placed
 from archsolve.lang.expr import Bin, Call, Expr, Name, Num
 from archsolve.lang.linear import affine_floor as _affine_floor
-from archsolve.solve.smt.system import SIZE_BOUND, System, Table, user_names
+from archsolve.solve.smt.system import System, Table, at_constraint, user_names
 from archsolve.spec.domains import var_span
 
 
@@ -449,56 +463,15 @@ class Z3Problem:
                 yield v
                 stack += [(v + 1, b), (a, v - 1)]
 
-    # -- a pattern of valid values, proven (inputs) --------------------------------------------------
-    def _members(self, x: Any, starts: Sequence[int], period: int) -> Any:
-        return z3.Or([z3.And(x >= s, (x - s) % period == 0) for s in starts], self.ctx)
-
-    def smallest_in(self, name: str, lo: int, hi: int) -> int | None:
-        """The smallest value of ``name`` in ``lo..hi`` that has a model (None: none), by
-        bisection; a time-out raises SolverTimeout."""
-        x = self.vars[name]
+    def unsat_with(self, *constraints: Any, assume_labels: bool = True) -> bool:
+        """Whether no model satisfies ``constraints`` too (added in a scope of their own), the
+        labels assumed or, with ``assume_labels=False``, free to be false: one check (False
+        also for a time-out)."""
         self.solver.push()
         try:
-            self.solver.add(x >= lo, x <= hi)
-            best, proven = self.minimize(x, lo)
-        finally:
-            self.solver.pop()
-        if best is not None and not proven:
-            raise SolverTimeout("the time ran out looking for the smallest valid value")
-        return best
-
-    def none_outside(self, name: str, starts: Sequence[int], period: int, lo: int, hi: int) -> bool:
-        """Whether no value of ``name`` in ``lo..hi`` other than ``s + period * k`` (``s`` in
-        ``starts``) has a model: one check (False also for a time-out)."""
-        x = self.vars[name]
-        self.solver.push()
-        try:
-            self.solver.add(x >= lo, x <= hi, z3.Not(self._members(x, starts, period)))
+            self.solver.add(*constraints)
             self._arm()
-            return bool(self._run(*([] if self.committed else self.labels.values())) == z3.unsat)
-        finally:
-            self.solver.pop()
-
-    def none_failing(self, name: str, starts: Sequence[int], period: int, lo: int, hi: int) -> bool:
-        """Whether every value ``s + period * k`` of ``name`` in ``lo..hi`` keeps every labelled
-        constraint: one check that some value breaks one (False also for a time-out).
-
-        Exact only where every other variable follows from ``name`` alone (a layer's size by
-        its definition, a quotient by its own): no tables, no other free variable -- the
-        caller's to ensure.  Needs an uncommitted problem made with ``bound_sizes=False``: its
-        labels may be false, and the conditions themselves are negated, the definitions
-        asserted."""
-        assert not self.committed and not self.bound_sizes
-        x = self.vars[name]
-        self.solver.push()
-        try:
-            # a size past the bound fails too: the committed problem, which has the bound, has
-            # no model there (made with bound_sizes=False, the sizes are free to go past it)
-            past = [z3.Or(v > SIZE_BOUND, v < -SIZE_BOUND) for v in self.loose]
-            self.solver.add(x >= lo, x <= hi, self._members(x, starts, period), *self.definitions,
-                            z3.Or([z3.Not(c) for c in self.guarded] + past, self.ctx))
-            self._arm()
-            return bool(self._run() == z3.unsat)
+            return bool(self._run(*(self.labels.values() if assume_labels and not self.committed else ())) == z3.unsat)
         finally:
             self.solver.pop()
 
@@ -560,3 +533,17 @@ class Z3Problem:
                     break  # unbounded (no real size is)
             ends.append(best)
         return ends[0], ends[1]
+
+
+def encode(system: System, constraints: Sequence[tuple[Expr, str, str]], *, counts: Sequence[str],
+           timeout: float | None, bound_sizes: bool = True) -> Z3Problem:
+    """The system in Z3 with the spec's ``constraints`` (from
+    :func:`~archsolve.solve.smt.system.constraint_exprs`), each under its label, and the
+    totals ``counts`` (``params``, ``macs``) that they name as variables of their own."""
+    problem = Z3Problem(system, timeout, bound_sizes)
+    for kind in counts:
+        problem.vars[kind] = problem.objective_term(kind)[0]
+    for i, (expr, label, text) in enumerate(constraints):
+        with at_constraint(system.spec.constraints[i], i):
+            problem.add(label, problem.bool_term(expr), text)
+    return problem
