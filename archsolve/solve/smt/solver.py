@@ -64,6 +64,7 @@ class Z3Problem:
         self.committed = False
         self.last_model: Any = None
         self.cost_floor = 0  # the cheapest the tables can be: a lower bound for the objective
+        self.goal: tuple[Any, int | None] | None = None  # the objective solve minimizes, and its floor
         for name in system.variables:
             self.var(name)
         layers = {lay.name: lay for lay in system.spec.layers}
@@ -368,6 +369,20 @@ class Z3Problem:
                 floor += self.cost_floor - before
             return (z3.Sum(parts) if parts else z3.IntVal(0, self.ctx)), floor
         return self.term(objective), None
+
+    def encode_objective(self, objective: Expr | str) -> None:
+        """The objective :meth:`optimize` minimizes (see :meth:`objective_term`)."""
+        self.goal = self.objective_term(objective)
+
+    def optimize(self) -> tuple[int | None, bool]:
+        """The objective's optimum (:meth:`minimize`), kept for good: every later model has
+        it.  (optimum, proven optimal)."""
+        assert self.goal is not None
+        obj, floor = self.goal
+        best, proven = self.minimize(obj, floor)
+        if best is not None:
+            self.solver.add(obj == best)
+        return best, proven
 
     def minimize(self, obj: Any, floor: int | None = None) -> tuple[int | None, bool]:
         """Bisect between ``floor`` (a lower bound) and the best model's value, each step an
