@@ -51,8 +51,9 @@ from hypothesis.errors import InvalidArgument
 from archsolve.errors import EncodingLimit, SpecError
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
-from archsolve.solve.api import SolveResult, solve_spec, verify
+from archsolve.solve.api import SolveResult, solve_spec
 from archsolve.solve.search.engine import search
+from archsolve.solve.solution import verify
 from archsolve.spec.load import Spec, load_text
 
 from .conftest import examples

@@ -31,7 +31,11 @@ from archsolve.errors import ArchsolveError
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import _objective
-from archsolve.solve.search.engine import Answer, _Search, search
+from archsolve.solve.search.budget import Budget, OutOfBudget
+from archsolve.solve.search.engine import Answer, search
+from archsolve.solve.search.optimum import Optimum
+from archsolve.solve.search.plan import Plan
+from archsolve.solve.search.walk import Listing
 from archsolve.spec.load import load_spec, load_text
 
 from .conftest import assignments, run_cli_split, write_spec
@@ -549,13 +553,13 @@ def test_a_first_solutions_walk_answers_alike_with_and_without_its_memo(path: st
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A first solution's walk remembers layer results only once it runs long (FRESH_NODES):
     remembering from the start, or never, changes nothing but the time."""
-    import archsolve.solve.search.engine as search_module
+    import archsolve.solve.search.walk as walk_module
 
     root = Path(__file__).resolve().parent.parent
     net = build_network(load_spec(root / path))
     answers = []
     for fresh_nodes in (0, 10**9):
-        monkeypatch.setattr(search_module, "FRESH_NODES", fresh_nodes)
+        monkeypatch.setattr(walk_module, "FRESH_NODES", fresh_nodes)
         got = search(net, "first", "sum", 1, 5.0)
         answers.append(None if got is None else (got.solutions, got.complete))
     assert answers[0] == answers[1]
@@ -644,7 +648,7 @@ constraints: [c.L == 5]
 def test_out_of_budget_is_none_and_prompt(mode: str, budget: float) -> None:
     net = net_of(CHAIN)
     assert len(net.spec.unknowns) == 48
-    _Search(net, "sum", time.perf_counter() + 1.0)  # in reach: the None below is the budget's
+    Plan(net, "sum")  # in reach: the None below is the budget's
     start = time.perf_counter()
     assert search(net, mode, "sum", ALL, budget) is None
     assert time.perf_counter() - start < budget + 1.5
@@ -667,9 +671,9 @@ def test_a_quick_try_gives_up_early_on_a_hopeless_walk(mode: str) -> None:
 def test_a_quick_try_ends_with_its_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
     # the walk is judged only on its CPU time here: a garbage collection in a busy test
     # process can take the 50 ms after which a walk that has found nothing may look hopeless
-    import archsolve.solve.search.engine
+    import archsolve.solve.search.budget
 
-    monkeypatch.setattr(archsolve.solve.search.engine, "JUDGE_AFTER_S", 60.0)
+    monkeypatch.setattr(archsolve.solve.search.budget, "JUDGE_AFTER_S", 60.0)
     net = net_of(CHAIN)  # solutions at once, so never hopeless: millions of them, so out of time
     assert search(net, "all", "sum", ALL, BUDGET, quick=0.0) is None
     assert search(net, "all", "sum", 2, BUDGET, quick=5.0) is not None
@@ -682,7 +686,7 @@ def test_a_quick_try_ends_with_its_cpu_time(monkeypatch: pytest.MonkeyPatch) -> 
     (1.0, None, False),     # found something: the share no longer tells
 ], ids=["too-soon", "slow", "nearly-done", "found-some"])
 def test_when_a_quick_try_is_hopeless(spent: float, done: float | None, hopeless: bool) -> None:
-    s = _Search(net_of(CHAIN), "sum", time.perf_counter() + BUDGET, quick=time.process_time() + 60)
+    s = Budget(deadline=time.perf_counter() + BUDGET, quick=time.process_time() + 60, memo={})
     s.walk_cpu = time.process_time() - spent
     s.progress = lambda: done
     assert s.hopeless() is hopeless
@@ -695,9 +699,9 @@ def test_when_a_quick_try_is_hopeless(spent: float, done: float | None, hopeless
     ([3, 7, 2], [4, 0, 2], 0.625),   # closed and fixed steps (width 0) count nothing
 ], ids=["start", "half", "nested", "skip-closed"])
 def test_the_share_of_a_walk_behind_it(drawn: list[int], widths: list[int], share: float) -> None:
-    from archsolve.solve.search.engine import _share
+    from archsolve.solve.search.budget import share as share_of
 
-    assert _share(drawn, widths) == pytest.approx(share)
+    assert share_of(drawn, widths) == pytest.approx(share)
 
 
 # ==========================================================================================
@@ -910,14 +914,13 @@ constraints: [O * K == 8]
 
 
 def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
-    from archsolve.solve.search.engine import OutOfBudget
+    record = Optimum.record
 
-    def out_once_a_leaf_is_found(self: _Search) -> None:
-        self.nodes += 1
-        if self.best[1] is not None:
-            raise OutOfBudget
+    def out_once_a_leaf_is_found(self: Optimum, *args: Any) -> None:
+        record(self, *args)
+        raise OutOfBudget
 
-    monkeypatch.setattr(_Search, "tick", out_once_a_leaf_is_found)
+    monkeypatch.setattr(Optimum, "record", out_once_a_leaf_is_found)
     net = net_of(CHAIN)
     assert search(net, "opt", "sum", ALL, BUDGET) is None  # the default: nothing unproven
     got = search(net, "opt", "sum", ALL, BUDGET, keep_best=True)
@@ -931,14 +934,14 @@ def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest
 
 
 def test_a_listing_out_of_budget_can_answer_what_it_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    from archsolve.solve.search.engine import OutOfBudget
+    record = Listing.record
 
-    def out_after_two(self: _Search) -> None:
-        self.nodes += 1
+    def out_after_two(self: Listing, *args: Any) -> None:
         if len(self.found) >= 2:
             raise OutOfBudget
+        record(self, *args)
 
-    monkeypatch.setattr(_Search, "tick", out_after_two)
+    monkeypatch.setattr(Listing, "record", out_after_two)
     net = net_of(CHAIN)
     assert search(net, "all", "sum", ALL, BUDGET) is None
     got = search(net, "all", "sum", ALL, BUDGET, keep_best=True)
@@ -1048,18 +1051,18 @@ def test_the_optimum_walk_sees_its_deadline_on_every_group(monkeypatch: pytest.M
     """A walk over groups made earlier (kept per input) went on past its deadline: it only
     looked at the clock when it made a new group (--timeout 30 took 42 s)."""
     counts = {"tick": 0, "group": 0}
-    tick, group = _Search.tick, _Search.group
+    tick, group = Budget.tick, Optimum.group
 
-    def counted_tick(self: _Search) -> None:
+    def counted_tick(self: Budget) -> None:
         counts["tick"] += 1
         tick(self)
 
-    def counted_group(self: _Search, *args: Any) -> Any:
+    def counted_group(self: Optimum, *args: Any) -> Any:
         counts["group"] += 1
         return group(self, *args)
 
-    monkeypatch.setattr(_Search, "tick", counted_tick)
-    monkeypatch.setattr(_Search, "group", counted_group)
+    monkeypatch.setattr(Budget, "tick", counted_tick)
+    monkeypatch.setattr(Optimum, "group", counted_group)
     answer = search(build_network(load_text(LONG_OPTIMUM)), "opt", "sum", 1, 0.3, keep_best=True)
     assert answer is not None and answer.timed_out
     assert counts["tick"] >= counts["group"] > 1000

@@ -1205,8 +1205,9 @@ def test_z3_alone_refuses_a_layers_count_as_the_objective() -> None:
 def test_an_answer_outside_its_domain_fails_verification(spec_file, text: str, values: dict[str, int],
                                                          message: str) -> None:
     """The network runs with these values, but they are not the spec's to take: a solver bug."""
+    from archsolve.errors import SolverBug
     from archsolve.shapes.graph import build_network
-    from archsolve.solve.api import SolverBug, verify
+    from archsolve.solve.solution import verify
 
     net = build_network(load_spec(str(spec_file(text))))
     with pytest.raises(SolverBug) as err:
@@ -1216,8 +1217,9 @@ def test_an_answer_outside_its_domain_fails_verification(spec_file, text: str, v
 
 def test_an_answer_outside_its_domain_in_a_repeated_layer_fails_verification(spec_file) -> None:
     """One "?" stands in every copy of a repeated layer: each copy's kernel bounds it."""
+    from archsolve.errors import SolverBug
     from archsolve.shapes.graph import build_network
-    from archsolve.solve.api import SolverBug, verify
+    from archsolve.solve.solution import verify
 
     net = build_network(load_spec(str(spec_file(
         "input: [1, 16]\nlayers: [{name: c, op: conv, out: 1, kernel: 3, padding: \"?\", repeat: 2}]\n"))))
@@ -1229,8 +1231,9 @@ def test_an_answer_outside_its_domain_in_a_repeated_layer_fails_verification(spe
 def test_a_listings_shared_cache_checks_each_solutions_domains(spec_file) -> None:
     """A listing verifies its solutions with one cache: the ends worked out for one solution
     are reused only for another with the same kernel, and a value outside them still fails."""
+    from archsolve.errors import SolverBug
     from archsolve.shapes.graph import build_network
-    from archsolve.solve.api import SolverBug, verify
+    from archsolve.solve.solution import verify
 
     net = build_network(load_spec(str(spec_file(
         "input: [1, 16]\nlayers: [{name: a, op: conv, out: 1, kernel: \"?\", padding: \"?\"}]\n"))))

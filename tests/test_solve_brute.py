@@ -1213,7 +1213,6 @@ def _force_timeout(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
 
 @pytest.mark.parametrize("method", [
     "lexmin",
-    "choose_effects",
     "minimize",
 ])
 @pytest.mark.parametrize("case_id", ["unet2-padded", "maxpool-ceil", "input-size-var", "var-kernel-in-two-layers"])

@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
-from archsolve.shapes.graph import build_network
+from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import propagate
+from archsolve.solve.smt import patterns
+from archsolve.solve.smt.solver import Z3Problem, encode
+from archsolve.solve.smt.system import build_system, constraint_exprs
 from archsolve.spec.domains import EmptyDomain, var_span
-from archsolve.spec.load import Spec
+from archsolve.spec.load import Spec, suggest
 
 MAX_VALUES = 100_000
 
@@ -126,17 +130,12 @@ def size_vars(spec: Spec) -> list[str]:
 def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None = None,
                 near: int | None = None, timeout: float | None = 60.0) -> dict[str, AxisReport]:
     """The valid values of each input size variable (see the module docstring)."""
-    from archsolve.solve.smt import solver as z3layer
-    from archsolve.solve.smt.system import at_constraint, build_system, constraint_exprs
-
     names = size_vars(spec)
     if not names:
         raise UsageError(f"{spec.file}: the input has no size variable; write e.g. input: [1, H, W] with "
                          "vars: {H: {min: 1, max: 1024}, W: H}")
     if axis is not None:
         if axis not in names:
-            from archsolve.spec.load import suggest
-
             var = spec.vars.get(axis)
             tie = f"; {axis} is tied to {var.expr}, so ask for {', '.join(sorted(var.expr.names()))}" \
                 if var is not None and var.expr is not None else ""
@@ -146,20 +145,16 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
     _input_exprs_evaluate(spec, names, rng)
     net = build_network(spec)
     deadline = None if timeout is None else time.monotonic() + timeout
-    problem: Any = None
+    problem: Z3Problem | None = None
     # the totals params and macs, where constraints name them (MACs grow with the sizes)
     named = set().union(*(c.expr.names() for c in spec.constraints)) if spec.constraints else set()
     counts = [k for k in ("params", "macs") if k in named]
 
-    def encoded(bound_sizes: bool = True) -> Any:
-        made = z3layer.Z3Problem(system, None if deadline is None else max(0.001, deadline - time.monotonic()),
-                                 bound_sizes)
-        for kind in counts:  # as solve does: the totals a constraint names
-            made.vars[kind] = made.objective_term(kind)[0]
-        for i, (expr, label, text) in enumerate(constraint_exprs(system)):
-            with at_constraint(spec.constraints[i], i):
-                made.add(label, made.bool_term(expr), text)
-        return made
+    def encoded(bound_sizes: bool = True) -> Z3Problem:
+        # as solve does: the totals a constraint names
+        return encode(system, constraint_exprs(system), counts=counts,
+                      timeout=None if deadline is None else max(0.001, deadline - time.monotonic()),
+                      bound_sizes=bound_sizes)
 
     try:
         system = build_system(net, counts, frozenset(names), deadline)
@@ -223,7 +218,7 @@ def _input_exprs_evaluate(spec: Spec, names: list[str], rng: tuple[int, int] | N
             continue
 
 
-def _solved(problem: Any, name: str, lo: int, hi: int, out: list[int]) -> None:
+def _solved(problem: Z3Problem, name: str, lo: int, hi: int, out: list[int]) -> None:
     for v in problem.values_in(name, lo, hi):
         out.append(v)
         if len(out) >= MAX_VALUES:
@@ -235,7 +230,7 @@ PATTERN_SEEN = 16  # valid sizes that make a pattern worth proving
 PATTERN_STARTS = 8  # the most progressions a pattern is made of
 
 
-def _proven_pattern(problem: Any, encoded: Any, name: str, lo: int, hi: int) -> tuple[list[int], int] | None:
+def _proven_pattern(problem: Z3Problem, encoded: Callable[..., Z3Problem], name: str, lo: int, hi: int) -> tuple[list[int], int] | None:
     """The valid values of ``name`` in ``lo..hi`` as progressions ``s + period * k`` (the
     starts, the period), proven by two solver checks: no other value is valid, and none of
     these fails a rule; None when no pattern shows in the first valid sizes (all of them
@@ -244,7 +239,7 @@ def _proven_pattern(problem: Any, encoded: Any, name: str, lo: int, hi: int) -> 
     start.  A U-Net's 62,489 valid tiles in 1..10^6 take well under a second, where one
     check per size took minutes."""
     try:
-        first = problem.smallest_in(name, lo, hi)
+        first = patterns.smallest_in(problem, name, lo, hi)
         if first is None:
             return [], 1
         width = 32
@@ -260,8 +255,8 @@ def _proven_pattern(problem: Any, encoded: Any, name: str, lo: int, hi: int) -> 
         if period is None:
             return None
         starts = [x for x in seen if x < first + period]
-        if problem.none_outside(name, starts, period, lo, hi) and encoded(bound_sizes=False).none_failing(
-                name, starts, period, lo, hi):
+        if patterns.none_outside(problem, name, starts, period, lo, hi) and patterns.none_failing(
+                encoded(bound_sizes=False), name, starts, period, lo, hi):
             return starts, period
     except SolverTimeout:
         pass  # what time is left goes to the listing
@@ -302,7 +297,7 @@ def _one_check_decides(spec: Spec, names: list[str]) -> bool:
     return not spec.unknowns and len(free) == 1 and free == names[:1]
 
 
-def _scanned(net: Any, name: str, lo: int, hi: int, deadline: float | None, out: list[int]) -> None:
+def _scanned(net: Network, name: str, lo: int, hi: int, deadline: float | None, out: list[int]) -> None:
     """The valid values by checking each one (the way ``check --set`` would)."""
     for v in range(lo, hi + 1):
         if deadline is not None and not v & 63 and time.monotonic() > deadline:

@@ -1,11 +1,25 @@
-"""Z3: the only module that imports it.  Z3 objects never leave this module.
+"""Z3: the module that encodes a system for it.  Z3 objects never leave ``solve/smt/``.
 
-:class:`Z3Problem` translates a :class:`~archsolve.symbolic.System` into linear integer
-constraints -- floor division and remainders only by constants, each per-layer effect a
-guarded implication -- and answers the questions ``solve`` asks: one model, the optimum
-(by tightening a bound with incremental solving, not ``z3.Optimize``), every model
+:class:`Z3Problem` translates a :class:`~archsolve.solve.smt.system.System` into linear
+integer constraints -- floor division and remainders only by constants, each per-layer
+effect a guarded implication -- and answers the questions ``solve`` asks: one model, the
+optimum (by tightening a bound with incremental solving, not ``z3.Optimize``), every model
 (blocking clauses over effects and system unknowns only), and an unsat core naming the
-layers and constraints in conflict.
+layers and constraints in conflict.  :func:`encode` adds the spec's constraints.
+
+Example::
+
+    >>> from archsolve.spec.load import load_text
+    >>> from archsolve.shapes.graph import build_network
+    >>> from archsolve.solve.smt.system import build_system, constraint_exprs
+    >>> system = build_system(build_network(load_text('''
+    ... input: [1, 8]
+    ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
+    ... constraints: [up.L == 16]
+    ... ''')))
+    >>> problem = encode(system, constraint_exprs(system), counts=(), timeout=10.0)
+    >>> problem.satisfiable(), problem.core()
+    (True, [])
 """
 
 from __future__ import annotations
@@ -14,7 +28,6 @@ import itertools
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import z3
@@ -22,15 +35,8 @@ import z3
 from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, interrupted, placed
 from archsolve.lang.expr import Bin, Call, Expr, Name, Num
 from archsolve.lang.linear import affine_floor as _affine_floor
-from archsolve.solve.smt.system import SIZE_BOUND, System, Table, user_names
+from archsolve.solve.smt.system import System, Table, at_constraint, user_names
 from archsolve.spec.domains import var_span
-
-
-@dataclass
-class Assignment:
-    """Values of the system variables of one model (selectors included)."""
-
-    values: dict[str, int]
 
 
 class Z3Problem:
@@ -58,6 +64,7 @@ class Z3Problem:
         self.committed = False
         self.last_model: Any = None
         self.cost_floor = 0  # the cheapest the tables can be: a lower bound for the objective
+        self.goal: tuple[Any, int | None] | None = None  # the objective solve minimizes, and its floor
         for name in system.variables:
             self.var(name)
         layers = {lay.name: lay for lay in system.spec.layers}
@@ -363,6 +370,20 @@ class Z3Problem:
             return (z3.Sum(parts) if parts else z3.IntVal(0, self.ctx)), floor
         return self.term(objective), None
 
+    def encode_objective(self, objective: Expr | str) -> None:
+        """The objective :meth:`optimize` minimizes (see :meth:`objective_term`)."""
+        self.goal = self.objective_term(objective)
+
+    def optimize(self) -> tuple[int | None, bool]:
+        """The objective's optimum (:meth:`minimize`), kept for good: every later model has
+        it.  (optimum, proven optimal)."""
+        assert self.goal is not None
+        obj, floor = self.goal
+        best, proven = self.minimize(obj, floor)
+        if best is not None:
+            self.solver.add(obj == best)
+        return best, proven
+
     def minimize(self, obj: Any, floor: int | None = None) -> tuple[int | None, bool]:
         """Bisect between ``floor`` (a lower bound) and the best model's value, each step an
         incremental check of ``obj <= mid``: (optimum, proven optimal)."""
@@ -424,24 +445,6 @@ class Z3Problem:
         self.solver.pop()
         return False
 
-    def choose_effects(self, order: Sequence[tuple[Table, list[int]]]) -> dict[str, int]:
-        """For each table in turn, the feasible effect of lowest rank; fix it."""
-        chosen: dict[str, int] = {}
-        for table, ranks in order:
-            sel = self.var(table.selector)
-            rank = self.fresh(f"rank.{table.layer}")
-            for i, r in enumerate(ranks):
-                self.solver.add(z3.Implies(sel == i, rank == r))
-            best, proven = self.minimize(rank, 0)
-            if best is None:
-                break
-            i = ranks.index(best)
-            self.solver.add(sel == i)
-            chosen[table.selector] = i
-            if not proven:
-                raise SolverTimeout("the solver ran out of time while breaking ties")
-        return chosen
-
     def models(self, names: Sequence[str]) -> Iterator[dict[str, int]]:
         """Every distinct assignment of ``names`` (blocking clauses)."""
         vars_ = [self.vars[n] for n in names]
@@ -475,56 +478,15 @@ class Z3Problem:
                 yield v
                 stack += [(v + 1, b), (a, v - 1)]
 
-    # -- a pattern of valid values, proven (inputs) --------------------------------------------------
-    def _members(self, x: Any, starts: Sequence[int], period: int) -> Any:
-        return z3.Or([z3.And(x >= s, (x - s) % period == 0) for s in starts], self.ctx)
-
-    def smallest_in(self, name: str, lo: int, hi: int) -> int | None:
-        """The smallest value of ``name`` in ``lo..hi`` that has a model (None: none), by
-        bisection; a time-out raises SolverTimeout."""
-        x = self.vars[name]
+    def unsat_with(self, *constraints: Any, assume_labels: bool = True) -> bool:
+        """Whether no model satisfies ``constraints`` too (added in a scope of their own), the
+        labels assumed or, with ``assume_labels=False``, free to be false: one check (False
+        also for a time-out)."""
         self.solver.push()
         try:
-            self.solver.add(x >= lo, x <= hi)
-            best, proven = self.minimize(x, lo)
-        finally:
-            self.solver.pop()
-        if best is not None and not proven:
-            raise SolverTimeout("the time ran out looking for the smallest valid value")
-        return best
-
-    def none_outside(self, name: str, starts: Sequence[int], period: int, lo: int, hi: int) -> bool:
-        """Whether no value of ``name`` in ``lo..hi`` other than ``s + period * k`` (``s`` in
-        ``starts``) has a model: one check (False also for a time-out)."""
-        x = self.vars[name]
-        self.solver.push()
-        try:
-            self.solver.add(x >= lo, x <= hi, z3.Not(self._members(x, starts, period)))
+            self.solver.add(*constraints)
             self._arm()
-            return bool(self._run(*([] if self.committed else self.labels.values())) == z3.unsat)
-        finally:
-            self.solver.pop()
-
-    def none_failing(self, name: str, starts: Sequence[int], period: int, lo: int, hi: int) -> bool:
-        """Whether every value ``s + period * k`` of ``name`` in ``lo..hi`` keeps every labelled
-        constraint: one check that some value breaks one (False also for a time-out).
-
-        Exact only where every other variable follows from ``name`` alone (a layer's size by
-        its definition, a quotient by its own): no tables, no other free variable -- the
-        caller's to ensure.  Needs an uncommitted problem made with ``bound_sizes=False``: its
-        labels may be false, and the conditions themselves are negated, the definitions
-        asserted."""
-        assert not self.committed and not self.bound_sizes
-        x = self.vars[name]
-        self.solver.push()
-        try:
-            # a size past the bound fails too: the committed problem, which has the bound, has
-            # no model there (made with bound_sizes=False, the sizes are free to go past it)
-            past = [z3.Or(v > SIZE_BOUND, v < -SIZE_BOUND) for v in self.loose]
-            self.solver.add(x >= lo, x <= hi, self._members(x, starts, period), *self.definitions,
-                            z3.Or([z3.Not(c) for c in self.guarded] + past, self.ctx))
-            self._arm()
-            return bool(self._run() == z3.unsat)
+            return bool(self._run(*(self.labels.values() if assume_labels and not self.committed else ())) == z3.unsat)
         finally:
             self.solver.pop()
 
@@ -588,26 +550,15 @@ class Z3Problem:
         return ends[0], ends[1]
 
 
-def linked_rows(problem: Z3Problem, tables: Sequence[Table], kind: str | None) -> None:
-    """Tie each table's own unknowns to its effect (for tie-breaking by name).
-
-    With a cost objective only the cheapest combos of an effect can be optimal.
-    """
-    for table in tables:
-        if not table.local:
-            continue
-        sel = problem.var(table.selector)
-        for u in table.local:
-            if u not in problem.vars:
-                problem.vars[u] = z3.Int(u, problem.ctx)
-        for i, eff in enumerate(table.effects):
-            combos = eff.combos
-            if kind is not None and eff.costs:
-                best = eff.cost[kind]
-                combos = [c for c, cost in zip(eff.combos, eff.costs, strict=True) if cost[kind] == best]
-            rows = [z3.And([problem.vars[u] == c[u] for u in table.local], problem.ctx) for c in combos]
-            problem.solver.add(z3.Implies(sel == i, z3.Or(rows, problem.ctx)))
-
-
-def evaluate_in(problem: Z3Problem, e: Expr) -> int:
-    return problem.solver.model().eval(problem.term(e), model_completion=True).as_long()
+def encode(system: System, constraints: Sequence[tuple[Expr, str, str]], *, counts: Sequence[str],
+           timeout: float | None, bound_sizes: bool = True) -> Z3Problem:
+    """The system in Z3 with the spec's ``constraints`` (from
+    :func:`~archsolve.solve.smt.system.constraint_exprs`), each under its label, and the
+    totals ``counts`` (``params``, ``macs``) that they name as variables of their own."""
+    problem = Z3Problem(system, timeout, bound_sizes)
+    for kind in counts:
+        problem.vars[kind] = problem.objective_term(kind)[0]
+    for i, (expr, label, text) in enumerate(constraints):
+        with at_constraint(system.spec.constraints[i], i):
+            problem.add(label, problem.bool_term(expr), text)
+    return problem

@@ -40,7 +40,7 @@ from typing import Any
 from archsolve.errors import EncodingLimit, SolverTimeout, SpecError, placed
 from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, Value, fold, lift
 from archsolve.lang.linear import canonical
-from archsolve.ops.base import Args, Kind, Record, Severity, Shape
+from archsolve.ops.base import AXIS_NAMES, Args, Kind, Record, Severity, Shape
 from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network
 from archsolve.spec.domains import ENUMERATED, in_field_domains, is_dependent, unknown_span, unknown_values
@@ -562,8 +562,6 @@ def build_system(net: Network, objectives: Sequence[str] = (), named: frozenset[
 
 def attribute_terms(system: System) -> dict[str, Expr]:
     """``name.C``, ``name.H``, ... for constraints, from the symbolic shapes."""
-    from archsolve.ops.base import AXIS_NAMES
-
     spec = system.spec
     axes = ("C", *AXIS_NAMES[spec.ndim])
     out: dict[str, Expr] = {}
