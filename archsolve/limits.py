@@ -2,7 +2,7 @@
 
 A spec file may come from anyone: these bounds keep a hostile or mistaken one from filling
 the memory or the time.  The command line's ``--max-*`` flags make one :class:`Limits`; the
-loader keeps it on the :class:`~archsolve.spec.load.Spec`, where every later stage reads it.
+loader keeps it on the :class:`~archsolve.spec.model.Spec`, where every later stage reads it.
 Nothing is stored in module globals, so one call's flags never leak into the next call.
 
     >>> from archsolve.spec.load import load_text

@@ -12,7 +12,8 @@ import pytest
 from archsolve.check.api import check_spec
 from archsolve.errors import UsageError
 from archsolve.output.draw import dot_source, known_shapes, mermaid_source, render
-from archsolve.spec.load import Spec, load_spec, load_text
+from archsolve.spec.load import load_spec, load_text
+from archsolve.spec.model import Spec
 
 from .conftest import SPECS
 

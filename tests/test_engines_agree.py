@@ -54,7 +54,8 @@ from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import SolveResult, solve_spec
 from archsolve.solve.search.engine import search
 from archsolve.solve.solution import verify
-from archsolve.spec.load import Spec, load_text
+from archsolve.spec.load import load_text
+from archsolve.spec.model import Spec
 
 from .conftest import examples
 

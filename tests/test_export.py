@@ -22,7 +22,8 @@ import pytest
 from archsolve.check.api import check_spec
 from archsolve.errors import InvalidNetwork, SpecError
 from archsolve.output.export import class_name, export_check, torch_source
-from archsolve.spec.load import Semantics, Spec, load_spec, load_text
+from archsolve.spec.load import load_spec, load_text
+from archsolve.spec.model import Semantics, Spec
 
 from .conftest import ROOT, SPECS
 

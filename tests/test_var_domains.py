@@ -31,7 +31,8 @@ from archsolve.errors import ArchsolveError, SpecError
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import solve_spec
-from archsolve.spec.load import Spec, load_spec, load_text
+from archsolve.spec.load import load_spec, load_text
+from archsolve.spec.model import Spec
 
 from .conftest import examples, run_cli, run_cli_split
 

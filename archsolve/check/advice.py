@@ -28,7 +28,7 @@ from archsolve.shapes.explain import origin
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import Problem, Propagation, propagate
 from archsolve.spec.domains import var_allows
-from archsolve.spec.load import Layer
+from archsolve.spec.model import Layer
 
 NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
 NEAREST_ALONE = 64  # ... and for one axis moved by itself

@@ -25,7 +25,8 @@ from archsolve.ops.base import Severity
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import Problem, Propagation, propagate
 from archsolve.spec.domains import var_allows
-from archsolve.spec.load import Spec, load_spec
+from archsolve.spec.load import load_spec
+from archsolve.spec.model import Spec
 
 
 @dataclass

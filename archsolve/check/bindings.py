@@ -24,7 +24,8 @@ from archsolve.lang.expr import Bin, Name, Num
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import propagate
 from archsolve.spec.domains import domain_cycles, resolve_vars, var_allows, var_ends, var_span
-from archsolve.spec.load import Constraint, Spec, suggest
+from archsolve.spec.load import suggest
+from archsolve.spec.model import Constraint, Spec
 
 BINDING_SECONDS = 1.0  # for the search that picks several free vars' values
 SCAN_LIMIT = 4096

@@ -27,7 +27,8 @@ from archsolve.lang.yamlio import Document, set_at
 from archsolve.ops.base import Severity
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import Propagation, propagate
-from archsolve.spec.load import Spec, load_document
+from archsolve.spec.load import load_document
+from archsolve.spec.model import Spec
 from archsolve.spec.written import MAX_VALUES_PER_FIELD, Candidate, _domain_values, _layer_env, candidates
 
 REPAIR_SECONDS = 3.0

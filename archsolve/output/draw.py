@@ -49,7 +49,7 @@ from archsolve.ops.table import OPS, Family
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import layer_args
 from archsolve.spec.domains import resolve_vars
-from archsolve.spec.load import Group, Layer, Spec
+from archsolve.spec.model import Group, Layer, Spec
 
 FORMATS = ("dot", "mermaid", "svg", "png")
 NO_DOT = ("drawing svg/png needs Graphviz's dot program: apt-get install graphviz "

@@ -38,7 +38,7 @@ from archsolve.ops.base import Severity
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import Call, Index, Infix, PerAxis, Tensor, Written
 from archsolve.shapes.propagate import LayerResult
-from archsolve.spec.load import Semantics, Spec
+from archsolve.spec.model import Semantics, Spec
 
 MAX_LINE = 109  # generated lines stay shorter than 110 characters
 INDENT = "    "

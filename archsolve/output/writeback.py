@@ -23,7 +23,7 @@ from typing import Any
 
 from archsolve.errors import SpecError, UsageError
 from archsolve.lang.yamlio import set_at
-from archsolve.spec.load import Spec
+from archsolve.spec.model import Spec
 
 
 def atomic_write(target: str | Path, text: str) -> None:

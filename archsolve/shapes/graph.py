@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import SpecError
-from archsolve.spec.load import Layer, Spec
+from archsolve.spec.model import Layer, Spec
 
 
 @dataclass(frozen=True)

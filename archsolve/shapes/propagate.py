@@ -28,7 +28,7 @@ from archsolve.ops.rules import same_reach
 from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
 from archsolve.spec.domains import evaluate_field, resolve_vars
-from archsolve.spec.load import Layer, Semantics, Spec
+from archsolve.spec.model import Layer, Semantics, Spec
 
 COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
                ">=": operator.ge}

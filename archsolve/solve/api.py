@@ -27,7 +27,8 @@ from archsolve.shapes.graph import Network, build_network
 from archsolve.solve import relax
 from archsolve.solve.search.engine import Answer, search
 from archsolve.solve.solution import OBJECTIVE_KINDS, ObjectiveNames, Solution, sort_best_first, verified
-from archsolve.spec.load import Spec, load_spec, written_values
+from archsolve.spec.load import load_spec
+from archsolve.spec.model import Spec, written_values
 
 DEFAULT_TIMEOUT = 60.0
 SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the question

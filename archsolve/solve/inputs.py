@@ -29,7 +29,8 @@ from archsolve.solve.smt import patterns
 from archsolve.solve.smt.solver import Z3Problem, encode
 from archsolve.solve.smt.system import build_system, constraint_exprs
 from archsolve.spec.domains import EmptyDomain, var_span
-from archsolve.spec.load import Spec, suggest
+from archsolve.spec.load import suggest
+from archsolve.spec.model import Spec
 
 MAX_VALUES = 100_000
 

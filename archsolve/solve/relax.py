@@ -30,7 +30,8 @@ from typing import Any, Protocol
 
 from archsolve.errors import ArchsolveError, SolverBug
 from archsolve.lang.yamlio import Document, set_at
-from archsolve.spec.load import Spec, load_document
+from archsolve.spec.load import load_document
+from archsolve.spec.model import Spec
 from archsolve.spec.written import candidates, writable
 
 RELAX_SECONDS = 0.6  # at most, for every try together: an unsat answer should stay quick

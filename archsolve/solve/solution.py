@@ -30,7 +30,7 @@ from archsolve.ops.base import Severity
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import attribute_values, propagate
 from archsolve.spec.domains import copies_of, dependent_bounds, var_ends
-from archsolve.spec.load import Spec
+from archsolve.spec.model import Spec
 
 OBJECTIVE_KINDS = ("params", "macs")  # the objectives that are totals, summed over the layers
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from archsolve.errors import ExprError, SpecError
 from archsolve.lang.expr import Expr, interval
-from archsolve.spec.load import Layer, Spec, Unknown
+from archsolve.spec.model import Layer, Spec, Unknown
 
 # the widest values a field's "?" can take by default: a domain end naming a field the layer
 # does not give a value for (a block argument's) is bounded by these

@@ -19,11 +19,7 @@ Example::
 from __future__ import annotations
 
 import difflib
-import enum
-import re
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsolve.errors import ExprError, Location, SpecError
@@ -31,211 +27,27 @@ from archsolve.lang.expr import COMPARISONS, CONSTRAINT, Bin, Call, Expr, Name, 
 from archsolve.lang.yamlio import Document, parse_document, read_document
 from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.base import AXIS_NAMES, REQUIRED, FieldDef, Kind
-from archsolve.ops.table import ALIASES, OPS, OpDef
-
-UNKNOWN = "?"
-MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NO_NAMES: Mapping[str, int] = MappingProxyType({})
-RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
-# what ``name.X`` means for any layer or block call: its output's sizes, shape and counts
-ATTRIBUTES = ("C", "D", "H", "W", "L", "shape", "params", "macs")
-
-TF_PADDED = frozenset({"conv", "deconv", "maxpool", "avgpool"})
-TOP_KEYS = ("name", "semantics", "exact", "input", "vars", "domains", "blocks", "layers",
-            "constraints", "minimize", "description")
-LAYER_KEYS = ("name", "op", "block", "from", "repeat", "comment")
-
-
-class Semantics(enum.Enum):
-    TORCH = "torch"
-    TF = "tf"
-
-
-@dataclass(frozen=True)
-class Domain:
-    """An integer range (both ends included; ends may be expressions) or a finite set.
-
-        >>> d = Domain(lo=parse("0"), hi=parse("k - 1"))
-        >>> str(d), sorted(d.names()), d.ends({"k": 3}), d.contains(3, {"k": 3})
-        ('0..k - 1', ['k'], (0, 2), False)
-        >>> Domain(values=(3, 5, 7)).ends()
-        (3, 7)
-    """
-
-    lo: Expr | None = None
-    hi: Expr | None = None
-    values: tuple[int, ...] | None = None
-
-    def __str__(self) -> str:
-        if self.values is not None:
-            return "{" + ", ".join(map(str, self.values)) + "}"
-        return f"{self.lo}..{self.hi}"
-
-    @property
-    def listed(self) -> bool:
-        """Whether it is a finite set (``{in: [...]}``) rather than a range."""
-        return self.values is not None
-
-    def names(self) -> frozenset[str]:
-        """The names its ends depend on (vars, or the layer's fields for a ``"?"``)."""
-        if self.values is not None:
-            return frozenset()
-        assert self.lo is not None and self.hi is not None
-        return frozenset(self.lo.names() | self.hi.names())
-
-    def ends(self, env: Mapping[str, int] = _NO_NAMES) -> tuple[int, int]:
-        """Its smallest and largest value with the names bound in ``env`` (a KeyError where
-        an end names an unbound name)."""
-        if self.values is not None:
-            return min(self.values), max(self.values)
-        assert self.lo is not None and self.hi is not None
-        return self.lo.evaluate(env), self.hi.evaluate(env)
-
-    def contains(self, value: int, env: Mapping[str, int] = _NO_NAMES) -> bool:
-        """Whether ``value`` lies in it, with the names bound in ``env``."""
-        if self.values is not None:
-            return value in self.values
-        lo, hi = self.ends(env)
-        return lo <= value <= hi
-
-
-_DEFAULTS: dict[tuple[str, str], Domain] = {}
-
-
-def _default_domain(ends: tuple[str, str]) -> Domain:
-    """A field's default domain (docs/spec-format.md), one object for every unknown of the field:
-    the search works out each domain's values once, by identity."""
-    dom = _DEFAULTS.get(ends)
-    if dom is None:
-        dom = _DEFAULTS[ends] = Domain(lo=parse(ends[0]), hi=parse(ends[1]))
-    return dom
-
-
-@dataclass(frozen=True)
-class Var:
-    """A named unknown with a domain, or a name tied to an expression (``W: H``)."""
-
-    name: str
-    where: Location
-    domain: Domain | None = None
-    expr: Expr | None = None
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A ``"?"``: named after where it stands (``up1.stride``, ``mid.k``, ``enc1/a.kernel``)."""
-
-    name: str
-    field: str
-    layer: str
-    where: Location
-    domain: Domain
-    path: tuple[Any, ...] = ()  # where the "?" stands in the YAML document (for write-back)
-
-    def of_any(self, layers: Collection[str]) -> bool:
-        """Whether it is a field of one of ``layers``, or an argument of the block call
-        they come from (``a.s`` for ``a/d``)."""
-        return self.layer in layers or any(n.startswith(self.layer + "/") for n in layers)
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One expanded layer.
-
-    ``values`` maps field names to: an Expr (INT), a tuple of Exprs per axis (AXES),
-    a tuple of (before, after) Expr pairs per axis (SIDES), or a plain str / bool / float.
-    ``written`` records which values the spec wrote (the rest are defaults), with the
-    place each was written, for repairs and write-back.
-    """
-
-    name: str
-    op: str
-    values: Mapping[str, Any]
-    sources: tuple[str, ...]
-    depth: int
-    where: Location
-    group: str | None = None
-    written: Mapping[str, str] = field(default_factory=dict)
-    refs: tuple[str, ...] = ()  # ``sources`` as the spec names them (a block call, not its last layer)
-
-    @property
-    def opdef(self) -> OpDef:
-        return OPS[self.op]
-
-
-@dataclass(frozen=True)
-class Group:
-    """A row for a block call, or for a ``repeat`` (its copies follow it)."""
-
-    name: str
-    op: str  # "block:NAME" or "repeat:OP"
-    depth: int
-    where: Location
-    output: str  # the layer whose output is the group's output
-    members: tuple[str, ...]  # every layer inside it, transitively
-    group: str | None = None
-
-
-@dataclass(frozen=True)
-class Constraint:
-    expr: Expr
-    text: str
-    where: Location
-
-
-@dataclass(frozen=True)
-class Spec:
-    """A loaded, validated, expanded spec."""
-
-    file: str
-    name: str | None
-    semantics: Semantics
-    exact: bool
-    input: tuple[Expr, ...]
-    vars: Mapping[str, Var]
-    domains: Mapping[str, Domain]
-    layers: tuple[Layer, ...]
-    groups: tuple[Group, ...]
-    rows: tuple[str, ...]  # layer and group names in report order
-    unknowns: Mapping[str, Unknown]
-    constraints: tuple[Constraint, ...]
-    minimize: Expr | None
-    aliases: Mapping[str, str]  # group name -> its output layer
-    document: Document = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
-    written_values: _WrittenValues = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
-    minimize_text: str | None = None  # ``minimize`` as written (``c.kernel``, where ``minimize`` has its 3)
-    # made by writeback.writable: a "?" standing for several unknowns gives them one value, and
-    # a spec edited from it (a relaxation) is to be made so too
-    ties_calls: bool = False
-    limits: Limits = field(repr=False, compare=False, default=DEFAULT_LIMITS)  # the bounds it was loaded under
-
-    @property
-    def ndim(self) -> int:
-        return len(self.input) - 1
-
-    @property
-    def axis_names(self) -> tuple[str, ...]:
-        return AXIS_NAMES[self.ndim]
-
-    def tied(self) -> dict[str, Expr]:
-        """Every tied var (``W: H``, ``D: W``) as an expression over free names only."""
-        tied = {n: v.expr for n, v in self.vars.items() if v.expr is not None}
-        for _ in range(len(tied) + 1):  # ties may chain
-            tied = {n: e.substitute(tied) for n, e in tied.items()}
-        return tied
-
-    def layer(self, name: str) -> Layer:
-        return self._by_name[self.aliases.get(name, name)]
-
-    @property
-    def _by_name(self) -> dict[str, Layer]:
-        cache = self.__dict__.get("_layer_cache")
-        if cache is None:
-            cache = {lay.name: lay for lay in self.layers}
-            object.__setattr__(self, "_layer_cache", cache)
-        return cache
-
+from archsolve.ops.table import ALIASES, OPS
+from archsolve.spec.model import (
+    ATTRIBUTES,
+    LAYER_KEYS,
+    MAX_VALUE,
+    NAME_PATTERN,
+    RESERVED,
+    TF_PADDED,
+    TOP_KEYS,
+    UNKNOWN,
+    Constraint,
+    Domain,
+    Group,
+    Layer,
+    Semantics,
+    Spec,
+    Unknown,
+    Var,
+    WrittenValues,
+    default_domain,
+)
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -300,7 +112,7 @@ class _Loader:
         self.unknowns: dict[str, Unknown] = {}
         self.call_args: dict[str, dict[str, Expr]] = {}  # block call -> its parameters' values
         self.items: dict[str, tuple[str, dict[str, Any]]] = {}  # a layer as written (no copy index) -> op, fields
-        self._written: _WrittenValues | None = None
+        self._written: WrittenValues | None = None
         inp = data["input"]
         if not isinstance(inp, list) or not 2 <= len(inp) <= 4:
             raise self.err("expected [channels, then 1, 2 or 3 spatial sizes], e.g. [3, 224, 224], got "
@@ -354,7 +166,7 @@ class _Loader:
         for name, spec in raw.items():
             path = ("vars", name)
             fieldname = f"vars.{name}"
-            if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED:
+            if not isinstance(name, str) or not NAME_PATTERN.match(name) or name in RESERVED:
                 raise self.err(f"{name!r} is not a valid variable name", path, fieldname)
             where = self.doc.where(path)
             if isinstance(spec, dict):
@@ -478,7 +290,7 @@ class _Loader:
             if domain is None:
                 raise self.err(f"{fieldname} cannot be unknown ('?')", path, fieldname)
             if unknown not in self.unknowns:
-                dom = self.domains.get(base) or _default_domain(domain)
+                dom = self.domains.get(base) or default_domain(domain)
                 self.unknowns[unknown] = Unknown(unknown, base, layer, self.doc.where(path), dom, tuple(path))
             return Name(unknown)
         e = self.expr(raw, path, fieldname, self.vars, scope)
@@ -490,7 +302,7 @@ class _Loader:
     # -- blocks ----------------------------------------------------------------------------
     def check_block(self, bname: str, block: Any) -> None:
         path = ("blocks", bname)
-        if not _NAME.match(bname):
+        if not NAME_PATTERN.match(bname):
             raise self.err(f"{bname!r} is not a valid block name", path, f"blocks.{bname}")
         if bname in OPS or bname in ALIASES:
             raise self.err(f"a block cannot be named like the op {bname!r}", path, f"blocks.{bname}")
@@ -510,7 +322,7 @@ class _Loader:
                 raise self.err(f"{p!r} is not a valid parameter name: a call's {p} is its output's "
                                f"({', '.join(ATTRIBUTES)} name a layer's or call's output)",
                                (*path, "params", p), f"blocks.{bname}.params.{p}")
-            if not isinstance(p, str) or not _NAME.match(p) or p in RESERVED or p in LAYER_KEYS:
+            if not isinstance(p, str) or not NAME_PATTERN.match(p) or p in RESERVED or p in LAYER_KEYS:
                 raise self.err(f"{p!r} is not a valid parameter name", (*path, "params", p),
                                f"blocks.{bname}.params")
         layers = block.get("layers")
@@ -593,7 +405,7 @@ class _Loader:
                 raise self.err(f"a layer must be a mapping like {{op: conv, ...}}, got {_type_name(item)}",
                                ipath, f"{path[-1]}[{i}]")
             written = item.get("name")
-            if written is not None and (not isinstance(written, str) or not _NAME.match(written)
+            if written is not None and (not isinstance(written, str) or not NAME_PATTERN.match(written)
                                         or written in RESERVED):
                 raise self.err(f"{written!r} is not a valid layer name (letters, digits and _; not "
                                f"{', '.join(sorted(RESERVED))})", (*ipath, "name"), "name")
@@ -902,10 +714,10 @@ class _Loader:
         self.check_names(e, path, fieldname)
         return e, shown
 
-    def written(self) -> _WrittenValues:
+    def written(self) -> WrittenValues:
         """The names of written values (made once the layers are all loaded)."""
         if self._written is None:
-            self._written = _WrittenValues(self.call_args, {**{lay.name: (lay.op, lay.values) for lay in self.layers},
+            self._written = WrittenValues(self.call_args, {**{lay.name: (lay.op, lay.values) for lay in self.layers},
                                                             **self.items})
         return self._written
 
@@ -940,69 +752,10 @@ class _Loader:
             raise self.err(f"unknown name {n!r}{suggest(n, options)}", path, fieldname)
 
 
-@dataclass(frozen=True)
-class _WrittenValues:
-    """``s1.k`` (a block call's argument) and ``c.kernel`` (a layer's integer field, one axis
-    as ``c.stride[1]``; a ``repeat``'s copies are named as written, ``c``) stand for what is
-    written there: the unknown while it is ``"?"``, the number once it is filled in -- so a
-    spec that ``solve --write`` filled keeps its constraints' meaning."""
-
-    calls: Mapping[str, Mapping[str, Expr]]
-    items: Mapping[str, tuple[str, Mapping[str, Any]]]
-
-    def resolve(self, e: Expr, known: set[str]) -> Expr:
-        """``e`` with such names replaced; ``known`` (vars, unknowns) stay. ValueError: a name
-        that cannot stand for one value."""
-        found: dict[str, Expr] = {}
-        for n in e.names():
-            if n in known:
-                continue
-            base, _, attr = n.rpartition(".")
-            fname, _, axis = attr.partition("[")
-            if fname in ATTRIBUTES:
-                continue
-            args = self.calls.get(base)
-            if args is not None and attr in args:
-                found[n] = args[attr]
-                continue
-            entry = self.items.get(base)
-            fdef = OPS[entry[0]].field_map.get(fname) if entry is not None else None
-            if entry is None or fdef is None or fdef.kind not in (Kind.INT, Kind.AXES, Kind.SIDES):
-                continue
-            v = entry[1].get(fname)
-            if axis:
-                k = axis.rstrip("]")
-                if not isinstance(v, tuple):
-                    continue
-                if not k.isdigit() or int(k) >= len(v):
-                    raise ValueError(f"{n!r}: {base}.{fname} has {len(v)} axes (0..{len(v) - 1})")
-                v = v[int(k)]
-            leaves = _leaves_of(v)
-            if not leaves or not all(isinstance(x, Expr) for x in leaves):
-                continue  # a word (padding 'same'), or nothing written
-            if any(x != leaves[0] for x in leaves):
-                shown = ", ".join(map(str, leaves))
-                raise ValueError(f"{n!r} differs per axis or side ({shown}): name one axis, as {base}.{fname}[0]"
-                                 if not axis else f"{n!r} differs before and after ({shown})")
-            found[n] = leaves[0]
-        return e.substitute(found) if found else e
 
 
-def _leaves_of(v: Any) -> list[Any]:
-    if isinstance(v, tuple):
-        return [x for item in v for x in _leaves_of(item)]
-    return [v] if v is not None else []
 
 
-def written_values(spec: Spec, e: Expr) -> Expr:
-    """``e`` with the names of written values replaced (see :class:`_WrittenValues`), for an
-    expression from outside the spec (``--minimize``). SpecError: a name that cannot."""
-    if spec.written_values is None:
-        return e
-    try:
-        return spec.written_values.resolve(e, set(spec.vars) | set(spec.unknowns))
-    except ValueError as exc:
-        raise SpecError(str(exc)) from None
 
 
 def _divides_by_zero(e: Expr) -> Expr | None:

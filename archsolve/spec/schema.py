@@ -17,7 +17,7 @@ from typing import Any
 
 from archsolve.ops.base import REQUIRED, FieldDef, Kind
 from archsolve.ops.table import ALIASES, OPS
-from archsolve.spec.load import LAYER_KEYS, TOP_KEYS
+from archsolve.spec.model import LAYER_KEYS, TOP_KEYS
 
 VALUE = {"description": "an integer, \"?\" (solve it), a var or block-parameter name, or an expression "
                         "over them (+ - * // % min() max())",

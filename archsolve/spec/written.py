@@ -26,7 +26,7 @@ from archsolve.errors import ExprError
 from archsolve.lang.expr import Bin, Name, parse
 from archsolve.ops.base import Kind
 from archsolve.ops.table import ALIASES, OPS
-from archsolve.spec.load import Constraint, Spec
+from archsolve.spec.model import Constraint, Spec
 
 MAX_VALUES_PER_FIELD = 16
 SPATIAL = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "size", "factor"})

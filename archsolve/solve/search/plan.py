@@ -41,7 +41,7 @@ from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import COMPARISONS, ArgPlan, names_in, plan_for
 from archsolve.spec.domains import ENUMERATED, is_dependent, unknown_values, var_span
-from archsolve.spec.load import Domain, Layer
+from archsolve.spec.model import Domain, Layer
 
 COUNTS = ("params", "macs")  # objectives the search sums layer by layer
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value

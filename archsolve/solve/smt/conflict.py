@@ -30,7 +30,7 @@ from archsolve.lang.expr import Bin, Expr, ListExpr, Name, Num
 from archsolve.ops.table import OPS
 from archsolve.solve.smt.solver import Z3Problem
 from archsolve.solve.smt.system import System, attribute_terms
-from archsolve.spec.load import Spec
+from archsolve.spec.model import Spec
 
 
 def refuse_empty_domain(spec: Spec, core: list[str]) -> None:

@@ -44,7 +44,7 @@ from archsolve.ops.base import AXIS_NAMES, Args, Kind, Record, Severity, Shape
 from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network
 from archsolve.spec.domains import ENUMERATED, in_field_domains, is_dependent, unknown_span, unknown_values
-from archsolve.spec.load import Constraint, Domain, Layer, Spec
+from archsolve.spec.model import Constraint, Domain, Layer, Spec
 
 PLACEHOLDER = "§"  # never valid in a spec name: marks an input size inside an effect
 # every size the solver derives lies within +-SIZE_BOUND (bounded integers keep Z3 fast); the

@@ -1,0 +1,294 @@
+"""A loaded spec as data: frozen values the later stages read, never change.
+
+:class:`Spec` holds the expanded layers (blocks inlined, ``repeat`` unrolled), each field an
+:class:`~archsolve.lang.expr.Expr` over vars and unknowns, with the vars, the ``"?"`` unknowns
+and their :class:`Domain`, the constraints and the objective.  :mod:`archsolve.spec.load` makes
+them from a YAML document.
+
+    >>> d = Domain(values=(3, 5, 7))
+    >>> str(d), d.contains(5)
+    ('{3, 5, 7}', True)
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from archsolve.errors import Location, SpecError
+from archsolve.lang.expr import Expr, parse
+from archsolve.lang.yamlio import Document
+from archsolve.limits import DEFAULT_LIMITS, Limits
+from archsolve.ops.base import AXIS_NAMES, Kind
+from archsolve.ops.table import OPS, OpDef
+
+UNKNOWN = "?"
+MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NO_NAMES: Mapping[str, int] = MappingProxyType({})
+RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
+
+
+# what ``name.X`` means for any layer or block call: its output's sizes, shape and counts
+ATTRIBUTES = ("C", "D", "H", "W", "L", "shape", "params", "macs")
+TF_PADDED = frozenset({"conv", "deconv", "maxpool", "avgpool"})
+TOP_KEYS = ("name", "semantics", "exact", "input", "vars", "domains", "blocks", "layers",
+            "constraints", "minimize", "description")
+LAYER_KEYS = ("name", "op", "block", "from", "repeat", "comment")
+
+
+class Semantics(enum.Enum):
+    TORCH = "torch"
+    TF = "tf"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """An integer range (both ends included; ends may be expressions) or a finite set.
+
+        >>> d = Domain(lo=parse("0"), hi=parse("k - 1"))
+        >>> str(d), sorted(d.names()), d.ends({"k": 3}), d.contains(3, {"k": 3})
+        ('0..k - 1', ['k'], (0, 2), False)
+        >>> Domain(values=(3, 5, 7)).ends()
+        (3, 7)
+    """
+
+    lo: Expr | None = None
+    hi: Expr | None = None
+    values: tuple[int, ...] | None = None
+
+    def __str__(self) -> str:
+        if self.values is not None:
+            return "{" + ", ".join(map(str, self.values)) + "}"
+        return f"{self.lo}..{self.hi}"
+
+    @property
+    def listed(self) -> bool:
+        """Whether it is a finite set (``{in: [...]}``) rather than a range."""
+        return self.values is not None
+
+    def names(self) -> frozenset[str]:
+        """The names its ends depend on (vars, or the layer's fields for a ``"?"``)."""
+        if self.values is not None:
+            return frozenset()
+        assert self.lo is not None and self.hi is not None
+        return frozenset(self.lo.names() | self.hi.names())
+
+    def ends(self, env: Mapping[str, int] = _NO_NAMES) -> tuple[int, int]:
+        """Its smallest and largest value with the names bound in ``env`` (a KeyError where
+        an end names an unbound name)."""
+        if self.values is not None:
+            return min(self.values), max(self.values)
+        assert self.lo is not None and self.hi is not None
+        return self.lo.evaluate(env), self.hi.evaluate(env)
+
+    def contains(self, value: int, env: Mapping[str, int] = _NO_NAMES) -> bool:
+        """Whether ``value`` lies in it, with the names bound in ``env``."""
+        if self.values is not None:
+            return value in self.values
+        lo, hi = self.ends(env)
+        return lo <= value <= hi
+_DEFAULTS: dict[tuple[str, str], Domain] = {}
+
+
+def default_domain(ends: tuple[str, str]) -> Domain:
+    """A field's default domain (docs/spec-format.md), one object for every unknown of the field:
+    the search works out each domain's values once, by identity."""
+    dom = _DEFAULTS.get(ends)
+    if dom is None:
+        dom = _DEFAULTS[ends] = Domain(lo=parse(ends[0]), hi=parse(ends[1]))
+    return dom
+
+
+@dataclass(frozen=True)
+class Var:
+    """A named unknown with a domain, or a name tied to an expression (``W: H``)."""
+
+    name: str
+    where: Location
+    domain: Domain | None = None
+    expr: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A ``"?"``: named after where it stands (``up1.stride``, ``mid.k``, ``enc1/a.kernel``)."""
+
+    name: str
+    field: str
+    layer: str
+    where: Location
+    domain: Domain
+    path: tuple[Any, ...] = ()  # where the "?" stands in the YAML document (for write-back)
+
+    def of_any(self, layers: Collection[str]) -> bool:
+        """Whether it is a field of one of ``layers``, or an argument of the block call
+        they come from (``a.s`` for ``a/d``)."""
+        return self.layer in layers or any(n.startswith(self.layer + "/") for n in layers)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One expanded layer.
+
+    ``values`` maps field names to: an Expr (INT), a tuple of Exprs per axis (AXES),
+    a tuple of (before, after) Expr pairs per axis (SIDES), or a plain str / bool / float.
+    ``written`` records which values the spec wrote (the rest are defaults), with the
+    place each was written, for repairs and write-back.
+    """
+
+    name: str
+    op: str
+    values: Mapping[str, Any]
+    sources: tuple[str, ...]
+    depth: int
+    where: Location
+    group: str | None = None
+    written: Mapping[str, str] = field(default_factory=dict)
+    refs: tuple[str, ...] = ()  # ``sources`` as the spec names them (a block call, not its last layer)
+
+    @property
+    def opdef(self) -> OpDef:
+        return OPS[self.op]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A row for a block call, or for a ``repeat`` (its copies follow it)."""
+
+    name: str
+    op: str  # "block:NAME" or "repeat:OP"
+    depth: int
+    where: Location
+    output: str  # the layer whose output is the group's output
+    members: tuple[str, ...]  # every layer inside it, transitively
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    expr: Expr
+    text: str
+    where: Location
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A loaded, validated, expanded spec."""
+
+    file: str
+    name: str | None
+    semantics: Semantics
+    exact: bool
+    input: tuple[Expr, ...]
+    vars: Mapping[str, Var]
+    domains: Mapping[str, Domain]
+    layers: tuple[Layer, ...]
+    groups: tuple[Group, ...]
+    rows: tuple[str, ...]  # layer and group names in report order
+    unknowns: Mapping[str, Unknown]
+    constraints: tuple[Constraint, ...]
+    minimize: Expr | None
+    aliases: Mapping[str, str]  # group name -> its output layer
+    document: Document = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    written_values: WrittenValues = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    minimize_text: str | None = None  # ``minimize`` as written (``c.kernel``, where ``minimize`` has its 3)
+    # made by writeback.writable: a "?" standing for several unknowns gives them one value, and
+    # a spec edited from it (a relaxation) is to be made so too
+    ties_calls: bool = False
+    limits: Limits = field(repr=False, compare=False, default=DEFAULT_LIMITS)  # the bounds it was loaded under
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input) - 1
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        return AXIS_NAMES[self.ndim]
+
+    def tied(self) -> dict[str, Expr]:
+        """Every tied var (``W: H``, ``D: W``) as an expression over free names only."""
+        tied = {n: v.expr for n, v in self.vars.items() if v.expr is not None}
+        for _ in range(len(tied) + 1):  # ties may chain
+            tied = {n: e.substitute(tied) for n, e in tied.items()}
+        return tied
+
+    def layer(self, name: str) -> Layer:
+        return self._by_name[self.aliases.get(name, name)]
+
+    @property
+    def _by_name(self) -> dict[str, Layer]:
+        cache = self.__dict__.get("_layer_cache")
+        if cache is None:
+            cache = {lay.name: lay for lay in self.layers}
+            object.__setattr__(self, "_layer_cache", cache)
+        return cache
+
+
+@dataclass(frozen=True)
+class WrittenValues:
+    """``s1.k`` (a block call's argument) and ``c.kernel`` (a layer's integer field, one axis
+    as ``c.stride[1]``; a ``repeat``'s copies are named as written, ``c``) stand for what is
+    written there: the unknown while it is ``"?"``, the number once it is filled in -- so a
+    spec that ``solve --write`` filled keeps its constraints' meaning."""
+
+    calls: Mapping[str, Mapping[str, Expr]]
+    items: Mapping[str, tuple[str, Mapping[str, Any]]]
+
+    def resolve(self, e: Expr, known: set[str]) -> Expr:
+        """``e`` with such names replaced; ``known`` (vars, unknowns) stay. ValueError: a name
+        that cannot stand for one value."""
+        found: dict[str, Expr] = {}
+        for n in e.names():
+            if n in known:
+                continue
+            base, _, attr = n.rpartition(".")
+            fname, _, axis = attr.partition("[")
+            if fname in ATTRIBUTES:
+                continue
+            args = self.calls.get(base)
+            if args is not None and attr in args:
+                found[n] = args[attr]
+                continue
+            entry = self.items.get(base)
+            fdef = OPS[entry[0]].field_map.get(fname) if entry is not None else None
+            if entry is None or fdef is None or fdef.kind not in (Kind.INT, Kind.AXES, Kind.SIDES):
+                continue
+            v = entry[1].get(fname)
+            if axis:
+                k = axis.rstrip("]")
+                if not isinstance(v, tuple):
+                    continue
+                if not k.isdigit() or int(k) >= len(v):
+                    raise ValueError(f"{n!r}: {base}.{fname} has {len(v)} axes (0..{len(v) - 1})")
+                v = v[int(k)]
+            leaves = _leaves_of(v)
+            if not leaves or not all(isinstance(x, Expr) for x in leaves):
+                continue  # a word (padding 'same'), or nothing written
+            if any(x != leaves[0] for x in leaves):
+                shown = ", ".join(map(str, leaves))
+                raise ValueError(f"{n!r} differs per axis or side ({shown}): name one axis, as {base}.{fname}[0]"
+                                 if not axis else f"{n!r} differs before and after ({shown})")
+            found[n] = leaves[0]
+        return e.substitute(found) if found else e
+
+
+def _leaves_of(v: Any) -> list[Any]:
+    if isinstance(v, tuple):
+        return [x for item in v for x in _leaves_of(item)]
+    return [v] if v is not None else []
+
+
+def written_values(spec: Spec, e: Expr) -> Expr:
+    """``e`` with the names of written values replaced (see :class:`WrittenValues`), for an
+    expression from outside the spec (``--minimize``). SpecError: a name that cannot."""
+    if spec.written_values is None:
+        return e
+    try:
+        return spec.written_values.resolve(e, set(spec.vars) | set(spec.unknowns))
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
