@@ -182,7 +182,7 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
                 # (a domain listed value by value, {in: [...]}, is listed as it stands)
                 pattern = _proven_pattern(problem, encoded, name, lo, hi) if (
                     hi - lo >= PATTERN_FROM and _one_check_decides(spec, [name]) and not system.tables
-                    and spec.vars[name].domain.values is None) else None  # type: ignore[union-attr]
+                    and not spec.vars[name].domain.listed) else None  # type: ignore[union-attr]
                 if pattern is not None:
                     _listed(pattern, name, lo, hi, found)
                 else:
@@ -316,10 +316,9 @@ def _scanned(net: Network, name: str, lo: int, hi: int, deadline: float | None, 
 def _bounds(spec: Spec, name: str, rng: tuple[int, int] | None) -> tuple[int, int]:
     dom = spec.vars[name].domain
     assert dom is not None
-    if dom.values is not None:
-        lo, hi = min(dom.values), max(dom.values)
+    if dom.listed:
+        lo, hi = dom.ends()
     else:
-        assert dom.lo is not None and dom.hi is not None
         try:
             # a domain naming other vars (W: {max: H}): its widest range; the solver keeps to it
             lo, hi = var_span(spec, name)
@@ -333,7 +332,7 @@ def _bounds(spec: Spec, name: str, rng: tuple[int, int] | None) -> tuple[int, in
     if rng is None:
         return lo, hi
     if rng[0] < lo or rng[1] > hi:
-        widest = f": {lo}..{hi} at its widest" if dom.values is None and f"{lo}..{hi}" != str(dom) else ""
+        widest = f": {lo}..{hi} at its widest" if not dom.listed and f"{lo}..{hi}" != str(dom) else ""
         raise UsageError(f"--range {rng[0]}..{rng[1]} goes past the domain of {name} ({dom}{widest})")
     return rng
 

@@ -77,17 +77,16 @@ def _outside_domains(spec: Spec, values: Mapping[str, int], prop: Any, memo: dic
         dom = var.domain if var is not None else spec.unknowns[u].domain if u in spec.unknowns else None
         if dom is None:
             continue
-        if dom.values is not None:
-            if v not in dom.values:
+        if dom.listed:
+            if not dom.contains(v):
                 return f"{u} = {v} is not in {dom}"
             continue
-        assert dom.lo is not None and dom.hi is not None
         if var is not None:
             ends = [var_ends(spec, u, prop.env)]
         else:  # a "?": constant ends, or its layer's fields in every copy of a repeated one
             static = memo.get(("domain", u))
             if static is None:
-                names = tuple(sorted(dom.lo.names() | dom.hi.names()))
+                names = tuple(sorted(dom.names()))
                 static = memo[("domain", u)] = (
                     names, [(dom.lo.evaluate({}), dom.hi.evaluate({}))] if not names else [],
                     [lay.name for lay in copies_of(spec, spec.unknowns[u])])

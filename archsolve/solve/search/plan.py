@@ -235,9 +235,8 @@ class Plan:
         ``ties`` are bound: the names they read (``u``'s range is the same for the same values
         of those); else None."""
         dom = self.spec.unknowns[u].domain
-        assert dom.lo is not None and dom.hi is not None
         out: set[str] = set()
-        for n in dom.lo.names() | dom.hi.names():
+        for n in dom.names():
             v = layer.values.get(n)
             if not isinstance(v, (Expr, tuple, int)):
                 return None
@@ -332,10 +331,8 @@ class Plan:
         out: list[Expr] = []
         for u, var in self.spec.vars.items():
             dom = var.domain
-            if dom is None or dom.values is not None:
-                continue
-            assert dom.lo is not None and dom.hi is not None
-            if dom.lo.names() or dom.hi.names():
+            if dom is not None and dom.names():
+                assert dom.lo is not None and dom.hi is not None
                 out.append(Bin("and", Bin("<=", dom.lo, Name(u)), Bin("<=", Name(u), dom.hi)).substitute(self.tied))
         return out
 
@@ -368,10 +365,9 @@ class Plan:
         spec = self.spec
         # a "?" whose domain follows its layer's fields (padding 0..kernel-1) is left to
         # unknown_values(), which bounds it by those fields' widest values
-        if dom is not None and dom.values is None and u not in self.dependent:
-            assert dom.lo is not None and dom.hi is not None
+        if dom is not None and not dom.listed and u not in self.dependent:
             try:
-                lo, hi = dom.lo.evaluate({}), dom.hi.evaluate({})
+                lo, hi = dom.ends()
             except KeyError:  # ends that name vars: their widest range; fields: small by theirs
                 try:
                     lo, hi = var_span(spec, u) if u in spec.vars else (0, 0)

@@ -309,9 +309,8 @@ class Evaluator:
     def _range(self, st: Step, u: str, env: Mapping[str, int], cands: list[int]) -> list[int]:
         assert st.layer is not None
         dom = self.spec.unknowns[u].domain
-        assert dom.lo is not None and dom.hi is not None
         fields: dict[str, Any] = {}  # the fields its domain names, for the values bound so far
-        for n in dom.lo.names() | dom.hi.names():
+        for n in dom.names():
             v = st.layer.values[n]
             if isinstance(v, tuple):
                 fields[n] = tuple(x.evaluate(env) if isinstance(x, Expr) else x for x in v)

@@ -87,8 +87,8 @@ class Z3Problem:
         v = z3.Int(name, self.ctx)
         self.vars[name] = v
         if dom is not None:
-            if dom.values is not None:
-                self.solver.add(z3.Or([v == x for x in dom.values], self.ctx))
+            if dom.listed:
+                self.solver.add(z3.Or([v == x for x in dom.values], self.ctx))  # type: ignore[union-attr]
             elif not self.bound_sizes and name in self.system.sizes:
                 self.loose.append(v)
             else:
@@ -189,8 +189,8 @@ class Z3Problem:
             dom = self.system.variables.get(e.name)
             if dom is None:
                 return None
-            if dom.values is not None:
-                return list(dom.values)
+            if dom.listed:
+                return list(dom.values)  # type: ignore[arg-type]
             lo, hi = self.span(e.name)
             if lo is None or hi is None:
                 return None
@@ -415,8 +415,8 @@ class Z3Problem:
             v = self.vars[n]
             dom = self.system.variables.get(n)
             floor = None
-            if dom is not None and dom.values is not None:
-                floor = min(dom.values)
+            if dom is not None and dom.listed:
+                floor = dom.ends()[0]
             elif dom is not None and dom.lo is not None and not dom.lo.names():
                 floor = dom.lo.evaluate({})
             best, proven = self.minimize(v, floor)

@@ -252,13 +252,9 @@ class _Builder:
         if u in spec.vars:
             dom = spec.vars[u].domain
             assert dom is not None
-            if dom.values is None and not (dom.lo.names() or dom.hi.names()):  # type: ignore[union-attr]
-                return dom
-            if dom.values is not None:
-                return dom
             return dom  # ends naming other vars become constraints below
         unk = spec.unknowns[u]
-        if unk.domain.values is not None:
+        if unk.domain.listed:
             return unk.domain
         lo, hi = unknown_span(spec, u)
         return Domain(lo=Num(lo), hi=Num(hi))
@@ -275,9 +271,9 @@ class _Builder:
             self.layer(lay)
         for u in self.system_unknowns:
             var = spec.vars.get(u)
-            if var is not None and var.domain is not None and var.domain.values is None:
+            if var is not None and var.domain is not None and not var.domain.listed:
                 assert var.domain.lo is not None and var.domain.hi is not None
-                if var.domain.lo.names() or var.domain.hi.names():
+                if var.domain.names():
                     lo = var.domain.lo.substitute(self.tied)
                     hi = var.domain.hi.substitute(self.tied)
                     self.fact(Bin("and", Bin("<=", lo, Name(u)), Bin("<=", Name(u), hi)), f"vars.{u}",
