@@ -373,7 +373,8 @@ def draw(spec: str, fmt: str, output: str | None) -> None:
       archsolve draw specs/unet-original.yaml --format svg -o unet.svg
       archsolve draw specs/unet-original.yaml --format mermaid   # renders in Markdown
     """
-    from archsolve.output.draw import known_shapes, render
+    from archsolve.check.known import known_shapes
+    from archsolve.output.draw import render
     from archsolve.spec.load import load_spec
 
     out = render(known_shapes(load_spec(spec, _limits())), fmt)

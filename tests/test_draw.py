@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from archsolve.check.api import check_spec
+from archsolve.check.known import known_shapes
 from archsolve.errors import UsageError
-from archsolve.output.draw import dot_source, known_shapes, mermaid_source, render
+from archsolve.output.draw import dot_source, mermaid_source, render
 from archsolve.spec.load import load_spec, load_text
 from archsolve.spec.model import Spec
 

@@ -1,7 +1,7 @@
 """``archsolve draw``: the network as a picture, shapes on the edges.
 
-:func:`known_shapes` works out what a drawing shows: each layer's output shape, where it
-can be computed.  From it, :func:`dot_source` writes Graphviz DOT, :func:`mermaid_source` a
+:func:`archsolve.check.known.known_shapes` works out what a drawing shows: each layer's
+output shape, where it can be computed.  From it, :func:`dot_source` writes Graphviz DOT, :func:`mermaid_source` a
 Mermaid flowchart and :func:`render` either of those, or SVG / PNG through Graphviz's
 ``dot`` program.
 
@@ -22,6 +22,7 @@ straight across, its two ends on one rank.
 
 Example::
 
+    >>> from archsolve.check.known import known_shapes
     >>> from archsolve.spec.load import load_text
     >>> spec = load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")
     >>> print(dot_source(known_shapes(spec)))
@@ -41,14 +42,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archsolve.check.api import check_spec
-from archsolve.errors import ArchsolveError, SpecError, UsageError
+from archsolve.check.known import KnownShapes
+from archsolve.errors import ArchsolveError, UsageError
 from archsolve.lang.expr import Expr, Name
-from archsolve.ops.base import Collect, Kind, Severity, Shape
+from archsolve.ops.base import Kind
 from archsolve.ops.table import OPS, Family
-from archsolve.shapes.graph import build_network
-from archsolve.shapes.propagate import layer_args
-from archsolve.spec.domains import resolve_vars
 from archsolve.spec.model import Group, Layer, Spec
 
 FORMATS = ("dot", "mermaid", "svg", "png")
@@ -159,89 +157,10 @@ def _fmt_shape(shape: Sequence[Any] | None) -> str:
     return "x".join(str(int(v)) for v in shape)
 
 
-@dataclass(frozen=True)
-class KnownShapes:
-    """What a drawing shows of a network, worked out by :func:`known_shapes`.
-
-    ``values``: the vars and unknowns given (a solution's values are drawn green);
-    ``shapes``: each layer's output shape (and ``input``'s), None where it cannot be computed;
-    ``env``: the values of the vars; ``problems``: the kind of the first error at a layer.
-    """
-
-    spec: Spec
-    values: Mapping[str, int]
-    order: tuple[Layer, ...]  # the layers in graph order
-    shapes: Mapping[str, Shape | None]
-    env: Mapping[str, int]
-    problems: Mapping[str, str]
-    notes: tuple[str, ...]
 
 
-def known_shapes(spec: Spec, values: Mapping[str, int] | None = None) -> KnownShapes:
-    """Output shape of every layer (and ``input``), the env of vars, problems by layer, notes.
-
-    With every unknown given, ``check`` computes them (choosing free input sizes as it does);
-    otherwise the layers that do not depend on an open unknown are propagated.
-
-        >>> from archsolve.spec.load import load_text
-        >>> known = known_shapes(load_text('input: [3, 8, 8]\\nlayers: [{name: c, op: conv, out: 4, kernel: "?"}]'))
-        >>> known.shapes, known.notes
-        ({'input': (3, 8, 8), 'c': None}, ("1 unknown value(s) ('?'): shapes that depend on them are shown as ?",))
-    """
-    values = dict(values or {})
-    open_unknowns = [u for u in spec.unknowns if u not in values]
-    if not open_unknowns:
-        try:
-            report = check_spec(spec, values, repairs=False)
-        except UsageError:
-            raise
-        except SpecError:
-            pass  # a value out of its basic range: show what can be computed
-        else:
-            prop = report.prop
-            shapes: dict[str, Shape | None] = {"input": prop.input}
-            shapes.update({n: r.shape for n, r in prop.layers.items()})
-            problems: dict[str, str] = {}
-            for p in report.problems:
-                if p.severity is Severity.ERROR and p.layer in prop.layers:
-                    problems.setdefault(p.layer, p.kind)
-            return KnownShapes(spec, values, tuple(prop.network.order), shapes, dict(prop.env), problems,
-                               tuple(report.notes))
-    return _partial_shapes(spec, values)
 
 
-def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> KnownShapes:
-    env = resolve_vars(spec, values)
-    inp: list[Any] = []
-    for e in spec.input:
-        try:
-            inp.append(e.evaluate(env))
-        except (KeyError, ArchsolveError, ArithmeticError):
-            inp.append(None)
-    shapes: dict[str, Any] = {"input": None if None in inp else tuple(inp)}
-    problems: dict[str, str] = {}
-    order = tuple(build_network(spec).order)
-    for lay in order:
-        ins = [shapes.get(s) for s in lay.sources]
-        out = None
-        if all(s is not None for s in ins):
-            try:
-                args = layer_args(lay, env, spec, lay.refs or lay.sources)
-                req = Collect()
-                out = OPS[lay.op].shape(args, ins, req)
-                if req.fatal:
-                    out = None
-                for f in req.failures:
-                    if f.severity is Severity.ERROR:
-                        problems.setdefault(lay.name, f.rule)
-            except (ArchsolveError, KeyError, ArithmeticError, ValueError, TypeError):
-                out = None
-        shapes[lay.name] = out
-    notes = []
-    open_unknowns = [u for u in spec.unknowns if u not in values]
-    if open_unknowns:
-        notes.append(f"{len(open_unknowns)} unknown value(s) ('?'): shapes that depend on them are shown as ?")
-    return KnownShapes(spec, values, order, shapes, env, problems, tuple(notes))
 
 
 class _Values:
@@ -577,6 +496,7 @@ _ID = re.compile(r"[^A-Za-z0-9_]")
 def mermaid_source(known: KnownShapes) -> str:
     """A Mermaid ``flowchart TB`` with the same nodes and shape-labelled edges.
 
+        >>> from archsolve.check.known import known_shapes
         >>> from archsolve.spec.load import load_text
         >>> print(mermaid_source(known_shapes(load_text("input: [3, 8, 8]\\nlayers: [{op: relu}]"))))
         ... # doctest: +ELLIPSIS
