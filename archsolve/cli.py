@@ -227,6 +227,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     """
     from archsolve.output.report import solve_text
     from archsolve.solve.api import solve_spec
+    from archsolve.solve.outcome import SolveStatus
     from archsolve.spec.load import load_spec
 
     if write_to == "":
@@ -258,7 +259,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         if progress:
             progress[0].stop()
     written = None
-    if result.status == "sat" and result.solutions and (write_to or in_place):
+    if result.status is SolveStatus.SAT and result.solutions and (write_to or in_place):
         from archsolve.output.writeback import write_solution
 
         written = write_solution(loaded, result.solutions[0].values, write_to, in_place)
@@ -276,9 +277,9 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         click.echo(solve_text(solve_view(result, checked)))
         if written:
             click.echo(f"wrote {written}")
-    if result.status == "unsat":
+    if result.status is SolveStatus.UNSAT:
         sys.exit(1)
-    if result.status == "unknown":
+    if result.status is SolveStatus.UNKNOWN:
         sys.exit(3)
     sys.exit(0)
 

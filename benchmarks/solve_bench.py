@@ -203,7 +203,7 @@ while len(times) < wanted():
                           "seconds": time.perf_counter() - t}))
         sys.exit(0)
     times.append(time.perf_counter() - t)
-print(json.dumps({"times": times, "status": r.status, "complete": r.complete, "optimal": r.optimal,
+print(json.dumps({"times": times, "status": r.status.value, "complete": r.complete, "optimal": r.optimal,
                   "message": r.message, "solutions": [{"values": s.values, "objective": s.objective}
                                                       for s in r.solutions]}))
 """

@@ -52,6 +52,7 @@ from archsolve.errors import EncodingLimit, SpecError
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import SolveResult, solve_spec
+from archsolve.solve.outcome import SolveMode, SolveStatus
 from archsolve.solve.search.engine import search
 from archsolve.solve.solution import verify
 from archsolve.spec.load import load_text
@@ -335,7 +336,7 @@ def constraint_for(drawn: Drawn, spec: Spec) -> str | None:
     target = drawn.target
     if drawn.from_solution:
         net = build_network(spec)
-        answer = search(net, "all", "sum", ALL, SEARCH_BUDGET)
+        answer = search(net, SolveMode.ALL, objective="sum", limit=ALL, budget=SEARCH_BUDGET)
         if answer is not None and answer.solutions:
             values = answer.solutions[drawn.pick % len(answer.solutions)]
             target = verify(net, values)[0]
@@ -356,7 +357,7 @@ def count_constraint(spec: Spec, data: st.DataObject) -> str | None:
     if data.draw(st.integers(0, 3), label="count constraint") != 0:
         return None
     net = build_network(spec)
-    answer = search(net, "all", "sum", ALL, SEARCH_BUDGET)
+    answer = search(net, SolveMode.ALL, objective="sum", limit=ALL, budget=SEARCH_BUDGET)
     if answer is None or not answer.solutions:
         return None
     values = answer.solutions[data.draw(st.integers(0, len(answer.solutions) - 1), label="from solution")]
@@ -425,7 +426,7 @@ def run_both(spec: Spec, what: str, **kw: Any) -> dict[str, SolveResult] | None:
         assert set(errors) == set(ENGINES), f"{what}: only {sorted(errors)} raised SpecError: {errors}"
         event(f"{what}: SpecError from both engines")
         return None
-    if results["search"].status == "unknown":
+    if results["search"].status is SolveStatus.UNKNOWN:
         event(f"{what}: search unknown (skipped)")
         return None
     return results
@@ -438,9 +439,9 @@ def sat_pair(spec: Spec, what: str, **kw: Any) -> tuple[bool, tuple[SolveResult,
     if got is None:
         return False, None
     s, z = got["search"], got["z3"]
-    assert s.status == z.status, f"{what}: search says {s.status}, z3 says {z.status} ({z.message})"
-    event(f"{what}: {s.status}")
-    if s.status != "sat":
+    assert s.status is z.status, f"{what}: search says {s.status.value}, z3 says {z.status.value} ({z.message})"
+    event(f"{what}: {s.status.value}")
+    if s.status is not SolveStatus.SAT:
         assert s.solutions == [] and z.solutions == []
         return True, None
     return True, (s, z)
@@ -464,7 +465,8 @@ def compare_all(spec: Spec) -> bool:
     assert sk == zk, "all: the same solutions in a different order"
     for engine in ("search", "z3"):  # --first: any one of them, verified like the rest
         one = solve_spec(spec, engine=engine, first=True)
-        assert one.status == "sat" and one.first and len(one.solutions) == 1, f"first ({engine}): {one.status}"
+        assert one.status is SolveStatus.SAT and one.first and len(one.solutions) == 1, \
+            f"first ({engine}): {one.status.value}"
         assert key(one.solutions[0].values) in set(sk), f"first ({engine}): {one.solutions[0].values}"
     for a, c in zip(s.solutions, z.solutions, strict=True):
         assert (a.output, a.objective) == (c.output, c.objective), f"all: {a.values}"
@@ -498,17 +500,17 @@ def compare_counts(spec: Spec) -> bool:
     these) against the whole list of solutions, each one's counts taken from ``check``'s
     propagation; False if skipped."""
     listed = solve_spec(spec, engine="search", all_solutions=True, limit=ALL)
-    if listed.status == "unknown":
+    if listed.status is SolveStatus.UNKNOWN:
         return False
     net = build_network(spec)
     compared = False
     for kind in ("params", "macs"):
         got = solve_spec(spec, engine="search", minimize=kind)
-        if got.status == "unknown":
+        if got.status is SolveStatus.UNKNOWN:
             continue
         compared = True
-        assert got.status == listed.status, f"{kind}: {got.status}, but listing says {listed.status}"
-        if got.status != "sat":
+        assert got.status is listed.status, f"{kind}: {got.status.value}, but listing says {listed.status.value}"
+        if got.status is not SolveStatus.SAT:
             continue
         totals = {}
         for sol in listed.solutions:

@@ -10,7 +10,7 @@ domain -- written out in this file from CONTRACT section 1, dependent defaults i
 2. vars (tied, constant, a kernel shared by two layers), block parameters and ``repeat``;
 3. the optimum: smallest objective, ties broken by the values in unknown-name order;
 4. ``limit`` and ``complete``; no solution listed twice;
-5. unsatisfiable questions: ``Answer([], True)``;
+5. unsatisfiable questions: ``Answer(solutions=[], complete=True)``;
 6. out of reach (``params``, attributes, huge domains, no time): ``None``;
 7. layers the search skips (activations, batchnorm) and merges (concat, add, crop ``like``);
 8. the command line: ``--engine auto|search|z3`` agree.
@@ -31,6 +31,7 @@ from archsolve.errors import ArchsolveError
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import _objective
+from archsolve.solve.outcome import SolveMode, SolveStatus
 from archsolve.solve.search.budget import Budget, OutOfBudget
 from archsolve.solve.search.engine import Answer, search
 from archsolve.solve.search.optimum import Optimum
@@ -117,7 +118,7 @@ def all_equals_brute_force(case: Case) -> tuple[list[Values], list[dict[str, int
     complete, none twice, the same set.  Returns both for further checks."""
     expected = brute(case.text, case.domains)
     assert len(expected) == case.count
-    got = run_search(case.text, "all")
+    got = run_search(case.text, SolveMode.ALL)
     assert got is not None and got.complete is True
     assert len(got.solutions) == len(keys(got.solutions))
     assert keys(got.solutions) == keys(expected)
@@ -128,10 +129,11 @@ def net_of(text: str) -> Network:
     return build_network(load_text(text))
 
 
-def run_search(text: str, mode: str, minimize: str | None = None, limit: int = ALL,
+def run_search(text: str, mode: SolveMode, minimize: str | None = None, limit: int = ALL,
                budget: float = BUDGET, count: bool = False) -> Answer | None:
     net = net_of(text)
-    return search(net, mode, _objective(net.spec, minimize)[1], limit, budget, budget if count else None)
+    return search(net, mode, objective=_objective(net.spec, minimize)[1], limit=limit, budget=budget,
+                  count_budget=budget if count else None)
 
 
 @dataclass(frozen=True)
@@ -320,10 +322,10 @@ def test_vars_and_shared_unknowns_all_equals_brute_force(case: Case) -> None:
 
 
 def test_tied_and_constant_vars_are_not_listed() -> None:
-    got = run_search(EVERY["tied-W-is-H"].text, "opt")
-    assert got == Answer([{"H": 9}], True)  # 9 -> conv 4 -> pool 2, both exact
-    got = run_search(EVERY["constant-var"].text, "opt")
-    assert got == Answer([{"c.kernel": 5, "c.padding": 0}], True)
+    got = run_search(EVERY["tied-W-is-H"].text, SolveMode.OPTIMUM)
+    assert got == Answer(solutions=[{"H": 9}], complete=True)  # 9 -> conv 4 -> pool 2, both exact
+    got = run_search(EVERY["constant-var"].text, SolveMode.OPTIMUM)
+    assert got == Answer(solutions=[{"c.kernel": 5, "c.padding": 0}], complete=True)
 
 
 BLOCK_PADDING = """
@@ -343,7 +345,7 @@ def test_block_parameter_standing_for_conv_padding_gets_conv_domain() -> None:
     name (pool padding 0..kernel//2), not of the op it stands in."""
     expected = brute(BLOCK_PADDING, {"enc.p": conv_padding(3)})
     assert keys(expected) == keys([{"enc.p": 0}, {"enc.p": 1}, {"enc.p": 2}])
-    got = run_search(BLOCK_PADDING, "all")
+    got = run_search(BLOCK_PADDING, SolveMode.ALL)
     assert got is not None and keys(got.solutions) == keys(expected)
 
 
@@ -365,7 +367,7 @@ def test_block_parameter_in_two_ops_gets_the_widest_domain_and_both_rules() -> N
     unknown spans both, and the pool's own rule rules out 2."""
     expected = brute(BLOCK_PADDING_TWICE, {"enc.p": range(0, 3)})
     assert keys(expected) == keys([{"enc.p": 0}, {"enc.p": 1}])
-    got = run_search(BLOCK_PADDING_TWICE, "all")
+    got = run_search(BLOCK_PADDING_TWICE, SolveMode.ALL)
     assert got is not None and keys(got.solutions) == keys(expected) and got.complete
 
 
@@ -377,8 +379,8 @@ def test_block_parameter_in_two_ops_gets_the_widest_domain_and_both_rules() -> N
 @pytest.mark.parametrize("case", DEPENDENT + SHARED, ids=ids(DEPENDENT + SHARED))
 def test_default_optimum_is_brute_force_optimum(case: Case) -> None:
     expected = best(brute(case.text, case.domains))
-    got = run_search(case.text, "opt")
-    assert got == Answer([expected], True)
+    got = run_search(case.text, SolveMode.OPTIMUM)
+    assert got == Answer(solutions=[expected], complete=True)
 
 
 MANY_TIES = """
@@ -417,20 +419,20 @@ def test_expression_optimum_is_brute_force_optimum(case_id: str, minimize: str, 
     sols = brute(case.text, case.domains)
     low = min(fn(v) for v in sols)
     assert sum(fn(v) == low for v in sols) == ties
-    got = run_search(case.text, "opt", minimize)
-    assert got == Answer([best(sols, fn)], True)
+    got = run_search(case.text, SolveMode.OPTIMUM, minimize)
+    assert got == Answer(solutions=[best(sols, fn)], complete=True)
 
 
 def test_sum_optimum_with_many_ties_is_smallest_in_name_order() -> None:
     sols = brute(MANY_TIES, MANY_TIES_DOMAINS)
     assert {sum(v.values()) for v in sols} == {8}  # every solution ties: k0 + k1 == 8
     assert len(sols) == 7
-    got = run_search(MANY_TIES, "opt")
-    assert got == Answer([{"c.kernel[0]": 1, "c.kernel[1]": 7}], True)
-    got = run_search(MANY_TIES, "opt", "0 - c.kernel[1]")
-    assert got == Answer([{"c.kernel[0]": 1, "c.kernel[1]": 7}], True)
-    got = run_search(MANY_TIES, "opt", "c.kernel[1]")
-    assert got == Answer([{"c.kernel[0]": 7, "c.kernel[1]": 1}], True)
+    got = run_search(MANY_TIES, SolveMode.OPTIMUM)
+    assert got == Answer(solutions=[{"c.kernel[0]": 1, "c.kernel[1]": 7}], complete=True)
+    got = run_search(MANY_TIES, SolveMode.OPTIMUM, "0 - c.kernel[1]")
+    assert got == Answer(solutions=[{"c.kernel[0]": 1, "c.kernel[1]": 7}], complete=True)
+    got = run_search(MANY_TIES, SolveMode.OPTIMUM, "c.kernel[1]")
+    assert got == Answer(solutions=[{"c.kernel[0]": 7, "c.kernel[1]": 1}], complete=True)
 
 
 # ==========================================================================================
@@ -444,11 +446,11 @@ LIMITED = EVERY["avgpool-ceil-stride-padding"]  # 107 solutions
 def test_limit_and_complete(limit: int) -> None:
     expected = keys(brute(LIMITED.text, LIMITED.domains))
     assert len(expected) == LIMITED.count == 107
-    got = run_search(LIMITED.text, "all", limit=limit, count=True)
+    got = run_search(LIMITED.text, SolveMode.ALL, limit=limit, count=True)
     assert got is not None
     assert got.complete is (len(expected) <= limit)
     assert got.count == 107  # counted past the limit too
-    uncounted = run_search(LIMITED.text, "all", limit=limit)
+    uncounted = run_search(LIMITED.text, SolveMode.ALL, limit=limit)
     assert uncounted is not None
     assert uncounted.count == (107 if uncounted.complete else None)  # only where it is free
     assert uncounted.solutions == got.solutions
@@ -460,8 +462,8 @@ def test_limit_and_complete(limit: int) -> None:
 @pytest.mark.parametrize("case", DEPENDENT + SHARED, ids=ids(DEPENDENT + SHARED))
 def test_limit_one_below_and_at_the_count(case: Case) -> None:
     n = case.count
-    below = run_search(case.text, "all", limit=n - 1, count=True)
-    at = run_search(case.text, "all", limit=n)
+    below = run_search(case.text, SolveMode.ALL, limit=n - 1, count=True)
+    at = run_search(case.text, SolveMode.ALL, limit=n)
     assert below is not None and at is not None
     assert (below.complete, len(below.solutions), below.count) == (False, n - 1, n)
     assert (at.complete, len(at.solutions), at.count) == (True, n, n)
@@ -518,10 +520,11 @@ constraints: [p.L == 8]
 
 
 @pytest.mark.parametrize("case", UNSAT, ids=ids(UNSAT))
-@pytest.mark.parametrize("mode", ["all", "opt"])
-def test_unsat_is_empty_and_complete(case: Case, mode: str) -> None:
+@pytest.mark.parametrize("mode", [SolveMode.ALL, SolveMode.OPTIMUM])
+def test_unsat_is_empty_and_complete(case: Case, mode: SolveMode) -> None:
     assert brute(case.text, case.domains) == []
-    assert run_search(case.text, mode) == Answer([], True, 0 if mode == "all" else None)
+    assert run_search(case.text, mode) == Answer(solutions=[], complete=True,
+                                                 count=0 if mode is SolveMode.ALL else None)
 
 
 # ==========================================================================================
@@ -560,7 +563,7 @@ def test_a_first_solutions_walk_answers_alike_with_and_without_its_memo(path: st
     answers = []
     for fresh_nodes in (0, 10**9):
         monkeypatch.setattr(walk_module, "FRESH_NODES", fresh_nodes)
-        got = search(net, "first", "sum", 1, 120.0)  # the budget must not decide: the memo is the question
+        got = search(net, SolveMode.FIRST, objective="sum", limit=1, budget=120.0)  # the budget must not decide
         answers.append(None if got is None else (got.solutions, got.complete))
     assert answers[0] == answers[1]
 
@@ -593,23 +596,23 @@ input: [1, H, W]
 vars: {H: {min: 8, max: 20}, W: {min: H, max: 20}}
 layers: [{name: c, op: conv, out: 1, kernel: 3}]
 """
-    listed = run_search(spec, "all")
+    listed = run_search(spec, SolveMode.ALL)
     assert listed is not None and listed.complete and len(listed.solutions) == 91
     assert all(s["H"] <= s["W"] for s in listed.solutions)
-    assert run_search(spec, "opt") == Answer([{"H": 8, "W": 8}], True)
+    assert run_search(spec, SolveMode.OPTIMUM) == Answer(solutions=[{"H": 8, "W": 8}], complete=True)
 
 
 @pytest.mark.parametrize(("spec", "minimize"), [(t, m) for _, t, m in REACH], ids=[i for i, _, _ in REACH])
-@pytest.mark.parametrize("mode", ["all", "opt"])
-def test_out_of_reach_is_none(spec: str, minimize: str | None, mode: str) -> None:
+@pytest.mark.parametrize("mode", [SolveMode.ALL, SolveMode.OPTIMUM])
+def test_out_of_reach_is_none(spec: str, minimize: str | None, mode: SolveMode) -> None:
     assert run_search(spec, mode, minimize) is None
 
 
 @pytest.mark.parametrize("kind", ["params", "macs"])
 def test_params_and_macs_objectives_are_in_reach(kind: str) -> None:
     """Both grow with the kernel here: the smallest kernel is the optimum."""
-    assert run_search(SMALL, "opt", kind) == Answer([{"conv1.kernel": 1}], True)
-    listed = run_search(SMALL, "all", kind)
+    assert run_search(SMALL, SolveMode.OPTIMUM, kind) == Answer(solutions=[{"conv1.kernel": 1}], complete=True)
+    listed = run_search(SMALL, SolveMode.ALL, kind)
     assert listed is not None and listed.complete and len(listed.solutions) == 11
 
 
@@ -620,16 +623,18 @@ def test_params_and_macs_objectives_are_in_reach(kind: str) -> None:
 ], ids=["attribute", "attribute-in-expression", "counts-in-expression"])
 def test_objectives_over_sizes_and_counts_are_in_reach(spec: str, minimize: str, kernel: int) -> None:
     """Worked out at each leaf (no bound on the way: sizes and counts are known at the end)."""
-    assert run_search(spec, "opt", minimize) == Answer([{"conv1.kernel": kernel}], True)
-    listed = run_search(spec, "all", minimize)
+    assert run_search(spec, SolveMode.OPTIMUM, minimize) == Answer(solutions=[{"conv1.kernel": kernel}],
+                                                                   complete=True)
+    listed = run_search(spec, SolveMode.ALL, minimize)
     assert listed is not None and listed.complete and len(listed.solutions) == 11
 
 
 def test_the_same_questions_in_reach() -> None:
     """The controls of the table above: the sum objective, no params constraint."""
-    assert run_search(SMALL, "opt") == Answer([{"conv1.kernel": 1}], True)
-    assert run_search(SMALL_2D, "opt", "0 - conv1.kernel") == Answer([{"conv1.kernel": 11}], True)
-    got = run_search(SMALL + "constraints: [conv1.L >= 10]\n", "all")
+    assert run_search(SMALL, SolveMode.OPTIMUM) == Answer(solutions=[{"conv1.kernel": 1}], complete=True)
+    assert run_search(SMALL_2D, SolveMode.OPTIMUM, "0 - conv1.kernel") == Answer(solutions=[{"conv1.kernel": 11}],
+                                                                                 complete=True)
+    got = run_search(SMALL + "constraints: [conv1.L >= 10]\n", SolveMode.ALL)
     assert got is not None and keys(got.solutions) == keys([{"conv1.kernel": k} for k in r(1, 5)])
 
 
@@ -640,17 +645,18 @@ vars: {H: {min: 1, max: 65536}}
 layers: [{name: c, op: conv, out: 1, kernel: 3}]
 constraints: [c.L == 5]
 """
-    assert run_search(text, "all") == Answer([{"H": 7}], True, 1)
+    assert run_search(text, SolveMode.ALL) == Answer(solutions=[{"H": 7}], complete=True, count=1)
 
 
-@pytest.mark.parametrize(("mode", "budget"), [("all", 0.0), ("opt", 0.0), ("all", 0.05), ("opt", 0.05)],
+@pytest.mark.parametrize(("mode", "budget"), [(SolveMode.ALL, 0.0), (SolveMode.OPTIMUM, 0.0),
+                                              (SolveMode.ALL, 0.05), (SolveMode.OPTIMUM, 0.05)],
                          ids=["all-0s", "opt-0s", "all-50ms", "opt-50ms"])
-def test_out_of_budget_is_none_and_prompt(mode: str, budget: float) -> None:
+def test_out_of_budget_is_none_and_prompt(mode: SolveMode, budget: float) -> None:
     net = net_of(CHAIN)
     assert len(net.spec.unknowns) == 48
     Plan(net, "sum")  # in reach: the None below is the budget's
     start = time.perf_counter()
-    assert search(net, mode, "sum", ALL, budget) is None
+    assert search(net, mode, objective="sum", limit=ALL, budget=budget) is None
     assert time.perf_counter() - start < budget + 1.5
 
 
@@ -659,11 +665,11 @@ def test_out_of_budget_is_none_and_prompt(mode: str, budget: float) -> None:
 UNREACHABLE = CHAIN.replace("c12.L == 1", "c12.L == 1000")
 
 
-@pytest.mark.parametrize("mode", ["all", "opt"])
-def test_a_quick_try_gives_up_early_on_a_hopeless_walk(mode: str) -> None:
+@pytest.mark.parametrize("mode", [SolveMode.ALL, SolveMode.OPTIMUM])
+def test_a_quick_try_gives_up_early_on_a_hopeless_walk(mode: SolveMode) -> None:
     net = net_of(UNREACHABLE)
     start = time.process_time()
-    assert search(net, mode, "sum", ALL, 600.0, quick=120.0) is None
+    assert search(net, mode, objective="sum", limit=ALL, budget=600.0, quick=120.0) is None
     # it hands over after about 50 ms; walking on would take minutes (a generous bound: no flake)
     assert time.process_time() - start < 60.0
 
@@ -675,8 +681,8 @@ def test_a_quick_try_ends_with_its_cpu_time(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(archsolve.solve.search.budget, "JUDGE_AFTER_S", 60.0)
     net = net_of(CHAIN)  # solutions at once, so never hopeless: millions of them, so out of time
-    assert search(net, "all", "sum", ALL, BUDGET, quick=0.0) is None
-    assert search(net, "all", "sum", 2, BUDGET, quick=5.0) is not None
+    assert search(net, SolveMode.ALL, objective="sum", limit=ALL, budget=BUDGET, quick=0.0) is None
+    assert search(net, SolveMode.ALL, objective="sum", limit=2, budget=BUDGET, quick=5.0) is not None
 
 
 @pytest.mark.parametrize(("spent", "done", "hopeless"), [
@@ -770,9 +776,9 @@ constraints: [g.L >= 3]
 @pytest.mark.parametrize("case", MERGES, ids=ids(MERGES))
 def test_skipped_layers_and_merges_equal_brute_force(case: Case) -> None:
     sols, _ = all_equals_brute_force(case)
-    first = run_search(case.text, "all", limit=1, count=True)
+    first = run_search(case.text, SolveMode.ALL, limit=1, count=True)
     assert first is not None and first.count == case.count
-    assert run_search(case.text, "opt") == Answer([best(sols)], True)
+    assert run_search(case.text, SolveMode.OPTIMUM) == Answer(solutions=[best(sols)], complete=True)
 
 
 # ==========================================================================================
@@ -845,7 +851,7 @@ def test_a_search_that_misses_solutions_is_caught_by_the_solver(tmp_path: Path,
     of archsolve's, exit 4, never an answer."""
     import archsolve.solve.api
 
-    monkeypatch.setattr(archsolve.solve.api, "search", lambda *a, **k: Answer([], True))
+    monkeypatch.setattr(archsolve.solve.api, "search", lambda *a, **k: Answer(solutions=[], complete=True))
     path = write_spec(tmp_path, SMALL)
     for extra in ((), ("--all",)):
         code, out, err = run_cli_split("solve", str(path), *extra)
@@ -853,8 +859,8 @@ def test_a_search_that_misses_solutions_is_caught_by_the_solver(tmp_path: Path,
         assert "the exact search found no solution, but the" in err
 
 
-@pytest.mark.parametrize("mode", ["all", "opt"])
-def test_a_very_deep_network_needs_no_recursion(mode: str) -> None:
+@pytest.mark.parametrize("mode", [SolveMode.ALL, SolveMode.OPTIMUM])
+def test_a_very_deep_network_needs_no_recursion(mode: SolveMode) -> None:
     """The walks keep their own stack: 1,200 layers, past Python's default recursion limit."""
     layers = "\n".join(f"  - {{name: c{i}, op: conv, out: 1, kernel: 1}}" for i in range(1200))
     text = f"""
@@ -870,7 +876,7 @@ constraints: [last.L == 8]
     net = net_of(text)
     for values in got.solutions:
         assert valid(net, values, {})
-    if mode == "opt":
+    if mode is SolveMode.OPTIMUM:
         assert got.solutions == [{"first.kernel": 1, "first.padding": 0, "last.kernel": 5}]
 
 
@@ -892,8 +898,8 @@ def test_count_optimum_is_brute_force_optimum(case: Case, kind: str) -> None:
         return sum(getattr(r, kind) or 0 for r in prop.layers.values())
 
     sols = brute(case.text, case.domains)
-    got = run_search(case.text, "opt", kind)
-    assert got == Answer([best(sols, total)], True)
+    got = run_search(case.text, SolveMode.OPTIMUM, kind)
+    assert got == Answer(solutions=[best(sols, total)], complete=True)
 
 
 def test_norm_parameters_count_though_the_norm_is_no_step() -> None:
@@ -908,9 +914,10 @@ layers:
   - {name: r, op: relu}
 constraints: [O * K == 8]
 """
-    assert run_search(text, "opt", "params") == Answer([{"O": 2, "K": 4}], True)  # 24 + 4
+    # 24 + 4
+    assert run_search(text, SolveMode.OPTIMUM, "params") == Answer(solutions=[{"O": 2, "K": 4}], complete=True)
     # MACs: (16 - K + 1) * O * 3 * K -- 13 * 2 * 3 * 4 = 312 against 15 * 4 * 3 * 2 = 360
-    assert run_search(text, "opt", "macs") == Answer([{"O": 2, "K": 4}], True)
+    assert run_search(text, SolveMode.OPTIMUM, "macs") == Answer(solutions=[{"O": 2, "K": 4}], complete=True)
 
 
 def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -922,13 +929,14 @@ def test_an_optimum_out_of_budget_can_answer_its_best_so_far(monkeypatch: pytest
 
     monkeypatch.setattr(Optimum, "record", out_once_a_leaf_is_found)
     net = net_of(CHAIN)
-    assert search(net, "opt", "sum", ALL, BUDGET) is None  # the default: nothing unproven
-    got = search(net, "opt", "sum", ALL, BUDGET, keep_best=True)
+    # the default: nothing unproven
+    assert search(net, SolveMode.OPTIMUM, objective="sum", limit=ALL, budget=BUDGET) is None
+    got = search(net, SolveMode.OPTIMUM, objective="sum", limit=ALL, budget=BUDGET, keep_best=True)
     assert got is not None and got.complete is False
     monkeypatch.undo()
     (values,) = got.solutions
     assert valid(net, values, {})
-    proven = run_search(CHAIN, "opt")
+    proven = run_search(CHAIN, SolveMode.OPTIMUM)
     assert proven is not None and proven.complete
     assert sum(proven.solutions[0].values()) <= sum(values.values())
 
@@ -943,8 +951,8 @@ def test_a_listing_out_of_budget_can_answer_what_it_found(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(Listing, "record", out_after_two)
     net = net_of(CHAIN)
-    assert search(net, "all", "sum", ALL, BUDGET) is None
-    got = search(net, "all", "sum", ALL, BUDGET, keep_best=True)
+    assert search(net, SolveMode.ALL, objective="sum", limit=ALL, budget=BUDGET) is None
+    got = search(net, SolveMode.ALL, objective="sum", limit=ALL, budget=BUDGET, keep_best=True)
     assert got is not None and (got.complete, got.timed_out, len(got.solutions)) == (False, True, 2)
     assert all(valid(net, values, {}) for values in got.solutions)
 
@@ -996,14 +1004,15 @@ constraints: [up.params + c.L <= 30]
 @pytest.mark.parametrize("case", COUNT_CONSTRAINTS, ids=ids(COUNT_CONSTRAINTS))
 def test_constraints_on_a_layer_count_equal_brute_force(case: Case) -> None:
     sols, _ = all_equals_brute_force(case)
-    assert run_search(case.text, "opt") == Answer([best(sols)], True)
+    assert run_search(case.text, SolveMode.OPTIMUM) == Answer(solutions=[best(sols)], complete=True)
     # a count in the objective too: the optimum of every solution's total parameters
     net = net_of(case.text)
 
     def params(v: Mapping[str, int]) -> int:
         return sum(r.params or 0 for r in propagate(net, v, receptive_fields=False).layers.values())
 
-    assert run_search(case.text, "opt", "params") == Answer([best(sols, params)], True)
+    assert run_search(case.text, SolveMode.OPTIMUM, "params") == Answer(solutions=[best(sols, params)],
+                                                                        complete=True)
 
 
 TOTALS = """
@@ -1023,7 +1032,8 @@ def test_total_counts_in_constraints_agree_with_z3() -> None:
 
     spec = load_text(TOTALS)
     listed = {e: solve_spec(spec, all_solutions=True, engine=e) for e in ("search", "z3")}
-    assert {e: (r.status, r.complete) for e, r in listed.items()} == {"search": ("sat", True), "z3": ("sat", True)}
+    assert {e: (r.status, r.complete) for e, r in listed.items()} == {"search": (SolveStatus.SAT, True),
+                                                                     "z3": (SolveStatus.SAT, True)}
     assert keys([s.values for s in listed["search"].solutions]) == keys([s.values for s in listed["z3"].solutions])
     assert len(listed["search"].solutions) == 76
     best_of = {e: solve_spec(spec, engine=e).solutions[0].values for e in ("search", "z3")}
@@ -1063,6 +1073,7 @@ def test_the_optimum_walk_sees_its_deadline_on_every_group(monkeypatch: pytest.M
 
     monkeypatch.setattr(Budget, "tick", counted_tick)
     monkeypatch.setattr(Optimum, "group", counted_group)
-    answer = search(build_network(load_text(LONG_OPTIMUM)), "opt", "sum", 1, 0.3, keep_best=True)
+    answer = search(build_network(load_text(LONG_OPTIMUM)), SolveMode.OPTIMUM, objective="sum", limit=1, budget=0.3,
+                    keep_best=True)
     assert answer is not None and answer.timed_out
     assert counts["tick"] >= counts["group"] > 1000

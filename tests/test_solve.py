@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from archsolve.solve.outcome import SolveMode, SolveStatus
 from archsolve.spec.load import load_spec
 
 from .conftest import SPECS, run_cli, run_cli_split
@@ -596,9 +597,9 @@ def test_relaxations_keep_within_the_timeout(spec_file, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(relax, "RELAX_SECONDS", 0.0)
     res = solve_spec(load_spec(str(SPECS / "decoder-unsat.yaml")))
-    assert res.status == "unsat" and res.conflict is not None and res.conflict["relaxations"] == []
+    assert res.status is SolveStatus.UNSAT and res.conflict is not None and res.conflict.relaxations == ()
     quiet = solve_spec(load_spec(str(SPECS / "decoder-unsat.yaml")), explain=False)
-    assert quiet.status == "unsat" and quiet.conflict is None
+    assert quiet.status is SolveStatus.UNSAT and quiet.conflict is None
 
 
 def test_unsat_offers_a_written_value_to_leave_open(spec_file) -> None:
@@ -660,15 +661,15 @@ constraints: [add.H == 28]
 """
 
 
-def quick_search_gives_up(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+def quick_search_gives_up(monkeypatch: pytest.MonkeyPatch) -> list[tuple[SolveMode, bool]]:
     """Make solve's first (quick) search give up, as on a larger question; the calls made,
     (mode, keep_best) each, are recorded in the list returned."""
     from archsolve.solve import api as solve
 
     real = solve.search
-    calls: list[tuple[str, bool]] = []
+    calls: list[tuple[SolveMode, bool]] = []
 
-    def first_gives_up(net: Any, mode: str, *args: Any, **kw: Any) -> Any:
+    def first_gives_up(net: Any, mode: SolveMode, *args: Any, **kw: Any) -> Any:
         calls.append((mode, bool(kw.get("keep_best"))))
         return None if len(calls) == 1 else real(net, mode, *args, **kw)
 
@@ -683,8 +684,8 @@ def test_macs_z3_cannot_encode_go_back_to_the_search(spec_file, monkeypatch: pyt
 
     calls = quick_search_gives_up(monkeypatch)
     res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
-    assert calls == [("opt", False), ("opt", True)]
-    assert (res.status, res.optimal) == ("sat", True)
+    assert calls == [(SolveMode.OPTIMUM, False), (SolveMode.OPTIMUM, True)]
+    assert (res.status, res.optimal) == (SolveStatus.SAT, True)
     (sol,) = res.solutions
     # 128 * 64 * 9 * 28 * 28 + 128 * 128 * 9 * 28 * 28 + 128 * 64 * 28 * 28
     assert sol.objective == 179_830_784
@@ -695,11 +696,11 @@ def test_macs_best_so_far_when_the_time_runs_out(spec_file, monkeypatch: pytest.
     from archsolve.solve import api as solve
     from archsolve.solve.search.engine import Answer
 
-    monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer([{"c1.padding": 1, "c1.stride": 2,
-                                                                    "sc.stride": 2}], False)
+    monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer(
+        solutions=[{"c1.padding": 1, "c1.stride": 2, "sc.stride": 2}], complete=False)
                         if kw.get("keep_best") else None)
     res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
-    assert (res.status, res.optimal, len(res.solutions)) == ("unknown", False, 1)
+    assert (res.status, res.optimal, len(res.solutions)) == (SolveStatus.UNKNOWN, False, 1)
     assert res.message == "the search timed out before proving this is the best; it is the best found"
 
 
@@ -707,10 +708,10 @@ def test_macs_with_nothing_found_when_the_time_runs_out(spec_file, monkeypatch: 
     from archsolve.solve import api as solve
     from archsolve.solve.search.engine import Answer
 
-    monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer([], False, timed_out=True)
+    monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer(solutions=[], complete=False, timed_out=True)
                         if kw.get("keep_best") else None)
     res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
-    assert (res.status, res.optimal, res.solutions) == ("unknown", False, [])
+    assert (res.status, res.optimal, res.solutions) == (SolveStatus.UNKNOWN, False, [])
     assert res.message.startswith("the time ran out before the search found any solution (Z3 cannot take this "
                                   "question: c1.H * c1.H multiplies two sizes")
     code, doc = solve_json(str(spec_file(RESIDUAL)), "--minimize", "macs")
@@ -758,8 +759,8 @@ def test_a_listing_z3_cannot_encode_goes_back_to_the_search(spec_file, monkeypat
 
     calls = quick_search_gives_up(monkeypatch)
     res = solve.solve_spec(load_spec(str(spec_file(PRODUCT.replace("TARGET", "96")))), all_solutions=True)
-    assert [mode for mode, _ in calls] == ["all", "all"]
-    assert res.status == "sat" and res.complete
+    assert [mode for mode, _ in calls] == [SolveMode.ALL, SolveMode.ALL]
+    assert res.status is SolveStatus.SAT and res.complete
     assert sorted((s.values["K"], s.values["J"]) for s in res.solutions) == [
         (k, 96 // k) for k in range(1, 97) if 96 % k == 0 and 96 // k <= 100]
 
@@ -900,7 +901,7 @@ def test_every_engine_reads_constraints_alike(spec_file, engine: str, text: str,
     from archsolve.solve.api import solve_spec
 
     res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
-    assert (res.status, [s.values for s in res.solutions]) == (status, values)
+    assert (res.status.value, [s.values for s in res.solutions]) == (status, values)
 
 
 OBJECTIVE_SPEC = """
@@ -928,7 +929,7 @@ def test_any_objective_expression_is_minimized(spec_file, objective: str) -> Non
     assert listed.complete and len(listed.solutions) > 1
     best = min(listed.solutions, key=lambda s: (s.objective, list(s.values.values())))
     res = solve_spec(spec, minimize=objective)
-    assert (res.status, res.optimal) == ("sat", True)
+    assert (res.status, res.optimal) == (SolveStatus.SAT, True)
     assert (res.solutions[0].values, res.solutions[0].objective) == (best.values, best.objective)
 
 
@@ -947,7 +948,7 @@ def test_a_divisor_zero_for_some_sizes_only_rules_those_out(spec_file) -> None:
 
     for engine in ("auto", "search", "z3"):
         res = solve_spec(load_spec(str(spec_file(text))), all_solutions=True, engine=engine)
-        assert (res.status, len(res.solutions)) == ("sat", 16), engine
+        assert (res.status, len(res.solutions)) == (SolveStatus.SAT, 16), engine
     code, out = run_cli("check", str(spec_file(text)), "--set", "c1.kernel=3", "--set", "c1.padding=0")
     assert code == 1 and "60 // (c1.H - 30) >= 20 does not hold: division by zero" in out
 
@@ -963,7 +964,7 @@ layers: [{name: a, op: conv, out: 2, kernel: 3}]
 constraints: [a.L == 1050000000]
 """
     res = solve_spec(load_spec(str(spec_file(text))), engine=engine)
-    assert (res.status, res.solutions[0].values) == ("sat", {"H": 1050000002})
+    assert (res.status, res.solutions[0].values) == (SolveStatus.SAT, {"H": 1050000002})
 
 
 @pytest.mark.parametrize(("text", "args", "message"), [
@@ -1044,8 +1045,8 @@ def test_a_proven_unsat_stays_unsat_when_z3_runs_out_of_time(monkeypatch: pytest
 
     monkeypatch.setattr(solver.Z3Problem, "satisfiable", late)
     res = solve_spec(load_spec(SPECS / "decoder-unsat.yaml"))
-    assert (res.status, res.complete, res.solutions) == ("unsat", True, [])
-    assert res.conflict is not None and res.conflict["message"].startswith(
+    assert (res.status, res.complete, res.solutions) == (SolveStatus.UNSAT, True, [])
+    assert res.conflict is not None and res.conflict.message.startswith(
         "no solution: the exact search tried every combination; the time ran out before Z3 could name")
 
 

@@ -31,6 +31,7 @@ from archsolve.errors import ArchsolveError, SpecError
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import solve_spec
+from archsolve.solve.outcome import SolveStatus
 from archsolve.spec.load import load_spec, load_text
 from archsolve.spec.model import Spec
 
@@ -107,7 +108,7 @@ def brute_force(spec: Spec, questions: Questions | None = None) -> Solutions:
     return out
 
 
-def solved(spec: Spec, engine: str) -> tuple[str, Solutions, bool]:
+def solved(spec: Spec, engine: str) -> tuple[SolveStatus, Solutions, bool]:
     res = solve_spec(spec, engine=engine, all_solutions=True, limit=100_000, timeout=30, explain=False)
     return res.status, {tuple(sorted(s.values.items())) for s in res.solutions}, res.complete
 
@@ -193,12 +194,12 @@ def test_engines_list_the_brute_force_solutions(text: str) -> None:
             # spec where its var needs a range, like a contradictory domain of numbers
             assert "is empty for every value" in str(exc) and not expected, f"{engine}: {exc}\n{text}"
             continue
-        if engine == "search" and status == "unknown":
+        if engine == "search" and status is SolveStatus.UNKNOWN:
             # the search gives up where a var's widest range is empty (b: {min: 3, max: a // 3}):
             # documented, and the default engine hands the question to Z3
             assert not expected, f"the search gave up on a satisfiable spec:\n{text}"
             continue
-        assert status == ("sat" if expected else "unsat"), f"{engine}: {status}\n{text}"
+        assert status is (SolveStatus.SAT if expected else SolveStatus.UNSAT), f"{engine}: {status.value}\n{text}"
         assert found == expected, (f"{engine}:\n{text}\nextra: {sorted(found - expected)[:5]}\n"
                                    f"missing: {sorted(expected - found)[:5]}")
         assert complete

@@ -232,6 +232,7 @@ def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | 
     and whether "none" is proven (False: not found in time)."""
     # lazily: the solver's modules cost a plain check's start-up time, and most checks never get here
     from archsolve.solve.api import solve_spec
+    from archsolve.solve.outcome import SolveStatus
 
     # the values given become constraints (a var keeps its domain, which may name the others)
     fixed = replace(spec, constraints=(*spec.constraints, *(
@@ -240,7 +241,7 @@ def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | 
         res = solve_spec(fixed, timeout=BINDING_SECONDS, explain=False)
     except ArchsolveError:
         return None, False
-    if res.status != "sat" or not res.solutions:
-        return None, res.status == "unsat"
+    if res.status is not SolveStatus.SAT or not res.solutions:
+        return None, res.status is SolveStatus.UNSAT
     values = {n: v for n, v in res.solutions[0].values.items() if n not in env}
     return (values, True) if set(values) <= set(spec.vars) else (None, False)

@@ -231,7 +231,9 @@ def shown_solution(result: SolveResult) -> Solution | None:
     >>> shown_solution(solve_spec(load_spec("specs/dcgan-solve.yaml"))) is not None
     True
     """
-    if result.status == "unsat" or len(result.solutions) != 1 or result.complete:
+    from archsolve.solve.outcome import SolveStatus  # here: the renderers import no solver module
+
+    if result.status is SolveStatus.UNSAT or len(result.solutions) != 1 or result.complete:
         return None
     return result.solutions[0]
 
@@ -247,18 +249,21 @@ def solve_view(result: SolveResult, checked: CheckReport | None = None) -> Solve
     >>> view.headline
     'solved: the best, proven optimal by sum of all unknowns = 13'
     """
+    from archsolve.solve.outcome import SolveStatus  # here: the renderers import no solver module
+
     title = result.spec.name or result.spec.file
     sols = result.solutions
-    if result.status == "unsat":
-        c = result.conflict or {}
+    if result.status is SolveStatus.UNSAT:
         conflict = []
-        if c.get("layers"):
-            conflict.append("layers in conflict: " + ", ".join(c["layers"]))
-        if c.get("constraints"):
-            conflict.append("constraints in conflict: " + "; ".join(c["constraints"]))
-        if c.get("message"):
-            conflict.append(c["message"])
-        conflict.extend(r["message"] for r in c.get("relaxations") or [])
+        c = result.conflict
+        if c is not None:
+            if c.layers:
+                conflict.append("layers in conflict: " + ", ".join(c.layers))
+            if c.constraints:
+                conflict.append("constraints in conflict: " + "; ".join(c.constraints))
+            if c.message:
+                conflict.append(c.message)
+            conflict.extend(r.message for r in c.relaxations)
         return SolveView(title=title, headline="UNSATISFIABLE", conflict=tuple(conflict), values=(), layers=None,
                          listing=None, note="")
     if not sols:

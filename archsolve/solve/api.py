@@ -10,7 +10,7 @@ Example::
 
     >>> result = solve_file("specs/dcgan-solve.yaml")
     >>> result.status, result.optimal, result.solutions[0].values["up2.stride"]
-    ('sat', True, 2)
+    (<SolveStatus.SAT: 'sat'>, True, 2)
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archsolve.errors import EncodingLimit, ExprError, Location, SpecError
 from archsolve.lang.expr import Expr, Name, parse
 from archsolve.shapes.graph import Network, build_network
 from archsolve.solve import relax
+from archsolve.solve.outcome import Conflict, SolveMode, SolveStatus
 from archsolve.solve.search.engine import Answer, search
 from archsolve.solve.solution import OBJECTIVE_KINDS, ObjectiveNames, Solution, sort_best_first, verified
 from archsolve.spec.load import load_spec
@@ -34,26 +35,36 @@ DEFAULT_TIMEOUT = 60.0
 SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the question
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class SolveResult:
+    """A solve's answer.  ``objective``: the objective's text; ``complete``: every solution
+    is listed; ``optimal``: the one solution is the proven optimum (an unsat answer is both,
+    there being none); ``message``: why an answer is ``UNKNOWN`` or cut short."""
+
     spec: Spec
-    status: str  # sat | unsat | unknown
-    solutions: list[Solution]
-    complete: bool
-    optimal: bool
+    status: SolveStatus
     objective: str
-    conflict: dict[str, Any] | None = None
+    solutions: list[Solution] = field(default_factory=list)
+    complete: bool = False
+    optimal: bool = False
+    conflict: Conflict | None = None
     message: str = ""
     elapsed: float = 0.0
     count: int | None = None  # every solution, counted without listing them (when known)
     first: bool = False  # ``--first``: any one solution, the first found (neither optimal nor complete)
 
+    @classmethod
+    def unsat(cls, *, spec: Spec, objective: str, elapsed: float, conflict: Conflict | None = None) -> SolveResult:
+        """No solution: complete and optimal, as an empty answer is."""
+        return cls(spec=spec, status=SolveStatus.UNSAT, objective=objective, complete=True, optimal=True,
+                   conflict=conflict, elapsed=elapsed)
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "status": self.status,
+            "status": self.status.value,
             "solutions": [{"values": s.values, "output": s.output, "objective": s.objective} for s in self.solutions],
             "complete": self.complete,
-            "conflict": self.conflict,
+            "conflict": None if self.conflict is None else self.conflict.to_json(),
             "optimal": self.optimal,
             "objective": self.objective,
             **({"count": self.count} if self.count is not None else {}),
@@ -112,18 +123,21 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     at = (None, "--minimize") if minimize is not None else (
         spec.document.where(("minimize",)) if spec.document else None, "minimize")
     try:
-        return _solve(spec, all_solutions, limit, minimize, timeout, progress, engine, count, explain, first, at)
+        mode = SolveMode.FIRST if first else SolveMode.ALL if all_solutions else SolveMode.OPTIMUM
+        return _solve(spec, mode=mode, limit=limit, minimize=minimize, timeout=timeout, progress=progress,
+                      engine=engine, count=count, explain=explain, at=at)
     except ObjectiveNames as exc:
         raise SpecError(exc.bare, *at) from None
 
 
-def _solve(spec: Spec, all_solutions: bool, limit: int, minimize: str | None, timeout: float | None,
-           progress: Callable[[int], None] | None, engine: str, count: bool, explain: bool, first: bool,
+def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, timeout: float | None,
+           progress: Callable[[int], None] | None, engine: str, count: bool, explain: bool,
            at: tuple[Location | None, str]) -> SolveResult:
     start = time.monotonic()
-    mode = "first" if first else "all" if all_solutions else "opt"
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
+    sought = "sum" if mode is SolveMode.FIRST else objective  # --first works towards no objective
+    counted = count and mode is SolveMode.ALL
     searched_unsat = False
     total = timeout
     if engine != "z3":
@@ -132,16 +146,19 @@ def _solve(spec: Spec, all_solutions: bool, limit: int, minimize: str | None, ti
         if engine == "auto":  # a quick try, and never more than half the time-out: Z3 gets the rest
             budget, quick = budget / 2, SEARCH_BUDGET
         count_budget = None
-        if count and all_solutions:
+        if counted:
             count_budget = DEFAULT_TIMEOUT if timeout is None else max(0.0, timeout - (time.monotonic() - start))
-        answer = search(net, mode, "sum" if first else objective, limit, budget, count_budget, quick=quick)
+        answer = search(net, mode, objective=sought, limit=limit, budget=budget, count_budget=count_budget,
+                        quick=quick)
         if answer is not None and answer.solutions:
-            return _searched(spec, net, answer, mode, objective, text, progress, start, total)
+            return _searched(spec, net, answer, mode=mode, objective=objective, text=text, progress=progress,
+                             start=start, timeout=total)
         searched_unsat = answer is not None
         if engine == "search":
             if searched_unsat:
-                return SolveResult(spec, "unsat", [], True, True, text, elapsed=time.monotonic() - start)
-            return SolveResult(spec, "unknown", [], False, False, text, elapsed=time.monotonic() - start,
+                return SolveResult.unsat(spec=spec, objective=text, elapsed=time.monotonic() - start)
+            return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text,
+                               elapsed=time.monotonic() - start,
                                message="the exact search gave up (out of budget or out of its reach)")
         if timeout is not None:
             timeout = max(0.001, timeout - (time.monotonic() - start))
@@ -152,8 +169,9 @@ def _solve(spec: Spec, all_solutions: bool, limit: int, minimize: str | None, ti
     try:
         z = z3path.solve_z3(net, mode=mode, limit=limit, objective=objective, timeout=timeout, progress=progress,
                             searched_unsat=searched_unsat, objective_at=at, explain=explain)
-        res = SolveResult(spec, z.status, z.solutions, z.complete, z.optimal, text, conflict=z.conflict,
-                          message=z.message, elapsed=time.monotonic() - start, count=z.count, first=z.first)
+        res = SolveResult(spec=spec, status=z.status, objective=text, solutions=z.solutions, complete=z.complete,
+                          optimal=z.optimal, conflict=z.conflict, message=z.message,
+                          elapsed=time.monotonic() - start, count=z.count, first=z.first)
     except EncodingLimit as exc:
         if engine == "z3":
             raise
@@ -162,63 +180,68 @@ def _solve(spec: Spec, all_solutions: bool, limit: int, minimize: str | None, ti
         # runs out
         if not searched_unsat:
             left = (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
-            answer = search(net, mode, "sum" if first else objective, limit, left,
-                            left if count and all_solutions else None, keep_best=True) if left > 0 else \
-                Answer([], False, timed_out=True)
+            answer = search(net, mode, objective=sought, limit=limit, budget=left,
+                            count_budget=left if counted else None, keep_best=True) if left > 0 else \
+                Answer(solutions=[], complete=False, timed_out=True)
             if answer is None:
                 raise  # out of the search's reach too: the question cannot be answered
             if answer.solutions:
-                return _searched(spec, net, answer, mode, objective, text, progress, start, total)
+                return _searched(spec, net, answer, mode=mode, objective=objective, text=text, progress=progress,
+                                 start=start, timeout=total)
             if answer.timed_out:
-                return SolveResult(spec, "unknown", [], False, False, text, elapsed=time.monotonic() - start,
+                return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text,
+                                   elapsed=time.monotonic() - start,
                                    message=f"the time ran out before the search found any solution (Z3 cannot "
                                            f"take this question: {exc.bare})")
-        res = SolveResult(spec, "unsat", [], True, True, text, conflict={
-            "layers": [], "constraints": [], "message": (
+        res = SolveResult.unsat(spec=spec, objective=text, elapsed=time.monotonic() - start, conflict=Conflict(
+            layers=(), constraints=(), message=(
                 "no solution: the exact search tried every combination. Z3, which names the layers and "
-                f"constraints in conflict, cannot encode this question ({exc.bare})")})
-    if searched_unsat and res.status == "unknown":  # proven unsat; only the explaining ran out of time
-        res = SolveResult(spec, "unsat", [], True, True, text, elapsed=time.monotonic() - start, conflict={
-            "layers": [], "constraints": [], "message": (
+                f"constraints in conflict, cannot encode this question ({exc.bare})")))
+    if searched_unsat and res.status is SolveStatus.UNKNOWN:  # proven unsat; only the explaining ran out of time
+        res = SolveResult.unsat(spec=spec, objective=text, elapsed=time.monotonic() - start, conflict=Conflict(
+            layers=(), constraints=(), message=(
                 "no solution: the exact search tried every combination; the time ran out before Z3 "
-                "could name the layers and constraints in conflict (a longer --timeout lets it)")})
+                "could name the layers and constraints in conflict (a longer --timeout lets it)")))
     if res.conflict is not None:
         left = relax.RELAX_SECONDS if timeout is None else min(relax.RELAX_SECONDS, timeout - (time.monotonic() - start))
-        found = relax.relaxations(spec, res.conflict["layers"], minimize=minimize, seconds=left,
-                            solve=functools.partial(solve_spec, explain=False)) if left > 0 else []
-        res.conflict["relaxations"] = [r.to_json() for r in found]
-        res.elapsed = time.monotonic() - start
+        found = relax.relaxations(spec, res.conflict.layers, minimize=minimize, seconds=left,
+                                  solve=functools.partial(solve_spec, explain=False)) if left > 0 else []
+        res = replace(res, conflict=replace(res.conflict, relaxations=tuple(found)),
+                      elapsed=time.monotonic() - start)
     return res
 
 
-def _searched(spec: Spec, net: Network, answer: Answer, mode: str, objective: Expr | str, text: str,
+def _searched(spec: Spec, net: Network, answer: Answer, *, mode: SolveMode, objective: Expr | str, text: str,
               progress: Callable[[int], None] | None, start: float, timeout: float | None) -> SolveResult:
     """A result from the exact search: every solution verified like the solver's (a long
     listing as many as ``timeout`` allows)."""
-    all_solutions = mode == "all"
+    all_solutions = mode is SolveMode.ALL
     cache: dict[Any, Any] | None = {} if len(answer.solutions) > 1 else None  # layers shared by solutions
     sols = []
     for values in answer.solutions:
         if timeout is not None and len(sols) and not len(sols) & 63 and time.monotonic() - start > timeout:
-            answer = Answer(answer.solutions, False, answer.count, timed_out=True)  # the rest unchecked: not shown
+            answer = replace(answer, complete=False, timed_out=True)  # the rest unchecked: not shown
             break
         sols.append(verified(net, values, objective, cache))
         if progress and all_solutions:
             progress(len(sols))
     elapsed = time.monotonic() - start
-    if mode == "first":
-        return SolveResult(spec, "sat", sols, False, False, text, elapsed=elapsed, first=True)
-    if answer.timed_out and all_solutions:
-        sort_best_first(sols)
-        return SolveResult(spec, "sat", sols, False, False, text, elapsed=elapsed,
-                           message="the time ran out while listing solutions")
+    if mode is SolveMode.FIRST:
+        return SolveResult(spec=spec, status=SolveStatus.SAT, objective=text, solutions=sols, elapsed=elapsed,
+                           first=True)
     if not all_solutions:
         if not answer.complete:  # the best found when the time ran out
-            return SolveResult(spec, "unknown", sols, False, False, text, elapsed=elapsed,
+            return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text, solutions=sols,
+                               elapsed=elapsed,
                                message="the search timed out before proving this is the best; it is the best found")
-        return SolveResult(spec, "sat", sols, False, True, text, elapsed=elapsed)
+        return SolveResult(spec=spec, status=SolveStatus.SAT, objective=text, solutions=sols, elapsed=elapsed,
+                           optimal=True)
     sort_best_first(sols)
-    return SolveResult(spec, "sat", sols, answer.complete, False, text, elapsed=elapsed, count=answer.count)
+    if answer.timed_out:
+        return SolveResult(spec=spec, status=SolveStatus.SAT, objective=text, solutions=sols, elapsed=elapsed,
+                           message="the time ran out while listing solutions")
+    return SolveResult(spec=spec, status=SolveStatus.SAT, objective=text, solutions=sols, elapsed=elapsed,
+                       complete=answer.complete, count=answer.count)
 
 
 def solve_file(path: str, **kw: Any) -> SolveResult:

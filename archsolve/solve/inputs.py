@@ -35,8 +35,10 @@ from archsolve.spec.model import Spec
 MAX_VALUES = 100_000
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class AxisReport:
+    """The valid values of one input size var in ``low..high``, and those nearest the one asked about."""
+
     name: str
     low: int
     high: int
@@ -193,8 +195,9 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
             complete = False  # what was found by then is still shown
         found.sort()
         # the nearest of a partial list may not be the nearest: none then
-        reports[name] = AxisReport(name, lo, hi, found, _nearest(found, near) if near is not None and complete
-                                   else [], complete, next(c for c in "knmij" if c not in spec.vars))
+        reports[name] = AxisReport(name=name, low=lo, high=hi, values=found,
+                                   nearest=_nearest(found, near) if near is not None and complete else [],
+                                   complete=complete, letter=next(c for c in "knmij" if c not in spec.vars))
         timed_out = not complete
     return reports
 

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from archsolve.errors import ArchsolveError, SolverBug
 from archsolve.lang.yamlio import Document, set_at
+from archsolve.solve.outcome import Relaxation, SolveStatus
 from archsolve.spec.load import load_document
 from archsolve.spec.model import Spec
 from archsolve.spec.written import candidates, writable
@@ -44,25 +45,7 @@ class Solve(Protocol):
     def __call__(self, spec: Spec, *, minimize: str | None, timeout: float) -> Any: ...
 
 
-@dataclass(frozen=True)
-class Relaxation:
-    """One edit that gives a solution.  ``edit``: ``{"remove": ["domains.stride"]}`` or
-    ``{"open": ["upB.kernel"]}``; ``was``: what the spec says now (``{"stride": "1..2"}``,
-    ``{"upB.kernel": 4}``); ``default``: a removed override's default domain; ``values``: the
-    best solution then (by the spec's objective); ``message``: it in words."""
-
-    edit: dict[str, list[str]]
-    was: dict[str, Any]
-    default: dict[str, str]
-    values: dict[str, int]
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.edit, "was": self.was, **({"default": self.default} if self.default else {}),
-                "values": self.values, "message": self.message}
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Try:
     edit: dict[str, list[str]]
     was: dict[str, Any]
@@ -71,7 +54,7 @@ class _Try:
     fallback: bool = False  # tried only when no single removal of its group gave a solution
 
 
-def relaxations(spec: Spec, layers: list[str], *, minimize: str | None, seconds: float,
+def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seconds: float,
                 solve: Solve) -> list[Relaxation]:
     """The edits that make ``spec`` solvable (see the module docstring); ``layers``: the
     layers in conflict; at most ``seconds`` in all, at most :data:`MAX_OFFERS` offers.
@@ -100,7 +83,7 @@ def relaxations(spec: Spec, layers: list[str], *, minimize: str | None, seconds:
                 raise  # a wrong answer is never an offer
             except ArchsolveError:
                 continue  # the spec needs what the edit takes away (a var's domain names it, ...)
-            if res.status != "sat" or not res.solutions:
+            if res.status is not SolveStatus.SAT or not res.solutions:
                 continue
             default = {}
             for f in t.edit.get("remove", []):
@@ -115,7 +98,8 @@ def relaxations(spec: Spec, layers: list[str], *, minimize: str | None, seconds:
             shown = [f"{u} = {v}" for u, v in values.items() if u in edited.vars or (u in edited.unknowns and (
                      edited.unknowns[u].of_any(named) or u.startswith("input.")))] or \
                 [f"{u} = {v}" for u, v in values.items()]
-            found.append(Relaxation(t.edit, t.was, default, values, f"it solves {what}: {', '.join(shown)}"))
+            found.append(Relaxation(edit=t.edit, was=t.was, default=default, values=values,
+                                    message=f"it solves {what}: {', '.join(shown)}"))
     return found
 
 
@@ -133,8 +117,8 @@ def _domain_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
         return change
 
     def one(group: tuple[str, ...], fallback: bool) -> _Try:
-        return _Try({"remove": [f"domains.{f}" for f in group]}, {f: str(spec.domains[f]) for f in group},
-                    dropping(group), "", fallback)
+        return _Try(edit={"remove": [f"domains.{f}" for f in group]}, was={f: str(spec.domains[f]) for f in group},
+                    change=dropping(group), what="", fallback=fallback)
 
     for f in fields:
         yield one((f,), False)
@@ -154,8 +138,8 @@ def _input_tries(spec: Spec) -> Iterator[_Try]:
 
     names = " and ".join(c.name for c in sizes)
     now = ", ".join(str(c.current) for c in sizes)
-    yield _Try({"open": [c.name for c in sizes]}, {c.name: c.current for c in sizes}, change,
-               f"with {names} open (now {now})")
+    yield _Try(edit={"open": [c.name for c in sizes]}, was={c.name: c.current for c in sizes}, change=change,
+               what=f"with {names} open (now {now})")
 
 
 def _open_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
@@ -171,5 +155,5 @@ def _open_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
         in_block = cand.priority == 2 and cand.name.startswith("block:") and \
             cand.name.split(".")[0].removeprefix("block:") in inside
         if here or in_block:
-            yield _Try({"open": [cand.name]}, {cand.name: cand.current}, opening(cand.path),
-                       f"with {cand.name} open (now {cand.current})")
+            yield _Try(edit={"open": [cand.name]}, was={cand.name: cand.current}, change=opening(cand.path),
+                       what=f"with {cand.name} open (now {cand.current})")

@@ -35,7 +35,7 @@ from archsolve.spec.model import Spec
 OBJECTIVE_KINDS = ("params", "macs")  # the objectives that are totals, summed over the layers
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Solution:
     """One solution: every unknown's value, in name order; the output shape; the objective's value."""
 
@@ -127,7 +127,7 @@ def verified(net: Network, values: dict[str, int], objective: Expr | str, cache:
             raise ObjectiveNames(f"{exc.args[0]!r} names no unknown, var or layer attribute") from None
         except ExprError:
             obj = None  # undefined for this solution only (a division by zero)
-    return Solution(ordered, out, obj)
+    return Solution(values=ordered, output=out, objective=obj)
 
 
 def sort_best_first(sols: list[Solution]) -> None:

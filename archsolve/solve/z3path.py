@@ -16,10 +16,10 @@ Example::
     ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
     ... constraints: [up.L == 16]
     ... '''))
-    >>> answer = solve_z3(net, mode="opt", limit=1, objective="sum", timeout=10.0, progress=None,
+    >>> answer = solve_z3(net, mode=SolveMode.OPTIMUM, limit=1, objective="sum", timeout=10.0, progress=None,
     ...                   searched_unsat=False, objective_at=(None, "minimize"), explain=True)
     >>> answer.status, answer.solutions
-    ('sat', [Solution(values={'up.kernel': 2}, output=[1, 16], objective=2)])
+    (<SolveStatus.SAT: 'sat'>, [Solution(values={'up.kernel': 2}, output=[1, 16], objective=2)])
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import EncodingLimit, Location, SolverBug, SolverTimeout, SpecError, placed
 from archsolve.lang.expr import Expr
 from archsolve.shapes.graph import Network
+from archsolve.solve.outcome import Conflict, SolveMode, SolveStatus
 from archsolve.solve.smt.conflict import explain_conflict, refuse_empty_domain
 from archsolve.solve.smt.sizedp import SizeDP, TooManyStates, deep_enough
 from archsolve.solve.smt.solver import Z3Problem, encode
@@ -40,32 +41,42 @@ from archsolve.solve.smt.system import Effect, System, attribute_terms, build_sy
 from archsolve.solve.solution import OBJECTIVE_KINDS, Solution, sort_best_first, verified
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Z3Answer:
     """What Z3 answered, as :class:`~archsolve.solve.api.SolveResult` says it (which the API
     makes of it, adding the spec, the objective's text and the time taken)."""
 
-    status: str  # sat | unsat | unknown
-    solutions: list[Solution]
-    complete: bool
-    optimal: bool
-    conflict: dict[str, Any] | None = None
+    status: SolveStatus
+    solutions: list[Solution] = field(default_factory=list)
+    complete: bool = False
+    optimal: bool = False
+    conflict: Conflict | None = None
     message: str = ""
     count: int | None = None
     first: bool = False
 
+    @classmethod
+    def unsat(cls, conflict: Conflict | None = None) -> Z3Answer:
+        """No solution: complete and optimal, as an empty answer is."""
+        return cls(status=SolveStatus.UNSAT, complete=True, optimal=True, conflict=conflict)
 
-def solve_z3(net: Network, *, mode: str, limit: int, objective: Expr | str, timeout: float | None,
+    @classmethod
+    def unknown(cls, message: str, *, solutions: list[Solution] | None = None) -> Z3Answer:
+        """The time ran out: ``solutions`` are what was found by then."""
+        return cls(status=SolveStatus.UNKNOWN, solutions=solutions or [], message=message)
+
+
+def solve_z3(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str, timeout: float | None,
              progress: Callable[[int], None] | None, searched_unsat: bool,
              objective_at: tuple[Location | None, str], explain: bool) -> Z3Answer:
-    """Answer ``mode`` ("all" up to ``limit``, "opt" or "first") by Z3, within ``timeout``
+    """Answer ``mode`` (``ALL`` up to ``limit``, ``OPTIMUM`` or ``FIRST``) by Z3, within ``timeout``
     seconds.  ``searched_unsat``: the exact search found no solution, so Z3 only explains
     the conflict (with ``explain``), and a solution of its is a bug.  ``objective_at``: where
     the objective was written, for its errors."""
     spec = net.spec
-    all_solutions = mode == "all"
+    all_solutions = mode is SolveMode.ALL
     reported = objective  # --first: its value is given, but nothing works towards it
-    if searched_unsat or mode == "first":
+    if searched_unsat or mode is SolveMode.FIRST:
         objective = "sum"  # Z3 only explains the conflict, or takes any model: no objective to encode
     if not isinstance(objective, str):
         objective = objective.substitute(spec.tied())
@@ -81,7 +92,7 @@ def solve_z3(net: Network, *, mode: str, limit: int, objective: Expr | str, time
         system = build_system(net, kinds, frozenset() if isinstance(objective, str) else
                               objective.names() - set(OBJECTIVE_KINDS), deadline)
     except SolverTimeout:
-        return Z3Answer("unknown", [], False, False, message="the solver timed out before finding any solution")
+        return Z3Answer.unknown("the solver timed out before finding any solution")
     raw_objective = objective
     if not isinstance(objective, str):
         with placed(*objective_at):
@@ -92,16 +103,16 @@ def solve_z3(net: Network, *, mode: str, limit: int, objective: Expr | str, time
             listed = _list_by_dp(net, system, [e for e, _, _ in constraints], limit, raw_objective, progress,
                                  deadline)
         except SolverTimeout:
-            return Z3Answer("unknown", [], False, False, message="the solver timed out while counting solutions")
+            return Z3Answer.unknown("the solver timed out while counting solutions")
         if listed is not None:
             sols, total, timed_out = listed
             if sols:
                 if searched_unsat:
                     raise SolverBug("the exact search found no solution, but the size walk finds some")
                 if timed_out:
-                    return Z3Answer("sat", sols, False, False, count=total,
-                                  message="the solver timed out while listing solutions")
-                return Z3Answer("sat", sols, total <= limit, False, count=total)
+                    return Z3Answer(status=SolveStatus.SAT, solutions=sols, count=total,
+                                    message="the solver timed out while listing solutions")
+                return Z3Answer(status=SolveStatus.SAT, solutions=sols, complete=total <= limit, count=total)
     problem = encode(system, constraints, counts=[k for k in OBJECTIVE_KINDS if k in in_constraints],
                      timeout=None if deadline is None else max(0.001, deadline - time.monotonic()))
     unknowns = sorted(system.unknowns)
@@ -109,19 +120,19 @@ def solve_z3(net: Network, *, mode: str, limit: int, objective: Expr | str, time
     try:
         sat = problem.satisfiable()
     except SolverTimeout:
-        return Z3Answer("unknown", [], False, False, message="the solver timed out before finding any solution")
+        return Z3Answer.unknown("the solver timed out before finding any solution")
     if not sat:
         if not explain:
-            return Z3Answer("unsat", [], True, True)
+            return Z3Answer.unsat()
         core = problem.core()
         refuse_empty_domain(spec, core)  # one var's domain alone: a bad spec, not an unsat network
-        return Z3Answer("unsat", [], True, True, conflict=explain_conflict(problem, system, core))
+        return Z3Answer.unsat(explain_conflict(problem, system, core))
     if searched_unsat:
         raise SolverBug("the exact search found no solution, but the solver finds one")
     problem.commit()
-    if mode == "first":  # the model at hand: each table's combination the first in name order
+    if mode is SolveMode.FIRST:  # the model at hand: each table's combination the first in name order
         sol = verified(net, _model_values(problem, system, None), reported)
-        return Z3Answer("sat", [sol], False, False, first=True)
+        return Z3Answer(status=SolveStatus.SAT, solutions=[sol], first=True)
 
     if all_solutions:
         selectors = [t.selector for t in system.tables]
@@ -146,17 +157,17 @@ def solve_z3(net: Network, *, mode: str, limit: int, objective: Expr | str, time
                 if not complete:
                     break
         except SolverTimeout:
-            return Z3Answer("unknown" if not sols else "sat", sols, False, False,
-                          message="the solver timed out while listing solutions")
+            return Z3Answer(status=SolveStatus.SAT if sols else SolveStatus.UNKNOWN, solutions=sols,
+                            message="the solver timed out while listing solutions")
         sort_best_first(sols)
-        return Z3Answer("sat", sols, complete, False)
+        return Z3Answer(status=SolveStatus.SAT, solutions=sols, complete=complete)
 
     with placed(*objective_at):
         problem.encode_objective(objective)
     try:
         best, proven = problem.optimize()
     except SolverTimeout:
-        return Z3Answer("unknown", [], False, False, message="the solver timed out before finding any solution")
+        return Z3Answer.unknown("the solver timed out before finding any solution")
     assert best is not None
     kind = objective if isinstance(objective, str) else None
     try:
@@ -167,9 +178,9 @@ def solve_z3(net: Network, *, mode: str, limit: int, objective: Expr | str, time
         allowed = None
     sol = verified(net, _model_values(problem, system, allowed, kind), raw_objective)
     if not proven:
-        return Z3Answer("unknown", [sol], False, False,
-                        message="the solver timed out before proving this is the best; it is the best found")
-    return Z3Answer("sat", [sol], False, True)
+        return Z3Answer.unknown("the solver timed out before proving this is the best; it is the best found",
+                                solutions=[sol])
+    return Z3Answer(status=SolveStatus.SAT, solutions=[sol], optimal=True)
 
 
 def _model_values(problem: Z3Problem, system: System, allowed: dict[str, dict[int, list[dict[str, int]]]] | None,

@@ -6,9 +6,10 @@ over the layers in data-flow order, trying each unknown's values with the very r
 millisecond, before Z3 would have its constraints built.  The walk prunes a branch as soon
 as a layer is invalid or a constraint on what is known so far fails, and it is exhaustive:
 
-- ``all``: every solution, or the first ``limit`` and the proof that more exist;
-- ``first``: the first solution the walk meets;
-- ``opt``: branch and bound on the key (objective, unknowns in name order), so the answer
+- :attr:`~archsolve.solve.outcome.SolveMode.ALL`: every solution, or the first ``limit``
+  and the proof that more exist;
+- ``FIRST``: the first solution the walk meets;
+- ``OPTIMUM``: branch and bound on the key (objective, unknowns in name order), so the answer
   is the proven optimum with ``solve``'s tie-break.
 
 "No solution" is exact too, but the caller runs Z3 anyway to explain the conflict.  The
@@ -32,7 +33,7 @@ Example::
     ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]
     ... constraints: [up.L == 16]
     ... '''))
-    >>> search(net, "opt", "sum", 1, 1.0).solutions
+    >>> search(net, SolveMode.OPTIMUM, objective="sum", limit=1, budget=1.0).solutions
     [{'up.kernel': 2}]
 """
 
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 
 from archsolve.lang.expr import Expr
 from archsolve.shapes.graph import Network
+from archsolve.solve.outcome import SolveMode
 from archsolve.solve.search.budget import Budget, OutOfBudget
 from archsolve.solve.search.optimum import Optimum
 from archsolve.solve.search.plan import NotApplicable, Plan
@@ -51,35 +53,35 @@ from archsolve.solve.search.step import Evaluator
 from archsolve.solve.search.walk import Listing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Answer:
     """``solutions``: value dicts (every unknown); ``complete``: every solution was seen
-    (``all``) or the first is the proven optimum (``opt``)."""
+    (``ALL``) or the first is the proven optimum (``OPTIMUM``)."""
 
     solutions: list[dict[str, int]]
     complete: bool
-    count: int | None = None  # ``all`` past its limit: every solution, counted (None: not known)
+    count: int | None = None  # ``ALL`` past its limit: every solution, counted (None: not known)
     timed_out: bool = False  # the time ran out (``keep_best``): what was found by then, if any
 
 
-def search(net: Network, mode: str, objective: Expr | str, limit: int, budget: float,
+def search(net: Network, mode: SolveMode, *, objective: Expr | str, limit: int, budget: float,
            count_budget: float | None = None, keep_best: bool = False, quick: float | None = None
            ) -> Answer | None:
-    """Answer ``mode`` ("all" up to ``limit``, "opt", or "first": any one solution) exactly, or None (see the module
-    docstring): out of budget (seconds) or out of reach.  ``count_budget``: seconds more to
-    count the solutions past ``limit`` (``Answer.count``; None: not counted).  ``keep_best``:
-    a walk that runs out of budget answers what it has found (an optimum walk its best so far,
-    not proven; a listing its first solutions), with ``complete`` False and ``timed_out``
-    True, instead of None.  ``quick``: a quick try of at most this many
-    seconds of CPU time, which also gives up early when its walk looks hopeless
-    (:meth:`Budget.hopeless`)."""
+    """Answer ``mode`` (``ALL`` up to ``limit``, ``OPTIMUM``, or ``FIRST``: any one solution)
+    exactly, or None (see the module docstring): out of budget (seconds) or out of reach.
+    ``count_budget``: seconds more to count the solutions past ``limit`` (``Answer.count``;
+    None: not counted).  ``keep_best``: a walk that runs out of budget answers what it has
+    found (an optimum walk its best so far, not proven; a listing its first solutions), with
+    ``complete`` False and ``timed_out`` True, instead of None.  ``quick``: a quick try of at
+    most this many seconds of CPU time, which also gives up early when its walk looks
+    hopeless (:meth:`Budget.hopeless`)."""
     deadline = time.perf_counter() + budget
     quick_end = None if quick is None else time.process_time() + quick
     try:
         plan = Plan(net, objective)
         evaluator = Evaluator(plan)
         clock = Budget(deadline=deadline, quick=quick_end, memo=evaluator.memo)
-        if mode == "opt":
+        if mode is SolveMode.OPTIMUM:
             return _optimum(Optimum(plan, evaluator, clock), keep_best)
         return _listing(Listing(plan, evaluator, clock), mode, limit, count_budget, keep_best)
     except NotApplicable:
@@ -90,28 +92,29 @@ def _optimum(walk: Optimum, keep_best: bool) -> Answer | None:
     try:
         walk.walk()
     except OutOfBudget:
-        return Answer(walk.solutions(), False, timed_out=True) if keep_best else None
-    return Answer(walk.solutions(), True)
+        return Answer(solutions=walk.solutions(), complete=False, timed_out=True) if keep_best else None
+    return Answer(solutions=walk.solutions(), complete=True)
 
 
-def _listing(walk: Listing, mode: str, limit: int, count_budget: float | None, keep_best: bool) -> Answer | None:
+def _listing(walk: Listing, mode: SolveMode, limit: int, count_budget: float | None, keep_best: bool) -> Answer | None:
     """The first solution, or up to ``limit`` (``complete`` when none is left out: one more
     is sought), and with ``count_budget`` the solutions past the limit counted too, if that
     ends in time."""
     count_until = None if count_budget is None else time.perf_counter() + count_budget
     try:
-        if mode == "first":
+        if mode is SolveMode.FIRST:
             walk.walk(0)
-            return Answer(walk.found[:1], not walk.found)
+            return Answer(solutions=walk.found[:1], complete=not walk.found)
         if walk.walk(limit) <= limit:
-            return Answer(walk.found, True, len(walk.found))
+            return Answer(solutions=walk.found, complete=True, count=len(walk.found))
     except OutOfBudget:
         if not keep_best:
             return None
-        return Answer(walk.found[:1 if mode == "first" else limit], False, timed_out=True)
+        kept = walk.found[:1 if mode is SolveMode.FIRST else limit]
+        return Answer(solutions=kept, complete=False, timed_out=True)
     count: int | None = None
     if count_until is not None:
         walk.budget.extend(count_until)
         with contextlib.suppress(OutOfBudget):
             count = walk.walk(None)
-    return Answer(walk.found[:limit], False, count)
+    return Answer(solutions=walk.found[:limit], complete=False, count=count)

@@ -16,18 +16,18 @@ Example::
     >>> problem = encode(system, constraint_exprs(system), counts=(), timeout=10.0)
     >>> problem.satisfiable()
     False
-    >>> explain_conflict(problem, system, problem.core())["message"]
+    >>> explain_conflict(problem, system, problem.core()).message
     "up cannot meet up.L == 30; from 8 at up's input, with kernel 1..11, up.L can only be 15..25, but up.L == 30 needs 30"
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from archsolve.errors import SpecError
 from archsolve.lang.expr import Bin, Expr, ListExpr, Name, Num
 from archsolve.ops.table import OPS
+from archsolve.solve.outcome import Conflict
 from archsolve.solve.smt.solver import Z3Problem
 from archsolve.solve.smt.system import System, attribute_terms
 from archsolve.spec.model import Spec
@@ -43,7 +43,7 @@ def refuse_empty_domain(spec: Spec, core: list[str]) -> None:
                         var.where, f"vars.{names[0]}")
 
 
-def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> dict[str, Any]:
+def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> Conflict:
     """Name the layers and constraints in a minimal conflict (``core``, the labels of
     :meth:`Z3Problem.core`), with the arithmetic we can give."""
     spec = system.spec
@@ -118,7 +118,7 @@ def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> dic
     if len(layers) > 1 and not cons:
         parts.append("relaxing any one of them may help")
     message = "; ".join(parts) if parts else "the constraints contradict each other"
-    return {"layers": layers, "constraints": cons, "message": message}
+    return Conflict(layers=tuple(layers), constraints=tuple(cons), message=message)
 
 
 def _joined(problem: Z3Problem, system: System, terms: Mapping[str, Expr], label: str) -> str:

@@ -1,0 +1,70 @@
+"""What ``solve`` is asked and what it answers, as values: the question (:class:`SolveMode`),
+the answer's status (:class:`SolveStatus`) and, for an unsatisfiable spec, the conflict
+(:class:`Conflict`) with the edits that would lift it (:class:`Relaxation`).
+
+The exact search, the Z3 path, the relaxations and the API all speak these, so they live
+below all four.  The statuses are plain enums, not strings: a comparison with a leftover
+``"sat"`` is always False, where a string enum would let it pass unseen.
+
+Example::
+
+    >>> SolveStatus("unsat") is SolveStatus.UNSAT, SolveStatus.UNSAT == "unsat"
+    (True, False)
+    >>> Conflict(layers=("up",), constraints=("up.L == 30",), message="up cannot meet up.L == 30").to_json()
+    {'layers': ['up'], 'constraints': ['up.L == 30'], 'message': 'up cannot meet up.L == 30', 'relaxations': []}
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class SolveMode(enum.Enum):
+    """The question: any one solution, every solution (up to a limit), or the optimum."""
+
+    FIRST = "first"
+    ALL = "all"
+    OPTIMUM = "opt"
+
+
+class SolveStatus(enum.Enum):
+    """The answer; its value is what ``solve --json`` writes as ``status``."""
+
+    SAT = "sat"
+    UNSAT = "unsat"
+    UNKNOWN = "unknown"  # the time ran out, or the question was out of reach
+
+
+@dataclass(frozen=True, kw_only=True)
+class Relaxation:
+    """One edit that gives a solution.  ``edit``: ``{"remove": ["domains.stride"]}`` or
+    ``{"open": ["upB.kernel"]}``; ``was``: what the spec says now (``{"stride": "1..2"}``,
+    ``{"upB.kernel": 4}``); ``default``: a removed override's default domain; ``values``: the
+    best solution then (by the spec's objective); ``message``: it in words."""
+
+    edit: dict[str, list[str]]
+    was: dict[str, Any]
+    default: dict[str, str]
+    values: dict[str, int]
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.edit, "was": self.was, **({"default": self.default} if self.default else {}),
+                "values": self.values, "message": self.message}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conflict:
+    """Why there is no solution: the layers and constraints in conflict, in words, and the
+    edits that would give one (added by :mod:`~archsolve.solve.relax` once it is explained)."""
+
+    layers: tuple[str, ...]
+    constraints: tuple[str, ...]
+    message: str
+    relaxations: tuple[Relaxation, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layers": list(self.layers), "constraints": list(self.constraints), "message": self.message,
+                "relaxations": [r.to_json() for r in self.relaxations]}
