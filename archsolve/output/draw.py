@@ -33,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import enum
 import html
 import math
 import re
@@ -89,12 +90,20 @@ _SKIP_COLOUR = "#808080"
 
 # -- what is drawn -------------------------------------------------------------------------------
 
+class Shown(enum.IntEnum):
+    """How a value stands out in a label; a field of several values shows the most."""
+
+    WRITTEN = 0  # as the spec writes it
+    SOLVED = 1  # a value given for an unknown (a solution's): bold green
+    UNKNOWN = 2  # a "?" with no value: red
+
+
 @dataclass
 class _Token:
-    """One hyperparameter shown in a label: ``k=3``; ``state`` is ``""``, ``unknown`` or ``solved``."""
+    """One hyperparameter shown in a label: ``k=3``, and how it is shown."""
 
     text: str
-    state: str = ""
+    state: Shown = Shown.WRITTEN
 
 
 @dataclass
@@ -107,11 +116,11 @@ class _Node:
 
     @property
     def unknown(self) -> bool:
-        return any(t.state == "unknown" for t in self.tokens)
+        return any(t.state is Shown.UNKNOWN for t in self.tokens)
 
     @property
     def solved(self) -> bool:
-        return any(t.state == "solved" for t in self.tokens)
+        return any(t.state is Shown.SOLVED for t in self.tokens)
 
     @property
     def merge(self) -> bool:
@@ -171,20 +180,20 @@ class _Values:
         self.given = set(values) & (self.unknowns | set(spec.vars))
         self.env = {**env, **values}
 
-    def one(self, e: Any) -> tuple[str, str]:
+    def one(self, e: Any) -> tuple[str, Shown]:
         """(text, state) for one value."""
         if not isinstance(e, Expr):
-            return (str(e).lower() if isinstance(e, bool) else str(e)), ""
+            return (str(e).lower() if isinstance(e, bool) else str(e)), Shown.WRITTEN
         names = set(e.names())
         if names & (self.unknowns - self.given):
-            return "?", "unknown"
-        state = "solved" if names & self.given else ""
+            return "?", Shown.UNKNOWN
+        state = Shown.SOLVED if names & self.given else Shown.WRITTEN
         try:
             return str(e.evaluate(self.env)), state
         except (KeyError, ArchsolveError, ArithmeticError):
             return str(e), state
 
-    def field(self, v: Any, kind: Kind) -> tuple[str, str]:
+    def field(self, v: Any, kind: Kind) -> tuple[str, Shown]:
         if kind is Kind.AXES and isinstance(v, tuple):
             parts = [self.one(x) for x in v]
         elif kind is Kind.SIDES and isinstance(v, tuple):
@@ -192,11 +201,11 @@ class _Values:
             for a, b in v:
                 ta, sa = self.one(a)
                 tb, sb = self.one(b)
-                parts.append((ta if ta == tb else f"{ta}/{tb}", _worst(sa, sb)))
+                parts.append((ta if ta == tb else f"{ta}/{tb}", max(sa, sb)))
         else:
             return self.one(v)
         texts = [t for t, _ in parts]
-        state = _worst(*(s for _, s in parts))
+        state = max(s for _, s in parts)
         if len(set(texts)) == 1:
             return texts[0], state
         return "x".join(texts), state
@@ -209,21 +218,13 @@ class _Values:
             if isinstance(x, tuple):
                 return None
             text, state = self.one(x)
-            if state == "unknown":
+            if state is Shown.UNKNOWN:
                 return None
             try:
                 out.append(int(text))
             except ValueError:
                 return None
         return max(out) if out else None
-
-
-def _worst(*states: str) -> str:
-    if "unknown" in states:
-        return "unknown"
-    if "solved" in states:
-        return "solved"
-    return ""
 
 
 def _tokens(lay: Layer, shown: _Values) -> list[_Token]:
@@ -240,7 +241,7 @@ def _tokens(lay: Layer, shown: _Values) -> list[_Token]:
             if f.name == "ceil_mode" and v is True:
                 out.append(_Token("ceil"))
             continue
-        if f.name not in lay.written and f.name not in _ALWAYS and not state:
+        if f.name not in lay.written and f.name not in _ALWAYS and state is Shown.WRITTEN:
             continue
         out.append(_Token(f"{_SHORT.get(f.name, f.name)}={text}", state))
     return out
@@ -352,9 +353,9 @@ def _dot_label(node: _Node) -> str:
     if node.op != "input" or node.tokens:
         parts = [] if node.op == "input" else [_h(node.op)]
         for t in node.tokens:
-            if t.state == "unknown":
+            if t.state is Shown.UNKNOWN:
                 parts.append(f'<FONT COLOR="{_UNKNOWN_COLOUR}"><B>{_h(t.text)}</B></FONT>')
-            elif t.state == "solved":
+            elif t.state is Shown.SOLVED:
                 parts.append(f'<FONT COLOR="{_SOLVED_COLOUR}"><B>{_h(t.text)}</B></FONT>')
             else:
                 parts.append(_h(t.text))
@@ -515,9 +516,9 @@ def mermaid_source(known: KnownShapes) -> str:
         if node.op != "input" or node.tokens:
             toks = [] if node.op == "input" else [_m(node.op)]
             for t in node.tokens:
-                if t.state == "unknown":
+                if t.state is Shown.UNKNOWN:
                     toks.append(f"<b>{_m(t.text)}</b>")
-                elif t.state == "solved":
+                elif t.state is Shown.SOLVED:
                     toks.append(f"<b>{_m(t.text)} ✓</b>")
                 else:
                     toks.append(_m(t.text))
