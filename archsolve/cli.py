@@ -26,6 +26,7 @@ import click
 
 from archsolve.errors import ArchsolveError, Interrupt, UsageError
 from archsolve.limits import DEFAULT_LIMITS, Limits
+from archsolve.solve.outcome import Engine  # a few enums and dataclasses: nothing heavy
 
 EXIT_INTERNAL = 4
 EXIT_BROKEN_PIPE = 141  # as a shell reports a process its reader left (128 + SIGPIPE)
@@ -210,7 +211,7 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
               help="Write the spec with the values filled in to OUT (comments and layout kept).")
 @click.option("--in-place", is_flag=True, help="Write the filled-in spec over SPEC.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
-@click.option("--engine", type=click.Choice(["auto", "search", "z3"]), default="auto", show_default=True,
+@click.option("--engine", type=click.Choice([e.value for e in Engine]), default="auto", show_default=True,
               help="auto: an exact search first, Z3 for what it cannot finish quickly; search or z3: only that one.")
 @click.option("--count", "count", is_flag=True,
               help="With --all: count every solution, also past --limit (within --timeout).")
@@ -253,7 +254,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
     try:
         result = solve_spec(loaded, all_solutions=all_solutions, limit=limit, minimize=minimize,
-                            timeout=timeout, progress=progress[1] if progress else None, engine=engine,
+                            timeout=timeout, progress=progress[1] if progress else None, engine=Engine(engine),
                             count=count, first=first)
     finally:
         if progress:

@@ -1,6 +1,6 @@
 """The two engines of ``solve`` agree: the exact search and the Z3 encoding, on random specs.
 
-``archsolve.solve.solve_spec(..., engine="search")`` walks the unknowns' domains depth-first
+``archsolve.solve.solve_spec(..., engine=Engine.SEARCH)`` walks the unknowns' domains depth-first
 (:mod:`archsolve.search`); ``engine="z3"`` builds the symbolic system of
 :mod:`archsolve.symbolic` and asks Z3 (:mod:`archsolve.solver`).  ``auto`` uses the first and
 hands what it cannot finish to the second, so a user gets either answer: they must be the same.
@@ -52,7 +52,7 @@ from archsolve.errors import EncodingLimit, SpecError
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import SolveResult, solve_spec
-from archsolve.solve.outcome import SolveMode, SolveStatus
+from archsolve.solve.outcome import Engine, SolveMode, SolveStatus
 from archsolve.solve.search.engine import search
 from archsolve.solve.solution import verify
 from archsolve.spec.load import load_text
@@ -60,7 +60,7 @@ from archsolve.spec.model import Spec
 
 from .conftest import examples
 
-ENGINES = ("search", "z3")
+ENGINES = (Engine.SEARCH, Engine.Z3)
 ALL = 10**6
 MAX_ASSIGNMENTS = 2000  # an upper bound on the product of every unknown's domain
 SEARCH_BUDGET = 10.0  # seconds: the unconstrained search that picks a reachable target
@@ -420,13 +420,13 @@ def run_both(spec: Spec, what: str, **kw: Any) -> dict[str, SolveResult] | None:
         except SpecError as exc:
             errors[engine] = str(exc)
     if errors:
-        if set(errors) == {"z3"} and limits:
+        if set(errors) == {Engine.Z3} and limits:
             event(f"{what}: Z3's encoding refused it (skipped)")  # the search is checked elsewhere
             return None
         assert set(errors) == set(ENGINES), f"{what}: only {sorted(errors)} raised SpecError: {errors}"
         event(f"{what}: SpecError from both engines")
         return None
-    if results["search"].status is SolveStatus.UNKNOWN:
+    if results[Engine.SEARCH].status is SolveStatus.UNKNOWN:
         event(f"{what}: search unknown (skipped)")
         return None
     return results
@@ -438,7 +438,7 @@ def sat_pair(spec: Spec, what: str, **kw: Any) -> tuple[bool, tuple[SolveResult,
     got = run_both(spec, what, **kw)
     if got is None:
         return False, None
-    s, z = got["search"], got["z3"]
+    s, z = got[Engine.SEARCH], got[Engine.Z3]
     assert s.status is z.status, f"{what}: search says {s.status.value}, z3 says {z.status.value} ({z.message})"
     event(f"{what}: {s.status.value}")
     if s.status is not SolveStatus.SAT:
@@ -463,7 +463,7 @@ def compare_all(spec: Spec) -> bool:
     assert not only_s and not only_z, (f"all: {len(sk)} vs {len(zk)} solutions; search only {only_s[:5]}, "
                                        f"z3 only {only_z[:5]}")
     assert sk == zk, "all: the same solutions in a different order"
-    for engine in ("search", "z3"):  # --first: any one of them, verified like the rest
+    for engine in ENGINES:  # --first: any one of them, verified like the rest
         one = solve_spec(spec, engine=engine, first=True)
         assert one.status is SolveStatus.SAT and one.first and len(one.solutions) == 1, \
             f"first ({engine}): {one.status.value}"
@@ -473,7 +473,7 @@ def compare_all(spec: Spec) -> bool:
     if s.count is not None and z.count is not None:
         assert s.count == z.count
     if len(sk) > 1:  # cut off at one, the search counts the rest
-        first = solve_spec(spec, engine="search", all_solutions=True, limit=1, count=True)
+        first = solve_spec(spec, engine=Engine.SEARCH, all_solutions=True, limit=1, count=True)
         assert first.complete is False and len(first.solutions) == 1
         assert first.count == len(sk), f"all: the search counts {first.count}, lists {len(sk)}"
     return True
@@ -499,13 +499,13 @@ def compare_counts(spec: Spec) -> bool:
     """``minimize params`` and ``macs`` by the search (Z3's linear encoding refuses many of
     these) against the whole list of solutions, each one's counts taken from ``check``'s
     propagation; False if skipped."""
-    listed = solve_spec(spec, engine="search", all_solutions=True, limit=ALL)
+    listed = solve_spec(spec, engine=Engine.SEARCH, all_solutions=True, limit=ALL)
     if listed.status is SolveStatus.UNKNOWN:
         return False
     net = build_network(spec)
     compared = False
     for kind in ("params", "macs"):
-        got = solve_spec(spec, engine="search", minimize=kind)
+        got = solve_spec(spec, engine=Engine.SEARCH, minimize=kind)
         if got.status is SolveStatus.UNKNOWN:
             continue
         compared = True

@@ -31,7 +31,7 @@ from archsolve.errors import ArchsolveError
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import _objective
-from archsolve.solve.outcome import SolveMode, SolveStatus
+from archsolve.solve.outcome import Engine, SolveMode, SolveStatus
 from archsolve.solve.search.budget import Budget, OutOfBudget
 from archsolve.solve.search.engine import Answer, search
 from archsolve.solve.search.optimum import Optimum
@@ -1031,13 +1031,13 @@ def test_total_counts_in_constraints_agree_with_z3() -> None:
     from archsolve.solve.api import solve_spec
 
     spec = load_text(TOTALS)
-    listed = {e: solve_spec(spec, all_solutions=True, engine=e) for e in ("search", "z3")}
-    assert {e: (r.status, r.complete) for e, r in listed.items()} == {"search": (SolveStatus.SAT, True),
-                                                                     "z3": (SolveStatus.SAT, True)}
-    assert keys([s.values for s in listed["search"].solutions]) == keys([s.values for s in listed["z3"].solutions])
-    assert len(listed["search"].solutions) == 76
-    best_of = {e: solve_spec(spec, engine=e).solutions[0].values for e in ("search", "z3")}
-    assert best_of["search"] == best_of["z3"] == {"a.kernel": 1, "a.padding": 0, "b.kernel": 6}
+    listed = {e: solve_spec(spec, all_solutions=True, engine=e) for e in (Engine.SEARCH, Engine.Z3)}
+    assert {e: (r.status, r.complete) for e, r in listed.items()} == {Engine.SEARCH: (SolveStatus.SAT, True),
+                                                                     Engine.Z3: (SolveStatus.SAT, True)}
+    assert keys([s.values for s in listed[Engine.SEARCH].solutions]) == keys([s.values for s in listed[Engine.Z3].solutions])
+    assert len(listed[Engine.SEARCH].solutions) == 76
+    best_of = {e: solve_spec(spec, engine=e).solutions[0].values for e in (Engine.SEARCH, Engine.Z3)}
+    assert best_of[Engine.SEARCH] == best_of[Engine.Z3] == {"a.kernel": 1, "a.padding": 0, "b.kernel": 6}
 
 
 # Six convolutions with out channels 1..6 and kernels unknown, and a params constraint: an

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from archsolve.solve.outcome import SolveMode, SolveStatus
+from archsolve.solve.outcome import Engine, SolveMode, SolveStatus
 from archsolve.spec.load import load_spec
 
 from .conftest import SPECS, run_cli, run_cli_split
@@ -141,7 +141,7 @@ def test_z3_answers_the_same_in_every_solve_of_a_process(spec_name: str, kw: dic
     from archsolve.solve.api import solve_spec
 
     spec = load_spec(SPECS / spec_name)
-    answers = {json.dumps(solve_spec(spec, engine="z3", **kw).to_json(), sort_keys=True, default=str)
+    answers = {json.dumps(solve_spec(spec, engine=Engine.Z3, **kw).to_json(), sort_keys=True, default=str)
                for _ in range(3)}
     assert len(answers) == 1
 

@@ -25,7 +25,7 @@ from archsolve.errors import EncodingLimit, ExprError, Location, SpecError
 from archsolve.lang.expr import Expr, Name, parse
 from archsolve.shapes.graph import Network, build_network
 from archsolve.solve import relax
-from archsolve.solve.outcome import Conflict, SolveMode, SolveStatus
+from archsolve.solve.outcome import Conflict, Engine, SolveMode, SolveStatus
 from archsolve.solve.search.engine import Answer, search
 from archsolve.solve.solution import OBJECTIVE_KINDS, ObjectiveNames, Solution, sort_best_first, verified
 from archsolve.spec.load import load_spec
@@ -95,13 +95,13 @@ def _objective(spec: Spec, minimize: str | None) -> tuple[str, Expr | str]:
 
 def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, minimize: str | None = None,
                timeout: float | None = DEFAULT_TIMEOUT,
-               progress: Callable[[int], None] | None = None, engine: str = "auto",
+               progress: Callable[[int], None] | None = None, engine: Engine | str = Engine.AUTO,
                count: bool = False, explain: bool = True, first: bool = False) -> SolveResult:
     """Solve a loaded spec; see the module docstring.
 
-    ``engine``: ``"auto"`` tries the exact search (:mod:`archsolve.search`) first and hands
-    what it cannot finish to Z3; ``"z3"`` and ``"search"`` use one of them only (tests
-    compare them; ``"search"`` answers ``unknown`` where it gives up).  ``count``: with
+    ``engine``: ``Engine.AUTO`` tries the exact search (:mod:`archsolve.solve.search`) first
+    and hands what it cannot finish to Z3; ``Engine.Z3`` and ``Engine.SEARCH`` use one of them
+    only (tests compare them; the search alone answers ``unknown`` where it gives up).  ``count``: with
     ``all_solutions``, count every solution past ``limit`` too (``SolveResult.count``), within
     the time-out; without it, the count comes only where it is free.  ``explain=False``:
     an unsat result without its conflict (a quick yes-or-no, as relax.py asks).  ``first``:
@@ -119,6 +119,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     """
     if first and (all_solutions or minimize is not None):
         raise ValueError("first excludes all_solutions and minimize")
+    engine = Engine(engine)  # a name as --engine gives it ("z3") stands for its member
     # a bad objective is reported at the command line's --minimize, or at the spec's minimize
     at = (None, "--minimize") if minimize is not None else (
         spec.document.where(("minimize",)) if spec.document else None, "minimize")
@@ -131,7 +132,7 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
 
 
 def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, timeout: float | None,
-           progress: Callable[[int], None] | None, engine: str, count: bool, explain: bool,
+           progress: Callable[[int], None] | None, engine: Engine, count: bool, explain: bool,
            at: tuple[Location | None, str]) -> SolveResult:
     start = time.monotonic()
     net = build_network(spec)
@@ -140,10 +141,10 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
     counted = count and mode is SolveMode.ALL
     searched_unsat = False
     total = timeout
-    if engine != "z3":
+    if engine is not Engine.Z3:
         budget = timeout if timeout is not None else DEFAULT_TIMEOUT
         quick = None
-        if engine == "auto":  # a quick try, and never more than half the time-out: Z3 gets the rest
+        if engine is Engine.AUTO:  # a quick try, and never more than half the time-out: Z3 gets the rest
             budget, quick = budget / 2, SEARCH_BUDGET
         count_budget = None
         if counted:
@@ -154,7 +155,7 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
             return _searched(spec, net, answer, mode=mode, objective=objective, text=text, progress=progress,
                              start=start, timeout=total)
         searched_unsat = answer is not None
-        if engine == "search":
+        if engine is Engine.SEARCH:
             if searched_unsat:
                 return SolveResult.unsat(spec=spec, objective=text, elapsed=time.monotonic() - start)
             return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text,
@@ -173,7 +174,7 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
                           optimal=z.optimal, conflict=z.conflict, message=z.message,
                           elapsed=time.monotonic() - start, count=z.count, first=z.first)
     except EncodingLimit as exc:
-        if engine == "z3":
+        if engine is Engine.Z3:
             raise
         # Z3 cannot encode this (MACs of sizes unknowns decide, ...): the search had only its
         # quick try; now it gets the rest of the time, and an optimum answers its best if that

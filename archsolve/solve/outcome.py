@@ -21,6 +21,16 @@ from dataclasses import dataclass
 from typing import Any
 
 
+class Engine(enum.Enum):
+    """Who answers: the exact search first and Z3 for what it cannot finish (``auto``), or one
+    of them alone (the tests compare them; the search alone answers ``unknown`` where it
+    gives up)."""
+
+    AUTO = "auto"
+    SEARCH = "search"
+    Z3 = "z3"
+
+
 class SolveMode(enum.Enum):
     """The question: any one solution, every solution (up to a limit), or the optimum."""
 
