@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from archsolve.errors import EncodingLimit, ExprError, Location, SpecError
@@ -27,7 +27,7 @@ from archsolve.shapes.graph import Network, build_network
 from archsolve.solve import relax
 from archsolve.solve.outcome import Conflict, Engine, SolveMode, SolveStatus
 from archsolve.solve.search.engine import Answer, search
-from archsolve.solve.solution import OBJECTIVE_KINDS, ObjectiveNames, Solution, sort_best_first, verified
+from archsolve.solve.solution import OBJECTIVE_KINDS, Answered, ObjectiveNames, sort_best_first, verified
 from archsolve.spec.load import load_spec
 from archsolve.spec.model import Spec, written_values
 
@@ -36,22 +36,13 @@ SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the 
 
 
 @dataclass(frozen=True, kw_only=True)
-class SolveResult:
-    """A solve's answer.  ``objective``: the objective's text; ``complete``: every solution
-    is listed; ``optimal``: the one solution is the proven optimum (an unsat answer is both,
-    there being none); ``message``: why an answer is ``UNKNOWN`` or cut short."""
+class SolveResult(Answered):
+    """A solve's answer (the fields of :class:`~archsolve.solve.solution.Answered`) for
+    ``spec``; ``objective``: the objective's text; ``elapsed``: seconds taken."""
 
     spec: Spec
-    status: SolveStatus
     objective: str
-    solutions: list[Solution] = field(default_factory=list)
-    complete: bool = False
-    optimal: bool = False
-    conflict: Conflict | None = None
-    message: str = ""
     elapsed: float = 0.0
-    count: int | None = None  # every solution, counted without listing them (when known)
-    first: bool = False  # ``--first``: any one solution, the first found (neither optimal nor complete)
 
     @classmethod
     def unsat(cls, *, spec: Spec, objective: str, elapsed: float, conflict: Conflict | None = None) -> SolveResult:
@@ -170,9 +161,8 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
     try:
         z = z3path.solve_z3(net, mode=mode, limit=limit, objective=objective, timeout=timeout, progress=progress,
                             searched_unsat=searched_unsat, objective_at=at, explain=explain)
-        res = SolveResult(spec=spec, status=z.status, objective=text, solutions=z.solutions, complete=z.complete,
-                          optimal=z.optimal, conflict=z.conflict, message=z.message,
-                          elapsed=time.monotonic() - start, count=z.count, first=z.first)
+        res = SolveResult(spec=spec, objective=text, elapsed=time.monotonic() - start,
+                          **{f.name: getattr(z, f.name) for f in fields(Answered)})
     except EncodingLimit as exc:
         if engine is Engine.Z3:
             raise

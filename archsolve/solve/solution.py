@@ -21,7 +21,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import ExprError, SolverBug, SpecError, interrupted
@@ -29,6 +29,7 @@ from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Severity
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import attribute_values, propagate
+from archsolve.solve.outcome import Conflict, SolveStatus
 from archsolve.spec.domains import copies_of, dependent_bounds, var_ends
 from archsolve.spec.model import Spec
 
@@ -42,6 +43,23 @@ class Solution:
     values: dict[str, int]
     output: list[int]
     objective: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answered:
+    """What an engine answered, before the API adds the spec, the objective's text and the
+    time taken.  ``complete``: every solution is listed; ``optimal``: the one solution is the
+    proven optimum (an unsat answer is both, there being none); ``message``: why an answer is
+    ``UNKNOWN`` or cut short."""
+
+    status: SolveStatus
+    solutions: list[Solution] = field(default_factory=list)
+    complete: bool = False
+    optimal: bool = False
+    conflict: Conflict | None = None
+    message: str = ""
+    count: int | None = None  # every solution, counted without listing them (when known)
+    first: bool = False  # ``--first``: any one solution, the first found (neither optimal nor complete)
 
 
 class ObjectiveNames(SpecError):

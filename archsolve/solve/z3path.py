@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from archsolve.errors import EncodingLimit, Location, SolverBug, SolverTimeout, SpecError, placed
@@ -38,22 +38,12 @@ from archsolve.solve.smt.conflict import explain_conflict, refuse_empty_domain
 from archsolve.solve.smt.sizedp import SizeDP, TooManyStates, deep_enough
 from archsolve.solve.smt.solver import Z3Problem, encode
 from archsolve.solve.smt.system import Effect, System, attribute_terms, build_system, constraint_exprs
-from archsolve.solve.solution import OBJECTIVE_KINDS, Solution, sort_best_first, verified
+from archsolve.solve.solution import OBJECTIVE_KINDS, Answered, Solution, sort_best_first, verified
 
 
 @dataclass(frozen=True, kw_only=True)
-class Z3Answer:
-    """What Z3 answered, as :class:`~archsolve.solve.api.SolveResult` says it (which the API
-    makes of it, adding the spec, the objective's text and the time taken)."""
-
-    status: SolveStatus
-    solutions: list[Solution] = field(default_factory=list)
-    complete: bool = False
-    optimal: bool = False
-    conflict: Conflict | None = None
-    message: str = ""
-    count: int | None = None
-    first: bool = False
+class Z3Answer(Answered):
+    """What Z3 answered (the API makes a :class:`~archsolve.solve.api.SolveResult` of it)."""
 
     @classmethod
     def unsat(cls, conflict: Conflict | None = None) -> Z3Answer:
