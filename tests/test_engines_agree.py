@@ -569,7 +569,7 @@ def test_search_and_z3_agree(drawn: Drawn, data: st.DataObject) -> None:
 # regressions the property found
 # ==========================================================================================
 
-# A ``minimize`` that names a tied var (``W: H``, a var with no domain of its own: CONTRACT §1
+# A ``minimize`` that names a tied var (``W: H``, a var with no domain of its own: docs/spec-format.md
 # allows any var in an objective).  The search substitutes the tie and answers H = 3 with
 # objective -3; until this test Z3 refused the question with SpecError "minimize: unknown
 # name 'W'", so ``solve --minimize "0 - W"`` exited 0 or 2 depending on the engine.

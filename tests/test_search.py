@@ -1,7 +1,7 @@
 """Unit tests of the exact depth-first search (``archsolve/search.py``), ``solve``'s first try.
 
 The oracle is a tiny brute force written here: the cartesian product of every unknown's
-domain -- written out in this file from CONTRACT section 1, dependent defaults included
+domain -- written out in this file from docs/spec-format.md, dependent defaults included
 (conv/deconv padding 0..kernel-1, pool padding 0..kernel//2, output_padding
 0..max(stride, dilation)-1) -- each assignment checked by plain propagation
 (``archsolve.propagate``, constraints included), which shares nothing with the search's walk.

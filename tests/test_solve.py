@@ -919,7 +919,7 @@ constraints: [c2.H == 10]
     "bn.params + c1.kernel", "10 - c1.padding",
 ])
 def test_any_objective_expression_is_minimized(spec_file, objective: str) -> None:
-    """CONTRACT §1: minimize is any expression as in constraints. The optimum (by the search,
+    """docs/spec-format.md: minimize is any expression as in constraints. The optimum (by the search,
     where Z3's linear encoding cannot take it) is the best of every solution listed, ties
     broken by the values in unknown-name order."""
     from archsolve.solve.api import solve_spec

@@ -2,7 +2,7 @@
 
 The oracle here is independent of the solver: it enumerates the cartesian product of every
 unknown's domain (the domains are written out in this file, including the dependent
-defaults of CONTRACT section 1: conv/deconv padding 0..kernel-1, pool padding 0..kernel//2,
+defaults of docs/spec-format.md: conv/deconv padding 0..kernel-1, pool padding 0..kernel//2,
 output_padding 0..max(stride, dilation)-1) and keeps the assignments for which plain
 propagation (``archsolve.propagate``, the rule evaluation ``check`` uses, constraints
 included) finds no error. The solver is a separate Z3 encoding, so agreement of the two
@@ -310,7 +310,7 @@ def solution_keys(doc: Mapping[str, Any], names: Sequence[str]) -> list[tuple[in
     return out
 
 
-# dependent default domains (CONTRACT section 1), for one layer's scalar field values
+# dependent default domains (docs/spec-format.md), for one layer's scalar field values
 def conv_padding(kernel: str | int) -> Callable[[Mapping[str, int]], range]:
     return lambda v: range(0, (v[kernel] if isinstance(kernel, str) else kernel))  # 0..kernel-1
 
@@ -1101,7 +1101,7 @@ def test_minimize_counts_by_search_is_brute_force_optimum(case: Case, case_dir: 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.count != 0], ids=[c.id for c in CASES if c.count != 0])
 def test_minimize_an_expression_of_counts_is_brute_force_optimum(case: Case, case_dir: Path) -> None:
-    """params and macs inside an expression (CONTRACT §1): the search works them out at
+    """params and macs inside an expression (docs/spec-format.md): the search works them out at
     each leaf; Z3 takes them where its linear encoding can."""
     path = _case_path(case_dir, case)
     brute = _brute(case.id, str(path))

@@ -4,7 +4,7 @@ Two kinds of edit are offered, each only where it alone gives a solution:
 
 - **drop a ``domains:`` override** of a field the layers in conflict leave unknown
   (``domains: {stride: {min: 1, max: 2}}``): the field then takes its default domain
-  (CONTRACT §1).  When no single override helps, all of them at once;
+  (docs/spec-format.md).  When no single override helps, all of them at once;
 - **leave a written value open**: a kernel, stride, padding, ... written in a layer in
   conflict (or in the block definition it comes from) becomes ``"?"``; and the input's
   spatial sizes, all at once (the input size the network needs, as ``inputs`` would find

@@ -10,7 +10,7 @@ layer) and the combinations are expanded afterwards.  Everything else -- channel
 ``size``/``amount``, vars, and unknowns shared between layers or named in constraints --
 becomes an integer variable of the system.
 
-This is the encoding measured in ``shared/notes/solver-encoding.md``: the solver sees only
+This is the encoding docs/design.md describes (effects, not raw hyperparameters): the solver sees only
 sizes and effects, every constraint is linear, and floor division is by constants.
 
 Example::
