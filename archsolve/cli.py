@@ -26,7 +26,7 @@ import click
 
 from archsolve.errors import ArchsolveError, Interrupt, UsageError
 from archsolve.limits import DEFAULT_LIMITS, Limits
-from archsolve.solve.outcome import Engine  # a few enums and dataclasses: nothing heavy
+from archsolve.solve.outcome import Engine, SolveStatus  # a few enums and dataclasses: nothing heavy
 
 EXIT_INTERNAL = 4
 EXIT_BROKEN_PIPE = 141  # as a shell reports a process its reader left (128 + SIGPIPE)
@@ -228,7 +228,6 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     """
     from archsolve.output.report import solve_text
     from archsolve.solve.api import solve_spec
-    from archsolve.solve.outcome import SolveStatus
     from archsolve.spec.load import load_spec
 
     if write_to == "":
