@@ -352,7 +352,8 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) ->
     Example:
       archsolve export specs/unet-original.yaml --to torch -o unet.py
     """
-    from archsolve.output.export import export_check, torch_source
+    from archsolve.check.known import export_check
+    from archsolve.output.export import torch_source
     from archsolve.spec.load import load_spec
 
     text = torch_source(export_check(load_spec(spec, _limits()), parse_sets(sets) or None))

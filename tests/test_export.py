@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from archsolve.check.api import check_spec
+from archsolve.check.known import export_check
 from archsolve.errors import InvalidNetwork, SpecError
-from archsolve.output.export import class_name, export_check, torch_source
+from archsolve.output.export import class_name, torch_source
 from archsolve.spec.load import load_spec, load_text
 from archsolve.spec.model import Semantics, Spec
 
@@ -116,7 +117,8 @@ def test_source_layout_unet() -> None:
 def test_export_does_not_import_torch() -> None:
     code = textwrap.dedent("""
         import sys
-        from archsolve.output.export import export_check, torch_source
+        from archsolve.check.known import export_check
+        from archsolve.output.export import torch_source
         from archsolve.spec.load import load_spec
         src = torch_source(export_check(load_spec("specs/unet-original.yaml")))
         assert "class UnetOriginal" in src

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from archsolve.check.api import check_spec
-from archsolve.check.known import known_shapes
+from archsolve.check.known import export_check, known_shapes
 from archsolve.lang.expr import eq, fdiv
 from archsolve.ops.base import Args, FieldDef, Kind, Req, Shape, Window
 from archsolve.ops.rules import add_shape, merge_reach, same_shape
 from archsolve.ops.table import OPS, Family, OpDef, Resample
 from archsolve.ops.torchform import Infix, NNModule, TorchForm, inline, nn_module
 from archsolve.output.draw import dot_source, mermaid_source
-from archsolve.output.export import class_name, export_check, torch_source
+from archsolve.output.export import class_name, torch_source
 from archsolve.spec.load import load_text
 
 PACKAGE = Path(__file__).resolve().parent.parent / "archsolve"

@@ -1,7 +1,10 @@
-"""What a drawing can show of a network: every shape ``check`` finds, or, with unknowns still
-open, the shapes of the layers that do not depend on them.
+"""What the output stages are given, worked out here so that they only lay it out:
 
-The drawing itself (:mod:`archsolve.output.draw`) only lays out what this module worked out.
+- :func:`known_shapes`: what a drawing can show of a network, every shape ``check`` finds,
+  or, with unknowns still open, the shapes of the layers that do not depend on them
+  (:mod:`archsolve.output.draw` draws it);
+- :func:`export_check`: the check report a PyTorch module is written from, refusing a spec
+  that cannot be exported (:mod:`archsolve.output.export` writes it).
 """
 
 from __future__ import annotations
@@ -10,14 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from archsolve.check.api import check_spec
+from archsolve.check.api import CheckReport, check_spec
 from archsolve.errors import ArchsolveError, SpecError, UsageError
 from archsolve.ops.base import Collect, Severity, Shape
 from archsolve.ops.table import OPS
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import layer_args
 from archsolve.spec.domains import resolve_vars
-from archsolve.spec.model import Layer, Spec
+from archsolve.spec.model import Layer, Semantics, Spec
 
 
 @dataclass(frozen=True)
@@ -103,3 +106,26 @@ def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> KnownShapes:
     if open_unknowns:
         notes.append(f"{len(open_unknowns)} unknown value(s) ('?'): shapes that depend on them are shown as ?")
     return KnownShapes(spec, values, order, shapes, env, problems, tuple(notes))
+
+
+def export_check(spec: Spec, given: Mapping[str, int] | None = None) -> CheckReport:
+    """The check report :func:`torch_source` writes a spec from.
+
+    ``given`` binds vars and unknowns as ``check --set`` does; open vars take the values
+    ``check`` chooses.  Raises :class:`SpecError` for a spec with ``"?"`` left (solve it
+    first) or tf semantics.
+
+        >>> from archsolve.spec.load import load_text
+        >>> export_check(load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")).output
+        (4, 6, 6)
+    """
+    if spec.semantics is Semantics.TF:
+        raise SpecError(f"export of tf-semantics specs is not supported: {spec.file} uses 'semantics: tf'; "
+                        "PyTorch modules follow torch's shape rules (write the spec with 'semantics: torch')")
+    open_unknowns = [u for u in spec.unknowns if u not in (given or {})]
+    if open_unknowns:
+        shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
+        raise SpecError(f"{spec.file}: the spec still has {len(open_unknowns)} unknown value(s) ('?'): "
+                        f"{shown}; "
+                        f"solve it first: archsolve solve {spec.file} --write OUT")
+    return check_spec(spec, given, repairs=False)

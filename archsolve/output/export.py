@@ -1,7 +1,8 @@
 """``archsolve export --to torch``: a spec as the source of a PyTorch ``nn.Module``.
 
-:func:`export_check` checks the spec (every field evaluated to an int, vars at the values
-``check`` chooses); from its report :func:`torch_source` writes one readable Python file:
+:func:`archsolve.check.known.export_check` checks the spec (every field evaluated to an
+int, vars at the values ``check`` chooses); from its report :func:`torch_source` writes one
+readable Python file:
 an ``nn.Module`` subclass named after the spec (``unet-original`` -> ``UnetOriginal``,
 default ``Net``) whose ``__init__`` builds one attribute per layer that has a module
 (scoped names with ``/`` turned into ``_``: ``enc1/conv1`` -> ``self.enc1_conv1``; ``__``
@@ -16,6 +17,7 @@ The module builds with no arguments; ``forward`` takes ``[N, *input]`` and retur
 
 Example::
 
+    >>> from archsolve.check.known import export_check
     >>> from archsolve.spec.load import load_text
     >>> spec = load_text("name: tiny\\ninput: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")
     >>> src = torch_source(export_check(spec))
@@ -32,13 +34,13 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from archsolve.check.api import CheckReport, check_spec
-from archsolve.errors import InvalidNetwork, SpecError
+from archsolve.check.api import CheckReport
+from archsolve.errors import InvalidNetwork
 from archsolve.ops.base import Severity
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import Call, Index, Infix, PerAxis, Tensor, Written
 from archsolve.shapes.propagate import LayerResult
-from archsolve.spec.model import Semantics, Spec
+from archsolve.spec.model import Spec
 
 MAX_LINE = 109  # generated lines stay shorter than 110 characters
 INDENT = "    "
@@ -207,27 +209,6 @@ def _layout(w: Written, tensors: Sequence[str]) -> tuple[str, list[str], str, st
 
 # -- the source file ------------------------------------------------------------------------------
 
-def export_check(spec: Spec, given: Mapping[str, int] | None = None) -> CheckReport:
-    """The check report :func:`torch_source` writes a spec from.
-
-    ``given`` binds vars and unknowns as ``check --set`` does; open vars take the values
-    ``check`` chooses.  Raises :class:`SpecError` for a spec with ``"?"`` left (solve it
-    first) or tf semantics.
-
-        >>> from archsolve.spec.load import load_text
-        >>> export_check(load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")).output
-        (4, 6, 6)
-    """
-    if spec.semantics is Semantics.TF:
-        raise SpecError(f"export of tf-semantics specs is not supported: {spec.file} uses 'semantics: tf'; "
-                        "PyTorch modules follow torch's shape rules (write the spec with 'semantics: torch')")
-    open_unknowns = [u for u in spec.unknowns if u not in (given or {})]
-    if open_unknowns:
-        shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
-        raise SpecError(f"{spec.file}: the spec still has {len(open_unknowns)} unknown value(s) ('?'): "
-                        f"{shown}; "
-                        f"solve it first: archsolve solve {spec.file} --write OUT")
-    return check_spec(spec, given, repairs=False)
 
 
 def _refuse_invalid(report: CheckReport) -> None:
@@ -242,7 +223,7 @@ def _refuse_invalid(report: CheckReport) -> None:
 
 def torch_source(report: CheckReport) -> str:
     """The source of a PyTorch module file that builds the checked spec (torch itself is not
-    imported); ``report`` comes from :func:`export_check`.  Raises :class:`InvalidNetwork`
+    imported); ``report`` comes from :func:`archsolve.check.known.export_check`.  Raises :class:`InvalidNetwork`
     when ``check`` found an error.
     """
     _refuse_invalid(report)
