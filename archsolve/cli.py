@@ -309,15 +309,16 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
     Example:
       archsolve inputs specs/unet-original-sizes.yaml --range 1..1024 --near 500
     """
-    from archsolve.solve.inputs import input_sizes, parse_range, to_json, to_text
+    from archsolve.output.report import inputs_json, inputs_text
+    from archsolve.solve.inputs import input_sizes, parse_range
     from archsolve.spec.load import load_spec
 
     loaded = load_spec(spec, _limits())
     reports = input_sizes(loaded, axis, parse_range(rng) if rng else None, near, timeout)
     if as_json:
-        click.echo(json.dumps(to_json(reports)))
+        click.echo(json.dumps(inputs_json(reports)))
     else:
-        click.echo(to_text(loaded, reports, near))
+        click.echo(inputs_text(reports, near))
     if not all(r.complete for r in reports.values()):
         sys.exit(3)  # the time ran out: what was found is shown
     sys.exit(0 if all(r.values for r in reports.values()) else 1)  # no valid size: an invalid network

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+    from archsolve.solve.inputs import AxisReport
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -210,3 +212,28 @@ def _text(text: str, style: str = "") -> Text:
     from rich.text import Text
 
     return Text(printable(text), style)
+
+
+def inputs_json(reports: dict[str, AxisReport]) -> dict[str, Any]:
+    """The ``inputs --json`` document (docs/json.md)."""
+    return {"axes": {name: {"values": r.values, "pattern": r.pattern if r.complete else None, "nearest": r.nearest,
+                            "range": [r.low, r.high], "progressions": r.progressions if r.complete else [],
+                            "count": len(r.values), "complete": r.complete}
+                     for name, r in reports.items()}}
+
+
+def inputs_text(reports: dict[str, AxisReport], near: int | None) -> str:
+    """``inputs``' answer for people: per axis, the count, the pattern, the values, the nearest."""
+    lines = []
+    for name, r in reports.items():
+        if not r.complete:
+            lines.append(f"{name}: the time ran out; {len(r.values)} valid value(s) in {r.low}..{r.high} found by then")
+        else:
+            lines.append(f"{name}: {len(r.values)} valid value(s) in {r.low}..{r.high}: {r.describe()}")
+        if r.values:
+            shown = r.values if len(r.values) <= 40 else r.values[:20] + ["..."] + r.values[-5:]  # type: ignore[operator]
+            lines.append("  " + ", ".join(map(str, shown)))
+        if near is not None:
+            lines.append(f"  nearest to {near}: " + (" and ".join(map(str, r.nearest)) if r.nearest else
+                                                     "none" if r.complete else "not known (the time ran out)"))
+    return "\n".join(lines)

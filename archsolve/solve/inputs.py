@@ -20,7 +20,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
 from archsolve.shapes.graph import Network, build_network
@@ -347,24 +346,5 @@ def _nearest(values: list[int], near: int) -> list[int]:
     return [v for v in values if abs(v - near) == best]
 
 
-def to_json(reports: dict[str, AxisReport]) -> dict[str, Any]:
-    return {"axes": {name: {"values": r.values, "pattern": r.pattern if r.complete else None, "nearest": r.nearest,
-                            "range": [r.low, r.high], "progressions": r.progressions if r.complete else [],
-                            "count": len(r.values), "complete": r.complete}
-                     for name, r in reports.items()}}
 
 
-def to_text(spec: Spec, reports: dict[str, AxisReport], near: int | None) -> str:
-    lines = []
-    for name, r in reports.items():
-        if not r.complete:
-            lines.append(f"{name}: the time ran out; {len(r.values)} valid value(s) in {r.low}..{r.high} found by then")
-        else:
-            lines.append(f"{name}: {len(r.values)} valid value(s) in {r.low}..{r.high}: {r.describe()}")
-        if r.values:
-            shown = r.values if len(r.values) <= 40 else r.values[:20] + ["..."] + r.values[-5:]  # type: ignore[operator]
-            lines.append("  " + ", ".join(map(str, shown)))
-        if near is not None:
-            lines.append(f"  nearest to {near}: " + (" and ".join(map(str, r.nearest)) if r.nearest else
-                                                     "none" if r.complete else "not known (the time ran out)"))
-    return "\n".join(lines)
