@@ -39,7 +39,7 @@ import math
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -348,18 +348,22 @@ def _h(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def _token_line(node: _Node, escape: Callable[[str], str], marks: Mapping[Shown, str]) -> list[str]:
+    """A label's second line, in one format's escaping: the op and its hyperparameters, each
+    value that stands out (an open ``"?"``, a solved one) in the format's ``marks``; none for
+    an input with nothing to show."""
+    if node.op == "input" and not node.tokens:
+        return []
+    parts = [] if node.op == "input" else [escape(node.op)]
+    parts += [marks.get(t.state, "{}").format(escape(t.text)) for t in node.tokens]
+    return [" ".join(parts)]
+
+
 def _dot_label(node: _Node) -> str:
     lines = [f"<B>{_h(node.name)}</B>"]
-    if node.op != "input" or node.tokens:
-        parts = [] if node.op == "input" else [_h(node.op)]
-        for t in node.tokens:
-            if t.state is Shown.UNKNOWN:
-                parts.append(f'<FONT COLOR="{_UNKNOWN_COLOUR}"><B>{_h(t.text)}</B></FONT>')
-            elif t.state is Shown.SOLVED:
-                parts.append(f'<FONT COLOR="{_SOLVED_COLOUR}"><B>{_h(t.text)}</B></FONT>')
-            else:
-                parts.append(_h(t.text))
-        lines.append(" ".join(parts))
+    marks = {Shown.UNKNOWN: f'<FONT COLOR="{_UNKNOWN_COLOUR}"><B>{{}}</B></FONT>',
+             Shown.SOLVED: f'<FONT COLOR="{_SOLVED_COLOUR}"><B>{{}}</B></FONT>'}
+    lines += _token_line(node, _h, marks)
     shape_colour = _UNKNOWN_COLOUR if node.shape == "?" else "#333333"
     lines.append(f'<FONT POINT-SIZE="10" COLOR="{shape_colour}">{_h(node.shape)}</FONT>')
     if node.problem:
@@ -512,17 +516,8 @@ def mermaid_source(known: KnownShapes) -> str:
     counter = [0]
 
     def label(node: _Node) -> str:
-        parts = [f"<b>{_m(node.name)}</b>"]
-        if node.op != "input" or node.tokens:
-            toks = [] if node.op == "input" else [_m(node.op)]
-            for t in node.tokens:
-                if t.state is Shown.UNKNOWN:
-                    toks.append(f"<b>{_m(t.text)}</b>")
-                elif t.state is Shown.SOLVED:
-                    toks.append(f"<b>{_m(t.text)} ✓</b>")
-                else:
-                    toks.append(_m(t.text))
-            parts.append(" ".join(toks))
+        parts = [f"<b>{_m(node.name)}</b>", *_token_line(node, _m, {Shown.UNKNOWN: "<b>{}</b>",
+                                                                      Shown.SOLVED: "<b>{} ✓</b>"})]
         parts.append(_m(node.shape))
         if node.problem:
             parts.append("error: " + _m(node.problem))
