@@ -122,3 +122,23 @@ def test_a_plain_check_loads_no_heavy_dependency() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=PACKAGE.parent).stdout
     assert out.splitlines()[-1] == "[]"
+
+
+def _type_only_imports() -> list[tuple[str, str, str]]:
+    """(module, imported module, name) for each import under ``if TYPE_CHECKING:``."""
+    out = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                out += [(module, sub.module or "", a.name) for sub in node.body
+                        if isinstance(sub, ast.ImportFrom) for a in sub.names]
+    return out
+
+
+def test_type_only_imports_name_what_exists() -> None:
+    """Imports for type hints alone never run, so a name moved elsewhere would go unnoticed."""
+    import importlib
+
+    stale = [f"{m}: {src}.{name}" for m, src, name in _type_only_imports()
+             if not hasattr(importlib.import_module(src), name)]
+    assert _type_only_imports() and stale == []

@@ -23,7 +23,8 @@ from archsolve.ops.base import Severity
 
 if TYPE_CHECKING:  # importing the solver's API would cost check its time
     from archsolve.check.api import CheckReport, Row
-    from archsolve.solve.api import Solution, SolveResult
+    from archsolve.solve.api import SolveResult
+    from archsolve.solve.solution import Solution
 
 LAYER_COLUMNS = ("layer", "op", "output", "params", "MACs", "RF")
 
