@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from archsolve.errors import EncodingLimit
 from archsolve.lang.expr import Expr, Name
-from archsolve.ops.base import Args, Collect, Record
+from archsolve.ops.base import Args, Collect, Record, Severity
 from archsolve.ops.table import OPS
 
 from .conftest import examples
@@ -78,25 +80,46 @@ def layers(draw: st.DrawFn) -> tuple[str, dict[str, Any], int, list[tuple[int, .
     return op, given_, ndim, inputs
 
 
+def _errors(failures: Any) -> set[tuple[str, str]]:
+    return {(f.rule, f.field) for f in failures if f.severity is Severity.ERROR}
+
+
 @settings(max_examples=examples(600), deadline=None)
-@given(layers())
-def test_one_rule_for_ints_and_trees(case: tuple[str, dict[str, Any], int, list[tuple[int, ...]]]) -> None:
+@given(layers(), st.booleans(), st.booleans(), st.booleans())
+def test_one_rule_for_ints_and_trees(case: tuple[str, dict[str, Any], int, list[tuple[int, ...]]], exact: bool,
+                                     holes: bool, sizes_only: bool) -> None:
+    """Symbolic trees state the errors (drops under ``exact``, holes where forbidden); a
+    warning is the check's, on ints, and is not stated.  ``sizes_only``: only the input
+    sizes are symbols, as in the Z3 path, which enumerates kernels, strides and paddings."""
     op, given_, ndim, inputs = case
     opdef = OPS[op]
+    if exact and not sizes_only and "dilation" in given_:
+        given_ = {**given_, "dilation": (1,) * ndim}  # exact drops on symbolic dilations are not encoded
     sources = tuple(f"src{i}" for i in range(len(inputs)))
-    concrete_args = Args.of(opdef, given_, ndim, "l", sources)
+    concrete_args = Args.of(opdef, given_, ndim, "l", sources).with_values({"_exact": exact, "_holes": holes})
     concrete = Collect()
     out = opdef.shape(concrete_args, inputs, concrete)
 
     env: dict[str, int] = {}
-    sym_args = Args({k: _symbolize(v, env, "a") for k, v in concrete_args.items()}, ndim, "l", sources)
+    # an error on symbols needs the dilation as an int (the Z3 path enumerates it)
+    keep = {"dilation"} if exact or not holes else set()
+    sym_args = concrete_args if sizes_only else Args(
+        {k: v if k in keep else _symbolize(v, env, "a") for k, v in concrete_args.items()}, ndim, "l", sources)
     sym_inputs = [tuple(_symbolize(v, env, "x") for v in shape) for shape in inputs]
     record = Record()
+    if not holes and not sizes_only and (op == "deconv" or op == "conv" and set(given_["dilation"]) != {1}):
+        with pytest.raises(EncodingLimit):  # forbidding holes needs the fields as ints (a plain conv aside)
+            opdef.shape(sym_args, sym_inputs, record)
+        return
     sym_out = opdef.shape(sym_args, sym_inputs, record)
 
     assert [_value(v, env) for v in sym_out] == list(out)
-    failed = {(f.rule, f.field) for cond, f in record.conditions if not _value(cond, env)}
-    assert failed == {(f.rule, f.field) for f in concrete.failures}
+    failed = {(f.rule, f.field) for cond, f in record.conditions if f.severity is Severity.ERROR
+              and not _value(cond, env)}
+    if concrete.fatal:  # no output: the drops and holes of a window that does not fit are moot
+        assert failed - {("exact", "stride"), ("holes", "kernel")} == _errors(concrete.failures)
+    else:
+        assert failed == _errors(concrete.failures)
     if not concrete.fatal:
         assert _value(opdef.params(sym_args, sym_inputs, sym_out), env) == opdef.params(concrete_args, inputs, out)
         assert _value(opdef.macs(sym_args, sym_inputs, sym_out), env) == opdef.macs(concrete_args, inputs, out)

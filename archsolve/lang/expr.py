@@ -301,6 +301,19 @@ def both(a: Value, b: Value) -> Value:
     return _bin("and", a, b)
 
 
+def either(a: Value, b: Value) -> Value:
+    """``a or b``; symbolic when both are (a false int drops out).
+
+        >>> either(False, 3 > 2), str(either(0, parse("H == 4")))
+        (True, 'H == 4')
+    """
+    if isinstance(a, int):
+        return True if a else b
+    if isinstance(b, int):
+        return True if b else a
+    return _bin("or", a, b)
+
+
 def interval(e: Expr, spans: Mapping[str, tuple[int, int]]) -> tuple[int, int] | None:
     """Bounds of an arithmetic expression over names bounded by ``spans`` (None where it
     cannot tell: an unbounded name, a divisor whose range holds 0).

@@ -31,11 +31,13 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
-from archsolve.lang.expr import Value, both, cdiv, eq, fdiv, ge, gt, ite, le, lt, vmax
+from archsolve.errors import EncodingLimit
+from archsolve.lang.expr import Value, both, cdiv, either, eq, fdiv, ge, gt, ite, le, lt, vmax, vmin
 from archsolve.ops.base import AXIS_NAMES, EMPTY, Args, Req, Severity, Shape, Window
 
 
@@ -98,32 +100,234 @@ def _window_out(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ce
     return ite(ge((out - 1) * s, x + pl), out - 1, out)
 
 
-def _exact(args: Args, req: Req, nums: Sequence[Value], strides: Sequence[Value], what: str) -> None:
-    """Flooring drops ``num % s`` trailing pixels: an error under ``exact``; for a pooling
-    (docs/semantics.md) a warning otherwise."""
-    exact = args.get("_exact", False)
-    if not exact and what != "pool":
-        return
+# -- drops and holes: real positions that no window reads, output positions no input reaches ----
+
+def _last_read(n: int, k: int, s: int, pl: int, d: int, m: int) -> tuple[int, int, int] | None:
+    """The last real input position (of ``0..n-1``) that any of ``m`` windows reads, as
+    ``(position, window, tap)``; None when every window reads padding only."""
+    if d == 1:  # the latest window starting at or before the last position reads furthest
+        o = min((n - 1 + pl) // s, m - 1)
+        end = o * s - pl + k - 1
+        return (min(end, n - 1), o, min(k - 1, n - 1 - o * s + pl)) if end >= 0 else None
+    best: tuple[int, int, int] | None = None
+    for o in range(m - 1, -1, -1):
+        start = o * s - pl
+        if best is not None and start + d * (k - 1) <= best[0]:
+            break  # windows further left end further left
+        t = min(k - 1, (n - 1 - start) // d)
+        if t >= 0 and start + t * d >= 0 and (best is None or start + t * d > best[0]):
+            best = (start + t * d, o, t)
+    return best
+
+
+def dropped(n: int, k: int, s: int, pl: int, d: int, m: int) -> int:
+    """How many real input positions at the end of an axis no window reads: those past the
+    last one read (padding left unread is not a drop).
+
+        >>> dropped(112, 3, 2, 1, 1, 56)  # ResNet's stem pool: its last window reads 111
+        0
+        >>> dropped(8, 11, 11, 5, 1, 1)   # one window, -5..5: positions 6 and 7 are unread
+        2
+    """
+    last = _last_read(n, k, s, pl, d, m)
+    return n - 1 - last[0] if last is not None else n
+
+
+def _by_size(n: Value, holds: Callable[[int], bool], *, start: int, period: int) -> Value:
+    """A condition on a size ``n`` that is periodic from ``start`` on, as an expression: the
+    sizes below ``start`` one by one, then the residues modulo ``period``.  A rule whose
+    other fields are ints states an exact condition on a symbolic size this way (the Z3
+    path enumerates kernels, strides and paddings, so only sizes stay symbolic)."""
+    if isinstance(n, int):
+        return holds(n)
+    cond: Value = False
+    for v in range(1, start):
+        if holds(v):
+            cond = either(cond, eq(n, v))
+    tail: Value = False
+    for r in range(period):
+        if holds(start + r):
+            tail = either(tail, eq((n - start) % period, r))
+    return either(cond, both(ge(n, start), tail))
+
+
+def _ints(*values: Value) -> bool:
+    return all(isinstance(v, int) for v in values)
+
+
+def _no_drop(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ceil: bool, m: Value) -> Value:
+    """No real position is left unread on this axis: as a bool on ints, or a condition."""
+    if _ints(x, k, s, pl, d, m):
+        return dropped(x, k, s, pl, d, m) == 0
+    if _is1(d):  # the last position is read iff the latest window starting at or before it reaches it
+        q = x - 1 + pl
+        return le(q - vmin(fdiv(q, s), m - 1) * s, k - 1)
+    if not _ints(k, s, pl, pr, d):
+        raise EncodingLimit("exact: true with a dilation, and a kernel, stride or padding given by an expression, "
+                            "is not supported")
+
+    def holds(v: int) -> bool:
+        mv = _window_out(v, k, s, pl, pr, d, ceil)
+        return mv < 1 or dropped(v, k, s, pl, d, mv) == 0
+
+    return _by_size(x, holds, start=2 * (pl + pr) + d * (k - 1) + 2 * s + 2, period=s)
+
+
+def _drops(args: Args, req: Req, axes: Sequence[tuple[Value, Value, Value, Value, Value, Value, Value]],
+           what: str) -> None:
+    """A drop (a real position no window reads, CONTRACT: the positions past the last one
+    read): an error under ``exact``, a warning otherwise.  ``axes``: per spatial axis the
+    input size, kernel, stride, left and right padding, dilation and output size."""
+    exact = bool(args.get("_exact", False))
+    ceil = bool(args.get("ceil_mode"))
     cond: Value = True
-    for num, s in zip(nums, strides, strict=True):
-        cond = both(cond, eq(num % s, 0))
+    for x, k, s, pl, pr, d, m in axes:
+        if isinstance(m, int) and m < 1:
+            return  # no output: the layer is invalid already
+        if not exact and not _ints(x, k, s, pl, d, m):
+            continue  # a warning only: the solver states errors
+        c = _no_drop(x, k, s, pl, pr, d, ceil, m)
+        if c is not True:
+            cond = both(cond, c)
     if cond is True:
         return
 
     def message() -> str:
-        axes = _axes(args)
-        bad = [i for i, (num, s) in enumerate(zip(nums, strides, strict=True))
-               if not (isinstance(num, int) and isinstance(s, int) and num % s == 0)]
-        detail = "; ".join(f"on {axes[i]} ({nums[i]}) % {strides[i]} = {nums[i] % strides[i]}" for i in bad)
-        drops = ", ".join(f"{nums[i] % strides[i]} on {axes[i]}" for i in bad)
-        if args.get("ceil_mode"):  # its last window overhangs instead: nothing is dropped
-            return (f"ceil_mode {what} does not divide exactly ({drops} left over for a last, partial window); "
-                    f"{detail} (exact: true requires every conv and pool to divide exactly)")
-        return (f"{what} drops trailing pixels ({drops}): the last window does not reach the end; {detail}"
-                + (" (exact: true requires every conv and pool to divide exactly)" if exact else ""))
+        names = _axes(args)
+        counts, details = [], []
+        for ax, (x, k, s, pl, _pr, d, m) in zip(names, axes, strict=True):
+            if not _ints(x, k, s, pl, d, m):
+                counts.append(f"? on {ax}")
+                details.append(f"on {ax} the last window must read position {x} - 1")
+                continue
+            last = _last_read(x, k, s, pl, d, m)
+            lost = x - 1 - last[0] if last is not None else x
+            if not lost:
+                continue
+            counts.append(f"{lost} on {ax}")
+            if last is None:
+                details.append(f"on {ax} every window reads padding only")
+                continue
+            pos, o, t = last
+            terms = [f"{o} * {s}"] if o else []
+            terms += [f"- {pl}"] if pl else []
+            terms += [f"+ {t}" if _is1(d) else f"+ {t} * {d}"] if t else []
+            arith = " ".join(terms or ["0"]).removeprefix("+ ").replace("- ", "-", 1 if not o else 0)
+            shown = "" if arith == str(pos) else f" = {arith}"
+            details.append(f"on {ax} the last position read is {pos}{shown}, of 0..{x - 1}")
+        return (f"{what} drops real pixels that no window reads ({', '.join(counts)}): " + "; ".join(details)
+                + (" (exact: true requires every real pixel to be read)" if exact else ""))
 
     req.need(cond, "exact" if exact else "drops", "stride", message,
              severity=Severity.ERROR if exact else Severity.WARNING)
+
+
+def _covered_upto(x: int, n: int, k: int, s: int) -> int:
+    """How many of the positions ``0..x`` the footprints ``[i*s, i*s + k - 1]`` (``i < n``) cover."""
+    if x < 0:
+        return 0
+    if s <= k:  # the footprints overlap: one run 0..(n-1)s + k - 1
+        return min(x, (n - 1) * s + k - 1) + 1
+    i = x // s
+    return n * k if i >= n else i * k + min(k, x - i * s + 1)
+
+
+def deconv_holes(n: int, k: int, s: int, p: int, d: int, m: int) -> int:
+    """How many of a transposed conv's ``m`` output positions no input reaches (they hold
+    the bias only): input ``i`` reaches ``i*s - p + t*d`` for each tap ``t``.
+
+        >>> deconv_holes(8, 1, 2, 0, 1, 15)  # kernel 1, stride 2: every other position
+        7
+        >>> deconv_holes(8, 4, 2, 1, 1, 16)  # DCGAN's 4/2/1 reaches all 16
+        0
+    """
+    if d == 1:
+        return m - (_covered_upto(p + m - 1, n, k, s) - _covered_upto(p - 1, n, k, s))
+    return sum(1 for x in range(p, p + m)
+               if not any((x - t * d) % s == 0 and 0 <= (x - t * d) // s < n for t in range(k)))
+
+
+def conv_holes(n: int, k: int, s: int, pl: int, d: int, m: int) -> int:
+    """How many of a conv's ``m`` output positions read padding only (no real input reaches them).
+
+        >>> conv_holes(4, 1, 1, 1, 1, 6)  # a 1x1 conv with padding 1: both border positions
+        2
+        >>> conv_holes(1, 3, 1, 2, 2, 1)  # dilation 2 on a 1-pixel input: taps -2, 0, 2 read it
+        0
+    """
+    if n >= d:  # taps d apart cannot skip a run of n >= d real positions: only whole windows off it miss
+        span = d * (k - 1)
+        before = min(m, max(0, -((span - pl) // s))) if pl > span else 0  # windows ending left of 0
+        after = max(0, m - 1 - (n - 1 + pl) // s)  # windows starting right of n - 1
+        return before + after
+    return sum(1 for o in range(m)
+               if not any(0 <= o * s - pl + t * d <= n - 1 for t in range(k)))
+
+
+def _holes(args: Args, req: Req, axes: Sequence[tuple[Value, ...]], what: str,
+           count: Callable[[int, int, int, int, int, int], int]) -> None:
+    """Output positions no input reaches (a transposed conv's gaps, a conv window on padding
+    only): a warning, or an error where the spec forbids holes (``exact: true``, ``holes: false``).
+    ``axes``: per spatial axis the input size, kernel, stride, padding (left, and for a
+    deconv output_padding last), dilation and output size."""
+    allowed = args.get("_holes", True)
+    cond: Value = True
+    for x, k, s, p, extra, d, m in axes:
+        if isinstance(m, int) and m < 1:
+            return  # no output: the layer is invalid already
+        if _ints(x, k, s, p, d, m):
+            c: Value = count(x, k, s, p, d, m) == 0
+        elif allowed:
+            continue  # a warning only: the solver states errors, and prefers hole-free answers by itself
+        elif count is conv_holes and _is1(d):  # the first window reaches 0, the last starts by n - 1
+            c = both(le(p, k - 1), le((m - 1) * s - p, x - 1))
+        elif not _ints(k, s, p, extra, d):
+            raise EncodingLimit(f"forbidding holes in a {what} whose kernel, stride or padding is given by an "
+                                "expression is not supported")
+        else:
+            c = _by_size(x, functools.partial(_no_holes, what=what, fields=(k, s, p, extra, d), count=count,
+                                              ceil=bool(args.get("ceil_mode"))),
+                         start=2 * (p + extra) + d * (k - 1) + 2 * s + 2, period=s)
+        if c is not True:
+            cond = both(cond, c)
+    if cond is True:
+        return
+
+    def message() -> str:
+        counts, details = [], []
+        for ax, (x, k, s, p, extra, d, m) in zip(_axes(args), axes, strict=True):
+            if not _ints(x, k, s, p, d, m):
+                counts.append(f"? on {ax}")
+                details.append(f"on {ax} every output position must be reached by an input pixel")
+                continue
+            lost = count(x, k, s, p, d, m)
+            if lost:
+                counts.append(f"{lost} on {ax}")
+                details.append(f"on {ax} {lost} of the {m} output positions " + _hole_reason(what, k, s, p, extra, d))
+        return f"{what} leaves holes that no input reaches ({', '.join(counts)}): " + "; ".join(details)
+
+    req.need(cond, "holes", "kernel", message, severity=Severity.WARNING if allowed else Severity.ERROR)
+
+
+def _no_holes(v: int, *, what: str, fields: tuple[int, ...], count: Callable[..., int], ceil: bool) -> bool:
+    k, s, p, extra, d = fields
+    if what == "deconv":
+        m = (v - 1) * s + d * (k - 1) - 2 * p + extra + 1
+    else:
+        m = _window_out(v, k, s, p, extra, d, ceil)
+    return m < 1 or count(v, k, s, p, d, m) == 0
+
+
+def _hole_reason(what: str, k: int, s: int, p: int, extra: int, d: int) -> str:
+    if what == "deconv":
+        if s > d * (k - 1) + 1:
+            return f"get no input (stride {s} is wider than the kernel's span {d * (k - 1) + 1})"
+        if extra > p:
+            return f"get no input (output_padding {extra} is more than padding {p}: the last {extra - p} add nothing)"
+        return "get no input"
+    if p > d * (k - 1):
+        return f"read padding only (padding {p} is more than the kernel's reach {d * (k - 1)})"
+    return "read padding only"
 
 
 # -- conv / deconv -----------------------------------------------------------------------
@@ -142,21 +346,24 @@ def _tf_window(args: Args, x: Shape, req: Req, what: str, dilation: Sequence[Val
     """TensorFlow/Keras sizes: 'same' gives ceil(in / stride), the extra padding on the right;
     'valid' gives floor((in - span) / stride) + 1 and needs the window to fit."""
     out: list[Value] = []
-    nums: list[Value] = []
+    axes = []
     for i, ax in enumerate(_axes(args)):
-        k, s = args["kernel"][i], args["stride"][i]
-        span = dilation[i] * (k - 1) + 1
+        k, s, d = args["kernel"][i], args["stride"][i], dilation[i]
+        span = d * (k - 1) + 1
         if args["padding"] == "same":
-            out.append(cdiv(x[i + 1], s))
+            m = cdiv(x[i + 1], s)
+            total = vmax((m - 1) * s + span - x[i + 1], 0)
+            axes.append((x[i + 1], k, s, fdiv(total, 2), total - fdiv(total, 2), d, m))
+            out.append(m)
             continue
         if (c := le(span, x[i + 1])) is not True:
             req.need(c, "kernel-fits", "kernel",
                      lambda: (f"kernel {k} spans {span} but the input on axis {ax} is only {x[i + 1]} (padding 'valid', "
                               "TensorFlow rules)"), fatal=True)
-        nums.append(x[i + 1] - span)
-        out.append(fdiv(x[i + 1] - span, s) + 1)
-    if nums:
-        _exact(args, req, nums, args["stride"], what)
+        m = fdiv(x[i + 1] - span, s) + 1
+        axes.append((x[i + 1], k, s, 0, 0, d, m))
+        out.append(m)
+    _drops(args, req, axes, what)
     return out
 
 
@@ -181,7 +388,7 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                          lambda: (f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
                                   f"stride on axis {ax} is {args['stride'][i]}"))
     out: list[Value] = [args["out"]]
-    nums: list[Value] = []
+    axes = []
     kernel, stride, dilation = args["kernel"], args["stride"], args["dilation"]
     for i, ax in enumerate(_axes(args)):
         k, s, d = kernel[i], stride[i], dilation[i]
@@ -193,10 +400,11 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                      lambda: (f"kernel {k}" + (f" with dilation {d} spans {span}" if not _is1(d) else "")
                               + f" but the padded input on axis {ax} is only {padded} ({x[i + 1]} + {pl} + {pr})"),
                      fatal=True)
-        num = padded - span
-        nums.append(num)
-        out.append(num // s + 1)  # floor division, for ints and Exprs alike
-    _exact(args, req, nums, stride, "conv")
+        m = (padded - span) // s + 1  # floor division, for ints and Exprs alike
+        axes.append((x[i + 1], k, s, pl, pr, d, m))
+        out.append(m)
+    _drops(args, req, axes, "conv")
+    _holes(args, req, axes, "conv", conv_holes)
     return tuple(out)
 
 
@@ -230,11 +438,19 @@ def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         return (args["out"],)
     _channels_divisible(args, x[0], req)
     out: list[Value] = [args["out"]]
+    axes = []
     if args.get("_tf"):
         for i in range(args.ndim):
             k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
-            same = args["padding"] == "same"
-            out.append(x[i + 1] * s if same else (x[i + 1] - 1) * s + vmax(d * (k - 1) + 1, s))
+            span = d * (k - 1) + 1
+            if args["padding"] == "same":  # the full output cropped to in * stride, half the extra before
+                p = fdiv(vmax(span - s, 0), 2)
+                m = x[i + 1] * s
+            else:
+                p, m = 0, (x[i + 1] - 1) * s + vmax(span, s)
+            axes.append((x[i + 1], k, s, p, s - span + 2 * p, d, m))
+            out.append(m)
+        _holes(args, req, axes, "deconv", deconv_holes)
         return tuple(out)
     kernel, stride, dilation = args["kernel"], args["stride"], args["dilation"]
     padding, output_padding = args["padding"], args["output_padding"]
@@ -248,7 +464,9 @@ def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
             req.need(c, "size", "padding",
                      lambda: (f"output size on axis {ax} is {y} = ({x[i + 1]} - 1) * {s} - 2 * {p} + {d} * ({k} - 1) "
                               f"+ {op} + 1, which is not positive"), fatal=True)
+        axes.append((x[i + 1], k, s, p, op, d, y))
         out.append(y)
+    _holes(args, req, axes, "deconv", deconv_holes)
     return tuple(out)
 
 
@@ -301,7 +519,7 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     if args.get("_tf"):
         return (x[0], *_tf_window(args, x, req, "pool", args.get("dilation") or (1,) * args.ndim))
     out: list[Value] = [x[0]]
-    nums: list[Value] = []
+    axes = []
     dil = args.get("dilation") or (1,) * args.ndim
     kernel, stride, padding, ceil = args["kernel"], args["stride"], args["padding"], bool(args["ceil_mode"])
     for i, ax in enumerate(_axes(args)):
@@ -314,12 +532,10 @@ def pool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
             req.need(c, "size", "kernel",
                      lambda: (f"the pooling window (kernel {k}, dilation {d}) does not fit the input size {x[i + 1]} "
                               f"(padding {p}) on axis {ax}: output size {y}"), fatal=True)
-        nums.append(x[i + 1] + 2 * p - d * (k - 1) - 1)
+        axes.append((x[i + 1], k, s, p, p, d, y))
         out.append(y)
-    if not args["ceil_mode"] or args.get("_exact"):
-        # ceil_mode's last window takes what floor division would drop, so only `exact`
-        # (every pool divides exactly) speaks of a ceil-mode pool
-        _exact(args, req, nums, args["stride"], "pool")
+    _drops(args, req, axes, "pool")
+    _holes(args, req, axes, "pool", conv_holes)
     return tuple(out)
 
 

@@ -106,6 +106,9 @@ class _Loader:
         exact = data.get("exact", False)
         if not isinstance(exact, bool):
             raise self.err(f"expected true or false, got {_type_name(exact)}", ("exact",), "exact")
+        holes = data.get("holes", True)
+        if not isinstance(holes, bool):
+            raise self.err(f"expected true or false, got {_type_name(holes)}", ("holes",), "holes")
 
         self.vars = self.load_vars(data.get("vars") or {})
         self.domains = self.load_domains(data.get("domains") or {})
@@ -155,7 +158,7 @@ class _Loader:
             input=self.input, vars=self.vars, domains=self.domains, layers=tuple(self.layers),
             groups=tuple(self.groups), rows=tuple(self.rows), unknowns=self.unknowns,
             constraints=constraints, minimize=minimize, aliases=self.aliases, document=self.doc,
-            written_values=self.written(), minimize_text=minimize_text, limits=self.limits)
+            written_values=self.written(), minimize_text=minimize_text, holes=holes, limits=self.limits)
 
     # -- vars and domains -----------------------------------------------------------------
     def load_vars(self, raw: Any) -> dict[str, Var]:

@@ -36,7 +36,7 @@ RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min"
 # what ``name.X`` means for any layer or block call: its output's sizes, shape and counts
 ATTRIBUTES = ("C", "D", "H", "W", "L", "shape", "params", "macs")
 TF_PADDED = frozenset({"conv", "deconv", "maxpool", "avgpool"})
-TOP_KEYS = ("name", "semantics", "exact", "input", "vars", "domains", "blocks", "layers",
+TOP_KEYS = ("name", "semantics", "exact", "holes", "input", "vars", "domains", "blocks", "layers",
             "constraints", "minimize", "description")
 LAYER_KEYS = ("name", "op", "block", "from", "repeat", "comment")
 
@@ -200,7 +200,14 @@ class Spec:
     # made by writeback.writable: a "?" standing for several unknowns gives them one value, and
     # a spec edited from it (a relaxation) is to be made so too
     ties_calls: bool = False
+    # ``holes: false``: an output position no input reaches (a transposed conv's gap) is an
+    # error, not a warning; ``exact: true`` forbids them too
+    holes: bool = True
     limits: Limits = field(repr=False, compare=False, default=DEFAULT_LIMITS)  # the bounds it was loaded under
+
+    @property
+    def allows_holes(self) -> bool:
+        return self.holes and not self.exact
 
     @property
     def ndim(self) -> int:

@@ -94,6 +94,7 @@ def spec_schema() -> dict[str, Any]:
         "description": {"type": "string"},
         "semantics": {"enum": ["torch", "tf"], "default": "torch"},
         "exact": {"type": "boolean", "default": False},
+        "holes": {"type": "boolean", "default": True},
         "input": {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 2, "maxItems": 4,
                   "description": "channels, then 1, 2 or 3 spatial sizes"},
         "vars": {"type": "object", "additionalProperties": {"anyOf": [{"$ref": "#/$defs/domain"},
