@@ -264,9 +264,9 @@ layers:
     assert code == 0 and doc["input"] == [1, 4, 4]
     assert doc["notes"] == ["checked at H = 4, the smallest valid value in 1..64 (--set H=N checks another)"]
     code, out = run_cli("check", str(path), "--set", "H=5")
-    assert code == 1 and ("  error: p: pool drops trailing pixels (1 on H, 1 on W): the last window does not reach "
-                          "the end; on H (1) % 2 = 1; on W (1) % 2 = 1 (exact: true requires every conv and pool "
-                          "to divide exactly)\n") in out, out
+    assert code == 1 and ("  error: p: pool drops real pixels that no window reads (1 on H, 1 on W): on H the last "
+                          "position read is 1, of 0..2; on W the last position read is 1, of 0..2 (exact: true "
+                          "requires every real pixel to be read)\n") in out, out
 
 
 def test_unknowns_are_for_solve(spec_file) -> None:
@@ -491,17 +491,19 @@ def test_check_picks_values_for_several_free_vars(spec_file, text: str, note: st
     assert code == 0 and note in out, out
 
 
-@pytest.mark.parametrize(("exact", "size", "kinds"), [
-    (True, 5, ["exact"]),  # (5 - 1) % 3 = 1: the drop formula holds for every pool
-    (True, 7, []),
-    (False, 5, []),  # ceil_mode's last window takes the rest: nothing to warn of
-], ids=["exact-drops", "exact-divides", "not-exact"])
-def test_exact_holds_for_ceil_mode_pools_too(spec_file, exact: bool, size: int, kinds: list[str]) -> None:
+@pytest.mark.parametrize(("exact", "size", "kernel", "kinds"), [
+    (True, 5, 1, ["exact"]),  # windows at 0 and 3 (a third would start past the input): 4 is read by none
+    (True, 7, 1, []),  # windows at 0, 3 and 6
+    (False, 5, 1, ["drops"]),
+    (True, 5, 2, []),  # the ceil-mode window at 3 reads 3 and 4
+], ids=["exact-drops", "exact-reads-all", "not-exact", "ceil-window-reads-the-rest"])
+def test_ceil_mode_pools_drop_only_what_no_window_reads(spec_file, exact: bool, size: int, kernel: int,
+                                                        kinds: list[str]) -> None:
     text = (("exact: true\n" if exact else "") + f"input: [1, {size}]\n"
-            "layers: [{name: p, op: maxpool, kernel: 1, stride: 3, ceil_mode: true}]\n")
+            f"layers: [{{name: p, op: maxpool, kernel: {kernel}, stride: 3, ceil_mode: true}}]\n")
     code, doc = check_json(spec_file(text))
     assert [p["kind"] for p in doc["problems"]] == kinds
-    assert code == (1 if kinds else 0)
+    assert code == (1 if "exact" in kinds else 0)
 
 
 def test_nearest_input_sizes_stay_in_the_var_domain(spec_file) -> None:

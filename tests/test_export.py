@@ -294,7 +294,9 @@ def test_every_op_source() -> None:
     assert "merged = torch.cat([crop_big, small, crop_big], dim=1)" in src
     assert "x = merged + merged" in src
     assert "_ = self.act2(ps)" in src  # read by no layer
-    assert "check's warnings:\n- crop_big: cropping 121 to 118 on axis H removes 3 pixels, an odd number" in src
+    assert ("check's warnings:\n- dcd: deconv leaves holes that no input reaches (41 on H, 1 on W): on H 41 of the "
+            "121 output positions get\n  no input (stride 3 is wider than the kernel's span 2)") in src
+    assert "\n- crop_big: cropping 121 to 118 on axis H removes 3 pixels, an odd number" in src
     assert "nn.Upsample(scale_factor=(2, 3), mode='bilinear', align_corners=True)" in src
     assert "nn.Upsample(size=(20, 21), mode='nearest-exact')" in src
     assert "nn.Upsample(scale_factor=1, mode='bicubic')" in src

@@ -47,9 +47,9 @@ pool   maxpool  [2, 1, 1]       0     0   6
 output [2, 1, 1]   params 20   MACs 648
 
 problems:
-  warning: pool: pool drops trailing pixels (2 on H, 2 on W): the last window does not reach the end; \
-on H (2) % 4 = 2; on W (2) % 4 = 2
-    fix: an input size that divides exactly avoids it (see 'archsolve inputs')
+  warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read is 3, \
+of 0..5; on W the last position read is 3, of 0..5
+    fix: an input size that leaves no pixel unread avoids it (see 'archsolve inputs')
 
 OK (1 warning(s))"""
 
@@ -63,9 +63,9 @@ tiny: input [1, 8, 8]
 ├───────┼─────────┼───────────┼────────┼──────┼────┤
 │ total │         │ [2, 1, 1] │     20 │  648 │    │
 └───────┴─────────┴───────────┴────────┴──────┴────┘
-warning: pool: pool drops trailing pixels (2 on H, 2 on W): the last window does not reach the end;
-on H (2) % 4 = 2; on W (2) % 4 = 2
-    fix: an input size that divides exactly avoids it (see 'archsolve inputs')
+warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position
+read is 3, of 0..5; on W the last position read is 3, of 0..5
+    fix: an input size that leaves no pixel unread avoids it (see 'archsolve inputs')
 OK (1 warning(s))
 """
 
@@ -80,9 +80,9 @@ TINY_JSON = {
     "output": [2, 1, 1], "totals": {"params": 20, "macs": 648},
     "problems": [
         {"layer": "pool", "kind": "drops", "severity": "warning",
-         "message": "pool drops trailing pixels (2 on H, 2 on W): the last window does not reach the end; "
-                    "on H (2) % 4 = 2; on W (2) % 4 = 2",
-         "fixes": ["an input size that divides exactly avoids it (see 'archsolve inputs')"], "field": "stride"},
+         "message": "pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read "
+                    "is 3, of 0..5; on W the last position read is 3, of 0..5",
+         "fixes": ["an input size that leaves no pixel unread avoids it (see 'archsolve inputs')"], "field": "stride"},
     ],
 }
 
@@ -105,9 +105,9 @@ like: up} before skip and read input_crop in skip's from instead of input
 [[1, 1], [1, 1]]} before skip and read up_pad in skip's from instead of up
     fix: set up.output_padding to 2
     fix: use input size 8x8 or 12x12 instead of 10x10 (the nearest that make the network valid)
-  warning: pool: pool drops trailing pixels (2 on H, 2 on W): the last window does not reach the end; \
-on H (6) % 4 = 2; on W (6) % 4 = 2
-    fix: an input size that divides exactly avoids it (see 'archsolve inputs')
+  warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read is \
+7 = 1 * 4 + 3, of 0..9; on W the last position read is 7 = 1 * 4 + 3, of 0..9
+    fix: an input size that leaves no pixel unread avoids it (see 'archsolve inputs')
 
 repairs (fewest changes first):
   change up.kernel from 4 to 6
@@ -133,9 +133,9 @@ from: input, like: up} before skip and read input_crop in skip's from instead of
 amount: [[1, 1], [1, 1]]} before skip and read up_pad in skip's from instead of up
     fix: set up.output_padding to 2
     fix: use input size 8x8 or 12x12 instead of 10x10 (the nearest that make the network valid)
-warning: pool: pool drops trailing pixels (2 on H, 2 on W): the last window does not reach the end;
-on H (6) % 4 = 2; on W (6) % 4 = 2
-    fix: an input size that divides exactly avoids it (see 'archsolve inputs')
+warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position
+read is 7 = 1 * 4 + 3, of 0..9; on W the last position read is 7 = 1 * 4 + 3, of 0..9
+    fix: an input size that leaves no pixel unread avoids it (see 'archsolve inputs')
 repairs (fewest changes first):
   change up.kernel from 4 to 6
 INVALID: 1 error(s), 1 warning(s)

@@ -240,10 +240,31 @@ def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
     elif p.kind == "mismatch":
         out.extend(_merge_fixes(prop, res))
     elif p.kind in ("drops", "exact"):
-        out.append("an input size that divides exactly avoids it (see 'archsolve inputs')")
+        out.append("an input size that leaves no pixel unread avoids it (see 'archsolve inputs')")
+    elif p.kind == "holes":
+        out.extend(_hole_fixes(name, a))
     elif p.kind == "crop-odd":
         out.append("make the difference even (adjust the input size or a padding)"
                    + ("" if p.severity is Severity.ERROR else ", or accept the extra pixel"))
+    return out
+
+
+def _hole_fixes(name: str, a: Any) -> list[str]:
+    """A transposed conv whose stride outruns its kernel, or whose output_padding passes its
+    padding; a window on padding only."""
+    if "output_padding" not in a:
+        reach = [a["dilation"][i] * (a["kernel"][i] - 1) for i in range(a.ndim)] if "dilation" in a else None
+        pads = a["padding"]
+        if reach is not None and not isinstance(pads, str) and any(pads[i] > reach[i] for i in range(a.ndim)):
+            return [f"set {name}.padding to at most {_axes_value(reach)} (the kernel's reach)"]
+        return []
+    out = []
+    spans = [a["dilation"][i] * (a["kernel"][i] - 1) + 1 for i in range(a.ndim)]
+    if any(s > span for s, span in zip(a["stride"], spans, strict=True)):
+        out.append(f"set {name}.kernel to at least its stride {_axes_value(list(a['stride']))}")
+    if not isinstance(a["padding"], str) and any(op > p for op, p in zip(a["output_padding"], a["padding"],
+                                                                         strict=True)):
+        out.append(f"set {name}.output_padding to at most its padding {_axes_value(list(a['padding']))}")
     return out
 
 

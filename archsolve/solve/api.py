@@ -116,10 +116,29 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         spec.document.where(("minimize",)) if spec.document else None, "minimize")
     try:
         mode = SolveMode.FIRST if first else SolveMode.ALL if all_solutions else SolveMode.OPTIMUM
-        return _solve(spec, mode=mode, limit=limit, minimize=minimize, timeout=timeout, progress=progress,
-                      engine=engine, count=count, explain=explain, at=at)
+        res = _solve(spec, mode=mode, limit=limit, minimize=minimize, timeout=timeout, progress=progress,
+                     engine=engine, count=count, explain=explain, at=at)
+        if mode is SolveMode.OPTIMUM and res.optimal and res.solutions and res.solutions[0].holes:
+            res = _without_holes(res, mode=mode, limit=limit, minimize=minimize, timeout=timeout, engine=engine,
+                                 at=at)
+        return res
     except ObjectiveNames as exc:
         raise SpecError(exc.bare, *at) from None
+
+
+def _without_holes(res: SolveResult, *, mode: SolveMode, limit: int, minimize: str | None, timeout: float | None,
+                   engine: Engine, at: tuple[Location | None, str]) -> SolveResult:
+    """The best answer has holes (an output position no input reaches): the best of those
+    without, when its objective is as good.  Both engines find the same: the preference is
+    a second solve with holes forbidden, not a tie-break inside either."""
+    left = None if timeout is None else timeout - res.elapsed
+    if left is not None and left <= 0:
+        return res
+    strict = _solve(replace(res.spec, holes=False), mode=mode, limit=limit, minimize=minimize, timeout=left,
+                    progress=None, engine=engine, count=False, explain=False, at=at)
+    if strict.optimal and strict.solutions and strict.solutions[0].objective == res.solutions[0].objective:
+        return replace(res, solutions=strict.solutions, elapsed=res.elapsed + strict.elapsed)
+    return res
 
 
 def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, timeout: float | None,

@@ -38,11 +38,14 @@ OBJECTIVE_KINDS = ("params", "macs")  # the objectives that are totals, summed o
 
 @dataclass(frozen=True, kw_only=True)
 class Solution:
-    """One solution: every unknown's value, in name order; the output shape; the objective's value."""
+    """One solution: every unknown's value, in name order; the output shape; the objective's
+    value; ``holes``: some output position is reached by no input (docs/semantics.md), which
+    ``solve`` avoids where the objective allows."""
 
     values: dict[str, int]
     output: list[int]
     objective: int | None
+    holes: bool = field(default=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,9 +148,10 @@ def verified(net: Network, values: dict[str, int], objective: Expr | str, cache:
             raise ObjectiveNames(f"{exc.args[0]!r} names no unknown, var or layer attribute") from None
         except ExprError:
             obj = None  # undefined for this solution only (a division by zero)
-    return Solution(values=ordered, output=out, objective=obj)
+    return Solution(values=ordered, output=out, objective=obj, holes=any(p.kind == "holes" for p in prop.problems))
 
 
 def sort_best_first(sols: list[Solution]) -> None:
-    """Listed solutions: the best first, ties by the values in name order."""
-    sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, list(s.values.values())))
+    """Listed solutions: the best first; at equal objective those without holes first, then
+    by the values in name order."""
+    sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, s.holes, list(s.values.values())))

@@ -1,0 +1,92 @@
+"""Holes -- output positions no input reaches -- in ``solve``, ``inputs`` and ``check``.
+
+``solve`` prefers, at equal objective, an answer without holes, whichever engine answers;
+``exact: true`` and ``holes: false`` forbid them.  (Their counts are checked against torch
+in tests/test_drops_torch.py.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from archsolve.solve.api import solve_spec
+from archsolve.solve.inputs import input_sizes
+from archsolve.solve.outcome import Engine, SolveStatus
+from archsolve.spec.load import load_text
+
+from .conftest import check_json, run_cli
+
+# pix2pix-like: 8 -> 24 by one transposed conv; the smallest sum of unknowns is 6 both by
+# kernel 1, stride 3, output_padding 2 (a hole at 2 of every 3 positions) and by kernel 3, stride 3
+UP_8_TO_24 = """
+input: [3, 8]
+{extra}layers:
+  - {{name: up, op: deconv, out: 8, kernel: "?", stride: "?", padding: "?", output_padding: "?"}}
+constraints: [up.L == 24]
+"""
+
+
+@pytest.mark.parametrize("engine", [Engine.AUTO, Engine.SEARCH, Engine.Z3])
+@pytest.mark.parametrize(("extra", "values"), [
+    ("", {"up.kernel": 3, "up.output_padding": 0, "up.padding": 0, "up.stride": 3}),
+    ("holes: false\n", {"up.kernel": 3, "up.output_padding": 0, "up.padding": 0, "up.stride": 3}),
+    # kernel 1 (padding 0..0) needs stride 3 and output_padding 2: holes, but nothing else has kernel 1
+    ("minimize: up.kernel\n", {"up.kernel": 1, "up.output_padding": 2, "up.padding": 0, "up.stride": 3}),
+    ("minimize: up.kernel\nholes: false\n", {"up.kernel": 3, "up.output_padding": 0, "up.padding": 0,
+                                             "up.stride": 3}),
+], ids=["prefers-hole-free", "forbids", "kernel-1-is-better-by-its-objective", "forbids-whatever-the-objective"])
+def test_solve_prefers_hole_free_answers(engine: Engine, extra: str, values: dict[str, int]) -> None:
+    res = solve_spec(load_text(UP_8_TO_24.format(extra=extra)), engine=engine)
+    assert res.status is SolveStatus.SAT and res.optimal
+    assert res.solutions[0].values == values
+
+
+def test_a_listing_puts_hole_free_answers_first_at_equal_objective() -> None:
+    res = solve_spec(load_text(UP_8_TO_24.format(extra="")), all_solutions=True)
+    best = [s for s in res.solutions if s.objective == 6]
+    assert [(s.values["up.kernel"], s.holes) for s in best] == [(3, False), (1, True), (2, True)]
+
+
+@pytest.mark.parametrize(("extra", "status"), [("", "sat"), ("holes: false\n", "unsat"), ("exact: true\n", "unsat")])
+def test_holes_false_and_exact_forbid_holes(spec_file: Any, extra: str, status: str) -> None:
+    text = extra + "input: [1, 8]\nlayers: [{name: up, op: deconv, out: 1, kernel: 1, stride: \"?\"}]\n" \
+        "constraints: [up.L >= 20]\n"
+    assert solve_spec(load_text(text)).status.value == status
+
+
+def test_inputs_admit_only_sizes_without_holes() -> None:
+    # kernel 2, stride 2, output_padding 1 past padding 0: the last position is always a hole;
+    # kernel 3, stride 2 on an input of 1: a single footprint, no gap
+    spec = load_text("holes: false\ninput: [1, H]\nvars: {H: {min: 1, max: 12}}\n"
+                     "layers: [{name: up, op: deconv, out: 1, kernel: 3, stride: 4, padding: 1}]\n")
+    (report,) = input_sizes(spec).values()
+    assert report.values == [1]
+
+
+@pytest.mark.parametrize(("layer", "code", "message", "fixes"), [
+    ("{name: up, op: deconv, out: 1, kernel: 1, stride: 2}", 0,
+     "deconv leaves holes that no input reaches (7 on L): on L 7 of the 15 output positions get no input "
+     "(stride 2 is wider than the kernel's span 1)", ["set up.kernel to at least its stride 2"]),
+    ("{name: up, op: deconv, out: 1, kernel: 2, stride: 2, output_padding: 1}", 0,
+     "deconv leaves holes that no input reaches (1 on L): on L 1 of the 17 output positions get no input "
+     "(output_padding 1 is more than padding 0: the last 1 add nothing)",
+     ["set up.output_padding to at most its padding 0"]),
+    ("{name: c, op: conv, out: 1, kernel: 1, padding: 1}", 0,
+     "conv leaves holes that no input reaches (2 on L): on L 2 of the 10 output positions read padding only "
+     "(padding 1 is more than the kernel's reach 0)", ["set c.padding to at most 0 (the kernel's reach)"]),
+    ("{name: p, op: maxpool, kernel: 2, stride: 1, padding: 1, dilation: 9}", 0,
+     "pool leaves holes that no input reaches (1 on L): on L 1 of the 1 output positions read padding only",
+     []),
+], ids=["stride-past-kernel", "output-padding-past-padding", "conv-padding-past-reach", "dilated-pool"])
+def test_check_reports_holes(spec_file: Any, layer: str, code: int, message: str, fixes: list[str]) -> None:
+    got_code, doc = check_json(spec_file(f"input: [1, 8]\nlayers: [{layer}]\n"))
+    holes = [p for p in doc["problems"] if p["kind"] == "holes"]
+    assert got_code == code and [(p["severity"], p["message"], p["fixes"]) for p in holes] == [
+        ("warning", message, fixes)]
+
+
+def test_holes_key_is_validated(spec_file: Any) -> None:
+    code, out = run_cli("check", str(spec_file("holes: maybe\ninput: [1, 8]\nlayers: [{op: relu}]\n")))
+    assert code == 2 and "1:8: holes: expected true or false, got text 'maybe'" in out, out
