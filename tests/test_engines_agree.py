@@ -512,11 +512,12 @@ def compare_counts(spec: Spec) -> bool:
         assert got.status is listed.status, f"{kind}: {got.status.value}, but listing says {listed.status.value}"
         if got.status is not SolveStatus.SAT:
             continue
-        totals = {}
+        totals, holes = {}, {}
         for sol in listed.solutions:
             prop = propagate(net, sol.values, receptive_fields=False)
             totals[key(sol.values)] = sum(getattr(r, kind) or 0 for r in prop.layers.values())
-        best = min(totals, key=lambda k: (totals[k], k))
+            holes[key(sol.values)] = sol.holes
+        best = min(totals, key=lambda k: (totals[k], holes[k], k))  # solve's order: objective, no holes, values
         (mine,) = got.solutions
         assert (key(mine.values), mine.objective) == (best, totals[best]), (
             f"{kind}: search {mine.values} ({mine.objective}), every solution's best {dict(best)} ({totals[best]})")

@@ -91,13 +91,15 @@ class Brute:
     params: dict[tuple[int, ...], int]
     shapes: dict[tuple[int, ...], dict[str, list[int]]]  # every layer's shape
     macs: dict[tuple[int, ...], int]
+    holes: dict[tuple[int, ...], bool]  # some output position no input reaches
     tried: int
 
     def best(self, objective: Callable[[Values], int] | None = None) -> Values:
-        """The optimum: smallest objective (default: sum of the unknowns), then the
-        lexicographically smallest value vector in unknown-name order."""
+        """The optimum: smallest objective (default: sum of the unknowns), then one without
+        holes, then the lexicographically smallest value vector in unknown-name order."""
         obj = objective or (lambda v: sum(v.values()))
-        return min(self.solutions.values(), key=lambda v: (obj(v), key(v, self.names)))
+        return min(self.solutions.values(),
+                   key=lambda v: (obj(v), self.holes[key(v, self.names)], key(v, self.names)))
 
 
 def plain_check(net: Any, values: Mapping[str, int], cache: dict[Any, Any] | None = None) -> Any:
@@ -115,6 +117,7 @@ def brute_force(path: Path, domains: Mapping[str, Domain]) -> Brute:
     params: dict[tuple[int, ...], int] = {}
     macs: dict[tuple[int, ...], int] = {}
     shapes: dict[tuple[int, ...], dict[str, list[int]]] = {}
+    holes: dict[tuple[int, ...], bool] = {}
     tried = 0
     cache: dict[Any, Any] = {}
     for values in assignments(domains):
@@ -128,7 +131,8 @@ def brute_force(path: Path, domains: Mapping[str, Domain]) -> Brute:
             params[k] = sum(int(r.params or 0) for r in prop.layers.values())
             macs[k] = sum(int(r.macs or 0) for r in prop.layers.values())
             shapes[k] = {n: [int(x) for x in r.shape] for n, r in prop.layers.items() if r.shape is not None}
-    return Brute(names, sols, outs, params, shapes, macs, tried)
+            holes[k] = any(p.kind == "holes" for p in prop.problems)
+    return Brute(names, sols, outs, params, shapes, macs, holes, tried)
 
 
 def _arith(text: str, values: Mapping[str, int]) -> int:
