@@ -1,4 +1,5 @@
-"""Holes -- output positions no input reaches -- in ``solve``, ``inputs`` and ``check``.
+"""Drops and holes in ``solve``, ``inputs`` and ``check``: a drop is a real input position no
+window reads, a hole an output position no input reaches.
 
 ``solve`` prefers, at equal objective, an answer without holes, whichever engine answers;
 ``exact: true`` and ``holes: false`` forbid them.  (Their counts are checked against torch
@@ -16,7 +17,7 @@ from archsolve.solve.inputs import input_sizes
 from archsolve.solve.outcome import Engine, SolveStatus
 from archsolve.spec.load import load_text
 
-from .conftest import check_json, run_cli
+from .conftest import ROOT, check_json, run_cli
 
 # pix2pix-like: 8 -> 24 by one transposed conv; the smallest sum of unknowns is 6 both by
 # kernel 1, stride 3, output_padding 2 (a hole at 2 of every 3 positions) and by kernel 3, stride 3
@@ -90,3 +91,22 @@ def test_check_reports_holes(spec_file: Any, layer: str, code: int, message: str
 def test_holes_key_is_validated(spec_file: Any) -> None:
     code, out = run_cli("check", str(spec_file("holes: maybe\ninput: [1, 8]\nlayers: [{op: relu}]\n")))
     assert code == 2 and "1:8: holes: expected true or false, got text 'maybe'" in out, out
+
+
+RESNET50_EXACT = (ROOT / "specs" / "resnet50.yaml").read_text().replace(
+    "input: [3, 224, 224]", "exact: true\ninput: [3, H, H]\nvars: {H: {min: 32, max: 300}}")
+
+
+def test_exact_resnet_fails_only_where_a_real_pixel_is_dropped(spec_file: Any) -> None:
+    """At 224 the stem conv and pool read every real pixel (the old rule called both, and the
+    three strided 3x3 convs, inexact): only the 1x1 stride-2 shortcuts drop one (55 of 0..55)."""
+    code, out = run_cli("check", str(spec_file(RESNET50_EXACT)), "--set", "H=224")
+    errors = [line for line in out.splitlines() if line.startswith("  error:")]
+    assert code == 1 and [e.split(":")[1].strip() for e in errors] == [
+        "layer2_0/down_conv", "layer3_0/down_conv", "layer4_0/down_conv"], out
+
+
+def test_exact_resnet_input_sizes() -> None:
+    (report,) = input_sizes(load_text(RESNET50_EXACT)).values()
+    assert report.values == [33, 34, 35, 36, 65, 66, 67, 68, 97, 98, 99, 100, 129, 130, 131, 132, 161, 162, 163, 164,
+                             193, 194, 195, 196, 225, 226, 227, 228, 257, 258, 259, 260, 289, 290, 291, 292]
