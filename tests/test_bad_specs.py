@@ -247,9 +247,9 @@ CASES = [
          "3:45", "layers[0] (u).mode: expected one of nearest, nearest-exact, linear, bilinear, "
                  "bicubic, trilinear; got text 'bilinearr' (did you mean 'bilinear'?)"),
     case("upsample-scale-and-size", one("{name: u, op: upsample, scale: 2, size: 64}"),
-         "3:5", "layers[0] (u): upsample needs exactly one of 'scale' or 'size'"),
+         "3:5", "layers[0] (u): upsample needs exactly one of 'scale', 'size' or 'like' (a layer)"),
     case("upsample-neither", one("{name: u, op: upsample}"),
-         "3:5", "layers[0] (u): upsample needs exactly one of 'scale' or 'size'"),
+         "3:5", "layers[0] (u): upsample needs exactly one of 'scale', 'size' or 'like' (a layer)"),
     case("crop-neither", """\
         input: [3, 32, 32]
         layers:
@@ -262,7 +262,8 @@ CASES = [
     case("question-mark-in-bool", one("{name: c1, op: conv, out: 8, kernel: 3, bias: '?'}"),
          "3:51", "layers[0] (c1).bias: expected true or false, got text '?'"),
     case("repeat-question-mark", one("{name: r, op: relu, repeat: '?'}"),
-         "3:33", "layers[0] (r).repeat: repeat must be an integer in 1..10000, got text '?'"),
+         "3:33", "layers[0] (r).repeat: repeat cannot be unknown ('?'): the number of copies is part of the "
+                 "network, not a size to solve for"),
     # -- names and wiring ----------------------------------------------------------------------
     case("duplicate-layer-name", """\
         input: [3, 32, 32]
