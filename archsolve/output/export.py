@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsolve.check.api import CheckReport
+from archsolve.check.bindings import Why
 from archsolve.errors import InvalidNetwork
 from archsolve.ops.base import Severity
 from archsolve.ops.table import OPS
@@ -226,6 +227,33 @@ def {_CENTER_CROP}(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return x[(slice(None), slice(None), *(slice(s, s + m) for s, m in zip(starts, sizes, strict=True)))]
 '''.strip().split("\n")
 
+
+
+def size_note(report: CheckReport) -> str | None:
+    """Which values the module is built at for the vars ``--set`` left open, and why (``export``
+    says it on stderr): the layers' sizes come from them.
+
+        >>> from archsolve.check.known import export_check
+        >>> from archsolve.spec.load import load_spec
+        >>> size_note(export_check(load_spec("specs/unet-original-sizes.yaml")))
+        'built at H=188 (the smallest valid H; give --set H=N or a default)'
+    """
+    parts = []
+    for choice in report.chosen:
+        names = [n for n, _ in choice.values]
+        values = ", ".join(f"{n}={v}" for n, v in choice.values)
+        both = " and ".join(names)
+        if choice.why is Why.DEFAULT:
+            parts += [f"{n}={v} (the default of {n})" for n, v in choice.values]
+        elif choice.why is Why.SMALLEST:
+            parts.append(f"{values} (the smallest valid {both}; give --set {names[0]}=N or a default)")
+        elif choice.why is Why.SMALLEST_COMMON:
+            parts.append(f"{values} (the smallest value valid for {both}; give --set NAME=N or defaults)")
+        elif choice.why is Why.SMALLEST_SUM:
+            parts.append(f"{values} (the valid values of {both} with the smallest sum; give --set NAME=N or defaults)")
+        else:
+            parts.append(f"{values} (no valid value found)")
+    return "built at " + ", ".join(parts) if parts else None
 
 
 def _refuse_invalid(report: CheckReport) -> None:

@@ -175,8 +175,14 @@ class _Loader:
             if not isinstance(name, str) or not NAME_PATTERN.match(name) or name in RESERVED:
                 raise self.err(f"{name!r} is not a valid variable name", path, fieldname)
             where = self.doc.where(path)
+            if isinstance(spec, dict) and set(spec) == {"default"}:
+                raise self.err(f"variable {name!r} has a default but no domain: give {{min: .., max: .., default: "
+                               "..} or {in: [..], default: ..}", path, fieldname)
             if isinstance(spec, dict):
-                out[name] = Var(name, where, domain=self.domain(spec, path, fieldname))
+                dom = self.domain({k: v for k, v in spec.items() if k != "default"}, path, fieldname,
+                                  extra=("default",))
+                default = self.var_default(spec, dom, path, fieldname) if "default" in spec else None
+                out[name] = Var(name, where, domain=dom, default=default)
             elif spec is None:
                 raise self.err(f"variable {name!r} has no domain: give {{min: .., max: ..}}, {{in: [..]}} "
                                "or an expression", path, fieldname)
@@ -206,7 +212,21 @@ class _Loader:
         for n in vars_:
             visit(n, [])
 
-    def domain(self, spec: dict[str, Any], path: tuple[Any, ...], fieldname: str) -> Domain:
+    def var_default(self, spec: dict[str, Any], dom: Domain, path: tuple[Any, ...], fieldname: str) -> int:
+        """A var's ``default``: an integer in its domain (where the domain names other vars, that
+        is checked once their values are known: ``check`` binds them)."""
+        raw = spec["default"]
+        dpath, dname = (*path, "default"), f"{fieldname}.default"
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise self.err(f"expected an integer, got {_type_name(raw)}", dpath, dname)
+        if not dom.names() and not dom.contains(raw):
+            raise self.err(f"the default {raw} of {path[-1]!r} is outside its domain {dom}", dpath, dname)
+        return raw
+
+    def domain(self, spec: dict[str, Any], path: tuple[Any, ...], fieldname: str,
+               extra: tuple[str, ...] = ()) -> Domain:
+        """``{min: A, max: B}`` or ``{in: [...]}``; ``extra``: the other keys the caller reads
+        (a var's ``default``), for did-you-mean."""
         keys = set(spec)
         if keys == {"in"}:
             vals = spec["in"]
@@ -231,8 +251,9 @@ class _Loader:
                     self.within(e.value, (*path, end), fieldname)
             return Domain(lo=lo, hi=hi)
         bad = sorted(keys - {"min", "max", "in"}, key=str)
-        hint = f"unknown key {bad[0]!r}{suggest(bad[0], ['min', 'max', 'in'])}; " if bad else ""
-        raise self.err(f"{hint}a domain is {{min: A, max: B}} or {{in: [..]}}", path, fieldname)
+        hint = f"unknown key {bad[0]!r}{suggest(bad[0], ['min', 'max', 'in', *extra])}; " if bad else ""
+        more = "".join(f", with an optional {k}: N" for k in extra)
+        raise self.err(f"{hint}a domain is {{min: A, max: B}} or {{in: [..]}}{more}", path, fieldname)
 
     def within(self, v: int, path: tuple[Any, ...], fieldname: str) -> None:
         if abs(v) > MAX_VALUE:
