@@ -262,6 +262,10 @@ def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
         out.extend(_merge_fixes(prop, res))
     elif p.kind in ("drops", "exact"):
         out.append("an input size that divides exactly avoids it (see 'archsolve inputs')")
+    elif p.kind == "crop-size" and a.get("offset") is not None:
+        room = [x[i + 1] - res.inputs[1][i + 1] for i in range(a.ndim)]  # the largest offset on each axis
+        if min(room) >= 0:
+            out.append(f"set {name}.offset to at most {_axes_value(room)}")
     elif p.kind == "crop-odd":
         out.append("make the difference even (adjust the input size or a padding)"
                    + ("" if p.severity is Severity.ERROR else ", or accept the extra pixel"))
