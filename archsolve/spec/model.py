@@ -264,7 +264,8 @@ class Spec:
 
 @dataclass(frozen=True)
 class WrittenValues:
-    """``s1.k`` (a block call's argument) and ``c.kernel`` (a layer's integer field, one axis
+    """``s1.k`` (a block call's argument; ``s1.k[1]``, an entry of a list argument) and
+    ``c.kernel`` (a layer's integer field, one axis
     as ``c.stride[1]``; a ``repeat``'s copies are named as written, ``c``) stand for what is
     written there: the unknown while it is ``"?"``, the number once it is filled in -- so a
     spec that ``solve --write`` filled keeps its constraints' meaning."""
