@@ -344,20 +344,29 @@ def schema() -> None:
               help="The framework to write for.")
 @click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write to FILE (atomically) instead of printing.")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Give a var a value (repeatable).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Give a var a value (repeatable); else its default, else the smallest valid one.")
 @handle_errors
 def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) -> None:
     """Write a PyTorch nn.Module source file that builds SPEC (needs no torch to write).
 
+    Layers are built for one size of each var: --set's, else the var's default, else the
+    smallest valid value (said on stderr).
+
     \b
     Example:
       archsolve export specs/unet-original.yaml --to torch -o unet.py
+      archsolve export specs/unet-original-sizes.yaml --set H=572 -o unet.py
     """
     from archsolve.check.known import export_check
-    from archsolve.output.export import torch_source
+    from archsolve.output.export import size_note, torch_source
     from archsolve.spec.load import load_spec
 
-    text = torch_source(export_check(load_spec(spec, _limits()), parse_sets(sets) or None))
+    report = export_check(load_spec(spec, _limits()), parse_sets(sets) or None)
+    text = torch_source(report)
+    note = size_note(report)
+    if note:
+        click.echo(f"export: {note}", err=True)
     _emit(text, output)
 
 
@@ -367,20 +376,23 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) ->
               show_default=True, help="dot and mermaid are text; svg and png need Graphviz's dot program.")
 @click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write to FILE (atomically) instead of printing.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Give a var or unknown a value (repeatable); else a var's default, else as check chooses.")
 @handle_errors
-def draw(spec: str, fmt: str, output: str | None) -> None:
+def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...]) -> None:
     """Draw SPEC's network: layers, shapes on the edges, merges, unknowns.
 
     \b
     Example:
       archsolve draw specs/unet-original.yaml --format svg -o unet.svg
       archsolve draw specs/unet-original.yaml --format mermaid   # renders in Markdown
+      archsolve draw specs/resnet50.yaml --set H=224            # shapes at 224x224
     """
     from archsolve.check.known import known_shapes
     from archsolve.output.draw import render
     from archsolve.spec.load import load_spec
 
-    out = render(known_shapes(load_spec(spec, _limits())), fmt)
+    out = render(known_shapes(load_spec(spec, _limits()), parse_sets(sets)), fmt)
     if isinstance(out, bytes) and not output:
         if sys.stdout.isatty():
             raise UsageError(f"--format {fmt} is binary: give -o FILE")

@@ -247,9 +247,9 @@ CASES = [
          "3:45", "layers[0] (u).mode: expected one of nearest, nearest-exact, linear, bilinear, "
                  "bicubic, trilinear; got text 'bilinearr' (did you mean 'bilinear'?)"),
     case("upsample-scale-and-size", one("{name: u, op: upsample, scale: 2, size: 64}"),
-         "3:5", "layers[0] (u): upsample needs exactly one of 'scale' or 'size'"),
+         "3:5", "layers[0] (u): upsample needs exactly one of 'scale', 'size' or 'like' (a layer)"),
     case("upsample-neither", one("{name: u, op: upsample}"),
-         "3:5", "layers[0] (u): upsample needs exactly one of 'scale' or 'size'"),
+         "3:5", "layers[0] (u): upsample needs exactly one of 'scale', 'size' or 'like' (a layer)"),
     case("crop-neither", """\
         input: [3, 32, 32]
         layers:
@@ -262,7 +262,8 @@ CASES = [
     case("question-mark-in-bool", one("{name: c1, op: conv, out: 8, kernel: 3, bias: '?'}"),
          "3:51", "layers[0] (c1).bias: expected true or false, got text '?'"),
     case("repeat-question-mark", one("{name: r, op: relu, repeat: '?'}"),
-         "3:33", "layers[0] (r).repeat: repeat must be an integer in 1..10000, got text '?'"),
+         "3:33", "layers[0] (r).repeat: repeat cannot be unknown ('?'): the number of copies is part of the "
+                 "network, not a size to solve for"),
     # -- names and wiring ----------------------------------------------------------------------
     case("duplicate-layer-name", """\
         input: [3, 32, 32]
@@ -475,7 +476,7 @@ CASES = [
           H: {mn: 1, max: 64}
         layers: [{op: relu}]
         """, "3:3", "vars.H: unknown key 'mn' (did you mean 'min'?); "
-                    "a domain is {min: A, max: B} or {in: [..]}"),
+                    "a domain is {min: A, max: B} or {in: [..]}, with an optional default: N"),
     case("var-in-with-float", """\
         input: [3, H, H]
         vars:
@@ -735,6 +736,214 @@ CASES = [
         """, "6:36", "x/conv1.kernel: unknown name 'kk' in 'kk' (did you mean 'k'?)"),
     case("set-unknown-to-zero", one("{name: c1, op: conv, out: 8, kernel: '?'}"),
          "3:5", "c1.kernel: must be positive, but evaluates to 0", args=("--set", "c1.kernel=0")),
+    # -- block arguments that are lists or layers, repeat from a parameter (CONTRACT §4) -----
+    case("list-argument-where-one-integer-belongs", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {k: 3}
+            layers:
+              - {name: c, op: conv, out: k, kernel: 3}
+        layers:
+          - {name: b1, block: b, k: [1, 7]}
+        """, "6:34", "b1/c.out: b1.k is a list ([1, 7]: one value per axis), but b1/c.out takes one integer"),
+    case("list-argument-inside-a-list", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {k: 3}
+            layers:
+              - {name: c, op: conv, out: 4, kernel: [k, 3]}
+        layers:
+          - {name: b1, block: b, k: [1, 7]}
+        """, "6:46", "b1/c.kernel[0]: b1.k is a list ([1, 7]: one value per axis), but b1/c.kernel[0] takes "
+                     "one integer"),
+    case("list-argument-wrong-length", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {k: 3}
+            layers:
+              - {name: c, op: conv, out: 4, kernel: k}
+        layers:
+          - {name: b1, block: b, k: [1, 7, 7]}
+        """, "8:26", "b1.k: expected 2 values (a list argument has one per spatial axis: H, W), got 3"),
+    case("list-argument-entry-not-an-integer", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {k: 3}
+            layers:
+              - {name: c, op: conv, out: 4, kernel: k}
+        layers:
+          - {name: b1, block: b, k: [1, 2.5]}
+        """, "8:33", "b1.k[1]: expected an integer, got 2.5"),
+    case("layer-argument-unknown-layer", """\
+        input: [3, 32, 32]
+        blocks:
+          dec:
+            params: {skip: null}
+            layers:
+              - {name: cat, op: concat, from: [in, skip]}
+        layers:
+          - {name: enc3, op: conv, out: 4, kernel: 1}
+          - {name: d, block: dec, skip: enc4}
+        """, "9:33", "d.skip: no layer named 'enc4' (did you mean 'enc3'?)"),
+    case("layer-argument-not-a-name", """\
+        input: [3, 32, 32]
+        blocks:
+          dec:
+            params: {skip: null}
+            layers:
+              - {name: cut, op: crop, like: skip}
+        layers:
+          - {name: d, block: dec, skip: 3}
+        """, "8:33", "d.skip: expected a layer name (block 'dec' reads 'skip' in 'from' or 'like'), got "
+                     "the number 3"),
+    case("layer-argument-used-as-a-number", """\
+        input: [3, 32, 32]
+        blocks:
+          dec:
+            params: {skip: null}
+            layers:
+              - {name: cat, op: concat, from: [in, skip]}
+              - {name: c, op: conv, out: skip, kernel: 1}
+        layers:
+          - {name: e, op: conv, out: 4, kernel: 1}
+          - {name: d, block: dec, skip: e}
+        """, "7:34", "d/c.out: d.skip names a layer ('skip' is read in 'from' or 'like'), but d/c.out takes "
+                     "an integer"),
+    case("layer-argument-missing", """\
+        input: [3, 32, 32]
+        blocks:
+          dec:
+            params: {skip: null}
+            layers:
+              - {name: cat, op: concat, from: [in, skip]}
+        layers:
+          - {name: d, block: dec}
+        """, "8:5", "d.skip: block 'dec' needs the parameter 'skip'"),
+    case("repeat-parameter-zero", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {n: 1}
+            layers:
+              - {name: r, op: relu, repeat: n}
+        layers:
+          - {name: b1, block: b, n: 0}
+        """, "6:37", "b1/r.repeat: repeat 'n' is 0 at the call b1: it must be in 1..10000"),
+    case("repeat-parameter-unknown", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {n: 1}
+            layers:
+              - {name: r, op: relu, repeat: n + 1}
+        layers:
+          - {name: b1, block: b, n: '?'}
+        """, "6:37", "b1/r.repeat: repeat 'n + 1' must be a whole number at each call, but at the call b1 it is "
+                     "b1.n + 1, which names b1.n (a var or '?' is only known when solved)"),
+    case("repeat-parameter-misspelt", """\
+        input: [3, 32, 32]
+        blocks:
+          b:
+            params: {count: 1}
+            layers:
+              - {name: r, op: relu, repeat: cuont}
+        layers:
+          - {name: b1, block: b}
+        """, "6:37", "b1/r.repeat: unknown name 'cuont' in 'cuont' (did you mean 'count'?)"),
+    case("repeat-name-at-top-level", one("{name: r, op: relu, repeat: n}"),
+         "3:33", "layers[0] (r).repeat: repeat must be an integer in 1..10000 (or, inside a block, a parameter), "
+                 "got text 'n'"),
+    # -- crop offset and upsample like (CONTRACT §4) -------------------------------------------
+    case("crop-offset-without-like", one("{name: cr, op: crop, amount: 2, offset: 1}"),
+         "3:45", "layers[0] (cr).offset: crop's 'offset' goes with 'like' (a layer): with 'amount', the amount "
+                 "before each axis is the offset"),
+    case("crop-offset-negative", """\
+        input: [3, 32, 32]
+        layers:
+          - {name: c, op: conv, out: 4, kernel: 3}
+          - {name: cr, op: crop, like: c, offset: -1}
+        """, "4:43", "layers[1] (cr).offset: must be at least 0, got -1"),
+    case("crop-offset-unknown", """\
+        input: [3, 32, 32]
+        layers:
+          - {name: c, op: conv, out: 4, kernel: 3}
+          - {name: cr, op: crop, like: c, offset: '?'}
+        """, "4:43", "layers[1] (cr).offset: layers[1] (cr).offset cannot be unknown ('?')"),
+    case("crop-offset-misspelt", """\
+        input: [3, 32, 32]
+        layers:
+          - {name: c, op: conv, out: 4, kernel: 3}
+          - {name: cr, op: crop, like: c, ofset: 1}
+        """, "4:42", "layers[1] (cr).ofset: crop has no field 'ofset' (did you mean 'offset'?)"),
+    case("upsample-like-and-scale", """\
+        input: [3, 32, 32]
+        layers:
+          - {name: c, op: conv, out: 4, kernel: 3}
+          - {name: u, op: upsample, like: input, scale: 2}
+        """, "4:5", "layers[1] (u): upsample needs exactly one of 'scale', 'size' or 'like' (a layer)"),
+    case("upsample-like-unknown-layer", """\
+        input: [3, 32, 32]
+        layers:
+          - {name: conv1, op: conv, out: 4, kernel: 3}
+          - {name: u, op: upsample, like: conv2}
+        """, "4:35", "layers[1] (u).like: no layer named 'conv2' (did you mean 'conv1'?)"),
+    # -- var defaults (CONTRACT §4) -------------------------------------------------------------
+    case("var-default-outside-domain", """\
+        input: [3, H, H]
+        vars:
+          H: {min: 64, max: 1024, default: 32}
+        layers:
+          - {op: relu}
+        """, "3:36", "vars.H.default: the default 32 of 'H' is outside its domain 64..1024"),
+    case("var-default-outside-set", """\
+        input: [3, 32, 32]
+        vars:
+          k: {in: [3, 5], default: 4}
+        layers:
+          - {op: conv, out: 4, kernel: k}
+        """, "3:28", "vars.k.default: the default 4 of 'k' is outside its domain {3, 5}"),
+    case("var-default-not-an-integer", """\
+        input: [3, H, H]
+        vars:
+          H: {min: 64, max: 1024, default: 'big'}
+        layers:
+          - {op: relu}
+        """, "3:36", "vars.H.default: expected an integer, got text 'big'"),
+    case("var-default-misspelt", """\
+        input: [3, H, H]
+        vars:
+          H: {min: 64, max: 1024, defualt: 224}
+        layers:
+          - {op: relu}
+        """, "3:3", "vars.H: unknown key 'defualt' (did you mean 'default'?); a domain is {min: A, max: B} or "
+                    "{in: [..]}, with an optional default: N"),
+    case("var-default-without-domain", """\
+        input: [3, H, H]
+        vars:
+          H: {default: 224}
+        layers:
+          - {op: relu}
+        """, "3:3", "vars.H: variable 'H' has a default but no domain: give {min: .., max: .., default: ..} or "
+                    "{in: [..], default: ..}"),
+    case("var-default-outside-a-domain-naming-another-var", """\
+        input: [3, H, W]
+        vars:
+          H: {min: 64, max: 1024, default: 100}
+          W: {min: 8, max: H, default: 200}
+        layers:
+          - {op: relu}
+        """, "4:32", "vars.W.default: the default 200 of 'W' is outside its domain 8..H with H = 100"),
+    case("default-in-field-domains", """\
+        input: [3, 32, 32]
+        domains:
+          kernel: {min: 1, max: 5, default: 3}
+        layers:
+          - {op: conv, out: 4, kernel: '?'}
+        """, "3:3", "domains.kernel: unknown key 'default'; a domain is {min: A, max: B} or {in: [..]}"),
     # -- not a text file ---------------------------------------------------------------------
     case("binary-file", bytes(range(256)) * 4, "", "not UTF-8 text (byte 128)"),
     case("nul-bytes", b"input: [3, 32, 32]\x00\nlayers: []\n", "", "not a text file (it contains NUL bytes)"),

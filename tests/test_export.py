@@ -108,7 +108,7 @@ def test_source_layout_unet() -> None:
     assert "# enc1: block double_conv" in src
     assert "self.enc1_conv1 = nn.Conv2d(1, 64, kernel_size=3)" in src
     assert "self.up4 = nn.ConvTranspose2d(1024, 512, kernel_size=2, stride=2)" in src
-    assert "crop4 = enc4[:, :, 4:60, 4:60]" in src
+    assert "crop4 = _center_crop(enc4, up4)  # [512, 56, 56]" in src
     assert "torch.cat([crop4, up4], dim=1)" in src
     assert "F.pad" not in src and "import torch.nn.functional" not in src
     compile(src, "unet.py", "exec")
@@ -290,7 +290,7 @@ def test_every_op_source() -> None:
     assert "padding='same'" in src and "padding='valid'" in src
     assert "F.pad(x, (0, 3, 1, 2), value=1.5)" in src  # last axis first
     assert "x = x[:, :, 2:17, 1:10]" in src  # crop amount [[2, 1], 1] of 18x11
-    assert "crop_big = big[:, :, 1:119, 1:45]" in src  # an odd 3 pixels: 1 before, 2 after
+    assert "crop_big = _center_crop(big, small)" in src  # an odd 3 pixels: 1 before, 2 after, at run time
     assert "merged = torch.cat([crop_big, small, crop_big], dim=1)" in src
     assert "x = merged + merged" in src
     assert "_ = self.act2(ps)" in src  # read by no layer
@@ -394,3 +394,89 @@ layers:
     with torch.no_grad():
         c = model.c(x)
         assert torch.allclose(model(x), torch.relu(c) + c)
+
+
+# -- sizes read at run time: crop like (centred or from an offset), upsample like -------------------
+
+FCN = """
+name: fcn-crops
+input: [3, H, W]
+vars:
+  H: {min: 16, max: 128, default: 40}
+  W: {min: 16, max: 128, default: 24}
+blocks:
+  conv_bn:
+    params: {c: null, k: 1}
+    layers:
+      - {name: conv, op: conv, out: c, kernel: k, padding: k // 2, bias: false}
+      - {name: bn, op: batchnorm}
+layers:
+  - {name: data, op: identity}
+  - {name: c1, op: conv, out: 8, kernel: 3, padding: 50}
+  - {name: p1, op: maxpool, kernel: 2}
+  - {name: score, block: conv_bn, c: 4, k: [1, 3]}
+  - {name: up, op: deconv, out: 4, kernel: 4, stride: 2, bias: false}
+  - {name: cut, op: crop, like: data, offset: [19, 21]}
+  - {name: up2, op: upsample, from: p1, like: data, mode: bilinear}
+  - {name: cut2, op: crop, from: up2, like: cut}
+  - {name: cat, op: concat, from: [cut, cut2]}
+"""
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("sizes", [(40, 24), (57, 16), (128, 99)])
+def test_run_time_sizes_work_at_every_size(sizes: tuple[int, int]) -> None:
+    """Built at the defaults (40x24), the module runs at other sizes as check says they give."""
+    torch = pytest.importorskip("torch")
+    spec = load_text(FCN)
+    model, src = _assert_matches_check(spec)
+    assert "cut = x[:, :, 19:19 + data.shape[2], 21:21 + data.shape[3]]  # [4, 40, 24]" in src
+    assert "x = F.interpolate(p1, size=data.shape[2:], mode='bilinear')  # [8, 40, 24]" in src
+    assert "cut2 = _center_crop(x, cut)  # [8, 40, 24]" in src
+    h, w = sizes
+    report = check_spec(spec, {"H": h, "W": w}, repairs=False)
+    assert report.ok
+    with torch.no_grad():
+        y = model(torch.zeros(1, 3, h, w))
+    assert list(y.shape) == [1, *report.output] == [1, 12, h, w]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("size", [9, 14])
+def test_crop_offsets_and_upsample_like_take_the_right_pixels(size: int) -> None:
+    """Against torch written by hand: Caffe's crop (from the offset), the centred crop and
+    ``F.interpolate(size=other.shape[2:])``, at two sizes of one exported module."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    spec = load_text("""
+input: [1, S, S]
+vars:
+  S: {min: 4, max: 32, default: 6}
+layers:
+  - {name: data, op: identity}
+  - {name: padded, op: pad, amount: [[5, 2], [3, 4]]}
+  - {name: caffe, op: crop, like: data, offset: [5, 3]}
+  - {name: small, op: maxpool, from: data, kernel: 2}
+  - {name: back, op: upsample, from: small, like: data, mode: nearest}
+  - {name: centred, op: crop, from: padded, like: data}
+  - {name: out, op: concat, from: [caffe, back, centred]}
+""")
+    model, _ = _build(spec)
+    x = torch.randn(2, 1, size, size)
+    with torch.no_grad():
+        y = model(x)
+    padded = F.pad(x, (3, 4, 5, 2))
+    assert torch.equal(y[:, 0:1], padded[:, :, 5:5 + size, 3:3 + size])  # the offset's pixels: x itself
+    assert torch.equal(y[:, 0:1], x)
+    assert torch.equal(y[:, 1:2], F.interpolate(F.max_pool2d(x, 2), size=(size, size)))
+    assert torch.equal(y[:, 2:3], padded[:, :, 3:3 + size, 3:3 + size])  # 7 and 7 taken off: 3 before
+
+
+@pytest.mark.torch
+def test_inception_list_arguments_build_as_check_counts() -> None:
+    from .test_spec_features import INCEPTION
+
+    model, src = _assert_matches_check(load_text(INCEPTION.replace("K", "7")))
+    assert "self.b7a_conv = nn.Conv2d(16, 8, kernel_size=(1, 7), padding=(0, 3), bias=False)" in src
+    assert "self.b7b_conv = nn.Conv2d(8, 8, kernel_size=(7, 1), padding=(3, 0), bias=False)" in src

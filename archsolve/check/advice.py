@@ -56,7 +56,8 @@ def _writable(net: Network, env: Mapping[str, int], sizes: tuple[int, ...]) -> b
         free = isinstance(e, Name) and e.name in spec.vars and spec.vars[e.name].domain is not None
         if free and (given.setdefault(e.name, v) != v or not var_allows(spec, e.name, v, {**env, **given})):
             return False
-    values = {**env, **given}
+    # a tied var (W: H) follows the sizes tried, not the value it had
+    values = {**{n: v for n, v in env.items() if n not in tied}, **given}
     for e, v in zip(spec.input[1:], sizes, strict=True):
         if isinstance(e, Num):
             continue  # a number written in the spec: the advice is to write another
@@ -182,6 +183,27 @@ def _fmt_size(sizes: tuple[int, ...]) -> str:
     return "x".join(map(str, sizes))
 
 
+def _sizes_fix(net: Network, nearest: list[tuple[int, ...]], current: tuple[int, ...]) -> str:
+    """The fix of another input size: as ``--set`` values where the input's sizes are vars
+    (``[3, H, W]``, ``W: H``), else as the sizes to write."""
+    spec = net.spec
+    names = [e.name for e in spec.input[1:] if isinstance(e, Name) and e.name in spec.vars]
+    if len(names) == net.spec.ndim:
+        free: dict[str, int] = {}  # each free var, at the first axis it sizes
+        for i, n in enumerate(names):
+            if spec.vars[n].domain is not None:
+                free.setdefault(n, i)
+        if free:
+            def sets(sizes: tuple[int, ...]) -> str:
+                return " ".join(f"--set {n}={sizes[i]}" for n, i in free.items())
+
+            was = ", ".join(f"{n}={current[1:][i]}" for n, i in free.items())
+            return (f"use {' or '.join(sets(n) for n in nearest)} instead of {was} "
+                    f"(the nearest sizes that make the network valid)")
+    return ("use input size " + " or ".join(_fmt_size(n) for n in nearest)
+            + f" instead of {_fmt_size(current[1:])} (the nearest that make the network valid)")
+
+
 def add_fixes(report_prop: Propagation, problems: list[Problem]) -> list[tuple[int, ...]]:
     """Attach the fixes a designer would try to each problem (``problems`` is updated with
     them); return the nearest valid input sizes when they were needed."""
@@ -198,8 +220,7 @@ def add_fixes(report_prop: Propagation, problems: list[Problem]) -> list[tuple[i
             if nearest is None:
                 nearest = nearest_inputs(net, prop.env, prop.input)
             if nearest:
-                fixes.append("use input size " + " or ".join(_fmt_size(n) for n in nearest)
-                             + f" instead of {_fmt_size(prop.input[1:])} (the nearest that make the network valid)")
+                fixes.append(_sizes_fix(net, nearest, prop.input))
         problems[i] = replace(p, fixes=tuple(fixes))
     return nearest or []
 
@@ -243,6 +264,10 @@ def _local_fixes(prop: Propagation, p: Problem, res: Any) -> list[str]:
         out.append("an input size that leaves no pixel unread avoids it (see 'archsolve inputs')")
     elif p.kind == "holes":
         out.extend(_hole_fixes(name, a))
+    elif p.kind == "crop-size" and a.get("offset") is not None:
+        room = [x[i + 1] - res.inputs[1][i + 1] for i in range(a.ndim)]  # the largest offset on each axis
+        if min(room) >= 0:
+            out.append(f"set {name}.offset to at most {_axes_value(room)}")
     elif p.kind == "crop-odd":
         out.append("make the difference even (adjust the input size or a padding)"
                    + ("" if p.severity is Severity.ERROR else ", or accept the extra pixel"))

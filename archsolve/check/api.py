@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.check.advice import add_fixes, annotate_merges
-from archsolve.check.bindings import choose_bindings, outside_domain
+from archsolve.check.bindings import Choice, choose_bindings, outside_domain
 from archsolve.check.repair import find_repairs
 from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.base import Severity
@@ -50,6 +50,7 @@ class CheckReport:
     problems: list[Problem]
     notes: list[str] = field(default_factory=list)
     repairs: list[dict[str, Any]] = field(default_factory=list)
+    chosen: tuple[Choice, ...] = ()  # the values chosen for vars --set left open, and why
 
     @property
     def ok(self) -> bool:
@@ -172,7 +173,8 @@ def _rf(res: Any) -> list[int] | None:
 def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool = True) -> CheckReport:
     """Check a loaded spec; ``given`` binds vars and unknowns (``--set``)."""
     net = build_network(spec)
-    env, notes = choose_bindings(spec, net, dict(given or {}))
+    bindings = choose_bindings(spec, net, dict(given or {}))
+    env = bindings.env
     for name, value in (given or {}).items():  # a domain naming a var chosen later (W: {min: H, ...})
         var = spec.vars.get(name)
         if var is not None and var.domain is not None and not var_allows(spec, name, value, env):
@@ -181,7 +183,8 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool
     annotate_merges(prop)
     nearest = add_fixes(prop, prop.problems)
     rows, totals = build_rows(prop)
-    report = CheckReport(spec, prop, rows, totals, prop.problems, notes + prop.notes)
+    report = CheckReport(spec, prop, rows, totals, prop.problems, [*bindings.notes, *prop.notes],
+                         chosen=bindings.chosen)
     if not report.ok and repairs:
         report.repairs = [r.to_json() for r in find_repairs(prop, nearest)]
     return report

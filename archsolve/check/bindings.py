@@ -1,23 +1,26 @@
 """Which values ``check`` shows a network at, when its spec leaves vars open.
 
-``check`` evaluates one network.  A var with a domain that ``--set`` does not give is bound
-to the smallest value that makes the network valid (a lone var), the smallest value valid for
-all of them at once (a square tile), the valid values with the smallest sum (as ``solve``
-would find them), or, where none is valid, the smallest value of each -- with a note saying
-which.  A value outside its domain is a usage error that names the domain and the values of
-the vars it names.
+``check`` evaluates one network.  A var with a domain that ``--set`` does not give takes its
+``default`` where it has one; else it is bound to the smallest value that makes the network
+valid (a lone var), the smallest value valid for all of them at once (a square tile), the
+valid values with the smallest sum (as ``solve`` would find them), or, where none is valid,
+the smallest value of each -- with a note saying which, and a :class:`Choice` saying it as
+data (``export`` tells which size it built at).  A value outside its domain is a usage error
+that names the domain and the values of the vars it names.
 
     >>> from archsolve.shapes.graph import build_network
     >>> from archsolve.spec.load import load_spec
     >>> spec = load_spec("specs/unet-original-sizes.yaml")
-    >>> choose_bindings(spec, build_network(spec), {})[0]
-    {'H': 188}
+    >>> got = choose_bindings(spec, build_network(spec), {})
+    >>> got.env, got.chosen
+    ({'H': 188}, (Choice(values=(('H', 188),), why=<Why.SMALLEST: 'smallest'>),))
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from archsolve.errors import ArchsolveError, SpecError, UsageError
 from archsolve.lang.expr import Bin, Name, Num
@@ -29,6 +32,34 @@ from archsolve.spec.model import Constraint, Spec
 
 BINDING_SECONDS = 1.0  # for the search that picks several free vars' values
 SCAN_LIMIT = 4096
+
+
+class Why(enum.Enum):
+    """Why a var that ``--set`` left open has the value it was checked at."""
+
+    DEFAULT = "default"  # the var's own default
+    SMALLEST = "smallest"  # the smallest valid value of the one free var
+    SMALLEST_COMMON = "common"  # the smallest value valid for every free var at once
+    SMALLEST_SUM = "sum"  # the valid values with the smallest sum
+    NONE_VALID = "none"  # no valid value found: a value the network can be shown at
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Values chosen for vars ``--set`` left open, and why."""
+
+    values: tuple[tuple[str, int], ...]
+    why: Why
+
+
+@dataclass(frozen=True)
+class Bindings:
+    """What :func:`choose_bindings` gives: every var's value (``env``), the notes ``check``
+    prints about them, and the choices made."""
+
+    env: dict[str, int]
+    notes: tuple[str, ...]
+    chosen: tuple[Choice, ...]
 
 
 def _domain_values(spec: Spec, name: str, env: Mapping[str, int]) -> Iterable[int]:
@@ -124,32 +155,40 @@ def outside_domain(spec: Spec, name: str, value: int, env: Mapping[str, int]) ->
     return UsageError(head + (f" with {shown}" if shown else ""))
 
 
-def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
-    """Values for the vars ``given`` leaves open: the smallest valid value of a lone free var.
+def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> Bindings:
+    """Values for the vars ``given`` leaves open: its default, or the smallest valid value of
+    a lone free var (see the module's docstring).
 
     ``check`` evaluates one network; a spec with unknown hyperparameters is for ``solve``.
     """
-    for name in given:
-        if name not in spec.vars and name not in spec.unknowns:
-            options = [*spec.vars, *spec.unknowns]
-            raise UsageError(f"{spec.file}: --set {name}: the spec has no var or unknown {name!r}"
-                             f"{suggest(name, options)}")
-    for name, value in given.items():
-        var = spec.vars.get(name)
-        if var is not None and var.domain is not None and not var_allows(spec, name, value, given):
-            raise outside_domain(spec, name, value, given)
-        if var is not None and var.expr is not None:
-            raise UsageError(f"{spec.file}: --set {name}: {name} is tied to {var.expr} and cannot be set")
+    check_given(spec, given)
     open_unknowns = [u for u in spec.unknowns if u not in given]
     if open_unknowns:
         shown = ", ".join(open_unknowns[:6]) + (", ..." if len(open_unknowns) > 6 else "")
         raise UsageError(f"{spec.file}: the spec has {len(open_unknowns)} unknown value(s) ('?'): {shown}; "
                          f"'archsolve solve {spec.file}' fills them in (or give them with --set NAME=VALUE)")
-    free = [n for n, v in spec.vars.items() if v.domain is not None and n not in given]
-    env = dict(given)
+    defaults = defaults_of(spec, given)
+    env = {**given, **defaults}
     notes: list[str] = []
+    chosen: list[Choice] = []
+    if defaults:
+        for name, value in defaults.items():
+            if not var_allows(spec, name, value, env):
+                raise _outside_default(spec, name, value, env)
+        names = " and ".join(defaults)
+        notes.append("checked at " + ", ".join(f"{n} = {v}" for n, v in defaults.items())
+                     + (f", the default of {names} (--set {names}=N checks another)" if len(defaults) == 1 else
+                        f", the defaults of {names} (--set NAME=N checks others)"))
+        chosen.append(Choice(tuple(defaults.items()), Why.DEFAULT))
+    free = [n for n, v in spec.vars.items() if v.domain is not None and n not in env]
+
+    def done(values: Mapping[str, int], why: Why, note: str) -> Bindings:
+        notes.append(note)
+        chosen.append(Choice(tuple((n, values[n]) for n in free), why))
+        return Bindings({**env, **values}, tuple(notes), tuple(chosen))
+
     if not free:
-        return env, notes
+        return Bindings(env, tuple(notes), tuple(chosen))
     domain_cycles(spec)  # before the free vars' domains are evaluated: a cycle has no order to bind them in
     if len(free) == 1:
         (name,) = free
@@ -162,19 +201,17 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
             except SpecError:
                 continue
             if prop.ok:
-                notes.append(f"checked at {name} = {value}, the smallest valid value in {spec.vars[name].domain} "
-                             f"(--set {name}=N checks another)")
-                return {**env, name: value}, notes
+                return done({name: value}, Why.SMALLEST, f"checked at {name} = {value}, the smallest valid value in "
+                            f"{spec.vars[name].domain} (--set {name}=N checks another)")
         found, proven = _smallest_sum(spec, env)  # past the first SCAN_LIMIT values: as solve would
         if found is not None:
-            notes.append(f"checked at {name} = {found[name]}, the smallest valid value in {spec.vars[name].domain} "
-                         f"(--set {name}=N checks another)")
-            return {**env, name: found[name]}, notes
+            return done({name: found[name]}, Why.SMALLEST, f"checked at {name} = {found[name]}, the smallest valid "
+                        f"value in {spec.vars[name].domain} (--set {name}=N checks another)")
         value = _first_that_runs(net, env, name, candidates)
-        notes.append((f"no value of {name} in {spec.vars[name].domain} gives a valid network" if proven else
-                       f"no valid value of {name} found in {spec.vars[name].domain} within the time (not proven: "
-                       f"'archsolve solve' may find one)") + f"; checked at {name} = {value}")
-        return {**env, name: value}, notes
+        return done({name: value}, Why.NONE_VALID,
+                    (f"no value of {name} in {spec.vars[name].domain} gives a valid network" if proven else
+                     f"no valid value of {name} found in {spec.vars[name].domain} within the time (not proven: "
+                     f"'archsolve solve' may find one)") + f"; checked at {name} = {value}")
     # several free vars (H and W): the smallest value valid for all of them at once (a square
     # tile), else the valid values with the smallest sum, else each var's smallest value
     fixed_ends = [n for n in free if _constant_domain(spec, n)]
@@ -185,22 +222,50 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> tuple
             continue
         try:
             if propagate(net, same, receptive_fields=False).ok:
-                notes.append(f"checked at {' = '.join(free)} = {value}, the smallest value valid for all of them "
-                             "(--set NAME=N checks others)")
-                return same, notes
+                return done(same, Why.SMALLEST_COMMON, f"checked at {' = '.join(free)} = {value}, the smallest value "
+                            "valid for all of them (--set NAME=N checks others)")
         except SpecError:
             continue
     best, proven = _smallest_sum(spec, env)
     if best is not None:
-        notes.append("checked at " + ", ".join(f"{n} = {best[n]}" for n in free) + ", the valid values with the "
-                     "smallest sum (--set NAME=N checks others)")
-        return {**env, **{n: best[n] for n in free}}, notes
-    env = _smallest_binding(spec, free, env)
-    notes.append(("no values of " + ", ".join(free) + " give a valid network" if proven else
-                  "no valid values of " + ", ".join(free) + " found within the time (not proven: 'archsolve solve' "
-                  "may find some)") + "; checked at the smallest value of each: "
-                 + ", ".join(f"{n} = {env[n]}" for n in free) + " (--set NAME=N checks others)")
-    return env, notes
+        return done(best, Why.SMALLEST_SUM, "checked at " + ", ".join(f"{n} = {best[n]}" for n in free)
+                    + ", the valid values with the smallest sum (--set NAME=N checks others)")
+    least = _smallest_binding(spec, free, env)
+    return done(least, Why.NONE_VALID,
+                ("no values of " + ", ".join(free) + " give a valid network" if proven else
+                 "no valid values of " + ", ".join(free) + " found within the time (not proven: 'archsolve solve' "
+                 "may find some)") + "; checked at the smallest value of each: "
+                + ", ".join(f"{n} = {least[n]}" for n in free) + " (--set NAME=N checks others)")
+
+
+def check_given(spec: Spec, given: Mapping[str, int]) -> None:
+    """``--set``'s names and values: a var (not a tied one) or an unknown, in its domain."""
+    for name in given:
+        if name not in spec.vars and name not in spec.unknowns:
+            options = [*spec.vars, *spec.unknowns]
+            raise UsageError(f"{spec.file}: --set {name}: the spec has no var or unknown {name!r}"
+                             f"{suggest(name, options)}")
+    for name, value in given.items():
+        var = spec.vars.get(name)
+        if var is not None and var.domain is not None and not var_allows(spec, name, value, given):
+            raise outside_domain(spec, name, value, given)
+        if var is not None and var.expr is not None:
+            raise UsageError(f"{spec.file}: --set {name}: {name} is tied to {var.expr} and cannot be set")
+
+
+def defaults_of(spec: Spec, given: Mapping[str, int]) -> dict[str, int]:
+    """The defaults of the vars ``given`` leaves open."""
+    return {n: v.default for n, v in spec.vars.items() if v.default is not None and n not in given}
+
+
+def _outside_default(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> SpecError:
+    """A default outside its var's domain, once the vars the domain names have their values."""
+    var = spec.vars[name]
+    bound = resolve_vars(spec, env)
+    shown = ", ".join(f"{n} = {bound[n]}" for n in sorted(_domain_names(spec, name)) if n in bound)
+    where = spec.document.where(("vars", name, "default")) if spec.document is not None else var.where
+    return SpecError(f"the default {value} of {name!r} is outside its domain {var.domain}"
+                     + (f" with {shown}" if shown else ""), where, f"vars.{name}.default")
 
 
 def _domain_names(spec: Spec, name: str) -> set[str]:

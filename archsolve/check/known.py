@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archsolve.check.api import CheckReport, check_spec
+from archsolve.check.bindings import check_given, defaults_of
 from archsolve.errors import ArchsolveError, SpecError, UsageError
 from archsolve.ops.base import Collect, Severity, Shape
 from archsolve.ops.table import OPS
@@ -75,7 +76,8 @@ def known_shapes(spec: Spec, values: Mapping[str, int] | None = None) -> KnownSh
 
 
 def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> KnownShapes:
-    env = resolve_vars(spec, values)
+    check_given(spec, values)
+    env = resolve_vars(spec, {**defaults_of(spec, values), **values})
     inp: list[Any] = []
     for e in spec.input:
         try:

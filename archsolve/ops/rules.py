@@ -562,7 +562,7 @@ def adaptive_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -
 # -- resampling ------------------------------------------------------------------------------
 
 def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
+    x = inputs[0]
     if not _spatial("upsample", args, x, req):
         return x
     mode = args.get("mode", "nearest")
@@ -573,9 +573,15 @@ def upsample_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     req.need(int(args.get("align_corners") is None or mode not in ("nearest", "nearest-exact")),
              "align-corners", "align_corners",
              lambda: f"align_corners can only be set with the interpolating modes, not {mode!r} (torch)")
-    size, scale = args.get("size"), args.get("scale")
-    if size is not None and scale is not None:
-        req.need(0, "upsample-args", "scale", lambda: "give either scale or size, not both", fatal=True)
+    size, scale, like = args.get("size"), args.get("scale"), args.get("like")
+    if sum(v is not None for v in (size, scale, like)) > 1:
+        req.need(0, "upsample-args", "scale", lambda: "give one of scale, size or like, not several", fatal=True)
+    if like is not None:  # F.interpolate(x, size=like.shape[2:])
+        if len(inputs[1]) != len(x):
+            req.need(0, "rank", "like", lambda: (f"upsample takes its size from {like}, which gives {_fmt(inputs[1])}: "
+                                                 f"not a [C, {', '.join(_axes(args))}] shape like {_fmt(x)}"), fatal=True)
+            return x
+        return (x[0], *inputs[1][1:])
     if size is not None:
         return (x[0], *size)
     if scale is None:
@@ -611,7 +617,8 @@ def upsample_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -
             continue
         lo, hi = (base - 1, base + 2) if mode == "bicubic" else (base, base + 1)
         res.append((max(lo, 0), min(hi, n - 1), 1))
-    return [res]
+    # `like` only lends its size: no position of it reaches the output
+    return [res] + [[EMPTY] * len(res) for _ in inputs[1:]]
 
 
 def pixel_shuffle_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
@@ -644,8 +651,16 @@ def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
                                              f"not a [C, {', '.join(_axes(args))}] shape like {_fmt(x)}"), fatal=True)
         return x
     out: list[Value] = [x[0]]
+    offset = args.get("offset")
     for i, ax in enumerate(_axes(args)):
-        if like is not None:
+        if like is not None and offset is not None:  # Caffe's crop: from the offset, not the centre
+            target, off = inputs[1][i + 1], offset[i]
+            if (c := le(off + target, x[i + 1])) is not True:
+                req.need(c, "crop-size", "offset",
+                         lambda: (f"cannot crop {target} ({like}) from offset {off} out of {x[i + 1]} on axis {ax}: "
+                                  f"{off} + {target} = {off + target} > {x[i + 1]}"), fatal=True)
+            out.append(target)
+        elif like is not None:
             target = inputs[1][i + 1]
             diff = x[i + 1] - target
             if (c := ge(diff, 0)) is not True:
@@ -672,6 +687,8 @@ def crop_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
 
 def crop_offsets(args: Args, inputs: Sequence[Shape]) -> list[Value]:
     """How many pixels come off the start of each axis (the export slices with this)."""
+    if args.get("like") is not None and args.get("offset") is not None:
+        return list(args["offset"])
     if args.get("like") is not None:
         return [fdiv(inputs[0][i + 1] - inputs[1][i + 1], 2) for i in range(args.ndim)]
     return [args["amount"][i][0] for i in range(args.ndim)]

@@ -69,6 +69,7 @@ from archsolve.ops.rules import (
     whole_reach,
 )
 from archsolve.ops.torchform import (
+    Inline,
     Input,
     TorchForm,
     Written,
@@ -79,6 +80,7 @@ from archsolve.ops.torchform import (
     inline,
     nn_module,
     pad_written,
+    upsample_like_written,
 )
 
 
@@ -214,18 +216,22 @@ _DEFS: list[OpDef] = [
           torch=nn_module("nn.AdaptiveMaxPool{rank}d", "size"), family=Family.POOL),
     OpDef("upsample", (FieldDef("scale", Kind.AXES, None, minimum=1, domain=("1", "8")),
                        FieldDef("size", Kind.AXES, None, minimum=1, domain=("1", "4096")),
+                       FieldDef("like", Kind.LAYER, None, doc="the size of this layer's output, read at run time"),
                        FieldDef("mode", Kind.CHOICE, "nearest",
                                 choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")),
                        _bool("align_corners", None)),
           upsample_shape, reach=upsample_reach,
           # align_corners is given only with an interpolating mode: the rule refuses it otherwise
-          torch=nn_module("nn.Upsample", size="size", scale_factor="scale", mode="mode", align_corners="align_corners"),
+          torch=nn_module("nn.Upsample", size="size", scale_factor="scale", mode="mode", align_corners="align_corners",
+                          like=Inline(upsample_like_written, ("import torch.nn.functional as F",))),
           family=Family.UP, resample=Resample("scale", up=True)),
     OpDef("pixel_shuffle", (FieldDef("factor", Kind.INT, minimum=1, domain=("1", "8")),),
           pixel_shuffle_shape, reach=pixel_shuffle_reach,
           torch=nn_module("nn.PixelShuffle", "factor"), family=Family.UP, resample=Resample("factor", up=True)),
     OpDef("crop", (FieldDef("like", Kind.LAYER, None),
-                   FieldDef("amount", Kind.SIDES, None, minimum=0, domain=("0", "64"))),
+                   FieldDef("amount", Kind.SIDES, None, minimum=0, domain=("0", "64")),
+                   FieldDef("offset", Kind.AXES, None, minimum=0,
+                            doc="with like: where the crop starts on each axis (Caffe's crop); default: centred")),
           crop_shape, reach=crop_reach, torch=inline("slicing", crop_written, view=True), family=Family.BORDER),
     OpDef("pad", (FieldDef("amount", Kind.SIDES, minimum=0, domain=("0", "64")), _number("value", 0)),
           pad_shape, reach=pad_reach,

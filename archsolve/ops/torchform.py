@@ -35,6 +35,7 @@ class Tensor(enum.Enum):
 
     FIRST = "first"  # the (first) input: F.pad(x, ...)
     ALL = "all"  # every input, as a list: torch.cat([a, b], ...)
+    LIKE_SIZE = "like_size"  # the spatial size of the layer `like` names, read at run time: y.shape[2:]
 
 
 class Input(enum.Enum):
@@ -74,7 +75,16 @@ class Index:
     items: tuple[slice, ...]
 
 
-Written = Call | Infix | Index
+@dataclass(frozen=True)
+class CropLike:
+    """The first input cropped to the spatial size of the layer ``like`` names, read at run
+    time (so the module works at every input size): from ``offsets`` on each axis (Caffe's
+    crop), or centred where ``offsets`` is None."""
+
+    offsets: tuple[int, ...] | None
+
+
+Written = Call | Infix | Index | CropLike
 Fields = Mapping[str, FieldDef]
 
 
@@ -168,26 +178,35 @@ class TorchForm:
     title: str
     how: NNModule | Inline
     view: bool = False
+    like: Inline | None = None  # the form of a layer that takes its size from another (``like``)
+
+    def form(self, args: Mapping[str, Any]) -> NNModule | Inline:
+        """How one layer is written: :attr:`like` where its ``like`` names a layer."""
+        return self.like if self.like is not None and args.get("like") is not None else self.how
 
     @property
     def module(self) -> bool:
         """Whether ``export`` builds a module for the op (rather than writing it in ``forward``)."""
         return isinstance(self.how, NNModule)
 
+    def module_for(self, args: Mapping[str, Any]) -> bool:
+        """:attr:`module` for one layer (an upsample ``like`` another layer is written in ``forward``)."""
+        return isinstance(self.form(args), NNModule)
+
     @property
     def imports(self) -> tuple[str, ...]:
-        return self.how.imports if isinstance(self.how, Inline) else ()
+        return tuple(line for how in (self.how, self.like) if isinstance(how, Inline) for line in how.imports)
 
     def written(self, fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
         """One layer in PyTorch: its module's constructor call, or its expression in ``forward``."""
-        return self.how.written(fields, args, inputs, out)
+        return self.form(args).written(fields, args, inputs, out)
 
     def __str__(self) -> str:
         return self.title
 
 
 def nn_module(cls: str, *positional: str | Input, always: tuple[str, ...] = (), view: bool = False,
-              title: str = "", **keywords: str) -> TorchForm:
+              title: str = "", like: Inline | None = None, **keywords: str) -> TorchForm:
     """A module's form; ``keywords`` map torch's keywords to the fields they come from.  The
     title is the class's, with ``Nd`` for the rank, unless given.
 
@@ -195,7 +214,7 @@ def nn_module(cls: str, *positional: str | Input, always: tuple[str, ...] = (), 
         'MaxPoolNd'
     """
     how = NNModule(cls, positional, tuple(keywords.items()), frozenset(always))
-    return TorchForm(title or cls.removeprefix("nn.").replace("{rank}d", "Nd"), how, view)
+    return TorchForm(title or cls.removeprefix("nn.").replace("{rank}d", "Nd"), how, view, like)
 
 
 def inline(title: str, expression: Callable[[Fields, Args, Sequence[Shape], Shape], Written], *,
@@ -215,9 +234,20 @@ def add_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape)
 
 
 def crop_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
+    if args.get("like") is not None:
+        offset = args.get("offset")
+        return CropLike(None if offset is None else tuple(int(v) for v in offset))
     starts = [int(v) for v in crop_offsets(args, inputs)]
     return Index((slice(None), slice(None),
                   *(slice(s, s + int(n)) for s, n in zip(starts, out[1:], strict=True))))
+
+
+def upsample_like_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
+    """``F.interpolate`` to the size of the layer ``like`` names, read at run time."""
+    keywords = (("size", Tensor.LIKE_SIZE), *((kw, args[name]) for kw, name in (("mode", "mode"),
+                                                                                 ("align_corners", "align_corners"))
+                                               if args.get(name) is not None and not is_default(fields[name], args)))
+    return Call("F.interpolate", (Tensor.FIRST,), keywords)
 
 
 def pad_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:

@@ -420,7 +420,7 @@ def dot_source(known: KnownShapes) -> str:
     if pic.has_unknowns:
         legend.append("red ? = unknown")
     if pic.has_solved:
-        legend.append("green bold = solved")
+        legend.append("green bold = given by --set")
     if legend:
         label += "    (" + ", ".join(legend) + ")"
     lines.append(f"  graph {_attrs({'rankdir': 'TB', 'label': label, 'labelloc': 't', 'fontname': 'Helvetica', 'fontsize': '16', 'nodesep': '0.25', 'ranksep': '0.4'})};")

@@ -35,10 +35,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsolve.check.api import CheckReport
+from archsolve.check.bindings import Why
 from archsolve.errors import InvalidNetwork
 from archsolve.ops.base import Severity
 from archsolve.ops.table import OPS
-from archsolve.ops.torchform import Call, Index, Infix, PerAxis, Tensor, Written
+from archsolve.ops.torchform import Call, CropLike, Index, Infix, PerAxis, Tensor, Written
 from archsolve.shapes.propagate import LayerResult
 from archsolve.spec.model import Spec
 
@@ -184,15 +185,16 @@ def _doc(text: str) -> str:
 
 def _arguments(call: Call, tensors: Sequence[str]) -> list[str]:
     """A call's arguments as source; a :class:`Tensor` stands for the layer's input variables."""
-    out = []
-    for v in call.args:
+    def text(v: Any) -> str:
         if v is Tensor.FIRST:
-            out.append(tensors[0])
-        elif v is Tensor.ALL:
-            out.append("[" + ", ".join(tensors) + "]")
-        else:
-            out.append(_py(v))
-    return out + [f"{k}={_py(v)}" for k, v in call.keywords]
+            return tensors[0]
+        if v is Tensor.ALL:
+            return "[" + ", ".join(tensors) + "]"
+        if v is Tensor.LIKE_SIZE:  # the layer `like` names comes last among the inputs
+            return f"{tensors[-1]}.shape[2:]"
+        return _py(v)
+
+    return [text(v) for v in call.args] + [f"{k}={text(v)}" for k, v in call.keywords]
 
 
 def _layout(w: Written, tensors: Sequence[str]) -> tuple[str, list[str], str, str]:
@@ -201,6 +203,11 @@ def _layout(w: Written, tensors: Sequence[str]) -> tuple[str, list[str], str, st
         return "", list(tensors), "", f" {w.operator} "
     if isinstance(w, Index):
         return f"{tensors[0]}[", [_py(item) for item in w.items], "]", ", "
+    if isinstance(w, CropLike):
+        if w.offsets is None:
+            return f"{_CENTER_CROP}(", [tensors[0], tensors[-1]], ")", ", "
+        return f"{tensors[0]}[", [":", ":", *(f"{o}:{o} + {tensors[-1]}.shape[{i + 2}]" if o else
+                                             f":{tensors[-1]}.shape[{i + 2}]" for i, o in enumerate(w.offsets))], "]", ", "
     if w.args and w.args[0] is Tensor.ALL:  # the list of inputs is what wraps: torch.cat([a, b], dim=1)
         rest = _arguments(Call(w.fn, w.args[1:], w.keywords), tensors)
         return f"{w.fn}([", list(tensors), "]" + "".join(", " + r for r in rest) + ")", ", "
@@ -209,6 +216,44 @@ def _layout(w: Written, tensors: Sequence[str]) -> tuple[str, list[str], str, st
 
 # -- the source file ------------------------------------------------------------------------------
 
+_CENTER_CROP = "_center_crop"
+# written once in a file that crops to another layer's size, centred: the sizes are the
+# tensors' own, so the module runs at every input size the network allows
+_CENTER_CROP_SOURCE = f'''
+def {_CENTER_CROP}(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``x`` cropped to ``like``'s spatial size, centred (an odd difference: the extra pixel off the end)."""
+    sizes = like.shape[2:]
+    starts = [(n - m) // 2 for n, m in zip(x.shape[2:], sizes, strict=True)]
+    return x[(slice(None), slice(None), *(slice(s, s + m) for s, m in zip(starts, sizes, strict=True)))]
+'''.strip().split("\n")
+
+
+
+def size_note(report: CheckReport) -> str | None:
+    """Which values the module is built at for the vars ``--set`` left open, and why (``export``
+    says it on stderr): the layers' sizes come from them.
+
+        >>> from archsolve.check.known import export_check
+        >>> from archsolve.spec.load import load_spec
+        >>> size_note(export_check(load_spec("specs/unet-original-sizes.yaml")))
+        'built at H=188 (the smallest valid H; give --set H=N or a default)'
+    """
+    parts = []
+    for choice in report.chosen:
+        names = [n for n, _ in choice.values]
+        values = ", ".join(f"{n}={v}" for n, v in choice.values)
+        both = " and ".join(names)
+        if choice.why is Why.DEFAULT:
+            parts += [f"{n}={v} (the default of {n})" for n, v in choice.values]
+        elif choice.why is Why.SMALLEST:
+            parts.append(f"{values} (the smallest valid {both}; give --set {names[0]}=N or a default)")
+        elif choice.why is Why.SMALLEST_COMMON:
+            parts.append(f"{values} (the smallest value valid for {both}; give --set NAME=N or defaults)")
+        elif choice.why is Why.SMALLEST_SUM:
+            parts.append(f"{values} (the valid values of {both} with the smallest sum; give --set NAME=N or defaults)")
+        else:
+            parts.append(f"{values} (no valid value found)")
+    return "built at " + ", ".join(parts) if parts else None
 
 
 def _refuse_invalid(report: CheckReport) -> None:
@@ -242,9 +287,14 @@ def torch_source(report: CheckReport) -> str:
     idents = _identifiers(list(called.values()), _RESERVED_LOCALS)
     local_names = {name: idents[c] for name, c in called.items()}
 
-    # who reads each tensor at run time (a crop's `like` lends only its size)
+    written = {lay.name: _written(results[lay.name]) for lay in order}
+
+    # who reads each tensor at run time: a crop's or upsample's `like` lends its size, read
+    # from the tensor (torch's own shapes, at any input size)
     def runtime_sources(name: str) -> tuple[str, ...]:
         lay = results[name].layer
+        if lay.values.get("like") is not None and _reads_like(written[name]):
+            return lay.sources
         return OPS[lay.op].data_sources(lay.sources, lay.values)
 
     readers: dict[str, list[str]] = {"input": []}
@@ -304,7 +354,10 @@ def torch_source(report: CheckReport) -> str:
         lines.append("")
     lines[-1] = '"""'
     imports = sorted({line for lay in order for line in OPS[lay.op].torch.imports})
-    lines += ["", "import torch", *imports, "from torch import nn", "", ""]
+    lines += ["", "import torch", *imports, "from torch import nn"]
+    if any(isinstance(w, CropLike) and w.offsets is None for w in written.values()):
+        lines += ["", "", *_CENTER_CROP_SOURCE]
+    lines += ["", ""]
 
     # -- the class ---------------------------------------------------------------------------------
     lines.append(f"class {cls}(nn.Module):")
@@ -340,9 +393,9 @@ def torch_source(report: CheckReport) -> str:
         for c in starts.get(lay.name, []):
             lines.append(ind2 + c)
         op = OPS[lay.op]
-        if not op.torch.module:
+        if not op.torch.module_for(lay.values):
             continue
-        call = _written(results[lay.name])
+        call = written[lay.name]
         assert isinstance(call, Call)
         if ("inplace", True) in call.keywords and not _safe_inplace(lay.name, results, readers):
             call = Call(call.fn, call.args, tuple(kw for kw in call.keywords if kw[0] != "inplace"))
@@ -363,10 +416,10 @@ def torch_source(report: CheckReport) -> str:
         target = var[lay.name]
         srcs = [var[s] for s in runtime_sources(lay.name)]
         shape_note = "# " + _shape(res.shape)
-        if OPS[lay.op].torch.module:
+        if OPS[lay.op].torch.module_for(lay.values):
             lines += _wrap(f"{target} = self.{attrs[lay.name]}(", srcs, ")", ind2, comment=shape_note)
         else:
-            head, items, tail, sep = _layout(_written(res), srcs)
+            head, items, tail, sep = _layout(written[lay.name], srcs)
             lines += _wrap(f"{target} = {head}", items, tail, ind2, sep=sep, comment=shape_note)
     lines.append(f"{ind2}return {var[output]}")
 
@@ -387,6 +440,12 @@ def torch_source(report: CheckReport) -> str:
 def _written(res: LayerResult) -> Written:
     assert res.args is not None and res.inputs is not None and res.shape is not None
     return OPS[res.layer.op].written(res.args, res.inputs, res.shape)
+
+
+def _reads_like(w: Written) -> bool:
+    """Whether the layer's source reads the tensor of the layer ``like`` names (its size)."""
+    return isinstance(w, CropLike) or (isinstance(w, Call) and any(
+        v is Tensor.LIKE_SIZE for v in (*w.args, *(kw[1] for kw in w.keywords))))
 
 
 def _safe_inplace(name: str, results: Mapping[str, LayerResult], readers: Mapping[str, list[str]]) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsolve.errors import ExprError, Location, SpecError
-from archsolve.lang.expr import COMPARISONS, CONSTRAINT, Bin, Call, Expr, Name, Num, parse
+from archsolve.lang.expr import COMPARISONS, CONSTRAINT, Bin, Call, Expr, Name, Num, fold, parse
 from archsolve.lang.yamlio import Document, parse_document, read_document
 from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.base import AXIS_NAMES, REQUIRED, FieldDef, Kind
@@ -41,6 +41,8 @@ from archsolve.spec.model import (
     Domain,
     Group,
     Layer,
+    LayerArg,
+    ListArg,
     Semantics,
     Spec,
     Unknown,
@@ -48,6 +50,9 @@ from archsolve.spec.model import (
     WrittenValues,
     default_domain,
 )
+
+Scope = Mapping[str, Expr | ListArg | LayerArg]
+"""A block call's parameters by name: a value, a value per axis, or a layer."""
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -80,6 +85,7 @@ class _Loader:
         self.doc = doc
         self.limits = limits
         self.file = doc.file
+        self._layer_params: dict[str, frozenset[str]] = {}
 
     def err(self, message: str, path: Sequence[Any], field: str | None = None) -> SpecError:
         return SpecError(message, self.doc.where(tuple(path)), field)
@@ -172,8 +178,14 @@ class _Loader:
             if not isinstance(name, str) or not NAME_PATTERN.match(name) or name in RESERVED:
                 raise self.err(f"{name!r} is not a valid variable name", path, fieldname)
             where = self.doc.where(path)
+            if isinstance(spec, dict) and set(spec) == {"default"}:
+                raise self.err(f"variable {name!r} has a default but no domain: give {{min: .., max: .., default: "
+                               "..} or {in: [..], default: ..}", path, fieldname)
             if isinstance(spec, dict):
-                out[name] = Var(name, where, domain=self.domain(spec, path, fieldname))
+                dom = self.domain({k: v for k, v in spec.items() if k != "default"}, path, fieldname,
+                                  extra=("default",))
+                default = self.var_default(spec, dom, path, fieldname) if "default" in spec else None
+                out[name] = Var(name, where, domain=dom, default=default)
             elif spec is None:
                 raise self.err(f"variable {name!r} has no domain: give {{min: .., max: ..}}, {{in: [..]}} "
                                "or an expression", path, fieldname)
@@ -203,7 +215,21 @@ class _Loader:
         for n in vars_:
             visit(n, [])
 
-    def domain(self, spec: dict[str, Any], path: tuple[Any, ...], fieldname: str) -> Domain:
+    def var_default(self, spec: dict[str, Any], dom: Domain, path: tuple[Any, ...], fieldname: str) -> int:
+        """A var's ``default``: an integer in its domain (where the domain names other vars, that
+        is checked once their values are known: ``check`` binds them)."""
+        raw = spec["default"]
+        dpath, dname = (*path, "default"), f"{fieldname}.default"
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise self.err(f"expected an integer, got {_type_name(raw)}", dpath, dname)
+        if not dom.names() and not dom.contains(raw):
+            raise self.err(f"the default {raw} of {path[-1]!r} is outside its domain {dom}", dpath, dname)
+        return raw
+
+    def domain(self, spec: dict[str, Any], path: tuple[Any, ...], fieldname: str,
+               extra: tuple[str, ...] = ()) -> Domain:
+        """``{min: A, max: B}`` or ``{in: [...]}``; ``extra``: the other keys the caller reads
+        (a var's ``default``), for did-you-mean."""
         keys = set(spec)
         if keys == {"in"}:
             vals = spec["in"]
@@ -228,8 +254,9 @@ class _Loader:
                     self.within(e.value, (*path, end), fieldname)
             return Domain(lo=lo, hi=hi)
         bad = sorted(keys - {"min", "max", "in"}, key=str)
-        hint = f"unknown key {bad[0]!r}{suggest(bad[0], ['min', 'max', 'in'])}; " if bad else ""
-        raise self.err(f"{hint}a domain is {{min: A, max: B}} or {{in: [..]}}", path, fieldname)
+        hint = f"unknown key {bad[0]!r}{suggest(bad[0], ['min', 'max', 'in', *extra])}; " if bad else ""
+        more = "".join(f", with an optional {k}: N" for k in extra)
+        raise self.err(f"{hint}a domain is {{min: A, max: B}} or {{in: [..]}}{more}", path, fieldname)
 
     def within(self, v: int, path: tuple[Any, ...], fieldname: str) -> None:
         if abs(v) > MAX_VALUE:
@@ -259,8 +286,9 @@ class _Loader:
 
     # -- values --------------------------------------------------------------------------
     def expr(self, raw: Any, path: tuple[Any, ...], fieldname: str, names: set[str] | Mapping[str, Any],
-             scope: Mapping[str, Expr] | None = None) -> Expr:
-        """A number or an expression over ``names`` (vars) and ``scope`` (block params)."""
+             scope: Scope | None = None, axis: int | None = None) -> Expr:
+        """A number or an expression over ``names`` (vars) and ``scope`` (block params); a list
+        argument stands for its entry on ``axis`` (a bad spec where one integer belongs)."""
         if isinstance(raw, bool) or raw is None or isinstance(raw, (list, dict)):
             raise self.err(f"expected an integer or an expression, got {_type_name(raw)}", path, fieldname)
         if isinstance(raw, float):
@@ -275,19 +303,42 @@ class _Loader:
         except ExprError as exc:
             raise self.err(exc.bare, path, fieldname) from None
         scope = scope or {}
+        per_axis: dict[str, Expr] = {}
         for n in sorted(e.names()):
-            if n not in scope and n not in names:
+            v = scope.get(n)
+            if v is None and n not in names:
                 options = [*scope, *names]
                 raise self.err(f"unknown name {n!r} in {text!r}{suggest(n, options)}", path, fieldname)
-        return e.substitute(scope) if scope else e
+            if isinstance(v, ListArg):
+                if axis is None:
+                    raise self.err(f"{v.call}.{n} is a list ({v.shown()}: one value per axis), but {fieldname} "
+                                   "takes one integer", path, fieldname)
+                per_axis[n] = v.values[axis]
+            elif isinstance(v, LayerArg):
+                raise self.err(f"{v.call}.{n} names a layer ({n!r} is read in 'from' or 'like'), but "
+                               f"{fieldname} takes an integer", path, fieldname)
+        if per_axis:
+            return e.substitute({**scope, **per_axis})  # type: ignore[dict-item]
+        return e.substitute(scope) if scope else e  # type: ignore[arg-type]
 
-    def value(self, raw: Any, path: tuple[Any, ...], fieldname: str, *, scope: Mapping[str, Expr],
+    def list_names(self, raw: Any, scope: Scope) -> list[str]:
+        """The list arguments (``k: [1, 7]``) that text written in a block mentions."""
+        if not isinstance(raw, str) or raw == UNKNOWN or not any(isinstance(v, ListArg) for v in scope.values()):
+            return []
+        try:
+            e = parse(raw, max_length=self.limits.expr_length)
+        except ExprError:
+            return []  # reported where the value is read
+        return sorted(n for n in e.names() if isinstance(scope.get(n), ListArg))
+
+    def value(self, raw: Any, path: tuple[Any, ...], fieldname: str, *, scope: Scope,
               unknown: str, minimum: int | None, domain: tuple[str, str] | None, layer: str,
-              base: str) -> Expr:
+              base: str, axis: int | None = None) -> Expr:
         """One integer value: a literal, ``"?"``, or an expression.
 
         ``unknown`` names a ``"?"`` found here; ``base`` is the field it belongs to, whose
-        default domain (or ``domains:`` override) it gets.
+        default domain (or ``domains:`` override) it gets; ``axis``: the spatial axis it is
+        for, where a list argument gives one value per axis.
         """
         if raw == UNKNOWN:
             if domain is None:
@@ -296,7 +347,7 @@ class _Loader:
                 dom = self.domains.get(base) or default_domain(domain)
                 self.unknowns[unknown] = Unknown(unknown, base, layer, self.doc.where(path), dom, tuple(path))
             return Name(unknown)
-        e = self.expr(raw, path, fieldname, self.vars, scope)
+        e = self.expr(raw, path, fieldname, self.vars, scope, axis)
         if minimum is not None and isinstance(e, Num) and e.value < minimum:
             what = "positive" if minimum == 1 else f"at least {minimum}"
             raise self.err(f"must be {what}, got {e.value}", path, fieldname)
@@ -338,29 +389,71 @@ class _Loader:
                                (*path, "layers", i, "op"), f"blocks.{bname}.layers[{i}].op")
 
     def call_scope(self, bname: str, call: dict[str, Any], path: tuple[Any, ...], call_name: str,
-                   outer: Mapping[str, Expr]) -> dict[str, Expr]:
+                   outer: Scope, local: Mapping[str, str]) -> dict[str, Expr | ListArg | LayerArg]:
+        """The values of a call's parameters: a value, a :class:`ListArg` (one per axis), or a
+        :class:`LayerArg` for a parameter the block reads as a layer (the name is looked up
+        among the layers the call can see, ``local``)."""
         block = self.blocks[bname]
         params = block.get("params") or {}
-        scope: dict[str, Expr] = {}
+        scope: dict[str, Expr | ListArg | LayerArg] = {}
         for key in call:
             if key not in LAYER_KEYS and key not in params:
                 raise self.err(f"block {bname!r} has no parameter {key!r}{suggest(key, list(params))}",
                                (*path, key), f"{call_name}.{key}")
+        layer_params = self.layer_params(bname, ())
         for p, default in params.items():
-            base, dom = self.param_field(block, p)
             if p in call:
-                scope[p] = self.value(call[p], (*path, p), f"{call_name}.{p}", scope=outer,
-                                      unknown=f"{call_name}.{p}", minimum=None, domain=dom,
-                                      layer=call_name, base=base)
+                raw, ppath, pname, pscope = call[p], (*path, p), f"{call_name}.{p}", outer
             elif default is None:
                 raise self.err(f"block {bname!r} needs the parameter {p!r}", path, f"{call_name}.{p}")
+            else:  # a default may use the parameters before it
+                raw, ppath, pname, pscope = default, ("blocks", bname, "params", p), f"blocks.{bname}.params.{p}", scope
+            if p in layer_params:
+                if not isinstance(raw, str) or not NAME_PATTERN.match(raw):
+                    raise self.err(f"expected a layer name (block {bname!r} reads {p!r} in 'from' or 'like'), got "
+                                   f"{_type_name(raw)}", ppath, pname)
+                scope[p] = LayerArg(self.ref(raw, ppath, pname, local), call_name, p)
+                continue
+            base, dom = self.param_field(block, p)
+            one: dict[str, Any] = dict(minimum=None, domain=dom, layer=call_name, base=base)
+            if isinstance(raw, list):
+                if len(raw) != self.ndim:
+                    raise self.err(f"expected {self.ndim} values (a list argument has one per spatial axis: "
+                                   f"{', '.join(AXIS_NAMES[self.ndim])}), got {len(raw)}", ppath, pname)
+                scope[p] = ListArg(tuple(self.value(v, (*ppath, i), f"{pname}[{i}]", scope=pscope,
+                                                    unknown=f"{call_name}.{p}[{i}]", **one)
+                                         for i, v in enumerate(raw)), call_name, p)
+            elif self.list_names(raw, pscope):  # passed on from a list argument of the caller: per axis too
+                scope[p] = ListArg(tuple(self.value(raw, ppath, pname, scope=pscope, unknown=f"{call_name}.{p}",
+                                                    axis=i, **one) for i in range(self.ndim)), call_name, p)
             else:
-                dpath = ("blocks", bname, "params", p)
-                # a default may use the parameters before it
-                scope[p] = self.value(default, dpath, f"blocks.{bname}.params.{p}", scope=scope,
-                                      unknown=f"{call_name}.{p}", minimum=None, domain=dom,
-                                      layer=call_name, base=base)
+                scope[p] = self.value(raw, ppath, pname, scope=pscope, unknown=f"{call_name}.{p}", **one)
         return scope
+
+    def layer_params(self, bname: str, stack: tuple[str, ...]) -> frozenset[str]:
+        """The parameters a block reads as layers: named in a ``from``, a layer field (``like``),
+        or passed on to such a parameter of a block it calls."""
+        known = self._layer_params
+        if bname in known:
+            return known[bname]
+        block = self.blocks.get(bname)
+        params = set((block.get("params") or {}) if isinstance(block, dict) else ())
+        found: set[str] = set()
+        for item in (block.get("layers") or []) if isinstance(block, dict) else []:
+            if not isinstance(item, dict):
+                continue
+            raw = item.get("from")
+            found.update(n for n in (raw if isinstance(raw, list) else [raw]) if isinstance(n, str) and n in params)
+            opdef = OPS.get(ALIASES.get(str(item.get("op")), str(item.get("op"))))
+            if opdef is not None:
+                found.update(v for k, v in item.items() if isinstance(v, str) and v in params
+                             and k in opdef.field_map and opdef.field_map[k].kind is Kind.LAYER)
+            inner = item.get("block")
+            if isinstance(inner, str) and inner in self.blocks and inner not in stack and inner != bname:
+                passed = self.layer_params(inner, (*stack, bname))
+                found.update(v for k, v in item.items() if k in passed and isinstance(v, str) and v in params)
+        known[bname] = frozenset(found)
+        return known[bname]
 
     def param_field(self, block: dict[str, Any], param: str) -> tuple[str, tuple[str, str]]:
         """The field a block parameter stands for, when it is written as a whole value
@@ -391,7 +484,7 @@ class _Loader:
         return param, ("1", "11")
 
     # -- layers ------------------------------------------------------------------------------
-    def expand_list(self, items: list[Any], path: tuple[Any, ...], *, prefix: str, scope: Mapping[str, Expr],
+    def expand_list(self, items: list[Any], path: tuple[Any, ...], *, prefix: str, scope: Scope,
                     first_source: str, depth: int, group: str | None, stack: tuple[str, ...],
                     visible: Mapping[str, str], uprefix: str | None = None) -> str:
         """Expand a list of layers; return the name of the last one's output.
@@ -461,16 +554,11 @@ class _Loader:
         return token
 
     def expand_item(self, item: dict[str, Any], ipath: tuple[Any, ...], full: str, label: str, *,
-                    scope: Mapping[str, Expr], prev: str, depth: int, group: str | None,
+                    scope: Scope, prev: str, depth: int, group: str | None,
                     stack: tuple[str, ...], local: dict[str, str], ufull: str) -> str:
         if "op" in item and "block" in item:
             raise self.err("a layer has either 'op' or 'block', not both", ipath, label)
-        repeat = item.get("repeat", 1)
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= self.limits.repeat:
-            raise self.err(f"repeat must be an integer in 1..{self.limits.repeat}, got {_type_name(repeat)}"
-                           if not isinstance(repeat, int) or isinstance(repeat, bool)
-                           else f"repeat must be in 1..{self.limits.repeat}, got {repeat}", (*ipath, "repeat"),
-                           f"{label}.repeat")
+        repeat = self.repeat_count(item.get("repeat", 1), (*ipath, "repeat"), f"{label}.repeat", scope, full)
         if "block" in item:
             bname = item["block"]
             if not isinstance(bname, str) or bname not in self.blocks:
@@ -480,8 +568,9 @@ class _Loader:
                 raise self.err(f"block {bname!r} calls itself ({' -> '.join([*stack, bname])})", (*ipath, "block"),
                                f"{label}.block")
             sources = self.sources_of(item, ipath, label, prev, local, merge=False)
-            call_scope = self.call_scope(bname, item, ipath, ufull, scope)
-            self.call_args[ufull] = call_scope
+            call_scope = self.call_scope(bname, item, ipath, ufull, scope, local)
+            self.call_args[ufull] = {k: v for k, v in call_scope.items() if not isinstance(v, LayerArg)}
+            layer_args = {k: v.layer for k, v in call_scope.items() if isinstance(v, LayerArg)}
             opname = f"block:{bname}"
         else:
             op = item.get("op")
@@ -515,7 +604,7 @@ class _Loader:
                                        first_source=source[0],
                                        depth=depth + (2 if repeat > 1 else 1),
                                        group=copy_group or inner_group, stack=(*stack, bname),
-                                       visible={**{k: v for k, v in local.items()}, "in": source[0]})
+                                       visible={**local, **layer_args, "in": source[0]})
                 if repeat > 1:
                     self.add_group(copy, opname, depth + 1, where, out, full, copy_first)
                     out = copy  # the next copy reads this one, by its name
@@ -527,6 +616,34 @@ class _Loader:
         if repeat > 1 or "block" in item:
             self.add_group(full, opname, depth, where, source[0], group, first_layer, (*ipath, "name"), label)
         return full if (repeat > 1 or "block" in item) else source[0]
+
+    def repeat_count(self, raw: Any, path: tuple[Any, ...], fieldname: str, scope: Scope, full: str) -> int:
+        """``repeat``: an integer, or inside a block a parameter (or an expression of them)
+        that each call makes a whole number."""
+        limit = self.limits.repeat
+        if raw == UNKNOWN:
+            raise self.err("repeat cannot be unknown ('?'): the number of copies is part of the network, "
+                           "not a size to solve for", path, fieldname)
+        if isinstance(raw, str) and scope:
+            try:
+                e = fold(self.expr(raw, path, fieldname, self.vars, scope))
+            except ExprError as exc:
+                raise self.err(f"repeat {raw!r}: {exc.bare}", path, fieldname) from None
+            call = full.rpartition("/")[0]
+            if not isinstance(e, Num):
+                names = ", ".join(sorted(e.names()))
+                raise self.err(f"repeat {raw!r} must be a whole number at each call, but at the call {call} it is "
+                               f"{e}, which names {names} (a var or '?' is only known when solved)", path, fieldname)
+            if not 1 <= e.value <= limit:
+                raise self.err(f"repeat {raw!r} is {e.value} at the call {call}: it must be in 1..{limit}",
+                               path, fieldname)
+            return e.value
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            hint = " (or, inside a block, a parameter)" if isinstance(raw, str) else ""
+            raise self.err(f"repeat must be an integer in 1..{limit}{hint}, got {_type_name(raw)}", path, fieldname)
+        if not 1 <= raw <= limit:
+            raise self.err(f"repeat must be in 1..{limit}, got {raw}", path, fieldname)
+        return raw
 
     def add_group(self, name: str, op: str, depth: int, where: Location, output: str, group: str | None,
                   first_layer: int, path: tuple[Any, ...] = (), label: str = "name") -> None:
@@ -541,7 +658,7 @@ class _Loader:
         self.names.add(name)
 
     def make_layer(self, item: dict[str, Any], ipath: tuple[Any, ...], name: str, label: str, op: str,
-                   scope: Mapping[str, Expr], sources: tuple[str, ...], depth: int, where: Location,
+                   scope: Scope, sources: tuple[str, ...], depth: int, where: Location,
                    group: str | None, unknown_prefix: str, local: Mapping[str, str]) -> str:
         opdef = OPS[op]
         for key in item:
@@ -569,10 +686,13 @@ class _Loader:
             if f.kind is Kind.LAYER and values[f.name] is not None:
                 extra.append(self.ref(values[f.name], fpath, fname, local))
                 values[f.name] = extra[-1]
-        if op == "upsample" and (values.get("scale") is None) == (values.get("size") is None):
-            raise self.err("upsample needs exactly one of 'scale' or 'size'", ipath, label)
+        if op == "upsample" and sum(values.get(k) is not None for k in ("scale", "size", "like")) != 1:
+            raise self.err("upsample needs exactly one of 'scale', 'size' or 'like' (a layer)", ipath, label)
         if op == "crop" and (values.get("like") is None) == (values.get("amount") is None):
             raise self.err("crop needs exactly one of 'like' (a layer) or 'amount'", ipath, label)
+        if op == "crop" and values.get("offset") is not None and values.get("like") is None:
+            raise self.err("crop's 'offset' goes with 'like' (a layer): with 'amount', the amount before each axis "
+                           "is the offset", (*ipath, "offset"), f"{label}.offset")
         if name in self.names:
             raise self.err(f"duplicate layer name {name!r}", (*ipath, "name"), f"{label}.name")
         self.names.add(name)
@@ -598,7 +718,7 @@ class _Loader:
         return d
 
     def field_value(self, f: FieldDef, raw: Any, path: tuple[Any, ...], fname: str,
-                    scope: Mapping[str, Expr], unknown_prefix: str, label: str, op: str = "") -> Any:
+                    scope: Scope, unknown_prefix: str, label: str, op: str = "") -> Any:
         kind = f.kind
         if kind is Kind.BOOL:
             if not isinstance(raw, bool):
@@ -643,6 +763,9 @@ class _Loader:
                                    f"{', '.join(AXIS_NAMES[self.ndim])}), got {len(raw)}", path, fname)
                 return tuple(self.value(v, (*path, i), f"{fname}[{i}]", unknown=f"{unknown_prefix}.{f.name}[{i}]",
                                         **one) for i, v in enumerate(raw))
+            if self.list_names(raw, scope):  # a list argument: each axis its own entry
+                return tuple(self.value(raw, path, fname, unknown=f"{unknown_prefix}.{f.name}", axis=i, **one)
+                             for i in range(self.ndim))
             v = self.value(raw, path, fname, unknown=f"{unknown_prefix}.{f.name}", **one)
             return (v,) * self.ndim
         # SIDES: one amount, or one per axis, each a value or [before, after]
@@ -660,7 +783,8 @@ class _Loader:
                                  for j, v in enumerate(it)))
             else:
                 suffix = f"[{i}]" if isinstance(raw, list) else ""
-                v = self.value(it, ip, fname + suffix, unknown=f"{unknown_prefix}.{f.name}{suffix}", **one)
+                v = self.value(it, ip, fname + suffix, unknown=f"{unknown_prefix}.{f.name}{suffix}",
+                               axis=None if isinstance(raw, list) else i, **one)
                 out.append((v, v))
         return tuple(out)
 
@@ -682,8 +806,9 @@ class _Loader:
                 refs.append(s)
                 srcs.append(self.aliases.get(s, s))
             values = lay.values
-            if lay.op == "crop" and isinstance(values.get("like"), str):
-                values = {**values, "like": srcs[-1]}
+            named = [f.name for f in OPS[lay.op].fields if f.kind is Kind.LAYER and isinstance(values.get(f.name), str)]
+            if named:  # the layers its LAYER fields name are its last sources, in field order
+                values = {**values, **dict(zip(named, srcs[len(srcs) - len(named):], strict=True))}
             fixed.append(Layer(lay.name, lay.op, values, tuple(srcs), lay.depth, lay.where, lay.group, lay.written,
                                tuple(refs)))
         self.layers = fixed

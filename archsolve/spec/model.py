@@ -106,12 +106,45 @@ def default_domain(ends: tuple[str, str]) -> Domain:
 
 @dataclass(frozen=True)
 class Var:
-    """A named unknown with a domain, or a name tied to an expression (``W: H``)."""
+    """A named unknown with a domain, or a name tied to an expression (``W: H``).
+
+    ``default``: the value ``check``, ``draw`` and ``export`` take when ``--set`` gives none
+    (``solve`` and ``inputs`` range over the domain).
+    """
 
     name: str
     where: Location
     domain: Domain | None = None
     expr: Expr | None = None
+    default: int | None = None
+
+
+@dataclass(frozen=True)
+class ListArg:
+    """A block argument with one value per spatial axis (``k: [1, 7]``): where the block
+    writes the parameter in a per-axis field, each axis takes its own entry.
+
+        >>> arg = ListArg(values=(parse("1"), parse("k1 + 6")), call="b1", param="k")
+        >>> arg.shown()
+        '[1, k1 + 6]'
+    """
+
+    values: tuple[Expr, ...]
+    call: str
+    param: str
+
+    def shown(self) -> str:
+        return "[" + ", ".join(map(str, self.values)) + "]"
+
+
+@dataclass(frozen=True)
+class LayerArg:
+    """A block argument that names a layer (``skip: enc3``), for the block's ``from`` and
+    ``like``: ``layer`` is the full name it resolves to (or a forward reference's token)."""
+
+    layer: str
+    call: str
+    param: str
 
 
 @dataclass(frozen=True)
@@ -238,12 +271,13 @@ class Spec:
 
 @dataclass(frozen=True)
 class WrittenValues:
-    """``s1.k`` (a block call's argument) and ``c.kernel`` (a layer's integer field, one axis
+    """``s1.k`` (a block call's argument; ``s1.k[1]``, an entry of a list argument) and
+    ``c.kernel`` (a layer's integer field, one axis
     as ``c.stride[1]``; a ``repeat``'s copies are named as written, ``c``) stand for what is
     written there: the unknown while it is ``"?"``, the number once it is filled in -- so a
     spec that ``solve --write`` filled keeps its constraints' meaning."""
 
-    calls: Mapping[str, Mapping[str, Expr]]
+    calls: Mapping[str, Mapping[str, Expr | ListArg]]
     items: Mapping[str, tuple[str, Mapping[str, Any]]]
 
     def resolve(self, e: Expr, known: set[str]) -> Expr:
@@ -258,8 +292,8 @@ class WrittenValues:
             if fname in ATTRIBUTES:
                 continue
             args = self.calls.get(base)
-            if args is not None and attr in args:
-                found[n] = args[attr]
+            if args is not None and fname in args:
+                found[n] = _call_arg(n, base, fname, args[fname], axis.rstrip("]"))
                 continue
             entry = self.items.get(base)
             fdef = OPS[entry[0]].field_map.get(fname) if entry is not None else None
@@ -282,6 +316,21 @@ class WrittenValues:
                                  if not axis else f"{n!r} differs before and after ({shown})")
             found[n] = leaves[0]
         return e.substitute(found) if found else e
+
+
+def _call_arg(n: str, call: str, param: str, v: Expr | ListArg, axis: str) -> Expr:
+    """What ``call.param`` (``axis``: ``call.param[1]``) stands for. ValueError: no one value."""
+    if not isinstance(v, ListArg):
+        if axis:
+            raise ValueError(f"{n!r}: {call}.{param} is one value, not a list: write {call}.{param}")
+        return v
+    if not axis:
+        if any(x != v.values[0] for x in v.values):
+            raise ValueError(f"{n!r} differs per axis ({v.shown()}): name one axis, as {call}.{param}[0]")
+        return v.values[0]
+    if not axis.isdigit() or int(axis) >= len(v.values):
+        raise ValueError(f"{n!r}: {call}.{param} has {len(v.values)} axes (0..{len(v.values) - 1})")
+    return v.values[int(axis)]
 
 
 def _leaves_of(v: Any) -> list[Any]:

@@ -34,7 +34,21 @@ DOMAIN = {"anyOf": [
     {"type": "object", "properties": {"in": {"type": "array", "items": {"type": "integer"}, "minItems": 1}},
      "required": ["in"], "additionalProperties": False},
 ]}
+VAR_DOMAIN = {"anyOf": [
+    {"type": "object", "properties": {"min": {"$ref": "#/$defs/value"}, "max": {"$ref": "#/$defs/value"},
+                                      "default": {"type": "integer"}},
+     "required": ["min", "max"], "additionalProperties": False},
+    {"type": "object", "properties": {"in": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+                                      "default": {"type": "integer"}},
+     "required": ["in"], "additionalProperties": False},
+], "description": "a domain; default: the value check, draw and export take when --set gives none"}
 FROM = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+ARGUMENT = {"description": "a value, a list of values (one per spatial axis), or a layer name (for a parameter "
+                           "the block reads in 'from' or 'like')",
+            "anyOf": [{"$ref": "#/$defs/value"},
+                      {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 1, "maxItems": 3}]}
+REPEAT = {"description": "how many chained copies; inside a block also a parameter or an expression of them",
+          "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}]}
 
 
 def _field(f: FieldDef) -> dict[str, Any]:
@@ -69,7 +83,7 @@ def _field(f: FieldDef) -> dict[str, Any]:
 def _layer(op: str, name: str) -> dict[str, Any]:
     d = OPS[op]
     props: dict[str, Any] = {"op": {"const": name}, "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-                             "from": {"$ref": "#/$defs/from"}, "repeat": {"type": "integer", "minimum": 1},
+                             "from": {"$ref": "#/$defs/from"}, "repeat": {"$ref": "#/$defs/repeat"},
                              "comment": {"type": "string"}}
     for f in d.fields:
         props[f.name] = _field(f)
@@ -84,9 +98,9 @@ def spec_schema() -> dict[str, Any]:
     layers = [_layer(ALIASES.get(n, n), n) for n in names]
     call = {"type": "object", "title": "a block call",
             "properties": {"block": {"type": "string"}, "name": {"type": "string"}, "from": {"$ref": "#/$defs/from"},
-                           "repeat": {"type": "integer", "minimum": 1}},
+                           "repeat": {"$ref": "#/$defs/repeat"}},
             "required": ["block"], "not": {"required": ["op"]},
-            "additionalProperties": {"$ref": "#/$defs/value"}}
+            "additionalProperties": {"$ref": "#/$defs/argument"}}
     domain_fields = sorted({f.name for d in OPS.values() for f in d.fields if f.domain is not None})
     assert set(LAYER_KEYS) >= {"name", "op", "block", "from", "repeat"}
     top = {
@@ -97,14 +111,14 @@ def spec_schema() -> dict[str, Any]:
         "holes": {"type": "boolean", "default": True},
         "input": {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 2, "maxItems": 4,
                   "description": "channels, then 1, 2 or 3 spatial sizes"},
-        "vars": {"type": "object", "additionalProperties": {"anyOf": [{"$ref": "#/$defs/domain"},
+        "vars": {"type": "object", "additionalProperties": {"anyOf": [{"$ref": "#/$defs/var_domain"},
                                                                       {"$ref": "#/$defs/value"}]}},
         "domains": {"type": "object", "propertyNames": {"enum": domain_fields},
                     "additionalProperties": {"$ref": "#/$defs/domain"}},
         "blocks": {"type": "object", "additionalProperties": {
             "type": "object", "properties": {
                 "params": {"type": "object", "additionalProperties": {"anyOf": [{"type": "null"},
-                                                                                {"$ref": "#/$defs/value"}]}},
+                                                                                {"$ref": "#/$defs/argument"}]}},
                 "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1},
                 "description": {"type": "string"}},
             "required": ["layers"], "additionalProperties": False}},
@@ -121,7 +135,8 @@ def spec_schema() -> dict[str, Any]:
         "properties": top,
         "required": ["input", "layers"],
         "additionalProperties": False,
-        "$defs": {"value": VALUE, "axes": AXES, "sides": SIDES, "domain": DOMAIN, "from": FROM,
+        "$defs": {"value": VALUE, "axes": AXES, "sides": SIDES, "domain": DOMAIN, "var_domain": VAR_DOMAIN,
+                  "from": FROM, "argument": ARGUMENT, "repeat": REPEAT,
                   "layer": {"anyOf": [*layers, call]}},
     }
 

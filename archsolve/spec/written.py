@@ -119,12 +119,15 @@ def candidates(spec: Spec, troubled: set[str], channels: frozenset[int] = frozen
             elif "block" in item and not prefix:
                 block = spec_blocks.get(item["block"], {})
                 for p, v in item.items():
-                    if p in ("name", "block", "from", "repeat") or isinstance(v, bool) or not isinstance(v, int):
+                    field = _param_field(block, p) if p not in ("name", "block", "from", "repeat") else None
+                    if field is None:
                         continue
-                    field = _param_field(block, p)
-                    if field is not None:
-                        add(f"{name}.{p}", (*base, i, p), {**item, field.name: v, p: v},
-                            _renamed(field, p), None, name)
+                    if isinstance(v, list):  # a list argument: each axis its own value (b1.k[1])
+                        for a in range(len(v)):
+                            add(f"{name}.{p}[{a}]", (*base, i, p, a), {**item, field.name: v, p: v},
+                                _renamed(field, p), a, name)
+                    else:
+                        add(f"{name}.{p}", (*base, i, p), {**item, field.name: v, p: v}, _renamed(field, p), None, name)
 
     spec_blocks = data.get("blocks") or {}
     walk_layers(data.get("layers") or [], ("layers",), "")
