@@ -305,4 +305,4 @@ def test_the_nearest_input_size_is_offered_for_vars_too(spec_file, inp: str, arg
     report = check_spec(load_text(path.read_text(), str(path)),
                         {k: int(v) for k, v in (a.split("=") for a in args[1:])})
     assert [p.fixes for p in report.problems] == [
-        ("an input size that divides exactly avoids it (see 'archsolve inputs')", fix)] * 2
+        ("an input size that leaves no pixel unread avoids it (see 'archsolve inputs')", fix)] * 2

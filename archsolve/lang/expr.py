@@ -304,7 +304,7 @@ def both(a: Value, b: Value) -> Value:
 def either(a: Value, b: Value) -> Value:
     """``a or b``; symbolic when both are (a false int drops out).
 
-        >>> either(False, 3 > 2), str(either(0, parse("H == 4")))
+        >>> either(False, 3 > 2), str(either(0, eq(Name("H"), 4)))
         (True, 'H == 4')
     """
     if isinstance(a, int):
