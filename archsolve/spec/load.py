@@ -682,9 +682,10 @@ class _Loader:
             if v == UNKNOWN:
                 raise self.err("a shape takes no '?': its sizes follow from the input; write -1 for the one "
                                "entry to work out", (*path, i), f"{fname}[{i}]")
-            e = self.value(v, (*path, i), f"{fname}[{i}]", unknown="", **one)
-            if isinstance(e, Num) and e.value == 0:
-                raise self.err("must be positive, or -1 for the entry to work out, got 0", (*path, i), f"{fname}[{i}]")
+            e = self.value(v, (*path, i), f"{fname}[{i}]", unknown="", **{**one, "minimum": None})
+            if isinstance(e, Num) and e.value < 1 and e.value != -1:
+                raise self.err(f"must be positive, or -1 for the entry to work out, got {e.value}", (*path, i),
+                               f"{fname}[{i}]")
             out.append(e)
         minus = [i for i, e in enumerate(out) if isinstance(e, Num) and e.value == -1]
         if len(minus) > 1:
@@ -702,9 +703,10 @@ class _Loader:
                 continue
             path, fname = self.lenders[lay.name]
             f = next(f for f in OPS[lay.op].fields if f.of_op)
-            lender = by_name[lay.sources[-1]]
-            if lender.op != f.of_op:
-                raise self.err(f"{lay.op} takes the indices of a {f.of_op}, but {lay.refs[-1]!r} is a {lender.op}",
+            lender = by_name.get(lay.sources[-1])
+            if lender is None or lender.op != f.of_op:
+                what = f"a {lender.op}" if lender is not None else "the network's input"
+                raise self.err(f"{lay.op} takes the indices of a {f.of_op}, but {lay.refs[-1]!r} is {what}",
                                path, fname)
             if self.semantics is Semantics.TF:
                 raise self.err(f"{lay.op} is torch's (MaxUnpool): there is none with semantics: tf", path, fname)
