@@ -756,3 +756,10 @@ def maxunpool_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) 
 def prelu_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
     """One weight, or one per channel (torch's num_parameters)."""
     return inputs[0][0] if args["per_channel"] else 1
+
+
+def lrn_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    """LocalResponseNorm normalises across channels at each position: torch wants a [C, *spatial] input."""
+    (x,) = inputs
+    _spatial("lrn", args, x, req)
+    return x

@@ -53,6 +53,7 @@ from archsolve.ops.rules import (
     linear_params,
     linear_reach,
     linear_shape,
+    lrn_shape,
     maxunpool_reach,
     maxunpool_shape,
     merge_reach,
@@ -313,7 +314,7 @@ _DEFS: list[OpDef] = [
           torch=nn_module("nn.Softplus", beta="beta", threshold="threshold"), family=Family.ACTIVATION),
     OpDef("lrn", (FieldDef("size", Kind.INT, minimum=1, doc="how many neighbouring channels"),
                   _number("alpha", 1e-4), _number("beta", 0.75), _number("k", 1.0)),
-          same_shape, torch=nn_module("nn.LocalResponseNorm", "size", alpha="alpha", beta="beta", k="k"),
+          lrn_shape, torch=nn_module("nn.LocalResponseNorm", "size", alpha="alpha", beta="beta", k="k"),
           family=Family.NORM),
 ]
 
