@@ -723,7 +723,8 @@ def maxunpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     for i, ax in enumerate(_axes(args)):
         k, s, p, y = args["kernel"][i], args["stride"][i], args["padding"][i], out[i + 1]
         default = (x[i + 1] - 1) * s + k - 2 * p
-        if (c := both(lt(default - s, y), lt(y, default + s))) is not True:
+        # said only of an input shaped like the indices: otherwise that is the error to fix first
+        if (c := _either(eq(same, 0), both(lt(default - s, y), lt(y, default + s)))) is not True:
             req.need(c, "unpool-size", "size" if size is not None else "indices",
                      lambda: (f"output size {y} on axis {ax} is out of torch's range for a MaxUnpool with {pool}'s "
                               f"kernel {k}, stride {s}, padding {p}: ({x[i + 1]} - 1) * {s} + {k} - 2 * {p} = "
