@@ -637,6 +637,7 @@ def mul_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     the larger.  Tensors of different ranks are refused: torch would align the batch axis with
     a size, and the result would depend on the batch.
 
+        >>> from archsolve.ops.base import Collect
         >>> mul_shape(Args({}, 2, sources=("x", "gate")), [(8, 5, 5), (8, 1, 1)], Collect())
         (8, 5, 5)
     """
@@ -665,6 +666,7 @@ def reshape_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     """``x.reshape(N, *shape)``: the same values in a new shape; an entry -1 is worked out from
     the others (torch's rule), every other entry must be positive.
 
+        >>> from archsolve.ops.base import Collect
         >>> reshape_shape(Args({"shape": (-1, 4, 4)}, 2), [(4096,)], Collect())
         (256, 4, 4)
     """
@@ -702,6 +704,7 @@ def maxunpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     indices and, as ``output_size``, the pool's input size (or ``size``).  Its inputs: the layer's
     input, the pool's output (the indices' shape) and the pool's input.
 
+        >>> from archsolve.ops.base import Collect
         >>> args = Args({"indices": "p", "kernel": (2,), "stride": (2,), "padding": (0,), "dilation": (1,),
         ...              "size": None}, 1)
         >>> maxunpool_shape(args, [(4, 3), (4, 3), (4, 7)], Collect())
