@@ -240,6 +240,45 @@ CASES = [
          "3:33", "layers[0] (p).amount[0]: expected [before, after]"),
     case("pad-amount-wrong-length", one("{name: p, op: pad, amount: [1, 2, 3]}"),
          "3:24", "layers[0] (p).amount: expected 2 values (one per spatial axis), got 3"),
+    # -- the ops of issue 16 ----------------------------------------------------------------------
+    case("op-typo-prleu", one("{name: p, op: prleu}"),
+         "3:19", "layers[0] (p).op: unknown op 'prleu' (did you mean 'prelu'?)"),
+    case("prelu-per-chanel", one("{name: p, op: prelu, per_chanel: true}"),
+         "3:38", "layers[0] (p).per_chanel: prelu has no field 'per_chanel' (did you mean 'per_channel'?)"),
+    case("softplus-treshold", one("{name: s, op: softplus, treshold: 10}"),
+         "3:39", "layers[0] (s).treshold: softplus has no field 'treshold' (did you mean 'threshold'?)"),
+    case("elu-alpha-text", one("{name: e, op: elu, alpha: big}"),
+         "3:31", "layers[0] (e).alpha: expected a number, got text 'big'"),
+    case("lrn-without-size", one("{name: n, op: lrn}"), "3:5", "layers[0] (n).size: lrn needs the field 'size'"),
+    case("reshape-question-mark", one("{name: r, op: reshape, shape: ['?', 4, 8]}"),
+         "3:36", "layers[0] (r).shape[0]: a shape takes no '?': its sizes follow from the input; write -1 for the "
+                 "one entry to work out"),
+    case("reshape-two-minus-ones", one("{name: r, op: reshape, shape: [-1, -1, 8]}"),
+         "3:40", "layers[0] (r).shape[1]: only one entry may be -1 (torch works out one size), got -1 at 0 and 1"),
+    case("reshape-zero", one("{name: r, op: reshape, shape: [3, 0, 8]}"),
+         "3:39", "layers[0] (r).shape[1]: must be positive, or -1 for the entry to work out, got 0"),
+    case("reshape-minus-two", one("{name: r, op: reshape, shape: [-2, 4, 8]}"),
+         "3:36", "layers[0] (r).shape[0]: must be positive, or -1 for the entry to work out, got -2"),
+    case("reshape-two-entries-in-2d", one("{name: r, op: reshape, shape: [3, 64]}"),
+         "3:28", "layers[0] (r).shape: expected a shape: [C, H, W] or [features], got 2 values"),
+    case("reshape-not-a-list", one("{name: r, op: reshape, shape: 64}"),
+         "3:35", "layers[0] (r).shape: expected a shape: [C, H, W] or [features], got the number 64"),
+    case("maxunpool-without-indices", one("{name: u, op: maxunpool}"),
+         "3:5", "layers[0] (u).indices: maxunpool needs the field 'indices'"),
+    case("maxunpool-indices-unknown-layer", one("{name: u, op: maxunpool, indices: pool}"),
+         "3:39", "layers[0] (u).indices: no layer named 'pool'"),
+    case("maxunpool-indices-of-input", one("{name: u, op: maxunpool, indices: input}"),
+         "3:39", "layers[0] (u).indices: maxunpool takes the indices of a maxpool, but 'input' is the network's "
+                 "input"),
+    case("maxunpool-indices-of-conv", HEAD + "  - {name: c, op: conv, out: 3, kernel: 1}\n"
+         "  - {name: u, op: maxunpool, indices: c}\n",
+         "4:39", "layers[1] (u).indices: maxunpool takes the indices of a maxpool, but 'c' is a conv"),
+    case("maxunpool-kernel-written", HEAD + "  - {name: p, op: maxpool, kernel: 2}\n"
+         "  - {name: u, op: maxunpool, indices: p, kernel: 2}\n",
+         "4:50", "layers[1] (u).kernel: maxunpool has no field 'kernel'"),
+    case("maxunpool-tf", "semantics: tf\n" + HEAD + "  - {name: p, op: maxpool, kernel: 2}\n"
+         "  - {name: u, op: maxunpool, indices: p}\n",
+         "5:39", "layers[1] (u).indices: maxunpool is torch's (MaxUnpool): there is none with semantics: tf"),
     case("padding-typo-sme", one("{name: c1, op: conv, out: 8, kernel: 3, padding: sme}"),
          "3:54", "layers[0] (c1).padding: expected an integer, an expression or one of same, valid; "
                  "got 'sme' (did you mean 'same'?)"),
@@ -736,7 +775,7 @@ CASES = [
         """, "6:36", "x/conv1.kernel: unknown name 'kk' in 'kk' (did you mean 'k'?)"),
     case("set-unknown-to-zero", one("{name: c1, op: conv, out: 8, kernel: '?'}"),
          "3:5", "c1.kernel: must be positive, but evaluates to 0", args=("--set", "c1.kernel=0")),
-    # -- block arguments that are lists or layers, repeat from a parameter (CONTRACT §4) -----
+    # -- block arguments that are lists or layers, repeat from a parameter (#16) -----------
     case("list-argument-where-one-integer-belongs", """\
         input: [3, 32, 32]
         blocks:
@@ -857,7 +896,7 @@ CASES = [
     case("repeat-name-at-top-level", one("{name: r, op: relu, repeat: n}"),
          "3:33", "layers[0] (r).repeat: repeat must be an integer in 1..10000 (or, inside a block, a parameter), "
                  "got text 'n'"),
-    # -- crop offset and upsample like (CONTRACT §4) -------------------------------------------
+    # -- crop offset and upsample like (#16) -------------------------------------------------
     case("crop-offset-without-like", one("{name: cr, op: crop, amount: 2, offset: 1}"),
          "3:45", "layers[0] (cr).offset: crop's 'offset' goes with 'like' (a layer): with 'amount', the amount "
                  "before each axis is the offset"),
@@ -891,7 +930,7 @@ CASES = [
           - {name: conv1, op: conv, out: 4, kernel: 3}
           - {name: u, op: upsample, like: conv2}
         """, "4:35", "layers[1] (u).like: no layer named 'conv2' (did you mean 'conv1'?)"),
-    # -- var defaults (CONTRACT §4) -------------------------------------------------------------
+    # -- var defaults (#16) -------------------------------------------------------------------
     case("var-default-outside-domain", """\
         input: [3, H, H]
         vars:

@@ -4,7 +4,7 @@ positions any input reaches.
 For random conv, maxpool and avgpool layers (1D-3D, padding, dilation, ceil_mode) torch
 runs one forward per input position at once -- a batch of one-hot inputs, all-ones
 weights -- and an output above zero says which windows read that position.  A *drop*
-(CONTRACT) is a real position after the last one any window reads; ``check --json`` must
+(docs/semantics.md) is a real position after the last one any window reads; ``check --json`` must
 report exactly torch's count on every axis (a warning, or an error under ``exact: true``),
 and nothing where torch reads the last position: ResNet's stem pool, 3x3/2 pad 1 on 112,
 reads position 111 and drops nothing, though (112 + 2 - 3) % 2 = 1.

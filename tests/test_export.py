@@ -266,17 +266,85 @@ layers:
 """
 
 
+# the ops real networks need (issue 16): SE gates, SegNet's pool/unpool pairs, a VAE's reshape
+NEW_OPS_2D = """
+name: new ops 2d
+input: [3, 13, 12]
+layers:
+  - {name: enc, op: conv, out: 8, kernel: 3, padding: 1}
+  - {name: pr, op: prelu}
+  - {name: pool, op: maxpool, kernel: 2}
+  - {name: prc, op: prelu, per_channel: true, init: 0.1}
+  - {name: mid, op: conv, out: 8, kernel: 3, padding: 1}
+  - {name: unpool, op: maxunpool, indices: pool}
+  - {name: r6, op: relu6, inplace: true}
+  - {name: squeeze, op: adaptive_avgpool, size: 1, from: enc}
+  - {name: gate, op: hardsigmoid}
+  - {name: scaled, op: mul, from: [r6, gate]}
+  - {name: e, op: elu, alpha: 0.5}
+  - {name: s, op: selu}
+  - {name: hs, op: hardswish}
+  - {name: m, op: mish}
+  - {name: sp, op: softplus, beta: 2.0, threshold: 10.0}
+  - {name: norm, op: lrn, size: 3, alpha: 0.001, beta: 0.5, k: 2.0}
+  - {name: wider, op: maxpool, kernel: 3, stride: 2, padding: 1}
+  - {name: back, op: maxunpool, indices: wider, size: [14, 12]}
+  - {name: flat, op: flatten}
+  - {name: fc, op: linear, out: 96}
+  - {name: view, op: reshape, shape: [6, -1, 4]}
+"""
+
+NEW_OPS_1D = """
+name: new ops 1d
+input: [4, 9]
+layers:
+  - {name: pool, op: maxpool, kernel: 3, stride: 2, padding: 1}
+  - {name: unpool, op: maxunpool, indices: pool}
+  - {name: v, op: reshape, shape: [-1]}
+"""
+
+NEW_OPS_3D = """
+name: new ops 3d
+input: [2, 5, 6, 7]
+layers:
+  - {name: pool, op: maxpool, kernel: [1, 2, 2], ceil_mode: true}
+  - {name: mid, op: prelu, per_channel: true}
+  - {name: unpool, op: maxunpool, indices: pool}
+  - {name: gate, op: adaptive_maxpool, size: [1, 1, 7], from: input}
+  - {name: prod, op: mul, from: [unpool, gate, unpool]}
+  - {name: flat, op: reshape, shape: [420]}
+  - {name: back, op: reshape, shape: [4, 5, 3, -1]}
+"""
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("text", [EVERY_OP_2D, EVERY_OP_1D, EVERY_OP_3D, BLOCKS],
-                         ids=["2d", "1d", "3d", "blocks"])
+@pytest.mark.parametrize("text", [EVERY_OP_2D, EVERY_OP_1D, EVERY_OP_3D, BLOCKS, NEW_OPS_2D, NEW_OPS_1D, NEW_OPS_3D],
+                         ids=["2d", "1d", "3d", "blocks", "new-2d", "new-1d", "new-3d"])
 def test_hand_written_spec_matches_check(text: str) -> None:
     _assert_matches_check(load_text(text))
+
+
+def test_new_ops_source() -> None:
+    src = _source(load_text(NEW_OPS_2D))
+    for line in ("self.pr = nn.PReLU()", "self.prc = nn.PReLU(num_parameters=8, init=0.1)",
+                 "self.pool = nn.MaxPool2d(kernel_size=2, return_indices=True)", "self.unpool = nn.MaxUnpool2d(2)",
+                 "self.r6 = nn.ReLU6(inplace=True)", "self.e = nn.ELU(alpha=0.5)",
+                 "self.sp = nn.Softplus(beta=2.0, threshold=10.0)",
+                 "self.norm = nn.LocalResponseNorm(3, alpha=0.001, beta=0.5, k=2.0)",
+                 "self.wider = nn.MaxPool2d(kernel_size=3, stride=2, padding=1, return_indices=True)",
+                 "self.back = nn.MaxUnpool2d(3, stride=2, padding=1)",
+                 "x, pool_indices = self.pool(x)  # [8, 6, 6]",
+                 "x = self.unpool(x, pool_indices, output_size=(13, 12))  # [8, 13, 12]",
+                 "x = r6 * gate  # [8, 13, 12]",
+                 "x = self.back(x, wider_indices, output_size=(14, 12))  # [8, 14, 12]",
+                 "x = torch.reshape(x, (x.shape[0], 6, 4, 4))  # [6, 4, 4]"):
+        assert f"        {line}\n" in src, line
 
 
 def test_every_op_is_covered() -> None:
     from archsolve.ops.table import OPS
 
-    texts = (EVERY_OP_2D, EVERY_OP_1D, EVERY_OP_3D, BLOCKS)
+    texts = (EVERY_OP_2D, EVERY_OP_1D, EVERY_OP_3D, BLOCKS, NEW_OPS_2D)
     used = {lay.op for text in texts for lay in load_text(text).layers}
     assert used == set(OPS)
 

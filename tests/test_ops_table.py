@@ -41,11 +41,16 @@ def test_every_op_has_a_torch_form_and_a_family(name: str) -> None:
 def test_every_field_of_a_module_reaches_its_constructor(name: str) -> None:
     """A field the constructor does not take would be dropped from the export without a word."""
     op = OPS[name]
-    assert isinstance(op.torch.how, NNModule)
-    taken = [p for p in op.torch.how.positional if isinstance(p, str)] + [f for _, f in op.torch.how.keywords]
+    how = op.torch.how
+    assert isinstance(how, NNModule)
+    taken = ([p for p in how.positional if isinstance(p, str)] + [f for _, f in how.keywords]
+             + [switch for _, _, switch in how.sizes])
     if op.torch.like is not None:  # `like` chooses the other form (written in forward)
         taken.append("like")
-    assert sorted(taken) == sorted(op.field_map)
+    if how.unpool:  # forward takes the pool's indices, and the output size that `size` sets
+        taken += [how.unpool, "size"]
+    # a borrowed field is another layer's, copied for the rules: the constructor need not take it
+    assert sorted(taken) == sorted(f.name for f in op.fields if not f.borrowed or f.name in taken)
 
 
 def _strings(path: Path) -> set[str]:

@@ -24,7 +24,7 @@ from .conftest import examples
 def _symbolize(value: Any, env: dict[str, int], prefix: str) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
         return value
-    if isinstance(value, int):
+    if isinstance(value, int) and value != -1:  # a written -1 stays itself: reshape's entry to work out
         name = f"{prefix}{len(env)}"
         env[name] = value
         return Name(name)
@@ -45,7 +45,8 @@ def layers(draw: st.DrawFn) -> tuple[str, dict[str, Any], int, list[tuple[int, .
     ndim = draw(st.integers(min_value=1, max_value=3))
     op = draw(st.sampled_from(["conv", "deconv", "maxpool", "avgpool", "adaptive_avgpool", "upsample",
                                "crop", "pad", "concat", "add", "flatten", "linear", "groupnorm",
-                               "pixel_shuffle", "layernorm", "batchnorm"]))
+                               "pixel_shuffle", "layernorm", "batchnorm", "mul", "reshape", "maxunpool", "lrn",
+                               "prelu"]))
     axes = st.tuples(*[small] * ndim)
     x = (draw(small), *draw(st.tuples(*[st.integers(1, 24)] * ndim)))
     given_: dict[str, Any] = {}
@@ -77,6 +78,25 @@ def layers(draw: st.DrawFn) -> tuple[str, dict[str, Any], int, list[tuple[int, .
         given_ = {"groups": draw(small)}
     elif op == "pixel_shuffle":
         given_ = {"factor": draw(st.integers(1, 3))}
+    elif op == "mul":
+        inputs = [x, tuple(draw(st.sampled_from([1, v, v + 1])) for v in x)]
+    elif op == "reshape":
+        dims = [draw(st.integers(1, 6)) for _ in range(draw(st.sampled_from([1, ndim + 1])))]
+        if draw(st.booleans()):
+            dims[draw(st.integers(0, len(dims) - 1))] = -1
+        given_ = {"shape": tuple(dims)}
+    elif op == "maxunpool":
+        given_ = {"indices": "p", "kernel": draw(axes), "stride": draw(axes), "dilation": draw(axes),
+                  "padding": draw(st.tuples(*[st.integers(0, 3)] * ndim)),
+                  "size": draw(axes) if draw(st.booleans()) else None}
+        pooled = tuple(v + draw(st.integers(-1, 1)) if draw(st.integers(0, 3)) == 0 else v for v in x)
+        inputs = [x, pooled, (x[0], *draw(st.tuples(*[st.integers(1, 24)] * ndim)))]
+    elif op == "lrn":
+        given_ = {"size": draw(small)}
+        if draw(st.booleans()):
+            inputs = [(x[0],)]
+    elif op == "prelu":
+        given_ = {"per_channel": draw(st.booleans())}
     return op, given_, ndim, inputs
 
 

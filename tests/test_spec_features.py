@@ -1,4 +1,4 @@
-"""The spec features real networks need (CONTRACT §4): block arguments that are lists or layer
+"""The spec features real networks need: block arguments that are lists or layer
 names, ``repeat`` from a block parameter, ``crop`` with an ``offset``, ``upsample like``, a var's
 ``default`` and ``--set`` on ``draw`` and ``export``; and ``check``'s other input size offered as
 ``--set`` for an input written with vars.

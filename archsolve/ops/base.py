@@ -38,6 +38,7 @@ class Kind(enum.Enum):
     BOOL = "bool"
     NUMBER = "number"  # any number; irrelevant to shapes (dropout p, eps)
     LAYER = "layer"  # the name of another layer, whose size (not its data) the op reads
+    DIMS = "dims"  # a list of integer expressions of any length: a whole shape (reshape's)
 
     # members are singletons: hash by identity, in C (the walk tests kinds in sets often)
     __hash__ = object.__hash__
@@ -70,6 +71,12 @@ class FieldDef:
     words: tuple[str, ...] = ()  # words an AXES field also accepts (padding: same/valid)
     maximum: float | None = None  # NUMBER fields: the largest value torch accepts
     doc: str = ""
+    # LAYER fields: the op the named layer must be, the fields copied from it, and whether its
+    # input's size is read too (a maxunpool gives back its maxpool's input size)
+    of_op: str = ""
+    borrows: tuple[str, ...] = ()
+    reads_input: bool = False
+    borrowed: bool = False  # copied from the layer a LAYER field names (its ``borrows``): never written
 
 
 Message = Callable[[], str]

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from archsolve.errors import EncodingLimit
-from archsolve.lang.expr import Value, both, cdiv, either, eq, fdiv, ge, gt, ite, le, lt, vmax, vmin
+from archsolve.lang.expr import Bin, Value, both, cdiv, either, eq, fdiv, ge, gt, ite, le, lift, lt, vmax, vmin
 from archsolve.ops.base import AXIS_NAMES, EMPTY, Args, Req, Severity, Shape, Window
 
 
@@ -175,7 +175,7 @@ def _no_drop(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ceil:
 
 def _drops(args: Args, req: Req, axes: Sequence[tuple[Value, Value, Value, Value, Value, Value, Value]],
            what: str) -> None:
-    """A drop (a real position no window reads, CONTRACT: the positions past the last one
+    """A drop (a real position no window reads, docs/semantics.md: the positions past the last one
     read): an error under ``exact``, a warning otherwise.  ``axes``: per spatial axis the
     input size, kernel, stride, left and right padding, dilation and output size."""
     exact = bool(args.get("_exact", False))
@@ -856,3 +856,147 @@ def _prod(xs: Sequence[Value]) -> Value:
     for x in xs:
         out = out * x
     return out
+
+
+# -- ops real networks need (issue 16): mul, reshape, maxunpool, prelu -------------------------
+
+def _either(a: Value, b: Value) -> Value:
+    return bool(a) or bool(b) if isinstance(a, int) and isinstance(b, int) else Bin("or", lift(a), lift(b))
+
+
+def mul_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    """torch's broadcasting between tensors of one rank: per dimension, the sizes are equal or
+    one of them is 1 (a squeeze-excitation gate [C, 1, 1] scales [C, H, W]); the output takes
+    the larger.  Tensors of different ranks are refused: torch would align the batch axis with
+    a size, and the result would depend on the batch.
+
+        >>> from archsolve.ops.base import Collect
+        >>> mul_shape(Args({}, 2, sources=("x", "gate")), [(8, 5, 5), (8, 1, 1)], Collect())
+        (8, 5, 5)
+    """
+    out = list(inputs[0])
+    for j, b in enumerate(inputs[1:], start=1):
+        if len(b) != len(out):
+            req.need(0, "rank", "from", lambda: (f"{args.sources[0]} gives {_fmt(inputs[0])} but {args.sources[j]} "
+                                                 f"gives {_fmt(b)}: not the same number of dimensions"), fatal=True)
+            continue
+        for n, (a_n, b_n) in enumerate(zip(out, b, strict=True)):
+            if (c := _either(eq(a_n, b_n), _either(eq(a_n, 1), eq(b_n, 1)))) is not True:
+                req.need(c, "mismatch", "from",
+                         lambda: (f"{_fmt(inputs[0])} and {args.sources[j]}'s {_fmt(b)} do not broadcast: "
+                                  f"{a_n} and {b_n} in dimension {n} are neither equal nor 1"), fatal=True)
+            out[n] = ite(eq(b_n, 1), a_n, b_n)
+    return tuple(out)
+
+
+def mul_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    """An input of size 1 along the axis (broadcast) reaches every output position from its one."""
+    m = _positions(out, axis)
+    return [[(0, 0, 1)] * m if _positions(x, axis) == 1 else _identity(m) for x in inputs]
+
+
+def reshape_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    """``x.reshape(N, *shape)``: the same values in a new shape; an entry -1 is worked out from
+    the others (torch's rule), every other entry must be positive.
+
+        >>> from archsolve.ops.base import Collect
+        >>> reshape_shape(Args({"shape": (-1, 4, 4)}, 2), [(4096,)], Collect())
+        (256, 4, 4)
+    """
+    (x,) = inputs
+    dims = args["shape"]
+    total = _prod(x)
+    inferred = [i for i, v in enumerate(dims) if isinstance(v, int) and v == -1]
+    if len(inferred) > 1:
+        req.need(0, "reshape-shape", "shape",
+                 lambda: f"reshape to {_fmt(dims)}: only one entry may be -1 (torch infers one dimension)", fatal=True)
+        return x
+    for i, v in enumerate(dims):
+        if i not in inferred and (c := ge(v, 1)) is not True:
+            req.need(c, "reshape-shape", "shape",
+                     lambda: f"reshape to {_fmt(dims)}: entry {i} is {v}, and must be positive (or -1, to be inferred)",
+                     fatal=True)
+            if c is False:
+                return x
+    known = _prod([v for i, v in enumerate(dims) if i not in inferred])
+    values = " * ".join(str(v) for v in x)
+    if inferred:
+        req.need(eq(total % known, 0), "reshape-size", "shape",
+                 lambda: (f"cannot reshape {_fmt(x)} ({values} = {total} values) to {_fmt(dims)}: {total} is not "
+                          f"divisible by {' * '.join(str(v) for i, v in enumerate(dims) if i not in inferred)} "
+                          f"= {known}"), fatal=True)
+        return tuple(fdiv(total, known) if i in inferred else v for i, v in enumerate(dims))
+    req.need(eq(known, total), "reshape-size", "shape",
+             lambda: (f"cannot reshape {_fmt(x)} ({values} = {total} values) to {_fmt(dims)} "
+                      f"({' * '.join(str(v) for v in dims)} = {known} values)"), fatal=True)
+    return tuple(dims)
+
+
+def maxunpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    """torch's MaxUnpoolNd built with its maxpool's kernel, stride and padding, given the pool's
+    indices and, as ``output_size``, the pool's input size (or ``size``).  Its inputs: the layer's
+    input, the pool's output (the indices' shape) and the pool's input.
+
+        >>> from archsolve.ops.base import Collect
+        >>> args = Args({"indices": "p", "kernel": (2,), "stride": (2,), "padding": (0,), "dilation": (1,),
+        ...              "size": None}, 1)
+        >>> maxunpool_shape(args, [(4, 3), (4, 3), (4, 7)], Collect())
+        (4, 7)
+    """
+    x, pooled, before = inputs
+    if not _spatial("maxunpool", args, x, req):
+        return x
+    pool = args["indices"]
+    same: Value = True
+    for a, b in zip(x, pooled, strict=True):
+        same = both(same, eq(a, b))
+    if same is not True:
+        req.need(same, "unpool-indices", "indices",
+                 lambda: (f"maxunpool takes {pool}'s indices, shaped {_fmt(pooled)}, but its input is {_fmt(x)} "
+                          "(torch needs the two alike)"), fatal=True)
+    size = args.get("size")
+    out = (x[0], *(size if size is not None else before[1:]))
+    for i, ax in enumerate(_axes(args)):
+        k, s, p, y = args["kernel"][i], args["stride"][i], args["padding"][i], out[i + 1]
+        default = (x[i + 1] - 1) * s + k - 2 * p
+        # said only of an input shaped like the indices: otherwise that is the error to fix first
+        if (c := _either(eq(same, 0), both(lt(default - s, y), lt(y, default + s)))) is not True:
+            req.need(c, "unpool-size", "size" if size is not None else "indices",
+                     lambda: (f"output size {y} on axis {ax} is out of torch's range for a MaxUnpool with {pool}'s "
+                              f"kernel {k}, stride {s}, padding {p}: ({x[i + 1]} - 1) * {s} + {k} - 2 * {p} = "
+                              f"{default}, so it must lie between {default - s} and {default + s}, both excluded"),
+                     fatal=True)
+    if size is not None:
+        # the indices count positions of the pool's input, row by row: a smaller plane may not hold them
+        last: Value = 0
+        for i in range(args.ndim):
+            end = (x[i + 1] - 1) * args["stride"][i] - args["padding"][i] + args["dilation"][i] * (args["kernel"][i] - 1)
+            last = last * before[i + 1] + vmin(end, before[i + 1] - 1)
+        req.need(lt(last, _prod(size)), "unpool-size", "size",
+                 lambda: (f"{pool}'s windows can pick position {last} of its input ({_fmt(before[1:])}, counted row by "
+                          f"row), which a size {_fmt(size)} ({_prod(size)} positions) does not hold (torch raises "
+                          "'invalid max index' when a maximum lies there)"))
+    return out
+
+
+def maxunpool_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
+    """An output position gets a value from the pooled positions whose windows cover it: a
+    transposed conv's geometry.  With a ``size`` of its own the positions are renumbered row by
+    row, so any pooled position along the axis may land anywhere."""
+    m = _positions(out, axis)
+    lent = [[EMPTY] * m, [EMPTY] * m]  # the pool's output and input lend their sizes only
+    if args.get("size") is not None:
+        return [[(0, _positions(inputs[0], axis) - 1, 1)] * m, *lent]
+    return [deconv_reach(args, axis, inputs, out)[0], *lent]
+
+
+def prelu_params(args: Args, inputs: Sequence[Shape], out: Shape) -> Value:
+    """One weight, or one per channel (torch's num_parameters)."""
+    return inputs[0][0] if args["per_channel"] else 1
+
+
+def lrn_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
+    """LocalResponseNorm normalises across channels at each position: torch wants a [C, *spatial] input."""
+    (x,) = inputs
+    _spatial("lrn", args, x, req)
+    return x

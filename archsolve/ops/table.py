@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
 from archsolve.lang.expr import Value
@@ -53,7 +53,12 @@ from archsolve.ops.rules import (
     linear_params,
     linear_reach,
     linear_shape,
+    lrn_shape,
+    maxunpool_reach,
+    maxunpool_shape,
     merge_reach,
+    mul_reach,
+    mul_shape,
     no_count,
     pad_reach,
     pad_shape,
@@ -61,6 +66,8 @@ from archsolve.ops.rules import (
     pixel_shuffle_shape,
     pool_reach,
     pool_shape,
+    prelu_params,
+    reshape_shape,
     same_reach,
     same_shape,
     softmax_shape,
@@ -78,8 +85,10 @@ from archsolve.ops.torchform import (
     crop_written,
     flatten_written,
     inline,
+    mul_written,
     nn_module,
     pad_written,
+    reshape_written,
     upsample_like_written,
 )
 
@@ -137,12 +146,16 @@ class OpDef:
 
     def data_sources(self, sources: tuple[str, ...], values: Mapping[str, Any]) -> tuple[str, ...]:
         """The sources whose data the layer reads: the layers its LAYER fields name (crop's
-        ``like``) come last among its sources and lend only their size.
+        ``like``) come last among its sources and lend only their size (a maxunpool's pool, and
+        that pool's input, lend sizes too; ``export`` hands the pool's indices over itself).
 
             >>> OPS["crop"].data_sources(("big", "small"), {"like": "small"})
             ('big',)
+            >>> OPS["maxunpool"].data_sources(("dec", "pool1", "enc1"), {"indices": "pool1"})
+            ('dec',)
         """
-        refs = sum(1 for f in self.fields if f.kind is Kind.LAYER and values.get(f.name) is not None)
+        refs = sum(2 if f.reads_input else 1 for f in self.fields
+                   if f.kind is Kind.LAYER and values.get(f.name) is not None)
         return sources[:len(sources) - refs]
 
 
@@ -274,6 +287,41 @@ _DEFS: list[OpDef] = [
     OpDef("dropout", (FieldDef("p", Kind.NUMBER, 0.5, minimum=0, maximum=1),), same_shape,
           torch=nn_module("nn.Dropout", view=True, p="p"), family=Family.OTHER),
     OpDef("identity", (), same_shape, torch=nn_module("nn.Identity", view=True), family=Family.ACTIVATION),
+    # -- ops real networks need (issue 16) --
+    OpDef("mul", (), mul_shape, reach=mul_reach, merge=True, torch=inline("*", mul_written), family=Family.SUM),
+    OpDef("reshape", (FieldDef("shape", Kind.DIMS, minimum=-1,
+                               doc="the new [C, *spatial] or [features], the batch kept; one entry may be -1"),),
+          reshape_shape, reach=whole_reach, torch=inline("reshape", reshape_written, view=True), family=Family.OTHER),
+    OpDef("maxunpool", (FieldDef("indices", Kind.LAYER, of_op="maxpool", borrows=("kernel", "stride", "padding",
+                                                                                   "dilation"),
+                                 reads_input=True, doc="the maxpool whose indices it takes"),
+                        FieldDef("size", Kind.AXES, None, minimum=1, doc="default: the maxpool's input size"),
+                        *(replace(f, borrowed=True) for f in (_kernel(), _stride("=kernel"), _POOL_PADDING,
+                                                              _dilation()))),
+          maxunpool_shape, reach=maxunpool_reach,
+          torch=nn_module("nn.MaxUnpool{rank}d", "kernel", unpool="indices", stride="stride", padding="padding"),
+          family=Family.UP, resample=Resample("stride", up=True)),
+    OpDef("prelu", (_bool("per_channel", False), _number("init", 0.25)), same_shape, prelu_params,
+          torch=nn_module("nn.PReLU", sizes=(("num_parameters", Input.CHANNELS, "per_channel"),), init="init"),
+          family=Family.ACTIVATION),
+    OpDef("relu6", (_bool("inplace", False),), same_shape, torch=nn_module("nn.ReLU6", inplace="inplace"),
+          family=Family.ACTIVATION),
+    OpDef("elu", (_number("alpha", 1.0), _bool("inplace", False)), same_shape,
+          torch=nn_module("nn.ELU", alpha="alpha", inplace="inplace"), family=Family.ACTIVATION),
+    OpDef("selu", (_bool("inplace", False),), same_shape, torch=nn_module("nn.SELU", inplace="inplace"),
+          family=Family.ACTIVATION),
+    OpDef("hardswish", (_bool("inplace", False),), same_shape, torch=nn_module("nn.Hardswish", inplace="inplace"),
+          family=Family.ACTIVATION),
+    OpDef("hardsigmoid", (_bool("inplace", False),), same_shape,
+          torch=nn_module("nn.Hardsigmoid", inplace="inplace"), family=Family.ACTIVATION),
+    OpDef("mish", (_bool("inplace", False),), same_shape, torch=nn_module("nn.Mish", inplace="inplace"),
+          family=Family.ACTIVATION),
+    OpDef("softplus", (_number("beta", 1.0), _number("threshold", 20.0)), same_shape,
+          torch=nn_module("nn.Softplus", beta="beta", threshold="threshold"), family=Family.ACTIVATION),
+    OpDef("lrn", (FieldDef("size", Kind.INT, minimum=1, doc="how many neighbouring channels"),
+                  _number("alpha", 1e-4), _number("beta", 0.75), _number("k", 1.0)),
+          lrn_shape, torch=nn_module("nn.LocalResponseNorm", "size", alpha="alpha", beta="beta", k="k"),
+          family=Family.NORM),
 ]
 
 OPS: dict[str, OpDef] = {d.name: d for d in _DEFS}

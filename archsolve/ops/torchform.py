@@ -36,6 +36,7 @@ class Tensor(enum.Enum):
     FIRST = "first"  # the (first) input: F.pad(x, ...)
     ALL = "all"  # every input, as a list: torch.cat([a, b], ...)
     LIKE_SIZE = "like_size"  # the spatial size of the layer `like` names, read at run time: y.shape[2:]
+    BATCH = "batch"  # the batch size of the first input, inside a shape: (x.shape[0], 256, 4, 4)
 
 
 class Input(enum.Enum):
@@ -136,12 +137,18 @@ class NNModule:
     ``nn.Conv{rank}d``.  ``positional``: fields or input sizes, always written.
     ``keywords``: ``(torch's keyword, field)``, written where the value is not the field's
     default, or always for the keywords in ``always`` (torch's default differs from ours).
+    ``sizes``: ``(torch's keyword, input size, BOOL field)``: the size, written where the
+    field is true (PReLU's ``num_parameters``: the channels when ``per_channel``).
+    ``unpool``: the LAYER field naming the maxpool whose indices ``forward`` also passes,
+    with the layer's own output size as ``output_size`` (MaxUnpoolNd).
     """
 
     cls: str
     positional: tuple[str | Input, ...] = ()
     keywords: tuple[tuple[str, str], ...] = ()
     always: frozenset[str] = frozenset()
+    sizes: tuple[tuple[str, Input, str], ...] = ()
+    unpool: str = ""
 
     def written(self, fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Call:
         """The constructor call for one layer."""
@@ -150,7 +157,8 @@ class NNModule:
                            for p in self.positional)
         keywords = tuple((kw, _value(fields[name], args[name])) for kw, name in self.keywords
                          if args.get(name) is not None and (kw in self.always or not is_default(fields[name], args)))
-        return Call(self.cls.format(rank=max(len(x) - 1, 1)), positional, keywords)
+        sizes = tuple((kw, _size(source, x)) for kw, source, switch in self.sizes if args[switch])
+        return Call(self.cls.format(rank=max(len(x) - 1, 1)), positional, sizes + keywords)
 
 
 @dataclass(frozen=True)
@@ -206,14 +214,16 @@ class TorchForm:
 
 
 def nn_module(cls: str, *positional: str | Input, always: tuple[str, ...] = (), view: bool = False,
-              title: str = "", like: Inline | None = None, **keywords: str) -> TorchForm:
-    """A module's form; ``keywords`` map torch's keywords to the fields they come from.  The
-    title is the class's, with ``Nd`` for the rank, unless given.
+              title: str = "", like: Inline | None = None, sizes: tuple[tuple[str, Input, str], ...] = (),
+              unpool: str = "", **keywords: str) -> TorchForm:
+    """A module's form; ``keywords`` map torch's keywords to the fields they come from (the
+    other arguments: :class:`NNModule`).  The title is the class's, with ``Nd`` for the rank,
+    unless given.
 
         >>> str(nn_module("nn.MaxPool{rank}d", kernel_size="kernel"))
         'MaxPoolNd'
     """
-    how = NNModule(cls, positional, tuple(keywords.items()), frozenset(always))
+    how = NNModule(cls, positional, tuple(keywords.items()), frozenset(always), sizes, unpool)
     return TorchForm(title or cls.removeprefix("nn.").replace("{rank}d", "Nd"), how, view, like)
 
 
@@ -259,3 +269,12 @@ def pad_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape)
 
 def flatten_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
     return Call("torch.flatten", (Tensor.FIRST, 1))
+
+
+def mul_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
+    return Infix("*")
+
+
+def reshape_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
+    # the shape as worked out (a -1 resolved), so the file reads without arithmetic
+    return Call("torch.reshape", (Tensor.FIRST, (Tensor.BATCH, *(int(v) for v in out))))

@@ -10,7 +10,8 @@ Mermaid flowchart and :func:`render` either of those, or SVG / PNG through Graph
   (``concat``, ``add``) are ellipses;
 * every edge carries the shape of the tensor flowing along it (``64x284x284``); a second
   consumer of a tensor (a skip connection, a shortcut) gets a thick grey edge, and a
-  crop's ``like`` reference a dotted one;
+  crop's ``like`` reference a dotted one ("size of"), as are a maxunpool's references to its
+  maxpool ("indices") and to that pool's input (the size it gives back);
 * block calls and ``repeat`` groups are clusters (boxes around their layers);
 * a ``"?"`` not given a value shows as a red ``k=?``, a value given in ``values``
   (a solution) as a bold green ``k=2``; shapes that cannot be computed show as ``?``.
@@ -57,7 +58,9 @@ NO_DOT = ("drawing svg/png needs Graphviz's dot program: apt-get install graphvi
 # how a field is abbreviated in a node's label; fields not listed are shown by their name
 _SHORT = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g",
           "output_padding": "outpad", "scale": "x", "factor": "r"}
-_ALWAYS = ("out", "kernel", "size", "scale", "factor", "amount", "like")  # shown even when not written
+_ALWAYS = ("out", "kernel", "size", "scale", "factor", "amount", "like", "indices", "shape")  # shown even when not written
+# the dotted edges of references, by kind: a crop's `like`, a maxunpool's maxpool (its indices)
+_REFERENCES = {"like": "size of", "indices": "indices"}
 _HIDDEN_KINDS = (Kind.NUMBER,)  # dropout p, eps, momentum: irrelevant to shapes
 
 
@@ -137,7 +140,7 @@ class _Edge:
     src: str
     dst: str
     shape: str
-    kind: str = "data"  # data | skip (a second consumer of a tensor) | like (a crop's size reference)
+    kind: str = "data"  # data | skip (a second consumer of a tensor) | a key of _REFERENCES
 
 
 @dataclass
@@ -194,6 +197,9 @@ class _Values:
             return str(e), state
 
     def field(self, v: Any, kind: Kind) -> tuple[str, Shown]:
+        if kind is Kind.DIMS:  # a whole shape: every entry, even equal ones
+            parts = [self.one(x) for x in v]
+            return "x".join(t for t, _ in parts), max(s for _, s in parts)
         if kind is Kind.AXES and isinstance(v, tuple):
             parts = [self.one(x) for x in v]
         elif kind is Kind.SIDES and isinstance(v, tuple):
@@ -231,7 +237,7 @@ def _tokens(lay: Layer, shown: _Values) -> list[_Token]:
     opdef = OPS[lay.op]
     out: list[_Token] = []
     for f in opdef.fields:
-        if f.kind in _HIDDEN_KINDS or f.name not in lay.values:
+        if f.kind in _HIDDEN_KINDS or f.borrowed or f.name not in lay.values:  # borrowed: shown on their layer
             continue
         v = lay.values[f.name]
         if v is None:
@@ -287,9 +293,10 @@ def _picture(known: KnownShapes) -> _Picture:
     edges: list[_Edge] = []
     for lay in order:
         data = _data_sources(lay)
+        lends = next((f for f in OPS[lay.op].fields if f.of_op), None)
         for j, src in enumerate(lay.sources):
             if j >= len(data):
-                kind = "like"
+                kind = "indices" if lends is not None and j == len(data) else "like"
             elif main.get(src) != lay.name:
                 kind = "skip"
             else:
@@ -448,8 +455,8 @@ def dot_source(known: KnownShapes) -> str:
 
     for e in pic.edges:
         attrs: dict[str, str] = {}
-        if e.kind == "like":
-            attrs.update({"style": "dotted", "arrowhead": "odot", "label": "size of", "color": _SKIP_COLOUR})
+        if e.kind in _REFERENCES:
+            attrs.update({"style": "dotted", "arrowhead": "odot", "label": _REFERENCES[e.kind], "color": _SKIP_COLOUR})
         else:
             attrs["label"] = e.shape
             if e.shape == "?":
@@ -545,8 +552,8 @@ def mermaid_source(known: KnownShapes) -> str:
     emit(None, "  ")
     link_styles: list[tuple[int, str]] = []
     for i, e in enumerate(pic.edges):
-        if e.kind == "like":
-            lines.append(f'  {ids[e.src]} -.->|"size of"| {ids[e.dst]}')
+        if e.kind in _REFERENCES:
+            lines.append(f'  {ids[e.src]} -.->|"{_REFERENCES[e.kind]}"| {ids[e.dst]}')
             link_styles.append((i, f"stroke:{_SKIP_COLOUR}"))
         else:
             arrow = "==>" if e.kind == "skip" else "-->"

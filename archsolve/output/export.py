@@ -39,7 +39,7 @@ from archsolve.check.bindings import Why
 from archsolve.errors import InvalidNetwork
 from archsolve.ops.base import Severity
 from archsolve.ops.table import OPS
-from archsolve.ops.torchform import Call, CropLike, Index, Infix, PerAxis, Tensor, Written
+from archsolve.ops.torchform import Call, CropLike, Index, Infix, NNModule, PerAxis, Tensor, Written
 from archsolve.shapes.propagate import LayerResult
 from archsolve.spec.model import Spec
 
@@ -192,6 +192,8 @@ def _arguments(call: Call, tensors: Sequence[str]) -> list[str]:
             return "[" + ", ".join(tensors) + "]"
         if v is Tensor.LIKE_SIZE:  # the layer `like` names comes last among the inputs
             return f"{tensors[-1]}.shape[2:]"
+        if isinstance(v, tuple) and Tensor.BATCH in v:  # a shape that keeps the batch: (x.shape[0], 256, 4, 4)
+            return "(" + ", ".join(f"{tensors[0]}.shape[0]" if d is Tensor.BATCH else _py(d) for d in v) + ")"
         return _py(v)
 
     return [text(v) for v in call.args] + [f"{k}={text(v)}" for k, v in call.keywords]
@@ -325,6 +327,16 @@ def torch_source(report: CheckReport) -> str:
 
     var = {lay.name: var_of(lay.name) for lay in order}
     var["input"] = "x" if in_x("input") else "x_in"
+    # a maxpool whose indices a maxunpool takes returns them too, kept in a variable of their own
+    indices: dict[str, str] = {}
+    for lay in order:
+        how = OPS[lay.op].torch.how
+        if isinstance(how, NNModule) and how.unpool:
+            pool = lay.values[how.unpool]
+            name = local_names[pool] + "_indices"
+            while name in local_names.values():
+                name += "_"
+            indices[pool] = name
 
     # -- header ---------------------------------------------------------------------------------
     title = " ".join((spec.name or cls).split())
@@ -397,6 +409,8 @@ def torch_source(report: CheckReport) -> str:
             continue
         call = written[lay.name]
         assert isinstance(call, Call)
+        if lay.name in indices:
+            call = Call(call.fn, call.args, (*call.keywords, ("return_indices", True)))
         if ("inplace", True) in call.keywords and not _safe_inplace(lay.name, results, readers):
             call = Call(call.fn, call.args, tuple(kw for kw in call.keywords if kw[0] != "inplace"))
             lines.append(f"{ind2}# {lay.name}: inplace dropped, its input is read elsewhere too")
@@ -416,6 +430,11 @@ def torch_source(report: CheckReport) -> str:
         target = var[lay.name]
         srcs = [var[s] for s in runtime_sources(lay.name)]
         shape_note = "# " + _shape(res.shape)
+        how = OPS[lay.op].torch.how
+        if isinstance(how, NNModule) and how.unpool:  # the pool's indices, and the size to give back
+            srcs += [indices[lay.values[how.unpool]], f"output_size={_py(tuple(int(v) for v in res.shape[1:]))}"]
+        if lay.name in indices:
+            target = f"{target}, {indices[lay.name]}"
         if OPS[lay.op].torch.module_for(lay.values):
             lines += _wrap(f"{target} = self.{attrs[lay.name]}(", srcs, ")", ind2, comment=shape_note)
         else:

@@ -147,7 +147,7 @@ def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
 _NO_NAMES: frozenset[str] = frozenset()
 
 
-_SIZED = frozenset({Kind.INT, Kind.AXES, Kind.SIDES})
+_SIZED = frozenset({Kind.INT, Kind.AXES, Kind.SIDES, Kind.DIMS})
 _FIELDS: dict[str, tuple[tuple[str, Kind, int | None, bool], ...]] = {}
 
 
@@ -227,7 +227,7 @@ def _field_value(lay: Layer, name: str, kind: Kind, v: Any, minimum: int | None,
                  spec: Spec) -> Any:
     if kind is Kind.INT and isinstance(v, Expr):
         flat: list[Expr] = [v]
-    elif kind is Kind.AXES and isinstance(v, tuple):
+    elif kind in (Kind.AXES, Kind.DIMS) and isinstance(v, tuple):
         flat = list(v)
     elif kind is Kind.SIDES and isinstance(v, tuple):
         flat = [x for pair in v for x in pair]
@@ -242,7 +242,7 @@ def _field_value(lay: Layer, name: str, kind: Kind, v: Any, minimum: int | None,
         _basic_range(min(ints), minimum, spec, f"{lay.name}.{name}", lay)
     if kind is Kind.INT:
         return ints[0]
-    if kind is Kind.AXES:
+    if kind in (Kind.AXES, Kind.DIMS):
         return tuple(ints)
     return tuple(zip(ints[::2], ints[1::2], strict=True))
 

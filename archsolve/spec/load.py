@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from archsolve.errors import ExprError, Location, SpecError
@@ -150,9 +151,11 @@ class _Loader:
         self.aliases: dict[str, str] = {}
         self.names: set[str] = {"input"}
         self.pending: dict[str, tuple[str, tuple[Any, ...], str]] = {}
+        self.lenders: dict[str, tuple[tuple[Any, ...], str]] = {}  # a borrowing layer's LAYER field: its place
         self.expand_list(layers, ("layers",), prefix="", scope={}, first_source="input", depth=0,
                          group=None, stack=(), visible={})
         self.resolve_sources()
+        self.borrow_fields()
 
         constraints = tuple(self.load_constraints(data.get("constraints") or []))
         minimize = minimize_text = None
@@ -662,8 +665,8 @@ class _Loader:
                    group: str | None, unknown_prefix: str, local: Mapping[str, str]) -> str:
         opdef = OPS[op]
         for key in item:
-            if key not in LAYER_KEYS and key not in opdef.field_map:
-                options = [*opdef.field_map, *LAYER_KEYS]
+            if key not in LAYER_KEYS and (key not in opdef.field_map or opdef.field_map[key].borrowed):
+                options = [*(f.name for f in opdef.fields if not f.borrowed), *LAYER_KEYS]
                 raise self.err(f"{op} has no field {key!r}{suggest(str(key), options)}", (*ipath, key),
                                f"{label}.{key}")
         values: dict[str, Any] = {}
@@ -672,6 +675,8 @@ class _Loader:
         for f in opdef.fields:
             fpath = (*ipath, f.name)
             fname = f"{label}.{f.name}"
+            if f.borrowed:
+                continue  # copied from the layer a LAYER field names, once every layer is known
             if f.name in item:
                 values[f.name] = self.field_value(f, item[f.name], fpath, fname, scope, unknown_prefix, label, op)
                 written[f.name] = f.name
@@ -686,6 +691,8 @@ class _Loader:
             if f.kind is Kind.LAYER and values[f.name] is not None:
                 extra.append(self.ref(values[f.name], fpath, fname, local))
                 values[f.name] = extra[-1]
+                if f.of_op:
+                    self.lenders[name] = (fpath, fname)
         if op == "upsample" and sum(values.get(k) is not None for k in ("scale", "size", "like")) != 1:
             raise self.err("upsample needs exactly one of 'scale', 'size' or 'like' (a layer)", ipath, label)
         if op == "crop" and (values.get("like") is None) == (values.get("amount") is None):
@@ -741,6 +748,8 @@ class _Loader:
             return raw
         one: dict[str, Any] = dict(scope=scope, minimum=f.minimum, domain=f.domain, layer=unknown_prefix,
                                    base=f.name)
+        if kind is Kind.DIMS:
+            return self.dims_value(raw, path, fname, one)
         if kind is Kind.INT:
             if isinstance(raw, list):
                 raise self.err("expected one integer, got a list", path, fname)
@@ -787,6 +796,51 @@ class _Loader:
                                axis=None if isinstance(raw, list) else i, **one)
                 out.append((v, v))
         return tuple(out)
+
+    def dims_value(self, raw: Any, path: tuple[Any, ...], fname: str, one: dict[str, Any]) -> tuple[Expr, ...]:
+        """A whole shape (reshape's): [C, *spatial] or [features], each entry a value; one may
+        be a written -1.  No '?': every size follows from the input and the other entries."""
+        axes = ", ".join(("C", *AXIS_NAMES[self.ndim]))
+        if not isinstance(raw, list) or len(raw) not in (1, self.ndim + 1):
+            got = f"{len(raw)} values" if isinstance(raw, list) else _type_name(raw)
+            raise self.err(f"expected a shape: [{axes}] or [features], got {got}", path, fname)
+        out = []
+        for i, v in enumerate(raw):
+            if v == UNKNOWN:
+                raise self.err("a shape takes no '?': its sizes follow from the input; write -1 for the one "
+                               "entry to work out", (*path, i), f"{fname}[{i}]")
+            e = self.value(v, (*path, i), f"{fname}[{i}]", unknown="", **{**one, "minimum": None})
+            if isinstance(e, Num) and e.value < 1 and e.value != -1:
+                raise self.err(f"must be positive, or -1 for the entry to work out, got {e.value}", (*path, i),
+                               f"{fname}[{i}]")
+            out.append(e)
+        minus = [i for i, e in enumerate(out) if isinstance(e, Num) and e.value == -1]
+        if len(minus) > 1:
+            raise self.err(f"only one entry may be -1 (torch works out one size), got -1 at {minus[0]} and {minus[1]}",
+                           (*path, minus[1]), f"{fname}[{minus[1]}]")
+        return tuple(out)
+
+    def borrow_fields(self) -> None:
+        """Copy the fields a layer borrows from the layer a LAYER field names (a maxunpool's
+        kernel, stride, padding and dilation are its maxpool's), and read that layer's input
+        too where the field says so (the size a maxunpool gives back)."""
+        by_name = {lay.name: lay for lay in self.layers}
+        for k, lay in enumerate(self.layers):
+            if lay.name not in self.lenders:
+                continue
+            path, fname = self.lenders[lay.name]
+            f = next(f for f in OPS[lay.op].fields if f.of_op)
+            lender = by_name.get(lay.sources[-1])
+            if lender is None or lender.op != f.of_op:
+                what = f"a {lender.op}" if lender is not None else "the network's input"
+                raise self.err(f"{lay.op} takes the indices of a {f.of_op}, but {lay.refs[-1]!r} is {what}",
+                               path, fname)
+            if self.semantics is Semantics.TF:
+                raise self.err(f"{lay.op} is torch's (MaxUnpool): there is none with semantics: tf", path, fname)
+            values = {**lay.values, f.name: lender.name, **{b: lender.values[b] for b in f.borrows}}
+            extra = (lender.sources[0],) if f.reads_input else ()
+            self.layers[k] = replace(lay, values=values, sources=(*lay.sources, *extra),
+                                     refs=(*lay.refs, *(lender.refs[:1] if f.reads_input else ())))
 
     def resolve_sources(self) -> None:
         """Turn forward references into layer names, or report them as dangling."""

@@ -64,6 +64,8 @@ def _field(f: FieldDef) -> dict[str, Any]:
         out = {"$ref": "#/$defs/axes"}
     elif f.kind is Kind.SIDES:
         out = {"$ref": "#/$defs/sides"}
+    elif f.kind is Kind.DIMS:
+        out = {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 1, "maxItems": 4}
     else:
         out = {"$ref": "#/$defs/value"}
     notes = []
@@ -86,7 +88,8 @@ def _layer(op: str, name: str) -> dict[str, Any]:
                              "from": {"$ref": "#/$defs/from"}, "repeat": {"$ref": "#/$defs/repeat"},
                              "comment": {"type": "string"}}
     for f in d.fields:
-        props[f.name] = _field(f)
+        if not f.borrowed:
+            props[f.name] = _field(f)
     required = ["op", *(f.name for f in d.fields if f.default is REQUIRED)]
     return {"type": "object", "title": f"{name} ({d.torch})" if d.torch else name, "properties": props,
             "required": required, "additionalProperties": False}
@@ -145,6 +148,7 @@ _KIND_TEXT = {
     Kind.INT: "integer value", Kind.AXES: "value, or one per spatial axis", Kind.SIDES:
     "amount per side: one value, one per axis, or [before, after] per axis", Kind.CHOICE: "one of",
     Kind.BOOL: "true / false", Kind.NUMBER: "number", Kind.LAYER: "layer name",
+    Kind.DIMS: "a shape: one value per dimension, one of them may be -1",
 }
 
 
@@ -173,6 +177,8 @@ def reference_markdown() -> str:
             continue
         lines += ["| field | kind | default | `\"?\"` ranges over |", "|---|---|---|---|"]
         for f in d.fields:
+            if f.borrowed:
+                continue
             kind = _KIND_TEXT[f.kind] + (f": {', '.join(f.choices)}" if f.choices else "")
             if f.words:
                 kind += f", or {' / '.join(f.words)}"
@@ -185,5 +191,8 @@ def reference_markdown() -> str:
                     else str(f.default)
             dom = f"{f.domain[0]} .. {f.domain[1]}" if f.domain else "—"
             lines.append(f"| `{f.name}` | {kind} | {default} | {dom} |")
+        for f in d.fields:
+            if f.borrows:
+                lines += ["", f"`{'`, `'.join(f.borrows)}`: those of the {f.of_op} that `{f.name}` names."]
         lines.append("")
     return "\n".join(lines)

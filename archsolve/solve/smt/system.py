@@ -570,7 +570,7 @@ def attribute_terms(system: System) -> dict[str, Expr]:
     return out
 
 
-_SIZED = frozenset({Kind.INT, Kind.AXES, Kind.SIDES})
+_SIZED = frozenset({Kind.INT, Kind.AXES, Kind.SIDES, Kind.DIMS})
 
 
 def _leaves(v: Any) -> list[Any]:
