@@ -37,7 +37,23 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from archsolve.errors import EncodingLimit
-from archsolve.lang.expr import Bin, Value, both, cdiv, either, eq, fdiv, ge, gt, ite, le, lift, lt, vmax, vmin
+from archsolve.lang.expr import (
+    Bin,
+    Value,
+    both,
+    cdiv,
+    either,
+    eq,
+    fdiv,
+    ge,
+    gt,
+    ite,
+    le,
+    lift,
+    lt,
+    vmax,
+    vmin,
+)
 from archsolve.ops.base import AXIS_NAMES, EMPTY, Args, Req, Severity, Shape, Window
 
 
