@@ -266,30 +266,9 @@ def test_mul_broadcasts_as_torch(case: tuple[list[int], list[dict[str, Any]]]) -
     compare(*case)
 
 
-def _every_window_reads_input(shape: list[int], pool: dict[str, Any]) -> bool:
-    """Whether every window of the pool has a tap on the real input (not only on padding).
-
-    A dilated window can straddle a small input, its taps all in the padding: torch's maxpool
-    then gives an index outside the input, which its maxunpool refuses.  archsolve does not
-    catch that yet (docs/semantics.md), so such pools are left out here."""
-    nd = len(shape) - 1
-    for i, n in enumerate(shape[1:]):
-        k, s, p = pool["kernel"][i], pool["stride"][i], pool["padding"][i]
-        d = pool.get("dilation", [1] * nd)[i]
-        span = d * (k - 1) + 1
-        m = (n + 2 * p - span + (s - 1 if pool.get("ceil_mode") else 0)) // s + 1
-        if pool.get("ceil_mode") and (m - 1) * s >= n + p:
-            m -= 1
-        for j in range(max(m, 0)):
-            if not any(0 <= j * s - p + d * t < n for t in range(k)):
-                return False
-    return True
-
-
 @_settings(300)
 @given(unpool_case())
 def test_maxunpool_matches_torch(case: tuple[list[int], list[dict[str, Any]]]) -> None:
-    hypothesis.assume(_every_window_reads_input(case[0], case[1][0]))
     compare(*case)
 
 

@@ -281,7 +281,7 @@ def conv_holes(n: int, k: int, s: int, pl: int, d: int, m: int) -> int:
 
 
 def _holes(args: Args, req: Req, axes: Sequence[tuple[Value, ...]], what: str,
-           count: Callable[[int, int, int, int, int, int], int]) -> None:
+           count: Callable[[int, int, int, int, int, int], int], note: str = "") -> None:
     """Output positions no input reaches (a transposed conv's gaps, a conv window on padding
     only): a warning, or an error where the spec forbids holes (``exact: true``, ``holes: false``).
     ``axes``: per spatial axis the input size, kernel, stride, padding (left, and for a
@@ -298,8 +298,8 @@ def _holes(args: Args, req: Req, axes: Sequence[tuple[Value, ...]], what: str,
         elif count is conv_holes and _is1(d):  # the first window reaches 0, the last starts by n - 1
             c = both(le(p, k - 1), le((m - 1) * s - p, x - 1))
         elif not _ints(k, s, p, extra, d):
-            raise EncodingLimit(f"forbidding holes in a {what} whose kernel, stride or padding is given by an "
-                                "expression is not supported")
+            raise EncodingLimit(f"{args.name} ({what}): forbidding holes needs the kernel, stride, padding and "
+                                "dilation as numbers, not expressions")
         else:
             c = _by_size(x, functools.partial(_no_holes, what=what, fields=(k, s, p, extra, d), count=count,
                                               ceil=bool(args.get("ceil_mode"))),
@@ -320,7 +320,7 @@ def _holes(args: Args, req: Req, axes: Sequence[tuple[Value, ...]], what: str,
             if lost:
                 counts.append(f"{lost} on {ax}")
                 details.append(f"on {ax} {lost} of the {m} output positions " + _hole_reason(what, k, s, p, extra, d))
-        return f"{what} leaves holes that no input reaches ({', '.join(counts)}): " + "; ".join(details)
+        return f"{what} leaves holes that no input reaches ({', '.join(counts)}): " + "; ".join(details) + note
 
     req.need(cond, "holes", "kernel", message, severity=Severity.WARNING if allowed else Severity.ERROR)
 
@@ -970,6 +970,13 @@ def maxunpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         req.need(same, "unpool-indices", "indices",
                  lambda: (f"maxunpool takes {pool}'s indices, shaped {_fmt(pooled)}, but its input is {_fmt(x)} "
                           "(torch needs the two alike)"), fatal=True)
+    # a window on padding only (a dilated pool's taps straddling a small input) gives an index
+    # outside the input, which torch's unpool refuses
+    _holes(args.with_values({"_holes": False}), req,
+           [(before[i + 1], args["kernel"][i], args["stride"][i], args["padding"][i], args["padding"][i],
+             args["dilation"][i], pooled[i + 1]) for i in range(args.ndim)],
+           f"the maxpool {pool} whose indices maxunpool takes", conv_holes,
+           note="; their indices lie outside the input, which torch's maxunpool refuses")
     size = args.get("size")
     out = (x[0], *(size if size is not None else before[1:]))
     for i, ax in enumerate(_axes(args)):
