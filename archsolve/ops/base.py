@@ -83,7 +83,10 @@ Message = Callable[[], str]
 
 
 class Req(Protocol):
-    """Receives an op's validity conditions."""
+    """Receives an op's validity conditions.  ``warns``: whether it keeps warnings at all; a
+    rule may skip working out a warning's condition for one that does not (a search)."""
+
+    warns: bool
 
     def need(self, cond: Value, rule: str, field: str, message: Message, *,
              fatal: bool = False, severity: Severity = Severity.ERROR) -> None: ...
@@ -102,6 +105,7 @@ class Collect:
     """A :class:`Req` for concrete ints: records every false condition."""
 
     __slots__ = ("failures",)
+    warns = True
 
     def __init__(self) -> None:
         self.failures: list[Failure] = []
@@ -125,6 +129,8 @@ class Record:
     The solver turns ``conditions`` into Z3 assertions, each labelled by layer, rule and field.
     """
 
+    warns = True
+
     def __init__(self) -> None:
         self.conditions: list[tuple[Value, Failure]] = []
 
@@ -135,6 +141,8 @@ class Record:
 
 class Ignore:
     """A :class:`Req` that drops every condition (used to explain arithmetic)."""
+
+    warns = False
 
     def need(self, cond: Value, rule: str, field: str, message: Message, *,
              fatal: bool = False, severity: Severity = Severity.ERROR) -> None:

@@ -172,9 +172,7 @@ def _ints(*values: Value) -> bool:
 
 
 def _no_drop(x: Value, k: Value, s: Value, pl: Value, pr: Value, d: Value, ceil: bool, m: Value) -> Value:
-    """No real position is left unread on this axis: as a bool on ints, or a condition."""
-    if _ints(x, k, s, pl, d, m):
-        return dropped(x, k, s, pl, d, m) == 0
+    """No real position is left unread on this axis, as a condition on symbols."""
     if _is1(d):  # the last position is read iff the latest window starting at or before it reaches it
         q = x - 1 + pl
         return le(q - vmin(fdiv(q, s), m - 1) * s, k - 1)
@@ -195,14 +193,19 @@ def _drops(args: Args, req: Req, axes: Sequence[tuple[Value, Value, Value, Value
     read): an error under ``exact``, a warning otherwise.  ``axes``: per spatial axis the
     input size, kernel, stride, left and right padding, dilation and output size."""
     exact = bool(args.get("_exact", False))
+    if not exact and not req.warns:
+        return
     ceil = bool(args.get("ceil_mode"))
     cond: Value = True
     for x, k, s, pl, pr, d, m in axes:
         if isinstance(m, int) and m < 1:
             return  # no output: the layer is invalid already
-        if not exact and not _ints(x, k, s, pl, d, m):
+        if _ints(x, k, s, pl, d, m):
+            c: Value = dropped(x, k, s, pl, d, m) == 0
+        elif not exact:
             continue  # a warning only: the solver states errors
-        c = _no_drop(x, k, s, pl, pr, d, ceil, m)
+        else:
+            c = _no_drop(x, k, s, pl, pr, d, ceil, m)
         if c is not True:
             cond = both(cond, c)
     if cond is True:
@@ -287,6 +290,8 @@ def _holes(args: Args, req: Req, axes: Sequence[tuple[Value, ...]], what: str,
     ``axes``: per spatial axis the input size, kernel, stride, padding (left, and for a
     deconv output_padding last), dilation and output size."""
     allowed = args.get("_holes", True)
+    if allowed and not req.warns:
+        return
     cond: Value = True
     for x, k, s, p, extra, d, m in axes:
         if isinstance(m, int) and m < 1:

@@ -42,6 +42,7 @@ class _Valid:
     """A Req that only remembers whether an error-severity condition failed."""
 
     __slots__ = ("bad",)
+    warns = False
 
     def __init__(self) -> None:
         self.bad = False
