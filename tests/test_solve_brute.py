@@ -2,7 +2,7 @@
 
 The oracle here is independent of the solver: it enumerates the cartesian product of every
 unknown's domain (the domains are written out in this file, including the dependent
-defaults of docs/spec-format.md: conv/deconv padding 0..kernel-1, pool padding 0..kernel//2,
+defaults of docs/spec-format.md: conv/deconv padding 0..dilation*(kernel-1), pool padding 0..kernel//2,
 output_padding 0..max(stride, dilation)-1) and keeps the assignments for which plain
 propagation (``archsolve.propagate``, the rule evaluation ``check`` uses, constraints
 included) finds no error. The solver is a separate Z3 encoding, so agreement of the two
@@ -311,8 +311,13 @@ def solution_keys(doc: Mapping[str, Any], names: Sequence[str]) -> list[tuple[in
 
 
 # dependent default domains (docs/spec-format.md), for one layer's scalar field values
-def conv_padding(kernel: str | int) -> Callable[[Mapping[str, int]], range]:
-    return lambda v: range(0, (v[kernel] if isinstance(kernel, str) else kernel))  # 0..kernel-1
+def conv_padding(kernel: str | int, dilation: str | int = 1) -> Callable[[Mapping[str, int]], range]:
+    def dom(v: Mapping[str, int]) -> range:
+        k = v[kernel] if isinstance(kernel, str) else kernel
+        d = v[dilation] if isinstance(dilation, str) else dilation
+        return range(0, d * (k - 1) + 1)  # 0..dilation*(kernel-1)
+
+    return dom
 
 
 def pool_padding(kernel: str | int) -> Callable[[Mapping[str, int]], range]:
@@ -788,9 +793,25 @@ CASES: list[Case] = [
             ],
             "constraints": ["c2.L == 3"],
         },
-        {"c1.kernel": r(1, 4), "c1.dilation": r(1, 4), "c1.padding": conv_padding("c1.kernel"),
+        {"c1.kernel": r(1, 4), "c1.dilation": r(1, 4), "c1.padding": conv_padding("c1.kernel", "c1.dilation"),
          "c2.dilation": r(1, 4)},
         accept=lambda sh, v: sh["c2"][1] == 3,
+    ),
+    Case(
+        # DeepLab's ASPP: dilated 3x3 convs keeping the size need padding = dilation, past
+        # kernel - 1 (the default domain is 0..dilation*(kernel-1))
+        "aspp-dilated-same",
+        {
+            "input": [2, 13, 13],
+            "layers": [
+                {"name": "b1", "op": "conv", "out": 2, "kernel": 3, "dilation": 6, "padding": "?", "from": "input"},
+                {"name": "b2", "op": "conv", "out": 2, "kernel": 3, "dilation": "?", "padding": "?", "from": "input"},
+                {"name": "cat", "op": "concat", "from": ["b1", "b2"]},
+            ],
+            "constraints": ["cat.shape == [4, 13, 13]"],
+        },
+        {"b2.dilation": r(1, 4), "b1.padding": conv_padding(3, 6), "b2.padding": conv_padding(3, "b2.dilation")},
+        accept=lambda sh, v: sh["cat"] == (4, 13, 13),
     ),
     Case(
         "deconv-output-padding",
@@ -876,7 +897,7 @@ CASES: list[Case] = [
             ],
             "constraints": ["p.L >= 2 and p.L <= 4", "c2.L % 2 == 0 or c1.L == 20"],
         },
-        {"k": [1, 3, 5, 7], "s": r(1, 3), "c2.padding": lambda v: range(0, max(v["k"] - 2, 1)),
+        {"k": [1, 3, 5, 7], "s": r(1, 3), "c2.padding": lambda v: range(0, (v["s"] + 1) * (max(v["k"] - 2, 1) - 1) + 1),
          "p.stride": r(1, 4)},
         accept=lambda sh, v: 2 <= sh["p"][1] <= 4 and (sh["c2"][1] % 2 == 0 or sh["c1"][1] == 20),
     ),
@@ -1368,7 +1389,7 @@ def chains(draw: Any) -> dict[str, Any]:
             dependent.append(fname)
             budget[0] = max(1, budget[0] // 2)
         for fname in dependent:  # once every field of the layer is written
-            needs = ("kernel",) if fname == "padding" else ("stride", "dilation")
+            needs = ("kernel", "dilation") if fname == "padding" else ("stride", "dilation")
             if any(isinstance(lay.get(n), list) for n in needs):
                 # the contract does not say what one padding "?" ranges over when the kernel
                 # differs per axis: use a var with an explicit domain instead
@@ -1408,12 +1429,12 @@ def _scalar_of(lay: Mapping[str, Any], name: str, fname: str, default: int) -> C
 
 def _dependent_domain(lay: Mapping[str, Any], name: str, op: str, fname: str) -> Domain:
     if fname == "padding":
-        if isinstance(lay.get("kernel"), list):
-            raise AssertionError("no per-axis kernel here")
-        k = _scalar_of(lay, name, "kernel", 1)
+        if isinstance(lay.get("kernel"), list) or isinstance(lay.get("dilation"), list):
+            raise AssertionError("no per-axis kernel or dilation here")
+        k, d = _scalar_of(lay, name, "kernel", 1), _scalar_of(lay, name, "dilation", 1)
         if op in ("maxpool", "avgpool"):
             return lambda v: range(0, k(v) // 2 + 1)
-        return lambda v: range(0, k(v))
+        return lambda v: range(0, d(v) * (k(v) - 1) + 1)
     assert fname == "output_padding"
     s, d = _scalar_of(lay, name, "stride", 1), _scalar_of(lay, name, "dilation", 1)
     return lambda v: range(0, max(s(v), d(v)))
