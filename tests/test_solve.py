@@ -536,7 +536,7 @@ vars: {N: {min: 4, max: 6}}
 layers:
   - {name: a, op: conv, out: 1, kernel: 3}
 constraints: [a.L == 9]
-""", "with the domains given, a.L can only be 2..4, but a.L == 9 needs 9"),
+""", "a cannot meet a.L == 9; from 4..6 at a's input, a.L can only be 2..4, but a.L == 9 needs 9"),
 ]
 
 

@@ -1452,11 +1452,16 @@ def hyp_dir() -> Iterator[Path]:
 
 def _assert_relaxation_holds(spec: dict[str, Any], relax: dict[str, Any], folder: Path) -> None:
     """An offered relaxation, checked apart from solve: the spec edited as offered (overrides
-    dropped, or a written value made "?"), with the offered values, is valid and meets its
-    constraints."""
+    dropped, default domains widened, or a written value made "?"), with the offered values,
+    is valid and meets its constraints, and each value lies in its widened domain."""
     relaxed = json.loads(json.dumps(spec))
     for name in relax.get("remove", []):
         del relaxed["domains"][name.removeprefix("domains.")]
+    assert [f"domains.{f}" for f in relax.get("domains", {})] == relax.get("widen", [])
+    for fname, dom in relax.get("domains", {}).items():
+        relaxed.setdefault("domains", {})[fname] = dom
+        widened = [v for u, v in relax["values"].items() if re.search(rf"\.{fname}(\[\d\])*$", u)]
+        assert widened and all(dom["min"] <= v <= dom["max"] for v in widened) and dom["max"] in widened, relax
     if "domains" in relaxed and not relaxed["domains"]:
         del relaxed["domains"]
     axes = {1: "L", 2: "HW", 3: "DHW"}[len(relaxed["input"]) - 1]
