@@ -1290,6 +1290,7 @@ OP_FIELDS = {
     "upsample": ("scale",),
 }
 DEPENDENT = {"padding", "output_padding"}  # fields whose default domain depends on others
+DEFAULT_RANGES = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}  # docs/spec-format.md
 
 
 MAX_ASSIGNMENTS = 3000  # per generated chain (the brute force's cost)
@@ -1326,6 +1327,9 @@ def chains(draw: Any) -> dict[str, Any]:
     cin = draw(st.integers(1, 3))
     n_layers = draw(st.integers(2, 4))
     global_domains: dict[str, list[int]] = {}  # the spec's domains: (one per field name)
+    # now and then a field keeps its default domain (no domains: entry): a conflict may then
+    # be offered a widening of it, checked like every relaxation
+    defaults = [f for f in sorted(DEFAULT_RANGES) if draw(st.integers(0, 5)) == 0]
     use_dep_default = {f: draw(st.booleans()) for f in DEPENDENT}  # leave padding etc. to its default
     layers: list[dict[str, Any]] = []
     for i in range(n_layers):
@@ -1368,7 +1372,10 @@ def chains(draw: Any) -> dict[str, Any]:
                 domains[var] = vals
                 continue
             if not dependent_default and fname not in global_domains:
-                global_domains[fname] = _small_range(draw, fname, budget)
+                if fname in defaults:
+                    global_domains[fname] = list(r(*DEFAULT_RANGES[fname]))
+                else:
+                    global_domains[fname] = _small_range(draw, fname, budget)
             if how == "axes":
                 k = draw(st.integers(0, ndim - 1))  # one axis unknown, the other fixed (or both)
                 both = draw(st.booleans())
@@ -1406,8 +1413,9 @@ def chains(draw: Any) -> dict[str, Any]:
         spec["exact"] = True
     if vars_:
         spec["vars"] = vars_
-    if global_domains:
-        spec["domains"] = {f: {"min": v[0], "max": v[-1]} for f, v in global_domains.items()}
+    written = {f: {"min": v[0], "max": v[-1]} for f, v in global_domains.items() if f not in defaults}
+    if written:
+        spec["domains"] = written
     spec["layers"] = layers
     return {"spec": spec, "domains": domains, "ndim": ndim,
             "target_mode": draw(st.sampled_from(["valid", "random"])),
@@ -1532,6 +1540,7 @@ def test_random_chains_match_brute_force(chain: dict[str, Any], hyp_dir: Path) -
             offered = (doc["conflict"] or {}).get("relaxations", [])
             hypothesis.event(f"unsat, {engine}: relaxations offered: {len(offered)}")
             for relax in offered:
+                hypothesis.event(f"relaxation: {next(k for k in ('remove', 'widen', 'open') if k in relax)}")
                 _assert_relaxation_holds(spec, relax, hyp_dir)
             continue
         assert code == 0 and doc["status"] == "sat", (engine, doc)

@@ -28,9 +28,10 @@ Example::
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from archsolve.errors import ArchsolveError, SolverBug
@@ -168,7 +169,7 @@ def _numbers(e: Expr) -> Iterator[int]:
     """Every number written in an expression."""
     if isinstance(e, Num):
         yield e.value
-    for f in fields(e):  # type: ignore[arg-type]
+    for f in dataclasses.fields(e):  # type: ignore[arg-type]
         v = getattr(e, f.name)
         for x in v if isinstance(v, tuple) else (v,):
             if isinstance(x, Expr):
@@ -189,7 +190,7 @@ def _widen_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
         far = widest(spec, hi)
 
         def change(data: dict[str, Any], field: str = field, lo: int = lo, far: int = far) -> None:
-            data.setdefault("domains", {})[field] = {"min": lo, "max": far}
+            data["domains"] = {**(data.get("domains") or {}), field: {"min": lo, "max": far}}  # `domains:` may be empty
 
         yield _Try(edit={"widen": [f"domains.{field}"]}, was={field: " or ".join(sorted(set(doms[field].values())))},
                    change=change, what="", widened=(field, lo))

@@ -22,7 +22,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from archsolve.errors import SpecError
 from archsolve.lang.expr import Bin, Expr, ListExpr, Name, Num
@@ -100,7 +100,7 @@ def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> Con
                 if values:
                     parts.append(f"without {c.text}, {n} can only be {', '.join(map(str, values))}")
     for label in layers:
-        joined = _joined(problem, system, terms, label, without(label))
+        joined = _joined(problem, system, terms, label, without)
         if joined:
             parts.append(f"{context}{joined}")
         for f in system.facts:
@@ -131,10 +131,10 @@ def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> Con
 
 
 def _joined(problem: Z3Problem, system: System, terms: Mapping[str, Expr], label: str,
-            assumed: Sequence[str]) -> str:
-    """For a merge in a conflict: the sizes each input can have under the labels ``assumed``
-    (``cat joins e1 at 64x64 and up at 32..42 x 32..42``), or "" (not a merge, or nothing
-    to say)."""
+            without: Callable[[str], Sequence[str]]) -> str:
+    """For a merge in a conflict: the sizes each input can have under the labels
+    ``without(label)`` (``cat joins e1 at 64x64 and up at 32..42 x 32..42``), or "" (not a
+    merge, or nothing to say)."""
     spec = system.spec
     try:
         lay = spec.layer(label)
@@ -144,7 +144,7 @@ def _joined(problem: Z3Problem, system: System, terms: Mapping[str, Expr], label
         return ""
     seen = []
     for src in lay.refs or lay.sources:
-        sizes = _sizes(problem, [terms.get(f"{src}.{ax}") for ax in spec.axis_names], assumed)
+        sizes = _sizes(problem, [terms.get(f"{src}.{ax}") for ax in spec.axis_names], without(label))
         if not sizes:
             return ""
         seen.append(f"{src} at {sizes}")

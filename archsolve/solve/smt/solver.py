@@ -528,7 +528,7 @@ class Z3Problem:
             return (0, 0) if label == "input" or label.startswith("vars.") else (2, 0)
 
         others = sorted((n for n in self.labels if n not in kept and n not in leave), key=lateness)
-        while True:
+        while self.deadline is None or time.monotonic() < self.deadline:
             res = self._run(*(self.labels[n] for n in (*kept, *others)))
             if res == z3.sat:
                 return [*kept, *others]
@@ -539,6 +539,7 @@ class Z3Problem:
             if latest is None:
                 return list(kept)
             others.remove(latest)
+        return list(kept)
 
     def values_of(self, e: Expr, assumed: Sequence[str], limit: int = 12) -> list[int] | None:
         """Every value ``e`` can take under the labels ``assumed`` (:meth:`holding`), when at
