@@ -55,9 +55,9 @@ def val(slot: Slot, assign: dict[str, int]) -> int:
     return assign[slot.name] if isinstance(slot, Unknown) else slot
 
 
-def below(kernel: Slot) -> Callable[[dict[str, int]], range]:
-    """The default padding domain: 0 .. kernel - 1."""
-    return lambda a: range(val(kernel, a))
+def below(kernel: Slot, dilation: Slot = 1) -> Callable[[dict[str, int]], range]:
+    """The default padding domain: 0 .. dilation * (kernel - 1)."""
+    return lambda a: range(val(dilation, a) * (val(kernel, a) - 1) + 1)
 
 
 @dataclass(eq=False)
@@ -277,7 +277,7 @@ def search(net: Net, mode: str, weights: dict[str, int] | None = None, budget: f
 
 # -- the benchmark's networks -------------------------------------------------------------------
 # Default domains of archsolve's "?" (docs/spec-format.md): kernel 1..11, stride 1..4, dilation 1..4,
-# conv/deconv padding 0..kernel-1.
+# conv/deconv padding 0..dilation*(kernel-1).
 KERNEL = range(1, 12)
 STRIDE = range(1, 5)
 DILATION = range(1, 5)
@@ -372,9 +372,9 @@ def chain12() -> Net:
     net = Net([3, 32, 32])
     chans = [16, 32, 32, 64, 64, 32, 32, 16, 16, 32, 32, 3]
     for i in range(1, 13):
-        k = Unknown(f"l{i}.kernel", KERNEL)
-        kw = dict(kernel=k, stride=Unknown(f"l{i}.stride", STRIDE), dilation=Unknown(f"l{i}.dilation", DILATION),
-                  padding=Unknown(f"l{i}.padding", below(k)))
+        k, d = Unknown(f"l{i}.kernel", KERNEL), Unknown(f"l{i}.dilation", DILATION)
+        kw = dict(kernel=k, stride=Unknown(f"l{i}.stride", STRIDE), dilation=d,
+                  padding=Unknown(f"l{i}.padding", below(k, d)))
         (net.deconv if 5 <= i <= 8 else net.conv)(f"l{i}", chans[i - 1], **kw)
     net.require(lambda s, a: s["l4"][1] == 16, after="l4")
     net.require(lambda s, a: s["l8"][1] == 64, after="l8")

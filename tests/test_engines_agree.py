@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import event as hypothesis_event
@@ -172,7 +173,9 @@ class _Builder:
             if self.chance(1, 4):
                 lay["dilation"] = self.scalar("dilation", [1, 2], 1, 2)
             pick = self.draw(st.sampled_from(["default", "?", "fixed"]))
-            if pick == "?" and self.spend(self._widest(lay["kernel"], "kernel")):
+            # the default domain 0..dilation * (kernel - 1), at its widest
+            reach = self._widest(lay.get("dilation", 1), "dilation") * (self._widest(lay["kernel"], "kernel") - 1)
+            if pick == "?" and self.spend(reach + 1):
                 lay["padding"] = "?"
                 self.tags.add("? padding")
             elif pick == "fixed":
@@ -593,3 +596,41 @@ def test_minimize_naming_the_var_it_is_tied_to() -> None:
     for engine in ENGINES:
         result = solve_spec(spec, engine=engine, minimize="0 - H")
         assert (result.solutions[0].values, result.solutions[0].objective) == ({"H": 3}, -3)
+
+
+# A conv padding's default domain is 0..dilation * (kernel - 1) (docs/spec-format.md): a
+# domain over a field that is itself a "?" or a var (here the dilation), which the search
+# bounds once the dilation is chosen and Z3 as a labelled fact.  DeepLab's ASPP keeps the
+# size with padding = dilation, beyond the kernel.
+DILATED_SAME = [
+    ("literal-dilations", """\
+input: [2, 13]
+layers:
+  - {name: a, op: conv, out: 1, kernel: 3, dilation: 6, padding: "?", from: input}
+  - {name: b, op: conv, out: 1, kernel: 3, dilation: 4, padding: "?", from: input}
+  - {name: m, op: add, from: [a, b]}
+constraints: [m.L == 13]
+""", 1, {"a.padding": 6, "b.padding": 4}),
+    ("question-mark-dilation", """\
+input: [1, 9, 9]
+layers:
+  - {name: a, op: conv, out: 1, kernel: 3, dilation: "?", padding: "?"}
+constraints: [a.H == 9, a.dilation >= 3]
+""", 2, {"a.dilation": 3, "a.padding": 3}),
+    ("var-dilation-and-kernel", """\
+input: [1, 11]
+vars: {d: {min: 4, max: 5}}
+layers:
+  - {name: a, op: conv, out: 1, kernel: "?", dilation: d, padding: "?"}
+  - {name: b, op: deconv, out: 1, kernel: 2, dilation: d, padding: "?"}
+constraints: [a.L == 11, b.L == 12, a.kernel >= 2]
+""", 5, {"a.kernel": 3, "a.padding": 5, "b.padding": 2, "d": 5}),
+]
+
+
+@pytest.mark.parametrize(("text", "count", "best"), [c[1:] for c in DILATED_SAME], ids=[c[0] for c in DILATED_SAME])
+def test_a_padding_domain_over_the_dilation(text: str, count: int, best: dict[str, int]) -> None:
+    assert check_spec(text) > 0
+    for engine in ENGINES:
+        assert len(solve_spec(load_text(text), engine=engine, all_solutions=True).solutions) == count
+        assert solve_spec(load_text(text), engine=engine).solutions[0].values == best

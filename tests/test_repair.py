@@ -94,6 +94,14 @@ layers:
   - {name: p, op: pad, amount: 3, from: input}
   - {name: m, op: add, from: [p, c]}
 """, [{"c.kernel": 7, "c.padding": 6}]),
+    # a dilated conv's padding ranges over 0..dilation * (kernel - 1): the "same" padding 6
+    # of a 3x3 conv with dilation 6 (DeepLab's ASPP) is a repair
+    ("dilated-padding", """
+input: [8, 32, 32]
+layers:
+  - {name: b, op: conv, out: 8, kernel: 3, dilation: 6, padding: 1, from: input}
+  - {name: m, op: add, from: [b, input]}
+""", [{"b.padding": 6}, {"b.dilation": 1}]),
     # the other branch's channel count, far from the nearest values
     ("channels-of-the-other-branch", """
 input: [16, 32, 32]
@@ -151,3 +159,16 @@ layers:
 """
     report = check_spec(load_text(text))
     assert {"block:res/a.padding": 1} in [r["changes"] for r in report.repairs]
+
+
+def test_a_padding_follows_a_dilation_given_as_a_var() -> None:
+    """The padding's domain 0..dilation * (kernel - 1) is worked out with the var's value."""
+    text = """
+input: [8, 32, 32]
+vars: {d: {min: 1, max: 20}}
+layers:
+  - {name: b, op: conv, out: 8, kernel: 3, dilation: d, padding: 1, from: input}
+  - {name: m, op: add, from: [b, input]}
+"""
+    report = check_spec(load_text(text), given={"d": 12})
+    assert [r["changes"] for r in report.repairs] == [{"b.padding": 12}]

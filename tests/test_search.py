@@ -2,7 +2,7 @@
 
 The oracle is a tiny brute force written here: the cartesian product of every unknown's
 domain -- written out in this file from docs/spec-format.md, dependent defaults included
-(conv/deconv padding 0..kernel-1, pool padding 0..kernel//2, output_padding
+(conv/deconv padding 0..dilation*(kernel-1), pool padding 0..kernel//2, output_padding
 0..max(stride, dilation)-1) -- each assignment checked by plain propagation
 (``archsolve.propagate``, constraints included), which shares nothing with the search's walk.
 
@@ -63,9 +63,9 @@ def _get(v: Mapping[str, int], x: str | int) -> int:
     return v[x] if isinstance(x, str) else x
 
 
-def conv_padding(*kernels: str | int) -> Callable[[Mapping[str, int]], range]:
-    """0..kernel-1 on every axis the padding stands on (one kernel per axis)."""
-    return lambda v: range(0, min(_get(v, k) for k in kernels))
+def conv_padding(*kernels: str | int, dilation: str | int = 1) -> Callable[[Mapping[str, int]], range]:
+    """0..dilation*(kernel-1) on every axis the padding stands on (one kernel per axis)."""
+    return lambda v: range(0, _get(v, dilation) * (min(_get(v, k) for k in kernels) - 1) + 1)
 
 
 def pool_padding(*kernels: str | int) -> Callable[[Mapping[str, int]], range]:
@@ -168,7 +168,7 @@ constraints: [c.L == 4]
 input: [1, 7]
 layers:
   - {name: c, op: conv, out: 1, kernel: 5, padding: "?", dilation: "?"}
-""", {"c.dilation": r(1, 4), "c.padding": conv_padding(5)}, 11),
+""", {"c.dilation": r(1, 4), "c.padding": conv_padding(5, dilation="c.dilation")}, 35),
     Case("conv-per-axis-kernel-shared-padding", """
 input: [1, 5, 5]
 layers:

@@ -457,7 +457,7 @@ layers:
   - {name: a, op: conv, out: 1, kernel: 3, padding: "?"}
   - {name: p, op: maxpool, kernel: 2, padding: "?"}
 constraints: [p.L == 9]
-""", "from 8 at a's input, with a.padding 0..kernel - 1 and p.padding 0..kernel // 2, p.L can only be "
+""", "from 8 at a's input, with a.padding 0..dilation * (kernel - 1) and p.padding 0..kernel // 2, p.L can only be "
      "3..6, but p.L == 9 needs 9"),  # a: 6 + 2p in 6..10; p: x // 2 + p
     ("merge-sizes", """\
 input: [3, 64, 64]
@@ -536,7 +536,7 @@ vars: {N: {min: 4, max: 6}}
 layers:
   - {name: a, op: conv, out: 1, kernel: 3}
 constraints: [a.L == 9]
-""", "with the domains given, a.L can only be 2..4, but a.L == 9 needs 9"),
+""", "a cannot meet a.L == 9; from 4..6 at a's input, a.L can only be 2..4, but a.L == 9 needs 9"),
 ]
 
 
@@ -1199,7 +1199,7 @@ def test_z3_alone_refuses_a_layers_count_as_the_objective() -> None:
      "layers: [{name: a, op: conv, out: 2, kernel: k, padding: p}]\n", {"k": 3, "p": 2},
      "leaves a domain: p = 2 is not in 0..k // 2 (0..1 here)"),
     ("input: [1, 8]\nlayers: [{name: a, op: conv, out: 2, kernel: 3, padding: \"?\"}]\n", {"a.padding": 3},
-     "leaves a domain: a.padding = 3 is not in 0..kernel - 1 (0..2 here)"),
+     "leaves a domain: a.padding = 3 is not in 0..dilation * (kernel - 1) (0..2 here)"),
     ("input: [1, 8]\ndomains: {stride: {in: [1, 2]}}\nlayers: [{name: a, op: conv, out: 2, kernel: 3, stride: \"?\"}]\n",
      {"a.stride": 3}, "leaves a domain: a.stride = 3 is not in {1, 2}"),
 ], ids=["var-naming-a-var", "dependent-question-mark", "domain-override"])
@@ -1226,7 +1226,7 @@ def test_an_answer_outside_its_domain_in_a_repeated_layer_fails_verification(spe
         "input: [1, 16]\nlayers: [{name: c, op: conv, out: 1, kernel: 3, padding: \"?\", repeat: 2}]\n"))))
     with pytest.raises(SolverBug) as err:
         verify(net, {"c.padding": 3})
-    assert "c.padding = 3 is not in 0..kernel - 1 (0..2 here)" in str(err.value)
+    assert "c.padding = 3 is not in 0..dilation * (kernel - 1) (0..2 here)" in str(err.value)
 
 
 def test_a_listings_shared_cache_checks_each_solutions_domains(spec_file) -> None:
@@ -1244,7 +1244,7 @@ def test_a_listings_shared_cache_checks_each_solutions_domains(spec_file) -> Non
     for values, ends in [({"a.kernel": 3, "a.padding": 3}, "0..2"), ({"a.kernel": 2, "a.padding": 2}, "0..1")]:
         with pytest.raises(SolverBug) as err:
             verify(net, values, cache)
-        assert f"a.padding = {values['a.padding']} is not in 0..kernel - 1 ({ends} here)" in str(err.value)
+        assert f"a.padding = {values['a.padding']} is not in 0..dilation * (kernel - 1) ({ends} here)" in str(err.value)
 
 
 def test_an_input_size_no_value_makes_positive_is_explained(spec_file) -> None:

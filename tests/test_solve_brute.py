@@ -2,7 +2,7 @@
 
 The oracle here is independent of the solver: it enumerates the cartesian product of every
 unknown's domain (the domains are written out in this file, including the dependent
-defaults of docs/spec-format.md: conv/deconv padding 0..kernel-1, pool padding 0..kernel//2,
+defaults of docs/spec-format.md: conv/deconv padding 0..dilation*(kernel-1), pool padding 0..kernel//2,
 output_padding 0..max(stride, dilation)-1) and keeps the assignments for which plain
 propagation (``archsolve.propagate``, the rule evaluation ``check`` uses, constraints
 included) finds no error. The solver is a separate Z3 encoding, so agreement of the two
@@ -315,8 +315,13 @@ def solution_keys(doc: Mapping[str, Any], names: Sequence[str]) -> list[tuple[in
 
 
 # dependent default domains (docs/spec-format.md), for one layer's scalar field values
-def conv_padding(kernel: str | int) -> Callable[[Mapping[str, int]], range]:
-    return lambda v: range(0, (v[kernel] if isinstance(kernel, str) else kernel))  # 0..kernel-1
+def conv_padding(kernel: str | int, dilation: str | int = 1) -> Callable[[Mapping[str, int]], range]:
+    def dom(v: Mapping[str, int]) -> range:
+        k = v[kernel] if isinstance(kernel, str) else kernel
+        d = v[dilation] if isinstance(dilation, str) else dilation
+        return range(0, d * (k - 1) + 1)  # 0..dilation*(kernel-1)
+
+    return dom
 
 
 def pool_padding(kernel: str | int) -> Callable[[Mapping[str, int]], range]:
@@ -792,9 +797,25 @@ CASES: list[Case] = [
             ],
             "constraints": ["c2.L == 3"],
         },
-        {"c1.kernel": r(1, 4), "c1.dilation": r(1, 4), "c1.padding": conv_padding("c1.kernel"),
+        {"c1.kernel": r(1, 4), "c1.dilation": r(1, 4), "c1.padding": conv_padding("c1.kernel", "c1.dilation"),
          "c2.dilation": r(1, 4)},
         accept=lambda sh, v: sh["c2"][1] == 3,
+    ),
+    Case(
+        # DeepLab's ASPP: dilated 3x3 convs keeping the size need padding = dilation, past
+        # kernel - 1 (the default domain is 0..dilation*(kernel-1))
+        "aspp-dilated-same",
+        {
+            "input": [2, 13, 13],
+            "layers": [
+                {"name": "b1", "op": "conv", "out": 2, "kernel": 3, "dilation": 6, "padding": "?", "from": "input"},
+                {"name": "b2", "op": "conv", "out": 2, "kernel": 3, "dilation": "?", "padding": "?", "from": "input"},
+                {"name": "cat", "op": "concat", "from": ["b1", "b2"]},
+            ],
+            "constraints": ["cat.shape == [4, 13, 13]"],
+        },
+        {"b2.dilation": r(1, 4), "b1.padding": conv_padding(3, 6), "b2.padding": conv_padding(3, "b2.dilation")},
+        accept=lambda sh, v: sh["cat"] == (4, 13, 13),
     ),
     Case(
         "deconv-output-padding",
@@ -880,7 +901,7 @@ CASES: list[Case] = [
             ],
             "constraints": ["p.L >= 2 and p.L <= 4", "c2.L % 2 == 0 or c1.L == 20"],
         },
-        {"k": [1, 3, 5, 7], "s": r(1, 3), "c2.padding": lambda v: range(0, max(v["k"] - 2, 1)),
+        {"k": [1, 3, 5, 7], "s": r(1, 3), "c2.padding": lambda v: range(0, (v["s"] + 1) * (max(v["k"] - 2, 1) - 1) + 1),
          "p.stride": r(1, 4)},
         accept=lambda sh, v: 2 <= sh["p"][1] <= 4 and (sh["c2"][1] % 2 == 0 or sh["c1"][1] == 20),
     ),
@@ -1273,6 +1294,7 @@ OP_FIELDS = {
     "upsample": ("scale",),
 }
 DEPENDENT = {"padding", "output_padding"}  # fields whose default domain depends on others
+DEFAULT_RANGES = {"kernel": (1, 11), "stride": (1, 4), "dilation": (1, 4)}  # docs/spec-format.md
 
 
 MAX_ASSIGNMENTS = 3000  # per generated chain (the brute force's cost)
@@ -1309,6 +1331,9 @@ def chains(draw: Any) -> dict[str, Any]:
     cin = draw(st.integers(1, 3))
     n_layers = draw(st.integers(2, 4))
     global_domains: dict[str, list[int]] = {}  # the spec's domains: (one per field name)
+    # now and then a field keeps its default domain (no domains: entry): a conflict may then
+    # be offered a widening of it, checked like every relaxation
+    defaults = [f for f in sorted(DEFAULT_RANGES) if draw(st.integers(0, 5)) == 0]
     use_dep_default = {f: draw(st.booleans()) for f in DEPENDENT}  # leave padding etc. to its default
     layers: list[dict[str, Any]] = []
     for i in range(n_layers):
@@ -1351,7 +1376,10 @@ def chains(draw: Any) -> dict[str, Any]:
                 domains[var] = vals
                 continue
             if not dependent_default and fname not in global_domains:
-                global_domains[fname] = _small_range(draw, fname, budget)
+                if fname in defaults:
+                    global_domains[fname] = list(r(*DEFAULT_RANGES[fname]))
+                else:
+                    global_domains[fname] = _small_range(draw, fname, budget)
             if how == "axes":
                 k = draw(st.integers(0, ndim - 1))  # one axis unknown, the other fixed (or both)
                 both = draw(st.booleans())
@@ -1372,7 +1400,7 @@ def chains(draw: Any) -> dict[str, Any]:
             dependent.append(fname)
             budget[0] = max(1, budget[0] // 2)
         for fname in dependent:  # once every field of the layer is written
-            needs = ("kernel",) if fname == "padding" else ("stride", "dilation")
+            needs = ("kernel", "dilation") if fname == "padding" else ("stride", "dilation")
             if any(isinstance(lay.get(n), list) for n in needs):
                 # the contract does not say what one padding "?" ranges over when the kernel
                 # differs per axis: use a var with an explicit domain instead
@@ -1389,8 +1417,9 @@ def chains(draw: Any) -> dict[str, Any]:
         spec["exact"] = True
     if vars_:
         spec["vars"] = vars_
-    if global_domains:
-        spec["domains"] = {f: {"min": v[0], "max": v[-1]} for f, v in global_domains.items()}
+    written = {f: {"min": v[0], "max": v[-1]} for f, v in global_domains.items() if f not in defaults}
+    if written:
+        spec["domains"] = written
     spec["layers"] = layers
     return {"spec": spec, "domains": domains, "ndim": ndim,
             "target_mode": draw(st.sampled_from(["valid", "random"])),
@@ -1412,12 +1441,12 @@ def _scalar_of(lay: Mapping[str, Any], name: str, fname: str, default: int) -> C
 
 def _dependent_domain(lay: Mapping[str, Any], name: str, op: str, fname: str) -> Domain:
     if fname == "padding":
-        if isinstance(lay.get("kernel"), list):
-            raise AssertionError("no per-axis kernel here")
-        k = _scalar_of(lay, name, "kernel", 1)
+        if isinstance(lay.get("kernel"), list) or isinstance(lay.get("dilation"), list):
+            raise AssertionError("no per-axis kernel or dilation here")
+        k, d = _scalar_of(lay, name, "kernel", 1), _scalar_of(lay, name, "dilation", 1)
         if op in ("maxpool", "avgpool"):
             return lambda v: range(0, k(v) // 2 + 1)
-        return lambda v: range(0, k(v))
+        return lambda v: range(0, d(v) * (k(v) - 1) + 1)
     assert fname == "output_padding"
     s, d = _scalar_of(lay, name, "stride", 1), _scalar_of(lay, name, "dilation", 1)
     return lambda v: range(0, max(s(v), d(v)))
@@ -1435,11 +1464,16 @@ def hyp_dir() -> Iterator[Path]:
 
 def _assert_relaxation_holds(spec: dict[str, Any], relax: dict[str, Any], folder: Path) -> None:
     """An offered relaxation, checked apart from solve: the spec edited as offered (overrides
-    dropped, or a written value made "?"), with the offered values, is valid and meets its
-    constraints."""
+    dropped, default domains widened, or a written value made "?"), with the offered values,
+    is valid and meets its constraints, and each value lies in its widened domain."""
     relaxed = json.loads(json.dumps(spec))
     for name in relax.get("remove", []):
         del relaxed["domains"][name.removeprefix("domains.")]
+    assert [f"domains.{f}" for f in relax.get("domains", {})] == relax.get("widen", [])
+    for fname, dom in relax.get("domains", {}).items():
+        relaxed.setdefault("domains", {})[fname] = dom
+        widened = [v for u, v in relax["values"].items() if re.search(rf"\.{fname}(\[\d\])*$", u)]
+        assert widened and all(dom["min"] <= v <= dom["max"] for v in widened) and dom["max"] in widened, relax
     if "domains" in relaxed and not relaxed["domains"]:
         del relaxed["domains"]
     axes = {1: "L", 2: "HW", 3: "DHW"}[len(relaxed["input"]) - 1]
@@ -1510,6 +1544,7 @@ def test_random_chains_match_brute_force(chain: dict[str, Any], hyp_dir: Path) -
             offered = (doc["conflict"] or {}).get("relaxations", [])
             hypothesis.event(f"unsat, {engine}: relaxations offered: {len(offered)}")
             for relax in offered:
+                hypothesis.event(f"relaxation: {next(k for k in ('remove', 'widen', 'open') if k in relax)}")
                 _assert_relaxation_holds(spec, relax, hyp_dir)
             continue
         assert code == 0 and doc["status"] == "sat", (engine, doc)

@@ -628,7 +628,7 @@ def test_an_input_pattern_counts_with_another_letter_than_a_var_k(spec_file) -> 
      "vars.k: var 'k' is used as a hyperparameter of c, and its domain 1..H // 2 has 500,000,000 values at its "
      "widest; the limit is 200,000 (--max-combinations); narrow it"),
     ("solve", "input: [1, 16]\nlayers: [{name: c, op: conv, out: 1, kernel: 300001, padding: \"?\"}]\n",
-     "c.padding: this \"?\" would take 300,001 values (its domain 0..kernel - 1 at its widest); the limit is "
+     "c.padding: this \"?\" would take 300,001 values (its domain 0..dilation * (kernel - 1) at its widest); the limit is "
      "200,000 (--max-combinations); narrow it"),
 ], ids=["empty-at-its-widest-solve", "empty-at-its-widest-inputs", "var-too-wide", "question-mark-too-wide"])
 def test_domains_no_list_can_hold_are_bad_specs(spec_file, command: str, text: str, message: str) -> None:

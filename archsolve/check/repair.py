@@ -29,7 +29,7 @@ from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import Propagation, propagate
 from archsolve.spec.load import load_document
 from archsolve.spec.model import Spec
-from archsolve.spec.written import MAX_VALUES_PER_FIELD, Candidate, _domain_values, _layer_env, candidates
+from archsolve.spec.written import MAX_VALUES_PER_FIELD, Candidate, candidates, domain_values
 
 REPAIR_SECONDS = 3.0
 MAX_REPAIRS = 5
@@ -72,9 +72,9 @@ def _item_path(c: Candidate) -> tuple[Any, ...]:
     return c.path[:-1 if c.axis is None else -2]
 
 
-def _in_domains(spec: Spec, changes: Mapping[Candidate, int]) -> bool:
+def _in_domains(spec: Spec, changes: Mapping[Candidate, int], given: Mapping[str, int]) -> bool:
     """Whether each changed value lies in its field's default domain given the other changes
-    (a padding moved with its kernel: 0..kernel - 1 of the new kernel)."""
+    (a padding moved with its kernel: 0..dilation * (kernel - 1) of the new kernel)."""
     data = copy.deepcopy(spec.document.data)
     for c, v in changes.items():
         set_at(data, c.path, v)
@@ -84,7 +84,7 @@ def _in_domains(spec: Spec, changes: Mapping[Candidate, int]) -> bool:
         node: Any = data
         for key in _item_path(c):
             node = node[key]
-        if v not in _domain_values(c.field, _layer_env(node, c.axis)):
+        if v not in domain_values(c.field, node, c.axis, given):
             return False
     return True
 
@@ -103,7 +103,7 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
             troubled |= set(res.layer.refs or res.layer.sources)
     given = {k: v for k, v in prop.env.items() if k in spec.vars or k in spec.unknowns}
     channels = frozenset(int(r.shape[0]) for r in prop.layers.values() if r.shape)
-    cands = candidates(spec, troubled, channels)
+    cands = candidates(spec, troubled, channels, given)
     deadline = time.process_time() + seconds  # CPU time: a busy machine must not cut the search short
     found: list[Repair] = []
 
@@ -134,10 +134,10 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
     for a, b in itertools.combinations([c for c in cands if c.priority <= 1], 2):
         if time.process_time() > deadline or len(found) >= MAX_REPAIRS:
             break
-        for va, vb in _pairs(spec, a, b):
+        for va, vb in _pairs(spec, a, b, given):
             if time.process_time() > deadline:
                 break
-            if not _in_domains(spec, {a: va, b: vb}):
+            if not _in_domains(spec, {a: va, b: vb}, given):
                 continue
             if _valid(spec, {a.path: va, b.path: vb}, given):
                 offer([(a, va), (b, vb)])
@@ -146,19 +146,20 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
     return found[:MAX_REPAIRS]
 
 
-def _pairs(spec: Spec, a: Candidate, b: Candidate) -> Iterator[tuple[int, int]]:
+def _pairs(spec: Spec, a: Candidate, b: Candidate, given: Mapping[str, int]) -> Iterator[tuple[int, int]]:
     """The nearest values of each, and where one field's domain follows the other's value
-    (padding 0..kernel - 1), the other's values for each of its new values."""
+    (padding 0..dilation * (kernel - 1)), the other's values for each of its new values."""
     seen: set[tuple[int, int]] = set()
     for pair in itertools.chain(
-            ((x, y) for x in a.values[:6] for y in _values_given(spec, b, a, x)[:6]),
-            ((x, y) for y in b.values[:6] for x in _values_given(spec, a, b, y)[:6])):
+            ((x, y) for x in a.values[:6] for y in _values_given(spec, b, a, x, given)[:6]),
+            ((x, y) for y in b.values[:6] for x in _values_given(spec, a, b, y, given)[:6])):
         if pair not in seen:
             seen.add(pair)
             yield pair
 
 
-def _values_given(spec: Spec, c: Candidate, other: Candidate, value: int) -> tuple[int, ...]:
+def _values_given(spec: Spec, c: Candidate, other: Candidate, value: int,
+                  given: Mapping[str, int]) -> tuple[int, ...]:
     """``c``'s alternatives, nearest first, once ``other`` (in the same layer) is ``value``."""
     if c.field is None or other.field is None or _item_path(c) != _item_path(other):
         return c.values
@@ -167,6 +168,6 @@ def _values_given(spec: Spec, c: Candidate, other: Candidate, value: int) -> tup
     node: Any = data
     for key in _item_path(c):
         node = node[key]
-    values = [v for v in _domain_values(c.field, _layer_env(node, c.axis)) if v != c.current]
+    values = [v for v in domain_values(c.field, node, c.axis, given) if v != c.current]
     values.sort(key=lambda v: (abs(v - c.current), v))
     return tuple(values[:MAX_VALUES_PER_FIELD])

@@ -191,8 +191,8 @@ def _number(name: str, default: float) -> FieldDef:
 
 # -- the table --------------------------------------------------------------------------------
 
-_CONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel - 1"), words=("same", "valid"))
-_DECONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel - 1"))
+_CONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "dilation * (kernel - 1)"), words=("same", "valid"))
+_DECONV_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "dilation * (kernel - 1)"))
 _POOL_PADDING = FieldDef("padding", Kind.AXES, 0, minimum=0, domain=("0", "kernel // 2"))
 _CEIL = _bool("ceil_mode", False)
 _SIZE = FieldDef("size", Kind.AXES, minimum=1, domain=("1", "4096"))

@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -49,20 +49,30 @@ class SolveStatus(enum.Enum):
 
 @dataclass(frozen=True, kw_only=True)
 class Relaxation:
-    """One edit that gives a solution.  ``edit``: ``{"remove": ["domains.stride"]}`` or
-    ``{"open": ["upB.kernel"]}``; ``was``: what the spec says now (``{"stride": "1..2"}``,
-    ``{"upB.kernel": 4}``); ``default``: a removed override's default domain; ``values``: the
-    best solution then (by the spec's objective); ``message``: it in words."""
+    """One edit that gives a solution.  ``edit``: ``{"remove": ["domains.stride"]}``,
+    ``{"widen": ["domains.amount"]}`` or ``{"open": ["upB.kernel"]}``; ``was``: what the spec
+    says now (``{"stride": "1..2"}``, a default ``{"amount": "0..64"}``, ``{"upB.kernel": 4}``);
+    ``default``: a removed override's default domain; ``domains``: the ``domains:`` entries a
+    widening adds (``{"amount": {"min": 0, "max": 512}}``); ``values``: the best solution then
+    (by the spec's objective); ``message``: it in words.
+
+        >>> widen = Relaxation(edit={"widen": ["domains.amount"]}, was={"amount": "0..64"}, default={},
+        ...                    domains={"amount": {"min": 0, "max": 512}}, values={"p.amount": 512}, message="")
+        >>> widen.to_json()["domains"]
+        {'amount': {'min': 0, 'max': 512}}
+    """
 
     edit: dict[str, list[str]]
     was: dict[str, Any]
     default: dict[str, str]
     values: dict[str, int]
     message: str
+    domains: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {**self.edit, "was": self.was, **({"default": self.default} if self.default else {}),
-                "values": self.values, "message": self.message}
+                **({"domains": self.domains} if self.domains else {}), "values": self.values,
+                "message": self.message}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,10 +1,15 @@
 """What would make an unsatisfiable spec solvable: small edits, each one solved again.
 
-Two kinds of edit are offered, each only where it alone gives a solution:
+Three kinds of edit are offered, each only where it alone gives a solution:
 
 - **drop a ``domains:`` override** of a field the layers in conflict leave unknown
   (``domains: {stride: {min: 1, max: 2}}``): the field then takes its default domain
   (docs/spec-format.md).  When no single override helps, all of them at once;
+- **widen a default domain**: a field the layers in conflict leave unknown with no
+  ``domains:`` override (a pad ``amount`` of 0..64, a padding of 0..dilation * (kernel - 1))
+  gets the override ``{min: its lowest value, max: M}``, M the largest value of the field in
+  the best solution when the field may reach :func:`widest` -- a WaveNet pad before a
+  dilation-512 conv needs ``domains: {amount: {min: 0, max: 512}}``;
 - **leave a written value open**: a kernel, stride, padding, ... written in a layer in
   conflict (or in the block definition it comes from) becomes ``"?"``; and the input's
   spatial sizes, all at once (the input size the network needs, as ``inputs`` would find
@@ -23,14 +28,18 @@ Example::
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from archsolve.errors import ArchsolveError, SolverBug
+from archsolve.lang.expr import Expr, Num, interval
 from archsolve.lang.yamlio import Document, set_at
+from archsolve.ops.table import OPS
 from archsolve.solve.outcome import Relaxation, SolveStatus
+from archsolve.spec.domains import unknown_span, var_span
 from archsolve.spec.load import load_document
 from archsolve.spec.model import Spec
 from archsolve.spec.written import candidates, writable
@@ -39,6 +48,9 @@ RELAX_SECONDS = 0.6  # at most, for every try together: an unsat answer should s
 TRY_SECONDS = 0.3  # at most for one try (a dropped override can make a question much larger)
 MIN_TRY_SECONDS = 0.1  # no try starts with less time than this left
 MAX_OFFERS = 5
+WIDEN_FACTOR = 4  # a widened domain reaches this many times its default's widest end at least
+# the fields ``domains:`` may name: those whose "?" has a default domain
+FIELDS_WITH_DOMAINS = frozenset(f.name for d in OPS.values() for f in d.fields if f.domain is not None)
 
 
 class Solve(Protocol):
@@ -52,6 +64,7 @@ class _Try:
     change: Callable[[dict[str, Any]], None]  # edits a copy of the document's data
     what: str  # for an open value's message: "with upB.kernel open (now 4)"
     fallback: bool = False  # tried only when no single removal of its group gave a solution
+    widened: tuple[str, int] | None = None  # a widened default domain: the field, and its lowest value
 
 
 def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seconds: float,
@@ -65,7 +78,8 @@ def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seco
     named = set(layers)
     deadline = time.monotonic() + seconds
     found: list[Relaxation] = []
-    for group in (_domain_tries(spec, named), _open_tries(spec, named), _input_tries(spec)):
+    for group in (_domain_tries(spec, named), _widen_tries(spec, named), _open_tries(spec, named),
+                  _input_tries(spec)):
         for t in group:
             left = deadline - time.monotonic()
             if left < MIN_TRY_SECONDS or len(found) >= MAX_OFFERS:
@@ -85,22 +99,101 @@ def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seco
                 continue  # the spec needs what the edit takes away (a var's domain names it, ...)
             if res.status is not SolveStatus.SAT or not res.solutions:
                 continue
+            values = res.solutions[0].values
+            if t.widened is not None:
+                found.append(_widened(edited, t, values, named))
+                continue
             default = {}
             for f in t.edit.get("remove", []):
                 field = f.removeprefix("domains.")
                 doms = sorted({str(u.domain) for u in edited.unknowns.values()
                                if u.of_any(named) and u.field.split("[")[0] == field})
                 default[field] = " or ".join(doms)
-            values = res.solutions[0].values
             what = t.what
             if default:
                 what = "without " + " and ".join(f"domains.{f} ({t.was[f]}; default {d})" for f, d in default.items())
-            shown = [f"{u} = {v}" for u, v in values.items() if u in edited.vars or (u in edited.unknowns and (
-                     edited.unknowns[u].of_any(named) or u.startswith("input.")))] or \
-                [f"{u} = {v}" for u, v in values.items()]
+            shown = _shown(edited, values, named)
             found.append(Relaxation(edit=t.edit, was=t.was, default=default, values=values,
                                     message=f"it solves {what}: {', '.join(shown)}"))
     return found
+
+
+def _shown(spec: Spec, values: dict[str, int], named: set[str], also: Iterable[str] = ()) -> list[str]:
+    """The values a relaxation's message gives: the vars', those of the layers in conflict, the
+    input's, and ``also``; every value where none of these is there."""
+    extra = set(also)
+    return [f"{u} = {v}" for u, v in values.items() if u in spec.vars or u in extra or (u in spec.unknowns and (
+            spec.unknowns[u].of_any(named) or u.startswith("input.")))] or [f"{u} = {v}" for u, v in values.items()]
+
+
+def _widened(spec: Spec, t: _Try, values: dict[str, int], named: set[str]) -> Relaxation:
+    """A widening that gave a solution, offered as narrow as that solution allows: up to the
+    largest value the field takes in it (the best solution of the widest is the best of any
+    domain between, so ``values`` stays the best)."""
+    assert t.widened is not None
+    field, lo = t.widened
+    of_field = {u: v for u, v in values.items() if u in spec.unknowns and spec.unknowns[u].field.split("[")[0] == field}
+    hi = max(of_field.values())
+    entry = f"domains: {{{field}: {{min: {lo}, max: {hi}}}}}"
+    largest = [u for u, v in of_field.items() if v == hi]
+    shown = _shown(spec, values, named, also=largest[:1])
+    return Relaxation(edit={"widen": [f"domains.{field}"]}, was=t.was, default={}, values=values,
+                      domains={field: {"min": lo, "max": hi}},
+                      message=f"it solves with {entry} added (widening {field}'s default domain {t.was[field]}): "
+                              f"{', '.join(shown)}")
+
+
+def widest(spec: Spec, hi: int) -> int:
+    """How far a default domain whose widest end is ``hi`` is widened: :data:`WIDEN_FACTOR`
+    times, and at least to the largest size the spec names -- its input's spatial sizes at
+    their widest, and the numbers in its constraints (a kernel, padding or pad as wide as a
+    size the network has).
+
+        >>> from archsolve.spec.load import load_text
+        >>> widest(load_text("{input: [16, 4000], layers: [{op: relu}]}"), 64)
+        4000
+        >>> widest(load_text("{input: [1, H], vars: {H: {min: 8, max: 32}}, layers: [{op: relu}]}"), 11)
+        44
+        >>> widest(load_text("{input: [1, 8], layers: [{name: up, op: deconv, out: 1, kernel: 2}], "
+        ...                  "constraints: [up.L == 60]}"), 11)
+        60
+    """
+    spans = {**{n: var_span(spec, n) for n in spec.vars if spec.vars[n].expr is None},
+             **{u: unknown_span(spec, u) for u in spec.unknowns if u.startswith("input.")}}
+    sizes = [s[1] for s in (interval(e, spans) for e in spec.input[1:]) if s is not None]
+    named = [n for c in spec.constraints for n in _numbers(c.expr)]
+    return max(WIDEN_FACTOR * hi, *sizes, *named)
+
+
+def _numbers(e: Expr) -> Iterator[int]:
+    """Every number written in an expression."""
+    if isinstance(e, Num):
+        yield e.value
+    for f in dataclasses.fields(e):  # type: ignore[arg-type]
+        v = getattr(e, f.name)
+        for x in v if isinstance(v, tuple) else (v,):
+            if isinstance(x, Expr):
+                yield from _numbers(x)
+
+
+def _widen_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
+    """Each field the conflicting layers leave unknown with its default domain (no
+    ``domains:`` override), widened to :func:`widest`."""
+    doms: dict[str, dict[str, str]] = {}  # field -> the conflict's unknowns of it -> their default domain
+    for u in spec.unknowns.values():
+        field = u.field.split("[")[0]
+        if u.of_any(named) and field in FIELDS_WITH_DOMAINS and field not in spec.domains and not u.domain.listed:
+            doms.setdefault(field, {})[u.name] = str(u.domain)
+    for field in sorted(doms):
+        spans = [unknown_span(spec, u) for u in doms[field]]
+        lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+        far = widest(spec, hi)
+
+        def change(data: dict[str, Any], field: str = field, lo: int = lo, far: int = far) -> None:
+            data["domains"] = {**(data.get("domains") or {}), field: {"min": lo, "max": far}}  # `domains:` may be empty
+
+        yield _Try(edit={"widen": [f"domains.{field}"]}, was={field: " or ".join(sorted(set(doms[field].values())))},
+                   change=change, what="", widened=(field, lo))
 
 
 def _domain_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:

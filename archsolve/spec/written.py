@@ -47,9 +47,21 @@ class Candidate:
     axis: int | None = None
 
 
-def _domain_values(field: Any, env: Mapping[str, int]) -> list[int]:
+def domain_values(field: Any, item: Mapping[str, Any], axis: int | None,
+                  given: Mapping[str, int] | None = None) -> list[int]:
+    """The values of ``field``'s default domain in the layer ``item`` (a layer as the file
+    writes it) on ``axis``: its ends worked out from the layer's other fields, those written
+    as numbers or as expressions over ``given`` (the vars' values), so that a padding follows
+    a dilation ``d``; an unwritten stride is the kernel, an unwritten dilation 1.
+
+        >>> from archsolve.ops.table import OPS
+        >>> conv = {"op": "conv", "kernel": 3, "dilation": "d", "padding": 1}
+        >>> domain_values(OPS["conv"].field_map["padding"], conv, None, {"d": 6})[-1]
+        12
+    """
     if field.domain is None:
         return []
+    env = _layer_env(item, axis, given or {})
     try:
         lo = parse(field.domain[0]).evaluate(env)
         hi = parse(field.domain[1]).evaluate(env)
@@ -58,11 +70,16 @@ def _domain_values(field: Any, env: Mapping[str, int]) -> list[int]:
     return list(range(lo, hi + 1))
 
 
-def _layer_env(item: Mapping[str, Any], axis: int | None) -> dict[str, int]:
+def _layer_env(item: Mapping[str, Any], axis: int | None, given: Mapping[str, int]) -> dict[str, int]:
     env = {}
     for k, v in item.items():
         if isinstance(v, list) and axis is not None and axis < len(v):
             v = v[axis]
+        if isinstance(v, str) and given:
+            try:  # a var's value (an expression over block parameters has none here)
+                v = parse(v).evaluate(given)
+            except (KeyError, ExprError):
+                continue
         if isinstance(v, int) and not isinstance(v, bool):
             env[k] = v
     env.setdefault("stride", env.get("kernel", 1))
@@ -70,10 +87,12 @@ def _layer_env(item: Mapping[str, Any], axis: int | None) -> dict[str, int]:
     return env
 
 
-def candidates(spec: Spec, troubled: set[str], channels: frozenset[int] = frozenset()) -> list[Candidate]:
+def candidates(spec: Spec, troubled: set[str], channels: frozenset[int] = frozenset(),
+               given: Mapping[str, int] | None = None) -> list[Candidate]:
     """Every numeric value the spec writes, with the values its field may take: the nearest,
     and for a channel count (``out``) also the counts other layers have (a merge's other
-    branch: 64 -> 32 is far from 64, but it is what the add needs)."""
+    branch: 64 -> 32 is far from 64, but it is what the add needs).  ``given``: the vars'
+    values, for domains that name a field written as a var (a padding with ``dilation: d``)."""
     data = spec.document.data
     out: list[Candidate] = []
     axes = spec.axis_names
@@ -87,7 +106,7 @@ def candidates(spec: Spec, troubled: set[str], channels: frozenset[int] = frozen
         current = node[axis] if axis is not None else node
         if isinstance(current, bool) or not isinstance(current, int):
             return
-        allowed = [v for v in _domain_values(field, _layer_env(item, axis)) if v != current]
+        allowed = [v for v in domain_values(field, item, axis, given) if v != current]
         values = sorted(allowed, key=lambda v: (abs(v - current), v))[:MAX_VALUES_PER_FIELD]
         if field.name == "out" and channels:
             ok = set(allowed)

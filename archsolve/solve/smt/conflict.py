@@ -22,7 +22,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from archsolve.errors import SpecError
 from archsolve.lang.expr import Bin, Expr, ListExpr, Name, Num
@@ -60,7 +60,16 @@ def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> Con
     terms = attribute_terms(system)
     tied = spec.tied()
     named = {**terms, **{n: tied.get(n, Name(n)) for n in spec.vars}}  # vars too (b: a + 1 is a + 1)
-    context = _context(system, layers)
+    held: dict[str, list[str]] = {}
+
+    def without(label: str) -> list[str]:
+        """The labels a part of the conflict is explained under: the rest of the core, and
+        whatever else in the spec holds with it (:meth:`Z3Problem.holding`)."""
+        if label not in held:
+            held[label] = problem.holding([c for c in core if c != label], leave=(label,))
+        return held[label]
+
+    context = _context(problem, system, layers, core)
     for label in core:
         if label not in constraints:
             continue
@@ -70,7 +79,7 @@ def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> Con
             if attr not in named:
                 continue
             try:
-                rng = problem.range_of(named[attr], label)
+                rng = problem.range_of(named[attr], without(label))
             except KeyError:  # a var the solver enumerates with its layer: no term of its own
                 continue
             if rng is None:
@@ -85,13 +94,13 @@ def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> Con
         if not unreachable:  # L % 2 == 0 against sizes only odd L allow: the values left
             for n in sorted(c.expr.names() & set(spec.vars)):
                 try:
-                    values = problem.values_of(named[n], label)
+                    values = problem.values_of(named[n], without(label))
                 except KeyError:
                     continue
                 if values:
                     parts.append(f"without {c.text}, {n} can only be {', '.join(map(str, values))}")
     for label in layers:
-        joined = _joined(problem, system, terms, label)
+        joined = _joined(problem, system, terms, label, without)
         if joined:
             parts.append(f"{context}{joined}")
         for f in system.facts:
@@ -121,9 +130,11 @@ def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> Con
     return Conflict(layers=tuple(layers), constraints=tuple(cons), message=message)
 
 
-def _joined(problem: Z3Problem, system: System, terms: Mapping[str, Expr], label: str) -> str:
-    """For a merge in a conflict: the sizes each input can have (``cat joins e1 at 64x64
-    and up at 32..42 x 32..42``), or "" (not a merge, or nothing to say)."""
+def _joined(problem: Z3Problem, system: System, terms: Mapping[str, Expr], label: str,
+            without: Callable[[str], Sequence[str]]) -> str:
+    """For a merge in a conflict: the sizes each input can have under the labels
+    ``without(label)`` (``cat joins e1 at 64x64 and up at 32..42 x 32..42``), or "" (not a
+    merge, or nothing to say)."""
     spec = system.spec
     try:
         lay = spec.layer(label)
@@ -133,19 +144,29 @@ def _joined(problem: Z3Problem, system: System, terms: Mapping[str, Expr], label
         return ""
     seen = []
     for src in lay.refs or lay.sources:
-        spans = [problem.range_of(terms[f"{src}.{ax}"], label) if f"{src}.{ax}" in terms else None
-                 for ax in spec.axis_names]
-        if any(r is None for r in spans):
+        sizes = _sizes(problem, [terms.get(f"{src}.{ax}") for ax in spec.axis_names], without(label))
+        if not sizes:
             return ""
-        texts = [f"{lo}" if lo == hi else f"{lo}..{hi}" for lo, hi in spans]
-        seen.append(f"{src} at {('x' if all('..' not in t for t in texts) else ' x ').join(texts)}")
+        seen.append(f"{src} at {sizes}")
     return f"{label} joins {_names(seen)}"
 
 
-def _context(system: System, layers: list[str]) -> str:
+def _sizes(problem: Z3Problem, terms: Sequence[Expr | None], assumed: Sequence[str]) -> str:
+    """The sizes ``terms`` (one per spatial axis) can take under the labels ``assumed``:
+    ``64x64``, ``32..42 x 32..42``; "" where one has no term or no range."""
+    spans = [problem.range_of(t, assumed) if t is not None else None for t in terms]
+    if any(r is None for r in spans):
+        return ""
+    texts = [f"{lo}" if lo == hi else f"{lo}..{hi}" for lo, hi in spans]  # type: ignore[misc]
+    return ('x' if all('..' not in t for t in texts) else ' x ').join(texts)
+
+
+def _context(problem: Z3Problem, system: System, layers: list[str], core: list[str]) -> str:
     """What the conflicting layers start from and may choose, for the arithmetic of a
     conflict: ``from 8x8 at upA's input, with kernel 1..3 and stride 1..2, `` (or ``with the
-    domains given, `` where the start is not one fixed size)."""
+    domains given, `` where nothing is known of the start).  The start is the size the
+    layers before give it, whatever else in the spec conflicts (:meth:`Z3Problem.holding`
+    with the core left aside)."""
     spec = system.spec
     named = set(layers)
     first = next((lay for lay in spec.layers if lay.name in named), None)
@@ -154,6 +175,10 @@ def _context(system: System, layers: list[str]) -> str:
         sizes = system.shape_of(first.sources[0] if first.sources else "input")[1:]
         if sizes and all(isinstance(v, Num) for v in sizes):
             start = f"from {'x'.join(str(v.value) for v in sizes)} at {first.name}'s input, "
+        elif sizes:
+            reach = _sizes(problem, sizes, problem.holding([], leave=core))
+            if reach:
+                start = f"from {reach} at {first.name}'s input, "
     domains: dict[str, dict[str, str]] = {}  # field -> unknown -> its domain
     for u in spec.unknowns.values():
         if u.of_any(named):

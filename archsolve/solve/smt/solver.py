@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import z3
@@ -499,16 +499,58 @@ class Z3Problem:
         core = {str(c) for c in self.solver.unsat_core()}
         return [name for name, lit in self.labels.items() if str(lit) in core]
 
-    def values_of(self, e: Expr, without: str, limit: int = 12) -> list[int] | None:
-        """Every value ``e`` can take with label ``without`` dropped, when at most ``limit``
-        (None: more, or a time-out)."""
+    def holding(self, kept: Sequence[str], leave: Collection[str] = ()) -> list[str]:
+        """``kept`` and every other label that holds with them, ``leave`` aside: where the
+        rest cannot all hold (a big spec with conflicts of its own elsewhere), the latest label
+        in the core of what does not is set aside, one at a time -- the constraints, then the
+        layers from the last, the input and the vars' domains last of all -- so that the sizes
+        a conflict starts from stay those the layers before it give.  A conflict's arithmetic
+        is worked out under these labels, the same in a big spec as in a small one.  ``kept``
+        alone must hold (a part of a minimal core); when the time runs out, ``kept`` alone.
+
+            >>> from archsolve.spec.load import load_text
+            >>> from archsolve.shapes.graph import build_network
+            >>> from archsolve.solve.smt.system import build_system, constraint_exprs
+            >>> system = build_system(build_network(load_text('''
+            ... input: [1, 8]
+            ... layers: [{name: a, op: deconv, out: 1, kernel: "?", stride: 2}, {name: b, op: conv, out: 1, kernel: 3}]
+            ... constraints: [a.L == 30, b.L == 40]
+            ... ''')))
+            >>> problem = encode(system, constraint_exprs(system), counts=(), timeout=10.0)
+            >>> problem.core(), problem.holding(["a"], leave=["constraints[0]"])
+            (['a', 'constraints[0]'], ['a', 'b'])
+        """
+        order = {lay.name: i for i, lay in enumerate(self.system.spec.layers)}
+
+        def lateness(label: str) -> tuple[int, int]:
+            if label in order:
+                return 1, order[label]
+            return (0, 0) if label == "input" or label.startswith("vars.") else (2, 0)
+
+        others = sorted((n for n in self.labels if n not in kept and n not in leave), key=lateness)
+        while self.deadline is None or time.monotonic() < self.deadline:
+            res = self._run(*(self.labels[n] for n in (*kept, *others)))
+            if res == z3.sat:
+                return [*kept, *others]
+            if res != z3.unsat:
+                return list(kept)
+            core = {str(c) for c in self.solver.unsat_core()}
+            latest = next((n for n in reversed(others) if str(self.labels[n]) in core), None)
+            if latest is None:
+                return list(kept)
+            others.remove(latest)
+        return list(kept)
+
+    def values_of(self, e: Expr, assumed: Sequence[str], limit: int = 12) -> list[int] | None:
+        """Every value ``e`` can take under the labels ``assumed`` (:meth:`holding`), when at
+        most ``limit`` (None: more, or a time-out)."""
         t = self.term(e)
-        others = [lit for n, lit in self.labels.items() if n != without]
+        lits = [self.labels[n] for n in assumed]
         out: list[int] = []
         self.solver.push()
         try:
             while len(out) <= limit:
-                res = self._run(*others)
+                res = self._run(*lits)
                 if res != z3.sat:
                     return sorted(out) if res == z3.unsat else None
                 v = self.solver.model().eval(t, model_completion=True).as_long()
@@ -518,10 +560,11 @@ class Z3Problem:
             self.solver.pop()
         return None
 
-    def range_of(self, e: Expr, without: str) -> tuple[int, int] | None:
-        """The smallest and largest value ``e`` can take with label ``without`` dropped."""
+    def range_of(self, e: Expr, assumed: Sequence[str]) -> tuple[int, int] | None:
+        """The smallest and largest value ``e`` can take under the labels ``assumed``
+        (:meth:`holding`)."""
         t = self.term(e)
-        others = [lit for n, lit in self.labels.items() if n != without]
+        others = [self.labels[n] for n in assumed]
         if self._run(*others) != z3.sat:
             return None
         start = self.solver.model().eval(t, model_completion=True).as_long()
