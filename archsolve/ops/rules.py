@@ -136,6 +136,25 @@ def _last_read(n: int, k: int, s: int, pl: int, d: int, m: int) -> tuple[int, in
     return best
 
 
+def _last_position(n: Value, k: Value, s: Value, pl: Value, d: Value, m: Value) -> Value:
+    """The last real position any of ``m`` windows reads (-1 for none), on ints or symbols.
+    With dilation the last window's last real tap may fall short of an earlier window's, so
+    the windows that can reach furthest are all looked at (the Z3 path has the fields as ints)."""
+    if _ints(n, k, s, pl, d, m):
+        last = _last_read(n, k, s, pl, d, m)
+        return last[0] if last is not None else -1
+    if _is1(d):  # the last window reads on to its end or the input's
+        return vmax(vmin((m - 1) * s - pl + k - 1, n - 1), -1)
+    if not _ints(k, s, pl, d):
+        raise EncodingLimit("the last position a dilated pool reads needs its kernel, stride and padding as numbers")
+    best: Value = -1
+    for j in range(d * (k - 1) // s + 1):  # windows further back end before the last one starts
+        start = (m - 1 - j) * s - pl
+        pos = start + d * vmin(k - 1, fdiv(n - 1 - start, d))
+        best = vmax(best, ite(both(ge(m - 1 - j, 0), ge(pos, 0)), pos, -1))
+    return best
+
+
 def dropped(n: int, k: int, s: int, pl: int, d: int, m: int) -> int:
     """How many real input positions at the end of an axis no window reads: those past the
     last one read (padding left unread is not a drop).
@@ -998,8 +1017,8 @@ def maxunpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         # the indices count positions of the pool's input, row by row: a smaller plane may not hold them
         last: Value = 0
         for i in range(args.ndim):
-            end = (x[i + 1] - 1) * args["stride"][i] - args["padding"][i] + args["dilation"][i] * (args["kernel"][i] - 1)
-            last = last * before[i + 1] + vmin(end, before[i + 1] - 1)
+            last = last * before[i + 1] + _last_position(before[i + 1], args["kernel"][i], args["stride"][i],
+                                                         args["padding"][i], args["dilation"][i], pooled[i + 1])
         req.need(lt(last, _prod(size)), "unpool-size", "size",
                  lambda: (f"{pool}'s windows can pick position {last} of its input ({_fmt(before[1:])}, counted row by "
                           f"row), which a size {_fmt(size)} ({_prod(size)} positions) does not hold (torch raises "
