@@ -286,6 +286,11 @@ CASES = [
                                                                        "shape": [4, -1, 2]}]),
     ("reshape-wrong-total", [16, 2, 2], ERR, [{"name": "r", "op": "reshape", "shape": [4, 4, 3]}]),
     ("reshape-not-divisible", [16, 2, 2], ERR, [{"name": "r", "op": "reshape", "shape": [-1, 3, 2]}]),
+    # the dilated taps on H read 0 and 2 of 0..3: the last index is (0, 2, 2) = 8, which 2x5 holds
+    ("unpool-size-dilated-pool", [1, 1, 4, 3], OK,
+     [{"name": "pool", "op": "maxpool", "kernel": [1, 3, 2], "stride": [1, 2, 2], "dilation": [1, 2, 1],
+       "ceil_mode": True},
+      {"name": "unpool", "op": "maxunpool", "indices": "pool", "size": [1, 2, 5]}]),
     ("segnet-odd", [2, 7, 9], OK, [{"name": "pool", "op": "maxpool", "kernel": 2},
                                    {"name": "unpool", "op": "maxunpool", "indices": "pool"}]),
     ("unpool-dilated", [1, 10], ERR, [{"name": "pool", "op": "maxpool", "kernel": 3, "stride": 1, "dilation": 2},
