@@ -110,3 +110,14 @@ def test_exact_resnet_input_sizes() -> None:
     (report,) = input_sizes(load_text(RESNET50_EXACT)).values()
     assert report.values == [33, 34, 35, 36, 65, 66, 67, 68, 97, 98, 99, 100, 129, 130, 131, 132, 161, 162, 163, 164,
                              193, 194, 195, 196, 225, 226, 227, 228, 257, 258, 259, 260, 289, 290, 291, 292]
+
+
+def test_tf_valid_dilated_deconv_holes_agree_in_inputs_check_and_both_engines() -> None:
+    """TF 'valid' gives (in - 1) * stride + max(span, stride): a dilated kernel 2 (span 4) on
+    1 or 2 positions leaves holes between its taps, from 3 on the footprints overlap."""
+    text = ("semantics: tf\nholes: false\ninput: [1, H]\nvars: {H: {min: 1, max: 40}}\n"
+            "layers: [{name: up, op: deconv, out: 1, kernel: 2, stride: 1, dilation: 3, padding: valid}]\n")
+    (report,) = input_sizes(load_text(text), rng=(1, 10)).values()
+    assert report.values == list(range(3, 11))
+    for engine in (Engine.SEARCH, Engine.Z3):
+        assert solve_spec(load_text(text), engine=engine).solutions[0].values == {"H": 3}

@@ -50,6 +50,27 @@ def test_broken_specs_do_not_validate(validator, doc: dict) -> None:
     assert list(validator.iter_errors(doc))
 
 
+@pytest.mark.parametrize("doc", [
+    {"input": [2, 4, 4], "layers": [{"name": "p1", "op": "maxpool", "kernel": 2},
+                                    {"name": "u1", "op": "maxunpool", "indices": "p1"}]},
+    {"input": [16, 1, 1], "layers": [{"op": "flatten"}, {"op": "reshape", "shape": [4, 2, -1]}]},
+    {"input": [4, 8, 8], "layers": [{"name": "g", "op": "adaptive_avgpool", "size": 1},
+                                    {"op": "mul", "from": ["input", "g"]}, {"op": "prelu", "per_channel": True},
+                                    {"op": "lrn", "size": 2}]},
+    {"input": [3, "H", "H"], "vars": {"H": {"min": 8, "max": 64, "default": 32}}, "holes": False,
+     "blocks": {"b": {"params": {"k": [3, 3], "skip": None, "n": 1},
+                      "layers": [{"name": "c", "op": "conv", "out": 3, "kernel": "k", "padding": "k // 2",
+                                  "repeat": "n"},
+                                 {"name": "s", "op": "add", "from": ["c", "skip"]}]}},
+     "layers": [{"name": "a", "op": "identity"}, {"name": "x", "block": "b", "k": [1, 7], "skip": "a", "n": 2},
+                {"name": "u", "op": "upsample", "like": "input"},
+                {"name": "cr", "op": "crop", "like": "a", "offset": [0, 0]}]},
+], ids=["maxunpool", "reshape", "mul-prelu-lrn", "spec-features"])
+def test_specs_with_the_new_ops_and_fields_validate(validator, doc: dict) -> None:
+    errors = list(validator.iter_errors(doc))
+    assert not errors, errors[0].message
+
+
 def test_schema_knows_every_op_and_field(validator) -> None:
     from archsolve.ops.table import OPS
 

@@ -483,12 +483,13 @@ def deconv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
         for i in range(args.ndim):
             k, s, d = args["kernel"][i], args["stride"][i], args["dilation"][i]
             span = d * (k - 1) + 1
+            # as torch's rule with a padding and an output_padding: m = (in - 1) s + span - 2p + extra
             if args["padding"] == "same":  # the full output cropped to in * stride, half the extra before
                 p = fdiv(vmax(span - s, 0), 2)
-                m = x[i + 1] * s
+                m, extra = x[i + 1] * s, s - span + 2 * p
             else:
-                p, m = 0, (x[i + 1] - 1) * s + vmax(span, s)
-            axes.append((x[i + 1], k, s, p, s - span + 2 * p, d, m))
+                p, m, extra = 0, (x[i + 1] - 1) * s + vmax(span, s), vmax(span, s) - span
+            axes.append((x[i + 1], k, s, p, extra, d, m))
             out.append(m)
         _holes(args, req, axes, "deconv", deconv_holes)
         return tuple(out)

@@ -90,7 +90,7 @@ def _layer(op: str, name: str) -> dict[str, Any]:
     for f in d.fields:
         if not f.borrowed:
             props[f.name] = _field(f)
-    required = ["op", *(f.name for f in d.fields if f.default is REQUIRED)]
+    required = ["op", *(f.name for f in d.fields if f.default is REQUIRED and not f.borrowed)]
     return {"type": "object", "title": f"{name} ({d.torch})" if d.torch else name, "properties": props,
             "required": required, "additionalProperties": False}
 
