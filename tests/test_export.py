@@ -333,11 +333,11 @@ def test_new_ops_source() -> None:
                  "self.norm = nn.LocalResponseNorm(3, alpha=0.001, beta=0.5, k=2.0)",
                  "self.wider = nn.MaxPool2d(kernel_size=3, stride=2, padding=1, return_indices=True)",
                  "self.back = nn.MaxUnpool2d(3, stride=2, padding=1)",
-                 "x, pool_indices = self.pool(x)  # [8, 6, 6]",
-                 "x = self.unpool(x, pool_indices, output_size=(13, 12))  # [8, 13, 12]",
+                 "x, pool_indices = self.pool(pr)  # [8, 6, 6]",
+                 "x = self.unpool(x, pool_indices, output_size=pr.shape[2:])  # [8, 13, 12]",
                  "x = r6 * gate  # [8, 13, 12]",
                  "x = self.back(x, wider_indices, output_size=(14, 12))  # [8, 14, 12]",
-                 "x = torch.reshape(x, (x.shape[0], 6, 4, 4))  # [6, 4, 4]"):
+                 "x = torch.reshape(x, (x.shape[0], 6, -1, 4))  # [6, 4, 4]"):
         assert f"        {line}\n" in src, line
 
 
@@ -507,6 +507,34 @@ def test_run_time_sizes_work_at_every_size(sizes: tuple[int, int]) -> None:
     with torch.no_grad():
         y = model(torch.zeros(1, 3, h, w))
     assert list(y.shape) == [1, *report.output] == [1, 12, h, w]
+
+
+SEGNET_RESHAPE = """
+input: [3, H, H]
+vars: {H: {min: 8, max: 64, default: 37}}
+layers:
+  - {name: c1, op: conv, out: 8, kernel: 3, padding: 1}
+  - {name: p1, op: maxpool, kernel: 2, ceil_mode: true}
+  - {name: c2, op: conv, out: 8, kernel: 3, padding: 1}
+  - {name: u1, op: maxunpool, indices: p1}
+  - {name: r, op: reshape, shape: [8, -1, 1]}
+"""
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("size", [36, 37, 40])
+def test_unpool_and_reshape_take_their_sizes_at_run_time(size: int) -> None:
+    """An unpool gives back its pool's input size, and a written -1 stays -1: built at 37,
+    the module runs at every size as check says."""
+    torch = pytest.importorskip("torch")
+    spec = load_text(SEGNET_RESHAPE)
+    model, src = _assert_matches_check(spec)
+    assert "x = self.u1(x, p1_indices, output_size=c1.shape[2:])  # [8, 37, 37]" in src
+    assert "x = torch.reshape(x, (x.shape[0], 8, -1, 1))  # [8, 1369, 1]" in src
+    report = check_spec(spec, {"H": size}, repairs=False)
+    with torch.no_grad():
+        y = model(torch.zeros(1, 3, size, size))
+    assert list(y.shape) == [1, *report.output] == [1, 8, size * size, 1]
 
 
 @pytest.mark.torch

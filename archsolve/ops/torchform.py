@@ -276,5 +276,6 @@ def mul_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape)
 
 
 def reshape_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
-    # the shape as worked out (a -1 resolved), so the file reads without arithmetic
-    return Call("torch.reshape", (Tensor.FIRST, (Tensor.BATCH, *(int(v) for v in out))))
+    # the shape as worked out, but a written -1 kept: torch then works it out at every input size
+    return Call("torch.reshape", (Tensor.FIRST, (Tensor.BATCH, *(-1 if a == -1 else int(v)
+                                                                  for a, v in zip(args["shape"], out, strict=True)))))

@@ -297,7 +297,11 @@ def torch_source(report: CheckReport) -> str:
         lay = results[name].layer
         if lay.values.get("like") is not None and _reads_like(written[name]):
             return lay.sources
-        return OPS[lay.op].data_sources(lay.sources, lay.values)
+        data = OPS[lay.op].data_sources(lay.sources, lay.values)
+        how = OPS[lay.op].torch.how
+        if isinstance(how, NNModule) and how.unpool and lay.values.get("size") is None:
+            return (*data, lay.sources[-1])  # the pool's input: its size is the output's
+        return data
 
     readers: dict[str, list[str]] = {"input": []}
     for lay in order:
@@ -432,7 +436,9 @@ def torch_source(report: CheckReport) -> str:
         shape_note = "# " + _shape(res.shape)
         how = OPS[lay.op].torch.how
         if isinstance(how, NNModule) and how.unpool:  # the pool's indices, and the size to give back
-            srcs += [indices[lay.values[how.unpool]], f"output_size={_py(tuple(int(v) for v in res.shape[1:]))}"]
+            size = (f"{srcs.pop()}.shape[2:]" if lay.values.get("size") is None
+                    else _py(tuple(int(v) for v in res.shape[1:])))
+            srcs += [indices[lay.values[how.unpool]], f"output_size={size}"]
         if lay.name in indices:
             target = f"{target}, {indices[lay.name]}"
         if OPS[lay.op].torch.module_for(lay.values):
