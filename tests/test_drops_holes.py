@@ -47,7 +47,18 @@ def test_solve_prefers_hole_free_answers(engine: Engine, extra: str, values: dic
 def test_a_listing_puts_hole_free_answers_first_at_equal_objective() -> None:
     res = solve_spec(load_text(UP_8_TO_24.format(extra="")), all_solutions=True)
     best = [s for s in res.solutions if s.objective == 6]
-    assert [(s.values["up.kernel"], s.holes) for s in best] == [(3, False), (1, True), (2, True)]
+    assert [(s.values["up.kernel"], s.holes) for s in best] == [(3, ()), (1, ("up",)), (2, ("up",))]
+
+
+@pytest.mark.parametrize("engine", [Engine.SEARCH, Engine.Z3])
+def test_a_fixed_layer_with_holes_does_not_cancel_the_preference(engine: Engine) -> None:
+    """c0 (a 1x1 conv with padding 1) has holes in every answer; up's are the answer's doing."""
+    spec = load_text("input: [1, 8]\nminimize: up.stride\nconstraints: [up.L == 15]\nlayers:\n"
+                     "  - {name: c0, op: conv, out: 1, kernel: 1, padding: 1}\n"
+                     "  - {name: c1, op: conv, out: 1, kernel: 3}\n"
+                     "  - {name: up, op: deconv, out: 1, kernel: '?', stride: 2, padding: '?'}\n")
+    (best,) = solve_spec(spec, engine=engine).solutions
+    assert (best.values, best.holes) == ({"up.kernel": 3, "up.padding": 1}, ())
 
 
 @pytest.mark.parametrize(("extra", "status"), [("", "sat"), ("holes: false\n", "unsat"), ("exact: true\n", "unsat")])

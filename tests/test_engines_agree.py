@@ -519,7 +519,7 @@ def compare_counts(spec: Spec) -> bool:
         for sol in listed.solutions:
             prop = propagate(net, sol.values, receptive_fields=False)
             totals[key(sol.values)] = sum(getattr(r, kind) or 0 for r in prop.layers.values())
-            holes[key(sol.values)] = sol.holes
+            holes[key(sol.values)] = bool(sol.holes)
         best = min(totals, key=lambda k: (totals[k], holes[k], k))  # solve's order: objective, no holes, values
         (mine,) = got.solutions
         assert (key(mine.values), mine.objective) == (best, totals[best]), (

@@ -45,6 +45,7 @@ import yaml
 
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
+from archsolve.solve.solution import open_layers
 from archsolve.spec.load import load_spec
 
 from .conftest import assignments, examples, run_cli_split, write_spec
@@ -118,6 +119,7 @@ def brute_force(path: Path, domains: Mapping[str, Domain]) -> Brute:
     macs: dict[tuple[int, ...], int] = {}
     shapes: dict[tuple[int, ...], dict[str, list[int]]] = {}
     holes: dict[tuple[int, ...], bool] = {}
+    decided = open_layers(spec)  # holes in a layer written with numbers are no answer's doing
     tried = 0
     cache: dict[Any, Any] = {}
     for values in assignments(domains):
@@ -131,7 +133,7 @@ def brute_force(path: Path, domains: Mapping[str, Domain]) -> Brute:
             params[k] = sum(int(r.params or 0) for r in prop.layers.values())
             macs[k] = sum(int(r.macs or 0) for r in prop.layers.values())
             shapes[k] = {n: [int(x) for x in r.shape] for n, r in prop.layers.items() if r.shape is not None}
-            holes[k] = any(p.kind == "holes" for p in prop.problems)
+            holes[k] = any(p.kind == "holes" and p.layer in decided for p in prop.problems)
     return Brute(names, sols, outs, params, shapes, macs, holes, tried)
 
 

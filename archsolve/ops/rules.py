@@ -1001,7 +1001,8 @@ def maxunpool_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
            [(before[i + 1], args["kernel"][i], args["stride"][i], args["padding"][i], args["padding"][i],
              args["dilation"][i], pooled[i + 1]) for i in range(args.ndim)],
            f"the maxpool {pool} whose indices maxunpool takes", conv_holes,
-           note="; their indices lie outside the input, which torch's maxunpool refuses")
+           note=("; their indices point outside the input: torch's maxunpool refuses them, or writes where the "
+                 "flat index happens to land"))
     size = args.get("size")
     out = (x[0], *(size if size is not None else before[1:]))
     for i, ax in enumerate(_axes(args)):

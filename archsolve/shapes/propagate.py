@@ -106,7 +106,7 @@ class ArgPlan(NamedTuple):
 def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
     """Split a layer's fields (see :class:`ArgPlan`); a checking loop builds it once per layer."""
     static: dict[str, Any] = {"_exact": spec.exact, "_tf": spec.semantics is Semantics.TF,
-                              "_holes": spec.allows_holes}
+                              "_holes": spec.allows_holes(lay.name)}
     dynamic: list[tuple[str, Kind, Any, int | None, Callable[[Mapping[str, int]], Any] | None]] = []
     names: set[str] = set()
     values = lay.values

@@ -27,7 +27,14 @@ from archsolve.shapes.graph import Network, build_network
 from archsolve.solve import relax
 from archsolve.solve.outcome import Conflict, Engine, SolveMode, SolveStatus
 from archsolve.solve.search.engine import Answer, search
-from archsolve.solve.solution import OBJECTIVE_KINDS, Answered, ObjectiveNames, sort_best_first, verified
+from archsolve.solve.solution import (
+    OBJECTIVE_KINDS,
+    Answered,
+    ObjectiveNames,
+    open_layers,
+    sort_best_first,
+    verified,
+)
 from archsolve.spec.load import load_spec
 from archsolve.spec.model import Spec, written_values
 
@@ -128,14 +135,15 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
 
 def _without_holes(res: SolveResult, *, mode: SolveMode, limit: int, minimize: str | None, timeout: float | None,
                    engine: Engine, at: tuple[Location | None, str]) -> SolveResult:
-    """The best answer has holes (an output position no input reaches): the best of those
-    without, when its objective is as good.  Both engines find the same: the preference is
-    a second solve with holes forbidden, not a tie-break inside either."""
+    """The best answer has holes (an output position no input reaches) in a layer the unknowns
+    decide: the best answer without any there, when its objective is as good.  A second solve
+    forbids them, so both engines find the same answer; a layer written with numbers keeps
+    its holes (a 1x1 conv with padding 1, say)."""
     left = None if timeout is None else timeout - res.elapsed
     if left is not None and left <= 0:
         return res
-    strict = _solve(replace(res.spec, holes=False), mode=mode, limit=limit, minimize=minimize, timeout=left,
-                    progress=None, engine=engine, count=False, explain=False, at=at)
+    strict = _solve(replace(res.spec, hole_free=open_layers(res.spec)), mode=mode, limit=limit, minimize=minimize,
+                    timeout=left, progress=None, engine=engine, count=False, explain=False, at=at)
     if strict.optimal and strict.solutions and strict.solutions[0].objective == res.solutions[0].objective:
         return replace(res, solutions=strict.solutions, elapsed=res.elapsed + strict.elapsed)
     return res

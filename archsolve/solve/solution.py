@@ -28,7 +28,7 @@ from archsolve.errors import ExprError, SolverBug, SpecError, interrupted
 from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Severity
 from archsolve.shapes.graph import Network
-from archsolve.shapes.propagate import attribute_values, propagate
+from archsolve.shapes.propagate import attribute_values, names_in, propagate
 from archsolve.solve.outcome import Conflict, SolveStatus
 from archsolve.spec.domains import copies_of, dependent_bounds, var_ends
 from archsolve.spec.model import Spec
@@ -39,13 +39,14 @@ OBJECTIVE_KINDS = ("params", "macs")  # the objectives that are totals, summed o
 @dataclass(frozen=True, kw_only=True)
 class Solution:
     """One solution: every unknown's value, in name order; the output shape; the objective's
-    value; ``holes``: some output position is reached by no input (docs/semantics.md), which
-    ``solve`` avoids where the objective allows."""
+    value; ``holes``: the layers with an output position no input reaches (docs/semantics.md)
+    among those whose own fields the unknowns decide, which ``solve`` avoids where the
+    objective allows (a layer written with numbers keeps its holes whatever the answer)."""
 
     values: dict[str, int]
     output: list[int]
     objective: int | None
-    holes: bool = field(default=False, repr=False)
+    holes: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,10 +149,30 @@ def verified(net: Network, values: dict[str, int], objective: Expr | str, cache:
             raise ObjectiveNames(f"{exc.args[0]!r} names no unknown, var or layer attribute") from None
         except ExprError:
             obj = None  # undefined for this solution only (a division by zero)
-    return Solution(values=ordered, output=out, objective=obj, holes=any(p.kind == "holes" for p in prop.problems))
+    return Solution(values=ordered, output=out, objective=obj, holes=_open_holes(net.spec, prop))
+
+
+def open_layers(spec: Spec) -> frozenset[str]:
+    """The layers whose own fields name an unknown or a var: what an answer decides.
+
+        >>> from archsolve.spec.load import load_text
+        >>> sorted(open_layers(load_text('input: [1, 8]\\nlayers: [{name: a, op: conv, out: 1, kernel: "?"}, '
+        ...                               '{name: b, op: relu}]')))
+        ['a']
+    """
+    free = set(spec.unknowns) | set(spec.vars)
+    return frozenset(lay.name for lay in spec.layers if any(names_in(v) & free for v in lay.values.values()))
+
+
+def _open_holes(spec: Spec, prop: Any) -> tuple[str, ...]:
+    holed = [p.layer for p in prop.problems if p.kind == "holes"]
+    if not holed:
+        return ()
+    decided = open_layers(spec)
+    return tuple(n for n in holed if n in decided)
 
 
 def sort_best_first(sols: list[Solution]) -> None:
     """Listed solutions: the best first; at equal objective those without holes first, then
     by the values in name order."""
-    sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, s.holes, list(s.values.values())))
+    sols.sort(key=lambda s: (s.objective if s.objective is not None else 0, bool(s.holes), list(s.values.values())))

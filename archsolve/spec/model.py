@@ -234,13 +234,15 @@ class Spec:
     # a spec edited from it (a relaxation) is to be made so too
     ties_calls: bool = False
     # ``holes: false``: an output position no input reaches (a transposed conv's gap) is an
-    # error, not a warning; ``exact: true`` forbids them too
+    # error, not a warning; ``exact: true`` forbids them too.  ``hole_free``: layers that may
+    # not have holes whatever the spec says (solve's second try for an answer without them)
     holes: bool = True
+    hole_free: frozenset[str] = frozenset()
     limits: Limits = field(repr=False, compare=False, default=DEFAULT_LIMITS)  # the bounds it was loaded under
 
-    @property
-    def allows_holes(self) -> bool:
-        return self.holes and not self.exact
+    def allows_holes(self, layer: str) -> bool:
+        """Whether ``layer`` may have holes: a warning then, else an error."""
+        return self.holes and not self.exact and layer not in self.hole_free
 
     @property
     def ndim(self) -> int:

@@ -314,7 +314,7 @@ class _Builder:
     def _args(self, lay: Layer, values: Mapping[str, Any], ndim: int) -> Args:
         vals = dict(values)
         vals["_exact"] = self.spec.exact
-        vals["_holes"] = self.spec.allows_holes
+        vals["_holes"] = self.spec.allows_holes(lay.name)
         vals["_tf"] = self.spec.semantics.value == "tf"
         return Args(vals, ndim, lay.name, lay.refs or lay.sources)
 
@@ -322,7 +322,7 @@ class _Builder:
              ) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
         """Run the rule; return folded outputs, the error conditions left, and whether any
         condition is already false."""
-        key = (lay.op, ndim, self.spec.exact, self.spec.allows_holes, _freeze(values), tuple(inputs))
+        key = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), _freeze(values), tuple(inputs))
         hit = self.runs.get(key)
         if hit is not None:
             return hit
