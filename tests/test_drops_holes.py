@@ -132,3 +132,24 @@ def test_tf_valid_dilated_deconv_holes_agree_in_inputs_check_and_both_engines() 
     assert report.values == list(range(3, 11))
     for engine in (Engine.SEARCH, Engine.Z3):
         assert solve_spec(load_text(text), engine=engine).solutions[0].values == {"H": 3}
+
+
+@pytest.mark.parametrize(("text", "message", "relaxation"), [
+    ("holes: false\ninput: [1, 8]\nlayers: [{name: up, op: deconv, out: 1, kernel: '?', stride: 3}]\n"
+     "constraints: [up.L == 22]\n",
+     "up cannot meet up.L == 22; from 8 at up's input, with kernel 1..11, up.L can only be 24..32, but up.L == 22 "
+     "needs 22; all under holes: false (no output position may be left unreached)",
+     ({"remove": ["holes"], "was": {"holes": False}, "values": {"up.kernel": 1}},
+      "it solves without holes: false (no output position may be left unreached): up.kernel = 1")),
+    ("exact: true\ninput: [1, 10]\nlayers: [{name: c, op: conv, out: 1, kernel: 1, stride: '?'}]\n"
+     "constraints: [c.L == 5]\n",
+     "c cannot meet c.L == 5; all under exact: true (no conv or pool may drop a real pixel, and no holes)",
+     ({"remove": ["exact"], "was": {"exact": True}, "values": {"c.stride": 2}},
+      "it solves without exact: true (no conv or pool may drop a real pixel, and no holes): c.stride = 2")),
+], ids=["holes-false", "exact"])
+def test_a_conflict_the_rules_make_says_so_and_offers_dropping_them(text: str, message: str,
+                                                                    relaxation: tuple[dict[str, Any], str]) -> None:
+    conflict = solve_spec(load_text(text)).conflict
+    assert conflict is not None and conflict.message == message
+    first = conflict.relaxations[0]
+    assert ({"remove": first.edit["remove"], "was": first.was, "values": first.values}, first.message) == relaxation

@@ -10,6 +10,8 @@ Three kinds of edit are offered, each only where it alone gives a solution:
   gets the override ``{min: its lowest value, max: M}``, M the largest value of the field in
   the best solution when the field may reach :func:`widest` -- a WaveNet pad before a
   dilation-512 conv needs ``domains: {amount: {min: 0, max: 512}}``;
+- **drop a top-level rule**: ``exact: true`` or ``holes: false``, where the conflict's layers
+  are held by it (a drop or a hole they cannot avoid);
 - **leave a written value open**: a kernel, stride, padding, ... written in a layer in
   conflict (or in the block definition it comes from) becomes ``"?"``; and the input's
   spatial sizes, all at once (the input size the network needs, as ``inputs`` would find
@@ -78,7 +80,7 @@ def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seco
     named = set(layers)
     deadline = time.monotonic() + seconds
     found: list[Relaxation] = []
-    for group in (_domain_tries(spec, named), _widen_tries(spec, named), _open_tries(spec, named),
+    for group in (_domain_tries(spec, named), _widen_tries(spec, named), _rule_tries(spec), _open_tries(spec, named),
                   _input_tries(spec)):
         for t in group:
             left = deadline - time.monotonic()
@@ -105,6 +107,8 @@ def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seco
                 continue
             default = {}
             for f in t.edit.get("remove", []):
+                if not f.startswith("domains."):
+                    continue  # a top-level rule: its message says it
                 field = f.removeprefix("domains.")
                 doms = sorted({str(u.domain) for u in edited.unknowns.values()
                                if u.of_any(named) and u.field.split("[")[0] == field})
@@ -217,6 +221,21 @@ def _domain_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
         yield one((f,), False)
     if len(fields) > 1:
         yield one(tuple(fields), True)
+
+
+def _rule_tries(spec: Spec) -> Iterator[_Try]:
+    """``exact: true`` and ``holes: false`` dropped, each on its own (both are written as the
+    spec's top-level keys, so ``remove`` names the key)."""
+    for key, value, effect in (("exact", True, "no conv or pool may drop a real pixel, and no holes"),
+                               ("holes", False, "no output position may be left unreached")):
+        if spec.document is None or spec.document.data.get(key) is not value:
+            continue
+
+        def change(data: dict[str, Any], key: str = key) -> None:
+            del data[key]
+
+        yield _Try(edit={"remove": [key]}, was={key: value}, change=change,
+                   what=f"without {key}: {str(value).lower()} ({effect})")
 
 
 def _input_tries(spec: Spec) -> Iterator[_Try]:

@@ -124,6 +124,12 @@ def explain_conflict(problem: Z3Problem, system: System, core: list[str]) -> Con
     if domains:
         parts.append(("with " if layers or cons else "")
                      + " and ".join(f"{n} in {spec.vars[n].domain}" for n in domains))
+    # the ranges above hold under the spec's own rules, which rule out values the fields'
+    # domains allow (kernel 1 under holes: false): say so
+    if layers and spec.exact:
+        parts.append("all under exact: true (no conv or pool may drop a real pixel, and no holes)")
+    elif layers and not spec.holes:
+        parts.append("all under holes: false (no output position may be left unreached)")
     if len(layers) > 1 and not cons:
         parts.append("relaxing any one of them may help")
     message = "; ".join(parts) if parts else "the constraints contradict each other"
