@@ -364,6 +364,11 @@ CASES = [
           - {name: a, op: relu}
           - {name: b, op: relu, from: b}
         """, "4:5", "b.from: layer 'b' reads its own output"),
+    case("upsample-like-itself", """\
+        input: [3, 32, 32]
+        layers:
+          - {name: r, op: upsample, like: r}
+        """, "3:5", "r.like: layer 'r' reads its own output"),
     case("merge-single-from", one("{name: cat, op: concat, from: input}"),
          "3:35", "layers[0] (cat).from: a merge needs 'from' with a list of at least two layers"),
     case("merge-list-of-one", one("{name: s, op: add, from: [input]}"),

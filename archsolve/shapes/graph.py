@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import SpecError
+from archsolve.ops.base import Kind
+from archsolve.ops.table import OPS
 from archsolve.spec.model import Layer, Spec
 
 
@@ -73,7 +75,10 @@ def build_network(spec: Spec) -> Network:
             if src == "input":
                 continue
             if src == lay.name:
-                raise SpecError(f"layer {lay.name!r} reads its own output", lay.where, f"{lay.name}.from")
+                # named by `from`, or by a field that borrows another layer's size (like, indices)
+                field = next((f.name for f in OPS[lay.op].fields if f.kind is Kind.LAYER
+                              and lay.values.get(f.name) == src), "from")
+                raise SpecError(f"layer {lay.name!r} reads its own output", lay.where, f"{lay.name}.{field}")
             users[src].append(i)
             missing[i] += 1
     ready = [i for i, m in enumerate(missing) if m == 0]
