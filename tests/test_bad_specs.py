@@ -297,7 +297,7 @@ CASES = [
         """, "4:5", "layers[1] (cr): crop needs exactly one of 'like' (a layer) or 'amount'"),
     # wording to improve: the field is named twice
     case("question-mark-cannot-be-unknown", one("{name: s, op: softmax, dim: '?'}"),
-         "3:33", "layers[0] (s).dim: layers[0] (s).dim cannot be unknown ('?')"),
+         "3:33", "layers[0] (s).dim: cannot be unknown ('?'): the field has no domain for solve to choose from"),
     case("question-mark-in-bool", one("{name: c1, op: conv, out: 8, kernel: 3, bias: '?'}"),
          "3:51", "layers[0] (c1).bias: expected true or false, got text '?'"),
     case("repeat-question-mark", one("{name: r, op: relu, repeat: '?'}"),
@@ -916,7 +916,7 @@ CASES = [
         layers:
           - {name: c, op: conv, out: 4, kernel: 3}
           - {name: cr, op: crop, like: c, offset: '?'}
-        """, "4:43", "layers[1] (cr).offset: layers[1] (cr).offset cannot be unknown ('?')"),
+        """, "4:43", "layers[1] (cr).offset: cannot be unknown ('?'): the field has no domain for solve to choose from"),
     case("crop-offset-misspelt", """\
         input: [3, 32, 32]
         layers:

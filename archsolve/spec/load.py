@@ -345,7 +345,8 @@ class _Loader:
         """
         if raw == UNKNOWN:
             if domain is None:
-                raise self.err(f"{fieldname} cannot be unknown ('?')", path, fieldname)
+                raise self.err("cannot be unknown ('?'): the field has no domain for solve to choose from", path,
+                               fieldname)
             if unknown not in self.unknowns:
                 dom = self.domains.get(base) or default_domain(domain)
                 self.unknowns[unknown] = Unknown(unknown, base, layer, self.doc.where(path), dom, tuple(path))
