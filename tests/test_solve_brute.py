@@ -1466,11 +1466,14 @@ def hyp_dir() -> Iterator[Path]:
 
 def _assert_relaxation_holds(spec: dict[str, Any], relax: dict[str, Any], folder: Path) -> None:
     """An offered relaxation, checked apart from solve: the spec edited as offered (overrides
-    dropped, default domains widened, or a written value made "?"), with the offered values,
+    or a rule dropped, default domains widened, or a written value made "?"), with the offered values,
     is valid and meets its constraints, and each value lies in its widened domain."""
     relaxed = json.loads(json.dumps(spec))
     for name in relax.get("remove", []):
-        del relaxed["domains"][name.removeprefix("domains.")]
+        if name.startswith("domains."):
+            del relaxed["domains"][name.removeprefix("domains.")]
+        else:  # a top-level rule (exact: true, holes: false)
+            del relaxed[name]
     assert [f"domains.{f}" for f in relax.get("domains", {})] == relax.get("widen", [])
     for fname, dom in relax.get("domains", {}).items():
         relaxed.setdefault("domains", {})[fname] = dom
