@@ -106,7 +106,7 @@ def test_source_layout_unet() -> None:
     assert "class UnetOriginal(nn.Module):" in src
     assert "def forward(self, x: torch.Tensor) -> torch.Tensor:" in src
     assert "# enc1: block double_conv" in src
-    assert "self.enc1_conv1 = nn.Conv2d(1, 64, kernel_size=3)" in src
+    assert "self.enc1__conv1 = nn.Conv2d(1, 64, kernel_size=3)" in src
     assert "self.up4 = nn.ConvTranspose2d(1024, 512, kernel_size=2, stride=2)" in src
     assert "crop4 = _center_crop(enc4, up4)  # [512, 56, 56]" in src
     assert "torch.cat([crop4, up4], dim=1)" in src
@@ -574,5 +574,5 @@ def test_inception_list_arguments_build_as_check_counts() -> None:
     from .test_spec_features import INCEPTION
 
     model, src = _assert_matches_check(load_text(INCEPTION.replace("K", "7")))
-    assert "self.b7a_conv = nn.Conv2d(16, 8, kernel_size=(1, 7), padding=(0, 3), bias=False)" in src
-    assert "self.b7b_conv = nn.Conv2d(8, 8, kernel_size=(7, 1), padding=(3, 0), bias=False)" in src
+    assert "self.b7a__conv = nn.Conv2d(16, 8, kernel_size=(1, 7), padding=(0, 3), bias=False)" in src
+    assert "self.b7b__conv = nn.Conv2d(8, 8, kernel_size=(7, 1), padding=(3, 0), bias=False)" in src

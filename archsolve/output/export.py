@@ -5,8 +5,8 @@ int, vars at the values ``check`` chooses); from its report :func:`torch_source`
 readable Python file:
 an ``nn.Module`` subclass named after the spec (``unet-original`` -> ``UnetOriginal``,
 default ``Net``) whose ``__init__`` builds one attribute per layer that has a module
-(scoped names with ``/`` turned into ``_``: ``enc1/conv1`` -> ``self.enc1_conv1``; ``__``
-when ``_`` would make two names collide) and whose ``forward(self, x)`` follows the graph.
+(scoped names with ``/`` turned into ``__``: ``enc1/conv1`` -> ``self.enc1__conv1``, see
+:func:`_identifiers`) and whose ``forward(self, x)`` follows the graph.
 Each layer is written as the op table's torch form says (:mod:`archsolve.ops.torchform`):
 a module, or inline in ``forward`` (merges, crops, pads and flatten: ``torch.cat``, ``+``,
 slicing with the concrete offsets, ``F.pad``, ``torch.flatten``).  Writing the source
@@ -77,29 +77,28 @@ def class_name(spec: Spec) -> str:
 
 
 def _identifiers(names: Sequence[str], taken: frozenset[str]) -> dict[str, str]:
-    """A Python identifier per scoped layer name: ``/`` -> ``_`` (``__`` if that collides)."""
+    """A Python identifier per scoped layer name, by one rule that does not depend on the
+    other names (so a user can predict it): ``/`` -> ``__``, any other character that cannot
+    stand in a name -> ``_``; a name that would still collide gets ``_2``, ``_3``, ...
 
-    def base(name: str, sep: str) -> str:
-        ident = re.sub(r"\W", "_", name.replace("/", sep))
+        >>> _identifiers(["layer1_0/conv1", "layer1/0/conv1", "train", "a-b", "a_b"], frozenset({"train"}))
+        {'layer1_0/conv1': 'layer1_0__conv1', 'layer1/0/conv1': 'layer1__0__conv1', 'train': 'train_', 'a-b': 'a_b', 'a_b': 'a_b_2'}
+    """
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    for n in names:
+        ident = re.sub(r"\W", "_", n.replace("/", "__"))
         if ident.startswith("_"):
             ident = "layer" + ident
         if ident[0].isdigit():
             ident = "layer_" + ident
         if keyword.iskeyword(ident) or ident in taken:
             ident += "_"
-        return ident
-
-    for sep in ("_", "__"):
-        out = {n: base(n, sep) for n in names}
-        if len(set(out.values())) == len(out):
-            return out
-    used: set[str] = set()
-    for n in names:  # still colliding (names that contain "__"): number the repeats
-        ident, k = out[n], 2
-        while ident in used:
-            ident, k = f"{out[n]}_{k}", k + 1
-        out[n] = ident
-        used.add(ident)
+        unique, k = ident, 2
+        while unique in used:
+            unique, k = f"{ident}_{k}", k + 1
+        out[n] = unique
+        used.add(unique)
     return out
 
 
