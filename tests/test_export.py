@@ -106,7 +106,7 @@ def test_source_layout_unet() -> None:
     assert "class UnetOriginal(nn.Module):" in src
     assert "def forward(self, x: torch.Tensor) -> torch.Tensor:" in src
     assert "# enc1: block double_conv" in src
-    assert "self.enc1_conv1 = nn.Conv2d(1, 64, kernel_size=3)" in src
+    assert "self.enc1__conv1 = nn.Conv2d(1, 64, kernel_size=3)" in src
     assert "self.up4 = nn.ConvTranspose2d(1024, 512, kernel_size=2, stride=2)" in src
     assert "crop4 = _center_crop(enc4, up4)  # [512, 56, 56]" in src
     assert "torch.cat([crop4, up4], dim=1)" in src
@@ -574,5 +574,87 @@ def test_inception_list_arguments_build_as_check_counts() -> None:
     from .test_spec_features import INCEPTION
 
     model, src = _assert_matches_check(load_text(INCEPTION.replace("K", "7")))
-    assert "self.b7a_conv = nn.Conv2d(16, 8, kernel_size=(1, 7), padding=(0, 3), bias=False)" in src
-    assert "self.b7b_conv = nn.Conv2d(8, 8, kernel_size=(7, 1), padding=(3, 0), bias=False)" in src
+    assert "self.b7a__conv = nn.Conv2d(16, 8, kernel_size=(1, 7), padding=(0, 3), bias=False)" in src
+    assert "self.b7b__conv = nn.Conv2d(8, 8, kernel_size=(7, 1), padding=(3, 0), bias=False)" in src
+
+
+# -- every valid size, and a clear error at the others ------------------------------------------
+
+MAX_SIZE = 400  # the sizes tried stay small: the test machine has two cores
+
+
+def _three_sizes(spec: Spec) -> list[dict[str, int]]:
+    """The smallest, a middle and a large valid size from ``inputs`` (one for a fixed input)."""
+    from archsolve.solve.inputs import input_sizes, size_vars
+
+    names = size_vars(spec)
+    if not names:
+        return [{}]
+    reports = input_sizes(spec, rng=(1, MAX_SIZE))
+    values = reports[names[0]].values
+    chosen = [values[0], values[len(values) // 2], values[-1]]
+    return [{n: v for n in names} for v in chosen]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("path", EXPORTABLE, ids=lambda p: p.stem)
+def test_example_runs_at_three_valid_sizes(path: Path) -> None:
+    """Exported once, the module runs at the smallest, a middle and a large size ``inputs``
+    lists (sizes shared by every size var), each giving ``check --set``'s output shape."""
+    torch = pytest.importorskip("torch")
+    spec = load_spec(str(path))
+    model, _ = _build(spec)
+    for given in _three_sizes(spec):
+        report = check_spec(spec, given or None, repairs=False)
+        assert report.ok, given
+        with torch.no_grad():
+            y = model(torch.zeros(1, *report.input))
+        assert list(y.shape) == [1, *report.output], given
+
+
+@pytest.mark.torch
+def test_unet_runs_at_188_and_588() -> None:
+    """The sizes the issue found crashing: both in the valid pattern."""
+    torch = pytest.importorskip("torch")
+    spec = load_spec(str(SPECS / "unet-original-sizes.yaml"))
+    model, _ = _build(spec)
+    for size, out in [(188, 4), (588, 404)]:
+        with torch.no_grad():
+            y = model(torch.zeros(1, 1, size, size))
+        assert list(y.shape) == [1, 2, out, out]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("spec_file", "shape", "message"), [
+    ("unet-original-sizes.yaml", (1, 1, 190, 190), "input H = 190: valid H are 188 + 16k, 188..1020"),
+    ("unet-original-sizes.yaml", (1, 1, 1036, 1036), "input H = 1036: valid H are 188 + 16k, 188..1020"),
+    ("unet-original-sizes.yaml", (1, 1, 188, 204), "input W = 204: must be H = 188"),
+    ("unet-original-sizes.yaml", (1, 3, 188, 188), "expected an input [N, 1, H, W], got [1, 3, 188, 188]"),
+    ("unet-original-sizes.yaml", (1, 188, 188), "expected an input [N, 1, H, W], got [1, 188, 188]"),
+    ("unet-padded-sizes.yaml", (1, 3, 16, 20), "input W = 20: valid W are 16k (k >= 1), 16..4096"),
+    ("resnet50.yaml", (1, 3, 225, 224), "expected an input [N, 3, 224, 224], got [1, 3, 225, 224]"),
+])
+def test_invalid_size_is_a_value_error_naming_the_valid_ones(spec_file: str, shape: tuple[int, ...],
+                                                            message: str) -> None:
+    torch = pytest.importorskip("torch")
+    model, _ = _build(load_spec(str(SPECS / spec_file)))
+    with pytest.raises(ValueError) as caught:
+        model(torch.zeros(*shape))
+    assert str(caught.value) == message
+
+
+def test_the_input_check_source() -> None:
+    src = _source(load_spec(str(SPECS / "unet-original-sizes.yaml")))
+    assert textwrap.dedent('''
+        def _check_input(x: torch.Tensor) -> None:
+            """Raise ValueError unless ``x`` is [N, 1, H, W] at a size the network takes (as `archsolve inputs` lists
+            them)."""
+            if x.dim() != 4 or x.shape[1] != 1:
+                raise ValueError(f"expected an input [N, 1, H, W], got {list(x.shape)}")
+            H = x.shape[2]
+            if not (188 <= H <= 1020 and (H - 188) % 16 == 0):
+                raise ValueError(f"input H = {H}: valid H are 188 + 16k, 188..1020")
+            if x.shape[3] != H:
+                raise ValueError(f"input W = {x.shape[3]}: must be H = {H}")
+        ''') in src
+    assert "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n        _check_input(x)\n" in src

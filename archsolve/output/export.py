@@ -5,8 +5,8 @@ int, vars at the values ``check`` chooses); from its report :func:`torch_source`
 readable Python file:
 an ``nn.Module`` subclass named after the spec (``unet-original`` -> ``UnetOriginal``,
 default ``Net``) whose ``__init__`` builds one attribute per layer that has a module
-(scoped names with ``/`` turned into ``_``: ``enc1/conv1`` -> ``self.enc1_conv1``; ``__``
-when ``_`` would make two names collide) and whose ``forward(self, x)`` follows the graph.
+(scoped names with ``/`` turned into ``__``: ``enc1/conv1`` -> ``self.enc1__conv1``, see
+:func:`_identifiers`) and whose ``forward(self, x)`` follows the graph.
 Each layer is written as the op table's torch form says (:mod:`archsolve.ops.torchform`):
 a module, or inline in ``forward`` (merges, crops, pads and flatten: ``torch.cat``, ``+``,
 slicing with the concrete offsets, ``F.pad``, ``torch.flatten``).  Writing the source
@@ -32,15 +32,18 @@ import math
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from archsolve.check.api import CheckReport
 from archsolve.check.bindings import Why
 from archsolve.errors import InvalidNetwork
+from archsolve.lang.expr import Expr, Name, Num
 from archsolve.ops.base import Severity
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import Call, CropLike, Index, Infix, NNModule, PerAxis, Tensor, Written
 from archsolve.shapes.propagate import LayerResult
+from archsolve.solve.inputs import input_sizes, size_vars
 from archsolve.spec.model import Spec
 
 MAX_LINE = 109  # generated lines stay shorter than 110 characters
@@ -77,29 +80,28 @@ def class_name(spec: Spec) -> str:
 
 
 def _identifiers(names: Sequence[str], taken: frozenset[str]) -> dict[str, str]:
-    """A Python identifier per scoped layer name: ``/`` -> ``_`` (``__`` if that collides)."""
+    """A Python identifier per scoped layer name, by one rule that does not depend on the
+    other names (so a user can predict it): ``/`` -> ``__``, any other character that cannot
+    stand in a name -> ``_``; a name that would still collide gets ``_2``, ``_3``, ...
 
-    def base(name: str, sep: str) -> str:
-        ident = re.sub(r"\W", "_", name.replace("/", sep))
+        >>> _identifiers(["layer1_0/conv1", "layer1/0/conv1", "train", "a-b", "a_b"], frozenset({"train"}))
+        {'layer1_0/conv1': 'layer1_0__conv1', 'layer1/0/conv1': 'layer1__0__conv1', 'train': 'train_', 'a-b': 'a_b', 'a_b': 'a_b_2'}
+    """
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    for n in names:
+        ident = re.sub(r"\W", "_", n.replace("/", "__"))
         if ident.startswith("_"):
             ident = "layer" + ident
         if ident[0].isdigit():
             ident = "layer_" + ident
         if keyword.iskeyword(ident) or ident in taken:
             ident += "_"
-        return ident
-
-    for sep in ("_", "__"):
-        out = {n: base(n, sep) for n in names}
-        if len(set(out.values())) == len(out):
-            return out
-    used: set[str] = set()
-    for n in names:  # still colliding (names that contain "__"): number the repeats
-        ident, k = out[n], 2
-        while ident in used:
-            ident, k = f"{out[n]}_{k}", k + 1
-        out[n] = ident
-        used.add(ident)
+        unique, k = ident, 2
+        while unique in used:
+            unique, k = f"{ident}_{k}", k + 1
+        out[n] = unique
+        used.add(unique)
     return out
 
 
@@ -229,6 +231,124 @@ def {_CENTER_CROP}(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return x[(slice(None), slice(None), *(slice(s, s + m) for s, m in zip(starts, sizes, strict=True)))]
 '''.strip().split("\n")
 
+
+
+_CHECK_INPUT = "_check_input"
+# the input's axes as the docs name them, by spatial rank
+_AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+# names the guard's own code uses: a var named so is renamed in it
+_GUARD_NAMES = frozenset({"x", "torch", "nn", "F", "ValueError", "list", "min", "max", "any"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class SizeRule:
+    """The sizes one input size var may take in the exported module: ``start + step*k`` up to
+    ``last`` (``step`` 0: ``start`` only), or the listed ``values`` where they form no single
+    progression; ``axis`` is the input dimension it is read from (2: the first spatial one)."""
+
+    var: str
+    axis: int
+    start: int
+    step: int
+    last: int
+    words: str  # as ``inputs`` says it: "188 + 16k"
+    values: tuple[int, ...] = ()
+
+
+def _names_in(value: Any) -> set[str]:
+    if isinstance(value, Expr):
+        return set(value.names())
+    if isinstance(value, tuple | list):
+        return set().union(*(_names_in(v) for v in value)) if value else set()
+    return set()
+
+
+def size_rules(report: CheckReport) -> list[SizeRule]:
+    """The valid sizes of each input size var the exported module reads from its input, as
+    ``archsolve inputs`` finds them over the var's domain.  A var a layer's field depends on
+    (``out: H // 4``) is built into the module at its value: that value only.
+
+        >>> from archsolve.check.known import export_check
+        >>> from archsolve.spec.load import load_spec
+        >>> [(r.var, r.axis, r.start, r.step, r.last, r.words)
+        ...  for r in size_rules(export_check(load_spec("specs/unet-original-sizes.yaml")))]
+        [('H', 2, 188, 16, 1020, '188 + 16k')]
+    """
+    spec = report.spec
+    names = size_vars(spec)
+    if not names:
+        return []
+    tied = spec.tied()
+    axes = [e.substitute(tied) for e in spec.input[1:]]
+    frozen = set().union(*(_names_in(v) for lay in spec.layers for v in lay.values.values()))
+    built = report.prop.env
+    found = input_sizes(spec)
+    rules = []
+    for var in names:
+        axis = next((i + 2 for i, e in enumerate(axes) if e == Name(var)), None)
+        report_ = found[var]
+        if axis is None or not report_.complete:
+            continue  # a size only an expression reads (input [1, 2 * H]), or one the time ran out on
+        if var in frozen:
+            value = int(built[var])
+            rules.append(SizeRule(var=var, axis=axis, start=value, step=0, last=value,
+                                  words=f"only {value}, the size a layer of this module is built for"))
+            continue
+        pattern = report_.pattern
+        values = report_.values
+        if not values:
+            continue
+        rules.append(SizeRule(var=var, axis=axis, start=values[0], step=pattern["step"] if pattern else 0,
+                              last=values[-1], words=report_.describe(),
+                              values=() if pattern else tuple(values)))
+    return rules
+
+
+def _guard_source(report: CheckReport, rules: Sequence[SizeRule]) -> list[str]:
+    """A function ``forward`` calls first: the input's rank, channels, fixed sizes, and each
+    size var's valid sizes, so a wrong size is a ``ValueError`` naming the valid ones rather than
+    an error deep in some layer (plain arithmetic: the file needs nothing but torch)."""
+    spec = report.spec
+    tied = spec.tied()
+    axes = [e.substitute(tied) for e in spec.input[1:]]
+    rank = len(axes)
+    words = _AXIS_NAMES.get(rank, tuple(f"S{i}" for i in range(rank)))
+    local = {r.var: r.var + "_" if r.var in _GUARD_NAMES or keyword.iskeyword(r.var) else r.var
+             for r in rules}
+    channels = int(spec.input[0].substitute(tied).evaluate(report.prop.env))
+    expected = [str(channels), *(str(e) for e in spec.input[1:])]
+    ind, ind2 = INDENT, INDENT * 2
+    wanted = "[N, " + ", ".join(expected) + "]"
+    lines = [f"def {_CHECK_INPUT}(x: torch.Tensor) -> None:",
+             *_fill(f"Raise ValueError unless ``x`` is {_doc(wanted)} at a size the network takes "
+                    '(as `archsolve inputs` lists them)."""', ind, '"""')]
+    fixed = [f"x.dim() != {rank + 2}", f"x.shape[1] != {channels}"] + [
+        f"x.shape[{i + 2}] != {e.value}" for i, e in enumerate(axes) if isinstance(e, Num)]
+    lines += _wrap("if ", fixed, ":", ind, sep=" or ")
+    lines.append(f'{ind2}raise ValueError(f"expected an input {wanted}, got {{list(x.shape)}}")')
+    read = {r.var for r in rules}
+    for r in rules:
+        v = local[r.var]
+        lines.append(f"{ind}{v} = x.shape[{r.axis}]")
+        if r.values:
+            test = f"{v} not in {_py(r.values)}"
+        elif r.step == 0:
+            test = f"{v} != {r.start}"
+        else:
+            test = f"not ({r.start} <= {v} <= {r.last} and ({v} - {r.start}) % {r.step} == 0)"
+        span = "" if r.step == 0 and not r.values else f", {r.start}..{r.last}"
+        lines += _wrap("if ", [test], ":", ind)
+        lines.append(f'{ind2}raise ValueError(f"input {words[r.axis - 2]} = {{{v}}}: '
+                     f'valid {r.var} are {_doc(r.words)}{span}")')
+    for i, e in enumerate(axes):
+        # a size tied to the vars read above (W: H): it must be their value
+        if isinstance(e, Num) or any(r.axis == i + 2 for r in rules) or not e.names() <= read:
+            continue
+        value = str(e.substitute({n: Name(local[n]) for n in e.names()}))
+        lines.append(f"{ind}if x.shape[{i + 2}] != {value}:")
+        lines.append(f'{ind2}raise ValueError(f"input {words[i]} = {{x.shape[{i + 2}]}}: '
+                     f'must be {_doc(str(e))} = {{{value}}}")')
+    return lines
 
 
 def size_note(report: CheckReport) -> str | None:
@@ -373,6 +493,7 @@ def torch_source(report: CheckReport) -> str:
     lines += ["", "import torch", *imports, "from torch import nn"]
     if any(isinstance(w, CropLike) and w.offsets is None for w in written.values()):
         lines += ["", "", *_CENTER_CROP_SOURCE]
+    lines += ["", "", *_guard_source(report, size_rules(report))]
     lines += ["", ""]
 
     # -- the class ---------------------------------------------------------------------------------
@@ -424,6 +545,7 @@ def torch_source(report: CheckReport) -> str:
     # -- forward ------------------------------------------------------------------------------------
     lines.append("")
     lines.append(f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:")
+    lines.append(f"{ind2}{_CHECK_INPUT}(x)")
     if var["input"] != "x":
         lines.append(f"{ind2}x_in = x")
     for lay in order:
