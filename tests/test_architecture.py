@@ -25,7 +25,8 @@ STAGES = (
     ("archsolve.solve",),
     ("archsolve.check",),
     ("archsolve.output",),
-    ("archsolve.cli", "archsolve"),
+    ("archsolve.bridge",),
+    ("archsolve.cli", "archsolve.api", "archsolve"),
     ("archsolve.__main__",),
 )
 
