@@ -234,6 +234,34 @@ class SegNetish(nn.Module):
         return self.shuffle(self.unpool(y, idx))
 
 
+class Zoo(nn.Module):
+    """The other ops and forms import maps: norms, activations, functional pools, reshapes, crops."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding="same", dilation=2)
+        self.ln = nn.LayerNorm([8, 12, 12])
+        self.acts = nn.Sequential(nn.GELU(), nn.SiLU(), nn.LeakyReLU(0.2), nn.SELU(), nn.Hardswish(),
+                                  nn.Hardsigmoid(), nn.Mish(), nn.Softplus(beta=2.0), nn.PReLU(8),
+                                  nn.ReLU6(), nn.ELU(alpha=0.5), nn.Dropout2d(0.1), nn.LocalResponseNorm(3))
+        self.pool = nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)
+        self.amax = nn.AdaptiveMaxPool2d((4, 3))
+        self.up = nn.UpsamplingNearest2d(scale_factor=2)
+        self.gn = nn.GroupNorm(4, 8)
+        self.fc = nn.Linear(8 * 6 * 3, 6)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = self.acts(self.ln(x))
+        x = torch.add(self.pool(x), F.max_pool2d(x, 3, 2, 1, dilation=1, ceil_mode=True))
+        x = torch.mul(self.amax(x).relu(), self.amax(x).sigmoid())
+        x = F.interpolate(self.up(x), scale_factor=2, mode="bilinear", align_corners=True)
+        x = self.gn(x)[:, :, 2:-2, 3:-3]
+        x = F.avg_pool2d(F.softmax(x, dim=1), 2)
+        x = x.reshape(x.size(0), x.size(1) * x.size(2) * x.size(3)).reshape(-1, 144)
+        return self.fc(x.view(x.size(0), -1))
+
+
 MODELS = [  # (model, three inputs)
     (ResNet18, [(3, 64, 64), (3, 97, 97), (3, 224, 160)]),
     (VGGish, [(3, 32, 32), (3, 30, 37), (3, 36, 33)]),
@@ -245,6 +273,7 @@ MODELS = [  # (model, three inputs)
     (WaveNet, [(1, 16), (1, 100), (1, 3)]),
     (InterpolateSize, [(3, 16, 16), (3, 15, 21), (3, 5, 2)]),
     (SegNetish, [(3, 8, 8), (3, 16, 10), (3, 6, 4)]),
+    (Zoo, [(3, 12, 12)]),
 ]
 
 
@@ -282,6 +311,8 @@ INPUTS = [  # (model, input with a var, the range inputs is asked about)
     (InterpolateSize, (3, "H", 8), (1, 40)),
     (WaveNet, (1, "L"), (1, 40)),
     (DCGANGenerator, (16, "H", "H"), (1, 12)),
+    (Zoo, (3, "H", "H"), (1, 30)),
+    (MobileNetV2ish, (3, "H", "H"), (1, 20)),
 ]
 
 

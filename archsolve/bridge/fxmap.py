@@ -196,18 +196,22 @@ def _tensor(value: Any, what: str) -> Tensor:
     return value
 
 
+AXES = {0: "NC", 1: "NCL", 2: "NCHW", 3: "NCDHW"}  # a layer's sizes as constraints name them (N: the batch)
+
+
 def _dims(t: Tensor) -> tuple[Any, ...]:
-    """``t.shape`` as symbols: batch, channels (or features), spatial sizes."""
+    """``t.shape`` as symbols named as constraints name them (``enc1.H``): batch, channels (or
+    features), spatial sizes."""
     import sympy
 
-    return tuple(sympy.Symbol(f"{t.name}:{axis}", integer=True, positive=True) for axis in range(t.rank + 2))
+    return tuple(sympy.Symbol(f"{t.name}.{axis}", integer=True, positive=True) for axis in AXES[t.rank])
 
 
 def _like(sizes: Sequence[Any], rank: int) -> str | None:
     """The layer whose spatial sizes ``sizes`` are (all of them, in order), if one is."""
     names = [getattr(s, "name", "") for s in sizes]
-    owners = {n.rpartition(":")[0] for n in names}
-    if len(sizes) == rank and len(owners) == 1 and names == [f"{next(iter(owners))}:{a + 2}" for a in range(rank)]:
+    owners = {n.rpartition(".")[0] for n in names}
+    if len(sizes) == rank and len(owners) == 1 and names == [f"{next(iter(owners))}.{a}" for a in AXES[rank][2:]]:
         return next(iter(owners))
     return None
 
@@ -440,13 +444,27 @@ class _Mapper:
         batch = _dims(source)[0]
         if not shape or (shape[0] is not batch and shape[0] != -1):
             raise Unmappable("a reshape that does not keep the batch (x.shape[0] or -1 first)")
+        import sympy
+
         rest = shape[1:]
         if shape[0] == -1 and -1 in rest:
             raise Unmappable("a reshape with two -1 entries")
         if rest == [-1]:
             return self.imp.add(base, "flatten", [source], {}, 0)
-        return self.imp.add(base, "reshape", [source], {"shape": [_int(v, "a reshape size") for v in rest]},
-                            len(rest) - 1)
+        if len(rest) not in (1, source.rank + 1):
+            raise Unmappable(f"a reshape to {len(rest)} dims after the batch: archsolve's reshape keeps the "
+                             f"channels and {source.rank} spatial axes ({source.rank + 1} dims), or makes one")
+        read = [i for i, v in enumerate(rest) if isinstance(v, sympy.Expr) and not v.is_number]
+        if len(read) > 1 or (read and -1 in rest) or any(sympy.Expr.has(rest[i], sympy.floor) for i in read):
+            raise Unmappable("a reshape with more than one size read from tensors, or one divided: "
+                             "archsolve's reshape takes numbers and one -1")
+        # a size read from tensors (x.size(2) * x.size(3)) is the entry torch works out (-1), tied to
+        # what was read by a constraint, so a wrong one is refused as torch would refuse it
+        out = self.imp.add(base, "reshape", [source], {"shape": [-1 if i in read else _int(v, "a reshape size")
+                                                                 for i, v in enumerate(rest)]}, len(rest) - 1)
+        for i in read:
+            self.imp.constraints.append(f"{out.name}.{AXES[out.rank][i + 1]} == {rest[i]}")
+        return out
 
 
 @dataclass(frozen=True)
