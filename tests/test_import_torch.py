@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
+import yaml  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from archsolve.bridge import load_model, spec_from_module  # noqa: E402
+from archsolve.bridge.fxmap import spec_text  # noqa: E402
 from archsolve.check.api import check_spec  # noqa: E402
 from archsolve.cli import main  # noqa: E402
 from archsolve.errors import SpecError, UsageError  # noqa: E402
@@ -297,7 +299,7 @@ def test_imported_spec_checks_as_torch_runs(cls, sizes) -> None:
     for size in sizes:
         report = check_spec(spec_from_module(model, size))
         layers, out = _torch_shapes(model, size)
-        rows = {row.name: tuple(row.shape) for row in report.rows if row.shape is not None}
+        rows = {row.name.replace("/", "_"): tuple(row.shape) for row in report.rows if row.shape is not None}
         compared = {name: rows.get(name) for name in layers if name in rows}
         assert (report.ok, report.output, report.totals["params"]) == (True, out, params), size
         # a module called more than once (ResNet's relu) has its last call in the hook
@@ -464,3 +466,18 @@ def test_the_api_entry_points() -> None:
         spec_from_module(nn.Conv2d(3, 4, 3), (3, 8))
     with pytest.raises(SpecError):
         spec_from_module(nn.LSTM(3, 4), (3, 8))
+
+
+@pytest.mark.parametrize(("cls", "size", "blocks"), [
+    (ResNet18, (3, 64, 64), {"BasicBlock": (["conv1_out", "conv2_out"], 5),
+                             "BasicBlock_1": (["downsample_0_out", "conv1_out", "conv2_out"], 3)}),
+    # the two blocks with a residual sum; the stride-2 one without stays flat
+    (MobileNetV2ish, (3, 32, 32), {"InvertedResidual": (["conv_0_out", "conv_3_out", "conv_3_groups", "conv_6_out"],
+                                                        2)}),
+    (UNet, (1, 92, 92), {}),  # no module class of its own
+])
+def test_a_class_called_more_than_once_becomes_a_block(cls, size, blocks) -> None:
+    spec = yaml.safe_load(spec_text(cls(), size, name=cls.__name__, domain=(1, 4096)))
+    calls = [layer.get("block") for layer in spec["layers"]]
+    assert {name: (list(block["params"]), calls.count(name))
+            for name, block in spec.get("blocks", {}).items()} == blocks

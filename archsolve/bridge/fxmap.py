@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from archsolve.bridge.blocks import Origin, fold_blocks, implicit_from
 from archsolve.errors import Location, SpecError, UsageError
 from archsolve.ops.base import Kind
 from archsolve.ops.table import OPS, OpDef
@@ -61,7 +62,9 @@ class _Import:
     constraints: list[str] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
     pool_inputs: dict[str, str] = field(default_factory=dict)  # a max pool with indices: the layer it reads
-    last: str = "input"  # the layer written last: a layer reading it needs no `from`
+    # the modules the node being read is inside (fx's nn_module_stack), and each layer's
+    stack: tuple[tuple[str, type], ...] = ()
+    origins: list[Origin] = field(default_factory=list)
 
     def name_for(self, base: str, op: str) -> str:
         name = re.sub(r"\W", "_", base.replace(".", "_")) or op
@@ -78,16 +81,13 @@ class _Import:
 
     def add(self, base: str, op: str, sources: Sequence[Tensor], fields: Mapping[str, Any], rank: int) -> Tensor:
         name = self.name_for(base, op)
-        layer: dict[str, Any] = {"name": name, "op": op}
-        merge = OPS[op].merge
-        if merge:
-            layer["from"] = [s.name for s in sources]
-        elif sources[0].name != self.last:
-            layer["from"] = sources[0].name
+        # `from` is written whole here; the previous layer's is left out when the spec is written
+        layer: dict[str, Any] = {"name": name, "op": op,
+                                 "from": [s.name for s in sources] if OPS[op].merge else sources[0].name}
         order = list(OPS[op].field_map)
         layer.update(sorted(fields.items(), key=lambda item: order.index(item[0])))
         self.layers.append(layer)
-        self.last = name
+        self.origins.append(Origin(base, self.stack))
         return Tensor(name, rank)
 
     def need(self, source: Tensor, attribute: str, value: Any) -> None:
@@ -587,6 +587,7 @@ def spec_text(module: Any, input: tuple[int | str, ...], *, name: str, domain: t
                 raise SpecError(f"{name}.forward returns {node.args[0]!r}: archsolve imports a model that returns "
                                 "one tensor made by its layers", _source_line(node))
         elif node in needed:
+            mapper.imp.stack = tuple(tuple(v) for v in (node.meta.get("nn_module_stack") or {}).values())
             try:
                 mapper.env[node.name] = mapper.node(node)
             except Unmappable as exc:
@@ -599,11 +600,17 @@ def spec_text(module: Any, input: tuple[int | str, ...], *, name: str, domain: t
     lines = [f"{k}: {_flow(v)}" for k, v in doc.items()]
     if not mapper.imp.layers:
         raise UsageError(f"{name} has no layers to import (its forward returns its input)")
+    folded = fold_blocks(mapper.imp.layers, mapper.imp.origins, mapper.imp.constraints)
+    if folded.blocks:
+        lines.append("blocks:")
+        for block, (params, layers) in folded.blocks.items():
+            lines += [f"  {block}:", f"    params: {_flow(dict.fromkeys(params))}", "    layers:"]
+            lines += [f"      - {_flow(layer)}" for layer in implicit_from(layers, "in")]
     lines.append("layers:")
-    lines += [f"  - {_flow(layer)}" for layer in mapper.imp.layers]
-    if mapper.imp.constraints:
+    lines += [f"  - {_flow(layer)}" for layer in implicit_from(folded.layers, "input")]
+    if folded.constraints:
         lines.append("constraints:")
-        lines += [f"  - {c}" for c in dict.fromkeys(mapper.imp.constraints)]
+        lines += [f"  - {c}" for c in dict.fromkeys(folded.constraints)]
     return "\n".join(lines) + "\n"
 
 
