@@ -294,7 +294,7 @@ class _Mapper:
             return self.imp.add(base, op.name, sources, {}, sources[0].rank)
         source = _tensor(args[0], "the input")
         if op.name == "flatten":
-            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0 if node.op == "call_function" else 0)
+            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
             end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
             if start != 1 or end != -1:
                 raise Unmappable(f"flatten from dim {start} to {end}: archsolve flattens from dim 1 to the end")
@@ -489,12 +489,13 @@ def _unbox(value: Any) -> Any:
 
 # -- the whole model ------------------------------------------------------------------------------
 
-def _source_line(node: Any) -> Location | None:
+def _source_line(module: Any, node: Any) -> Location | None:
     """The user's line that made ``node``: the last frame of its stack outside torch."""
     import torch
 
     home = torch.__file__.rpartition("/")[0]
-    frames = re.findall(r'File "([^"]+)", line (\d+)', node.stack_trace or "")
+    traced = next(n for n in _trace(module, stacks=True).nodes if n.name == node.name)
+    frames = re.findall(r'File "([^"]+)", line (\d+)', traced.stack_trace or "")
     mine = [(f, int(n)) for f, n in frames if not f.startswith(home)]
     return Location(*mine[-1]) if mine else None
 
@@ -511,11 +512,13 @@ def _target(node: Any) -> str:
         return repr(node.target)
 
 
-def _trace(module: Any) -> Any:
+def _trace(module: Any, *, stacks: bool = False) -> Any:
+    """fx's graph of ``module``; ``stacks``: with each node's source stack, which costs seconds
+    on a large model, so it is traced again that way only to say where a node it cannot map is."""
     import torch.fx as fx
 
     tracer = fx.Tracer()
-    tracer.record_stack_traces = True
+    tracer.record_stack_traces = stacks
     try:
         return tracer.trace(module)
     except Exception as exc:  # noqa: BLE001 -- fx refuses data-dependent control flow: say where
@@ -585,7 +588,7 @@ def spec_text(module: Any, input: tuple[int | str, ...], *, name: str, domain: t
             result = mapper.env[node.args[0].name] if hasattr(node.args[0], "name") else None
             if not isinstance(result, Tensor) or result.name == "input":
                 raise SpecError(f"{name}.forward returns {node.args[0]!r}: archsolve imports a model that returns "
-                                "one tensor made by its layers", _source_line(node))
+                                "one tensor made by its layers", _source_line(module, node))
         elif node in needed:
             mapper.imp.stack = tuple(tuple(v) for v in (node.meta.get("nn_module_stack") or {}).values())
             try:
@@ -593,7 +596,7 @@ def spec_text(module: Any, input: tuple[int | str, ...], *, name: str, domain: t
             except Unmappable as exc:
                 kind = UsageError if isinstance(exc, WrongInput) else SpecError
                 raise kind(f"cannot import node {node.name} ({node.op} {_target(node)}): {exc}",
-                           _source_line(node)) from None
+                           _source_line(module, node)) from None
     doc: dict[str, Any] = {"name": name, "input": entries}
     if variables:
         doc["vars"] = variables
