@@ -199,7 +199,7 @@ def _load(target: str, model_input: str | None, model_kwargs: str | None, domain
     from archsolve.bridge import DEFAULT_DOMAIN, load_model
 
     return load_model(target, _input_entries(target, model_input), kwargs=_kwargs(model_kwargs),
-                      domain=domain or DEFAULT_DOMAIN)
+                      domain=domain or DEFAULT_DOMAIN, limits=_limits())
 
 
 def _input_entries(target: str, model_input: str | None) -> list[int | str]:

@@ -445,6 +445,8 @@ def test_a_model_stands_where_a_spec_goes(model_py: str, args: list[str], code: 
     (["import", "nosuchpackage.models:Net", "--input", "3,8,8"],
      "nosuchpackage.models:Net: cannot import nosuchpackage.models: ModuleNotFoundError: No module named "
      "'nosuchpackage'"),
+    (["--max-layers", "2", "check", "{m}:Net", "--input", "3,64,64"],
+     "<import {m}:Net>:6:5: layers[2] (pool): the network has more than 2 layers"),
     (["solve", "{m}:Net", "--input", "3,H,64", "--in-place"], "--write and --in-place fill in a spec file; write "
      "{m}:Net's spec first: archsolve import {m}:Net --input ... -o SPEC.yaml"),
 ])

@@ -23,6 +23,7 @@ from typing import Any
 from archsolve.bridge.fxmap import spec_text
 from archsolve.bridge.target import build_module
 from archsolve.errors import UsageError
+from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.spec.model import Spec
 
 DEFAULT_DOMAIN = (1, 4096)
@@ -36,7 +37,7 @@ def _torch_needed() -> None:
 
 
 def spec_from_module(module: Any, input: Sequence[int | str], *, name: str | None = None,
-                     domain: tuple[int, int] = DEFAULT_DOMAIN) -> Spec:
+                     domain: tuple[int, int] = DEFAULT_DOMAIN, limits: Limits = DEFAULT_LIMITS) -> Spec:
     """The spec of an ``nn.Module`` for an input ``[C, *spatial]``; a name in ``input`` is a
     var ranging over ``domain``.
 
@@ -49,7 +50,7 @@ def spec_from_module(module: Any, input: Sequence[int | str], *, name: str | Non
 
     _torch_needed()
     text = spec_text(module, tuple(input), name=name or type(module).__name__, domain=domain)
-    return load_text(text, f"<import {name or type(module).__name__}>")
+    return load_text(text, f"<import {name or type(module).__name__}>", limits)
 
 
 def import_text(target: str, input: Sequence[int | str], *, kwargs: Mapping[str, Any] | None = None,
@@ -70,8 +71,8 @@ def import_text(target: str, input: Sequence[int | str], *, kwargs: Mapping[str,
 
 
 def load_model(target: str, input: Sequence[int | str], *, kwargs: Mapping[str, Any] | None = None,
-               domain: tuple[int, int] = DEFAULT_DOMAIN) -> Spec:
-    """The spec of ``target`` (as :func:`import_text`), loaded.
+               domain: tuple[int, int] = DEFAULT_DOMAIN, limits: Limits = DEFAULT_LIMITS) -> Spec:
+    """The spec of ``target`` (as :func:`import_text`), loaded within ``limits`` (``--max-layers``...).
 
         >>> [layer.op for layer in load_model("torch.nn:ReLU", (3, 8, 8)).layers]
         ['relu']
@@ -81,4 +82,4 @@ def load_model(target: str, input: Sequence[int | str], *, kwargs: Mapping[str, 
     _torch_needed()
     module = build_module(target, dict(kwargs or {}))
     text = spec_text(module, tuple(input), name=target.rpartition(":")[2], domain=domain)
-    return load_text(text, f"<import {target}>")
+    return load_text(text, f"<import {target}>", limits)
