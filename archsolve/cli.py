@@ -165,25 +165,84 @@ def _limits() -> Limits:
     return click.get_current_context().obj
 
 
+def is_model(target: str) -> bool:
+    """Whether a command's SPEC argument names a PyTorch model (``file.py:NAME``,
+    ``package.module:NAME``) rather than a spec file; a file of that name is a spec.
+
+        >>> is_model("model.py:UNet"), is_model("mypkg.nets:resnet18"), is_model("specs/unet.yaml")
+        (True, True, False)
+    """
+    import re
+
+    where, sep, name = target.rpartition(":")
+    return (bool(sep) and name.isidentifier() and not os.path.isfile(target)
+            and (where.endswith(".py") or re.fullmatch(r"[A-Za-z_][\w.]*", where) is not None))
+
+
+def _model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--input`` and ``--kwargs``: what a command needs to read a model in place of a spec."""
+    fn = click.option("--kwargs", "model_kwargs", metavar="JSON",
+                      help="With a model: the keyword arguments its class or function is called with.")(fn)
+    return click.option("--input", "model_input", metavar="C,H,W",
+                        help="With a model (FILE.py:NAME): its input, channels then spatial sizes; "
+                             "a name (1,H,W) is a var.")(fn)
+
+
+def _load(target: str, model_input: str | None, model_kwargs: str | None, domain: tuple[int, int] | None = None) -> Any:
+    """The spec a command reads: a spec file, or a model imported on the fly."""
+    if not is_model(target):
+        if model_input is not None or model_kwargs is not None:
+            raise UsageError(f"--input and --kwargs are for a model (FILE.py:NAME), and {target} is a spec file")
+        from archsolve.spec.load import load_spec
+
+        return load_spec(target, _limits())
+    from archsolve.bridge import DEFAULT_DOMAIN, load_model
+
+    return load_model(target, _input_entries(target, model_input), kwargs=_kwargs(model_kwargs),
+                      domain=domain or DEFAULT_DOMAIN, limits=_limits())
+
+
+def _input_entries(target: str, model_input: str | None) -> list[int | str]:
+    if not model_input:
+        raise UsageError(f"{target} is a model: give its input with --input, channels then spatial sizes "
+                         "(--input 3,224,224; a name is a var: --input 3,H,W)")
+    return [int(e) if e.strip().isdigit() else e.strip() for e in model_input.split(",")]
+
+
+def _kwargs(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--kwargs {text!r}: not JSON ({exc.msg}); e.g. --kwargs '{{\"classes\": 10}}'") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--kwargs {text!r}: expected a JSON object of keyword arguments")
+    return value
+
+
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Give a var or unknown a value (repeatable).")
+@_model_options
 @handle_errors
-def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
+def check(spec: str, as_json: bool, sets: tuple[str, ...], model_input: str | None, model_kwargs: str | None) -> None:
     """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems.
+    SPEC may be a PyTorch model, FILE.py:NAME or package.module:NAME, with --input.
 
     \b
     Example:
       archsolve check specs/unet-original.yaml
       archsolve check specs/unet-padded-sizes.yaml --set H=572 --set W=572 --json
+      archsolve check model.py:Net --input 3,224,224
     """
-    from archsolve.check.api import check_file
+    from archsolve.check.api import check_spec
     from archsolve.output.report import check_json, check_text
     from archsolve.output.view import check_view
 
-    view = check_view(check_file(spec, parse_sets(sets), _limits()))
+    view = check_view(check_spec(_load(spec, model_input, model_kwargs), parse_sets(sets)))
     if as_json:
         click.echo(json.dumps(check_json(view)))
     elif sys.stdout.isatty():
@@ -215,9 +274,11 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...]) -> None:
               help="auto: an exact search first, Z3 for what it cannot finish quickly; search or z3: only that one.")
 @click.option("--count", "count", is_flag=True,
               help="With --all: count every solution, also past --limit (within --timeout).")
+@_model_options
 @handle_errors
 def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str | None, timeout: float,
-          write_to: str | None, in_place: bool, as_json: bool, engine: str, count: bool) -> None:
+          write_to: str | None, in_place: bool, as_json: bool, engine: str, count: bool,
+          model_input: str | None, model_kwargs: str | None) -> None:
     """Fill every unknown ('?' and vars) in SPEC so that every shape rule and constraint holds.
 
     \b
@@ -228,7 +289,6 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     """
     from archsolve.output.report import solve_text
     from archsolve.solve.api import solve_spec
-    from archsolve.spec.load import load_spec
 
     if write_to == "":
         raise UsageError("--write needs a file name")
@@ -245,7 +305,10 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         raise UsageError(f"--first gives one solution; {'--count' if count else '--limit'} is for --all's listing")
     if count and not all_solutions:
         raise UsageError("--count counts what --all lists; add --all")
-    loaded = load_spec(spec, _limits())
+    if (write_to or in_place) and is_model(spec):
+        raise UsageError(f"--write and --in-place fill in a spec file; write {spec}'s spec first: "
+                         f"archsolve import {spec} --input ... -o SPEC.yaml")
+    loaded = _load(spec, model_input, model_kwargs)
     if write_to or in_place:  # a "?" in a block definition gets one value for all its calls
         from archsolve.spec.written import writable
 
@@ -301,20 +364,24 @@ def _progress_bar() -> tuple[Any, Callable[[int], None]]:
 @click.option("--timeout", type=click.FloatRange(min=0.001), default=60.0, show_default=True,
               help="Seconds the solver may take; then exit 3.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
+@_model_options
 @handle_errors
-def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeout: float, as_json: bool) -> None:
+def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeout: float, as_json: bool,
+           model_input: str | None, model_kwargs: str | None) -> None:
     """Which values of the input's size variables make SPEC valid: a list, a pattern, the nearest.
+    SPEC may be a PyTorch model with --input naming its size vars (--input 1,H,W).
 
     \b
     Example:
       archsolve inputs specs/unet-original-sizes.yaml --range 1..1024 --near 500
+      archsolve inputs model.py:UNet --input 1,H,H --range 1..1024
     """
     from archsolve.output.report import inputs_json, inputs_text
     from archsolve.solve.inputs import input_sizes, parse_range
-    from archsolve.spec.load import load_spec
 
-    loaded = load_spec(spec, _limits())
-    reports = input_sizes(loaded, axis, parse_range(rng) if rng else None, near, timeout)
+    span = parse_range(rng) if rng else None
+    loaded = _load(spec, model_input, model_kwargs, span)
+    reports = input_sizes(loaded, axis, span, near, timeout)
     if as_json:
         click.echo(json.dumps(inputs_json(reports)))
     else:
@@ -322,6 +389,37 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
     if not all(r.complete for r in reports.values()):
         sys.exit(3)  # the time ran out: what was found is shown
     sys.exit(0 if all(r.values for r in reports.values()) else 1)  # no valid size: an invalid network
+
+
+@main.command("import")
+@click.argument("model")
+@click.option("--input", "model_input", metavar="C,H,W",
+              help="The model's input: channels, then 1, 2 or 3 spatial sizes; a name (1,H,W) is a var.")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write to FILE (atomically) instead of printing.")
+@click.option("--kwargs", "model_kwargs", metavar="JSON",
+              help="The keyword arguments MODEL's class or function is called with.")
+@click.option("--range", "rng", metavar="LO..HI", help="The domain of a var in --input (default 1..4096).")
+@handle_errors
+def import_(model: str, model_input: str | None, output: str | None, model_kwargs: str | None,
+            rng: str | None) -> None:
+    """Write the spec of a PyTorch model: MODEL is FILE.py:NAME or package.module:NAME, NAME
+    an nn.Module class or a function returning one.  This runs MODEL's Python file; the model
+    is traced with torch.fx (no forward pass on data).  Needs torch: pip install archsolve[torch].
+
+    \b
+    Example:
+      archsolve import model.py:UNet --input 1,572,572 -o unet.yaml
+      archsolve import mypkg.nets:resnet18 --input 3,H,W --kwargs '{"classes": 10}'
+    """
+    from archsolve.bridge import DEFAULT_DOMAIN, import_text
+    from archsolve.solve.inputs import parse_range
+
+    if ":" not in model:
+        raise UsageError(f"{model!r}: expected path/to/file.py:NAME or package.module:NAME")
+    text = import_text(model, _input_entries(model, model_input), kwargs=_kwargs(model_kwargs),
+                       domain=parse_range(rng) if rng else DEFAULT_DOMAIN)
+    _emit(text, output)
 
 
 @main.command()
@@ -378,8 +476,10 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) ->
               help="Write to FILE (atomically) instead of printing.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Give a var or unknown a value (repeatable); else a var's default, else as check chooses.")
+@_model_options
 @handle_errors
-def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...]) -> None:
+def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], model_input: str | None,
+         model_kwargs: str | None) -> None:
     """Draw SPEC's network: layers, shapes on the edges, merges, unknowns.
 
     \b
@@ -390,9 +490,8 @@ def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...]) -> None
     """
     from archsolve.check.known import known_shapes
     from archsolve.output.draw import render
-    from archsolve.spec.load import load_spec
 
-    out = render(known_shapes(load_spec(spec, _limits()), parse_sets(sets)), fmt)
+    out = render(known_shapes(_load(spec, model_input, model_kwargs), parse_sets(sets)), fmt)
     if isinstance(out, bytes) and not output:
         if sys.stdout.isatty():
             raise UsageError(f"--format {fmt} is binary: give -o FILE")

@@ -187,6 +187,9 @@ class TorchForm:
     how: NNModule | Inline
     view: bool = False
     like: Inline | None = None  # the form of a layer that takes its size from another (``like``)
+    # the functions and Tensor methods that compute the op, for ``import`` to read a traced
+    # model back: ``F.max_pool{rank}d``, ``torch.relu``, ``Tensor.relu``, ``operator.add``
+    functions: tuple[str, ...] = ()
 
     def form(self, args: Mapping[str, Any]) -> NNModule | Inline:
         """How one layer is written: :attr:`like` where its ``like`` names a layer."""
@@ -215,7 +218,7 @@ class TorchForm:
 
 def nn_module(cls: str, *positional: str | Input, always: tuple[str, ...] = (), view: bool = False,
               title: str = "", like: Inline | None = None, sizes: tuple[tuple[str, Input, str], ...] = (),
-              unpool: str = "", **keywords: str) -> TorchForm:
+              unpool: str = "", functions: tuple[str, ...] = (), **keywords: str) -> TorchForm:
     """A module's form; ``keywords`` map torch's keywords to the fields they come from (the
     other arguments: :class:`NNModule`).  The title is the class's, with ``Nd`` for the rank,
     unless given.
@@ -224,13 +227,13 @@ def nn_module(cls: str, *positional: str | Input, always: tuple[str, ...] = (), 
         'MaxPoolNd'
     """
     how = NNModule(cls, positional, tuple(keywords.items()), frozenset(always), sizes, unpool)
-    return TorchForm(title or cls.removeprefix("nn.").replace("{rank}d", "Nd"), how, view, like)
+    return TorchForm(title or cls.removeprefix("nn.").replace("{rank}d", "Nd"), how, view, like, functions)
 
 
 def inline(title: str, expression: Callable[[Fields, Args, Sequence[Shape], Shape], Written], *,
-           view: bool = False, imports: tuple[str, ...] = ()) -> TorchForm:
+           view: bool = False, imports: tuple[str, ...] = (), functions: tuple[str, ...] = ()) -> TorchForm:
     """An inline form."""
-    return TorchForm(title, Inline(expression, imports), view)
+    return TorchForm(title, Inline(expression, imports), view, functions=functions)
 
 
 # -- the inline expressions ------------------------------------------------------------------------
