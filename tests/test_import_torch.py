@@ -483,3 +483,21 @@ def test_a_class_called_more_than_once_becomes_a_block(cls, size, blocks) -> Non
     calls = [layer.get("block") for layer in spec["layers"]]
     assert {name: (list(block["params"]), calls.count(name))
             for name, block in spec.get("blocks", {}).items()} == blocks
+
+
+@pytest.mark.parametrize("name", ["unet-original", "dcgan-generator", "resnet50", "unet3d", "vgg16",
+                                  "unet-original-sizes"])
+def test_an_exported_file_imports_back_to_the_same_check(tmp_path: Path, name: str) -> None:
+    """Round trip: `export` then `import` gives a spec with the original's output, parameters
+    and MACs (names may differ: `enc1/conv1` is exported as `enc1__conv1`, imported as `enc1_conv1`)."""
+    from archsolve.check.known import export_check
+    from archsolve.output.export import torch_source
+    from archsolve.spec.load import load_spec
+
+    original = export_check(load_spec(str(Path("specs") / f"{name}.yaml")))
+    path = tmp_path / f"{name.replace('-', '_')}.py"
+    path.write_text(torch_source(original))
+    (cls,) = [line.split()[1].split("(")[0] for line in path.read_text().splitlines() if line.startswith("class ")]
+    back = check_spec(load_model(f"{path}:{cls}", list(original.input)))
+    assert back.ok
+    assert (back.output, back.totals) == (original.output, original.totals)

@@ -21,6 +21,7 @@ from archsolve.errors import Location, SpecError, UsageError
 from archsolve.ops.base import Kind
 from archsolve.ops.table import OPS, OpDef
 from archsolve.ops.torchform import Input, NNModule
+from archsolve.output.export import CHECK_INPUT
 from archsolve.spec.model import NAME_PATTERN, RESERVED
 
 
@@ -67,7 +68,9 @@ class _Import:
     origins: list[Origin] = field(default_factory=list)
 
     def name_for(self, base: str, op: str) -> str:
-        name = re.sub(r"\W", "_", base.replace(".", "_")) or op
+        # one underscore at a time: expressions refuse names with "__" (an exported file's
+        # `enc1__conv1` comes back as `enc1_conv1`)
+        name = re.sub(r"_{2,}", "_", re.sub(r"\W", "_", base.replace(".", "_"))) or op
         if name[0].isdigit():  # a Sequential's child: `0` becomes `conv_0`
             name = f"{op}_{name}"
         if name in RESERVED:
@@ -261,6 +264,8 @@ class _Mapper:
             return self.layer(op, rank, node.target, names, given, args, kwargs)
         if node.op in ("call_function", "call_method"):
             target = node.target
+            if node.op == "call_function" and getattr(target, "__name__", None) == CHECK_INPUT and not node.users:
+                return None  # an exported module's input check (archsolve export): no layer
             sizes_only = not any(isinstance(a, (Tensor, PoolPair)) for a in args)
             if node.op == "call_function" and target in ARITH and sizes_only:  # x.shape[2] - h
                 return _arith(ARITH[target], args)

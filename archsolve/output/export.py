@@ -39,7 +39,7 @@ from archsolve.check.api import CheckReport
 from archsolve.check.bindings import Why
 from archsolve.errors import InvalidNetwork
 from archsolve.lang.expr import Expr, Name, Num
-from archsolve.ops.base import Severity
+from archsolve.ops.base import AXIS_NAMES, Severity
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import Call, CropLike, Index, Infix, NNModule, PerAxis, Tensor, Written
 from archsolve.shapes.propagate import LayerResult
@@ -221,21 +221,28 @@ def _layout(w: Written, tensors: Sequence[str]) -> tuple[str, list[str], str, st
 # -- the source file ------------------------------------------------------------------------------
 
 _CENTER_CROP = "_center_crop"
-# written once in a file that crops to another layer's size, centred: the sizes are the
-# tensors' own, so the module runs at every input size the network allows
-_CENTER_CROP_SOURCE = f'''
-def {_CENTER_CROP}(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``x`` cropped to ``like``'s spatial size, centred (an odd difference: the extra pixel off the end)."""
-    sizes = like.shape[2:]
-    starts = [(n - m) // 2 for n, m in zip(x.shape[2:], sizes, strict=True)]
-    return x[(slice(None), slice(None), *(slice(s, s + m) for s, m in zip(starts, sizes, strict=True)))]
-'''.strip().split("\n")
 
 
+def _center_crop_source(rank: int) -> list[str]:
+    """Written once in a file that crops to another layer's size, centred: the sizes are the
+    tensors' own, so the module runs at every input size the network allows.  Axis by axis, with
+    no loop over a shape: torch.fx traces it (``archsolve import`` reads the file back).
 
-_CHECK_INPUT = "_check_input"
+        >>> _center_crop_source(1)[-1]
+        '    return x[:, :, l0:l0 + l]'
+    """
+    axes = [a.lower() for a in AXIS_NAMES[rank]]
+    return [f"def {_CENTER_CROP}(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:",
+            f'{INDENT}"""``x`` cropped to ``like``\'s spatial size, centred (an odd difference: the extra pixel '
+            'off the end)."""',
+            f"{INDENT}{', '.join(axes)} = {', '.join(f'like.shape[{i + 2}]' for i in range(rank))}",
+            f"{INDENT}{', '.join(a + '0' for a in axes)} = "
+            + ", ".join(f"(x.shape[{i + 2}] - {a}) // 2" for i, a in enumerate(axes)),
+            f"{INDENT}return x[:, :, {', '.join(f'{a}0:{a}0 + {a}' for a in axes)}]"]
+
+
+CHECK_INPUT = "_check_input"
 # the input's axes as the docs name them, by spatial rank
-_AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 # names the guard's own code uses: a var named so is renamed in it
 _GUARD_NAMES = frozenset({"x", "torch", "nn", "F", "ValueError", "list", "min", "max", "any"})
 
@@ -312,14 +319,14 @@ def _guard_source(report: CheckReport, rules: Sequence[SizeRule]) -> list[str]:
     tied = spec.tied()
     axes = [e.substitute(tied) for e in spec.input[1:]]
     rank = len(axes)
-    words = _AXIS_NAMES.get(rank, tuple(f"S{i}" for i in range(rank)))
+    words = AXIS_NAMES[rank]
     local = {r.var: r.var + "_" if r.var in _GUARD_NAMES or keyword.iskeyword(r.var) else r.var
              for r in rules}
     channels = int(spec.input[0].substitute(tied).evaluate(report.prop.env))
     expected = [str(channels), *(str(e) for e in spec.input[1:])]
     ind, ind2 = INDENT, INDENT * 2
     wanted = "[N, " + ", ".join(expected) + "]"
-    lines = [f"def {_CHECK_INPUT}(x: torch.Tensor) -> None:",
+    lines = [f"def {CHECK_INPUT}(x: torch.Tensor) -> None:",
              *_fill(f"Raise ValueError unless ``x`` is {_doc(wanted)} at a size the network takes "
                     '(as `archsolve inputs` lists them)."""', ind, '"""')]
     fixed = [f"x.dim() != {rank + 2}", f"x.shape[1] != {channels}"] + [
@@ -348,7 +355,9 @@ def _guard_source(report: CheckReport, rules: Sequence[SizeRule]) -> list[str]:
         lines.append(f"{ind}if x.shape[{i + 2}] != {value}:")
         lines.append(f'{ind2}raise ValueError(f"input {words[i]} = {{x.shape[{i + 2}]}}: '
                      f'must be {_doc(str(e))} = {{{value}}}")')
-    return lines
+    # torch.fx records the check as one call rather than tracing its branches (which it cannot),
+    # so the module still traces: `archsolve import` of an exported file gives its spec back
+    return [*lines, "", "", f'torch.fx.wrap("{CHECK_INPUT}")']
 
 
 def size_note(report: CheckReport) -> str | None:
@@ -492,7 +501,7 @@ def torch_source(report: CheckReport) -> str:
     imports = sorted({line for lay in order for line in OPS[lay.op].torch.imports})
     lines += ["", "import torch", *imports, "from torch import nn"]
     if any(isinstance(w, CropLike) and w.offsets is None for w in written.values()):
-        lines += ["", "", *_CENTER_CROP_SOURCE]
+        lines += ["", "", *_center_crop_source(spec.ndim)]
     lines += ["", "", *_guard_source(report, size_rules(report))]
     lines += ["", ""]
 
@@ -545,7 +554,7 @@ def torch_source(report: CheckReport) -> str:
     # -- forward ------------------------------------------------------------------------------------
     lines.append("")
     lines.append(f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:")
-    lines.append(f"{ind2}{_CHECK_INPUT}(x)")
+    lines.append(f"{ind2}{CHECK_INPUT}(x)")
     if var["input"] != "x":
         lines.append(f"{ind2}x_in = x")
     for lay in order:
