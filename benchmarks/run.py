@@ -14,6 +14,8 @@ work, exit), the median of N runs (default 5) after one warm-up run:
       ``torchinfo.summary(model, input_size=(1, 3, 224, 224))``
   (c) ``archsolve check`` on a generated 2000-layer spec (benchmarks/gen_deep.py)
   (d) ``archsolve check --json specs/unet-original.yaml``
+  (e) ``archsolve check benchmarks/torch_resnet.py:resnet152 --input 3,224,224``: the same
+      module imported with torch.fx and checked (#17's target: at most half of (b))
 
 plus ``archsolve.check.api.check_file`` on the 2000-layer spec in-process (a fresh interpreter
 imports archsolve first, then times N calls) and the import cost of ``archsolve.cli``
@@ -138,6 +140,9 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+IMPORT_TARGET = 0.5  # check MODEL.py:NAME, tracing included, against torchinfo.summary on the same module
+
+
 def run(runs: int, profile: bool) -> None:
     print(f"archsolve benchmarks: median of {runs} runs after 1 warm-up; python {sys.version.split()[0]}; "
           f"{os.cpu_count()} CPU(s); load average {os.getloadavg()[0]:.2f} (other work skews the numbers)")
@@ -156,6 +161,8 @@ def run(runs: int, profile: bool) -> None:
             ("b", "torchinfo.summary ResNet-152 (torch_resnet.py)", [sys.executable, str(BENCH / "torch_resnet.py")]),
             ("c", f"archsolve check deep{DEEP_LAYERS}.yaml", [*cli, "check", str(deep)]),
             ("d", "archsolve check --json unet-original.yaml", [*cli, "check", "--json", str(UNET)]),
+            ("e", "archsolve check torch_resnet.py:resnet152 (import)",
+             [*cli, "check", f"{BENCH / 'torch_resnet.py'}:resnet152", "--input", "3,224,224"]),
         ]
         results: dict[str, dict] = {}
         print()
@@ -188,6 +195,10 @@ def run(runs: int, profile: bool) -> None:
                 print(f"  archsolve/torchinfo on ResNet-152, {how} ({key}/b): {ratio:.3f} (= 1/{1 / ratio:.1f})")
                 for label, limit in RESNET_TARGETS:
                     print(f"    {verdict(ratio <= limit)}  {label} (ratio <= {limit:.3f})")
+        if "e" in results and "b" in results and results["b"]["median"] > 0:
+            ratio = results["e"]["median"] / results["b"]["median"]
+            print(f"  archsolve check of the torch module (tracing included) / torchinfo (e/b): {ratio:.3f}")
+            print(f"    {verdict(ratio <= IMPORT_TARGET)}  at most half of torchinfo.summary (ratio <= {IMPORT_TARGET})")
         if "c" in results:
             t = results["c"]["median"]
             print(f"  archsolve check deep{DEEP_LAYERS} (whole process): {t:.3f} s")
