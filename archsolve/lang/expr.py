@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from archsolve.errors import ExprError
 from archsolve.limits import DEFAULT_LIMITS
@@ -574,6 +574,21 @@ def parse(text: str, allow: frozenset[str] = VALUE, max_length: int = DEFAULT_LI
     'k // 2 + 1'
     """
     return _Parser(text, allow, max_length).parse()
+
+
+def folded(v: Any, env: Mapping[str, Value | Expr]) -> Any:
+    """A field value (an Expr, a tuple of them per axis, or anything else) with ``env``
+    substituted and constants folded: a constant Expr becomes an int.
+
+        >>> folded((Name("k") - 1, "same"), {"k": Num(3)})
+        (2, 'same')
+    """
+    if isinstance(v, Expr):
+        e = fold(v.substitute(env))
+        return e.value if isinstance(e, Num) else e
+    if isinstance(v, tuple):
+        return tuple(folded(x, env) for x in v)
+    return v
 
 
 def fold(e: Expr) -> Expr:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import SpecError
-from archsolve.lang.expr import Expr, Num, Value, fold, lift
+from archsolve.lang.expr import Value, folded, lift
 from archsolve.ops.base import Args, Ignore, Kind
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import NNModule
@@ -98,25 +98,14 @@ def symbolic_shapes(net: Network) -> dict[str, tuple[Value, ...]]:
     """
     spec = net.spec
     tied = spec.tied()
-    shapes: dict[str, tuple[Value, ...]] = {"input": tuple(_bound(e, tied) for e in spec.input)}
+    shapes: dict[str, tuple[Value, ...]] = {"input": tuple(folded(e, tied) for e in spec.input)}
     for lay in net.order:
-        values: dict[str, Any] = {k: _bound(v, tied) for k, v in lay.values.items()}
-        # the flags the rules read besides the fields, as check and the solver set them
-        values.update(_exact=spec.exact, _holes=spec.allows_holes(lay.name), _tf=spec.semantics.value == "tf")
+        values = {**{k: folded(v, tied) for k, v in lay.values.items()}, **spec.rule_flags(lay.name)}
         args = Args(values, spec.ndim, lay.name, lay.refs or lay.sources)
         out = OPS[lay.op].shape(args, [shapes[s] for s in lay.sources], Ignore())
-        shapes[lay.name] = tuple(_bound(lift(v), {}) for v in out)
+        shapes[lay.name] = tuple(folded(lift(v), {}) for v in out)
     return shapes
 
-
-def _bound(v: Any, tied: Mapping[str, Expr]) -> Any:
-    """``v`` with tied vars replaced and constants folded (a constant Expr becomes an int)."""
-    if isinstance(v, Expr):
-        e = fold(v.substitute(tied))
-        return e.value if isinstance(e, Num) else e
-    if isinstance(v, tuple):
-        return tuple(_bound(x, tied) for x in v)
-    return v
 
 
 def _text(v: Any) -> str:

@@ -28,7 +28,7 @@ from archsolve.ops.rules import same_reach
 from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
 from archsolve.spec.domains import evaluate_field, resolve_vars
-from archsolve.spec.model import Layer, Semantics, Spec
+from archsolve.spec.model import Layer, Spec
 
 COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
                ">=": operator.ge}
@@ -105,8 +105,7 @@ class ArgPlan(NamedTuple):
 
 def arg_plan(lay: Layer, spec: Spec, sources: tuple[str, ...]) -> ArgPlan:
     """Split a layer's fields (see :class:`ArgPlan`); a checking loop builds it once per layer."""
-    static: dict[str, Any] = {"_exact": spec.exact, "_tf": spec.semantics is Semantics.TF,
-                              "_holes": spec.allows_holes(lay.name)}
+    static: dict[str, Any] = spec.rule_flags(lay.name)
     dynamic: list[tuple[str, Kind, Any, int | None, Callable[[Mapping[str, int]], Any] | None]] = []
     names: set[str] = set()
     values = lay.values

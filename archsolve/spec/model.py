@@ -244,6 +244,13 @@ class Spec:
         """Whether ``layer`` may have holes: a warning then, else an error."""
         return self.holes and not self.exact and layer not in self.hole_free
 
+    def rule_flags(self, layer: str) -> dict[str, bool]:
+        """The spec-wide settings an op's rule reads besides its fields, for ``layer``: ``_exact``,
+        ``_tf`` (TensorFlow's padding rules), ``_holes`` (holes allowed).  Check, the solver and
+        the symbolic graph all pass these.
+        """
+        return {"_exact": self.exact, "_tf": self.semantics is Semantics.TF, "_holes": self.allows_holes(layer)}
+
     @property
     def ndim(self) -> int:
         return len(self.input) - 1

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import EncodingLimit, SolverTimeout, SpecError, placed
-from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, Value, fold, lift
+from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, Value, fold, folded, lift
 from archsolve.lang.linear import canonical
 from archsolve.ops.base import AXIS_NAMES, Args, Kind, Record, Severity, Shape
 from archsolve.ops.table import OPS
@@ -162,14 +162,6 @@ def _field_names(v: Any) -> frozenset[str]:
     return frozenset()
 
 
-def _substitute(v: Any, env: Mapping[str, Value | Expr]) -> Any:
-    if isinstance(v, Expr):
-        e = fold(v.substitute(env))
-        return e.value if isinstance(e, Num) else e
-    if isinstance(v, tuple):
-        return tuple(_substitute(x, env) for x in v)
-    return v
-
 
 # -- the builder -----------------------------------------------------------------------------------
 
@@ -223,7 +215,7 @@ class _Builder:
         for lay in spec.layers:
             for f in OPS[lay.op].fields:
                 v = lay.values.get(f.name)
-                for n in _field_names(_substitute(v, self.tied) if v is not None else None):
+                for n in _field_names(folded(v, self.tied) if v is not None else None):
                     if n not in uses_enum:
                         continue
                     if f.name in ENUMERATED:
@@ -284,7 +276,7 @@ class _Builder:
     def layer(self, lay: Layer) -> None:
         srcs = lay.sources
         inputs = [self.shapes[s] for s in srcs]
-        values = {k: _substitute(v, self.tied) for k, v in lay.values.items()}
+        values = {k: folded(v, self.tied) for k, v in lay.values.items()}
         enum = sorted({n for f in ENUMERATED for n in _field_names(values.get(f)) if n in self.all_unknowns})
         ndim = self.spec.ndim
         axis_sets = [set(enum) & _field_names(tuple(
@@ -312,11 +304,7 @@ class _Builder:
             self.shapes[lay.name] = self.table_layer(lay, values, inputs, enum, ndim=ndim, axis=None)
 
     def _args(self, lay: Layer, values: Mapping[str, Any], ndim: int) -> Args:
-        vals = dict(values)
-        vals["_exact"] = self.spec.exact
-        vals["_holes"] = self.spec.allows_holes(lay.name)
-        vals["_tf"] = self.spec.semantics.value == "tf"
-        return Args(vals, ndim, lay.name, lay.refs or lay.sources)
+        return Args({**values, **self.spec.rule_flags(lay.name)}, ndim, lay.name, lay.refs or lay.sources)
 
     def _run(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int
              ) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
@@ -452,7 +440,7 @@ class _Builder:
             assign = dict(zip(enum, combo, strict=True))
             vals = dict(values)
             for k in moving:
-                vals[k] = _substitute(values[k], assign)
+                vals[k] = folded(values[k], assign)
             if dependent and not in_field_domains(self.spec, vals, {u: assign[u] for u in dependent}, ndim):
                 continue
             outs, conds, broken = self._run(lay, vals, shapes, ndim)
