@@ -497,7 +497,7 @@ def test_an_exported_file_imports_back_to_the_same_check(tmp_path: Path, name: s
     original = export_check(load_spec(str(Path("specs") / f"{name}.yaml")))
     path = tmp_path / f"{name.replace('-', '_')}.py"
     path.write_text(torch_source(original))
-    (cls,) = [line.split()[1].split("(")[0] for line in path.read_text().splitlines() if line.startswith("class ")]
+    *_, cls = [line.split()[1].split("(")[0] for line in path.read_text().splitlines() if line.startswith("class ")]
     back = check_spec(load_model(f"{path}:{cls}", list(original.input)))
     assert back.ok
     assert (back.output, back.totals) == (original.output, original.totals)

@@ -130,6 +130,18 @@ def _size(source: Input, x: Shape) -> Any:
 
 
 @dataclass(frozen=True)
+class Slot:
+    """One constructor argument of a module: ``keyword`` None for a positional one; ``origin``
+    the field or the input size it comes from; ``default``: torch takes the same value without
+    it, so it is left out."""
+
+    keyword: str | None
+    origin: str | Input
+    value: Any
+    default: bool = False
+
+
+@dataclass(frozen=True)
 class NNModule:
     """An ``nn`` module built from the layer's fields.
 
@@ -150,15 +162,27 @@ class NNModule:
     sizes: tuple[tuple[str, Input, str], ...] = ()
     unpool: str = ""
 
+    def slots(self, fields: Fields, args: Args, inputs: Sequence[Shape]) -> tuple[Slot, ...]:
+        """Every constructor argument the layer could be written with, defaults included
+        (``export`` compares them across a block's calls to find its class's parameters)."""
+        x = inputs[0]
+        positional = tuple(Slot(None, p, _size(p, x) if isinstance(p, Input) else _value(fields[p], args[p]))
+                           for p in self.positional)
+        sizes = tuple(Slot(kw, source, _size(source, x)) for kw, source, switch in self.sizes if args[switch])
+        keywords = tuple(Slot(kw, name, _value(fields[name], args[name]),
+                              kw not in self.always and is_default(fields[name], args))
+                         for kw, name in self.keywords if args.get(name) is not None)
+        return positional + sizes + keywords
+
+    def class_for(self, inputs: Sequence[Shape]) -> str:
+        """The ``nn`` class for the input's rank: ``nn.Conv2d``."""
+        return self.cls.format(rank=max(len(inputs[0]) - 1, 1))
+
     def written(self, fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Call:
         """The constructor call for one layer."""
-        x = inputs[0]
-        positional = tuple(_size(p, x) if isinstance(p, Input) else _value(fields[p], args[p])
-                           for p in self.positional)
-        keywords = tuple((kw, _value(fields[name], args[name])) for kw, name in self.keywords
-                         if args.get(name) is not None and (kw in self.always or not is_default(fields[name], args)))
-        sizes = tuple((kw, _size(source, x)) for kw, source, switch in self.sizes if args[switch])
-        return Call(self.cls.format(rank=max(len(x) - 1, 1)), positional, sizes + keywords)
+        slots = self.slots(fields, args, inputs)
+        return Call(self.class_for(inputs), tuple(s.value for s in slots if s.keyword is None),
+                    tuple((s.keyword, s.value) for s in slots if s.keyword is not None and not s.default))
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,11 @@ from archsolve.errors import InvalidNetwork
 from archsolve.lang.expr import Expr, Name, Num
 from archsolve.ops.base import AXIS_NAMES, Severity
 from archsolve.ops.table import OPS
-from archsolve.ops.torchform import Call, CropLike, Index, Infix, NNModule, PerAxis, Tensor, Written
+from archsolve.ops.torchform import Call, CropLike, Index, Infix, NNModule, PerAxis, Slot, Tensor, Written
+from archsolve.output.classes import BlockClass, Code, Plan, Wiring, plan_modules
 from archsolve.shapes.propagate import LayerResult
 from archsolve.solve.inputs import input_sizes, size_vars
-from archsolve.spec.model import Spec
+from archsolve.spec.model import Group, Layer, Spec
 
 MAX_LINE = 109  # generated lines stay shorter than 110 characters
 INDENT = "    "
@@ -111,6 +112,10 @@ def _py(v: Any) -> str:
     """A Python literal for an int, float, bool, str, or a tuple or list of them."""
     if isinstance(v, PerAxis):
         return _axes(v)
+    if isinstance(v, Code):
+        return v.text
+    if isinstance(v, Call):
+        return _render(v)
     if isinstance(v, tuple):
         return "(" + ", ".join(_py(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, list):
@@ -397,6 +402,96 @@ def _refuse_invalid(report: CheckReport) -> None:
                              f"'archsolve check {spec.file}' shows every problem and its fixes")
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Layers:
+    """What ``export`` writes for each layer, worked out once for the whole network."""
+
+    written: Mapping[str, Written]
+    sources: Mapping[str, tuple[str, ...]]  # the tensors a layer's source reads
+    calls: Mapping[str, Call]  # a module layer's constructor call, as written
+    slots: Mapping[str, tuple[Slot, ...]]  # ... and every argument it could be written with
+    pools: Mapping[str, str]  # a maxunpool -> the maxpool whose indices it takes
+    dropped: frozenset[str]  # layers whose inplace=True is left out (their input is read elsewhere too)
+
+
+def _layers(report: CheckReport) -> _Layers:
+    prop = report.prop
+    results = prop.layers
+    order = prop.network.order
+    written = {lay.name: _written(results[lay.name]) for lay in order}
+    pools: dict[str, str] = {}
+
+    # who reads each tensor at run time: a crop's or upsample's `like` lends its size, read
+    # from the tensor (torch's own shapes, at any input size)
+    def runtime_sources(lay: Layer) -> tuple[str, ...]:
+        if lay.values.get("like") is not None and _reads_like(written[lay.name]):
+            return lay.sources
+        data = OPS[lay.op].data_sources(lay.sources, lay.values)
+        how = OPS[lay.op].torch.how
+        if isinstance(how, NNModule) and how.unpool:
+            pools[lay.name] = lay.values[how.unpool]
+            if lay.values.get("size") is None:
+                return (*data, lay.sources[-1])  # the pool's input: its size is the output's
+        return data
+
+    sources = {lay.name: runtime_sources(lay) for lay in order}
+    readers: dict[str, list[str]] = {}
+    for lay in order:
+        for s in sources[lay.name]:
+            readers.setdefault(s, []).append(lay.name)
+    calls: dict[str, Call] = {}
+    slots: dict[str, tuple[Slot, ...]] = {}
+    dropped = set()
+    with_indices = set(pools.values())
+    for lay in order:
+        res = results[lay.name]
+        form = OPS[lay.op].torch.form(lay.values)
+        if not isinstance(form, NNModule):
+            continue
+        assert res.args is not None and res.inputs is not None
+        found = form.slots(OPS[lay.op].field_map, res.args, res.inputs)
+        if lay.name in with_indices:
+            found += (Slot("return_indices", "return_indices", True),)
+        if any(s.keyword == "inplace" and s.value is True for s in found) and not _safe_inplace(
+                lay.name, results, readers):
+            found = tuple(s for s in found if s.keyword != "inplace")
+            dropped.add(lay.name)
+        slots[lay.name] = found
+        calls[lay.name] = Call(form.class_for(res.inputs), tuple(s.value for s in found if s.keyword is None),
+                               tuple((s.keyword, s.value) for s in found if s.keyword is not None and not s.default))
+    return _Layers(written=written, sources=sources, calls=calls, slots=slots, pools=pools,
+                   dropped=frozenset(dropped))
+
+
+def runtime_wiring(report: CheckReport) -> Wiring:
+    """The layers' run-time reads and constructor arguments, for :func:`plan_modules`."""
+    return _wiring(_layers(report), report)
+
+
+def _wiring(layers: _Layers, report: CheckReport) -> Wiring:
+    def signature(name: str) -> Any:
+        if name in layers.slots:
+            return (layers.calls[name].fn, tuple((s.keyword, s.origin) for s in layers.slots[name]),
+                    name in layers.dropped)
+        return layers.written[name]
+
+    sources = {n: (*s, layers.pools[n]) if n in layers.pools else s for n, s in layers.sources.items()}
+    return Wiring(order=tuple(lay.name for lay in report.prop.network.order), sources=sources,
+                  slots=layers.slots.get, signature=signature)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Scope:
+    """One ``forward`` to write: the network's, or a class's (from its template call)."""
+
+    name: str | None
+    units: tuple[str, ...]
+    attrs: Mapping[str, str]  # unit -> its attribute
+    output: str  # the layer whose tensor it returns
+    inputs: Mapping[str, str]  # a tensor read from outside -> its name in forward
+    top: bool
+
+
 def torch_source(report: CheckReport) -> str:
     """The source of a PyTorch module file that builds the checked spec (torch itself is not
     imported); ``report`` comes from :func:`archsolve.check.known.export_check`.  Raises :class:`InvalidNetwork`
@@ -406,70 +501,9 @@ def torch_source(report: CheckReport) -> str:
     spec = report.spec
     prop = report.prop
     order = prop.network.order
-    results = prop.layers
-    output = spec.layers[-1].name
     cls = class_name(spec)
-
-    attrs = _identifiers([lay.name for lay in spec.layers], _MODULE_ATTRS)
-    # a block's output is named after the block call (the outermost one it ends)
-    called = {lay.name: lay.name for lay in spec.layers}
-    for g in sorted(spec.groups, key=lambda g: -g.depth):
-        called[g.output] = g.name
-    idents = _identifiers(list(called.values()), _RESERVED_LOCALS)
-    local_names = {name: idents[c] for name, c in called.items()}
-
-    written = {lay.name: _written(results[lay.name]) for lay in order}
-
-    # who reads each tensor at run time: a crop's or upsample's `like` lends its size, read
-    # from the tensor (torch's own shapes, at any input size)
-    def runtime_sources(name: str) -> tuple[str, ...]:
-        lay = results[name].layer
-        if lay.values.get("like") is not None and _reads_like(written[name]):
-            return lay.sources
-        data = OPS[lay.op].data_sources(lay.sources, lay.values)
-        how = OPS[lay.op].torch.how
-        if isinstance(how, NNModule) and how.unpool and lay.values.get("size") is None:
-            return (*data, lay.sources[-1])  # the pool's input: its size is the output's
-        return data
-
-    readers: dict[str, list[str]] = {"input": []}
-    for lay in order:
-        readers.setdefault(lay.name, [])
-        for s in runtime_sources(lay.name):
-            readers.setdefault(s, []).append(lay.name)
-
-    # a tensor read once, by the very next (non-merge) layer, lives in `x`; others get names
-    position = {lay.name: i for i, lay in enumerate(order)}
-
-    def in_x(name: str) -> bool:
-        users = readers.get(name, [])
-        if name == output:
-            return not users and position[name] == len(order) - 1
-        if len(users) != 1:
-            return False
-        user = results[users[0]].layer
-        nxt = position[name] + 1 if name != "input" else 0
-        return position[user.name] == nxt and not OPS[user.op].merge
-
-    def var_of(name: str) -> str:
-        if in_x(name):
-            return "x"
-        if not readers.get(name) and name != output:
-            return "_"  # read by no layer: computed all the same
-        return local_names[name]
-
-    var = {lay.name: var_of(lay.name) for lay in order}
-    var["input"] = "x" if in_x("input") else "x_in"
-    # a maxpool whose indices a maxunpool takes returns them too, kept in a variable of their own
-    indices: dict[str, str] = {}
-    for lay in order:
-        how = OPS[lay.op].torch.how
-        if isinstance(how, NNModule) and how.unpool:
-            pool = lay.values[how.unpool]
-            name = local_names[pool] + "_indices"
-            while name in local_names.values():
-                name += "_"
-            indices[pool] = name
+    layers = _layers(report)
+    plan = plan_modules(report, _wiring(layers, report))
 
     # -- header ---------------------------------------------------------------------------------
     title = " ".join((spec.name or cls).split())
@@ -500,12 +534,20 @@ def torch_source(report: CheckReport) -> str:
     lines[-1] = '"""'
     imports = sorted({line for lay in order for line in OPS[lay.op].torch.imports})
     lines += ["", "import torch", *imports, "from torch import nn"]
-    if any(isinstance(w, CropLike) and w.offsets is None for w in written.values()):
+    if any(isinstance(w, CropLike) and w.offsets is None for w in layers.written.values()):
         lines += ["", "", *_center_crop_source(spec.ndim)]
     lines += ["", "", *_guard_source(report, size_rules(report))]
-    lines += ["", ""]
 
-    # -- the class ---------------------------------------------------------------------------------
+    # -- a class per block (nested ones first) ------------------------------------------------------
+    made: dict[str, BlockClass] = {}
+    for c in plan.classes.values():
+        made.setdefault(c.name, c)
+    taken = frozenset({cls, *made})
+    for block_class in made.values():
+        lines += ["", "", *_class_source(block_class, report, layers, plan, taken)]
+
+    # -- the network's class ------------------------------------------------------------------------
+    lines += ["", ""]
     lines.append(f"class {cls}(nn.Module):")
     doc = _fill(_doc(f"{title}. {summary}"), INDENT, '"""')
     if len(doc[-1]) + 3 <= MAX_LINE:
@@ -515,69 +557,18 @@ def torch_source(report: CheckReport) -> str:
     lines += doc
     lines.append("")
     lines.append(f"{INDENT}def __init__(self) -> None:")
-    ind2 = INDENT * 2
-    lines.append(f"{ind2}super().__init__()")
-
-    # a comment where each block call (or repeat) begins
-    starts: dict[str, list[str]] = {}
-    starts_fwd: dict[str, list[str]] = {}
-    for g in sorted(spec.groups, key=lambda g: g.depth):
-        if not g.members:
-            continue
-        kind = g.op.split(":", 1)
-        what = f"block {kind[1]}" if kind[0] == "block" else f"{kind[1]} x {len(g.members)}"
-        copy = re.compile(rf"{re.escape(g.name)}/\d+")
-        copies = sum(1 for o in spec.groups if o.group == g.name and copy.fullmatch(o.name))
-        if kind[0] == "block" and copies:
-            what += f" x {copies}"
-        text = f"# {g.name}: {what}"
-        starts.setdefault(g.members[0], []).append(text)
-        first = min(g.members, key=lambda m: position[m])
-        starts_fwd.setdefault(first, []).append(text)
-
-    for lay in spec.layers:
-        for c in starts.get(lay.name, []):
-            lines.append(ind2 + c)
-        op = OPS[lay.op]
-        if not op.torch.module_for(lay.values):
-            continue
-        call = written[lay.name]
-        assert isinstance(call, Call)
-        if lay.name in indices:
-            call = Call(call.fn, call.args, (*call.keywords, ("return_indices", True)))
-        if ("inplace", True) in call.keywords and not _safe_inplace(lay.name, results, readers):
-            call = Call(call.fn, call.args, tuple(kw for kw in call.keywords if kw[0] != "inplace"))
-            lines.append(f"{ind2}# {lay.name}: inplace dropped, its input is read elsewhere too")
-        head, items, tail, _ = _layout(call, [])
-        lines += _wrap(f"self.{attrs[lay.name]} = {head}", items, tail, ind2)
-
-    # -- forward ------------------------------------------------------------------------------------
+    lines.append(f"{INDENT * 2}super().__init__()")
+    units = plan.units[None]
+    attrs = _identifiers(list(units), _MODULE_ATTRS)
+    scope = _Scope(name=None, units=units, attrs=attrs, output=spec.layers[-1].name, inputs={"input": "x"}, top=True)
+    comments = _group_comments(spec, plan, None)
+    for u in units:
+        lines += [INDENT * 2 + c for c in comments.get(u, [])]
+        lines += _constructor(u, f"self.{attrs[u]} = ", report, layers, plan, values=None)
     lines.append("")
     lines.append(f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:")
-    lines.append(f"{ind2}{CHECK_INPUT}(x)")
-    if var["input"] != "x":
-        lines.append(f"{ind2}x_in = x")
-    for lay in order:
-        for c in starts_fwd.get(lay.name, []):
-            lines.append(ind2 + c)
-        res = results[lay.name]
-        assert res.args is not None and res.inputs is not None and res.shape is not None
-        target = var[lay.name]
-        srcs = [var[s] for s in runtime_sources(lay.name)]
-        shape_note = "# " + _shape(res.shape)
-        how = OPS[lay.op].torch.how
-        if isinstance(how, NNModule) and how.unpool:  # the pool's indices, and the size to give back
-            size = (f"{srcs.pop()}.shape[2:]" if lay.values.get("size") is None
-                    else _py(tuple(int(v) for v in res.shape[1:])))
-            srcs += [indices[lay.values[how.unpool]], f"output_size={size}"]
-        if lay.name in indices:
-            target = f"{target}, {indices[lay.name]}"
-        if OPS[lay.op].torch.module_for(lay.values):
-            lines += _wrap(f"{target} = self.{attrs[lay.name]}(", srcs, ")", ind2, comment=shape_note)
-        else:
-            head, items, tail, sep = _layout(written[lay.name], srcs)
-            lines += _wrap(f"{target} = {head}", items, tail, ind2, sep=sep, comment=shape_note)
-    lines.append(f"{ind2}return {var[output]}")
+    lines.append(f"{INDENT * 2}{CHECK_INPUT}(x)")
+    lines += _forward(scope, report, layers, plan, comments)
 
     # -- a self-check --------------------------------------------------------------------------------
     lines += [
@@ -591,6 +582,240 @@ def torch_source(report: CheckReport) -> str:
         f'{INDENT}print("output", list(y.shape[1:]), "parameters", params)',
     ]
     return "\n".join(lines) + "\n"
+
+
+def _group_comments(spec: Spec, plan: Plan, scope: str | None) -> dict[str, list[str]]:
+    """``# enc1: block double_conv`` before the first unit of each block call or repeat written
+    open in ``scope`` (one written as a module says what it is itself)."""
+    position = {lay.name: i for i, lay in enumerate(spec.layers)}
+    groups = {g.name: g for g in spec.groups}
+
+    def home(g: Group) -> str | None:
+        """The module a group's layers are written in."""
+        up = g.group
+        while up is not None and not plan.is_module(up):
+            up = groups[up].group
+        return up
+
+    units = plan.units[scope]
+    out: dict[str, list[str]] = {}
+    for g in sorted(spec.groups, key=lambda g: g.depth):
+        if not g.members or plan.is_module(g.name) or home(g) != scope or _inside_module(g, groups, plan):
+            continue
+        kind = g.op.split(":", 1)
+        what = f"block {kind[1]}" if kind[0] == "block" else f"{kind[1]} x {len(g.members)}"
+        copy = re.compile(rf"{re.escape(g.name)}/\d+")
+        copies = sum(1 for o in spec.groups if o.group == g.name and copy.fullmatch(o.name))
+        if kind[0] == "block" and copies:
+            what += f" x {copies}"
+        first = min(g.members, key=position.__getitem__)
+        unit = next(u for u in units if u == first or (u in groups and first in groups[u].members))
+        out.setdefault(unit, []).append(f"# {g.name}: {what}")
+    return out
+
+
+def _inside_module(g: Group, groups: Mapping[str, Group], plan: Plan) -> bool:
+    up = g.group
+    while up is not None:
+        if plan.is_module(up):
+            return True
+        up = groups[up].group
+    return False
+
+
+def _constructor(unit: str, prefix: str, report: CheckReport, layers: _Layers, plan: Plan, *,
+                 values: Sequence[tuple[str | None, Any]] | None, indent: str = INDENT * 2) -> list[str]:
+    """``self.attr = Module(...)`` for one unit: a layer's module, a class's instance with its
+    call's arguments (or ``values``, inside a class: source text), an ``nn.Sequential``."""
+    groups = {g.name: g for g in report.spec.groups}
+    if unit in plan.sequential:
+        elements = []
+        for c in sorted((g.name for g in report.spec.groups if g.group == unit),
+                        key=lambda n: int(n.rsplit("/", 1)[1])) or [
+                lay.name for lay in report.spec.layers if lay.group == unit]:
+            elements.append(_render(_instance(c, layers, plan)))
+        one = f"{indent}{prefix}nn.Sequential({', '.join(elements)})"
+        if len(one) <= MAX_LINE:
+            return [one]
+        return [f"{indent}{prefix}nn.Sequential(", *(f"{indent}{INDENT}{e}," for e in elements), f"{indent})"]
+    if unit in groups:
+        block_class = plan.classes[unit]
+        args = values if values is not None else tuple(zip(block_class.params, plan.values[unit], strict=True))
+        call = Call(block_class.name, (), tuple((k, v) for k, v in args if k is not None))
+    elif unit in layers.calls:
+        if values is None:
+            call = layers.calls[unit]
+        else:
+            call = Call(layers.calls[unit].fn, tuple(v for k, v in values if k is None),
+                        tuple((k, v) for k, v in values if k is not None))
+    else:
+        return []
+    lines = [f"{indent}# {unit.rsplit('/', 1)[-1]}: inplace dropped, its input is read elsewhere too"] \
+        if unit in layers.dropped else []
+    head, items, tail, _ = _layout(call, [])
+    return lines + _wrap(prefix + head, items, tail, indent)
+
+
+def _instance(name: str, layers: _Layers, plan: Plan) -> Call:
+    """An element of an ``nn.Sequential`` at its own values."""
+    if name in plan.classes:
+        block_class = plan.classes[name]
+        return Call(block_class.name, (), tuple(zip(block_class.params, plan.values[name], strict=True)))
+    return layers.calls[name]
+
+
+def _render(call: Call) -> str:
+    head, items, tail, _ = _layout(call, [])
+    return head + ", ".join(items) + tail
+
+
+def _annotation(values: Sequence[Any]) -> str:
+    kinds = {type(v) for v in values}
+    if kinds == {int}:
+        return ": int"
+    if kinds == {bool}:
+        return ": bool"
+    if kinds <= {int, float}:
+        return ": float"
+    if kinds == {str}:
+        return ": str"
+    if kinds == {tuple}:
+        return ": tuple[int, ...]"
+    if kinds <= {int, tuple, PerAxis}:
+        return ": int | tuple[int, ...]"  # one value for every axis, or one per axis
+    return ""
+
+
+def _class_source(block_class: BlockClass, report: CheckReport, layers: _Layers, plan: Plan,
+                  taken: frozenset[str]) -> list[str]:
+    """``class Bottleneck(nn.Module)``: the layers of a block, built from its arguments."""
+    spec = report.spec
+    calls = [g for g, c in plan.classes.items() if c.name == block_class.name]
+    template = block_class.template
+    units = plan.units[template]
+    rel = {u: u[len(template) + 1:] for u in units}
+    attrs = _identifiers([rel[u] for u in units], _MODULE_ATTRS)
+    shown = ", ".join(calls[:4]) + (f" and {len(calls) - 4} more" if len(calls) > 4 else "")
+    lines = [f"class {block_class.name}(nn.Module):"]
+    doc = _fill(_doc(f"Block {block_class.block} of {spec.name or 'the network'}, called as {shown}."),
+                INDENT, '"""')
+    lines += doc[:-1] + [doc[-1] + '"""' if len(doc[-1]) + 3 <= MAX_LINE else doc[-1], *(
+        [] if len(doc[-1]) + 3 <= MAX_LINE else [INDENT + '"""'])]
+    lines.append("")
+    params = []
+    for i, p in enumerate(block_class.params):
+        params.append(p + _annotation([plan.values[c][i] for c in calls]))
+    lines += _wrap("def __init__(self, ", ["*", *params], ") -> None:", INDENT) if params else [
+        f"{INDENT}def __init__(self) -> None:"]
+    lines.append(f"{INDENT * 2}super().__init__()")
+    comments = _group_comments(spec, plan, template)
+    for u in units:
+        lines += [INDENT * 2 + c for c in comments.get(u, [])]
+        lines += _constructor(u, f"self.{attrs[rel[u]]} = ", report, layers, plan,
+                              values=block_class.arguments.get(rel[u], ()))
+    lines.append("")
+    outside = plan.outside[template]
+    inputs = dict(zip(outside, block_class.inputs, strict=True))
+    args = ", ".join(f"{n}: torch.Tensor" for n in block_class.inputs)
+    lines.append(f"{INDENT}def forward(self, {args}) -> torch.Tensor:")
+    group = next(g for g in spec.groups if g.name == template)
+    scope = _Scope(name=template, units=units, attrs={u: attrs[rel[u]] for u in units}, output=group.output,
+                   inputs=inputs, top=False)
+    lines += _forward(scope, report, layers, plan, comments)
+    return lines
+
+
+def _forward(scope: _Scope, report: CheckReport, layers: _Layers, plan: Plan,
+             comments: Mapping[str, list[str]]) -> list[str]:
+    """The body of a ``forward``: one line per unit, a tensor read once by the very next unit
+    kept in ``x``."""
+    spec = report.spec
+    results = report.prop.layers
+    groups = {g.name: g for g in spec.groups}
+    ind2 = INDENT * 2
+    units = scope.units
+    out_of = {u: groups[u].output if u in groups else u for u in units}
+    unit_of = {out_of[u]: u for u in units}
+    position = {u: i for i, u in enumerate(units)}
+
+    def reads(u: str) -> tuple[str, ...]:
+        return plan.outside[u] if u in groups else layers.sources[u]
+
+    readers: dict[str, list[str]] = {}
+    for u in units:
+        for s in reads(u):
+            readers.setdefault(unit_of.get(s, s), []).append(u)
+    output = unit_of[scope.output]
+
+    def merge(u: str) -> bool:
+        return u not in groups and OPS[results[u].layer.op].merge
+
+    def in_x(key: str, pos: int) -> bool:
+        users = readers.get(key, [])
+        if key == output:
+            return not users and pos == len(units) - 1
+        return len(users) == 1 and position[users[0]] == pos + 1 and not merge(users[0])
+
+    # names: a unit's own (an open block call's output is named after the call), relative in a class
+    called = {u: u for u in units}
+    for g in sorted(spec.groups, key=lambda g: -g.depth):
+        if g.output in unit_of and g.output not in groups and not plan.is_module(g.name) and (
+                scope.name is None or g.name.startswith(scope.name + "/")):
+            called[unit_of[g.output]] = g.name
+    start = 0 if scope.name is None else len(scope.name) + 1
+    taken = _RESERVED_LOCALS | set(scope.inputs.values())
+    idents = _identifiers([called[u][start:] for u in units], taken)
+    var: dict[str, str] = {}
+    first = next(iter(scope.inputs))
+    for key, name in scope.inputs.items():
+        var[key] = name
+    lines: list[str] = []
+    if not in_x(first, -1) and readers.get(first):
+        var[first] = "x_in"
+        lines.append(f"{ind2}x_in = x")
+    for i, u in enumerate(units):
+        if in_x(u, i):
+            var[u] = "x"
+        elif not readers.get(u) and u != output:
+            var[u] = "_"  # read by no unit: computed all the same
+        else:
+            var[u] = idents[called[u][start:]]
+    indices = {}
+    for u in units:
+        if u in layers.pools.values():
+            name = var[u] + "_indices" if var[u] not in ("x", "_") else idents[called[u][start:]] + "_indices"
+            while name in var.values():
+                name += "_"
+            indices[u] = name
+
+    for u in units:
+        lines += [ind2 + c for c in comments.get(u, [])]
+        target = var[u]
+        srcs = [var[unit_of.get(s, s)] for s in reads(u)]
+        note = ""
+        if scope.top:
+            shape = results[out_of[u]].shape
+            assert shape is not None
+            note = "# " + _shape(shape)
+        if u in groups:
+            lines += _wrap(f"{target} = self.{scope.attrs[u]}(", srcs, ")", ind2, comment=note)
+            continue
+        lay = results[u].layer
+        if u in layers.pools:  # the pool's indices, and the size to give back
+            res = results[u]
+            assert res.shape is not None
+            size = (f"{srcs.pop()}.shape[2:]" if lay.values.get("size") is None
+                    else _py(tuple(int(v) for v in res.shape[1:])))
+            srcs += [indices[layers.pools[u]], f"output_size={size}"]
+        if u in indices:
+            target = f"{target}, {indices[u]}"
+        if u in layers.calls:
+            lines += _wrap(f"{target} = self.{scope.attrs[u]}(", srcs, ")", ind2, comment=note)
+        else:
+            head, items, tail, sep = _layout(layers.written[u], srcs)
+            lines += _wrap(f"{target} = {head}", items, tail, ind2, sep=sep, comment=note)
+    lines.append(f"{ind2}return {var[output]}")
+    return lines
 
 
 def _written(res: LayerResult) -> Written:
