@@ -1,0 +1,88 @@
+"""The import cache: an unchanged model is not imported again; any change to its files is a miss."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from archsolve.bridge.cache import MAX_ENTRIES, entry_key, lookup, store
+
+KEY_ARGS = ("3", "H", "H")
+
+
+def _model(tmp_path: Path) -> tuple[Path, Path]:
+    helper = tmp_path / "helpers.py"
+    helper.write_text("WIDTH = 8\n")
+    model = tmp_path / "model.py"
+    model.write_text("from helpers import WIDTH\n")
+    return model, helper
+
+
+def _stored(tmp_path: Path) -> tuple[Path, str, Path, Path]:
+    model, helper = _model(tmp_path)
+    where = tmp_path / "cache"
+    key = entry_key(f"{model}:Net", KEY_ARGS, {}, (1, 4096))
+    assert key is not None
+    store(where, key, "name: Net\n", [str(model), str(helper)], model=str(model))
+    return where, key, model, helper
+
+
+def test_an_unchanged_model_is_a_hit(tmp_path: Path) -> None:
+    where, key, _, _ = _stored(tmp_path)
+    assert lookup(where, key) == "name: Net\n"
+
+
+@pytest.mark.parametrize("change", ["model content", "model same size", "helper", "helper removed"])
+def test_a_changed_file_is_a_miss(tmp_path: Path, change: str) -> None:
+    where, key, model, helper = _stored(tmp_path)
+    if change == "model content":
+        model.write_text("from helpers import WIDTH  # wider\n")
+    elif change == "model same size":  # same size and time, other bytes: the model's content is hashed
+        st = model.stat()
+        model.write_text("from helpers import WIDTX\n")
+        os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns))
+    elif change == "helper":
+        st = helper.stat()
+        helper.write_text("WIDTH = 16\n")
+        os.utime(helper, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    else:
+        helper.unlink()
+    assert lookup(where, key) is None
+
+
+@pytest.mark.parametrize(("target", "input", "kwargs", "domain"), [
+    ("other.py:Net", KEY_ARGS, {}, (1, 4096)),
+    ("model.py:Other", KEY_ARGS, {}, (1, 4096)),
+    ("model.py:Net", ("3", "224", "224"), {}, (1, 4096)),
+    ("model.py:Net", KEY_ARGS, {"classes": 10}, (1, 4096)),
+    ("model.py:Net", KEY_ARGS, {}, (1, 512)),
+])
+def test_the_key_holds_everything_the_text_depends_on(tmp_path: Path, target: str, input: tuple[str, ...],
+                                                      kwargs: dict[str, int], domain: tuple[int, int]) -> None:
+    base = entry_key(f"{tmp_path / 'model.py'}:Net", KEY_ARGS, {}, (1, 4096))
+    assert entry_key(f"{tmp_path / target.split(':')[0]}:{target.split(':')[1]}", input, kwargs, domain) != base
+
+
+def test_a_broken_entry_is_a_miss_and_an_unwritable_folder_no_error(tmp_path: Path) -> None:
+    where, key, model, _ = _stored(tmp_path)
+    (where / f"{key}.json").write_text("{not json")
+    assert lookup(where, key) is None
+    (where / f"{key}.json").write_text(json.dumps({"files": [[str(model), 1, 2]], "text": "x"}))
+    assert lookup(where, key) is None
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    store(blocked / "cache", key, "name: Net\n", [str(model)], model=str(model))  # no exception
+    assert lookup(blocked / "cache", key) is None
+
+
+def test_the_oldest_entries_go(tmp_path: Path) -> None:
+    model, _ = _model(tmp_path)
+    where = tmp_path / "cache"
+    for i in range(MAX_ENTRIES + 3):
+        store(where, f"k{i:03d}", "name: Net\n", [str(model)], model=str(model))
+        os.utime(where / f"k{i:03d}.json", ns=(i * 10**9, i * 10**9))
+    kept = sorted(p.stem for p in where.glob("*.json"))
+    assert len(kept) <= MAX_ENTRIES + 1 and "k000" not in kept and f"k{MAX_ENTRIES + 2:03d}" in kept
