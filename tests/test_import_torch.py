@@ -236,6 +236,83 @@ class SegNetish(nn.Module):
         return self.shuffle(self.unpool(y, idx))
 
 
+class DoubleConv(nn.Module):
+    """milesial/Pytorch-UNet's parts, small: (conv, BN, ReLU) twice, Down, Up padding to the skip."""
+
+    def __init__(self, cin: int, cout: int, mid: int | None = None):
+        super().__init__()
+        mid = mid or cout
+        self.double_conv = nn.Sequential(
+            nn.Conv2d(cin, mid, 3, padding=1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
+            nn.Conv2d(mid, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        return self.double_conv(x)
+
+
+class Down(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.maxpool_conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(cin, cout))
+
+    def forward(self, x):
+        return self.maxpool_conv(x)
+
+
+class Up(nn.Module):
+    def __init__(self, cin: int, cout: int, bilinear: bool):
+        super().__init__()
+        if bilinear:
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+            self.conv = DoubleConv(cin, cout, cin // 2)
+        else:
+            self.up = nn.ConvTranspose2d(cin, cin // 2, 2, stride=2)
+            self.conv = DoubleConv(cin, cout)
+
+    def forward(self, x1, x2):
+        x1 = self.up(x1)
+        diffY = x2.size()[2] - x1.size()[2]
+        diffX = x2.size()[3] - x1.size()[3]
+        x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2, diffY // 2, diffY - diffY // 2])
+        return self.conv(torch.cat([x2, x1], dim=1))
+
+
+class UpShape(Up):
+    """The same pad, its sizes read as x.shape[i] and x.size(i), the end written (diff + 1) // 2."""
+
+    def forward(self, x1, x2):
+        x1 = self.up(x1)
+        dh, dw = x2.shape[2] - x1.shape[2], x2.size(3) - x1.size(3)
+        return self.conv(torch.cat([x2, F.pad(x1, (dw // 2, (dw + 1) // 2, dh // 2, dh - dh // 2))], dim=1))
+
+
+class UNetMilesial(nn.Module):
+    def __init__(self, bilinear: bool = False, up: type = Up, w: int = 4):
+        super().__init__()
+        factor = 2 if bilinear else 1
+        self.inc = DoubleConv(3, w)
+        self.down1, self.down2, self.down3 = Down(w, 2 * w), Down(2 * w, 4 * w), Down(4 * w, 8 * w // factor)
+        self.up1 = up(8 * w, 4 * w // factor, bilinear)
+        self.up2 = up(4 * w, 2 * w // factor, bilinear)
+        self.up3 = up(2 * w, w, bilinear)
+        self.outc = nn.Conv2d(w, 2, 1)
+
+    def forward(self, x):
+        x1 = self.inc(x)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x = self.up1(self.down3(x3), x3)
+        return self.outc(self.up3(self.up2(x, x2), x1))
+
+
+def UNetMilesialBilinear():  # noqa: N802 -- a model's name, as the test ids show it
+    return UNetMilesial(bilinear=True)
+
+
+def UNetMilesialShape():  # noqa: N802
+    return UNetMilesial(up=UpShape)
+
+
 class Zoo(nn.Module):
     """The other ops and forms import maps: norms, activations, functional pools, reshapes, crops."""
 
@@ -276,6 +353,9 @@ MODELS = [  # (model, three inputs)
     (InterpolateSize, [(3, 16, 16), (3, 15, 21), (3, 5, 2)]),
     (SegNetish, [(3, 8, 8), (3, 16, 10), (3, 6, 4)]),
     (Zoo, [(3, 12, 12)]),
+    (UNetMilesial, [(3, 16, 16), (3, 17, 23), (3, 45, 30)]),
+    (UNetMilesialBilinear, [(3, 16, 16), (3, 17, 23), (3, 45, 30)]),
+    (UNetMilesialShape, [(3, 8, 8), (3, 15, 9), (3, 31, 40)]),
 ]
 
 
@@ -315,6 +395,8 @@ INPUTS = [  # (model, input with a var, the range inputs is asked about)
     (DCGANGenerator, (16, "H", "H"), (1, 12)),
     (Zoo, (3, "H", "H"), (1, 30)),
     (MobileNetV2ish, (3, "H", "H"), (1, 20)),
+    (UNetMilesial, (3, "H", 16), (1, 30)),
+    (UNetMilesialShape, (3, 16, "W"), (1, 30)),
 ]
 
 
@@ -369,6 +451,20 @@ MODEL_FILE = textwrap.dedent('''\
 
     def make(width):
         return nn.Sequential(nn.Conv1d(2, width, 3), nn.ReLU())
+
+
+    class PadReversed(nn.Module):
+        def forward(self, x):
+            y = torch.nn.functional.max_pool1d(x, 2)
+            d = x.shape[2] - y.shape[2]
+            return torch.nn.functional.pad(y, [d - d // 2, d // 2])
+
+
+    class PadOneAxis(nn.Module):
+        def forward(self, x):
+            y = torch.nn.functional.max_pool2d(x, 2)
+            d = x.shape[3] - y.shape[3]
+            return torch.nn.functional.pad(y, [d // 2, d - d // 2])
     ''')
 
 NET_SPEC = textwrap.dedent('''\
@@ -447,6 +543,14 @@ def test_a_model_stands_where_a_spec_goes(model_py: str, args: list[str], code: 
      "'nosuchpackage'"),
     (["--max-layers", "2", "check", "{m}:Net", "--input", "3,64,64"],
      "<import {m}:Net>:6:5: layers[2] (pool): the network has more than 2 layers"),
+    # the extra pixel before: archsolve's pad like puts it at the end, as milesial's U-Net does
+    (["import", "{m}:PadReversed", "--input", "3,9"], "{m}:36: cannot import node pad (call_function "
+     "torch.nn.functional.pad): F.pad by [input.L - max_pool1d.L - floor(input.L/2 - max_pool1d.L/2), "
+     "floor(input.L/2 - max_pool1d.L/2)] on axis L: archsolve pads to another layer's size centred, diff // 2 "
+     "before and diff - diff // 2 after (diff: that layer's size less this one's)"),
+    (["import", "{m}:PadOneAxis", "--input", "3,9,9"], "{m}:43: cannot import node pad (call_function "
+     "torch.nn.functional.pad): F.pad with amounts read from sizes on 1 of 2 spatial axes: archsolve pads to "
+     "another layer's size on every axis"),
     (["solve", "{m}:Net", "--input", "3,H,64", "--in-place"], "--write and --in-place fill in a spec file; write "
      "{m}:Net's spec first: archsolve import {m}:Net --input ... -o SPEC.yaml"),
 ])

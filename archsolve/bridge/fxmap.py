@@ -219,6 +219,41 @@ def _like(sizes: Sequence[Any], rank: int) -> str | None:
     return None
 
 
+def _pad_like(source: Tensor, amounts: list[Any]) -> str:
+    """The layer an ``F.pad`` with amounts read from sizes pads ``source`` to: every spatial
+    axis padded by ``diff // 2`` before and ``diff - diff // 2`` after (milesial's U-Net), where
+    ``diff`` is that layer's size less the source's.  Anything else is refused: archsolve's pad
+    ``like`` is exactly that centred pad.
+
+        >>> import sympy
+        >>> h, big = _dims(Tensor("up", 1))[2], _dims(Tensor("skip", 1))[2]
+        >>> _pad_like(Tensor("up", 1), [sympy.floor((big - h) / 2), big - h - sympy.floor((big - h) / 2)])
+        'skip'
+    """
+    import sympy
+
+    pairs = [amounts[i:i + 2] for i in range(0, len(amounts), 2)][::-1]  # F.pad: last axis first
+    if len(pairs) != source.rank:
+        raise Unmappable(f"F.pad with amounts read from sizes on {len(pairs)} of {source.rank} spatial axes: "
+                         "archsolve pads to another layer's size on every axis")
+    targets = []
+    for (before, after), mine in zip(pairs, _dims(source)[2:], strict=True):
+        # `before` must be diff // 2 (floor(diff / 2)): diff is read from it, and `after` held to it
+        diff = sympy.expand(2 * before.args[0]) if isinstance(before, sympy.floor) else sympy.nan
+        target = sympy.expand(diff + mine)
+        ends = (diff - before, sympy.ceiling(diff / 2), sympy.floor((diff + 1) / 2))
+        if not isinstance(target, sympy.Symbol) or not any(sympy.simplify(after - e) == 0 for e in ends):
+            raise Unmappable(f"F.pad by [{before}, {after}] on axis {str(mine).rpartition('.')[2]}: archsolve pads to "
+                             "another layer's size centred, diff // 2 before and diff - diff // 2 after "
+                             "(diff: that layer's size less this one's)")
+        targets.append(target)
+    like = _like(targets, source.rank)
+    if like is None:
+        raise Unmappable(f"F.pad to the sizes {', '.join(map(str, targets))}: not one layer's spatial sizes, "
+                         "axis by axis")
+    return like
+
+
 def _arith(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     import sympy
 
@@ -433,15 +468,16 @@ class _Mapper:
         value = rest[2] if len(rest) > 2 else kwargs.get("value")
         if mode != "constant":
             raise Unmappable(f"F.pad with mode {mode!r}: archsolve's pad is constant")
-        amounts = [_int(a, "a pad amount") for a in amounts]
-        pairs = [amounts[i:i + 2] for i in range(0, len(amounts), 2)]
-        if len(pairs) > source.rank:
+        if len(amounts) > 2 * source.rank:
             raise Unmappable("F.pad of the channels: archsolve pads the spatial axes")
+        extra: dict[str, Any] = {"value": float(value)} if value else {}
+        if not all(isinstance(a, (int, float)) for a in amounts):
+            like = _pad_like(source, list(amounts))
+            return self.imp.add(base, "pad", [source, Tensor(like, source.rank)], {"like": like} | extra, source.rank)
+        ints = [_int(a, "a pad amount") for a in amounts]
+        pairs = [ints[i:i + 2] for i in range(0, len(ints), 2)]
         per_axis = [[0, 0]] * (source.rank - len(pairs)) + list(reversed(pairs))  # F.pad: last axis first
-        fields: dict[str, Any] = {"amount": per_axis}
-        if value:
-            fields["value"] = float(value)
-        return self.imp.add(base, "pad", [source], fields, source.rank)
+        return self.imp.add(base, "pad", [source], {"amount": per_axis} | extra, source.rank)
 
     def reshape(self, base: str, source: Tensor, shape: list[Any]) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
