@@ -313,6 +313,19 @@ def UNetMilesialShape():  # noqa: N802
     return UNetMilesial(up=UpShape)
 
 
+class Scaled(nn.Module):
+    """Arithmetic with numbers: each an identity whose comment is the expression."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+
+    def forward(self, x):
+        x = self.conv(x * 0.5 + 1)
+        x = (1 - x / 2).mul(2).clamp(0, 1)
+        return -torch.add(torch.clamp(x, min=0.1) ** 2, 0.5, alpha=2)
+
+
 class Zoo(nn.Module):
     """The other ops and forms import maps: norms, activations, functional pools, reshapes, crops."""
 
@@ -356,6 +369,7 @@ MODELS = [  # (model, three inputs)
     (UNetMilesial, [(3, 16, 16), (3, 17, 23), (3, 45, 30)]),
     (UNetMilesialBilinear, [(3, 16, 16), (3, 17, 23), (3, 45, 30)]),
     (UNetMilesialShape, [(3, 8, 8), (3, 15, 9), (3, 31, 40)]),
+    (Scaled, [(3, 3, 3), (3, 8, 5), (3, 33, 64)]),
 ]
 
 
@@ -397,6 +411,7 @@ INPUTS = [  # (model, input with a var, the range inputs is asked about)
     (MobileNetV2ish, (3, "H", "H"), (1, 20)),
     (UNetMilesial, (3, "H", 16), (1, 30)),
     (UNetMilesialShape, (3, 16, "W"), (1, 30)),
+    (Scaled, (3, "H", 5), (1, 12)),
 ]
 
 
@@ -417,6 +432,18 @@ def test_inputs_of_an_import_agrees_with_torch(cls, entries, span) -> None:
     accepted = [n for n in range(span[0], span[1] + 1)
                 if _torch_accepts(model, tuple(n if e == var else e for e in entries))]
     assert report.values == accepted
+
+
+def test_arithmetic_with_a_number_is_an_identity_that_keeps_the_expression() -> None:
+    spec = yaml.safe_load(spec_text(Scaled(), (3, 9, 9), name="Scaled", domain=(1, 64)))
+    assert [(layer["op"], layer.get("comment")) for layer in spec["layers"]] == [
+        ("identity", "x * 0.5"), ("identity", "x + 1"), ("conv", None), ("identity", "x / 2"), ("identity", "1 - x"),
+        ("identity", "x.mul(2)"), ("identity", "x.clamp(0, 1)"), ("identity", "torch.clamp(x, min=0.1)"),
+        ("identity", "x ** 2"), ("identity", "torch.add(x, 0.5, alpha=2)"), ("identity", "-x")]
+    report = check_spec(spec_from_module(Scaled(), (3, 9, 9)))
+    assert [(row.shape, row.params, row.macs) for row in report.rows if row.op == "identity"] == [
+        ([3, 9, 9], 0, 0)] * 2 + [([4, 4, 4], 0, 0)] * 8
+    assert (report.totals["params"], report.totals["macs"]) == (112, 4 * 16 * 27)
 
 
 # -- the command line ----------------------------------------------------------------------------

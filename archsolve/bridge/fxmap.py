@@ -82,13 +82,16 @@ class _Import:
         self.names.add(unique)
         return unique
 
-    def add(self, base: str, op: str, sources: Sequence[Tensor], fields: Mapping[str, Any], rank: int) -> Tensor:
+    def add(self, base: str, op: str, sources: Sequence[Tensor], fields: Mapping[str, Any], rank: int, *,
+            comment: str | None = None) -> Tensor:
         name = self.name_for(base, op)
         # `from` is written whole here; the previous layer's is left out when the spec is written
         layer: dict[str, Any] = {"name": name, "op": op,
                                  "from": [s.name for s in sources] if OPS[op].merge else sources[0].name}
         order = list(OPS[op].field_map)
         layer.update(sorted(fields.items(), key=lambda item: order.index(item[0])))
+        if comment is not None:
+            layer["comment"] = comment
         self.layers.append(layer)
         self.origins.append(Origin(base, self.stack))
         return Tensor(name, rank)
@@ -263,6 +266,42 @@ def _arith(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     return fn(*args)
 
 
+# arithmetic with a number, element by element: the shape is the tensor's (`x * 0.5`, `1 - x`)
+SCALAR_INFIX = {operator.add: "+", operator.iadd: "+", operator.sub: "-", operator.isub: "-", operator.mul: "*",
+                operator.imul: "*", operator.truediv: "/", operator.itruediv: "/", operator.floordiv: "//",
+                operator.pow: "**", operator.neg: "-"}
+SCALAR_CALLS = frozenset({"add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
+                          "neg", "clamp", "clip", "clamp_min", "clamp_max"})
+
+
+def _scalar_text(node: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
+    """``node`` as written, ``x`` its one tensor, if it is arithmetic between one tensor and
+    numbers (``x * 0.5``, ``torch.clamp(x, 0, 1)``); None otherwise.
+
+        >>> from types import SimpleNamespace
+        >>> _scalar_text(SimpleNamespace(op="call_function", target=operator.sub), [1, Tensor("c", 2)], {})
+        '1 - x'
+        >>> _scalar_text(SimpleNamespace(op="call_method", target="clamp"), [Tensor("c", 2), 0, None], {"max": 1})
+        'x.clamp(0, None, max=1)'
+    """
+    import torch
+
+    values = [*args, *kwargs.values()]
+    if sum(isinstance(v, Tensor) for v in values) != 1 or not all(
+            isinstance(v, Tensor) or v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+            for v in values):
+        return None
+    text = [("x" if isinstance(a, Tensor) else repr(a)) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    if node.op == "call_function" and node.target in SCALAR_INFIX and not kwargs:
+        return f"-{text[0]}" if len(text) == 1 else f" {SCALAR_INFIX[node.target]} ".join(text)
+    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+    if name not in SCALAR_CALLS or (node.op == "call_function" and node.target is not getattr(torch, name, None)):
+        return None
+    if node.op == "call_method":
+        return f"{text[0]}.{name}({', '.join(text[1:])})"
+    return f"torch.{name}({', '.join(text)})"
+
+
 ARITH = {operator.add: operator.add, operator.sub: operator.sub, operator.mul: operator.mul,
          operator.floordiv: operator.floordiv, operator.neg: operator.neg}
 
@@ -304,6 +343,11 @@ class _Mapper:
             sizes_only = not any(isinstance(a, (Tensor, PoolPair)) for a in args)
             if node.op == "call_function" and target in ARITH and sizes_only:  # x.shape[2] - h
                 return _arith(ARITH[target], args)
+            if (written := _scalar_text(node, args, kwargs)) is not None:
+                # element-wise arithmetic with numbers keeps the shape and has no weights: an
+                # identity, the expression kept as its comment
+                source = next(v for v in [*args, *kwargs.values()] if isinstance(v, Tensor))
+                return self.imp.add(node.name, "identity", [source], {}, source.rank, comment=written)
             found = self.functions.get((node.op, target))
             if found is not None:
                 return self.function(found, node, args, kwargs)
