@@ -326,6 +326,25 @@ class Scaled(nn.Module):
         return -torch.add(torch.clamp(x, min=0.1) ** 2, 0.5, alpha=2)
 
 
+class TwoConvs(nn.Module):
+    def __init__(self, cin: int, width: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.conv2(F.relu(self.conv1(x))))
+
+
+class Widths(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stages = nn.Sequential(TwoConvs(3, 16), TwoConvs(16, 32), TwoConvs(32, 64))
+
+    def forward(self, x):
+        return self.stages(x)
+
+
 class Zoo(nn.Module):
     """The other ops and forms import maps: norms, activations, functional pools, reshapes, crops."""
 
@@ -602,11 +621,12 @@ def test_the_api_entry_points() -> None:
 
 
 @pytest.mark.parametrize(("cls", "size", "blocks"), [
-    (ResNet18, (3, 64, 64), {"BasicBlock": (["conv1_out", "conv2_out"], 5),
-                             "BasicBlock_1": (["downsample_0_out", "conv1_out", "conv2_out"], 3)}),
-    # the two blocks with a residual sum; the stride-2 one without stays flat
-    (MobileNetV2ish, (3, 32, 32), {"InvertedResidual": (["conv_0_out", "conv_3_out", "conv_3_groups", "conv_6_out"],
-                                                        2)}),
+    # a block's convs share one width: one parameter, named after the first
+    (ResNet18, (3, 64, 64), {"BasicBlock": (["conv1_out"], 5), "BasicBlock_1": (["downsample_0_out"], 3)}),
+    # the two blocks with a residual sum; the stride-2 one without stays flat; the depthwise
+    # conv's width and groups are the expansion's width
+    (MobileNetV2ish, (3, 32, 32), {"InvertedResidual": (["conv_0_out", "conv_6_out"], 2)}),
+    (Widths, (3, 8, 8), {"TwoConvs": (["conv1_out"], 3)}),
     (UNet, (1, 92, 92), {}),  # no module class of its own
 ])
 def test_a_class_called_more_than_once_becomes_a_block(cls, size, blocks) -> None:
@@ -614,6 +634,18 @@ def test_a_class_called_more_than_once_becomes_a_block(cls, size, blocks) -> Non
     calls = [layer.get("block") for layer in spec["layers"]]
     assert {name: (list(block["params"]), calls.count(name))
             for name, block in spec.get("blocks", {}).items()} == blocks
+
+
+def test_equal_block_values_are_one_parameter() -> None:
+    spec = yaml.safe_load(spec_text(Widths(), (3, 8, 8), name="Widths", domain=(1, 4096)))
+    assert [(layer["name"], layer.get("out")) for layer in spec["blocks"]["TwoConvs"]["layers"]] == [
+        ("conv1", "conv1_out"), ("relu", None), ("conv2", "conv1_out"), ("relu_1", None)]
+    assert [(layer["name"], layer["conv1_out"]) for layer in spec["layers"]] == [
+        ("stages_0", 16), ("stages_1", 32), ("stages_2", 64)]
+    model = Widths()
+    report = check_spec(spec_from_module(model, (3, 8, 8)))
+    assert (report.ok, report.output, report.totals["params"]) == (True, (64, 8, 8), sum(
+        p.numel() for p in model.parameters()))
 
 
 @pytest.mark.parametrize("name", ["unet-original", "dcgan-generator", "resnet50", "unet3d", "vgg16",
