@@ -345,6 +345,17 @@ class Widths(nn.Module):
         return self.stages(x)
 
 
+class CatNegative(nn.Module):
+    """torch.cat along the channels spelled from the end (dim=-3 of [N, C, H, W])."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(3, 5, 1)
+
+    def forward(self, x):
+        return torch.cat((self.a(x), self.b(x)), dim=-3)
+
+
 class Zoo(nn.Module):
     """The other ops and forms import maps: norms, activations, functional pools, reshapes, crops."""
 
@@ -389,6 +400,7 @@ MODELS = [  # (model, three inputs)
     (UNetMilesialBilinear, [(3, 16, 16), (3, 17, 23), (3, 45, 30)]),
     (UNetMilesialShape, [(3, 8, 8), (3, 15, 9), (3, 31, 40)]),
     (Scaled, [(3, 3, 3), (3, 8, 5), (3, 33, 64)]),
+    (CatNegative, [(3, 1, 1), (3, 8, 5), (3, 17, 30)]),
 ]
 
 
@@ -511,6 +523,21 @@ MODEL_FILE = textwrap.dedent('''\
             y = torch.nn.functional.max_pool2d(x, 2)
             d = x.shape[3] - y.shape[3]
             return torch.nn.functional.pad(y, [d // 2, d - d // 2])
+
+
+    class TwoInputs(nn.Module):
+        def forward(self, image, mask):
+            return torch.cat([image, mask], dim=1)
+
+
+    class TwoOutputs(nn.Module):
+        def forward(self, x):
+            return torch.relu(x), torch.sigmoid(x)
+
+
+    class CatSpatial(nn.Module):
+        def forward(self, x):
+            return torch.cat([x, torch.relu(x)], dim=-1)
     ''')
 
 NET_SPEC = textwrap.dedent('''\
@@ -597,6 +624,12 @@ def test_a_model_stands_where_a_spec_goes(model_py: str, args: list[str], code: 
     (["import", "{m}:PadOneAxis", "--input", "3,9,9"], "{m}:43: cannot import node pad (call_function "
      "torch.nn.functional.pad): F.pad with amounts read from sizes on 1 of 2 spatial axes: archsolve pads to "
      "another layer's size on every axis"),
+    (["import", "{m}:TwoInputs", "--input", "3,8,8"], "TwoInputs.forward takes 2 inputs (image, mask): archsolve "
+     "imports a model of one input tensor (wrap it in a module whose forward takes one)"),
+    (["import", "{m}:TwoOutputs", "--input", "3,8,8"], "TwoOutputs.forward returns 2 values: archsolve "
+     "imports a model that returns one tensor (import each output's model on its own)"),
+    (["import", "{m}:CatSpatial", "--input", "3,8,8"], "{m}:58: cannot import node cat (call_function torch.cat): "
+     "torch.cat along dim -1 (W of [N, C, H, W]): archsolve concatenates along the channels only (dim=1 or dim=-3)"),
     (["solve", "{m}:Net", "--input", "3,H,64", "--in-place"], "--write and --in-place fill in a spec file; write "
      "{m}:Net's spec first: archsolve import {m}:Net --input ... -o SPEC.yaml"),
 ])

@@ -372,7 +372,10 @@ class _Mapper:
             dim = args[1] if len(args) > 1 and op.name == "concat" else kwargs.get("dim", 0 if op.name == "concat" else 1)
             sources = [_tensor(t, "a merged value") for t in tensors]
             if op.name == "concat" and dim not in (1, -(sources[0].rank + 1)):
-                raise Unmappable(f"torch.cat along dim {dim}: archsolve concatenates channels (dim=1) only")
+                axes = AXES[sources[0].rank]
+                what = axes[dim] if isinstance(dim, int) and -len(axes) <= dim < len(axes) else "no axis"
+                raise Unmappable(f"torch.cat along dim {dim} ({what} of [{', '.join(axes)}]): archsolve concatenates "
+                                 f"along the channels only (dim=1 or dim={-(sources[0].rank + 1)})")
             if "alpha" in kwargs:
                 raise Unmappable("torch.add with alpha has no archsolve layer")
             return self.imp.add(base, op.name, sources, {}, sources[0].rank)
@@ -663,7 +666,9 @@ def spec_text(module: Any, input: tuple[int | str, ...], *, name: str, domain: t
     nodes = list(graph.nodes)
     placeholders = [n for n in nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
-        raise UsageError(f"{name}.forward takes {len(placeholders)} tensors: archsolve imports a model of one input")
+        raise UsageError(f"{name}.forward takes {len(placeholders)} inputs ({', '.join(n.name for n in placeholders)})"
+                         ": archsolve imports a model of one input tensor (wrap it in a module whose forward "
+                         "takes one)")
     outputs = [n for n in nodes if n.op == "output"]
     needed = _ancestors(outputs[0])
     for node in nodes:
@@ -671,6 +676,10 @@ def spec_text(module: Any, input: tuple[int | str, ...], *, name: str, domain: t
             mapper.env[node.name] = Tensor("input", len(entries) - 1)
         elif node.op == "output":
             result = mapper.env[node.args[0].name] if hasattr(node.args[0], "name") else None
+            if isinstance(node.args[0], (tuple, list, dict)):
+                raise SpecError(f"{name}.forward returns {len(node.args[0])} values: archsolve imports a model that "
+                                "returns one tensor (import each output's model on its own)",
+                                _source_line(module, node))
             if not isinstance(result, Tensor) or result.name == "input":
                 raise SpecError(f"{name}.forward returns {node.args[0]!r}: archsolve imports a model that returns "
                                 "one tensor made by its layers", _source_line(module, node))
