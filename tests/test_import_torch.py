@@ -322,7 +322,7 @@ class Scaled(nn.Module):
 
     def forward(self, x):
         x = self.conv(x * 0.5 + 1)
-        x = (1 - x / 2).mul(2).clamp(0, 1)
+        x = (1 - x / 2).mul(2).clamp_(0, 1)
         return -torch.add(torch.clamp(x, min=0.1) ** 2, 0.5, alpha=2)
 
 
@@ -469,7 +469,7 @@ def test_arithmetic_with_a_number_is_an_identity_that_keeps_the_expression() -> 
     spec = yaml.safe_load(spec_text(Scaled(), (3, 9, 9), name="Scaled", domain=(1, 64)))
     assert [(layer["op"], layer.get("comment")) for layer in spec["layers"]] == [
         ("identity", "x * 0.5"), ("identity", "x + 1"), ("conv", None), ("identity", "x / 2"), ("identity", "1 - x"),
-        ("identity", "x.mul(2)"), ("identity", "x.clamp(0, 1)"), ("identity", "torch.clamp(x, min=0.1)"),
+        ("identity", "x.mul(2)"), ("identity", "x.clamp_(0, 1)"), ("identity", "torch.clamp(x, min=0.1)"),
         ("identity", "x ** 2"), ("identity", "torch.add(x, 0.5, alpha=2)"), ("identity", "-x")]
     report = check_spec(spec_from_module(Scaled(), (3, 9, 9)))
     assert [(row.shape, row.params, row.macs) for row in report.rows if row.op == "identity"] == [

@@ -283,6 +283,8 @@ def _scalar_text(node: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> s
         '1 - x'
         >>> _scalar_text(SimpleNamespace(op="call_method", target="clamp"), [Tensor("c", 2), 0, None], {"max": 1})
         'x.clamp(0, None, max=1)'
+        >>> _scalar_text(SimpleNamespace(op="call_method", target="mul_"), [Tensor("c", 2), 2], {})
+        'x.mul_(2)'
     """
     import torch
 
@@ -295,7 +297,7 @@ def _scalar_text(node: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> s
     if node.op == "call_function" and node.target in SCALAR_INFIX and not kwargs:
         return f"-{text[0]}" if len(text) == 1 else f" {SCALAR_INFIX[node.target]} ".join(text)
     name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
-    if name not in SCALAR_CALLS or (node.op == "call_function" and node.target is not getattr(torch, name, None)):
+    if name.removesuffix("_") not in SCALAR_CALLS or (node.op == "call_function" and node.target is not getattr(torch, name, None)):
         return None
     if node.op == "call_method":
         return f"{text[0]}.{name}({', '.join(text[1:])})"
