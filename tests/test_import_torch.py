@@ -236,6 +236,126 @@ class SegNetish(nn.Module):
         return self.shuffle(self.unpool(y, idx))
 
 
+class DoubleConv(nn.Module):
+    """milesial/Pytorch-UNet's parts, small: (conv, BN, ReLU) twice, Down, Up padding to the skip."""
+
+    def __init__(self, cin: int, cout: int, mid: int | None = None):
+        super().__init__()
+        mid = mid or cout
+        self.double_conv = nn.Sequential(
+            nn.Conv2d(cin, mid, 3, padding=1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
+            nn.Conv2d(mid, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        return self.double_conv(x)
+
+
+class Down(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.maxpool_conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(cin, cout))
+
+    def forward(self, x):
+        return self.maxpool_conv(x)
+
+
+class Up(nn.Module):
+    def __init__(self, cin: int, cout: int, bilinear: bool):
+        super().__init__()
+        if bilinear:
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+            self.conv = DoubleConv(cin, cout, cin // 2)
+        else:
+            self.up = nn.ConvTranspose2d(cin, cin // 2, 2, stride=2)
+            self.conv = DoubleConv(cin, cout)
+
+    def forward(self, x1, x2):
+        x1 = self.up(x1)
+        diffY = x2.size()[2] - x1.size()[2]
+        diffX = x2.size()[3] - x1.size()[3]
+        x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2, diffY // 2, diffY - diffY // 2])
+        return self.conv(torch.cat([x2, x1], dim=1))
+
+
+class UpShape(Up):
+    """The same pad, its sizes read as x.shape[i] and x.size(i), the end written (diff + 1) // 2."""
+
+    def forward(self, x1, x2):
+        x1 = self.up(x1)
+        dh, dw = x2.shape[2] - x1.shape[2], x2.size(3) - x1.size(3)
+        return self.conv(torch.cat([x2, F.pad(x1, (dw // 2, (dw + 1) // 2, dh // 2, dh - dh // 2))], dim=1))
+
+
+class UNetMilesial(nn.Module):
+    def __init__(self, bilinear: bool = False, up: type = Up, w: int = 4):
+        super().__init__()
+        factor = 2 if bilinear else 1
+        self.inc = DoubleConv(3, w)
+        self.down1, self.down2, self.down3 = Down(w, 2 * w), Down(2 * w, 4 * w), Down(4 * w, 8 * w // factor)
+        self.up1 = up(8 * w, 4 * w // factor, bilinear)
+        self.up2 = up(4 * w, 2 * w // factor, bilinear)
+        self.up3 = up(2 * w, w, bilinear)
+        self.outc = nn.Conv2d(w, 2, 1)
+
+    def forward(self, x):
+        x1 = self.inc(x)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x = self.up1(self.down3(x3), x3)
+        return self.outc(self.up3(self.up2(x, x2), x1))
+
+
+def UNetMilesialBilinear():  # noqa: N802 -- a model's name, as the test ids show it
+    return UNetMilesial(bilinear=True)
+
+
+def UNetMilesialShape():  # noqa: N802
+    return UNetMilesial(up=UpShape)
+
+
+class Scaled(nn.Module):
+    """Arithmetic with numbers: each an identity whose comment is the expression."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+
+    def forward(self, x):
+        x = self.conv(x * 0.5 + 1)
+        x = (1 - x / 2).mul(2).clamp_(0, 1)
+        return -torch.add(torch.clamp(x, min=0.1) ** 2, 0.5, alpha=2)
+
+
+class TwoConvs(nn.Module):
+    def __init__(self, cin: int, width: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.conv2(F.relu(self.conv1(x))))
+
+
+class Widths(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stages = nn.Sequential(TwoConvs(3, 16), TwoConvs(16, 32), TwoConvs(32, 64))
+
+    def forward(self, x):
+        return self.stages(x)
+
+
+class CatNegative(nn.Module):
+    """torch.cat along the channels spelled from the end (dim=-3 of [N, C, H, W])."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(3, 5, 1)
+
+    def forward(self, x):
+        return torch.cat((self.a(x), self.b(x)), dim=-3)
+
+
 class Zoo(nn.Module):
     """The other ops and forms import maps: norms, activations, functional pools, reshapes, crops."""
 
@@ -276,6 +396,11 @@ MODELS = [  # (model, three inputs)
     (InterpolateSize, [(3, 16, 16), (3, 15, 21), (3, 5, 2)]),
     (SegNetish, [(3, 8, 8), (3, 16, 10), (3, 6, 4)]),
     (Zoo, [(3, 12, 12)]),
+    (UNetMilesial, [(3, 16, 16), (3, 17, 23), (3, 45, 30)]),
+    (UNetMilesialBilinear, [(3, 16, 16), (3, 17, 23), (3, 45, 30)]),
+    (UNetMilesialShape, [(3, 8, 8), (3, 15, 9), (3, 31, 40)]),
+    (Scaled, [(3, 3, 3), (3, 8, 5), (3, 33, 64)]),
+    (CatNegative, [(3, 1, 1), (3, 8, 5), (3, 17, 30)]),
 ]
 
 
@@ -315,6 +440,9 @@ INPUTS = [  # (model, input with a var, the range inputs is asked about)
     (DCGANGenerator, (16, "H", "H"), (1, 12)),
     (Zoo, (3, "H", "H"), (1, 30)),
     (MobileNetV2ish, (3, "H", "H"), (1, 20)),
+    (UNetMilesial, (3, "H", 16), (1, 30)),
+    (UNetMilesialShape, (3, 16, "W"), (1, 30)),
+    (Scaled, (3, "H", 5), (1, 12)),
 ]
 
 
@@ -335,6 +463,18 @@ def test_inputs_of_an_import_agrees_with_torch(cls, entries, span) -> None:
     accepted = [n for n in range(span[0], span[1] + 1)
                 if _torch_accepts(model, tuple(n if e == var else e for e in entries))]
     assert report.values == accepted
+
+
+def test_arithmetic_with_a_number_is_an_identity_that_keeps_the_expression() -> None:
+    spec = yaml.safe_load(spec_text(Scaled(), (3, 9, 9), name="Scaled", domain=(1, 64)))
+    assert [(layer["op"], layer.get("comment")) for layer in spec["layers"]] == [
+        ("identity", "x * 0.5"), ("identity", "x + 1"), ("conv", None), ("identity", "x / 2"), ("identity", "1 - x"),
+        ("identity", "x.mul(2)"), ("identity", "x.clamp_(0, 1)"), ("identity", "torch.clamp(x, min=0.1)"),
+        ("identity", "x ** 2"), ("identity", "torch.add(x, 0.5, alpha=2)"), ("identity", "-x")]
+    report = check_spec(spec_from_module(Scaled(), (3, 9, 9)))
+    assert [(row.shape, row.params, row.macs) for row in report.rows if row.op == "identity"] == [
+        ([3, 9, 9], 0, 0)] * 2 + [([4, 4, 4], 0, 0)] * 8
+    assert (report.totals["params"], report.totals["macs"]) == (112, 4 * 16 * 27)
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -369,6 +509,35 @@ MODEL_FILE = textwrap.dedent('''\
 
     def make(width):
         return nn.Sequential(nn.Conv1d(2, width, 3), nn.ReLU())
+
+
+    class PadReversed(nn.Module):
+        def forward(self, x):
+            y = torch.nn.functional.max_pool1d(x, 2)
+            d = x.shape[2] - y.shape[2]
+            return torch.nn.functional.pad(y, [d - d // 2, d // 2])
+
+
+    class PadOneAxis(nn.Module):
+        def forward(self, x):
+            y = torch.nn.functional.max_pool2d(x, 2)
+            d = x.shape[3] - y.shape[3]
+            return torch.nn.functional.pad(y, [d // 2, d - d // 2])
+
+
+    class TwoInputs(nn.Module):
+        def forward(self, image, mask):
+            return torch.cat([image, mask], dim=1)
+
+
+    class TwoOutputs(nn.Module):
+        def forward(self, x):
+            return torch.relu(x), torch.sigmoid(x)
+
+
+    class CatSpatial(nn.Module):
+        def forward(self, x):
+            return torch.cat([x, torch.relu(x)], dim=-1)
     ''')
 
 NET_SPEC = textwrap.dedent('''\
@@ -447,6 +616,20 @@ def test_a_model_stands_where_a_spec_goes(model_py: str, args: list[str], code: 
      "'nosuchpackage'"),
     (["--max-layers", "2", "check", "{m}:Net", "--input", "3,64,64"],
      "<import {m}:Net>:6:5: layers[2] (pool): the network has more than 2 layers"),
+    # the extra pixel before: archsolve's pad like puts it at the end, as milesial's U-Net does
+    (["import", "{m}:PadReversed", "--input", "3,9"], "{m}:36: cannot import node pad (call_function "
+     "torch.nn.functional.pad): F.pad by [input.L - max_pool1d.L - floor(input.L/2 - max_pool1d.L/2), "
+     "floor(input.L/2 - max_pool1d.L/2)] on axis L: archsolve pads to another layer's size centred, diff // 2 "
+     "before and diff - diff // 2 after (diff: that layer's size less this one's)"),
+    (["import", "{m}:PadOneAxis", "--input", "3,9,9"], "{m}:43: cannot import node pad (call_function "
+     "torch.nn.functional.pad): F.pad with amounts read from sizes on 1 of 2 spatial axes: archsolve pads to "
+     "another layer's size on every axis"),
+    (["import", "{m}:TwoInputs", "--input", "3,8,8"], "TwoInputs.forward takes 2 inputs (image, mask): archsolve "
+     "imports a model of one input tensor (wrap it in a module whose forward takes one)"),
+    (["import", "{m}:TwoOutputs", "--input", "3,8,8"], "TwoOutputs.forward returns 2 values: archsolve "
+     "imports a model that returns one tensor (import each output's model on its own)"),
+    (["import", "{m}:CatSpatial", "--input", "3,8,8"], "{m}:58: cannot import node cat (call_function torch.cat): "
+     "torch.cat along dim -1 (W of [N, C, H, W]): archsolve concatenates along the channels only (dim=1 or dim=-3)"),
     (["solve", "{m}:Net", "--input", "3,H,64", "--in-place"], "--write and --in-place fill in a spec file; write "
      "{m}:Net's spec first: archsolve import {m}:Net --input ... -o SPEC.yaml"),
 ])
@@ -471,11 +654,12 @@ def test_the_api_entry_points() -> None:
 
 
 @pytest.mark.parametrize(("cls", "size", "blocks"), [
-    (ResNet18, (3, 64, 64), {"BasicBlock": (["conv1_out", "conv2_out"], 5),
-                             "BasicBlock_1": (["downsample_0_out", "conv1_out", "conv2_out"], 3)}),
-    # the two blocks with a residual sum; the stride-2 one without stays flat
-    (MobileNetV2ish, (3, 32, 32), {"InvertedResidual": (["conv_0_out", "conv_3_out", "conv_3_groups", "conv_6_out"],
-                                                        2)}),
+    # a block's convs share one width: one parameter, named after the first
+    (ResNet18, (3, 64, 64), {"BasicBlock": (["conv1_out"], 5), "BasicBlock_1": (["downsample_0_out"], 3)}),
+    # the two blocks with a residual sum; the stride-2 one without stays flat; the depthwise
+    # conv's width and groups are the expansion's width
+    (MobileNetV2ish, (3, 32, 32), {"InvertedResidual": (["conv_0_out", "conv_6_out"], 2)}),
+    (Widths, (3, 8, 8), {"TwoConvs": (["conv1_out"], 3)}),
     (UNet, (1, 92, 92), {}),  # no module class of its own
 ])
 def test_a_class_called_more_than_once_becomes_a_block(cls, size, blocks) -> None:
@@ -483,6 +667,18 @@ def test_a_class_called_more_than_once_becomes_a_block(cls, size, blocks) -> Non
     calls = [layer.get("block") for layer in spec["layers"]]
     assert {name: (list(block["params"]), calls.count(name))
             for name, block in spec.get("blocks", {}).items()} == blocks
+
+
+def test_equal_block_values_are_one_parameter() -> None:
+    spec = yaml.safe_load(spec_text(Widths(), (3, 8, 8), name="Widths", domain=(1, 4096)))
+    assert [(layer["name"], layer.get("out")) for layer in spec["blocks"]["TwoConvs"]["layers"]] == [
+        ("conv1", "conv1_out"), ("relu", None), ("conv2", "conv1_out"), ("relu_1", None)]
+    assert [(layer["name"], layer["conv1_out"]) for layer in spec["layers"]] == [
+        ("stages_0", 16), ("stages_1", 32), ("stages_2", 64)]
+    model = Widths()
+    report = check_spec(spec_from_module(model, (3, 8, 8)))
+    assert (report.ok, report.output, report.totals["params"]) == (True, (64, 8, 8), sum(
+        p.numel() for p in model.parameters()))
 
 
 @pytest.mark.parametrize("name", ["unet-original", "dcgan-generator", "resnet50", "unet3d", "vgg16",

@@ -139,7 +139,8 @@ def _argument(value: Any) -> bool:
 
 def fold_blocks(layers: Sequence[dict[str, Any]], origins: Sequence[Origin], constraints: Sequence[str]) -> Folded:
     """The flat import with each module class called more than once (with the same layers)
-    made a block; layers keep their ``from`` whole (see :func:`implicit_from`).
+    made a block; layers keep their ``from`` whole (see :func:`implicit_from`).  Values equal to
+each other in every call are one parameter.
 
         >>> flat = [{"name": "b0_c", "op": "conv", "from": "input", "out": 4},
         ...         {"name": "b1_c", "op": "conv", "from": "b0_c", "out": 8}]
@@ -150,6 +151,10 @@ def fold_blocks(layers: Sequence[dict[str, Any]], origins: Sequence[Origin], con
         {'B': (['c_out'], [{'name': 'c', 'op': 'conv', 'from': 'in', 'out': 'c_out'}])}
         >>> folded.layers
         [{'name': 'b0', 'block': 'B', 'from': 'input', 'c_out': 4}, {'name': 'b1', 'block': 'B', 'from': 'b0', 'c_out': 8}]
+        >>> flat = [{"name": f"b{i}_{c}", "op": "conv", "from": "x", "out": w} for i, w in enumerate((4, 8)) for c in "cd"]
+        >>> flat[1]["from"], flat[2]["from"], flat[3]["from"] = "b0_c", "b0_d", "b1_c"
+        >>> fold_blocks(flat, [Origin(f"b{i}.{c}", ((f"b{i}", B),)) for i in (0, 1) for c in "cd"], []).blocks
+        {'B': (['c_out'], [{'name': 'c', 'op': 'conv', 'from': 'in', 'out': 'c_out'}, {'name': 'd', 'op': 'conv', 'from': 'c', 'out': 'c_out'}])}
     """
     chosen: list[_Group] = []
     for group in _groups(layers, origins):
@@ -175,10 +180,15 @@ def fold_blocks(layers: Sequence[dict[str, Any]], origins: Sequence[Origin], con
                     params[f"{layer['name']}_{key}"] = values
         if not all(_argument(v) for values in params.values() for v in values):
             continue  # a value that differs and cannot be an argument (a padding word): flat
+        # values equal to each other in every call (two convs of one width) are one parameter,
+        # named after the first, as a person writes the block
+        same: dict[str, str] = {}
+        for p, values in params.items():
+            same[p] = next((q for q in same.values() if params[q] == values), p)
+        params = {p: values for p, values in params.items() if same[p] == p}
         block = cls.__name__ if cls.__name__ not in folded.blocks else f"{cls.__name__}_{len(folded.blocks)}"
         folded.blocks[block] = (list(params), [
-            {k: (f"{layer['name']}_{k}" if f"{layer['name']}_{k}" in params else v) for k, v in layer.items()}
-            for layer in template])
+            {k: same.get(f"{layer['name']}_{k}", v) for k, v in layer.items()} for layer in template])
         for n, g in enumerate(groups):
             call = re.sub(r"\W", "_", g.path.replace(".", "_"))
             call = f"{block}_{call}" if call[0].isdigit() or call in RESERVED or call in names else call

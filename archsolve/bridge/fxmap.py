@@ -82,13 +82,16 @@ class _Import:
         self.names.add(unique)
         return unique
 
-    def add(self, base: str, op: str, sources: Sequence[Tensor], fields: Mapping[str, Any], rank: int) -> Tensor:
+    def add(self, base: str, op: str, sources: Sequence[Tensor], fields: Mapping[str, Any], rank: int, *,
+            comment: str | None = None) -> Tensor:
         name = self.name_for(base, op)
         # `from` is written whole here; the previous layer's is left out when the spec is written
         layer: dict[str, Any] = {"name": name, "op": op,
                                  "from": [s.name for s in sources] if OPS[op].merge else sources[0].name}
         order = list(OPS[op].field_map)
         layer.update(sorted(fields.items(), key=lambda item: order.index(item[0])))
+        if comment is not None:
+            layer["comment"] = comment
         self.layers.append(layer)
         self.origins.append(Origin(base, self.stack))
         return Tensor(name, rank)
@@ -219,6 +222,41 @@ def _like(sizes: Sequence[Any], rank: int) -> str | None:
     return None
 
 
+def _pad_like(source: Tensor, amounts: list[Any]) -> str:
+    """The layer an ``F.pad`` with amounts read from sizes pads ``source`` to: every spatial
+    axis padded by ``diff // 2`` before and ``diff - diff // 2`` after (milesial's U-Net), where
+    ``diff`` is that layer's size less the source's.  Anything else is refused: archsolve's pad
+    ``like`` is exactly that centred pad.
+
+        >>> import sympy
+        >>> h, big = _dims(Tensor("up", 1))[2], _dims(Tensor("skip", 1))[2]
+        >>> _pad_like(Tensor("up", 1), [sympy.floor((big - h) / 2), big - h - sympy.floor((big - h) / 2)])
+        'skip'
+    """
+    import sympy
+
+    pairs = [amounts[i:i + 2] for i in range(0, len(amounts), 2)][::-1]  # F.pad: last axis first
+    if len(pairs) != source.rank:
+        raise Unmappable(f"F.pad with amounts read from sizes on {len(pairs)} of {source.rank} spatial axes: "
+                         "archsolve pads to another layer's size on every axis")
+    targets = []
+    for (before, after), mine in zip(pairs, _dims(source)[2:], strict=True):
+        # `before` must be diff // 2 (floor(diff / 2)): diff is read from it, and `after` held to it
+        diff = sympy.expand(2 * before.args[0]) if isinstance(before, sympy.floor) else sympy.nan
+        target = sympy.expand(diff + mine)
+        ends = (diff - before, sympy.ceiling(diff / 2), sympy.floor((diff + 1) / 2))
+        if not isinstance(target, sympy.Symbol) or not any(sympy.simplify(after - e) == 0 for e in ends):
+            raise Unmappable(f"F.pad by [{before}, {after}] on axis {str(mine).rpartition('.')[2]}: archsolve pads to "
+                             "another layer's size centred, diff // 2 before and diff - diff // 2 after "
+                             "(diff: that layer's size less this one's)")
+        targets.append(target)
+    like = _like(targets, source.rank)
+    if like is None:
+        raise Unmappable(f"F.pad to the sizes {', '.join(map(str, targets))}: not one layer's spatial sizes, "
+                         "axis by axis")
+    return like
+
+
 def _arith(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     import sympy
 
@@ -226,6 +264,44 @@ def _arith(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
         a, b = args
         return a // b if isinstance(a, int) and isinstance(b, int) else sympy.floor(sympy.Rational(1) * a / b)
     return fn(*args)
+
+
+# arithmetic with a number, element by element: the shape is the tensor's (`x * 0.5`, `1 - x`)
+SCALAR_INFIX = {operator.add: "+", operator.iadd: "+", operator.sub: "-", operator.isub: "-", operator.mul: "*",
+                operator.imul: "*", operator.truediv: "/", operator.itruediv: "/", operator.floordiv: "//",
+                operator.pow: "**", operator.neg: "-"}
+SCALAR_CALLS = frozenset({"add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
+                          "neg", "clamp", "clip", "clamp_min", "clamp_max"})
+
+
+def _scalar_text(node: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
+    """``node`` as written, ``x`` its one tensor, if it is arithmetic between one tensor and
+    numbers (``x * 0.5``, ``torch.clamp(x, 0, 1)``); None otherwise.
+
+        >>> from types import SimpleNamespace
+        >>> _scalar_text(SimpleNamespace(op="call_function", target=operator.sub), [1, Tensor("c", 2)], {})
+        '1 - x'
+        >>> _scalar_text(SimpleNamespace(op="call_method", target="clamp"), [Tensor("c", 2), 0, None], {"max": 1})
+        'x.clamp(0, None, max=1)'
+        >>> _scalar_text(SimpleNamespace(op="call_method", target="mul_"), [Tensor("c", 2), 2], {})
+        'x.mul_(2)'
+    """
+    import torch
+
+    values = [*args, *kwargs.values()]
+    if sum(isinstance(v, Tensor) for v in values) != 1 or not all(
+            isinstance(v, Tensor) or v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+            for v in values):
+        return None
+    text = [("x" if isinstance(a, Tensor) else repr(a)) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    if node.op == "call_function" and node.target in SCALAR_INFIX and not kwargs:
+        return f"-{text[0]}" if len(text) == 1 else f" {SCALAR_INFIX[node.target]} ".join(text)
+    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+    if name.removesuffix("_") not in SCALAR_CALLS or (node.op == "call_function" and node.target is not getattr(torch, name, None)):
+        return None
+    if node.op == "call_method":
+        return f"{text[0]}.{name}({', '.join(text[1:])})"
+    return f"torch.{name}({', '.join(text)})"
 
 
 ARITH = {operator.add: operator.add, operator.sub: operator.sub, operator.mul: operator.mul,
@@ -269,6 +345,11 @@ class _Mapper:
             sizes_only = not any(isinstance(a, (Tensor, PoolPair)) for a in args)
             if node.op == "call_function" and target in ARITH and sizes_only:  # x.shape[2] - h
                 return _arith(ARITH[target], args)
+            if (written := _scalar_text(node, args, kwargs)) is not None:
+                # element-wise arithmetic with numbers keeps the shape and has no weights: an
+                # identity, the expression kept as its comment
+                source = next(v for v in [*args, *kwargs.values()] if isinstance(v, Tensor))
+                return self.imp.add(node.name, "identity", [source], {}, source.rank, comment=written)
             found = self.functions.get((node.op, target))
             if found is not None:
                 return self.function(found, node, args, kwargs)
@@ -293,7 +374,10 @@ class _Mapper:
             dim = args[1] if len(args) > 1 and op.name == "concat" else kwargs.get("dim", 0 if op.name == "concat" else 1)
             sources = [_tensor(t, "a merged value") for t in tensors]
             if op.name == "concat" and dim not in (1, -(sources[0].rank + 1)):
-                raise Unmappable(f"torch.cat along dim {dim}: archsolve concatenates channels (dim=1) only")
+                axes = AXES[sources[0].rank]
+                what = axes[dim] if isinstance(dim, int) and -len(axes) <= dim < len(axes) else "no axis"
+                raise Unmappable(f"torch.cat along dim {dim} ({what} of [{', '.join(axes)}]): archsolve concatenates "
+                                 f"along the channels only (dim=1 or dim={-(sources[0].rank + 1)})")
             if "alpha" in kwargs:
                 raise Unmappable("torch.add with alpha has no archsolve layer")
             return self.imp.add(base, op.name, sources, {}, sources[0].rank)
@@ -433,15 +517,16 @@ class _Mapper:
         value = rest[2] if len(rest) > 2 else kwargs.get("value")
         if mode != "constant":
             raise Unmappable(f"F.pad with mode {mode!r}: archsolve's pad is constant")
-        amounts = [_int(a, "a pad amount") for a in amounts]
-        pairs = [amounts[i:i + 2] for i in range(0, len(amounts), 2)]
-        if len(pairs) > source.rank:
+        if len(amounts) > 2 * source.rank:
             raise Unmappable("F.pad of the channels: archsolve pads the spatial axes")
+        extra: dict[str, Any] = {"value": float(value)} if value else {}
+        if not all(isinstance(a, (int, float)) for a in amounts):
+            like = _pad_like(source, list(amounts))
+            return self.imp.add(base, "pad", [source, Tensor(like, source.rank)], {"like": like} | extra, source.rank)
+        ints = [_int(a, "a pad amount") for a in amounts]
+        pairs = [ints[i:i + 2] for i in range(0, len(ints), 2)]
         per_axis = [[0, 0]] * (source.rank - len(pairs)) + list(reversed(pairs))  # F.pad: last axis first
-        fields: dict[str, Any] = {"amount": per_axis}
-        if value:
-            fields["value"] = float(value)
-        return self.imp.add(base, "pad", [source], fields, source.rank)
+        return self.imp.add(base, "pad", [source], {"amount": per_axis} | extra, source.rank)
 
     def reshape(self, base: str, source: Tensor, shape: list[Any]) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -583,7 +668,9 @@ def spec_text(module: Any, input: tuple[int | str, ...], *, name: str, domain: t
     nodes = list(graph.nodes)
     placeholders = [n for n in nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
-        raise UsageError(f"{name}.forward takes {len(placeholders)} tensors: archsolve imports a model of one input")
+        raise UsageError(f"{name}.forward takes {len(placeholders)} inputs ({', '.join(n.name for n in placeholders)})"
+                         ": archsolve imports a model of one input tensor (wrap it in a module whose forward "
+                         "takes one)")
     outputs = [n for n in nodes if n.op == "output"]
     needed = _ancestors(outputs[0])
     for node in nodes:
@@ -591,6 +678,10 @@ def spec_text(module: Any, input: tuple[int | str, ...], *, name: str, domain: t
             mapper.env[node.name] = Tensor("input", len(entries) - 1)
         elif node.op == "output":
             result = mapper.env[node.args[0].name] if hasattr(node.args[0], "name") else None
+            if isinstance(node.args[0], (tuple, list, dict)):
+                raise SpecError(f"{name}.forward returns {len(node.args[0])} values: archsolve imports a model that "
+                                "returns one tensor (import each output's model on its own)",
+                                _source_line(module, node))
             if not isinstance(result, Tensor) or result.name == "input":
                 raise SpecError(f"{name}.forward returns {node.args[0]!r}: archsolve imports a model that returns "
                                 "one tensor made by its layers", _source_line(module, node))

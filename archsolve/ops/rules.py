@@ -743,15 +743,47 @@ def crop_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> li
 
 
 def pad_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
-    (x,) = inputs
+    x = inputs[0]
     if not _spatial("pad", args, x, req):
         return x
-    return (x[0], *(x[i + 1] + args["amount"][i][0] + args["amount"][i][1] for i in range(args.ndim)))
+    like, amount = args.get("like"), args.get("amount")
+    if (like is None) == (amount is None):
+        req.need(0, "pad-args", "like", lambda: "pad needs exactly one of like (a layer) or amount", fatal=True)
+        return x
+    if like is None:
+        return (x[0], *(x[i + 1] + amount[i][0] + amount[i][1] for i in range(args.ndim)))
+    if len(inputs[1]) != len(x):
+        req.need(0, "rank", "like", lambda: (f"pad takes its size from {like}, which gives {_fmt(inputs[1])}: "
+                                             f"not a [C, {', '.join(_axes(args))}] shape like {_fmt(x)}"), fatal=True)
+        return x
+    out: list[Value] = [x[0]]
+    for i, ax in enumerate(_axes(args)):
+        target = inputs[1][i + 1]
+        if (c := ge(target, x[i + 1])) is not True:
+            req.need(c, "pad-size", "like",
+                     lambda: (f"cannot pad {x[i + 1]} up to {target} ({like}) on axis {ax}: the input is larger "
+                              f"({target} - {x[i + 1]} = {target - x[i + 1]})"), fatal=True)
+        out.append(target)
+    return tuple(out)
+
+
+def pad_before(args: Args, inputs: Sequence[Shape]) -> list[Value]:
+    """How many pixels go before each axis: with ``like``, half the difference (an odd one:
+    the extra pixel at the end, as ``diff // 2, diff - diff // 2`` in PyTorch U-Nets).
+
+        >>> pad_before(Args({"like": "skip"}, 2), [(8, 5, 6), (8, 8, 6)])
+        [1, 0]
+    """
+    if args.get("like") is not None:
+        return [fdiv(inputs[1][i + 1] - inputs[0][i + 1], 2) for i in range(args.ndim)]
+    return [args["amount"][i][0] for i in range(args.ndim)]
 
 
 def pad_reach(args: Args, axis: int, inputs: Sequence[Shape], out: Shape) -> list[list[Window]]:
-    before, n = args["amount"][axis][0], inputs[0][axis + 1]
-    return [[(o - before, o - before, 1) if 0 <= o - before < n else EMPTY for o in range(_positions(out, axis))]]
+    before, n = pad_before(args, inputs)[axis], inputs[0][axis + 1]
+    main = [(o - before, o - before, 1) if 0 <= o - before < n else EMPTY for o in range(_positions(out, axis))]
+    # `like` only lends its size: no position of it reaches the output
+    return [main] + [[EMPTY] * len(main) for _ in inputs[1:]]
 
 
 # -- merges -----------------------------------------------------------------------------------

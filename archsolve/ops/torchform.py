@@ -287,10 +287,15 @@ def upsample_like_written(fields: Fields, args: Args, inputs: Sequence[Shape], o
     return Call("F.interpolate", (Tensor.FIRST,), keywords)
 
 
+PAD_TO = "_pad_to"  # the function export writes into a file that pads to another layer's size
+
+
 def pad_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:
+    value = () if is_default(fields["value"], args) else (("value", args["value"]),)
+    if args.get("like") is not None:  # the sizes read at run time: the module works at every input size
+        return Call(PAD_TO, (Tensor.FIRST, Tensor.LIKE_SIZE), value)
     # F.pad takes the last axis first
     amounts = tuple(int(v) for before, after in reversed(args["amount"]) for v in (before, after))
-    value = () if is_default(fields["value"], args) else (("value", args["value"]),)
     return Call("F.pad", (Tensor.FIRST, amounts), value)
 
 

@@ -41,7 +41,18 @@ from archsolve.errors import InvalidNetwork
 from archsolve.lang.expr import Expr, Name, Num
 from archsolve.ops.base import AXIS_NAMES, Severity
 from archsolve.ops.table import OPS
-from archsolve.ops.torchform import Call, CropLike, Index, Infix, NNModule, PerAxis, Slot, Tensor, Written
+from archsolve.ops.torchform import (
+    PAD_TO,
+    Call,
+    CropLike,
+    Index,
+    Infix,
+    NNModule,
+    PerAxis,
+    Slot,
+    Tensor,
+    Written,
+)
 from archsolve.output.classes import BlockClass, Code, Plan, Wiring, plan_modules
 from archsolve.shapes.propagate import LayerResult
 from archsolve.solve.inputs import input_sizes, size_vars
@@ -244,6 +255,25 @@ def _center_crop_source(rank: int) -> list[str]:
             f"{INDENT}{', '.join(a + '0' for a in axes)} = "
             + ", ".join(f"(x.shape[{i + 2}] - {a}) // 2" for i, a in enumerate(axes)),
             f"{INDENT}return x[:, :, {', '.join(f'{a}0:{a}0 + {a}' for a in axes)}]"]
+
+
+def _pad_to_source(rank: int) -> list[str]:
+    """Written once in a file that pads to another layer's size (``pad`` with ``like``), centred
+    with the extra pixel at the end, as PyTorch U-Nets pad the upsampled tensor to the skip's
+    (``diff // 2, diff - diff // 2``).  The size is read at run time, axis by axis: torch.fx
+    traces it, and ``archsolve import`` reads it back as the same pad.
+
+        >>> _pad_to_source(1)[-1]
+        '    return F.pad(x, [dl // 2, dl - dl // 2], value=value)'
+    """
+    axes = [a.lower() for a in AXIS_NAMES[rank]]
+    return [f"def {PAD_TO}(x: torch.Tensor, size: torch.Size, value: float = 0.0) -> torch.Tensor:",
+            f'{INDENT}"""``x`` padded to the spatial ``size``, centred (an odd difference: the extra pixel at '
+            'the end)."""',
+            f"{INDENT}{', '.join('d' + a for a in axes)} = "
+            + ", ".join(f"size[{i}] - x.shape[{i + 2}]" for i in range(rank)),
+            f"{INDENT}return F.pad(x, [{', '.join(f'd{a} // 2, d{a} - d{a} // 2' for a in reversed(axes))}], "
+            "value=value)"]
 
 
 CHECK_INPUT = "_check_input"
@@ -536,6 +566,8 @@ def torch_source(report: CheckReport) -> str:
     lines += ["", "import torch", *imports, "from torch import nn"]
     if any(isinstance(w, CropLike) and w.offsets is None for w in layers.written.values()):
         lines += ["", "", *_center_crop_source(spec.ndim)]
+    if any(isinstance(w, Call) and w.fn == PAD_TO for w in layers.written.values()):
+        lines += ["", "", *_pad_to_source(spec.ndim)]
     lines += ["", "", *_guard_source(report, size_rules(report))]
 
     # -- a class per block (nested ones first) ------------------------------------------------------
