@@ -167,13 +167,18 @@ def build_network(spec: Spec) -> Network:
 
 
 def _find_cycle(spec: Spec, stuck: set[str], index: dict[str, int]) -> list[str]:
-    """Walk back along ``from`` inside the stuck set until a name repeats."""
-    name = min(stuck, key=index.__getitem__)
-    trail: list[str] = []
-    while name not in trail:
-        trail.append(name)
-        name = next(s for s in spec.layers[index[name]].sources if s in stuck)
-    flow = list(reversed(trail[trail.index(name):]))  # in the direction data flows
+    """A cycle among the layers that could not be ordered, in the direction data flows, from
+    its layer first in the spec.  Only a bad spec comes here, so NetworkX may be imported.
+
+    Every stuck layer reads one that is stuck too, so walking back along the sources (edges
+    from a layer to what it reads, in the order ``from`` lists them) from the first stuck
+    layer in the spec finds a cycle."""
+    import networkx as nx
+
+    reads = nx.DiGraph()
+    for name in sorted(stuck, key=index.__getitem__):
+        reads.add_edges_from((name, src) for src in spec.layers[index[name]].sources if src in stuck)
+    flow = [src for src, _ in reversed(nx.find_cycle(reads, source=min(stuck, key=index.__getitem__)))]
     first = min(range(len(flow)), key=lambda i: index[flow[i]])
     flow = flow[first:] + flow[:first]
     return [*flow, flow[0]]
