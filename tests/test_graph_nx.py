@@ -37,7 +37,13 @@ SKIP_MISMATCH = ("enc2 gives 32x32 but up2 gives 33x33 (32 = floor((64 - 2) / 2)
     ("  - {name: a, op: conv, out: 4, kernel: 3}\n  - {name: c, op: conv, out: 4, kernel: 5, from: input}\n"
      "  - {name: m, op: add, from: [a, c]}\n",
      "a gives [4, 30, 30] but c gives [4, 28, 28] (30 = 32 - 2 at a; 28 = 32 - 4 at c)"),
-], ids=["changed-twice", "three-part-at-a-layer", "once-each-from-the-input"])
+    # a branch read twice is one branch
+    ("  - {name: a, op: conv, out: 4, kernel: 3}\n  - {name: b, op: conv, out: 4, kernel: 3}\n"
+     "  - {name: c, op: conv, out: 4, kernel: 3, from: input}\n  - {name: m, op: concat, from: [c, b, input, b]}\n",
+     "c gives 30x30 but b gives 28x28 and input gives 32x32 and b gives 28x28 (30 = 32 - 2 at c; 28 = 30 - 2 at b; "
+     "32 from the input; the branches part at input (32x32): c by c -> 30x30, b by a -> 30x30 then b -> 28x28, "
+     "input unchanged)"),
+], ids=["changed-twice", "three-part-at-a-layer", "once-each-from-the-input", "a-branch-read-twice"])
 def test_a_merge_mismatch_says_where_the_branches_part(spec_file, layers: str, message: str) -> None:
     code, doc = check_json(spec_file("input: [3, 32, 32]\nlayers:\n" + layers))
     assert code == 1 and [p["message"] for p in doc["problems"]] == [message]

@@ -524,7 +524,7 @@ def annotate_merges(prop: Propagation) -> None:
             if len(a) != len(b):
                 continue
             axes = [n for n in range(1, len(a)) if a[n] != b[n]]  # every axis they differ on
-            if axes:
+            if axes and res.layer.sources[j] not in {res.layer.sources[i] for i in apart}:  # a branch read twice: once
                 apart.append(j)
             for axis in axes:
                 for src in (res.layer.sources[0], res.layer.sources[j]):  # origin() follows the data
