@@ -102,7 +102,8 @@ class Net:
         """The network as a ``networkx.DiGraph``, nodes in graph order (``input`` first).
 
         Nodes: ``op``, ``fields`` (written values as expression text), ``family`` and
-        ``torch`` (the op's facts), ``layer`` and ``shape``.  Edges: ``shape``, the
+        ``torch`` (the op's facts), ``layer``, ``shape``, and the layer's ``params`` and
+        ``macs`` (ints, or Exprs where a size is open: ``.evaluate({"H": 572})``).  Edges: ``shape``, the
         source's output as ints and :class:`~archsolve.lang.expr.Expr`\\ s over the vars and
         unknowns (the sizes the solver constrains), and ``field`` (``from``, or ``like``...).
         See :meth:`~archsolve.shapes.graph.Network.to_networkx`.
@@ -112,6 +113,8 @@ class Net:
             ['64', 'H - 2', 'H - 2']
             >>> g.nodes["pool1"]["torch"], g.nodes["pool1"]["fields"]
             ('nn.MaxPool2d', {'kernel': '2'})
+            >>> g.nodes["enc1/conv1"]["params"], str(g.nodes["enc1/conv1"]["macs"])
+            (640, '(H - 2) * (H - 2) * 64 * 9')
         """
         from archsolve.shapes.graph import build_network
 

@@ -98,7 +98,9 @@ def test_padded_unet_at_572_names_the_deepest_merge_with_arithmetic(spec_file) -
     cat4 = next(p for p in doc["problems"] if p["layer"] == "cat4")
     assert cat4["kind"] == "mismatch" and cat4["severity"] == "error"
     assert cat4["message"] == ("enc4 gives 71x71 but up4 gives 70x70 "
-                               "(71 = floor((143 - 2) / 2) + 1 at pool3; 70 = (35 - 1) * 2 + 2 at up4)")
+                               "(71 = floor((143 - 2) / 2) + 1 at pool3; 70 = (35 - 1) * 2 + 2 at up4; "
+                               "the branches part at enc4 (71x71): enc4 unchanged, up4 by pool4 -> 35x35 then up4 "
+                               "-> 70x70)")
     fixes = "\n".join(cat4["fixes"])
     assert "use input size 560x560 or 576x576 instead of 572x572" in fixes
     assert "set up4.output_padding to 1" in fixes

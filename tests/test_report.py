@@ -98,7 +98,7 @@ skip   add      [1, 10, 10]       0     0   4
 output [1, 10, 10]   params 17   MACs 64
 
 problems:
-  error: skip: input gives [1, 10, 10] but up gives [1, 8, 8] (10 from the input; 8 = (2 - 1) * 4 + 4 at up)
+  error: skip: input gives [1, 10, 10] but up gives [1, 8, 8] (10 from the input; 8 = (2 - 1) * 4 + 4 at up; the branches part at input (10x10): input unchanged, up by pool -> 2x2 then up -> 8x8)
     fix: crop input to up (1 before and 1 after on each axis): add {name: input_crop, op: crop, from: input, \
 like: up} before skip and read input_crop in skip's from instead of input
     fix: or pad up (1 before and 1 after on each axis): add {name: up_pad, op: pad, from: up, amount: \
@@ -126,7 +126,7 @@ mixed: input [1, 10, 10]
 │ total │         │ [1, 10, 10] │     17 │   64 │    │
 └───────┴─────────┴─────────────┴────────┴──────┴────┘
 error: skip: input gives [1, 10, 10] but up gives [1, 8, 8] (10 from the input; 8 = (2 - 1) * 4 + 4
-at up)
+at up; the branches part at input (10x10): input unchanged, up by pool -> 2x2 then up -> 8x8)
     fix: crop input to up (1 before and 1 after on each axis): add {name: input_crop, op: crop,
 from: input, like: up} before skip and read input_crop in skip's from instead of input
     fix: or pad up (1 before and 1 after on each axis): add {name: up_pad, op: pad, from: up,

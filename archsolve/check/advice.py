@@ -24,7 +24,7 @@ from archsolve.errors import ArchsolveError, SpecError
 from archsolve.lang.expr import Name, Num
 from archsolve.ops.base import Collect, Severity
 from archsolve.ops.table import OPS
-from archsolve.shapes.explain import origin
+from archsolve.shapes.explain import origin, split
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import Problem, Propagation, propagate
 from archsolve.spec.domains import var_allows
@@ -519,13 +519,23 @@ def annotate_merges(prop: Propagation) -> None:
             continue
         a = res.inputs[0]
         parts = []
+        apart = [0]  # the inputs whose spatial sizes differ from the first's, and the first
         for j, b in enumerate(res.inputs[1:], start=1):
             if len(a) != len(b):
                 continue
-            for axis in (n for n in range(1, len(a)) if a[n] != b[n]):  # every axis they differ on
+            axes = [n for n in range(1, len(a)) if a[n] != b[n]]  # every axis they differ on
+            if axes and res.layer.sources[j] not in {res.layer.sources[i] for i in apart}:  # a branch read twice: once
+                apart.append(j)
+            for axis in axes:
                 for src in (res.layer.sources[0], res.layer.sources[j]):  # origin() follows the data
                     o = origin(prop, src, axis)
                     if o and o not in parts:
                         parts.append(o)
+        where = split(prop, p.layer, apart) if len(apart) > 1 else None
+        # origin() names the last layer to change each branch's size: the split adds what it
+        # cannot say, a branch changed twice or more, or not at all after the layers part
+        if where is not None and any(len(b.changes) > 1 or (not b.changes and where.at != "input")
+                                     for b in where.branches):
+            parts.append(where.text())
         if parts:
             prop.problems[i] = replace(p, message=p.message + " (" + "; ".join(parts) + ")")

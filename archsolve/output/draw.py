@@ -49,6 +49,7 @@ from archsolve.errors import ArchsolveError, UsageError
 from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Kind
 from archsolve.ops.table import OPS, Family
+from archsolve.shapes.graph import Network
 from archsolve.spec.model import Group, Layer, Spec
 
 FORMATS = ("dot", "mermaid", "svg", "png")
@@ -308,10 +309,11 @@ def _picture(known: KnownShapes) -> _Picture:
     deltas = [_delta(lay, shown) for lay in order]
     decoder: set[str] | None = None
     if any(d > 0 for d in deltas) and any(d < 0 for d in deltas):
-        decoder = set()
-        for lay, d in zip(order, deltas, strict=True):
-            if d < 0 or any(s in decoder for s in lay.sources):
-                decoder.add(lay.name)
+        import networkx as nx
+
+        g = Network(spec, order).to_networkx(shapes)
+        ups = [lay.name for lay, d in zip(order, deltas, strict=True) if d < 0]
+        decoder = set(ups).union(*(nx.descendants(g, up) for up in ups))
     title = spec.name or spec.file
     title += "    input " + nodes["input"].shape
     return _Picture(title, nodes, edges, list(spec.groups), {lay.name: lay.group for lay in spec.layers},

@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, fold
@@ -95,3 +97,82 @@ def origin(prop: Propagation, name: str, axis: int) -> str:
         return f"{prop.input[axis]} from the input"
     return ""
 
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One input of a merge, seen from where the branches part: ``changes`` are the layers on
+    it after the split that change the size, each with its output's spatial sizes."""
+
+    label: str
+    changes: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Where a merge's mismatched inputs part (``at``, its spatial sizes ``size``), and each branch."""
+
+    at: str
+    size: str
+    branches: tuple[Branch, ...]
+
+    def text(self) -> str:
+        """``the branches part at enc2 (32x32): enc2 unchanged, up2 by pool2 -> 16x16 then up2 -> 33x33``."""
+        parts = [f"{b.label} by " + " then ".join(f"{name} -> {size}" for name, size in b.changes) if b.changes
+                 else f"{b.label} unchanged" for b in self.branches]
+        return f"the branches part at {self.at} ({self.size}): " + ", ".join(parts)
+
+
+def split(prop: Propagation, merge: str, inputs: Sequence[int]) -> Split | None:
+    """Where the merge's ``inputs`` (positions in its ``from``) part: their last common
+    ancestor in the graph (the latest in graph order of the layers, or ``input``, every one of
+    them reads, or is), and the layers on each branch after it that change the spatial size.
+    None where a size is not known.  Uses NetworkX: only an error's explanation comes here.
+
+        >>> from archsolve.shapes.graph import build_network
+        >>> from archsolve.shapes.propagate import propagate
+        >>> from archsolve.spec.load import load_text
+        >>> spec = load_text("input: [1, 16]\\nlayers:\\n  - {name: p, op: maxpool, kernel: 2}\\n"
+        ...                  "  - {name: a, op: conv, out: 1, kernel: 3}\\n  - {name: b, op: upsample, scale: 2}\\n"
+        ...                  "  - {name: m, op: add, from: [p, b]}")
+        >>> split(propagate(build_network(spec), {}), "m", [0, 1]).text()
+        'the branches part at p (8): p unchanged, b by a -> 6 then b -> 12'
+    """
+    import networkx as nx
+
+    net = prop.network
+    lay = prop.layers[merge].layer
+    labels = lay.refs or lay.sources
+    sources = [lay.sources[k] for k in inputs]
+    g = nx.DiGraph((src, x.name) for x in net.order for src in x.sources)
+    reach = [nx.ancestors(g, s) | {s} for s in sources]
+    common = set.intersection(*reach)
+    if not common:
+        return None
+    position = {"input": -1, **{x.name: i for i, x in enumerate(net.order)}}
+    at = max(common, key=position.__getitem__)
+    after = nx.descendants(g, at)
+    shared = set.intersection(*(r & after for r in reach)) if len(reach) > 1 else set()
+    branches = []
+    for k, r in zip(inputs, reach, strict=True):
+        changes = []
+        for name in sorted((r & after) - shared, key=position.__getitem__):
+            res = prop.layers[name]
+            if res.shape is None or res.inputs is None:
+                return None
+            if tuple(res.inputs[0][1:]) != tuple(res.shape[1:]):
+                changes.append((_label(prop, name), _size(res.shape)))
+        branches.append(Branch(labels[k], tuple(changes)))
+    size = prop.shape_of(at)
+    if size is None:
+        return None
+    return Split(_label(prop, at), _size(size), tuple(branches))
+
+
+def _size(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape[1:]))
+
+
+def _label(prop: Propagation, name: str) -> str:
+    """A block call's name for its output layer (``enc2`` for ``enc2/relu4``), as a spec reads it."""
+    return next((alias for alias, target in prop.network.spec.aliases.items() if target == name), name)

@@ -4,10 +4,11 @@
 wherever it is already valid) and rejects cycles.  The propagation, the solver and the
 drawings walk that order (``Network.order``), which is all they need.
 :meth:`Network.to_networkx` gives the same network as a NetworkX ``DiGraph`` -- nodes are
-layers with their op's facts, each edge carries the shape flowing along it, by default as the
+layers with their op's facts and counts, each edge carries the shape flowing along it, by default as the
 expressions of :func:`symbolic_shapes` -- for graph algorithms and for the Python API
-(``archsolve.load(...).graph()``).  NetworkX is imported only there: importing it costs about 0.1 s, more than a
-whole ``check`` of ResNet-152 needs.
+(``archsolve.load(...).graph()``), for explaining a merge mismatch (where its branches part)
+and for the U of a drawing.  NetworkX is imported only on those paths and for a cycle in the
+spec: importing it costs about 0.1 s, more than a whole ``check`` of ResNet-152 needs.
 
 Example::
 
@@ -24,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archsolve.errors import SpecError
+from archsolve.errors import ArchsolveError, SpecError
 from archsolve.lang.expr import Value, folded, lift
 from archsolve.ops.base import Args, Ignore, Kind
 from archsolve.ops.table import OPS
@@ -50,7 +51,9 @@ class Network:
         Node attributes: ``layer`` (the :class:`~archsolve.spec.model.Layer`; ``None`` for
         ``input``), ``op``, ``fields`` (the fields the spec writes, as expression text, after
         block arguments are filled in), ``family`` and ``torch`` (the op's facts from the op
-        table).  Edge attributes: ``shape``, the source's output shape, and ``field``:
+        table), ``shape``, and ``params`` and ``macs``: with the symbolic sizes, the layer's
+        counts by :func:`symbolic_counts` (ints, or Exprs where a size is open); None when
+        ``shapes`` is given.  Edge attributes: ``shape``, the source's output shape, and ``field``:
         ``"from"``, or the LAYER field (``like``, ``indices``) by which the layer reads only
         the source's size.  ``shapes`` maps layer names (and ``"input"``) to their shapes:
         ints from ``check``; by default the symbolic sizes, Exprs over vars and unknowns.
@@ -61,19 +64,24 @@ class Network:
             >>> g = build_network(spec).to_networkx()
             >>> [str(e) for e in g.edges["input", "c"]["shape"]], g.nodes["c"]["torch"]
             (['1', 'H'], 'nn.Conv1d')
-            >>> [str(e) for e in g.nodes["c"]["shape"]]
-            ['4', '(H - 3) // 2 + 1']
+            >>> [str(e) for e in g.nodes["c"]["shape"]], g.nodes["c"]["params"], str(g.nodes["c"]["macs"])
+            (['4', '(H - 3) // 2 + 1'], 16, '((H - 3) // 2 + 1) * 4 * 3')
         """
         import networkx as nx
 
+        counts: Mapping[str, tuple[Value | None, Value | None]] = {}
         if shapes is None:
             shapes = symbolic_shapes(self)
+            counts = symbolic_counts(self, shapes)
         g = nx.DiGraph()
-        g.add_node("input", layer=None, op="input", fields={}, family=None, torch=None, shape=shapes.get("input"))
+        g.add_node("input", layer=None, op="input", fields={}, family=None, torch=None, shape=shapes.get("input"),
+                   params=0, macs=0)
         for lay in self.order:
             opdef = OPS[lay.op]
+            params, macs = counts.get(lay.name, (None, None))
             g.add_node(lay.name, layer=lay, op=lay.op, fields={f: _text(lay.values[f]) for f in lay.written},
-                       family=opdef.family, torch=_torch_name(lay.op, self.spec.ndim), shape=shapes.get(lay.name))
+                       family=opdef.family, torch=_torch_name(lay.op, self.spec.ndim), shape=shapes.get(lay.name),
+                       params=params, macs=macs)
             data = opdef.data_sources(lay.sources, lay.values)
             by_size = {lay.values[f.name]: f.name for f in opdef.fields
                        if f.kind is Kind.LAYER and lay.values.get(f.name) is not None}
@@ -106,6 +114,35 @@ def symbolic_shapes(net: Network) -> dict[str, tuple[Value, ...]]:
         shapes[lay.name] = tuple(folded(lift(v), {}) for v in out)
     return shapes
 
+
+def symbolic_counts(net: Network, shapes: Mapping[str, Sequence[Value]]
+                    ) -> dict[str, tuple[Value | None, Value | None]]:
+    """Each layer's (params, MACs) from its :func:`symbolic_shapes`: ints where the sizes are
+    concrete, Exprs over the vars and unknowns where they are not (the MACs of a layer on an
+    ``H``-sized input), None where the op's count cannot be written as an expression.
+
+        >>> from archsolve.spec.load import load_text
+        >>> net = build_network(load_text("input: [1, H]\\nvars: {H: {min: 8, max: 64}}\\n"
+        ...                               "layers: [{name: c, op: conv, out: 4, kernel: 3}]"))
+        >>> [str(v) for v in symbolic_counts(net, symbolic_shapes(net))["c"]]
+        ['16', '(H - 2) * 4 * 3']
+    """
+    spec = net.spec
+    tied = spec.tied()
+    out: dict[str, tuple[Value | None, Value | None]] = {}
+    for lay in net.order:
+        values = {**{k: folded(v, tied) for k, v in lay.values.items()}, **spec.rule_flags(lay.name)}
+        args = Args(values, spec.ndim, lay.name, lay.refs or lay.sources)
+        ins, shape = [shapes[s] for s in lay.sources], shapes[lay.name]
+        opdef = OPS[lay.op]
+        counted: list[Value | None] = []
+        for count in (opdef.params, opdef.macs):
+            try:
+                counted.append(folded(lift(count(args, ins, shape)), {}))
+            except (ArchsolveError, TypeError, ValueError, ArithmeticError):  # a count that needs numbers
+                counted.append(None)
+        out[lay.name] = (counted[0], counted[1])
+    return out
 
 
 def _text(v: Any) -> str:
@@ -167,13 +204,18 @@ def build_network(spec: Spec) -> Network:
 
 
 def _find_cycle(spec: Spec, stuck: set[str], index: dict[str, int]) -> list[str]:
-    """Walk back along ``from`` inside the stuck set until a name repeats."""
-    name = min(stuck, key=index.__getitem__)
-    trail: list[str] = []
-    while name not in trail:
-        trail.append(name)
-        name = next(s for s in spec.layers[index[name]].sources if s in stuck)
-    flow = list(reversed(trail[trail.index(name):]))  # in the direction data flows
+    """A cycle among the layers that could not be ordered, in the direction data flows, from
+    its layer first in the spec.  Only a bad spec comes here, so NetworkX may be imported.
+
+    Every stuck layer reads one that is stuck too, so walking back along the sources (edges
+    from a layer to what it reads, in the order ``from`` lists them) from the first stuck
+    layer in the spec finds a cycle."""
+    import networkx as nx
+
+    reads = nx.DiGraph()
+    for name in sorted(stuck, key=index.__getitem__):
+        reads.add_edges_from((name, src) for src in spec.layers[index[name]].sources if src in stuck)
+    flow = [src for src, _ in reversed(nx.find_cycle(reads, source=min(stuck, key=index.__getitem__)))]
     first = min(range(len(flow)), key=lambda i: index[flow[i]])
     flow = flow[first:] + flow[:first]
     return [*flow, flow[0]]
