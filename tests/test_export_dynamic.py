@@ -114,3 +114,32 @@ def test_the_dynamic_file_imports_back_to_the_same_check(tmp_path: Path) -> None
     back = check_spec(load_model(f"{path}:{class_name(original.spec)}", list(original.input)))
     assert back.ok
     assert (back.output, back.totals) == (original.output, original.totals)
+
+
+@pytest.mark.parametrize(("text", "lines", "sizes"), [
+    # a step of 1: a plain Dim
+    ("name: line\ninput: [1, L]\nvars: {L: {min: 1, max: 64}}\nlayers: [{op: conv, out: 2, kernel: 3}]\n",
+     ['    # L: every value in 3..64', '    L = torch.export.Dim("L", min=3, max=64)',
+            '    return {"x": {2: L}}'], [(3,), (64,)]),
+    # a size tied to a var (W: H + 2): a dim derived from the var's
+    ("name: wide\nexact: true\ninput: [1, H, W]\nvars: {H: {min: 1, max: 64}, W: H + 2}\n"
+     "layers: [{op: maxpool, kernel: 2}]\n",
+     ['    # H: 2k (k >= 1), 2..64, as 2 * n - 2 with n from 2 (torch.export makes a size of 0 or 1 a constant)',
+            '    H = 2 * torch.export.Dim("H_n", min=2, max=33) - 2', '    return {"x": {2: H, 3: H + 2}}'],
+     [(2, 4), (64, 66)]),
+], ids=["step-1", "tied-w-h-plus-2"])
+def test_small_specs_dims_and_their_programs(text: str, lines: list[str], sizes: list[tuple[int, ...]]) -> None:
+    """The function's last lines, exactly; torch.export takes it and the program runs as the module does."""
+    from archsolve.spec.load import load_text
+
+    spec = load_text(text)
+    src = torch_source(export_check(spec), dynamic=True)
+    assert '"""\n' + "\n".join(lines) + '\n\n\nif __name__ == "__main__":' in src
+    namespace: dict[str, Any] = {"__name__": "archsolve_exported"}
+    exec(compile(src, spec.name, "exec"), namespace)
+    model = namespace[class_name(spec)]().eval()
+    x = torch.zeros(1, 1, *sizes[-1])
+    with torch.fx.experimental._config.patch(backed_size_oblivious=True):
+        run = torch.export.export(model, (x,), dynamic_shapes=namespace["dynamic_shapes"]()).module()
+    for size in sizes:
+        assert list(run(torch.zeros(1, 1, *size)).shape) == list(model(torch.zeros(1, 1, *size)).shape)
