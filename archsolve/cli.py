@@ -444,8 +444,10 @@ def schema() -> None:
               help="Write to FILE (atomically) instead of printing.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Give a var a value (repeatable); else its default, else the smallest valid one.")
+@click.option("--dynamic", is_flag=True,
+              help="Also write dynamic_shapes(): every valid input size, as torch.export.export takes it.")
 @handle_errors
-def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) -> None:
+def export(spec: str, target: str, output: str | None, sets: tuple[str, ...], dynamic: bool) -> None:
     """Write a PyTorch nn.Module source file that builds SPEC (needs no torch to write).
 
     Layers are built for one size of each var: --set's, else the var's default, else the
@@ -455,13 +457,14 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...]) ->
     Example:
       archsolve export specs/unet-original.yaml --to torch -o unet.py
       archsolve export specs/unet-original-sizes.yaml --set H=572 -o unet.py
+      archsolve export specs/unet-padded-sizes.yaml --dynamic -o unet.py
     """
     from archsolve.check.known import export_check
     from archsolve.output.export import size_note, torch_source
     from archsolve.spec.load import load_spec
 
     report = export_check(load_spec(spec, _limits()), parse_sets(sets) or None)
-    text = torch_source(report)
+    text = torch_source(report, dynamic=dynamic)
     note = size_note(report)
     if note:
         click.echo(f"export: {note}", err=True)

@@ -37,8 +37,9 @@ from typing import Any
 
 from archsolve.check.api import CheckReport
 from archsolve.check.bindings import Why
-from archsolve.errors import InvalidNetwork
+from archsolve.errors import InvalidNetwork, UsageError
 from archsolve.lang.expr import Expr, Name, Num
+from archsolve.lang.linear import affine_floor
 from archsolve.ops.base import AXIS_NAMES, Severity
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import (
@@ -395,6 +396,81 @@ def _guard_source(report: CheckReport, rules: Sequence[SizeRule]) -> list[str]:
     return [*lines, "", "", f'torch.fx.wrap("{CHECK_INPUT}")']
 
 
+DYNAMIC_SHAPES = "dynamic_shapes"
+
+
+def _dynamic_source(report: CheckReport, rules: Sequence[SizeRule]) -> list[str]:
+    """``dynamic_shapes()``, written after the class with ``--dynamic``: the dict
+    ``torch.export.export(model, (x,), dynamic_shapes=dynamic_shapes())`` takes, one ``Dim``
+    per input size var that takes more than one value, shared by the axes it sizes.
+
+    A var with a step is ``step * n + b`` over a root ``n`` that no input axis reads (torch's
+    derived dim).  ``n`` starts at 2, not 0: torch.export turns a size of 0 or 1 into a constant,
+    and cannot find the root of an example input at ``n = 0``; so any valid size can be the example.
+
+        >>> from archsolve.check.known import export_check
+        >>> from archsolve.spec.load import load_spec
+        >>> report = export_check(load_spec("specs/unet-original-sizes.yaml"))
+        >>> print("\\n".join(_dynamic_source(report, size_rules(report))[-3:]))
+            # H: 188 + 16k, 188..1020, as 16 * n + 156 with n from 2 (torch.export makes a size of 0 or 1 a constant)
+            H = 16 * torch.export.Dim("H_n", min=2, max=54) + 156
+            return {"x": {2: H, 3: H}}
+    """
+    spec = report.spec
+    moving = [r for r in rules if r.step or r.values]
+    if not moving:
+        first = AXIS_NAMES[spec.ndim][0]
+        if not size_vars(spec):
+            raise UsageError(f"{spec.file} has no input size var: nothing is dynamic; write the input as "
+                             f"[C, {', '.join(AXIS_NAMES[spec.ndim])}] with a var {first}")
+        fixed = "; ".join(f"{r.var} takes {r.words}" for r in rules) or "no input axis is a var alone"
+        raise UsageError(f"{spec.file}: nothing is dynamic for torch.export: {fixed}")
+    tied = spec.tied()
+    axes = [e.substitute(tied) for e in spec.input[1:]]
+    local = {r.var: r.var + "_" if r.var in _GUARD_NAMES or keyword.iskeyword(r.var) else r.var
+             for r in moving}
+    body: list[str] = []
+    dims: dict[int, str] = {}
+    for r in moving:
+        v = local[r.var]
+        if r.values or r.step == 1:  # no step to say (or none that torch.export can)
+            body += _fill(f"{r.var}: {_doc(r.words)}" + ("; torch.export takes the range only" if r.values else ""),
+                          INDENT + "# ")
+            body.append(f'{INDENT}{v} = torch.export.Dim("{r.var}", min={r.start}, max={r.last})')
+        else:
+            top = (r.last - r.start) // r.step + 2
+            offset = r.start - 2 * r.step
+            tail = f" + {offset}" if offset > 0 else f" - {-offset}" if offset else ""
+            body += _fill(f"{r.var}: {_doc(r.words)}, {r.start}..{r.last}, as {r.step} * n{tail} with n from 2 "
+                          "(torch.export makes a size of 0 or 1 a constant)", INDENT + "# ")
+            body.append(f'{INDENT}{v} = {r.step} * torch.export.Dim("{r.var}_n", min=2, max={top}){tail}')
+    for i, e in enumerate(axes):
+        names = e.names()
+        if isinstance(e, Num) or not names <= set(local):
+            continue  # a fixed size, or one sized by a var that takes one value: static
+        form = affine_floor(e)
+        if form is None or form[0] <= 0 or form[2] != 1:
+            raise UsageError(f"{spec.file}: input {AXIS_NAMES[spec.ndim][i]} = {e}: torch.export takes a size "
+                             "that is a var, or a * var + b, only")
+        a, b, _, _, name = form
+        term = local[name] if a == 1 else f"{a} * {local[name]}"
+        dims[i + 2] = term + (f" + {b}" if b > 0 else f" - {-b}" if b else "")
+    # backed_size_oblivious (as torch.onnx's exporter sets it): else torch.export makes a layer
+    # whose size can be 1 (the padded U-Net's bottom at H = 16) a guard, that size or never
+    lines = [f"def {DYNAMIC_SHAPES}() -> dict[str, dict[int, torch.export.Dim]]:",
+             *_fill("The dynamic shapes of ``forward``'s ``x`` for torch.export: every input size "
+                    "`archsolve inputs` finds valid, any of them the example ``x``. The program checks "
+                    "them as ``_check_input`` does. Size-oblivious tracing keeps a layer whose size may "
+                    "be 1 from being fixed at the example's size:", INDENT, '"""'),
+             "",
+             f"{INDENT}    with torch.fx.experimental._config.patch(backed_size_oblivious=True):",
+             f"{INDENT}        program = torch.export.export(model, (x,), dynamic_shapes={DYNAMIC_SHAPES}())",
+             f'{INDENT}"""',
+             *body]
+    lines += _wrap("return {\"x\": {", [f"{k}: {v}" for k, v in dims.items()], "}}", INDENT)
+    return lines
+
+
 def size_note(report: CheckReport) -> str | None:
     """Which values the module is built at for the vars ``--set`` left open, and why (``export``
     says it on stderr): the layers' sizes come from them.
@@ -522,10 +598,11 @@ class _Scope:
     top: bool
 
 
-def torch_source(report: CheckReport) -> str:
+def torch_source(report: CheckReport, *, dynamic: bool = False) -> str:
     """The source of a PyTorch module file that builds the checked spec (torch itself is not
     imported); ``report`` comes from :func:`archsolve.check.known.export_check`.  Raises :class:`InvalidNetwork`
-    when ``check`` found an error.
+    when ``check`` found an error.  ``dynamic``: the file also has ``dynamic_shapes()`` for
+    ``torch.export`` (:func:`_dynamic_source`); :class:`UsageError` when no input size can vary.
     """
     _refuse_invalid(report)
     spec = report.spec
@@ -568,7 +645,8 @@ def torch_source(report: CheckReport) -> str:
         lines += ["", "", *_center_crop_source(spec.ndim)]
     if any(isinstance(w, Call) and w.fn == PAD_TO for w in layers.written.values()):
         lines += ["", "", *_pad_to_source(spec.ndim)]
-    lines += ["", "", *_guard_source(report, size_rules(report))]
+    rules = size_rules(report)  # `inputs` over each var's domain: once, for the guard and --dynamic
+    lines += ["", "", *_guard_source(report, rules)]
 
     # -- a class per block (nested ones first) ------------------------------------------------------
     made: dict[str, BlockClass] = {}
@@ -601,6 +679,9 @@ def torch_source(report: CheckReport) -> str:
     lines.append(f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:")
     lines.append(f"{INDENT * 2}{CHECK_INPUT}(x)")
     lines += _forward(scope, report, layers, plan, comments)
+
+    if dynamic:
+        lines += ["", "", *_dynamic_source(report, rules)]
 
     # -- a self-check --------------------------------------------------------------------------------
     lines += [
