@@ -181,6 +181,8 @@ def is_model(target: str) -> bool:
 
 def _model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--input`` and ``--kwargs``: what a command needs to read a model in place of a spec."""
+    fn = click.option("--no-cache", is_flag=True,
+                      help="With a model: import it afresh rather than reuse the spec of an unchanged one.")(fn)
     fn = click.option("--kwargs", "model_kwargs", metavar="JSON",
                       help="With a model: the keyword arguments its class or function is called with.")(fn)
     return click.option("--input", "model_input", metavar="C,H,W",
@@ -188,18 +190,21 @@ def _model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                              "a name (1,H,W) is a var.")(fn)
 
 
-def _load(target: str, model_input: str | None, model_kwargs: str | None, domain: tuple[int, int] | None = None) -> Any:
-    """The spec a command reads: a spec file, or a model imported on the fly."""
+def _load(target: str, model_input: str | None, model_kwargs: str | None, domain: tuple[int, int] | None = None,
+          *, no_cache: bool = False) -> Any:
+    """The spec a command reads: a spec file, or a model imported on the fly (the spec of an
+    unchanged model reused from the import cache unless ``no_cache``)."""
     if not is_model(target):
-        if model_input is not None or model_kwargs is not None:
-            raise UsageError(f"--input and --kwargs are for a model (FILE.py:NAME), and {target} is a spec file")
+        if model_input is not None or model_kwargs is not None or no_cache:
+            raise UsageError(f"--input, --kwargs and --no-cache are for a model (FILE.py:NAME), and {target} "
+                             "is a spec file")
         from archsolve.spec.load import load_spec
 
         return load_spec(target, _limits())
     from archsolve.bridge import DEFAULT_DOMAIN, load_model
 
     return load_model(target, _input_entries(target, model_input), kwargs=_kwargs(model_kwargs),
-                      domain=domain or DEFAULT_DOMAIN, limits=_limits())
+                      domain=domain or DEFAULT_DOMAIN, limits=_limits(), cache=not no_cache)
 
 
 def _input_entries(target: str, model_input: str | None) -> list[int | str]:
@@ -228,7 +233,8 @@ def _kwargs(text: str | None) -> dict[str, Any]:
               help="Give a var or unknown a value (repeatable).")
 @_model_options
 @handle_errors
-def check(spec: str, as_json: bool, sets: tuple[str, ...], model_input: str | None, model_kwargs: str | None) -> None:
+def check(spec: str, as_json: bool, sets: tuple[str, ...], model_input: str | None, model_kwargs: str | None,
+          no_cache: bool) -> None:
     """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems.
     SPEC may be a PyTorch model, FILE.py:NAME or package.module:NAME, with --input.
 
@@ -242,7 +248,7 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], model_input: str | No
     from archsolve.output.report import check_json, check_text
     from archsolve.output.view import check_view
 
-    view = check_view(check_spec(_load(spec, model_input, model_kwargs), parse_sets(sets)))
+    view = check_view(check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets)))
     if as_json:
         click.echo(json.dumps(check_json(view)))
     elif sys.stdout.isatty():
@@ -278,7 +284,7 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], model_input: str | No
 @handle_errors
 def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str | None, timeout: float,
           write_to: str | None, in_place: bool, as_json: bool, engine: str, count: bool,
-          model_input: str | None, model_kwargs: str | None) -> None:
+          model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
     """Fill every unknown ('?' and vars) in SPEC so that every shape rule and constraint holds.
 
     \b
@@ -308,7 +314,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     if (write_to or in_place) and is_model(spec):
         raise UsageError(f"--write and --in-place fill in a spec file; write {spec}'s spec first: "
                          f"archsolve import {spec} --input ... -o SPEC.yaml")
-    loaded = _load(spec, model_input, model_kwargs)
+    loaded = _load(spec, model_input, model_kwargs, no_cache=no_cache)
     if write_to or in_place:  # a "?" in a block definition gets one value for all its calls
         from archsolve.spec.written import writable
 
@@ -367,7 +373,7 @@ def _progress_bar() -> tuple[Any, Callable[[int], None]]:
 @_model_options
 @handle_errors
 def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeout: float, as_json: bool,
-           model_input: str | None, model_kwargs: str | None) -> None:
+           model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
     """Which values of the input's size variables make SPEC valid: a list, a pattern, the nearest.
     SPEC may be a PyTorch model with --input naming its size vars (--input 1,H,W).
 
@@ -380,7 +386,7 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
     from archsolve.solve.inputs import input_sizes, parse_range
 
     span = parse_range(rng) if rng else None
-    loaded = _load(spec, model_input, model_kwargs, span)
+    loaded = _load(spec, model_input, model_kwargs, span, no_cache=no_cache)
     reports = input_sizes(loaded, axis, span, near, timeout)
     if as_json:
         click.echo(json.dumps(inputs_json(reports)))
@@ -400,9 +406,10 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
 @click.option("--kwargs", "model_kwargs", metavar="JSON",
               help="The keyword arguments MODEL's class or function is called with.")
 @click.option("--range", "rng", metavar="LO..HI", help="The domain of a var in --input (default 1..4096).")
+@click.option("--no-cache", is_flag=True, help="Import afresh rather than reuse the spec of an unchanged model.")
 @handle_errors
 def import_(model: str, model_input: str | None, output: str | None, model_kwargs: str | None,
-            rng: str | None) -> None:
+            rng: str | None, no_cache: bool) -> None:
     """Write the spec of a PyTorch model: MODEL is FILE.py:NAME or package.module:NAME, NAME
     an nn.Module class or a function returning one.  This runs MODEL's Python file; the model
     is traced with torch.fx (no forward pass on data).  Needs torch: pip install archsolve[torch].
@@ -418,7 +425,7 @@ def import_(model: str, model_input: str | None, output: str | None, model_kwarg
     if ":" not in model:
         raise UsageError(f"{model!r}: expected path/to/file.py:NAME or package.module:NAME")
     text = import_text(model, _input_entries(model, model_input), kwargs=_kwargs(model_kwargs),
-                       domain=parse_range(rng) if rng else DEFAULT_DOMAIN)
+                       domain=parse_range(rng) if rng else DEFAULT_DOMAIN, cache=not no_cache)
     _emit(text, output)
 
 
@@ -482,7 +489,7 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...], dy
 @_model_options
 @handle_errors
 def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], model_input: str | None,
-         model_kwargs: str | None) -> None:
+         model_kwargs: str | None, no_cache: bool) -> None:
     """Draw SPEC's network: layers, shapes on the edges, merges, unknowns.
 
     \b
@@ -494,7 +501,7 @@ def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], model_i
     from archsolve.check.known import known_shapes
     from archsolve.output.draw import render
 
-    out = render(known_shapes(_load(spec, model_input, model_kwargs), parse_sets(sets)), fmt)
+    out = render(known_shapes(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets)), fmt)
     if isinstance(out, bytes) and not output:
         if sys.stdout.isatty():
             raise UsageError(f"--format {fmt} is binary: give -o FILE")

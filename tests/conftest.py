@@ -159,3 +159,9 @@ def _relaxations_have_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(relax, "RELAX_SECONDS", 3.0)
     monkeypatch.setattr(relax, "TRY_SECONDS", 1.0)
+
+
+@pytest.fixture(autouse=True)
+def _private_import_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import cache of every test is a temporary folder of its own, never the user's."""
+    monkeypatch.setenv("ARCHSOLVE_CACHE_DIR", str(tmp_path_factory.mktemp("import-cache")))

@@ -86,3 +86,51 @@ def test_the_oldest_entries_go(tmp_path: Path) -> None:
         os.utime(where / f"k{i:03d}.json", ns=(i * 10**9, i * 10**9))
     kept = sorted(p.stem for p in where.glob("*.json"))
     assert len(kept) <= MAX_ENTRIES + 1 and "k000" not in kept and f"k{MAX_ENTRIES + 2:03d}" in kept
+
+
+MODEL = """
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
+RUN = """
+import sys
+from click.testing import CliRunner
+from archsolve.cli import main
+result = CliRunner().invoke(main, [*sys.argv[1:]])
+print(result.output, end="")
+print("torch imported" if "torch" in sys.modules else "torch not imported")
+"""
+
+
+def _check(tmp_path: Path, *args: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", RUN, "check", f"{tmp_path / 'model.py'}:Net", "--input", "3,8,8",
+                           "--json", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ARCHSOLVE_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.torch
+def test_a_second_check_of_an_unchanged_model_does_not_import_torch(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    (tmp_path / "model.py").write_text(MODEL)
+    first = _check(tmp_path)
+    assert first.endswith("torch imported\n") and '"output": [8, 6, 6]' in first
+    again = _check(tmp_path)
+    assert again == first.replace("torch imported", "torch not imported")
+    assert _check(tmp_path, "--no-cache").endswith("torch imported\n")
+    (tmp_path / "model.py").write_text(MODEL.replace("width: int = 8", "width: int = 4"))
+    changed = _check(tmp_path)
+    assert changed.endswith("torch imported\n") and '"output": [4, 6, 6]' in changed

@@ -17,9 +17,12 @@ Example::
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from archsolve.bridge import cache as _cache
 from archsolve.bridge.fxmap import spec_text
 from archsolve.bridge.target import build_module
 from archsolve.errors import UsageError
@@ -54,24 +57,24 @@ def spec_from_module(module: Any, input: Sequence[int | str], *, name: str | Non
 
 
 def import_text(target: str, input: Sequence[int | str], *, kwargs: Mapping[str, Any] | None = None,
-                domain: tuple[int, int] = DEFAULT_DOMAIN) -> str:
+                domain: tuple[int, int] = DEFAULT_DOMAIN, cache: bool = False) -> str:
     """The spec text of ``path/file.py:NAME`` or ``package.module:NAME`` (NAME a module class or
     a function returning a module, called with ``kwargs``): what ``archsolve import`` writes.
+    ``cache``: reuse the text of an unchanged model, and keep this one (:mod:`archsolve.bridge.cache`;
+    the command line's default).
 
         >>> import_text("torch.nn:ReLU", (3, 8, 8)).splitlines()[0]
         'name: ReLU'
     """
     from archsolve.spec.load import load_text
 
-    _torch_needed()
-    module = build_module(target, dict(kwargs or {}))
-    text = spec_text(module, tuple(input), name=target.rpartition(":")[2], domain=domain)
+    text = _model_text(target, input, kwargs=kwargs, domain=domain, cache=cache)
     load_text(text, f"<import {target}>")  # what import writes is a spec that loads
     return text
 
 
 def load_model(target: str, input: Sequence[int | str], *, kwargs: Mapping[str, Any] | None = None,
-               domain: tuple[int, int] = DEFAULT_DOMAIN, limits: Limits = DEFAULT_LIMITS) -> Spec:
+               domain: tuple[int, int] = DEFAULT_DOMAIN, limits: Limits = DEFAULT_LIMITS, cache: bool = False) -> Spec:
     """The spec of ``target`` (as :func:`import_text`), loaded within ``limits`` (``--max-layers``...).
 
         >>> [layer.op for layer in load_model("torch.nn:ReLU", (3, 8, 8)).layers]
@@ -79,7 +82,27 @@ def load_model(target: str, input: Sequence[int | str], *, kwargs: Mapping[str, 
     """
     from archsolve.spec.load import load_text
 
+    return load_text(_model_text(target, input, kwargs=kwargs, domain=domain, cache=cache),
+                     f"<import {target}>", limits)
+
+
+def _model_text(target: str, input: Sequence[int | str], *, kwargs: Mapping[str, Any] | None,
+                domain: tuple[int, int], cache: bool) -> str:
+    where = _cache.folder() if cache else None
+    key = _cache.entry_key(target, input, dict(kwargs or {}), domain) if where is not None else None
+    if where is not None and key is not None:
+        kept = _cache.lookup(where, key)
+        if kept is not None:
+            return kept
     _torch_needed()
+    import torch
+
+    before = list(sys.modules)
     module = build_module(target, dict(kwargs or {}))
     text = spec_text(module, tuple(input), name=target.rpartition(":")[2], domain=domain)
-    return load_text(text, f"<import {target}>", limits)
+    if where is not None and key is not None:
+        path = target.rpartition(":")[0]
+        model = os.path.abspath(path) if path.endswith(".py") else None
+        files = _cache.loaded_files(before, skip=[os.path.join(p, "") for p in torch.__path__])
+        _cache.store(where, key, text, [*files, *([model] if model else [])], model=model)
+    return text
