@@ -763,3 +763,29 @@ layers:
 def test_which_calls_become_classes(text: str, classes: list[str]) -> None:
     src = _source(load_text(text))
     assert [line.split()[1].split("(")[0] for line in src.splitlines() if line.startswith("class ")][:-1] == classes
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("h", "w", "message"), [
+    (8, 9, None),
+    (128, 129, None),
+    (7, 9, "input H = 7: must be 2 * H for a whole H"),
+    (130, 131, "input H = 130 = 2 * H with H = 65: valid H are every value in 2..64, 2..64"),
+    (8, 8, "input W = 8: must be 2 * H + 1 = 9"),
+])
+def test_an_input_size_given_by_an_expression_is_checked(h: int, w: int, message: str | None) -> None:
+    torch = pytest.importorskip("torch")
+    spec = load_text("""
+input: [1, 2 * H, 2 * H + 1]
+vars:
+  H: {min: 2, max: 64}
+layers:
+  - {name: c1, op: conv, out: 4, kernel: 3}
+""")
+    model, _ = _build(spec)
+    if message is None:
+        assert list(model(torch.zeros(1, 1, h, w)).shape) == [1, 4, h - 2, w - 2]
+    else:
+        with pytest.raises(ValueError) as err:
+            model(torch.zeros(1, 1, h, w))
+        assert str(err.value) == message

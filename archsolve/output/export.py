@@ -296,6 +296,8 @@ class SizeRule:
     last: int
     words: str  # as ``inputs`` says it: "188 + 16k"
     values: tuple[int, ...] = ()
+    scale: int = 1  # the axis is ``scale * var + offset`` where no axis is the var alone ([1, 2 * H + 1])
+    offset: int = 0
 
 
 def _names_in(value: Any) -> set[str]:
@@ -329,13 +331,21 @@ def size_rules(report: CheckReport) -> list[SizeRule]:
     rules = []
     for var in names:
         axis = next((i + 2 for i, e in enumerate(axes) if e == Name(var)), None)
+        scale, offset = 1, 0
+        if axis is None:  # read through an expression: 2 * H + 1 gives H back where it is a whole number
+            for i, e in enumerate(axes):
+                form = affine_floor(e)
+                if form is not None and form[4] == var and form[0] >= 1 and form[2] == 1:
+                    axis, scale, offset = i + 2, form[0], form[1] + form[3]
+                    break
         report_ = found[var]
         if axis is None or not report_.complete:
-            continue  # a size only an expression reads (input [1, 2 * H]), or one the time ran out on
+            continue  # a size no axis gives back (input [1, H // 2]), or one the time ran out on
         if var in frozen:
             value = int(built[var])
             rules.append(SizeRule(var=var, axis=axis, start=value, step=0, last=value,
-                                  words=f"only {value}, the size a layer of this module is built for"))
+                                  words=f"only {value}, the size a layer of this module is built for",
+                                  scale=scale, offset=offset))
             continue
         pattern = report_.pattern
         values = report_.values
@@ -343,7 +353,7 @@ def size_rules(report: CheckReport) -> list[SizeRule]:
             continue
         rules.append(SizeRule(var=var, axis=axis, start=values[0], step=pattern["step"] if pattern else 0,
                               last=values[-1], words=report_.describe(),
-                              values=() if pattern else tuple(values)))
+                              values=() if pattern else tuple(values), scale=scale, offset=offset))
     return rules
 
 
@@ -372,7 +382,16 @@ def _guard_source(report: CheckReport, rules: Sequence[SizeRule]) -> list[str]:
     read = {r.var for r in rules}
     for r in rules:
         v = local[r.var]
-        lines.append(f"{ind}{v} = x.shape[{r.axis}]")
+        if (r.scale, r.offset) == (1, 0):
+            lines.append(f"{ind}{v} = x.shape[{r.axis}]")
+        else:
+            form = str(axes[r.axis - 2])
+            size = f"x.shape[{r.axis}]" + (f" - {r.offset}" if r.offset > 0 else f" + {-r.offset}" if r.offset else "")
+            size = f"({size})" if r.offset else size
+            lines.append(f"{ind}if {size} % {r.scale} != 0:")
+            lines.append(f'{ind2}raise ValueError(f"input {words[r.axis - 2]} = {{x.shape[{r.axis}]}}: '
+                         f'must be {_doc(form)} for a whole {r.var}")')
+            lines.append(f"{ind}{v} = {size} // {r.scale}")
         if r.values:
             test = f"{v} not in {_py(r.values)}"
         elif r.step == 0:
@@ -381,8 +400,9 @@ def _guard_source(report: CheckReport, rules: Sequence[SizeRule]) -> list[str]:
             test = f"not ({r.start} <= {v} <= {r.last} and ({v} - {r.start}) % {r.step} == 0)"
         span = "" if r.step == 0 and not r.values else f", {r.start}..{r.last}"
         lines += _wrap("if ", [test], ":", ind)
-        lines.append(f'{ind2}raise ValueError(f"input {words[r.axis - 2]} = {{{v}}}: '
-                     f'valid {r.var} are {_doc(r.words)}{span}")')
+        said = (f"input {words[r.axis - 2]} = {{{v}}}" if (r.scale, r.offset) == (1, 0) else
+                f"input {words[r.axis - 2]} = {{x.shape[{r.axis}]}} = {_doc(str(axes[r.axis - 2]))} with {r.var} = {{{v}}}")
+        lines.append(f'{ind2}raise ValueError(f"{said}: valid {r.var} are {_doc(r.words)}{span}")')
     for i, e in enumerate(axes):
         # a size tied to the vars read above (W: H): it must be their value
         if isinstance(e, Num) or any(r.axis == i + 2 for r in rules) or not e.names() <= read:
