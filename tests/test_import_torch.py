@@ -20,6 +20,7 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from archsolve.bridge import load_model, spec_from_module  # noqa: E402
+from archsolve.ops.table import OPS  # noqa: E402
 from archsolve.bridge.fxmap import spec_text  # noqa: E402
 from archsolve.check.api import check_spec  # noqa: E402
 from archsolve.cli import main  # noqa: E402
@@ -664,9 +665,20 @@ def test_the_api_entry_points() -> None:
 ])
 def test_a_class_called_more_than_once_becomes_a_block(cls, size, blocks) -> None:
     spec = yaml.safe_load(spec_text(cls(), size, name=cls.__name__, domain=(1, 4096)))
-    calls = [layer.get("block") for layer in spec["layers"]]
+    calls = [name for layer in spec["layers"] for name in [layer.get("block")] * layer.get("repeat", 1)]
     assert {name: (list(block["params"]), calls.count(name))
             for name, block in spec.get("blocks", {}).items()} == blocks
+
+
+def test_a_sequential_of_one_block_is_a_repeat() -> None:
+    """torchvision's `layer1 = nn.Sequential(BasicBlock(64, 64), BasicBlock(64, 64))` reads back as
+    one `repeat`, so its layers keep torch's names: `layer1.0.conv1` is `layer1/0/conv1`."""
+    spec = yaml.safe_load(spec_text(ResNet18(), (3, 64, 64), name="ResNet18", domain=(1, 4096)))
+    assert [(layer["name"], layer.get("repeat")) for layer in spec["layers"] if "block" in layer][:2] == [
+        ("layer1", 2), ("layer2_0", None)]
+    report = check_spec(spec_from_module(ResNet18(), (3, 64, 64)))
+    names = [row.name for row in report.rows]
+    assert "layer1/0/conv1" in names and "layer1/1/bn2" in names and "layer1" in names
 
 
 def test_equal_block_values_are_one_parameter() -> None:
@@ -697,3 +709,9 @@ def test_an_exported_file_imports_back_to_the_same_check(tmp_path: Path, name: s
     back = check_spec(load_model(f"{path}:{cls}", list(original.input)))
     assert back.ok
     assert (back.output, back.totals) == (original.output, original.totals)
+    # row by row the same shapes and counts; the same names too, but for the layers written
+    # inline (torch.cat, +, a crop), which torch.fx names after the function (`cat_1`)
+    assert [(r.shape, r.params, r.macs) for r in back.rows] == [(r.shape, r.params, r.macs) for r in original.rows]
+    inline = {lay.name for lay in original.spec.layers if not OPS[lay.op].torch.module_for(lay.values)}
+    named = [r.name for r in original.rows if r.name not in inline]
+    assert [r.name for r in back.rows if r.name in set(named)] == named

@@ -197,8 +197,23 @@ each other in every call are one parameter.
             renamed[layers[g.stop - 1]["name"]] = call  # the call's output is its last layer
             renamed |= {layers[i]["name"]: f"{call}/{bodies[g.path][i - g.start]['name']}"
                         for i in range(g.start, g.stop - 1)}
+    runs = _repeats(calls, layers, origins, names)
+    for name, starts in runs.values():
+        for j, start in enumerate(starts):
+            g = calls[start][0]
+            copy = name if j == len(starts) - 1 else f"{name}/{j}"
+            renamed[layers[g.stop - 1]["name"]] = copy
+            renamed |= {layers[i]["name"]: f"{name}/{j}/{bodies[g.path][i - g.start]['name']}"
+                        for i in range(g.start, g.stop - 1)}
     i = 0
     while i < len(layers):
+        if i in runs:
+            name, starts = runs[i]
+            g, block, _, args = calls[i]
+            folded.layers.append({"name": name, "block": block, "from": renamed.get(g.source, g.source),
+                                  "repeat": len(starts), **args})
+            i = calls[starts[-1]][0].stop
+            continue
         if i in calls:
             g, block, call, args = calls[i]
             folded.layers.append({"name": call, "block": block, "from": renamed.get(g.source, g.source), **args})
@@ -208,3 +223,40 @@ each other in every call are one parameter.
         i += 1
     folded.constraints = [re.sub(r"^([A-Za-z_]\w*)\.", lambda m: f"{renamed.get(m[1], m[1])}.", c) for c in constraints]
     return folded
+
+
+def _repeats(calls: Mapping[int, tuple[_Group, str, str, dict[str, Any]]], layers: Sequence[Mapping[str, Any]],
+             origins: Sequence[Origin], names: set[str]) -> dict[int, tuple[str, list[int]]]:
+    """Calls that are a container's children ``0, 1, ...`` (an ``nn.Sequential`` of one block),
+    all with the same arguments, each reading the one before, with nothing else in the
+    container and only the last read after them: one ``repeat`` named after the container
+    (so an exported ``layer1 = nn.Sequential(...)`` reads back as ``layer1/0/conv1``).
+    By the first call's first layer: (the repeat's name, each copy's first layer)."""
+    out: dict[int, tuple[str, list[int]]] = {}
+    starts = sorted(calls)
+    k = 0
+    while k < len(starts):
+        g, block, _, args = calls[starts[k]]
+        parent, _, index = g.path.rpartition(".")
+        run = [starts[k]]
+        while parent and index == "0" and k + len(run) < len(starts):
+            prev = calls[run[-1]][0]
+            nxt, nblock, _, nargs = calls[starts[k + len(run)]]
+            if (nxt.path != f"{parent}.{len(run)}" or nblock != block or nargs != args or nxt.start != prev.stop
+                    or nxt.source != layers[prev.stop - 1]["name"]):
+                break
+            run.append(starts[k + len(run)])
+        k += len(run)
+        if len(run) < 2:
+            continue
+        stop = calls[run[-1]][0].stop
+        copies = {layers[calls[s][0].stop - 1]["name"] for s in run[:-1]}
+        alone = all(not any(p == parent for p, _ in origins[i].stack)
+                    for i in [*range(run[0]), *range(stop, len(layers))])
+        if not alone or any(r in copies for layer in layers[stop:] for r in _refs(layer)):
+            continue
+        name = re.sub(r"\W", "_", parent.replace(".", "_"))
+        name = f"{block}_{name}" if name[0].isdigit() or name in RESERVED or name in names else name
+        names.add(name)
+        out[run[0]] = (name, run)
+    return out
