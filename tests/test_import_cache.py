@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archsolve.bridge.cache import MAX_ENTRIES, entry_key, lookup, store
+from archsolve.bridge.cache import MAX_ENTRIES, entry_key, loaded_files, lookup, store
 
 KEY_ARGS = ("3", "H", "H")
 
@@ -107,7 +107,7 @@ from click.testing import CliRunner
 from archsolve.cli import main
 result = CliRunner().invoke(main, [*sys.argv[1:]])
 print(result.output, end="")
-print("torch imported" if "torch" in sys.modules else "torch not imported")
+print("torch imported" if "torch" in sys.modules else "torch not imported", "(z3 imported)" * ("z3" in sys.modules))
 """
 
 
@@ -127,10 +127,33 @@ def test_a_second_check_of_an_unchanged_model_does_not_import_torch(tmp_path: Pa
     pytest.importorskip("torch")
     (tmp_path / "model.py").write_text(MODEL)
     first = _check(tmp_path)
-    assert first.endswith("torch imported\n") and '"output": [8, 6, 6]' in first
+    assert first.endswith("torch imported \n") and '"output": [8, 6, 6]' in first
     again = _check(tmp_path)
     assert again == first.replace("torch imported", "torch not imported")
-    assert _check(tmp_path, "--no-cache").endswith("torch imported\n")
+    assert _check(tmp_path, "--no-cache").endswith("torch imported \n")
     (tmp_path / "model.py").write_text(MODEL.replace("width: int = 8", "width: int = 4"))
     changed = _check(tmp_path)
-    assert changed.endswith("torch imported\n") and '"output": [4, 6, 6]' in changed
+    assert changed.endswith("torch imported \n") and '"output": [4, 6, 6]' in changed
+
+
+def test_the_key_holds_where_python_finds_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`nets:Net` is another model in another folder (or with another PYTHONPATH)."""
+    monkeypatch.chdir(tmp_path)
+    here = entry_key("nets:Net", KEY_ARGS, {}, (1, 4096))
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")
+    assert entry_key("nets:Net", KEY_ARGS, {}, (1, 4096)) != here
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    assert entry_key("nets:Net", KEY_ARGS, {}, (1, 4096)) not in (here, None)
+
+
+def test_every_loaded_module_file_is_watched() -> None:
+    """Not only the modules a model loads: one already loaded (a helper imported before, or
+    archsolve's own importer) is watched too; torch's and the standard library's are not."""
+    import archsolve.bridge.fxmap
+    import json as stdlib_module
+
+    files = loaded_files([os.path.dirname(stdlib_module.__file__) + os.sep])
+    assert archsolve.bridge.fxmap.__file__ in files
+    assert stdlib_module.__file__ not in files
+    assert all(os.path.isabs(f) for f in files)

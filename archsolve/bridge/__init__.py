@@ -18,7 +18,7 @@ Example::
 from __future__ import annotations
 
 import os
-import sys
+import sysconfig
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -97,12 +97,12 @@ def _model_text(target: str, input: Sequence[int | str], *, kwargs: Mapping[str,
     _torch_needed()
     import torch
 
-    before = list(sys.modules)
     module = build_module(target, dict(kwargs or {}))
     text = spec_text(module, tuple(input), name=target.rpartition(":")[2], domain=domain)
     if where is not None and key is not None:
         path = target.rpartition(":")[0]
         model = os.path.abspath(path) if path.endswith(".py") else None
-        files = _cache.loaded_files(before, skip=[os.path.join(p, "") for p in torch.__path__])
+        files = _cache.loaded_files([*(os.path.join(p, "") for p in torch.__path__),
+                                     os.path.join(sysconfig.get_paths()["stdlib"], "")])
         _cache.store(where, key, text, [*files, *([model] if model else [])], model=model)
     return text

@@ -63,6 +63,11 @@ def implicit_from(layers: Sequence[Mapping[str, Any]], first: str) -> list[dict[
     return out
 
 
+def _identifier(path: str) -> str:
+    """A module path as a layer name: ``layer1.0`` -> ``layer1_0``; no ``__`` (reserved in names)."""
+    return re.sub(r"_{2,}", "_", re.sub(r"\W", "_", path.replace(".", "_"))) or "_"
+
+
 def _refs(layer: Mapping[str, Any]) -> list[str]:
     found: list[str] = []
     for key in LAYER_REFS:
@@ -112,7 +117,7 @@ def _body(group: _Group, layers: Sequence[Mapping[str, Any]], origins: Sequence[
     for i in range(group.start, group.stop):
         base = origins[i].base
         rel = base[len(group.path) + 1:] if base.startswith(group.path + ".") else layers[i]["op"]
-        rel = re.sub(r"\W", "_", rel.replace(".", "_"))
+        rel = _identifier(rel)
         if rel[0].isdigit():
             rel = f"{layers[i]['op']}_{rel}"
         if rel in RESERVED:
@@ -190,7 +195,7 @@ each other in every call are one parameter.
         folded.blocks[block] = (list(params), [
             {k: same.get(f"{layer['name']}_{k}", v) for k, v in layer.items()} for layer in template])
         for n, g in enumerate(groups):
-            call = re.sub(r"\W", "_", g.path.replace(".", "_"))
+            call = _identifier(g.path)
             call = f"{block}_{call}" if call[0].isdigit() or call in RESERVED or call in names else call
             names.add(call)
             calls[g.start] = (g, block, call, {p: values[n] for p, values in params.items()})
@@ -255,7 +260,7 @@ def _repeats(calls: Mapping[int, tuple[_Group, str, str, dict[str, Any]]], layer
                     for i in [*range(run[0]), *range(stop, len(layers))])
         if not alone or any(r in copies for layer in layers[stop:] for r in _refs(layer)):
             continue
-        name = re.sub(r"\W", "_", parent.replace(".", "_"))
+        name = _identifier(parent)
         name = f"{block}_{name}" if name[0].isdigit() or name in RESERVED or name in names else name
         names.add(name)
         out[run[0]] = (name, run)

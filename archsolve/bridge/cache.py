@@ -4,10 +4,12 @@ neither torch's import nor a trace.
 Importing torch alone takes over a second, most of what ``archsolve check model.py:Net``
 costs; a designer asks ``check``, then ``inputs``, then ``check`` again about the same file.
 An entry is the spec text ``import`` wrote, kept under a key made of what the text depends on:
-archsolve's and torch's versions, the target, ``--input``, ``--kwargs`` and the vars' domain.
-It is used only while every Python file that was loaded to build the model (the model's
-own file, the local modules it imports) has the same size, modification time and -- for the
-model's file -- the same content; anything else is a miss, and the model is imported afresh.
+archsolve's and torch's versions, the target, ``--input``, ``--kwargs``, the vars' domain, the
+working folder and ``PYTHONPATH`` (where Python finds the model's imports).  It is used only
+while every Python file that was loaded when it was made, but torch's and the standard
+library's, has the same size and modification time -- the model's own file the same content
+too: the model's modules, the libraries it uses, and archsolve's own importer.  Anything else
+is a miss, and the model is imported afresh.
 A model whose constructor reads other files or the environment should be imported with
 ``--no-cache`` (or ``ARCHSOLVE_NO_CACHE=1``).
 
@@ -67,11 +69,13 @@ def entry_key(target: str, input: Sequence[Any], kwargs: Mapping[str, Any], doma
     torch_version = _version("torch")
     if torch_version is None:
         return None
+    where, _, name = target.rpartition(":")
     try:
-        what = json.dumps([_FORMAT, _version("archsolve"), torch_version, os.path.abspath(target.rpartition(":")[0])
-                           if target.rpartition(":")[0].endswith(".py") else target.rpartition(":")[0],
-                           target.rpartition(":")[2], [str(v) for v in input], kwargs, list(domain)],
-                          sort_keys=True)
+        # where Python finds the model's imports (and a package.module target) is part of it too
+        what = json.dumps([_FORMAT, _version("archsolve"), torch_version,
+                           os.path.abspath(where) if where.endswith(".py") else where, name,
+                           [str(v) for v in input], kwargs, list(domain), os.getcwd(),
+                           os.environ.get("PYTHONPATH", "")], sort_keys=True)
     except (TypeError, ValueError):
         return None  # kwargs JSON cannot say again: no cache for them
     return hashlib.sha256(what.encode()).hexdigest()[:32]
@@ -124,14 +128,15 @@ def store(where: Path, key: str, text: str, files: Iterable[str], *, model: str 
         return
 
 
-def loaded_files(before: Iterable[str], skip: Sequence[str]) -> list[str]:
-    """The files of the modules loaded since ``before`` (names in ``sys.modules``), except
-    those under the folders ``skip`` (torch's own: its version is in the key)."""
-    old = set(before)
+def loaded_files(skip: Sequence[str]) -> list[str]:
+    """The files of every module loaded now, except those under the folders ``skip`` (torch's
+    own and the standard library: their versions are in the key): the model's own modules,
+    and archsolve's, so that an edit to either is a miss."""
     out = []
-    for name, module in list(sys.modules.items()):
+    for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
-        if name in old or not isinstance(path, str) or any(path.startswith(s) for s in skip):
-            continue
-        out.append(os.path.abspath(path))
+        # a relative or missing __file__ is no file (torch.ops names "_ops.py"): nothing to watch
+        if isinstance(path, str) and os.path.isabs(path) and os.path.isfile(path) and not any(
+                path.startswith(s) for s in skip):
+            out.append(path)
     return out

@@ -20,8 +20,7 @@ from archsolve.bridge.blocks import Origin, fold_blocks, implicit_from
 from archsolve.errors import Location, SpecError, UsageError
 from archsolve.ops.base import Kind
 from archsolve.ops.table import OPS, OpDef
-from archsolve.ops.torchform import Input, NNModule
-from archsolve.output.export import CHECK_INPUT
+from archsolve.ops.torchform import CHECK_INPUT, Input, NNModule
 from archsolve.spec.model import NAME_PATTERN, RESERVED
 
 

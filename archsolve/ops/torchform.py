@@ -288,6 +288,7 @@ def upsample_like_written(fields: Fields, args: Args, inputs: Sequence[Shape], o
 
 
 PAD_TO = "_pad_to"  # the function export writes into a file that pads to another layer's size
+CHECK_INPUT = "_check_input"  # ... that checks the input's size first (import reads past it)
 
 
 def pad_written(fields: Fields, args: Args, inputs: Sequence[Shape], out: Shape) -> Written:

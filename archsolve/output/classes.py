@@ -65,6 +65,8 @@ class Wiring:
     sources: Mapping[str, tuple[str, ...]]
     slots: Callable[[str], tuple[Slot, ...] | None]  # a module layer's constructor arguments; None: inline
     signature: Callable[[str], Any]  # what else must agree for two layers to share a class (inline source)
+    pools: Mapping[str, str]  # a maxunpool -> the maxpool whose indices it takes
+    taken: frozenset[str]  # names the file already uses (the network's class, torch, nn, F, ...)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +144,17 @@ def _channel_names(inputs: Sequence[str]) -> tuple[str, ...]:
     return (IN_CHANNELS, *(f"{n}_channels" for n in inputs[1:]))
 
 
+_INIT_NAMES = frozenset({"self", "super", "torch", "nn", "F", "int", "tuple", "bool", "float", "str", "max", "min"})
+_FORWARD_NAMES = frozenset({"self", "torch", "nn", "F", "x_in"})
+
+
+def _safe(name: str, taken: frozenset[str]) -> str:
+    """``name`` as a Python argument that shadows nothing the file uses: ``nn`` -> ``nn_``."""
+    while keyword.iskeyword(name) or name in taken or not name.isidentifier():
+        name = name + "_" if name.isidentifier() or keyword.iskeyword(name) else re.sub(r"\W", "_", name) or "arg"
+    return name
+
+
 def _origin_name(origin: Any) -> str:
     return origin.value if isinstance(origin, Input) else str(origin or "arg")
 
@@ -175,6 +188,8 @@ class _Planner:
         members = set(g.members)
         if not members or g.output not in members:
             return False
+        if any((unpool in members) != (pool in members) for unpool, pool in self.wiring.pools.items()):
+            return False  # the indices would have to cross the class's forward
         for m in g.members:
             if m != g.output and self.readers.get(m, set()) - members:
                 return False  # read from outside: the class would have to return it too
@@ -254,14 +269,40 @@ class _Planner:
         return True
 
     def outside_inputs(self, g: Group) -> tuple[str, ...]:
-        """The tensors a group's layers read from outside it, in the order they are first read."""
+        """The tensors a group's layers read from outside it: a block call's input first, then
+        the layers it reads through its parameters (a skip), in the order they are first read."""
         members = set(g.members)
         seen: list[str] = []
         for m in sorted(g.members, key=self.position.__getitem__):
             for s in self.wiring.sources[m]:
                 if s not in members and s not in seen:
                     seen.append(s)
+        raw = self._raw_inputs(g)
+        if raw is not None and len(raw) == len(seen) and "in" in raw:
+            first = seen[raw.index("in")]
+            return (first, *(s for s in seen if s != first))
         return tuple(seen)
+
+    def _raw_inputs(self, g: Group) -> list[str] | None:
+        """What a block's definition reads from outside, as it writes it (``in``, a parameter),
+        in the order its layers first read them; None for a repeat's group."""
+        if not g.op.startswith("block:") or self._repeat(g):
+            return None
+        block = self.blocks.get(g.op.split(":", 1)[1]) or {}
+        params = set(block.get("params") or {})
+        seq: list[str] = []
+        previous = "in"
+        for i, item in enumerate(block.get("layers") or []):
+            if not isinstance(item, Mapping):
+                return None
+            refs = item.get("from", previous)
+            refs = list(refs) if isinstance(refs, list) else [refs]
+            for key in ("like", "indices"):
+                if isinstance(item.get(key), str):
+                    refs.append(item[key])
+            seq += [r for r in refs if (r == "in" or r in params) and r not in seq]
+            previous = item.get("name") or f"{item.get('op') or item.get('block')}{i + 1}"
+        return seq
 
     # -- one class per block (and shape of its layers) -------------------------------------------
 
@@ -298,7 +339,7 @@ class _Planner:
         sig = (block, self._signature(g))
         cls = self.by_signature.get(sig)
         if cls is None:
-            taken = {c.name for c in self.classes.values()} | set(self.class_calls)
+            taken = {c.name for c in self.classes.values()} | set(self.class_calls) | self.wiring.taken
             base = _camel(block)
             cls, k = base, 2
             while cls in taken or keyword.iskeyword(cls):
@@ -369,11 +410,12 @@ class _Planner:
         template = groups[0]
         block = template.op.split(":", 1)[1]
         declared = list((self.blocks.get(block) or {}).get("params") or {})
-        inputs = self._input_names(block, self.outside_inputs(template))
-        sizes = _channel_names(inputs)
+        inputs = self._input_names(template)
+        safe = {p: _safe(p, self.wiring.taken | _INIT_NAMES) for p in declared}
+        sizes = tuple(_safe(n, frozenset(safe.values())) for n in _channel_names(inputs))
         envs = []
         for g in groups:
-            env = {p: v for p, v in self._call_args(g).items() if v is not None}
+            env = {safe.get(p, p): v for p, v in self._call_args(g).items() if v is not None}
             for name, tensor in zip(sizes, self.outside_inputs(g), strict=True):
                 env[name] = int((self.results[tensor].shape if tensor != "input" else self.input_shape())[0])
             envs.append(env)
@@ -389,13 +431,17 @@ class _Planner:
                 used.setdefault(n, tuple(env.get(n) for env in envs))
             return str(e)
 
+        def written_in(unit_rel: str) -> dict[str, Expr]:
+            return {k: e.substitute({n: Name(safe[n]) for n in e.names()})
+                    for k, e in self._written(block, unit_rel, declared).items()}
+
         arguments: dict[str, tuple[tuple[str | None, Any], ...]] = {}
         for unit in self.units(template.name):
             rel = self._relative(template, unit)
             if unit not in self.groups and self.wiring.slots(unit) is None:
                 continue  # written in forward, the same in every call (the signature says so)
             per_call = [self._unit_slots(f"{g.name}/{rel}") for g in groups]
-            written = self._written(block, rel, declared)
+            written = written_in(rel)
             args: list[tuple[str | None, Any]] = []
             exprs: dict[str, Expr] = {}
             for i, (kw, (origin, _), _) in enumerate(per_call[0]):
@@ -409,7 +455,10 @@ class _Planner:
                 if found is None and len({repr(v) for v in values}) > 1:
                     # a value nothing names: a parameter of its own (one for values that always agree)
                     same = next((p for p in generated if used[p] == values), None)
-                    found = Name(same or re.sub(r"\W", "_", f"{rel.replace('/', '_')}_{kw or _origin_name(origin)}"))
+                    if same is None:
+                        same = re.sub(r"\W", "_", f"{rel.replace('/', '_')}_{kw or _origin_name(origin)}")
+                        same = _safe(same, frozenset({*used, *safe.values(), *sizes, *self.wiring.taken, *_INIT_NAMES}))
+                    found = Name(same)
                     used.setdefault(found.name, values)
                     generated.add(found.name)
                 if found is None:
@@ -428,6 +477,7 @@ class _Planner:
                     channels[unit] = out.substitute(exprs)
             elif "out" in exprs:
                 channels[unit] = exprs["out"]
+        declared = [safe[p] for p in declared]
         order = [p for p in (*sizes, *declared) if p in used] + [p for p in used if p not in (*sizes, *declared)]
         made = BlockClass(name=cls, block=block, params=tuple(order), template=template.name, inputs=inputs,
                           arguments=arguments, out_channels=self._channels(template, template.output, channels, sizes))
@@ -463,24 +513,15 @@ class _Planner:
             return total
         return self._channels(g, reads[0], channels, sizes) if _keeps_channels(op) else None
 
-    def _input_names(self, block: str, outside: Sequence[str]) -> tuple[str, ...]:
+    def _input_names(self, g: Group) -> tuple[str, ...]:
         """``forward``'s arguments: ``x`` for the call's input, the block's layer parameters
-        (a skip it reads) for the others, in the order the layers read them."""
-        items = (self.blocks.get(block) or {}).get("layers") or []
-        params = list((self.blocks.get(block) or {}).get("params") or {})
-        named: list[str] = []
-        for item in items:
-            if not isinstance(item, Mapping):
-                continue
-            for key in ("from", "like", "indices"):
-                raw = item.get(key)
-                for r in raw if isinstance(raw, list) else [raw]:
-                    if isinstance(r, str) and r in params and r not in named:
-                        named.append(r)
-        extra = [n if n.isidentifier() and not keyword.iskeyword(n) and n != "x" else f"x{i + 2}"
-                 for i, n in enumerate(named)]
-        if len(extra) != len(outside) - 1:
-            extra = [f"x{i + 2}" for i in range(len(outside) - 1)]
+        (a skip it reads) for the others, in :meth:`outside_inputs`' order."""
+        outside = self.outside_inputs(g)
+        raw = self._raw_inputs(g)
+        named = [r for r in raw or [] if r != "in"]
+        if raw is None or "in" not in raw or len(raw) != len(outside):
+            named = [f"x{i + 2}" for i in range(len(outside) - 1)]
+        extra = [_safe(n, frozenset({"x", *_FORWARD_NAMES})) for n in named]
         return ("x", *extra)
 
 

@@ -43,6 +43,7 @@ from archsolve.lang.linear import affine_floor
 from archsolve.ops.base import AXIS_NAMES, Severity
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import (
+    CHECK_INPUT,
     PAD_TO,
     Call,
     CropLike,
@@ -277,7 +278,6 @@ def _pad_to_source(rank: int) -> list[str]:
             "value=value)"]
 
 
-CHECK_INPUT = "_check_input"
 # the input's axes as the docs name them, by spatial rank
 # names the guard's own code uses: a var named so is renamed in it
 _GUARD_NAMES = frozenset({"x", "torch", "nn", "F", "ValueError", "list", "min", "max", "any"})
@@ -602,8 +602,10 @@ def _wiring(layers: _Layers, report: CheckReport) -> Wiring:
         return layers.written[name]
 
     sources = {n: (*s, layers.pools[n]) if n in layers.pools else s for n, s in layers.sources.items()}
+    taken = frozenset({class_name(report.spec), "torch", "nn", "F", CHECK_INPUT, _CENTER_CROP, PAD_TO,
+                       DYNAMIC_SHAPES})
     return Wiring(order=tuple(lay.name for lay in report.prop.network.order), sources=sources,
-                  slots=layers.slots.get, signature=signature)
+                  slots=layers.slots.get, signature=signature, pools=layers.pools, taken=taken)
 
 
 @dataclass(frozen=True, kw_only=True)
