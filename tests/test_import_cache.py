@@ -150,8 +150,9 @@ def test_the_key_holds_where_python_finds_the_model(tmp_path: Path, monkeypatch:
 def test_every_loaded_module_file_is_watched() -> None:
     """Not only the modules a model loads: one already loaded (a helper imported before, or
     archsolve's own importer) is watched too; torch's and the standard library's are not."""
-    import archsolve.bridge.fxmap
     import json as stdlib_module
+
+    import archsolve.bridge.fxmap
 
     files = loaded_files([os.path.dirname(stdlib_module.__file__) + os.sep])
     assert archsolve.bridge.fxmap.__file__ in files

@@ -20,11 +20,11 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from archsolve.bridge import load_model, spec_from_module  # noqa: E402
-from archsolve.ops.table import OPS  # noqa: E402
 from archsolve.bridge.fxmap import spec_text  # noqa: E402
 from archsolve.check.api import check_spec  # noqa: E402
 from archsolve.cli import main  # noqa: E402
 from archsolve.errors import SpecError, UsageError  # noqa: E402
+from archsolve.ops.table import OPS  # noqa: E402
 from archsolve.solve.inputs import input_sizes  # noqa: E402
 
 pytestmark = pytest.mark.torch
