@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -267,23 +266,14 @@ def _center_crop(x: Any, like: Any) -> Any:
 # ======================================================================================
 # The archsolve side, and the comparison
 # ======================================================================================
-_TMP = Path(tempfile.mkdtemp(prefix="archsolve-difftest-"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cleanup_tmp():
-    yield
-    for p in _TMP.glob("*"):
-        p.unlink()
-    _TMP.rmdir()
-
-
 def archsolve_check(input_shape: list[int], layers: list[dict[str, Any]]) -> tuple[int, dict[str, Any], str]:
     text = yaml.safe_dump({"input": list(input_shape), "layers": layers}, sort_keys=False,
                           default_flow_style=None)
-    path = _TMP / f"spec-{os.getpid()}.yaml"
-    path.write_text(text)
-    code, doc = check_json(path)
+    # a folder of its own per call, removed after: nothing is left behind in /tmp
+    with tempfile.TemporaryDirectory(prefix="archsolve-difftest-") as folder:
+        path = Path(folder) / "spec.yaml"
+        path.write_text(text)
+        code, doc = check_json(path)
     return code, doc, text
 
 
