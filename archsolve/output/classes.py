@@ -167,7 +167,6 @@ class _Planner:
         self.wiring = wiring
         self.position = {name: i for i, name in enumerate(wiring.order)}
         self.groups = {g.name: g for g in self.spec.groups}
-        self.layer_group = {lay.name: lay.group for lay in self.spec.layers}
         self.readers: dict[str, set[str]] = {}
         for name in wiring.order:
             for s in wiring.sources[name]:
