@@ -423,16 +423,19 @@ def targets(runs: list[Run], cases: list[Case], *, timeout: float) -> list[str]:
 
 
 def growth(runs: list[Run], cases: list[Case]) -> list[str]:
-    """The chains' time per layer by depth (auto, opt): about constant when cost is linear."""
+    """The chains' time per layer by depth, per engine, where the optimum was proven: about
+    constant when the cost grows linearly with depth."""
     by_key = {c.key: c for c in cases}
     lines = []
     for size in (64, 256):
-        points = [(by_key[r.case].depth, r.wall_s) for r in runs
-                  if r.engine == "auto" and by_key[r.case].family == "chain" and by_key[r.case].variant == "opt"
-                  and by_key[r.case].size == size and r.outcome == "opt" and r.wall_s is not None]
-        if points:
-            lines.append(f"chain in{size} opt [auto], s per layer: "
-                         + ", ".join(f"d{d} {t / d * 1e3:.0f} ms" for d, t in points))
+        for engine in ENGINES:
+            points = [(by_key[r.case].depth, r.wall_s) for r in runs
+                      if r.engine == engine and by_key[r.case].family == "chain"
+                      and by_key[r.case].variant == "opt" and by_key[r.case].size == size
+                      and r.outcome == "opt" and r.wall_s is not None]
+            if points:
+                lines.append(f"chain in{size} opt [{engine}], time per layer: "
+                             + ", ".join(f"d{d} {t / d * 1e3:.0f} ms" for d, t in points))
     return lines
 
 
