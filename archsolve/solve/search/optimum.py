@@ -124,20 +124,24 @@ class Optimum:
         st = self.plan.steps[i]
         evaluator = self.evaluator
         own_at = self.own_at[i]
-        combos = list(evaluator.combos(st, env)) if st.new or st.ties else [()]
+        tick = self.budget.tick
+        combos = evaluator.combos(st, env) if st.new or st.ties else [()]
+        ranked = []
         if self.plan.kind is None:
             weigh = self.plan.objective is None
-            ranked = [((sum(c) if weigh else 0, tuple(c[j] for j in own_at)), c) for c in combos]
+            for c in combos:  # a layer may have a million: the clock and the memory are watched while ranking
+                tick()
+                ranked.append(((sum(c) if weigh else 0, tuple(c[j] for j in own_at)), c))
         else:
-            ranked = []
             for c in combos:
-                self.budget.tick()
+                tick()
                 evaluator.bind(st, env, c)
                 out = evaluator.run(i, env, shapes)
                 if out is not None:
                     ranked.append(((evaluator.count(i, env, shapes, out), tuple(c[j] for j in own_at)), c))
                 evaluator.unbind(st, env)
         ranked.sort(key=lambda rc: rc[0])
+        evaluator.held += len(ranked)
         return ranked
 
     def group(self, i: int, stream: _Stream, k: int, env: dict[str, int], shapes: list[Shape | None]
@@ -282,6 +286,7 @@ class Optimum:
                 streams[i] = None
                 if states[i] is not None and (tally[0], tally[1]) == seen[i]:
                     dead.add(states[i])
+                    self.evaluator.held += 1
                 i -= 1
             if i < 0:
                 break

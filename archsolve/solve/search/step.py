@@ -55,14 +55,17 @@ class _Valid:
 
 class Evaluator:
     """Runs the plan's steps.  ``memo``: everything the search remembers -- outputs, Args,
-    ranges, combinations, counts, and the optimum's streams -- in one dict, whose size the
-    budget bounds."""
+    ranges, combinations, counts, and the optimum's streams -- in one dict; ``held``: the
+    items in its lists (a layer's combinations, ranked) and the walks' dead states.  Its
+    ``len`` is both together, which the budget bounds: one memo entry may be a list of a
+    million combinations."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.spec = plan.spec
         self.steps = plan.steps
         self.memo: dict[Any, Any] = {}
+        self.held = 0
         self._req = _Valid()  # one for every rule call: a rule only sets ``bad``
         # a step whose fields read names: one Args, refilled for each binding (a rule keeps
         # nothing of them), and how to refill it by plain reads, where that is enough
@@ -70,6 +73,9 @@ class Evaluator:
                          if st.arg_plan is not None and st.fixed is None else None for st in self.steps]
         self._fills = [self._plain_fills(st.arg_plan) if st.arg_plan is not None and st.fixed is None else None
                        for st in self.steps]
+
+    def __len__(self) -> int:
+        return len(self.memo) + self.held
 
     # -- the step's output --------------------------------------------------------------------------
     def run(self, i: int, env: Mapping[str, int], shapes: list[Shape | None]) -> Shape | None:
@@ -245,36 +251,39 @@ class Evaluator:
         hit = self.memo.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        return self._combos(st, dict(env), key)
+        return self._kept(self._combos(st, dict(env)), key)
 
-    def _combos(self, st: Step, env: dict[str, int], key: Any) -> Iterator[tuple[int, ...]]:
+    def _kept(self, combos: Iterator[tuple[int, ...]], key: Any) -> Iterator[tuple[int, ...]]:
+        """``combos``, remembered under ``key`` once all are made, and counted in ``held`` as
+        they are made (the walk drawing them looks at the budget)."""
+        made: list[tuple[int, ...]] = []
+        for combo in combos:
+            made.append(combo)
+            self.held += 1
+            yield combo
+        self.memo[key] = made
+
+    def _combos(self, st: Step, env: dict[str, int]) -> Iterator[tuple[int, ...]]:
         new = st.new
         cands = self.plan.cands
-        made: list[tuple[int, ...]] = []
         pools: list[list[int] | None] = [None if u in st.exact else cands[u] for u in new]
         k = len(new) - len(st.exact)
         head, tail = new[:k], new[k:]
         if all(p is not None for p in pools):
-            for combo in itertools.product(*pools):  # type: ignore[arg-type]
-                made.append(combo)
-                yield combo
+            yield from itertools.product(*pools)  # type: ignore[arg-type]
         elif len(tail) == 1 and tail[0] in st.exact and tail[0] not in st.ranges[tail[0]]:
             # the usual case, one padding last whose range reads what comes before it
             (last,) = tail
             for prefix in itertools.product(*pools[:k]):  # type: ignore[arg-type]
                 env.update(zip(head, prefix, strict=True))
                 for v in self.values(st, last, env):
-                    combo = prefix + (v,)
-                    made.append(combo)
-                    yield combo
+                    yield prefix + (v,)
         elif all(u in st.exact and not set(st.ranges[u]) & set(tail) for u in tail):
             # the exact ones last, each reading only what comes before them
             for prefix in itertools.product(*pools[:k]):  # type: ignore[arg-type]
                 env.update(zip(head, prefix, strict=True))
                 for rest in itertools.product(*[self.values(st, u, env) for u in tail]):
-                    combo = prefix + rest
-                    made.append(combo)
-                    yield combo
+                    yield prefix + rest
         else:
             stack = [iter(self.values(st, new[0], env))]
             picked: list[int] = []
@@ -288,13 +297,10 @@ class Evaluator:
                 env[new[len(picked)]] = v
                 picked.append(v)
                 if len(picked) == len(new):
-                    combo = tuple(picked)
-                    made.append(combo)
-                    yield combo
+                    yield tuple(picked)
                     picked.pop()
                 else:
                     stack.append(iter(self.values(st, new[len(picked)], env)))
-        self.memo[key] = made
 
     def values(self, st: Step, u: str, env: Mapping[str, int]) -> list[int]:
         """Candidates for ``u``; a dependent domain (padding 0..kernel-1) from the fields known."""
