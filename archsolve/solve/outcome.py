@@ -33,7 +33,7 @@ def combination_limit(spec: Spec) -> int:
 
         >>> from archsolve.limits import Limits
         >>> from archsolve.spec.load import load_text
-        >>> combination_limit(load_text("input: [1, 8]\nlayers: []", limits=Limits(combinations=10**12)))
+        >>> combination_limit(load_text("{input: [1, 8], layers: [{op: relu}]}", limits=Limits(combinations=10**12)))
         1000000
     """
     return min(spec.limits.combinations, MAX_COMBINATIONS)
