@@ -61,11 +61,17 @@ class Budget:
     def tick(self) -> None:
         self.nodes += 1
         if not self.nodes & 255:
-            interrupted()
-            if time.perf_counter() > self.deadline or (self.quick is not None and self.hopeless()):
-                raise OutOfBudget("the time ran out")
-            if len(self.memo) > MAX_MEMO:
-                raise OutOfBudget(f"the search holds {MAX_MEMO:,} results, as many as fit in its memory budget")
+            self.check()
+
+    def check(self, holding: int = 0) -> None:
+        """Raise :class:`OutOfBudget` now if the time or the memory is spent (a walk's
+        :meth:`tick` calls it every 256 nodes); ``holding``: items held that the memo does
+        not count yet."""
+        interrupted()
+        if time.perf_counter() > self.deadline or (self.quick is not None and self.hopeless()):
+            raise OutOfBudget("the time ran out")
+        if len(self.memo) + holding > MAX_MEMO:
+            raise OutOfBudget(f"the search holds {MAX_MEMO:,} results, as many as fit in its memory budget")
 
     def hopeless(self) -> bool:
         """Whether a quick try should hand over now: its CPU time is spent (CPU, not wall

@@ -33,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,8 @@ from archsolve.ops.base import Shape
 from archsolve.solve.search.budget import Budget, share
 from archsolve.solve.search.plan import NotApplicable, Plan
 from archsolve.solve.search.step import Evaluator
+
+RANK_CHUNK = 4096  # combinations ranked between two looks at the budget
 
 
 @dataclass
@@ -124,17 +127,18 @@ class Optimum:
         st = self.plan.steps[i]
         evaluator = self.evaluator
         own_at = self.own_at[i]
-        tick = self.budget.tick
-        combos = evaluator.combos(st, env) if st.new or st.ties else [()]
-        ranked = []
+        combos = iter(evaluator.combos(st, env) if st.new or st.ties else [()])
+        ranked: list[tuple[Any, tuple[int, ...]]] = []
         if self.plan.kind is None:
             weigh = self.plan.objective is None
-            for c in combos:  # a layer may have a million: the clock and the memory are watched while ranking
-                tick()
-                ranked.append(((sum(c) if weigh else 0, tuple(c[j] for j in own_at)), c))
+            # a layer may have a million: ranked a chunk at a time, the clock and the memory
+            # looked at after each (the combinations made and ranked, not counted yet)
+            while chunk := list(itertools.islice(combos, RANK_CHUNK)):
+                ranked += [((sum(c) if weigh else 0, tuple(c[j] for j in own_at)), c) for c in chunk]
+                self.budget.check(holding=2 * len(ranked))
         else:
             for c in combos:
-                tick()
+                self.budget.tick()
                 evaluator.bind(st, env, c)
                 out = evaluator.run(i, env, shapes)
                 if out is not None:

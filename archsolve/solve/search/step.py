@@ -58,7 +58,7 @@ class Evaluator:
     ranges, combinations, counts, and the optimum's streams -- in one dict; ``held``: the
     items in its lists (a layer's combinations, ranked) and the walks' dead states.  Its
     ``len`` is both together, which the budget bounds: one memo entry may be a list of a
-    million combinations."""
+    million combinations (a layer's, in the making, is at most ``--max-combinations``)."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
@@ -251,39 +251,36 @@ class Evaluator:
         hit = self.memo.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        return self._kept(self._combos(st, dict(env)), key)
+        return self._combos(st, dict(env), key)
 
-    def _kept(self, combos: Iterator[tuple[int, ...]], key: Any) -> Iterator[tuple[int, ...]]:
-        """``combos``, remembered under ``key`` once all are made, and counted in ``held`` as
-        they are made (the walk drawing them looks at the budget)."""
-        made: list[tuple[int, ...]] = []
-        for combo in combos:
-            made.append(combo)
-            self.held += 1
-            yield combo
-        self.memo[key] = made
-
-    def _combos(self, st: Step, env: dict[str, int]) -> Iterator[tuple[int, ...]]:
+    def _combos(self, st: Step, env: dict[str, int], key: Any) -> Iterator[tuple[int, ...]]:
         new = st.new
         cands = self.plan.cands
+        made: list[tuple[int, ...]] = []
         pools: list[list[int] | None] = [None if u in st.exact else cands[u] for u in new]
         k = len(new) - len(st.exact)
         head, tail = new[:k], new[k:]
         if all(p is not None for p in pools):
-            yield from itertools.product(*pools)  # type: ignore[arg-type]
+            for combo in itertools.product(*pools):  # type: ignore[arg-type]
+                made.append(combo)
+                yield combo
         elif len(tail) == 1 and tail[0] in st.exact and tail[0] not in st.ranges[tail[0]]:
             # the usual case, one padding last whose range reads what comes before it
             (last,) = tail
             for prefix in itertools.product(*pools[:k]):  # type: ignore[arg-type]
                 env.update(zip(head, prefix, strict=True))
                 for v in self.values(st, last, env):
-                    yield prefix + (v,)
+                    combo = prefix + (v,)
+                    made.append(combo)
+                    yield combo
         elif all(u in st.exact and not set(st.ranges[u]) & set(tail) for u in tail):
             # the exact ones last, each reading only what comes before them
             for prefix in itertools.product(*pools[:k]):  # type: ignore[arg-type]
                 env.update(zip(head, prefix, strict=True))
                 for rest in itertools.product(*[self.values(st, u, env) for u in tail]):
-                    yield prefix + rest
+                    combo = prefix + rest
+                    made.append(combo)
+                    yield combo
         else:
             stack = [iter(self.values(st, new[0], env))]
             picked: list[int] = []
@@ -297,10 +294,14 @@ class Evaluator:
                 env[new[len(picked)]] = v
                 picked.append(v)
                 if len(picked) == len(new):
-                    yield tuple(picked)
+                    combo = tuple(picked)
+                    made.append(combo)
+                    yield combo
                     picked.pop()
                 else:
                     stack.append(iter(self.values(st, new[len(picked)], env)))
+        self.held += len(made)  # made whole: kept (those of a walk that stopped early are not)
+        self.memo[key] = made
 
     def values(self, st: Step, u: str, env: Mapping[str, int]) -> list[int]:
         """Candidates for ``u``; a dependent domain (padding 0..kernel-1) from the fields known."""
