@@ -45,7 +45,7 @@ def combination_text(spec: Spec) -> str:
     limit = combination_limit(spec)
     if limit < spec.limits.combinations:
         return f"the limit is {limit:,}: --max-combinations is capped there, as more would not fit in memory"
-    return f"the limit is {limit:,} (--max-combinations)"
+    return f"the limit is {limit:,}"
 
 
 class Engine(enum.Enum):
