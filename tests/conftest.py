@@ -92,6 +92,7 @@ SLOW = frozenset({
     "tests/test_search.py::test_an_optimum_out_of_budget_can_answer_its_best_so_far",
     "tests/test_solve_brute.py::test_brute_force_agrees_with_torch[channels-groups-misc-ops]",
     "tests/test_solve_brute.py::test_limit_at_the_number_of_solutions[z3-channels-groups-misc-ops]",
+    "tests/test_timeouts.py::test_a_layer_of_a_million_combinations_stops_at_the_memory_budget",
 })
 
 

@@ -167,18 +167,20 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
         count_budget = None
         if counted:
             count_budget = DEFAULT_TIMEOUT if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+        # the search alone answers what it found when its budget runs out, as Z3 does
         answer = search(net, mode, objective=sought, limit=limit, budget=budget, count_budget=count_budget,
-                        quick=quick)
+                        quick=quick, keep_best=engine is Engine.SEARCH)
         if answer is not None and answer.solutions:
             return _searched(spec, net, answer, mode=mode, objective=objective, text=text, progress=progress,
                              start=start, timeout=total)
-        searched_unsat = answer is not None
+        searched_unsat = answer is not None and not answer.timed_out
         if engine is Engine.SEARCH:
             if searched_unsat:
                 return SolveResult.unsat(spec=spec, objective=text, elapsed=time.monotonic() - start)
+            why = "the exact search gave up (out of its reach)" if answer is None else \
+                f"the exact search found no solution before it stopped: {answer.why}"
             return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text,
-                               elapsed=time.monotonic() - start,
-                               message="the exact search gave up (out of budget or out of its reach)")
+                               elapsed=time.monotonic() - start, message=why)
         if timeout is not None:
             timeout = max(0.001, timeout - (time.monotonic() - start))
     # imported here, as Z3 itself is: check asks solve small questions (check --set) that the

@@ -158,10 +158,13 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
                       timeout=None if deadline is None else max(0.001, deadline - time.monotonic()),
                       bound_sizes=bound_sizes)
 
+    timed_out = False
     try:
         system = build_system(net, counts, frozenset(names), deadline)
         problem = encoded()
         problem.commit()
+    except SolverTimeout:
+        timed_out = True  # every axis is reported, none of them complete
     except EncodingLimit as exc:
         # Z3 cannot take the question (a classifier's flatten multiplies H by W): one plain
         # check per size answers it where nothing else is open
@@ -169,7 +172,6 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
             raise EncodingLimit(f"{exc.bare}; with other sizes or unknowns open too, inputs cannot answer this "
                                 "(fix them with vars tied to this one, or use solve)", exc.where, exc.field) from None
     reports: dict[str, AxisReport] = {}
-    timed_out = False
     for name in names:
         lo, hi = _bounds(spec, name, rng)
         found: list[int] = []

@@ -20,6 +20,33 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from archsolve.spec.model import Spec
+
+# --max-combinations above this is capped: the search ranks a layer's combinations and Z3's
+# tables keep each one (a few hundred bytes apiece), so a layer of 10^9 filled the memory
+MAX_COMBINATIONS = 1_000_000
+
+
+def combination_limit(spec: Spec) -> int:
+    """The most combinations one layer's unknowns may have: ``--max-combinations``, capped at
+    :data:`MAX_COMBINATIONS` so that a layer's combinations always fit in memory.
+
+        >>> from archsolve.limits import Limits
+        >>> from archsolve.spec.load import load_text
+        >>> combination_limit(load_text("{input: [1, 8], layers: [{op: relu}]}", limits=Limits(combinations=10**12)))
+        1000000
+    """
+    return min(spec.limits.combinations, MAX_COMBINATIONS)
+
+
+def combination_text(spec: Spec) -> str:
+    """The limit in words, for a refusal: ``"the limit is 200,000"``, with the cap named when
+    ``--max-combinations`` asked for more."""
+    limit = combination_limit(spec)
+    if limit < spec.limits.combinations:
+        return f"the limit is {limit:,}: --max-combinations is capped there, as more would not fit in memory"
+    return f"the limit is {limit:,}"
+
 
 class Engine(enum.Enum):
     """Who answers: the exact search first and Z3 for what it cannot finish (``auto``), or one

@@ -103,11 +103,10 @@ def solve_z3(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
                     return Z3Answer(status=SolveStatus.SAT, solutions=sols, count=total,
                                     message="the solver timed out while listing solutions")
                 return Z3Answer(status=SolveStatus.SAT, solutions=sols, complete=total <= limit, count=total)
-    problem = encode(system, constraints, counts=[k for k in OBJECTIVE_KINDS if k in in_constraints],
-                     timeout=None if deadline is None else max(0.001, deadline - time.monotonic()))
     unknowns = sorted(system.unknowns)
-
     try:
+        problem = encode(system, constraints, counts=[k for k in OBJECTIVE_KINDS if k in in_constraints],
+                         timeout=None if deadline is None else max(0.001, deadline - time.monotonic()))
         sat = problem.satisfiable()
     except SolverTimeout:
         return Z3Answer.unknown("the solver timed out before finding any solution")

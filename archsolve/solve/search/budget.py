@@ -22,7 +22,7 @@ from collections.abc import Callable, Sized
 
 from archsolve.errors import interrupted
 
-MAX_MEMO = 2_000_000  # remembered results (about 0.5 GB) before the search gives up
+MAX_MEMO = 2_000_000  # remembered results and held combinations (about 0.5 GB) before the search gives up
 # A quick try (solve's first, before Z3) also gives up early when, found nothing yet, its pace
 # says the walk would take more than HOPELESS_S; it is judged once it has run JUDGE_AFTER_S.
 HOPELESS_S = 10.0
@@ -30,7 +30,8 @@ JUDGE_AFTER_S = 0.05
 
 
 class OutOfBudget(Exception):
-    """The search ran past its time budget."""
+    """The search ran past its time budget, or holds as much as it may in memory; the
+    message says which."""
 
 
 class Budget:
@@ -60,10 +61,17 @@ class Budget:
     def tick(self) -> None:
         self.nodes += 1
         if not self.nodes & 255:
-            interrupted()
-            if time.perf_counter() > self.deadline or len(self.memo) > MAX_MEMO or (
-                    self.quick is not None and self.hopeless()):
-                raise OutOfBudget
+            self.check()
+
+    def check(self, holding: int = 0) -> None:
+        """Raise :class:`OutOfBudget` now if the time or the memory is spent (a walk's
+        :meth:`tick` calls it every 256 nodes); ``holding``: items held that the memo does
+        not count yet."""
+        interrupted()
+        if time.perf_counter() > self.deadline or (self.quick is not None and self.hopeless()):
+            raise OutOfBudget("the time ran out")
+        if len(self.memo) + holding > MAX_MEMO:
+            raise OutOfBudget(f"the search holds {MAX_MEMO:,} results, as many as fit in its memory budget")
 
     def hopeless(self) -> bool:
         """Whether a quick try should hand over now: its CPU time is spent (CPU, not wall

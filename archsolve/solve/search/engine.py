@@ -62,6 +62,7 @@ class Answer:
     complete: bool
     count: int | None = None  # ``ALL`` past its limit: every solution, counted (None: not known)
     timed_out: bool = False  # the time ran out (``keep_best``): what was found by then, if any
+    why: str = ""  # with ``timed_out``: the time ran out, or the memory budget
 
 
 def search(net: Network, mode: SolveMode, *, objective: Expr | str, limit: int, budget: float,
@@ -78,21 +79,23 @@ def search(net: Network, mode: SolveMode, *, objective: Expr | str, limit: int, 
     deadline = time.perf_counter() + budget
     quick_end = None if quick is None else time.process_time() + quick
     try:
-        plan = Plan(net, objective)
+        plan = Plan(net, objective, deadline)
         evaluator = Evaluator(plan)
-        clock = Budget(deadline=deadline, quick=quick_end, memo=evaluator.memo)
+        clock = Budget(deadline=deadline, quick=quick_end, memo=evaluator)
         if mode is SolveMode.OPTIMUM:
             return _optimum(Optimum(plan, evaluator, clock), keep_best)
         return _listing(Listing(plan, evaluator, clock), mode, limit, count_budget, keep_best)
     except NotApplicable:
         return None
+    except OutOfBudget as exc:  # while planning: nothing found yet
+        return Answer(solutions=[], complete=False, timed_out=True, why=str(exc)) if keep_best else None
 
 
 def _optimum(walk: Optimum, keep_best: bool) -> Answer | None:
     try:
         walk.walk()
-    except OutOfBudget:
-        return Answer(solutions=walk.solutions(), complete=False, timed_out=True) if keep_best else None
+    except OutOfBudget as exc:
+        return Answer(solutions=walk.solutions(), complete=False, timed_out=True, why=str(exc)) if keep_best else None
     return Answer(solutions=walk.solutions(), complete=True)
 
 
@@ -107,11 +110,11 @@ def _listing(walk: Listing, mode: SolveMode, limit: int, count_budget: float | N
             return Answer(solutions=walk.found[:1], complete=not walk.found)
         if walk.walk(limit) <= limit:
             return Answer(solutions=walk.found, complete=True, count=len(walk.found))
-    except OutOfBudget:
+    except OutOfBudget as exc:
         if not keep_best:
             return None
         kept = walk.found[:1 if mode is SolveMode.FIRST else limit]
-        return Answer(solutions=kept, complete=False, timed_out=True)
+        return Answer(solutions=kept, complete=False, timed_out=True, why=str(exc))
     count: int | None = None
     if count_until is not None:
         walk.budget.extend(count_until)

@@ -33,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,8 @@ from archsolve.ops.base import Shape
 from archsolve.solve.search.budget import Budget, share
 from archsolve.solve.search.plan import NotApplicable, Plan
 from archsolve.solve.search.step import Evaluator
+
+RANK_CHUNK = 4096  # combinations ranked between two looks at the budget
 
 
 @dataclass
@@ -124,12 +127,16 @@ class Optimum:
         st = self.plan.steps[i]
         evaluator = self.evaluator
         own_at = self.own_at[i]
-        combos = list(evaluator.combos(st, env)) if st.new or st.ties else [()]
+        combos = iter(evaluator.combos(st, env) if st.new or st.ties else [()])
+        ranked: list[tuple[Any, tuple[int, ...]]] = []
         if self.plan.kind is None:
             weigh = self.plan.objective is None
-            ranked = [((sum(c) if weigh else 0, tuple(c[j] for j in own_at)), c) for c in combos]
+            # a layer may have a million: ranked a chunk at a time, the clock and the memory
+            # looked at after each (the combinations made and ranked, not counted yet)
+            while chunk := list(itertools.islice(combos, RANK_CHUNK)):
+                ranked += [((sum(c) if weigh else 0, tuple(c[j] for j in own_at)), c) for c in chunk]
+                self.budget.check(holding=2 * len(ranked))
         else:
-            ranked = []
             for c in combos:
                 self.budget.tick()
                 evaluator.bind(st, env, c)
@@ -138,6 +145,7 @@ class Optimum:
                     ranked.append(((evaluator.count(i, env, shapes, out), tuple(c[j] for j in own_at)), c))
                 evaluator.unbind(st, env)
         ranked.sort(key=lambda rc: rc[0])
+        evaluator.held += len(ranked)
         return ranked
 
     def group(self, i: int, stream: _Stream, k: int, env: dict[str, int], shapes: list[Shape | None]
@@ -282,6 +290,7 @@ class Optimum:
                 streams[i] = None
                 if states[i] is not None and (tally[0], tally[1]) == seen[i]:
                     dead.add(states[i])
+                    self.evaluator.held += 1
                 i -= 1
             if i < 0:
                 break

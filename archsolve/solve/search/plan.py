@@ -30,6 +30,7 @@ import dataclasses
 import functools
 import math
 import operator
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ from archsolve.ops.base import Args, Kind
 from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import COMPARISONS, ArgPlan, names_in, plan_for
+from archsolve.solve.outcome import combination_limit
+from archsolve.solve.search.budget import OutOfBudget
 from archsolve.spec.domains import ENUMERATED, is_dependent, unknown_values, var_span
 from archsolve.spec.model import Domain, Layer
 
@@ -111,11 +114,14 @@ def _field_rank(op: str) -> dict[str, int]:
 
 class Plan:
     """The steps of a walk over ``net``'s unknowns, for ``objective`` (``"sum"``, ``"params"``,
-    ``"macs"`` or an expression); raises :class:`NotApplicable` for a question out of reach."""
+    ``"macs"`` or an expression); raises :class:`NotApplicable` for a question out of reach,
+    and :class:`OutOfBudget` past ``deadline`` (``time.perf_counter()``; a plan of 100,000
+    layers takes seconds)."""
 
-    def __init__(self, net: Network, objective: Expr | str) -> None:
+    def __init__(self, net: Network, objective: Expr | str, deadline: float | None = None) -> None:
         spec = net.spec
         self.net = net
+        self.deadline = deadline
         self.spec = spec
         self.tied = tied = spec.tied()
         self.unknowns = tuple(n for n, v in spec.vars.items() if v.domain is not None) + tuple(spec.unknowns)
@@ -144,7 +150,7 @@ class Plan:
         for st in steps:  # --max-combinations holds for every engine (the solver says it)
             if st.new:
                 st.width = math.prod([len(self.cands[u]) for u in st.new])
-                if st.width > spec.limits.combinations:
+                if st.width > combination_limit(spec):
                     raise NotApplicable(f"{st.layer.name if st.layer else 'input'}: too many combinations")
 
     @functools.cached_property
@@ -202,7 +208,9 @@ class Plan:
         for e in spec.input:
             input_names |= e.names()
         step(None, None, input_names, ())
-        for lay in self.net.order:
+        for n, lay in enumerate(self.net.order):
+            if self.deadline is not None and not n & 255 and time.perf_counter() > self.deadline:
+                raise OutOfBudget("the time ran out")
             if lay.op in PASS_THROUGH and len(lay.sources) == 1:
                 index[lay.name] = index[lay.sources[0]]  # its shape is its input's: no step
                 if self.kind is not None:  # ... but a norm has parameters: its step counts them

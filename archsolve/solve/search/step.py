@@ -55,14 +55,17 @@ class _Valid:
 
 class Evaluator:
     """Runs the plan's steps.  ``memo``: everything the search remembers -- outputs, Args,
-    ranges, combinations, counts, and the optimum's streams -- in one dict, whose size the
-    budget bounds."""
+    ranges, combinations, counts, and the optimum's streams -- in one dict; ``held``: the
+    items in its lists (a layer's combinations, ranked) and the walks' dead states.  Its
+    ``len`` is both together, which the budget bounds: one memo entry may be a list of a
+    million combinations (a layer's, in the making, is at most ``--max-combinations``)."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.spec = plan.spec
         self.steps = plan.steps
         self.memo: dict[Any, Any] = {}
+        self.held = 0
         self._req = _Valid()  # one for every rule call: a rule only sets ``bad``
         # a step whose fields read names: one Args, refilled for each binding (a rule keeps
         # nothing of them), and how to refill it by plain reads, where that is enough
@@ -70,6 +73,9 @@ class Evaluator:
                          if st.arg_plan is not None and st.fixed is None else None for st in self.steps]
         self._fills = [self._plain_fills(st.arg_plan) if st.arg_plan is not None and st.fixed is None else None
                        for st in self.steps]
+
+    def __len__(self) -> int:
+        return len(self.memo) + self.held
 
     # -- the step's output --------------------------------------------------------------------------
     def run(self, i: int, env: Mapping[str, int], shapes: list[Shape | None]) -> Shape | None:
@@ -294,6 +300,7 @@ class Evaluator:
                     picked.pop()
                 else:
                     stack.append(iter(self.values(st, new[len(picked)], env)))
+        self.held += len(made)  # made whole: kept (those of a walk that stopped early are not)
         self.memo[key] = made
 
     def values(self, st: Step, u: str, env: Mapping[str, int]) -> list[int]:

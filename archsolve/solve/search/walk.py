@@ -145,6 +145,7 @@ class Listing:
                     pending[i] = None
                     widths[i] = 0
                     below[states[i]] = total - seen[i]
+                    evaluator.held += 1  # a state, remembered: the budget bounds these too
                     i -= 1
                     continue
                 i += 1

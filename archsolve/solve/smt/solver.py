@@ -68,12 +68,16 @@ class Z3Problem:
         for name in system.variables:
             self.var(name)
         layers = {lay.name: lay for lay in system.spec.layers}
-        for fact in system.facts:
+        for n, fact in enumerate(system.facts):
+            if not n & 255:  # translating 100,000 layers' facts takes seconds: the clock is read on the way
+                self.on_time("translating the rules")
             lay = layers.get(fact.label)  # a refusal names the layer whose rule needs it (or the var)
             var = system.spec.vars.get(fact.label[len("vars."):]) if fact.label.startswith("vars.") else None
             with placed(lay.where if lay is not None else var.where if var is not None else None, fact.label):
                 self.add(fact.label, self.bool_term(fact.expr), fact.message, defines=fact.rule == "shape")
-        for table in system.tables:
+        for n, table in enumerate(system.tables):
+            if not n & 15:
+                self.on_time("translating the tables")
             self.add_table(table)
 
     # -- variables and labels -------------------------------------------------------------------
@@ -296,6 +300,12 @@ class Z3Problem:
         return cost
 
     # -- solving -------------------------------------------------------------------------------------
+    def on_time(self, doing: str) -> None:
+        """Raise SolverTimeout past the deadline; ``doing``: what ran out of time."""
+        interrupted()
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SolverTimeout(f"the time ran out {doing}")
+
     def _arm(self) -> None:
         """Z3's own time-out: what is left of the deadline."""
         interrupted()

@@ -43,6 +43,7 @@ from archsolve.lang.linear import canonical
 from archsolve.ops.base import AXIS_NAMES, Args, Kind, Record, Severity, Shape
 from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network
+from archsolve.solve.outcome import combination_limit, combination_text
 from archsolve.spec.domains import ENUMERATED, in_field_domains, is_dependent, unknown_span, unknown_values
 from archsolve.spec.model import Constraint, Domain, Layer, Spec
 
@@ -162,6 +163,10 @@ def _field_names(v: Any) -> frozenset[str]:
     return frozenset()
 
 
+# combinations the builder may run, all layers together: each leaves a rule run remembered and
+# a combination in a table (about 1.5 KB together: 0.6 GB)
+MAX_TRIED = 400_000
+
 
 # -- the builder -----------------------------------------------------------------------------------
 
@@ -179,6 +184,7 @@ class _Builder:
         self.sizes: set[str] = set()  # the variables among them that stand for derived sizes
         self.shapes: dict[str, tuple[Expr, ...]] = {}
         self.counter = 0
+        self.tried = 0  # combinations run, all layers together
         self.per_layer_cost: dict[str, dict[str, Expr]] = {}
         self.order: list[tuple[str, int]] = []
         # layers with the same op, values and inputs share their rule runs (l2..l4 of a chain)
@@ -260,6 +266,9 @@ class _Builder:
             self.fact(Bin(">=", e, Num(1)), "input", "size", f"input[{i}] = {e} must be positive")
         self.shapes["input"] = inp
         for lay in self.net.order:
+            # per layer as well as per 1024 combinations: 100,000 layers of a few rule runs
+            # each take longer than a short time-out
+            self.on_time(lay)
             self.layer(lay)
         for u in self.system_unknowns:
             var = spec.vars.get(u)
@@ -272,6 +281,15 @@ class _Builder:
                               "domain", f"{u} must lie in {var.domain}")
         return System(spec, self.variables, self.facts, self.tables, self.shapes, self.all_unknowns,
                       self.system_unknowns, self.per_layer_cost, self.order, frozenset(self.sizes))
+
+    def on_time(self, lay: Layer) -> None:
+        """Raise SolverTimeout past the deadline, and SpecError once more combinations have
+        run than their results fit in memory (:data:`MAX_TRIED`)."""
+        if self.tried > MAX_TRIED:
+            raise SpecError(f"{lay.name}: the solver has run {self.tried:,} combinations of hyperparameters, past "
+                            f"the {MAX_TRIED:,} whose results fit in memory; narrow the domains", lay.where)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SolverTimeout(f"the time ran out while encoding {lay.name}")
 
     def layer(self, lay: Layer) -> None:
         srcs = lay.sources
@@ -425,9 +443,9 @@ class _Builder:
         total = 1
         for c in pools:
             total *= len(c)
-        if total > self.spec.limits.combinations:
+        if total > combination_limit(self.spec):
             raise SpecError(f"{lay.name}: {total:,} combinations of {', '.join(enum)} to try "
-                            f"(the limit is {self.spec.limits.combinations:,}); narrow their domains", lay.where)
+                            f"({combination_text(self.spec)}); narrow their domains", lay.where)
         groups: dict[Any, Effect] = {}
         opdef = OPS[lay.op]
         moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
@@ -435,8 +453,8 @@ class _Builder:
         tried = 0
         failed: dict[str, tuple[int, str, dict[str, int]]] = {}  # rule -> (combos it broke, a message, its combo)
         for n, combo in enumerate(itertools.product(*pools)):
-            if self.deadline is not None and not n & 1023 and time.monotonic() > self.deadline:
-                raise SolverTimeout(f"the time ran out while enumerating {lay.name}'s combinations")
+            if not n & 1023:
+                self.on_time(lay)
             assign = dict(zip(enum, combo, strict=True))
             vals = dict(values)
             for k in moving:
@@ -445,6 +463,7 @@ class _Builder:
                 continue
             outs, conds, broken = self._run(lay, vals, shapes, ndim)
             tried += 1
+            self.tried += 1
             if broken:
                 for rule, message in {r: m for c, r, m in reversed(conds) if isinstance(c, Num) and not c.value}.items():
                     count, first, example = failed.get(rule, (0, message, assign))  # once per rule: H and W alike
