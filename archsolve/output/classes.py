@@ -149,9 +149,16 @@ _FORWARD_NAMES = frozenset({"self", "torch", "nn", "F", "x_in"})
 
 
 def _safe(name: str, taken: frozenset[str]) -> str:
-    """``name`` as a Python argument that shadows nothing the file uses: ``nn`` -> ``nn_``."""
-    while keyword.iskeyword(name) or name in taken or not name.isidentifier():
-        name = name + "_" if name.isidentifier() or keyword.iskeyword(name) else re.sub(r"\W", "_", name) or "arg"
+    """``name`` as a Python argument that shadows nothing the file uses.
+
+        >>> _safe("nn", frozenset({"nn"})), _safe("lambda", frozenset()), _safe("0-a", frozenset())
+        ('nn_', 'lambda_', 'arg_0_a')
+    """
+    name = re.sub(r"\W", "_", name)
+    if not name.isidentifier():
+        name = "arg_" + name
+    while keyword.iskeyword(name) or name in taken:
+        name += "_"
     return name
 
 
