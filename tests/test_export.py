@@ -791,35 +791,26 @@ layers:
         assert str(err.value) == message
 
 
+def _param_named(name: str) -> str:
+    """A block whose one parameter has ``name``: one Python would take for something else."""
+    return f"""
+input: [3, 8, 8]
+blocks:
+  b:
+    params: {{{name}: null}}
+    layers:
+      - {{name: conv, op: conv, out: {name}, kernel: 3, padding: 1}}
+      - {{name: act, op: relu}}
+layers:
+  - {{name: one, block: b, {name}: 4}}
+  - {{name: two, block: b, {name}: 6}}
+"""
+
+
 # export cases a review found wrong: each exported module, read back by import, checks row by row
 # as the spec does (a wrong argument that still gives the right totals shows here)
 REVIEWED = {
-    "a block parameter named nn": """
-name: a1
-input: [3, 8, 8]
-blocks:
-  b:
-    params: {nn: null}
-    layers:
-      - {name: conv, op: conv, out: nn, kernel: 3, padding: 1}
-      - {name: act, op: relu}
-layers:
-  - {name: one, block: b, nn: 4}
-  - {name: two, block: b, nn: 6}
-""",
-    "a block parameter named in_channels": """
-name: a2
-input: [3, 8, 8]
-blocks:
-  b:
-    params: {in_channels: null}
-    layers:
-      - {name: conv, op: conv, out: in_channels, kernel: 3, padding: 1}
-      - {name: act, op: relu}
-layers:
-  - {name: one, block: b, in_channels: 4}
-  - {name: two, block: b, in_channels: 6}
-""",
+    **{f"a block parameter named {n}": _param_named(n) for n in ("nn", "in_channels", "self", "lambda", "F")},
     "a block parameter named like a made-up argument": """
 name: a4
 input: [3, 16, 16]

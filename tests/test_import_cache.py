@@ -158,3 +158,14 @@ def test_every_loaded_module_file_is_watched() -> None:
     assert archsolve.bridge.fxmap.__file__ in files
     assert stdlib_module.__file__ not in files
     assert all(os.path.isabs(f) for f in files)
+
+
+@pytest.mark.parametrize("flags", [["--no-cache"], ["--input", "1,8,8"], ["--kwargs", "{}"]])
+def test_model_options_with_a_spec_file_are_refused(flags: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from archsolve.cli import main
+
+    result = CliRunner().invoke(main, ["check", "specs/unet-original.yaml", *flags])
+    assert (result.exit_code, result.output) == (2, "archsolve: error: --input, --kwargs and --no-cache are for a "
+                                                    "model (FILE.py:NAME), and specs/unet-original.yaml is a spec file\n")
