@@ -144,6 +144,17 @@ class OpDef:
         """The layer in PyTorch (:mod:`archsolve.ops.torchform`)."""
         return self.torch.written(self.field_map, args, inputs, out)
 
+    @property
+    def keeps_channels(self) -> bool:
+        """Whether the output has the (first) input's channels whatever the fields: no learned
+        map, concat, flatten, or a field that sets them (``out``, ``factor``, ``shape``).
+
+            >>> OPS["batchnorm"].keeps_channels, OPS["conv"].keeps_channels, OPS["pixel_shuffle"].keeps_channels
+            (True, False, False)
+        """
+        return (self.family not in (Family.CONV, Family.CONCAT) and self.name != "flatten"
+                and not {"out", "factor", "shape"} & self.field_map.keys())
+
     def data_sources(self, sources: tuple[str, ...], values: Mapping[str, Any]) -> tuple[str, ...]:
         """The sources whose data the layer reads: the layers its LAYER fields name (crop's
         ``like``) come last among its sources and lend only their size (a maxunpool's pool, and

@@ -40,7 +40,7 @@ from typing import Any
 from archsolve.check.api import CheckReport
 from archsolve.errors import ExprError
 from archsolve.lang.expr import Bin, Expr, Name, Num, parse
-from archsolve.ops.table import OPS, Family
+from archsolve.ops.table import OPS
 from archsolve.ops.torchform import Input, PerAxis, Slot
 from archsolve.spec.model import Group, ListArg, Spec
 
@@ -129,13 +129,6 @@ def _same(value: Any, wanted: Any) -> bool:
     if isinstance(wanted, tuple) and isinstance(value, tuple):
         return tuple(wanted) == tuple(value)
     return bool(value == wanted) and type(value) is not tuple
-
-
-def _keeps_channels(op: str) -> bool:
-    """Whether the op's output has its (first) input's channels, whatever its fields."""
-    d = OPS[op]
-    return (d.family not in (Family.CONV, Family.CONCAT) and op != "flatten"
-            and not {"out", "factor", "shape"} & d.field_map.keys())
 
 
 def _channel_names(inputs: Sequence[str]) -> tuple[str, ...]:
@@ -517,7 +510,7 @@ class _Planner:
             for p in parts[1:]:
                 total = Bin("+", total, p)  # type: ignore[arg-type]
             return total
-        return self._channels(g, reads[0], channels, sizes) if _keeps_channels(op) else None
+        return self._channels(g, reads[0], channels, sizes) if OPS[op].keeps_channels else None
 
     def _input_names(self, g: Group) -> tuple[str, ...]:
         """``forward``'s arguments: ``x`` for the call's input, the block's layer parameters
