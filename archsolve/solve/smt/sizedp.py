@@ -1,11 +1,28 @@
-"""Counting and listing solutions by dynamic programming over sizes (no Z3).
+"""Solve questions answered by dynamic programming over sizes (no Z3): the optimum, any one
+solution, none, how many, and every one.
 
-When every unknown belongs to one layer's table and the input size is known, a network's
-sizes follow from the effect each layer chooses, in data-flow order.  Walking the layers
-with the sizes still needed downstream as the state, and remembering how many solutions
-each state leads to, counts every solution without listing it (the free DCGAN has tens of
-millions) and lists the first ``limit`` without ever entering a dead end -- much faster
-than one solver call per solution.
+When every unknown belongs to one layer's table (its own kernel, stride, padding, ...) and
+the input size is known, a network's sizes follow from the effect each table chooses, in
+data-flow order (:mod:`.system` groups a layer's combinations into effects).  The state at a
+table is the sizes still needed downstream: one size on a chain, the size and the skips
+still to be merged on a U-Net.  So a chain's optimum of a separable objective (the sum of
+the unknowns, the parameters) is a shortest path over (table, size) states, a first
+solution is any path, "unsatisfiable" is the proof that no path exists, and the count is
+the number of paths, each effect weighted by its combinations.  A walk remembers each
+state's answer, so its cost grows with the number of states, not of combinations.
+
+Two passes keep the states few.  Backward, from the constraints to the input, each size
+gets a *domain*: the values from which the constraints can still be met.  An effect's
+output is ``(a * x + b) // s + e`` of its input ``x`` (non-decreasing), so the values of
+``x`` that give one output form a range, and a size's domain is the union of those ranges
+over every effect of the table that reads it.  Forward, the walk enters only states inside
+the domains: a chain of deconvs from a 1-pixel bottleneck can reach over a hundred thousand
+sizes six layers up, of which the few hundred in the domain of the output size remain.
+
+The optimum's tie-break is ``solve``'s: among the optimal solutions, the smallest values in
+name order, and first those without holes in the layers the answer decides.  The walk keeps
+the *tight* edges (those on some optimal path) and settles the unknowns one by one in name
+order over them (:meth:`SizeDP.optimum`).
 
 Example::
 
@@ -16,21 +33,26 @@ Example::
 
 from __future__ import annotations
 
+import bisect
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from archsolve.errors import ExprError, SolverTimeout
-from archsolve.lang.expr import Bin, Expr, Name
-from archsolve.solve.smt.system import System, Table
+from archsolve.errors import ExprError, SolverTimeout, interrupted
+from archsolve.lang.expr import Bin, Expr, Name, Num, fold
+from archsolve.lang.linear import affine_floor
+from archsolve.solve.smt.system import Effect, System, Table
 
-MAX_STATES = 20_000
+MAX_STATES = 200_000  # states a walk remembers (about 100 MB) before it hands the question back
+MAX_RUNS = 100_000  # a size whose domain would take more runs is left without one (no pruning)
+_MISSING = object()
+_DEAD = object()  # a state that fails a check: no state at all
 
 
 class TooManyStates(Exception):
-    """The sizes do not collapse into few states (many skips alive at once): use the solver."""
+    """The sizes do not collapse into few states (many skips alive at once): use another engine."""
 
 
 @dataclass
@@ -41,15 +63,144 @@ class _Item:
     table: Table | None = None
 
 
+@dataclass(frozen=True)
+class _Form:
+    """``(a * x + b) // s + e`` of one size ``x``, with ``a`` and ``s`` positive: non-decreasing,
+    so the ``x`` that give one value form a range."""
+
+    a: int
+    b: int
+    s: int
+    e: int
+
+    def at(self, x: int) -> int:
+        return (self.a * x + self.b) // self.s + self.e
+
+    def preimage(self, lo: int, hi: int) -> tuple[int, int]:
+        """The ``x`` with ``lo <= at(x) <= hi``, as a run (empty when its first end passes its
+        last): the form is non-decreasing, so they are one run.
+
+            >>> _Form(1, 0, 2, 1).preimage(4, 4)  # x // 2 + 1 == 4
+            (6, 7)
+        """
+        # at(x) >= lo  <=>  a*x + b >= s*(lo - e);  at(x) <= hi  <=>  a*x + b <= s*(hi - e) + s - 1
+        return -((self.b - self.s * (lo - self.e)) // self.a), (self.s * (hi - self.e) + self.s - 1 - self.b) // self.a
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """A set of sizes as sorted, disjoint runs: a backward domain, which may span millions of
+    sizes in a few runs.
+
+        >>> d = Sizes.of([(5, 9), (1, 2), (3, 3)])
+        >>> d.runs(), 4 in d, 4 in Sizes.of([(1, 3)]) & Sizes.of([(4, 8)])
+        ([(1, 3), (5, 9)], False, False)
+    """
+
+    los: tuple[int, ...]
+    his: tuple[int, ...]
+
+    @staticmethod
+    def of(runs: Iterable[tuple[int, int]]) -> Sizes:
+        los: list[int] = []
+        his: list[int] = []
+        for lo, hi in sorted(r for r in runs if r[0] <= r[1]):
+            if his and lo <= his[-1] + 1:
+                his[-1] = max(his[-1], hi)
+            else:
+                los.append(lo)
+                his.append(hi)
+        return Sizes(tuple(los), tuple(his))
+
+    def __contains__(self, y: object) -> bool:
+        j = bisect.bisect_right(self.los, y) - 1  # type: ignore[call-overload]
+        return j >= 0 and y <= self.his[j]  # type: ignore[operator]
+
+    def __and__(self, other: Sizes) -> Sizes:
+        out: list[tuple[int, int]] = []
+        a, b = self.runs(), other.runs()
+        i = j = 0
+        while i < len(a) and j < len(b):
+            lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+            if lo <= hi:
+                out.append((lo, hi))
+            if a[i][1] < b[j][1]:
+                i += 1
+            else:
+                j += 1
+        return Sizes.of(out)
+
+    def runs(self) -> list[tuple[int, int]]:
+        return list(zip(self.los, self.his, strict=True))
+
+    def members(self) -> frozenset[int] | Sizes:
+        """A membership test: the sizes themselves where they are few, else the runs."""
+        if sum(hi - lo + 1 for lo, hi in self.runs()) <= 1 << 16:
+            return frozenset(y for lo, hi in self.runs() for y in range(lo, hi + 1))
+        return self
+
+
+def _form(e: Expr, x: str) -> _Form | None:
+    """``e`` as a :class:`_Form` of ``x``, or None."""
+    got = affine_floor(e)
+    if got is None or got[4] != x or got[0] <= 0 or got[2] <= 0:
+        return None
+    return _Form(*got[:4])
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """One effect of a table, ready for the walk: where every input is one size ``x``, the range
+    of ``x`` its conditions allow and its outputs as forms; else its expressions as they are."""
+
+    index: int
+    lo: int | None = None
+    hi: int | None = None
+    forms: tuple[_Form | int, ...] = ()
+    conditions: tuple[Expr, ...] = ()
+    outputs: tuple[Expr, ...] = ()
+
+
+@dataclass
+class _State:
+    """A state of the walk: its table item, the sizes it still needs, and its moves: (the next
+    state's key, or None at the end; the effects that lead there)."""
+
+    item: int
+    env: dict[str, int]
+    moves: list[tuple[Any, list[int]]] = field(default_factory=list)
+
+
+@dataclass
+class _Node:
+    """A state of the tight graph: the optimum walk's own (see :meth:`SizeDP.optimum`)."""
+
+    item: int
+    env: dict[str, int]
+    edges: list[_Edge] = field(default_factory=list)
+
+
+@dataclass
+class _Edge:
+    """A tight edge: effect ``effect`` of the node's table, and the combinations that keep it
+    optimal (narrowed as the tie-break settles unknowns); ``to``: None at the end."""
+
+    effect: int
+    to: Any
+    combos: list[dict[str, int]]
+
+
 class SizeDP:
-    """See the module docstring.  ``paths()`` yields one effect index per table."""
+    """See the module docstring.  ``paths()`` yields one effect index per table; the walks
+    raise :class:`TooManyStates` past :data:`MAX_STATES`, and SolverTimeout past
+    ``deadline`` (``time.monotonic()``)."""
 
-    deadline: float | None = None  # time.monotonic(): SolverTimeout past it
-
-    def __init__(self, items: list[_Item], tables: list[Table]):
+    def __init__(self, items: list[_Item], tables: list[Table], domains: dict[str, Sizes],
+                 deadline: float | None = None) -> None:
         self.items = items
         self.tables = tables
-        self.memo: dict[Any, int] = {}
+        self.deadline = deadline
+        self.domains = domains
         # the names each position still needs: the state remembered at that position
         live: set[str] = set()
         self.live: list[tuple[str, ...]] = [()] * (len(items) + 1)
@@ -57,6 +208,7 @@ class SizeDP:
             it = items[i]
             if it.kind == "table":
                 assert it.table is not None
+                live.difference_update(it.table.effects[0].outputs)
                 for term in it.table.env.values():
                     live |= term.names()
             else:
@@ -66,9 +218,34 @@ class SizeDP:
                     live.discard(it.var)
             self.live[i] = tuple(sorted(live))
         self.table_index = {id(t): k for k, t in enumerate(tables)}
+        # per table item: the sizes it gives, in the order its choices give them
+        self.out_names = {i: tuple(it.table.effects[0].outputs) for i, it in enumerate(items) if it.table is not None}
+        interned: dict[Any, tuple[_Choice, ...]] = {}  # alike layers share their choices, and what they give
+        self.choices: dict[int, tuple[tuple[_Choice, ...], str | None]] = {}
+        for i, names in self.out_names.items():
+            compiled, x = _compile(items[i].table, names)
+            self.choices[i] = (interned.setdefault((compiled, x), compiled), x)
+        # per table item: a membership test for each size it gives (None: no domain); a set
+        # where the domain is small, as most are, for speed
+        self.tests = {i: [None if n not in domains else domains[n].members() for n in names]
+                      for i, names in self.out_names.items()}
+        # per table item: where the sizes after it come from, an output (its index) or the
+        # sizes before (a name)
+        self.carry = {i: tuple(names.index(n) if n in names else n for n in self.live[i + 1])
+                      for i, names in self.out_names.items()}
+        self._after: dict[Any, Any] = {}  # the state (or the end) the items after a table lead to
+        # per table item: whether the next is a table that needs exactly its outputs
+        self.same = {i: i + 1 < len(items) and items[i + 1].kind == "table" and self.carry[i] == tuple(range(len(names)))
+                     for i, names in self.out_names.items()}
+        self._walked = 0
+        self._shared: dict[Any, Any] = {}  # what alike tables give for one input size
+        self._interned: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._graph: tuple[Any, dict[Any, _State]] | None = None
+        self._counts: dict[Any, int] | None = None
+        self._feasible: dict[Any, bool] = {}
 
     @staticmethod
-    def build(system: System, constraints: Sequence[Expr]) -> SizeDP | None:
+    def build(system: System, constraints: Sequence[Expr], deadline: float | None = None) -> SizeDP | None:
         """The DP for a system, or None when it does not apply (unknowns shared between
         layers, unknown input sizes or channels: those need the solver)."""
         if system.system_unknowns:
@@ -108,12 +285,24 @@ class SizeDP:
                     pending.remove(c)
         if pending:
             return None
-        return SizeDP(placed, [it.table for it in placed if it.kind == "table" and it.table])
+        return SizeDP(placed, [it.table for it in placed if it.kind == "table" and it.table],
+                      _domains(placed, deadline), deadline)
 
     # -- walking ------------------------------------------------------------------------------------
+    def _tick(self, held: int) -> None:
+        """A new state (``held``: the states held so far): bounded in number and time."""
+        if held >= MAX_STATES:
+            raise TooManyStates
+        self._walked += 1
+        if not self._walked & 255:
+            interrupted()
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise SolverTimeout("the time ran out while walking the sizes")
+
     def _advance(self, i: int, env: dict[str, int]) -> tuple[int, dict[str, int]] | None:
         """Run the items without a choice from ``i``; stop at a table, the end, or a failure."""
         items = self.items
+        domains = self.domains
         while i < len(items) and items[i].kind != "table":
             it = items[i]
             assert it.expr is not None
@@ -123,59 +312,501 @@ class SizeDP:
                 return None
             if it.kind == "define":
                 assert it.var is not None
+                dom = domains.get(it.var)
+                if dom is not None and value not in dom:
+                    return None
                 env = {**env, it.var: value}
             elif not value:
                 return None
             i += 1
         return i, env
 
-    def _options(self, table: Table, env: dict[str, int]) -> Iterator[tuple[int, dict[str, int]]]:
-        inputs = {p: term.evaluate(env) for p, term in table.env.items()}
-        for k, eff in enumerate(table.effects):
-            if not all(c.evaluate(inputs) for c in eff.conditions):
-                continue
-            out = {name: e.evaluate(inputs) for name, e in eff.outputs.items()}
-            yield k, {**env, **out}
+    def _outputs(self, i: int, env: Mapping[str, int]) -> list[tuple[tuple[int, ...], list[int]]]:
+        """The sizes table item ``i`` can give from these, each with the effects that give
+        them (those outside a domain left out): many effects give the same sizes."""
+        table = self.items[i].table
+        assert table is not None
+        doms = self.tests[i]
+        compiled, x = self.choices[i]
+        if x is None:
+            grouped: dict[tuple[int, ...], list[int]] = {}
+            inputs = {p: term.evaluate(env) for p, term in table.env.items()}
+            for ch in compiled:
+                try:
+                    if not all(c.evaluate(inputs) for c in ch.conditions):
+                        continue
+                    out = tuple(e.evaluate(inputs) for e in ch.outputs)
+                except ExprError:
+                    continue
+                grouped.setdefault(out, []).append(ch.index)
+            moves = list(grouped.items())
+        else:
+            moves = self._by_input(compiled, table.env[x].evaluate(env))
+        if not any(d is not None for d in doms):
+            return moves
+        if len(doms) == 1:
+            (d,) = doms
+            return [m for m in moves if m[0][0] in d]
+        return [(out, ks) for out, ks in moves
+                if all(d is None or y in d for d, y in zip(doms, out, strict=True))]
 
-    def count(self, i: int = 0, env: dict[str, int] | None = None) -> int:
-        """How many solutions (combinations expanded) start from this state."""
+    def _by_input(self, compiled: tuple[_Choice, ...], v: int) -> list[tuple[tuple[int, ...], list[int]]]:
+        """:meth:`_outputs` before the domains, for input size ``v``: the same for every table
+        with these choices (the alike layers of a chain share them)."""
+        key = (id(compiled), v)
+        hit = self._shared.get(key)
+        if hit is None:
+            grouped: dict[tuple[int, ...], list[int]] = {}
+            for ch in compiled:
+                if (ch.lo is not None and v < ch.lo) or (ch.hi is not None and v > ch.hi):
+                    continue
+                out = tuple([f if isinstance(f, int) else f.at(v) for f in ch.forms])
+                got = grouped.get(out)
+                if got is None:
+                    grouped[out] = [ch.index]
+                else:
+                    got.append(ch.index)
+            hit = self._shared[key] = list(grouped.items())
+        return hit
+
+    def _key(self, i: int, env: Mapping[str, int]) -> tuple[int, tuple[int | None, ...]]:
+        return i, tuple([env.get(n) for n in self.live[i]])
+
+    def _child(self, i: int, env: Mapping[str, int], out: tuple[int, ...]) -> Any:
+        """The state table item ``i`` leads to with these outputs: its key, None at the end, or
+        :data:`_DEAD` where a check after it fails.  A state's key is its item and the sizes
+        it still needs (:meth:`_sizes` gives them back).  The items between two tables read
+        only those, so what they lead to is worked out once per key."""
+        if self.same[i]:
+            return (i + 1, out)
+        pre = (i + 1, tuple([out[c] if isinstance(c, int) else env[c] for c in self.carry[i]]))
+        if pre[0] == len(self.items):
+            return None
+        if self.items[pre[0]].kind == "table":
+            return pre
+        hit = self._after.get(pre, _MISSING)
+        if hit is _MISSING:
+            step = self._advance(pre[0], self._sizes(pre))
+            hit = self._after[pre] = _DEAD if step is None else None if step[0] == len(self.items) else \
+                self._key(*step)
+        return hit
+
+    def _sizes(self, key: tuple[int, tuple[int, ...]]) -> dict[str, int]:
+        """A state's sizes, by name."""
+        return dict(zip(self.live[key[0]], key[1], strict=True))
+
+    def graph(self) -> tuple[Any, dict[Any, _State]]:
+        """Every state the walk can reach within the domains, table by table, with its moves:
+        (the first state's key, or None when even the input fails; the states by key).  Made
+        once, and kept: the count and the listing read it."""
+        if self._graph is not None:
+            return self._graph
+        states: dict[Any, _State] = {}
+        root = None
+        start = self._advance(0, {})
+        if start is not None and start[0] < len(self.items):
+            root = self._key(*start)
+            level = [root]
+            while level:  # a table's states lead to the next table's: each level is walked once
+                later: dict[Any, None] = {}
+                for key in level:
+                    self._tick(len(states))
+                    st = states[key] = _State(key[0], self._sizes(key))
+                    for out, ks in self._outputs(key[0], st.env):
+                        child = self._child(key[0], st.env, out)
+                        if child is not _DEAD:
+                            st.moves.append((child, ks))
+                            if child is not None:
+                                later[child] = None
+                level = list(later)
+        self._graph = (root, states)
+        return self._graph
+
+    def _backward(self, states: dict[Any, _State], value: Callable[[_State, list[Any]], Any]) -> dict[Any, Any]:
+        """Each state's value from its children's (None: the end), latest states first."""
+        got: dict[Any, Any] = {}
+        for key in reversed(list(states)):  # a child is always made after its parent
+            got[key] = value(states[key], [None if child is None else got[child] for child, _ in states[key].moves])
+        return got
+
+    def count(self) -> int:
+        """How many solutions there are (combinations expanded)."""
+        if self._counts is None:
+            def value(st: _State, below: list[Any]) -> int:
+                effects = self.items[st.item].table.effects  # type: ignore[union-attr]
+                return sum((1 if n is None else n) * sum(len(effects[k].combos) for k in ks)
+                           for n, (_, ks) in zip(below, st.moves, strict=True) if n != 0)
+
+            root, states = self.graph()
+            self._counts = self._backward(states, value) if root is not None else {}
+        root, _ = self.graph()
+        return 0 if root is None else self._counts[root]  # type: ignore[no-any-return]
+
+    def paths(self) -> Iterator[tuple[int, ...]]:
+        """Every choice of effects (one per table, in ``self.tables`` order) that leads to a solution."""
+        if not self.count():
+            return
+        root, states = self.graph()
+        counts = self._counts
+        assert counts is not None
+
+        def walk(key: Any) -> Iterator[tuple[int, ...]]:
+            if key is None:
+                yield ()
+                return
+            for child, ks in states[key].moves:
+                if child is None or counts[child]:
+                    for rest in walk(child):
+                        for k in ks:
+                            yield (k, *rest)
+
+        yield from walk(root)
+
+    def feasible(self, i: int = 0, env: dict[str, int] | None = None) -> bool:
+        """Whether some completion of this state is a solution: a walk down the first branch
+        that has one, which a first solution needs and nothing more."""
         step = self._advance(i, env or {})
         if step is None:
-            return 0
+            return False
         i, env = step
         if i == len(self.items):
-            return 1
-        key = (i, tuple(env.get(n) for n in self.live[i]))
-        hit = self.memo.get(key)
+            return True
+        key = self._key(i, env)
+        hit = self._feasible.get(key)
         if hit is not None:
             return hit
-        table = self.items[i].table
-        assert table is not None
-        if len(self.memo) >= MAX_STATES:
-            raise TooManyStates
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise SolverTimeout("the time ran out while counting solutions")
-        total = 0
-        for k, nxt in self._options(table, env):
-            total += len(table.effects[k].combos) * self.count(i + 1, nxt)
-        self.memo[key] = total
-        return total
+        self._tick(len(self._feasible))
+        names = self.out_names[i]
+        ok = any(self.feasible(i + 1, {**env, **dict(zip(names, out, strict=True))}) for out, _ in self._outputs(i, env))
+        self._feasible[key] = ok
+        return ok
 
-    def paths(self, i: int = 0, env: dict[str, int] | None = None) -> Iterator[tuple[int, ...]]:
-        """Every choice of effects (one per table, in ``self.tables`` order) that leads to a solution."""
-        step = self._advance(i, env or {})
-        if step is None:
-            return
-        i, env = step
-        if i == len(self.items):
-            yield ()
-            return
+    def first(self) -> dict[str, int] | None:
+        """Any one solution (each effect's cheapest combination), or None when there is none."""
+        if not self.feasible():
+            return None
+        values: dict[str, int] = {}
+        step = self._advance(0, {})
+        while step is not None and step[0] < len(self.items):
+            i, env = step
+            table = self.items[i].table
+            assert table is not None
+            names = self.out_names[i]
+            nxt, ks = next((nxt, ks) for nxt, ks in (({**env, **dict(zip(names, out, strict=True))}, ks)
+                                                     for out, ks in self._outputs(i, env))
+                           if self.feasible(i + 1, nxt))
+            values.update(table.effects[ks[0]].combos[0])
+            step = self._advance(i + 1, nxt)
+        return values
+
+    # -- the optimum ----------------------------------------------------------------------------
+    def optimum(self, kind: str, unknowns: Sequence[str],
+                holes: Callable[[Table, Mapping[str, int], Mapping[str, int]], bool] | None = None
+                ) -> tuple[int, dict[str, int]] | None:
+        """The least ``kind`` (``"sum"`` or ``"params"``: each effect's cheapest combination's)
+        and its values, ties broken as ``solve`` breaks them: without holes where
+        ``holes(table, sizes, combination)`` allows one at the same cost, then the smallest
+        values of ``unknowns`` in the order given; None when there is no solution."""
+        # the cheapest each table can be, and the cheapest of the tables after each
+        lows = {i: min(eff.cost[kind] for eff in self.items[i].table.effects)  # type: ignore[union-attr]
+                for i in self.out_names}
+        after: dict[int, int] = {}
+        rest = 0
+        for i in sorted(lows, reverse=True):
+            after[i] = rest
+            rest += lows[i]
+        # passes with a growing bound: a pass skips every path that costs more, so each is
+        # quick while the bound is low, and the first that finds a path has found the optimum
+        slack = 0
+        while True:
+            got, cut = self._shortest(kind, bound=rest + slack, after=after)
+            if got is not None or not cut:
+                break
+            slack = 2 * slack + 1
+        if got is None:
+            return None
+        top, root = got
+        if holes is not None:
+            free = {id(e): [c for c in e.combos if not holes(self.items[n.item].table, n.env, c)]  # type: ignore[arg-type]
+                    for n in _nodes(root) for e in n.edges}
+            if _alive(root, lambda e: bool(free[id(e)])):
+                for n in _nodes(root):
+                    for e in n.edges:
+                        e.combos = free[id(e)]
+        owner = {u: self.tables.index(t) for t in self.tables for u in t.local}
+        item_of = [i for i, it in enumerate(self.items) if it.kind == "table"]
+        for u in unknowns:
+            at = item_of[owner[u]]
+            alive = _alive(root, lambda e: bool(e.combos))
+            v = min(c[u] for n in alive.values() if n.item == at for e in n.edges if e.combos and _live(e, alive)
+                    for c in e.combos)
+            for n in _nodes(root):
+                if n.item == at:
+                    for e in n.edges:
+                        e.combos = [c for c in e.combos if c[u] == v]
+        values: dict[str, int] = {}
+        node: _Node | None = root
+        while node is not None:
+            alive = _alive(node, lambda e: bool(e.combos))
+            edge = next(e for e in node.edges if e.combos and _live(e, alive))
+            values.update(edge.combos[0])
+            node = edge.to
+        return top, values
+
+    def _shortest(self, kind: str, *, bound: int, after: Mapping[int, int]) -> tuple[tuple[int, _Node] | None, bool]:
+        """The least ``kind`` and the graph of every path that has it, if one costs at most
+        ``bound``; and whether the bound cut anything (if not, None means no solution at
+        all).  One pass over the states, table by table, keeps each state's least cost so
+        far and the moves that give it; the paths back from the end along those moves are
+        the optimal ones.  ``after``: per table item, the least the tables after it cost."""
+        start = self._advance(0, {})
+        if start is None:
+            return None, False
+        root = self._key(*start)
+        cost: dict[Any, int] = {root: 0}
+        # per state (None: the end): the moves into it that give its least cost (from, cost, effects)
+        into: dict[Any, list[tuple[Any, int, list[int]]]] = {}
+        level = [root]
+        cut = False
+        while level:
+            later: dict[Any, None] = {}
+            for key in level:
+                self._tick(len(cost))
+                g = cost[key]
+                env = self._sizes(key)
+                limit = bound - g - after[key[0]]
+                for c, out, ks in self._ranked(key[0], env, kind):
+                    if c > limit:
+                        cut = True
+                        break  # the moves come cheapest first
+                    child = self._child(key[0], env, out)
+                    if child is _DEAD:
+                        continue
+                    old = cost.get(child)
+                    if old is None or g + c < old:
+                        cost[child] = g + c
+                        into[child] = [(key, c, ks)]
+                        if child is not None:
+                            later[child] = None
+                    elif g + c == old:
+                        into[child].append((key, c, ks))
+            level = list(later)
+        if None not in cost:
+            return None, cut
+        nodes: dict[Any, _Node] = {}
+        stack: list[Any] = [None]
+        while stack:  # back from the end: every state on an optimal path, each once
+            child = stack.pop()
+            to = None if child is None else nodes[child]
+            for key, c, ks in into[child]:
+                node = nodes.get(key)
+                if node is None:
+                    node = nodes[key] = _Node(key[0], self._sizes(key))
+                    if key != root:
+                        stack.append(key)
+                effects = self.items[key[0]].table.effects  # type: ignore[union-attr]
+                node.edges += [_Edge(k, to, _cheapest(effects[k], kind)) for k in ks if effects[k].cost[kind] == c]
+        return (cost[None], nodes[root]), cut
+
+    def _ranked(self, i: int, env: Mapping[str, int], kind: str) -> list[tuple[int, tuple[int, ...], list[int]]]:
+        """:meth:`_outputs` with each move's cost (its cheapest effect's), cheapest first."""
         table = self.items[i].table
         assert table is not None
-        for k, nxt in self._options(table, env):
-            if self.count(i + 1, nxt):
-                for rest in self.paths(i + 1, nxt):
-                    yield (k, *rest)
+        effects = table.effects
+        compiled, x = self.choices[i]
+        doms = self.tests[i]
+        if x is None:
+            return sorted(((min(effects[k].cost[kind] for k in ks), out, ks) for out, ks in self._outputs(i, env)),
+                          key=lambda m: m[0])
+        # alike tables share their choices, but not always their costs (a kernel alone, or
+        # with a dilation of 1 beside it): the ranking is shared where both are the same
+        costs = tuple(eff.cost[kind] for eff in effects)
+        costs = self._interned.setdefault(costs, costs)
+        key = (id(compiled), id(costs), table.env[x].evaluate(env))
+        ranked = self._shared.get(key)
+        if ranked is None:
+            ranked = self._shared[key] = sorted(
+                ((min(costs[k] for k in ks), out, ks) for out, ks in self._by_input(compiled, key[2])),
+                key=lambda m: m[0])
+        if not any(d is not None for d in doms):
+            return ranked  # type: ignore[no-any-return]
+        if len(doms) == 1:
+            (d,) = doms
+            return [m for m in ranked if m[1][0] in d]  # type: ignore[operator]
+        return [m for m in ranked if all(d is None or y in d for d, y in zip(doms, m[1], strict=True))]
+
+
+def _cheapest(eff: Effect, kind: str) -> list[dict[str, int]]:
+    """The effect's combinations of the least ``kind``."""
+    low = eff.cost[kind]
+    return [combo for combo, c in zip(eff.combos, eff.costs, strict=True) if c[kind] == low]
+
+
+def _nodes(root: _Node) -> list[_Node]:
+    """Every node reachable from ``root``, each once."""
+    seen: dict[int, _Node] = {}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen[id(n)] = n
+        stack.extend(e.to for e in n.edges if e.to is not None)
+    return list(seen.values())
+
+
+def _alive(root: _Node, usable: Callable[[_Edge], bool]) -> dict[int, _Node]:
+    """The nodes on a path from ``root`` to the end over usable edges, by id (empty: none)."""
+    ends: dict[int, bool] = {}
+
+    def reaches(n: _Node) -> bool:
+        got = ends.get(id(n))
+        if got is None:
+            got = ends[id(n)] = any(usable(e) and (e.to is None or reaches(e.to)) for e in n.edges)
+        return got
+
+    if not reaches(root):
+        return {}
+    alive: dict[int, _Node] = {}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if id(n) in alive:
+            continue
+        alive[id(n)] = n
+        stack.extend(e.to for e in n.edges if e.to is not None and usable(e) and reaches(e.to))
+    return alive
+
+
+def _live(e: _Edge, alive: Mapping[int, _Node]) -> bool:
+    return e.to is None or id(e.to) in alive
+
+
+# -- compiling a table ---------------------------------------------------------------------------
+
+def _compile(table: Table | None, names: tuple[str, ...]) -> tuple[tuple[_Choice, ...], str | None]:
+    """The table's effects as choices, their outputs in the order of ``names``; the one
+    placeholder every input size is, or None when the effects read several sizes (or in ways
+    :class:`_Form` cannot say)."""
+    assert table is not None
+    consts = {p: t for p, t in table.env.items() if isinstance(t, Num)}
+    sized = [p for p in table.env if p not in consts]
+    plain = tuple(_Choice(k, conditions=tuple(eff.conditions), outputs=tuple(eff.outputs[n] for n in names))
+                  for k, eff in enumerate(table.effects))
+    if len(sized) != 1:
+        return plain, None
+    (x,) = sized
+    choices = []
+    for k, eff in enumerate(table.effects):
+        lo: int | None = None
+        hi: int | None = None
+        dead = False
+        for c in eff.conditions:
+            c = fold(c.substitute(consts))
+            if isinstance(c, Num):
+                dead = dead or not c.value
+                continue
+            # canonical comparisons of one size: x >= t, x <= t, x == t (linear.canonical)
+            if not (isinstance(c, Bin) and isinstance(c.left, Name) and c.left.name == x
+                    and isinstance(c.right, Num) and c.op in (">=", "<=", "==")):
+                return plain, None
+            t = c.right.value
+            if c.op in (">=", "=="):
+                lo = t if lo is None else max(lo, t)
+            if c.op in ("<=", "=="):
+                hi = t if hi is None else min(hi, t)
+        if dead:
+            continue
+        forms: list[_Form | int] = []
+        for n in names:
+            e = fold(eff.outputs[n].substitute(consts))
+            if isinstance(e, Num):
+                forms.append(e.value)
+                continue
+            f = _form(e, x)
+            if f is None:
+                return plain, None
+            forms.append(f)
+        choices.append(_Choice(k, lo, hi, tuple(forms)))
+    return tuple(choices), x
+
+
+# -- the backward pass ---------------------------------------------------------------------------
+
+def _domains(items: list[_Item], deadline: float | None) -> dict[str, Sizes]:
+    """Per size, the values from which every later constraint can still be met (sizes that
+    no constraint narrows are left out): constraints pin sizes, and each table's effects
+    and each definition carry the pinned values back to the sizes they read."""
+    domains: dict[str, Sizes] = {}
+
+    def narrow(name: str, runs: Iterable[tuple[int, int]]) -> None:
+        got = Sizes.of(runs)
+        old = domains.get(name)
+        if old is not None:
+            got = got & old
+        if len(got.los) <= MAX_RUNS:
+            domains[name] = got
+
+    for it in reversed(items):
+        if deadline is not None and time.monotonic() > deadline:
+            raise SolverTimeout("the time ran out while narrowing the sizes")
+        if it.kind == "check":
+            assert it.expr is not None
+            for name, value in _pins(it.expr):
+                narrow(name, [(value, value)])
+        elif it.kind == "define":
+            assert it.expr is not None and it.var is not None
+            dom = domains.get(it.var)
+            names = it.expr.names()
+            if dom is None or len(names) != 1:
+                continue
+            (x,) = names
+            f = _form(it.expr, x)
+            if f is not None:
+                narrow(x, [f.preimage(lo, hi) for lo, hi in dom.runs()])
+        else:
+            assert it.table is not None
+            _narrow_table(it.table, domains, narrow)
+    return domains
+
+
+def _narrow_table(table: Table, domains: Mapping[str, Sizes],
+                  narrow: Callable[[str, Iterable[tuple[int, int]]], None]) -> None:
+    """Carry the domains of a table's outputs back to the size it reads, where every effect's
+    output is a :class:`_Form` of that one size."""
+    pinned = [name for name in table.effects[0].outputs if name in domains]
+    if not pinned:
+        return
+    consts = {p: t for p, t in table.env.items() if isinstance(t, Num)}
+    sized = [p for p in table.env if p not in consts]
+    if len(sized) != 1 or not isinstance(table.env[sized[0]], Name):
+        return
+    (x,) = sized
+    for name in pinned:
+        forms: set[_Form] = set()
+        for eff in table.effects:
+            e = fold(eff.outputs[name].substitute(consts))
+            if isinstance(e, Num):
+                continue  # no size read: nothing to carry back
+            f = _form(e, x)
+            if f is None:
+                return
+            forms.add(f)
+        if forms:
+            runs = domains[name].runs()
+            narrow(table.env[x].name, [f.preimage(lo, hi) for f in forms for lo, hi in runs])  # type: ignore[attr-defined]
+
+
+def _pins(e: Expr) -> list[tuple[str, int]]:
+    """The ``size == number`` parts of a constraint that must all hold."""
+    if isinstance(e, Bin) and e.op == "and":
+        return _pins(e.left) + _pins(e.right)
+    if isinstance(e, Bin) and e.op == "==":
+        if isinstance(e.left, Name) and isinstance(e.right, Num):
+            return [(e.left.name, e.right.value)]
+        if isinstance(e.right, Name) and isinstance(e.left, Num):
+            return [(e.right.name, e.left.value)]
+    return []
 
 
 def deep_enough(levels: int) -> None:
