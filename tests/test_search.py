@@ -37,6 +37,7 @@ from archsolve.solve.search.engine import Answer, search
 from archsolve.solve.search.optimum import Optimum
 from archsolve.solve.search.plan import Plan
 from archsolve.solve.search.walk import Listing
+from archsolve.solve.solution import Answered
 from archsolve.spec.load import load_spec, load_text
 
 from .conftest import assignments, run_cli_split, write_spec
@@ -848,15 +849,31 @@ def test_a_division_by_zero_for_some_values_names_the_field(tmp_path: Path, text
 def test_a_search_that_misses_solutions_is_caught_by_the_solver(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A search "unsat" is re-asked of Z3 (for the explanation); a Z3 solution there is a bug
-    of archsolve's, exit 4, never an answer."""
+    of archsolve's, exit 4, never an answer.  The size walk, which answers first, is made
+    to stand aside."""
     import archsolve.solve.api
 
+    monkeypatch.setattr(archsolve.solve.api, "solve_dp", lambda *a, **k: None)
     monkeypatch.setattr(archsolve.solve.api, "search", lambda *a, **k: Answer(solutions=[], complete=True))
     path = write_spec(tmp_path, SMALL)
     for extra in ((), ("--all",)):
         code, out, err = run_cli_split("solve", str(path), *extra)
         assert code == 4 and out == "" and "Traceback" not in err
-        assert "the exact search found no solution, but the" in err
+        assert "the exact search or the size walk found no solution, but the" in err
+
+
+def test_a_size_walk_that_misses_solutions_is_caught_by_the_solver(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The size walk's "unsat" is re-asked of Z3 too: a Z3 solution there is a bug, exit 4."""
+    import archsolve.solve.api
+
+    monkeypatch.setattr(archsolve.solve.api, "solve_dp",
+                        lambda *a, **k: Answered(status=SolveStatus.UNSAT, complete=True, optimal=True))
+    path = write_spec(tmp_path, SMALL)
+    for extra in ((), ("--first",)):
+        code, out, err = run_cli_split("solve", str(path), *extra)
+        assert (code, out) == (4, "") and "Traceback" not in err
+        assert "the exact search or the size walk found no solution, but the solver finds one" in err
 
 
 @pytest.mark.parametrize("mode", [SolveMode.ALL, SolveMode.OPTIMUM])

@@ -732,7 +732,7 @@ constraints:
 def test_unsat_proven_by_the_search_where_z3_cannot_encode_the_question(spec_file) -> None:
     code, doc = solve_json(str(spec_file(PRODUCT.replace("TARGET", "10007"))))
     assert (code, doc["status"], doc["solutions"]) == (1, "unsat", [])
-    assert doc["conflict"]["message"].startswith("no solution: the exact search tried every combination. Z3, "
+    assert doc["conflict"]["message"].startswith("no solution: every combination was ruled out. Z3, "
                                                  "which names the layers and constraints in conflict, cannot "
                                                  "encode this question (K * J multiplies two unknowns")
     assert (doc["conflict"]["layers"], doc["conflict"]["constraints"], doc["conflict"]["relaxations"]) == ([], [], [])
@@ -1047,7 +1047,7 @@ def test_a_proven_unsat_stays_unsat_when_z3_runs_out_of_time(monkeypatch: pytest
     res = solve_spec(load_spec(SPECS / "decoder-unsat.yaml"))
     assert (res.status, res.complete, res.solutions) == (SolveStatus.UNSAT, True, [])
     assert res.conflict is not None and res.conflict.message.startswith(
-        "no solution: the exact search tried every combination; the time ran out before Z3 could name")
+        "no solution: every combination was ruled out; the time ran out before Z3 could name")
 
 
 UNSATISFIABLE_EXAMPLES = {"decoder-unsat.yaml", "unet-skip-mismatch.yaml"}  # the rest solve

@@ -25,6 +25,7 @@ from archsolve.errors import EncodingLimit, ExprError, Location, SpecError
 from archsolve.lang.expr import Expr, Name, parse
 from archsolve.shapes.graph import Network, build_network
 from archsolve.solve import relax
+from archsolve.solve.dppath import solve_dp
 from archsolve.solve.outcome import Conflict, Engine, SolveMode, SolveStatus
 from archsolve.solve.search.engine import Answer, search
 from archsolve.solve.solution import (
@@ -123,9 +124,9 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
         spec.document.where(("minimize",)) if spec.document else None, "minimize")
     try:
         mode = SolveMode.FIRST if first else SolveMode.ALL if all_solutions else SolveMode.OPTIMUM
-        res = _solve(spec, mode=mode, limit=limit, minimize=minimize, timeout=timeout, progress=progress,
-                     engine=engine, count=count, explain=explain, at=at)
-        if mode is SolveMode.OPTIMUM and res.optimal and res.solutions and res.solutions[0].holes:
+        res, settled = _solve(spec, mode=mode, limit=limit, minimize=minimize, timeout=timeout, progress=progress,
+                              engine=engine, count=count, explain=explain, at=at)
+        if mode is SolveMode.OPTIMUM and res.optimal and res.solutions and res.solutions[0].holes and not settled:
             res = _without_holes(res, mode=mode, limit=limit, minimize=minimize, timeout=timeout, engine=engine,
                                  at=at)
         return res
@@ -142,8 +143,8 @@ def _without_holes(res: SolveResult, *, mode: SolveMode, limit: int, minimize: s
     left = None if timeout is None else timeout - res.elapsed
     if left is not None and left <= 0:
         return res
-    strict = _solve(replace(res.spec, hole_free=open_layers(res.spec)), mode=mode, limit=limit, minimize=minimize,
-                    timeout=left, progress=None, engine=engine, count=False, explain=False, at=at)
+    strict, _ = _solve(replace(res.spec, hole_free=open_layers(res.spec)), mode=mode, limit=limit, minimize=minimize,
+                       timeout=left, progress=None, engine=engine, count=False, explain=False, at=at)
     if strict.optimal and strict.solutions and strict.solutions[0].objective == res.solutions[0].objective:
         return replace(res, solutions=strict.solutions, elapsed=res.elapsed + strict.elapsed)
     return res
@@ -151,22 +152,47 @@ def _without_holes(res: SolveResult, *, mode: SolveMode, limit: int, minimize: s
 
 def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, timeout: float | None,
            progress: Callable[[int], None] | None, engine: Engine, count: bool, explain: bool,
-           at: tuple[Location | None, str]) -> SolveResult:
+           at: tuple[Location | None, str]) -> tuple[SolveResult, bool]:
+    """The answer, and whether its optimum already prefers answers without holes (the size
+    walk does, in the same walk)."""
     start = time.monotonic()
     net = build_network(spec)
     text, objective = _objective(spec, minimize)
+    searched_unsat = False
+    if engine in (Engine.AUTO, Engine.DP):
+        walked = solve_dp(net, mode=mode, limit=limit, objective=objective, progress=progress, count=count,
+                          deadline=None if timeout is None else start + timeout)
+        if walked is None and engine is Engine.DP:
+            return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text, elapsed=time.monotonic() - start,
+                               message="the size walk does not apply to this question"), False
+        if walked is not None and (walked.status is not SolveStatus.UNSAT or engine is Engine.DP or not explain):
+            return SolveResult(spec=spec, objective=text, elapsed=time.monotonic() - start,
+                               **{f.name: getattr(walked, f.name) for f in fields(Answered)}), True
+        searched_unsat = walked is not None  # proven: Z3 only names the conflict
+    return _searched_or_z3(spec, net, mode=mode, limit=limit, minimize=minimize, timeout=timeout, progress=progress,
+                           engine=engine, count=count, explain=explain, at=at, start=start, text=text,
+                           objective=objective, searched_unsat=searched_unsat), False
+
+
+def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, minimize: str | None,
+                    timeout: float | None, progress: Callable[[int], None] | None, engine: Engine, count: bool,
+                    explain: bool, at: tuple[Location | None, str], start: float, text: str,
+                    objective: Expr | str, searched_unsat: bool) -> SolveResult:
+    """The exact search's answer, or Z3's for what it does not finish (``searched_unsat``:
+    the size walk proved there is none, and Z3 only explains why)."""
     sought = "sum" if mode is SolveMode.FIRST else objective  # --first works towards no objective
     counted = count and mode is SolveMode.ALL
-    searched_unsat = False
     total = timeout
-    if engine is not Engine.Z3:
+    if timeout is not None:
+        timeout = max(0.001, timeout - (time.monotonic() - start))
+    if engine not in (Engine.Z3, Engine.DP) and not searched_unsat:
         budget = timeout if timeout is not None else DEFAULT_TIMEOUT
         quick = None
         if engine is Engine.AUTO:  # a quick try, and never more than half the time-out: Z3 gets the rest
             budget, quick = budget / 2, SEARCH_BUDGET
         count_budget = None
         if counted:
-            count_budget = DEFAULT_TIMEOUT if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+            count_budget = DEFAULT_TIMEOUT if total is None else max(0.0, total - (time.monotonic() - start))
         # the search alone answers what it found when its budget runs out, as Z3 does
         answer = search(net, mode, objective=sought, limit=limit, budget=budget, count_budget=count_budget,
                         quick=quick, keep_best=engine is Engine.SEARCH)
@@ -181,8 +207,8 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
                 f"the exact search found no solution before it stopped: {answer.why}"
             return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text,
                                elapsed=time.monotonic() - start, message=why)
-        if timeout is not None:
-            timeout = max(0.001, timeout - (time.monotonic() - start))
+        if total is not None:
+            timeout = max(0.001, total - (time.monotonic() - start))
     # imported here, as Z3 itself is: check asks solve small questions (check --set) that the
     # search answers, and its process should not load Z3 for them
     from archsolve.solve import z3path
@@ -215,15 +241,15 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
                                            f"take this question: {exc.bare})")
         res = SolveResult.unsat(spec=spec, objective=text, elapsed=time.monotonic() - start, conflict=Conflict(
             layers=(), constraints=(), message=(
-                "no solution: the exact search tried every combination. Z3, which names the layers and "
+                "no solution: every combination was ruled out. Z3, which names the layers and "
                 f"constraints in conflict, cannot encode this question ({exc.bare})")))
     if searched_unsat and res.status is SolveStatus.UNKNOWN:  # proven unsat; only the explaining ran out of time
         res = SolveResult.unsat(spec=spec, objective=text, elapsed=time.monotonic() - start, conflict=Conflict(
             layers=(), constraints=(), message=(
-                "no solution: the exact search tried every combination; the time ran out before Z3 "
+                "no solution: every combination was ruled out; the time ran out before Z3 "
                 "could name the layers and constraints in conflict (a longer --timeout lets it)")))
     if res.conflict is not None:
-        left = relax.RELAX_SECONDS if timeout is None else min(relax.RELAX_SECONDS, timeout - (time.monotonic() - start))
+        left = relax.RELAX_SECONDS if total is None else min(relax.RELAX_SECONDS, total - (time.monotonic() - start))
         found = relax.relaxations(spec, res.conflict.layers, minimize=minimize, seconds=left,
                                   solve=functools.partial(solve_spec, explain=False)) if left > 0 else []
         res = replace(res, conflict=replace(res.conflict, relaxations=tuple(found)),

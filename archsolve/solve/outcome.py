@@ -49,11 +49,13 @@ def combination_text(spec: Spec) -> str:
 
 
 class Engine(enum.Enum):
-    """Who answers: the exact search first and Z3 for what it cannot finish (``auto``), or one
-    of them alone (the tests compare them; the search alone answers ``unknown`` where it
-    gives up)."""
+    """Who answers (``auto``): the size walk where the network's shape allows it, else the
+    exact search first and Z3 for what it cannot finish; or one of them alone (the tests
+    compare them; the walk and the search alone answer ``unknown`` where they do not apply
+    or give up)."""
 
     AUTO = "auto"
+    DP = "dp"
     SEARCH = "search"
     Z3 = "z3"
 

@@ -33,9 +33,10 @@ from typing import Any
 from archsolve.errors import EncodingLimit, Location, SolverBug, SolverTimeout, SpecError, placed
 from archsolve.lang.expr import Expr
 from archsolve.shapes.graph import Network
+from archsolve.solve.dppath import list_by_dp
 from archsolve.solve.outcome import Conflict, SolveMode, SolveStatus
 from archsolve.solve.smt.conflict import explain_conflict, refuse_empty_domain
-from archsolve.solve.smt.sizedp import SizeDP, TooManyStates, deep_enough
+from archsolve.solve.smt.sizedp import SizeDP, TooManyStates
 from archsolve.solve.smt.solver import Z3Problem, encode
 from archsolve.solve.smt.system import Effect, System, attribute_terms, build_system, constraint_exprs
 from archsolve.solve.solution import OBJECTIVE_KINDS, Answered, Solution, sort_best_first, verified
@@ -98,7 +99,7 @@ def solve_z3(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
             sols, total, timed_out = listed
             if sols:
                 if searched_unsat:
-                    raise SolverBug("the exact search found no solution, but the size walk finds some")
+                    raise SolverBug("the exact search or the size walk found no solution, but the size walk finds some")
                 if timed_out:
                     return Z3Answer(status=SolveStatus.SAT, solutions=sols, count=total,
                                     message="the solver timed out while listing solutions")
@@ -117,7 +118,7 @@ def solve_z3(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         refuse_empty_domain(spec, core)  # one var's domain alone: a bad spec, not an unsat network
         return Z3Answer.unsat(explain_conflict(problem, system, core))
     if searched_unsat:
-        raise SolverBug("the exact search found no solution, but the solver finds one")
+        raise SolverBug("the exact search or the size walk found no solution, but the solver finds one")
     problem.commit()
     if mode is SolveMode.FIRST:  # the model at hand: each table's combination the first in name order
         sol = verified(net, _model_values(problem, system, None), reported)
@@ -219,39 +220,14 @@ def _break_ties(problem: Z3Problem, system: System, unknowns: list[str], kind: s
 def _list_by_dp(net: Network, system: System, constraints: list[Expr], limit: int, objective: Expr | str,
                 progress: Callable[[int], None] | None, deadline: float | None = None
                 ) -> tuple[list[Solution], int, bool] | None:
-    """List solutions by dynamic programming over sizes when it applies (see
-    :mod:`~archsolve.solve.smt.sizedp`): (the solutions, how many there are, whether the
-    time ran out while listing them)."""
-    dp = SizeDP.build(system, constraints)
+    """List solutions by the size walk when it applies (:func:`~archsolve.solve.dppath.list_by_dp`)."""
+    dp = SizeDP.build(system, constraints, deadline)
     if dp is None:
         return None
-    dp.deadline = deadline
-    deep_enough(len(dp.tables))
     try:
-        total = dp.count()
+        return list_by_dp(net, dp, limit=limit, objective=objective, progress=progress, deadline=deadline)
     except TooManyStates:
         return None
-    sols: list[Solution] = []
-    cache: dict[Any, Any] = {}
-    timed_out = False
-    for path in dp.paths():
-        choices = [t.effects[k].combos for t, k in zip(dp.tables, path, strict=True)]
-        for parts in itertools.product(*choices):
-            if len(sols) >= limit:
-                break
-            if deadline is not None and not len(sols) & 63 and time.monotonic() > deadline:
-                timed_out = True
-                break
-            values: dict[str, int] = {}
-            for p in parts:
-                values.update(p)
-            sols.append(verified(net, values, objective, cache))
-            if progress:
-                progress(len(sols))
-        if len(sols) >= limit or timed_out:
-            break
-    sort_best_first(sols)
-    return sols, total, timed_out
 
 
 def _resolve_objective(e: Expr, system: System) -> Expr:

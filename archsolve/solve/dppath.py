@@ -1,0 +1,145 @@
+"""``solve`` by dynamic programming over sizes (:mod:`~archsolve.solve.smt.sizedp`): the
+first path a question takes, where the network's shape allows it.
+
+It applies when every unknown is one layer's own (no var, no unknown shared between layers
+or named by a constraint or the objective), the input size is known, and the objective is
+the sum of the unknowns or the parameters: then every question -- the optimum, any one
+solution, every solution, how many, and "none" -- is one walk over (layer, sizes) states.
+Elsewhere (:func:`solve_dp` returns None) the exact search and Z3 take the question.
+
+Example::
+
+    >>> from archsolve.spec.load import load_text
+    >>> from archsolve.shapes.graph import build_network
+    >>> net = build_network(load_text('''
+    ... input: [1, 8]
+    ... layers: [{name: up, op: deconv, out: 1, kernel: "?", stride: "?"}]
+    ... constraints: [up.L == 16]
+    ... '''))
+    >>> answer = solve_dp(net, mode=SolveMode.OPTIMUM, limit=1, objective="sum", deadline=None, progress=None)
+    >>> answer.status, answer.solutions[0].values
+    (<SolveStatus.SAT: 'sat'>, {'up.kernel': 2, 'up.stride': 2})
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from archsolve.errors import EncodingLimit, SolverTimeout, SpecError
+from archsolve.lang.expr import Expr
+from archsolve.ops.base import Collect
+from archsolve.ops.table import OPS
+from archsolve.shapes.graph import Network
+from archsolve.shapes.propagate import plan_args, plan_for
+from archsolve.solve.outcome import SolveMode, SolveStatus
+from archsolve.solve.smt.sizedp import SizeDP, TooManyStates, deep_enough
+from archsolve.solve.smt.system import System, Table, build_system, constraint_exprs
+from archsolve.solve.solution import Answered, Solution, sort_best_first, verified
+
+KINDS = ("sum", "params")  # the objectives an effect's cheapest combination settles
+TIMED_OUT = "the solver timed out before finding any solution"  # as Z3's: one message whoever ran out
+
+
+def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str, deadline: float | None,
+             progress: Callable[[int], None] | None, count: bool = False) -> Answered | None:
+    """Answer ``mode`` (``ALL`` up to ``limit``, ``OPTIMUM``, ``FIRST``) by the size walk, or
+    None where it does not apply (see the module docstring); ``deadline``:
+    ``time.monotonic()`` past which the answer is ``UNKNOWN``; ``count``: give the count of a
+    listing cut at ``limit`` (it is always known, but answers say it only when asked, as
+    every engine does).  An unsatisfiable answer has no conflict: the caller asks Z3 to
+    explain it."""
+    if mode is SolveMode.OPTIMUM and objective not in KINDS:
+        return None
+    kind = objective if mode is SolveMode.OPTIMUM else "sum"
+    assert isinstance(kind, str)
+    try:
+        system = build_system(net, [kind] if kind != "sum" else [], frozenset(), deadline)
+        constraints = [e for e, _, _ in constraint_exprs(system)]
+        dp = SizeDP.build(system, constraints, deadline)
+    except SolverTimeout:
+        return Answered(status=SolveStatus.UNKNOWN, message=TIMED_OUT)
+    except (EncodingLimit, SpecError):
+        return None  # another engine takes it, and says what is wrong with it if anything is
+    if dp is None or not dp.tables:
+        return None
+    deep_enough(len(dp.tables))
+    try:
+        if mode is SolveMode.ALL:
+            sols, total, timed_out = list_by_dp(net, dp, limit=limit, objective=objective, progress=progress,
+                                                deadline=deadline)
+            if not sols:
+                return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True, count=0)
+            said = total if count or total <= limit else None
+            if timed_out:
+                return Answered(status=SolveStatus.SAT, solutions=sols, count=said,
+                                message="the time ran out while listing solutions")
+            return Answered(status=SolveStatus.SAT, solutions=sols, complete=total <= limit, count=said)
+        if mode is SolveMode.FIRST:
+            values = dp.first()
+            if values is None:
+                return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True)
+            return Answered(status=SolveStatus.SAT, solutions=[verified(net, values, objective)], first=True)
+        got = dp.optimum(kind, sorted(system.unknowns), holes=_holes_in(net, system))
+    except TooManyStates:
+        return None
+    except SolverTimeout:
+        return Answered(status=SolveStatus.UNKNOWN, message=TIMED_OUT)
+    if got is None:
+        return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True)
+    best, values = got
+    sol = verified(net, values, objective)
+    assert sol.objective == best or objective == "params", (sol.objective, best)  # params add the fixed layers'
+    return Answered(status=SolveStatus.SAT, solutions=[sol], optimal=True)
+
+
+def _holes_in(net: Network, system: System) -> Callable[[Table, Mapping[str, int], Mapping[str, int]], bool]:
+    """Whether a table's layer, given one combination and the sizes walked so far, has holes
+    (an output position no input reaches): its rule, run on those numbers.  A layer split
+    into one table per axis is judged on every axis by the verified answer instead, so it
+    counts as without holes here."""
+    spec = net.spec
+
+    def holes(table: Table, sizes: Mapping[str, int], combo: Mapping[str, int]) -> bool:
+        if table.axis is not None:
+            return False
+        lay = spec.layer(table.layer)
+        plan = plan_for(net, lay)
+        args = plan_args(plan, combo, spec)
+        inputs = [tuple(e.evaluate(sizes) for e in system.shape_of(s)) for s in lay.sources]
+        req = Collect()
+        OPS[lay.op].shape(args, inputs, req)
+        return any(f.rule == "holes" for f in req.failures)
+
+    return holes
+
+
+def list_by_dp(net: Network, dp: SizeDP, *, limit: int, objective: Expr | str,
+               progress: Callable[[int], None] | None, deadline: float | None = None
+               ) -> tuple[list[Solution], int, bool]:
+    """The first ``limit`` solutions, best first, and how many there are, by the size walk:
+    (the solutions, the count, whether the time ran out while listing them)."""
+    total = dp.count()
+    sols: list[Solution] = []
+    cache: dict[Any, Any] = {}
+    timed_out = False
+    for path in dp.paths():
+        choices = [t.effects[k].combos for t, k in zip(dp.tables, path, strict=True)]
+        for parts in itertools.product(*choices):
+            if len(sols) >= limit:
+                break
+            if deadline is not None and not len(sols) & 63 and time.monotonic() > deadline:
+                timed_out = True
+                break
+            values: dict[str, int] = {}
+            for p in parts:
+                values.update(p)
+            sols.append(verified(net, values, objective, cache))
+            if progress:
+                progress(len(sols))
+        if len(sols) >= limit or timed_out:
+            break
+    sort_best_first(sols)
+    return sols, total, timed_out
