@@ -163,6 +163,52 @@ def _field_names(v: Any) -> frozenset[str]:
     return frozenset()
 
 
+_LAYER_MARK = f"{PLACEHOLDER}<layer>"  # in a rule run's message: the layer's name
+
+
+def _source_mark(j: int) -> str:
+    """In a rule run's message: the name of the layer's ``j``-th source."""
+    return f"{PLACEHOLDER}<from {j}>"
+
+
+def _named(message: str, lay: Layer) -> str:
+    """A shared rule run's message for ``lay``: its marks as this layer's names.
+
+        >>> lay = Layer("m", "add", {}, ("a", "b"), depth=1, where=None)
+        >>> _named(f"{_source_mark(0)} gives 3 but {_source_mark(1)} gives 4", lay)
+        'a gives 3 but b gives 4'
+    """
+    if f"{PLACEHOLDER}<" not in message:
+        return message
+    for j, name in enumerate(lay.refs or lay.sources):
+        message = message.replace(_source_mark(j), name)
+    return message.replace(_LAYER_MARK, lay.name)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """An effect before it is a layer's: ``fixed`` and ``combos`` hold values in the order of
+    the layer's shared and local unknowns, ``messages`` name the layer by marks."""
+
+    fixed: tuple[int, ...]
+    outs: tuple[Expr, ...]
+    conditions: tuple[Expr, ...]
+    messages: tuple[tuple[str, str], ...]
+    combos: tuple[tuple[int, ...], ...]
+    costs: tuple[dict[str, int], ...]
+    cost: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    """A layer's combinations grouped by effect; ``failed``: per broken rule, how many
+    combinations broke it, its message and the first of them (in the layer's unknowns' order)."""
+
+    effects: tuple[_Group, ...]
+    tried: int
+    failed: tuple[tuple[int, str, tuple[int, ...]], ...]
+
+
 # combinations the builder may run, all layers together: each leaves a rule run remembered and
 # a combination in a table (about 1.5 KB together: 0.6 GB)
 MAX_TRIED = 400_000
@@ -172,7 +218,7 @@ MAX_TRIED = 400_000
 
 class _Builder:
     def __init__(self, net: Network, objectives: Sequence[str], named: frozenset[str] = frozenset(),
-                 deadline: float | None = None):
+                 deadline: float | None = None, *, reuse: bool = True):
         self.net = net
         self.deadline = deadline
         self.named = named
@@ -187,8 +233,11 @@ class _Builder:
         self.tried = 0  # combinations run, all layers together
         self.per_layer_cost: dict[str, dict[str, Expr]] = {}
         self.order: list[tuple[str, int]] = []
-        # layers with the same op, values and inputs share their rule runs (l2..l4 of a chain)
+        # layers with the same op, values and inputs share their rule runs (l2..l4 of a chain),
+        # and layers alike up to their unknowns' names share their grouped effects
+        self.reuse = reuse
         self.runs: dict[Any, tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]] = {}
+        self.grouped: dict[Any, _Grouped] = {}
 
     def readable(self, message: str, env: Mapping[str, Expr]) -> str:
         """A rule's message in the user's names: an input size's placeholder (``§0.1``)
@@ -328,7 +377,9 @@ class _Builder:
              ) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
         """Run the rule; return folded outputs, the error conditions left, and whether any
         condition is already false."""
-        key = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), _freeze(values), tuple(inputs))
+        refs = lay.refs or lay.sources
+        key = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), len(refs), _freeze(values),
+               tuple(inputs))
         hit = self.runs.get(key)
         if hit is not None:
             return hit
@@ -342,15 +393,17 @@ class _Builder:
             for v in _leaves(values[f.name]):
                 if isinstance(v, int):
                     if v < f.minimum:
-                        result: tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool] = ((), [], True)
-                        self.runs[key] = result
-                        return result
+                        return (), [], True
                 elif isinstance(v, Expr) and any(not n.startswith(PLACEHOLDER) for n in v.names()):
                     c = canonical(_fold(Bin(">=", v, Num(f.minimum))))
                     if all(c != x for x, _, _ in conds):
-                        conds.append((c, "range", f"{lay.name}.{f.name} must be at least {f.minimum}"))
+                        conds.append((c, "range", f"{_LAYER_MARK}.{f.name} must be at least {f.minimum}"))
         rec = Record()
-        out = OPS[lay.op].shape(self._args(lay, values, ndim), inputs, rec)
+        # the run is shared with other layers: its messages name this one and its sources by
+        # marks, which _named replaces
+        args = Args({**values, **self.spec.rule_flags(lay.name)}, ndim, lay.name,
+                    tuple(_source_mark(j) for j in range(len(refs))))
+        out = OPS[lay.op].shape(args, inputs, rec)
         for cond, f in rec.conditions:
             if f.severity is not Severity.ERROR:
                 continue
@@ -363,7 +416,7 @@ class _Builder:
             if all(c != x for x, _, _ in conds):  # H and W of a square input say it twice
                 conds.append((c, f.rule, f.message))
         result = tuple(canonical(_fold(v)) for v in out), conds, broken
-        if len(self.runs) < 500_000:
+        if self.reuse and len(self.runs) < 500_000:
             self.runs[key] = result
         return result
 
@@ -414,7 +467,7 @@ class _Builder:
             self.shapes[lay.name] = tuple(Num(1) for _ in inputs[0]) if inputs else (Num(1),)
             return
         for c, rule, message in conds:
-            self.fact(c.substitute(env), lay.name, rule, message, env)
+            self.fact(c.substitute(env), lay.name, rule, _named(message, lay), env)
         self.shapes[lay.name] = tuple(self._new_dim(lay, d, fold(o.substitute(env))) for d, o in enumerate(outs))
         self.costs(lay, values, shapes, env, outs)
 
@@ -428,6 +481,93 @@ class _Builder:
         self.per_layer_cost[lay.name] = {
             kind: fold(lift(fns[kind](args, shapes, outs)).substitute(env))
             for kind in {"params", "macs"} & set(self.objectives)}
+
+    def grouped_effects(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape],
+                        env: Mapping[str, Expr], *, enum: list[str], local: list[str], pools: list[list[int]],
+                        ndim: int) -> _Grouped:
+        """A layer's combinations grouped by effect, in the unknowns' positions (``enum``'s
+        order), not their names: layers alike up to their unknowns' names share them."""
+        alike = self.alike(lay, values, shapes, env, enum=enum, local=local, pools=pools, ndim=ndim)
+        hit = self.grouped.get(alike)
+        if hit is not None:
+            self.tried += hit.tried
+            return hit
+        at_local = [i for i, u in enumerate(enum) if u in local]
+        at_shared = [i for i, u in enumerate(enum) if u not in local]
+        groups: dict[Any, tuple[tuple[int, ...], tuple[Expr, ...], list[tuple[Expr, str, str]], list[Any]]] = {}
+        opdef = OPS[lay.op]
+        moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
+        dependent = [u for u in enum if is_dependent(self.spec, u)]
+        kinds = sorted({"params", "macs"} & set(self.objectives))
+        tried = 0
+        failed: dict[str, tuple[int, str, tuple[int, ...]]] = {}  # rule -> (combos it broke, a message, its combo)
+        for n, combo in enumerate(itertools.product(*pools)):
+            if not n & 1023:
+                self.on_time(lay)
+            assign = dict(zip(enum, combo, strict=True))
+            vals = dict(values)
+            for k in moving:
+                vals[k] = folded(values[k], assign)
+            if dependent and not in_field_domains(self.spec, vals, {u: assign[u] for u in dependent}, ndim):
+                continue
+            outs, conds, broken = self._run(lay, vals, shapes, ndim)
+            tried += 1
+            self.tried += 1
+            if broken:
+                for rule, message in {r: m for c, r, m in reversed(conds) if isinstance(c, Num) and not c.value}.items():
+                    count, first, example = failed.get(rule, (0, message, combo))  # once per rule: H and W alike
+                    failed[rule] = (count + 1, first, example)
+                continue
+            combo_local = tuple(combo[i] for i in at_local)
+            cost = {"sum": sum(combo_local)}
+            for kind in kinds:
+                fn = opdef.params if kind == "params" else opdef.macs
+                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
+                if c is None:
+                    raise EncodingLimit(f"{lay.name}: its {kind} multiply unknown sizes or channels with its "
+                                        f"other unknowns; using {kind} needs those fixed (the solver stays "
+                                        "linear)", lay.where)
+                cost[kind] = c
+            fixed = tuple(combo[i] for i in at_shared)
+            # with params/macs in play, an effect also fixes them: constraints on them stay exact
+            key = (fixed, outs, tuple(c for c, _, _ in conds), tuple(cost[k] for k in kinds))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = (fixed, outs, conds, [])
+            group[3].append((cost["sum"], combo_local, cost))
+        effects = []
+        for fixed, outs, conds, members in groups.values():
+            members.sort(key=lambda m: (m[0], m[1]))  # cheapest first, then by value
+            costs = tuple(c for _, _, c in members)
+            effects.append(_Group(fixed=fixed, outs=outs, conditions=tuple(c for c, _, _ in conds),
+                                  messages=tuple((r, m) for _, r, m in conds),
+                                  combos=tuple(c for _, c, _ in members), costs=costs,
+                                  cost={k: min(c[k] for c in costs) for k in costs[0]}))
+        grouped = _Grouped(effects=tuple(effects), tried=tried, failed=tuple(failed.values()))
+        if self.reuse:
+            self.grouped[alike] = grouped
+        return grouped
+
+    def alike(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], env: Mapping[str, Expr], *,
+              enum: list[str], local: list[str], pools: list[list[int]], ndim: int) -> Any:
+        """Everything a layer's grouped effects depend on, with its unknowns by position."""
+        spec = self.spec
+        marks = {u: Name(f"{PLACEHOLDER}?{i}") for i, u in enumerate(enum)}
+        unknowns = []
+        for u, pool in zip(enum, pools, strict=True):
+            unk = spec.unknowns.get(u)
+            dependence = None
+            if is_dependent(spec, u):
+                assert unk is not None
+                # dependent_bounds reads the axis from the name and skips a block argument's
+                dependence = (str(unk.domain), u[u.rfind("["):] if u.endswith("]") else "", unk.layer.endswith("/"))
+            unknowns.append((tuple(pool), u in local, dependence))
+        kinds = tuple(sorted({"params", "macs"} & set(self.objectives)))
+        # params and macs read the constant channels and sizes the placeholders stand for
+        consts = tuple(sorted((k, v) for k, v in env.items() if isinstance(v, Num))) if kinds else ()
+        return (lay.op, ndim, spec.exact, spec.allows_holes(lay.name), len(lay.refs or lay.sources),
+                _freeze({k: folded(v, marks) for k, v in values.items()}), tuple(shapes), tuple(unknowns),
+                kinds, consts)
 
     def table_layer(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[tuple[Expr, ...]],
                     enum: list[str], ndim: int, axis: int | None) -> tuple[Expr, ...]:
@@ -446,67 +586,23 @@ class _Builder:
         if total > combination_limit(self.spec):
             raise SpecError(f"{lay.name}: {total:,} combinations of {', '.join(enum)} to try "
                             f"({combination_text(self.spec)}); narrow their domains", lay.where)
-        groups: dict[Any, Effect] = {}
-        opdef = OPS[lay.op]
-        moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
-        dependent = [u for u in enum if is_dependent(self.spec, u)]
-        tried = 0
-        failed: dict[str, tuple[int, str, dict[str, int]]] = {}  # rule -> (combos it broke, a message, its combo)
-        for n, combo in enumerate(itertools.product(*pools)):
-            if not n & 1023:
-                self.on_time(lay)
-            assign = dict(zip(enum, combo, strict=True))
-            vals = dict(values)
-            for k in moving:
-                vals[k] = folded(values[k], assign)
-            if dependent and not in_field_domains(self.spec, vals, {u: assign[u] for u in dependent}, ndim):
-                continue
-            outs, conds, broken = self._run(lay, vals, shapes, ndim)
-            tried += 1
-            self.tried += 1
-            if broken:
-                for rule, message in {r: m for c, r, m in reversed(conds) if isinstance(c, Num) and not c.value}.items():
-                    count, first, example = failed.get(rule, (0, message, assign))  # once per rule: H and W alike
-                    failed[rule] = (count + 1, first, example)
-                continue
-            combo_local = {u: assign[u] for u in local}
-            cost = {"sum": sum(combo_local.values())}
-            for kind in sorted({"params", "macs"} & set(self.objectives)):
-                fn = opdef.params if kind == "params" else opdef.macs
-                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
-                if c is None:
-                    raise EncodingLimit(f"{lay.name}: its {kind} multiply unknown sizes or channels with its "
-                                        f"other unknowns; using {kind} needs those fixed (the solver stays "
-                                        "linear)", lay.where)
-                cost[kind] = c
-            # with params/macs in play, an effect also fixes them: constraints on them stay exact
-            key = (tuple(assign[u] for u in shared), outs, tuple(c for c, _, _ in conds),
-                   tuple(v for k, v in sorted(cost.items()) if k != "sum"))
-            eff = groups.get(key)
-            if eff is None:
-                eff = Effect({u: assign[u] for u in shared}, outs, [c for c, _, _ in conds],
-                             [(r, m) for _, r, m in conds])
-                groups[key] = eff
-            eff.combos.append(combo_local)
-            eff.costs.append(cost)
-        effects = list(groups.values())
-        for eff in effects:
-            costs = eff.costs
-            order = sorted(range(len(eff.combos)), key=lambda i: (costs[i]["sum"],
-                                                                   tuple(eff.combos[i][u] for u in local)))
-            eff.combos = [eff.combos[i] for i in order]
-            eff.costs = [costs[i] for i in order]
-            eff.cost = {k: min(c[k] for c in eff.costs) for k in eff.costs[0]}
+        grouped = self.grouped_effects(lay, values, shapes, env, enum=enum, local=local, pools=pools, ndim=ndim)
+        effects = [Effect(dict(zip(shared, g.fixed, strict=True)), g.outs, list(g.conditions),
+                          [(r, _named(m, lay)) for r, m in g.messages],
+                          [dict(zip(local, c, strict=True)) for c in g.combos], [dict(c) for c in g.costs],
+                          cost=dict(g.cost))
+                   for g in grouped.effects]
         label = lay.name
         if not effects:
             what = ", ".join(enum)
             # a rule every value breaks, in check's words (for the first value that broke it)
-            always = [(first, example) for count, first, example in failed.values() if count == tried]
+            always = [(first, example) for count, first, example in grouped.failed if count == grouped.tried]
             why = ""
             if always:
                 first, example = always[0]
-                shown = ", ".join(f"{u} = {v}" for u, v in example.items())
-                why = f": {first}" + (f" (with {shown}, and alike for every other value)" if len(pools) else "")
+                shown = ", ".join(f"{u} = {v}" for u, v in zip(enum, example, strict=True))
+                why = f": {_named(first, lay)}" + (f" (with {shown}, and alike for every other value)"
+                                                   if len(pools) else "")
             self.fact(Num(0), label, "no-combination", f"no value of {what} gives {lay.name} a valid output{why}")
             return tuple(Num(1) for _ in range(len(inputs[0]) if lay.op not in ("flatten",) else 1))
         selector = self.fresh(f"{lay.name}.effect")
