@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ from archsolve.ops.base import AXIS_NAMES, Args, Kind, Record, Severity, Shape
 from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network
 from archsolve.solve.outcome import combination_limit, combination_text
-from archsolve.spec.domains import ENUMERATED, in_field_domains, is_dependent, unknown_span, unknown_values
+from archsolve.spec.domains import ENUMERATED, dependent_bounds, is_dependent, unknown_span, unknown_values
 from archsolve.spec.model import Constraint, Domain, Layer, Spec
 
 PLACEHOLDER = "§"  # never valid in a spec name: marks an input size inside an effect
@@ -152,6 +153,35 @@ def _axis_values(lay: Layer, axis: int) -> dict[str, Any]:
     return out
 
 
+def _assigned(v: Any, assign: Mapping[str, int]) -> Any:
+    """``folded(v, assign)``, quicker where ``v`` is a name or a tuple of them (a "?" per axis).
+
+        >>> _assigned((Name("k"), Name("k") * 2, "same"), {"k": 3})
+        (3, 6, 'same')
+    """
+    if isinstance(v, Name):
+        return assign.get(v.name, v)
+    if isinstance(v, tuple):
+        return tuple(_assigned(x, assign) for x in v)
+    return folded(v, assign)
+
+
+def _getter(v: Any, at: Mapping[str, int]) -> Callable[[tuple[int, ...], Mapping[str, int]], Any]:
+    """How a field value ``v`` reads a combination (the values at the positions ``at`` gives
+    the unknowns) and its assignment: by position where it is a name or a tuple of them.
+
+        >>> _getter((Name("k"), Name("k")), {"k": 1})((2, 3), {"k": 3})
+        (3, 3)
+    """
+    if isinstance(v, Name) and v.name in at:
+        i = at[v.name]
+        return lambda combo, _: combo[i]
+    if isinstance(v, tuple) and len(v) > 1 and all(isinstance(x, Name) and x.name in at for x in v):
+        get = operator.itemgetter(*(at[x.name] for x in v))
+        return lambda combo, _: get(combo)
+    return lambda _, assign: _assigned(v, assign)
+
+
 def _field_names(v: Any) -> frozenset[str]:
     if isinstance(v, Expr):
         return v.names()
@@ -238,6 +268,8 @@ class _Builder:
         self.reuse = reuse
         self.runs: dict[Any, tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]] = {}
         self.grouped: dict[Any, _Grouped] = {}
+        self.canon: dict[Expr, Expr] = {}
+        self.still: dict[Any, int] = {}  # _run_key's numbers
 
     def readable(self, message: str, env: Mapping[str, Expr]) -> str:
         """A rule's message in the user's names: an input size's placeholder (``§0.1``)
@@ -373,13 +405,13 @@ class _Builder:
     def _args(self, lay: Layer, values: Mapping[str, Any], ndim: int) -> Args:
         return Args({**values, **self.spec.rule_flags(lay.name)}, ndim, lay.name, lay.refs or lay.sources)
 
-    def _run(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int
-             ) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
+    def _run(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int,
+             key: Any = None) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
         """Run the rule; return folded outputs, the error conditions left, and whether any
-        condition is already false."""
+        condition is already false.  ``key``: what :meth:`_run_key` makes of these arguments."""
         refs = lay.refs or lay.sources
-        key = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), len(refs), _freeze(values),
-               tuple(inputs))
+        if key is None:
+            key = self._run_key(lay, values, inputs, ndim, moving=())
         hit = self.runs.get(key)
         if hit is not None:
             return hit
@@ -388,7 +420,7 @@ class _Builder:
         # a var may range over values its field does not take (padding -1, stride 0): such a
         # value makes the layer invalid, as in the search (and the rule is not run on it)
         for f in OPS[lay.op].fields:
-            if f.minimum is None or f.kind not in _SIZED or f.name not in values:
+            if f.minimum is None or f.name not in values or f.kind not in _SIZED:
                 continue
             for v in _leaves(values[f.name]):
                 if isinstance(v, int):
@@ -407,7 +439,7 @@ class _Builder:
         for cond, f in rec.conditions:
             if f.severity is not Severity.ERROR:
                 continue
-            c = canonical(_fold(cond))
+            c = self._canonical(cond)
             if isinstance(c, Num):
                 if not c.value:
                     broken = True
@@ -415,10 +447,30 @@ class _Builder:
                 continue
             if all(c != x for x, _, _ in conds):  # H and W of a square input say it twice
                 conds.append((c, f.rule, f.message))
-        result = tuple(canonical(_fold(v)) for v in out), conds, broken
+        result = tuple(self._canonical(v) for v in out), conds, broken
         if self.reuse and len(self.runs) < 500_000:
             self.runs[key] = result
         return result
+
+    def _run_key(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int, *,
+                 moving: Sequence[str]) -> tuple[int, tuple[Any, ...]]:
+        """What a rule run depends on: a number for all but the ``moving`` fields' values, and
+        those values (the numbers make the key quick to hash, once per combination)."""
+        still = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), len(lay.refs or lay.sources),
+                 _freeze({k: v for k, v in values.items() if k not in moving}), tuple(moving), tuple(inputs))
+        return self.still.setdefault(still, len(self.still)), tuple(_freeze(values[k]) for k in moving)
+
+    def _canonical(self, v: Value | Expr) -> Expr:
+        """``canonical(fold(v))``, remembered: alike combinations' rules build the same terms
+        (a conv's output size depends on its kernel, padding and dilation only through one sum)."""
+        if not isinstance(v, Expr):
+            return canonical(_fold(v))
+        c = self.canon.get(v)
+        if c is None:
+            c = canonical(_fold(v))
+            if self.reuse and len(self.canon) < 500_000:
+                self.canon[v] = c
+        return c
 
     def _placeholders(self, inputs: Sequence[tuple[Expr, ...]]) -> tuple[list[Shape], dict[str, Expr]]:
         """Input sizes as single leaves, so effects are small and comparable across layers."""
@@ -498,7 +550,12 @@ class _Builder:
         opdef = OPS[lay.op]
         moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
         dependent = [u for u in enum if is_dependent(self.spec, u)]
+        # a dependent unknown's bounds read only the fields its domain names
+        reads = {u: sorted(self.spec.unknowns[u].domain.names()) for u in dependent}
+        bounds: dict[Any, tuple[int, int] | None] = {}
         kinds = sorted({"params", "macs"} & set(self.objectives))
+        still = self._run_key(lay, values, shapes, ndim, moving=moving)[0]
+        getters = [(k, _getter(values[k], {u: i for i, u in enumerate(enum)})) for k in moving]
         tried = 0
         failed: dict[str, tuple[int, str, tuple[int, ...]]] = {}  # rule -> (combos it broke, a message, its combo)
         for n, combo in enumerate(itertools.product(*pools)):
@@ -506,11 +563,11 @@ class _Builder:
                 self.on_time(lay)
             assign = dict(zip(enum, combo, strict=True))
             vals = dict(values)
-            for k in moving:
-                vals[k] = folded(values[k], assign)
-            if dependent and not in_field_domains(self.spec, vals, {u: assign[u] for u in dependent}, ndim):
+            for k, get in getters:
+                vals[k] = get(combo, assign)
+            if dependent and not self._in_bounds(vals, assign, reads=reads, bounds=bounds, ndim=ndim):
                 continue
-            outs, conds, broken = self._run(lay, vals, shapes, ndim)
+            outs, conds, broken = self._run(lay, vals, shapes, ndim, key=(still, tuple([vals[k] for k in moving])))
             tried += 1
             self.tried += 1
             if broken:
@@ -547,6 +604,19 @@ class _Builder:
         if self.reuse:
             self.grouped[alike] = grouped
         return grouped
+
+    def _in_bounds(self, vals: Mapping[str, Any], assign: Mapping[str, int], *, reads: Mapping[str, list[str]],
+                   bounds: dict[Any, tuple[int, int] | None], ndim: int) -> bool:
+        """:func:`in_field_domains` for the dependent unknowns in ``reads``, with their
+        bounds remembered in ``bounds`` by the values of the fields they read."""
+        for u, names in reads.items():
+            key = (u, *(vals.get(n) for n in names))
+            if key not in bounds:
+                bounds[key] = dependent_bounds(self.spec, u, vals, ndim)
+            b = bounds[key]
+            if b is not None and not b[0] <= assign[u] <= b[1]:
+                return False
+        return True
 
     def alike(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], env: Mapping[str, Expr], *,
               enum: list[str], local: list[str], pools: list[list[int]], ndim: int) -> Any:
