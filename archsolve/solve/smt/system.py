@@ -231,12 +231,14 @@ class _Group:
 
 @dataclass(frozen=True)
 class _Grouped:
-    """A layer's combinations grouped by effect; ``failed``: per broken rule, how many
-    combinations broke it, its message and the first of them (in the layer's unknowns' order)."""
+    """A layer's combinations grouped by effect, as its table holds them; ``failed``: per
+    broken rule, how many combinations broke it, its message and the first of them (in the
+    layer's unknowns' order)."""
 
-    effects: tuple[_Group, ...]
+    effects: tuple[_Group, ...]  # their conditions less the common ones
     tried: int
     failed: tuple[tuple[int, str, tuple[int, ...]], ...]
+    common: tuple[tuple[Expr, str, str], ...]  # the conditions every effect has: (condition, rule, message)
 
 
 # combinations the builder may run, all layers together: each leaves a rule run remembered and
@@ -592,15 +594,22 @@ class _Builder:
             if group is None:
                 group = groups[key] = (fixed, outs, conds, [])
             group[3].append((cost["sum"], combo_local, cost))
+        # conditions every effect shares become plain facts; the rest depend on the selector
+        common = set.intersection(*(set(c for c, _, _ in g[2]) for g in groups.values())) if groups else set()
+        messages: dict[Expr, tuple[str, str]] = {}
+        for _, _, conds, _ in groups.values():
+            for c, rule, message in conds:
+                messages.setdefault(c, (rule, message))
         effects = []
         for fixed, outs, conds, members in groups.values():
             members.sort(key=lambda m: (m[0], m[1]))  # cheapest first, then by value
             costs = tuple(c for _, _, c in members)
-            effects.append(_Group(fixed=fixed, outs=outs, conditions=tuple(c for c, _, _ in conds),
-                                  messages=tuple((r, m) for _, r, m in conds),
+            effects.append(_Group(fixed=fixed, outs=outs, conditions=tuple(c for c, _, _ in conds if c not in common),
+                                  messages=tuple((r, m) for c, r, m in conds if c not in common),
                                   combos=tuple(c for _, c, _ in members), costs=costs,
                                   cost={k: min(c[k] for c in costs) for k in costs[0]}))
-        grouped = _Grouped(effects=tuple(effects), tried=tried, failed=tuple(failed.values()))
+        grouped = _Grouped(effects=tuple(effects), tried=tried, failed=tuple(failed.values()),
+                           common=tuple((c, *messages[c]) for c in sorted(common, key=str)))
         if self.reuse:
             self.grouped[alike] = grouped
         return grouped
@@ -680,15 +689,8 @@ class _Builder:
         self.tables.append(table)
         self.order.append(("table", len(self.tables) - 1))
         self.variables[selector] = Domain(lo=Num(0), hi=Num(len(effects) - 1))
-        # conditions every effect shares are plain facts; the rest depend on the selector
-        common = set.intersection(*(set(e.conditions) for e in effects))
-        messages = {}
-        for eff in effects:
-            for c, (rule, msg) in zip(eff.conditions, eff.messages, strict=True):
-                messages.setdefault(c, (rule, msg))
-        for c in sorted(common, key=str):
-            rule, msg = messages[c]
-            self.fact(c.substitute(env), label, rule, msg, env)
+        for c, rule, message in grouped.common:
+            self.fact(c.substitute(env), label, rule, _named(message, lay), env)
         result: list[Expr] = []
         made: dict[tuple[Expr, ...], Expr] = {}
         for d in range(len(effects[0].outs)):
@@ -706,10 +708,6 @@ class _Builder:
             made[tuple(exprs)] = Name(name)
             for eff, x in zip(effects, exprs, strict=True):
                 eff.outputs[name] = x
-        for eff in effects:
-            keep = [i for i, c in enumerate(eff.conditions) if c not in common]
-            eff.conditions = [eff.conditions[i] for i in keep]
-            eff.messages = [eff.messages[i] for i in keep]
         return tuple(result)
 
 
