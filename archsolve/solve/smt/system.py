@@ -271,7 +271,7 @@ class _Builder:
         self.runs: dict[Any, tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]] = {}
         self.grouped: dict[Any, _Grouped] = {}
         self.canon: dict[Expr, Expr] = {}
-        self.still: dict[Any, int] = {}  # _run_key's numbers
+        self.still: dict[Any, int] = {}  # _still's numbers
 
     def readable(self, message: str, env: Mapping[str, Expr]) -> str:
         """A rule's message in the user's names: an input size's placeholder (``§0.1``)
@@ -410,10 +410,11 @@ class _Builder:
     def _run(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int,
              key: Any = None) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
         """Run the rule; return folded outputs, the error conditions left, and whether any
-        condition is already false.  ``key``: what :meth:`_run_key` makes of these arguments."""
+        condition is already false.  ``key``: the run's key where the caller has made it
+        (:meth:`_still` and the values of the fields it leaves out)."""
         refs = lay.refs or lay.sources
         if key is None:
-            key = self._run_key(lay, values, inputs, ndim, moving=())
+            key = (self._still(lay, values, inputs, ndim, moving=()), ())
         hit = self.runs.get(key)
         if hit is not None:
             return hit
@@ -454,13 +455,14 @@ class _Builder:
             self.runs[key] = result
         return result
 
-    def _run_key(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int, *,
-                 moving: Sequence[str]) -> tuple[int, tuple[Any, ...]]:
-        """What a rule run depends on: a number for all but the ``moving`` fields' values, and
-        those values (the numbers make the key quick to hash, once per combination)."""
+    def _still(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int, *,
+               moving: Sequence[str]) -> int:
+        """A number for what a rule run depends on but the values of the ``moving`` fields
+        (ints or tuples of them): a run's key is this number and those values, quick to hash
+        once per combination."""
         still = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), len(lay.refs or lay.sources),
                  _freeze({k: v for k, v in values.items() if k not in moving}), tuple(moving), tuple(inputs))
-        return self.still.setdefault(still, len(self.still)), tuple(_freeze(values[k]) for k in moving)
+        return self.still.setdefault(still, len(self.still))
 
     def _canonical(self, v: Value | Expr) -> Expr:
         """``canonical(fold(v))``, remembered: alike combinations' rules build the same terms
@@ -556,7 +558,7 @@ class _Builder:
         reads = {u: sorted(self.spec.unknowns[u].domain.names()) for u in dependent}
         bounds: dict[Any, tuple[int, int] | None] = {}
         kinds = sorted({"params", "macs"} & set(self.objectives))
-        still = self._run_key(lay, values, shapes, ndim, moving=moving)[0]
+        still = self._still(lay, values, shapes, ndim, moving=moving)
         getters = [(k, _getter(values[k], {u: i for i, u in enumerate(enum)})) for k in moving]
         tried = 0
         failed: dict[str, tuple[int, str, tuple[int, ...]]] = {}  # rule -> (combos it broke, a message, its combo)
