@@ -411,10 +411,11 @@ class _Builder:
              key: Any = None) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
         """Run the rule; return folded outputs, the error conditions left, and whether any
         condition is already false.  ``key``: the run's key where the caller has made it
-        (:meth:`_still` and the values of the fields it leaves out)."""
+        (:meth:`_still`'s number and the values of the fields it leaves out)."""
         refs = lay.refs or lay.sources
         if key is None:
-            key = (self._still(lay, values, inputs, ndim, moving=()), ())
+            key = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), len(refs), _freeze(values),
+                   tuple(inputs))
         hit = self.runs.get(key)
         if hit is not None:
             return hit
