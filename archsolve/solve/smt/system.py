@@ -642,7 +642,8 @@ class _Builder:
             if is_dependent(spec, u):
                 assert unk is not None
                 # dependent_bounds reads the axis from the name and skips a block argument's
-                dependence = (str(unk.domain), u[u.rfind("["):] if u.endswith("]") else "", unk.layer.endswith("/"))
+                dependence = (str(unk.domain), u[u.rfind("["):] if u.endswith("]") else "",
+                              unk.layer.split("/")[-1] == "")
             unknowns.append((tuple(pool), u in local, dependence))
         kinds = tuple(sorted({"params", "macs"} & set(self.objectives)))
         # params and macs read the constant channels and sizes the placeholders stand for
