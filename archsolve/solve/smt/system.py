@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ from archsolve.ops.base import AXIS_NAMES, Args, Kind, Record, Severity, Shape
 from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network
 from archsolve.solve.outcome import combination_limit, combination_text
-from archsolve.spec.domains import ENUMERATED, in_field_domains, is_dependent, unknown_span, unknown_values
+from archsolve.spec.domains import ENUMERATED, dependent_bounds, is_dependent, unknown_span, unknown_values
 from archsolve.spec.model import Constraint, Domain, Layer, Spec
 
 PLACEHOLDER = "§"  # never valid in a spec name: marks an input size inside an effect
@@ -152,6 +153,35 @@ def _axis_values(lay: Layer, axis: int) -> dict[str, Any]:
     return out
 
 
+def _assigned(v: Any, assign: Mapping[str, int]) -> Any:
+    """``folded(v, assign)``, quicker where ``v`` is a name or a tuple of them (a "?" per axis).
+
+        >>> _assigned((Name("k"), Name("k") * 2, "same"), {"k": 3})
+        (3, 6, 'same')
+    """
+    if isinstance(v, Name):
+        return assign.get(v.name, v)
+    if isinstance(v, tuple):
+        return tuple(_assigned(x, assign) for x in v)
+    return folded(v, assign)
+
+
+def _getter(v: Any, at: Mapping[str, int]) -> Callable[[tuple[int, ...], Mapping[str, int]], Any]:
+    """How a field value ``v`` reads a combination (the values at the positions ``at`` gives
+    the unknowns) and its assignment: by position where it is a name or a tuple of them.
+
+        >>> _getter((Name("k"), Name("k")), {"k": 1})((2, 3), {"k": 3})
+        (3, 3)
+    """
+    if isinstance(v, Name) and v.name in at:
+        i = at[v.name]
+        return lambda combo, _: combo[i]
+    if isinstance(v, tuple) and len(v) > 1 and all(isinstance(x, Name) and x.name in at for x in v):
+        get = operator.itemgetter(*(at[x.name] for x in v))
+        return lambda combo, _: get(combo)
+    return lambda _, assign: _assigned(v, assign)
+
+
 def _field_names(v: Any) -> frozenset[str]:
     if isinstance(v, Expr):
         return v.names()
@@ -163,6 +193,54 @@ def _field_names(v: Any) -> frozenset[str]:
     return frozenset()
 
 
+_LAYER_MARK = f"{PLACEHOLDER}<layer>"  # in a rule run's message: the layer's name
+
+
+def _source_mark(j: int) -> str:
+    """In a rule run's message: the name of the layer's ``j``-th source."""
+    return f"{PLACEHOLDER}<from {j}>"
+
+
+def _named(message: str, lay: Layer) -> str:
+    """A shared rule run's message for ``lay``: its marks as this layer's names.
+
+        >>> lay = Layer("m", "add", {}, ("a", "b"), depth=1, where=None)
+        >>> _named(f"{_source_mark(0)} gives 3 but {_source_mark(1)} gives 4", lay)
+        'a gives 3 but b gives 4'
+    """
+    if f"{PLACEHOLDER}<" not in message:
+        return message
+    for j, name in enumerate(lay.refs or lay.sources):
+        message = message.replace(_source_mark(j), name)
+    return message.replace(_LAYER_MARK, lay.name)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """An effect before it is a layer's: ``fixed`` and ``combos`` hold values in the order of
+    the layer's shared and local unknowns, ``messages`` name the layer by marks."""
+
+    fixed: tuple[int, ...]
+    outs: tuple[Expr, ...]
+    conditions: tuple[Expr, ...]
+    messages: tuple[tuple[str, str], ...]
+    combos: tuple[tuple[int, ...], ...]
+    costs: tuple[dict[str, int], ...]
+    cost: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    """A layer's combinations grouped by effect, as its table holds them; ``failed``: per
+    broken rule, how many combinations broke it, its message and the first of them (in the
+    layer's unknowns' order)."""
+
+    effects: tuple[_Group, ...]  # their conditions less the common ones
+    tried: int
+    failed: tuple[tuple[int, str, tuple[int, ...]], ...]
+    common: tuple[tuple[Expr, str, str], ...]  # the conditions every effect has: (condition, rule, message)
+
+
 # combinations the builder may run, all layers together: each leaves a rule run remembered and
 # a combination in a table (about 1.5 KB together: 0.6 GB)
 MAX_TRIED = 400_000
@@ -172,7 +250,7 @@ MAX_TRIED = 400_000
 
 class _Builder:
     def __init__(self, net: Network, objectives: Sequence[str], named: frozenset[str] = frozenset(),
-                 deadline: float | None = None):
+                 deadline: float | None = None, *, reuse: bool = True):
         self.net = net
         self.deadline = deadline
         self.named = named
@@ -187,8 +265,13 @@ class _Builder:
         self.tried = 0  # combinations run, all layers together
         self.per_layer_cost: dict[str, dict[str, Expr]] = {}
         self.order: list[tuple[str, int]] = []
-        # layers with the same op, values and inputs share their rule runs (l2..l4 of a chain)
+        # layers with the same op, values and inputs share their rule runs (l2..l4 of a chain),
+        # and layers alike up to their unknowns' names share their grouped effects
+        self.reuse = reuse
         self.runs: dict[Any, tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]] = {}
+        self.grouped: dict[Any, _Grouped] = {}
+        self.canon: dict[Expr, Expr] = {}
+        self.still: dict[Any, int] = {}  # _still's numbers
 
     def readable(self, message: str, env: Mapping[str, Expr]) -> str:
         """A rule's message in the user's names: an input size's placeholder (``§0.1``)
@@ -324,11 +407,15 @@ class _Builder:
     def _args(self, lay: Layer, values: Mapping[str, Any], ndim: int) -> Args:
         return Args({**values, **self.spec.rule_flags(lay.name)}, ndim, lay.name, lay.refs or lay.sources)
 
-    def _run(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int
-             ) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
+    def _run(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int,
+             key: Any = None) -> tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool]:
         """Run the rule; return folded outputs, the error conditions left, and whether any
-        condition is already false."""
-        key = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), _freeze(values), tuple(inputs))
+        condition is already false.  ``key``: the run's key where the caller has made it
+        (:meth:`_still`'s number and the values of the fields it leaves out)."""
+        refs = lay.refs or lay.sources
+        if key is None:
+            key = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), len(refs), _freeze(values),
+                   tuple(inputs))
         hit = self.runs.get(key)
         if hit is not None:
             return hit
@@ -337,24 +424,26 @@ class _Builder:
         # a var may range over values its field does not take (padding -1, stride 0): such a
         # value makes the layer invalid, as in the search (and the rule is not run on it)
         for f in OPS[lay.op].fields:
-            if f.minimum is None or f.kind not in _SIZED or f.name not in values:
+            if f.minimum is None or f.name not in values or f.kind not in _SIZED:
                 continue
             for v in _leaves(values[f.name]):
                 if isinstance(v, int):
                     if v < f.minimum:
-                        result: tuple[tuple[Expr, ...], list[tuple[Expr, str, str]], bool] = ((), [], True)
-                        self.runs[key] = result
-                        return result
+                        return (), [], True
                 elif isinstance(v, Expr) and any(not n.startswith(PLACEHOLDER) for n in v.names()):
                     c = canonical(_fold(Bin(">=", v, Num(f.minimum))))
                     if all(c != x for x, _, _ in conds):
-                        conds.append((c, "range", f"{lay.name}.{f.name} must be at least {f.minimum}"))
+                        conds.append((c, "range", f"{_LAYER_MARK}.{f.name} must be at least {f.minimum}"))
         rec = Record()
-        out = OPS[lay.op].shape(self._args(lay, values, ndim), inputs, rec)
+        # the run is shared with other layers: its messages name this one and its sources by
+        # marks, which _named replaces
+        args = Args({**values, **self.spec.rule_flags(lay.name)}, ndim, lay.name,
+                    tuple(_source_mark(j) for j in range(len(refs))))
+        out = OPS[lay.op].shape(args, inputs, rec)
         for cond, f in rec.conditions:
             if f.severity is not Severity.ERROR:
                 continue
-            c = canonical(_fold(cond))
+            c = self._canonical(cond)
             if isinstance(c, Num):
                 if not c.value:
                     broken = True
@@ -362,10 +451,31 @@ class _Builder:
                 continue
             if all(c != x for x, _, _ in conds):  # H and W of a square input say it twice
                 conds.append((c, f.rule, f.message))
-        result = tuple(canonical(_fold(v)) for v in out), conds, broken
-        if len(self.runs) < 500_000:
+        result = tuple(self._canonical(v) for v in out), conds, broken
+        if self.reuse and len(self.runs) < 500_000:
             self.runs[key] = result
         return result
+
+    def _still(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[Shape], ndim: int, *,
+               moving: Sequence[str]) -> int:
+        """A number for what a rule run depends on but the values of the ``moving`` fields
+        (ints or tuples of them): a run's key is this number and those values, quick to hash
+        once per combination."""
+        still = (lay.op, ndim, self.spec.exact, self.spec.allows_holes(lay.name), len(lay.refs or lay.sources),
+                 _freeze({k: v for k, v in values.items() if k not in moving}), tuple(moving), tuple(inputs))
+        return self.still.setdefault(still, len(self.still))
+
+    def _canonical(self, v: Value | Expr) -> Expr:
+        """``canonical(fold(v))``, remembered: alike combinations' rules build the same terms
+        (a conv's output size depends on its kernel, padding and dilation only through one sum)."""
+        if not isinstance(v, Expr):
+            return canonical(_fold(v))
+        c = self.canon.get(v)
+        if c is None:
+            c = canonical(_fold(v))
+            if self.reuse and len(self.canon) < 500_000:
+                self.canon[v] = c
+        return c
 
     def _placeholders(self, inputs: Sequence[tuple[Expr, ...]]) -> tuple[list[Shape], dict[str, Expr]]:
         """Input sizes as single leaves, so effects are small and comparable across layers."""
@@ -414,7 +524,7 @@ class _Builder:
             self.shapes[lay.name] = tuple(Num(1) for _ in inputs[0]) if inputs else (Num(1),)
             return
         for c, rule, message in conds:
-            self.fact(c.substitute(env), lay.name, rule, message, env)
+            self.fact(c.substitute(env), lay.name, rule, _named(message, lay), env)
         self.shapes[lay.name] = tuple(self._new_dim(lay, d, fold(o.substitute(env))) for d, o in enumerate(outs))
         self.costs(lay, values, shapes, env, outs)
 
@@ -428,6 +538,119 @@ class _Builder:
         self.per_layer_cost[lay.name] = {
             kind: fold(lift(fns[kind](args, shapes, outs)).substitute(env))
             for kind in {"params", "macs"} & set(self.objectives)}
+
+    def grouped_effects(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape],
+                        env: Mapping[str, Expr], *, enum: list[str], local: list[str], pools: list[list[int]],
+                        ndim: int) -> _Grouped:
+        """A layer's combinations grouped by effect, in the unknowns' positions (``enum``'s
+        order), not their names: layers alike up to their unknowns' names share them."""
+        alike = self.alike(lay, values, shapes, env, enum=enum, local=local, pools=pools, ndim=ndim)
+        hit = self.grouped.get(alike)
+        if hit is not None:
+            self.tried += hit.tried
+            return hit
+        at_local = [i for i, u in enumerate(enum) if u in local]
+        at_shared = [i for i, u in enumerate(enum) if u not in local]
+        groups: dict[Any, tuple[tuple[int, ...], tuple[Expr, ...], list[tuple[Expr, str, str]], list[Any]]] = {}
+        opdef = OPS[lay.op]
+        moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
+        dependent = [u for u in enum if is_dependent(self.spec, u)]
+        # a dependent unknown's bounds read only the fields its domain names
+        reads = {u: sorted(self.spec.unknowns[u].domain.names()) for u in dependent}
+        bounds: dict[Any, tuple[int, int] | None] = {}
+        kinds = sorted({"params", "macs"} & set(self.objectives))
+        still = self._still(lay, values, shapes, ndim, moving=moving)
+        getters = [(k, _getter(values[k], {u: i for i, u in enumerate(enum)})) for k in moving]
+        tried = 0
+        failed: dict[str, tuple[int, str, tuple[int, ...]]] = {}  # rule -> (combos it broke, a message, its combo)
+        for n, combo in enumerate(itertools.product(*pools)):
+            if not n & 1023:
+                self.on_time(lay)
+            assign = dict(zip(enum, combo, strict=True))
+            vals = dict(values)
+            for k, get in getters:
+                vals[k] = get(combo, assign)
+            if dependent and not self._in_bounds(vals, assign, reads=reads, bounds=bounds, ndim=ndim):
+                continue
+            outs, conds, broken = self._run(lay, vals, shapes, ndim, key=(still, tuple([vals[k] for k in moving])))
+            tried += 1
+            self.tried += 1
+            if broken:
+                for rule, message in {r: m for c, r, m in reversed(conds) if isinstance(c, Num) and not c.value}.items():
+                    count, first, example = failed.get(rule, (0, message, combo))  # once per rule: H and W alike
+                    failed[rule] = (count + 1, first, example)
+                continue
+            combo_local = tuple(combo[i] for i in at_local)
+            cost = {"sum": sum(combo_local)}
+            for kind in kinds:
+                fn = opdef.params if kind == "params" else opdef.macs
+                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
+                if c is None:
+                    raise EncodingLimit(f"{lay.name}: its {kind} multiply unknown sizes or channels with its "
+                                        f"other unknowns; using {kind} needs those fixed (the solver stays "
+                                        "linear)", lay.where)
+                cost[kind] = c
+            fixed = tuple(combo[i] for i in at_shared)
+            # with params/macs in play, an effect also fixes them: constraints on them stay exact
+            key = (fixed, outs, tuple(c for c, _, _ in conds), tuple(cost[k] for k in kinds))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = (fixed, outs, conds, [])
+            group[3].append((cost["sum"], combo_local, cost))
+        # conditions every effect shares become plain facts; the rest depend on the selector
+        common = set.intersection(*(set(c for c, _, _ in g[2]) for g in groups.values())) if groups else set()
+        messages: dict[Expr, tuple[str, str]] = {}
+        for _, _, conds, _ in groups.values():
+            for c, rule, message in conds:
+                messages.setdefault(c, (rule, message))
+        effects = []
+        for fixed, outs, conds, members in groups.values():
+            members.sort(key=lambda m: (m[0], m[1]))  # cheapest first, then by value
+            costs = tuple(c for _, _, c in members)
+            effects.append(_Group(fixed=fixed, outs=outs, conditions=tuple(c for c, _, _ in conds if c not in common),
+                                  messages=tuple((r, m) for c, r, m in conds if c not in common),
+                                  combos=tuple(c for _, c, _ in members), costs=costs,
+                                  cost={k: min(c[k] for c in costs) for k in costs[0]}))
+        grouped = _Grouped(effects=tuple(effects), tried=tried, failed=tuple(failed.values()),
+                           common=tuple((c, *messages[c]) for c in sorted(common, key=str)))
+        if self.reuse:
+            self.grouped[alike] = grouped
+        return grouped
+
+    def _in_bounds(self, vals: Mapping[str, Any], assign: Mapping[str, int], *, reads: Mapping[str, list[str]],
+                   bounds: dict[Any, tuple[int, int] | None], ndim: int) -> bool:
+        """:func:`in_field_domains` for the dependent unknowns in ``reads``, with their
+        bounds remembered in ``bounds`` by the values of the fields they read."""
+        for u, names in reads.items():
+            key = (u, *(vals.get(n) for n in names))
+            if key not in bounds:
+                bounds[key] = dependent_bounds(self.spec, u, vals, ndim)
+            b = bounds[key]
+            if b is not None and not b[0] <= assign[u] <= b[1]:
+                return False
+        return True
+
+    def alike(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], env: Mapping[str, Expr], *,
+              enum: list[str], local: list[str], pools: list[list[int]], ndim: int) -> Any:
+        """Everything a layer's grouped effects depend on, with its unknowns by position."""
+        spec = self.spec
+        marks = {u: Name(f"{PLACEHOLDER}?{i}") for i, u in enumerate(enum)}
+        unknowns = []
+        for u, pool in zip(enum, pools, strict=True):
+            unk = spec.unknowns.get(u)
+            dependence = None
+            if is_dependent(spec, u):
+                assert unk is not None
+                # dependent_bounds reads the axis from the name and skips a block argument's
+                dependence = (str(unk.domain), u[u.rfind("["):] if u.endswith("]") else "",
+                              unk.layer.split("/")[-1] == "")
+            unknowns.append((tuple(pool), u in local, dependence))
+        kinds = tuple(sorted({"params", "macs"} & set(self.objectives)))
+        # params and macs read the constant channels and sizes the placeholders stand for
+        consts = tuple(sorted((k, v) for k, v in env.items() if isinstance(v, Num))) if kinds else ()
+        return (lay.op, ndim, spec.exact, spec.allows_holes(lay.name), len(lay.refs or lay.sources),
+                _freeze({k: folded(v, marks) for k, v in values.items()}), tuple(shapes), tuple(unknowns),
+                kinds, consts)
 
     def table_layer(self, lay: Layer, values: Mapping[str, Any], inputs: Sequence[tuple[Expr, ...]],
                     enum: list[str], ndim: int, axis: int | None) -> tuple[Expr, ...]:
@@ -446,67 +669,23 @@ class _Builder:
         if total > combination_limit(self.spec):
             raise SpecError(f"{lay.name}: {total:,} combinations of {', '.join(enum)} to try "
                             f"({combination_text(self.spec)}); narrow their domains", lay.where)
-        groups: dict[Any, Effect] = {}
-        opdef = OPS[lay.op]
-        moving = [k for k, v in values.items() if _field_names(v) & set(enum)]
-        dependent = [u for u in enum if is_dependent(self.spec, u)]
-        tried = 0
-        failed: dict[str, tuple[int, str, dict[str, int]]] = {}  # rule -> (combos it broke, a message, its combo)
-        for n, combo in enumerate(itertools.product(*pools)):
-            if not n & 1023:
-                self.on_time(lay)
-            assign = dict(zip(enum, combo, strict=True))
-            vals = dict(values)
-            for k in moving:
-                vals[k] = folded(values[k], assign)
-            if dependent and not in_field_domains(self.spec, vals, {u: assign[u] for u in dependent}, ndim):
-                continue
-            outs, conds, broken = self._run(lay, vals, shapes, ndim)
-            tried += 1
-            self.tried += 1
-            if broken:
-                for rule, message in {r: m for c, r, m in reversed(conds) if isinstance(c, Num) and not c.value}.items():
-                    count, first, example = failed.get(rule, (0, message, assign))  # once per rule: H and W alike
-                    failed[rule] = (count + 1, first, example)
-                continue
-            combo_local = {u: assign[u] for u in local}
-            cost = {"sum": sum(combo_local.values())}
-            for kind in sorted({"params", "macs"} & set(self.objectives)):
-                fn = opdef.params if kind == "params" else opdef.macs
-                c = _const(fold(lift(fn(self._args(lay, vals, ndim), shapes, outs)).substitute(env)))
-                if c is None:
-                    raise EncodingLimit(f"{lay.name}: its {kind} multiply unknown sizes or channels with its "
-                                        f"other unknowns; using {kind} needs those fixed (the solver stays "
-                                        "linear)", lay.where)
-                cost[kind] = c
-            # with params/macs in play, an effect also fixes them: constraints on them stay exact
-            key = (tuple(assign[u] for u in shared), outs, tuple(c for c, _, _ in conds),
-                   tuple(v for k, v in sorted(cost.items()) if k != "sum"))
-            eff = groups.get(key)
-            if eff is None:
-                eff = Effect({u: assign[u] for u in shared}, outs, [c for c, _, _ in conds],
-                             [(r, m) for _, r, m in conds])
-                groups[key] = eff
-            eff.combos.append(combo_local)
-            eff.costs.append(cost)
-        effects = list(groups.values())
-        for eff in effects:
-            costs = eff.costs
-            order = sorted(range(len(eff.combos)), key=lambda i: (costs[i]["sum"],
-                                                                   tuple(eff.combos[i][u] for u in local)))
-            eff.combos = [eff.combos[i] for i in order]
-            eff.costs = [costs[i] for i in order]
-            eff.cost = {k: min(c[k] for c in eff.costs) for k in eff.costs[0]}
+        grouped = self.grouped_effects(lay, values, shapes, env, enum=enum, local=local, pools=pools, ndim=ndim)
+        effects = [Effect(dict(zip(shared, g.fixed, strict=True)), g.outs, list(g.conditions),
+                          [(r, _named(m, lay)) for r, m in g.messages],
+                          [dict(zip(local, c, strict=True)) for c in g.combos], [dict(c) for c in g.costs],
+                          cost=dict(g.cost))
+                   for g in grouped.effects]
         label = lay.name
         if not effects:
             what = ", ".join(enum)
             # a rule every value breaks, in check's words (for the first value that broke it)
-            always = [(first, example) for count, first, example in failed.values() if count == tried]
+            always = [(first, example) for count, first, example in grouped.failed if count == grouped.tried]
             why = ""
             if always:
                 first, example = always[0]
-                shown = ", ".join(f"{u} = {v}" for u, v in example.items())
-                why = f": {first}" + (f" (with {shown}, and alike for every other value)" if len(pools) else "")
+                shown = ", ".join(f"{u} = {v}" for u, v in zip(enum, example, strict=True))
+                why = f": {_named(first, lay)}" + (f" (with {shown}, and alike for every other value)"
+                                                   if len(pools) else "")
             self.fact(Num(0), label, "no-combination", f"no value of {what} gives {lay.name} a valid output{why}")
             return tuple(Num(1) for _ in range(len(inputs[0]) if lay.op not in ("flatten",) else 1))
         selector = self.fresh(f"{lay.name}.effect")
@@ -514,15 +693,8 @@ class _Builder:
         self.tables.append(table)
         self.order.append(("table", len(self.tables) - 1))
         self.variables[selector] = Domain(lo=Num(0), hi=Num(len(effects) - 1))
-        # conditions every effect shares are plain facts; the rest depend on the selector
-        common = set.intersection(*(set(e.conditions) for e in effects))
-        messages = {}
-        for eff in effects:
-            for c, (rule, msg) in zip(eff.conditions, eff.messages, strict=True):
-                messages.setdefault(c, (rule, msg))
-        for c in sorted(common, key=str):
-            rule, msg = messages[c]
-            self.fact(c.substitute(env), label, rule, msg, env)
+        for c, rule, message in grouped.common:
+            self.fact(c.substitute(env), label, rule, _named(message, lay), env)
         result: list[Expr] = []
         made: dict[tuple[Expr, ...], Expr] = {}
         for d in range(len(effects[0].outs)):
@@ -540,10 +712,6 @@ class _Builder:
             made[tuple(exprs)] = Name(name)
             for eff, x in zip(effects, exprs, strict=True):
                 eff.outputs[name] = x
-        for eff in effects:
-            keep = [i for i, c in enumerate(eff.conditions) if c not in common]
-            eff.conditions = [eff.conditions[i] for i in keep]
-            eff.messages = [eff.messages[i] for i in keep]
         return tuple(result)
 
 
