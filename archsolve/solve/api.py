@@ -165,6 +165,10 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
         if walked is None and engine is Engine.DP:
             return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text, elapsed=time.monotonic() - start,
                                message="the size walk does not apply to this question"), False
+        if walked is not None and walked.status is SolveStatus.UNSAT and walked.conflict is not None and explain:
+            return _relaxed(spec, SolveResult(spec=spec, objective=text, elapsed=time.monotonic() - start,
+                                              **{f.name: getattr(walked, f.name) for f in fields(Answered)}),
+                            minimize=minimize, timeout=timeout, start=start), True
         if walked is not None and (walked.status is not SolveStatus.UNSAT or engine is Engine.DP or not explain):
             return SolveResult(spec=spec, objective=text, elapsed=time.monotonic() - start,
                                **{f.name: getattr(walked, f.name) for f in fields(Answered)}), True
@@ -248,13 +252,19 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
             layers=(), constraints=(), message=(
                 "no solution: every combination was ruled out; the time ran out before Z3 "
                 "could name the layers and constraints in conflict (a longer --timeout lets it)")))
-    if res.conflict is not None:
-        left = relax.RELAX_SECONDS if total is None else min(relax.RELAX_SECONDS, total - (time.monotonic() - start))
-        found = relax.relaxations(spec, res.conflict.layers, minimize=minimize, seconds=left,
-                                  solve=functools.partial(solve_spec, explain=False)) if left > 0 else []
-        res = replace(res, conflict=replace(res.conflict, relaxations=tuple(found)),
-                      elapsed=time.monotonic() - start)
-    return res
+    return _relaxed(spec, res, minimize=minimize, timeout=total, start=start)
+
+
+def _relaxed(spec: Spec, res: SolveResult, *, minimize: str | None, timeout: float | None, start: float
+             ) -> SolveResult:
+    """An unsat answer with the edits that would lift its conflict (:mod:`.relax`), as many
+    as fit in its share of the time."""
+    if res.conflict is None:
+        return res
+    left = relax.RELAX_SECONDS if timeout is None else min(relax.RELAX_SECONDS, timeout - (time.monotonic() - start))
+    found = relax.relaxations(spec, res.conflict.layers, minimize=minimize, seconds=left,
+                              solve=functools.partial(solve_spec, explain=False)) if left > 0 else []
+    return replace(res, conflict=replace(res.conflict, relaxations=tuple(found)), elapsed=time.monotonic() - start)
 
 
 def _searched(spec: Spec, net: Network, answer: Answer, *, mode: SolveMode, objective: Expr | str, text: str,

@@ -34,9 +34,9 @@ from archsolve.ops.base import Collect
 from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network
 from archsolve.shapes.propagate import plan_args, plan_for
-from archsolve.solve.outcome import SolveMode, SolveStatus
+from archsolve.solve.outcome import Conflict, SolveMode, SolveStatus
 from archsolve.solve.smt.sizedp import SizeDP, TooManyStates, deep_enough
-from archsolve.solve.smt.system import System, Table, build_system, constraint_exprs
+from archsolve.solve.smt.system import System, Table, build_system, constraint_exprs, user_names
 from archsolve.solve.solution import Answered, Solution, sort_best_first, verified
 
 KINDS = ("sum", "params")  # the objectives an effect's cheapest combination settles
@@ -57,7 +57,8 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     assert isinstance(kind, str)
     try:
         system = build_system(net, [kind] if kind != "sum" else [], frozenset(), deadline)
-        constraints = [e for e, _, _ in constraint_exprs(system)]
+        labelled = constraint_exprs(system)
+        constraints = [e for e, _, _ in labelled]
         dp = SizeDP.build(system, constraints, deadline)
     except SolverTimeout:
         return Answered(status=SolveStatus.UNKNOWN, message=TIMED_OUT)
@@ -71,7 +72,7 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
             sols, total, timed_out = list_by_dp(net, dp, limit=limit, objective=objective, progress=progress,
                                                 deadline=deadline)
             if not sols:
-                return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True, count=0)
+                return _unsat(system, dp, labelled, deadline, count=0)
             said = total if count or total <= limit else None
             if timed_out:
                 return Answered(status=SolveStatus.SAT, solutions=sols, count=said,
@@ -80,7 +81,7 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         if mode is SolveMode.FIRST:
             values = dp.first()
             if values is None:
-                return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True)
+                return _unsat(system, dp, labelled, deadline)
             return Answered(status=SolveStatus.SAT, solutions=[verified(net, values, objective)], first=True)
         got = dp.optimum(kind, sorted(system.unknowns), holes=_holes_in(net, system))
     except TooManyStates:
@@ -88,11 +89,39 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     except SolverTimeout:
         return Answered(status=SolveStatus.UNKNOWN, message=TIMED_OUT)
     if got is None:
-        return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True)
+        try:
+            return _unsat(system, dp, labelled, deadline)
+        except (TooManyStates, SolverTimeout):
+            return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True)
     best, values = got
     sol = verified(net, values, objective)
     assert sol.objective == best or objective == "params", (sol.objective, best)  # params add the fixed layers'
     return Answered(status=SolveStatus.SAT, solutions=[sol], optimal=True)
+
+
+def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], deadline: float | None,
+           count: int | None = None) -> Answered:
+    """No solution, explained where the walk can say why: the constraints it needs for that
+    (each left out in turn, as long as there is still none without it), and where the sizes
+    they leave break off -- a layer that gives none of the sizes the later layers and those
+    constraints need, from any input.  Elsewhere the conflict is left to Z3."""
+    conflict = None
+    broken = dp.broken()
+    if broken is not None:
+        kept = list(labelled)
+        for c in list(kept):
+            trial = SizeDP.build(system, [e for e, _, _ in kept if e is not c[0]], deadline)
+            if trial is not None and trial.first() is None:
+                kept.remove(c)
+        table, sizes = broken
+        spec = system.spec
+        cons = " and ".join(text for _, _, text in kept)
+        shown = " and ".join(f"{user_names(name, spec)} {values}" for name, values in sizes)
+        what = f"value of {', '.join(table.local)}" if table.local else "combination"
+        message = (f"{table.layer} cannot meet {cons}; no {what} gives {shown} from any input size"
+                   if cons else f"{table.layer} gives none of {shown} from any input size")
+        conflict = Conflict(layers=(table.layer,), constraints=tuple(text for _, _, text in kept), message=message)
+    return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True, conflict=conflict, count=count)
 
 
 def _holes_in(net: Network, system: System) -> Callable[[Table, Mapping[str, int], Mapping[str, int]], bool]:

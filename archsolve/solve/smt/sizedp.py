@@ -133,6 +133,17 @@ class Sizes:
     def runs(self) -> list[tuple[int, int]]:
         return list(zip(self.los, self.his, strict=True))
 
+    def text(self) -> str:
+        """In words, for a message.
+
+            >>> Sizes.of([(3, 3), (5, 9)]).text(), Sizes.of([(4, 4)]).text()
+            ('in {3, 5..9}', '= 4')
+        """
+        if self.los == self.his and len(self.los) == 1:
+            return f"= {self.los[0]}"
+        return "in {" + ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in self.runs()[:8]) + \
+            (", ..." if len(self.los) > 8 else "") + "}"
+
     def members(self) -> frozenset[int] | Sizes:
         """A membership test: the sizes themselves where they are few, else the runs."""
         if sum(hi - lo + 1 for lo, hi in self.runs()) <= 1 << 16:
@@ -287,6 +298,22 @@ class SizeDP:
             return None
         return SizeDP(placed, [it.table for it in placed if it.kind == "table" and it.table],
                       _domains(placed, deadline), deadline)
+
+    def broken(self) -> tuple[Table, list[tuple[str, str]]] | None:
+        """Where the domains break off, when they do: the last table (nearest the output)
+        that gives none of the sizes its outputs' domains allow, from any input size; with
+        those domains in words ((name, values)).  None: every domain has sizes (the walk
+        forward then finds that none is reached)."""
+        for i in range(len(self.items) - 1, -1, -1):
+            table = self.items[i].table
+            if table is None:
+                continue
+            read = [t.name for t in table.env.values() if isinstance(t, Name)]
+            outs = [n for n in self.out_names[i] if n in self.domains]
+            if (read and outs and all(n in self.domains and not self.domains[n].los for n in read)
+                    and all(self.domains[n].los for n in outs)):
+                return table, [(n, self.domains[n].text()) for n in outs]
+        return None
 
     # -- walking ------------------------------------------------------------------------------------
     def _tick(self, held: int) -> None:
