@@ -649,12 +649,25 @@ class SizeDP:
         # with a dilation of 1 beside it): the ranking is shared where both are the same
         costs = tuple(eff.cost[kind] for eff in effects)
         costs = self._interned.setdefault(costs, costs)
-        key = (id(compiled), id(costs), table.env[x].evaluate(env))
+        v = table.env[x].evaluate(env)
+        key = (id(compiled), id(costs), v)
         ranked = self._shared.get(key)
         if ranked is None:
-            ranked = self._shared[key] = sorted(
-                ((min(costs[k] for k in ks), out, ks) for out, ks in self._by_input(compiled, key[2])),
-                key=lambda m: m[0])
+            grouped: dict[tuple[int, ...], list[Any]] = {}  # sizes -> [least cost, effects]
+            for ch in compiled:
+                if (ch.lo is not None and v < ch.lo) or (ch.hi is not None and v > ch.hi):
+                    continue
+                out = tuple([f if isinstance(f, int) else f.at(v) for f in ch.forms])
+                c = costs[ch.index]
+                got = grouped.get(out)
+                if got is None:
+                    grouped[out] = [c, [ch.index]]
+                else:
+                    got[1].append(ch.index)
+                    if c < got[0]:
+                        got[0] = c
+            ranked = self._shared[key] = sorted([(c, out, ks) for out, (c, ks) in grouped.items()],
+                                                key=lambda m: m[0])
         if not any(d is not None for d in doms):
             return ranked  # type: ignore[no-any-return]
         if len(doms) == 1:
