@@ -1,9 +1,9 @@
 """The solver at scale (issue #18): a generated family of problems, timed as whole processes.
 
-    .venv/bin/python benchmarks/scale_bench.py [--timeout T] [--quick] [--only SUBSTR] [--json FILE]
+    .venv/bin/python benchmarks/scale_bench.py [--timeout T] [--quick] [--only SUBSTR] [--engines E,..] [--json FILE]
 
 Every spec is generated into a temp folder (never into the tree), then each case is run once
-per engine (auto, search, z3) as ``python -m archsolve solve SPEC --json --timeout T`` with
+per engine (auto, dp, search, z3; ``--engines`` picks some) as ``python -m archsolve solve SPEC --json --timeout T`` with
 cached bytecode (PYTHONPYCACHEPREFIX in a temp folder, as run.py's (a+)). Each run is timed
 from outside, its peak RSS is read from ``os.wait4``, and it is killed at 1.5 T + 5 s (the
 timeout family and ``check``: at 60 s).
@@ -53,7 +53,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENGINES = ("auto", "search", "z3")
+ENGINES = ("auto", "dp", "search", "z3")
 RSS_LIMIT_MB = 1024
 LONG_KILL_S = 60.0       # the timeout family and check: how far past the limit they go is the point
 CHAIN_DEPTHS = (4, 8, 12, 16, 20, 24)
@@ -338,14 +338,15 @@ def classify(case: Case, run: Run, out: Path, *, timeout: float, work: Path, env
         run.outcome = "FAIL"
 
 
-def run_all(cases: list[Case], *, work: Path, env: dict[str, str], timeout: float, only: str) -> list[Run]:
+def run_all(cases: list[Case], *, work: Path, env: dict[str, str], timeout: float, only: str,
+            engines_asked: tuple[str, ...] = ENGINES) -> list[Run]:
     runs = []
     gave_up: set[tuple[str, str, int, str]] = set()     # (family, variant, size, engine) that ran out of time
     for case in cases:
         if only not in case.key:
             continue
         engines = ("auto",) if case.variant in ("inputs", "check") else ENGINES
-        for engine in engines:
+        for engine in [e for e in engines if e in engines_asked]:
             run = Run(case.key, engine)
             runs.append(run)
             lineage = (case.family, case.variant, case.size, engine)
@@ -445,7 +446,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="a subset of the depths")
     parser.add_argument("--only", default="", help="cases whose name contains this")
     parser.add_argument("--json", dest="json_out", type=Path, help="write the raw numbers to this file")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="the engines to run, comma-separated")
     args = parser.parse_args(argv)
+    asked = tuple(e for e in ENGINES if e in args.engines.split(","))
     work = Path(tempfile.mkdtemp(prefix="scale-bench-"))
     try:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -458,7 +461,7 @@ def main(argv: list[str]) -> int:
         print(f"scale bench, {time.strftime('%Y-%m-%d')}: {os.cpu_count()} CPU(s); load average "
               f"{os.getloadavg()[0]:.2f}; --timeout {args.timeout:g} (timeout family: 5); cell: wall s, exit, "
               f"outcome, peak RSS")
-        runs = run_all(cases, work=work, env=env, timeout=args.timeout, only=args.only)
+        runs = run_all(cases, work=work, env=env, timeout=args.timeout, only=args.only, engines_asked=asked)
         print("\n".join(table(runs)))
         print()
         print("\n".join(growth(runs, cases)))
