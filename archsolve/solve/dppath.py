@@ -150,6 +150,7 @@ def list_by_dp(net: Network, dp: SizeDP, *, limit: int, objective: Expr | str,
                ) -> tuple[list[Solution], int, bool]:
     """The first ``limit`` solutions, best first, and how many there are, by the size walk:
     (the solutions, the count, whether the time ran out while listing them)."""
+    deep_enough(len(dp.tables))  # the listing recurses once per table
     total = dp.count()
     sols: list[Solution] = []
     cache: dict[Any, Any] = {}
