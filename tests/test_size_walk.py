@@ -234,7 +234,14 @@ def test_the_walk_agrees_with_the_search_and_the_brute_force(chain: dict[str, An
             assert (res.status, res.message) in ((SolveStatus.UNSAT, ""), (SolveStatus.UNKNOWN, NOT_APPLIED)), \
                 (res.status, res.message)
         hypothesis.event(f"unsat, the walk: {optimum['dp'].status.value}")
+        conflict = optimum["dp"].conflict
+        if conflict is not None and conflict.message.endswith(" from any input size"):  # the walk's own words
+            hypothesis.event("unsat, explained by the walk")
+            assert len(conflict.layers) == 1 and conflict.layers[0] in {lay["name"] for lay in spec["layers"]}, \
+                conflict
+            assert conflict.message.startswith(f"{conflict.layers[0]} "), conflict.message
         return
+    assert [s.values for s in listed["dp"].solutions] == [s.values for s in listed["search"].solutions]  # best first
     # the walk judges no holes in a layer split per axis (test_the_walk_prefers_no_holes_per_axis_too)
     per_axis_tie = any("[" in n for n in brute.names) and brute.best("sum") != brute.best("sum", holes=False)
     hypothesis.event(f"per-axis hole tie: {per_axis_tie}")
