@@ -1,13 +1,14 @@
 """The size walk (``--engine dp``, issue #18), tested apart from its own code.
 
 1. hypothesis: random 1D/2D chains of conv/deconv/maxpool/avgpool/upsample (some joined at
-   the end by a concat or an add to an open conv of the input), 1-4 open fields a layer from small domains (padding and
-   output_padding now and then on their dependent defaults), a final-size constraint and
-   sometimes a middle one.  The walk must agree with the exact search and with a brute force
-   written here over the cartesian product of the domains (plain propagation decides each
-   assignment): the status, the optimum and its values (the smallest sum, then no holes in
-   the open layers, then the smallest values in name order), the count and the set of
-   every solution, ``--first`` a real solution, and ``--minimize params``.
+   the end by a concat or an add to an open conv of the input), 1-4 open fields a layer
+   (some per axis) from small domains (padding and output_padding now and then on their
+   dependent defaults), a final-size constraint and sometimes a middle one.  The walk must
+   agree with the exact search and with a brute force written here over the cartesian
+   product of the domains (plain propagation decides each assignment): the status, the
+   optimum and its values (the smallest sum, then no holes in the open layers, then the
+   smallest values in name order), the count, the set and order of every solution,
+   ``--first`` a real solution, and ``--minimize params``.
 2. A table of exact answers: DCGAN, the benchmark chain (``benchmarks/scale_bench.py``), its
    unsat twin and the message that explains it, and the questions the walk does not take.
 3. ``--engine dp --timeout 1`` on 40 wide layers ends on time.
