@@ -332,10 +332,6 @@ def test_where_the_walk_does_not_apply_it_says_so_and_auto_answers(tmp_path: Pat
     assert (code, err, doc["status"], doc["optimal"], doc["solutions"][0]["values"]) == (0, "", "sat", True, values)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a layer no value of its unknowns makes valid becomes a false fact, not a table, in build_system, and "
-    "solve_dp gives the question up: --engine dp answers 'UNKNOWN: the size walk does not apply to this "
-    "question' (exit 3) where search, z3 and auto prove it UNSATISFIABLE"))
 def test_a_layer_with_no_valid_value_is_unsat_by_the_walk(tmp_path: Path) -> None:
     path = write_spec(tmp_path, 'input: [1, 3]\ndomains: {kernel: {min: 4, max: 4}}\n'
                                 'layers: [{name: l0, op: avgpool, kernel: "?"}]\n')
@@ -343,11 +339,6 @@ def test_a_layer_with_no_valid_value_is_unsat_by_the_walk(tmp_path: Path) -> Non
     assert (code, out, err) == (1, f"{path}: UNSATISFIABLE\n", "")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the walk counts a layer split into one table per axis as without holes (dppath._holes_in), and "
-    "solve_spec skips its second, hole-free solve for the walk's answers: dp and auto answer "
-    "{'up.kernel[0]': 1, 'up.kernel[1]': 1, 'up.stride[0]': 5, 'up.stride[1]': 5} (holes in up) where "
-    "search and z3 answer kernel 3, stride 3 on both axes (no holes), at the same sum 12"))
 @pytest.mark.parametrize("engine", ["dp", "auto"])
 def test_the_walk_prefers_no_holes_per_axis_too(engine: str) -> None:
     text = ('input: [1, 2, 2]\ndomains: {kernel: {min: 1, max: 6}, stride: {min: 1, max: 6}}\n'

@@ -26,18 +26,19 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from archsolve.errors import EncodingLimit, SolverTimeout, SpecError
 from archsolve.lang.expr import Expr
 from archsolve.ops.base import Collect
 from archsolve.ops.table import OPS
-from archsolve.shapes.graph import Network
+from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import plan_args, plan_for
 from archsolve.solve.outcome import Conflict, SolveMode, SolveStatus
 from archsolve.solve.smt.sizedp import SizeDP, TooManyStates, deep_enough
 from archsolve.solve.smt.system import System, Table, build_system, constraint_exprs, user_names
-from archsolve.solve.solution import Answered, Solution, sort_best_first, verified
+from archsolve.solve.solution import Answered, Solution, open_layers, sort_best_first, verified
 
 KINDS = ("sum", "params")  # the objectives an effect's cheapest combination settles
 TIMED_OUT = "the solver timed out before finding any solution"  # as Z3's: one message whoever ran out
@@ -64,8 +65,10 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         return Answered(status=SolveStatus.UNKNOWN, message=TIMED_OUT)
     except (EncodingLimit, SpecError):
         return None  # another engine takes it, and says what is wrong with it if anything is
-    if dp is None or not dp.tables:
+    if dp is None:
         return None
+    if not dp.tables:  # no choice left to make: a layer no value makes valid fails the walk at once
+        return _unsat(system, dp, labelled, deadline) if dp.fails() else None
     deep_enough(len(dp.tables))
     try:
         if mode is SolveMode.ALL:
@@ -96,6 +99,14 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     best, values = got
     sol = verified(net, values, objective)
     assert sol.objective == best or objective == "params", (sol.objective, best)  # params add the fixed layers'
+    split = {t.layer for t in system.tables if t.axis is not None}
+    if set(sol.holes) & split and not net.spec.hole_free:
+        # the walk cannot judge a layer's holes one axis at a time: the answer without them,
+        # when it is as good, comes from a walk that forbids them there
+        strict = solve_dp(build_network(replace(net.spec, hole_free=open_layers(net.spec))), mode=mode,
+                          limit=limit, objective=objective, deadline=deadline, progress=None)
+        if strict is not None and strict.solutions and strict.solutions[0].objective == sol.objective:
+            return strict
     return Answered(status=SolveStatus.SAT, solutions=[sol], optimal=True)
 
 
@@ -127,8 +138,8 @@ def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], de
 def _holes_in(net: Network, system: System) -> Callable[[Table, Mapping[str, int], Mapping[str, int]], bool]:
     """Whether a table's layer, given one combination and the sizes walked so far, has holes
     (an output position no input reaches): its rule, run on those numbers.  A layer split
-    into one table per axis is judged on every axis by the verified answer instead, so it
-    counts as without holes here."""
+    into one table per axis counts as without holes here: :func:`solve_dp` judges it on the
+    verified answer."""
     spec = net.spec
 
     def holes(table: Table, sizes: Mapping[str, int], combo: Mapping[str, int]) -> bool:

@@ -299,6 +299,11 @@ class SizeDP:
         return SizeDP(placed, [it.table for it in placed if it.kind == "table" and it.table],
                       _domains(placed, deadline), deadline)
 
+    def fails(self) -> bool:
+        """Whether the items before the first choice fail already (a layer no value of its
+        unknowns makes valid is such an item)."""
+        return self._advance(0, {}) is None
+
     def broken(self) -> tuple[Table, list[tuple[str, str]]] | None:
         """Where the domains break off, when they do: the last table (nearest the output)
         that gives none of the sizes its outputs' domains allow, from any input size; with
