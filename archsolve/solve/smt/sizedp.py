@@ -687,8 +687,8 @@ def _cheapest(eff: Effect, kind: str) -> list[dict[str, int]]:
     return [combo for combo, c in zip(eff.combos, eff.costs, strict=True) if c[kind] == low]
 
 
-def _nodes(root: _Node) -> list[_Node]:
-    """Every node reachable from ``root``, each once."""
+def _reach(root: _Node, follow: Callable[[_Edge], bool]) -> dict[int, _Node]:
+    """The nodes reachable from ``root`` over the edges ``follow`` takes, by id."""
     seen: dict[int, _Node] = {}
     stack = [root]
     while stack:
@@ -696,8 +696,13 @@ def _nodes(root: _Node) -> list[_Node]:
         if id(n) in seen:
             continue
         seen[id(n)] = n
-        stack.extend(e.to for e in n.edges if e.to is not None)
-    return list(seen.values())
+        stack.extend(e.to for e in n.edges if e.to is not None and follow(e))
+    return seen
+
+
+def _nodes(root: _Node) -> list[_Node]:
+    """Every node reachable from ``root``, each once."""
+    return list(_reach(root, lambda e: True).values())
 
 
 def _alive(root: _Node, usable: Callable[[_Edge], bool]) -> dict[int, _Node]:
@@ -712,15 +717,7 @@ def _alive(root: _Node, usable: Callable[[_Edge], bool]) -> dict[int, _Node]:
 
     if not reaches(root):
         return {}
-    alive: dict[int, _Node] = {}
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if id(n) in alive:
-            continue
-        alive[id(n)] = n
-        stack.extend(e.to for e in n.edges if e.to is not None and usable(e) and reaches(e.to))
-    return alive
+    return _reach(root, lambda e: usable(e) and reaches(e.to))  # type: ignore[arg-type]
 
 
 def _live(e: _Edge, alive: Mapping[int, _Node]) -> bool:
