@@ -162,7 +162,8 @@ def _form(e: Expr, x: str) -> _Form | None:
 @dataclass(frozen=True)
 class _Choice:
     """One effect of a table, ready for the walk: where every input is one size ``x``, the range
-    of ``x`` its conditions allow and its outputs as forms; else its expressions as they are."""
+    of ``x`` its conditions allow and its outputs as forms; else its expressions as they are
+    (over ``x`` alone, when ``x`` is set: a pool's ``(x - k) % s == 0`` under ``exact``)."""
 
     index: int
     lo: int | None = None
@@ -170,6 +171,22 @@ class _Choice:
     forms: tuple[_Form | int, ...] = ()
     conditions: tuple[Expr, ...] = ()
     outputs: tuple[Expr, ...] = ()
+    x: str | None = None
+
+    def gives(self, v: int) -> tuple[int, ...] | None:
+        """The sizes it gives from input size ``v`` (a table read by one size), None where its
+        conditions fail."""
+        if self.x is not None:
+            env = {self.x: v}
+            try:
+                if not all(c.evaluate(env) for c in self.conditions):
+                    return None
+                return tuple([e.evaluate(env) for e in self.outputs])
+            except ExprError:  # a division by zero for this size
+                return None
+        if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
+            return None
+        return tuple([f if isinstance(f, int) else f.at(v) for f in self.forms])
 
 
 @dataclass
@@ -244,7 +261,18 @@ class SizeDP:
         # sizes before (a name)
         self.carry = {i: tuple(names.index(n) if n in names else n for n in self.live[i + 1])
                       for i, names in self.out_names.items()}
-        self._after: dict[Any, Any] = {}  # the state (or the end) the items after a table lead to
+        self._after: dict[Any, Any] = {}  # what the items between two tables give, by what they read
+        # per item after a table that is no table: the names the items up to the next table read
+        # (that none of them defines), and where the next table (or the end) is
+        self.segments: dict[int, tuple[tuple[str, ...], int]] = {}
+        for i in self.out_names:
+            j, reads, made = i + 1, set(), set()
+            while j < len(items) and items[j].kind != "table":
+                reads |= items[j].expr.names() - made  # type: ignore[union-attr]
+                if items[j].var is not None:
+                    made.add(items[j].var)  # type: ignore[arg-type]
+                j += 1
+            self.segments[i + 1] = (tuple(sorted(reads)), j)
         # per table item: whether the next is a table that needs exactly its outputs
         self.same = {i: i + 1 < len(items) and items[i + 1].kind == "table" and self.carry[i] == tuple(range(len(names)))
                      for i, names in self.out_names.items()}
@@ -361,17 +389,20 @@ class SizeDP:
         doms = self.tests[i]
         compiled, x = self.choices[i]
         if x is None:
-            grouped: dict[tuple[int, ...], list[int]] = {}
             inputs = {p: term.evaluate(env) for p, term in table.env.items()}
-            for ch in compiled:
-                try:
-                    if not all(c.evaluate(inputs) for c in ch.conditions):
+            key = (id(compiled), tuple(inputs.values()))
+            moves = self._shared.get(key)
+            if moves is None:  # alike tables share these too (the pools of a U-Net: H and W alike)
+                grouped: dict[tuple[int, ...], list[int]] = {}
+                for ch in compiled:
+                    try:
+                        if not all(c.evaluate(inputs) for c in ch.conditions):
+                            continue
+                        out = tuple(e.evaluate(inputs) for e in ch.outputs)
+                    except ExprError:
                         continue
-                    out = tuple(e.evaluate(inputs) for e in ch.outputs)
-                except ExprError:
-                    continue
-                grouped.setdefault(out, []).append(ch.index)
-            moves = list(grouped.items())
+                    grouped.setdefault(out, []).append(ch.index)
+                moves = self._shared[key] = list(grouped.items())
         else:
             moves = self._by_input(compiled, table.env[x].evaluate(env))
         if not any(d is not None for d in doms):
@@ -390,9 +421,9 @@ class SizeDP:
         if hit is None:
             grouped: dict[tuple[int, ...], list[int]] = {}
             for ch in compiled:
-                if (ch.lo is not None and v < ch.lo) or (ch.hi is not None and v > ch.hi):
+                out = ch.gives(v)
+                if out is None:
                     continue
-                out = tuple([f if isinstance(f, int) else f.at(v) for f in ch.forms])
                 got = grouped.get(out)
                 if got is None:
                     grouped[out] = [ch.index]
@@ -407,8 +438,9 @@ class SizeDP:
     def _child(self, i: int, env: Mapping[str, int], out: tuple[int, ...]) -> Any:
         """The state table item ``i`` leads to with these outputs: its key, None at the end, or
         :data:`_DEAD` where a check after it fails.  A state's key is its item and the sizes
-        it still needs (:meth:`_sizes` gives them back).  The items between two tables read
-        only those, so what they lead to is worked out once per key."""
+        it still needs (:meth:`_sizes` gives them back).  The checks and definitions between
+        two tables read only a few of those (the size at hand, not the skips a U-Net carries),
+        so what they give is worked out once for each value of what they read."""
         if self.same[i]:
             return (i + 1, out)
         pre = (i + 1, tuple([out[c] if isinstance(c, int) else env[c] for c in self.carry[i]]))
@@ -416,12 +448,18 @@ class SizeDP:
             return None
         if self.items[pre[0]].kind == "table":
             return pre
-        hit = self._after.get(pre, _MISSING)
-        if hit is _MISSING:
-            step = self._advance(pre[0], self._sizes(pre))
-            hit = self._after[pre] = _DEAD if step is None else None if step[0] == len(self.items) else \
-                self._key(*step)
-        return hit
+        sizes = self._sizes(pre)
+        reads, end = self.segments[pre[0]]
+        seg = (pre[0], tuple([sizes[n] for n in reads]))
+        made = self._after.get(seg, _MISSING)
+        if made is _MISSING:
+            step = self._advance(pre[0], {n: sizes[n] for n in reads})
+            made = self._after[seg] = None if step is None else step[1]
+        if made is None:
+            return _DEAD
+        if end == len(self.items):
+            return None
+        return end, tuple([made[n] if n in made else sizes[n] for n in self.live[end]])
 
     def _sizes(self, key: tuple[int, tuple[int, ...]]) -> dict[str, int]:
         """A state's sizes, by name."""
@@ -660,9 +698,9 @@ class SizeDP:
         if ranked is None:
             grouped: dict[tuple[int, ...], list[Any]] = {}  # sizes -> [least cost, effects]
             for ch in compiled:
-                if (ch.lo is not None and v < ch.lo) or (ch.hi is not None and v > ch.hi):
+                out = ch.gives(v)
+                if out is None:
                     continue
-                out = tuple([f if isinstance(f, int) else f.at(v) for f in ch.forms])
                 c = costs[ch.index]
                 got = grouped.get(out)
                 if got is None:
@@ -684,7 +722,7 @@ class SizeDP:
 def _cheapest(eff: Effect, kind: str) -> list[dict[str, int]]:
     """The effect's combinations of the least ``kind``."""
     low = eff.cost[kind]
-    return [combo for combo, c in zip(eff.combos, eff.costs, strict=True) if c[kind] == low]
+    return [combo for combo, c in zip(eff.combos, eff.costs, strict=True) if c.get(kind, 0) == low]
 
 
 def _reach(root: _Node, follow: Callable[[_Edge], bool]) -> dict[int, _Node]:
@@ -728,49 +766,53 @@ def _live(e: _Edge, alive: Mapping[int, _Node]) -> bool:
 
 def _compile(table: Table | None, names: tuple[str, ...]) -> tuple[tuple[_Choice, ...], str | None]:
     """The table's effects as choices, their outputs in the order of ``names``; the one
-    placeholder every input size is, or None when the effects read several sizes (or in ways
-    :class:`_Form` cannot say)."""
+    placeholder every input size is, or None when the effects read several sizes.  An effect
+    whose conditions and outputs :class:`_Form` cannot say keeps its expressions."""
     assert table is not None
     consts = {p: t for p, t in table.env.items() if isinstance(t, Num)}
     sized = [p for p in table.env if p not in consts]
-    plain = tuple(_Choice(k, conditions=tuple(eff.conditions), outputs=tuple(eff.outputs[n] for n in names))
-                  for k, eff in enumerate(table.effects))
     if len(sized) != 1:
-        return plain, None
+        return tuple(_Choice(k, conditions=tuple(eff.conditions), outputs=tuple(eff.outputs[n] for n in names))
+                     for k, eff in enumerate(table.effects)), None
     (x,) = sized
     choices = []
     for k, eff in enumerate(table.effects):
-        lo: int | None = None
-        hi: int | None = None
-        dead = False
-        for c in eff.conditions:
-            c = fold(c.substitute(consts))
-            if isinstance(c, Num):
-                dead = dead or not c.value
-                continue
-            # canonical comparisons of one size: x >= t, x <= t, x == t (linear.canonical)
-            if not (isinstance(c, Bin) and isinstance(c.left, Name) and c.left.name == x
-                    and isinstance(c.right, Num) and c.op in (">=", "<=", "==")):
-                return plain, None
-            t = c.right.value
-            if c.op in (">=", "=="):
-                lo = t if lo is None else max(lo, t)
-            if c.op in ("<=", "=="):
-                hi = t if hi is None else min(hi, t)
-        if dead:
+        conditions = [fold(c.substitute(consts)) for c in eff.conditions]
+        outputs = [fold(eff.outputs[n].substitute(consts)) for n in names]
+        if any(isinstance(c, Num) and not c.value for c in conditions):
             continue
-        forms: list[_Form | int] = []
-        for n in names:
-            e = fold(eff.outputs[n].substitute(consts))
-            if isinstance(e, Num):
-                forms.append(e.value)
-                continue
-            f = _form(e, x)
-            if f is None:
-                return plain, None
-            forms.append(f)
-        choices.append(_Choice(k, lo, hi, tuple(forms)))
+        conditions = [c for c in conditions if not isinstance(c, Num)]
+        choice = _fast(k, conditions, outputs, x)
+        choices.append(choice if choice is not None else
+                       _Choice(k, conditions=tuple(conditions), outputs=tuple(outputs), x=x))
     return tuple(choices), x
+
+
+def _fast(k: int, conditions: list[Expr], outputs: list[Expr], x: str) -> _Choice | None:
+    """Effect ``k`` as a range of ``x`` and forms, when its conditions are canonical
+    comparisons of ``x`` alone (``x >= t``, ``x <= t``, ``x == t``: linear.canonical) and its
+    outputs numbers or :class:`_Form` s of ``x``; else None."""
+    lo: int | None = None
+    hi: int | None = None
+    for c in conditions:
+        if not (isinstance(c, Bin) and isinstance(c.left, Name) and c.left.name == x
+                and isinstance(c.right, Num) and c.op in (">=", "<=", "==")):
+            return None
+        t = c.right.value
+        if c.op in (">=", "=="):
+            lo = t if lo is None else max(lo, t)
+        if c.op in ("<=", "=="):
+            hi = t if hi is None else min(hi, t)
+    forms: list[_Form | int] = []
+    for e in outputs:
+        if isinstance(e, Num):
+            forms.append(e.value)
+            continue
+        f = _form(e, x)
+        if f is None:
+            return None
+        forms.append(f)
+    return _Choice(k, lo, hi, tuple(forms))
 
 
 # -- the backward pass ---------------------------------------------------------------------------
