@@ -308,6 +308,27 @@ def test_the_walk_explains_the_unsat_chain(tmp_path: Path) -> None:
             "gives u2.H = 65 from any input size"), engine
 
 
+def test_an_unsat_is_explained_under_its_own_constraints_only(tmp_path: Path) -> None:
+    """The output's parity breaks at the last deconv: that layer and that constraint alone,
+    not the constraints on the middle and the bottleneck (each is left out in turn, and the
+    walk is asked again under those it needs)."""
+    code, out, _ = run_cli_split("solve", str(write_spec(tmp_path, unsat_chain_spec(depth=8, size=64))), "--json")
+    doc = yaml.safe_load(out)
+    assert (code, doc["conflict"]["layers"], doc["conflict"]["constraints"], doc["conflict"]["message"]) == (
+        1, ["u4"], ["u4.shape == [3, 65, 65]"],
+        "u4 cannot meet u4.shape == [3, 65, 65]; no value of u4.dilation, u4.kernel, u4.padding, u4.stride "
+        "gives u4.H = 65 from any input size")
+
+
+def test_an_unsat_the_walk_cannot_place_is_left_to_z3(tmp_path: Path) -> None:
+    """The bottleneck out of reach of the convs before it: no domain breaks off at one layer,
+    and Z3 names a conflict (the walk proved there is none)."""
+    text = chain_spec(depth=4, size=64).replace("c2.H == 4", "c2.H == 300")
+    code, out, _ = run_cli_split("solve", str(write_spec(tmp_path, text)), "--json")
+    doc = yaml.safe_load(out)
+    assert (code, doc["status"], "c2.H == 300" in doc["conflict"]["constraints"]) == (1, "unsat", True)
+
+
 OUT_OF_REACH = [  # the walk takes none of these; auto hands them on and answers
     ("input-var", "input: [1, H]\nvars: {H: {min: 4, max: 8}}\n"
                   'layers: [{name: c1, op: conv, out: 1, kernel: "?"}]\nconstraints: [c1.L == 2]\n',

@@ -117,21 +117,30 @@ def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], de
     they leave break off -- a layer that gives none of the sizes the later layers and those
     constraints need, from any input.  Elsewhere the conflict is left to Z3."""
     conflict = None
-    broken = dp.broken()
-    if broken is not None:
+    if dp.broken() is not None:
         kept = list(labelled)
         for c in list(kept):
             trial = SizeDP.build(system, [e for e, _, _ in kept if e is not c[0]], deadline)
             if trial is not None and trial.first() is None:
                 kept.remove(c)
-        table, sizes = broken
-        spec = system.spec
-        cons = " and ".join(text for _, _, text in kept)
-        shown = " and ".join(f"{user_names(name, spec)} {values}" for name, values in sizes)
-        what = f"value of {', '.join(table.local)}" if table.local else "combination"
-        message = (f"{table.layer} cannot meet {cons}; no {what} gives {shown} from any input size"
-                   if cons else f"{table.layer} gives none of {shown} from any input size")
-        conflict = Conflict(layers=(table.layer,), constraints=tuple(text for _, _, text in kept), message=message)
+        # where the sizes break off under those constraints alone (under all of them, a
+        # constraint the conflict does not need may be what empties a domain)
+        core = SizeDP.build(system, [e for e, _, _ in kept], deadline)
+        broken = None if core is None else core.broken([e for e, _, _ in kept])
+        if broken is not None:
+            layers, sizes = broken
+            spec = system.spec
+            cons = " and ".join(text for _, _, text in kept)
+            shown = " and ".join(f"{user_names(name, spec)} {values}" for name, values in sizes)
+            table = layers[0]
+            what = f"value of {', '.join(table.local)}" if table.local else "combination"
+            names = [t.layer for t in layers]
+            message = (f"{table.layer} cannot meet {cons}; no {what} gives {shown} from any input size"
+                       if cons else f"{table.layer} gives none of {shown} from any input size")
+            if len(names) > 1:
+                message += f" (the sizes {', '.join(names[1:])} and the constraints leave it)"
+            conflict = Conflict(layers=tuple(dict.fromkeys(names)), constraints=tuple(text for _, _, text in kept),
+                                message=message)
     return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True, conflict=conflict, count=count)
 
 

@@ -139,10 +139,11 @@ class Sizes:
             >>> Sizes.of([(3, 3), (5, 9)]).text(), Sizes.of([(4, 4)]).text()
             ('in {3, 5..9}', '= 4')
         """
-        if self.los == self.his and len(self.los) == 1:
-            return f"= {self.los[0]}"
-        return "in {" + ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in self.runs()[:8]) + \
-            (", ..." if len(self.los) > 8 else "") + "}"
+        runs = (self & Sizes((1,), (1 << 62,))).runs()  # a size is positive: the rest is no size at all
+        if len(runs) == 1 and runs[0][0] == runs[0][1]:
+            return f"= {runs[0][0]}"
+        return "in {" + ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in runs[:8]) + \
+            (", ..." if len(runs) > 8 else "") + "}"
 
     def members(self) -> frozenset[int] | Sizes:
         """A membership test: the sizes themselves where they are few, else the runs."""
@@ -332,11 +333,13 @@ class SizeDP:
         unknowns makes valid is such an item)."""
         return self._advance(0, {}) is None
 
-    def broken(self) -> tuple[Table, list[tuple[str, str]]] | None:
+    def broken(self, pins: Sequence[Expr] = ()) -> tuple[list[Table], list[tuple[str, str]]] | None:
         """Where the domains break off, when they do: the last table (nearest the output)
-        that gives none of the sizes its outputs' domains allow, from any input size; with
-        those domains in words ((name, values)).  None: every domain has sizes (the walk
-        forward then finds that none is reached)."""
+        that gives none of the sizes its outputs' domains allow, from any input size, then the
+        tables after it up to the last of the constraints ``pins`` (whose domains it could not
+        meet); with those domains in words ((name, values)).  None: every domain has sizes (the
+        walk forward then finds that none is reached)."""
+        last = max((i for i, it in enumerate(self.items) if any(it.expr is p for p in pins)), default=-1)
         for i in range(len(self.items) - 1, -1, -1):
             table = self.items[i].table
             if table is None:
@@ -345,7 +348,8 @@ class SizeDP:
             outs = [n for n in self.out_names[i] if n in self.domains]
             if (read and outs and all(n in self.domains and not self.domains[n].los for n in read)
                     and all(self.domains[n].los for n in outs)):
-                return table, [(n, self.domains[n].text()) for n in outs]
+                after = [it.table for it in self.items[i + 1:last] if it.table is not None]
+                return [table, *after], [(n, self.domains[n].text()) for n in outs]
         return None
 
     # -- walking ------------------------------------------------------------------------------------
