@@ -173,6 +173,12 @@ class _Choice:
     conditions: tuple[Expr, ...] = ()
     outputs: tuple[Expr, ...] = ()
     x: str | None = None
+    one: tuple[int, int, int, int] | None = field(init=False, default=None)  # a single form's (a, b, s, e)
+
+    def __post_init__(self) -> None:
+        if self.x is None and len(self.forms) == 1 and isinstance(self.forms[0], _Form):
+            f = self.forms[0]
+            object.__setattr__(self, "one", (f.a, f.b, f.s, f.e))  # frozen: set once, as it is made
 
     def gives(self, v: int) -> tuple[int, ...] | None:
         """The sizes it gives from input size ``v`` (a table read by one size), None where its
@@ -702,9 +708,15 @@ class SizeDP:
         if ranked is None:
             grouped: dict[tuple[int, ...], list[Any]] = {}  # sizes -> [least cost, effects]
             for ch in compiled:
-                out = ch.gives(v)
-                if out is None:
-                    continue
+                one = ch.one
+                if one is not None:  # the usual case, inlined: one size out, by a form
+                    if (ch.lo is not None and v < ch.lo) or (ch.hi is not None and v > ch.hi):
+                        continue
+                    out = ((one[0] * v + one[1]) // one[2] + one[3],)
+                else:
+                    out = ch.gives(v)
+                    if out is None:
+                        continue
                 c = costs[ch.index]
                 got = grouped.get(out)
                 if got is None:
