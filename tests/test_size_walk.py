@@ -427,3 +427,45 @@ def test_the_walk_prefers_an_answer_without_holes_at_an_equal_sum() -> None:
         res = solve_spec(load_text(HOLES), engine=engine)
         assert (res.status, res.solutions[0].values, res.solutions[0].holes) == (
             SolveStatus.SAT, {"up1.kernel": 3, "up1.stride": 3, "up2.kernel": 2, "up2.stride": 2}, ()), engine
+
+
+# ==========================================================================================
+# 5. what a review found
+# ==========================================================================================
+
+def test_a_split_layer_makes_the_hole_preference_all_or_nothing() -> None:
+    """No optimal answer is free of holes here, so the holes tie and name order decides, as in
+    the search: a walk that preferred answers without holes in ``b`` alone (the split ``a``
+    unjudged) answered a.stride[0] = 3."""
+    text = ('input: [1, 4, 3]\ndomains: {kernel: {min: 1, max: 3}, stride: {min: 1, max: 3}, padding: {min: 0, max: 1}}\n'
+            'layers:\n  - {name: a, op: deconv, out: 1, kernel: [1, "?"], stride: ["?", "?"], padding: 0}\n'
+            '  - {name: b, op: deconv, out: 1, kernel: "?", stride: ["?", "?"], padding: "?"}\n'
+            "constraints: [b.H == 11, b.W == 10]\n")
+    got = {engine: solve_spec(load_text(text), engine=engine).solutions[0].values for engine in ("dp", "search", "z3")}
+    assert got["dp"] == got["search"] == got["z3"] == {
+        "a.kernel[1]": 1, "a.stride[0]": 1, "a.stride[1]": 2, "b.kernel": 2, "b.padding": 0, "b.stride[0]": 3,
+        "b.stride[1]": 2}
+
+
+def test_a_listing_the_time_cuts_before_its_first_solution_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "unsat": the walk had counted solutions, and only the listing ran out of time."""
+    import archsolve.solve.dppath
+
+    monkeypatch.setattr(archsolve.solve.dppath, "list_by_dp", lambda *a, **k: ([], 5, True))
+    text = 'input: [1, 8]\nlayers: [{name: up, op: deconv, out: 1, kernel: "?", stride: 2}]\n'
+    res = solve_spec(load_text(text), engine="dp", all_solutions=True)
+    assert (res.status, res.solutions, res.message) == (
+        SolveStatus.UNKNOWN, [], "the solver timed out before finding any solution")
+
+
+def test_two_branches_wanting_different_sizes_are_not_blamed_on_one(tmp_path: Path) -> None:
+    """``a`` and ``b`` read c0's output and need sizes of it that do not meet: the walk does not
+    say "b gives 16 from no input" (kernel 3 does, from 18), and Z3 names both."""
+    text = ('input: [1, 20]\ndomains: {kernel: {min: 1, max: 3}, stride: {min: 1, max: 2}}\nlayers:\n'
+            '  - {name: c0, op: conv, out: 1, kernel: "?", stride: "?"}\n'
+            '  - {name: a, op: conv, out: 1, kernel: "?", from: c0}\n'
+            '  - {name: b, op: conv, out: 1, kernel: "?", from: c0}\nconstraints: [a.L == 9, b.L == 16]\n')
+    assert solve_spec(load_text(text), engine="dp").conflict is None
+    res = solve_spec(load_text(text))
+    assert (res.status, res.conflict.layers, res.conflict.constraints) == (  # type: ignore[union-attr]
+        SolveStatus.UNSAT, ("a", "b"), ("a.L == 9", "b.L == 16"))

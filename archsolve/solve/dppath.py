@@ -74,8 +74,10 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         if mode is SolveMode.ALL:
             sols, total, timed_out = list_by_dp(net, dp, limit=limit, objective=objective, progress=progress,
                                                 deadline=deadline)
+            if not sols and timed_out:  # the listing never began: nothing is known of the count
+                return Answered(status=SolveStatus.UNKNOWN, message=TIMED_OUT)
             if not sols:
-                return _unsat(system, dp, labelled, deadline, count=0)
+                return _unsat(system, dp, labelled, deadline)
             said = total if count or total <= limit else None
             if timed_out:
                 return Answered(status=SolveStatus.SAT, solutions=sols, count=said,
@@ -86,7 +88,11 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
             if values is None:
                 return _unsat(system, dp, labelled, deadline)
             return Answered(status=SolveStatus.SAT, solutions=[verified(net, values, objective)], first=True)
-        got = dp.optimum(kind, sorted(system.unknowns), holes=_holes_in(net, system))
+        # a layer split into one table per axis has holes only as a whole: the walk cannot
+        # prefer answers without them table by table, so where one is split the preference
+        # is all or nothing, by a second walk that forbids holes (below)
+        split = {t.layer for t in system.tables if t.axis is not None}
+        got = dp.optimum(kind, sorted(system.unknowns), holes=None if split else _holes_in(net, system))
     except TooManyStates:
         return None
     except SolverTimeout:
@@ -99,10 +105,8 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     best, values = got
     sol = verified(net, values, objective)
     assert sol.objective == best or objective == "params", (sol.objective, best)  # params add the fixed layers'
-    split = {t.layer for t in system.tables if t.axis is not None}
-    if set(sol.holes) & split and not net.spec.hole_free:
-        # the walk cannot judge a layer's holes one axis at a time: the answer without them,
-        # when it is as good, comes from a walk that forbids them there
+    if split and sol.holes and not net.spec.hole_free:
+        # the answer without holes, when it is as good, comes from a walk that forbids them
         strict = solve_dp(build_network(replace(net.spec, hole_free=open_layers(net.spec))), mode=mode,
                           limit=limit, objective=objective, deadline=deadline, progress=None)
         if strict is not None and strict.solutions and strict.solutions[0].objective == sol.objective:
@@ -110,8 +114,7 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     return Answered(status=SolveStatus.SAT, solutions=[sol], optimal=True)
 
 
-def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], deadline: float | None,
-           count: int | None = None) -> Answered:
+def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], deadline: float | None) -> Answered:
     """No solution, explained where the walk can say why: the constraints it needs for that
     (each left out in turn, as long as there is still none without it), and where the sizes
     they leave break off -- a layer that gives none of the sizes the later layers and those
@@ -141,19 +144,16 @@ def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], de
                 message += f" (the sizes {', '.join(names[1:])} and the constraints leave it)"
             conflict = Conflict(layers=tuple(dict.fromkeys(names)), constraints=tuple(text for _, _, text in kept),
                                 message=message)
-    return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True, conflict=conflict, count=count)
+    return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True, conflict=conflict)
 
 
 def _holes_in(net: Network, system: System) -> Callable[[Table, Mapping[str, int], Mapping[str, int]], bool]:
     """Whether a table's layer, given one combination and the sizes walked so far, has holes
-    (an output position no input reaches): its rule, run on those numbers.  A layer split
-    into one table per axis counts as without holes here: :func:`solve_dp` judges it on the
-    verified answer."""
+    (an output position no input reaches): its rule, run on those numbers.  Not asked where
+    a layer is split into one table per axis (:func:`solve_dp`)."""
     spec = net.spec
 
     def holes(table: Table, sizes: Mapping[str, int], combo: Mapping[str, int]) -> bool:
-        if table.axis is not None:
-            return False
         lay = spec.layer(table.layer)
         plan = plan_for(net, lay)
         args = plan_args(plan, combo, spec)

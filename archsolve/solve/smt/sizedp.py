@@ -346,12 +346,22 @@ class SizeDP:
         meet); with those domains in words ((name, values)).  None: every domain has sizes (the
         walk forward then finds that none is reached)."""
         last = max((i for i, it in enumerate(self.items) if any(it.expr is p for p in pins)), default=-1)
+        readers: dict[str, int] = {}
+        for it in self.items:
+            names = it.expr.names() if it.expr is not None else {
+                n for t in it.table.env.values() for n in t.names()} if it.table is not None else set()
+            for n in names:
+                readers[n] = readers.get(n, 0) + 1
         for i in range(len(self.items) - 1, -1, -1):
             table = self.items[i].table
             if table is None:
                 continue
             read = [t.name for t in table.env.values() if isinstance(t, Name)]
             outs = [n for n in self.out_names[i] if n in self.domains]
+            # a size another item reads too may have lost its values to that reader (two
+            # branches wanting different sizes of it): then this table is not where it breaks
+            if any(readers.get(n, 0) > 1 for n in read):
+                continue
             if (read and outs and all(n in self.domains and not self.domains[n].los for n in read)
                     and all(self.domains[n].los for n in outs)):
                 after = [it.table for it in self.items[i + 1:last] if it.table is not None]
@@ -364,7 +374,7 @@ class SizeDP:
         if held >= MAX_STATES:
             raise TooManyStates
         self._walked += 1
-        if not self._walked & 255:
+        if not self._walked & 63:  # a state may take a millisecond: the clock is read often
             interrupted()
             if self.deadline is not None and time.monotonic() > self.deadline:
                 raise SolverTimeout("the time ran out while walking the sizes")
@@ -616,6 +626,7 @@ class SizeDP:
         owner = {u: self.tables.index(t) for t in self.tables for u in t.local}
         item_of = [i for i, it in enumerate(self.items) if it.kind == "table"]
         for u in unknowns:
+            self._tick(0)
             at = item_of[owner[u]]
             alive = _alive(root, lambda e: bool(e.combos))
             v = min(c[u] for n in alive.values() if n.item == at for e in n.edges if e.combos and _live(e, alive)
