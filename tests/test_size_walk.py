@@ -469,3 +469,18 @@ def test_two_branches_wanting_different_sizes_are_not_blamed_on_one(tmp_path: Pa
     res = solve_spec(load_text(text))
     assert (res.status, res.conflict.layers, res.conflict.constraints) == (  # type: ignore[union-attr]
         SolveStatus.UNSAT, ("a", "b"), ("a.L == 9", "b.L == 16"))
+
+
+def test_a_table_read_by_two_sizes_agrees_with_the_search() -> None:
+    """H and W apart (a 64x48 input): each effect bounds and gives each size by its own rule."""
+    text = ('input: [3, 64, 48]\nlayers:\n'
+            '  - {name: c1, op: conv, out: 8, kernel: "?", stride: "?", padding: "?"}\n'
+            '  - {name: c2, op: conv, out: 8, kernel: "?", stride: "?", padding: "?"}\n'
+            '  - {name: u1, op: deconv, out: 3, kernel: "?", stride: "?", padding: "?"}\n'
+            'constraints: [c2.H == 8, c2.W == 6, "u1.shape == [3, 32, 24]"]\n')
+    got = {}
+    for engine in ("dp", "search"):
+        best = solve_spec(load_text(text), engine=engine)
+        listed = solve_spec(load_text(text), engine=engine, all_solutions=True, limit=3, count=True)
+        got[engine] = (best.solutions[0].objective, best.solutions[0].values, listed.count)
+    assert got["dp"] == got["search"] and got["dp"][0] == 16 and got["dp"][2] == 12968

@@ -173,12 +173,24 @@ class _Choice:
     conditions: tuple[Expr, ...] = ()
     outputs: tuple[Expr, ...] = ()
     x: str | None = None
+    # a table read by several sizes (H and W apart): per condition the size it bounds
+    # (its index, lo, hi), and per output the size it is a form of (its index, form)
+    bounds: tuple[tuple[int, int | None, int | None], ...] | None = None
+    by_size: tuple[tuple[int, _Form | int], ...] = ()
     one: tuple[int, int, int, int] | None = field(init=False, default=None)  # a single form's (a, b, s, e)
 
     def __post_init__(self) -> None:
         if self.x is None and len(self.forms) == 1 and isinstance(self.forms[0], _Form):
             f = self.forms[0]
             object.__setattr__(self, "one", (f.a, f.b, f.s, f.e))  # frozen: set once, as it is made
+
+    def gives_each(self, vs: tuple[int, ...]) -> tuple[int, ...] | None:
+        """:meth:`gives` for a choice with ``bounds``: from the sizes ``vs`` it reads."""
+        assert self.bounds is not None
+        for j, lo, hi in self.bounds:
+            if (lo is not None and vs[j] < lo) or (hi is not None and vs[j] > hi):
+                return None
+        return tuple([f if isinstance(f, int) else f.at(vs[j]) for j, f in self.by_size])
 
     def gives(self, v: int) -> tuple[int, ...] | None:
         """The sizes it gives from input size ``v`` (a table read by one size), None where its
@@ -257,6 +269,9 @@ class SizeDP:
         self.out_names = {i: tuple(it.table.effects[0].outputs) for i, it in enumerate(items) if it.table is not None}
         interned: dict[Any, tuple[_Choice, ...]] = {}  # alike layers share their choices, and what they give
         self.choices: dict[int, tuple[tuple[_Choice, ...], str | None]] = {}
+        # per table item: the placeholders of the sizes it reads (not numbers)
+        self.sized = {i: [p for p, t in it.table.env.items() if not isinstance(t, Num)]
+                      for i, it in enumerate(items) if it.table is not None}
         for i, names in self.out_names.items():
             compiled, x = _compile(items[i].table, names)
             self.choices[i] = (interned.setdefault((compiled, x), compiled), x)
@@ -414,7 +429,13 @@ class SizeDP:
             moves = self._shared.get(key)
             if moves is None:  # alike tables share these too (the pools of a U-Net: H and W alike)
                 grouped: dict[tuple[int, ...], list[int]] = {}
+                vs = tuple([inputs[p] for p in self.sized[i]])
                 for ch in compiled:
+                    if ch.bounds is not None:
+                        got = ch.gives_each(vs)
+                        if got is not None:
+                            grouped.setdefault(got, []).append(ch.index)
+                        continue
                     try:
                         if not all(c.evaluate(inputs) for c in ch.conditions):
                             continue
@@ -799,7 +820,9 @@ def _compile(table: Table | None, names: tuple[str, ...]) -> tuple[tuple[_Choice
     consts = {p: t for p, t in table.env.items() if isinstance(t, Num)}
     sized = [p for p in table.env if p not in consts]
     if len(sized) != 1:
-        return tuple(_Choice(k, conditions=tuple(eff.conditions), outputs=tuple(eff.outputs[n] for n in names))
+        return tuple(_each_size(k, [fold(c.substitute(consts)) for c in eff.conditions],
+                                [fold(eff.outputs[n].substitute(consts)) for n in names], sized)
+                     or _Choice(k, conditions=tuple(eff.conditions), outputs=tuple(eff.outputs[n] for n in names))
                      for k, eff in enumerate(table.effects)), None
     (x,) = sized
     choices = []
@@ -813,6 +836,40 @@ def _compile(table: Table | None, names: tuple[str, ...]) -> tuple[tuple[_Choice
         choices.append(choice if choice is not None else
                        _Choice(k, conditions=tuple(conditions), outputs=tuple(outputs), x=x))
     return tuple(choices), x
+
+
+def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[str]) -> _Choice | None:
+    """Effect ``k`` of a table read by several sizes, when each condition bounds one of them
+    and each output is a number or a form of one (H and W apart, each by its own rule); else
+    None."""
+    if not sized:
+        return None
+    bounds: list[tuple[int, int | None, int | None]] = []
+    for c in conditions:
+        if isinstance(c, Num):
+            if not c.value:
+                return _Choice(k, bounds=((0, 1, 0),))  # never: its lo passes its hi
+            continue
+        if not (isinstance(c, Bin) and isinstance(c.left, Name) and c.left.name in sized
+                and isinstance(c.right, Num) and c.op in (">=", "<=", "==")):
+            return None
+        t = c.right.value
+        bounds.append((sized.index(c.left.name), t if c.op in (">=", "==") else None,
+                       t if c.op in ("<=", "==") else None))
+    by_size: list[tuple[int, _Form | int]] = []
+    for e in outputs:
+        if isinstance(e, Num):
+            by_size.append((0, e.value))
+            continue
+        names = e.names()
+        if len(names) != 1 or not names <= set(sized):
+            return None
+        (x,) = names
+        f = _form(e, x)
+        if f is None:
+            return None
+        by_size.append((sized.index(x), f))
+    return _Choice(k, bounds=tuple(bounds), by_size=tuple(by_size))
 
 
 def _fast(k: int, conditions: list[Expr], outputs: list[Expr], x: str) -> _Choice | None:
