@@ -49,6 +49,7 @@ MAX_STATES = 200_000  # states a walk remembers (about 100 MB) before it hands t
 MAX_RUNS = 100_000  # a size whose domain would take more runs is left without one (no pruning)
 _MISSING = object()
 _DEAD = object()  # a state that fails a check: no state at all
+_SIZE = "§size"  # the one name a test of one size is written over (no spec name has §)
 
 
 class TooManyStates(Exception):
@@ -176,6 +177,7 @@ class _Choice:
     # a table read by several sizes (H and W apart): per condition the size it bounds
     # (its index, lo, hi), and per output the size it is a form of (its index, form)
     bounds: tuple[tuple[int, int | None, int | None], ...] | None = None
+    tests: tuple[tuple[int, Expr], ...] = ()  # conditions of one size each, not plain bounds (index, condition)
     by_size: tuple[tuple[int, _Form | int], ...] = ()
     one: tuple[int, int, int, int] | None = field(init=False, default=None)  # a single form's (a, b, s, e)
 
@@ -184,11 +186,23 @@ class _Choice:
             f = self.forms[0]
             object.__setattr__(self, "one", (f.a, f.b, f.s, f.e))  # frozen: set once, as it is made
 
-    def gives_each(self, vs: tuple[int, ...]) -> tuple[int, ...] | None:
-        """:meth:`gives` for a choice with ``bounds``: from the sizes ``vs`` it reads."""
+    def gives_each(self, vs: tuple[int, ...], held: dict[Any, bool]) -> tuple[int, ...] | None:
+        """:meth:`gives` for a choice with ``bounds``: from the sizes ``vs`` it reads.  ``held``:
+        each test's result by (test, size), kept by the caller -- a U-Net's up-convs test
+        their holes size by size (``x == 1 or x >= 6 and 0``), and alike tables share them."""
         assert self.bounds is not None
         for j, lo, hi in self.bounds:
             if (lo is not None and vs[j] < lo) or (hi is not None and vs[j] > hi):
+                return None
+        for j, test in self.tests:
+            key = (id(test), vs[j])
+            ok = held.get(key)
+            if ok is None:
+                try:
+                    ok = held[key] = bool(test.evaluate({_SIZE: vs[j]}))
+                except ExprError:  # a division by zero for this size
+                    ok = held[key] = False
+            if not ok:
                 return None
         return tuple([f if isinstance(f, int) else f.at(vs[j]) for j, f in self.by_size])
 
@@ -268,12 +282,14 @@ class SizeDP:
         # per table item: the sizes it gives, in the order its choices give them
         self.out_names = {i: tuple(it.table.effects[0].outputs) for i, it in enumerate(items) if it.table is not None}
         interned: dict[Any, tuple[_Choice, ...]] = {}  # alike layers share their choices, and what they give
+        tests: dict[Expr, Expr] = {}  # and their tests of one size
+        self._held: dict[Any, bool] = {}  # each test's result by (test, size)
         self.choices: dict[int, tuple[tuple[_Choice, ...], str | None]] = {}
         # per table item: the placeholders of the sizes it reads (not numbers)
         self.sized = {i: [p for p, t in it.table.env.items() if not isinstance(t, Num)]
                       for i, it in enumerate(items) if it.table is not None}
         for i, names in self.out_names.items():
-            compiled, x = _compile(items[i].table, names)
+            compiled, x = _compile(items[i].table, names, tests)
             self.choices[i] = (interned.setdefault((compiled, x), compiled), x)
         # per table item: a membership test for each size it gives (None: no domain); a set
         # where the domain is small, as most are, for speed
@@ -432,7 +448,7 @@ class SizeDP:
                 vs = tuple([inputs[p] for p in self.sized[i]])
                 for ch in compiled:
                     if ch.bounds is not None:
-                        got = ch.gives_each(vs)
+                        got = ch.gives_each(vs, self._held)
                         if got is not None:
                             grouped.setdefault(got, []).append(ch.index)
                         continue
@@ -812,7 +828,8 @@ def _live(e: _Edge, alive: Mapping[int, _Node]) -> bool:
 
 # -- compiling a table ---------------------------------------------------------------------------
 
-def _compile(table: Table | None, names: tuple[str, ...]) -> tuple[tuple[_Choice, ...], str | None]:
+def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, Expr]
+             ) -> tuple[tuple[_Choice, ...], str | None]:
     """The table's effects as choices, their outputs in the order of ``names``; the one
     placeholder every input size is, or None when the effects read several sizes.  An effect
     whose conditions and outputs :class:`_Form` cannot say keeps its expressions."""
@@ -821,7 +838,7 @@ def _compile(table: Table | None, names: tuple[str, ...]) -> tuple[tuple[_Choice
     sized = [p for p in table.env if p not in consts]
     if len(sized) != 1:
         return tuple(_each_size(k, [fold(c.substitute(consts)) for c in eff.conditions],
-                                [fold(eff.outputs[n].substitute(consts)) for n in names], sized)
+                                [fold(eff.outputs[n].substitute(consts)) for n in names], sized, interned)
                      or _Choice(k, conditions=tuple(eff.conditions), outputs=tuple(eff.outputs[n] for n in names))
                      for k, eff in enumerate(table.effects)), None
     (x,) = sized
@@ -838,13 +855,15 @@ def _compile(table: Table | None, names: tuple[str, ...]) -> tuple[tuple[_Choice
     return tuple(choices), x
 
 
-def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[str]) -> _Choice | None:
+def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[str],
+               interned: dict[Expr, Expr]) -> _Choice | None:
     """Effect ``k`` of a table read by several sizes, when each condition bounds one of them
     and each output is a number or a form of one (H and W apart, each by its own rule); else
     None."""
     if not sized:
         return None
     bounds: list[tuple[int, int | None, int | None]] = []
+    tests: list[tuple[int, Expr]] = []
     for c in conditions:
         if isinstance(c, Num):
             if not c.value:
@@ -852,7 +871,13 @@ def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[
             continue
         if not (isinstance(c, Bin) and isinstance(c.left, Name) and c.left.name in sized
                 and isinstance(c.right, Num) and c.op in (">=", "<=", "==")):
-            return None
+            names = c.names()
+            if len(names) != 1 or not names <= set(sized):
+                return None
+            (x,) = names
+            # one size's test, written over a name of its own so that alike tests are one
+            tests.append((sized.index(x), _interned_test(c.substitute({x: Name(_SIZE)}), interned)))
+            continue
         t = c.right.value
         bounds.append((sized.index(c.left.name), t if c.op in (">=", "==") else None,
                        t if c.op in ("<=", "==") else None))
@@ -869,7 +894,12 @@ def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[
         if f is None:
             return None
         by_size.append((sized.index(x), f))
-    return _Choice(k, bounds=tuple(bounds), by_size=tuple(by_size))
+    return _Choice(k, bounds=tuple(bounds), tests=tuple(tests), by_size=tuple(by_size))
+
+
+def _interned_test(test: Expr, interned: dict[Expr, Expr]) -> Expr:
+    """One object for equal tests (they are remembered by identity)."""
+    return interned.setdefault(test, test)
 
 
 def _fast(k: int, conditions: list[Expr], outputs: list[Expr], x: str) -> _Choice | None:
