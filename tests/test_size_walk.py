@@ -484,3 +484,19 @@ def test_a_table_read_by_two_sizes_agrees_with_the_search() -> None:
         listed = solve_spec(load_text(text), engine=engine, all_solutions=True, limit=3, count=True)
         got[engine] = (best.solutions[0].objective, best.solutions[0].values, listed.count)
     assert got["dp"] == got["search"] and got["dp"][0] == 16 and got["dp"][2] == 12968
+
+
+@pytest.mark.parametrize("args", [(), ("--all",), ("--first",)], ids=["optimum", "all", "first"])
+def test_a_spec_with_no_unknown_is_the_walks_as_the_searchs(tmp_path: Path, args: tuple[str, ...]) -> None:
+    path = write_spec(tmp_path, "input: [1, 5, 5]\nlayers:\n  - {name: l0, op: avgpool, kernel: 1}\n")
+    got = [run_cli_split("solve", str(path), "--json", "--engine", engine, *args) for engine in ("dp", "search")]
+    assert got[0] == got[1] and got[0][0] == 0
+
+
+@pytest.mark.parametrize(("target", "status"), [("[1, 5, 5]", "sat"), ("[1, 1, 1]", "unsat")])
+def test_a_constraint_on_constant_sizes_is_the_walks_too(tmp_path: Path, target: str, status: str) -> None:
+    """No unknown, no item to place the constraint after: it is checked first."""
+    path = write_spec(tmp_path, f'input: [1, 5, 5]\nlayers:\n  - {{name: l0, op: avgpool, kernel: 1}}\n'
+                                f'constraints: ["l0.shape == {target}"]\n')
+    code, out, _ = run_cli_split("solve", str(path), "--json", "--engine", "dp", "--all")
+    assert (code, yaml.safe_load(out)["status"]) == (0 if status == "sat" else 1, status)

@@ -67,8 +67,14 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         return None  # another engine takes it, and says what is wrong with it if anything is
     if dp is None:
         return None
-    if not dp.tables:  # no choice left to make: a layer no value makes valid fails the walk at once
-        return _unsat(system, dp, labelled, deadline) if dp.fails() else None
+    if not dp.tables:  # no choice to make: the one answer with no values, or none at all
+        if dp.fails():  # (a layer no value makes valid fails the walk at once)
+            return _unsat(system, dp, labelled, deadline)
+        sol = verified(net, {}, objective)
+        if mode is SolveMode.ALL:
+            return Answered(status=SolveStatus.SAT, solutions=[sol], complete=True, count=1)
+        return Answered(status=SolveStatus.SAT, solutions=[sol], optimal=mode is SolveMode.OPTIMUM,
+                        first=mode is SolveMode.FIRST)
     deep_enough(len(dp.tables))
     try:
         if mode is SolveMode.ALL:

@@ -34,6 +34,7 @@ Example::
 from __future__ import annotations
 
 import bisect
+import operator
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -177,7 +178,7 @@ class _Choice:
     # a table read by several sizes (H and W apart): per condition the size it bounds
     # (its index, lo, hi), and per output the size it is a form of (its index, form)
     bounds: tuple[tuple[int, int | None, int | None], ...] | None = None
-    tests: tuple[tuple[int, Expr], ...] = ()  # conditions of one size each, not plain bounds (index, condition)
+    tests: tuple[tuple[int, Callable[[int], int]], ...] = ()  # conditions of one size each, not plain bounds
     by_size: tuple[tuple[int, _Form | int], ...] = ()
     one: tuple[int, int, int, int] | None = field(init=False, default=None)  # a single form's (a, b, s, e)
 
@@ -199,8 +200,8 @@ class _Choice:
             ok = held.get(key)
             if ok is None:
                 try:
-                    ok = held[key] = bool(test.evaluate({_SIZE: vs[j]}))
-                except ExprError:  # a division by zero for this size
+                    ok = held[key] = bool(test(vs[j]))
+                except ZeroDivisionError:  # a division by zero for this size
                     ok = held[key] = False
             if not ok:
                 return None
@@ -282,7 +283,7 @@ class SizeDP:
         # per table item: the sizes it gives, in the order its choices give them
         self.out_names = {i: tuple(it.table.effects[0].outputs) for i, it in enumerate(items) if it.table is not None}
         interned: dict[Any, tuple[_Choice, ...]] = {}  # alike layers share their choices, and what they give
-        tests: dict[Expr, Expr] = {}  # and their tests of one size
+        tests: dict[Expr, Callable[[int], int]] = {}  # and their tests of one size
         self._held: dict[Any, bool] = {}  # each test's result by (test, size)
         self.choices: dict[int, tuple[tuple[_Choice, ...], str | None]] = {}
         # per table item: the placeholders of the sizes it reads (not numbers)
@@ -346,9 +347,10 @@ class SizeDP:
                 items.append(_Item("check", e))
             else:
                 return None
-        pending = list(constraints)
-        # a constraint goes right after the item that defines the last name it needs
-        placed: list[_Item] = []
+        # a constraint goes right after the item that defines the last name it needs (one of
+        # constant sizes only, first)
+        placed: list[_Item] = [_Item("check", c) for c in constraints if not c.names()]
+        pending = [c for c in constraints if c.names()]
         known: set[str] = set()
         for it in items:
             placed.append(it)
@@ -828,7 +830,7 @@ def _live(e: _Edge, alive: Mapping[int, _Node]) -> bool:
 
 # -- compiling a table ---------------------------------------------------------------------------
 
-def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, Expr]
+def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, Callable[[int], int]]
              ) -> tuple[tuple[_Choice, ...], str | None]:
     """The table's effects as choices, their outputs in the order of ``names``; the one
     placeholder every input size is, or None when the effects read several sizes.  An effect
@@ -856,7 +858,7 @@ def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, E
 
 
 def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[str],
-               interned: dict[Expr, Expr]) -> _Choice | None:
+               interned: dict[Expr, Callable[[int], int]]) -> _Choice | None:
     """Effect ``k`` of a table read by several sizes, when each condition bounds one of them
     and each output is a number or a form of one (H and W apart, each by its own rule); else
     None."""
@@ -864,7 +866,7 @@ def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[
         return None
     bounds: list[tuple[int, int | None, int | None]] = []
     tests: list[tuple[int, Expr]] = []
-    for c in conditions:
+    for c in [part for whole in conditions for part in _conjuncts(whole)]:
         if isinstance(c, Num):
             if not c.value:
                 return _Choice(k, bounds=((0, 1, 0),))  # never: its lo passes its hi
@@ -872,11 +874,11 @@ def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[
         if not (isinstance(c, Bin) and isinstance(c.left, Name) and c.left.name in sized
                 and isinstance(c.right, Num) and c.op in (">=", "<=", "==")):
             names = c.names()
-            if len(names) != 1 or not names <= set(sized):
+            if len(names) != 1 or not names <= set(sized) or not _closed(c):
                 return None
             (x,) = names
             # one size's test, written over a name of its own so that alike tests are one
-            tests.append((sized.index(x), _interned_test(c.substitute({x: Name(_SIZE)}), interned)))
+            tests.append((sized.index(x), _test(c.substitute({x: Name(_SIZE)}), interned)))
             continue
         t = c.right.value
         bounds.append((sized.index(c.left.name), t if c.op in (">=", "==") else None,
@@ -897,9 +899,81 @@ def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[
     return _Choice(k, bounds=tuple(bounds), tests=tuple(tests), by_size=tuple(by_size))
 
 
-def _interned_test(test: Expr, interned: dict[Expr, Expr]) -> Expr:
-    """One object for equal tests (they are remembered by identity)."""
-    return interned.setdefault(test, test)
+_BINARY: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod,
+    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b), "<": lambda a, b: int(a < b),
+    "<=": lambda a, b: int(a <= b), ">": lambda a, b: int(a > b), ">=": lambda a, b: int(a >= b)}
+
+
+def _closed(e: Expr) -> bool:
+    """Whether :func:`_closure` takes ``e``: numbers, names and the operators of :data:`_BINARY`,
+    ``and`` and ``or``."""
+    if isinstance(e, (Num, Name)):
+        return True
+    return isinstance(e, Bin) and (e.op in _BINARY or e.op in ("and", "or")) and _closed(e.left) and _closed(e.right)
+
+
+def _conjuncts(e: Expr) -> list[Expr]:
+    """The parts of ``a and b and ...`` (H's and W's conditions, say), each with its constant
+    parts settled (``x == 1 or x >= 6 and 0`` is ``x == 1``: how a periodic condition with
+    no period left is written)."""
+    e = _settled(e)
+    if isinstance(e, Bin) and e.op == "and":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def _settled(e: Expr) -> Expr:
+    """``e`` with ``and`` and ``or`` of a constant side settled, and folded.
+
+        >>> from archsolve.lang.expr import parse
+        >>> str(_settled(parse("x == 1 or x >= 6 and 0", frozenset({"logic"}))))
+        'x == 1'
+    """
+    if isinstance(e, Bin) and e.op in ("and", "or"):
+        left, right = _settled(e.left), _settled(e.right)
+        for one, other in ((left, right), (right, left)):
+            if isinstance(one, Num):
+                if e.op == "and":
+                    return other if one.value else Num(0)
+                return Num(1) if one.value else other
+        return Bin(e.op, left, right)
+    return fold(e)
+
+
+def _test(test: Expr, made: dict[Expr, Callable[[int], int]]) -> Callable[[int], int]:
+    """A condition over :data:`_SIZE` alone as a function of that size, one for equal
+    conditions (remembered by identity).  Built of closures, never of source text: a
+    periodic condition (``x == 1 or ... or x >= 7 and (x + 1) % 2 == 0``) runs several times
+    faster so than by walking its expression for each size.
+
+        >>> from archsolve.lang.expr import parse
+        >>> f = _test(parse("§size == 1 or §size >= 4 and §size % 2 == 0".replace("§size", "x"),
+        ...                 frozenset({"logic"})).substitute({"x": Name(_SIZE)}), {})
+        >>> [v for v in range(1, 9) if f(v)]
+        [1, 4, 6, 8]
+    """
+    got = made.get(test)
+    if got is None:
+        got = made[test] = _closure(test)
+    return got
+
+
+def _closure(e: Expr) -> Callable[[int], int]:
+    if isinstance(e, Num):
+        value = e.value
+        return lambda v: value
+    if isinstance(e, Name):
+        assert e.name == _SIZE
+        return lambda v: v
+    assert isinstance(e, Bin), e
+    left, right = _closure(e.left), _closure(e.right)
+    if e.op == "and":
+        return lambda v: int(bool(left(v)) and bool(right(v)))
+    if e.op == "or":
+        return lambda v: int(bool(left(v)) or bool(right(v)))
+    op = _BINARY[e.op]
+    return lambda v: op(left(v), right(v))
 
 
 def _fast(k: int, conditions: list[Expr], outputs: list[Expr], x: str) -> _Choice | None:
