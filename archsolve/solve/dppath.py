@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from archsolve.errors import EncodingLimit, SolverTimeout, SpecError
+from archsolve.errors import EncodingLimit, SolverBug, SolverTimeout, SpecError
 from archsolve.lang.expr import Expr
 from archsolve.ops.base import Collect
 from archsolve.ops.table import OPS
@@ -50,7 +50,8 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     None where it does not apply (see the module docstring); ``deadline``:
     ``time.monotonic()`` past which the answer is ``UNKNOWN``; ``count``: give the count of a
     listing cut at ``limit`` (it is always known, but answers say it only when asked, as
-    every engine does).  An unsatisfiable answer has no conflict: the caller asks Z3 to
+    every engine does).  An unsatisfiable answer is explained where the walk can place its
+    conflict at one layer (:func:`_unsat`); elsewhere it has none, and the caller asks Z3 to
     explain it."""
     if mode is SolveMode.OPTIMUM and objective not in KINDS:
         return None
@@ -104,13 +105,11 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     except SolverTimeout:
         return Answered(status=SolveStatus.UNKNOWN, message=TIMED_OUT)
     if got is None:
-        try:
-            return _unsat(system, dp, labelled, deadline)
-        except (TooManyStates, SolverTimeout):
-            return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True)
+        return _unsat(system, dp, labelled, deadline)
     best, values = got
     sol = verified(net, values, objective)
-    assert sol.objective == best or objective == "params", (sol.objective, best)  # params add the fixed layers'
+    if objective == "sum" and sol.objective != best:  # (params add the fixed layers' own)
+        raise SolverBug(f"the size walk's optimum {best} is {sol.objective} once its answer {values} is checked")
     if split and sol.holes and not net.spec.hole_free:
         # the answer without holes, when it is as good, comes from a walk that forbids them
         strict = solve_dp(build_network(replace(net.spec, hole_free=open_layers(net.spec))), mode=mode,
@@ -125,6 +124,16 @@ def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], de
     (each left out in turn, as long as there is still none without it), and where the sizes
     they leave break off -- a layer that gives none of the sizes the later layers and those
     constraints need, from any input.  Elsewhere the conflict is left to Z3."""
+    try:
+        conflict = _placed(system, dp, labelled, deadline)
+    except (TooManyStates, SolverTimeout):  # proven all the same: only the explaining stopped
+        conflict = None
+    return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True, conflict=conflict)
+
+
+def _placed(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], deadline: float | None
+            ) -> Conflict | None:
+    """:func:`_unsat`'s conflict, or None where the walk cannot place it."""
     conflict = None
     if dp.broken() is not None:
         kept = list(labelled)
@@ -150,7 +159,7 @@ def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], de
                 message += f" (the sizes {', '.join(names[1:])} and the constraints leave it)"
             conflict = Conflict(layers=tuple(dict.fromkeys(names)), constraints=tuple(text for _, _, text in kept),
                                 message=message)
-    return Answered(status=SolveStatus.UNSAT, complete=True, optimal=True, conflict=conflict)
+    return conflict
 
 
 def _holes_in(net: Network, system: System) -> Callable[[Table, Mapping[str, int], Mapping[str, int]], bool]:

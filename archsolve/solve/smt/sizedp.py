@@ -279,7 +279,6 @@ class SizeDP:
                 if it.var is not None:
                     live.discard(it.var)
             self.live[i] = tuple(sorted(live))
-        self.table_index = {id(t): k for k, t in enumerate(tables)}
         # per table item: the sizes it gives, in the order its choices give them
         self.out_names = {i: tuple(it.table.effects[0].outputs) for i, it in enumerate(items) if it.table is not None}
         interned: dict[Any, tuple[_Choice, ...]] = {}  # alike layers share their choices, and what they give
