@@ -165,13 +165,11 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
         if walked is None and engine is Engine.DP:
             return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text, elapsed=time.monotonic() - start,
                                message="the size walk does not apply to this question"), False
-        if walked is not None and walked.status is SolveStatus.UNSAT and walked.conflict is not None and explain:
-            return _relaxed(spec, SolveResult(spec=spec, objective=text, elapsed=time.monotonic() - start,
-                                              **{f.name: getattr(walked, f.name) for f in fields(Answered)}),
-                            minimize=minimize, timeout=timeout, start=start), True
-        if walked is not None and (walked.status is not SolveStatus.UNSAT or engine is Engine.DP or not explain):
-            return SolveResult(spec=spec, objective=text, elapsed=time.monotonic() - start,
-                               **{f.name: getattr(walked, f.name) for f in fields(Answered)}), True
+        # the walk's answer stands, but an unsat it could not explain is explained by Z3
+        if walked is not None and (walked.status is not SolveStatus.UNSAT or walked.conflict is not None
+                                   or engine is Engine.DP or not explain):
+            res = _result(spec, walked, objective=text, start=start)
+            return (_relaxed(spec, res, minimize=minimize, timeout=timeout, start=start) if explain else res), True
         searched_unsat = walked is not None  # proven: Z3 only names the conflict
     return _searched_or_z3(spec, net, mode=mode, limit=limit, minimize=minimize, timeout=timeout, progress=progress,
                            engine=engine, count=count, explain=explain, at=at, start=start, text=text,
@@ -220,8 +218,7 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
     try:
         z = z3path.solve_z3(net, mode=mode, limit=limit, objective=objective, timeout=timeout, progress=progress,
                             searched_unsat=searched_unsat, objective_at=at, explain=explain)
-        res = SolveResult(spec=spec, objective=text, elapsed=time.monotonic() - start,
-                          **{f.name: getattr(z, f.name) for f in fields(Answered)})
+        res = _result(spec, z, objective=text, start=start)
     except EncodingLimit as exc:
         if engine is Engine.Z3:
             raise
@@ -253,6 +250,13 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
                 "no solution: every combination was ruled out; the time ran out before Z3 "
                 "could name the layers and constraints in conflict (a longer --timeout lets it)")))
     return _relaxed(spec, res, minimize=minimize, timeout=total, start=start)
+
+
+def _result(spec: Spec, answered: Answered, *, objective: str, start: float) -> SolveResult:
+    """An engine's answer as the API gives it: with the spec, the objective's text and the
+    time taken since ``start``."""
+    return SolveResult(spec=spec, objective=objective, elapsed=time.monotonic() - start,
+                       **{f.name: getattr(answered, f.name) for f in fields(Answered)})
 
 
 def _relaxed(spec: Spec, res: SolveResult, *, minimize: str | None, timeout: float | None, start: float
