@@ -124,7 +124,8 @@ class Name(Expr):
         return self
 
 
-_ARITH: dict[str, Callable[[int, int], int]] = {
+# each binary operator on ints, comparisons and and/or giving 0 or 1
+ARITH: dict[str, Callable[[int, int], int]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
@@ -157,7 +158,7 @@ class Bin(Expr):
         b = self.right.evaluate(env)
         if self.op in ("//", "%") and b == 0:
             raise ExprError(f"division by zero in {self}")
-        return _ARITH[self.op](a, b)
+        return ARITH[self.op](a, b)
 
     def names(self) -> frozenset[str]:
         return self.left.names() | self.right.names()

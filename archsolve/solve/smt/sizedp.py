@@ -34,7 +34,6 @@ Example::
 from __future__ import annotations
 
 import bisect
-import operator
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -42,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.errors import ExprError, SolverTimeout, interrupted
-from archsolve.lang.expr import Bin, Expr, Name, Num, fold
+from archsolve.lang.expr import ARITH, Bin, Expr, Name, Num, fold
 from archsolve.lang.linear import affine_floor
 from archsolve.solve.smt.system import Effect, System, Table
 
@@ -898,18 +897,11 @@ def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[
     return _Choice(k, bounds=tuple(bounds), tests=tuple(tests), by_size=tuple(by_size))
 
 
-_BINARY: dict[str, Callable[[int, int], int]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod,
-    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b), "<": lambda a, b: int(a < b),
-    "<=": lambda a, b: int(a <= b), ">": lambda a, b: int(a > b), ">=": lambda a, b: int(a >= b)}
-
-
 def _closed(e: Expr) -> bool:
-    """Whether :func:`_closure` takes ``e``: numbers, names and the operators of :data:`_BINARY`,
-    ``and`` and ``or``."""
+    """Whether :func:`_closure` takes ``e``: numbers, names and binary operators."""
     if isinstance(e, (Num, Name)):
         return True
-    return isinstance(e, Bin) and (e.op in _BINARY or e.op in ("and", "or")) and _closed(e.left) and _closed(e.right)
+    return isinstance(e, Bin) and e.op in ARITH and _closed(e.left) and _closed(e.right)
 
 
 def _conjuncts(e: Expr) -> list[Expr]:
@@ -971,7 +963,7 @@ def _closure(e: Expr) -> Callable[[int], int]:
         return lambda v: int(bool(left(v)) and bool(right(v)))
     if e.op == "or":
         return lambda v: int(bool(left(v)) or bool(right(v)))
-    op = _BINARY[e.op]
+    op = ARITH[e.op]
     return lambda v: op(left(v), right(v))
 
 
