@@ -34,6 +34,7 @@ Example::
 from __future__ import annotations
 
 import bisect
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -148,6 +149,8 @@ class Sizes:
 
     def members(self) -> frozenset[int] | Sizes:
         """A membership test: the sizes themselves where they are few, else the runs."""
+        if len(self.los) == 1:
+            return range(self.los[0], self.his[0] + 1)  # type: ignore[return-value]
         if sum(hi - lo + 1 for lo, hi in self.runs()) <= 1 << 16:
             return frozenset(y for lo, hi in self.runs() for y in range(lo, hi + 1))
         return self
@@ -287,9 +290,26 @@ class SizeDP:
         # per table item: the placeholders of the sizes it reads (not numbers)
         self.sized = {i: [p for p, t in it.table.env.items() if not isinstance(t, Num)]
                       for i, it in enumerate(items) if it.table is not None}
+        # alike layers share their effects' expressions (build_system's cache): a table is
+        # compiled once per such shape and the numbers it reads (the channels seldom matter)
+        shaped: dict[Any, tuple[tuple[_Choice, ...], str | None]] = {}
+        reads: dict[Any, frozenset[str]] = {}
         for i, names in self.out_names.items():
-            compiled, x = _compile(items[i].table, names, tests)
-            self.choices[i] = (interned.setdefault((compiled, x), compiled), x)
+            table = items[i].table
+            assert table is not None
+            shape = (tuple(p for p, t in table.env.items() if not isinstance(t, Num)),
+                     tuple((tuple(map(id, eff.conditions)), tuple(id(eff.outputs[n]) for n in names))
+                           for eff in table.effects))
+            read = reads.get(shape)
+            if read is None:
+                read = reads[shape] = frozenset().union(
+                    *(e.names() for eff in table.effects for e in (*eff.conditions, *eff.outputs.values())))
+            key = (shape, tuple(sorted((p, t.value) for p, t in table.env.items() if isinstance(t, Num) and p in read)))
+            got = shaped.get(key)
+            if got is None:
+                compiled, x = _compile(table, names, tests)
+                got = shaped[key] = (interned.setdefault((compiled, x), compiled), x)
+            self.choices[i] = got
         # per table item: a membership test for each size it gives (None: no domain); a set
         # where the domain is small, as most are, for speed
         self.tests = {i: [None if n not in domains else domains[n].members() for n in names]
@@ -946,8 +966,73 @@ def _test(test: Expr, made: dict[Expr, Callable[[int], int]]) -> Callable[[int],
     """
     got = made.get(test)
     if got is None:
-        got = made[test] = _closure(test)
+        closure = _closure(test)
+        got = made[test] = _periodic(test, closure) or closure
     return got
+
+
+PERIODIC_SPAN = 1024  # sizes a periodic test's table may hold; a wider one runs its closure
+
+
+def _periodic(test: Expr, closure: Callable[[int], int] | None = None) -> Callable[[int], int] | None:
+    """A test of one size as a lookup, where it is *eventually periodic*: every comparison in
+    it is of a :class:`_Form` with a number (constant past the ends of its preimage) or of a
+    form ``% m`` (periodic), so beyond the outermost of those ends its truth repeats with the
+    least common multiple of the periods.  The up-convs' hole conditions under ``exact`` are
+    such tests, dozens of ``or`` terms long, asked of thousands of sizes.  None where the test
+    is of another kind, or its table would pass :data:`PERIODIC_SPAN`.
+
+        >>> from archsolve.lang.expr import parse
+        >>> f = _periodic(parse("x == 1 or x >= 4 and (x + 1) % 2 == 0", frozenset({"logic"})
+        ...                     ).substitute({"x": Name(_SIZE)}))
+        >>> [v for v in range(-3, 12) if f(v)]
+        [1, 5, 7, 9, 11]
+    """
+    ends: set[int] = set()
+    period = 1
+
+    def scan(e: Expr) -> bool:
+        nonlocal period
+        if isinstance(e, Num):
+            return True
+        if isinstance(e, Bin) and e.op in ("and", "or"):
+            return scan(e.left) and scan(e.right)
+        if not (isinstance(e, Bin) and e.op in _FLIPPED or isinstance(e, Bin) and e.op == "!="):
+            return False
+        side, num = (e.left, e.right) if isinstance(e.right, Num) else (e.right, e.left)
+        if not isinstance(num, Num):
+            return False
+        if isinstance(side, Bin) and side.op == "%" and isinstance(side.right, Num) and side.right.value > 0:
+            f = _form(side.left, _SIZE)
+            if f is None:
+                return False
+            period = math.lcm(period, f.s * side.right.value)
+            return True
+        f = _form(side, _SIZE)
+        if f is None:
+            return False
+        lo, hi = f.preimage(num.value, num.value)
+        ends.update((lo, hi + 1))
+        return True
+
+    if not scan(test):
+        return None
+    first, last = (min(ends), max(ends)) if ends else (0, 0)
+    start = first - period
+    if last + period - start > PERIODIC_SPAN:
+        return None
+    if closure is None:
+        closure = _closure(test)
+    table = [bool(closure(v)) for v in range(start, last + period)]
+
+    def holds(v: int) -> bool:
+        if v < first:
+            return table[(v - start) % period]
+        if v >= last:
+            return table[last - start + (v - last) % period]
+        return table[v - start]
+
+    return holds
 
 
 def _closure(e: Expr) -> Callable[[int], int]:
@@ -1001,6 +1086,7 @@ def _domains(items: list[_Item], deadline: float | None) -> dict[str, Sizes]:
     no constraint narrows are left out): constraints pin sizes, and each table's effects
     and each definition carry the pinned values back to the sizes they read."""
     domains: dict[str, Sizes] = {}
+    memo: dict[Any, Any] = {}
 
     def narrow(name: str, runs: Iterable[tuple[int, int]]) -> None:
         got = Sizes.of(runs)
@@ -1015,8 +1101,11 @@ def _domains(items: list[_Item], deadline: float | None) -> dict[str, Sizes]:
             raise SolverTimeout("the time ran out while narrowing the sizes")
         if it.kind == "check":
             assert it.expr is not None
-            for name, value in _pins(it.expr):
-                narrow(name, [(value, value)])
+            for part in _conjuncts(it.expr):
+                for name, sizes in (_where(part) or {}).items():
+                    narrow(name, sizes.runs())
+                for name, run in _linear_bounds(part, domains):
+                    narrow(name, [run])
         elif it.kind == "define":
             assert it.expr is not None and it.var is not None
             dom = domains.get(it.var)
@@ -1029,47 +1118,162 @@ def _domains(items: list[_Item], deadline: float | None) -> dict[str, Sizes]:
                 narrow(x, [f.preimage(lo, hi) for lo, hi in dom.runs()])
         else:
             assert it.table is not None
-            _narrow_table(it.table, domains, narrow)
+            _narrow_table(it.table, domains, narrow, memo)
     return domains
 
 
 def _narrow_table(table: Table, domains: Mapping[str, Sizes],
-                  narrow: Callable[[str, Iterable[tuple[int, int]]], None]) -> None:
-    """Carry the domains of a table's outputs back to the size it reads, where every effect's
-    output is a :class:`_Form` of that one size."""
-    pinned = [name for name in table.effects[0].outputs if name in domains]
-    if not pinned:
-        return
+                  narrow: Callable[[str, Iterable[tuple[int, int]]], None], memo: dict[Any, Any]) -> None:
+    """Carry what a table's effects allow back to each size it reads: per effect, the runs
+    its own conditions leave that size, and the preimages of its outputs' domains where an
+    output is a :class:`_Form` of that size; a size is narrowed to their union over the
+    effects (an effect that says nothing of it leaves it as it is).  ``memo``: what each
+    condition and output says, kept across the alike tables that share them."""
     consts = {p: t for p, t in table.env.items() if isinstance(t, Num)}
-    sized = [p for p in table.env if p not in consts]
-    if len(sized) != 1 or not isinstance(table.env[sized[0]], Name):
+    sized = [p for p, t in table.env.items() if isinstance(t, Name)]
+    if len(sized) + len(consts) != len(table.env):
         return
-    (x,) = sized
-    for name in pinned:
-        forms: set[_Form] = set()
+
+    def settled(e: Expr, make: Callable[[Expr], Any]) -> Any:
+        # alike tables share their expressions, and differ only in the numbers they read
+        names = memo.get(id(e))
+        if names is None:
+            names = memo[id(e)] = (e, sorted(e.names() & consts.keys()))
+        key = (id(e), tuple(consts[n] for n in names[1]))
+        got = memo.get(key, _MISSING)
+        if got is _MISSING:
+            got = memo[key] = make(fold(e.substitute(consts)) if names[1] else e)
+        return got
+
+    names = [n for n in table.effects[0].outputs if n in domains]
+    for p in sized:
+        union: list[tuple[int, int]] = []
         for eff in table.effects:
-            e = fold(eff.outputs[name].substitute(consts))
-            if isinstance(e, Num):
-                continue  # no size read: nothing to carry back
-            f = _form(e, x)
-            if f is None:
-                return
-            forms.add(f)
-        if forms:
-            runs = domains[name].runs()
-            narrow(table.env[x].name, [f.preimage(lo, hi) for f in forms for lo, hi in runs])  # type: ignore[attr-defined]
+            where = _EVERY
+            for c in eff.conditions:
+                got = (settled(c, _where) or {}).get(p)
+                if got is not None:
+                    where = where & got
+            for name in names:
+                f = settled(eff.outputs[name], _form_of_one).get(p)
+                if f is not None:
+                    where = where & Sizes.of(f.preimage(lo, hi) for lo, hi in domains[name].runs())
+            if where == _EVERY:
+                break  # this effect leaves the size open: so is the union
+            union += where.runs()
+        else:
+            narrow(table.env[p].name, union)  # type: ignore[attr-defined]
 
 
-def _pins(e: Expr) -> list[tuple[str, int]]:
-    """The ``size == number`` parts of a constraint that must all hold."""
-    if isinstance(e, Bin) and e.op == "and":
-        return _pins(e.left) + _pins(e.right)
-    if isinstance(e, Bin) and e.op == "==":
-        if isinstance(e.left, Name) and isinstance(e.right, Num):
-            return [(e.left.name, e.right.value)]
-        if isinstance(e.right, Name) and isinstance(e.left, Num):
-            return [(e.right.name, e.left.value)]
-    return []
+def _form_of_one(e: Expr) -> dict[str, _Form]:
+    """``e`` as a :class:`_Form` of the one size it reads, by that size's name (empty: none)."""
+    names = e.names()
+    if len(names) != 1:
+        return {}
+    (x,) = names
+    f = _form(e, x)
+    return {} if f is None else {x: f}
+
+
+_BIG = 1 << 62  # past any size: the open end of a run
+_EVERY = Sizes((-_BIG,), (_BIG,))
+
+
+def _where(e: Expr) -> dict[str, Sizes] | None:
+    """Per name, the runs a condition needs it in, where a part of it bounds one name by a
+    :class:`_Form` (``x >= 3``, ``(x - 1) // 2 + 1 >= 1``, ``x == 1 or x >= 6``); None where it
+    tells nothing.
+
+        >>> from archsolve.lang.expr import parse
+        >>> _where(parse("x == 1 or x >= 6", frozenset({"logic"})))["x"].runs()[0]
+        (1, 1)
+    """
+    if isinstance(e, Bin) and e.op in ("and", "or"):
+        left, right = _where(e.left), _where(e.right)
+        if e.op == "and":
+            if left is None or right is None:
+                return left if right is None else right
+            return {n: left[n] & right[n] if n in left and n in right else left.get(n) or right[n]
+                    for n in {*left, *right}}
+        if left is None or right is None or len(left) != 1 or left.keys() != right.keys():
+            return None
+        ((n, a),) = left.items()
+        return {n: Sizes.of(a.runs() + right[n].runs())}
+    if not (isinstance(e, Bin) and e.op in (">=", ">", "<=", "<", "==")):
+        return None
+    op, form, other = e.op, e.left, e.right
+    if isinstance(form, Num):
+        op, form, other = _FLIPPED[op], e.right, e.left
+    if not isinstance(other, Num):
+        return None
+    names = form.names()
+    if len(names) != 1:
+        return None
+    (x,) = names
+    f = _form(form, x)
+    if f is None:
+        return None
+    t = other.value
+    lo, hi = {">=": (t, _BIG), ">": (t + 1, _BIG), "<=": (-_BIG, t), "<": (-_BIG, t - 1), "==": (t, t)}[op]
+    return {x: Sizes.of([f.preimage(lo, hi)])}
+
+
+_FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "=="}
+
+
+def _linear(e: Expr) -> tuple[dict[str, int], int] | None:
+    """``e`` as (coefficient per name, constant), where it is a sum of sizes times numbers."""
+    if isinstance(e, Num):
+        return {}, e.value
+    if isinstance(e, Name):
+        return {e.name: 1}, 0
+    if not isinstance(e, Bin) or e.op not in ("+", "-", "*"):
+        return None
+    left, right = _linear(e.left), _linear(e.right)
+    if left is None or right is None:
+        return None
+    if e.op == "*":
+        if left[0] and right[0]:
+            return None
+        (terms, c), k = (right, left[1]) if not left[0] else (left, right[1])
+        return {n: k * v for n, v in terms.items() if k * v}, k * c
+    sign = 1 if e.op == "+" else -1
+    terms = dict(left[0])
+    for n, v in right[0].items():
+        terms[n] = terms.get(n, 0) + sign * v
+    return {n: v for n, v in terms.items() if v}, left[1] + sign * right[1]
+
+
+def _linear_bounds(e: Expr, domains: Mapping[str, Sizes]) -> list[tuple[str, tuple[int, int]]]:
+    """The run each size of a comparison of sums (``enc - up >= 0``: a crop) must be in,
+    given the domains of the others (``up >= 5`` gives ``enc >= 5``)."""
+    if not (isinstance(e, Bin) and e.op in (">=", ">", "<=", "<")):
+        return []
+    left, right = _linear(e.left), _linear(e.right)
+    if left is None or right is None:
+        return []
+    terms = dict(left[0])
+    for n, v in right[0].items():
+        terms[n] = terms.get(n, 0) - v
+    const = left[1] - right[1]
+    # sum(terms) + const OP 0, as  sum >= lo  (or <= hi, for the other ops)
+    low, high = {">=": (-const, None), ">": (1 - const, None), "<=": (None, -const), "<": (None, -1 - const)}[e.op]
+    got = []
+    for n, k in terms.items():
+        if k not in (1, -1):
+            continue
+        rest = [(m, v) for m, v in terms.items() if m != n and v]
+        if not all(m in domains and domains[m].los for m, _ in rest):
+            continue
+        rlo = sum(v * (domains[m].los[0] if v > 0 else domains[m].his[-1]) for m, v in rest)
+        rhi = sum(v * (domains[m].his[-1] if v > 0 else domains[m].los[0]) for m, v in rest)
+        # k * n >= low - rest  and  k * n <= high - rest
+        lo = None if low is None else low - rhi
+        hi = None if high is None else high - rlo
+        if k < 0:
+            lo, hi = (None if hi is None else -hi), (None if lo is None else -lo)
+        got.append((n, (-_BIG if lo is None else lo, _BIG if hi is None else hi)))
+    return got
 
 
 def deep_enough(levels: int) -> None:
