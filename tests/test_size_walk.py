@@ -31,17 +31,21 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archsolve.lang.expr import Name, parse
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.api import SolveResult, solve_spec
 from archsolve.solve.outcome import SolveStatus
+from archsolve.solve.smt.sizedp import _BIG as BIG
+from archsolve.solve.smt.sizedp import _SIZE as SIZE
+from archsolve.solve.smt.sizedp import Sizes, _linear_bounds, _periodic, _where
 from archsolve.solve.solution import open_layers
 from archsolve.spec.load import load_text
 
 from .conftest import ROOT, Domain, assignments, examples, run_cli_split, write_spec
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from scale_bench import chain_spec, unsat_chain_spec  # noqa: E402
+from scale_bench import chain_spec, unet_spec, unsat_chain_spec  # noqa: E402
 
 Key = tuple[int, ...]
 NOT_APPLIED = "the size walk does not apply to this question"
@@ -62,9 +66,11 @@ class Brute:
     holes: dict[Key, bool]  # an output position no input reaches, in a layer the unknowns decide
 
     def best(self, objective: str, *, holes: bool = True) -> dict[str, int]:
-        """The optimum as solve defines it: the smallest objective, then no holes (unless not
-        ``holes``), then the smallest values in unknown-name order."""
-        cost = {"sum": lambda k: sum(k), "params": lambda k: self.params[k]}[objective]
+        """The optimum as solve defines it: the smallest objective (``sum``, ``params`` or a
+        var's name), then no holes (unless not ``holes``), then the smallest values in
+        unknown-name order."""
+        cost = {"sum": lambda k: sum(k), "params": lambda k: self.params[k]}.get(
+            objective, lambda k: k[self.names.index(objective)])
         return self.solutions[min(self.solutions, key=lambda k: (cost(k), holes and self.holes[k], k))]
 
 
@@ -130,6 +136,13 @@ def chains(draw: Any) -> dict[str, Any]:
     ndim = draw(st.sampled_from([1, 2]))
     cin = draw(st.integers(1, 3))
     spec: dict[str, Any] = {"input": [cin, *(draw(st.integers(5, 24)) for _ in range(ndim))]}
+    domains: dict[str, Domain] = {}
+    if draw(st.integers(0, 3)) == 0:  # the input's sizes a var over a few values (all axes: a square)
+        lo = draw(st.integers(3, 20))
+        hi = draw(st.integers(lo, lo + 4))
+        spec["vars"] = {"H": {"min": lo, "max": hi}}
+        spec["input"] = [cin, *(["H"] * ndim)]
+        domains["H"] = list(range(lo, hi + 1))
     written: dict[str, list[int]] = {}
     for fname, (lo, hi) in FIELD_RANGES.items():
         if fname in DEPENDENT and draw(st.booleans()):
@@ -138,7 +151,6 @@ def chains(draw: Any) -> dict[str, Any]:
         written[fname] = list(range(a, draw(st.integers(min(hi, a + 1), min(hi, a + 2))) + 1))
     spec["domains"] = {f: {"min": v[0], "max": v[-1]} for f, v in written.items()}
     layers: list[dict[str, Any]] = []
-    domains: dict[str, Domain] = {}
     for i in range(draw(st.integers(2, 4))):
         op = draw(st.sampled_from(sorted(OP_FIELDS)))
         lay: dict[str, Any] = {"name": f"l{i}", "op": op}
@@ -251,6 +263,14 @@ def test_the_walk_agrees_with_the_search_and_the_brute_force(chain: dict[str, An
         if not (per_axis_tie and e == "dp"):
             assert optimum[e].solutions[0].values == brute.best("sum"), e
     assert first.status is SolveStatus.SAT and keys(first, brute.names)[0] in brute.solutions
+    if "H" in brute.names:  # the smallest input, then solve's tie-break
+        hypothesis.event("an input var")
+        smallest = {e: solve(e, minimize="H") for e in ("dp", "search")}
+        for e in smallest:
+            assert smallest[e].status is SolveStatus.SAT and smallest[e].optimal, e
+            assert smallest[e].solutions[0].values["H"] == brute.best("H")["H"], e
+            if not (per_axis_tie and e == "dp"):
+                assert smallest[e].solutions[0].values == brute.best("H"), e
     params = {e: solve(e, minimize="params") for e in ("dp", "search")}
     best = brute.best("params")
     per_axis_tie = any("[" in n for n in brute.names) and best != brute.best("params", holes=False)
@@ -329,9 +349,16 @@ def test_an_unsat_the_walk_cannot_place_is_left_to_z3(tmp_path: Path) -> None:
 
 
 OUT_OF_REACH = [  # the walk takes none of these; auto hands them on and answers
-    ("input-var", "input: [1, H]\nvars: {H: {min: 4, max: 8}}\n"
-                  'layers: [{name: c1, op: conv, out: 1, kernel: "?"}]\nconstraints: [c1.L == 2]\n',
-     {"H": 4, "c1.kernel": 3}),
+    ("var-kernel", "input: [1, 8]\nvars: {k: {min: 1, max: 7}}\n"
+                   'layers: [{name: c1, op: conv, out: 1, kernel: k, stride: "?"}]\nconstraints: [c1.L == 2]\n',
+     {"k": 1, "c1.stride": 4}),
+    ("var-channels-params", "input: [1, 8]\nvars: {C: {min: 1, max: 3}}\n"
+                            'layers: [{name: c1, op: conv, out: C, kernel: "?"}, {name: c2, op: conv, out: 2, kernel: "?"}]\n'
+                            "constraints: [c2.L == 2]\nminimize: params\n",
+     {"C": 1, "c1.kernel": 7, "c2.kernel": 1}),
+    ("var-domain-names-a-var", "input: [1, H]\nvars: {H: {min: 4, max: 8}, W: {min: 1, max: H}}\n"
+                               'layers: [{name: c1, op: conv, out: 1, kernel: "?"}]\nconstraints: [c1.L == W]\n',
+     {"H": 4, "W": 1, "c1.kernel": 4}),
     ("constraint-names-an-unknown", 'input: [1, 8]\nlayers: [{name: c1, op: conv, out: 1, kernel: "?", stride: "?"}]\n'
                                     "constraints: [c1.kernel == 3, c1.L == 6]\n",
      {"c1.kernel": 3, "c1.stride": 1}),
@@ -499,3 +526,92 @@ def test_a_constraint_on_constant_sizes_is_the_walks_too(tmp_path: Path, target:
                                 f'constraints: ["l0.shape == {target}"]\n')
     code, out, _ = run_cli_split("solve", str(path), "--json", "--engine", "dp", "--all")
     assert (code, yaml.safe_load(out)["status"]) == (0 if status == "sat" else 1, status)
+
+
+# ==========================================================================================
+# 5. U-Nets, the input a var, and what the backward pass knows
+# ==========================================================================================
+
+@pytest.mark.parametrize("depth", [3, 4])
+def test_the_walks_smallest_unet_input_is_the_searchs(depth: int) -> None:
+    """The bench's U-Net (``minimize: H``, H in 1..4096): the walk chooses H first, among the
+    sizes the backward pass leaves (8 * 2**depth - 3 and up), and breaks the tie as the
+    search does."""
+    text = unet_spec(depth)
+    got = {e: solve_spec(load_text(text), engine=e, timeout=None) for e in ("dp", "search")}
+    assert got["dp"].solutions[0].values == got["search"].solutions[0].values
+    assert (got["dp"].status, got["dp"].optimal, got["dp"].solutions[0].values["H"]) == (
+        SolveStatus.SAT, True, 8 * 2 ** depth - 3)
+
+
+def test_a_var_no_value_of_which_the_layers_allow_is_unsat_in_words(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, unet_spec(3).replace("H: {min: 1, max: 4096}", "H: {min: 1, max: 60}"))
+    for engine in ("dp", "auto"):
+        code, out, err = run_cli_split("solve", str(path), "--engine", engine)
+        assert (code, out, err) == (1, "unet3: UNSATISFIABLE\n  no value of H in 1..60 works: the layers need "
+                                       "H in {61..}\n", ""), engine
+
+
+@pytest.mark.parametrize(("condition", "runs"), [
+    ("x >= 3", {"x": [(3, BIG)]}),
+    ("(x - 1) // 2 + 1 >= 5", {"x": [(9, BIG)]}),
+    ("x == 1 or x >= 6", {"x": [(1, 1), (6, BIG)]}),
+    ("x <= 57 and x >= 5", {"x": [(5, 57)]}),
+    ("3 < x", {"x": [(4, BIG)]}),
+    ("x >= 3 and y <= 4", {"x": [(3, BIG)], "y": [(-BIG, 4)]}),
+    ("x >= 3 and x % 2 == 0", {"x": [(3, BIG)]}),  # the parity says nothing a run can
+    ("x % 2 == 0", None),
+    ("x == 1 or y >= 6", None),
+    ("x * x >= 9", None),
+])
+def test_what_a_condition_says_of_each_size(condition: str, runs: dict[str, list[tuple[int, int]]] | None) -> None:
+    got = _where(parse(condition, frozenset({"logic"})))
+    assert (None if got is None else {n: s.runs() for n, s in got.items()}) == runs
+
+
+@pytest.mark.parametrize(("condition", "known", "bounds"), [
+    ("enc - up >= 0", {"up": (5, BIG)}, [("enc", (5, BIG))]),  # a crop: the encoder at least the up-conv
+    ("enc - up >= 0", {"up": (5, BIG), "enc": (3, 40)}, [("enc", (5, BIG)), ("up", (-BIG, 40))]),
+    ("a + 2 > b", {"b": (10, 20)}, [("a", (9, BIG))]),
+    ("a - b <= 3", {"b": (1, 4)}, [("a", (-BIG, 7))]),
+    ("2 * a >= b", {"b": (1, 4)}, []),  # a coefficient other than 1: left alone
+    ("enc - up >= 0", {}, []),
+])
+def test_what_a_comparison_of_sizes_says_given_the_others(condition: str, known: dict[str, tuple[int, int]],
+                                                          bounds: list[tuple[str, tuple[int, int]]]) -> None:
+    domains = {n: Sizes.of([run]) for n, run in known.items()}
+    assert sorted(_linear_bounds(parse(condition, frozenset({"logic"})), domains)) == sorted(bounds)
+
+
+def _tests(draw: Any, depth: int) -> str:
+    if depth == 0 or draw(st.integers(0, 2)) == 0:
+        a, b, s = draw(st.integers(1, 3)), draw(st.integers(-9, 9)), draw(st.integers(1, 4))
+        if draw(st.booleans()):
+            return f"((({a} * x + {b}) // {s}) % {draw(st.integers(1, 5))}) {draw(st.sampled_from(['==', '!=']))} " \
+                   f"{draw(st.integers(0, 4))}"
+        return f"(({a} * x + {b}) // {s} + {draw(st.integers(-3, 3))}) " \
+               f"{draw(st.sampled_from(['==', '!=', '<', '<=', '>', '>=']))} {draw(st.integers(-20, 20))}"
+    return f"({_tests(draw, depth - 1)}) {draw(st.sampled_from(['and', 'or']))} ({_tests(draw, depth - 1)})"
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(data=st.data())
+def test_a_periodic_test_is_its_condition_at_every_size(data: Any) -> None:
+    """A hole condition's lookup (the walk's) against the condition itself, far past its
+    table's ends both ways."""
+    text = _tests(data.draw, data.draw(st.integers(0, 3)))
+    test = parse(text, frozenset({"logic"})).substitute({"x": Name(SIZE)})
+    lookup = _periodic(test)
+    hypothesis.event("periodic" if lookup is not None else "not periodic")
+    if lookup is not None:
+        assert [v for v in range(-400, 400) if lookup(v)] == [v for v in range(-400, 400) if test.evaluate({SIZE: v})]
+
+
+def test_a_fixed_input_unet_the_walk_could_not_hold_is_its_own_now(tmp_path: Path) -> None:
+    """A valid U-Net of depth 5 at its smallest input, every pool and up-conv open: the
+    encoder's states were over 200k before a check's bounds narrowed the sizes (each level
+    at least 8 * 2**level - 3); now they are one per level."""
+    text = unet_spec(5).replace("input: [1, H, H]", "input: [1, 253, 253]").replace(
+        "vars:\n  H: {min: 1, max: 4096}\n", "").replace("minimize: H\n", "")
+    got = {e: solve_spec(load_text(text), engine=e, timeout=None) for e in ("dp", "search")}
+    assert got["dp"].message == "" and got["dp"].solutions[0].values == got["search"].solutions[0].values

@@ -30,13 +30,13 @@ from dataclasses import replace
 from typing import Any
 
 from archsolve.errors import EncodingLimit, SolverBug, SolverTimeout, SpecError
-from archsolve.lang.expr import Expr
+from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Collect
 from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import plan_args, plan_for
 from archsolve.solve.outcome import Conflict, SolveMode, SolveStatus
-from archsolve.solve.smt.sizedp import SizeDP, TooManyStates, deep_enough
+from archsolve.solve.smt.sizedp import VAR_MARK, SizeDP, TooManyStates, deep_enough, var_kind
 from archsolve.solve.smt.system import System, Table, build_system, constraint_exprs, user_names
 from archsolve.solve.solution import Answered, Solution, open_layers, sort_best_first, verified
 
@@ -53,12 +53,16 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     every engine does).  An unsatisfiable answer is explained where the walk can place its
     conflict at one layer (:func:`_unsat`); elsewhere it has none, and the caller asks Z3 to
     explain it."""
-    if mode is SolveMode.OPTIMUM and objective not in KINDS:
-        return None
-    kind = objective if mode is SolveMode.OPTIMUM else "sum"
-    assert isinstance(kind, str)
+    kind = "sum"
+    if mode is SolveMode.OPTIMUM:
+        if isinstance(objective, Name) and objective.name in net.spec.vars:
+            kind = var_kind(objective.name)  # ``minimize: H``: the var's table alone costs
+        elif objective in KINDS:
+            kind = objective  # type: ignore[assignment]
+        else:
+            return None
     try:
-        system = build_system(net, [kind] if kind != "sum" else [], frozenset(), deadline)
+        system = build_system(net, [kind] if kind in KINDS and kind != "sum" else [], frozenset(), deadline)
         labelled = constraint_exprs(system)
         constraints = [e for e, _, _ in labelled]
         dp = SizeDP.build(system, constraints, deadline)
@@ -99,7 +103,8 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         # prefer answers without them table by table, so where one is split the preference
         # is all or nothing, by a second walk that forbids holes (below)
         split = {t.layer for t in system.tables if t.axis is not None}
-        got = dp.optimum(kind, sorted(system.unknowns), holes=None if split else _holes_in(net, system))
+        asked = not split and any(net.spec.allows_holes(t.layer) for t in system.tables)
+        got = dp.optimum(kind, sorted(system.unknowns), holes=_holes_in(net, system) if asked else None)
     except TooManyStates:
         return None
     except SolverTimeout:
@@ -108,7 +113,7 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         return _unsat(system, dp, labelled, deadline)
     best, values = got
     sol = verified(net, values, objective)
-    if objective == "sum" and sol.objective != best:  # (params add the fixed layers' own)
+    if kind != "params" and sol.objective != best:  # (params add the fixed layers' own)
         raise SolverBug(f"the size walk's optimum {best} is {sol.objective} once its answer {values} is checked")
     if split and sol.holes and not net.spec.hole_free:
         # the answer without holes, when it is as good, comes from a walk that forbids them
@@ -134,6 +139,10 @@ def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], de
 def _placed(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], deadline: float | None
             ) -> Conflict | None:
     """:func:`_unsat`'s conflict, or None where the walk cannot place it."""
+    if dp.starved is not None:
+        u, sizes = dp.starved
+        return Conflict(layers=(), constraints=(), message=f"no value of {u} in {system.spec.vars[u].domain} works: "
+                                                            f"the layers need {u} {sizes.text()}")
     conflict = None
     if dp.broken() is not None:
         kept = list(labelled)
@@ -169,6 +178,8 @@ def _holes_in(net: Network, system: System) -> Callable[[Table, Mapping[str, int
     spec = net.spec
 
     def holes(table: Table, sizes: Mapping[str, int], combo: Mapping[str, int]) -> bool:
+        if table.selector.startswith(VAR_MARK) or not spec.allows_holes(table.layer):
+            return False  # a var's value; a layer where holes are an error has none in a solution
         lay = spec.layer(table.layer)
         plan = plan_for(net, lay)
         args = plan_args(plan, combo, spec)

@@ -34,6 +34,7 @@ Example::
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import sys
 import time
@@ -44,7 +45,8 @@ from typing import Any
 from archsolve.errors import ExprError, SolverTimeout, interrupted
 from archsolve.lang.expr import ARITH, Bin, Expr, Name, Num, fold
 from archsolve.lang.linear import affine_floor
-from archsolve.solve.smt.system import Effect, System, Table
+from archsolve.solve.smt.system import PLACEHOLDER, Effect, System, Table
+from archsolve.spec.model import Domain
 
 MAX_STATES = 200_000  # states a walk remembers (about 100 MB) before it hands the question back
 MAX_RUNS = 100_000  # a size whose domain would take more runs is left without one (no pruning)
@@ -106,7 +108,8 @@ class Sizes:
     def of(runs: Iterable[tuple[int, int]]) -> Sizes:
         los: list[int] = []
         his: list[int] = []
-        for lo, hi in sorted(r for r in runs if r[0] <= r[1]):
+        # past _BIG is past any size: runs end there (a preimage of an open run would not)
+        for lo, hi in sorted((max(a, -_BIG), min(b, _BIG)) for a, b in runs if a <= b):
             if his and lo <= his[-1] + 1:
                 his[-1] = max(his[-1], hi)
             else:
@@ -138,14 +141,14 @@ class Sizes:
     def text(self) -> str:
         """In words, for a message.
 
-            >>> Sizes.of([(3, 3), (5, 9)]).text(), Sizes.of([(4, 4)]).text()
-            ('in {3, 5..9}', '= 4')
+            >>> Sizes.of([(3, 3), (5, 9)]).text(), Sizes.of([(4, 4)]).text(), Sizes.of([(61, _BIG)]).text()
+            ('in {3, 5..9}', '= 4', 'in {61..}')
         """
-        runs = (self & Sizes((1,), (1 << 62,))).runs()  # a size is positive: the rest is no size at all
+        runs = (self & Sizes((1,), (_BIG,))).runs()  # a size is positive: the rest is no size at all
         if len(runs) == 1 and runs[0][0] == runs[0][1]:
             return f"= {runs[0][0]}"
-        return "in {" + ", ".join(str(lo) if lo == hi else f"{lo}..{hi}" for lo, hi in runs[:8]) + \
-            (", ..." if len(runs) > 8 else "") + "}"
+        return "in {" + ", ".join(str(lo) if lo == hi else f"{lo}.." if hi >= _BIG // 2 else f"{lo}..{hi}"
+                                  for lo, hi in runs[:8]) + (", ..." if len(runs) > 8 else "") + "}"
 
     def members(self) -> frozenset[int] | Sizes:
         """A membership test: the sizes themselves where they are few, else the runs."""
@@ -183,29 +186,34 @@ class _Choice:
     tests: tuple[tuple[int, Callable[[int], int]], ...] = ()  # conditions of one size each, not plain bounds
     by_size: tuple[tuple[int, _Form | int], ...] = ()
     one: tuple[int, int, int, int] | None = field(init=False, default=None)  # a single form's (a, b, s, e)
+    # a choice read by several sizes that treats each alike (a square layer's H and W): the
+    # same choice over the first size alone, asked when every size is the same
+    alone: _Choice | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        # frozen: these are set once, as it is made
         if self.x is None and len(self.forms) == 1 and isinstance(self.forms[0], _Form):
             f = self.forms[0]
-            object.__setattr__(self, "one", (f.a, f.b, f.s, f.e))  # frozen: set once, as it is made
+            object.__setattr__(self, "one", (f.a, f.b, f.s, f.e))
+        if self.bounds is not None and self.by_size:
+            sizes = {j for j, _ in self.by_size} | {j for j, _, _ in self.bounds} | {j for j, _ in self.tests}
+            if len(sizes) > 1 and len({(frozenset((lo, hi) for k, lo, hi in self.bounds if k == j),
+                                        frozenset(id(t) for k, t in self.tests if k == j),
+                                        tuple(f for k, f in self.by_size if k == j)) for j in sizes}) == 1:
+                first = min(sizes)
+                object.__setattr__(self, "alone", _Choice(
+                    self.index, bounds=tuple((0, lo, hi) for j, lo, hi in self.bounds if j == first),
+                    tests=tuple((0, t) for j, t in self.tests if j == first),
+                    by_size=tuple((0, f) for _, f in self.by_size)))
 
-    def gives_each(self, vs: tuple[int, ...], held: dict[Any, bool]) -> tuple[int, ...] | None:
-        """:meth:`gives` for a choice with ``bounds``: from the sizes ``vs`` it reads.  ``held``:
-        each test's result by (test, size), kept by the caller -- a U-Net's up-convs test
-        their holes size by size (``x == 1 or x >= 6 and 0``), and alike tables share them."""
+    def gives_each(self, vs: tuple[int, ...]) -> tuple[int, ...] | None:
+        """:meth:`gives` for a choice with ``bounds``: from the sizes ``vs`` it reads."""
         assert self.bounds is not None
         for j, lo, hi in self.bounds:
             if (lo is not None and vs[j] < lo) or (hi is not None and vs[j] > hi):
                 return None
         for j, test in self.tests:
-            key = (id(test), vs[j])
-            ok = held.get(key)
-            if ok is None:
-                try:
-                    ok = held[key] = bool(test(vs[j]))
-                except ZeroDivisionError:  # a division by zero for this size
-                    ok = held[key] = False
-            if not ok:
+            if not test(vs[j]):
                 return None
         return tuple([f if isinstance(f, int) else f.at(vs[j]) for j, f in self.by_size])
 
@@ -285,7 +293,6 @@ class SizeDP:
         self.out_names = {i: tuple(it.table.effects[0].outputs) for i, it in enumerate(items) if it.table is not None}
         interned: dict[Any, tuple[_Choice, ...]] = {}  # alike layers share their choices, and what they give
         tests: dict[Expr, Callable[[int], int]] = {}  # and their tests of one size
-        self._held: dict[Any, bool] = {}  # each test's result by (test, size)
         self.choices: dict[int, tuple[tuple[_Choice, ...], str | None]] = {}
         # per table item: the placeholders of the sizes it reads (not numbers)
         self.sized = {i: [p for p, t in it.table.env.items() if not isinstance(t, Num)]
@@ -339,14 +346,19 @@ class SizeDP:
         self._graph: tuple[Any, dict[Any, _State]] | None = None
         self._counts: dict[Any, int] | None = None
         self._feasible: dict[Any, bool] = {}
+        # a var none of whose values the layers allow, and the sizes they need it in
+        self.starved: tuple[str, Sizes] | None = None
 
     @staticmethod
     def build(system: System, constraints: Sequence[Expr], deadline: float | None = None) -> SizeDP | None:
         """The DP for a system, or None when it does not apply (unknowns shared between
-        layers, unknown input sizes or channels: those need the solver)."""
-        if system.system_unknowns:
+        layers, channels or hyperparameters that are vars: those need the solver).  A var
+        that only sizes are made of (the input's ``H``) is the walk's first choice, among the
+        values its domain and the backward pass leave it."""
+        vars_ = system.system_unknowns
+        if not _sizes_only(system):
             return None
-        defined: set[str] = set()
+        defined: set[str] = set(vars_)
         items: list[_Item] = []
         for kind, k in system.order:
             if kind == "table":
@@ -382,8 +394,22 @@ class SizeDP:
                     pending.remove(c)
         if pending:
             return None
-        return SizeDP(placed, [it.table for it in placed if it.kind == "table" and it.table],
-                      _domains(placed, deadline), deadline)
+        domains = _domains(placed, deadline)
+        chosen = []
+        starved = None
+        for u in vars_:
+            values = _var_values(system.spec.vars[u].domain, domains.get(u))  # type: ignore[arg-type]
+            if values is None:
+                return None
+            if not values:  # none the layers allow: the walk fails at once, and says why
+                starved = starved or (u, domains[u])
+                chosen.insert(0, _Item("check", Num(0)))
+                continue
+            chosen.append(_Item("table", table=_var_table(u, values)))
+        placed = chosen + placed
+        dp = SizeDP(placed, [it.table for it in placed if it.kind == "table" and it.table], domains, deadline)
+        dp.starved = starved
+        return dp
 
     def fails(self) -> bool:
         """Whether the items before the first choice fail already (a layer no value of its
@@ -466,9 +492,10 @@ class SizeDP:
             if moves is None:  # alike tables share these too (the pools of a U-Net: H and W alike)
                 grouped: dict[tuple[int, ...], list[int]] = {}
                 vs = tuple([inputs[p] for p in self.sized[i]])
+                square = (vs[0],) if vs and vs.count(vs[0]) == len(vs) else None
                 for ch in compiled:
                     if ch.bounds is not None:
-                        got = ch.gives_each(vs, self._held)
+                        got = ch.alone.gives_each(square) if square and ch.alone else ch.gives_each(vs)
                         if got is not None:
                             grouped.setdefault(got, []).append(ch.index)
                         continue
@@ -655,7 +682,7 @@ class SizeDP:
         ``holes(table, sizes, combination)`` allows one at the same cost, then the smallest
         values of ``unknowns`` in the order given; None when there is no solution."""
         # the cheapest each table can be, and the cheapest of the tables after each
-        lows = {i: min(eff.cost[kind] for eff in self.items[i].table.effects)  # type: ignore[union-attr]
+        lows = {i: min(eff.cost.get(kind, 0) for eff in self.items[i].table.effects)  # type: ignore[union-attr]
                 for i in self.out_names}
         after: dict[int, int] = {}
         rest = 0
@@ -682,20 +709,26 @@ class SizeDP:
                         e.combos = free[id(e)]
         owner = {u: self.tables.index(t) for t in self.tables for u in t.local}
         item_of = [i for i, it in enumerate(self.items) if it.kind == "table"]
-        for u in unknowns:
+        # an edge leads to a later item: the nodes in item order are in topological order
+        ordered = sorted(_nodes(root), key=lambda n: n.item)
+        # the unknowns of one table next to each other in name order settle at once: a node
+        # of that table left with a combination stays on a path, so the smallest of their
+        # values together is the smallest of each in turn
+        for t, run in itertools.groupby(unknowns, key=owner.__getitem__):
             self._tick(0)
-            at = item_of[owner[u]]
-            alive = _alive(root, lambda e: bool(e.combos))
-            v = min(c[u] for n in alive.values() if n.item == at for e in n.edges if e.combos and _live(e, alive)
-                    for c in e.combos)
-            for n in _nodes(root):
+            at = item_of[t]
+            names = tuple(run)
+            alive = _alive_in(root, ordered)
+            v = min(tuple(c[u] for u in names) for n in ordered if n.item == at and id(n) in alive
+                    for e in n.edges if e.combos and _live(e, alive) for c in e.combos)
+            for n in ordered:
                 if n.item == at:
                     for e in n.edges:
-                        e.combos = [c for c in e.combos if c[u] == v]
+                        e.combos = [c for c in e.combos if tuple(c[u] for u in names) == v]
         values: dict[str, int] = {}
         node: _Node | None = root
+        alive = _alive_in(root, ordered)
         while node is not None:
-            alive = _alive(node, lambda e: bool(e.combos))
             edge = next(e for e in node.edges if e.combos and _live(e, alive))
             values.update(edge.combos[0])
             node = edge.to
@@ -753,7 +786,7 @@ class SizeDP:
                     if key != root:
                         stack.append(key)
                 effects = self.items[key[0]].table.effects  # type: ignore[union-attr]
-                node.edges += [_Edge(k, to, _cheapest(effects[k], kind)) for k in ks if effects[k].cost[kind] == c]
+                node.edges += [_Edge(k, to, _cheapest(effects[k], kind)) for k in ks if effects[k].cost.get(kind, 0) == c]
         return (cost[None], nodes[root]), cut
 
     def _ranked(self, i: int, env: Mapping[str, int], kind: str) -> list[tuple[int, tuple[int, ...], list[int]]]:
@@ -764,11 +797,11 @@ class SizeDP:
         compiled, x = self.choices[i]
         doms = self.tests[i]
         if x is None:
-            return sorted(((min(effects[k].cost[kind] for k in ks), out, ks) for out, ks in self._outputs(i, env)),
+            return sorted(((min(effects[k].cost.get(kind, 0) for k in ks), out, ks) for out, ks in self._outputs(i, env)),
                           key=lambda m: m[0])
         # alike tables share their choices, but not always their costs (a kernel alone, or
         # with a dilation of 1 beside it): the ranking is shared where both are the same
-        costs = tuple(eff.cost[kind] for eff in effects)
+        costs = tuple(eff.cost.get(kind, 0) for eff in effects)
         costs = self._interned.setdefault(costs, costs)
         v = table.env[x].evaluate(env)
         key = (id(compiled), id(costs), v)
@@ -803,9 +836,63 @@ class SizeDP:
         return [m for m in ranked if all(d is None or y in d for d, y in zip(doms, m[1], strict=True))]
 
 
+MAX_VALUES = 1 << 16  # a var's values the walk chooses among; a var with more is the solver's
+VAR_MARK = f"{PLACEHOLDER}var "  # the selector of a var's table: no layer's
+
+
+def _sizes_only(system: System) -> bool:
+    """Whether every system unknown is a var with a domain of numbers that the tables never
+    read as a hyperparameter or a channel count (only as a size, through their inputs)."""
+    spec = system.spec
+    vars_ = set(system.system_unknowns)
+    for u in vars_:
+        var = spec.vars.get(u)
+        if var is None or var.domain is None or var.domain.names():
+            return False
+    if not vars_:
+        return True
+    seen: set[int] = set()  # alike tables share their expressions: each is read once
+    for table in system.tables:
+        for eff in table.effects:
+            if eff.fixed:
+                return False
+            for e in (*eff.conditions, *eff.outputs.values()):
+                if id(e) not in seen:
+                    seen.add(id(e))
+                    if e.names() & vars_:
+                        return False
+    return True
+
+
+def _var_values(domain: Domain, sizes: Sizes | None) -> list[int] | None:
+    """A var's values, in its domain and in ``sizes`` (its backward domain); None past
+    :data:`MAX_VALUES`."""
+    if domain.values is not None:
+        return [v for v in sorted(set(domain.values)) if sizes is None or v in sizes]
+    lo, hi = domain.ends()
+    runs = Sizes.of([(lo, hi)]) if sizes is None else Sizes.of([(lo, hi)]) & sizes
+    if sum(b - a + 1 for a, b in runs.runs()) > MAX_VALUES:
+        return None
+    return [v for a, b in runs.runs() for v in range(a, b + 1)]
+
+
+def _var_table(u: str, values: list[int]) -> Table:
+    """A var as a table: one effect per value, which costs the value in the sum of the
+    unknowns and as the objective ``minimize: u`` (:func:`var_kind`)."""
+    effects = [Effect(fixed={}, outs=(Num(v),), conditions=[], messages=[], combos=[{u: v}],
+                      costs=[{"sum": v, var_kind(u): v}], outputs={u: Num(v)}, cost={"sum": v, var_kind(u): v})
+               for v in values]
+    return Table(layer=f"vars.{u}", selector=f"{VAR_MARK}{u}", local=(u,), effects=effects, env={})
+
+
+def var_kind(u: str) -> str:
+    """The cost kind of ``minimize: u`` for a var ``u`` (no objective's name has a space)."""
+    return f"var {u}"
+
+
 def _cheapest(eff: Effect, kind: str) -> list[dict[str, int]]:
     """The effect's combinations of the least ``kind``."""
-    low = eff.cost[kind]
+    low = eff.cost.get(kind, 0)
     return [combo for combo, c in zip(eff.combos, eff.costs, strict=True) if c.get(kind, 0) == low]
 
 
@@ -842,7 +929,23 @@ def _alive(root: _Node, usable: Callable[[_Edge], bool]) -> dict[int, _Node]:
     return _reach(root, lambda e: usable(e) and reaches(e.to))  # type: ignore[arg-type]
 
 
-def _live(e: _Edge, alive: Mapping[int, _Node]) -> bool:
+def _alive_in(root: _Node, ordered: list[_Node]) -> set[int]:
+    """:func:`_alive` over the edges with combinations left, for a graph whose nodes
+    ``ordered`` lists in topological order: two sweeps, no recursion."""
+    ends: set[int] = set()
+    for n in reversed(ordered):
+        if any(e.combos and (e.to is None or id(e.to) in ends) for e in n.edges):
+            ends.add(id(n))
+    if id(root) not in ends:
+        return set()
+    alive = {id(root)}
+    for n in ordered:
+        if id(n) in alive:
+            alive.update(id(e.to) for e in n.edges if e.combos and e.to is not None and id(e.to) in ends)
+    return alive
+
+
+def _live(e: _Edge, alive: Mapping[int, _Node] | set[int]) -> bool:
     return e.to is None or id(e.to) in alive
 
 
@@ -856,6 +959,8 @@ def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, C
     assert table is not None
     consts = {p: t for p, t in table.env.items() if isinstance(t, Num)}
     sized = [p for p in table.env if p not in consts]
+    if not sized:  # a table that reads no size (a var's; a layer's at a known input): numbers
+        return tuple(_constant(k, eff, names, consts) for k, eff in enumerate(table.effects)), None
     if len(sized) != 1:
         return tuple(_each_size(k, [fold(c.substitute(consts)) for c in eff.conditions],
                                 [fold(eff.outputs[n].substitute(consts)) for n in names], sized, interned)
@@ -873,6 +978,17 @@ def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, C
         choices.append(choice if choice is not None else
                        _Choice(k, conditions=tuple(conditions), outputs=tuple(outputs), x=x))
     return tuple(choices), x
+
+
+def _constant(k: int, eff: Effect, names: tuple[str, ...], consts: Mapping[str, Expr]) -> _Choice:
+    """Effect ``k`` of a table that reads no size: what it gives, or never."""
+    conditions = [fold(c.substitute(consts)) for c in eff.conditions]
+    outputs = [fold(eff.outputs[n].substitute(consts)) for n in names]
+    if not all(isinstance(e, Num) for e in (*conditions, *outputs)):
+        return _Choice(k, conditions=tuple(conditions), outputs=tuple(outputs))
+    if not all(c.value for c in conditions):  # type: ignore[attr-defined]
+        return _Choice(k, conditions=(Num(0),), outputs=tuple(outputs))
+    return _Choice(k, bounds=(), by_size=tuple((0, e.value) for e in outputs))  # type: ignore[attr-defined]
 
 
 def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[str],
@@ -967,8 +1083,24 @@ def _test(test: Expr, made: dict[Expr, Callable[[int], int]]) -> Callable[[int],
     got = made.get(test)
     if got is None:
         closure = _closure(test)
-        got = made[test] = _periodic(test, closure) or closure
+        got = made[test] = _periodic(test, closure) or _remembered(closure)
     return got
+
+
+def _remembered(closure: Callable[[int], int]) -> Callable[[int], bool]:
+    """A test that is not periodic, each size's answer kept (alike tables ask the same sizes)."""
+    held: dict[int, bool] = {}
+
+    def test(v: int) -> bool:
+        ok = held.get(v)
+        if ok is None:
+            try:
+                ok = held[v] = bool(closure(v))
+            except ZeroDivisionError:  # a division by zero for this size
+                ok = held[v] = False
+        return ok
+
+    return test
 
 
 PERIODIC_SPAN = 1024  # sizes a periodic test's table may hold; a wider one runs its closure
