@@ -139,10 +139,6 @@ def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], de
 def _placed(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], deadline: float | None
             ) -> Conflict | None:
     """:func:`_unsat`'s conflict, or None where the walk cannot place it."""
-    if dp.starved is not None:
-        u, sizes = dp.starved
-        return Conflict(layers=(), constraints=(), message=f"no value of {u} in {system.spec.vars[u].domain} works: "
-                                                            f"the layers need {u} {sizes.text()}")
     conflict = None
     if dp.broken() is not None:
         kept = list(labelled)
@@ -182,7 +178,8 @@ def _holes_in(net: Network, system: System) -> Callable[[Table, Mapping[str, int
             return False  # a var's value; a layer where holes are an error has none in a solution
         lay = spec.layer(table.layer)
         plan = plan_for(net, lay)
-        args = plan_args(plan, combo, spec)
+        # the vars the walk chose stay in its sizes: a field may name one (``out: c``)
+        args = plan_args(plan, {**{u: sizes[u] for u in system.system_unknowns if u in sizes}, **combo}, spec)
         inputs = [tuple(e.evaluate(sizes) for e in system.shape_of(s)) for s in lay.sources]
         req = Collect()
         OPS[lay.op].shape(args, inputs, req)

@@ -276,8 +276,15 @@ class SizeDP:
         # the names each position still needs: the state remembered at that position
         live: set[str] = set()
         self.live: list[tuple[str, ...]] = [()] * (len(items) + 1)
+        # a var's value stays in the state once chosen: a layer's rule may read it (its channels),
+        # and a path has one value of it, so it multiplies no states
+        chosen = [(i, it.table.local) for i, it in enumerate(items)
+                  if it.table is not None and it.table.selector.startswith(VAR_MARK)]
         for i in range(len(items) - 1, -1, -1):
             it = items[i]
+            for j, names in chosen:
+                if i > j:
+                    live.update(names)
             if it.kind == "table":
                 assert it.table is not None
                 live.difference_update(it.table.effects[0].outputs)
@@ -346,8 +353,6 @@ class SizeDP:
         self._graph: tuple[Any, dict[Any, _State]] | None = None
         self._counts: dict[Any, int] | None = None
         self._feasible: dict[Any, bool] = {}
-        # a var none of whose values the layers allow, and the sizes they need it in
-        self.starved: tuple[str, Sizes] | None = None
 
     @staticmethod
     def build(system: System, constraints: Sequence[Expr], deadline: float | None = None) -> SizeDP | None:
@@ -396,20 +401,16 @@ class SizeDP:
             return None
         domains = _domains(placed, deadline)
         chosen = []
-        starved = None
         for u in vars_:
             values = _var_values(system.spec.vars[u].domain, domains.get(u))  # type: ignore[arg-type]
             if values is None:
                 return None
-            if not values:  # none the layers allow: the walk fails at once, and says why
-                starved = starved or (u, domains[u])
+            if not values:  # none the layers allow: the walk fails at once (Z3 says why)
                 chosen.insert(0, _Item("check", Num(0)))
                 continue
             chosen.append(_Item("table", table=_var_table(u, values)))
         placed = chosen + placed
-        dp = SizeDP(placed, [it.table for it in placed if it.kind == "table" and it.table], domains, deadline)
-        dp.starved = starved
-        return dp
+        return SizeDP(placed, [it.table for it in placed if it.kind == "table" and it.table], domains, deadline)
 
     def fails(self) -> bool:
         """Whether the items before the first choice fail already (a layer no value of its
