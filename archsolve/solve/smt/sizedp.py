@@ -220,6 +220,8 @@ class _Choice:
     def gives(self, v: int) -> tuple[int, ...] | None:
         """The sizes it gives from input size ``v`` (a table read by one size), None where its
         conditions fail."""
+        if self.bounds is not None:  # conditions of v alone: bounds and tests
+            return self.gives_each((v,))
         if self.x is not None:
             env = {self.x: v}
             try:
@@ -386,7 +388,7 @@ class SizeDP:
         # constant sizes only, first)
         placed: list[_Item] = [_Item("check", c) for c in constraints if not c.names()]
         pending = [c for c in constraints if c.names()]
-        known: set[str] = set()
+        known: set[str] = set(vars_)
         for it in items:
             placed.append(it)
             if it.kind == "define" and it.var:
@@ -712,23 +714,29 @@ class SizeDP:
         item_of = [i for i, it in enumerate(self.items) if it.kind == "table"]
         # an edge leads to a later item: the nodes in item order are in topological order
         ordered = sorted(_nodes(root), key=lambda n: n.item)
+        by_item: dict[int, list[_Node]] = {}
+        for n in ordered:
+            by_item.setdefault(n.item, []).append(n)
+        alive = _alive_in(root, ordered)
         # the unknowns of one table next to each other in name order settle at once: a node
         # of that table left with a combination stays on a path, so the smallest of their
         # values together is the smallest of each in turn
         for t, run in itertools.groupby(unknowns, key=owner.__getitem__):
             self._tick(0)
-            at = item_of[t]
             names = tuple(run)
-            alive = _alive_in(root, ordered)
-            v = min(tuple(c[u] for u in names) for n in ordered if n.item == at and id(n) in alive
+            here = by_item.get(item_of[t], [])
+            v = min(tuple(c[u] for u in names) for n in here if id(n) in alive
                     for e in n.edges if e.combos and _live(e, alive) for c in e.combos)
-            for n in ordered:
-                if n.item == at:
-                    for e in n.edges:
-                        e.combos = [c for c in e.combos if tuple(c[u] for u in names) == v]
+            cut = False  # whether a path the walk could still take lost its last combination
+            for n in here:
+                for e in n.edges:
+                    kept = [c for c in e.combos if tuple(c[u] for u in names) == v]
+                    cut = cut or (not kept and bool(e.combos) and id(n) in alive and _live(e, alive))
+                    e.combos = kept
+            if cut:
+                alive = _alive_in(root, ordered)
         values: dict[str, int] = {}
         node: _Node | None = root
-        alive = _alive_in(root, ordered)
         while node is not None:
             edge = next(e for e in node.edges if e.combos and _live(e, alive))
             values.update(edge.combos[0])
@@ -893,7 +901,9 @@ def var_kind(u: str) -> str:
 
 def _cheapest(eff: Effect, kind: str) -> list[dict[str, int]]:
     """The effect's combinations of the least ``kind``."""
-    low = eff.cost.get(kind, 0)
+    if kind not in eff.cost:  # no combination costs anything of it (a layer's, for minimize: H)
+        return eff.combos
+    low = eff.cost[kind]
     return [combo for combo, c in zip(eff.combos, eff.costs, strict=True) if c.get(kind, 0) == low]
 
 
@@ -975,7 +985,7 @@ def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, C
         if any(isinstance(c, Num) and not c.value for c in conditions):
             continue
         conditions = [c for c in conditions if not isinstance(c, Num)]
-        choice = _fast(k, conditions, outputs, x)
+        choice = _fast(k, conditions, outputs, x) or _each_size(k, conditions, outputs, [x], interned)
         choices.append(choice if choice is not None else
                        _Choice(k, conditions=tuple(conditions), outputs=tuple(outputs), x=x))
     return tuple(choices), x
@@ -984,7 +994,7 @@ def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, C
 def _constant(k: int, eff: Effect, names: tuple[str, ...], consts: Mapping[str, Expr]) -> _Choice:
     """Effect ``k`` of a table that reads no size: what it gives, or never."""
     conditions = [fold(c.substitute(consts)) for c in eff.conditions]
-    outputs = [fold(eff.outputs[n].substitute(consts)) for n in names]
+    outputs = [e if isinstance(e, Num) else fold(e.substitute(consts)) for e in (eff.outputs[n] for n in names)]
     if not all(isinstance(e, Num) for e in (*conditions, *outputs)):
         return _Choice(k, conditions=tuple(conditions), outputs=tuple(outputs))
     if not all(c.value for c in conditions):  # type: ignore[attr-defined]

@@ -525,7 +525,12 @@ class _Builder:
             return
         for c, rule, message in conds:
             self.fact(c.substitute(env), lay.name, rule, _named(message, lay), env)
-        self.shapes[lay.name] = tuple(self._new_dim(lay, d, fold(o.substitute(env))) for d, o in enumerate(outs))
+        made: dict[Expr, Expr] = {}  # a square layer's H and W are one size: one variable
+        for d, o in enumerate(outs):
+            e = fold(o.substitute(env))
+            if e not in made:
+                made[e] = self._new_dim(lay, d, e)
+        self.shapes[lay.name] = tuple(made[fold(o.substitute(env))] for o in outs)
         self.costs(lay, values, shapes, env, outs)
 
     def costs(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], env: Mapping[str, Expr],
