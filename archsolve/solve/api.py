@@ -19,15 +19,13 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archsolve.errors import EncodingLimit, ExprError, Location, SpecError
 from archsolve.lang.expr import Expr, Name, parse
 from archsolve.shapes.graph import Network, build_network
-from archsolve.solve import relax
 from archsolve.solve.dppath import solve_dp
 from archsolve.solve.outcome import Conflict, Engine, SolveMode, SolveStatus
-from archsolve.solve.search.engine import Answer, search
 from archsolve.solve.solution import (
     OBJECTIVE_KINDS,
     Answered,
@@ -38,6 +36,9 @@ from archsolve.solve.solution import (
 )
 from archsolve.spec.load import load_spec
 from archsolve.spec.model import Spec, written_values
+
+if TYPE_CHECKING:
+    from archsolve.solve.search.engine import Answer
 
 DEFAULT_TIMEOUT = 60.0
 SEARCH_BUDGET = 0.5  # CPU seconds the exact search may take before Z3 gets the question
@@ -187,6 +188,10 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
     total = timeout
     if timeout is not None:
         timeout = max(0.001, timeout - (time.monotonic() - start))
+    # imported here, as Z3 is below: the size walk answers most questions, and its process
+    # need not load the search
+    from archsolve.solve.search.engine import Answer, search
+
     if engine not in (Engine.Z3, Engine.DP) and not searched_unsat:
         budget = timeout if timeout is not None else DEFAULT_TIMEOUT
         quick = None
@@ -265,6 +270,8 @@ def _relaxed(spec: Spec, res: SolveResult, *, minimize: str | None, timeout: flo
     as fit in its share of the time."""
     if res.conflict is None:
         return res
+    from archsolve.solve import relax  # only an unsat answer needs it: imported here, as Z3 is
+
     left = relax.RELAX_SECONDS if timeout is None else min(relax.RELAX_SECONDS, timeout - (time.monotonic() - start))
     found = relax.relaxations(spec, res.conflict.layers, minimize=minimize, seconds=left,
                               solve=functools.partial(solve_spec, explain=False)) if left > 0 else []
