@@ -852,9 +852,10 @@ def test_a_search_that_misses_solutions_is_caught_by_the_solver(tmp_path: Path,
     of archsolve's, exit 4, never an answer.  The size walk, which answers first, is made
     to stand aside."""
     import archsolve.solve.api
+    import archsolve.solve.search.engine
 
     monkeypatch.setattr(archsolve.solve.api, "solve_dp", lambda *a, **k: None)
-    monkeypatch.setattr(archsolve.solve.api, "search", lambda *a, **k: Answer(solutions=[], complete=True))
+    monkeypatch.setattr(archsolve.solve.search.engine, "search", lambda *a, **k: Answer(solutions=[], complete=True))
     path = write_spec(tmp_path, SMALL)
     for extra in ((), ("--all",)):
         code, out, err = run_cli_split("solve", str(path), *extra)
@@ -866,6 +867,7 @@ def test_a_size_walk_that_misses_solutions_is_caught_by_the_solver(tmp_path: Pat
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The size walk's "unsat" is re-asked of Z3 too: a Z3 solution there is a bug, exit 4."""
     import archsolve.solve.api
+    import archsolve.solve.search.engine
 
     monkeypatch.setattr(archsolve.solve.api, "solve_dp",
                         lambda *a, **k: Answered(status=SolveStatus.UNSAT, complete=True, optimal=True))
