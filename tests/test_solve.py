@@ -694,9 +694,10 @@ def test_macs_z3_cannot_encode_go_back_to_the_search(spec_file, monkeypatch: pyt
 
 def test_macs_best_so_far_when_the_time_runs_out(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
     from archsolve.solve import api as solve
+    from archsolve.solve.search import engine
     from archsolve.solve.search.engine import Answer
 
-    monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer(
+    monkeypatch.setattr(engine, "search", lambda *a, **kw: Answer(
         solutions=[{"c1.padding": 1, "c1.stride": 2, "sc.stride": 2}], complete=False)
                         if kw.get("keep_best") else None)
     res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
@@ -706,9 +707,10 @@ def test_macs_best_so_far_when_the_time_runs_out(spec_file, monkeypatch: pytest.
 
 def test_macs_with_nothing_found_when_the_time_runs_out(spec_file, monkeypatch: pytest.MonkeyPatch) -> None:
     from archsolve.solve import api as solve
+    from archsolve.solve.search import engine
     from archsolve.solve.search.engine import Answer
 
-    monkeypatch.setattr(solve, "search", lambda *a, **kw: Answer(solutions=[], complete=False, timed_out=True)
+    monkeypatch.setattr(engine, "search", lambda *a, **kw: Answer(solutions=[], complete=False, timed_out=True)
                         if kw.get("keep_best") else None)
     res = solve.solve_spec(load_spec(str(spec_file(RESIDUAL))), minimize="macs")
     assert (res.status, res.optimal, res.solutions) == (SolveStatus.UNKNOWN, False, [])
