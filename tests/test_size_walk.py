@@ -618,3 +618,56 @@ def test_a_fixed_input_unet_the_walk_could_not_hold_is_its_own_now(tmp_path: Pat
         "vars:\n  H: {min: 1, max: 4096}\n", "").replace("minimize: H\n", "")
     got = {e: solve_spec(load_text(text), engine=e, timeout=None) for e in ("dp", "search")}
     assert got["dp"].message == "" and got["dp"].solutions[0].values == got["search"].solutions[0].values
+
+
+@st.composite
+def small_unets(draw: Any) -> str:
+    """A U-Net of depth 1-2 (valid or same convs, crop or not before the concat), its pools
+    and up-convs partly open over small domains, the input H a var over a few values or a
+    number, and one of the walk's objectives."""
+    depth = draw(st.integers(1, 2))
+    valid = draw(st.booleans())
+    pad = 0 if valid else 1
+    lo = draw(st.integers(4, 40))
+    lines = [f"exact: {str(draw(st.booleans())).lower()}"]
+    if draw(st.booleans()):
+        lines += ["input: [1, H, H]", f"vars: {{H: {{min: {lo}, max: {lo + draw(st.integers(0, 12))}}}}}"]
+        objective = draw(st.sampled_from(["H", None, "params"]))
+    else:
+        lines.append(f"input: [1, {lo}, {lo}]")
+        objective = draw(st.sampled_from([None, "params"]))
+    lines += ["domains: {kernel: {min: 1, max: 4}, stride: {min: 1, max: 3}, padding: {min: 0, max: 1}}", "layers:"]
+
+    def field(value: int) -> str:
+        return '"?"' if draw(st.booleans()) else str(value)
+
+    for i in range(1, depth + 1):
+        lines += [f"  - {{name: e{i}, op: conv, out: 2, kernel: 3, padding: {pad}}}",
+                  f"  - {{name: p{i}, op: maxpool, kernel: {field(2)}, stride: {field(2)}}}"]
+    lines.append(f"  - {{name: mid, op: conv, out: 2, kernel: 3, padding: {pad}}}")
+    for i in range(depth, 0, -1):
+        lines.append(f"  - {{name: u{i}, op: deconv, out: 2, kernel: {field(2)}, stride: {field(2)}, "
+                     f"padding: {field(0)}}}")
+        if valid:
+            lines += [f"  - {{name: c{i}, op: crop, from: e{i}, like: u{i}}}",
+                      f"  - {{name: j{i}, op: concat, from: [c{i}, u{i}]}}"]
+        else:
+            lines.append(f"  - {{name: j{i}, op: concat, from: [e{i}, u{i}]}}")
+    if objective:
+        lines.append(f"minimize: {objective}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=small_unets())
+def test_the_walk_agrees_with_the_search_on_small_unets(text: str) -> None:
+    """Skips carried in the state, crops that tie them to the up-convs, an input var: the
+    walk's optimum, count and listing are the search's."""
+    got = {}
+    for engine in ("dp", "search"):
+        best = solve_spec(load_text(text), engine=engine, timeout=None)
+        listed = solve_spec(load_text(text), engine=engine, all_solutions=True, limit=10**5, count=True, timeout=None)
+        got[engine] = (best.status, best.optimal, [s.values for s in best.solutions], listed.status, listed.count,
+                       [s.values for s in listed.solutions])
+    hypothesis.event(f"status: {got['search'][0].value}")
+    assert got["dp"] == got["search"], text
