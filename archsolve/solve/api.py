@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from archsolve.errors import EncodingLimit, ExprError, Location, SpecError
 from archsolve.lang.expr import Expr, Name, parse
 from archsolve.shapes.graph import Network, build_network
-from archsolve.solve.dppath import solve_dp
+from archsolve.solve.dppath import search_domains, solve_dp
 from archsolve.solve.outcome import Conflict, Engine, SolveMode, SolveStatus
 from archsolve.solve.solution import (
     OBJECTIVE_KINDS,
@@ -192,7 +192,12 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
     # need not load the search
     from archsolve.solve.search.engine import Answer, search
 
+    domains = None
     if engine not in (Engine.Z3, Engine.DP) and not searched_unsat:
+        # the walk's backward pass, which the search prunes by: a quarter of the time at most
+        domains = search_domains(net, time.monotonic() + (timeout if timeout is not None else DEFAULT_TIMEOUT) / 4)
+        if timeout is not None:
+            timeout = max(0.001, total - (time.monotonic() - start))  # type: ignore[operator]
         budget = timeout if timeout is not None else DEFAULT_TIMEOUT
         quick = None
         if engine is Engine.AUTO:  # a quick try, and never more than half the time-out: Z3 gets the rest
@@ -202,7 +207,7 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
             count_budget = DEFAULT_TIMEOUT if total is None else max(0.0, total - (time.monotonic() - start))
         # the search alone answers what it found when its budget runs out, as Z3 does
         answer = search(net, mode, objective=sought, limit=limit, budget=budget, count_budget=count_budget,
-                        quick=quick, keep_best=engine is Engine.SEARCH)
+                        quick=quick, keep_best=engine is Engine.SEARCH, domains=domains)
         if answer is not None and answer.solutions:
             return _searched(spec, net, answer, mode=mode, objective=objective, text=text, progress=progress,
                              start=start, timeout=total)
@@ -233,7 +238,7 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
         if not searched_unsat:
             left = (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
             answer = search(net, mode, objective=sought, limit=limit, budget=left,
-                            count_budget=left if counted else None, keep_best=True) if left > 0 else \
+                            count_budget=left if counted else None, keep_best=True, domains=domains) if left > 0 else \
                 Answer(solutions=[], complete=False, timed_out=True)
             if answer is None:
                 raise  # out of the search's reach too: the question cannot be answered

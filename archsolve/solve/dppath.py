@@ -36,7 +36,7 @@ from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import plan_args, plan_for
 from archsolve.solve.outcome import Conflict, SolveMode, SolveStatus
-from archsolve.solve.smt.sizedp import VAR_MARK, SizeDP, TooManyStates, deep_enough, var_kind
+from archsolve.solve.smt.sizedp import VAR_MARK, SizeDP, TooManyStates, deep_enough, size_domains, var_kind
 from archsolve.solve.smt.system import System, Table, build_system, constraint_exprs, user_names
 from archsolve.solve.solution import Answered, Solution, open_layers, sort_best_first, verified
 
@@ -122,6 +122,17 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         if strict is not None and strict.solutions and strict.solutions[0].objective == sol.objective:
             return strict
     return Answered(status=SolveStatus.SAT, solutions=[sol], optimal=True)
+
+
+def search_domains(net: Network, deadline: float) -> dict[str, tuple[Any, ...]] | None:
+    """Per layer and dimension, the sizes from which the constraints can still be met, for the
+    exact search to prune by (the walk's backward pass, :func:`~.smt.sizedp.size_domains`);
+    None where the system cannot be built by ``deadline`` (``time.monotonic()``) or at all
+    (the search then walks without them, as it always could)."""
+    try:
+        return size_domains(build_system(net, [], frozenset(), deadline), deadline)
+    except (SolverTimeout, EncodingLimit, SpecError):
+        return None
 
 
 def _unsat(system: System, dp: SizeDP, labelled: list[tuple[Expr, str, str]], deadline: float | None) -> Answered:

@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from archsolve.lang.expr import Expr
 from archsolve.shapes.graph import Network
@@ -66,8 +68,8 @@ class Answer:
 
 
 def search(net: Network, mode: SolveMode, *, objective: Expr | str, limit: int, budget: float,
-           count_budget: float | None = None, keep_best: bool = False, quick: float | None = None
-           ) -> Answer | None:
+           count_budget: float | None = None, keep_best: bool = False, quick: float | None = None,
+           domains: Mapping[str, tuple[Any, ...]] | None = None) -> Answer | None:
     """Answer ``mode`` (``ALL`` up to ``limit``, ``OPTIMUM``, or ``FIRST``: any one solution)
     exactly, or None (see the module docstring): out of budget (seconds) or out of reach.
     ``count_budget``: seconds more to count the solutions past ``limit`` (``Answer.count``;
@@ -75,11 +77,13 @@ def search(net: Network, mode: SolveMode, *, objective: Expr | str, limit: int, 
     found (an optimum walk its best so far, not proven; a listing its first solutions), with
     ``complete`` False and ``timed_out`` True, instead of None.  ``quick``: a quick try of at
     most this many seconds of CPU time, which also gives up early when its walk looks
-    hopeless (:meth:`Budget.hopeless`)."""
+    hopeless (:meth:`Budget.hopeless`).  ``domains``: per layer and dimension, the sizes
+    from which the constraints can still be met (the size walk's backward pass), which the
+    walk prunes by."""
     deadline = time.perf_counter() + budget
     quick_end = None if quick is None else time.process_time() + quick
     try:
-        plan = Plan(net, objective, deadline)
+        plan = Plan(net, objective, deadline, domains)
         evaluator = Evaluator(plan)
         clock = Budget(deadline=deadline, quick=quick_end, memo=evaluator)
         if mode is SolveMode.OPTIMUM:

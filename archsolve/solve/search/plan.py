@@ -71,6 +71,9 @@ class Check:
     # ``x.params``, ``blk.macs``, ``params``: (the name, the layers it sums: (step, kind, (op, Args) of
     # an activation or norm on that step, or None for the step's own layer))
     counts: tuple[tuple[str, tuple[tuple[int, str, Any], ...]], ...] = ()
+    # a step's own size in the sizes the rest of the network can still use (the backward
+    # pass's domain): (step, dimension, a membership test)
+    within: tuple[int, int, Any] | None = None
 
 
 # not frozen: the plan places its checks and sets its width once every step is made, and a
@@ -118,8 +121,10 @@ class Plan:
     and :class:`OutOfBudget` past ``deadline`` (``time.perf_counter()``; a plan of 100,000
     layers takes seconds)."""
 
-    def __init__(self, net: Network, objective: Expr | str, deadline: float | None = None) -> None:
+    def __init__(self, net: Network, objective: Expr | str, deadline: float | None = None,
+                 domains: Mapping[str, tuple[Any, ...]] | None = None) -> None:
         spec = net.spec
+        self.domains = domains or {}  # per layer, per dimension: the sizes it may take, or None
         self.net = net
         self.deadline = deadline
         self.spec = spec
@@ -236,7 +241,22 @@ class Plan:
         rest = [u for u in self.unknowns if u not in assigned]
         step(None, None, set(rest), ())
         self._place_checks(steps, index)
+        self._place_domains(steps, index)
         return steps
+
+    def _place_domains(self, steps: list[Step], index: Mapping[str, int]) -> None:
+        """A check of each step's sizes against their domains, at the step: the walk then
+        turns back at a size from which no later constraint can be met, not at the
+        constraint (a chain's ``c6.H == 26`` prunes each conv's kernel on the way)."""
+        placed: set[tuple[int, int]] = set()
+        for name, doms in self.domains.items():
+            at = index.get(name)
+            if at is None or not at:
+                continue
+            for d, dom in enumerate(doms):
+                if dom is not None and (at, d) not in placed:
+                    placed.add((at, d))
+                    steps[at].checks.append(Check(Num(1), (), (), (), within=(at, d, dom.members())))
 
     def _range_reads(self, layer: Layer, u: str, assigned: set[str], ties: set[str]) -> tuple[str, ...] | None:
         """When the fields ``u``'s domain names are ints once the names ``assigned`` and

@@ -172,6 +172,12 @@ class Evaluator:
                 if shapes[c.shape_is[0]] != c.shape_is[1]:
                     return False
                 continue
+            if c.within is not None:
+                where, d, members = c.within
+                shape = shapes[where]
+                if shape is None or d >= len(shape) or shape[d] not in members:
+                    return False
+                continue
             if c.compare is not None:
                 where, d, test, number = c.compare
                 shape = shapes[where]

@@ -45,7 +45,7 @@ from typing import Any
 from archsolve.errors import ExprError, SolverTimeout, interrupted
 from archsolve.lang.expr import ARITH, Bin, Expr, Name, Num, fold
 from archsolve.lang.linear import affine_floor
-from archsolve.solve.smt.system import PLACEHOLDER, Effect, System, Table
+from archsolve.solve.smt.system import PLACEHOLDER, Effect, System, Table, constraint_exprs
 from archsolve.spec.model import Domain
 
 MAX_STATES = 200_000  # states a walk remembers (about 100 MB) before it hands the question back
@@ -1417,6 +1417,46 @@ def _linear_bounds(e: Expr, domains: Mapping[str, Sizes]) -> list[tuple[str, tup
             lo, hi = (None if hi is None else -hi), (None if lo is None else -lo)
         got.append((n, (-_BIG if lo is None else lo, _BIG if hi is None else hi)))
     return got
+
+
+def size_domains(system: System, deadline: float | None = None) -> dict[str, tuple[Sizes | None, ...]]:
+    """Per layer (and the input), per dimension, the sizes from which every later rule and
+    constraint can still be met: the walk's backward pass, for a network the walk does not
+    take (channels or unknowns shared between layers).  Facts and tables the pass cannot read
+    (those naming a shared unknown's effect) are left out, so a domain is at worst wider
+    than it could be, never narrower.  The exact search prunes by them.
+
+        >>> from archsolve.spec.load import load_text
+        >>> from archsolve.shapes.graph import build_network
+        >>> from archsolve.solve.smt.system import build_system
+        >>> net = build_network(load_text(
+        ...     'input: [1, 32]\\n'
+        ...     'layers: [{name: a, op: conv, out: "?", kernel: "?"}, {name: b, op: conv, out: 2, kernel: 3}]\\n'
+        ...     'constraints: [b.L == 26]\\n'))
+        >>> size_domains(build_system(net))["a"][1].runs()
+        [(28, 28)]
+    """
+    defined = set(system.system_unknowns)
+    items: list[_Item] = []
+    for kind, k in system.order:
+        if kind == "table":
+            table = system.tables[k]
+            if all(term.names() <= defined for term in table.env.values()):
+                items.append(_Item("table", table=table))
+                defined |= {table.selector, *table.effects[0].outputs}
+            continue
+        e = system.facts[k].expr
+        if (isinstance(e, Bin) and e.op == "==" and isinstance(e.left, Name)
+                and e.left.name not in defined and e.right.names() <= defined):
+            items.append(_Item("define", e.right, e.left.name))
+            defined.add(e.left.name)
+        elif e.names() <= defined:
+            items.append(_Item("check", e))
+    # the constraints last: the pass reads items from the end, so they narrow first
+    items += [_Item("check", c) for c, _, _ in constraint_exprs(system) if c.names() <= defined]
+    domains = _domains(items, deadline)
+    return {lay: tuple(domains.get(e.name) if isinstance(e, Name) else None for e in shape)
+            for lay, shape in system.shapes.items()}
 
 
 def deep_enough(levels: int) -> None:
