@@ -1570,3 +1570,59 @@ def test_random_chains_match_brute_force(chain: dict[str, Any], hyp_dir: Path) -
         code, doc = solve_json(path, engine=engine)
         assert code == 0 and doc["status"] == "sat" and doc["optimal"] is True, (engine, doc)
         assert doc["solutions"][0]["values"] == brute.best(), engine
+
+
+# channels open under a budget (issue #18): a nonlinear objective (macs multiply channels and
+# sizes), a count in a constraint; the search answers (Z3's linear encoding cannot take
+# either once a size is unknown), pruning by the sizes the constraints leave each layer
+CHANNEL_BUDGETS = [
+    ("macs-under-a-params-budget", """\
+input: [3, 12, 12]
+domains: {out: {min: 1, max: 6}, kernel: {min: 1, max: 3}}
+layers:
+  - {name: c1, op: conv, out: "?", kernel: "?", padding: 1}
+  - {name: c2, op: conv, out: "?", kernel: 3, stride: 2, padding: 1}
+  - {name: c3, op: conv, out: 4, kernel: "?"}
+constraints: [params <= 300, c1.out >= 2, c3.H == 4]
+minimize: macs
+""", {"c1.out": r(1, 6), "c2.out": r(1, 6), "c1.kernel": r(1, 3), "c3.kernel": r(1, 3)}, "macs"),
+    ("params-under-a-macs-budget", """\
+input: [2, 10, 10]
+domains: {out: {min: 1, max: 5}, kernel: {min: 1, max: 3}, stride: {min: 1, max: 2}}
+layers:
+  - {name: c1, op: conv, out: "?", kernel: "?", stride: "?"}
+  - {name: c2, op: conv, out: "?", kernel: "?"}
+  - {name: u1, op: deconv, out: 2, kernel: 2, stride: 2}
+constraints: [macs <= 4000, c2.out >= 3, u1.H >= 8]
+minimize: params
+""", {"c1.out": r(1, 5), "c2.out": r(1, 5), "c1.kernel": r(1, 3), "c2.kernel": r(1, 3), "c1.stride": r(1, 2)},
+     "params"),
+]
+
+
+@pytest.mark.parametrize("engine", ["auto", "search"])
+@pytest.mark.parametrize(("text", "domains", "kind"), [c[1:] for c in CHANNEL_BUDGETS],
+                         ids=[c[0] for c in CHANNEL_BUDGETS])
+def test_channels_open_under_a_budget_give_the_brute_forces_optimum(tmp_path: Path, text: str,
+                                                                     domains: dict[str, Domain], kind: str,
+                                                                     engine: str) -> None:
+    path = write_spec(tmp_path, text)
+    brute = brute_force(path, domains)
+    counts = brute.macs if kind == "macs" else brute.params
+    best = min(brute.solutions, key=lambda k: (counts[k], brute.holes[k], k))
+    code, doc = solve_json(path, engine=engine)
+    (sol,) = doc["solutions"]
+    assert (code, doc["optimal"], sol["objective"], key(sol["values"], brute.names)) == (0, True, counts[best], best)
+
+
+def test_a_large_channel_budget_gives_its_best_so_far_at_the_time_out(tmp_path: Path) -> None:
+    """Twelve convs, channels 1..64 and kernels open: no proof within 2 s, so the answer is the
+    best the search has found (exit 3), verified like any other."""
+    layers = "".join(f'  - {{name: c{i}, op: conv, out: "?", kernel: "?", padding: "?"}}\n' for i in range(1, 13))
+    path = write_spec(tmp_path, "input: [3, 64, 64]\ndomains: {out: {min: 1, max: 64}}\nlayers:\n" + layers +
+                      "constraints: [params <= 50000, c12.out >= 8, c12.H == 32]\nminimize: macs\n")
+    code, out, err = run_cli_split("solve", str(path), "--json", "--timeout", "2")
+    doc = json.loads(out)
+    (sol,) = doc["solutions"]
+    assert (code, err, doc["status"], doc["optimal"]) == (3, "", "unknown", False)
+    assert sol["output"][0] >= 8 and sol["output"][1] == 32
