@@ -49,6 +49,7 @@ from archsolve.solve.smt.system import PLACEHOLDER, Effect, System, Table, const
 from archsolve.spec.model import Domain
 
 MAX_STATES = 200_000  # states a walk remembers (about 100 MB) before it hands the question back
+MOVES_PER_STATE = 8  # the moves a kept graph holds count as a state per this many (memory alike)
 MAX_RUNS = 100_000  # a size whose domain would take more runs is left without one (no pruning)
 _MISSING = object()
 _DEAD = object()  # a state that fails a check: no state at all
@@ -584,10 +585,11 @@ class SizeDP:
         if start is not None and start[0] < len(self.items):
             root = self._key(*start)
             level = [root]
+            moves = 0  # a state holds its moves too: a U-Net up-conv's are dozens, each a key
             while level:  # a table's states lead to the next table's: each level is walked once
                 later: dict[Any, None] = {}
                 for key in level:
-                    self._tick(len(states))
+                    self._tick(len(states) + moves // MOVES_PER_STATE)
                     st = states[key] = _State(key[0], self._sizes(key))
                     for out, ks in self._outputs(key[0], st.env):
                         child = self._child(key[0], st.env, out)
@@ -595,6 +597,7 @@ class SizeDP:
                             st.moves.append((child, ks))
                             if child is not None:
                                 later[child] = None
+                    moves += len(st.moves)
                 level = list(later)
         self._graph = (root, states)
         return self._graph
