@@ -192,22 +192,30 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
     # need not load the search
     from archsolve.solve.search.engine import Answer, search
 
-    domains = None
+    def left() -> float:
+        return (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
+
+    def pruned() -> dict[str, Any] | None:
+        """The walk's backward pass, for a search after the quick try: the sizes from which the
+        constraints can still be met (a system build: worth it once the quick try has not
+        finished); a quarter of the time left at most."""
+        return search_domains(net, time.monotonic() + left() / 4)
+
     if engine not in (Engine.Z3, Engine.DP) and not searched_unsat:
-        # the walk's backward pass, which the search prunes by: a quarter of the time at most
-        domains = search_domains(net, time.monotonic() + (timeout if timeout is not None else DEFAULT_TIMEOUT) / 4)
-        if timeout is not None:
-            timeout = max(0.001, total - (time.monotonic() - start))  # type: ignore[operator]
         budget = timeout if timeout is not None else DEFAULT_TIMEOUT
-        quick = None
-        if engine is Engine.AUTO:  # a quick try, and never more than half the time-out: Z3 gets the rest
-            budget, quick = budget / 2, SEARCH_BUDGET
+        if engine is Engine.AUTO:  # never more than half the time-out: Z3 gets the rest
+            budget /= 2
         count_budget = None
         if counted:
             count_budget = DEFAULT_TIMEOUT if total is None else max(0.0, total - (time.monotonic() - start))
-        # the search alone answers what it found when its budget runs out, as Z3 does
         answer = search(net, mode, objective=sought, limit=limit, budget=budget, count_budget=count_budget,
-                        quick=quick, keep_best=engine is Engine.SEARCH, domains=domains)
+                        quick=SEARCH_BUDGET)
+        if engine is Engine.SEARCH and (answer is None or answer.timed_out):
+            # the search alone walks again, pruned, for the rest of the time, and answers what
+            # it found when that runs out, as Z3 does
+            domains = pruned()
+            answer = search(net, mode, objective=sought, limit=limit, budget=max(0.001, left()),
+                            count_budget=max(0.0, left()) if counted else None, keep_best=True, domains=domains)
         if answer is not None and answer.solutions:
             return _searched(spec, net, answer, mode=mode, objective=objective, text=text, progress=progress,
                              start=start, timeout=total)
@@ -236,10 +244,10 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
         # quick try; now it gets the rest of the time, and an optimum answers its best if that
         # runs out
         if not searched_unsat:
-            left = (DEFAULT_TIMEOUT if total is None else total) - (time.monotonic() - start)
-            answer = search(net, mode, objective=sought, limit=limit, budget=left,
-                            count_budget=left if counted else None, keep_best=True, domains=domains) if left > 0 else \
-                Answer(solutions=[], complete=False, timed_out=True)
+            domains = pruned() if left() > 0 else None
+            answer = search(net, mode, objective=sought, limit=limit, budget=left(),
+                            count_budget=left() if counted else None, keep_best=True, domains=domains) \
+                if left() > 0 else Answer(solutions=[], complete=False, timed_out=True)
             if answer is None:
                 raise  # out of the search's reach too: the question cannot be answered
             if answer.solutions:
