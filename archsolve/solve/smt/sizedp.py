@@ -356,6 +356,7 @@ class SizeDP:
         self._graph: tuple[Any, dict[Any, _State]] | None = None
         self._counts: dict[Any, int] | None = None
         self._feasible: dict[Any, bool] = {}
+        self._segments: dict[int, Any] = {}
 
     @staticmethod
     def build(system: System, constraints: Sequence[Expr], deadline: float | None = None) -> SizeDP | None:
@@ -551,23 +552,37 @@ class SizeDP:
         so what they give is worked out once for each value of what they read."""
         if self.same[i]:
             return (i + 1, out)
-        pre = (i + 1, tuple([out[c] if isinstance(c, int) else env[c] for c in self.carry[i]]))
-        if pre[0] == len(self.items):
+        carried = tuple([out[c] if isinstance(c, int) else env[c] for c in self.carry[i]])
+        nxt = i + 1
+        if nxt == len(self.items):
             return None
-        if self.items[pre[0]].kind == "table":
-            return pre
-        sizes = self._sizes(pre)
-        reads, end = self.segments[pre[0]]
-        seg = (pre[0], tuple([sizes[n] for n in reads]))
+        if self.items[nxt].kind == "table":
+            return nxt, carried
+        reads, at, end, keep = self._segment(nxt)
+        seg = (nxt, tuple([carried[j] for j in at]))
         made = self._after.get(seg, _MISSING)
         if made is _MISSING:
-            step = self._advance(pre[0], {n: sizes[n] for n in reads})
+            step = self._advance(nxt, dict(zip(reads, seg[1], strict=True)))
             made = self._after[seg] = None if step is None else step[1]
         if made is None:
             return _DEAD
         if end == len(self.items):
             return None
-        return end, tuple([made[n] if n in made else sizes[n] for n in self.live[end]])
+        return end, tuple([made[n] if j is None else carried[j] for n, j in keep])
+
+    def _segment(self, i: int) -> tuple[tuple[str, ...], tuple[int, ...], int, tuple[tuple[str, int | None], ...]]:
+        """The items from ``i`` up to the next table, by position in the state at ``i``: the
+        names they read and where those are in the state, the next table (or the end), and
+        per name the state there needs, its place in the state at ``i`` (None: a size the
+        items make).  Made once per position: :meth:`_child` runs for every move."""
+        got = self._segments.get(i)
+        if got is None:
+            reads, end = self.segments[i]
+            where = {n: j for j, n in enumerate(self.live[i])}
+            made = {it.var for it in self.items[i:end] if it.var is not None}
+            got = self._segments[i] = (reads, tuple(where[n] for n in reads), end,
+                                       tuple((n, None if n in made else where[n]) for n in self.live[end]))
+        return got
 
     def _sizes(self, key: tuple[int, tuple[int, ...]]) -> dict[str, int]:
         """A state's sizes, by name."""
