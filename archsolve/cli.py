@@ -535,5 +535,8 @@ def _emit(out: str | bytes, output: str | None) -> None:
         return
     from archsolve.output.writeback import atomic_write_bytes
 
-    atomic_write_bytes(output, out.encode() if isinstance(out, str) else out)
+    try:
+        atomic_write_bytes(output, out.encode() if isinstance(out, str) else out)
+    except OSError as exc:  # a missing folder, a full disk, a read-only file: the user's to fix
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output}", err=True)

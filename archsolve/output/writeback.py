@@ -1,9 +1,9 @@
 """Write a solved spec back, keeping its comments, key order, flow style and layout.
 
 ruamel.yaml's round-trip mode edits only the values that change: every ``"?"`` becomes its
-value and every var with a domain becomes the number chosen.  The write is atomic: a
-temporary file in the target's folder, fsync, then a rename; on any failure the original is
-untouched and no temporary file is left behind.
+value and every var with a domain becomes the number chosen.  Every command that writes a
+file writes it by :func:`atomic_write_bytes`: atomic for a regular file, and as the shell's
+``>`` for a device or a pipe, which it never replaces.
 
 Example::
 
@@ -13,11 +13,14 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
+import signal
+import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +30,93 @@ from archsolve.spec.model import Spec
 
 
 def atomic_write(target: str | Path, text: str) -> None:
-    """Write ``text`` to ``target`` atomically (same-folder temporary file, fsync, rename)."""
+    """Write ``text`` to ``target`` (UTF-8) by :func:`atomic_write_bytes`'s rules."""
     atomic_write_bytes(target, text.encode("utf-8"))
 
 
 def atomic_write_bytes(target: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` atomically; the original is untouched on any failure."""
-    target = Path(target)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    """Write ``data`` to ``target`` as the shell's ``>`` would, but never half-written:
+
+    - a symlink is followed, and the file it names is replaced (the link stays a link);
+    - a path that is no regular file (a device, a FIFO, ``/dev/stdout``) is written to
+      directly, as ``>`` does: no temporary file, no rename, nothing replaced;
+    - a file with other hard links is rewritten in place: a rename would split them;
+    - else a temporary file in the same folder, fsync, rename: on any failure, SIGTERM
+      included, the original is untouched and no temporary file is left behind;
+    - a new file gets the mode the umask gives (0644 under 022), a replaced one keeps its mode
+      and, where the process may set it, its owner;
+    - an existing file no one may write (no ``w`` in its mode) is refused (PermissionError),
+      even for root, who could: a read-only spec is a decision the user made.
+
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "out.yaml"
+        >>> atomic_write_bytes(p, b"a: 1\\n"); p.read_text()
+        'a: 1\\n'
+    """
+    path = Path(os.path.realpath(target))  # every link followed: the file the user means
     try:
-        with os.fdopen(fd, "wb") as fh:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder", str(target))
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(path, "wb") as fh:  # a device or a pipe: replacing it would break the system
             fh.write(data)
+        return
+    if st is not None and not st.st_mode & 0o222:
+        raise PermissionError(errno.EACCES, "it is read-only (chmod u+w lets archsolve write it)", str(target))
+    if st is not None and st.st_nlink > 1:
+        with _terminable(), open(path, "r+b") as fh:
+            fh.write(data)
+            fh.truncate()
             fh.flush()
             os.fsync(fh.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with _terminable():
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if st is None:
+                os.chmod(tmp, 0o666 & ~_umask())
+            else:
+                os.chmod(tmp, st.st_mode & 0o7777)
+                if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                    with contextlib.suppress(PermissionError):  # only root may give a file away
+                        os.chown(tmp, st.st_uid, st.st_gid)
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    # the umask can only be read by setting it: set it back at once
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[None]:
+    """SIGTERM during a write raises SystemExit (exit 143, as a killed process), so that the
+    write's own clean-up runs; outside the main thread signals are left alone."""
+    def on_term(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
@@ -194,5 +263,5 @@ def write_solution(spec: Spec, values: Mapping[str, int], out: str | None, in_pl
     try:
         atomic_write(target, text)
     except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
     return str(target)

@@ -1,0 +1,151 @@
+"""Every command that writes a file writes it by one rule (issue #19, point 1).
+
+A regular file is replaced atomically (a temporary file beside it, fsync, rename); a symlink
+is followed and the file it names replaced; a path that is no regular file (a device, a
+FIFO) is written to directly, as the shell's ``>`` does, and never replaced; a file with
+other hard links is rewritten in place; a new file gets the umask's mode and a replaced one
+keeps its own; a read-only file, a folder, a missing folder are exit 2 with the reason.
+Every test works in its own temporary folder: the devices are private nodes made there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from archsolve.output import writeback
+from archsolve.output.writeback import atomic_write_bytes
+
+from .conftest import run_cli_split, write_spec
+
+SOLVABLE = 'input: [1, 8]\nlayers: [{name: c, op: conv, out: 1, kernel: "?"}]\nconstraints: [c.L == 6]\n'
+SOLVED = SOLVABLE.replace('"?"', "3")  # export writes only a spec with no unknown left
+# the commands that write, each as (args before the output path, the option that names it)
+WRITERS = {
+    "new -o": lambda spec: ["new", "dcgan", "-o"],
+    "export -o": lambda spec: ["export", str(spec.with_name("solved.yaml")), "-o"],
+    "draw -o": lambda spec: ["draw", str(spec), "--format", "svg", "-o"],
+    "solve --write": lambda spec: ["solve", str(spec), "--write"],
+}
+
+
+@pytest.fixture()
+def spec(tmp_path: Path) -> Path:
+    write_spec(tmp_path, SOLVED, "solved.yaml")
+    return write_spec(tmp_path, SOLVABLE)
+
+
+@pytest.fixture(autouse=True)
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=list(WRITERS))
+def test_a_symlink_is_followed_and_stays_a_link(tmp_path: Path, spec: Path, writer: str) -> None:
+    real = tmp_path / "real.out"
+    real.write_text("old\n")
+    link = tmp_path / "link.out"
+    link.symlink_to(real.name)
+    code, out, err = run_cli_split(*WRITERS[writer](spec), str(link))
+    assert (code, (out + err).splitlines()[-1]) == (0, f"wrote {link}")
+    assert link.is_symlink() and os.readlink(link) == real.name
+    assert real.read_text() != "old\n" and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=list(WRITERS))
+def test_a_fifo_is_written_to_not_replaced(tmp_path: Path, spec: Path, writer: str) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    code, _, _ = run_cli_split(*WRITERS[writer](spec), str(fifo))
+    reader.join(timeout=10)
+    assert code == 0 and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert got and got[0] and _leftovers(tmp_path) == []
+
+
+def test_a_character_device_is_written_to_not_replaced(tmp_path: Path) -> None:
+    """A private null device (made here, never the system's): written through, still a device."""
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("this user may not make a device node")
+    code, _, _ = run_cli_split("new", "dcgan", "-o", str(node))
+    assert code == 0 and stat.S_ISCHR(os.lstat(node).st_mode) and _leftovers(tmp_path) == []
+
+
+def test_a_new_file_gets_the_umask_mode_and_a_replaced_one_keeps_its_own(tmp_path: Path) -> None:
+    fresh, kept = tmp_path / "fresh.yaml", tmp_path / "kept.yaml"
+    kept.write_text("old\n")
+    kept.chmod(0o640)
+    for path in (fresh, kept):
+        assert run_cli_split("new", "unet", "-o", str(path))[0] == 0
+    assert (stat.S_IMODE(fresh.stat().st_mode), stat.S_IMODE(kept.stat().st_mode)) == (0o644, 0o640)
+
+
+def test_a_hard_link_is_not_split(tmp_path: Path) -> None:
+    first = tmp_path / "a.yaml"
+    first.write_text("old\n")
+    second = tmp_path / "b.yaml"
+    os.link(first, second)
+    assert run_cli_split("new", "unet", "-o", str(first))[0] == 0
+    assert os.path.samefile(first, second) and second.read_text() == first.read_text() != "old\n"
+
+
+@pytest.mark.parametrize(("make", "name", "reason"), [
+    (lambda p: None, "missing/out.yaml", "No such file or directory"),
+    (lambda p: (p / "file").write_text("x"), "file/out.yaml", "Not a directory"),
+    (lambda p: ((p / "ro.yaml").write_text("x"), (p / "ro.yaml").chmod(0o444)), "ro.yaml",
+     "it is read-only (chmod u+w lets archsolve write it)"),
+], ids=["missing-folder", "under-a-file", "read-only"])
+def test_what_cannot_be_written_is_exit_2_with_its_reason(tmp_path: Path, make: Callable[[Path], object],
+                                                          name: str, reason: str) -> None:
+    make(tmp_path)
+    target = tmp_path / name
+    for args in (["new", "unet", "-o", str(target)], ["export", str(write_spec(tmp_path, SOLVED)), "-o", str(target)]):
+        assert run_cli_split(*args) == (2, "", f"archsolve: error: cannot write {target}: {reason}\n")
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_folder_is_no_output(tmp_path: Path) -> None:
+    code, _, err = run_cli_split("new", "unet", "-o", str(tmp_path))
+    assert code == 2 and "is a directory" in err
+
+
+def test_in_place_on_a_read_only_spec_is_refused(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, SOLVABLE)
+    spec.chmod(0o444)
+    code, _, err = run_cli_split("solve", str(spec), "--in-place")
+    assert (code, err.splitlines()[-1]) == (
+        2, f"archsolve: error: cannot write {spec}: it is read-only (chmod u+w lets archsolve write it)")
+    assert spec.read_text() == SOLVABLE
+
+
+def test_sigterm_during_a_write_leaves_the_original_and_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out.yaml"
+    target.write_text("old\n")
+
+    def killed(fd: int) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(writeback.os, "fsync", killed)
+    with pytest.raises(SystemExit) as exc:
+        atomic_write_bytes(target, b"new\n")
+    assert exc.value.code == 128 + signal.SIGTERM
+    assert (target.read_text(), _leftovers(tmp_path)) == ("old\n", [])
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the caller's again
