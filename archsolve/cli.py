@@ -311,6 +311,9 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         raise UsageError(f"--first gives one solution; {'--count' if count else '--limit'} is for --all's listing")
     if count and not all_solutions:
         raise UsageError("--count counts what --all lists; add --all")
+    if (write_to or in_place) and spec == "-":
+        raise UsageError("--write and --in-place fill in a spec file, and standard input (-) is none: "
+                         "save it to a file first")
     if (write_to or in_place) and is_model(spec):
         raise UsageError(f"--write and --in-place fill in a spec file; write {spec}'s spec first: "
                          f"archsolve import {spec} --input ... -o SPEC.yaml")
