@@ -36,7 +36,7 @@ MIB = 1024 * 1024
 def _fail(message: str, code: int) -> None:
     # a message restates the user's input (file and layer names): written literally, never
     # as a command to the terminal; its own line breaks stay
-    from archsolve.output.report import printable
+    from archsolve.errors import printable
 
     click.echo("\n".join(printable(line) for line in f"archsolve: {message}".split("\n")), err=True)
     sys.exit(code)

@@ -13,8 +13,21 @@ class                  meaning                                     exit
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character (C0, DEL, C1) written as its ``\\xNN`` escape, so that
+    what a spec says reaches a terminal as characters, never as a command to it.
+
+    >>> printable("unet\\x1b[2J\\n")
+    'unet\\\\x1b[2J\\\\x0a'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True)
@@ -54,10 +67,11 @@ class SpecError(ArchsolveError):
         self.where = where
         self.field = field
         prefix = ""
+        # the file's path and the field's (names the user wrote): shown literally, one line
         if where is not None:
-            prefix = f"{where}: "
+            prefix = f"{printable(str(where))}: "
         if field:
-            prefix += f"{field}: "
+            prefix += f"{printable(field)}: "
         super().__init__(prefix + message)
 
 

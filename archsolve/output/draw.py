@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.check.known import KnownShapes
-from archsolve.errors import ArchsolveError, UsageError
+from archsolve.errors import ArchsolveError, UsageError, printable
 from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Kind
 from archsolve.ops.table import OPS, Family
@@ -314,10 +314,12 @@ def _picture(known: KnownShapes) -> _Picture:
         g = Network(spec, order).to_networkx(shapes)
         ups = [lay.name for lay, d in zip(order, deltas, strict=True) if d < 0]
         decoder = set(ups).union(*(nx.descendants(g, up) for up in ups))
-    title = spec.name or spec.file
+    # the spec's name, its file's and the notes are the user's words: shown literally (a
+    # control character would be invalid SVG, and a command to a terminal reading the DOT)
+    title = printable(spec.name or spec.file)
     title += "    input " + nodes["input"].shape
     return _Picture(title, nodes, edges, list(spec.groups), {lay.name: lay.group for lay in spec.layers},
-                    decoder, list(known.notes),
+                    decoder, [printable(n) for n in known.notes],
                     any(n.unknown for n in nodes.values()), any(n.solved for n in nodes.values()))
 
 

@@ -17,10 +17,10 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from archsolve.errors import printable
 from archsolve.ops.base import Severity
 from archsolve.output.view import LAYER_COLUMNS, CheckView, LayerTable, RowMark, SolveView
 
@@ -29,19 +29,6 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from archsolve.solve.inputs import AxisReport
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """``text`` with each control character (C0, DEL, C1) written as its ``\\xNN`` escape, so that
-    what a spec says reaches a terminal as characters, never as a command to it.
-
-    >>> printable("unet\\x1b[2J\\n")
-    'unet\\\\x1b[2J\\\\x0a'
-    """
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
 
 def check_json(view: CheckView) -> dict[str, Any]:
     """The ``check --json`` document (docs/json.md).

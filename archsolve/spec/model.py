@@ -28,7 +28,7 @@ from archsolve.ops.table import OPS, OpDef
 
 UNKNOWN = "?"
 MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: a name ending in a newline is no name
 _NO_NAMES: Mapping[str, int] = MappingProxyType({})
 RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
 
