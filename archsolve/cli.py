@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -25,7 +27,7 @@ from typing import Any
 import click
 
 from archsolve.errors import ArchsolveError, Interrupt, UsageError
-from archsolve.limits import DEFAULT_LIMITS, Limits
+from archsolve.limits import DEFAULT_LIMITS, MAX_NUMBER, Limits, shown_number
 from archsolve.solve.outcome import Engine, SolveStatus  # a few enums and dataclasses: nothing heavy
 
 EXIT_INTERNAL = 4
@@ -38,8 +40,21 @@ def _fail(message: str, code: int) -> None:
     # as a command to the terminal; its own line breaks stay
     from archsolve.errors import printable
 
-    click.echo("\n".join(printable(line) for line in f"archsolve: {message}".split("\n")), err=True)
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed or full: the code says it
+        click.echo("\n".join(printable(line) for line in f"archsolve: {message}".split("\n")), err=True)
     sys.exit(code)
+
+
+class _Finite(click.FloatRange):
+    """A float option that is a number: ``nan`` and ``inf`` are no time-out and no size."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        got = super().convert(value, param, ctx)
+        if not math.isfinite(got):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return got
 
 
 @contextlib.contextmanager
@@ -89,6 +104,13 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             with contextlib.suppress(OSError, ValueError):  # the exit's flush must not fail too
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_BROKEN_PIPE)
+        except OSError as exc:  # the output could not be written (a full disk): the user's to fix
+            if debug:
+                raise
+            with contextlib.suppress(OSError, ValueError):  # nor flushed at the exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            what = exc.filename if exc.filename is not None else "the output"
+            _fail(f"error: cannot write {what}: {exc.strerror or exc}", 2)
         except RecursionError:
             if debug:
                 raise
@@ -108,13 +130,30 @@ def parse_sets(items: tuple[str, ...]) -> dict[str, int]:
     out: dict[str, int] = {}
     for item in items:
         name, sep, value = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[name.strip()] = int(value)
-        except ValueError:
-            raise UsageError(f"--set {item!r}: expected NAME=INTEGER, e.g. --set H=572") from None
+        if not sep or not re.fullmatch(r"\s*-?[0-9]+\s*", value):  # ASCII digits: int() would take "３"
+            raise UsageError(f"--set {item!r}: expected NAME=INTEGER, e.g. --set H=572")
+        digits = value.strip().lstrip("-")
+        if len(digits) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
+            raise UsageError(f"--set {name.strip()}: {shown_number(digits)} is over {MAX_NUMBER:,}, the largest "
+                             "number it takes")
+        out[name.strip()] = int(value)
     return out
+
+
+class _Number(click.ParamType):
+    """An integer option in ASCII digits, at most :data:`~archsolve.limits.MAX_NUMBER`."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        if not re.fullmatch(r"\s*-?[0-9]+\s*", str(value)):
+            self.fail(f"{value!r} is not an integer.", param, ctx)
+        digits = str(value).strip().lstrip("-")
+        if len(digits) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
+            self.fail(f"{shown_number(digits)} is over {MAX_NUMBER:,}.", param, ctx)
+        return int(value)
 
 
 class _Group(click.Group):
@@ -133,7 +172,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archsolve")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks (for reporting bugs).")
-@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=DEFAULT_LIMITS.file_bytes / MIB,
+@click.option("--max-file-mb", type=_Finite(min=0.001), default=DEFAULT_LIMITS.file_bytes / MIB,
               show_default=True, help="Refuse spec files larger than this.")
 @click.option("--max-values", type=click.IntRange(min=1), default=DEFAULT_LIMITS.yaml_values, show_default=True,
               help="Refuse YAML that expands (through aliases) to more values.")
@@ -155,6 +194,8 @@ def main(ctx: click.Context, debug: bool, max_file_mb: float, max_values: int, m
       archsolve check specs/unet-original.yaml
       archsolve --max-layers 1000 check untrusted.yaml
     """
+    if sys.stdout is None:  # started with its standard output closed (>&-): nowhere to answer
+        _fail("error: cannot write the output: standard output is closed", 2)
     # the commands read this value (ctx.obj); nothing global changes, so nothing outlives the call
     ctx.obj = Limits(file_bytes=int(max_file_mb * MIB), yaml_values=max_values, layers=max_layers,
                      repeat=max_repeat, expr_length=max_expr, combinations=max_combinations)
@@ -270,7 +311,7 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], model_input: str | No
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
               help="The most solutions --all lists.")
 @click.option("--minimize", metavar="EXPR", help="Objective: params, macs, or an expression (overrides the spec).")
-@click.option("--timeout", type=click.FloatRange(min=0.001), default=60.0, show_default=True,
+@click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
               help="Seconds the solver may take; then exit 3 with the best found so far.")
 @click.option("--write", "write_to", metavar="OUT", type=click.Path(dir_okay=False),
               help="Write the spec with the values filled in to OUT (comments and layout kept).")
@@ -369,8 +410,8 @@ def _progress_bar() -> tuple[Any, Callable[[int], None]]:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--axis", metavar="NAME", help="Only this input size variable (e.g. H).")
 @click.option("--range", "rng", metavar="LO..HI", help="Values to consider (default: the var's domain).")
-@click.option("--near", type=int, metavar="N", help="Also give the valid sizes nearest to N.")
-@click.option("--timeout", type=click.FloatRange(min=0.001), default=60.0, show_default=True,
+@click.option("--near", type=_Number(), metavar="N", help="Also give the valid sizes nearest to N.")
+@click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
               help="Seconds the solver may take; then exit 3.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
 @_model_options
@@ -433,6 +474,7 @@ def import_(model: str, model_input: str | None, output: str | None, model_kwarg
 
 
 @main.command()
+@handle_errors
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of spec files, for editors and CI.
 

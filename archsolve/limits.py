@@ -31,3 +31,17 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+# the largest number a spec or the command line may write (a size, a count, a bound): far past
+# any network, and still short enough to print (Python refuses to print ints over 4,300 digits,
+# and products of such numbers would reach it)
+MAX_NUMBER = 10**18
+
+
+def shown_number(text: str) -> str:
+    """A number as a message shows it: a long one by its first digits and its length.
+
+        >>> shown_number("12"), shown_number("9" * 5000)
+        ('12', '99999999999999999999... (5000 digits)')
+    """
+    return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} digits)"

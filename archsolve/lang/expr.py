@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from archsolve.errors import ExprError
-from archsolve.limits import DEFAULT_LIMITS
+from archsolve.limits import DEFAULT_LIMITS, MAX_NUMBER, shown_number
 
 Value = Union[int, "Expr"]
 
@@ -386,8 +386,8 @@ def _show(e: Expr, outer: int) -> str:
 
 # -- parsing ----------------------------------------------------------------
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z0-9_]+)*"
-    r"(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\[\d+\])?)"
+    r"\s*(?:(?P<num>[0-9]+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z0-9_]+)*"
+    r"(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\[[0-9]+\])?)"
     r"|(?P<op>//|==|!=|<=|>=|[-+*%()<>,\[\]]))"
 )
 _FUNCS = {"min", "max"}
@@ -521,6 +521,8 @@ class _Parser:
     def atom(self) -> Expr:
         kind, tok, col = self.take()
         if kind == "num":
+            if len(tok) > len(str(MAX_NUMBER)) or int(tok) > MAX_NUMBER:
+                raise ExprError(f"{shown_number(tok)} is over {MAX_NUMBER:,}, the largest number a spec may write")
             return Num(int(tok))
         if tok == "(":
             self.depth += 1

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from archsolve.errors import Location, SpecError
-from archsolve.limits import DEFAULT_LIMITS, Limits
+from archsolve.limits import DEFAULT_LIMITS, MAX_NUMBER, Limits, shown_number
 
 try:  # the C loader is many times faster; fall back when libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -114,10 +114,17 @@ class _Builder:
         if node.tag in (f"{_STANDARD}timestamp", f"{_STANDARD}binary"):
             return str(node.value)
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
             kind = node.tag.rsplit(":", 1)[-1]
+            if kind == "int" and len(str(node.value)) > 24:  # too long for Python to read
+                raise SpecError(f"{shown_number(str(node.value))} is over {MAX_NUMBER:,}, the largest number a "
+                                "spec may write", self.loc(node)) from None
             raise SpecError(f"{node.value!r} is not a valid {kind}", self.loc(node)) from None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+            raise SpecError(f"{shown_number(str(node.value))} is over {MAX_NUMBER:,}, the largest number a spec "
+                            "may write", self.loc(node))
+        return value
 
 
 def parse_document(text: str, file: str = "<spec>", limits: Limits = DEFAULT_LIMITS) -> Document:

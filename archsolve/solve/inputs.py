@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
+from archsolve.limits import MAX_NUMBER, shown_number
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.smt import patterns
@@ -108,9 +109,17 @@ class AxisReport:
 
 
 def parse_range(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\s*(\d+)\s*\.\.\s*(\d+)\s*", text)
+    """``LO..HI`` (ASCII digits, each at most :data:`~archsolve.limits.MAX_NUMBER`).
+
+        >>> parse_range("1..4096")
+        (1, 4096)
+    """
+    m = re.fullmatch(r"\s*([0-9]+)\s*\.\.\s*([0-9]+)\s*", text)
     if not m:
         raise UsageError(f"--range {text!r}: expected LO..HI, e.g. 1..4096")
+    for end in m.groups():
+        if len(end) > len(str(MAX_NUMBER)) or int(end) > MAX_NUMBER:
+            raise UsageError(f"--range: {shown_number(end)} is over {MAX_NUMBER:,}, the largest number it takes")
     lo, hi = int(m.group(1)), int(m.group(2))
     if lo > hi:
         raise UsageError(f"--range {text}: the range is empty ({lo} > {hi})")

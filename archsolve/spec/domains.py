@@ -24,6 +24,7 @@ from typing import Any
 
 from archsolve.errors import ExprError, SpecError
 from archsolve.lang.expr import Expr, interval
+from archsolve.limits import MAX_NUMBER, shown_number
 from archsolve.spec.model import Layer, Spec, Unknown
 
 # the widest values a field's "?" can take by default: a domain end naming a field the layer
@@ -211,6 +212,9 @@ def resolve_vars(spec: Spec, given: Mapping[str, int]) -> dict[str, int]:
             assert v.expr is not None
             if v.expr.names() <= env.keys():
                 env[n] = evaluate_field(v.expr, env, spec, f"vars.{n}", v.where)
+                if abs(env[n]) > MAX_NUMBER:  # a chain of squares (b: a * a, c: b * b, ...) would not end
+                    raise SpecError(f"{n} = {v.expr} is over {MAX_NUMBER:,} (with {_shown(v.expr, env)})",
+                                    v.where, f"vars.{n}")
                 del pending[n]
                 progressed = True
         if not progressed:
@@ -306,3 +310,8 @@ def var_allows(spec: Spec, name: str, value: int, env: Mapping[str, int]) -> boo
     except KeyError:
         return True  # the ends name open vars; the network check will judge
     return lo <= value <= hi
+
+
+def _shown(e: Expr, env: Mapping[str, int]) -> str:
+    """The values an expression read, for a message: ``a = 3, b = 9``."""
+    return ", ".join(f"{n} = {shown_number(str(env[n]))}" for n in sorted(e.names()) if n in env)

@@ -32,6 +32,7 @@ from archsolve.ops.table import ALIASES, OPS
 from archsolve.spec.model import (
     ATTRIBUTES,
     LAYER_KEYS,
+    MAX_TIE_TERMS,
     MAX_VALUE,
     NAME_PATTERN,
     RESERVED,
@@ -50,6 +51,8 @@ from archsolve.spec.model import (
     Var,
     WrittenValues,
     default_domain,
+    resolve_ties,
+    tie_size,
 )
 
 Scope = Mapping[str, Expr | ListArg | LayerArg]
@@ -118,6 +121,7 @@ class _Loader:
             raise self.err(f"expected true or false, got {_type_name(holes)}", ("holes",), "holes")
 
         self.vars = self.load_vars(data.get("vars") or {})
+        self.check_ties()
         self.domains = self.load_domains(data.get("domains") or {})
         self.unknowns: dict[str, Unknown] = {}
         self.call_args: dict[str, dict[str, Expr]] = {}  # block call -> its parameters' values
@@ -170,6 +174,16 @@ class _Loader:
             written_values=self.written(), minimize_text=minimize_text, holes=holes, limits=self.limits)
 
     # -- vars and domains -----------------------------------------------------------------
+    def check_ties(self) -> None:
+        """Refuse a tied var whose expression, written out over the vars it names, passes
+        :data:`MAX_TIE_TERMS` terms: a chain of squares (``b: a * a``, ``c: b * b``, ...)
+        doubles it with each link, and every stage that reads it would run without end."""
+        memo: dict[int, int] = {}
+        for n, e in resolve_ties(self.vars).items():
+            if tie_size(e, memo) > MAX_TIE_TERMS:
+                raise self.err(f"{n}, written out over the vars it names, is over {MAX_TIE_TERMS:,} terms "
+                               f"long ({self.vars[n].expr} ...); tie it to fewer vars", ("vars", n), f"vars.{n}")
+
     def load_vars(self, raw: Any) -> dict[str, Var]:
         if not isinstance(raw, dict):
             raise self.err(f"expected a mapping of names to domains, got {_type_name(raw)}", ("vars",), "vars")

@@ -20,13 +20,14 @@ from types import MappingProxyType
 from typing import Any
 
 from archsolve.errors import Location, SpecError
-from archsolve.lang.expr import Expr, parse
+from archsolve.lang.expr import Bin, Call, Expr, ListExpr, parse
 from archsolve.lang.yamlio import Document
 from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.base import AXIS_NAMES, Kind
 from archsolve.ops.table import OPS, OpDef
 
 UNKNOWN = "?"
+MAX_TIE_TERMS = 10_000  # a tied var written out over the vars it names: ten expressions at the length limit
 MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: a name ending in a newline is no name
 _NO_NAMES: Mapping[str, int] = MappingProxyType({})
@@ -260,11 +261,13 @@ class Spec:
         return AXIS_NAMES[self.ndim]
 
     def tied(self) -> dict[str, Expr]:
-        """Every tied var (``W: H``, ``D: W``) as an expression over free names only."""
-        tied = {n: v.expr for n, v in self.vars.items() if v.expr is not None}
-        for _ in range(len(tied) + 1):  # ties may chain
-            tied = {n: e.substitute(tied) for n, e in tied.items()}
-        return tied
+        """Every tied var (``W: H``, ``D: W``) as an expression over free names only (made
+        once: many stages ask)."""
+        cache = self.__dict__.get("_tied_cache")
+        if cache is None:
+            cache = resolve_ties(self.vars)
+            object.__setattr__(self, "_tied_cache", cache)  # frozen: set once, a function of vars
+        return dict(cache)
 
     def layer(self, name: str) -> Layer:
         return self._by_name[self.aliases.get(name, name)]
@@ -357,3 +360,51 @@ def written_values(spec: Spec, e: Expr) -> Expr:
         return spec.written_values.resolve(e, set(spec.vars) | set(spec.unknowns))
     except ValueError as exc:
         raise SpecError(str(exc)) from None
+
+
+def resolve_ties(variables: Mapping[str, Var]) -> dict[str, Expr]:
+    """Each tied var's expression with the tied vars it names written out, each substituted
+    once, in the order they depend on one another (a var in a cycle keeps its names: the
+    loader reports the cycle).  The expressions share what they substitute, so a chain of
+    squares (``b: a * a``, ``c: b * b``) takes linear memory; its written-out *tree* doubles
+    with each link, which :func:`tie_size` measures.
+
+        >>> from archsolve.lang.expr import parse
+        >>> from archsolve.errors import Location
+        >>> vs = {"W": Var("W", Location("x"), expr=parse("H")), "D": Var("D", Location("x"), expr=parse("W + 1"))}
+        >>> {n: str(e) for n, e in resolve_ties(vs).items()}
+        {'W': 'H', 'D': 'H + 1'}
+    """
+    exprs = {n: v.expr for n, v in variables.items() if v.expr is not None}
+    done: dict[str, Expr] = {}
+    pending = dict(exprs)
+    while pending:
+        progressed = False
+        for n, e in list(pending.items()):
+            deps = [m for m in e.names() if m in exprs]
+            if all(m in done for m in deps):
+                done[n] = e.substitute({m: done[m] for m in deps}) if deps else e
+                del pending[n]
+                progressed = True
+        if not progressed:
+            break
+    done.update(pending)  # a cycle: left as written
+    return {n: done[n] for n in exprs}
+
+
+def tie_size(e: Expr, memo: dict[int, int]) -> int:
+    """The number of nodes ``e`` has written out as a tree (shared parts counted each time
+    they occur), counted once per shared node (``memo``, by identity)."""
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in memo:
+            continue
+        kids: tuple[Expr, ...] = ((node.left, node.right) if isinstance(node, Bin) else node.args
+                                  if isinstance(node, Call) else node.items if isinstance(node, ListExpr) else ())
+        if ready or not kids:
+            memo[id(node)] = 1 + sum(memo[id(k)] for k in kids)
+            continue
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in memo)
+    return memo[id(e)]
