@@ -2,24 +2,22 @@
 
 A regular file says its size, a device or a pipe does not (0 to ``stat``): every read takes
 at most ``--max-file-mb`` and one byte.  ``-`` is standard input, bounded too.  A FIFO no one
-writes to reads as empty at once.  Devices are private nodes made in a temporary folder.
+writes to is waited for (ten seconds), then refused.  Devices are private nodes made in a temporary folder.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from archsolve.cli import main
-
-from .conftest import ROOT
+from archsolve.lang import yamlio
 
 SPEC = 'input: [1, 8]\nlayers: [{name: c, op: conv, out: 1, kernel: 3}]\n'
 LIMIT = "0.001"  # --max-file-mb: 1048 bytes
@@ -50,13 +48,28 @@ def test_write_back_needs_a_file_not_standard_input() -> None:
                "save it to a file first\n")
 
 
-def test_a_fifo_no_one_writes_to_reads_as_empty_at_once(tmp_path: Path) -> None:
+def test_a_fifo_no_one_writes_to_is_waited_for_then_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlio, "FIFO_WAIT_S", 0.2)
     fifo = tmp_path / "spec.yaml"
     os.mkfifo(fifo)
-    done = subprocess.run([sys.executable, "-m", "archsolve", "check", str(fifo)], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT)
-    assert (done.returncode, done.stderr) == (
-        2, f"archsolve: error: {fifo}: the file is empty; a spec needs at least 'input' and 'layers'\n")
+    result = CliRunner().invoke(main, ["check", str(fifo)], catch_exceptions=False)
+    assert (result.exit_code, result.stderr) == (2, f"archsolve: error: {fifo}: a FIFO no one wrote to in 0.2 s\n")
+
+
+def test_a_fifo_written_late_is_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+
+    def late() -> None:
+        time.sleep(0.3)
+        with open(fifo, "w") as fh:
+            fh.write(SPEC)
+
+    writer = threading.Thread(target=late)
+    writer.start()
+    result = CliRunner().invoke(main, ["check", str(fifo)], catch_exceptions=False)
+    writer.join(timeout=30)
+    assert result.exit_code == 0 and result.stdout.startswith(f"{fifo}: input [1, 8]")
 
 
 def test_a_fifo_that_never_ends_is_read_up_to_the_limit(tmp_path: Path) -> None:

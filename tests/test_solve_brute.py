@@ -1616,12 +1616,13 @@ def test_channels_open_under_a_budget_give_the_brute_forces_optimum(tmp_path: Pa
 
 
 def test_a_large_channel_budget_gives_its_best_so_far_at_the_time_out(tmp_path: Path) -> None:
-    """Twelve convs, channels 1..64 and kernels open: no proof within 2 s, so the answer is the
-    best the search has found (exit 3), verified like any other."""
+    """Twelve convs, channels 1..64 and kernels open: no proof within 6 s, so the answer is the
+    best the search has found (exit 3), verified like any other.  (It finds one in about a
+    second alone; the margin is for a machine the other tests share.)"""
     layers = "".join(f'  - {{name: c{i}, op: conv, out: "?", kernel: "?", padding: "?"}}\n' for i in range(1, 13))
     path = write_spec(tmp_path, "input: [3, 64, 64]\ndomains: {out: {min: 1, max: 64}}\nlayers:\n" + layers +
                       "constraints: [params <= 50000, c12.out >= 8, c12.H == 32]\nminimize: macs\n")
-    code, out, err = run_cli_split("solve", str(path), "--json", "--timeout", "2")
+    code, out, err = run_cli_split("solve", str(path), "--json", "--timeout", "6")
     doc = json.loads(out)
     (sol,) = doc["solutions"]
     assert (code, err, doc["status"], doc["optimal"]) == (3, "", "unknown", False)

@@ -15,6 +15,8 @@ Example::
 from __future__ import annotations
 
 import os
+import select
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,12 +187,21 @@ def read_document(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Document
     return parse_document(text, name, limits)
 
 
+FIFO_WAIT_S = 10.0  # how long a FIFO no one writes to is waited for, as a writer may come late
+
+
 def _read_at_most(path: Path, n: int) -> bytes:
-    """The first ``n`` bytes of ``path``.  Opened without blocking, then read blocking: a FIFO
-    no one writes to reads as empty at once instead of waiting forever, and one being
-    written is read as its writer goes."""
+    """The first ``n`` bytes of ``path``.  Opened without blocking (a FIFO's open would wait
+    for a writer forever), then read blocking once there is something to read: a FIFO no one
+    writes to within :data:`FIFO_WAIT_S` is an error, one being written is read as its
+    writer goes."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            waiting = select.poll()
+            waiting.register(fd, select.POLLIN)
+            if not waiting.poll(int(FIFO_WAIT_S * 1000)):
+                raise SpecError(f"a FIFO no one wrote to in {FIFO_WAIT_S:g} s", Location(str(path)))
         os.set_blocking(fd, True)
         chunks: list[bytes] = []
         left = n
