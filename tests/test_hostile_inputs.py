@@ -96,3 +96,18 @@ def test_a_full_device_or_a_closed_output_is_exit_2(tmp_path: Path) -> None:
                             preexec_fn=lambda: os.close(1))
     assert (closed.returncode, closed.stderr) == (
         2, "archsolve: error: cannot write the output: standard output is closed\n")
+
+
+def test_the_merge_fixes_a_check_tries_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each merge fix is tried by a run of the whole network: an add of 1,000 mismatched
+    branches would run a million layers. A check runs at most MAX_FIX_RUNS for them, and past
+    that offers the fixes it needs no run for."""
+    from archsolve.check import advice
+
+    branches = "".join(f"  - {{name: b{i}, from: input, op: conv, out: 3, kernel: 1, padding: {i}}}\n" for i in range(3))
+    spec = write_spec(tmp_path, f"input: [3, 16, 16]\nlayers:\n{branches}  - {{name: sum, op: add, from: [b0, b1, b2]}}\n")
+    tried = [line.strip() for line in run_cli_split("check", str(spec))[1].splitlines() if "fix:" in line]
+    monkeypatch.setattr(advice, "MAX_FIX_RUNS", 0)
+    untried = [line.strip() for line in run_cli_split("check", str(spec))[1].splitlines() if "fix:" in line]
+    assert any("crop b1 and b2 to b0" in f for f in tried) and not any("crop" in f for f in untried)
+    assert set(untried) < set(tried) and any("padding" in f for f in untried)

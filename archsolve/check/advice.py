@@ -33,6 +33,9 @@ from archsolve.spec.model import Layer
 NEAREST_SCAN = 512  # how far (in pixels) to look for valid input sizes
 NEAREST_ALONE = 64  # ... and for one axis moved by itself
 NEAREST_SECONDS = 2.0
+# layers a check re-runs to offer merge fixes, all its trials together (each trial re-runs the
+# whole network): every fix of an add of 100 mismatched branches, some of one of 1,000
+MAX_FIX_RUNS = 50_000
 
 
 def _ceil_half(n: int) -> int:
@@ -373,6 +376,8 @@ def _insert_helps(prop: Propagation, merge: Any, k: int, new: Any) -> bool:
 
 def _inserts_help(prop: Propagation, merge: Any, new: Mapping[int, Any]) -> bool:
     """:func:`_insert_helps` for several inputs at once (input index -> the new layer)."""
+    if prop.tried >= MAX_FIX_RUNS:  # no trial left: not even the order is worth making
+        return False
     net = prop.network
     sources = tuple(new[k].name if k in new else s for k, s in enumerate(merge.sources))
     refs = tuple(new[k].name if k in new else r for k, r in enumerate(merge.refs)) if merge.refs else ()
@@ -443,9 +448,15 @@ def _merge_fixes_n(prop: Propagation, res: Any, first_axis: int) -> list[str]:
 
 def _clears(prop: Propagation, order: list[Any], merge: str) -> bool:
     """Whether the network with these layers has no error at ``merge`` and no error at a
-    layer that had none (a fix may not break what was fine)."""
+    layer that had none (a fix may not break what was fine).  At most
+    :data:`MAX_FIX_RUNS` layer runs a check: past them a fix is not offered (an ``add`` of a
+    thousand mismatched branches would try thousands, each a run of the whole network)."""
+    if prop.tried >= MAX_FIX_RUNS:
+        return False
+    prop.tried += len(order)
     try:
-        after = propagate(Network(prop.network.spec, tuple(order)), prop.env, receptive_fields=False, counts=False)
+        after = propagate(Network(prop.network.spec, tuple(order)), prop.env, receptive_fields=False, counts=False,
+                          cache=prop.trials)
     except (SpecError, KeyError):
         return False
     before = {p.layer for p in prop.problems if p.severity is Severity.ERROR}
@@ -505,6 +516,8 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str)
 def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -> bool:
     """Whether changing ``lay``'s fields clears ``merge`` without breaking a layer that was
     fine (the same size also reaches other merges)."""
+    if prop.tried >= MAX_FIX_RUNS:
+        return False
     values = {**lay.values, **{k: tuple(Num(x) for x in v) if isinstance(v, tuple) else v for k, v in change.items()}}
     return _clears(prop, [replace(x, values=values) if x is lay else x for x in prop.network.order], merge)
 

@@ -69,6 +69,10 @@ class Propagation:
     layers: dict[str, LayerResult]
     problems: list[Problem]
     notes: list[str] = field(default_factory=list)
+    # layer results for re-runs of this network with a layer added or changed (check's fix
+    # trials): :func:`propagate`'s ``cache``, which keys a layer by its identity too
+    trials: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    tried: int = field(default=0, repr=False, compare=False)  # the layers such re-runs ran
 
     @property
     def ok(self) -> bool:
@@ -300,7 +304,9 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
             continue
         plan = plan_for(net, lay)
         if cache is not None:
-            key = (lay.name, tuple([env.get(n) for n in plan.ordered]), tuple(in_shapes), counts)
+            # the layer itself too: a fix trial runs a changed copy of it under its name (a
+            # cached result keeps its layer alive, so an identity is never reused meanwhile)
+            key = (lay.name, id(lay), tuple([env.get(n) for n in plan.ordered]), tuple(in_shapes), counts)
             hit = cache.get(key)
             if hit is not None:
                 res, failures = hit
