@@ -149,3 +149,26 @@ def test_sigterm_during_a_write_leaves_the_original_and_no_temporary_file(
     assert exc.value.code == 128 + signal.SIGTERM
     assert (target.read_text(), _leftovers(tmp_path)) == ("old\n", [])
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the caller's again
+
+
+ALIASED = ('input: [1, 16, 16]\nlayers:\n  - {name: a, op: conv, out: 1, kernel: 3, padding: &p ["?", 0]}\n'
+           '  - {name: b, op: conv, out: 1, kernel: 3, padding: *p}\nconstraints: [a.H == 16, b.H == {target}]\n')
+
+
+def test_an_aliased_question_mark_is_written_back_as_one_value(tmp_path: Path) -> None:
+    """A YAML alias is the anchored node: the file has one place for its "?", so --write solves
+    its unknowns as one, and writes a file that checks as the answer did."""
+    spec = write_spec(tmp_path, ALIASED.replace("{target}", "16"))
+    out = tmp_path / "out.yaml"
+    assert run_cli_split("solve", str(spec), "--write", str(out))[0] == 0
+    assert out.read_text() == ALIASED.replace("{target}", "16").replace('["?", 0]', "[1, 0]")
+    assert run_cli_split("check", str(out))[0] == 0
+
+
+def test_an_aliased_question_mark_two_values_cannot_fill_is_unsat_to_write(tmp_path: Path) -> None:
+    """Solved apart, a.padding[0] is 1 and b.padding[0] is 2; the file can hold one of them."""
+    spec = write_spec(tmp_path, ALIASED.replace("{target}", "18"))
+    assert run_cli_split("solve", str(spec))[0] == 0
+    code, out, _ = run_cli_split("solve", str(spec), "--write", str(tmp_path / "out.yaml"))
+    assert code == 1 and "a.padding[0] == b.padding[0] (one '?' in the file: written back, it takes one value)" in out
+    assert not (tmp_path / "out.yaml").exists()

@@ -177,15 +177,21 @@ def _renamed(field: Any, name: str) -> Any:
 
 
 def writable(spec: Spec) -> Spec:
-    """``spec`` with one more constraint for each ``"?"`` written inside a block definition
-    that several calls use: their unknowns equal, since the file has one place for the value.
+    """``spec`` with one more constraint for each ``"?"`` that stands for several unknowns --
+    written inside a block definition that several calls use, or reached through a YAML
+    alias (``padding: &p ["?", 0]`` and ``padding: *p``): their unknowns equal, since the
+    file has one place for the value.
 
     ``solve --write`` solves this, so that its answer can be written back.
     """
-    at: dict[tuple[Any, ...], list[str]] = {}
+    at: dict[Any, list[str]] = {}
     for name, unk in spec.unknowns.items():
-        if unk.path:
-            at.setdefault(unk.path, []).append(name)
+        if not unk.path:
+            continue
+        # an alias is the anchored node itself: its unknowns share the "?"'s line and column
+        where = unk.where
+        place = (where.file, where.line, where.column) if where is not None and where.column is not None else unk.path
+        at.setdefault(place, []).append(name)
     extra = [Constraint(Bin("==", Name(names[0]), Name(other)),
                         f"{names[0]} == {other} (one '?' in the file: written back, it takes one value)",
                         spec.unknowns[other].where)
