@@ -85,9 +85,10 @@ def test_schema_knows_every_op_and_field(validator) -> None:
 
 @pytest.mark.parametrize("kind", ["unet", "resnet", "dcgan", "autoencoder"])
 @pytest.mark.parametrize("dims", [1, 2, 3])
-def test_new_starters_validate_and_solve(validator, tmp_path: Path, kind: str, dims: int) -> None:
+@pytest.mark.parametrize("depth", [1, 2, 4, 8])  # depth 1 of dcgan asked for 64 from two layers: unsat
+def test_new_starters_validate_and_solve(validator, tmp_path: Path, kind: str, dims: int, depth: int) -> None:
     path = tmp_path / f"{kind}.yaml"
-    code, _ = run_cli("new", kind, "--dims", str(dims), "--depth", "2", "-o", str(path))
+    code, _ = run_cli("new", kind, "--dims", str(dims), "--depth", str(depth), "-o", str(path))
     assert code == 0
     assert not list(validator.iter_errors(yaml.safe_load(path.read_text())))
     code, out, _ = run_cli_split("solve", str(path), "--json")

@@ -81,8 +81,10 @@ def starter(kind: str, dims: int = 2, depth: int = 4) -> str:
                   "  - {name: fc, op: linear, out: 10}", "constraints:",
                   f"  - stage{depth}b.{axes.split(', ')[-1]} == {64 // 2 ** min(depth, 3)}"]
     elif kind == "dcgan":
+        chans = [512, 256, 128, 64][: max(depth, 1)]
+        side = 4 * 2 ** len(chans)  # the paper's sizes: 1 -> 4, then twice as large per layer (64 at depth 4)
         lines = [
-            f"# A DCGAN generator ({dims}D): a 1-pixel latent grown to 64 by transposed convolutions",
+            f"# A DCGAN generator ({dims}D): a 1-pixel latent grown to {side} by transposed convolutions",
             "# whose strides and paddings are left unknown (kernel 4, as in the paper):",
             "#   archsolve solve THIS.yaml --all       # every way to get there",
             "name: dcgan",
@@ -92,12 +94,11 @@ def starter(kind: str, dims: int = 2, depth: int = 4) -> str:
             "  padding: {min: 0, max: 3}",
             "layers:",
         ]
-        chans = [512, 256, 128, 64]
-        for i, c in enumerate(chans[: max(depth, 1)], start=1):
+        for i, c in enumerate(chans, start=1):
             lines += [f'  - {{name: up{i}, op: deconv, out: {c}, kernel: 4, stride: "?", padding: "?", bias: false}}',
                       "  - {op: batchnorm}", "  - {op: relu}"]
         lines += ['  - {name: out, op: deconv, out: 3, kernel: 4, stride: "?", padding: "?", bias: false}',
-                  "  - {op: tanh}", "constraints:", f"  - out.shape == [3, {_size(dims, 64)}]"]
+                  "  - {op: tanh}", "constraints:", f"  - out.shape == [3, {_size(dims, side)}]"]
     elif kind == "autoencoder":
         lines = [
             f"# A convolutional autoencoder ({dims}D) of depth {depth}: strided convs down, transposed convs",
