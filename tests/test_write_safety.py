@@ -172,3 +172,12 @@ def test_an_aliased_question_mark_two_values_cannot_fill_is_unsat_to_write(tmp_p
     code, out, _ = run_cli_split("solve", str(spec), "--write", str(tmp_path / "out.yaml"))
     assert code == 1 and "a.padding[0] == b.padding[0] (one '?' in the file: written back, it takes one value)" in out
     assert not (tmp_path / "out.yaml").exists()
+
+
+def test_a_spec_with_cr_line_endings_keeps_them(tmp_path: Path) -> None:
+    """An old Mac's line endings (CR alone) stay CR on every line of the written file."""
+    spec = tmp_path / "cr.yaml"
+    spec.write_bytes(SOLVABLE.replace("\n", "\r").replace("input", "# a comment\rinput").encode())
+    out = tmp_path / "out.yaml"
+    assert run_cli_split("solve", str(spec), "--write", str(out))[0] == 0
+    assert out.read_bytes() == SOLVED.replace("\n", "\r").replace("input", "# a comment\rinput").encode()

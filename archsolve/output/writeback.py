@@ -124,9 +124,9 @@ def filled_text(spec: Spec, values: Mapping[str, int]) -> str:
     line endings; a JSON spec stays JSON, with its indentation."""
     with open(spec.file, encoding="utf-8", newline="") as fh:
         raw = fh.read()
-    newline = "\r\n" if "\r\n" in raw else "\n"
+    newline = "\r\n" if "\r\n" in raw else "\r" if "\r" in raw else "\n"  # CR alone: an old Mac's
     bom = "\ufeff" if raw.startswith("\ufeff") else ""  # kept as it was
-    source = raw[len(bom):].replace("\r\n", "\n")
+    source = raw[len(bom):].replace("\r\n", "\n").replace("\r", "\n")
     text = _filled_json(spec, values, source) if source.lstrip().startswith("{") else None
     if text is None:
         text = _filled_yaml(spec, values, source)
