@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -358,6 +359,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     if (write_to or in_place) and is_model(spec):
         raise UsageError(f"--write and --in-place fill in a spec file; write {spec}'s spec first: "
                          f"archsolve import {spec} --input ... -o SPEC.yaml")
+    start = time.monotonic()  # --timeout counts from here: reading a large spec takes time too
     loaded = _load(spec, model_input, model_kwargs, no_cache=no_cache)
     if write_to or in_place:  # a "?" in a block definition gets one value for all its calls
         from archsolve.spec.written import writable
@@ -366,7 +368,8 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
     try:
         result = solve_spec(loaded, all_solutions=all_solutions, limit=limit, minimize=minimize,
-                            timeout=timeout, progress=progress[1] if progress else None, engine=Engine(engine),
+                            timeout=max(0.001, timeout - (time.monotonic() - start)),
+                            progress=progress[1] if progress else None, engine=Engine(engine),
                             count=count, first=first)
     finally:
         if progress:
@@ -429,9 +432,10 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
     from archsolve.output.report import inputs_json, inputs_text
     from archsolve.solve.inputs import input_sizes, parse_range
 
+    start = time.monotonic()  # --timeout counts from here: reading a 100,000-layer spec takes seconds
     span = parse_range(rng) if rng else None
     loaded = _load(spec, model_input, model_kwargs, span, no_cache=no_cache)
-    reports = input_sizes(loaded, axis, span, near, timeout)
+    reports = input_sizes(loaded, axis, span, near, max(0.001, timeout - (time.monotonic() - start)))
     if as_json:
         click.echo(json.dumps(inputs_json(reports)))
     else:
