@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import stat
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -166,3 +167,19 @@ def _relaxations_have_time(monkeypatch: pytest.MonkeyPatch) -> None:
 def _private_import_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """The import cache of every test is a temporary folder of its own, never the user's."""
     monkeypatch.setenv("ARCHSOLVE_CACHE_DIR", str(tmp_path_factory.mktemp("import-cache")))
+
+
+# Linux's character devices by (major, minor): the tests make private nodes of them in their
+# own temporary folders, never writing to the system's
+DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7)}
+
+
+def private_device(folder: Path, kind: str) -> Path:
+    """A character device node of ``kind`` (null, zero, full) of the test's own in ``folder``;
+    the test is skipped where this user may not make one."""
+    node = folder / kind
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(*DEVICES[kind]))
+    except PermissionError:
+        pytest.skip("this user may not make a device node")
+    return node

@@ -5,7 +5,6 @@ nodes made in a temporary folder, never the system's."""
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, run_cli_split, write_spec
+from .conftest import ROOT, private_device, run_cli_split, write_spec
 
 PLAIN = "input: [1, 8]\nlayers: [{name: c, op: conv, out: 1, kernel: 3}]\n"
 SOLVABLE = 'input: [1, 8]\nlayers: [{name: c, op: conv, out: 1, kernel: "?"}]\nconstraints: [c.L == 6]\n'
@@ -80,11 +79,7 @@ def test_a_number_no_network_needs_is_a_bad_spec(tmp_path: Path, text: str, mess
 def test_a_full_device_or_a_closed_output_is_exit_2(tmp_path: Path) -> None:
     """Standard output on a private full device (as /dev/full), then closed."""
     spec = write_spec(tmp_path, PLAIN)
-    full = tmp_path / "full"
-    try:
-        os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
-    except PermissionError:
-        pytest.skip("this user may not make a device node")
+    full = private_device(tmp_path, "full")
     for args in (["check", str(spec)], ["schema"], ["draw", str(spec)]):
         with open(full, "wb") as sink:
             done = subprocess.run([sys.executable, "-m", "archsolve", *args], stdout=sink, stderr=subprocess.PIPE,

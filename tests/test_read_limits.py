@@ -8,7 +8,6 @@ writes to is waited for (ten seconds), then refused.  Devices are private nodes 
 from __future__ import annotations
 
 import os
-import stat
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,8 @@ from click.testing import CliRunner
 
 from archsolve.cli import main
 from archsolve.lang import yamlio
+
+from .conftest import private_device
 
 SPEC = 'input: [1, 8]\nlayers: [{name: c, op: conv, out: 1, kernel: 3}]\n'
 LIMIT = "0.001"  # --max-file-mb: 1048 bytes
@@ -93,10 +94,6 @@ def test_a_fifo_that_never_ends_is_read_up_to_the_limit(tmp_path: Path) -> None:
 
 def test_a_device_that_never_ends_is_read_up_to_the_limit(tmp_path: Path) -> None:
     """A private zero device (made here, never the system's)."""
-    zero = tmp_path / "zero"
-    try:
-        os.mknod(zero, stat.S_IFCHR | 0o444, os.makedev(1, 5))
-    except PermissionError:
-        pytest.skip("this user may not make a device node")
+    zero = private_device(tmp_path, "zero")
     result = CliRunner().invoke(main, ["--max-file-mb", LIMIT, "check", str(zero)], catch_exceptions=False)
     assert (result.exit_code, result.stderr) == (2, OVER.format(name=zero))

@@ -22,7 +22,7 @@ import pytest
 from archsolve.output import writeback
 from archsolve.output.writeback import atomic_write_bytes
 
-from .conftest import run_cli_split, write_spec
+from .conftest import private_device, run_cli_split, write_spec
 
 SOLVABLE = 'input: [1, 8]\nlayers: [{name: c, op: conv, out: 1, kernel: "?"}]\nconstraints: [c.L == 6]\n'
 SOLVED = SOLVABLE.replace('"?"', "3")  # export writes only a spec with no unknown left
@@ -79,11 +79,7 @@ def test_a_fifo_is_written_to_not_replaced(tmp_path: Path, spec: Path, writer: s
 
 def test_a_character_device_is_written_to_not_replaced(tmp_path: Path) -> None:
     """A private null device (made here, never the system's): written through, still a device."""
-    node = tmp_path / "null"
-    try:
-        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
-    except PermissionError:
-        pytest.skip("this user may not make a device node")
+    node = private_device(tmp_path, "null")
     code, _, _ = run_cli_split("new", "dcgan", "-o", str(node))
     assert code == 0 and stat.S_ISCHR(os.lstat(node).st_mode) and _leftovers(tmp_path) == []
 

@@ -367,25 +367,10 @@ class SizeDP:
         vars_ = system.system_unknowns
         if not _sizes_only(system):
             return None
-        defined: set[str] = set(vars_)
-        items: list[_Item] = []
-        for kind, k in system.order:
-            if kind == "table":
-                table = system.tables[k]
-                if any(not term.names() <= defined for term in table.env.values()):
-                    return None
-                items.append(_Item("table", table=table))
-                defined |= {table.selector, *table.effects[0].outputs}
-                continue
-            e = system.facts[k].expr
-            if (isinstance(e, Bin) and e.op == "==" and isinstance(e.left, Name)
-                    and e.left.name not in defined and e.right.names() <= defined):
-                items.append(_Item("define", e.right, e.left.name))
-                defined.add(e.left.name)
-            elif e.names() <= defined:
-                items.append(_Item("check", e))
-            else:
-                return None
+        got = _ordered(system, strict=True)
+        if got is None:
+            return None
+        items, _ = got
         # a constraint goes right after the item that defines the last name it needs (one of
         # constant sizes only, first)
         placed: list[_Item] = [_Item("check", c) for c in constraints if not c.names()]
@@ -1437,6 +1422,34 @@ def _linear_bounds(e: Expr, domains: Mapping[str, Sizes]) -> list[tuple[str, tup
     return got
 
 
+def _ordered(system: System, *, strict: bool) -> tuple[list[_Item], set[str]] | None:
+    """The system's facts and tables in data-flow order as the walk's items, and the names
+    they define (its vars first): a fact ``size == expression`` of known names defines the
+    size, one over known names is a check.  ``strict``: None at the first fact or table that
+    reads a name nothing defines (the walk cannot take the system); else it is left out."""
+    defined: set[str] = set(system.system_unknowns)
+    items: list[_Item] = []
+    for kind, k in system.order:
+        if kind == "table":
+            table = system.tables[k]
+            if all(term.names() <= defined for term in table.env.values()):
+                items.append(_Item("table", table=table))
+                defined |= {table.selector, *table.effects[0].outputs}
+            elif strict:
+                return None
+            continue
+        e = system.facts[k].expr
+        if (isinstance(e, Bin) and e.op == "==" and isinstance(e.left, Name)
+                and e.left.name not in defined and e.right.names() <= defined):
+            items.append(_Item("define", e.right, e.left.name))
+            defined.add(e.left.name)
+        elif e.names() <= defined:
+            items.append(_Item("check", e))
+        elif strict:
+            return None
+    return items, defined
+
+
 def size_domains(system: System, deadline: float | None = None) -> dict[str, tuple[Sizes | None, ...]]:
     """Per layer (and the input), per dimension, the sizes from which every later rule and
     constraint can still be met: the walk's backward pass, for a network the walk does not
@@ -1454,22 +1467,9 @@ def size_domains(system: System, deadline: float | None = None) -> dict[str, tup
         >>> size_domains(build_system(net))["a"][1].runs()
         [(28, 28)]
     """
-    defined = set(system.system_unknowns)
-    items: list[_Item] = []
-    for kind, k in system.order:
-        if kind == "table":
-            table = system.tables[k]
-            if all(term.names() <= defined for term in table.env.values()):
-                items.append(_Item("table", table=table))
-                defined |= {table.selector, *table.effects[0].outputs}
-            continue
-        e = system.facts[k].expr
-        if (isinstance(e, Bin) and e.op == "==" and isinstance(e.left, Name)
-                and e.left.name not in defined and e.right.names() <= defined):
-            items.append(_Item("define", e.right, e.left.name))
-            defined.add(e.left.name)
-        elif e.names() <= defined:
-            items.append(_Item("check", e))
+    got = _ordered(system, strict=False)
+    assert got is not None  # (only a strict reading gives up)
+    items, defined = got
     # the constraints last: the pass reads items from the end, so they narrow first
     items += [_Item("check", c) for c, _, _ in constraint_exprs(system) if c.names() <= defined]
     domains = _domains(items, deadline)
