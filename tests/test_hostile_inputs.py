@@ -106,3 +106,9 @@ def test_the_merge_fixes_a_check_tries_are_bounded(tmp_path: Path, monkeypatch: 
     untried = [line.strip() for line in run_cli_split("check", str(spec))[1].splitlines() if "fix:" in line]
     assert any("crop b1 and b2 to b0" in f for f in tried) and not any("crop" in f for f in untried)
     assert set(untried) < set(tried) and any("padding" in f for f in untried)
+
+
+def test_a_closed_standard_input_is_exit_2(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "archsolve", "check", "-"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60, cwd=ROOT, preexec_fn=lambda: os.close(0))
+    assert (done.returncode, done.stderr) == (2, "archsolve: error: <stdin>: standard input is closed\n")

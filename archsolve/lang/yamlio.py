@@ -159,6 +159,8 @@ def read_document(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Document
     name = STDIN if str(path) == "-" else str(path)
     try:
         if name == STDIN:
+            if sys.stdin is None:  # started with it closed (<&-)
+                raise SpecError("standard input is closed", Location(name))
             raw = sys.stdin.buffer.read(limits.file_bytes + 1)
         else:
             p = Path(path)
