@@ -273,10 +273,12 @@ def _kwargs(text: str | None) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Give a var or unknown a value (repeatable).")
+@click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
+              help="Seconds the search for advice (nearest sizes, fixes, repairs) may take.")
 @_model_options
 @handle_errors
-def check(spec: str, as_json: bool, sets: tuple[str, ...], model_input: str | None, model_kwargs: str | None,
-          no_cache: bool) -> None:
+def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, model_input: str | None,
+          model_kwargs: str | None, no_cache: bool) -> None:
     """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems.
     SPEC may be a PyTorch model, FILE.py:NAME or package.module:NAME, with --input.
 
@@ -290,7 +292,9 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], model_input: str | No
     from archsolve.output.report import check_json, check_text
     from archsolve.output.view import check_view
 
-    view = check_view(check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets)))
+    until = time.monotonic() + timeout  # from the start: reading the spec counts
+    view = check_view(check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets),
+                                 until=until))
     if as_json:
         click.echo(json.dumps(check_json(view)))
     elif sys.stdout.isatty():

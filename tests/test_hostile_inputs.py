@@ -4,6 +4,7 @@ nodes made in a temporary folder, never the system's."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -112,3 +113,18 @@ def test_a_closed_standard_input_is_exit_2(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "archsolve", "check", "-"], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60, cwd=ROOT, preexec_fn=lambda: os.close(0))
     assert (done.returncode, done.stderr) == (2, "archsolve: error: <stdin>: standard input is closed\n")
+
+
+def test_check_timeout_stops_the_search_for_advice_not_the_check(tmp_path: Path) -> None:
+    """With no time for advice, the shapes and the problem stand, and only the fixes that need
+    no trial run are offered (no nearest input sizes, no repairs)."""
+    branches = "".join(f"  - {{name: b{i}, from: input, op: conv, out: 3, kernel: 1, padding: {i}}}\n" for i in range(3))
+    spec = write_spec(tmp_path, f"input: [3, 16, 16]\nlayers:\n{branches}  - {{name: sum, op: add, from: [b0, b1, b2]}}\n")
+    full = run_cli_split("check", str(spec), "--json")
+    hurried = run_cli_split("check", str(spec), "--json", "--timeout", "0.001")
+    full_doc, hurried_doc = json.loads(full[1]), json.loads(hurried[1])
+    assert (full[0], hurried[0]) == (1, 1) and full_doc["layers"] == hurried_doc["layers"]
+    assert [p["message"] for p in full_doc["problems"]] == [p["message"] for p in hurried_doc["problems"]]
+    assert full_doc["repairs"] and not hurried_doc["repairs"]
+    fixes = [{f for p in doc["problems"] if p["layer"] == "sum" for f in p["fixes"]} for doc in (full_doc, hurried_doc)]
+    assert fixes[1] < fixes[0] and any(f.startswith("crop") for f in fixes[0] - fixes[1])

@@ -15,6 +15,7 @@ one size.  Merge mismatches also say where each branch's size came from.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -42,10 +43,12 @@ def _ceil_half(n: int) -> int:
     return -(-n // 2)
 
 
-def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
+def nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...],
+                   until: float | None = None) -> list[tuple[int, ...]]:
     """The valid input sizes closest to ``current`` (equal axes move together), below and
-    above; an axis written as a var stays in the var's domain."""
-    return [c for c in _nearest_inputs(net, env, current) if _writable(net, env, c)]
+    above; an axis written as a var stays in the var's domain.  The search takes
+    :data:`NEAREST_SECONDS` at most, and stops at ``until`` (``time.monotonic()``) too."""
+    return [c for c in _nearest_inputs(net, env, current, until) if _writable(net, env, c)]
 
 
 def _writable(net: Network, env: Mapping[str, int], sizes: tuple[int, ...]) -> bool:
@@ -77,9 +80,10 @@ def _writable(net: Network, env: Mapping[str, int], sizes: tuple[int, ...]) -> b
         return False
 
 
-def _nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...]) -> list[tuple[int, ...]]:
+def _nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ...], until: float | None
+                    ) -> list[tuple[int, ...]]:
     spatial = current[1:]
-    deadline = time.monotonic() + NEAREST_SECONDS
+    deadline = min(time.monotonic() + NEAREST_SECONDS, until if until is not None else math.inf)
     # axes written with the same value or var move together (a square input stays square)
     if len(set(spatial)) == 1:
         def make(d: int) -> tuple[int, ...] | None:
@@ -207,10 +211,12 @@ def _sizes_fix(net: Network, nearest: list[tuple[int, ...]], current: tuple[int,
             + f" instead of {_fmt_size(current[1:])} (the nearest that make the network valid)")
 
 
-def add_fixes(report_prop: Propagation, problems: list[Problem]) -> list[tuple[int, ...]]:
+def add_fixes(report_prop: Propagation, problems: list[Problem], until: float | None = None) -> list[tuple[int, ...]]:
     """Attach the fixes a designer would try to each problem (``problems`` is updated with
-    them); return the nearest valid input sizes when they were needed."""
+    them); return the nearest valid input sizes when they were needed.  Past ``until``
+    (``time.monotonic()``), only the fixes that need no trial run are offered."""
     prop = report_prop
+    prop.trials.until = until
     net = prop.network
     nearest: list[tuple[int, ...]] | None = None
     for i, p in enumerate(problems):
@@ -221,7 +227,7 @@ def add_fixes(report_prop: Propagation, problems: list[Problem]) -> list[tuple[i
         if p.severity is Severity.ERROR and p.kind in ("mismatch", "size", "exact", "kernel-fits", "crop-size",
                                                 "crop-odd", "constraint"):
             if nearest is None:
-                nearest = nearest_inputs(net, prop.env, prop.input)
+                nearest = nearest_inputs(net, prop.env, prop.input, until)
             if nearest:
                 fixes.append(_sizes_fix(net, nearest, prop.input))
         problems[i] = replace(p, fixes=tuple(fixes))
@@ -376,7 +382,7 @@ def _insert_helps(prop: Propagation, merge: Any, k: int, new: Any) -> bool:
 
 def _inserts_help(prop: Propagation, merge: Any, new: Mapping[int, Any]) -> bool:
     """:func:`_insert_helps` for several inputs at once (input index -> the new layer)."""
-    if prop.tried >= MAX_FIX_RUNS:  # no trial left: not even the order is worth making
+    if _spent(prop):  # no trial left: not even the order is worth making
         return False
     net = prop.network
     sources = tuple(new[k].name if k in new else s for k, s in enumerate(merge.sources))
@@ -451,17 +457,23 @@ def _clears(prop: Propagation, order: list[Any], merge: str) -> bool:
     layer that had none (a fix may not break what was fine).  At most
     :data:`MAX_FIX_RUNS` layer runs a check: past them a fix is not offered (an ``add`` of a
     thousand mismatched branches would try thousands, each a run of the whole network)."""
-    if prop.tried >= MAX_FIX_RUNS:
+    if _spent(prop):
         return False
-    prop.tried += len(order)
+    prop.trials.runs += len(order)
     try:
         after = propagate(Network(prop.network.spec, tuple(order)), prop.env, receptive_fields=False, counts=False,
-                          cache=prop.trials)
+                          cache=prop.trials.cache)
     except (SpecError, KeyError):
         return False
     before = {p.layer for p in prop.problems if p.severity is Severity.ERROR}
     broken = {p.layer for p in after.problems if p.severity is Severity.ERROR}
     return merge not in broken and broken <= before
+
+
+def _spent(prop: Propagation) -> bool:
+    """Whether the fix trials have run their layers (:data:`MAX_FIX_RUNS`) or their time."""
+    until = prop.trials.until
+    return prop.trials.runs >= MAX_FIX_RUNS or (until is not None and time.monotonic() > until)
 
 
 def _axes_value(values: list[int]) -> int | list[int]:
@@ -516,7 +528,7 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str)
 def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -> bool:
     """Whether changing ``lay``'s fields clears ``merge`` without breaking a layer that was
     fine (the same size also reaches other merges)."""
-    if prop.tried >= MAX_FIX_RUNS:
+    if _spent(prop):
         return False
     values = {**lay.values, **{k: tuple(Num(x) for x in v) if isinstance(v, tuple) else v for k, v in change.items()}}
     return _clears(prop, [replace(x, values=values) if x is lay else x for x in prop.network.order], merge)

@@ -13,13 +13,14 @@ Example::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.check.advice import add_fixes, annotate_merges
 from archsolve.check.bindings import Choice, choose_bindings, outside_domain
-from archsolve.check.repair import find_repairs
+from archsolve.check.repair import REPAIR_SECONDS, find_repairs
 from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.base import Severity
 from archsolve.shapes.graph import build_network
@@ -170,8 +171,11 @@ def _rf(res: Any) -> list[int] | None:
     return res.rf
 
 
-def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool = True) -> CheckReport:
-    """Check a loaded spec; ``given`` binds vars and unknowns (``--set``)."""
+def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool = True,
+               until: float | None = None) -> CheckReport:
+    """Check a loaded spec; ``given`` binds vars and unknowns (``--set``).  ``until``
+    (``time.monotonic()``): when the search for advice (nearest sizes, fixes, repairs) stops;
+    the shapes and problems are always complete."""
     net = build_network(spec)
     bindings = choose_bindings(spec, net, dict(given or {}))
     env = bindings.env
@@ -181,12 +185,14 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool
             raise outside_domain(spec, name, value, env)
     prop = propagate(net, env)
     annotate_merges(prop)
-    nearest = add_fixes(prop, prop.problems)
+    nearest = add_fixes(prop, prop.problems, until)
     rows, totals = build_rows(prop)
     report = CheckReport(spec, prop, rows, totals, prop.problems, [*bindings.notes, *prop.notes],
                          chosen=bindings.chosen)
     if not report.ok and repairs:
-        report.repairs = [r.to_json() for r in find_repairs(prop, nearest)]
+        left = None if until is None else max(0.0, until - time.monotonic())
+        report.repairs = [r.to_json() for r in find_repairs(
+            prop, nearest, seconds=None if left is None else min(REPAIR_SECONDS, left))]
     return report
 
 

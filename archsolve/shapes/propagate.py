@@ -62,6 +62,17 @@ class LayerResult:
 
 
 @dataclass
+class Trials:
+    """Re-runs of a network with a layer added or changed (check's fix trials): the layer
+    results they share (:func:`propagate`'s ``cache``, which keys a layer by its identity
+    too), the layers they ran, and when they must stop (``time.monotonic()``; None: never)."""
+
+    cache: dict[Any, Any] = field(default_factory=dict)
+    runs: int = 0
+    until: float | None = None
+
+
+@dataclass
 class Propagation:
     network: Network
     env: dict[str, int]
@@ -69,10 +80,7 @@ class Propagation:
     layers: dict[str, LayerResult]
     problems: list[Problem]
     notes: list[str] = field(default_factory=list)
-    # layer results for re-runs of this network with a layer added or changed (check's fix
-    # trials): :func:`propagate`'s ``cache``, which keys a layer by its identity too
-    trials: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
-    tried: int = field(default=0, repr=False, compare=False)  # the layers such re-runs ran
+    trials: Trials = field(default_factory=lambda: Trials(), repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
