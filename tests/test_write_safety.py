@@ -177,3 +177,13 @@ def test_a_spec_with_cr_line_endings_keeps_them(tmp_path: Path) -> None:
     out = tmp_path / "out.yaml"
     assert run_cli_split("solve", str(spec), "--write", str(out))[0] == 0
     assert out.read_bytes() == SOLVED.replace("\n", "\r").replace("input", "# a comment\rinput").encode()
+
+
+def test_a_yaml_1_1_directive_keeps_the_file_as_written(tmp_path: Path) -> None:
+    """Read as YAML 1.1, `on` would be written back as true and the directive's document lose
+    its '---': the directive is kept as written, and only the "?" changes."""
+    text = '%YAML 1.1\n---\n# keep me\nname: on   # a name\n' + SOLVABLE
+    spec = write_spec(tmp_path, text)
+    out = tmp_path / "out.yaml"
+    assert run_cli_split("solve", str(spec), "--write", str(out))[0] == 0
+    assert out.read_text() == text.replace('"?"', "3")

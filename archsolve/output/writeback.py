@@ -235,11 +235,20 @@ def _filled_yaml(spec: Spec, values: Mapping[str, int], source: str) -> str:
     yaml.width = 4096  # never re-wrap the user's long flow mappings
     # keep the file's own indentation: "  - item" under a key, or "- item"
     yaml.indent(mapping=min(keys, default=2), sequence=seq_indent or 2, offset=offset or 0)
+    # a %YAML 1.1 directive would make ruamel read `on` as true and `1:0` as 60, and write them
+    # back so: the directives are kept as written, and the rest is read as the 1.2 it is written in
+    lines = source.split("\n")
+    head = 0
+    while head < len(lines) and lines[head].startswith("%"):
+        head += 1
+    if head:
+        source = "\n".join(lines[head:])
+        yaml.explicit_start = True  # a directive needs the document's "---" after it
     doc = yaml.load(source)
     _fill(doc, spec, values)
     out = io.StringIO()
     yaml.dump(doc, out)
-    return out.getvalue()
+    return "".join(line + "\n" for line in lines[:head]) + out.getvalue()
 
 
 
