@@ -28,7 +28,7 @@ from typing import Any
 import click
 
 from archsolve.errors import ArchsolveError, Interrupt, UsageError
-from archsolve.limits import DEFAULT_LIMITS, MAX_NUMBER, Limits, shown_number
+from archsolve.limits import DEFAULT_LIMITS, Limits, over_the_largest
 from archsolve.solve.outcome import Engine, SolveStatus  # a few enums and dataclasses: nothing heavy
 
 EXIT_INTERNAL = 4
@@ -133,10 +133,9 @@ def parse_sets(items: tuple[str, ...]) -> dict[str, int]:
         name, sep, value = item.partition("=")
         if not sep or not re.fullmatch(r"\s*-?[0-9]+\s*", value):  # ASCII digits: int() would take "３"
             raise UsageError(f"--set {item!r}: expected NAME=INTEGER, e.g. --set H=572")
-        digits = value.strip().lstrip("-")
-        if len(digits) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
-            raise UsageError(f"--set {name.strip()}: {shown_number(digits)} is over {MAX_NUMBER:,}, the largest "
-                             "number it takes")
+        over = over_the_largest(value)
+        if over:
+            raise UsageError(f"--set {name.strip()}: {over}, the largest number it takes")
         out[name.strip()] = int(value)
     return out
 
@@ -151,9 +150,9 @@ class _Number(click.ParamType):
             return value
         if not re.fullmatch(r"\s*-?[0-9]+\s*", str(value)):
             self.fail(f"{value!r} is not an integer.", param, ctx)
-        digits = str(value).strip().lstrip("-")
-        if len(digits) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
-            self.fail(f"{shown_number(digits)} is over {MAX_NUMBER:,}.", param, ctx)
+        over = over_the_largest(str(value))
+        if over:
+            self.fail(f"{over}.", param, ctx)
         return int(value)
 
 

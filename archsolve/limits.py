@@ -45,3 +45,17 @@ def shown_number(text: str) -> str:
         ('12', '99999999999999999999... (5000 digits)')
     """
     return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} digits)"
+
+
+def over_the_largest(text: str) -> str | None:
+    """Where ``text`` (ASCII digits, a sign before them or not) is a number past
+    :data:`MAX_NUMBER`, the words that say so; else None.  Its length is looked at first:
+    Python will not even read an int of over 4,300 digits.
+
+        >>> over_the_largest("12"), over_the_largest("-" + "9" * 30)
+        (None, '99999999999999999999... (30 digits) is over 1,000,000,000,000,000,000')
+    """
+    digits = text.strip().lstrip("+-")
+    if len(digits) <= len(str(MAX_NUMBER)) and int(digits) <= MAX_NUMBER:
+        return None
+    return f"{shown_number(digits)} is over {MAX_NUMBER:,}"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from archsolve.errors import ExprError
-from archsolve.limits import DEFAULT_LIMITS, MAX_NUMBER, shown_number
+from archsolve.limits import DEFAULT_LIMITS, over_the_largest
 
 Value = Union[int, "Expr"]
 
@@ -521,8 +521,9 @@ class _Parser:
     def atom(self) -> Expr:
         kind, tok, col = self.take()
         if kind == "num":
-            if len(tok) > len(str(MAX_NUMBER)) or int(tok) > MAX_NUMBER:
-                raise ExprError(f"{shown_number(tok)} is over {MAX_NUMBER:,}, the largest number a spec may write")
+            over = over_the_largest(tok)
+            if over:
+                raise ExprError(f"{over}, the largest number a spec may write")
             return Num(int(tok))
         if tok == "(":
             self.depth += 1

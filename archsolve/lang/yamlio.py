@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from archsolve.errors import Location, SpecError
-from archsolve.limits import DEFAULT_LIMITS, MAX_NUMBER, Limits, shown_number
+from archsolve.limits import DEFAULT_LIMITS, Limits, over_the_largest
 
 try:  # the C loader is many times faster; fall back when libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -119,13 +119,15 @@ class _Builder:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
             kind = node.tag.rsplit(":", 1)[-1]
-            if kind == "int" and len(str(node.value)) > 24:  # too long for Python to read
-                raise SpecError(f"{shown_number(str(node.value))} is over {MAX_NUMBER:,}, the largest number a "
-                                "spec may write", self.loc(node)) from None
+            over = over_the_largest(str(node.value)) if kind == "int" and str(node.value).lstrip("+-").isdigit() \
+                else None  # too long for Python to read
+            if over:
+                raise SpecError(f"{over}, the largest number a spec may write", self.loc(node)) from None
             raise SpecError(f"{node.value!r} is not a valid {kind}", self.loc(node)) from None
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
-            raise SpecError(f"{shown_number(str(node.value))} is over {MAX_NUMBER:,}, the largest number a spec "
-                            "may write", self.loc(node))
+        if isinstance(value, int) and not isinstance(value, bool):
+            over = over_the_largest(str(abs(value)))
+            if over:
+                raise SpecError(f"{over}, the largest number a spec may write", self.loc(node))
         return value
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from archsolve.errors import EncodingLimit, ExprError, SolverTimeout, SpecError, UsageError, interrupted
-from archsolve.limits import MAX_NUMBER, shown_number
+from archsolve.limits import over_the_largest
 from archsolve.shapes.graph import Network, build_network
 from archsolve.shapes.propagate import propagate
 from archsolve.solve.smt import patterns
@@ -118,8 +118,9 @@ def parse_range(text: str) -> tuple[int, int]:
     if not m:
         raise UsageError(f"--range {text!r}: expected LO..HI, e.g. 1..4096")
     for end in m.groups():
-        if len(end) > len(str(MAX_NUMBER)) or int(end) > MAX_NUMBER:
-            raise UsageError(f"--range: {shown_number(end)} is over {MAX_NUMBER:,}, the largest number it takes")
+        over = over_the_largest(end)
+        if over:
+            raise UsageError(f"--range: {over}, the largest number it takes")
     lo, hi = int(m.group(1)), int(m.group(2))
     if lo > hi:
         raise UsageError(f"--range {text}: the range is empty ({lo} > {hi})")
