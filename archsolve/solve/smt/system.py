@@ -526,11 +526,11 @@ class _Builder:
         for c, rule, message in conds:
             self.fact(c.substitute(env), lay.name, rule, _named(message, lay), env)
         made: dict[Expr, Expr] = {}  # a square layer's H and W are one size: one variable
-        for d, o in enumerate(outs):
-            e = fold(o.substitute(env))
+        dims = [fold(o.substitute(env)) for o in outs]
+        for d, e in enumerate(dims):
             if e not in made:
                 made[e] = self._new_dim(lay, d, e)
-        self.shapes[lay.name] = tuple(made[fold(o.substitute(env))] for o in outs)
+        self.shapes[lay.name] = tuple(made[e] for e in dims)
         self.costs(lay, values, shapes, env, outs)
 
     def costs(self, lay: Layer, values: Mapping[str, Any], shapes: Sequence[Shape], env: Mapping[str, Expr],
