@@ -182,6 +182,16 @@ def test_a_spec_with_cr_line_endings_keeps_them(tmp_path: Path) -> None:
     assert out.read_bytes() == SOLVED.replace("\n", "\r").replace("input", "# a comment\rinput").encode()
 
 
+def test_signs_bases_and_quotes_are_kept_as_written(tmp_path: Path) -> None:
+    """Only the "?" changes: `+1`, `0x1`, a quoted name and the comment's column stay."""
+    text = ("name: 'signs'\ninput: [1, 0x8]\n"
+            'layers: [{name: c, op: conv, out: +1, kernel: "?", padding: +0}]   # one\nconstraints: [c.L == 6]\n')
+    spec = write_spec(tmp_path, text)
+    out = tmp_path / "out.yaml"
+    assert run_cli_split("solve", str(spec), "--write", str(out))[0] == 0
+    assert out.read_text() == text.replace('"?"', "3").replace("   # one", "     # one")
+
+
 def test_a_yaml_1_1_directive_keeps_the_file_as_written(tmp_path: Path) -> None:
     """Read as YAML 1.1, `on` would be written back as true and the directive's document lose
     its '---': the directive is kept as written, and only the "?" changes."""

@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import os
+import re
 import select
 import stat
 import sys
@@ -150,6 +151,143 @@ def parse_document(text: str, file: str = "<spec>", limits: Limits = DEFAULT_LIM
     builder = _Builder(file, limits.yaml_values)
     data = builder.build(node, ())
     return Document(data, file, builder.marks)
+
+
+def replace_values(text: str, changes: dict[Path_, str], file: str = "<spec>") -> str:
+    """``text`` with the value at each path replaced by the text given for it, every other
+    character kept as written (comments, quotes, ``+4``, ``0x10``, directives, layout).
+
+    A block-style collection becomes one value on its key's line (a comment there stays).  A
+    value a YAML alias repeats is replaced only where every place it stands for gets the same
+    text; else :class:`SpecError`.
+
+        >>> replace_values('a: {k: "?"}   # keep\\nb: +4\\n', {("a", "k"): "3"})
+        'a: {k: 3}     # keep\\nb: +4\\n'
+    """
+    # by hand because no YAML library edits a document in place: ruamel.yaml re-emits every
+    # line it round-trips (``+4`` became ``4``; a %YAML 1.1 body was rewritten as YAML 1.1)
+    root = yaml.compose(text, Loader=_Loader)
+    edits: dict[int, tuple[int, int, str]] = {}
+    wanted: dict[int, int] = {}  # node id -> how many of the changed paths lead to it
+    for path, new in changes.items():
+        node, key = _at_path(root, path, file)
+        edit = _edit(text, node, key, new)
+        old = edits.setdefault(id(node), edit)
+        if old != edit:
+            raise SpecError(f"cannot write the solution back: one value in the file (a YAML alias) would have "
+                            f"to hold both {old[2].strip()} and {new}", _location(file, text, old[0]))
+        wanted[id(node)] = wanted.get(id(node), 0) + 1
+    for ident, paths in _paths_to(root, wanted).items():
+        if paths > wanted[ident]:
+            raise SpecError("cannot write the solution back: a YAML alias repeats this value in a place that "
+                            "would change with it", _location(file, text, edits[ident][0]))
+    out = text
+    for start, end, replacement in sorted(edits.values(), reverse=True):
+        shift = 0 if "\n" in out[start:end] else (end - start) - len(replacement)
+        out = _keep_comment_column(out[:start] + replacement + out[end:], start + len(replacement), shift)
+    return out
+
+
+def _mark(file: str, node: yaml.Node) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _location(file: str, text: str, at: int) -> Location:
+    return Location(file, text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at))
+
+
+def _at_path(root: yaml.Node, path: Path_, file: str) -> tuple[yaml.Node, yaml.Node | None]:
+    """The node at ``path`` and its key's node (None for a list item or the root)."""
+    node, key = root, None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            found = [(None, node.value[part])]
+        else:
+            found = []
+        if len(found) != 1:
+            raise SpecError(f"cannot write the solution back: {'.'.join(map(str, path))} is not in the file",
+                            _mark(file, node))
+        key, node = found[0]
+    return node, key
+
+
+_PROPERTIES = re.compile(r"(?:[&!]\S*\s+)*")  # the anchor and tag before a value
+_COMMENT = re.compile(r"(?:^|\s)(#.*)$")
+
+
+def _edit(text: str, node: yaml.Node, key: yaml.Node | None, new: str) -> tuple[int, int, str]:
+    """Where ``node``'s text stands and what replaces it: (start, end, replacement); an
+    anchor stays, for the aliases that read it."""
+    start, end = node.start_mark.index, _content_end(text, node)
+    props = _PROPERTIES.match(text, start, end).group(0)
+    if not isinstance(node, yaml.CollectionNode) or node.flow_style or key is None:
+        return start + len(props), end, new
+    # a block collection: the value goes up beside its key, and the lines it took go (with
+    # a comment at the end of the last; one on the key's line stays)
+    colon = text.index(":", key.end_mark.index) + 1
+    comment = _COMMENT.search(text[colon:_line_end(text, colon)])
+    shown = " ".join(p for p in (props.strip(), new) if p)
+    return colon, _line_end(text, end), f" {shown}" + (f"  {comment.group(1)}" if comment else "")
+
+
+def _line_end(text: str, at: int) -> int:
+    eol = text.find("\n", at)
+    return len(text) if eol < 0 else eol
+
+
+def _content_end(text: str, node: yaml.Node) -> int:
+    """Where ``node``'s own text ends: a block collection's end mark lies past the comments
+    and blank lines after it."""
+    last = node
+    while isinstance(last, yaml.CollectionNode) and last.value and not last.flow_style:
+        item = last.value[-1]
+        last = item if isinstance(item, yaml.Node) else item[1] if item[1].end_mark.index > item[1].start_mark.index \
+            else item[0]  # "key:" with nothing after it ends at its key
+    end = last.end_mark.index
+    while end > node.start_mark.index and text[end - 1] in " \t\n":
+        end -= 1
+    return end
+
+
+def _paths_to(root: yaml.Node, wanted: dict[int, int]) -> dict[int, int]:
+    """How many paths from the root lead to each node in ``wanted`` (by id): one, unless
+    aliases repeat it.  Each node is visited once (a chain of aliases counts, it does not expand)."""
+    order: list[yaml.Node] = []  # children before their parents
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    count = {id(root): 1}
+    for node in reversed(order):  # parents first: a node's count is whole before it passes it on
+        for child in _children(node):
+            count[id(child)] = count.get(id(child), 0) + count.get(id(node), 0)
+    return {ident: count.get(ident, 0) for ident in wanted}
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [v for _, v in node.value]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _keep_comment_column(text: str, at: int, shift: int) -> str:
+    """After an edit ending at ``at`` that made its line ``shift`` characters shorter
+    (longer if negative), move the spaces before the line's comment so that the comment
+    stays where it was (one space at least); left alone where a quote stands between."""
+    m = re.search(r"(\s+)#", text[at:_line_end(text, at)])
+    if not shift or m is None or any(q in text[at:at + m.start()] for q in "\"'"):
+        return text
+    return text[:at + m.start()] + " " * max(1, len(m.group(1)) + shift) + text[at + m.end() - 1:]
 
 
 STDIN = "<stdin>"  # the name a spec read from standard input (``-``) goes by in messages

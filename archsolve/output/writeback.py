@@ -1,7 +1,8 @@
 """Write a solved spec back, keeping its comments, key order, flow style and layout.
 
-ruamel.yaml's round-trip mode edits only the values that change: every ``"?"`` becomes its
-value and every var with a domain becomes the number chosen.  Every command that writes a
+Only the values that change are edited, where they stand in the text: every ``"?"`` becomes
+its value and every var with a domain becomes the number chosen; every other character stays
+as written.  Every command that writes a
 file writes it by :func:`atomic_write_bytes`: atomic for a regular file, and as the shell's
 ``>`` for a device or a pipe, which it never replaces.
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 import re
 import signal
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from archsolve.errors import SpecError, UsageError
-from archsolve.lang.yamlio import set_at
+from archsolve.lang.yamlio import replace_values
 from archsolve.spec.model import Spec
 
 
@@ -139,12 +139,11 @@ def _filled_json(spec: Spec, values: Mapping[str, int], source: str) -> str | No
     import json
 
     try:
-        doc = json.loads(source)
+        json.loads(source)  # the spans below assume JSON
         spans = _json_spans(source)
     except ValueError:
         return None
-    changes: dict[tuple[Any, ...], int] = {}
-    _fill(doc, spec, values, changes)
+    changes = _changes(spec, values)
     text = source
     for path in sorted(changes, key=lambda p: spans[p][0], reverse=True):
         start, end = spans[path]
@@ -198,59 +197,29 @@ def _json_spans(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
     return spans
 
 
-def _fill(doc: Any, spec: Spec, values: Mapping[str, int], changes: dict[tuple[Any, ...], int] | None = None
-          ) -> None:
-    """Put the values into a document's data: every unknown's place, every var with a domain
-    (and record them in ``changes``, path -> value)."""
+def _changes(spec: Spec, values: Mapping[str, int]) -> dict[tuple[Any, ...], int]:
+    """What the write changes, path -> value: every unknown's place, every var with a domain."""
     # several unknowns can stand at one place: a "?" inside a block belongs to every call
     at: dict[tuple[Any, ...], dict[str, int]] = {}
     for name, unk in spec.unknowns.items():
         if name in values and unk.path:
-            at.setdefault(unk.path, {})[name] = values[name]
+            at.setdefault(tuple(unk.path), {})[name] = values[name]
+    changes: dict[tuple[Any, ...], int] = {}
     for path, found in at.items():
         distinct = set(found.values())
         if len(distinct) > 1:
             detail = ", ".join(f"{n} = {v}" for n, v in sorted(found.items()))
             raise UsageError(f"cannot write the solution back: one '?' in the file stands for {detail}; "
                              "give each call its own unknown (a block parameter) to write different values")
-        value = distinct.pop()
-        set_at(doc, path, value)
-        if changes is not None:
-            changes[tuple(path)] = value
+        changes[path] = distinct.pop()
     for name, var in spec.vars.items():
         if var.domain is not None and name in values:
-            set_at(doc, ("vars", name), values[name])
-            if changes is not None:
-                changes[("vars", name)] = values[name]
+            changes[("vars", name)] = values[name]
+    return changes
 
 
 def _filled_yaml(spec: Spec, values: Mapping[str, int], source: str) -> str:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.util import load_yaml_guess_indent
-
-    _, seq_indent, offset = load_yaml_guess_indent(source)
-    keys = [len(m.group(1)) for m in re.finditer(r"^( +)[A-Za-z_][\w]*\s*:", source, re.M)]
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap the user's long flow mappings
-    # keep the file's own indentation: "  - item" under a key, or "- item"
-    yaml.indent(mapping=min(keys, default=2), sequence=seq_indent or 2, offset=offset or 0)
-    # a %YAML 1.1 directive would make ruamel read `on` as true and `1:0` as 60, and write them
-    # back so: the directives are kept as written, and the rest is read as the 1.2 it is written in
-    lines = source.split("\n")
-    head = 0
-    while head < len(lines) and lines[head].startswith("%"):
-        head += 1
-    if head:
-        source = "\n".join(lines[head:])
-        yaml.explicit_start = True  # a directive needs the document's "---" after it
-    doc = yaml.load(source)
-    _fill(doc, spec, values)
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    return "".join(line + "\n" for line in lines[:head]) + out.getvalue()
-
-
+    return replace_values(source, {path: str(v) for path, v in _changes(spec, values).items()}, spec.file)
 
 
 def write_solution(spec: Spec, values: Mapping[str, int], out: str | None, in_place: bool) -> str:
