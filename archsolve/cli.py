@@ -505,8 +505,10 @@ def schema() -> None:
               help="Give a var a value (repeatable); else its default, else the smallest valid one.")
 @click.option("--dynamic", is_flag=True,
               help="Also write dynamic_shapes(): every valid input size, as torch.export.export takes it.")
+@click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
+              help="Seconds for choosing open vars and finding the valid input sizes the module checks (exit 3 past it).")
 @handle_errors
-def export(spec: str, target: str, output: str | None, sets: tuple[str, ...], dynamic: bool) -> None:
+def export(spec: str, target: str, output: str | None, sets: tuple[str, ...], dynamic: bool, timeout: float) -> None:
     """Write a PyTorch nn.Module source file that builds SPEC (needs no torch to write).
 
     Layers are built for one size of each var: --set's, else the var's default, else the
@@ -522,8 +524,9 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...], dy
     from archsolve.output.export import size_note, torch_source
     from archsolve.spec.load import load_spec
 
-    report = export_check(load_spec(spec, _limits()), parse_sets(sets) or None)
-    text = torch_source(report, dynamic=dynamic)
+    until = time.monotonic() + timeout  # from the start: reading the spec counts
+    report = export_check(load_spec(spec, _limits()), parse_sets(sets) or None, until)
+    text = torch_source(report, dynamic=dynamic, until=until)
     note = size_note(report)
     if note:
         click.echo(f"export: {note}", err=True)
@@ -538,9 +541,11 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...], dy
               help="Write to FILE (atomically) instead of printing.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Give a var or unknown a value (repeatable); else a var's default, else as check chooses.")
+@click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
+              help="Seconds for choosing open vars and for Graphviz's layout (exit 3 past it).")
 @_model_options
 @handle_errors
-def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], model_input: str | None,
+def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], timeout: float, model_input: str | None,
          model_kwargs: str | None, no_cache: bool) -> None:
     """Draw SPEC's network: layers, shapes on the edges, merges, unknowns.
 
@@ -553,7 +558,9 @@ def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], model_i
     from archsolve.check.known import known_shapes
     from archsolve.output.draw import render
 
-    out = render(known_shapes(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets)), fmt)
+    until = time.monotonic() + timeout  # from the start: reading the spec counts
+    known = known_shapes(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets), until)
+    out = render(known, fmt, seconds=until - time.monotonic())
     if isinstance(out, bytes) and not output:
         if sys.stdout.isatty():
             raise UsageError(f"--format {fmt} is binary: give -o FILE")

@@ -7,6 +7,7 @@ and #19)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from archsolve.check.api import check_spec
 from archsolve.errors import SpecError
 from archsolve.limits import Limits
 from archsolve.solve.api import solve_spec
@@ -172,3 +174,36 @@ def test_inputs_on_a_deep_chain_stops_at_its_timeout() -> None:
     report = input_sizes(spec, timeout=0.3)["H"]
     assert time.perf_counter() - began < 1.2 * 0.3 + 1 + SLACK
     assert (report.complete, report.values) == (False, [])
+
+
+def test_checks_scan_for_a_valid_size_stops_at_its_timeout() -> None:
+    """The smallest valid H is 4,000: one check per size from 1 would take about ten seconds.
+    The scan stops in time, and the check at H = 1 says why it is there."""
+    spec = load_text(deep_chain(300) + "  - {name: p, op: maxpool, kernel: 4000}\n", limits=Limits())
+    began = time.perf_counter()
+    report = check_spec(spec, until=time.monotonic() + 0.5)
+    assert time.perf_counter() - began < 1.2 * 0.5 + 1 + SLACK
+    assert report.notes == ["no valid value of H found in 1..4096 within the time (not proven: 'archsolve solve' "
+                            "may find one); checked at H = 1"]
+
+
+def test_export_stops_at_its_timeout_finding_the_sizes_its_module_checks(tmp_path: Path, start_s: float) -> None:
+    spec = tmp_path / "deep.yaml"
+    spec.write_text(deep_chain(5000))
+    proc, took, _ = run(["export", str(spec), "--set", "H=8", "--timeout", "1"], tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "", (
+        "archsolve: timeout: the time ran out while finding the valid sizes of H, which the module checks its "
+        "input against; give a longer --timeout\n"))
+    assert took < 1.2 * 1 + 1 + start_s + SLACK
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_draw_gives_graphviz_what_is_left_of_its_timeout(tmp_path: Path) -> None:
+    spec = tmp_path / "two.yaml"
+    spec.write_text(deep_chain(2))
+    proc, _, _ = run(["draw", str(spec), "--format", "svg", "--timeout", "0.001", "-o", str(tmp_path / "d.svg")],
+                     tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "", (
+        "archsolve: timeout: Graphviz's dot did not finish its 2-layer layout in time; give a longer --timeout, "
+        "or write --format dot and lay it out with other options\n"))
+    assert not (tmp_path / "d.svg").exists()

@@ -174,10 +174,11 @@ def _rf(res: Any) -> list[int] | None:
 def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool = True,
                until: float | None = None) -> CheckReport:
     """Check a loaded spec; ``given`` binds vars and unknowns (``--set``).  ``until``
-    (``time.monotonic()``): when the search for advice (nearest sizes, fixes, repairs) stops;
-    the shapes and problems are always complete."""
+    (``time.monotonic()``): when the scan for a free var's valid value and the search for
+    advice (nearest sizes, fixes, repairs) stop; the shapes and problems at the values
+    chosen are always complete."""
     net = build_network(spec)
-    bindings = choose_bindings(spec, net, dict(given or {}))
+    bindings = choose_bindings(spec, net, dict(given or {}), until)
     env = bindings.env
     for name, value in (given or {}).items():  # a domain naming a var chosen later (W: {min: H, ...})
         var = spec.vars.get(name)

@@ -19,6 +19,7 @@ that names the domain and the values of the vars it names.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -32,6 +33,7 @@ from archsolve.spec.model import Constraint, Spec
 
 BINDING_SECONDS = 1.0  # for the search that picks several free vars' values
 SCAN_LIMIT = 4096
+FINAL_CHECKS = 3  # a scan stops this many of its slowest value's checks before its time is up
 
 
 class Why(enum.Enum):
@@ -155,9 +157,11 @@ def outside_domain(spec: Spec, name: str, value: int, env: Mapping[str, int]) ->
     return UsageError(head + (f" with {shown}" if shown else ""))
 
 
-def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> Bindings:
+def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int], until: float | None = None) -> Bindings:
     """Values for the vars ``given`` leaves open: its default, or the smallest valid value of
-    a lone free var (see the module's docstring).
+    a lone free var (see the module's docstring).  ``until`` (``time.monotonic()``): when the
+    scan for a valid value stops (a check of a 100,000-layer network takes a fifth of a second
+    per value); what it found by then is said as not proven.
 
     ``check`` evaluates one network; a spec with unknown hyperparameters is for ``solve``.
     """
@@ -190,24 +194,38 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> Bindi
     if not free:
         return Bindings(env, tuple(notes), tuple(chosen))
     domain_cycles(spec)  # before the free vars' domains are evaluated: a cycle has no order to bind them in
+    longest = [0.0]  # the longest one value's check took in the scan
+
+    def late() -> bool:
+        # the check at the value chosen comes after the scan, and takes longer than a scan's
+        # (receptive fields, the table): time for it is kept
+        return until is not None and time.monotonic() + FINAL_CHECKS * longest[0] > until
+
+    def valid(values: Mapping[str, int]) -> bool:
+        start = time.monotonic()
+        try:
+            return propagate(net, values, receptive_fields=False).ok
+        except SpecError:
+            return False
+        finally:
+            longest[0] = max(longest[0], time.monotonic() - start)
+
     if len(free) == 1:
         (name,) = free
         candidates = list(_domain_values(spec, name, env))
         for value in candidates:
+            if late():
+                break
             if not _domains_hold(spec, {**env, name: value}):  # a value --set gave must stay in its domain
                 continue
-            try:
-                prop = propagate(net, {**env, name: value}, receptive_fields=False)
-            except SpecError:
-                continue
-            if prop.ok:
+            if valid({**env, name: value}):
                 return done({name: value}, Why.SMALLEST, f"checked at {name} = {value}, the smallest valid value in "
                             f"{spec.vars[name].domain} (--set {name}=N checks another)")
-        found, proven = _smallest_sum(spec, env)  # past the first SCAN_LIMIT values: as solve would
+        found, proven = _smallest_sum(spec, env, until)  # past the first SCAN_LIMIT values: as solve would
         if found is not None:
             return done({name: found[name]}, Why.SMALLEST, f"checked at {name} = {found[name]}, the smallest valid "
                         f"value in {spec.vars[name].domain} (--set {name}=N checks another)")
-        value = _first_that_runs(net, env, name, candidates)
+        value = _first_that_runs(net, env, name, candidates, until)
         return done({name: value}, Why.NONE_VALID,
                     (f"no value of {name} in {spec.vars[name].domain} gives a valid network" if proven else
                      f"no valid value of {name} found in {spec.vars[name].domain} within the time (not proven: "
@@ -217,16 +235,15 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int]) -> Bindi
     fixed_ends = [n for n in free if _constant_domain(spec, n)]
     common = sorted(set.intersection(*(set(_domain_values(spec, n, env)) for n in fixed_ends))) if fixed_ends else []
     for value in common[:SCAN_LIMIT]:
+        if late():
+            break
         same = {**env, **{n: value for n in free}}
         if not _domains_hold(spec, same):
             continue
-        try:
-            if propagate(net, same, receptive_fields=False).ok:
-                return done(same, Why.SMALLEST_COMMON, f"checked at {' = '.join(free)} = {value}, the smallest value "
-                            "valid for all of them (--set NAME=N checks others)")
-        except SpecError:
-            continue
-    best, proven = _smallest_sum(spec, env)
+        if valid(same):
+            return done(same, Why.SMALLEST_COMMON, f"checked at {' = '.join(free)} = {value}, the smallest value "
+                        "valid for all of them (--set NAME=N checks others)")
+    best, proven = _smallest_sum(spec, env, until)
     if best is not None:
         return done(best, Why.SMALLEST_SUM, "checked at " + ", ".join(f"{n} = {best[n]}" for n in free)
                     + ", the valid values with the smallest sum (--set NAME=N checks others)")
@@ -279,10 +296,14 @@ def _constant_domain(spec: Spec, name: str) -> bool:
     return not _domain_names(spec, name)
 
 
-def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates: list[int]) -> int:
+def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates: list[int],
+                     until: float | None) -> int:
     """The first value the propagation can run with (one that makes a field non-positive is
-    a bad spec there, not an invalid network): the first candidate if none can."""
+    a bad spec there, not an invalid network): the first candidate if none can, or if the
+    time is up."""
     for value in candidates[:SCAN_LIMIT]:
+        if until is not None and time.monotonic() > until:
+            break
         try:
             propagate(net, {**env, name: value}, receptive_fields=False, counts=False)
         except SpecError:
@@ -291,7 +312,7 @@ def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates
     return candidates[0] if candidates else _first_value(net.spec, name, env)
 
 
-def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | None, bool]:
+def _smallest_sum(spec: Spec, env: Mapping[str, int], until: float | None) -> tuple[dict[str, int] | None, bool]:
     """The free vars' valid values with the smallest sum, as ``solve`` finds them (the
     search, or Z3 where the search cannot), with the values ``--set`` gave fixed;
     and whether "none" is proven (False: not found in time)."""
@@ -302,8 +323,11 @@ def _smallest_sum(spec: Spec, env: Mapping[str, int]) -> tuple[dict[str, int] | 
     # the values given become constraints (a var keeps its domain, which may name the others)
     fixed = replace(spec, constraints=(*spec.constraints, *(
         Constraint(Bin("==", Name(n), Num(v)), f"--set {n}={v}", None) for n, v in env.items())))  # type: ignore[arg-type]
+    seconds = BINDING_SECONDS if until is None else min(BINDING_SECONDS, until - time.monotonic())
+    if seconds <= 0:
+        return None, False
     try:
-        res = solve_spec(fixed, timeout=BINDING_SECONDS, explain=False)
+        res = solve_spec(fixed, timeout=seconds, explain=False)
     except ArchsolveError:
         return None, False
     if res.status is not SolveStatus.SAT or not res.solutions:

@@ -42,11 +42,11 @@ class KnownShapes:
     notes: tuple[str, ...]
 
 
-def known_shapes(spec: Spec, values: Mapping[str, int] | None = None) -> KnownShapes:
+def known_shapes(spec: Spec, values: Mapping[str, int] | None = None, until: float | None = None) -> KnownShapes:
     """Output shape of every layer (and ``input``), the env of vars, problems by layer, notes.
 
-    With every unknown given, ``check`` computes them (choosing free input sizes as it does);
-    otherwise the layers that do not depend on an open unknown are propagated.
+    With every unknown given, ``check`` computes them (choosing free input sizes as it does,
+    until ``until``); otherwise the layers that do not depend on an open unknown are propagated.
 
         >>> from archsolve.spec.load import load_text
         >>> known = known_shapes(load_text('input: [3, 8, 8]\\nlayers: [{name: c, op: conv, out: 4, kernel: "?"}]'))
@@ -57,7 +57,7 @@ def known_shapes(spec: Spec, values: Mapping[str, int] | None = None) -> KnownSh
     open_unknowns = [u for u in spec.unknowns if u not in values]
     if not open_unknowns:
         try:
-            report = check_spec(spec, values, repairs=False)
+            report = check_spec(spec, values, repairs=False, until=until)
         except UsageError:
             raise
         except SpecError:
@@ -110,12 +110,12 @@ def _partial_shapes(spec: Spec, values: Mapping[str, int]) -> KnownShapes:
     return KnownShapes(spec, values, order, shapes, env, problems, tuple(notes))
 
 
-def export_check(spec: Spec, given: Mapping[str, int] | None = None) -> CheckReport:
+def export_check(spec: Spec, given: Mapping[str, int] | None = None, until: float | None = None) -> CheckReport:
     """The check report :func:`torch_source` writes a spec from.
 
     ``given`` binds vars and unknowns as ``check --set`` does; open vars take the values
-    ``check`` chooses.  Raises :class:`SpecError` for a spec with ``"?"`` left (solve it
-    first) or tf semantics.
+    ``check`` chooses (scanning until ``until``, as ``check --timeout``).  Raises
+    :class:`SpecError` for a spec with ``"?"`` left (solve it first) or tf semantics.
 
         >>> from archsolve.spec.load import load_text
         >>> export_check(load_text("input: [3, 8, 8]\\nlayers: [{op: conv, out: 4, kernel: 3}]")).output
@@ -130,4 +130,4 @@ def export_check(spec: Spec, given: Mapping[str, int] | None = None) -> CheckRep
         raise SpecError(f"{spec.file}: the spec still has {len(open_unknowns)} unknown value(s) ('?'): "
                         f"{shown}; "
                         f"solve it first: archsolve solve {spec.file} --write OUT")
-    return check_spec(spec, given, repairs=False)
+    return check_spec(spec, given, repairs=False, until=until)

@@ -172,6 +172,14 @@ class _Planner:
             for s in wiring.sources[name]:
                 self.readers.setdefault(s, set()).add(name)
         self.blocks = (self.spec.document.data or {}).get("blocks") or {} if self.spec.document else {}
+        # the layers and groups directly inside each scope, in layer order (asked once per group:
+        # made once, not by a scan of every layer each time, which was quadratic)
+        self.children: dict[str | None, list[str]] = {}
+        for name, scope in [*((g.name, g.group) for g in self.spec.groups),
+                            *((lay.name, lay.group) for lay in self.spec.layers)]:
+            self.children.setdefault(scope, []).append(name)
+        for kids in self.children.values():
+            kids.sort(key=lambda n: self.position[self.groups[n].output] if n in self.groups else self.position[n])
         self.classable = {g.name for g in self.spec.groups if self._self_contained(g)}
         self.sequential: set[str] = set()
         self.classes: dict[str, BlockClass] = {}
@@ -208,9 +216,7 @@ class _Planner:
 
     def _children(self, scope: str | None) -> list[str]:
         """The layers and groups directly inside ``scope``, in layer order."""
-        out = [g.name for g in self.spec.groups if g.group == scope]
-        out += [lay.name for lay in self.spec.layers if lay.group == scope]
-        return sorted(out, key=lambda n: self.position[self.groups[n].output] if n in self.groups else self.position[n])
+        return self.children.get(scope, [])
 
     def units(self, scope: str | None) -> tuple[str, ...]:
         """The modules and layers ``scope``'s forward runs: a group that cannot be one module

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.check.known import KnownShapes
-from archsolve.errors import ArchsolveError, UsageError, printable
+from archsolve.errors import ArchsolveError, SolverTimeout, UsageError, printable
 from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Kind
 from archsolve.ops.table import OPS, Family
@@ -591,8 +591,10 @@ def mermaid_source(known: KnownShapes) -> str:
 
 # -- rendering ---------------------------------------------------------------------------------------
 
-def render(known: KnownShapes, fmt: str) -> bytes | str:
-    """``dot`` and ``mermaid``: the source text; ``svg`` and ``png``: the picture's bytes (needs Graphviz)."""
+def render(known: KnownShapes, fmt: str, seconds: float | None = None) -> bytes | str:
+    """``dot`` and ``mermaid``: the source text; ``svg`` and ``png``: the picture's bytes (needs
+    Graphviz, given at most ``seconds``: its layout of a network of thousands of layers can
+    take minutes)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown drawing format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt == "mermaid":
@@ -605,8 +607,11 @@ def render(known: KnownShapes, fmt: str) -> bytes | str:
         raise UsageError(NO_DOT)
     try:
         done = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
-                              check=False, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+                              check=False, timeout=None if seconds is None else max(0.001, seconds))
+    except subprocess.TimeoutExpired:
+        raise SolverTimeout(f"Graphviz's dot did not finish its {len(known.order):,}-layer layout in time; give a "
+                            "longer --timeout, or write --format dot and lay it out with other options") from None
+    except OSError as exc:
         raise ArchsolveError(f"Graphviz's dot failed: {exc}") from None
     if done.returncode != 0 or not done.stdout:
         err = done.stderr.decode("utf-8", "replace").strip()

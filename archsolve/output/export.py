@@ -31,13 +31,14 @@ import keyword
 import math
 import re
 import textwrap
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from archsolve.check.api import CheckReport
 from archsolve.check.bindings import Why
-from archsolve.errors import InvalidNetwork, UsageError
+from archsolve.errors import InvalidNetwork, SolverTimeout, UsageError
 from archsolve.lang.expr import Expr, Name, Num
 from archsolve.lang.linear import affine_floor
 from archsolve.ops.base import AXIS_NAMES, Severity
@@ -308,10 +309,12 @@ def _names_in(value: Any) -> set[str]:
     return set()
 
 
-def size_rules(report: CheckReport) -> list[SizeRule]:
+def size_rules(report: CheckReport, until: float | None = None) -> list[SizeRule]:
     """The valid sizes of each input size var the exported module reads from its input, as
-    ``archsolve inputs`` finds them over the var's domain.  A var a layer's field depends on
-    (``out: H // 4``) is built into the module at its value: that value only.
+    ``archsolve inputs`` finds them over the var's domain (by ``until``, ``time.monotonic()``:
+    else :class:`SolverTimeout`, as the module would check less than it says).  A var a
+    layer's field depends on (``out: H // 4``) is built into the module at its value: that
+    value only.
 
         >>> from archsolve.check.known import export_check
         >>> from archsolve.spec.load import load_spec
@@ -327,7 +330,11 @@ def size_rules(report: CheckReport) -> list[SizeRule]:
     axes = [e.substitute(tied) for e in spec.input[1:]]
     frozen = set().union(*(_names_in(v) for lay in spec.layers for v in lay.values.values()))
     built = report.prop.env
-    found = input_sizes(spec)
+    found = input_sizes(spec, timeout=None if until is None else max(0.001, until - time.monotonic()))
+    unfinished = [v for v in names if not found[v].complete]
+    if unfinished:
+        raise SolverTimeout(f"the time ran out while finding the valid sizes of {', '.join(unfinished)}, which the "
+                            "module checks its input against; give a longer --timeout")
     rules = []
     for var in names:
         axis = next((i + 2 for i, e in enumerate(axes) if e == Name(var)), None)
@@ -339,8 +346,8 @@ def size_rules(report: CheckReport) -> list[SizeRule]:
                     axis, scale, offset = i + 2, form[0], form[1] + form[3]
                     break
         report_ = found[var]
-        if axis is None or not report_.complete:
-            continue  # a size no axis gives back (input [1, H // 2]), or one the time ran out on
+        if axis is None:
+            continue  # a size no axis gives back (input [1, H // 2])
         if var in frozen:
             value = int(built[var])
             rules.append(SizeRule(var=var, axis=axis, start=value, step=0, last=value,
@@ -620,11 +627,12 @@ class _Scope:
     top: bool
 
 
-def torch_source(report: CheckReport, *, dynamic: bool = False) -> str:
+def torch_source(report: CheckReport, *, dynamic: bool = False, until: float | None = None) -> str:
     """The source of a PyTorch module file that builds the checked spec (torch itself is not
     imported); ``report`` comes from :func:`archsolve.check.known.export_check`.  Raises :class:`InvalidNetwork`
     when ``check`` found an error.  ``dynamic``: the file also has ``dynamic_shapes()`` for
     ``torch.export`` (:func:`_dynamic_source`); :class:`UsageError` when no input size can vary.
+    ``until``: when the search for the valid input sizes must be done (:func:`size_rules`).
     """
     _refuse_invalid(report)
     spec = report.spec
@@ -667,7 +675,7 @@ def torch_source(report: CheckReport, *, dynamic: bool = False) -> str:
         lines += ["", "", *_center_crop_source(spec.ndim)]
     if any(isinstance(w, Call) and w.fn == PAD_TO for w in layers.written.values()):
         lines += ["", "", *_pad_to_source(spec.ndim)]
-    rules = size_rules(report)  # `inputs` over each var's domain: once, for the guard and --dynamic
+    rules = size_rules(report, until)  # `inputs` over each var's domain: once, for the guard and --dynamic
     lines += ["", "", *_guard_source(report, rules)]
 
     # -- a class per block (nested ones first) ------------------------------------------------------
