@@ -200,3 +200,34 @@ def test_a_yaml_1_1_directive_keeps_the_file_as_written(tmp_path: Path) -> None:
     out = tmp_path / "out.yaml"
     assert run_cli_split("solve", str(spec), "--write", str(out))[0] == 0
     assert out.read_text() == text.replace('"?"', "3")
+
+
+def test_concurrent_writers_leave_one_whole_file_and_readers_never_see_half(tmp_path: Path) -> None:
+    """Eight writers replace one file twenty times each while a reader reads it: every read and
+    the file at the end is one writer's whole text, and no temporary file is left."""
+    target = tmp_path / "out.yaml"
+    payloads = [bytes([ord("a") + i]) * (256 * 1024) for i in range(8)]
+    atomic_write_bytes(target, payloads[0])
+    stop = threading.Event()
+    seen: set[bytes] = set()
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.add(target.read_bytes())
+
+    def write(data: bytes) -> None:
+        for _ in range(20):
+            atomic_write_bytes(target, data)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    writers = [threading.Thread(target=write, args=(p,)) for p in payloads]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    stop.set()
+    reader.join()
+    assert seen <= set(payloads)
+    assert target.read_bytes() in payloads
+    assert _leftovers(tmp_path) == []
