@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from archsolve.errors import ArchsolveError, Interrupt, UsageError
+from archsolve.errors import ArchsolveError, Interrupt, UsageError, printable
 from archsolve.limits import DEFAULT_LIMITS, Limits, over_the_largest
 from archsolve.solve.outcome import Engine, SolveStatus  # a few enums and dataclasses: nothing heavy
 
@@ -39,8 +39,6 @@ MIB = 1024 * 1024
 def _fail(message: str, code: int) -> None:
     # a message restates the user's input (file and layer names): written literally, never
     # as a command to the terminal; its own line breaks stay
-    from archsolve.errors import printable
-
     with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed or full: the code says it
         click.echo("\n".join(printable(line) for line in f"archsolve: {message}".split("\n")), err=True)
     sys.exit(code)
@@ -267,6 +265,38 @@ def _kwargs(text: str | None) -> dict[str, Any]:
     return value
 
 
+def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Any, ...] | None:
+    """``--columns input,output,kernel``: the table's columns after the name and op, in order."""
+    if value is None:
+        return None
+    from archsolve.output.view import Column
+
+    known = {c.value: c for c in Column}
+    names = list(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise click.BadParameter(f"{printable(', '.join(bad) or repr(value))}: choose among {', '.join(known)}, "
+                                 "separated by commas")
+    return tuple(known[n] for n in names)
+
+
+_TABLE_HELP = {
+    "depth": "Fold rows nested deeper than N into their block's row (0: the network's own layers and blocks).",
+    "columns": "Columns after layer and op, comma-separated: input, output, kernel, stride, padding, params, macs, rf "
+               "[default: output,params,macs,rf].",
+    "exact": "Counts with every digit (12,080,353,536) instead of units (12.1 G).",
+    "count-bias": "Count each layer's bias adds in its MACs (as torchinfo and fvcore do).",
+    "flops": "Show FLOPs, two per multiply-add, instead of MACs.",
+}
+
+
+def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of the layer table's counts, for every command that shows one."""
+    for name in ("flops", "count-bias", "exact"):
+        command = click.option(f"--{name}", is_flag=True, help=_TABLE_HELP[name])(command)
+    return command
+
+
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
@@ -274,9 +304,13 @@ def _kwargs(text: str | None) -> dict[str, Any]:
               help="Give a var or unknown a value (repeatable).")
 @click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
               help="Seconds the search for advice (nearest sizes, fixes, repairs) may take.")
+@click.option("--depth", type=click.IntRange(min=0), metavar="N", help=_TABLE_HELP["depth"])
+@click.option("--columns", callback=_columns, metavar="LIST", help=_TABLE_HELP["columns"])
+@_table_options
 @_model_options
 @handle_errors
-def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, model_input: str | None,
+def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, depth: int | None,
+          columns: tuple[Any, ...] | None, exact: bool, count_bias: bool, flops: bool, model_input: str | None,
           model_kwargs: str | None, no_cache: bool) -> None:
     """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems.
     SPEC may be a PyTorch model, FILE.py:NAME or package.module:NAME, with --input.
@@ -289,11 +323,12 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, model
     """
     from archsolve.check.api import check_spec
     from archsolve.output.report import check_json, check_text
-    from archsolve.output.view import check_view
+    from archsolve.output.view import DEFAULT_COLUMNS, TableMode, check_view
 
     until = time.monotonic() + timeout  # from the start: reading the spec counts
+    mode = TableMode(depth=depth, columns=columns or DEFAULT_COLUMNS, exact=exact, count_bias=count_bias, flops=flops)
     view = check_view(check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets),
-                                 until=until))
+                                 until=until), mode)
     if as_json:
         click.echo(json.dumps(check_json(view)))
     elif sys.stdout.isatty():
@@ -325,11 +360,12 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, model
               help="auto: an exact search first, Z3 for what it cannot finish quickly; search or z3: only that one.")
 @click.option("--count", "count", is_flag=True,
               help="With --all: count every solution, also past --limit (within --timeout).")
+@_table_options
 @_model_options
 @handle_errors
 def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str | None, timeout: float,
-          write_to: str | None, in_place: bool, as_json: bool, engine: str, count: bool,
-          model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
+          write_to: str | None, in_place: bool, as_json: bool, engine: str, count: bool, exact: bool,
+          count_bias: bool, flops: bool, model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
     """Fill every unknown ('?' and vars) in SPEC so that every shape rule and constraint holds.
 
     \b
@@ -385,7 +421,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
-        from archsolve.output.view import shown_solution, solve_view
+        from archsolve.output.view import TableMode, shown_solution, solve_view
 
         shown = shown_solution(result)
         checked = None
@@ -393,7 +429,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
             from archsolve.check.api import check_spec
 
             checked = check_spec(result.spec, shown.values)
-        click.echo(solve_text(solve_view(result, checked)))
+        click.echo(solve_text(solve_view(result, checked, TableMode(exact=exact, count_bias=count_bias, flops=flops))))
         if written:
             click.echo(f"wrote {written}")
     if result.status is SolveStatus.UNSAT:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,22 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     code, out = run_cli(command, "--help")
     assert code == 0
     assert "\n  Example:\n" in out, out
+
+
+_SUGGESTED = re.compile(r"^#   (archsolve [^#]*?)\s*(?:#.*)?$", re.M)
+
+
+@pytest.mark.parametrize("kind", ["unet", "resnet", "dcgan", "autoencoder"])
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_every_command_a_starter_suggests_works_on_it(tmp_path: Path, kind: str, dims: int) -> None:
+    """The comment lines that give a command (``#   archsolve ...``) are run as written, on
+    the starter itself (THIS.yaml), writing into the test's folder."""
+    path = tmp_path / "THIS.yaml"
+    assert run_cli("new", kind, "--dims", str(dims), "-o", str(path))[0] == 0
+    commands = _SUGGESTED.findall(path.read_text())
+    assert commands, "a starter says how to use it"
+    for command in commands:
+        args = [str(path) if a == "THIS.yaml" else str(tmp_path / a) if a.endswith(".yaml") else a
+                for a in command.split()[1:]]
+        code, out = run_cli(*args)
+        assert code == 0, (command, out)

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from archsolve.check.repair import REPAIR_SECONDS, find_repairs
 from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.base import Severity
 from archsolve.shapes.graph import build_network
-from archsolve.shapes.propagate import Problem, Propagation, propagate
+from archsolve.shapes.propagate import LayerResult, Problem, Propagation, propagate
 from archsolve.spec.domains import var_allows
 from archsolve.spec.load import load_spec
 from archsolve.spec.model import Spec
@@ -40,6 +41,12 @@ class Row:
     params: int | None
     macs: int | None
     rf: list[int] | None
+    bias_adds: int | None = None  # the bias adds MACs leave out: one per output element of a layer with a bias
+    inputs: list[list[int] | None] = field(default_factory=list)  # the shapes it reads, as ``sources``
+    fields: dict[str, Any] = field(default_factory=dict)  # kernel, stride, padding: as resolved, where it has them
+
+
+SHOWN_FIELDS = ("kernel", "stride", "padding")  # the fields a row carries for ``check --columns``
 
 
 @dataclass
@@ -94,43 +101,6 @@ class CheckReport:
 # -- fixes -----------------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # -- the report --------------------------------------------------------------------------------------
 
 def build_rows(prop: Propagation) -> tuple[list[Row], dict[str, int]]:
@@ -142,20 +112,38 @@ def build_rows(prop: Propagation) -> tuple[list[Row], dict[str, int]]:
             g = groups[name]
             members = [prop.layers[m] for m in g.members]
             inside = set(g.members)
-            sources = sorted({r for m in members for s, r in zip(m.layer.sources, m.layer.refs or m.layer.sources,
-                                                                  strict=True) if s not in inside},
-                             key=lambda s: (s != "input", s))
+            # each source as the spec names it (a block call, not its last layer), with the layer it is
+            read = {r: s for m in members for s, r in zip(m.layer.sources, m.layer.refs or m.layer.sources,
+                                                          strict=True) if s not in inside}
+            sources = sorted(read, key=lambda s: (s != "input", s))
             out = prop.layers[g.output]
             rows.append(Row(name, g.op, g.depth, sources, _ints(out.shape),
-                            _sum(m.params for m in members), _sum(m.macs for m in members), _rf(out)))
+                            _sum(m.params for m in members), _sum(m.macs for m in members), _rf(out),
+                            bias_adds=_sum(_bias_adds(m) for m in members),
+                            inputs=[_ints(prop.input if read[s] == "input" else prop.layers[read[s]].shape)
+                                    for s in sources]))
         else:
             res = prop.layers[name]
             lay = res.layer
+            args = res.args or {}
             rows.append(Row(name, lay.op, lay.depth, list(lay.refs or lay.sources), _ints(res.shape), res.params, res.macs,
-                            _rf(res)))
+                            _rf(res), bias_adds=_bias_adds(res), inputs=[_ints(x) for x in res.inputs or []],
+                            fields={f: args[f] for f in SHOWN_FIELDS if f in args}))
     totals = {"params": sum(r.params or 0 for r in prop.layers.values()),
-              "macs": sum(r.macs or 0 for r in prop.layers.values())}
+              "macs": sum(r.macs or 0 for r in prop.layers.values()),
+              "bias_adds": sum(_bias_adds(r) or 0 for r in prop.layers.values())}
     return rows, totals
+
+
+def _bias_adds(res: LayerResult) -> int | None:
+    """The adds of a weighted layer's bias (a conv's, a transposed conv's, a linear's), one per
+    output element at batch 1: what torchinfo and fvcore count in MACs and this tool leaves
+    out (``check --count-bias`` adds them).  A layer with no MACs (a norm) has none."""
+    if res.macs is None or res.shape is None or res.args is None:
+        return None
+    if not (res.macs and res.args.get("bias")):
+        return 0
+    return math.prod(int(v) for v in res.shape)
 
 
 def _ints(shape: Any) -> list[int] | None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from archsolve.errors import printable
 from archsolve.ops.base import Severity
-from archsolve.output.view import LAYER_COLUMNS, CheckView, LayerTable, RowMark, SolveView
+from archsolve.output.view import CheckView, LayerTable, RowMark, SolveView
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -46,11 +46,16 @@ def check_json(view: CheckView) -> dict[str, Any]:
         "layers": [
             {"name": r.name, "op": r.op, "depth": r.depth, "from": list(r.sources),
              "shape": None if r.shape is None else list(r.shape), "params": r.params, "macs": r.macs,
-             "rf": None if r.rf is None else list(r.rf)}
+             "rf": None if r.rf is None else list(r.rf),
+             # asked for: the bias adds (--count-bias) and FLOPs (--flops) too
+             **({"bias_adds": r.bias_adds} if table.bias_adds is not None else {}),
+             **({"flops": r.flops} if table.flops is not None else {})}
             for r in table.rows
         ],
         "output": None if table.output is None else list(table.output),
-        "totals": {"params": table.params, "macs": table.macs},
+        "totals": {"params": table.params, "macs": table.macs,
+                   **({"bias_adds": table.bias_adds} if table.bias_adds is not None else {}),
+                   **({"flops": table.flops} if table.flops is not None else {})},
         "problems": [
             {"layer": p.layer, "kind": p.kind, "severity": p.severity.value, "message": p.message,
              "fixes": list(p.fixes), "field": p.field}
@@ -118,10 +123,11 @@ def solve_text(view: SolveView) -> str:
 
 
 def _layer_lines(table: LayerTable) -> list[str]:
-    """One row a layer (block calls and repeats included), then the totals."""
-    lines = _table(LAYER_COLUMNS, [r.cells for r in table.rows], (False, False, False, True, True, True))
+    """One row a layer (block calls and repeats included), then the totals and what a MAC is."""
+    lines = _table(table.header, [r.cells for r in table.rows], table.right)
     lines.append(lines[1])
-    lines.append(f"output {table.output_text}   params {table.params_text}   MACs {table.macs_text}")
+    lines.append(f"output {table.output_text}   params {table.params_text}   {table.compute_title} {table.macs_text}")
+    lines.append(table.note)
     return lines
 
 
@@ -156,16 +162,18 @@ def check_rich(view: CheckView, console: Console) -> None:
     for note in view.notes:
         console.print(_highlighted(console, Text.assemble(_text(f"note: {note}", "dim"))))
     t = view.table
-    table = Table(show_footer=True, header_style="bold", footer_style="bold")
-    table.add_column("layer", footer="total", overflow="fold")
-    table.add_column("op", overflow="fold")
-    table.add_column("output", footer=_text(t.output_text))
-    table.add_column("params", justify="right", footer=_text(t.params_text))
-    table.add_column("MACs", justify="right", footer=_text(t.macs_text))
-    table.add_column("RF", justify="right")
+    # no box and one space between columns: the default columns fit 80 characters, and a shape
+    # or a count is never split over two lines (a long name folds)
+    table = Table(show_footer=True, header_style="bold", footer_style="bold", box=None, pad_edge=False,
+                  padding=(0, 1))
+    footers = {"layer": "total", "output": t.output_text, "params": t.params_text, t.compute_title: t.macs_text}
+    for title, right in zip(t.header, t.right, strict=True):
+        table.add_column(title, footer=_text(footers.get(title, "")), justify="right" if right else "left",
+                         overflow="fold", no_wrap=title != "layer")
     for r in t.rows:
         table.add_row(*map(_text, r.cells), style=_ROW_STYLES[r.mark])
     console.print(table)
+    console.print(_text(t.note, "dim"))
     for p in view.listed:
         colour = "red" if p.severity is Severity.ERROR else "yellow"
         console.print(Text.assemble(_text(p.severity.value, colour), ": ", _text(p.layer, "bold"), ": ",

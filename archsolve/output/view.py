@@ -26,7 +26,69 @@ if TYPE_CHECKING:  # importing the solver's API would cost check its time
     from archsolve.solve.api import SolveResult
     from archsolve.solve.solution import Solution
 
-LAYER_COLUMNS = ("layer", "op", "output", "params", "MACs", "RF")
+class Column(enum.Enum):
+    """A column of the layer table besides the layer's name and op (``check --columns``)."""
+
+    INPUT = "input"  # the shapes the layer reads
+    OUTPUT = "output"
+    KERNEL = "kernel"
+    STRIDE = "stride"
+    PADDING = "padding"
+    PARAMS = "params"
+    MACS = "macs"
+    RF = "rf"  # the receptive field
+
+
+DEFAULT_COLUMNS = (Column.OUTPUT, Column.PARAMS, Column.MACS, Column.RF)
+_TITLES = {Column.MACS: "MACs", Column.RF: "RF"}
+_SHAPES = frozenset({Column.INPUT, Column.OUTPUT})  # the columns read left to right, aligned left
+
+
+@dataclass(frozen=True)
+class TableMode:
+    """How the layer table is shown, passed down to every stage that lays it out.
+
+    ``depth``: rows nested deeper than this are folded into their block's row (None: all
+    rows; 0: the network's own layers and block calls); ``columns``: which columns follow the
+    name and op; ``exact``: counts with every digit (``12,080,353,536``) instead of in
+    units (``12.1 G``); ``count_bias``: a layer's bias adds counted in its MACs (as torchinfo
+    and fvcore count them); ``flops``: FLOPs, two per multiply-add, instead of MACs.
+
+        >>> TableMode(depth=0).shows(1), TableMode().shows(5), TableMode(flops=True).compute(10, 4)
+        (False, True, 20)
+    """
+
+    depth: int | None = None
+    columns: tuple[Column, ...] = DEFAULT_COLUMNS
+    exact: bool = False
+    count_bias: bool = False
+    flops: bool = False
+
+    def shows(self, depth: int) -> bool:
+        """Whether a row nested ``depth`` deep is shown."""
+        return self.depth is None or depth <= self.depth
+
+    def count(self, v: int | None) -> str:
+        """A count (params, MACs) as this mode writes it."""
+        return number_text(v) if self.exact else unit_text(v)
+
+    def compute(self, macs: int | None, bias_adds: int | None) -> int | None:
+        """The compute figure shown for ``macs`` multiply-adds and ``bias_adds`` bias adds."""
+        if macs is None or (self.count_bias and bias_adds is None):
+            return None
+        total = macs + (bias_adds or 0 if self.count_bias else 0)
+        return 2 * total if self.flops else total
+
+    @property
+    def compute_title(self) -> str:
+        return "FLOPs" if self.flops else "MACs"
+
+    @property
+    def compute_note(self) -> str:
+        """What the compute figure counts, said under the totals."""
+        unit = "FLOPs: two per multiply-add" if self.flops else "MACs: one per multiply-add (--flops: FLOPs, two)"
+        bias = "bias adds counted" if self.count_bias else "bias adds left out (--count-bias counts them)"
+        return f"{unit}, {bias}; a transposed conv: input pixels x kernel"
 
 
 class RowMark(enum.Enum):
@@ -49,21 +111,30 @@ class LayerRow:
     params: int | None
     macs: int | None
     rf: tuple[int, ...] | None
-    cells: tuple[str, ...]  # as LAYER_COLUMNS: the name indented by depth, then each value formatted
+    bias_adds: int | None
+    flops: int | None  # where the mode shows FLOPs
+    cells: tuple[str, ...]  # as the table's header: the name indented by depth, the op, each column's text
     mark: RowMark
 
 
 @dataclass(frozen=True)
 class LayerTable:
-    """The layer rows and the totals under them."""
+    """The layer rows and the totals under them; ``header`` and ``right`` (whether a column is
+    aligned right) as the rows' cells."""
 
+    header: tuple[str, ...]
+    right: tuple[bool, ...]
     rows: tuple[LayerRow, ...]
     output: tuple[int, ...] | None
     params: int
     macs: int
     output_text: str
     params_text: str
-    macs_text: str
+    macs_text: str  # the compute figure the mode shows (MACs or FLOPs, with bias adds or not)
+    compute_title: str  # MACs or FLOPs
+    note: str  # what the compute figure counts
+    bias_adds: int | None  # the total bias adds, where the mode counts them (JSON says them then)
+    flops: int | None  # the total FLOPs, where the mode shows them
 
 
 @dataclass(frozen=True)
@@ -114,15 +185,15 @@ class CheckView:
     verdict: Verdict
 
 
-def check_view(report: CheckReport) -> CheckView:
-    """The report model of a check.
+def check_view(report: CheckReport, mode: TableMode = TableMode()) -> CheckView:  # noqa: B008 (frozen)
+    """The report model of a check, its table as ``mode`` shows it.
 
     >>> from archsolve.check.api import check_file
     >>> view = check_view(check_file("specs/unet-skip-mismatch.yaml"))
     >>> view.verdict.line, view.listed[0].severity
     ('INVALID: 1 error(s), 0 warning(s)', <Severity.ERROR: 'error'>)
     >>> view.table.rows[1].cells
-    ('  enc1/a', 'conv', '[16, 64, 64]', '160', '589,824', '3')
+    ('  enc1/a', 'conv', '[16, 64, 64]', '160', '590 k', '3')
     """
     problems = tuple(ProblemLine(layer=p.layer, kind=p.kind, severity=p.severity, message=p.message,
                                  fixes=tuple(p.fixes), field=p.field) for p in report.problems)
@@ -134,41 +205,96 @@ def check_view(report: CheckReport) -> CheckView:
         verdict = Verdict(ok=True, head="OK", counts=f" ({len(warnings)} warning(s))" if warnings else "")
     return CheckView(
         title=report.spec.name or report.spec.file, input=report.input, input_text=shape_text(report.input),
-        notes=tuple(report.notes), table=layer_table(report), problems=problems, listed=errors + warnings,
+        notes=tuple(report.notes), table=layer_table(report, mode), problems=problems, listed=errors + warnings,
         repairs=tuple(RepairLine(changes=r["changes"], message=r["message"]) for r in report.repairs),
         verdict=verdict)
 
 
-def layer_table(report: CheckReport) -> LayerTable:
-    """The layer rows of a report and its totals.
+def layer_table(report: CheckReport, mode: TableMode = TableMode()) -> LayerTable:  # noqa: B008 (frozen)
+    """The layer rows of a report and its totals, as ``mode`` shows them.
 
     >>> from archsolve.check.api import check_file
     >>> table = layer_table(check_file("specs/unet-original.yaml"))
-    >>> table.output_text, table.params_text, table.rows[0].mark
-    ('[2, 388, 388]', '31,030,658', <RowMark.GROUP: 'group'>)
+    >>> table.output_text, table.params_text, table.macs_text, table.rows[0].mark
+    ('[2, 388, 388]', '31.0 M', '150 G', <RowMark.GROUP: 'group'>)
+    >>> [r.cells for r in layer_table(check_file("specs/unet-original.yaml"), TableMode(depth=0, exact=True)).rows[:2]]
+    [('enc1', 'block:double_conv', '[64, 568, 568]', '37,568', '12,080,353,536', '5'), ('pool1', 'maxpool', '[64, 284, 284]', '0', '0', '6')]
     """
     output = report.output
     broken = {p.layer for p in report.problems if p.severity is Severity.ERROR}
+    totals = report.totals
+    shown = mode.compute(totals["macs"], totals["bias_adds"])
     return LayerTable(
-        rows=tuple(_layer_row(r, broken) for r in report.rows), output=output, params=report.totals["params"],
-        macs=report.totals["macs"], output_text=shape_text(output or None),
-        params_text=number_text(report.totals["params"]), macs_text=number_text(report.totals["macs"]))
+        header=("layer", "op", *(mode.compute_title if c is Column.MACS else _TITLES.get(c, c.value)
+                                 for c in mode.columns)),
+        right=(False, False, *(c not in _SHAPES for c in mode.columns)),
+        rows=tuple(_layer_row(r, broken, mode) for r in report.rows if mode.shows(r.depth)), output=output,
+        params=totals["params"], macs=totals["macs"], output_text=shape_text(output or None),
+        params_text=mode.count(totals["params"]), macs_text=mode.count(shown), compute_title=mode.compute_title,
+        note=mode.compute_note, bias_adds=totals["bias_adds"] if mode.count_bias else None,
+        flops=shown if mode.flops else None)
 
 
-def _layer_row(r: Row, broken: set[str]) -> LayerRow:
+def _layer_row(r: Row, broken: set[str], mode: TableMode) -> LayerRow:
     if r.name in broken:
         mark = RowMark.BROKEN
     elif r.op.startswith(("block:", "repeat:")):
         mark = RowMark.GROUP
     else:
         mark = RowMark.PLAIN
+    cell = {
+        Column.INPUT: lambda: " + ".join(shape_text(x) for x in r.inputs) or "-",
+        Column.OUTPUT: lambda: shape_text(r.shape),
+        Column.KERNEL: lambda: field_text(r.fields.get("kernel")),
+        Column.STRIDE: lambda: field_text(r.fields.get("stride")),
+        Column.PADDING: lambda: field_text(r.fields.get("padding")),
+        Column.PARAMS: lambda: mode.count(r.params),
+        Column.MACS: lambda: mode.count(mode.compute(r.macs, r.bias_adds)),
+        Column.RF: lambda: rf_text(r.rf),
+    }
     return LayerRow(
         name=r.name, op=r.op, depth=r.depth, sources=tuple(r.sources),
         shape=None if r.shape is None else tuple(r.shape), params=r.params, macs=r.macs,
-        rf=None if r.rf is None else tuple(r.rf),
-        cells=("  " * r.depth + r.name, r.op, shape_text(r.shape), number_text(r.params), number_text(r.macs),
-               rf_text(r.rf)),
+        rf=None if r.rf is None else tuple(r.rf), bias_adds=r.bias_adds,
+        flops=mode.compute(r.macs, r.bias_adds) if mode.flops else None,
+        cells=("  " * r.depth + r.name, r.op, *(cell[c]() for c in mode.columns)),
         mark=mark)
+
+
+_UNITS = ("", " k", " M", " G", " T", " P", " E")
+
+
+def unit_text(v: int | None) -> str:
+    """A count in units of a thousand, three digits at most before the unit (as a person reads
+    a model's size); ``-`` where it is not known.
+
+    >>> [unit_text(v) for v in (0, 640, 37_568, 99_960, 999_500, 12_080_353_536, None)]
+    ['0', '640', '37.6 k', '100 k', '1.0 M', '12.1 G', '-']
+    """
+    if v is None:
+        return "-"
+    if abs(v) < 1000:
+        return str(v)
+    x, unit = float(abs(v)), 0
+    while x >= 999.5 and unit < len(_UNITS) - 1:  # 999,500 would round to 1000 k: that is 1.0 M
+        x /= 1000
+        unit += 1
+    return ("-" if v < 0 else "") + (f"{x:.1f}" if x < 99.95 else f"{x:.0f}") + _UNITS[unit]
+
+
+def field_text(v: object) -> str:
+    """A layer field's value in a table cell: one number where every axis has it, else one per
+    axis (``3x1``); a word as it is; ``-`` where the layer has no such field.
+
+    >>> field_text((3, 3)), field_text((3, 1)), field_text("same"), field_text(((1, 2), (1, 2))), field_text(None)
+    ('3', '3x1', 'same', '1,2', '-')
+    """
+    if v is None:
+        return "-"
+    if isinstance(v, tuple):
+        parts = [field_text(x) if not isinstance(x, tuple) else ",".join(map(str, x)) for x in v]
+        return parts[0] if len(set(parts)) == 1 else "x".join(parts)
+    return str(v)
 
 
 def number_text(v: int | None) -> str:
@@ -239,8 +365,10 @@ def shown_solution(result: SolveResult) -> Solution | None:
     return result.solutions[0]
 
 
-def solve_view(result: SolveResult, checked: CheckReport | None = None) -> SolveView:
-    """The report model of a solve; ``checked`` is the check of :func:`shown_solution`'s values.
+def solve_view(result: SolveResult, checked: CheckReport | None = None,
+               mode: TableMode = TableMode()) -> SolveView:  # noqa: B008 (frozen)
+    """The report model of a solve; ``checked`` is the check of :func:`shown_solution`'s values,
+    its table shown as ``mode`` shows it.
 
     >>> from archsolve.check.api import check_spec
     >>> from archsolve.solve.api import solve_spec
@@ -281,7 +409,7 @@ def solve_view(result: SolveResult, checked: CheckReport | None = None) -> Solve
             best = "the best, proven optimal" if result.optimal else "the best found (not proven optimal)"
             headline = f"solved: {best} by {result.objective}{value}"
         return SolveView(title=title, headline=headline, conflict=(),
-                         values=tuple((n, str(v)) for n, v in shown.values.items()), layers=layer_table(checked),
+                         values=tuple((n, str(v)) for n, v in shown.values.items()), layers=layer_table(checked, mode),
                          listing=None, note=result.message)
     if result.complete:
         state = "all"
