@@ -280,6 +280,16 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> t
     return tuple(known[n] for n in names)
 
 
+def _complete_columns(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of ``--columns``: the names not yet in the list, after what is typed."""
+    from archsolve.output.view import Column
+
+    done, _, last = incomplete.rpartition(",")
+    taken = set(done.split(",")) if done else set()
+    prefix = f"{done}," if done else ""
+    return [prefix + c.value for c in Column if c.value.startswith(last) and c.value not in taken]
+
+
 _TABLE_HELP = {
     "depth": "Fold rows nested deeper than N into their block's row (0: the network's own layers and blocks).",
     "columns": "Columns after layer and op, comma-separated: input, output, kernel, stride, padding, params, macs, rf "
@@ -305,7 +315,8 @@ def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
               help="Seconds the search for advice (nearest sizes, fixes, repairs) may take.")
 @click.option("--depth", type=click.IntRange(min=0), metavar="N", help=_TABLE_HELP["depth"])
-@click.option("--columns", callback=_columns, metavar="LIST", help=_TABLE_HELP["columns"])
+@click.option("--columns", callback=_columns, metavar="LIST", help=_TABLE_HELP["columns"],
+              shell_complete=_complete_columns)
 @_table_options
 @_model_options
 @handle_errors
