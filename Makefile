@@ -11,7 +11,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint bench bench-scale clean
+.PHONY: demo test test-fast lint bench bench-scale clean lsp
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,15 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runtime
 	$(BIN)/archsolve check specs/unet-original.yaml
 
-test: $(VENV)/.test
+test: $(VENV)/.test lsp
 	$(BIN)/ruff check archsolve tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+# the YAML language server that tests/test_editor_lsp.py drives, in .lsp/; optional: where node,
+# npm or the network is missing, that test is skipped
+lsp:
+	-@test -x .lsp/node_modules/.bin/yaml-language-server || ! command -v npm >/dev/null || \
+		npm install --silent --no-audit --no-fund --prefix .lsp yaml-language-server@1.25.0
 
 test-fast: $(VENV)/.test
 	$(BIN)/ruff check archsolve tests benchmarks

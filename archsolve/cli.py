@@ -528,18 +528,20 @@ def import_(model: str, model_input: str | None, output: str | None, model_kwarg
 
 
 @main.command()
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write to FILE (atomically) instead of printing.")
 @handle_errors
-def schema() -> None:
+def schema(output: str | None) -> None:
     """Print the JSON Schema (draft 2020-12) of spec files, for editors and CI.
 
     \b
     Example:
-      archsolve schema > archsolve.schema.json
+      archsolve schema -o archsolve.schema.json
       # then, first line of a spec:  # yaml-language-server: $schema=archsolve.schema.json
     """
     from archsolve.spec.schema import spec_schema
 
-    click.echo(json.dumps(spec_schema(), indent=2))
+    _emit(json.dumps(spec_schema(), indent=2) + "\n", output)
 
 
 @main.command()

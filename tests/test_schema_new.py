@@ -73,15 +73,35 @@ def test_specs_with_the_new_ops_and_fields_validate(validator, doc: dict) -> Non
 
 
 def test_schema_knows_every_op_and_field(validator) -> None:
-    from archsolve.ops.table import OPS
+    from archsolve.ops.table import ALIASES, OPS
 
     schema = validator.schema
-    ops = {s["properties"]["op"]["const"] for s in schema["$defs"]["layer"]["anyOf"] if "op" in s["properties"]}
+    ops = {k.removeprefix("op:") for k in schema["$defs"] if k.startswith("op:")}
     assert set(OPS) <= ops
-    for s in schema["$defs"]["layer"]["anyOf"]:
-        if "op" in s["properties"] and s["properties"]["op"]["const"] in OPS:
-            fields = OPS[s["properties"]["op"]["const"]].fields
-            assert {f.name for f in fields if not f.borrowed} <= set(s["properties"])  # borrowed: never written
+    assert schema["$defs"]["layer"]["properties"]["op"]["enum"] == [*OPS, *ALIASES]
+    for name, op in OPS.items():
+        props = schema["$defs"][f"op:{name}"]["properties"]
+        assert {f.name for f in op.fields if not f.borrowed} <= set(props)  # borrowed: never written
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"input": [1, 8], "layers": [{"op": "conv", "out": 1, "kernal": 3}]},
+     "'kernal' is not one of ['op', 'name', 'from', 'repeat', 'comment', 'out', 'kernel', 'stride', 'padding', "
+     "'dilation', 'groups', 'bias']"),
+    ({"input": [1, 8], "layers": [{"op": "maxpool", "out": 3, "kernel": 2}]},
+     "'out' is not one of ['op', 'name', 'from', 'repeat', 'comment', 'kernel', 'stride', 'padding', 'dilation', "
+     "'ceil_mode']"),
+    ({"input": [1, 8], "layers": [{"op": "conv", "kernel": 3}]}, "'out' is a required property"),
+    ({"input": [1, 8], "layers": [{"name": "x"}]}, "'op' is a required property"),
+    ({"input": [1, 8], "layers": [{"op": "upsample", "mode": "bilinearr", "scale": 2}]},
+     "'bilinearr' is not one of ['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear']"),
+])
+def test_best_match_names_the_ops_own_fields(validator, doc: dict, message: str) -> None:
+    """The layer schema is picked by its op: jsonschema's best error is about that op's fields,
+    not "is not valid under any of the given schemas"."""
+    from jsonschema.exceptions import best_match
+
+    assert best_match(validator.iter_errors(doc)).message == message
 
 
 @pytest.mark.parametrize("kind", ["unet", "resnet", "dcgan", "autoencoder"])
@@ -116,7 +136,7 @@ def test_every_command_a_starter_suggests_works_on_it(tmp_path: Path, kind: str,
     commands = _SUGGESTED.findall(path.read_text())
     assert commands, "a starter says how to use it"
     for command in commands:
-        args = [str(path) if a == "THIS.yaml" else str(tmp_path / a) if a.endswith(".yaml") else a
+        args = [str(path) if a == "THIS.yaml" else str(tmp_path / a) if a.endswith((".yaml", ".json")) else a
                 for a in command.split()[1:]]
         code, out = run_cli(*args)
         assert code == 0, (command, out)

@@ -119,4 +119,10 @@ def starter(kind: str, dims: int = 2, depth: int = 4) -> str:
         lines += ["constraints:", f"  - up1.shape == [1, {_size(dims, 2 ** depth * 8)}]"]
     else:
         raise ValueError(kind)
-    return "\n".join(lines) + "\n"
+    # an editor with the YAML language server completes and checks the file against the schema
+    # this line names, once it is written beside it
+    head = [MODELINE, "#   archsolve schema -o archsolve.schema.json   # the schema that line names, for an editor"]
+    return "\n".join([*head, *lines]) + "\n"
+
+
+MODELINE = "# yaml-language-server: $schema=archsolve.schema.json"

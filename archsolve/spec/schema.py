@@ -82,23 +82,41 @@ def _field(f: FieldDef) -> dict[str, Any]:
     return out
 
 
+_COMMON = {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "from": {"$ref": "#/$defs/from"},
+           "repeat": {"$ref": "#/$defs/repeat"}, "comment": {"type": "string"}}
+
+
 def _layer(op: str, name: str) -> dict[str, Any]:
+    """One op's layer: its fields, those it needs, and no other (``$defs/op:NAME``)."""
     d = OPS[op]
-    props: dict[str, Any] = {"op": {"const": name}, "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-                             "from": {"$ref": "#/$defs/from"}, "repeat": {"$ref": "#/$defs/repeat"},
-                             "comment": {"type": "string"}}
+    props: dict[str, Any] = {"op": {"const": name}, **_COMMON}
     for f in d.fields:
         if not f.borrowed:
             props[f.name] = _field(f)
     required = ["op", *(f.name for f in d.fields if f.default is REQUIRED and not f.borrowed)]
+    # propertyNames before required: a misspelt field ("kernal") is the error jsonschema's
+    # best_match reports, with the op's fields listed, rather than the field it then lacks
     return {"type": "object", "title": f"{name} ({d.torch})" if d.torch else name, "properties": props,
-            "required": required, "additionalProperties": False}
+            "propertyNames": {"enum": list(props)}, "required": required, "additionalProperties": False}
+
+
+def _layer_choice(names: list[str]) -> dict[str, Any]:
+    """A layer: a block call, or a layer whose ``op`` picks its schema (``if``/``then`` per op,
+    not ``anyOf``: an editor then offers every op for ``op:`` and that op's fields after it,
+    and a wrong field is reported against its op's definition, not against every op's)."""
+    ops = {"enum": names, "description": "the layer's operation; its fields follow from it"}
+    cases: list[dict[str, Any]] = [{"if": {"required": ["block"]}, "then": {"$ref": "#/$defs/call"},
+                                    "else": {"required": ["op"]}}]
+    cases += [{"if": {"required": ["op"], "properties": {"op": {"const": n}}}, "then": {"$ref": f"#/$defs/op:{n}"}}
+              for n in names]
+    return {"type": "object", "title": "a layer (op: ...) or a block call (block: ...)",
+            "properties": {"op": ops, "block": {"type": "string", "description": "the block to call"}, **_COMMON},
+            "allOf": cases}
 
 
 def spec_schema() -> dict[str, Any]:
     """The JSON Schema of spec files (draft 2020-12)."""
     names = [*OPS, *ALIASES]
-    layers = [_layer(ALIASES.get(n, n), n) for n in names]
     call = {"type": "object", "title": "a block call",
             "properties": {"block": {"type": "string"}, "name": {"type": "string"}, "from": {"$ref": "#/$defs/from"},
                            "repeat": {"$ref": "#/$defs/repeat"}},
@@ -140,7 +158,8 @@ def spec_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "$defs": {"value": VALUE, "axes": AXES, "sides": SIDES, "domain": DOMAIN, "var_domain": VAR_DOMAIN,
                   "from": FROM, "argument": ARGUMENT, "repeat": REPEAT,
-                  "layer": {"anyOf": [*layers, call]}},
+                  "layer": _layer_choice(names), "call": call,
+                  **{f"op:{n}": _layer(ALIASES.get(n, n), n) for n in names}},
     }
 
 
