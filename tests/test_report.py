@@ -45,24 +45,23 @@ conv1  conv     [2, 6, 6]      20   648   3
 pool   maxpool  [2, 1, 1]       0     0   6
 -----  -------  ---------  ------  ----  --
 output [2, 1, 1]   params 20   MACs 648
+MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel
 
 problems:
-  warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read is 3, \
-of 0..5; on W the last position read is 3, of 0..5
+  warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read is 3, of 0..5; on W the last position read is 3, of 0..5
     fix: an input size that leaves no pixel unread avoids it (see 'archsolve inputs')
 
 OK (1 warning(s))"""
 
 TINY_RICH = """\
 tiny: input [1, 8, 8]
-┏━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━┳━━━━━━┳━━━━┓
-┃ layer ┃ op      ┃ output    ┃ params ┃ MACs ┃ RF ┃
-┡━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━╇━━━━━━╇━━━━┩
-│ conv1 │ conv    │ [2, 6, 6] │     20 │  648 │  3 │
-│ pool  │ maxpool │ [2, 1, 1] │      0 │    0 │  6 │
-├───────┼─────────┼───────────┼────────┼──────┼────┤
-│ total │         │ [2, 1, 1] │     20 │  648 │    │
-└───────┴─────────┴───────────┴────────┴──────┴────┘
+layer op      output    params MACs RF
+──────────────────────────────────────
+conv1 conv    [2, 6, 6]     20  648  3
+pool  maxpool [2, 1, 1]      0    0  6
+──────────────────────────────────────
+total         [2, 1, 1]     20  648
+MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel
 warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position
 read is 3, of 0..5; on W the last position read is 3, of 0..5
     fix: an input size that leaves no pixel unread avoids it (see 'archsolve inputs')
@@ -96,17 +95,15 @@ up     deconv   [1, 8, 8]        17    64   4
 skip   add      [1, 10, 10]       0     0   4
 -----  -------  -----------  ------  ----  --
 output [1, 10, 10]   params 17   MACs 64
+MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel
 
 problems:
   error: skip: input gives [1, 10, 10] but up gives [1, 8, 8] (10 from the input; 8 = (2 - 1) * 4 + 4 at up; the branches part at input (10x10): input unchanged, up by pool -> 2x2 then up -> 8x8)
-    fix: crop input to up (1 before and 1 after on each axis): add {name: input_crop, op: crop, from: input, \
-like: up} before skip and read input_crop in skip's from instead of input
-    fix: or pad up (1 before and 1 after on each axis): add {name: up_pad, op: pad, from: up, amount: \
-[[1, 1], [1, 1]]} before skip and read up_pad in skip's from instead of up
+    fix: crop input to up (1 before and 1 after on each axis): add {name: input_crop, op: crop, from: input, like: up} before skip and read input_crop in skip's from instead of input
+    fix: or pad up (1 before and 1 after on each axis): add {name: up_pad, op: pad, from: up, amount: [[1, 1], [1, 1]]} before skip and read up_pad in skip's from instead of up
     fix: set up.output_padding to 2
     fix: use input size 8x8 or 12x12 instead of 10x10 (the nearest that make the network valid)
-  warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read is \
-7 = 1 * 4 + 3, of 0..9; on W the last position read is 7 = 1 * 4 + 3, of 0..9
+  warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read is 7 = 1 * 4 + 3, of 0..9; on W the last position read is 7 = 1 * 4 + 3, of 0..9
     fix: an input size that leaves no pixel unread avoids it (see 'archsolve inputs')
 
 repairs (fewest changes first):
@@ -116,15 +113,14 @@ INVALID: 1 error(s), 1 warning(s)"""
 
 MIXED_RICH = """\
 mixed: input [1, 10, 10]
-┏━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━┳━━━━┓
-┃ layer ┃ op      ┃ output      ┃ params ┃ MACs ┃ RF ┃
-┡━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━╇━━━━┩
-│ pool  │ maxpool │ [1, 2, 2]   │      0 │    0 │  4 │
-│ up    │ deconv  │ [1, 8, 8]   │     17 │   64 │  4 │
-│ skip  │ add     │ [1, 10, 10] │      0 │    0 │  4 │
-├───────┼─────────┼─────────────┼────────┼──────┼────┤
-│ total │         │ [1, 10, 10] │     17 │   64 │    │
-└───────┴─────────┴─────────────┴────────┴──────┴────┘
+layer op      output      params MACs RF
+────────────────────────────────────────
+pool  maxpool [1, 2, 2]        0    0  4
+up    deconv  [1, 8, 8]       17   64  4
+skip  add     [1, 10, 10]      0    0  4
+────────────────────────────────────────
+total         [1, 10, 10]     17   64
+MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel
 error: skip: input gives [1, 10, 10] but up gives [1, 8, 8] (10 from the input; 8 = (2 - 1) * 4 + 4
 at up; the branches part at input (10x10): input unchanged, up by pool -> 2x2 then up -> 8x8)
     fix: crop input to up (1 before and 1 after on each axis): add {name: input_crop, op: crop,
@@ -239,7 +235,8 @@ layer  op       output     params  MACs  RF
 conv1  conv     [2, 5, 5]      34   800   4
 pool   maxpool  [2, 2, 2]       0     0   5
 -----  -------  ---------  ------  ----  --
-output [2, 2, 2]   params 34   MACs 800"""
+output [2, 2, 2]   params 34   MACs 800
+MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel"""
 
 
 @pytest.mark.parametrize(("spec", "options", "expected"), [

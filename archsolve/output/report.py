@@ -155,6 +155,7 @@ def check_rich(view: CheckView, console: Console) -> None:
     >>> console.file.getvalue().splitlines()[-1]
     'OK'
     """
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -162,10 +163,10 @@ def check_rich(view: CheckView, console: Console) -> None:
     for note in view.notes:
         console.print(_highlighted(console, Text.assemble(_text(f"note: {note}", "dim"))))
     t = view.table
-    # no box and one space between columns: the default columns fit 80 characters, and a shape
-    # or a count is never split over two lines (a long name folds)
-    table = Table(show_footer=True, header_style="bold", footer_style="bold", box=None, pad_edge=False,
-                  padding=(0, 1))
+    # lines only under the header and over the totals, no edges: the default columns fit 80
+    # characters, and a shape or a count is never split over two lines (a long name folds)
+    table = Table(show_footer=True, header_style="bold", footer_style="bold", box=box.SIMPLE, show_edge=False,
+                  pad_edge=False, padding=(0, 0))
     footers = {"layer": "total", "output": t.output_text, "params": t.params_text, t.compute_title: t.macs_text}
     for title, right in zip(t.header, t.right, strict=True):
         table.add_column(title, footer=_text(footers.get(title, "")), justify="right" if right else "left",

@@ -86,9 +86,9 @@ class TableMode:
     @property
     def compute_note(self) -> str:
         """What the compute figure counts, said under the totals."""
-        unit = "FLOPs: two per multiply-add" if self.flops else "MACs: one per multiply-add (--flops: FLOPs, two)"
-        bias = "bias adds counted" if self.count_bias else "bias adds left out (--count-bias counts them)"
-        return f"{unit}, {bias}; a transposed conv: input pixels x kernel"
+        unit = "FLOPs: 2 per multiply-add" if self.flops else "MACs: multiply-adds"
+        bias = "bias adds counted" if self.count_bias else "bias adds not counted (--count-bias)"
+        return f"{unit}, {bias}, deconvs per input pixel"
 
 
 class RowMark(enum.Enum):
