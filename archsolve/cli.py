@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from archsolve.errors import ArchsolveError, Interrupt, UsageError, printable
+from archsolve.errors import ArchsolveError, Interrupt, SpecErrors, UsageError, printable
 from archsolve.limits import DEFAULT_LIMITS, Limits, over_the_largest
 from archsolve.solve.outcome import Engine, SolveStatus  # a few enums and dataclasses: nothing heavy
 
@@ -42,6 +42,23 @@ def _fail(message: str, code: int) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed or full: the code says it
         click.echo("\n".join(printable(line) for line in f"archsolve: {message}".split("\n")), err=True)
     sys.exit(code)
+
+
+def _fail_json(exc: ArchsolveError) -> None:
+    """An error under ``--json``: one JSON document on stdout (docs/json.md), the same exit code."""
+    parts = exc.errors if isinstance(exc, SpecErrors) else (exc,)
+
+    def entry(e: ArchsolveError) -> dict[str, Any]:
+        where = getattr(e, "where", None)
+        return {"message": getattr(e, "bare", str(e)), "field": getattr(e, "field", None),
+                "file": where.file if where else None, "line": where.line if where else None,
+                "column": where.column if where else None}
+
+    doc = {"ok": False, "exit_code": exc.exit_code, "errors": [entry(e) for e in parts],
+           "more": exc.more if isinstance(exc, SpecErrors) else 0}
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(json.dumps(doc))
+    sys.exit(exc.exit_code)
 
 
 class _Finite(click.FloatRange):
@@ -95,8 +112,13 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except ArchsolveError as exc:
             if debug:
                 raise
+            if click.get_current_context().params.get("as_json"):
+                _fail_json(exc)
             label = "error" if exc.exit_code != 3 else "timeout"
-            _fail(f"{label}: {exc}", exc.exit_code)
+            parts = exc.errors if isinstance(exc, SpecErrors) else (exc,)
+            more = [f"{label}: ... and {exc.more} more (the first {len(parts)} are shown)"] \
+                if isinstance(exc, SpecErrors) and exc.more else []
+            _fail("\narchsolve: ".join([*(f"{label}: {e}" for e in parts), *more]), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except BrokenPipeError:  # the reader went away (`| head`): nothing more to say, to anyone

@@ -4,6 +4,7 @@
 class                  meaning                                     exit
 =====================  ==========================================  =====
 ``SpecError``          the spec file (or the command line) is bad    2
+``SpecErrors``         several such problems in one spec             2
 ``InvalidNetwork``     a valid spec describing a broken network      1
 ``SolverTimeout``      the solver gave up (time-out / unknown)       3
 ``SolverBug``          an answer failed re-verification (a bug)      4
@@ -73,6 +74,22 @@ class SpecError(ArchsolveError):
         if field:
             prefix += f"{printable(field)}: "
         super().__init__(prefix + message)
+
+
+class SpecErrors(SpecError):
+    """Several independent problems in one spec, reported in one run (as ruff and mypy report
+    them): each a :class:`SpecError` with its place.  ``more``: how many were left out past
+    the cap."""
+
+    def __init__(self, errors: list[SpecError], more: int = 0):
+        # in the file's order, as a reader goes through it
+        self.errors = tuple(sorted(errors, key=lambda e: (e.where is None, e.where.line or 0 if e.where else 0,
+                                                          e.where.column or 0 if e.where else 0)))
+        self.more = more
+        lines = [str(e) for e in self.errors]
+        if more:
+            lines.append(f"... and {more} more (the first {len(errors)} are shown)")
+        super().__init__("\n".join(lines))
 
 
 class EncodingLimit(SpecError):

@@ -9,6 +9,7 @@ words are libyaml's (PyYAML's wheels bundle it; the project reads specs with its
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,7 +71,7 @@ CASES = [
         name: a: b
         """, "4:8", "malformed YAML: mapping values are not allowed in this context"),
     case("yaml-tab-indentation", "input: [3, 32, 32]\nlayers:\n\t- {op: relu}\n",
-         "3:1", "malformed YAML: found character that cannot start any token"),
+         "3:1", "malformed YAML: a tab character; YAML indents with spaces only (replace the tab with spaces)"),
     case("yaml-duplicate-key", """\
         input: [3, 32, 32]
         layers:
@@ -1241,4 +1242,8 @@ def test_check_with_unknowns_names_solve_in_json_mode(spec_file) -> None:
     path = spec_file(one("{name: c1, op: conv, out: 8, kernel: '?'}"))
     message = ("the spec has 1 unknown value(s) ('?'): c1.kernel; 'archsolve solve {path}' fills them in "
                "(or give them with --set NAME=VALUE)")
-    assert run_cli_split("check", str(path), "--json") == (2, "", _refusal(path, "", message))
+    code, out, err = run_cli_split("check", str(path), "--json")
+    assert (code, err) == (2, "")
+    assert json.loads(out) == {"ok": False, "exit_code": 2, "more": 0, "errors": [
+        {"message": f"{path}: " + message.replace("{path}", str(path)), "field": None, "file": None, "line": None,
+         "column": None}]}

@@ -141,6 +141,9 @@ def parse_document(text: str, file: str = "<spec>", limits: Limits = DEFAULT_LIM
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = exc.problem or exc.context or "malformed YAML"
+        if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            # the parser's words ("found character that cannot start any token") name no tab
+            problem = "a tab character; YAML indents with spaces only (replace the tab with spaces)"
         raise SpecError(f"malformed YAML: {problem}", where) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"malformed YAML: {exc}", Location(file)) from None
@@ -288,6 +291,12 @@ def _keep_comment_column(text: str, at: int, shift: int) -> str:
     if not shift or m is None or any(q in text[at:at + m.start()] for q in "\"'"):
         return text
     return text[:at + m.start()] + " " * max(1, len(m.group(1)) + shift) + text[at + m.end() - 1:]
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a 0-based line and column of ``text`` ('' past its end)."""
+    lines = text.split("\n")
+    return lines[line][column:column + 1] if line < len(lines) else ""
 
 
 STDIN = "<stdin>"  # the name a spec read from standard input (``-``) goes by in messages

@@ -18,12 +18,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from archsolve.errors import ExprError, Location, SpecError
+from archsolve.errors import ExprError, Location, SpecError, SpecErrors
 from archsolve.lang.expr import COMPARISONS, CONSTRAINT, Bin, Call, Expr, Name, Num, fold, parse
 from archsolve.lang.yamlio import Document, parse_document, read_document
 from archsolve.limits import DEFAULT_LIMITS, Limits
@@ -84,12 +85,36 @@ def _type_name(v: Any) -> str:
     return type(v).__name__
 
 
+MAX_ERRORS = 20  # the most problems one run reports; the count of the rest follows them
+
+
 class _Loader:
     def __init__(self, doc: Document, limits: Limits):
         self.doc = doc
         self.limits = limits
         self.file = doc.file
         self._layer_params: dict[str, frozenset[str]] = {}
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Keep a problem found in the block and go on with the next part of the spec: the
+        parts a stage reads one by one (the top-level keys, the layers, the constraints) are
+        independent, so each of their problems is worth reporting in one run."""
+        try:
+            yield
+        except SpecErrors as exc:
+            self.errors.extend(exc.errors)
+        except SpecError as exc:
+            # a block definition's mistake is one place in the file, said once for all its calls
+            if all((exc.where, exc.bare) != (e.where, e.bare) for e in self.errors):
+                self.errors.append(exc)
+
+    def settle(self) -> None:
+        """End a stage: its problems, if any, are raised together (the next stages would read
+        what failed, and report it again in other words)."""
+        if self.errors:
+            raise SpecErrors(self.errors[:MAX_ERRORS], more=max(0, len(self.errors) - MAX_ERRORS)) \
+                if len(self.errors) > 1 else self.errors[0]
 
     def err(self, message: str, path: Sequence[Any], field: str | None = None) -> SpecError:
         return SpecError(message, self.doc.where(tuple(path)), field)
@@ -99,30 +124,43 @@ class _Loader:
         data = self.doc.data
         if not isinstance(data, dict):
             raise self.err(f"a spec must be a mapping with 'input' and 'layers', not {_type_name(data)}", ())
+        self.errors: list[SpecError] = []
         for key in data:
-            if key not in TOP_KEYS:
-                raise self.err(f"unknown key {key!r}{suggest(key, TOP_KEYS)}", (key,), str(key))
+            with self.collecting():
+                if key not in TOP_KEYS:
+                    raise self.err(f"unknown key {key!r}{suggest(key, TOP_KEYS)}", (key,), str(key))
+        unknown = [str(k) for k in data if k not in TOP_KEYS]
         for key in ("input", "layers"):
-            if key not in data:
-                raise self.err(f"the spec has no {key!r}", (), key)
+            with self.collecting():
+                # a misspelt key ("inputs") is the mistake, said above: its missing key is not another
+                if key not in data and all(suggest(k, TOP_KEYS) != f" (did you mean {key!r}?)" for k in unknown):
+                    raise self.err(f"the spec has no {key!r}", (), key)
         name = data.get("name")
-        if name is not None and not isinstance(name, (str, int, float)):
-            raise self.err(f"expected text, got {_type_name(name)}", ("name",), "name")
+        with self.collecting():
+            if name is not None and not isinstance(name, (str, int, float)):
+                raise self.err(f"expected text, got {_type_name(name)}", ("name",), "name")
         sem = data.get("semantics", "torch")
-        if sem not in ("torch", "tf"):
-            raise self.err(f"expected 'torch' or 'tf', got {_type_name(sem)}", ("semantics",), "semantics")
-        semantics = Semantics(sem)
+        with self.collecting():
+            if sem not in ("torch", "tf"):
+                raise self.err(f"expected 'torch' or 'tf', got {_type_name(sem)}", ("semantics",), "semantics")
+        semantics = Semantics(sem) if sem in ("torch", "tf") else Semantics.TORCH
         self.semantics = semantics
         exact = data.get("exact", False)
-        if not isinstance(exact, bool):
-            raise self.err(f"expected true or false, got {_type_name(exact)}", ("exact",), "exact")
+        with self.collecting():
+            if not isinstance(exact, bool):
+                raise self.err(f"expected true or false, got {_type_name(exact)}", ("exact",), "exact")
         holes = data.get("holes", True)
-        if not isinstance(holes, bool):
-            raise self.err(f"expected true or false, got {_type_name(holes)}", ("holes",), "holes")
-
-        self.vars = self.load_vars(data.get("vars") or {})
-        self.check_ties()
-        self.domains = self.load_domains(data.get("domains") or {})
+        with self.collecting():
+            if not isinstance(holes, bool):
+                raise self.err(f"expected true or false, got {_type_name(holes)}", ("holes",), "holes")
+        before = len(self.errors)
+        with self.collecting():
+            self.vars = self.load_vars(data.get("vars") or {})
+            self.check_ties()
+        with self.collecting():
+            self.domains = self.load_domains(data.get("domains") or {})
+        if len(self.errors) > before or "input" not in data or "layers" not in data:
+            self.settle()  # the layers read the vars and domains, and need an input: not without them
         self.unknowns: dict[str, Unknown] = {}
         self.call_args: dict[str, dict[str, Expr]] = {}  # block call -> its parameters' values
         self.items: dict[str, tuple[str, dict[str, Any]]] = {}  # a layer as written (no copy index) -> op, fields
@@ -143,8 +181,12 @@ class _Loader:
         if not isinstance(self.blocks, dict):
             raise self.err(f"expected a mapping of block names to blocks, got {_type_name(self.blocks)}",
                            ("blocks",), "blocks")
+        before = len(self.errors)
         for bname, block in self.blocks.items():
-            self.check_block(str(bname), block)
+            with self.collecting():
+                self.check_block(str(bname), block)
+        if len(self.errors) > before:
+            self.settle()  # the layers call the blocks
 
         layers = data["layers"]
         if not isinstance(layers, list) or not layers:
@@ -158,6 +200,7 @@ class _Loader:
         self.lenders: dict[str, tuple[tuple[Any, ...], str]] = {}  # a borrowing layer's LAYER field: its place
         self.expand_list(layers, ("layers",), prefix="", scope={}, first_source="input", depth=0,
                          group=None, stack=(), visible={})
+        self.settle()  # the graph and the constraints read every layer
         self.resolve_sources()
         self.borrow_fields()
 
@@ -534,8 +577,11 @@ class _Loader:
             seen.add(written)
             full = prefix + written
             label = f"layers[{i}] ({full})" if not prefix else full
-            prev = self.expand_item(item, ipath, full, label, scope=scope, prev=prev, depth=depth, group=group,
-                                    stack=stack, local=local, ufull=uprefix + written)
+            # the network's own layers are independent: each one's problem is kept and the next
+            # one read (inside a block call, the call's first problem stands for it)
+            with self.collecting() if path == ("layers",) else contextlib.nullcontext():
+                prev = self.expand_item(item, ipath, full, label, scope=scope, prev=prev, depth=depth,
+                                        group=group, stack=stack, local=local, ufull=uprefix + written)
             local[written] = full
         return prev
 
