@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -360,8 +361,9 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, depth
 
     until = time.monotonic() + timeout  # from the start: reading the spec counts
     mode = TableMode(depth=depth, columns=columns or DEFAULT_COLUMNS, exact=exact, count_bias=count_bias, flops=flops)
-    view = check_view(check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets),
-                                 until=until), mode)
+    with _activity(f"checking {spec}", shown=_shows_progress(as_json)):
+        report = check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets), until=until)
+    view = check_view(report, mode)
     if as_json:
         click.echo(json.dumps(check_json(view)))
     elif sys.stdout.isatty():
@@ -437,15 +439,12 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         from archsolve.spec.written import writable
 
         loaded = writable(loaded)
-    progress = _progress_bar() if all_solutions and not as_json and sys.stderr.isatty() else None
-    try:
+    what = f"solving {spec}" + (" (the first solution)" if first else " (every solution)" if all_solutions else "")
+    with _activity(what, shown=_shows_progress(as_json)) as say:
         result = solve_spec(loaded, all_solutions=all_solutions, limit=limit, minimize=minimize,
                             timeout=max(0.001, timeout - (time.monotonic() - start)),
-                            progress=progress[1] if progress else None, engine=Engine(engine),
-                            count=count, first=first)
-    finally:
-        if progress:
-            progress[0].stop()
+                            progress=(lambda n: say(f"{what}: {n:,} found so far")) if all_solutions else None,
+                            engine=Engine(engine), count=count, first=first)
     written = None
     if result.status is SolveStatus.SAT and result.solutions and (write_to or in_place):
         from archsolve.output.writeback import write_solution
@@ -472,13 +471,47 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
     sys.exit(0)
 
 
-def _progress_bar() -> tuple[Any, Callable[[int], None]]:
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+ACTIVITY_AFTER_S = 0.5  # a command quicker than this shows no progress at all
 
-    bar = Progress(SpinnerColumn(), TextColumn("{task.completed} solutions"), transient=True)
-    task = bar.add_task("solving", total=None)
-    bar.start()
-    return bar, lambda n: bar.update(task, completed=n)
+
+def _shows_progress(as_json: bool) -> bool:
+    """Progress goes to stderr when a person watches it: a terminal, and no --json."""
+    return not as_json and sys.stderr is not None and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _activity(text: str, *, shown: bool) -> Iterator[Callable[[str], None]]:
+    """What a long command is doing, on stderr: a spinner, ``text`` (which the caller may change
+    through the function yielded) and the time so far.  It appears once the command has taken
+    :data:`ACTIVITY_AFTER_S`, and leaves no trace; rich leaves colour out under NO_COLOR."""
+    if not shown:
+        yield lambda _text: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task(printable(text), total=None)
+    lock, state = threading.Lock(), {"done": False, "started": False}
+
+    def start() -> None:
+        with lock:
+            if not state["done"]:
+                bar.start()
+                state["started"] = True
+
+    timer = threading.Timer(ACTIVITY_AFTER_S, start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield lambda now: bar.update(task, description=printable(now))
+    finally:
+        timer.cancel()
+        with lock:
+            state["done"] = True
+            if state["started"]:
+                bar.stop()
 
 
 @main.command()
@@ -507,7 +540,9 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
     start = time.monotonic()  # --timeout counts from here: reading a 100,000-layer spec takes seconds
     span = parse_range(rng) if rng else None
     loaded = _load(spec, model_input, model_kwargs, span, no_cache=no_cache)
-    reports = input_sizes(loaded, axis, span, near, max(0.001, timeout - (time.monotonic() - start)))
+    with _activity(f"inputs of {spec}", shown=_shows_progress(as_json)) as say:
+        reports = input_sizes(loaded, axis, span, near, max(0.001, timeout - (time.monotonic() - start)),
+                              progress=lambda text: say(f"inputs of {spec}: {text}"))
     if as_json:
         click.echo(json.dumps(inputs_json(reports)))
     else:

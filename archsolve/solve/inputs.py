@@ -140,8 +140,11 @@ def size_vars(spec: Spec) -> list[str]:
 
 
 def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None = None,
-                near: int | None = None, timeout: float | None = 60.0) -> dict[str, AxisReport]:
-    """The valid values of each input size variable (see the module docstring)."""
+                near: int | None = None, timeout: float | None = 60.0,
+                progress: Callable[[str], None] | None = None) -> dict[str, AxisReport]:
+    """The valid values of each input size variable (see the module docstring); ``progress``
+    is told what is being done, in words, as it goes."""
+    say = progress or (lambda _text: None)
     names = size_vars(spec)
     if not names:
         raise UsageError(f"{spec.file}: the input has no size variable; write e.g. input: [1, H, W] with "
@@ -185,6 +188,11 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
     for name in names:
         lo, hi = _bounds(spec, name, rng)
         found: list[int] = []
+        say(f"{name}: finding the valid values in {lo}..{hi}")
+
+        def seen(v: int, name: str = name, lo: int = lo, hi: int = hi, found: list[int] = found) -> None:
+            say(f"{name}: {len(found):,} valid so far, at {v} of {lo}..{hi}")
+
         complete = not timed_out
         try:
             if timed_out:
@@ -199,9 +207,9 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
                 if pattern is not None:
                     _listed(pattern, name, lo, hi, found)
                 else:
-                    _solved(problem, name, lo, hi, found)
+                    _solved(problem, name, lo, hi, found, seen)
             else:
-                _scanned(net, name, lo, hi, deadline, found)
+                _scanned(net, name, lo, hi, deadline, found, seen)
         except SolverTimeout:
             complete = False  # what was found by then is still shown
         found.sort()
@@ -233,9 +241,10 @@ def _input_exprs_evaluate(spec: Spec, names: list[str], rng: tuple[int, int] | N
             continue
 
 
-def _solved(problem: Z3Problem, name: str, lo: int, hi: int, out: list[int]) -> None:
+def _solved(problem: Z3Problem, name: str, lo: int, hi: int, out: list[int], seen: Callable[[int], None]) -> None:
     for v in problem.values_in(name, lo, hi):
         out.append(v)
+        seen(v)
         if len(out) >= MAX_VALUES:
             raise SpecError(f"more than {MAX_VALUES} valid values of {name}; narrow --range")
 
@@ -312,11 +321,14 @@ def _one_check_decides(spec: Spec, names: list[str]) -> bool:
     return not spec.unknowns and len(free) == 1 and free == names[:1]
 
 
-def _scanned(net: Network, name: str, lo: int, hi: int, deadline: float | None, out: list[int]) -> None:
+def _scanned(net: Network, name: str, lo: int, hi: int, deadline: float | None, out: list[int],
+             seen: Callable[[int], None]) -> None:
     """The valid values by checking each one (the way ``check --set`` would)."""
     for v in range(lo, hi + 1):
-        if deadline is not None and not v & 63 and time.monotonic() > deadline:
-            raise SolverTimeout(f"the time ran out checking {name} = {v}")
+        if not v & 63:
+            seen(v)
+            if deadline is not None and time.monotonic() > deadline:
+                raise SolverTimeout(f"the time ran out checking {name} = {v}")
         interrupted()
         try:
             if propagate(net, {name: v}, receptive_fields=False, counts=False).ok:
