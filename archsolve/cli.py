@@ -649,10 +649,14 @@ def export(spec: str, target: str, output: str | None, sets: tuple[str, ...], dy
               help="Give a var or unknown a value (repeatable); else a var's default, else as check chooses.")
 @click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
               help="Seconds for choosing open vars and for Graphviz's layout (exit 3 past it).")
+@click.option("--depth", type=click.IntRange(min=0), metavar="N",
+              help="Draw each block call or repeat nested N deep as one node (0: the network's own).")
+@click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True,
+              help="Top to bottom, or left to right.")
 @_model_options
 @handle_errors
-def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], timeout: float, model_input: str | None,
-         model_kwargs: str | None, no_cache: bool) -> None:
+def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], timeout: float, depth: int | None,
+         rankdir: str, model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
     """Draw SPEC's network: layers, shapes on the edges, merges, unknowns.
 
     \b
@@ -660,13 +664,14 @@ def draw(spec: str, fmt: str, output: str | None, sets: tuple[str, ...], timeout
       archsolve draw specs/unet-original.yaml --format svg -o unet.svg
       archsolve draw specs/unet-original.yaml --format mermaid   # renders in Markdown
       archsolve draw specs/resnet50.yaml --set H=224            # shapes at 224x224
+      archsolve draw specs/resnet152.yaml --depth 0 --format svg -o resnet.svg   # a node per block
     """
     from archsolve.check.known import known_shapes
-    from archsolve.output.draw import render
+    from archsolve.output.draw import Direction, DrawMode, render
 
     until = time.monotonic() + timeout  # from the start: reading the spec counts
     known = known_shapes(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets), until)
-    out = render(known, fmt, seconds=until - time.monotonic())
+    out = render(known, fmt, seconds=until - time.monotonic(), mode=DrawMode(depth=depth, direction=Direction(rankdir)))
     if isinstance(out, bytes) and not output:
         if sys.stdout.isatty():
             raise UsageError(f"--format {fmt} is binary: give -o FILE")

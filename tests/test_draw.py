@@ -50,7 +50,10 @@ def _dot_edges(src: str) -> list[tuple[str, str, dict[str, str | None]]]:
         if not m:
             continue
         a, b, attrs = m.groups()
-        info = {k: _attr(attrs, k) for k in ("label", "dir", "minlen", "style", "color")}
+        info = {k: _attr(attrs, k) for k in ("label", "dir", "minlen", "style", "color", "tooltip")}
+        # a data edge shows no shape (its source's node does) but says it in its tooltip
+        tip = info["tooltip"]
+        info["shape"] = tip.rpartition(": ")[2] if tip else None
         if info["dir"] == "back":
             a, b = b, a
         out.append((a, b, info))
@@ -68,11 +71,13 @@ def _balanced(text: str, open_: str, close: str) -> bool:
 
 
 def _expected_edges(spec: Spec, shapes: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Each edge with its label ("size of" for a crop's reference, none for data) and the
+    shape its tooltip says (the reference's: none)."""
     out = []
     for lay in spec.layers:
         for j, src in enumerate(lay.sources):
-            label = "size of" if lay.op == "crop" and j > 0 else shapes[src]
-            out.append((src, lay.name, label))
+            reference = lay.op == "crop" and j > 0
+            out.append((src, lay.name, "size of" if reference else "", "" if reference else shapes[src]))
     return out
 
 
@@ -99,9 +104,9 @@ def test_dot_has_every_layer_and_every_edge_shape(name: str) -> None:
     nodes = {m.group(1) for line in src.splitlines() if (m := _NODE.match(line))}
     assert nodes == {"input"} | {lay.name for lay in spec.layers}
     shapes = _check_shapes(spec)
-    got = sorted((a, b, info["label"] or "") for a, b, info in _dot_edges(src))
+    got = sorted((a, b, info["label"] or "", info["shape"] or "") for a, b, info in _dot_edges(src))
     assert got == sorted(_expected_edges(spec, shapes))
-    for lay in spec.layers:  # each node shows its output shape
+    for lay in spec.layers:  # each node shows its output shape, the one place it is shown
         line = next(li for li in src.splitlines() if li.strip().startswith(f'"{lay.name}" [label=<'))
         assert shapes[lay.name] in line
     for g in spec.groups:  # block calls and repeats are clusters
@@ -202,10 +207,10 @@ def test_mermaid_names_every_layer_with_its_shape(name: str) -> None:
             assert shapes[m.group(3)] in m.group(4).split("<br/>")
     assert set(ids) == {"input"} | {lay.name for lay in spec.layers}
     assert all(re.fullmatch(r"n\d+", i) for i in ids.values())
-    edges = re.findall(r'^\s*(n\d+) (?:-->|==>|-\.->)\|"(.*?)"\| (n\d+)$', src, flags=re.M)
+    edges = re.findall(r'^\s*(n\d+) (?:-->|==>|-\.->)(?:\|"(.*?)"\|)? (n\d+)$', src, flags=re.M)
     names = {v: k for k, v in ids.items()}
     got = sorted((names[a], names[b], label) for a, label, b in edges)
-    assert got == sorted(_expected_edges(spec, shapes))
+    assert got == sorted(e[:3] for e in _expected_edges(spec, shapes))
     assert src.count("subgraph ") == sum(line.strip() == "end" for line in src.splitlines()) == len(spec.groups)
     assert '""' not in src
 
@@ -221,8 +226,8 @@ def test_unknowns_are_red_and_shapes_that_need_them_are_unknown() -> None:
     assert f'COLOR="{RED}">?</FONT>' in up3  # its shape cannot be computed
     assert f'color="{RED}"' in up3 and "dashed" in up3
     edges = {(a, b): info for a, b, info in _dot_edges(src)}
-    assert edges[("enc1/a", "enc1/relu2")]["label"] == "16x128x128"  # known before the unknowns
-    assert edges[("up3", "cat3")]["label"] == "?"
+    assert edges[("enc1/a", "enc1/relu2")]["shape"] == "16x128x128"  # known before the unknowns
+    assert edges[("up3", "cat3")]["shape"] == "?"
     assert GREEN not in src
     mer = mermaid_source(known_shapes(spec))
     assert "<b>k=?</b>" in mer and "class " in mer and "unknown" in mer and "✓" not in mer
@@ -236,7 +241,7 @@ def test_solved_values_are_green_and_shapes_follow() -> None:
         assert f'<FONT COLOR="{GREEN}"><B>{short}={v}</B></FONT>' in up3
     assert "=?" not in src and f'color="{GREEN}"' in up3
     edges = {(a, b): info for a, b, info in _dot_edges(src)}
-    assert edges[("up3", "cat3")]["label"] == "64x32x32"
+    assert edges[("up3", "cat3")]["shape"] == "64x32x32"
     head = next(li for li in src.splitlines() if li.strip().startswith('"head" [label=<'))
     assert "2x128x128" in head
     mer = mermaid_source(known_shapes(spec, UNET_SOLVED))
@@ -252,8 +257,8 @@ def test_partly_given_unknowns_draw_what_they_can() -> None:
     values = {k: v for k, v in UNET_SOLVED.items() if k.startswith("up3.")}
     src = dot_source(known_shapes(spec, values))
     edges = {(a, b): info for a, b, info in _dot_edges(src)}
-    assert edges[("up3", "cat3")]["label"] == "64x32x32"
-    assert edges[("up2", "cat2")]["label"] == "?"
+    assert edges[("up3", "cat3")]["shape"] == "64x32x32"
+    assert edges[("up2", "cat2")]["shape"] == "?"
     assert '<B>k=2</B>' in src and "<B>k=?</B>" in src
 
 

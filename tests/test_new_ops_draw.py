@@ -54,7 +54,7 @@ def test_dot_labels_and_references() -> None:
     assert 'fillcolor="#d7f0d4"' in dot["unpool"]  # up-sampling's green
     assert 'label="indices"' in dot["pool -> unpool"] and 'style="dotted"' in dot["pool -> unpool"]
     assert 'label="size of"' in dot["act -> unpool"]  # the size it gives back: the pool's input's
-    assert 'label="8x8x8"' in dot["mid -> unpool"]
+    assert 'tooltip="mid -> unpool: 8x8x8"' in dot["mid -> unpool"]
     assert 'dir="back"' in dot["squeeze -> unpool"]  # down, then up again: the decoder drawn upwards, a U
 
 

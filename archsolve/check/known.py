@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from archsolve.check.api import CheckReport, check_spec
@@ -30,7 +30,8 @@ class KnownShapes:
 
     ``values``: the vars and unknowns given (a solution's values are drawn green);
     ``shapes``: each layer's output shape (and ``input``'s), None where it cannot be computed;
-    ``env``: the values of the vars; ``problems``: the kind of the first error at a layer.
+    ``env``: the values of the vars; ``problems``: the kind of the first error at a layer;
+    ``counts``: each layer's params and MACs, where ``check`` computed them.
     """
 
     spec: Spec
@@ -40,6 +41,7 @@ class KnownShapes:
     env: Mapping[str, int]
     problems: Mapping[str, str]
     notes: tuple[str, ...]
+    counts: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
 
 
 def known_shapes(spec: Spec, values: Mapping[str, int] | None = None, until: float | None = None) -> KnownShapes:
@@ -71,7 +73,7 @@ def known_shapes(spec: Spec, values: Mapping[str, int] | None = None, until: flo
                 if p.severity is Severity.ERROR and p.layer in prop.layers:
                     problems.setdefault(p.layer, p.kind)
             return KnownShapes(spec, values, tuple(prop.network.order), shapes, dict(prop.env), problems,
-                               tuple(report.notes))
+                               tuple(report.notes), {n: (r.params, r.macs) for n, r in prop.layers.items()})
     return _partial_shapes(spec, values)
 
 

@@ -1,22 +1,24 @@
-"""``archsolve draw``: the network as a picture, shapes on the edges.
+"""``archsolve draw``: the network as a picture, each shape once, on its layer.
 
 :func:`archsolve.check.known.known_shapes` works out what a drawing shows: each layer's
 output shape, where it can be computed.  From it, :func:`dot_source` writes Graphviz DOT, :func:`mermaid_source` a
 Mermaid flowchart and :func:`render` either of those, or SVG / PNG through Graphviz's
 ``dot`` program.
 
-* one node per layer: its name, op, key hyperparameters (``out=64 k=3 s=2 p=1``) and
-  output shape, filled in the colour of its op's family (the op table's); merges
-  (``concat``, ``add``) are ellipses;
-* every edge carries the shape of the tensor flowing along it (``64x284x284``); a second
-  consumer of a tensor (a skip connection, a shortcut) gets a thick grey edge, and a
-  crop's ``like`` reference a dotted one ("size of"), as are a maxunpool's references to its
-  maxpool ("indices") and to that pool's input (the size it gives back);
-* block calls and ``repeat`` groups are clusters (boxes around their layers);
+* one node per layer: its name, op, key hyperparameters (``out=64 k=3 s=2 p=1``), output
+  shape and, for a layer with weights, its params and MACs, filled in the colour of its op's
+  family (the op table's); merges (``concat``, ``add``) are ellipses; in SVG, a node's
+  tooltip has the exact figures;
+* each shape is shown once, on the layer that gives it (an edge carries the shape of the
+  layer it leaves); a second consumer of a tensor (a skip connection, a shortcut) gets a
+  thick grey edge, and a crop's ``like`` reference a dotted one ("size of"), as are a
+  maxunpool's references to its maxpool ("indices") and to that pool's input;
+* block calls and ``repeat`` groups are clusters (boxes around their layers); with
+  ``DrawMode.depth`` those nested deeper are one node each (a 3D box);
 * a ``"?"`` not given a value shows as a red ``k=?``, a value given in ``values``
   (a solution) as a bold green ``k=2``; shapes that cannot be computed show as ``?``.
 
-Layout: top to bottom.  An encoder-decoder (a network that both down- and up-samples, like
+Layout: top to bottom, or left to right (``DrawMode.direction``).  An encoder-decoder (a network that both down- and up-samples, like
 U-Net) is drawn as a U, as in the U-Net paper: the encoder on the left going down, the
 decoder on the right coming back up (its edges point upwards), and each skip connection
 straight across, its two ends on one rank.
@@ -49,10 +51,32 @@ from archsolve.errors import ArchsolveError, SolverTimeout, UsageError, printabl
 from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Kind
 from archsolve.ops.table import OPS, Family
+from archsolve.output.view import number_text, unit_text
 from archsolve.shapes.graph import Network
 from archsolve.spec.model import Group, Layer, Spec
 
 FORMATS = ("dot", "mermaid", "svg", "png")
+
+
+class Direction(enum.Enum):
+    """Where the network goes: top to bottom, or left to right (Graphviz's and Mermaid's words)."""
+
+    TB = "TB"
+    LR = "LR"
+
+
+@dataclass(frozen=True)
+class DrawMode:
+    """How a drawing is laid out, passed down to each format's writer: ``depth`` as
+    ``check --depth`` (groups nested deeper are one node each; None: every layer), and the
+    ``direction``.
+
+        >>> DrawMode(depth=0).direction
+        <Direction.TB: 'TB'>
+    """
+
+    depth: int | None = None
+    direction: Direction = Direction.TB
 NO_DOT = ("drawing svg/png needs Graphviz's dot program: apt-get install graphviz "
           "(or use --format dot or mermaid)")
 
@@ -87,6 +111,7 @@ _LOOKS = {
     Family.OTHER: _Look("#ffffff"),
 }
 _INPUT_FILL = "#ffffff"
+_FOLDED_FILL = "#e8e8e8"  # a block call or repeat drawn as one node
 _UNKNOWN_COLOUR = "#d00000"
 _SOLVED_COLOUR = "#007a1f"
 _SKIP_COLOUR = "#808080"
@@ -117,6 +142,27 @@ class _Node:
     tokens: list[_Token]
     shape: str
     problem: str | None = None  # the kind of an error reported at this layer
+    params: int | None = None
+    macs: int | None = None
+    folded: bool = False  # a block call or repeat drawn as one node
+
+    @property
+    def counts(self) -> str:
+        """``37.6 k params, 12.1 G MACs`` for a layer with weights; '' for one without."""
+        if not self.params and not self.macs:
+            return ""
+        return f"{unit_text(self.params)} params, {unit_text(self.macs)} MACs"
+
+    @property
+    def tooltip(self) -> str:
+        """Everything a node says, with the exact figures (an SVG shows it on hover)."""
+        what = " ".join([*([self.op] if self.op != "input" else []), *(t.text for t in self.tokens)])
+        parts = [self.name, *([what] if what else []), f"output {self.shape}"]
+        if self.params is not None:
+            parts.append(f"params {number_text(self.params)}, MACs {number_text(self.macs)}")
+        if self.problem:
+            parts.append(f"error: {self.problem}")
+        return "; ".join(parts)
 
     @property
     def unknown(self) -> bool:
@@ -269,7 +315,7 @@ def _data_sources(lay: Layer) -> tuple[str, ...]:
     return OPS[lay.op].data_sources(lay.sources, lay.values)
 
 
-def _picture(known: KnownShapes) -> _Picture:
+def _picture(known: KnownShapes, mode: DrawMode) -> _Picture:
     spec, shapes, problems, order = known.spec, known.shapes, known.problems, known.order
     shown = _Values(spec, known.env, known.values)
 
@@ -283,8 +329,9 @@ def _picture(known: KnownShapes) -> _Picture:
         input_shape = "x".join(text for e in spec.input for text, _ in [shown.one(e)])
     nodes: dict[str, _Node] = {"input": _Node("input", "input", input_tokens, input_shape)}
     for lay in order:
+        params, macs = known.counts.get(lay.name, (None, None))
         nodes[lay.name] = _Node(lay.name, lay.op, _tokens(lay, shown), _fmt_shape(shapes.get(lay.name)),
-                                problems.get(lay.name))
+                                problems.get(lay.name), params, macs)
 
     # the main consumer of a tensor is its first reader in spec order; the others are skips
     main: dict[str, str] = {}
@@ -318,9 +365,45 @@ def _picture(known: KnownShapes) -> _Picture:
     # control character would be invalid SVG, and a command to a terminal reading the DOT)
     title = printable(spec.name or spec.file)
     title += "    input " + nodes["input"].shape
-    return _Picture(title, nodes, edges, list(spec.groups), {lay.name: lay.group for lay in spec.layers},
-                    decoder, [printable(n) for n in known.notes],
-                    any(n.unknown for n in nodes.values()), any(n.solved for n in nodes.values()))
+    pic = _Picture(title, nodes, edges, list(spec.groups), {lay.name: lay.group for lay in spec.layers},
+                   decoder, [printable(n) for n in known.notes],
+                   any(n.unknown for n in nodes.values()), any(n.solved for n in nodes.values()))
+    return pic if mode.depth is None else _folded(pic, mode.depth)
+
+
+def _folded(pic: _Picture, depth: int) -> _Picture:
+    """The picture with each group nested ``depth`` deep drawn as one node where its first
+    layer was: its output's shape, its layers' params and MACs summed, its first problem.
+    Edges inside it go; edges in and out of it meet the one node."""
+    into: dict[str, Group] = {}
+    for g in pic.groups:
+        if g.depth == depth:
+            into.update((m, g) for m in g.members)
+    nodes: dict[str, _Node] = {}
+    for name, node in pic.nodes.items():
+        g = into.get(name)
+        if g is None:
+            nodes[name] = node
+        elif g.name not in nodes:
+            inside = [pic.nodes[m] for m in g.members if m in pic.nodes]
+            params = [n.params for n in inside]
+            macs = [n.macs for n in inside]
+            nodes[g.name] = _Node(
+                g.name, g.op, [], pic.nodes[g.output].shape, next((n.problem for n in inside if n.problem), None),
+                None if None in params else sum(p for p in params if p is not None),
+                None if None in macs else sum(m for m in macs if m is not None), folded=True)
+    edges: dict[tuple[str, str], _Edge] = {}
+    for e in pic.edges:
+        src = into[e.src].name if e.src in into else e.src
+        dst = into[e.dst].name if e.dst in into else e.dst
+        old = edges.get((src, dst))
+        # a block that reads its input twice (a residual's shortcut) is one edge from it, a data one
+        if src != dst and (old is None or (old.kind == "skip" and e.kind == "data")):
+            edges[(src, dst)] = _Edge(src, dst, nodes[src].shape, e.kind)
+    group_of = {**pic.group_of, **{g.name: g.group for g in into.values()}}
+    decoder = None if pic.decoder is None else {into[n].name if n in into else n for n in pic.decoder}
+    return _Picture(pic.title, nodes, list(edges.values()), [g for g in pic.groups if g.depth < depth], group_of,
+                    decoder, pic.notes, pic.has_unknowns, pic.has_solved)
 
 
 def _group_tree(pic: _Picture) -> tuple[dict[str | None, list[Group]], dict[str | None, list[str]]]:
@@ -377,6 +460,8 @@ def _dot_label(node: _Node) -> str:
     lines += _token_line(node, _h, marks)
     shape_colour = _UNKNOWN_COLOUR if node.shape == "?" else "#333333"
     lines.append(f'<FONT POINT-SIZE="10" COLOR="{shape_colour}">{_h(node.shape)}</FONT>')
+    if node.counts:
+        lines.append(f'<FONT POINT-SIZE="9" COLOR="#555555">{_h(node.counts)}</FONT>')
     if node.problem:
         lines.append(f'<FONT POINT-SIZE="10" COLOR="{_UNKNOWN_COLOUR}">error: {_h(node.problem)}</FONT>')
     return _Raw("<" + "<BR/>".join(lines) + ">")
@@ -384,9 +469,11 @@ def _dot_label(node: _Node) -> str:
 
 def _dot_node_attrs(node: _Node) -> dict[str, str]:
     look = node.look
-    attrs: dict[str, str] = {"label": _dot_label(node)}
+    attrs: dict[str, str] = {"label": _dot_label(node), "tooltip": node.tooltip}
     style = ["filled"]
-    if node.merge:
+    if node.folded:
+        attrs["shape"] = "box3d"
+    elif node.merge:
         attrs["shape"] = "ellipse"
         attrs["penwidth"] = "1.5"
     elif look is None:
@@ -398,7 +485,7 @@ def _dot_node_attrs(node: _Node) -> dict[str, str]:
         style.append("rounded")
     else:
         attrs["shape"] = "box"
-    attrs["fillcolor"] = _INPUT_FILL if look is None else look.fill
+    attrs["fillcolor"] = _FOLDED_FILL if node.folded else _INPUT_FILL if look is None else look.fill
     if node.problem:
         attrs["color"] = _UNKNOWN_COLOUR
         attrs["penwidth"] = "2.5"
@@ -421,9 +508,9 @@ def _attrs(attrs: Mapping[str, str]) -> str:
     return "[" + ", ".join(f"{k}={v if isinstance(v, _Raw) else _q(v)}" for k, v in attrs.items()) + "]"
 
 
-def dot_source(known: KnownShapes) -> str:
+def dot_source(known: KnownShapes, mode: DrawMode = DrawMode()) -> str:  # noqa: B008 (frozen)
     """Graphviz DOT of the network (see the module's docstring for what is drawn)."""
-    pic = _picture(known)
+    pic = _picture(known, mode)
     children, members = _group_tree(pic)
     lines = ["digraph archsolve {"]
     label = pic.title
@@ -434,7 +521,7 @@ def dot_source(known: KnownShapes) -> str:
         legend.append("green bold = given by --set")
     if legend:
         label += "    (" + ", ".join(legend) + ")"
-    lines.append(f"  graph {_attrs({'rankdir': 'TB', 'label': label, 'labelloc': 't', 'fontname': 'Helvetica', 'fontsize': '16', 'nodesep': '0.25', 'ranksep': '0.4'})};")
+    lines.append(f"  graph {_attrs({'rankdir': mode.direction.value, 'label': label, 'labelloc': 't', 'fontname': 'Helvetica', 'fontsize': '16', 'nodesep': '0.25', 'ranksep': '0.4'})};")
     lines += [f"  // {note}".replace("\n", " ") for note in pic.notes]
     lines.append('  node [fontname="Helvetica", fontsize="11", margin="0.08,0.04"];')
     lines.append('  edge [fontname="Helvetica", fontsize="9", fontcolor="#444444", arrowsize="0.7"];')
@@ -462,9 +549,7 @@ def dot_source(known: KnownShapes) -> str:
         if e.kind in _REFERENCES:
             attrs.update({"style": "dotted", "arrowhead": "odot", "label": _REFERENCES[e.kind], "color": _SKIP_COLOUR})
         else:
-            attrs["label"] = e.shape
-            if e.shape == "?":
-                attrs["fontcolor"] = _UNKNOWN_COLOUR
+            attrs["tooltip"] = f"{e.src} -> {e.dst}: {e.shape}"  # the shape itself is on e.src's node
             if e.kind == "skip":
                 attrs.update({"color": _SKIP_COLOUR, "penwidth": "2.2"})
         src, dst = e.src, e.dst
@@ -509,8 +594,8 @@ def _m(text: str) -> str:
 _ID = re.compile(r"[^A-Za-z0-9_]")
 
 
-def mermaid_source(known: KnownShapes) -> str:
-    """A Mermaid ``flowchart TB`` with the same nodes and shape-labelled edges.
+def mermaid_source(known: KnownShapes, mode: DrawMode = DrawMode()) -> str:  # noqa: B008 (frozen)
+    """A Mermaid flowchart with the same nodes and edges.
 
         >>> from archsolve.check.known import known_shapes
         >>> from archsolve.spec.load import load_text
@@ -519,10 +604,10 @@ def mermaid_source(known: KnownShapes) -> str:
         flowchart TB
         ...
     """
-    pic = _picture(known)
+    pic = _picture(known, mode)
     children, members = _group_tree(pic)
     ids = {name: f"n{i}" for i, name in enumerate(pic.nodes)}
-    lines = ["flowchart TB"]
+    lines = [f"flowchart {mode.direction.value}"]
     lines += [f"  %% {_m(text)}" for text in (pic.title, *pic.notes)]
     counter = [0]
 
@@ -530,6 +615,8 @@ def mermaid_source(known: KnownShapes) -> str:
         parts = [f"<b>{_m(node.name)}</b>", *_token_line(node, _m, {Shown.UNKNOWN: "<b>{}</b>",
                                                                       Shown.SOLVED: "<b>{} ✓</b>"})]
         parts.append(_m(node.shape))
+        if node.counts:
+            parts.append(_m(node.counts))
         if node.problem:
             parts.append("error: " + _m(node.problem))
         return "<br/>".join(parts)
@@ -561,7 +648,7 @@ def mermaid_source(known: KnownShapes) -> str:
             link_styles.append((i, f"stroke:{_SKIP_COLOUR}"))
         else:
             arrow = "==>" if e.kind == "skip" else "-->"
-            lines.append(f'  {ids[e.src]} {arrow}|"{_m(e.shape)}"| {ids[e.dst]}')
+            lines.append(f"  {ids[e.src]} {arrow} {ids[e.dst]}")
             if e.kind == "skip":
                 link_styles.append((i, f"stroke:{_SKIP_COLOUR}"))
     for i, style in link_styles:
@@ -591,15 +678,16 @@ def mermaid_source(known: KnownShapes) -> str:
 
 # -- rendering ---------------------------------------------------------------------------------------
 
-def render(known: KnownShapes, fmt: str, seconds: float | None = None) -> bytes | str:
+def render(known: KnownShapes, fmt: str, seconds: float | None = None,
+           mode: DrawMode = DrawMode()) -> bytes | str:  # noqa: B008 (frozen)
     """``dot`` and ``mermaid``: the source text; ``svg`` and ``png``: the picture's bytes (needs
     Graphviz, given at most ``seconds``: its layout of a network of thousands of layers can
     take minutes)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown drawing format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt == "mermaid":
-        return mermaid_source(known)
-    source = dot_source(known)
+        return mermaid_source(known, mode)
+    source = dot_source(known, mode)
     if fmt == "dot":
         return source
     exe = shutil.which("dot")
