@@ -92,6 +92,11 @@ class SpecErrors(SpecError):
         super().__init__("\n".join(lines))
 
 
+class LimitPassed(SpecError):
+    """A limit on the whole document (``--max-layers``) is passed: the reading stops there,
+    with no other problem reported after it (each further layer would repeat it)."""
+
+
 class EncodingLimit(SpecError):
     """Z3's linear encoding cannot take this question (a product of two unknown sizes, ...);
     the exact search may still answer it."""

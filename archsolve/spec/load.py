@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from archsolve.errors import ExprError, Location, SpecError, SpecErrors
+from archsolve.errors import ExprError, LimitPassed, Location, SpecError, SpecErrors
 from archsolve.lang.expr import COMPARISONS, CONSTRAINT, Bin, Call, Expr, Name, Num, fold, parse
 from archsolve.lang.yamlio import Document, parse_document, read_document
 from archsolve.limits import DEFAULT_LIMITS, Limits
@@ -102,6 +102,8 @@ class _Loader:
         independent, so each of their problems is worth reporting in one run."""
         try:
             yield
+        except LimitPassed:
+            raise
         except SpecErrors as exc:
             self.errors.extend(exc.errors)
         except SpecError as exc:
@@ -765,7 +767,7 @@ class _Loader:
             raise self.err(f"duplicate layer name {name!r}", (*ipath, "name"), f"{label}.name")
         self.names.add(name)
         if len(self.layers) >= self.limits.layers:
-            raise self.err(f"the network has more than {self.limits.layers} layers", ipath, label)
+            raise LimitPassed(f"the network has more than {self.limits.layers} layers", self.doc.where(ipath), label)
         self.layers.append(Layer(name, op, values, (*sources, *extra), depth, where, group, written))
         self.items[unknown_prefix] = (op, values)  # `repeat` copies share it: c/0, c/1 are item c
         self.rows.append(name)
