@@ -46,7 +46,7 @@ def test_depth_0_draws_each_block_call_as_one_node_with_its_rows_figures(name: s
         assert "x".join(map(str, r.shape)) in line
         if r.params:  # the exact sums of the check's block row, in the tooltip
             assert f"params {r.params:,}, MACs {r.macs:,}" in line
-        assert ('shape="box3d"' in line) == r.op.startswith(("block:", "repeat:"))
+        assert ('peripheries="2"' in line) == r.op.startswith(("block:", "repeat:"))
     edges = [(a, b) for a, b, _ in _dot_edges(src)]
     assert len(edges) == len(set(edges))  # the edges inside a block went, the ones into it are one
 
@@ -79,7 +79,7 @@ def test_left_to_right() -> None:
 
 def test_the_cli_takes_depth_and_rankdir() -> None:
     code, out = run_cli("draw", str(SPECS / "resnet50.yaml"), "--depth", "0", "--rankdir", "LR")
-    assert code == 0 and 'rankdir="LR"' in out and 'shape="box3d"' in out
+    assert code == 0 and 'rankdir="LR"' in out and 'peripheries="2"' in out
     code, out = run_cli("draw", str(SPECS / "resnet50.yaml"), "--format", "mermaid", "--depth", "0")
     assert code == 0 and len(re.findall(r"^\s*n\d+\[", out, flags=re.M)) < 40
 

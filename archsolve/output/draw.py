@@ -14,7 +14,7 @@ Mermaid flowchart and :func:`render` either of those, or SVG / PNG through Graph
   thick grey edge, and a crop's ``like`` reference a dotted one ("size of"), as are a
   maxunpool's references to its maxpool ("indices") and to that pool's input;
 * block calls and ``repeat`` groups are clusters (boxes around their layers); with
-  ``DrawMode.depth`` those nested deeper are one node each (a 3D box);
+  ``DrawMode.depth`` those nested deeper are one node each (a double border);
 * a ``"?"`` not given a value shows as a red ``k=?``, a value given in ``values``
   (a solution) as a bold green ``k=2``; shapes that cannot be computed show as ``?``.
 
@@ -472,7 +472,8 @@ def _dot_node_attrs(node: _Node) -> dict[str, str]:
     attrs: dict[str, str] = {"label": _dot_label(node), "tooltip": node.tooltip}
     style = ["filled"]
     if node.folded:
-        attrs["shape"] = "box3d"
+        attrs["shape"] = "box"
+        attrs["peripheries"] = "2"  # a double border: a block drawn as one node
     elif node.merge:
         attrs["shape"] = "ellipse"
         attrs["penwidth"] = "1.5"
