@@ -5,6 +5,7 @@ class                  meaning                                     exit
 =====================  ==========================================  =====
 ``SpecError``          the spec file (or the command line) is bad    2
 ``SpecErrors``         several such problems in one spec             2
+``LimitPassed``        a limit on the whole spec (--max-layers)      2
 ``InvalidNetwork``     a valid spec describing a broken network      1
 ``SolverTimeout``      the solver gave up (time-out / unknown)       3
 ``SolverBug``          an answer failed re-verification (a bug)      4

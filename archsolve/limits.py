@@ -9,7 +9,7 @@ Nothing is stored in module globals, so one call's flags never leak into the nex
     >>> load_text("input: [1, 8]\\nlayers: [{op: relu}, {op: relu}]", limits=Limits(layers=1))
     Traceback (most recent call last):
     ...
-    archsolve.errors.SpecError: <spec>:2:22: layers[1] (relu2): the network has more than 1 layers
+    archsolve.errors.LimitPassed: <spec>:2:22: layers[1] (relu2): the network has more than 1 layers
 """
 
 from __future__ import annotations
