@@ -315,8 +315,8 @@ def _complete_columns(ctx: click.Context, param: click.Parameter, incomplete: st
 
 _TABLE_HELP = {
     "depth": "Fold rows nested deeper than N into their block's row (0: the network's own layers and blocks).",
-    "columns": "Columns after layer and op, comma-separated: input, output, kernel, stride, padding, params, macs, rf "
-               "[default: output,params,macs,rf].",
+    "columns": "Columns after layer and op, comma-separated: input, output, kernel, stride, padding, params, macs, rf, "
+               "memory [default: output,params,macs,rf].",
     "exact": "Counts with every digit (12,080,353,536) instead of units (12.1 G).",
     "count-bias": "Count each layer's bias adds in its MACs (as torchinfo and fvcore do).",
     "flops": "Show FLOPs, two per multiply-add, instead of MACs.",
@@ -341,11 +341,15 @@ def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--columns", callback=_columns, metavar="LIST", help=_TABLE_HELP["columns"],
               shell_complete=_complete_columns)
 @_table_options
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="The batch size memory is counted at.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True,
+              help="The type of the activations and weights memory is counted in.")
 @_model_options
 @handle_errors
 def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, depth: int | None,
-          columns: tuple[Any, ...] | None, exact: bool, count_bias: bool, flops: bool, model_input: str | None,
-          model_kwargs: str | None, no_cache: bool) -> None:
+          columns: tuple[Any, ...] | None, exact: bool, count_bias: bool, flops: bool, batch: int, dtype: str,
+          model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
     """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems.
     SPEC may be a PyTorch model, FILE.py:NAME or package.module:NAME, with --input.
 
@@ -361,8 +365,11 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, depth
 
     until = time.monotonic() + timeout  # from the start: reading the spec counts
     mode = TableMode(depth=depth, columns=columns or DEFAULT_COLUMNS, exact=exact, count_bias=count_bias, flops=flops)
+    from archsolve.check.memory import Dtype, MemoryMode
+
     with _activity(f"checking {spec}", shown=_shows_progress(as_json)):
-        report = check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets), until=until)
+        report = check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets), until=until,
+                            memory=MemoryMode(batch=batch, dtype=Dtype(dtype)))
     view = check_view(report, mode)
     if as_json:
         click.echo(json.dumps(check_json(view)))

@@ -38,12 +38,14 @@ def test_unet_original_json_matches_contract_example() -> None:
     assert code == 0 and doc["ok"] is True
     assert doc["input"] == [1, 572, 572]
     assert doc["output"] == [2, 388, 388]
-    assert doc["totals"] == {"params": 31030658, "macs": 150428424448}
+    assert doc["totals"] == {"params": 31030658, "macs": 150428424448, "memory": {
+        "activations": 1265770624, "params": 124122632, "saved": 727380032, "training": 1223870560}}
     assert _row(doc, "enc1") == {"name": "enc1", "op": "block:double_conv", "depth": 0, "from": ["input"],
-                                 "shape": [64, 568, 568], "params": 37568, "macs": 12080353536, "rf": [5, 5]}
+                                 "shape": [64, 568, 568], "params": 37568, "macs": 12080353536, "rf": [5, 5],
+                                 "memory": 64 * 568 * 568 * 4}
     first = doc["layers"][1]
     assert first == {"name": "enc1/conv1", "op": "conv", "depth": 1, "from": ["input"], "shape": [64, 570, 570],
-                     "params": 640, "macs": 187142400, "rf": [3, 3]}
+                     "params": 640, "macs": 187142400, "rf": [3, 3], "memory": 64 * 570 * 570 * 4}
     assert "repairs" not in doc
     _golden("check/unet-original.json", json.dumps(doc, indent=1) + "\n")
 

@@ -46,6 +46,7 @@ pool   maxpool  [2, 1, 1]       0     0   6
 -----  -------  ---------  ------  ----  --
 output [2, 1, 1]   params 20   MACs 648
 MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel
+memory at batch 1, float32: activations 296 B, saved for backward 560 B, training 880 B (weights 80 B x 4 with gradients and Adam)
 
 problems:
   warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read is 3, of 0..5; on W the last position read is 3, of 0..5
@@ -62,6 +63,8 @@ pool  maxpool [2, 1, 1]      0    0  6
 ──────────────────────────────────────
 total         [2, 1, 1]     20  648
 MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel
+memory at batch 1, float32: activations 296 B, saved for backward 560 B, training 880 B (weights 80
+B x 4 with gradients and Adam)
 warning: pool: pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position
 read is 3, of 0..5; on W the last position read is 3, of 0..5
     fix: an input size that leaves no pixel unread avoids it (see 'archsolve inputs')
@@ -72,11 +75,14 @@ TINY_JSON = {
     "ok": True, "input": [1, 8, 8],
     "layers": [
         {"name": "conv1", "op": "conv", "depth": 0, "from": ["input"], "shape": [2, 6, 6], "params": 20,
-         "macs": 648, "rf": [3, 3]},
+         "macs": 648, "rf": [3, 3], "memory": 288},
         {"name": "pool", "op": "maxpool", "depth": 0, "from": ["conv1"], "shape": [2, 1, 1], "params": 0,
-         "macs": 0, "rf": [6, 6]},
+         "macs": 0, "rf": [6, 6], "memory": 8},
     ],
-    "output": [2, 1, 1], "totals": {"params": 20, "macs": 648},
+    "output": [2, 1, 1],
+    # saved: conv1's input (256 B), pool's input (288 B) and its indices (two int64)
+    "totals": {"params": 20, "macs": 648,
+               "memory": {"activations": 296, "params": 80, "saved": 560, "training": 880}},
     "problems": [
         {"layer": "pool", "kind": "drops", "severity": "warning",
          "message": "pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read "
@@ -96,6 +102,7 @@ skip   add      [1, 10, 10]       0     0   4
 -----  -------  -----------  ------  ----  --
 output [1, 10, 10]   params 17   MACs 64
 MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel
+memory at batch 1, float32: activations 672 B, saved for backward 16 B, training 288 B (weights 68 B x 4 with gradients and Adam)
 
 problems:
   error: skip: input gives [1, 10, 10] but up gives [1, 8, 8] (10 from the input; 8 = (2 - 1) * 4 + 4 at up; the branches part at input (10x10): input unchanged, up by pool -> 2x2 then up -> 8x8)
@@ -121,6 +128,8 @@ skip  add     [1, 10, 10]      0    0  4
 ────────────────────────────────────────
 total         [1, 10, 10]     17   64
 MACs: multiply-adds, bias adds not counted (--count-bias), deconvs per input pixel
+memory at batch 1, float32: activations 672 B, saved for backward 16 B, training 288 B (weights 68 B
+x 4 with gradients and Adam)
 error: skip: input gives [1, 10, 10] but up gives [1, 8, 8] (10 from the input; 8 = (2 - 1) * 4 + 4
 at up; the branches part at input (10x10): input unchanged, up by pool -> 2x2 then up -> 8x8)
     fix: crop input to up (1 before and 1 after on each axis): add {name: input_crop, op: crop,

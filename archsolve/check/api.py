@@ -21,6 +21,7 @@ from typing import Any
 
 from archsolve.check.advice import add_fixes, annotate_merges
 from archsolve.check.bindings import Choice, choose_bindings, outside_domain
+from archsolve.check.memory import Memory, MemoryMode, memory_of
 from archsolve.check.repair import REPAIR_SECONDS, find_repairs
 from archsolve.limits import DEFAULT_LIMITS, Limits
 from archsolve.ops.base import Severity
@@ -42,6 +43,7 @@ class Row:
     macs: int | None
     rf: list[int] | None
     bias_adds: int | None = None  # the bias adds MACs leave out: one per output element of a layer with a bias
+    memory: int | None = None  # the bytes of its output (check/memory.py)
     inputs: list[list[int] | None] = field(default_factory=list)  # the shapes it reads, as ``sources``
     fields: dict[str, Any] = field(default_factory=dict)  # kernel, stride, padding: as resolved, where it has them
 
@@ -59,6 +61,8 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     repairs: list[dict[str, Any]] = field(default_factory=list)
     chosen: tuple[Choice, ...] = ()  # the values chosen for vars --set left open, and why
+    memory: Memory | None = None  # at the check's batch and type (check --batch --dtype)
+    memory_mode: MemoryMode = field(default_factory=MemoryMode)
 
     @property
     def ok(self) -> bool:
@@ -103,7 +107,7 @@ class CheckReport:
 
 # -- the report --------------------------------------------------------------------------------------
 
-def build_rows(prop: Propagation) -> tuple[list[Row], dict[str, int]]:
+def build_rows(prop: Propagation, mem: Memory | None = None) -> tuple[list[Row], dict[str, int]]:
     spec = prop.network.spec
     groups = {g.name: g for g in spec.groups}
     rows: list[Row] = []
@@ -120,6 +124,7 @@ def build_rows(prop: Propagation) -> tuple[list[Row], dict[str, int]]:
             rows.append(Row(name, g.op, g.depth, sources, _ints(out.shape),
                             _sum(m.params for m in members), _sum(m.macs for m in members), _rf(out),
                             bias_adds=_sum(_bias_adds(m) for m in members),
+                            memory=None if mem is None else mem.layers.get(g.output),
                             inputs=[_ints(prop.input if read[s] == "input" else prop.layers[read[s]].shape)
                                     for s in sources]))
         else:
@@ -128,6 +133,7 @@ def build_rows(prop: Propagation) -> tuple[list[Row], dict[str, int]]:
             args = res.args or {}
             rows.append(Row(name, lay.op, lay.depth, list(lay.refs or lay.sources), _ints(res.shape), res.params, res.macs,
                             _rf(res), bias_adds=_bias_adds(res), inputs=[_ints(x) for x in res.inputs or []],
+                            memory=None if mem is None else mem.layers.get(name),
                             fields={f: args[f] for f in SHOWN_FIELDS if f in args}))
     totals = {"params": sum(r.params or 0 for r in prop.layers.values()),
               "macs": sum(r.macs or 0 for r in prop.layers.values()),
@@ -160,7 +166,7 @@ def _rf(res: Any) -> list[int] | None:
 
 
 def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool = True,
-               until: float | None = None) -> CheckReport:
+               until: float | None = None, memory: MemoryMode = MemoryMode()) -> CheckReport:  # noqa: B008
     """Check a loaded spec; ``given`` binds vars and unknowns (``--set``).  ``until``
     (``time.monotonic()``): when the scan for a free var's valid value and the search for
     advice (nearest sizes, fixes, repairs) stop; the shapes and problems at the values
@@ -175,9 +181,10 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool
     prop = propagate(net, env)
     annotate_merges(prop)
     nearest = add_fixes(prop, prop.problems, until)
-    rows, totals = build_rows(prop)
+    mem = memory_of(prop, memory)
+    rows, totals = build_rows(prop, mem)
     report = CheckReport(spec, prop, rows, totals, prop.problems, [*bindings.notes, *prop.notes],
-                         chosen=bindings.chosen)
+                         chosen=bindings.chosen, memory=mem, memory_mode=memory)
     if not report.ok and repairs:
         left = None if until is None else max(0.0, until - time.monotonic())
         report.repairs = [r.to_json() for r in find_repairs(

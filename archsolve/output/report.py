@@ -49,13 +49,15 @@ def check_json(view: CheckView) -> dict[str, Any]:
              "rf": None if r.rf is None else list(r.rf),
              # asked for: the bias adds (--count-bias) and FLOPs (--flops) too
              **({"bias_adds": r.bias_adds} if table.bias_adds is not None else {}),
-             **({"flops": r.flops} if table.flops is not None else {})}
+             **({"flops": r.flops} if table.flops is not None else {}),
+             **({"memory": r.memory} if view.memory is not None else {})}
             for r in table.rows
         ],
         "output": None if table.output is None else list(table.output),
         "totals": {"params": table.params, "macs": table.macs,
                    **({"bias_adds": table.bias_adds} if table.bias_adds is not None else {}),
-                   **({"flops": table.flops} if table.flops is not None else {})},
+                   **({"flops": table.flops} if table.flops is not None else {}),
+                   **({"memory": dict(view.memory)} if view.memory is not None else {})},
         "problems": [
             {"layer": p.layer, "kind": p.kind, "severity": p.severity.value, "message": p.message,
              "fixes": list(p.fixes), "field": p.field}
@@ -81,6 +83,8 @@ def check_text(view: CheckView) -> str:
     lines.extend(printable(f"note: {note}") for note in view.notes)
     lines.append("")
     lines.extend(_layer_lines(view.table))
+    if view.memory_line:
+        lines.append(view.memory_line)
     if view.listed:
         lines.append("")
         lines.append("problems:")
@@ -175,6 +179,8 @@ def check_rich(view: CheckView, console: Console) -> None:
         table.add_row(*map(_text, r.cells), style=_ROW_STYLES[r.mark])
     console.print(table)
     console.print(_text(t.note, "dim"))
+    if view.memory_line:
+        console.print(_highlighted(console, Text.assemble(_text(view.memory_line))))
     for p in view.listed:
         colour = "red" if p.severity is Severity.ERROR else "yellow"
         console.print(Text.assemble(_text(p.severity.value, colour), ": ", _text(p.layer, "bold"), ": ",

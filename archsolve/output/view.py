@@ -37,6 +37,7 @@ class Column(enum.Enum):
     PARAMS = "params"
     MACS = "macs"
     RF = "rf"  # the receptive field
+    MEMORY = "memory"  # the bytes of its output at the check's batch and type
 
 
 DEFAULT_COLUMNS = (Column.OUTPUT, Column.PARAMS, Column.MACS, Column.RF)
@@ -113,6 +114,7 @@ class LayerRow:
     rf: tuple[int, ...] | None
     bias_adds: int | None
     flops: int | None  # where the mode shows FLOPs
+    memory: int | None  # the bytes of its output
     cells: tuple[str, ...]  # as the table's header: the name indented by depth, the op, each column's text
     mark: RowMark
 
@@ -183,6 +185,8 @@ class CheckView:
     listed: tuple[ProblemLine, ...]  # the same, errors first: the order people read them in
     repairs: tuple[RepairLine, ...]
     verdict: Verdict
+    memory: Mapping[str, int] | None  # activations, params, saved, training: bytes
+    memory_line: str  # the same for people, with the batch and type they are at
 
 
 def check_view(report: CheckReport, mode: TableMode = TableMode()) -> CheckView:  # noqa: B008 (frozen)
@@ -207,7 +211,27 @@ def check_view(report: CheckReport, mode: TableMode = TableMode()) -> CheckView:
         title=report.spec.name or report.spec.file, input=report.input, input_text=shape_text(report.input),
         notes=tuple(report.notes), table=layer_table(report, mode), problems=problems, listed=errors + warnings,
         repairs=tuple(RepairLine(changes=r["changes"], message=r["message"]) for r in report.repairs),
-        verdict=verdict)
+        verdict=verdict, memory=_memory_totals(report), memory_line=_memory_line(report, mode))
+
+
+def _memory_totals(report: CheckReport) -> dict[str, int] | None:
+    mem = report.memory
+    if mem is None:
+        return None
+    return {"activations": mem.activations, "params": mem.params, "saved": mem.saved, "training": mem.training}
+
+
+def _memory_line(report: CheckReport, mode: TableMode) -> str:
+    """``memory at batch 1, float32: ...``: the totals, in binary units (every digit with --exact)."""
+    totals = _memory_totals(report)
+    if totals is None or report.memory is None:
+        return ""
+    shown = (lambda n: f"{n:,} B") if mode.exact else bytes_text
+    at = f"batch {report.memory_mode.batch}, {report.memory_mode.dtype.value}"
+    low = "" if report.memory.complete else " (at least: some shapes are not known)"
+    return (f"memory at {at}: activations {shown(totals['activations'])}, saved for backward "
+            f"{shown(totals['saved'])}, training {shown(totals['training'])} (weights {shown(totals['params'])} "
+            f"x 4 with gradients and Adam){low}")
 
 
 def layer_table(report: CheckReport, mode: TableMode = TableMode()) -> LayerTable:  # noqa: B008 (frozen)
@@ -251,11 +275,13 @@ def _layer_row(r: Row, broken: set[str], mode: TableMode) -> LayerRow:
         Column.PARAMS: lambda: mode.count(r.params),
         Column.MACS: lambda: mode.count(mode.compute(r.macs, r.bias_adds)),
         Column.RF: lambda: rf_text(r.rf),
+        Column.MEMORY: lambda: (number_text(r.memory) + " B" if r.memory is not None else "-") if mode.exact
+        else bytes_text(r.memory),
     }
     return LayerRow(
         name=r.name, op=r.op, depth=r.depth, sources=tuple(r.sources),
         shape=None if r.shape is None else tuple(r.shape), params=r.params, macs=r.macs,
-        rf=None if r.rf is None else tuple(r.rf), bias_adds=r.bias_adds,
+        rf=None if r.rf is None else tuple(r.rf), bias_adds=r.bias_adds, memory=r.memory,
         flops=mode.compute(r.macs, r.bias_adds) if mode.flops else None,
         cells=("  " * r.depth + r.name, r.op, *(cell[c]() for c in mode.columns)),
         mark=mark)
@@ -280,6 +306,26 @@ def unit_text(v: int | None) -> str:
         x /= 1000
         unit += 1
     return ("-" if v < 0 else "") + (f"{x:.1f}" if x < 99.95 else f"{x:.0f}") + _UNITS[unit]
+
+
+_BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
+def bytes_text(n: int | None) -> str:
+    """Bytes in binary units, three digits at most before the unit; ``-`` where not known.
+
+        >>> bytes_text(0), bytes_text(1023), bytes_text(166348800), bytes_text(None)
+        ('0 B', '1023 B', '159 MiB', '-')
+    """
+    if n is None:
+        return "-"
+    x, unit = float(n), 0
+    while x >= 1023.5 and unit < len(_BYTE_UNITS) - 1:  # 1023.5 KiB would show as 1024 KiB: 1.0 MiB
+        x /= 1024
+        unit += 1
+    if unit == 0:
+        return f"{n} B"
+    return (f"{x:.1f}" if x < 99.95 else f"{x:.0f}") + " " + _BYTE_UNITS[unit]
 
 
 def field_text(v: object) -> str:

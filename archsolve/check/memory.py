@@ -1,0 +1,166 @@
+"""Memory, counted exactly from the shapes: each layer's output, and the totals a training
+run needs (``check --batch N --dtype D``).
+
+- ``activations``: the sum of every layer's output (torchinfo's "forward pass size" counts
+  the layers with weights only, twice; docs/memory.md);
+- ``params``: the weights' bytes;
+- ``saved``: the bytes autograd keeps for the backward pass, as PyTorch keeps them (the op
+  table's :mod:`~archsolve.ops.autograd` facts), each storage once: a ReLU's output that the
+  next conv keeps too is counted once, a crop keeps its whole uncropped input's storage alive;
+- ``training``: ``saved`` and the weights four times (the weights, their gradients and
+  Adam's two moments).
+
+    >>> from archsolve.check.api import check_file
+    >>> mem = memory_of(check_file("specs/unet-original.yaml").prop, MemoryMode(batch=2))
+    >>> mem.layers["enc1/conv1"], mem.params
+    (166348800, 124122632)
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from archsolve.ops.autograd import INT64, Keep, output_bytes
+from archsolve.ops.base import Shape
+from archsolve.ops.table import OPS
+from archsolve.shapes.propagate import Propagation
+
+ADAM_COPIES = 4  # the weights, their gradients, and Adam's first and second moments
+
+
+class Dtype(enum.Enum):
+    """The activations' and weights' type (``--dtype``)."""
+
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    BFLOAT16 = "bfloat16"
+
+    @property
+    def itemsize(self) -> int:
+        return 4 if self is Dtype.FLOAT32 else 2
+
+
+@dataclass(frozen=True)
+class MemoryMode:
+    """The batch and type memory is counted at (``check --batch --dtype``)."""
+
+    batch: int = 1
+    dtype: Dtype = Dtype.FLOAT32
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The figures of :func:`memory_of`, in bytes; ``layers``: each layer's output (None
+    where its shape is not known, and then the totals are lower bounds: ``complete`` false)."""
+
+    layers: Mapping[str, int | None]
+    activations: int
+    params: int
+    saved: int
+    training: int
+    complete: bool
+
+
+def memory_of(prop: Propagation, mode: MemoryMode = MemoryMode()) -> Memory:  # noqa: B008 (frozen)
+    """The memory of a propagated network at ``mode``'s batch and type."""
+    size = mode.dtype.itemsize
+
+    def nbytes(shape: Shape) -> int:
+        return output_bytes(shape, batch=mode.batch, itemsize=size)
+
+    # a tensor is named by the storage it lives in: a layer's own, or (a view, an in-place
+    # op) the storage of the tensor it reads
+    storage: dict[str, str] = {"input": "input"}
+    held: dict[str, int] = {"input": nbytes(prop.input)}  # storage -> its bytes
+    saved: dict[str, int] = {}
+    layers: dict[str, int | None] = {}
+    # autograd records a layer only once a tensor that needs a gradient reaches it: the input
+    # does not, a layer with weights does (a ReLU straight on the input keeps nothing)
+    graded: dict[str, bool] = {"input": False}
+    readers: dict[str, list[str]] = {}
+    for lay in prop.network.order:
+        for src in lay.sources:
+            readers.setdefault(src, []).append(lay.name)
+    complete = True
+    for lay in prop.network.order:
+        res = prop.layers[lay.name]
+        facts = OPS[lay.op].autograd
+        sources = OPS[lay.op].data_sources(lay.sources, lay.values)
+        if res.shape is None or res.args is None:
+            layers[lay.name] = None
+            storage[lay.name] = lay.name
+            graded[lay.name] = True
+            complete = False
+            continue
+        layers[lay.name] = nbytes(res.shape)
+        graded[lay.name] = bool(res.params) or any(graded.get(s, False) for s in lay.sources)
+        inplace = (facts.inplace is not None and bool(res.args.get(facts.inplace))
+                   and _overwrites_safely(lay.name, sources, prop, readers))
+        if (facts.view or inplace) and sources:
+            storage[lay.name] = storage[sources[0]]
+        else:
+            storage[lay.name] = lay.name
+            held[lay.name] = nbytes(res.shape)
+        if not graded[lay.name]:
+            continue
+        keeps = facts.inplace_keeps if inplace and facts.inplace_keeps is not None else facts.keeps
+        kept = list(sources) if keeps is Keep.INPUTS else [lay.name] if keeps is Keep.OUTPUT else []
+        if facts.keeps_when is not None and not facts.keeps_when(res.args, res.inputs or [], res.shape):
+            kept = []
+        if keeps is Keep.COPY:
+            saved[f"{lay.name}#copy"] = nbytes(res.shape)  # an element-wise op: its input's size
+        for name in kept:
+            where = storage[name]
+            if where in held:
+                saved[where] = held[where]
+            else:
+                complete = False  # a tensor whose size is not known
+        if facts.pairwise:
+            _pairwise(lay.name, sources, res.inputs or [], storage=storage, held=held, saved=saved, graded=graded,
+                      nbytes=nbytes)
+        if facts.indices_of is not None:  # the pool's indices, kept here even where the pool kept none
+            pool = str(lay.values[facts.indices_of])
+            pooled = prop.layers[pool].shape
+            if pooled is not None:
+                saved[f"{pool}#0"] = output_bytes(pooled, batch=mode.batch, itemsize=INT64)
+        if facts.extra is not None:
+            inputs = res.inputs or []
+            for k, (elements, itemsize, per_sample) in enumerate(facts.extra(res.args, inputs, res.shape)):
+                saved[f"{lay.name}#{k}"] = elements * (itemsize or size) * (mode.batch if per_sample else 1)
+    params = sum(r.params or 0 for r in prop.layers.values()) * size
+    total_saved = sum(saved.values())
+    return Memory(layers=layers, activations=sum(v or 0 for v in layers.values()), params=params,
+                  saved=total_saved, training=total_saved + ADAM_COPIES * params, complete=complete)
+
+
+def _overwrites_safely(name: str, sources: tuple[str, ...], prop: Propagation,
+                       readers: Mapping[str, list[str]]) -> bool:
+    """Whether ``inplace: true`` runs in place: only over a tensor nothing else reads, which is
+    not the network's input or a view (else ``export`` leaves it out, and the op makes a new
+    tensor)."""
+    src = sources[0] if sources else "input"
+    if src == "input" or OPS[prop.layers[src].layer.op].torch.view:
+        return False
+    return readers.get(src, []) == [name]
+
+
+def _pairwise(name: str, sources: tuple[str, ...], inputs: list[Shape], *, storage: dict[str, str],
+              held: dict[str, int], saved: dict[str, int], graded: Mapping[str, bool],
+              nbytes: Callable[[Shape], int]) -> None:
+    """What ``a * b * c`` keeps: each product keeps its right operand where its left one needs
+    a gradient, and its left one (the partial product, a tensor of its own) where its right
+    one does."""
+    acc, acc_grad, acc_shape = storage[sources[0]], graded[sources[0]], tuple(inputs[0])
+    for j in range(1, len(sources)):
+        src = sources[j]
+        if acc_grad and storage[src] in held:
+            saved[storage[src]] = held[storage[src]]
+        if graded[src] and acc in held:
+            saved[acc] = held[acc]
+        acc_shape = tuple(max(int(a), int(b)) for a, b in zip(acc_shape, inputs[j], strict=True))  # broadcast
+        if j < len(sources) - 1:
+            acc = f"{name}#product{j}"
+            held[acc] = nbytes(acc_shape)
+        acc_grad = acc_grad or graded[src]
