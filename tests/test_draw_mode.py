@@ -27,10 +27,15 @@ def _node(src: str, name: str) -> str:
     return next(line for line in src.splitlines() if line.strip().startswith(f'"{name}" [label=<'))
 
 
-def test_no_edge_repeats_a_shape() -> None:
+def test_each_shape_is_said_once() -> None:
+    """On the edge it flows along; a skip connection's edge does not repeat it; a node says
+    its own only where no edge does (the output)."""
     src = dot_source(_known("unet-original.yaml"))
-    for a, b, info in _dot_edges(src):
-        assert info["label"] in (None, "size of"), (a, b, info["label"])
+    labels = [(a, info["label"]) for a, b, info in _dot_edges(src) if info["label"] not in (None, "size of")]
+    assert len({a for a, _ in labels}) == len(labels)  # one labelled edge a tensor
+    assert all(info["label"] is None for _, _, info in _dot_edges(src)
+               if info["color"] == "#808080" and info["style"] != "dotted")  # skips; dotted: references
+    assert ">2x388x388<" in _node(src, "head") and ">64x570x570<" not in _node(src, "enc1/conv1")
 
 
 @pytest.mark.parametrize("name", ["unet-original.yaml", "resnet50.yaml", "unet3d.yaml", "vgg16.yaml"])
@@ -43,7 +48,7 @@ def test_depth_0_draws_each_block_call_as_one_node_with_its_rows_figures(name: s
     assert "subgraph" not in src
     for r in top:
         line = _node(src, r.name)
-        assert "x".join(map(str, r.shape)) in line
+        assert f'output {"x".join(map(str, r.shape))};' in line  # the tooltip
         if r.params:  # the exact sums of the check's block row, in the tooltip
             assert f"params {r.params:,}, MACs {r.macs:,}" in line
         assert ('peripheries="2"' in line) == r.op.startswith(("block:", "repeat:"))

@@ -1,18 +1,19 @@
-"""``archsolve draw``: the network as a picture, each shape once, on its layer.
+"""``archsolve draw``: the network as a picture, shapes on the edges, each once.
 
 :func:`archsolve.check.known.known_shapes` works out what a drawing shows: each layer's
 output shape, where it can be computed.  From it, :func:`dot_source` writes Graphviz DOT, :func:`mermaid_source` a
 Mermaid flowchart and :func:`render` either of those, or SVG / PNG through Graphviz's
 ``dot`` program.
 
-* one node per layer: its name, op, key hyperparameters (``out=64 k=3 s=2 p=1``), output
-  shape and, for a layer with weights, its params and MACs, filled in the colour of its op's
+* one node per layer: its name, op, key hyperparameters (``out=64 k=3 s=2 p=1``) and, for
+  a layer with weights, its params and MACs, filled in the colour of its op's
   family (the op table's); merges (``concat``, ``add``) are ellipses; in SVG, a node's
   tooltip has the exact figures;
-* each shape is shown once, on the layer that gives it (an edge carries the shape of the
-  layer it leaves); a second consumer of a tensor (a skip connection, a shortcut) gets a
-  thick grey edge, and a crop's ``like`` reference a dotted one ("size of"), as are a
-  maxunpool's references to its maxpool ("indices") and to that pool's input;
+* each shape is shown once, on the edge the tensor flows along (``64x284x284``), or on its
+  layer's node where no edge leaves it (the output); a second consumer of a tensor (a skip
+  connection, a shortcut) gets a thick grey edge that does not repeat it, and a crop's
+  ``like`` reference a dotted one ("size of"), as are a maxunpool's references to its
+  maxpool ("indices") and to that pool's input;
 * block calls and ``repeat`` groups are clusters (boxes around their layers); with
   ``DrawMode.depth`` those nested deeper are one node each (a double border);
 * a ``"?"`` not given a value shows as a red ``k=?``, a value given in ``values``
@@ -145,6 +146,7 @@ class _Node:
     params: int | None = None
     macs: int | None = None
     folded: bool = False  # a block call or repeat drawn as one node
+    shape_here: bool = True  # its shape is shown on it: no edge carries it (the output)
 
     @property
     def counts(self) -> str:
@@ -368,7 +370,16 @@ def _picture(known: KnownShapes, mode: DrawMode) -> _Picture:
     pic = _Picture(title, nodes, edges, list(spec.groups), {lay.name: lay.group for lay in spec.layers},
                    decoder, [printable(n) for n in known.notes],
                    any(n.unknown for n in nodes.values()), any(n.solved for n in nodes.values()))
-    return pic if mode.depth is None else _folded(pic, mode.depth)
+    return _shapes_once(pic if mode.depth is None else _folded(pic, mode.depth))
+
+
+def _shapes_once(pic: _Picture) -> _Picture:
+    """Each shape is shown once: on the main edge that carries it (a second reader's edge, a
+    skip connection, does not repeat it), or on its node where no such edge leaves it."""
+    carried = {e.src for e in pic.edges if e.kind == "data"}
+    for name, node in pic.nodes.items():
+        node.shape_here = name not in carried
+    return pic
 
 
 def _folded(pic: _Picture, depth: int) -> _Picture:
@@ -459,7 +470,8 @@ def _dot_label(node: _Node) -> str:
              Shown.SOLVED: f'<FONT COLOR="{_SOLVED_COLOUR}"><B>{{}}</B></FONT>'}
     lines += _token_line(node, _h, marks)
     shape_colour = _UNKNOWN_COLOUR if node.shape == "?" else "#333333"
-    lines.append(f'<FONT POINT-SIZE="10" COLOR="{shape_colour}">{_h(node.shape)}</FONT>')
+    if node.shape_here:
+        lines.append(f'<FONT POINT-SIZE="10" COLOR="{shape_colour}">{_h(node.shape)}</FONT>')
     if node.counts:
         lines.append(f'<FONT POINT-SIZE="9" COLOR="#555555">{_h(node.counts)}</FONT>')
     if node.problem:
@@ -550,9 +562,13 @@ def dot_source(known: KnownShapes, mode: DrawMode = DrawMode()) -> str:  # noqa:
         if e.kind in _REFERENCES:
             attrs.update({"style": "dotted", "arrowhead": "odot", "label": _REFERENCES[e.kind], "color": _SKIP_COLOUR})
         else:
-            attrs["tooltip"] = f"{e.src} -> {e.dst}: {e.shape}"  # the shape itself is on e.src's node
-            if e.kind == "skip":
+            attrs["tooltip"] = f"{e.src} -> {e.dst}: {e.shape}"
+            if e.kind == "skip":  # the same tensor as its main edge's: its shape is said there
                 attrs.update({"color": _SKIP_COLOUR, "penwidth": "2.2"})
+            else:
+                attrs["label"] = e.shape
+                if e.shape == "?":
+                    attrs["fontcolor"] = _UNKNOWN_COLOUR
         src, dst = e.src, e.dst
         if pic.decoder is not None:
             # the U: the encoder goes down on the left, the decoder comes up on the right
@@ -615,7 +631,8 @@ def mermaid_source(known: KnownShapes, mode: DrawMode = DrawMode()) -> str:  # n
     def label(node: _Node) -> str:
         parts = [f"<b>{_m(node.name)}</b>", *_token_line(node, _m, {Shown.UNKNOWN: "<b>{}</b>",
                                                                       Shown.SOLVED: "<b>{} ✓</b>"})]
-        parts.append(_m(node.shape))
+        if node.shape_here:
+            parts.append(_m(node.shape))
         if node.counts:
             parts.append(_m(node.counts))
         if node.problem:
@@ -648,8 +665,10 @@ def mermaid_source(known: KnownShapes, mode: DrawMode = DrawMode()) -> str:  # n
             lines.append(f'  {ids[e.src]} -.->|"{_REFERENCES[e.kind]}"| {ids[e.dst]}')
             link_styles.append((i, f"stroke:{_SKIP_COLOUR}"))
         else:
-            arrow = "==>" if e.kind == "skip" else "-->"
-            lines.append(f"  {ids[e.src]} {arrow} {ids[e.dst]}")
+            if e.kind == "skip":
+                lines.append(f"  {ids[e.src]} ==> {ids[e.dst]}")
+            else:
+                lines.append(f'  {ids[e.src]} -->|"{_m(e.shape)}"| {ids[e.dst]}')
             if e.kind == "skip":
                 link_styles.append((i, f"stroke:{_SKIP_COLOUR}"))
     for i, style in link_styles:
