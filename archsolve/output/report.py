@@ -36,8 +36,8 @@ def check_json(view: CheckView) -> dict[str, Any]:
     >>> from archsolve.check.api import check_file
     >>> from archsolve.output.view import check_view
     >>> doc = check_json(check_view(check_file("specs/unet-original.yaml")))
-    >>> doc["ok"], doc["output"], doc["totals"]
-    (True, [2, 388, 388], {'params': 31030658, 'macs': 150428424448})
+    >>> doc["ok"], doc["output"], doc["totals"]["params"], doc["totals"]["memory"]["saved"]
+    (True, [2, 388, 388], 31030658, 727380032)
     """
     table = view.table
     doc: dict[str, Any] = {
