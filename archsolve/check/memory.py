@@ -96,8 +96,9 @@ def memory_of(prop: Propagation, mode: MemoryMode = MemoryMode()) -> Memory:  # 
             continue
         layers[lay.name] = nbytes(res.shape)
         graded[lay.name] = bool(res.params) or any(graded.get(s, False) for s in lay.sources)
+        src = sources[0] if sources else "input"
         inplace = (facts.inplace is not None and bool(res.args.get(facts.inplace))
-                   and _overwrites_safely(lay.name, sources, prop, readers))
+                   and runs_in_place(lay.name, src, None if src == "input" else prop.layers[src].layer.op, readers))
         if (facts.view or inplace) and sources:
             storage[lay.name] = storage[sources[0]]
         else:
@@ -135,13 +136,16 @@ def memory_of(prop: Propagation, mode: MemoryMode = MemoryMode()) -> Memory:  # 
                   saved=total_saved, training=total_saved + ADAM_COPIES * params, complete=complete)
 
 
-def _overwrites_safely(name: str, sources: tuple[str, ...], prop: Propagation,
-                       readers: Mapping[str, list[str]]) -> bool:
-    """Whether ``inplace: true`` runs in place: only over a tensor nothing else reads, which is
-    not the network's input or a view (else ``export`` leaves it out, and the op makes a new
-    tensor)."""
-    src = sources[0] if sources else "input"
-    if src == "input" or OPS[prop.layers[src].layer.op].torch.view:
+def runs_in_place(name: str, src: str, src_op: str | None, readers: Mapping[str, list[str]]) -> bool:
+    """Whether layer ``name`` with ``inplace: true`` really overwrites its input ``src``: only
+    a tensor nothing else reads, which is neither the network's input (``src_op`` None) nor a
+    view of another tensor.  Elsewhere ``export`` writes it without ``inplace`` (the other
+    reader would see the overwritten values), and it makes a tensor of its own.
+
+        >>> runs_in_place("r", "c", "conv", {"c": ["r"]}), runs_in_place("r", "c", "conv", {"c": ["r", "s"]})
+        (True, False)
+    """
+    if src_op is None or OPS[src_op].torch.view:
         return False
     return readers.get(src, []) == [name]
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from archsolve.check.api import CheckReport
 from archsolve.check.bindings import Why
+from archsolve.check.memory import runs_in_place
 from archsolve.errors import InvalidNetwork, SolverTimeout, UsageError
 from archsolve.lang.expr import Expr, Name, Num
 from archsolve.lang.linear import affine_floor
@@ -585,8 +586,9 @@ def _layers(report: CheckReport) -> _Layers:
         found = form.slots(OPS[lay.op].field_map, res.args, res.inputs)
         if lay.name in with_indices:
             found += (Slot("return_indices", "return_indices", True),)
-        if any(s.keyword == "inplace" and s.value is True for s in found) and not _safe_inplace(
-                lay.name, results, readers):
+        src = lay.sources[0]
+        if any(s.keyword == "inplace" and s.value is True for s in found) and not runs_in_place(
+                lay.name, src, None if src == "input" else results[src].layer.op, readers):
             found = tuple(s for s in found if s.keyword != "inplace")
             dropped.add(lay.name)
         slots[lay.name] = found
@@ -972,9 +974,3 @@ def _reads_like(w: Written) -> bool:
         v is Tensor.LIKE_SIZE for v in (*w.args, *(kw[1] for kw in w.keywords))))
 
 
-def _safe_inplace(name: str, results: Mapping[str, LayerResult], readers: Mapping[str, list[str]]) -> bool:
-    """An in-place op must not overwrite a tensor anything else reads (or the caller's input)."""
-    src = results[name].layer.sources[0]
-    if src == "input" or OPS[results[src].layer.op].torch.view:
-        return False
-    return readers.get(src, []) == [name]
