@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -16,7 +18,7 @@ from archsolve.check.api import check_spec  # noqa: E402
 from archsolve.check.memory import Dtype, MemoryMode  # noqa: E402
 from archsolve.spec.load import load_spec, load_text  # noqa: E402
 
-from .conftest import SPECS  # noqa: E402
+from .conftest import SPECS, examples  # noqa: E402
 from .test_export import (  # noqa: E402
     BLOCKS,
     EVERY_OP_1D,
@@ -153,3 +155,44 @@ def test_training_is_saved_and_four_copies_of_the_weights() -> None:
     assert mem.params == 4 * report.totals["params"]
     assert mem.training == mem.saved + 4 * mem.params
     assert mem.activations == sum(v for n, v in mem.layers.items())
+
+
+# -- random networks of every op ------------------------------------------------------------------
+
+# layers that keep a [C, H, W] tensor of at least 4x4 a valid input to the next (C may change)
+MENU = [
+    "{op: conv, out: %(c)d, kernel: 3, padding: 1}",
+    "{op: conv, out: %(c)d, kernel: 2, padding: same}",
+    "{op: conv, out: %(c)d, kernel: 1, bias: false}",
+    "{op: deconv, out: %(c)d, kernel: 2, stride: 2}",
+    "{op: batchnorm}", "{op: batchnorm, track_running_stats: false}",
+    "{op: instancenorm, affine: true}", "{op: groupnorm, groups: 1}", "{op: layernorm}",
+    "{op: relu}", "{op: relu, inplace: true}", "{op: relu6, inplace: true}", "{op: elu, inplace: true}",
+    "{op: leakyrelu}", "{op: gelu}", "{op: silu}", "{op: sigmoid}", "{op: tanh}", "{op: softmax}",
+    "{op: hardswish}", "{op: mish, inplace: true}", "{op: prelu, per_channel: true}",
+    "{op: dropout, p: 0.25}", "{op: identity}",
+    "{op: maxpool, kernel: 2}", "{op: avgpool, kernel: 2}", "{op: adaptive_avgpool, size: 4}",
+    "{op: adaptive_maxpool, size: 4}", "{op: upsample, scale: 2}", "{op: pad, amount: 1}", "{op: crop, amount: 1}",
+    "{op: concat, from: [%(prev)s, %(prev)s]}", "{op: mul, from: [%(prev)s, %(prev)s, %(prev)s]}",
+    "{op: add, from: [%(prev)s, l0]}",
+]
+
+
+def _random_spec(picks: list[tuple[int, int]]) -> str:
+    lines = ["input: [3, 16, 16]", "layers:", "  - {name: l0, op: conv, out: 4, kernel: 3, padding: 1}"]
+    for i, (k, c) in enumerate(picks, start=1):
+        lines.append(f"  - {{name: l{i}, " + MENU[k].lstrip("{") % {"c": c, "prev": f"l{i - 1}"})
+    # a skip: the last layer's output added to itself through a second reader
+    lines.append(f"  - {{name: tail, op: add, from: [l{len(picks)}, l{len(picks)}]}}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(picks=st.lists(st.tuples(st.integers(0, len(MENU) - 1), st.integers(2, 6)), min_size=1, max_size=8),
+       batch=st.integers(2, 3))
+def test_random_networks_keep_what_torch_keeps(picks: list[tuple[int, int]], batch: int) -> None:
+    spec = load_text(_random_spec(picks))
+    report = check_spec(spec, repairs=False, memory=MemoryMode(batch=batch))
+    assume(report.ok)  # sizes that stay valid (a crop of a 1x1 map is not)
+    model, _ = _build(spec)
+    assert report.memory.saved == torch_saved(model, report.input, batch), _random_spec(picks)

@@ -73,6 +73,7 @@ def memory_of(prop: Propagation, mode: MemoryMode = MemoryMode()) -> Memory:  # 
     # a tensor is named by the storage it lives in: a layer's own, or (a view, an in-place
     # op) the storage of the tensor it reads
     storage: dict[str, str] = {"input": "input"}
+    contiguous: dict[str, bool] = {"input": True}  # a crop's slice is not; a copy of it is
     held: dict[str, int] = {"input": nbytes(prop.input)}  # storage -> its bytes
     saved: dict[str, int] = {}
     layers: dict[str, int | None] = {}
@@ -99,11 +100,16 @@ def memory_of(prop: Propagation, mode: MemoryMode = MemoryMode()) -> Memory:  # 
         src = sources[0] if sources else "input"
         inplace = (facts.inplace is not None and bool(res.args.get(facts.inplace))
                    and runs_in_place(lay.name, src, None if src == "input" else prop.layers[src].layer.op, readers))
-        if (facts.view or inplace) and sources:
-            storage[lay.name] = storage[sources[0]]
+        first = sources[0] if sources else "input"
+        copied = facts.reshapes and not contiguous.get(first, True)  # a reshape of a slice copies it
+        if (facts.view or inplace) and sources and not copied:
+            storage[lay.name] = storage[first]
+            whole = res.inputs is not None and tuple(res.inputs[0]) == tuple(res.shape)
+            contiguous[lay.name] = contiguous.get(first, True) and (whole or not facts.slices)
         else:
             storage[lay.name] = lay.name
             held[lay.name] = nbytes(res.shape)
+            contiguous[lay.name] = True
         if not graded[lay.name]:
             continue
         keeps = facts.inplace_keeps if inplace and facts.inplace_keeps is not None else facts.keeps
@@ -112,6 +118,10 @@ def memory_of(prop: Propagation, mode: MemoryMode = MemoryMode()) -> Memory:  # 
             kept = []
         if keeps is Keep.COPY:
             saved[f"{lay.name}#copy"] = nbytes(res.shape)  # an element-wise op: its input's size
+        if facts.contiguous_input:  # a slice is kept as a contiguous copy of itself
+            for name in [n for n in kept if not contiguous.get(n, True)]:
+                kept.remove(name)
+                saved[f"{lay.name}#contiguous {name}"] = nbytes(prop.shape_of(name) or ())
         for name in kept:
             where = storage[name]
             if where in held:

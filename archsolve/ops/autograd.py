@@ -12,6 +12,10 @@ nothing, it is a mean); a concat, add, crop, pad, flatten, reshape or up-samplin
 its own; a ``mul`` of several inputs runs as ``a * b * c``, and each product keeps the
 operand the other side's gradient needs (the partial product ``a * b`` included).
 
+A crop is a slice: not contiguous.  A flatten or reshape of such a tensor copies it (a
+storage of its own), and a group or instance norm keeps a contiguous copy of it rather than
+the slice.
+
 A norm's statistics are in the network's dtype (a model cast to bfloat16 keeps them in
 bfloat16; under autocast PyTorch keeps them in float32, which this does not count).
 
@@ -68,6 +72,9 @@ class Autograd:
     inplace_keeps: Keep | None = None  # what it keeps when run in place, where that differs
     indices_of: str | None = None  # the LAYER field naming the max pool whose indices it keeps (maxunpool)
     pairwise: bool = False  # a merge run as a * b * c: each step keeps the operand the other's gradient needs
+    slices: bool = False  # a view that is not contiguous unless it keeps the whole input (crop)
+    reshapes: bool = False  # a view of a contiguous input, a copy of any other (flatten, reshape)
+    contiguous_input: bool = False  # keeps a contiguous copy of an input that is not (group and instance norm)
 
 
 def _numel(shape: Shape) -> int:
