@@ -360,13 +360,12 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, depth
       archsolve check model.py:Net --input 3,224,224
     """
     from archsolve.check.api import check_spec
+    from archsolve.check.memory import Dtype, MemoryMode
     from archsolve.output.report import check_json, check_text
     from archsolve.output.view import DEFAULT_COLUMNS, TableMode, check_view
 
     until = time.monotonic() + timeout  # from the start: reading the spec counts
     mode = TableMode(depth=depth, columns=columns or DEFAULT_COLUMNS, exact=exact, count_bias=count_bias, flops=flops)
-    from archsolve.check.memory import Dtype, MemoryMode
-
     with _activity(f"checking {spec}", shown=_shows_progress(as_json)):
         report = check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets), until=until,
                             memory=MemoryMode(batch=batch, dtype=Dtype(dtype)))

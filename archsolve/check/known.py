@@ -31,7 +31,8 @@ class KnownShapes:
     ``values``: the vars and unknowns given (a solution's values are drawn green);
     ``shapes``: each layer's output shape (and ``input``'s), None where it cannot be computed;
     ``env``: the values of the vars; ``problems``: the kind of the first error at a layer;
-    ``counts``: each layer's params and MACs, where ``check`` computed them.
+    ``counts``: each layer's and block call's params and MACs (a block's summed over its
+    layers), as ``check``'s rows have them.
     """
 
     spec: Spec
@@ -73,7 +74,7 @@ def known_shapes(spec: Spec, values: Mapping[str, int] | None = None, until: flo
                 if p.severity is Severity.ERROR and p.layer in prop.layers:
                     problems.setdefault(p.layer, p.kind)
             return KnownShapes(spec, values, tuple(prop.network.order), shapes, dict(prop.env), problems,
-                               tuple(report.notes), {n: (r.params, r.macs) for n, r in prop.layers.items()})
+                               tuple(report.notes), {r.name: (r.params, r.macs) for r in report.rows})
     return _partial_shapes(spec, values)
 
 

@@ -203,6 +203,7 @@ class _Picture:
     notes: list[str] = field(default_factory=list)
     has_unknowns: bool = False
     has_solved: bool = False
+    counts: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)  # KnownShapes.counts
 
     @property
     def position(self) -> dict[str, int]:
@@ -369,7 +370,7 @@ def _picture(known: KnownShapes, mode: DrawMode) -> _Picture:
     title += "    input " + nodes["input"].shape
     pic = _Picture(title, nodes, edges, list(spec.groups), {lay.name: lay.group for lay in spec.layers},
                    decoder, [printable(n) for n in known.notes],
-                   any(n.unknown for n in nodes.values()), any(n.solved for n in nodes.values()))
+                   any(n.unknown for n in nodes.values()), any(n.solved for n in nodes.values()), known.counts)
     return _shapes_once(pic if mode.depth is None else _folded(pic, mode.depth))
 
 
@@ -384,7 +385,7 @@ def _shapes_once(pic: _Picture) -> _Picture:
 
 def _folded(pic: _Picture, depth: int) -> _Picture:
     """The picture with each group nested ``depth`` deep drawn as one node where its first
-    layer was: its output's shape, its layers' params and MACs summed, its first problem.
+    layer was: its output's shape, its params and MACs (check's row of it), its first problem.
     Edges inside it go; edges in and out of it meet the one node."""
     into: dict[str, Group] = {}
     for g in pic.groups:
@@ -397,12 +398,9 @@ def _folded(pic: _Picture, depth: int) -> _Picture:
             nodes[name] = node
         elif g.name not in nodes:
             inside = [pic.nodes[m] for m in g.members if m in pic.nodes]
-            params = [n.params for n in inside]
-            macs = [n.macs for n in inside]
-            nodes[g.name] = _Node(
-                g.name, g.op, [], pic.nodes[g.output].shape, next((n.problem for n in inside if n.problem), None),
-                None if None in params else sum(p for p in params if p is not None),
-                None if None in macs else sum(m for m in macs if m is not None), folded=True)
+            params, macs = pic.counts.get(g.name, (None, None))
+            nodes[g.name] = _Node(g.name, g.op, [], pic.nodes[g.output].shape,
+                                  next((n.problem for n in inside if n.problem), None), params, macs, folded=True)
     edges: dict[tuple[str, str], _Edge] = {}
     for e in pic.edges:
         src = into[e.src].name if e.src in into else e.src
@@ -414,7 +412,7 @@ def _folded(pic: _Picture, depth: int) -> _Picture:
     group_of = {**pic.group_of, **{g.name: g.group for g in into.values()}}
     decoder = None if pic.decoder is None else {into[n].name if n in into else n for n in pic.decoder}
     return _Picture(pic.title, nodes, list(edges.values()), [g for g in pic.groups if g.depth < depth], group_of,
-                    decoder, pic.notes, pic.has_unknowns, pic.has_solved)
+                    decoder, pic.notes, pic.has_unknowns, pic.has_solved, pic.counts)
 
 
 def _group_tree(pic: _Picture) -> tuple[dict[str | None, list[Group]], dict[str | None, list[str]]]:
