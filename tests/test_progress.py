@@ -85,4 +85,4 @@ def test_inputs_says_which_axis_and_how_far(tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text("\n".join(lines) + "\n")
     _, _, shown = _run(["inputs", str(path), "--timeout", "2"], terminal=True)
-    assert f"inputs of {path}" in shown
+    assert f"inputs of {path}: H: " in shown  # the axis, then how far it has gone
