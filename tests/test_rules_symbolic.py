@@ -165,3 +165,15 @@ def test_one_rule_for_ints_and_trees(case: tuple[str, dict[str, Any], int, list[
     if not concrete.fatal:
         assert _value(opdef.params(sym_args, sym_inputs, sym_out), env) == opdef.params(concrete_args, inputs, out)
         assert _value(opdef.macs(sym_args, sym_inputs, sym_out), env) == opdef.macs(concrete_args, inputs, out)
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(n=st.integers(1, 12), k=st.integers(1, 4), s=st.integers(1, 4), pl=st.integers(0, 3), d=st.integers(1, 4),
+       m=st.integers(1, 16))
+def test_the_last_position_read_on_a_symbolic_size_is_the_ints(n: int, k: int, s: int, pl: int, d: int, m: int) -> None:
+    """The last real position ``m`` windows read, stated over a symbolic input size, is what
+    the windows read one by one (a window past the input's end reads nothing of it)."""
+    from archsolve.ops.rules import _last_position, _last_read
+
+    last = _last_read(n, k, s, pl, d, m)
+    assert _value(_last_position(Name("x"), k, s, pl, d, m), {"x": n}) == (-1 if last is None else last[0])

@@ -143,15 +143,19 @@ def _last_position(n: Value, k: Value, s: Value, pl: Value, d: Value, m: Value) 
     if _ints(n, k, s, pl, d, m):
         last = _last_read(n, k, s, pl, d, m)
         return last[0] if last is not None else -1
-    if _is1(d):  # the last window reads on to its end or the input's
-        return vmax(vmin((m - 1) * s - pl + k - 1, n - 1), -1)
+    # windows after the last one that starts by n - 1 read no real position
+    last = vmin(fdiv(n - 1 + pl, s), m - 1)
+    if _is1(d):  # that window reads on to its end or the input's (nothing when it ends in the padding)
+        end = last * s - pl + k - 1
+        return ite(ge(end, 0), vmin(end, n - 1), -1)
     if not _ints(k, s, pl, d):
         raise EncodingLimit("the last position a dilated pool reads needs its kernel, stride and padding as numbers")
     best: Value = -1
-    for j in range(d * (k - 1) // s + 1):  # windows further back end before the last one starts
-        start = (m - 1 - j) * s - pl
+    # of the windows before that one, only the few that can end past its start can read further
+    for j in range(d * (k - 1) // s + 1):
+        start = (last - j) * s - pl
         pos = start + d * vmin(k - 1, fdiv(n - 1 - start, d))
-        best = vmax(best, ite(both(ge(m - 1 - j, 0), ge(pos, 0)), pos, -1))
+        best = vmax(best, ite(both(ge(last - j, 0), ge(pos, 0)), pos, -1))
     return best
 
 
