@@ -24,13 +24,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import click
 
 from archsolve.errors import ArchsolveError, Interrupt, SpecErrors, UsageError, printable
 from archsolve.limits import DEFAULT_LIMITS, Limits, over_the_largest
+from archsolve.ops.autograd import Dtype, MemoryMode
 from archsolve.solve.outcome import Engine, SolveStatus  # a few enums and dataclasses: nothing heavy
+from archsolve.spec.model import MAX_VALUE, Spec
 
 EXIT_INTERNAL = 4
 EXIT_BROKEN_PIPE = 141  # as a shell reports a process its reader left (128 + SIGPIPE)
@@ -323,6 +326,22 @@ _TABLE_HELP = {
 }
 
 
+def _memory_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--batch`` and ``--dtype``: what memory is counted at, in place of the spec's ``batch:`` and ``dtype:``."""
+    command = click.option("--dtype", type=click.Choice([d.value for d in Dtype]),
+                           help="The type memory is counted in [default: the spec's dtype, or float32].")(command)
+    return click.option("--batch", type=click.IntRange(min=1, max=MAX_VALUE),
+                        help="The batch size memory is counted at [default: the spec's batch, or 1].")(command)
+
+
+def _with_memory(spec: Spec, batch: int | None, dtype: str | None) -> Spec:
+    """``spec`` with ``--batch`` and ``--dtype`` where given."""
+    if batch is None and dtype is None:
+        return spec
+    return replace(spec, memory=MemoryMode(batch=spec.memory.batch if batch is None else batch,
+                                           dtype=spec.memory.dtype if dtype is None else Dtype(dtype)))
+
+
 def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options of the layer table's counts, for every command that shows one."""
     for name in ("flops", "count-bias", "exact"):
@@ -341,14 +360,12 @@ def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--columns", callback=_columns, metavar="LIST", help=_TABLE_HELP["columns"],
               shell_complete=_complete_columns)
 @_table_options
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="The batch size memory is counted at.")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True,
-              help="The type of the activations and weights memory is counted in.")
+@_memory_options
 @_model_options
 @handle_errors
 def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, depth: int | None,
-          columns: tuple[Any, ...] | None, exact: bool, count_bias: bool, flops: bool, batch: int, dtype: str,
+          columns: tuple[Any, ...] | None, exact: bool, count_bias: bool, flops: bool, batch: int | None,
+          dtype: str | None,
           model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
     """Propagate shapes through SPEC: shapes, parameters, MACs, receptive fields, problems.
     SPEC may be a PyTorch model, FILE.py:NAME or package.module:NAME, with --input.
@@ -360,15 +377,14 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, depth
       archsolve check model.py:Net --input 3,224,224
     """
     from archsolve.check.api import check_spec
-    from archsolve.check.memory import Dtype, MemoryMode
     from archsolve.output.report import check_json, check_text
     from archsolve.output.view import DEFAULT_COLUMNS, TableMode, check_view
 
     until = time.monotonic() + timeout  # from the start: reading the spec counts
     mode = TableMode(depth=depth, columns=columns or DEFAULT_COLUMNS, exact=exact, count_bias=count_bias, flops=flops)
     with _activity(f"checking {spec}", shown=_shows_progress(as_json)):
-        report = check_spec(_load(spec, model_input, model_kwargs, no_cache=no_cache), parse_sets(sets), until=until,
-                            memory=MemoryMode(batch=batch, dtype=Dtype(dtype)))
+        loaded = _with_memory(_load(spec, model_input, model_kwargs, no_cache=no_cache), batch, dtype)
+        report = check_spec(loaded, parse_sets(sets), until=until)
     view = check_view(report, mode)
     if as_json:
         click.echo(json.dumps(check_json(view)))
@@ -402,11 +418,13 @@ def check(spec: str, as_json: bool, sets: tuple[str, ...], timeout: float, depth
 @click.option("--count", "count", is_flag=True,
               help="With --all: count every solution, also past --limit (within --timeout).")
 @_table_options
+@_memory_options
 @_model_options
 @handle_errors
 def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str | None, timeout: float,
           write_to: str | None, in_place: bool, as_json: bool, engine: str, count: bool, exact: bool,
-          count_bias: bool, flops: bool, model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
+          count_bias: bool, flops: bool, batch: int | None, dtype: str | None, model_input: str | None,
+          model_kwargs: str | None, no_cache: bool) -> None:
     """Fill every unknown ('?' and vars) in SPEC so that every shape rule and constraint holds.
 
     \b
@@ -440,7 +458,7 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         raise UsageError(f"--write and --in-place fill in a spec file; write {spec}'s spec first: "
                          f"archsolve import {spec} --input ... -o SPEC.yaml")
     start = time.monotonic()  # --timeout counts from here: reading a large spec takes time too
-    loaded = _load(spec, model_input, model_kwargs, no_cache=no_cache)
+    loaded = _with_memory(_load(spec, model_input, model_kwargs, no_cache=no_cache), batch, dtype)
     if write_to or in_place:  # a "?" in a block definition gets one value for all its calls
         from archsolve.spec.written import writable
 
@@ -528,10 +546,12 @@ def _activity(text: str, *, shown: bool) -> Iterator[Callable[[str], None]]:
 @click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
               help="Seconds the solver may take; then exit 3.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
+@_memory_options
 @_model_options
 @handle_errors
 def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeout: float, as_json: bool,
-           model_input: str | None, model_kwargs: str | None, no_cache: bool) -> None:
+           batch: int | None, dtype: str | None, model_input: str | None, model_kwargs: str | None,
+           no_cache: bool) -> None:
     """Which values of the input's size variables make SPEC valid: a list, a pattern, the nearest.
     SPEC may be a PyTorch model with --input naming its size vars (--input 1,H,W).
 
@@ -545,7 +565,7 @@ def inputs(spec: str, axis: str | None, rng: str | None, near: int | None, timeo
 
     start = time.monotonic()  # --timeout counts from here: reading a 100,000-layer spec takes seconds
     span = parse_range(rng) if rng else None
-    loaded = _load(spec, model_input, model_kwargs, span, no_cache=no_cache)
+    loaded = _with_memory(_load(spec, model_input, model_kwargs, span, no_cache=no_cache), batch, dtype)
     with _activity(f"inputs of {spec}", shown=_shows_progress(as_json)) as say:
         reports = input_sizes(loaded, axis, span, near, max(0.001, timeout - (time.monotonic() - start)),
                               progress=lambda text: say(f"inputs of {spec}: {text}"))

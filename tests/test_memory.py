@@ -9,7 +9,7 @@ import json
 import pytest
 
 from archsolve.check.api import check_spec
-from archsolve.check.memory import Dtype, MemoryMode
+from archsolve.ops.autograd import Dtype, MemoryMode
 from archsolve.output.view import bytes_text
 from archsolve.spec.load import load_text
 
@@ -69,7 +69,7 @@ def test_the_command_line() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--batch", "0"), "Invalid value for '--batch': 0 is not in the range x>=1."),
+    (("--batch", "0"), "Invalid value for '--batch': 0 is not in the range 1<=x<=1000000000000."),
     (("--dtype", "float64"), "Invalid value for '--dtype': 'float64' is not one of 'float32', 'float16', 'bfloat16'."),
 ])
 def test_bad_memory_options(args: tuple[str, ...], message: str) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 
 from archsolve.check.api import check_spec  # noqa: E402
-from archsolve.check.memory import Dtype, MemoryMode  # noqa: E402
+from archsolve.ops.autograd import Dtype, MemoryMode  # noqa: E402
 from archsolve.spec.load import load_spec, load_text  # noqa: E402
 
 from .conftest import SPECS, examples  # noqa: E402

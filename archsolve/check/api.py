@@ -16,16 +16,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archsolve.check.advice import add_fixes, annotate_merges
 from archsolve.check.bindings import Choice, choose_bindings, outside_domain
-from archsolve.check.memory import Memory, MemoryMode, memory_of
 from archsolve.check.repair import REPAIR_SECONDS, find_repairs
 from archsolve.limits import DEFAULT_LIMITS, Limits
+from archsolve.ops.autograd import MemoryMode
 from archsolve.ops.base import Severity
 from archsolve.shapes.graph import build_network
+from archsolve.shapes.memory import Memory, memory_of
 from archsolve.shapes.propagate import LayerResult, Problem, Propagation, propagate
 from archsolve.spec.domains import var_allows
 from archsolve.spec.load import load_spec
@@ -43,7 +44,7 @@ class Row:
     macs: int | None
     rf: list[int] | None
     bias_adds: int | None = None  # the bias adds MACs leave out: one per output element of a layer with a bias
-    memory: int | None = None  # the bytes of its output (check/memory.py)
+    memory: int | None = None  # the bytes of its output (shapes/memory.py)
     inputs: list[list[int] | None] = field(default_factory=list)  # the shapes it reads, as ``sources``
     fields: dict[str, Any] = field(default_factory=dict)  # kernel, stride, padding: as resolved, where it has them
 
@@ -166,11 +167,14 @@ def _rf(res: Any) -> list[int] | None:
 
 
 def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool = True,
-               until: float | None = None, memory: MemoryMode = MemoryMode()) -> CheckReport:  # noqa: B008
+               until: float | None = None, memory: MemoryMode | None = None) -> CheckReport:
     """Check a loaded spec; ``given`` binds vars and unknowns (``--set``).  ``until``
     (``time.monotonic()``): when the scan for a free var's valid value and the search for
     advice (nearest sizes, fixes, repairs) stop; the shapes and problems at the values
-    chosen are always complete."""
+    chosen are always complete.  ``memory``: the batch and dtype memory is counted at, in
+    place of the spec's (``--batch``, ``--dtype``)."""
+    if memory is not None:
+        spec = replace(spec, memory=memory)
     net = build_network(spec)
     bindings = choose_bindings(spec, net, dict(given or {}), until)
     env = bindings.env
@@ -181,10 +185,10 @@ def check_spec(spec: Spec, given: Mapping[str, int] | None = None, repairs: bool
     prop = propagate(net, env)
     annotate_merges(prop)
     nearest = add_fixes(prop, prop.problems, until)
-    mem = memory_of(prop, memory)
+    mem = memory_of(prop, spec.memory)
     rows, totals = build_rows(prop, mem)
     report = CheckReport(spec, prop, rows, totals, prop.problems, [*bindings.notes, *prop.notes],
-                         chosen=bindings.chosen, memory=mem, memory_mode=memory)
+                         chosen=bindings.chosen, memory=mem, memory_mode=spec.memory)
     if not report.ok and repairs:
         left = None if until is None else max(0.0, until - time.monotonic())
         report.repairs = [r.to_json() for r in find_repairs(

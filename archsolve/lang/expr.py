@@ -386,11 +386,34 @@ def _show(e: Expr, outer: int) -> str:
 
 # -- parsing ----------------------------------------------------------------
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>[0-9]+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z0-9_]+)*"
+    r"\s*(?:(?P<num>[0-9]+(?:\.[0-9]+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z0-9_]+)*"
     r"(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\[[0-9]+\])?)"
     r"|(?P<op>//|==|!=|<=|>=|[-+*%()<>,\[\]]))"
 )
 _FUNCS = {"min", "max"}
+# byte units a number may carry where memory is compared (``memory <= 8 GiB``): binary ones only,
+# as PyTorch and nvidia-smi count (a "GB" would be ambiguous)
+UNITS = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+_BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
+def bytes_text(n: int | None) -> str:
+    """Bytes in binary units, three digits at most before the unit; ``-`` where not known.
+
+        >>> bytes_text(0), bytes_text(1023), bytes_text(166348800), bytes_text(None)
+        ('0 B', '1023 B', '159 MiB', '-')
+    """
+    if n is None:
+        return "-"
+    x, unit = float(n), 0
+    while x >= 1023.5 and unit < len(_BYTE_UNITS) - 1:  # 1023.5 KiB would show as 1024 KiB: 1.0 MiB
+        x /= 1024
+        unit += 1
+    if unit == 0:
+        return f"{n} B"
+    return (f"{x:.1f}" if x < 99.95 else f"{x:.0f}") + " " + _BYTE_UNITS[unit]
+
+
 _KEYWORDS = {"and", "or", "not"}
 
 
@@ -518,13 +541,33 @@ class _Parser:
             return self.unary()
         return self.atom()
 
-    def atom(self) -> Expr:
-        kind, tok, col = self.take()
-        if kind == "num":
+    def number(self, tok: str, col: int) -> Num:
+        """A literal, with a byte unit after it where units are allowed (``8 GiB``, ``1.5 MiB``)."""
+        unit = self.peek() if self.i < len(self.toks) and self.toks[self.i][0] == "name" else None
+        if unit not in UNITS:
+            if "." in tok:
+                raise ExprError(f"{tok!r} at column {col} of {self.text!r}: a number here is an integer"
+                                + (" (a decimal needs a unit: KiB, MiB, GiB or TiB)" if "units" in self.allow else ""))
             over = over_the_largest(tok)
             if over:
                 raise ExprError(f"{over}, the largest number a spec may write")
             return Num(int(tok))
+        if "units" not in self.allow:
+            raise ExprError(f"{tok} {unit} in {self.text!r}: units are only allowed in constraints and minimize")
+        self.take()
+        whole, _, frac = tok.partition(".")
+        if len(whole) > 30 or len(frac) > 30:
+            raise ExprError(f"{tok} {unit} in {self.text!r}: too many digits")
+        scaled = int(whole + frac) * UNITS[unit]
+        value, rest = divmod(scaled, 10 ** len(frac))
+        if rest:
+            raise ExprError(f"{tok} {unit} in {self.text!r} is not a whole number of bytes")
+        return Num(value)
+
+    def atom(self) -> Expr:
+        kind, tok, col = self.take()
+        if kind == "num":
+            return self.number(tok, col)
         if tok == "(":
             self.depth += 1
             if self.depth > MAX_NESTING:
@@ -564,7 +607,7 @@ class _Parser:
 
 
 VALUE = frozenset()
-CONSTRAINT = frozenset({"logic", "list", "attr"})
+CONSTRAINT = frozenset({"logic", "list", "attr", "units"})
 
 
 def parse(text: str, allow: frozenset[str] = VALUE, max_length: int = DEFAULT_LIMITS.expr_length) -> Expr:

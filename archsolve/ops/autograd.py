@@ -1,5 +1,5 @@
 """What autograd keeps of each op for the backward pass, as PyTorch does (one fact per op in
-the op table; :mod:`archsolve.check.memory` adds the bytes up).
+the op table; :mod:`archsolve.shapes.memory` adds the bytes up).
 
 Measured with ``torch.autograd.graph.saved_tensors_hooks`` on PyTorch 2.13 (CPU, training
 mode) and checked against it in tests/test_memory_torch.py: a conv, transposed conv or linear
@@ -41,6 +41,27 @@ from typing import Any
 from archsolve.ops.base import Shape
 
 INT64 = 8  # bytes of a max pool's index
+ADAM_COPIES = 4  # the weights, their gradients, and Adam's first and second moments
+
+
+class Dtype(enum.Enum):
+    """The activations' and weights' type (``--dtype``, a spec's ``dtype:``)."""
+
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    BFLOAT16 = "bfloat16"
+
+    @property
+    def itemsize(self) -> int:
+        return 4 if self is Dtype.FLOAT32 else 2
+
+
+@dataclass(frozen=True)
+class MemoryMode:
+    """The batch and type memory is counted at (``--batch --dtype``, a spec's ``batch:`` and ``dtype:``)."""
+
+    batch: int = 1
+    dtype: Dtype = Dtype.FLOAT32
 
 
 class Keep(enum.Enum):

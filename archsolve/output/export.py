@@ -38,7 +38,6 @@ from typing import Any
 
 from archsolve.check.api import CheckReport
 from archsolve.check.bindings import Why
-from archsolve.check.memory import runs_in_place
 from archsolve.errors import InvalidNetwork, SolverTimeout, UsageError
 from archsolve.lang.expr import Expr, Name, Num
 from archsolve.lang.linear import affine_floor
@@ -58,6 +57,7 @@ from archsolve.ops.torchform import (
     Written,
 )
 from archsolve.output.classes import BlockClass, Code, Plan, Wiring, plan_modules
+from archsolve.shapes.memory import runs_in_place
 from archsolve.shapes.propagate import LayerResult
 from archsolve.solve.inputs import input_sizes, size_vars
 from archsolve.spec.model import Group, Layer, Spec

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from archsolve.lang.expr import bytes_text
 from archsolve.ops.base import Severity
 
 if TYPE_CHECKING:  # importing the solver's API would cost check its time
@@ -306,26 +307,6 @@ def unit_text(v: int | None) -> str:
         x /= 1000
         unit += 1
     return ("-" if v < 0 else "") + (f"{x:.1f}" if x < 99.95 else f"{x:.0f}") + _UNITS[unit]
-
-
-_BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
-
-
-def bytes_text(n: int | None) -> str:
-    """Bytes in binary units, three digits at most before the unit; ``-`` where not known.
-
-        >>> bytes_text(0), bytes_text(1023), bytes_text(166348800), bytes_text(None)
-        ('0 B', '1023 B', '159 MiB', '-')
-    """
-    if n is None:
-        return "-"
-    x, unit = float(n), 0
-    while x >= 1023.5 and unit < len(_BYTE_UNITS) - 1:  # 1023.5 KiB would show as 1024 KiB: 1.0 MiB
-        x /= 1024
-        unit += 1
-    if unit == 0:
-        return f"{n} B"
-    return (f"{x:.1f}" if x < 99.95 else f"{x:.0f}") + " " + _BYTE_UNITS[unit]
 
 
 def field_text(v: object) -> str:

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from archsolve.errors import ExprError, SpecError
-from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num
+from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, bytes_text
 from archsolve.ops.base import Args, Collect, Kind, Severity, Shape
 from archsolve.ops.rules import same_reach
 from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
+from archsolve.shapes.memory import memory_of
 from archsolve.spec.domains import evaluate_field, resolve_vars
-from archsolve.spec.model import Layer, Spec
+from archsolve.spec.model import MEMORY_TOTALS, TOTALS, Layer, Spec
 
 COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
                ">=": operator.ge}
@@ -472,6 +473,15 @@ def attribute_values(prop: Propagation, only: set[str] | None = None
     return scalars, lists
 
 
+def memory_values(prop: Propagation) -> dict[str, int] | None:
+    """``memory`` (training bytes) and ``activations`` at the spec's batch and dtype, as a
+    constraint reads them; None where a shape is missing (an earlier problem stopped it)."""
+    mem = memory_of(prop, prop.network.spec.memory)
+    if not mem.complete:
+        return None
+    return {"memory": mem.training, "activations": mem.activations}
+
+
 def evaluate_constraint(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[int, ...]]) -> int:
     """Evaluate a constraint; ``==``/``!=`` compare shapes element-wise."""
     def as_list(x: Expr) -> tuple[int, ...] | None:
@@ -506,8 +516,8 @@ def evaluate_constraint(e: Expr, scalars: Mapping[str, int], lists: Mapping[str,
 
 
 def _constraints_count(spec: Spec) -> bool:
-    """Whether a constraint names parameters or MACs (a layer's or the totals)."""
-    return any(n.rpartition(".")[2] in ("params", "macs") for c in spec.constraints for n in c.expr.names())
+    """Whether a constraint names parameters or MACs (a layer's or the totals) or memory."""
+    return any(n.rpartition(".")[2] in TOTALS for c in spec.constraints for n in c.expr.names())
 
 
 def _check_constraints(prop: Propagation, cache: dict[Any, Any] | None = None) -> None:
@@ -517,10 +527,13 @@ def _check_constraints(prop: Propagation, cache: dict[Any, Any] | None = None) -
     read = cache.get("constraints read") if cache is not None else None
     if read is None:  # the layers the constraints name (None: the totals, so every layer)
         named = set().union(*(c.expr.names() for c in spec.constraints))
-        read = (None if named & {"params", "macs"} else {n.rsplit(".", 1)[0] for n in named if "." in n},)
+        read = (None if named & set(TOTALS) else {n.rsplit(".", 1)[0] for n in named if "." in n},
+                bool(named & set(MEMORY_TOTALS)))
         if cache is not None:
             cache["constraints read"] = read
     scalars, lists = attribute_values(prop, read[0])
+    if read[1]:
+        scalars.update(memory_values(prop) or {})
     for c in spec.constraints:
         try:
             ok = evaluate_constraint(c.expr, scalars, lists)
@@ -548,6 +561,8 @@ def _show_values(e: Expr, scalars: Mapping[str, int], lists: Mapping[str, tuple[
     for n in sorted(e.names()):
         if n in lists:
             parts.append(f"{n} = [{', '.join(map(str, lists[n]))}]")
+        elif n in MEMORY_TOTALS and n in scalars:
+            parts.append(f"{n} = {scalars[n]:,} bytes ({bytes_text(scalars[n])})")
         elif n in scalars:
             parts.append(f"{n} = {scalars[n]}")
     # no name left: the constraint names values written in the spec (c.kernel is 3): show them

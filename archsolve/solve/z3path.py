@@ -40,6 +40,7 @@ from archsolve.solve.smt.sizedp import SizeDP, TooManyStates
 from archsolve.solve.smt.solver import Z3Problem, encode
 from archsolve.solve.smt.system import Effect, System, attribute_terms, build_system, constraint_exprs
 from archsolve.solve.solution import OBJECTIVE_KINDS, Answered, Solution, sort_best_first, verified
+from archsolve.spec.model import MEMORY_TOTALS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -239,5 +240,8 @@ def _resolve_objective(e: Expr, system: System) -> Expr:
         if n.endswith((".params", ".macs")):
             raise EncodingLimit(f"{n} in the objective: Z3's encoding takes only the totals params and macs; "
                                 "the exact search takes a layer's too, when it finishes in time")
+        if n in MEMORY_TOTALS:
+            raise EncodingLimit(f"{n} in the objective: memory is counted from a whole network's shapes, "
+                                "which the exact search does at each answer")
         raise SpecError(f"{n!r} names no unknown, var or layer attribute")
     return e.substitute(terms)

@@ -28,6 +28,7 @@ from archsolve.errors import ExprError, LimitPassed, Location, SpecError, SpecEr
 from archsolve.lang.expr import COMPARISONS, CONSTRAINT, Bin, Call, Expr, Name, Num, fold, parse
 from archsolve.lang.yamlio import Document, parse_document, read_document
 from archsolve.limits import DEFAULT_LIMITS, Limits
+from archsolve.ops.autograd import Dtype, MemoryMode
 from archsolve.ops.base import AXIS_NAMES, REQUIRED, FieldDef, Kind
 from archsolve.ops.table import ALIASES, OPS
 from archsolve.spec.model import (
@@ -39,6 +40,7 @@ from archsolve.spec.model import (
     RESERVED,
     TF_PADDED,
     TOP_KEYS,
+    TOTALS,
     UNKNOWN,
     Constraint,
     Domain,
@@ -155,6 +157,11 @@ class _Loader:
         with self.collecting():
             if not isinstance(holes, bool):
                 raise self.err(f"expected true or false, got {_type_name(holes)}", ("holes",), "holes")
+        batch, dtype = 1, Dtype.FLOAT32
+        with self.collecting():
+            batch = self.load_batch(data.get("batch", 1))
+        with self.collecting():
+            dtype = self.load_dtype(data.get("dtype", dtype.value))
         before = len(self.errors)
         with self.collecting():
             self.vars = self.load_vars(data.get("vars") or {})
@@ -216,7 +223,22 @@ class _Loader:
             input=self.input, vars=self.vars, domains=self.domains, layers=tuple(self.layers),
             groups=tuple(self.groups), rows=tuple(self.rows), unknowns=self.unknowns,
             constraints=constraints, minimize=minimize, aliases=self.aliases, document=self.doc,
-            written_values=self.written(), minimize_text=minimize_text, holes=holes, limits=self.limits)
+            written_values=self.written(), minimize_text=minimize_text, holes=holes, limits=self.limits,
+            memory=MemoryMode(batch=batch, dtype=dtype))
+
+    def load_batch(self, batch: Any) -> int:
+        """``batch:``, the batch size ``memory`` and ``activations`` are counted at."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_VALUE:
+            raise self.err(f"expected a batch size from 1 to {MAX_VALUE:,}, got {_type_name(batch)}", ("batch",), "batch")
+        return batch
+
+    def load_dtype(self, dtype: Any) -> Dtype:
+        """``dtype:``, the type ``memory`` and ``activations`` are counted in."""
+        names = [d.value for d in Dtype]
+        if not isinstance(dtype, str) or dtype not in names:
+            raise self.err(f"expected one of {', '.join(names)}, got {_type_name(dtype)}{suggest(str(dtype), names)}",
+                           ("dtype",), "dtype")
+        return Dtype(dtype)
 
     # -- vars and domains -----------------------------------------------------------------
     def check_ties(self) -> None:
@@ -942,7 +964,7 @@ class _Loader:
         if isinstance(raw, bool) or not isinstance(raw, (str, int)):
             raise self.err(f"expected an expression, got {_type_name(raw)}", path, fieldname)
         try:
-            e = parse(str(raw), CONSTRAINT if logic else frozenset({"attr"}), self.limits.expr_length)
+            e = parse(str(raw), CONSTRAINT if logic else frozenset({"attr", "units"}), self.limits.expr_length)
         except ExprError as exc:
             raise self.err(exc.bare, path, fieldname) from None
         if logic and not _is_condition(e):
@@ -978,7 +1000,7 @@ class _Loader:
     def check_names(self, e: Expr, path: tuple[Any, ...], fieldname: str) -> None:
         layer_names = {lay.name for lay in self.layers} | set(self.aliases) | {"input"}
         for n in sorted(e.names()):
-            if n in ("params", "macs") or n in self.vars or n in self.unknowns:
+            if n in TOTALS or n in self.vars or n in self.unknowns:
                 continue
             base, _, attr = n.rpartition(".")
             if base and base in layer_names:
@@ -993,7 +1015,7 @@ class _Loader:
                 continue
             if base:
                 raise self.err(f"{n!r}: no layer named {base!r}{suggest(base, sorted(layer_names))}", path, fieldname)
-            options = [*self.vars, *self.unknowns, "params", "macs"]
+            options = [*self.vars, *self.unknowns, *TOTALS]
             raise self.err(f"unknown name {n!r}{suggest(n, options)}", path, fieldname)
 
 

@@ -23,6 +23,7 @@ from archsolve.errors import Location, SpecError
 from archsolve.lang.expr import Bin, Call, Expr, ListExpr, parse
 from archsolve.lang.yamlio import Document
 from archsolve.limits import DEFAULT_LIMITS, Limits
+from archsolve.ops.autograd import MemoryMode
 from archsolve.ops.base import AXIS_NAMES, Kind
 from archsolve.ops.table import OPS, OpDef
 
@@ -31,14 +32,16 @@ MAX_TIE_TERMS = 10_000  # a tied var written out over the vars it names: ten exp
 MAX_VALUE = 10**12  # the largest number a domain may hold: far past any tensor, and it keeps the solver exact
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: a name ending in a newline is no name
 _NO_NAMES: Mapping[str, int] = MappingProxyType({})
-RESERVED = frozenset({"input", "in", "params", "macs", "and", "or", "not", "min", "max"})
+TOTALS = ("params", "macs", "memory", "activations")  # names a constraint or objective may use for the whole network
+MEMORY_TOTALS = ("memory", "activations")  # the totals counted in bytes, at the spec's batch and dtype
+RESERVED = frozenset({"input", "in", *TOTALS, "and", "or", "not", "min", "max"})
 
 
 # what ``name.X`` means for any layer or block call: its output's sizes, shape and counts
 ATTRIBUTES = ("C", "D", "H", "W", "L", "shape", "params", "macs")
 TF_PADDED = frozenset({"conv", "deconv", "maxpool", "avgpool"})
 TOP_KEYS = ("name", "semantics", "exact", "holes", "input", "vars", "domains", "blocks", "layers",
-            "constraints", "minimize", "description")
+            "constraints", "minimize", "description", "batch", "dtype")
 LAYER_KEYS = ("name", "op", "block", "from", "repeat", "comment")
 
 
@@ -240,6 +243,7 @@ class Spec:
     holes: bool = True
     hole_free: frozenset[str] = frozenset()
     limits: Limits = field(repr=False, compare=False, default=DEFAULT_LIMITS)  # the bounds it was loaded under
+    memory: MemoryMode = MemoryMode()  # ``batch:`` and ``dtype:``, what ``memory`` in a constraint is counted at
 
     def allows_holes(self, layer: str) -> bool:
         """Whether ``layer`` may have holes: a warning then, else an error."""

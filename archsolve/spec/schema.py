@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from archsolve.ops.autograd import Dtype
 from archsolve.ops.base import REQUIRED, FieldDef, Kind
 from archsolve.ops.table import ALIASES, OPS
-from archsolve.spec.model import LAYER_KEYS, TOP_KEYS
+from archsolve.spec.model import LAYER_KEYS, MAX_VALUE, TOP_KEYS
 
 VALUE = {"description": "an integer, \"?\" (solve it), a var or block-parameter name, or an expression "
                         "over them (+ - * // % min() max())",
@@ -130,6 +131,10 @@ def spec_schema() -> dict[str, Any]:
         "semantics": {"enum": ["torch", "tf"], "default": "torch"},
         "exact": {"type": "boolean", "default": False},
         "holes": {"type": "boolean", "default": True},
+        "batch": {"type": "integer", "minimum": 1, "maximum": MAX_VALUE, "default": 1,
+                  "description": "the batch size memory and activations are counted at"},
+        "dtype": {"enum": [d.value for d in Dtype], "default": Dtype.FLOAT32.value,
+                  "description": "the type memory and activations are counted in"},
         "input": {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 2, "maxItems": 4,
                   "description": "channels, then 1, 2 or 3 spatial sizes"},
         "vars": {"type": "object", "additionalProperties": {"anyOf": [{"$ref": "#/$defs/var_domain"},

@@ -44,7 +44,7 @@ from archsolve.shapes.propagate import COMPARISONS, ArgPlan, names_in, plan_for
 from archsolve.solve.outcome import combination_limit
 from archsolve.solve.search.budget import OutOfBudget
 from archsolve.spec.domains import ENUMERATED, is_dependent, unknown_values, var_span
-from archsolve.spec.model import Domain, Layer
+from archsolve.spec.model import MEMORY_TOTALS, Domain, Layer
 
 COUNTS = ("params", "macs")  # objectives the search sums layer by layer
 MAX_VALUES = 1 << 16  # the largest domain the search tries value by value
@@ -74,6 +74,8 @@ class Check:
     # a step's own size in the sizes the rest of the network can still use (the backward
     # pass's domain): (step, dimension, a membership test)
     within: tuple[int, int, Any] | None = None
+    # ``memory``, ``activations``: counted from the whole network's shapes, once every step has run
+    memory: tuple[str, ...] = ()
 
 
 # not frozen: the plan places its checks and sets its width once every step is made, and a
@@ -300,11 +302,16 @@ class Plan:
         lists: list[tuple[str, int]] = []
         unknowns: list[str] = []
         counts: list[tuple[str, tuple[tuple[int, str, Any], ...]]] = []
+        memory: list[str] = []
         at = 0
         for n in expr.names():
             if n in ready_at:
                 unknowns.append(n)
                 at = max(at, ready_at[n])
+                continue
+            if n in MEMORY_TOTALS:
+                memory.append(n)
+                at = len(steps) - 1
                 continue
             if n in COUNTS:  # the totals: every layer's count, known once the last has run
                 parts = tuple(self._count_part(lay.name, n, steps, index) for lay in self.net.order)
@@ -329,7 +336,8 @@ class Plan:
             else:
                 raise NotApplicable(f"{n} needs the solver")
             at = max(at, where)
-        return Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), counts=tuple(counts)), at
+        return Check(expr, tuple(scalars), tuple(lists), tuple(unknowns), counts=tuple(counts),
+                     memory=tuple(memory)), at
 
     def _place_checks(self, steps: list[Step], index: Mapping[str, int]) -> None:
         """Every constraint (and var domain naming vars) checked at the first step that knows

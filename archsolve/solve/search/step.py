@@ -30,7 +30,15 @@ from archsolve.errors import ArchsolveError, ExprError, SpecError
 from archsolve.lang.expr import Expr
 from archsolve.ops.base import Args, Severity, Shape
 from archsolve.ops.table import OPS
-from archsolve.shapes.propagate import ArgPlan, evaluate_constraint, fill_args, names_in, plan_args
+from archsolve.shapes.propagate import (
+    ArgPlan,
+    evaluate_constraint,
+    fill_args,
+    memory_values,
+    names_in,
+    plan_args,
+    propagate,
+)
 from archsolve.solve.search.plan import Check, NotApplicable, Plan, Step
 from archsolve.spec.domains import dependent_bounds, in_field_domains
 
@@ -204,6 +212,8 @@ class Evaluator:
             scalars[name] = shape[d]
         for name, parts in c.counts:
             scalars[name] = sum(self._layer_count(where, kind, on, env, shapes) for where, kind, on in parts)
+        if c.memory:
+            scalars.update(self._memory(env))
         lists = {name: shapes[where] for name, where in c.lists}
         try:
             return evaluate_constraint(c.expr, scalars, lists)  # type: ignore[arg-type]
@@ -211,6 +221,19 @@ class Evaluator:
             raise ExprError(f"division by zero in {c.expr}") from None
         except KeyError:
             raise NotApplicable(f"{c.expr}") from None
+
+    def _memory(self, env: Mapping[str, int]) -> Mapping[str, int]:
+        """``memory`` and ``activations`` at these values of every unknown: the whole network
+        propagated once more (memory is no sum of per-layer terms: autograd shares storages)."""
+        values = tuple(env[u] for u in self.plan.order)
+        key = ("memory", values)
+        hit = self.memo.get(key)
+        if hit is None:
+            got = memory_values(propagate(self.plan.net, dict(zip(self.plan.order, values, strict=True))))
+            if got is None:  # not at a leaf whose every check held: no such network
+                raise NotApplicable("memory of a network with a missing shape")
+            hit = self.memo[key] = got
+        return hit  # type: ignore[no-any-return]
 
     def count(self, i: int, env: Mapping[str, int], shapes: list[Shape | None], out: Shape) -> int:
         """Step ``i``'s parameters or MACs (the plan's ``kind``), its activations and norms

@@ -46,7 +46,7 @@ from archsolve.ops.table import OPS
 from archsolve.shapes.graph import Network
 from archsolve.solve.outcome import combination_limit, combination_text
 from archsolve.spec.domains import ENUMERATED, dependent_bounds, is_dependent, unknown_span, unknown_values
-from archsolve.spec.model import Constraint, Domain, Layer, Spec
+from archsolve.spec.model import MEMORY_TOTALS, Constraint, Domain, Layer, Spec
 
 PLACEHOLDER = "§"  # never valid in a spec name: marks an input size inside an effect
 # every size the solver derives lies within +-SIZE_BOUND (bounded integers keep Z3 fast); the
@@ -810,6 +810,9 @@ def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:
         if e.name.endswith((".params", ".macs")):
             raise EncodingLimit(f"{e.name} in a constraint: Z3's encoding takes only the totals params and macs; "
                                 "the exact search takes a layer's too, when it finishes in time")
+        if e.name in MEMORY_TOTALS:
+            raise EncodingLimit(f"{e.name} in a constraint: memory is counted from a whole network's shapes, "
+                                "which the exact search does at each answer")
         return e
     return e
 

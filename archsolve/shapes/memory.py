@@ -10,44 +10,34 @@ run needs (``check --batch N --dtype D``).
 - ``training``: ``saved`` and the weights four times (the weights, their gradients and
   Adam's two moments).
 
-    >>> from archsolve.check.api import check_file
-    >>> mem = memory_of(check_file("specs/unet-original.yaml").prop, MemoryMode(batch=2))
+    >>> from archsolve.shapes.propagate import build_network, propagate
+    >>> from archsolve.spec.load import load_spec
+    >>> mem = memory_of(propagate(build_network(load_spec("specs/unet-original.yaml")), {}), MemoryMode(batch=2))
     >>> mem.layers["enc1/conv1"], mem.params
     (166348800, 124122632)
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from archsolve.ops.autograd import INT64, Keep, output_bytes
+from archsolve.ops.autograd import ADAM_COPIES, INT64, Keep, MemoryMode, output_bytes
 from archsolve.ops.base import Shape
 from archsolve.ops.table import OPS
-from archsolve.shapes.propagate import Propagation
-
-ADAM_COPIES = 4  # the weights, their gradients, and Adam's first and second moments
+from archsolve.shapes.graph import Network
 
 
-class Dtype(enum.Enum):
-    """The activations' and weights' type (``--dtype``)."""
+class Propagated(Protocol):
+    """What memory reads of a propagation (propagate's own :class:`Propagation`, which reads
+    memory for the constraints that name it: a protocol keeps the two modules apart)."""
 
-    FLOAT32 = "float32"
-    FLOAT16 = "float16"
-    BFLOAT16 = "bfloat16"
+    network: Network
+    input: Shape
+    layers: Mapping[str, Any]
 
-    @property
-    def itemsize(self) -> int:
-        return 4 if self is Dtype.FLOAT32 else 2
-
-
-@dataclass(frozen=True)
-class MemoryMode:
-    """The batch and type memory is counted at (``check --batch --dtype``)."""
-
-    batch: int = 1
-    dtype: Dtype = Dtype.FLOAT32
+    def shape_of(self, name: str) -> Shape | None: ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +53,7 @@ class Memory:
     complete: bool
 
 
-def memory_of(prop: Propagation, mode: MemoryMode = MemoryMode()) -> Memory:  # noqa: B008 (frozen)
+def memory_of(prop: Propagated, mode: MemoryMode = MemoryMode()) -> Memory:  # noqa: B008 (frozen)
     """The memory of a propagated network at ``mode``'s batch and type."""
     size = mode.dtype.itemsize
 
