@@ -610,6 +610,128 @@ def import_(model: str, model_input: str | None, output: str | None, model_kwarg
     _emit(text, output)
 
 
+class _Sizes(click.ParamType):
+    """``D,H,W`` or ``H,W``: positive integers (``--shape``)."""
+
+    name = "sizes"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        parts = str(value).split(",")
+        if not all(re.fullmatch(r"\s*[0-9]+\s*", p) for p in parts) or any(over_the_largest(p) for p in parts):
+            self.fail(f"{value!r} is not sizes like 128,256,256 (whole numbers, comma-separated).", param, ctx)
+        sizes = tuple(int(p) for p in parts)
+        if any(v < 1 for v in sizes):
+            self.fail(f"{value!r}: every size must be at least 1.", param, ctx)
+        return sizes
+
+
+class _Spacings(click.ParamType):
+    """``sd,sh,sw``: finite numbers (``--spacing``; zero and negatives are the planner's to refuse)."""
+
+    name = "spacings"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            got = tuple(float(p) for p in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r} is not spacings like 3.0,0.8,0.8 (numbers, comma-separated).", param, ctx)
+        if not all(math.isfinite(v) for v in got):
+            self.fail(f"{value!r}: every spacing must be a finite number.", param, ctx)
+        return got
+
+
+class _Bytes(click.ParamType):
+    """A memory size: bytes, or a number with KiB, MiB, GiB or TiB (``8GiB``, ``1.5 GiB``)."""
+
+    name = "bytes"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from archsolve.errors import ExprError
+        from archsolve.lang.expr import UNITS, Num, parse
+
+        text = str(value).strip()
+        loose = re.fullmatch(r"([0-9.]+)\s*([KMGT])B?", text, re.IGNORECASE)
+        if loose:  # 8G, 8GB: GB is 10^9 to some and 2^30 to others; say which
+            self.fail(f"{value!r}: write a binary unit, {loose[1]}{loose[2].upper()}iB (KiB, MiB, GiB, TiB).",
+                      param, ctx)
+        try:
+            got = parse(text, frozenset({"units"}))
+        except ExprError as exc:
+            self.fail(f"{value!r}: {exc.bare}", param, ctx)
+        if not isinstance(got, Num) or got.value < 1:
+            self.fail(f"{value!r} is not a memory size like 8GiB ({', '.join(UNITS)}, or bytes).", param, ctx)
+        return (got.value, text)
+
+
+@main.command()
+@click.option("--shape", required=True, type=_Sizes(), metavar="D,H,W",
+              help="The data's median image shape in voxels: D,H,W (3D) or H,W (2D).")
+@click.option("--spacing", required=True, type=_Spacings(), metavar="SD,SH,SW",
+              help="The voxel spacing per axis (mm or any unit: only the ratios count).")
+@click.option("--memory", "budget", required=True, type=_Bytes(), metavar="SIZE",
+              help="The memory a training step may take: 8GiB, 11.5GiB, or bytes.")
+@click.option("--channels", type=click.IntRange(min=1, max=MAX_VALUE), default=32, show_default=True,
+              help="The first stage's channels; each stage below doubles them.")
+@click.option("--max-channels", type=click.IntRange(min=1, max=MAX_VALUE), default=320, show_default=True,
+              help="The most channels a stage has.")
+@click.option("--in-channels", type=click.IntRange(min=1, max=MAX_VALUE), default=1, show_default=True,
+              help="The image's channels (modalities).")
+@click.option("--classes", type=click.IntRange(min=1, max=MAX_VALUE), default=2, show_default=True,
+              help="The output's channels (classes, background included).")
+@click.option("--batch", type=click.IntRange(min=1, max=MAX_VALUE), default=2, show_default=True,
+              help="The batch size memory is counted at.")
+@click.option("--min-feature", type=click.IntRange(min=1, max=MAX_VALUE), default=4, show_default=True,
+              help="The smallest size an axis may have at the bottleneck.")
+@click.option("--max-pools", type=click.IntRange(min=0, max=30), default=6, show_default=True,
+              help="The most times an axis is halved.")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="float16", show_default=True,
+              help="The type memory is counted in (float16: mixed-precision training).")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write the spec to FILE (atomically) and print the plan; else print the spec.")
+@click.option("--timeout", type=_Finite(min=0.001), default=60.0, show_default=True,
+              help="Seconds the search for the largest patch may take (exit 3 past it).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
+@handle_errors
+def plan(shape: tuple[int, ...], spacing: tuple[float, ...], budget: tuple[int, str], channels: int,
+         max_channels: int, in_channels: int, classes: int, batch: int, min_feature: int, max_pools: int,
+         dtype: str, output: str | None, timeout: float, as_json: bool) -> None:
+    """Design a segmentation U-Net from the data's median shape and spacing and a memory
+    budget: the largest patch whose exact training memory fits, pooled as nnU-Net's rules say.
+
+    \b
+    Example:
+      archsolve plan --shape 96,512,512 --spacing 2.5,0.8,0.8 --memory 8GiB -o plan.yaml
+      archsolve plan --shape 512,512 --spacing 1,1 --memory 11GiB --batch 12 --json
+      archsolve check plan.yaml && archsolve export plan.yaml -o plan.py
+    """
+    from archsolve.output.plan import plan_json, plan_text
+    from archsolve.plan import Design, PlanRequest, plan_network
+
+    until = time.monotonic() + timeout
+    ctx = click.get_current_context()
+    given = [f"--{name.replace('_', '-')} {value}" for name, value in
+             (("channels", channels), ("max_channels", max_channels), ("in_channels", in_channels),
+              ("classes", classes), ("batch", batch), ("min_feature", min_feature), ("max_pools", max_pools),
+              ("dtype", dtype))
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    command = " ".join([f"archsolve plan --shape {','.join(map(str, shape))}",
+                        f"--spacing {','.join(f'{v:g}' for v in spacing)}", f"--memory {budget[1]}", *given])
+    request = PlanRequest(shape=shape, spacing=spacing, memory=budget[0], memory_text=budget[1],
+                          design=Design(channels=channels, max_channels=max_channels, in_channels=in_channels,
+                                        classes=classes, min_feature=min_feature),
+                          batch=batch, max_pools=max_pools, dtype=Dtype(dtype), command=command)
+    with _activity("planning", shown=_shows_progress(as_json)):
+        made = plan_network(request, deadline=until)
+    if output:
+        _emit(made.spec_text, output)
+    if as_json:
+        click.echo(json.dumps(plan_json(made, output)))
+    elif output:
+        click.echo(plan_text(made), nl=False)
+    else:
+        click.echo(made.spec_text, nl=False)
+
+
 @main.command()
 @click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write to FILE (atomically) instead of printing.")

@@ -315,10 +315,10 @@ CASES = [
     # wording to improve: names the field but not the layer (layers[0])
     case("invalid-layer-name", one("{name: 'a-b', op: relu}"),
          "3:12", "name: 'a-b' is not a valid layer name "
-                 "(letters, digits and _; not and, in, input, macs, max, min, not, or, params)"),
+                 "(letters, digits and _; not activations, and, in, input, macs, max, memory, min, not, or, params)"),
     case("reserved-layer-name", one("{name: input, op: relu}"),
          "3:12", "name: 'input' is not a valid layer name "
-                 "(letters, digits and _; not and, in, input, macs, max, min, not, or, params)"),
+                 "(letters, digits and _; not activations, and, in, input, macs, max, memory, min, not, or, params)"),
     case("dangling-from", """\
         input: [3, 32, 32]
         layers:

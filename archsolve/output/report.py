@@ -220,7 +220,8 @@ def inputs_json(reports: dict[str, AxisReport]) -> dict[str, Any]:
     """The ``inputs --json`` document (docs/json.md)."""
     return {"axes": {name: {"values": r.values, "pattern": r.pattern if r.complete else None, "nearest": r.nearest,
                             "range": [r.low, r.high], "progressions": r.progressions if r.complete else [],
-                            "count": len(r.values), "complete": r.complete}
+                            "count": len(r.values), "complete": r.complete,
+                            **({"fixed": r.fixed} if r.fixed else {})}
                      for name, r in reports.items()}}
 
 
@@ -232,6 +233,9 @@ def inputs_text(reports: dict[str, AxisReport], near: int | None) -> str:
             lines.append(f"{name}: the time ran out; {len(r.values)} valid value(s) in {r.low}..{r.high} found by then")
         else:
             lines.append(f"{name}: {len(r.values)} valid value(s) in {r.low}..{r.high}: {r.describe()}")
+        if r.fixed:
+            lines.append("  with " + ", ".join(f"{n} = {v}" for n, v in r.fixed.items()) + " (their defaults: "
+                         "with them open too the question is past the solver)")
         if r.values:
             shown = r.values if len(r.values) <= 40 else r.values[:20] + ["..."] + r.values[-5:]  # type: ignore[operator]
             lines.append("  " + ", ".join(map(str, shown)))

@@ -4,7 +4,9 @@ For each size variable of the input (``input: [1, H, W]`` with ``vars``), every 
 range for which the whole network is valid -- all rules, merges, constraints, and exact
 division under ``exact: true`` -- as a list, as a pattern (``188 + 16k``), and the valid
 sizes nearest to a given one.  The other size variables (and any ``"?"``) may take any
-values that make the network valid with it.
+values that make the network valid with it; where that question is past Z3 (sizes multiplied
+together, a memory budget) and they have a ``default``, they are held at it, and the report
+says so.
 
 Example::
 
@@ -46,6 +48,8 @@ class AxisReport:
     nearest: list[int] = field(default_factory=list)
     complete: bool = True  # False: the time ran out; ``values`` are those found by then
     letter: str = "k"  # the patterns' counter (another where the spec has a var named k)
+    # the other size vars held at their ``default`` (a question Z3 cannot take with them open)
+    fixed: dict[str, int] = field(default_factory=dict)
 
     @property
     def pattern(self) -> dict[str, int] | None:
@@ -172,6 +176,7 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
                       bound_sizes=bound_sizes)
 
     timed_out = False
+    held: dict[str, dict[str, int]] = {}  # per axis: the other size vars at their defaults
     try:
         system = build_system(net, counts, frozenset(names), deadline)
         problem = encoded()
@@ -179,11 +184,17 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
     except SolverTimeout:
         timed_out = True  # every axis is reported, none of them complete
     except EncodingLimit as exc:
-        # Z3 cannot take the question (a classifier's flatten multiplies H by W): one plain
-        # check per size answers it where nothing else is open
-        if not _one_check_decides(spec, names):
-            raise EncodingLimit(f"{exc.bare}; with other sizes or unknowns open too, inputs cannot answer this "
-                                "(fix them with vars tied to this one, or use solve)", exc.where, exc.field) from None
+        # Z3 cannot take the question (a classifier's flatten multiplies H by W, a norm or a
+        # memory budget D by H by W): one plain check per size answers it where nothing else
+        # is open, or where every other size var has a default to hold it at
+        for name in names:
+            if not _one_check_decides(spec, [name]):
+                others = {n: spec.vars[n].default for n in size_vars(spec) if n != name}
+                if spec.unknowns or any(v is None for v in others.values()):
+                    raise EncodingLimit(f"{exc.bare}; with other sizes or unknowns open too, inputs cannot answer "
+                                        "this (give them a default, fix them with vars tied to this one, or use "
+                                        "solve)", exc.where, exc.field) from None
+                held[name] = others  # type: ignore[assignment]
     reports: dict[str, AxisReport] = {}
     for name in names:
         lo, hi = _bounds(spec, name, rng)
@@ -209,14 +220,15 @@ def input_sizes(spec: Spec, axis: str | None = None, rng: tuple[int, int] | None
                 else:
                     _solved(problem, name, lo, hi, found, seen)
             else:
-                _scanned(net, name, lo, hi, deadline, found, seen)
+                _scanned(net, name, lo, hi, deadline, found, seen, held.get(name, {}))
         except SolverTimeout:
             complete = False  # what was found by then is still shown
         found.sort()
         # the nearest of a partial list may not be the nearest: none then
         reports[name] = AxisReport(name=name, low=lo, high=hi, values=found,
                                    nearest=_nearest(found, near) if near is not None and complete else [],
-                                   complete=complete, letter=next(c for c in "knmij" if c not in spec.vars))
+                                   complete=complete, letter=next(c for c in "knmij" if c not in spec.vars),
+                                   fixed=held.get(name, {}))
         timed_out = not complete
     return reports
 
@@ -322,8 +334,9 @@ def _one_check_decides(spec: Spec, names: list[str]) -> bool:
 
 
 def _scanned(net: Network, name: str, lo: int, hi: int, deadline: float | None, out: list[int],
-             seen: Callable[[int], None]) -> None:
-    """The valid values by checking each one (the way ``check --set`` would)."""
+             seen: Callable[[int], None], others: dict[str, int]) -> None:
+    """The valid values by checking each one (the way ``check --set`` would), ``others``
+    holding the other size vars."""
     for v in range(lo, hi + 1):
         if not v & 63:
             seen(v)
@@ -331,7 +344,7 @@ def _scanned(net: Network, name: str, lo: int, hi: int, deadline: float | None, 
                 raise SolverTimeout(f"the time ran out checking {name} = {v}")
         interrupted()
         try:
-            if propagate(net, {name: v}, receptive_fields=False, counts=False).ok:
+            if propagate(net, {**others, name: v}, receptive_fields=False, counts=False).ok:
                 out.append(v)
         except SpecError:
             continue  # a size that evaluates to nothing valid (an input below 1)

@@ -242,6 +242,6 @@ def _resolve_objective(e: Expr, system: System) -> Expr:
                                 "the exact search takes a layer's too, when it finishes in time")
         if n in MEMORY_TOTALS:
             raise EncodingLimit(f"{n} in the objective: memory is counted from a whole network's shapes, "
-                                "which the exact search does at each answer")
+                                "which the exact search does at each answer (--engine search, or auto)")
         raise SpecError(f"{n!r} names no unknown, var or layer attribute")
     return e.substitute(terms)

@@ -229,7 +229,8 @@ class Evaluator:
         key = ("memory", values)
         hit = self.memo.get(key)
         if hit is None:
-            got = memory_values(propagate(self.plan.net, dict(zip(self.plan.order, values, strict=True))))
+            got = memory_values(propagate(self.plan.net, dict(zip(self.plan.order, values, strict=True)),
+                                          receptive_fields=False))
             if got is None:  # not at a leaf whose every check held: no such network
                 raise NotApplicable("memory of a network with a missing shape")
             hit = self.memo[key] = got

@@ -812,7 +812,7 @@ def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:
                                 "the exact search takes a layer's too, when it finishes in time")
         if e.name in MEMORY_TOTALS:
             raise EncodingLimit(f"{e.name} in a constraint: memory is counted from a whole network's shapes, "
-                                "which the exact search does at each answer")
+                                "which the exact search does at each answer (--engine search, or auto)")
         return e
     return e
 
