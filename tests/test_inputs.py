@@ -207,7 +207,7 @@ def test_a_classifier_with_two_open_sizes_is_refused_naming_the_layer(spec_file)
     assert err.strip().endswith("spec.yaml:7:5: f: 4 * p.H * p.W multiplies two sizes that unknowns decide, and the "
                                 "solver keeps products linear; fix one of those sizes, or use an expression of the "
                                 "unknowns instead; with other sizes or unknowns open too, inputs cannot answer this "
-                                "(fix them with vars tied to this one, or use solve)"), err
+                                "(give them a default, fix them with vars tied to this one, or use solve)"), err
 
 
 def test_more_valid_values_than_it_lists_asks_for_a_narrower_range(monkeypatch: pytest.MonkeyPatch) -> None:

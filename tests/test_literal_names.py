@@ -69,11 +69,11 @@ def test_no_control_character_reaches_the_terminal(tmp_path_factory: pytest.Temp
 @pytest.mark.parametrize(("where", "text", "message"), [
     ("a var", 'vars: {"k\\n": {min: 1, max: 3}}\n', ":2:8: vars.k\\x0a: 'k\\n' is not a valid variable name"),
     ("a layer", 'layers: [{name: "c\\n", op: conv, out: 1, kernel: 3}]\n',
-     ":2:17: name: 'c\\n' is not a valid layer name (letters, digits and _; not and, in, input, macs, max, min, "
-     "not, or, params)"),
+     ":2:17: name: 'c\\n' is not a valid layer name (letters, digits and _; not activations, and, in, input, "
+     "macs, max, memory, min, not, or, params)"),
     ("a layer, NUL", 'layers: [{name: "c\\0", op: conv, out: 1, kernel: 3}]\n',
-     ":2:17: name: 'c\\x00' is not a valid layer name (letters, digits and _; not and, in, input, macs, max, min, "
-     "not, or, params)"),
+     ":2:17: name: 'c\\x00' is not a valid layer name (letters, digits and _; not activations, and, in, input, "
+     "macs, max, memory, min, not, or, params)"),
 ], ids=["var-newline", "layer-newline", "layer-nul"])
 def test_a_name_ending_in_a_newline_or_holding_nul_is_refused(tmp_path: Path, where: str, text: str,
                                                               message: str) -> None:

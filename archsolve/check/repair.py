@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from archsolve.errors import ArchsolveError
-from archsolve.lang.yamlio import Document, set_at
+from archsolve.lang.yamlio import set_at
 from archsolve.ops.base import Severity
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import Propagation, propagate
-from archsolve.spec.load import load_document
+from archsolve.spec.load import load_edited
 from archsolve.spec.model import Spec
 from archsolve.spec.written import MAX_VALUES_PER_FIELD, Candidate, candidates, domain_values
 
@@ -61,7 +61,7 @@ def _valid(spec: Spec, changes: Mapping[tuple[Any, ...], int], given: Mapping[st
     for path, value in changes.items():
         set_at(data, path, value)
     try:
-        changed = load_document(Document(data, spec.document.file, spec.document.marks), spec.limits)
+        changed = load_edited(spec, data)
         return propagate(build_network(changed), given, receptive_fields=False).ok
     except ArchsolveError:
         return False

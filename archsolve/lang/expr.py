@@ -394,6 +394,7 @@ _FUNCS = {"min", "max"}
 # byte units a number may carry where memory is compared (``memory <= 8 GiB``): binary ones only,
 # as PyTorch and nvidia-smi count (a "GB" would be ambiguous)
 UNITS = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+_LOOKS_LIKE_A_UNIT = re.compile(r"[kKmMgGtT]?[iI]?[bB]|[kKmMgGtT]")  # 8 GB, 8 gib, 8 kB, 8 B, 8 G
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
@@ -544,6 +545,9 @@ class _Parser:
     def number(self, tok: str, col: int) -> Num:
         """A literal, with a byte unit after it where units are allowed (``8 GiB``, ``1.5 MiB``)."""
         unit = self.peek() if self.i < len(self.toks) and self.toks[self.i][0] == "name" else None
+        if unit is not None and unit not in UNITS and _LOOKS_LIKE_A_UNIT.fullmatch(unit):
+            raise ExprError(f"{tok} {unit} in {self.text!r}: {unit!r} is no unit here; write KiB, MiB, GiB or TiB "
+                            "(binary: 1 GiB = 1024 MiB)")
         if unit not in UNITS:
             if "." in tok:
                 raise ExprError(f"{tok!r} at column {col} of {self.text!r}: a number here is an integer"

@@ -234,8 +234,9 @@ def inputs_text(reports: dict[str, AxisReport], near: int | None) -> str:
         else:
             lines.append(f"{name}: {len(r.values)} valid value(s) in {r.low}..{r.high}: {r.describe()}")
         if r.fixed:
-            lines.append("  with " + ", ".join(f"{n} = {v}" for n, v in r.fixed.items()) + " (their defaults: "
-                         "with them open too the question is past the solver)")
+            held = ", ".join(f"{n} = {v}" for n, v in r.fixed.items())
+            lines.append(f"  with {held} (" + ("their defaults: with them" if len(r.fixed) > 1 else
+                                                "its default: with it") + " open too the question is past the solver)")
         if r.values:
             shown = r.values if len(r.values) <= 40 else r.values[:20] + ["..."] + r.values[-5:]  # type: ignore[operator]
             lines.append("  " + ", ".join(map(str, shown)))

@@ -49,16 +49,17 @@ def _axes(values: Sequence[int]) -> str:
 
 
 def unet_text(*, design: Design, topology: Topology, patch: Sequence[int], median: Sequence[int], batch: int,
-              dtype: Dtype, budget: int, budget_text: str, command: str) -> str:
+              dtype: Dtype, budget: int, budget_text: str | None, command: str) -> str:
     """The spec of the U-Net with these stages, its input the ``patch`` (vars up to ``median``
-    per axis), counted at ``batch`` and ``dtype`` under ``memory <= budget_text``.
+    per axis), counted at ``batch`` and ``dtype`` under ``memory <= budget_text`` (none where
+    ``budget_text`` is None).
 
         >>> from archsolve.plan.rules import topology
         >>> t = topology((64, 64), (1.0, 1.0), min_feature=4, max_pools=6)
         >>> text = unet_text(design=Design(), topology=t, patch=(64, 64), median=(100, 100), batch=2,
         ...                  dtype=Dtype.FLOAT16, budget=1 << 30, budget_text="1 GiB", command="archsolve plan")
         >>> [line for line in text.splitlines() if "enc4" in line]
-        ['  - {name: enc4, block: stage, c: 320, k: [3, 3], s: [2, 2], p: [1, 1]}']
+        ['  - {name: enc4, block: stage, c: 320, k: [3, 3], s: [2, 2], p: [1, 1]}', '  - enc4.H >= 4', '  - enc4.W >= 4']
     """
     ndim = len(patch)
     names = AXIS_NAMES[ndim]
@@ -103,7 +104,8 @@ def unet_text(*, design: Design, topology: Topology, patch: Sequence[int], media
             f"  - {{name: dec{s}, block: stage, c: {stage_channels(design, s)}, k: {_axes(stage.kernel)}, "
             f"s: {_axes(ones)}, p: {_axes([k // 2 for k in stage.kernel])}}}",
         ]
-    lines += [f"  - {{name: head, op: conv, out: {design.classes}, kernel: 1}}", "constraints:",
-              f"  - memory <= {budget_text}"]
+    lines += [f"  - {{name: head, op: conv, out: {design.classes}, kernel: 1}}", "constraints:"]
+    if budget_text is not None:
+        lines.append(f"  - memory <= {budget_text}")
     lines += [f"  - enc{last}.{name} >= {design.min_feature}" for name in names]
     return "\n".join(lines) + "\n"

@@ -85,15 +85,19 @@ class Plan:
         return tuple(out)
 
 
+BOUND_STAGES = 2  # the stages of the network that bounds a room vector's from below
+
+
 class _Network:
     """One topology's spec, loaded once, and its memory as a function of the patch."""
 
     def __init__(self, request: PlanRequest, stages: Topology) -> None:
         self.request = request
         self.stages = stages
+        # no budget in it: the constraint would count each network's memory twice
         self.text = unet_text(design=request.design, topology=stages, patch=stages.divisor, median=request.shape,
-                              batch=request.batch, dtype=request.dtype, budget=request.memory,
-                              budget_text=request.memory_text or f"{request.memory}", command=request.command)
+                              batch=request.batch, dtype=request.dtype, budget=request.memory, budget_text=None,
+                              command=request.command)
         spec = load_text(self.text, "<plan>")
         self.names = AXIS_NAMES[len(request.shape)]
         self.net: Network = build_network(spec)
@@ -190,21 +194,30 @@ def plan_network(request: PlanRequest, deadline: float | None = None) -> Plan:
     # the largest patches first: once the best so far is larger than a room vector's largest
     # patch, neither it nor any after it needs its network counted
     candidates.sort(key=lambda c: -c[0])
-    # every network holds the one-stage network (room 0) at the same patch, and the rest of
-    # it only adds to what autograd keeps and to the weights: that network's memory bounds
-    # every other's from below (tests/test_plan.py checks it), so a patch it cannot fit
-    # needs no network counted
-    flat = _Network(request, topology((mf,) * len(request.shape), spacing, min_feature=mf, max_pools=cap))
-    networks[flat.stages] = flat
-    most_voxels = math.floor((request.memory - flat.base) / flat.slope)
+    # a network holds the network of its first stages (the top stages, then straight back
+    # up) at the same patch, and the rest of it only adds to what autograd keeps and to the
+    # weights: that smaller network's memory bounds it from below (tests/test_plan.py checks
+    # it), and few room vectors share few such prefixes.  A room vector whose patches that
+    # bound rules out needs no network of its own counted
+    prefixes: dict[Topology, _Network] = {}
+
+    def prefix(stages: Topology, n: int) -> _Network:
+        head = Topology(stages.stages[:n])
+        if head not in prefixes:
+            prefixes[head] = networks.get(head) or _Network(request, head)
+        return prefixes[head]
+
+    flat = prefix(candidates[0][1], 1)  # the first stage is the same for every room vector
     for bound, stages, lists in candidates:
         if deadline is not None and time.monotonic() > deadline:
             raise SolverTimeout("the time ran out while planning")
         if best is not None and bound < best[0][0]:
             break
-        if math.prod(sizes[0] for sizes in lists) > most_voxels:
+        low = prefix(stages, BOUND_STAGES)
+        if _largest(lists, math.floor((request.memory - low.base) / low.slope), request.shape) is None or (
+                best is not None and min(bound, math.floor((request.memory - low.base) / low.slope)) < best[0][0]):
             continue
-        net = networks.get(stages)
+        net = networks.get(stages) or prefixes.get(stages)
         if net is None:
             net = networks[stages] = _Network(request, stages)
         most = math.floor((request.memory - net.base) / net.slope)
@@ -228,4 +241,4 @@ def plan_network(request: PlanRequest, deadline: float | None = None) -> Plan:
                      budget_text=request.memory_text or f"{request.memory}", command=request.command)
     valid = tuple((mf * d, d) for d in net.stages.divisor)
     return Plan(request=request, patch=patch, topology=net.stages, memory=memory, valid=valid, spec_text=text,
-                networks=len(networks))
+                networks=len(networks) + len(prefixes))

@@ -10,7 +10,8 @@ run needs (``check --batch N --dtype D``).
 - ``training``: ``saved`` and the weights four times (the weights, their gradients and
   Adam's two moments).
 
-    >>> from archsolve.shapes.propagate import build_network, propagate
+    >>> from archsolve.shapes.graph import build_network
+    >>> from archsolve.shapes.propagate import propagate
     >>> from archsolve.spec.load import load_spec
     >>> mem = memory_of(propagate(build_network(load_spec("specs/unet-original.yaml")), {}), MemoryMode(batch=2))
     >>> mem.layers["enc1/conv1"], mem.params

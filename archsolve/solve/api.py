@@ -75,7 +75,7 @@ def _objective(spec: Spec, minimize: str | None) -> tuple[str, Expr | str]:
     """(text, objective): ``"sum"``, ``"params"``, ``"macs"`` or an expression."""
     if minimize is not None:
         try:
-            e = parse(minimize, frozenset({"attr"}), spec.limits.expr_length)
+            e = parse(minimize, frozenset({"attr", "units"}), spec.limits.expr_length)
         except ExprError as exc:
             raise SpecError(f"--minimize {minimize!r}: {exc.bare}") from None
         text = str(e)

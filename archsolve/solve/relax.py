@@ -38,11 +38,11 @@ from typing import Any, Protocol
 
 from archsolve.errors import ArchsolveError, SolverBug
 from archsolve.lang.expr import Expr, Num, interval
-from archsolve.lang.yamlio import Document, set_at
+from archsolve.lang.yamlio import set_at
 from archsolve.ops.table import OPS
 from archsolve.solve.outcome import Relaxation, SolveStatus
 from archsolve.spec.domains import unknown_span, var_span
-from archsolve.spec.load import load_document
+from archsolve.spec.load import load_edited
 from archsolve.spec.model import Spec
 from archsolve.spec.written import candidates, writable
 
@@ -91,7 +91,7 @@ def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seco
             data = copy.deepcopy(spec.document.data)
             t.change(data)
             try:
-                edited = load_document(Document(data, spec.document.file, spec.document.marks), spec.limits)
+                edited = load_edited(spec, data)
                 if spec.ties_calls:  # solve --write: the edit's "?" tied like the spec's own
                     edited = writable(edited)
                 res = solve(edited, minimize=minimize, timeout=min(left, TRY_SECONDS))

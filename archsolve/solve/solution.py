@@ -28,10 +28,10 @@ from archsolve.errors import ExprError, SolverBug, SpecError, interrupted
 from archsolve.lang.expr import Expr, Name
 from archsolve.ops.base import Severity
 from archsolve.shapes.graph import Network
-from archsolve.shapes.propagate import attribute_values, names_in, propagate
+from archsolve.shapes.propagate import attribute_values, memory_values, names_in, propagate
 from archsolve.solve.outcome import Conflict, SolveStatus
 from archsolve.spec.domains import copies_of, dependent_bounds, var_ends
-from archsolve.spec.model import Spec
+from archsolve.spec.model import MEMORY_TOTALS, Spec
 
 OBJECTIVE_KINDS = ("params", "macs")  # the objectives that are totals, summed over the layers
 
@@ -143,6 +143,8 @@ def verified(net: Network, values: dict[str, int], objective: Expr | str, cache:
     else:
         expr = Name(objective) if isinstance(objective, str) else objective
         scalars, _ = attribute_values(prop)
+        if expr.names() & set(MEMORY_TOTALS):
+            scalars.update(memory_values(prop) or {})
         try:
             obj = expr.evaluate({**scalars, **ordered})
         except KeyError as exc:  # as the optimum refuses it: a listing or --first must too

@@ -241,7 +241,7 @@ def _resolve_objective(e: Expr, system: System) -> Expr:
             raise EncodingLimit(f"{n} in the objective: Z3's encoding takes only the totals params and macs; "
                                 "the exact search takes a layer's too, when it finishes in time")
         if n in MEMORY_TOTALS:
-            raise EncodingLimit(f"{n} in the objective: memory is counted from a whole network's shapes, "
-                                "which the exact search does at each answer (--engine search, or auto)")
+            raise EncodingLimit(f"{n} in the objective: Z3's encoding cannot count memory (the exact "
+                                "search counts it from each answer's whole network)")
         raise SpecError(f"{n!r} names no unknown, var or layer attribute")
     return e.substitute(terms)

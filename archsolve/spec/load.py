@@ -1062,6 +1062,14 @@ def load_spec(path: str, limits: Limits = DEFAULT_LIMITS) -> Spec:
     return load_document(read_document(path, limits), limits)
 
 
+def load_edited(spec: Spec, data: Any) -> Spec:
+    """The spec of ``data``, an edit of ``spec``'s document (a repair, a relaxation), read as
+    ``spec`` was: under its limits, and counting memory at its batch and dtype (``--batch``
+    and ``--dtype`` replace the document's own)."""
+    doc = spec.document
+    return replace(load_document(Document(data, doc.file, doc.marks), spec.limits), memory=spec.memory)
+
+
 def load_text(text: str, file: str = "<spec>", limits: Limits = DEFAULT_LIMITS) -> Spec:
     """Load a spec from YAML text (handy in tests and notebooks)."""
     return load_document(parse_document(text, file, limits), limits)

@@ -811,8 +811,8 @@ def _resolve(e: Expr, terms: Mapping[str, Expr], system: System) -> Expr:
             raise EncodingLimit(f"{e.name} in a constraint: Z3's encoding takes only the totals params and macs; "
                                 "the exact search takes a layer's too, when it finishes in time")
         if e.name in MEMORY_TOTALS:
-            raise EncodingLimit(f"{e.name} in a constraint: memory is counted from a whole network's shapes, "
-                                "which the exact search does at each answer (--engine search, or auto)")
+            raise EncodingLimit(f"{e.name} in a constraint: Z3's encoding cannot count memory (the exact "
+                                "search counts it from each answer's whole network)")
         return e
     return e
 
