@@ -49,6 +49,7 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/solve_bench.py
 	$(BIN)/python benchmarks/inputs_bench.py
+	$(BIN)/python benchmarks/plan_bench.py
 
 bench-scale: $(VENV)/.runtime
 	$(BIN)/python benchmarks/scale_bench.py
