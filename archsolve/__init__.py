@@ -16,11 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Net", "check_file", "check_spec", "from_torch", "load", "load_spec", "load_text", "loads", "__version__"]
+__all__ = ["Net", "check_file", "check_spec", "from_torch", "load", "load_spec", "load_text", "loads", "plan",
+           "__version__"]
 
 # where each name lives: imported on first use, so `import archsolve` stays cheap for the CLI
 _LAZY = {
     "Net": "archsolve.api", "load": "archsolve.api", "loads": "archsolve.api", "from_torch": "archsolve.api",
+    "plan": "archsolve.api",
     "check_file": "archsolve.check.api", "check_spec": "archsolve.check.api",
     "load_spec": "archsolve.spec.load", "load_text": "archsolve.spec.load",
 }
