@@ -891,7 +891,7 @@ def _var_values(domain: Domain, sizes: Sizes | None) -> list[int] | None:
 def _var_table(u: str, values: list[int]) -> Table:
     """A var as a table: one effect per value, which costs the value in the sum of the
     unknowns and as the objective ``minimize: u`` (:func:`var_kind`)."""
-    effects = [Effect(fixed={}, outs=(Num(v),), conditions=[], messages=[], combos=[{u: v}],
+    effects = [Effect(fixed={}, outs=(Num(v),), conditions=[], combos=[{u: v}],
                       costs=[{"sum": v, var_kind(u): v}], outputs={u: Num(v)}, cost={"sum": v, var_kind(u): v})
                for v in values]
     return Table(layer=f"vars.{u}", selector=f"{VAR_MARK}{u}", local=(u,), effects=effects, env={})

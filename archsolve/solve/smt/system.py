@@ -79,7 +79,6 @@ class Effect:
     fixed: dict[str, int]
     outs: tuple[Expr, ...]
     conditions: list[Expr]
-    messages: list[tuple[str, str]]
     combos: list[dict[str, int]] = field(default_factory=list)
     costs: list[dict[str, int]] = field(default_factory=list)
     outputs: dict[str, Expr] = field(default_factory=dict)
@@ -218,12 +217,11 @@ def _named(message: str, lay: Layer) -> str:
 @dataclass(frozen=True)
 class _Group:
     """An effect before it is a layer's: ``fixed`` and ``combos`` hold values in the order of
-    the layer's shared and local unknowns, ``messages`` name the layer by marks."""
+    the layer's shared and local unknowns."""
 
     fixed: tuple[int, ...]
     outs: tuple[Expr, ...]
     conditions: tuple[Expr, ...]
-    messages: tuple[tuple[str, str], ...]
     combos: tuple[tuple[int, ...], ...]
     costs: tuple[dict[str, int], ...]
     cost: dict[str, int]
@@ -607,13 +605,13 @@ class _Builder:
         messages: dict[Expr, tuple[str, str]] = {}
         for _, _, conds, _ in groups.values():
             for c, rule, message in conds:
-                messages.setdefault(c, (rule, message))
+                if c in common:
+                    messages.setdefault(c, (rule, message))
         effects = []
         for fixed, outs, conds, members in groups.values():
             members.sort(key=lambda m: (m[0], m[1]))  # cheapest first, then by value
             costs = tuple(c for _, _, c in members)
             effects.append(_Group(fixed=fixed, outs=outs, conditions=tuple(c for c, _, _ in conds if c not in common),
-                                  messages=tuple((r, m) for c, r, m in conds if c not in common),
                                   combos=tuple(c for _, c, _ in members), costs=costs,
                                   cost={k: min(c[k] for c in costs) for k in costs[0]}))
         grouped = _Grouped(effects=tuple(effects), tried=tried, failed=tuple(failed.values()),
@@ -676,7 +674,6 @@ class _Builder:
                             f"({combination_text(self.spec)}); narrow their domains", lay.where)
         grouped = self.grouped_effects(lay, values, shapes, env, enum=enum, local=local, pools=pools, ndim=ndim)
         effects = [Effect(dict(zip(shared, g.fixed, strict=True)), g.outs, list(g.conditions),
-                          [(r, _named(m, lay)) for r, m in g.messages],
                           [dict(zip(local, c, strict=True)) for c in g.combos], [dict(c) for c in g.costs],
                           cost=dict(g.cost))
                    for g in grouped.effects]
