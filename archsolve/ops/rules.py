@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 from archsolve.errors import EncodingLimit
 from archsolve.lang.expr import (
@@ -450,6 +451,49 @@ def conv_shape(args: Args, inputs: Sequence[Shape], req: Req) -> Shape:
     _drops(args, req, axes, "conv")
     _holes(args, req, axes, "conv", conv_holes)
     return tuple(out)
+
+
+def _plain_ints(values: Mapping[str, Any], names: Sequence[str]) -> bool:
+    """Whether each of these fields holds one int per axis (no expression, no ``same``)."""
+    return all(isinstance(values.get(n), tuple) and all(type(v) is int for v in values[n]) for n in names)
+
+
+def conv_effect(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What a conv's kernel, stride, padding and dilation do to a size, where that is all its
+    errors depend on: per axis the stride and ``2 * padding - dilation * (kernel - 1)`` (the
+    output is ``(in + that - 1) // stride + 1``, and the kernel fits while ``in + that >= 1``).
+    Drops and holes are warnings then; under ``exact: true``, ``holes: false`` or TensorFlow's
+    rules they are errors that read the fields apart: None.  The solver runs the rule once per
+    such effect rather than once per combination.
+
+        >>> conv_effect({"kernel": (3,), "stride": (1,), "padding": (1,), "dilation": (1,), "_holes": True})
+        ((1, 0),)
+        >>> conv_effect({"kernel": (5,), "stride": (1,), "padding": (2,), "dilation": (1,), "_holes": True})
+        ((1, 0),)
+    """
+    if values.get("_exact") or values.get("_tf") or not values.get("_holes", True) or not _plain_ints(
+            values, ("kernel", "stride", "padding", "dilation")):
+        return None
+    return tuple((s, 2 * p - d * (k - 1)) for k, s, p, d in
+                 zip(values["kernel"], values["stride"], values["padding"], values["dilation"], strict=True))
+
+
+def deconv_effect(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """:func:`conv_effect` for a transposed conv: per axis the stride, ``dilation * (kernel - 1)
+    - 2 * padding + output_padding`` (the output is ``(in - 1) * stride + that + 1``) and whether
+    ``output_padding < max(stride, dilation)``; None where holes are errors or the fields are not
+    plain ints.
+
+        >>> deconv_effect({"kernel": (4,), "stride": (2,), "padding": (1,), "output_padding": (0,),
+        ...                "dilation": (1,), "_holes": True})
+        ((2, 1, True),)
+    """
+    if values.get("_exact") or values.get("_tf") or not values.get("_holes", True) or not _plain_ints(
+            values, ("kernel", "stride", "padding", "output_padding", "dilation")):
+        return None
+    return tuple((s, d * (k - 1) - 2 * p + op, op < max(s, d)) for k, s, p, op, d in
+                 zip(values["kernel"], values["stride"], values["padding"], values["output_padding"],
+                     values["dilation"], strict=True))
 
 
 def _is1(v: Value) -> bool:

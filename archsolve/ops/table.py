@@ -49,12 +49,14 @@ from archsolve.ops.rules import (
     batchnorm_shape,
     channel_norm_params,
     concat_shape,
+    conv_effect,
     conv_macs,
     conv_params,
     conv_reach,
     conv_shape,
     crop_reach,
     crop_shape,
+    deconv_effect,
     deconv_macs,
     deconv_params,
     deconv_reach,
@@ -150,6 +152,9 @@ class OpDef:
     merge: bool = False
     resample: Resample | None = None
     autograd: Autograd = Autograd()  # what autograd keeps for the backward pass (ops/autograd.py)
+    # what the fields do to the sizes and the errors, where alike combinations can share one run
+    # of the rule (rules.conv_effect); None: every combination runs it
+    effect: Callable[[Mapping[str, Any]], tuple[Any, ...] | None] | None = None
     field_map: Mapping[str, FieldDef] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -233,7 +238,8 @@ _DEFS: list[OpDef] = [
           conv_shape, conv_params, conv_macs, conv_reach,
           torch=nn_module("nn.Conv{rank}d", Input.CHANNELS, "out", kernel_size="kernel", stride="stride",
                           padding="padding", dilation="dilation", groups="groups", bias="bias"),
-          autograd=Autograd(Keep.INPUTS, same_copy, keeps_when=keeps_its_input), family=Family.CONV, resample=Resample("stride", unknown=0)),
+          autograd=Autograd(Keep.INPUTS, same_copy, keeps_when=keeps_its_input), family=Family.CONV,
+          resample=Resample("stride", unknown=0), effect=conv_effect),
     OpDef("deconv", (_out(), _kernel(), _stride(), _DECONV_PADDING,
                      FieldDef("output_padding", Kind.AXES, 0, minimum=0, domain=("0", "max(stride, dilation) - 1")),
                      _dilation(), _groups(), _bool("bias", True)),
@@ -241,7 +247,7 @@ _DEFS: list[OpDef] = [
           torch=nn_module("nn.ConvTranspose{rank}d", Input.CHANNELS, "out", kernel_size="kernel", stride="stride",
                           padding="padding", output_padding="output_padding", dilation="dilation", groups="groups",
                           bias="bias"),
-          autograd=_KEEPS_INPUT, family=Family.UP, resample=Resample("stride", up=True)),
+          autograd=_KEEPS_INPUT, family=Family.UP, resample=Resample("stride", up=True), effect=deconv_effect),
     OpDef("maxpool", (_kernel(), _stride("=kernel"), _POOL_PADDING, _dilation(), _CEIL),
           pool_shape, reach=pool_reach,
           torch=nn_module("nn.MaxPool{rank}d", functions=("F.max_pool{rank}d",), kernel_size="kernel", stride="stride", padding="padding",

@@ -353,6 +353,7 @@ class SizeDP:
         self._walked = 0
         self._shared: dict[Any, Any] = {}  # what alike tables give for one input size
         self._interned: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._costs: dict[tuple[int, str], tuple[int, ...]] = {}  # per table and objective: its effects' costs
         self._graph: tuple[Any, dict[Any, _State]] | None = None
         self._counts: dict[Any, int] | None = None
         self._feasible: dict[Any, bool] = {}
@@ -813,8 +814,10 @@ class SizeDP:
                           key=lambda m: m[0])
         # alike tables share their choices, but not always their costs (a kernel alone, or
         # with a dilation of 1 beside it): the ranking is shared where both are the same
-        costs = tuple(eff.cost.get(kind, 0) for eff in effects)
-        costs = self._interned.setdefault(costs, costs)
+        costs = self._costs.get((i, kind))
+        if costs is None:
+            costs = tuple(eff.cost.get(kind, 0) for eff in effects)
+            costs = self._costs[i, kind] = self._interned.setdefault(costs, costs)
         v = table.env[x].evaluate(env)
         key = (id(compiled), id(costs), v)
         ranked = self._shared.get(key)

@@ -564,6 +564,10 @@ class _Builder:
         kinds = sorted({"params", "macs"} & set(self.objectives))
         still = self._still(lay, values, shapes, ndim, moving=moving)
         getters = [(k, _getter(values[k], {u: i for i, u in enumerate(enum)})) for k in moving]
+        # combinations alike in what the op's fields do to sizes and errors share one run of
+        # the rule (a conv's kernel 5 with padding 2 and kernel 3 with padding 1)
+        effect = opdef.effect
+        flags = self.spec.rule_flags(lay.name)
         tried = 0
         failed: dict[str, tuple[int, str, tuple[int, ...]]] = {}  # rule -> (combos it broke, a message, its combo)
         for n, combo in enumerate(itertools.product(*pools)):
@@ -575,7 +579,9 @@ class _Builder:
                 vals[k] = get(combo, assign)
             if dependent and not self._in_bounds(vals, assign, reads=reads, bounds=bounds, ndim=ndim):
                 continue
-            outs, conds, broken = self._run(lay, vals, shapes, ndim, key=(still, tuple([vals[k] for k in moving])))
+            same = effect({**vals, **flags}) if effect is not None else None
+            outs, conds, broken = self._run(lay, vals, shapes, ndim, key=(still, tuple([vals[k] for k in moving]))
+                                            if same is None else (still, "effect", same))
             tried += 1
             self.tried += 1
             if broken:
