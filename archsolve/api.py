@@ -33,7 +33,7 @@ from archsolve.spec.model import Spec
 
 if TYPE_CHECKING:
     from archsolve.check.api import CheckReport
-    from archsolve.plan import Plan
+    from archsolve.planning import Plan
     from archsolve.solve.api import SolveResult
     from archsolve.solve.inputs import AxisReport
 
@@ -162,21 +162,20 @@ def plan(shape: Sequence[int], spacing: Sequence[float], memory: int | str, *, c
          max_channels: int = 320, in_channels: int = 1, classes: int = 2, batch: int = 2, min_feature: int = 4,
          max_pools: int = 6, dtype: str = "float16", timeout: float = DEFAULT_TIMEOUT) -> Plan:
     """The U-Net ``archsolve plan`` designs: ``memory`` in bytes or as text (``"8GiB"``); the
-    :class:`~archsolve.plan.Plan` has the patch, the stages, the memory and the spec text
+    :class:`~archsolve.planning.Plan` has the patch, the stages, the memory and the spec text
     (``loads(p.spec_text)`` is the network).
 
         >>> p = plan((96, 512, 512), (2.5, 0.8, 0.8), "8GiB")
         >>> p.patch, p.topology.pools
-        ((48, 224, 256), (3, 5, 6))
+        ((48, 256, 224), (3, 6, 5))
     """
     import time
 
     from archsolve.errors import ExprError, UsageError
     from archsolve.lang.expr import Num, parse
     from archsolve.ops.autograd import Dtype
-    from archsolve.plan import Design, PlanRequest, plan_network
+    from archsolve.planning import Design, PlanRequest, plan_network
 
-    text = str(memory)
     if isinstance(memory, str):
         try:
             got = parse(memory, frozenset({"units"}))
@@ -185,8 +184,10 @@ def plan(shape: Sequence[int], spacing: Sequence[float], memory: int | str, *, c
         if not isinstance(got, Num):
             raise UsageError(f"memory {memory!r} is not a memory size like 8GiB")
         memory = got.value
+    if dtype not in [d.value for d in Dtype]:
+        raise UsageError(f"dtype {dtype!r}: give one of {', '.join(d.value for d in Dtype)}")
     request = PlanRequest(shape=tuple(shape), spacing=tuple(float(s) for s in spacing), memory=memory,
-                          memory_text=text, batch=batch, max_pools=max_pools, dtype=Dtype(dtype),
+                          batch=batch, max_pools=max_pools, dtype=Dtype(dtype),
                           design=Design(channels=channels, max_channels=max_channels, in_channels=in_channels,
                                         classes=classes, min_feature=min_feature))
     return plan_network(request, deadline=time.monotonic() + timeout)

@@ -610,6 +610,11 @@ def import_(model: str, model_input: str | None, output: str | None, model_kwarg
     _emit(text, output)
 
 
+def _number_text(v: float) -> str:
+    """A float as short as it reads back the same (``0.8``, ``2.5``, ``1``)."""
+    return f"{v:g}" if float(f"{v:g}") == v else repr(v)
+
+
 class _Sizes(click.ParamType):
     """``D,H,W`` or ``H,W``: positive integers (``--shape``)."""
 
@@ -660,7 +665,7 @@ class _Bytes(click.ParamType):
             self.fail(f"{value!r}: {exc.bare}", param, ctx)
         if not isinstance(got, Num) or got.value < 1:
             self.fail(f"{value!r} is not a memory size like 8GiB ({', '.join(UNITS)}, or bytes).", param, ctx)
-        return (got.value, text)
+        return got.value
 
 
 @main.command()
@@ -681,7 +686,7 @@ class _Bytes(click.ParamType):
 @click.option("--batch", type=click.IntRange(min=1, max=MAX_VALUE), default=2, show_default=True,
               help="The batch size memory is counted at.")
 @click.option("--min-feature", type=click.IntRange(min=1, max=MAX_VALUE), default=4, show_default=True,
-              help="The smallest size an axis may have at the bottleneck.")
+              help="The smallest size an axis may have at the bottleneck (2 or more).")
 @click.option("--max-pools", type=click.IntRange(min=0, max=30), default=6, show_default=True,
               help="The most times an axis is halved.")
 @click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="float16", show_default=True,
@@ -692,7 +697,7 @@ class _Bytes(click.ParamType):
               help="Seconds the search for the largest patch may take (exit 3 past it).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/json.md).")
 @handle_errors
-def plan(shape: tuple[int, ...], spacing: tuple[float, ...], budget: tuple[int, str], channels: int,
+def plan(shape: tuple[int, ...], spacing: tuple[float, ...], budget: int, channels: int,
          max_channels: int, in_channels: int, classes: int, batch: int, min_feature: int, max_pools: int,
          dtype: str, output: str | None, timeout: float, as_json: bool) -> None:
     """Design a segmentation U-Net from the data's median shape and spacing and a memory
@@ -705,7 +710,8 @@ def plan(shape: tuple[int, ...], spacing: tuple[float, ...], budget: tuple[int, 
       archsolve check plan.yaml && archsolve export plan.yaml -o plan.py
     """
     from archsolve.output.plan import plan_json, plan_text
-    from archsolve.plan import Design, PlanRequest, plan_network
+    from archsolve.planning import Design, PlanRequest, plan_network
+    from archsolve.planning.planner import budget_text
 
     until = time.monotonic() + timeout
     ctx = click.get_current_context()
@@ -715,8 +721,9 @@ def plan(shape: tuple[int, ...], spacing: tuple[float, ...], budget: tuple[int, 
               ("dtype", dtype))
              if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     command = " ".join([f"archsolve plan --shape {','.join(map(str, shape))}",
-                        f"--spacing {','.join(f'{v:g}' for v in spacing)}", f"--memory {budget[1]}", *given])
-    request = PlanRequest(shape=shape, spacing=spacing, memory=budget[0], memory_text=budget[1],
+                        f"--spacing {','.join(_number_text(v) for v in spacing)}", f"--memory {budget_text(budget)}",
+                        *given])
+    request = PlanRequest(shape=shape, spacing=spacing, memory=budget,
                           design=Design(channels=channels, max_channels=max_channels, in_channels=in_channels,
                                         classes=classes, min_feature=min_feature),
                           batch=batch, max_pools=max_pools, dtype=Dtype(dtype), command=command)

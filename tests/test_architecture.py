@@ -24,7 +24,7 @@ STAGES = (
     ("archsolve.shapes",),
     ("archsolve.solve",),
     ("archsolve.check",),
-    ("archsolve.plan",),
+    ("archsolve.planning",),
     ("archsolve.output",),
     ("archsolve.bridge",),
     ("archsolve.cli", "archsolve.api", "archsolve"),

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from archsolve.ops.autograd import Dtype
-from archsolve.plan import Design, PlanRequest, plan_network
-from archsolve.plan.planner import _Network
-from archsolve.plan.rules import Stage, Topology, topology
+from archsolve.planning import Design, PlanRequest, plan_network
+from archsolve.planning.planner import _Network
+from archsolve.planning.rules import Stage, Topology, topology
 
 from .conftest import run_cli, run_cli_split
 
@@ -58,7 +58,7 @@ def _brute(request: PlanRequest) -> tuple[int, ...] | None:
     """Every patch up to the median shape, the rules' network for each, its exact memory: the
     largest that fits (ties: the one closest to the median's proportions, then earlier axes larger)."""
     mf = request.design.min_feature
-    best: tuple[tuple[int, float], tuple[int, ...]] | None = None
+    best: tuple[tuple[int, float, tuple[int, ...]], tuple[int, ...]] | None = None
     nets: dict[Any, _Network] = {}
     for patch in itertools.product(*[range(mf, m + 1) for m in request.shape]):
         stages = topology(patch, request.spacing, min_feature=mf, max_pools=request.max_pools)
@@ -68,7 +68,7 @@ def _brute(request: PlanRequest) -> tuple[int, ...] | None:
             nets[stages] = _Network(request, stages)
         if nets[stages].training(patch) > request.memory:
             continue
-        rank = (math.prod(patch), min(v / m for v, m in zip(patch, request.shape, strict=True)))
+        rank = (math.prod(patch), min(v / m for v, m in zip(patch, request.shape, strict=True)), patch)
         if best is None or rank > best[0]:
             best = (rank, patch)
     return None if best is None else best[1]
@@ -120,7 +120,7 @@ def test_writes_the_spec(tmp_path: Path) -> None:
     assert err == f"wrote {target}\n"
     assert out == (
         "plan: 3D U-Net for median shape 12x40x40 at spacing 3x1x1, memory 64.0 MiB (batch 2, float16)\n"
-        "patch 12x40x40 (19,200 voxels); inputs that work: D = 8 + 2k, H = 32 + 8k, W = 32 + 8k\n"
+        "patch 12x40x40 (19,200 voxels); sizes the network takes: D = 8 + 2k, H = 32 + 8k, W = 32 + 8k\n"
         "\n"
         "stage  pool   kernel  channels  size\n"
         "0      1x1x1  1x3x3          4  12x40x40\n"
@@ -175,18 +175,91 @@ REFUSED = [
     (("--memory", "1.5G"), 2, "Error: Invalid value for '--memory': '1.5G': write a binary unit, 1.5GiB (KiB, "
                               "MiB, GiB, TiB)."),
     (("--memory", "1KiB"), 1, "Error: --memory 1.0 KiB: no patch fits; the smallest the rules allow (4x4x4, "
-                              "batch 2, float16) needs 8.0 KiB (8,208 bytes) to train; give --memory 8.0 KiB "
-                              "or more, or a lower --batch or --channels"),
+                              "batch 2, float16) needs 8.0 KiB (8,208 bytes) to train; give --memory 8208 or more, "
+                              "or a lower --batch, --channels or --max-channels"),
+    (("--min-feature", "1"), 2, "Error: --min-feature is 1; give 2 or more (an instance norm needs more than one "
+                                "value per channel to train, and a bottleneck of 1 on every axis has one)"),
+    (("--shape", "40"), 2, "Error: --shape has 1 size; give 2 (H,W) or 3 (D,H,W)"),
 ]
 
 
 @pytest.mark.parametrize(("change", "code", "message"), REFUSED, ids=lambda v: str(v)[:30])
 def test_refusals_say_what_would_work(change: tuple[str, str], code: int, message: str) -> None:
     args = list(SMALL)
-    args[args.index(change[0]) + 1] = change[1]
+    if change[0] in args:
+        args[args.index(change[0]) + 1] = change[1]
+    else:
+        args += change
     got, out, err = run_cli_split(*args)
     assert (got, out) == (code, "")
     assert err.splitlines()[-1].replace("archsolve: error: ", "Error: ") == message
+
+
+def test_the_budget_suggested_fits() -> None:
+    """The figure a refusal suggests is one --memory takes, and a plan fits it."""
+    code, out, err = run_cli_split("plan", "--shape", "12,40,40", "--spacing", "3,1,1", "--memory", "1KiB")
+    suggested = err.split("give --memory ")[1].split(" ")[0]
+    assert code == 1 and suggested == "126KiB"
+    assert run_cli_split("plan", "--shape", "12,40,40", "--spacing", "3,1,1", "--memory", suggested)[0] == 0
+
+
+@pytest.mark.parametrize("shape", ["64,64", "9,9,8", "8,8"])
+def test_the_smallest_bottleneck_still_trains(shape: str, tmp_path: Path) -> None:
+    """--min-feature 2, the least allowed: the written spec checks (every instance norm has
+    more than one value per channel)."""
+    target = tmp_path / "plan.yaml"
+    spacing = ",".join(["1"] * len(shape.split(",")))
+    code, _, err = run_cli_split("plan", "--shape", shape, "--spacing", spacing, "--memory", "8GiB",
+                                 "--min-feature", "2", "-o", str(target))
+    assert code == 0, err
+    assert run_cli("check", str(target))[0] == 0
+
+
+def test_a_huge_shape_ends_in_time() -> None:
+    """Each axis's sizes stop at the voxels the budget allows: a 10^11-voxel axis is no list
+    of 10^11 sizes."""
+    code, out = run_cli("plan", "--shape", "100000000000,100000000000", "--spacing", "1,1", "--memory", "8GiB",
+                        "--json", "--timeout", "30")
+    assert code == 0
+    assert json.loads(out)["memory"]["training"] <= 8 << 30
+
+
+def test_a_fine_axis_at_max_pools_keeps_a_coarse_one_from_pooling() -> None:
+    """As nnU-Net: an axis pooled --max-pools times still sets the finest spacing while it
+    could be halved again, so an axis a thousand times coarser is not halved (with its kernel
+    of 1 that would skip rows)."""
+    plan = plan_network(PlanRequest(shape=(300, 3000), spacing=(1000.0, 1.0), memory=8 * GIB))
+    assert plan.topology.pools == (0, 6)
+    assert {s.kernel for s in plan.topology.stages} == {(1, 3)}
+
+
+def test_the_python_api_plans_again_and_again() -> None:
+    import archsolve as A
+    import archsolve.planning  # noqa: F401 (importing the package must not hide the function)
+
+    first = A.plan((64, 64), (1, 1), "1GiB")
+    assert A.plan((64, 64), (1, 1), 1 << 30).patch == first.patch == (64, 64)
+    assert A.loads(first.spec_text).check().ok
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"memory": 1.5e9}, "--memory is 1500000000.0; give a whole number from 1 to 1,000,000,000,000"),
+    ({"memory": True}, "--memory is True; give a whole number from 1 to 1,000,000,000,000"),
+    ({"memory": "8GB"}, "memory '8GB': 8 GB in '8GB': 'GB' is no unit here; write KiB, MiB, GiB or TiB (binary: "
+                        "1 GiB = 1024 MiB)"),
+    ({"max_pools": -1}, "--max-pools is -1; give a whole number from 0 to 1,000,000,000,000"),
+    ({"channels": 0}, "--channels is 0; give a whole number from 1 to 1,000,000,000,000"),
+    ({"dtype": "float64"}, "dtype 'float64': give one of float32, float16, bfloat16"),
+])
+def test_the_python_api_refuses_what_the_command_refuses(kwargs: dict[str, Any], message: str) -> None:
+    import archsolve as A
+    from archsolve.errors import UsageError
+
+    args = {"memory": "1GiB", **kwargs}
+    memory = args.pop("memory")
+    with pytest.raises(UsageError) as info:
+        A.plan((64, 64), (1, 1), memory, **args)
+    assert str(info.value) == message
 
 
 # -- against PyTorch -------------------------------------------------------------------------------

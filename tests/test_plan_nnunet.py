@@ -6,7 +6,7 @@ methods) and the nnU-Net v2 documentation describe, written here from that descr
 
 1. start from a patch proportional to 1/spacing with the voxels of 256^3 (3D) or 2048^2 (2D),
    each axis at most the median shape;
-2. pool and choose kernels with the rules of :mod:`archsolve.plan.rules` (restated by
+2. pool and choose kernels with the rules of :mod:`archsolve.planning.rules` (restated by
    :func:`nnunet_stages` below, without calling them);
 3. make every axis a multiple of 2**pools;
 4. while the training memory passes the budget, shrink the axis with the largest
@@ -33,9 +33,9 @@ import pytest
 
 from archsolve.ops.autograd import Dtype, MemoryMode
 from archsolve.ops.base import AXIS_NAMES
-from archsolve.plan import Design, Plan, PlanRequest, plan_network
-from archsolve.plan.network import unet_text
-from archsolve.plan.rules import Stage, Topology, topology
+from archsolve.planning import Design, Plan, PlanRequest, plan_network
+from archsolve.planning.network import unet_text
+from archsolve.planning.rules import Stage, Topology, topology
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.memory import memory_of
 from archsolve.shapes.propagate import propagate
@@ -79,10 +79,11 @@ def nnunet_stages(patch: Sequence[int], spacing: Sequence[float], *, min_feature
     Threshold convention: an axis counts as "fine enough" when its spacing is *at most* twice
     the finest (``<= 2x``), as archsolve's rules state it; nnU-Net's code compares the ratio
     with ``< 2``, which differs only where a ratio is exactly 2 (AnisoMRI below: there the
-    depth axis pools at stage 3 here, and would wait a stage in nnU-Net).  nnU-Net's code
-    also drops max_pools-capped axes only after it has found the finest, stops when a lone
-    axis left is under 3 * min_feature, and gives the bottleneck 3s on every axis; none of
-    that is in the stated rules, so none of it is here: the comparison is of the search."""
+    depth axis pools at stage 3 here, and would wait a stage in nnU-Net).  As nnU-Net does,
+    an axis already pooled max_pools times still sets the finest spacing (so a much coarser
+    axis is never pooled, with a kernel of 1, once the fine one stops).  nnU-Net's code also
+    stops when a lone axis left is under 3 * min_feature, and gives the bottleneck 3s on every
+    axis; neither is in the stated rules, so neither is here: the comparison is of the search."""
     dims = range(len(patch))
     left = list(patch)  # the feature map's size at the current stage
     spacing_now = list(spacing)
@@ -97,13 +98,16 @@ def nnunet_stages(patch: Sequence[int], spacing: Sequence[float], *, min_feature
     out = [(tuple(1 for _ in dims), conv())]
     while True:
         # an axis may pool while it keeps min_feature after it (ceil halving: an odd
-        # size's pooled map keeps the border voxel) and has pooled fewer than max_pools times
-        ready = [a for a in dims if left[a] >= 2 * min_feature and count[a] < max_pools]
+        # size's pooled map keeps the border voxel)
+        ready = [a for a in dims if left[a] >= 2 * min_feature]
         if not ready:
             return tuple(out)
-        # of those, only the ones close to the finest pool: a coarse axis waits for the others
+        # of those, only the ones close to the finest pool, and not past max_pools: a coarse
+        # axis waits for the others
         limit = 2 * min(spacing_now[a] for a in ready)
-        pool = tuple(2 if a in ready and spacing_now[a] <= limit else 1 for a in dims)
+        pool = tuple(2 if a in ready and spacing_now[a] <= limit and count[a] < max_pools else 1 for a in dims)
+        if 2 not in pool:
+            return tuple(out)
         for a in dims:
             if pool[a] == 2:
                 left[a] = (left[a] + 1) // 2

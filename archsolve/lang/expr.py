@@ -566,6 +566,9 @@ class _Parser:
         value, rest = divmod(scaled, 10 ** len(frac))
         if rest:
             raise ExprError(f"{tok} {unit} in {self.text!r} is not a whole number of bytes")
+        over = over_the_largest(str(value))
+        if over:
+            raise ExprError(f"{tok} {unit} in {self.text!r}: {over}, the largest number a spec may write")
         return Num(value)
 
     def atom(self) -> Expr:

@@ -1,7 +1,7 @@
-"""Lay out a plan (:mod:`archsolve.plan`): the ``plan --json`` document and the summary
+"""Lay out a plan (:mod:`archsolve.planning`): the ``plan --json`` document and the summary
 printed beside the spec it writes.  The plan holds every figure; this only formats them.
 
-    >>> from archsolve.plan import PlanRequest, plan_network
+    >>> from archsolve.planning import PlanRequest, plan_network
     >>> plan = plan_network(PlanRequest(shape=(128, 128), spacing=(1.0, 1.0), memory=256 << 20))
     >>> plan_json(plan)["patch"], plan_json(plan)["valid"]["H"]
     ([128, 128], {'start': 128, 'step': 32})
@@ -13,7 +13,7 @@ from typing import Any
 
 from archsolve.lang.expr import bytes_text
 from archsolve.ops.base import AXIS_NAMES
-from archsolve.plan import Plan
+from archsolve.planning import Plan
 
 
 def _x(values: tuple[int, ...] | list[int]) -> str:
@@ -49,15 +49,12 @@ def plan_text(plan: Plan) -> str:
     """The summary of a plan: what was asked, the patch, a row per stage, the memory."""
     req = plan.request
     names = AXIS_NAMES[len(plan.patch)]
-    voxels = 1
-    for v in plan.patch:
-        voxels *= v
-    valid = ", ".join(f"{n} = {start} + {step}k" if start != step else f"{n} = {step}k"
-                      for n, (start, step) in zip(names, plan.valid, strict=True))
+    valid = ", ".join(f"{n} >= {start}" if step == 1 else f"{n} = {start} + {step}k" if start != step
+                      else f"{n} = {step}k" for n, (start, step) in zip(names, plan.valid, strict=True))
     lines = [
         f"plan: {len(plan.patch)}D U-Net for median shape {_x(req.shape)} at spacing {_spacing(req.spacing)}, "
         f"memory {bytes_text(req.memory)} (batch {req.batch}, {req.dtype.value})",
-        f"patch {_x(plan.patch)} ({voxels:,} voxels); inputs that work: {valid}",
+        f"patch {_x(plan.patch)} ({plan.voxels:,} voxels); sizes the network takes: {valid}",
         "",
     ]
     rows = [("stage", "pool", "kernel", "channels", "size")]

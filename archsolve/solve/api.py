@@ -248,8 +248,9 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
             answer = search(net, mode, objective=sought, limit=limit, budget=left(),
                             count_budget=left() if counted else None, keep_best=True, domains=domains) \
                 if left() > 0 else Answer(solutions=[], complete=False, timed_out=True)
-            if answer is None:
-                raise  # out of the search's reach too: the question cannot be answered
+            if answer is None:  # out of the search's reach too: the question cannot be answered as asked
+                raise EncodingLimit(f"{exc.bare}; and the exact search gives up on it too (out of its reach: "
+                                    "narrow the domains of the unknowns)", exc.where, exc.field) from None
             if answer.solutions:
                 return _searched(spec, net, answer, mode=mode, objective=objective, text=text, progress=progress,
                                  start=start, timeout=total)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from archsolve.lang.expr import bytes_text
 from archsolve.ops.autograd import Dtype
 from archsolve.ops.base import AXIS_NAMES
-from archsolve.plan.rules import Topology
+from archsolve.planning.rules import Topology
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def unet_text(*, design: Design, topology: Topology, patch: Sequence[int], media
     per axis), counted at ``batch`` and ``dtype`` under ``memory <= budget_text`` (none where
     ``budget_text`` is None).
 
-        >>> from archsolve.plan.rules import topology
+        >>> from archsolve.planning.rules import topology
         >>> t = topology((64, 64), (1.0, 1.0), min_feature=4, max_pools=6)
         >>> text = unet_text(design=Design(), topology=t, patch=(64, 64), median=(100, 100), batch=2,
         ...                  dtype=Dtype.FLOAT16, budget=1 << 30, budget_text="1 GiB", command="archsolve plan")
@@ -73,9 +73,8 @@ def unet_text(*, design: Design, topology: Topology, patch: Sequence[int], media
     ]
     for a, name in enumerate(names):
         step = topology.divisor[a]
-        lines.append(f"  {name}: {{min: 1, max: {max(median[a], patch[a])}, default: {patch[a]}}}"
-                     f"  # a multiple of {step}" if step > 1 else
-                     f"  {name}: {{min: 1, max: {max(median[a], patch[a])}, default: {patch[a]}}}")
+        lines.append(f"  {name}: {{min: 1, max: {median[a]}, default: {patch[a]}}}"
+                     + (f"  # a multiple of {step}" if step > 1 else ""))
     lines += [
         f"batch: {batch}",
         f"dtype: {dtype.value}",

@@ -4,11 +4,11 @@ stage's kernels, from the patch and the voxel spacing (the rules nnU-Net's plann
 Stage 0 works at the patch's resolution; each later stage first halves some axes (a
 strided conv).  At each step:
 
-- an axis may be halved while its size stays at least ``min_feature`` after it and it has
-  been halved fewer than ``max_pools`` times;
-- of those, only the axes whose current spacing is at most twice the finest current
-  spacing among them are halved (a coarse axis of anisotropic data waits until the others
-  have caught up);
+- an axis may be halved while its size stays at least ``min_feature`` after it;
+- of those, the axes whose current spacing is at most twice the finest current spacing
+  among them are halved, unless halved ``max_pools`` times already (a coarse axis of
+  anisotropic data waits until the others have caught up; an axis at ``max_pools`` still
+  sets the finest spacing, so a coarse axis never catches up with it by default);
 - a stage's kernel is 3 on the axes whose spacing is at most twice the finest, else 1 (no
   context is mixed along an axis still too coarse), and stays 3 once it is;
 - the steps stop when no axis may be halved.
@@ -69,11 +69,14 @@ def topology(patch: Sequence[int], spacing: Sequence[float], *, min_feature: int
 
     stages = [Stage(pool=(1,) * len(size), kernel=kernels())]
     while True:
-        can = [a for a in range(len(size)) if size[a] / 2 >= min_feature and halved[a] < max_pools]
+        can = [a for a in range(len(size)) if size[a] / 2 >= min_feature]
         if not can:
             break
         finest = min(now[a] for a in can)
-        pool = tuple(2 if a in can and now[a] <= 2 * finest else 1 for a in range(len(size)))
+        pool = tuple(2 if a in can and now[a] <= 2 * finest and halved[a] < max_pools else 1
+                     for a in range(len(size)))
+        if max(pool) == 1:
+            break
         for a, p in enumerate(pool):
             if p > 1:
                 now[a] *= 2
