@@ -258,8 +258,11 @@ def plan_network(request: PlanRequest, deadline: float | None = None) -> Plan:
     for room in itertools.product(*[range(_room(m, min_feature=mf, cap=cap) + 1) for m in median]):
         probe = tuple(mf * 2**r for r in room)  # any patch of this room: the stages depend only on it
         stages = topology(probe, spacing, min_feature=mf, max_pools=request.max_pools)
-        lists = [_sizes(room=r, divisor=d, median=m, min_feature=mf, cap=cap, most=voxels)
-                 for r, d, m in zip(room, stages.divisor, median, strict=True)]
+        # each axis's sizes end where the other axes' smallest leave no voxels under the bound
+        lows = [-(-mf * 2**r // d) * d for r, d in zip(room, stages.divisor, strict=True)]
+        lists = [_sizes(room=r, divisor=d, median=m, min_feature=mf, cap=cap,
+                        most=voxels // math.prod(lows[:a] + lows[a + 1:]))
+                 for a, (r, d, m) in enumerate(zip(room, stages.divisor, median, strict=True))]
         if all(lists) and math.prod(sizes[0] for sizes in lists) <= voxels:
             candidates.append((math.prod(sizes[-1] for sizes in lists), stages, lists))
     # the largest patches first: once the best so far is larger than a room vector's largest
