@@ -243,6 +243,13 @@ class _Grouped:
 # a combination in a table (about 1.5 KB together: 0.6 GB)
 MAX_TRIED = 400_000
 
+# grouped effects kept between builds in one process, by what they depend on (the alike key,
+# the rules' semantics, the spec's domains and vars): an unsatisfiable solve builds its spec
+# again for each relaxation it tries, and a session of the API solves many alike specs.  A
+# pure function's results, bounded: dropped all at once past this many
+_GROUPINGS: dict[Any, _Grouped] = {}
+MAX_GROUPINGS = 256
+
 
 # -- the builder -----------------------------------------------------------------------------------
 
@@ -270,6 +277,11 @@ class _Builder:
         self.grouped: dict[Any, _Grouped] = {}
         self.canon: dict[Expr, Expr] = {}
         self.still: dict[Any, int] = {}  # _still's numbers
+        # what a layer's grouping may read of its spec beyond the alike key (a dependent
+        # domain naming a var): the key of the groupings kept between builds
+        spec = net.spec
+        self.spec_key = (spec.semantics, tuple(sorted(spec.domains.items())),
+                         tuple((n, v.domain, v.expr) for n, v in spec.vars.items()))
 
     def readable(self, message: str, env: Mapping[str, Expr]) -> str:
         """A rule's message in the user's names: an input size's placeholder (``§0.1``)
@@ -549,6 +561,10 @@ class _Builder:
         order), not their names: layers alike up to their unknowns' names share them."""
         alike = self.alike(lay, values, shapes, env, enum=enum, local=local, pools=pools, ndim=ndim)
         hit = self.grouped.get(alike)
+        if hit is None and self.reuse:
+            hit = _GROUPINGS.get((alike, self.spec_key))
+            if hit is not None:
+                self.grouped[alike] = hit
         if hit is not None:
             self.tried += hit.tried
             return hit
@@ -624,6 +640,9 @@ class _Builder:
                            common=tuple((c, *messages[c]) for c in sorted(common, key=str)))
         if self.reuse:
             self.grouped[alike] = grouped
+            if len(_GROUPINGS) >= MAX_GROUPINGS:
+                _GROUPINGS.clear()
+            _GROUPINGS[alike, self.spec_key] = grouped
         return grouped
 
     def _in_bounds(self, vals: Mapping[str, Any], assign: Mapping[str, int], *, reads: Mapping[str, list[str]],
