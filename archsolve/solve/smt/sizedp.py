@@ -358,6 +358,7 @@ class SizeDP:
         self._counts: dict[Any, int] | None = None
         self._feasible: dict[Any, bool] = {}
         self._segments: dict[int, Any] = {}
+        self._moved: dict[Any, dict[tuple[int, ...], Any]] = {}  # (item, what it carries) -> output -> state
 
     @staticmethod
     def build(system: System, constraints: Sequence[Expr], deadline: float | None = None) -> SizeDP | None:
@@ -556,6 +557,14 @@ class SizeDP:
             return None
         return end, tuple([made[n] if j is None else carried[j] for n, j in keep])
 
+    def _children(self, i: int, env: Mapping[str, int]) -> dict[tuple[int, ...], Any]:
+        """The states table item ``i``'s outputs lead to (:meth:`_child`), remembered for the
+        sizes the state carries past it: the states of a U-Net's decoder differ in the size at
+        hand and share their skips, so the crop after an up-conv is checked once per output,
+        not once per state and output."""
+        carried = tuple([env[c] for c in self.carry[i] if not isinstance(c, int)])
+        return self._moved.setdefault((i, carried), {})
+
     def _segment(self, i: int) -> tuple[tuple[str, ...], tuple[int, ...], int, tuple[tuple[str, int | None], ...]]:
         """The items from ``i`` up to the next table, by position in the state at ``i``: the
         names they read and where those are in the state, the next table (or the end), and
@@ -729,12 +738,24 @@ class SizeDP:
             self._tick(0)
             names = tuple(run)
             here = by_item.get(item_of[t], [])
-            v = min(tuple(c[u] for u in names) for n in here if id(n) in alive
-                    for e in n.edges if e.combos and _live(e, alive) for c in e.combos)
+            # many edges hold one effect's list of combinations: each list is read once (the
+            # lists are kept in the dicts, so that no id is reused while they are)
+            least: dict[int, tuple[list[dict[str, int]], tuple[int, ...]]] = {}
+            for n in here:
+                if id(n) in alive:
+                    for e in n.edges:
+                        if e.combos and id(e.combos) not in least and _live(e, alive):
+                            least[id(e.combos)] = (e.combos, min(tuple(c[u] for u in names) for c in e.combos))
+            v = min(low for _, low in least.values())
+            narrowed: dict[int, tuple[list[dict[str, int]], list[dict[str, int]]]] = {}
             cut = False  # whether a path the walk could still take lost its last combination
             for n in here:
                 for e in n.edges:
-                    kept = [c for c in e.combos if tuple(c[u] for u in names) == v]
+                    got = narrowed.get(id(e.combos))
+                    if got is None:
+                        got = narrowed[id(e.combos)] = (e.combos, [c for c in e.combos
+                                                                   if tuple(c[u] for u in names) == v])
+                    kept = got[1]
                     cut = cut or (not kept and bool(e.combos) and id(n) in alive and _live(e, alive))
                     e.combos = kept
             if cut:
@@ -769,11 +790,14 @@ class SizeDP:
                 g = cost[key]
                 env = self._sizes(key)
                 limit = bound - g - after[key[0]]
+                children = self._children(key[0], env)
                 for c, out, ks in self._ranked(key[0], env, kind):
                     if c > limit:
                         cut = True
                         break  # the moves come cheapest first
-                    child = self._child(key[0], env, out)
+                    child = children.get(out, _MISSING)
+                    if child is _MISSING:
+                        child = children[out] = self._child(key[0], env, out)
                     if child is _DEAD:
                         continue
                     old = cost.get(child)
@@ -789,6 +813,16 @@ class SizeDP:
             return None, cut
         nodes: dict[Any, _Node] = {}
         stack: list[Any] = [None]
+        made: dict[tuple[int, int], list[dict[str, int]]] = {}
+
+        def cheapest(i: int, k: int) -> list[dict[str, int]]:
+            """Effect ``k`` of table item ``i``'s cheapest combinations: one list for every
+            edge that takes it (the tie-break reads each list once)."""
+            got = made.get((i, k))
+            if got is None:
+                got = made[i, k] = _cheapest(self.items[i].table.effects[k], kind)  # type: ignore[union-attr]
+            return got
+
         while stack:  # back from the end: every state on an optimal path, each once
             child = stack.pop()
             to = None if child is None else nodes[child]
@@ -799,7 +833,7 @@ class SizeDP:
                     if key != root:
                         stack.append(key)
                 effects = self.items[key[0]].table.effects  # type: ignore[union-attr]
-                node.edges += [_Edge(k, to, _cheapest(effects[k], kind)) for k in ks if effects[k].cost.get(kind, 0) == c]
+                node.edges += [_Edge(k, to, cheapest(key[0], k)) for k in ks if effects[k].cost.get(kind, 0) == c]
         return (cost[None], nodes[root]), cut
 
     def _ranked(self, i: int, env: Mapping[str, int], kind: str) -> list[tuple[int, tuple[int, ...], list[int]]]:
