@@ -433,7 +433,6 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
       archsolve solve specs/dcgan-solve.yaml --all      # every solution
       archsolve solve specs/dcgan-solve.yaml --first    # any one, as fast as possible
     """
-    from archsolve.output.report import solve_text
     from archsolve.solve.api import solve_spec
 
     if write_to == "":
@@ -476,7 +475,8 @@ def solve(spec: str, all_solutions: bool, first: bool, limit: int, minimize: str
         written = write_solution(loaded, result.solutions[0].values, write_to, in_place)
     if as_json:
         click.echo(json.dumps(result.to_json()))
-    else:
+    else:  # the table's modules only where a table is shown: --json is what scripts time
+        from archsolve.output.report import solve_text
         from archsolve.output.view import TableMode, shown_solution, solve_view
 
         shown = shown_solution(result)
