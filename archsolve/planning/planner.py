@@ -12,7 +12,7 @@ at the patch itself, and the spec written is checked like any other.
 
 Where nnU-Net shrinks a starting patch one step at a time until a memory estimate fits,
 this looks at every patch the rules allow, so its patch is at least as large under the
-same memory figure (docs/plan.md compares the two on eight data sets).
+same memory figure (docs/plan.md compares the two on fifteen data sets).
 
     >>> p = plan_network(PlanRequest(shape=(128, 128), spacing=(1.0, 1.0), memory=256 << 20))
     >>> p.patch, p.topology.pools, p.memory.training <= 256 << 20
