@@ -91,6 +91,34 @@ def test_no_sharing_where_drops_or_holes_are_errors(op: str, flags: dict[str, bo
     assert OPS[op].effect({**values, **FLAGS, **flags}) is None
 
 
+@pytest.mark.parametrize("op", ["conv", "deconv"])
+@pytest.mark.parametrize("field", ["kernel", "stride", "dilation", "padding", "output_padding"])
+def test_no_sharing_for_a_value_the_field_does_not_take(op: str, field: str) -> None:
+    """A var may range over values a field does not take (dilation 0): such a combination is
+    invalid whatever its effect would be, so it shares no run (a dilation of 0 once took the
+    effect of kernel 1 and dilation 1, and Z3 answered it)."""
+    if op == "conv" and field == "output_padding":
+        return
+    values = {"kernel": (3,), "stride": (1,), "padding": (1,), "dilation": (1,), "output_padding": (0,),
+              **FLAGS, field: (-1,) if field in ("padding", "output_padding") else (0,)}
+    assert OPS[op].effect(values) is None
+
+
+def test_a_var_dilation_of_zero_is_no_solution() -> None:
+    """The case a hypothesis run found: ``b`` ranges over 0..a + 1 and is a conv's dilation."""
+    import archsolve as A
+    from archsolve.solve.api import solve_spec
+    from archsolve.solve.outcome import Engine
+
+    net = A.loads('input: [1, 4]\nvars:\n  a: {min: 0, max: 1}\n  b: {min: "0", max: "a + 1"}\nlayers:\n'
+                  '  - {name: l0, op: deconv, out: 2, kernel: 2}\n  - {name: l1, op: deconv, out: 2, kernel: a}\n'
+                  '  - {name: l2, op: conv, out: 2, kernel: a + 1, dilation: b}\n')
+    for engine in ("z3", "search", "auto"):
+        got = solve_spec(net.spec, all_solutions=True, engine=Engine(engine))
+        assert sorted(tuple(sorted(s.values.items())) for s in got.solutions) == [
+            (("a", 1), ("b", 1)), (("a", 1), ("b", 2))], engine
+
+
 def test_no_sharing_for_expressions_or_same() -> None:
     base = {"kernel": (3,), "stride": (1,), "dilation": (1,), **FLAGS}
     assert OPS["conv"].effect({**base, "padding": "same"}) is None

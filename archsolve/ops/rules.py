@@ -463,8 +463,9 @@ def conv_effect(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
     errors depend on: per axis the stride and ``2 * padding - dilation * (kernel - 1)`` (the
     output is ``(in + that - 1) // stride + 1``, and the kernel fits while ``in + that >= 1``).
     Drops and holes are warnings then; under ``exact: true``, ``holes: false`` or TensorFlow's
-    rules they are errors that read the fields apart: None.  The solver runs the rule once per
-    such effect rather than once per combination.
+    rules they are errors that read the fields apart: None, as for a value the field does not
+    take (a var's dilation of 0).  The solver runs the rule once per such effect rather than
+    once per combination.
 
         >>> conv_effect({"kernel": (3,), "stride": (1,), "padding": (1,), "dilation": (1,), "_holes": True})
         ((1, 0),)
@@ -474,8 +475,10 @@ def conv_effect(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
     if values.get("_exact") or values.get("_tf") or not values.get("_holes", True) or not _plain_ints(
             values, ("kernel", "stride", "padding", "dilation")):
         return None
-    return tuple((s, 2 * p - d * (k - 1)) for k, s, p, d in
-                 zip(values["kernel"], values["stride"], values["padding"], values["dilation"], strict=True))
+    axes = list(zip(values["kernel"], values["stride"], values["padding"], values["dilation"], strict=True))
+    if any(min(k, s, d) < 1 or p < 0 for k, s, p, d in axes):
+        return None  # a value its field does not take (a var's dilation 0): invalid, whatever else
+    return tuple((s, 2 * p - d * (k - 1)) for k, s, p, d in axes)
 
 
 def deconv_effect(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -491,9 +494,11 @@ def deconv_effect(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
     if values.get("_exact") or values.get("_tf") or not values.get("_holes", True) or not _plain_ints(
             values, ("kernel", "stride", "padding", "output_padding", "dilation")):
         return None
-    return tuple((s, d * (k - 1) - 2 * p + op, op < max(s, d)) for k, s, p, op, d in
-                 zip(values["kernel"], values["stride"], values["padding"], values["output_padding"],
-                     values["dilation"], strict=True))
+    axes = list(zip(values["kernel"], values["stride"], values["padding"], values["output_padding"],
+                    values["dilation"], strict=True))
+    if any(min(k, s, d) < 1 or min(p, op) < 0 for k, s, p, op, d in axes):
+        return None  # a value its field does not take: invalid, whatever else
+    return tuple((s, d * (k - 1) - 2 * p + op, op < max(s, d)) for k, s, p, op, d in axes)
 
 
 def _is1(v: Value) -> bool:
