@@ -119,6 +119,22 @@ def test_a_var_dilation_of_zero_is_no_solution() -> None:
             (("a", 1), ("b", 1)), (("a", 1), ("b", 2))], engine
 
 
+def test_a_var_that_is_a_kernel_and_the_groups_too() -> None:
+    """``a`` is c's kernel and its groups: combinations alike in effect but not in ``a`` do not
+    share a run (a = 3 does not divide 4 channels)."""
+    import archsolve as A
+    from archsolve.solve.api import solve_spec
+    from archsolve.solve.outcome import Engine
+
+    spec = A.loads("input: [4, 12]\nvars:\n  a: {min: 1, max: 4}\nlayers:\n"
+                   "  - {name: c, op: conv, out: a, kernel: a, groups: a}\n"
+                   '  - {name: d, op: conv, out: 2, kernel: "?"}\n').spec
+    got = {e: sorted((s.values["a"], s.values["d.kernel"]) for s in
+                     solve_spec(spec, all_solutions=True, engine=Engine(e)).solutions) for e in ("z3", "auto", "search")}
+    assert got["z3"] == got["auto"] == got["search"]
+    assert {a for a, _ in got["z3"]} == {1, 2, 4}
+
+
 def test_no_sharing_for_expressions_or_same() -> None:
     base = {"kernel": (3,), "stride": (1,), "dilation": (1,), **FLAGS}
     assert OPS["conv"].effect({**base, "padding": "same"}) is None

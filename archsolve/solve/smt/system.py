@@ -596,8 +596,11 @@ class _Builder:
             if dependent and not self._in_bounds(vals, assign, reads=reads, bounds=bounds, ndim=ndim):
                 continue
             same = effect({**vals, **flags}) if effect is not None else None
+            # the effect sums up the enumerated fields; another that reads an unknown (an
+            # ``out: a`` beside ``kernel: a``) keeps its own value in the key
             outs, conds, broken = self._run(lay, vals, shapes, ndim, key=(still, tuple([vals[k] for k in moving]))
-                                            if same is None else (still, "effect", same))
+                                            if same is None else (still, "effect", same, tuple(
+                                                [vals[k] for k in moving if k not in ENUMERATED])))
             tried += 1
             self.tried += 1
             if broken:
