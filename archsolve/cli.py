@@ -668,6 +668,26 @@ class _Bytes(click.ParamType):
         return got.value
 
 
+# plan's whole-number options: (name, least, default, help), in the order --help lists them
+_PLAN_COUNTS = (
+    ("channels", 1, 32, "The first stage's channels; each stage below doubles them."),
+    ("max-channels", 1, 320, "The most channels a stage has."),
+    ("in-channels", 1, 1, "The image's channels (modalities)."),
+    ("classes", 1, 2, "The output's channels (classes, background included)."),
+    ("batch", 1, 2, "The batch size memory is counted at."),
+    ("min-feature", 1, 4, "The smallest size an axis may have at the bottleneck (2 or more)."),
+    ("max-pools", 0, 6, "The most times an axis is halved."),
+)
+
+
+def _plan_counts(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``plan``'s whole-number options (the planner says why a value no plan comes from fails)."""
+    for name, least, default, text in reversed(_PLAN_COUNTS):
+        command = click.option(f"--{name}", type=click.IntRange(min=least, max=MAX_VALUE), default=default,
+                               show_default=True, help=text)(command)
+    return command
+
+
 @main.command()
 @click.option("--shape", required=True, type=_Sizes(), metavar="D,H,W",
               help="The data's median image shape in voxels: D,H,W (3D) or H,W (2D).")
@@ -675,20 +695,7 @@ class _Bytes(click.ParamType):
               help="The voxel spacing per axis (mm or any unit: only the ratios count).")
 @click.option("--memory", "budget", required=True, type=_Bytes(), metavar="SIZE",
               help="The memory a training step may take: 8GiB, 11.5GiB, or bytes.")
-@click.option("--channels", type=click.IntRange(min=1, max=MAX_VALUE), default=32, show_default=True,
-              help="The first stage's channels; each stage below doubles them.")
-@click.option("--max-channels", type=click.IntRange(min=1, max=MAX_VALUE), default=320, show_default=True,
-              help="The most channels a stage has.")
-@click.option("--in-channels", type=click.IntRange(min=1, max=MAX_VALUE), default=1, show_default=True,
-              help="The image's channels (modalities).")
-@click.option("--classes", type=click.IntRange(min=1, max=MAX_VALUE), default=2, show_default=True,
-              help="The output's channels (classes, background included).")
-@click.option("--batch", type=click.IntRange(min=1, max=MAX_VALUE), default=2, show_default=True,
-              help="The batch size memory is counted at.")
-@click.option("--min-feature", type=click.IntRange(min=1, max=MAX_VALUE), default=4, show_default=True,
-              help="The smallest size an axis may have at the bottleneck (2 or more).")
-@click.option("--max-pools", type=click.IntRange(min=0, max=30), default=6, show_default=True,
-              help="The most times an axis is halved.")
+@_plan_counts
 @click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="float16", show_default=True,
               help="The type memory is counted in (float16: mixed-precision training).")
 @click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
