@@ -26,6 +26,7 @@ from archsolve.lang.expr import Expr, Name, parse
 from archsolve.shapes.graph import Network, build_network
 from archsolve.solve.dppath import search_domains, solve_dp
 from archsolve.solve.outcome import Conflict, Engine, SolveMode, SolveStatus
+from archsolve.solve.smt.system import shared_groupings
 from archsolve.solve.solution import (
     OBJECTIVE_KINDS,
     Answered,
@@ -123,16 +124,19 @@ def solve_spec(spec: Spec, *, all_solutions: bool = False, limit: int = 1000, mi
     # a bad objective is reported at the command line's --minimize, or at the spec's minimize
     at = (None, "--minimize") if minimize is not None else (
         spec.document.where(("minimize",)) if spec.document else None, "minimize")
-    try:
-        mode = SolveMode.FIRST if first else SolveMode.ALL if all_solutions else SolveMode.OPTIMUM
-        res, settled = _solve(spec, mode=mode, limit=limit, minimize=minimize, timeout=timeout, progress=progress,
-                              engine=engine, count=count, explain=explain, at=at)
-        if mode is SolveMode.OPTIMUM and res.optimal and res.solutions and res.solutions[0].holes and not settled:
-            res = _without_holes(res, mode=mode, limit=limit, minimize=minimize, timeout=timeout, engine=engine,
-                                 at=at)
-        return res
-    except ObjectiveNames as exc:
-        raise SpecError(exc.bare, *at) from None
+    # the builds of this solve (its relaxations', its second try without holes) share their
+    # grouped effects
+    with shared_groupings():
+        try:
+            mode = SolveMode.FIRST if first else SolveMode.ALL if all_solutions else SolveMode.OPTIMUM
+            res, settled = _solve(spec, mode=mode, limit=limit, minimize=minimize, timeout=timeout,
+                                  progress=progress, engine=engine, count=count, explain=explain, at=at)
+            if mode is SolveMode.OPTIMUM and res.optimal and res.solutions and res.solutions[0].holes and not settled:
+                res = _without_holes(res, mode=mode, limit=limit, minimize=minimize, timeout=timeout, engine=engine,
+                                     at=at)
+            return res
+        except ObjectiveNames as exc:
+            raise SpecError(exc.bare, *at) from None
 
 
 def _without_holes(res: SolveResult, *, mode: SolveMode, limit: int, minimize: str | None, timeout: float | None,

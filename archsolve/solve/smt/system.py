@@ -30,11 +30,12 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import operator
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,12 +244,24 @@ class _Grouped:
 # a combination in a table (about 1.5 KB together: 0.6 GB)
 MAX_TRIED = 400_000
 
-# grouped effects kept between builds in one process, by what they depend on (the alike key,
+# grouped effects shared by the builds of one solve, by what they depend on (the alike key,
 # the rules' semantics, the spec's domains and vars): an unsatisfiable solve builds its spec
-# again for each relaxation it tries, and a session of the API solves many alike specs.  A
-# pure function's results, bounded: dropped all at once past this many
-_GROUPINGS: dict[Any, _Grouped] = {}
-MAX_GROUPINGS = 256
+# again for each relaxation it tries.  One solve's only (shared_groupings), so that no answer
+# or time depends on what the process solved before
+_SHARED: contextvars.ContextVar[dict[Any, _Grouped] | None] = contextvars.ContextVar("groupings", default=None)
+
+
+@contextlib.contextmanager
+def shared_groupings() -> Iterator[None]:
+    """The builds inside share their grouped effects (a solve and the solves it starts)."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 # -- the builder -----------------------------------------------------------------------------------
@@ -561,8 +574,9 @@ class _Builder:
         order), not their names: layers alike up to their unknowns' names share them."""
         alike = self.alike(lay, values, shapes, env, enum=enum, local=local, pools=pools, ndim=ndim)
         hit = self.grouped.get(alike)
-        if hit is None and self.reuse:
-            hit = _GROUPINGS.get((alike, self.spec_key))
+        shared = _SHARED.get() if self.reuse else None
+        if hit is None and shared is not None:
+            hit = shared.get((alike, self.spec_key))
             if hit is not None:
                 self.grouped[alike] = hit
         if hit is not None:
@@ -643,9 +657,8 @@ class _Builder:
                            common=tuple((c, *messages[c]) for c in sorted(common, key=str)))
         if self.reuse:
             self.grouped[alike] = grouped
-            if len(_GROUPINGS) >= MAX_GROUPINGS:
-                _GROUPINGS.clear()
-            _GROUPINGS[alike, self.spec_key] = grouped
+            if shared is not None:
+                shared[alike, self.spec_key] = grouped
         return grouped
 
     def _in_bounds(self, vals: Mapping[str, Any], assign: Mapping[str, int], *, reads: Mapping[str, list[str]],
