@@ -291,7 +291,7 @@ class _Builder:
         self.canon: dict[Expr, Expr] = {}
         self.still: dict[Any, int] = {}  # _still's numbers
         # what a layer's grouping may read of its spec beyond the alike key (a dependent
-        # domain naming a var): the key of the groupings kept between builds
+        # domain naming a var): the key of the groupings one solve's builds share
         spec = net.spec
         self.spec_key = (spec.semantics, tuple(sorted(spec.domains.items())),
                          tuple((n, v.domain, v.expr) for n, v in spec.vars.items()))
