@@ -1013,15 +1013,15 @@ def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, C
     if not sized:  # a table that reads no size (a var's; a layer's at a known input): numbers
         return tuple(_constant(k, eff, names, consts) for k, eff in enumerate(table.effects)), None
     if len(sized) != 1:
-        return tuple(_each_size(k, [fold(c.substitute(consts)) for c in eff.conditions],
-                                [fold(eff.outputs[n].substitute(consts)) for n in names], sized, interned)
+        return tuple(_each_size(k, [_put(c, consts) for c in eff.conditions],
+                                [_put(eff.outputs[n], consts) for n in names], sized, interned)
                      or _Choice(k, conditions=tuple(eff.conditions), outputs=tuple(eff.outputs[n] for n in names))
                      for k, eff in enumerate(table.effects)), None
     (x,) = sized
     choices = []
     for k, eff in enumerate(table.effects):
-        conditions = [fold(c.substitute(consts)) for c in eff.conditions]
-        outputs = [fold(eff.outputs[n].substitute(consts)) for n in names]
+        conditions = [_put(c, consts) for c in eff.conditions]
+        outputs = [_put(eff.outputs[n], consts) for n in names]
         if any(isinstance(c, Num) and not c.value for c in conditions):
             continue
         conditions = [c for c in conditions if not isinstance(c, Num)]
@@ -1029,6 +1029,14 @@ def _compile(table: Table | None, names: tuple[str, ...], interned: dict[Expr, C
         choices.append(choice if choice is not None else
                        _Choice(k, conditions=tuple(conditions), outputs=tuple(outputs), x=x))
     return tuple(choices), x
+
+
+def _put(e: Expr, consts: Mapping[str, Expr]) -> Expr:
+    """``e`` with the numbers a table reads put in, folded; ``e`` itself where it reads none of
+    them (it was folded when made: a deconv's periodic hole test is long to fold again)."""
+    if not consts or not e.names() & consts.keys():
+        return e
+    return fold(e.substitute(consts))
 
 
 def _constant(k: int, eff: Effect, names: tuple[str, ...], consts: Mapping[str, Expr]) -> _Choice:
