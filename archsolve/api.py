@@ -172,18 +172,15 @@ def plan(shape: Sequence[int], spacing: Sequence[float], memory: int | str, *, c
     import time
 
     from archsolve.errors import ExprError, UsageError
-    from archsolve.lang.expr import Num, parse
+    from archsolve.lang.expr import parse_bytes
     from archsolve.ops.autograd import Dtype
     from archsolve.planning import Design, PlanRequest, plan_network
 
     if isinstance(memory, str):
         try:
-            got = parse(memory, frozenset({"units"}))
+            memory = parse_bytes(memory)
         except ExprError as exc:
-            raise UsageError(f"memory {memory!r}: {exc.bare}") from None
-        if not isinstance(got, Num):
-            raise UsageError(f"memory {memory!r} is not a memory size like 8GiB")
-        memory = got.value
+            raise UsageError(f"memory {exc.bare}") from None
     if dtype not in [d.value for d in Dtype]:
         raise UsageError(f"dtype {dtype!r}: give one of {', '.join(d.value for d in Dtype)}")
     request = PlanRequest(shape=tuple(shape), spacing=tuple(float(s) for s in spacing), memory=memory,

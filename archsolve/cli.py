@@ -652,20 +652,16 @@ class _Bytes(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from archsolve.errors import ExprError
-        from archsolve.lang.expr import UNITS, Num, parse
+        from archsolve.lang.expr import parse_bytes
 
-        text = str(value).strip()
-        loose = re.fullmatch(r"([0-9.]+)\s*([KMGT])B?", text, re.IGNORECASE)
+        loose = re.fullmatch(r"([0-9.]+)\s*([KMGT])B?", str(value).strip(), re.IGNORECASE)
         if loose:  # 8G, 8GB: GB is 10^9 to some and 2^30 to others; say which
             self.fail(f"{value!r}: write a binary unit, {loose[1]}{loose[2].upper()}iB (KiB, MiB, GiB, TiB).",
                       param, ctx)
         try:
-            got = parse(text, frozenset({"units"}))
+            return parse_bytes(str(value))
         except ExprError as exc:
-            self.fail(f"{value!r}: {exc.bare}", param, ctx)
-        if not isinstance(got, Num) or got.value < 1:
-            self.fail(f"{value!r} is not a memory size like 8GiB ({', '.join(UNITS)}, or bytes).", param, ctx)
-        return got.value
+            self.fail(f"{exc.bare}.", param, ctx)
 
 
 # plan's whole-number options: (name, least, default, help), in the order --help lists them

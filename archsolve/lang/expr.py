@@ -630,6 +630,21 @@ def parse(text: str, allow: frozenset[str] = VALUE, max_length: int = DEFAULT_LI
     return _Parser(text, allow, max_length).parse()
 
 
+def parse_bytes(text: str) -> int:
+    """A memory size as a command or the API takes it: bytes, or a number with a binary unit.
+
+        >>> parse_bytes("8GiB"), parse_bytes("1.5 MiB"), parse_bytes("1000")
+        (8589934592, 1572864, 1000)
+    """
+    try:
+        got = parse(text.strip(), frozenset({"units"}))
+    except ExprError as exc:
+        raise ExprError(f"{text!r}: {exc.bare}") from None
+    if not isinstance(got, Num) or got.value < 1:
+        raise ExprError(f"{text!r} is not a memory size like 8GiB ({', '.join(UNITS)}, or bytes)")
+    return got.value
+
+
 def folded(v: Any, env: Mapping[str, Value | Expr]) -> Any:
     """A field value (an Expr, a tuple of them per axis, or anything else) with ``env``
     substituted and constants folded: a constant Expr becomes an int.
