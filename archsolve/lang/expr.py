@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 from archsolve.errors import ExprError
@@ -148,6 +148,16 @@ class Bin(Expr):
     op: str
     left: Expr
     right: Expr
+    # the hash, once asked: a hole condition is a tree of dozens of nodes, and solving keys
+    # dicts by such trees thousands of times (0: not yet)
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if not h:
+            h = hash((self.op, self.left, self.right))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def evaluate(self, env: Mapping[str, int] | None = None) -> int:
         a = self.left.evaluate(env)

@@ -40,10 +40,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from archsolve.errors import ExprError, SolverTimeout, interrupted
-from archsolve.lang.expr import ARITH, Bin, Expr, Name, Num, fold
+from archsolve.lang.expr import ARITH, Bin, Call, Expr, Name, Num, fold
 from archsolve.lang.linear import affine_floor
 from archsolve.solve.smt.system import PLACEHOLDER, Effect, System, Table, constraint_exprs
 from archsolve.spec.model import Domain
@@ -186,7 +187,9 @@ class _Choice:
     bounds: tuple[tuple[int, int | None, int | None], ...] | None = None
     tests: tuple[tuple[int, Callable[[int], int]], ...] = ()  # conditions of one size each, not plain bounds
     by_size: tuple[tuple[int, _Form | int], ...] = ()
-    one: tuple[int, int, int, int] | None = field(init=False, default=None)  # a single form's (a, b, s, e)
+    # one size in, one out by a form (the usual case, which the walk inlines): the least and
+    # most input size, the tests of it, and the form's (a, b, s, e)
+    one: tuple[int, int, Callable[[int], int] | None, int, int, int, int] | None = field(init=False, default=None)
     # a choice read by several sizes that treats each alike (a square layer's H and W): the
     # same choice over the first size alone, asked when every size is the same
     alone: _Choice | None = field(init=False, default=None)
@@ -195,7 +198,14 @@ class _Choice:
         # frozen: these are set once, as it is made
         if self.x is None and len(self.forms) == 1 and isinstance(self.forms[0], _Form):
             f = self.forms[0]
-            object.__setattr__(self, "one", (f.a, f.b, f.s, f.e))
+            object.__setattr__(self, "one", (-_BIG if self.lo is None else self.lo, _BIG if self.hi is None else self.hi,
+                                             None, f.a, f.b, f.s, f.e))
+        elif (self.bounds is not None and len(self.by_size) == 1 and isinstance(self.by_size[0][1], _Form)
+              and not any(j for j, _, _ in self.bounds) and not any(j for j, _ in self.tests)):
+            f = self.by_size[0][1]
+            object.__setattr__(self, "one", (max([-_BIG, *(lo for _, lo, _ in self.bounds if lo is not None)]),
+                                             min([_BIG, *(hi for _, _, hi in self.bounds if hi is not None)]),
+                                             _all_of([t for _, t in self.tests]), f.a, f.b, f.s, f.e))
         if self.bounds is not None and self.by_size:
             sizes = {j for j, _ in self.by_size} | {j for j, _, _ in self.bounds} | {j for j, _ in self.tests}
             if len(sizes) > 1 and len({(frozenset((lo, hi) for k, lo, hi in self.bounds if k == j),
@@ -246,7 +256,7 @@ class _State:
     moves: list[tuple[Any, list[int]]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Node:
     """A state of the tight graph: the optimum walk's own (see :meth:`SizeDP.optimum`)."""
 
@@ -255,7 +265,7 @@ class _Node:
     edges: list[_Edge] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Edge:
     """A tight edge: effect ``effect`` of the node's table, and the combinations that keep it
     optimal (narrowed as the tie-break settles unknowns); ``to``: None at the end."""
@@ -299,6 +309,10 @@ class SizeDP:
                 if it.var is not None:
                     live.discard(it.var)
             self.live[i] = tuple(sorted(live))
+        # per item that is no table: its expression as a function of the sizes (run for every
+        # move the walk makes, so not walked as an expression each time)
+        self.runs = {i: _closure(it.expr, itemgetter) if _closed(it.expr) else it.expr.evaluate
+                     for i, it in enumerate(items) if it.expr is not None}
         # per table item: the sizes it gives, in the order its choices give them
         self.out_names = {i: tuple(it.table.effects[0].outputs) for i, it in enumerate(items) if it.table is not None}
         interned: dict[Any, tuple[_Choice, ...]] = {}  # alike layers share their choices, and what they give
@@ -452,12 +466,12 @@ class SizeDP:
         """Run the items without a choice from ``i``; stop at a table, the end, or a failure."""
         items = self.items
         domains = self.domains
+        runs = self.runs
         while i < len(items) and items[i].kind != "table":
             it = items[i]
-            assert it.expr is not None
             try:
-                value = it.expr.evaluate(env)
-            except ExprError:  # a division by zero for these sizes: not a solution
+                value = runs[i](env)
+            except (ExprError, ZeroDivisionError):  # a division by zero for these sizes: not a solution
                 return None
             if it.kind == "define":
                 assert it.var is not None
@@ -860,9 +874,10 @@ class SizeDP:
             for ch in compiled:
                 one = ch.one
                 if one is not None:  # the usual case, inlined: one size out, by a form
-                    if (ch.lo is not None and v < ch.lo) or (ch.hi is not None and v > ch.hi):
+                    lo, hi, test, a, b, s, e = one
+                    if v < lo or v > hi or (test is not None and not test(v)):
                         continue
-                    out = ((one[0] * v + one[1]) // one[2] + one[3],)
+                    out = ((a * v + b) // s + e,)
                 else:
                     out = ch.gives(v)
                     if out is None:
@@ -1093,9 +1108,12 @@ def _each_size(k: int, conditions: list[Expr], outputs: list[Expr], sized: list[
 
 
 def _closed(e: Expr) -> bool:
-    """Whether :func:`_closure` takes ``e``: numbers, names and binary operators."""
+    """Whether :func:`_closure` takes ``e``: numbers, names, binary operators, ``min`` and
+    ``max`` (a pool's last window under ``exact``)."""
     if isinstance(e, (Num, Name)):
         return True
+    if isinstance(e, Call):
+        return e.fn in ("min", "max") and all(_closed(a) for a in e.args)
     return isinstance(e, Bin) and e.op in ARITH and _closed(e.left) and _closed(e.right)
 
 
@@ -1144,6 +1162,15 @@ def _test(test: Expr, made: dict[Expr, Callable[[int], int]]) -> Callable[[int],
         closure = _closure(test)
         got = made[test] = _periodic(test, closure) or _remembered(closure)
     return got
+
+
+def _all_of(tests: list[Callable[[int], int]]) -> Callable[[int], int] | None:
+    """One test of a size for all of ``tests`` (None: there are none); alike conditions are
+    one function (:func:`_test`), asked once."""
+    tests = list(dict.fromkeys(tests))
+    if len(tests) < 2:
+        return tests[0] if tests else None
+    return lambda v: all(t(v) for t in tests)
 
 
 def _remembered(closure: Callable[[int], int]) -> Callable[[int], bool]:
@@ -1226,15 +1253,24 @@ def _periodic(test: Expr, closure: Callable[[int], int] | None = None) -> Callab
     return holds
 
 
-def _closure(e: Expr) -> Callable[[int], int]:
+def _closure(e: Expr, leaf: Callable[[str], Callable[[Any], int]] | None = None) -> Callable[[Any], int]:
+    """``e`` (:func:`_closed`) as a function: of one size where ``leaf`` is None (``e`` reads
+    :data:`_SIZE` alone), else of what ``leaf(name)`` reads a name from (``itemgetter``: of a
+    dict of sizes).  A division by zero raises ZeroDivisionError."""
     if isinstance(e, Num):
         value = e.value
         return lambda v: value
     if isinstance(e, Name):
-        assert e.name == _SIZE
-        return lambda v: v
+        if leaf is None:
+            assert e.name == _SIZE
+            return lambda v: v
+        return leaf(e.name)
+    if isinstance(e, Call):
+        parts = [_closure(a, leaf) for a in e.args]
+        pick = min if e.fn == "min" else max
+        return lambda v: pick(p(v) for p in parts)
     assert isinstance(e, Bin), e
-    left, right = _closure(e.left), _closure(e.right)
+    left, right = _closure(e.left, leaf), _closure(e.right, leaf)
     if e.op == "and":
         return lambda v: int(bool(left(v)) and bool(right(v)))
     if e.op == "or":
