@@ -1241,14 +1241,15 @@ def _periodic(test: Expr, closure: Callable[[int], int] | None = None) -> Callab
         return None
     if closure is None:
         closure = _closure(test)
-    table = [bool(closure(v)) for v in range(start, last + period)]
+    # filled as asked: a walk asks a few of the sizes, most past the last end
+    table: list[bool | None] = [None] * (last + period - start)
 
     def holds(v: int) -> bool:
-        if v < first:
-            return table[(v - start) % period]
-        if v >= last:
-            return table[last - start + (v - last) % period]
-        return table[v - start]
+        j = (v - start) % period if v < first else last - start + (v - last) % period if v >= last else v - start
+        got = table[j]
+        if got is None:
+            got = table[j] = bool(closure(start + j))
+        return got
 
     return holds
 
