@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from archsolve.check.scope import scope_of
 from archsolve.errors import ArchsolveError, SpecError
 from archsolve.lang.expr import Name, Num
 from archsolve.ops.base import Collect, Severity
@@ -75,7 +76,7 @@ def _writable(net: Network, env: Mapping[str, int], sizes: tuple[int, ...]) -> b
     if not given:
         return True
     try:  # the var may stand inside the network too (kernel: H - 4): the whole check, with it set
-        return propagate(net, values, receptive_fields=False, counts=False).ok
+        return propagate(net, values, receptive_fields=False, counts=False, warnings=False).ok
     except SpecError:
         return False
 
@@ -115,7 +116,7 @@ def _nearest_inputs(net: Network, env: Mapping[str, int], current: tuple[int, ..
             if cand is None:
                 continue
             try:
-                if propagate(net, env, cand, receptive_fields=False, counts=False).ok:
+                if propagate(net, env, cand, receptive_fields=False, counts=False, warnings=False).ok:
                     if is_below:
                         below = cand
                     else:
@@ -141,7 +142,7 @@ def _nearest_on(net: Network, env: Mapping[str, int], spatial: tuple[int, ...], 
                 break
             cand = (*spatial[:axis], v, *spatial[axis + 1:])
             try:
-                if propagate(net, env, cand, receptive_fields=False, counts=False).ok:
+                if propagate(net, env, cand, receptive_fields=False, counts=False, warnings=False).ok:
                     found.append((sign * d, cand))
                     break
             except SpecError:
@@ -158,7 +159,8 @@ def _nearest_mixed(net: Network, env: Mapping[str, int], spatial: tuple[int, ...
     def square(v: int) -> bool:
         if v not in valid:
             try:
-                valid[v] = propagate(net, env, (v,) * len(spatial), receptive_fields=False, counts=False).ok
+                valid[v] = propagate(net, env, (v,) * len(spatial), receptive_fields=False, counts=False,
+                                     warnings=False).ok
             except SpecError:
                 valid[v] = False
         return valid[v]
@@ -179,7 +181,7 @@ def _nearest_mixed(net: Network, env: Mapping[str, int], spatial: tuple[int, ...
         if cand == spatial or time.monotonic() > deadline:
             continue
         try:
-            if propagate(net, env, cand, receptive_fields=False, counts=False).ok:
+            if propagate(net, env, cand, receptive_fields=False, counts=False, warnings=False).ok:
                 found.append((sum(abs(a - b) for a, b in zip(cand, spatial, strict=True)), cand))
         except SpecError:
             continue
@@ -214,7 +216,8 @@ def _sizes_fix(net: Network, nearest: list[tuple[int, ...]], current: tuple[int,
 def add_fixes(report_prop: Propagation, problems: list[Problem], until: float | None = None) -> list[tuple[int, ...]]:
     """Attach the fixes a designer would try to each problem (``problems`` is updated with
     them); return the nearest valid input sizes when they were needed.  Past ``until``
-    (``time.monotonic()``), only the fixes that need no trial run are offered."""
+    (``time.monotonic()``), only the fixes that need no trial run are offered.  No fix or
+    input size is tried that cannot clear the mismatched merges (:mod:`.scope`)."""
     prop = report_prop
     prop.trials.until = until
     net = prop.network
@@ -227,7 +230,7 @@ def add_fixes(report_prop: Propagation, problems: list[Problem], until: float | 
         if p.severity is Severity.ERROR and p.kind in ("mismatch", "size", "exact", "kernel-fits", "crop-size",
                                                 "crop-odd", "constraint"):
             if nearest is None:
-                nearest = nearest_inputs(net, prop.env, prop.input, until)
+                nearest = nearest_inputs(net, prop.env, prop.input, until) if scope_of(prop).input_helps else []
             if nearest:
                 fixes.append(_sizes_fix(net, nearest, prop.input))
         problems[i] = replace(p, fixes=tuple(fixes))
@@ -384,6 +387,9 @@ def _inserts_help(prop: Propagation, merge: Any, new: Mapping[int, Any]) -> bool
     """:func:`_insert_helps` for several inputs at once (input index -> the new layer)."""
     if _spent(prop):  # no trial left: not even the order is worth making
         return False
+    m = scope_of(prop).merge(merge.name)
+    if m is not None and len(m.apart - {merge.sources[k] for k in new}) > 1:
+        return False  # branches left as they are disagree: no trial can clear the merge
     net = prop.network
     sources = tuple(new[k].name if k in new else s for k, s in enumerate(merge.sources))
     refs = tuple(new[k].name if k in new else r for k, r in enumerate(merge.refs)) if merge.refs else ()
@@ -462,6 +468,7 @@ def _clears(prop: Propagation, order: list[Any], merge: str) -> bool:
     prop.trials.runs += len(order)
     try:
         after = propagate(Network(prop.network.spec, tuple(order)), prop.env, receptive_fields=False, counts=False,
+                          warnings=False,
                           cache=prop.trials.cache)
     except (SpecError, KeyError):
         return False
@@ -509,6 +516,8 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str)
         cur = res.layer.sources[0]
     else:
         return None
+    if not scope_of(prop).helps({cur}):
+        return None  # other branches disagree whatever this layer gives
     opdef = OPS[res.layer.op]
     tries: list[tuple[str, dict[str, Any]]] = []
     if "padding" in opdef.field_map and not isinstance(res.args["padding"], str):
@@ -528,7 +537,7 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str)
 def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -> bool:
     """Whether changing ``lay``'s fields clears ``merge`` without breaking a layer that was
     fine (the same size also reaches other merges)."""
-    if _spent(prop):
+    if _spent(prop) or not scope_of(prop).helps({lay.name}):
         return False
     values = {**lay.values, **{k: tuple(Num(x) for x in v) if isinstance(v, tuple) else v for k, v in change.items()}}
     return _clears(prop, [replace(x, values=values) if x is lay else x for x in prop.network.order], merge)

@@ -204,7 +204,7 @@ def choose_bindings(spec: Spec, net: Network, given: Mapping[str, int], until: f
     def valid(values: Mapping[str, int]) -> bool:
         start = time.monotonic()
         try:
-            return propagate(net, values, receptive_fields=False).ok
+            return propagate(net, values, receptive_fields=False, warnings=False).ok
         except SpecError:
             return False
         finally:
@@ -305,7 +305,7 @@ def _first_that_runs(net: Network, env: Mapping[str, int], name: str, candidates
         if until is not None and time.monotonic() > until:
             break
         try:
-            propagate(net, {**env, name: value}, receptive_fields=False, counts=False)
+            propagate(net, {**env, name: value}, receptive_fields=False, counts=False, warnings=False)
         except SpecError:
             continue
         return value

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from archsolve.check.scope import scope_of
 from archsolve.errors import ArchsolveError
 from archsolve.lang.yamlio import set_at
 from archsolve.ops.base import Severity
@@ -29,12 +30,10 @@ from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import Propagation, propagate
 from archsolve.spec.load import load_edited
 from archsolve.spec.model import Spec
-from archsolve.spec.written import MAX_VALUES_PER_FIELD, Candidate, candidates, domain_values
+from archsolve.spec.written import MAX_VALUES_PER_FIELD, Candidate, candidates, domain_values, nearest
 
 REPAIR_SECONDS = 3.0
 MAX_REPAIRS = 5
-
-
 
 
 @dataclass(frozen=True)
@@ -46,23 +45,13 @@ class Repair:
         return {"changes": self.changes, "message": self.message}
 
 
-
-
-
-
-
-
-
-
-
-
 def _valid(spec: Spec, changes: Mapping[tuple[Any, ...], int], given: Mapping[str, int]) -> bool:
     data = copy.deepcopy(spec.document.data)
     for path, value in changes.items():
         set_at(data, path, value)
     try:
         changed = load_edited(spec, data)
-        return propagate(build_network(changed), given, receptive_fields=False).ok
+        return propagate(build_network(changed), given, receptive_fields=False, warnings=False).ok
     except ArchsolveError:
         return False
 
@@ -91,11 +80,36 @@ def _in_domains(spec: Spec, changes: Mapping[Candidate, int], given: Mapping[str
 
 def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None = None,
                  seconds: float | None = None) -> list[Repair]:
-    """The smallest verified repairs, fewest changes first (at most a handful)."""
+    """The smallest verified repairs, fewest changes first (at most a handful).  No edit is
+    tried that cannot clear the mismatched merges (:mod:`.scope`)."""
     seconds = REPAIR_SECONDS if seconds is None else seconds
     spec = prop.network.spec
     if spec.document is None:
         return []
+    scope = scope_of(prop)
+    layers: dict[str, set[str]] = {}  # a top-level layer or block call -> its layers
+    for lay in prop.network.order:
+        layers.setdefault(lay.name.partition("/")[0], set()).add(lay.name)
+    reached: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {}
+
+    def touched(c: Candidate) -> tuple[frozenset[str], frozenset[str]] | None:
+        """The layers an edit of ``c`` changes the fields of, and what they reach; None for an
+        input size or a block's own definition (which many layers share): no proof."""
+        if c.name not in reached:
+            found = frozenset(layers.get(c.name.rpartition(".")[0].partition("[")[0], ()))
+            reached[c.name] = None if c.name.startswith("input.") or not found else (found, scope.reach(found))
+        return reached[c.name]
+
+    def may_help(*cands: Candidate) -> bool:
+        """Whether the scope leaves these edits a chance (:class:`~.scope.Scope`)."""
+        if any(c.name.startswith("input.") for c in cands):
+            return scope.input_helps or len(cands) > 1  # with a field edited too, the proof is void
+        got = [touched(c) for c in cands]
+        if any(t is None for t in got):
+            return True
+        return scope.helps(frozenset().union(*(t[0] for t in got)),  # type: ignore[index]
+                           frozenset().union(*(t[1] for t in got)))  # type: ignore[index]
+
     troubled = {p.layer for p in prop.problems if p.severity is Severity.ERROR}
     for p in prop.problems:
         res = prop.layers.get(p.layer)
@@ -113,6 +127,8 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
         found.append(Repair(names, text))
 
     for cand in cands:
+        if not may_help(cand):
+            continue
         for v in cand.values:
             if time.process_time() > deadline or len(found) >= MAX_REPAIRS:
                 break
@@ -131,9 +147,17 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
     if single:
         found.sort(key=lambda r: len(r.changes))
         return found[:MAX_REPAIRS]
-    for a, b in itertools.combinations([c for c in cands if c.priority <= 1], 2):
+    near = [c for c in cands if c.priority <= 1]
+    got = [touched(c) for c in near]
+    if any(t is None for t in got) or scope.pairs_may_help(t[1] for t in got):  # type: ignore[index]
+        pairs = itertools.combinations(near, 2)
+    else:
+        pairs = iter(())  # no two of the edits reach enough of a merge's branches
+    for a, b in pairs:
         if time.process_time() > deadline or len(found) >= MAX_REPAIRS:
             break
+        if not may_help(a, b):
+            continue
         for va, vb in _pairs(spec, a, b, given):
             if time.process_time() > deadline:
                 break
@@ -169,5 +193,4 @@ def _values_given(spec: Spec, c: Candidate, other: Candidate, value: int,
     for key in _item_path(c):
         node = node[key]
     values = [v for v in domain_values(c.field, node, c.axis, given) if v != c.current]
-    values.sort(key=lambda v: (abs(v - c.current), v))
-    return tuple(values[:MAX_VALUES_PER_FIELD])
+    return tuple(nearest(values, c.current, MAX_VALUES_PER_FIELD))

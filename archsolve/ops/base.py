@@ -102,17 +102,18 @@ class Failure:
 
 
 class Collect:
-    """A :class:`Req` for concrete ints: records every false condition."""
+    """A :class:`Req` for concrete ints: records every false condition (with ``warns=False``,
+    the errors alone: a yes-or-no check, where warnings and their words are not read)."""
 
-    __slots__ = ("failures",)
-    warns = True
+    __slots__ = ("failures", "warns")
 
-    def __init__(self) -> None:
+    def __init__(self, warns: bool = True) -> None:
         self.failures: list[Failure] = []
+        self.warns = warns
 
     def need(self, cond: Value, rule: str, field: str, message: Message, *,
              fatal: bool = False, severity: Severity = Severity.ERROR) -> None:
-        if not cond:
+        if not cond and (self.warns or severity is not Severity.WARNING):
             # one report per rule and field: a square input breaks H and W alike
             if any(f.rule == rule and f.field == field for f in self.failures):
                 return

@@ -27,7 +27,7 @@ from typing import Any
 
 from archsolve.errors import ArchsolveError, SpecError
 from archsolve.lang.expr import Value, folded, lift
-from archsolve.ops.base import Args, Ignore, Kind
+from archsolve.ops.base import Args, Failure, Ignore, Kind, Record
 from archsolve.ops.table import OPS
 from archsolve.ops.torchform import NNModule
 from archsolve.spec.model import Layer, Spec
@@ -93,11 +93,13 @@ class Network:
         return g
 
 
-def symbolic_shapes(net: Network) -> dict[str, tuple[Value, ...]]:
+def symbolic_shapes(net: Network, conditions: dict[str, list[tuple[Value, Failure]]] | None = None
+                    ) -> dict[str, tuple[Value, ...]]:
     """Each layer's output shape (and the input's) as ints and Exprs over the vars and unknowns
     the spec leaves open: each op's shape rule run on expressions, in graph order.  Tied vars
     (``W: H``) are replaced by what they stand for.  A rule's validity conditions are dropped:
-    these are the sizes where the network is valid.
+    these are the sizes where the network is valid; but for each layer ``conditions`` names,
+    its rule's conditions are put there.
 
         >>> from archsolve.spec.load import load_text
         >>> spec = load_text("input: [1, 8]\\nlayers: [{name: p, op: maxpool, kernel: \\"?\\"}]")
@@ -110,7 +112,10 @@ def symbolic_shapes(net: Network) -> dict[str, tuple[Value, ...]]:
     for lay in net.order:
         values = {**{k: folded(v, tied) for k, v in lay.values.items()}, **spec.rule_flags(lay.name)}
         args = Args(values, spec.ndim, lay.name, lay.refs or lay.sources)
-        out = OPS[lay.op].shape(args, [shapes[s] for s in lay.sources], Ignore())
+        req = Record() if conditions is not None and lay.name in conditions else Ignore()
+        out = OPS[lay.op].shape(args, [shapes[s] for s in lay.sources], req)
+        if isinstance(req, Record):
+            conditions[lay.name] = req.conditions  # type: ignore[index]
         shapes[lay.name] = tuple(folded(lift(v), {}) for v in out)
     return shapes
 

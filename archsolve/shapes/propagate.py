@@ -71,6 +71,8 @@ class Trials:
     cache: dict[Any, Any] = field(default_factory=dict)
     runs: int = 0
     until: float | None = None
+    # what later stages work out once for all the trials (check.scope: which edits can help)
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -269,14 +271,15 @@ def _basic_range(v: int, minimum: int | None, spec: Spec, fname: str, lay: Layer
 
 def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] | None = None,
               receptive_fields: bool = True, cache: dict[Any, Any] | None = None,
-              counts: bool = True) -> Propagation:
+              counts: bool = True, warnings: bool = True) -> Propagation:
     """Run every layer with concrete sizes; never raises for an invalid network.
 
     ``given`` binds vars (and unknowns); ``spatial`` replaces the input's spatial sizes.
     ``cache`` (a dict kept by the caller, for one spec) reuses each layer's result for the
     same field values and input shapes, and what the constraints read, for checking many
     solutions of one spec.  ``counts=False``
-    skips parameters and MACs (shapes only) unless a constraint names them.
+    skips parameters and MACs (shapes only) unless a constraint names them; ``warnings=False``
+    leaves warnings out (a yes-or-no check reads only :attr:`Propagation.ok`).
     """
     spec = net.spec
     counts = counts or _constraints_count(spec)
@@ -300,7 +303,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     # states no condition (IDENTITY_RULES) needs neither its arguments nor its rule
     bare = not counts and not track_rf
     too_long = ""  # the first layer too long to track receptive fields through
-    req = Collect()  # one for every layer: emptied after a layer that failed
+    req = Collect(warnings)  # one for every layer: emptied after a layer that failed
     for lay in net.order:
         opdef = OPS[lay.op]
         srcs = lay.sources
@@ -315,7 +318,7 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
         if cache is not None:
             # the layer itself too: a fix trial runs a changed copy of it under its name (a
             # cached result keeps its layer alive, so an identity is never reused meanwhile)
-            key = (lay.name, id(lay), tuple([env.get(n) for n in plan.ordered]), tuple(in_shapes), counts)
+            key = (lay.name, id(lay), tuple([env.get(n) for n in plan.ordered]), tuple(in_shapes), counts, warnings)
             hit = cache.get(key)
             if hit is not None:
                 res, failures = hit

@@ -344,7 +344,7 @@ def _scanned(net: Network, name: str, lo: int, hi: int, deadline: float | None, 
                 raise SolverTimeout(f"the time ran out checking {name} = {v}")
         interrupted()
         try:
-            if propagate(net, {**others, name: v}, receptive_fields=False, counts=False).ok:
+            if propagate(net, {**others, name: v}, receptive_fields=False, counts=False, warnings=False).ok:
                 out.append(v)
         except SpecError:
             continue  # a size that evaluates to nothing valid (an input below 1)

@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,6 +71,26 @@ def domain_values(field: Any, item: Mapping[str, Any], axis: int | None,
     return list(range(lo, hi + 1))
 
 
+def nearest(values: list[int], current: int, k: int) -> list[int]:
+    """The ``k`` of the sorted ``values`` nearest ``current``, nearest first (on a tie the
+    smaller): a padding's domain may hold thousands, of which a repair tries a few.
+
+        >>> nearest([0, 1, 2, 4, 5, 9], 3, 4)
+        [2, 4, 1, 5]
+    """
+    hi = bisect.bisect_left(values, current)
+    lo = hi - 1
+    out: list[int] = []
+    while len(out) < k and (lo >= 0 or hi < len(values)):
+        if hi >= len(values) or (lo >= 0 and current - values[lo] <= values[hi] - current):
+            out.append(values[lo])
+            lo -= 1
+        else:
+            out.append(values[hi])
+            hi += 1
+    return out
+
+
 def _layer_env(item: Mapping[str, Any], axis: int | None, given: Mapping[str, int]) -> dict[str, int]:
     env = {}
     for k, v in item.items():
@@ -107,7 +128,7 @@ def candidates(spec: Spec, troubled: set[str], channels: frozenset[int] = frozen
         if isinstance(current, bool) or not isinstance(current, int):
             return
         allowed = [v for v in domain_values(field, item, axis, given) if v != current]
-        values = sorted(allowed, key=lambda v: (abs(v - current), v))[:MAX_VALUES_PER_FIELD]
+        values = nearest(allowed, current, MAX_VALUES_PER_FIELD)
         if field.name == "out" and channels:
             ok = set(allowed)
             values += sorted((c for c in channels if c in ok and c not in values), key=lambda v: (abs(v - current), v))
