@@ -54,6 +54,31 @@ def test_padded_unet_accepts_multiples_of_16_on_each_axis() -> None:
     assert "W: 256 valid value(s) in 1..4096: 16k (k >= 1)" in out and "nearest to 572: 576" in out
 
 
+@pytest.mark.parametrize(("constraint", "pattern", "progressions", "words"), [
+    ("H <= 31", {"start": 1, "step": 1, "end": 31}, [], "every value in 1..31"),
+    ("H <= 64", {"start": 1, "step": 1}, [], "every value in 1..64"),          # the range ends it
+    ("H % 4 == 0 and H <= 60", {"start": 4, "step": 4, "end": 60}, [], "4k (k >= 1), up to 60"),
+    ("H % 4 == 0 and H <= 62", {"start": 4, "step": 4, "end": 60}, [], "4k (k >= 1), up to 60"),
+    ("H % 4 == 0", {"start": 4, "step": 4}, [], "4k (k >= 1)"),                   # 68 is past the range
+    ("(H % 6 == 1 or H % 6 == 3) and H <= 40",
+     None, [{"start": 1, "step": 6, "end": 37}, {"start": 3, "step": 6, "end": 39}], "1 + 6k or 3 + 6k, up to 39"),
+])
+def test_a_pattern_that_stops_inside_the_range_says_its_end(spec_file, constraint: str, pattern: Any,
+                                                             progressions: list[Any], words: str) -> None:
+    path = spec_file(f"""
+input: [1, H]
+vars: {{H: {{min: 1, max: 64}}}}
+layers:
+  - {{name: c, op: conv, out: 1, kernel: 1}}
+constraints:
+  - "{constraint}"
+""")
+    h = inputs_json(str(path))["axes"]["H"]
+    assert (h["pattern"], h["progressions"]) == (pattern, progressions)
+    code, out = run_cli("inputs", str(path))
+    assert code == 0 and f"in 1..64: {words}" in out, out
+
+
 def test_not_one_progression_gives_a_union(spec_file) -> None:
     path = spec_file("""
 input: [1, H]

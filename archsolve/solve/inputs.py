@@ -53,7 +53,9 @@ class AxisReport:
 
     @property
     def pattern(self) -> dict[str, int] | None:
-        """``start + step*k`` when the valid values are one arithmetic progression."""
+        """``start + step*k`` when the valid values are one arithmetic progression, with its
+        ``end`` (the last valid value) where it stops inside the range (a memory budget's
+        cap: 8..31 of 1..64), not where the range ends it."""
         v = self.values
         if not v:
             return None
@@ -61,8 +63,15 @@ class AxisReport:
             return {"start": v[0], "step": 0}
         step = v[1] - v[0]
         if all(b - a == step for a, b in zip(v, v[1:], strict=False)):
-            return {"start": v[0], "step": step}
+            return self._ended({"start": v[0], "step": step})
         return None
+
+    def _ended(self, progression: dict[str, int]) -> dict[str, int]:
+        """The progression with its last valid term as ``end`` where its next term is in the
+        range and not valid."""
+        start, step, last = progression["start"], progression["step"], self.values[-1]
+        end = start + (last - start) // step * step
+        return {**progression, "end": end} if end + step <= self.high else progression
 
     @property
     def progressions(self) -> list[dict[str, int]]:
@@ -77,7 +86,7 @@ class AxisReport:
             starts = sorted({x for x in v if x - period not in values})
             # periodic: every value but the last period's has its successor one period on
             if all(x + period in values for x in v if x + period <= v[-1]) and len(starts) <= 8:
-                return [{"start": s, "step": period} for s in starts]
+                return [self._ended({"start": s, "step": period}) for s in starts]
         return []
 
     def describe(self) -> str:
@@ -95,21 +104,12 @@ class AxisReport:
                 text = f"{p['step']}{k}" + (f" ({k} >= {p['start'] // p['step']})" if p["start"] else "")
             else:
                 text = f"{p['start']} + {p['step']}{self.letter}"
-            return text + self._until(last, (p["start"], p["step"]))
+            return text + (f", up to {last}" if "end" in p else "")
         progs = self.progressions
         if progs:
-            return " or ".join(f"{q['start']} + {q['step']}{self.letter}" for q in progs) + self._until(
-                last, *[(q["start"], q["step"]) for q in progs])
+            return " or ".join(f"{q['start']} + {q['step']}{self.letter}" for q in progs) + (
+                f", up to {last}" if any("end" in q for q in progs) else "")
         return "no single pattern"
-
-    def _until(self, last: int, *progressions: tuple[int, int]) -> str:
-        """Where a pattern stops inside the range: the next term of one of its progressions
-        past the last valid value is in the range, and not valid."""
-        for start, step in progressions:
-            following = start + ((last - start) // step + 1) * step
-            if following <= self.high:
-                return f", up to {last}"
-        return ""
 
 
 def parse_range(text: str) -> tuple[int, int]:
