@@ -40,6 +40,7 @@ def test_unet_original_json_matches_contract_example() -> None:
     assert doc["output"] == [2, 388, 388]
     assert doc["totals"] == {"params": 31030658, "macs": 150428424448, "memory": {
         "activations": 1265770624, "params": 124122632, "saved": 727380032, "training": 1223870560}}
+    assert doc["memory_at"] == {"batch": 1, "dtype": "float32"}
     assert _row(doc, "enc1") == {"name": "enc1", "op": "block:double_conv", "depth": 0, "from": ["input"],
                                  "shape": [64, 568, 568], "params": 37568, "macs": 12080353536, "rf": [5, 5],
                                  "memory": 64 * 568 * 568 * 4}

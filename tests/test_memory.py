@@ -63,6 +63,7 @@ def test_the_command_line() -> None:
     code, out = run_cli("check", str(SPECS / "unet-original.yaml"), "--json", "--batch", "2")
     doc = json.loads(out)
     assert set(doc["totals"]["memory"]) == {"activations", "params", "saved", "training"}
+    assert doc["memory_at"] == {"batch": 2, "dtype": "float32"}
     assert doc["layers"][1]["memory"] == 2 * 64 * 570 * 570 * 4
     code, out = run_cli("check", str(SPECS / "unet-original.yaml"), "--columns", "output,memory", "--depth", "0")
     assert "enc1    block:double_conv  [64, 568, 568]   78.8 MiB" in out.splitlines()

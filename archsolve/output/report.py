@@ -58,6 +58,7 @@ def check_json(view: CheckView) -> dict[str, Any]:
                    **({"bias_adds": table.bias_adds} if table.bias_adds is not None else {}),
                    **({"flops": table.flops} if table.flops is not None else {}),
                    **({"memory": dict(view.memory)} if view.memory is not None else {})},
+        **({"memory_at": dict(view.memory_at)} if view.memory_at is not None else {}),
         "problems": [
             {"layer": p.layer, "kind": p.kind, "severity": p.severity.value, "message": p.message,
              "fixes": list(p.fixes), "field": p.field}

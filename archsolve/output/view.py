@@ -187,6 +187,7 @@ class CheckView:
     repairs: tuple[RepairLine, ...]
     verdict: Verdict
     memory: Mapping[str, int] | None  # activations, params, saved, training: bytes
+    memory_at: Mapping[str, int | str] | None  # the batch and dtype they are counted at
     memory_line: str  # the same for people, with the batch and type they are at
 
 
@@ -212,7 +213,10 @@ def check_view(report: CheckReport, mode: TableMode = TableMode()) -> CheckView:
         title=report.spec.name or report.spec.file, input=report.input, input_text=shape_text(report.input),
         notes=tuple(report.notes), table=layer_table(report, mode), problems=problems, listed=errors + warnings,
         repairs=tuple(RepairLine(changes=r["changes"], message=r["message"]) for r in report.repairs),
-        verdict=verdict, memory=_memory_totals(report), memory_line=_memory_line(report, mode))
+        verdict=verdict, memory=_memory_totals(report),
+        memory_at=None if report.memory is None else {"batch": report.memory_mode.batch,
+                                                      "dtype": report.memory_mode.dtype.value},
+        memory_line=_memory_line(report, mode))
 
 
 def _memory_totals(report: CheckReport) -> dict[str, int] | None:
