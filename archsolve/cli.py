@@ -712,9 +712,9 @@ def plan(shape: tuple[int, ...], spacing: tuple[float, ...], budget: int, channe
       archsolve plan --shape 512,512 --spacing 1,1 --memory 11GiB --batch 12 --json
       archsolve check plan.yaml && archsolve export plan.yaml -o plan.py
     """
+    from archsolve.lang.expr import budget_text
     from archsolve.output.plan import plan_json, plan_text
     from archsolve.planning import Design, PlanRequest, plan_network
-    from archsolve.planning.planner import budget_text
 
     until = time.monotonic() + timeout
     ctx = click.get_current_context()

@@ -30,7 +30,7 @@ import pytest
 
 from archsolve.check.api import check_spec
 from archsolve.errors import ArchsolveError, ExprError
-from archsolve.lang.expr import CONSTRAINT, bytes_text, parse
+from archsolve.lang.expr import CONSTRAINT, at_least, bytes_text, parse, parse_bytes
 from archsolve.ops.autograd import Dtype, MemoryMode
 from archsolve.shapes.graph import build_network
 from archsolve.shapes.propagate import propagate
@@ -317,15 +317,51 @@ def test_nothing_fits(spec_file) -> None:
     assert brute_force(WIDE, {"c1.out": range(1, 65)}, ("memory", 10240), MemoryMode(batch=4)) == []
     assert [v["c1.out"] for v in brute_force(WIDE, {"c1.out": range(1, 65)}, ("memory", 10240),
                                              MemoryMode())] == [1, 2, 3]
+    # the relaxation: the least memory any width needs at batch 4 (width 1's), rounded up as
+    # plan --memory writes it; under that budget, the widest that fits
+    least = figures(WIDE, {"c1.out": 1}, MemoryMode(batch=4))["memory"]
+    raised = parse_bytes(at_least(least))
+    widest = max(v["c1.out"] for v in brute_force(WIDE, {"c1.out": range(1, 65)}, ("memory", raised),
+                                                  MemoryMode(batch=4)))
     code, out = run_cli("solve", str(path), "--batch", "4")
     lines = out.splitlines()
-    assert (code, lines[0], len(lines)) == (1, f"{path}: UNSATISFIABLE", 2)
+    assert (code, lines[0], len(lines)) == (1, f"{path}: UNSATISFIABLE", 3)
     assert lines[1] == ("  no solution: every combination was ruled out. Z3, which names the layers and "
                         "constraints in conflict, cannot encode this question (memory in a constraint: Z3's "
                         "encoding cannot count memory (the exact search counts it from each answer's whole network))")
+    message = (f"it solves with memory <= {at_least(least)} (now memory <= 10 KiB; the least any solution needs "
+               f"is {bytes_text(least)}, {least:,} bytes): c1.out = {widest}")
+    assert lines[2] == "  " + message
     code, out, _ = run_cli_split("solve", str(path), "--batch", "4", "--json")
     doc = json.loads(out)
     assert (code, doc["status"], doc["solutions"], doc["complete"]) == (1, "unsat", [], True)
+    assert doc["conflict"]["relaxations"] == [{
+        "raise": ["memory"], "was": {"memory": "memory <= 10 KiB"}, "to": {"memory": f"memory <= {at_least(least)}"},
+        "values": {"c1.out": widest}, "message": message}]
+
+
+@pytest.mark.parametrize(("constraint", "raised"), [
+    ("activations <= 1 KiB", "activations"),
+    ("4 KiB > memory", "memory"),
+])
+def test_an_unsatisfiable_budget_is_raised_to_what_fits(constraint: str, raised: str, spec_file) -> None:
+    """Written either way round, the budget that rules every width out is raised to the least
+    any width needs (width 1's), and the edited spec solves."""
+    path = spec_file(with_constraints(WIDE, constraint))
+    least = figures(WIDE, {"c1.out": 1}, MemoryMode())[raised]
+    code, out, _ = run_cli_split("solve", str(path), "--json")
+    (offer,) = json.loads(out)["conflict"]["relaxations"]
+    assert code == 1 and offer["raise"] == [raised] and offer["was"] == {raised: constraint}
+    assert offer["to"] == {raised: f"{raised} <= {at_least(least)}"}
+    assert offer["values"] == {"c1.out": 1}  # the sum of the unknowns: the least width
+    assert figures(WIDE, offer["values"], MemoryMode())[raised] <= parse_bytes(at_least(least))
+
+
+def test_a_budget_that_is_not_the_conflict_is_not_raised(spec_file) -> None:
+    """A budget every width meets, beside a constraint no width meets: nothing to raise."""
+    path = spec_file(with_constraints(WIDE, "memory <= 1 GiB", "c1.out >= 100"))
+    code, out, _ = run_cli_split("solve", str(path), "--json")
+    assert code == 1 and not any("raise" in r for r in json.loads(out)["conflict"]["relaxations"])
 
 
 def test_z3_alone_refuses_a_budget(spec_file) -> None:

@@ -425,6 +425,30 @@ def bytes_text(n: int | None) -> str:
     return (f"{x:.1f}" if x < 99.95 else f"{x:.0f}") + " " + _BYTE_UNITS[unit]
 
 
+def budget_text(n: int) -> str:
+    """A byte count as the spec writes it: in the largest unit that divides it, else bytes.
+
+        >>> budget_text(8 << 30), budget_text(3 << 19), budget_text(1000)
+        ('8GiB', '1536KiB', '1000')
+    """
+    for name, size in sorted(UNITS.items(), key=lambda u: -u[1]):
+        if n % size == 0:
+            return f"{n // size}{name}"
+    return str(n)
+
+
+def at_least(n: int) -> str:
+    """``n`` bytes rounded up in a unit that keeps three digits or more, as ``--memory`` takes it.
+
+        >>> at_least(8208), at_least(280336), at_least(7_838_315_315)
+        ('8208', '274KiB', '7476MiB')
+    """
+    for name, size in sorted(UNITS.items(), key=lambda u: -u[1]):
+        if -(-n // size) >= 100:
+            return f"{-(-n // size)}{name}"
+    return str(n)
+
+
 _KEYWORDS = {"and", "or", "not"}
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from archsolve.errors import InvalidNetwork, SolverBug, SolverTimeout, UsageError
-from archsolve.lang.expr import UNITS, bytes_text
+from archsolve.lang.expr import at_least, budget_text, bytes_text
 from archsolve.ops.autograd import Dtype, MemoryMode
 from archsolve.ops.base import AXIS_NAMES
 from archsolve.planning.network import Design, stage_channels, unet_text
@@ -166,30 +166,6 @@ def _largest(lists: Sequence[range], most: int, median: Sequence[int], deadline:
         if best is None or rank > best:
             best = rank
     return best
-
-
-def budget_text(n: int) -> str:
-    """A byte count as the spec writes it: in the largest unit that divides it, else bytes.
-
-        >>> budget_text(8 << 30), budget_text(3 << 19), budget_text(1000)
-        ('8GiB', '1536KiB', '1000')
-    """
-    for name, size in sorted(UNITS.items(), key=lambda u: -u[1]):
-        if n % size == 0:
-            return f"{n // size}{name}"
-    return str(n)
-
-
-def at_least(n: int) -> str:
-    """``n`` bytes rounded up in a unit that keeps three digits or more, as ``--memory`` takes it.
-
-        >>> at_least(8208), at_least(280336), at_least(7_838_315_315)
-        ('8208', '274KiB', '7476MiB')
-    """
-    for name, size in sorted(UNITS.items(), key=lambda u: -u[1]):
-        if -(-n // size) >= 100:
-            return f"{-(-n // size)}{name}"
-    return str(n)
 
 
 def check_request(request: PlanRequest) -> None:

@@ -79,10 +79,12 @@ class SolveStatus(enum.Enum):
 @dataclass(frozen=True, kw_only=True)
 class Relaxation:
     """One edit that gives a solution.  ``edit``: ``{"remove": ["domains.stride"]}``,
-    ``{"widen": ["domains.amount"]}`` or ``{"open": ["upB.kernel"]}``; ``was``: what the spec
-    says now (``{"stride": "1..2"}``, a default ``{"amount": "0..64"}``, ``{"upB.kernel": 4}``);
+    ``{"widen": ["domains.amount"]}``, ``{"open": ["upB.kernel"]}`` or ``{"raise": ["memory"]}``;
+    ``was``: what the spec says now (``{"stride": "1..2"}``, a default ``{"amount": "0..64"}``,
+    ``{"upB.kernel": 4}``, ``{"memory": "memory <= 10 KiB"}``);
     ``default``: a removed override's default domain; ``domains``: the ``domains:`` entries a
-    widening adds (``{"amount": {"min": 0, "max": 512}}``); ``values``: the best solution then
+    widening adds (``{"amount": {"min": 0, "max": 512}}``); ``to``: a raised budget's constraint
+    (``{"memory": "memory <= 274KiB"}``); ``values``: the best solution then
     (by the spec's objective); ``message``: it in words.
 
         >>> widen = Relaxation(edit={"widen": ["domains.amount"]}, was={"amount": "0..64"}, default={},
@@ -97,11 +99,12 @@ class Relaxation:
     values: dict[str, int]
     message: str
     domains: dict[str, dict[str, int]] = field(default_factory=dict)
+    to: dict[str, str] = field(default_factory=dict)  # a raised budget: the constraint as it then reads
 
     def to_json(self) -> dict[str, Any]:
         return {**self.edit, "was": self.was, **({"default": self.default} if self.default else {}),
-                **({"domains": self.domains} if self.domains else {}), "values": self.values,
-                "message": self.message}
+                **({"domains": self.domains} if self.domains else {}), **({"to": self.to} if self.to else {}),
+                "values": self.values, "message": self.message}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,9 @@ Three kinds of edit are offered, each only where it alone gives a solution:
   dilation-512 conv needs ``domains: {amount: {min: 0, max: 512}}``;
 - **drop a top-level rule**: ``exact: true`` or ``holes: false``, where the conflict's layers
   are held by it (a drop or a hole they cannot avoid);
+- **raise a memory budget** (``memory <= 8 GiB``, ``activations <= ...``) to the least that
+  any solution needs: that least is the best of a solve without the budget that minimizes it,
+  rounded up as ``plan --memory`` takes it (``274KiB``);
 - **leave a written value open**: a kernel, stride, padding, ... written in a layer in
   conflict (or in the block definition it comes from) becomes ``"?"``; and the input's
   spatial sizes, all at once (the input size the network needs, as ``inputs`` would find
@@ -37,13 +40,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from archsolve.errors import ArchsolveError, SolverBug
-from archsolve.lang.expr import Expr, Num, interval
+from archsolve.lang.expr import Bin, Expr, Name, Num, at_least, bytes_text, fold, interval
 from archsolve.lang.yamlio import set_at
 from archsolve.ops.table import OPS
 from archsolve.solve.outcome import Relaxation, SolveStatus
 from archsolve.spec.domains import unknown_span, var_span
 from archsolve.spec.load import load_edited
-from archsolve.spec.model import Spec
+from archsolve.spec.model import MEMORY_TOTALS, Spec
 from archsolve.spec.written import candidates, writable
 
 RELAX_SECONDS = 0.6  # at most, for every try together: an unsat answer should stay quick
@@ -67,6 +70,7 @@ class _Try:
     what: str  # for an open value's message: "with upB.kernel open (now 4)"
     fallback: bool = False  # tried only when no single removal of its group gave a solution
     widened: tuple[str, int] | None = None  # a widened default domain: the field, and its lowest value
+    to: dict[str, str] = dataclasses.field(default_factory=dict)  # a raised budget: the constraint then
 
 
 def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seconds: float,
@@ -80,8 +84,8 @@ def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seco
     named = set(layers)
     deadline = time.monotonic() + seconds
     found: list[Relaxation] = []
-    for group in (_domain_tries(spec, named), _widen_tries(spec, named), _rule_tries(spec), _open_tries(spec, named),
-                  _input_tries(spec)):
+    for group in (_budget_tries(spec, solve, deadline), _domain_tries(spec, named), _widen_tries(spec, named),
+                  _rule_tries(spec), _open_tries(spec, named), _input_tries(spec)):
         for t in group:
             left = deadline - time.monotonic()
             if left < MIN_TRY_SECONDS or len(found) >= MAX_OFFERS:
@@ -117,7 +121,7 @@ def relaxations(spec: Spec, layers: Iterable[str], *, minimize: str | None, seco
             if default:
                 what = "without " + " and ".join(f"domains.{f} ({t.was[f]}; default {d})" for f, d in default.items())
             shown = _shown(edited, values, named)
-            found.append(Relaxation(edit=t.edit, was=t.was, default=default, values=values,
+            found.append(Relaxation(edit=t.edit, was=t.was, default=default, values=values, to=t.to,
                                     message=f"it solves {what}: {', '.join(shown)}"))
     return found
 
@@ -221,6 +225,49 @@ def _domain_tries(spec: Spec, named: set[str]) -> Iterator[_Try]:
         yield one((f,), False)
     if len(fields) > 1:
         yield one(tuple(fields), True)
+
+
+def _budget_tries(spec: Spec, solve: Solve, deadline: float) -> Iterator[_Try]:
+    """Each memory budget raised to the least any solution needs, where that is more than it
+    allows: the least from a solve of the spec without the budget, minimizing its total."""
+    for i, c in enumerate(spec.constraints):
+        budget = _budget(c.expr)
+        left = deadline - time.monotonic()
+        if budget is None or left < MIN_TRY_SECONDS:
+            continue
+        name, limit = budget
+        data = copy.deepcopy(spec.document.data)  # type: ignore[union-attr]
+        del data["constraints"][i]
+        try:
+            res = solve(load_edited(spec, data), minimize=name, timeout=min(left, TRY_SECONDS))
+        except SolverBug:
+            raise
+        except ArchsolveError:
+            continue
+        # the best found when the time ran out is a budget that fits too, if not the least
+        if not res.solutions or res.solutions[0].objective <= limit:
+            continue  # no solution even so, or the budget is not what rules them out
+        least = res.solutions[0].objective
+        raised = f"{name} <= {at_least(least)}"
+        how = "the least any solution needs" if res.status is SolveStatus.SAT else "the least found in the time"
+
+        def change(data: dict[str, Any], i: int = i, raised: str = raised) -> None:
+            data["constraints"][i] = raised
+
+        yield _Try(edit={"raise": [name]}, was={name: c.text}, change=change, to={name: raised},
+                   what=f"with {raised} (now {c.text}; {how} is {bytes_text(least)}, {least:,} bytes)")
+
+
+def _budget(e: Expr) -> tuple[str, int] | None:
+    """``memory <= N`` (or ``<``, or written the other way round) as (the total, the most it
+    may be); None for any other constraint."""
+    if not isinstance(e, Bin) or e.op not in ("<=", "<", ">=", ">"):
+        return None
+    total, bound, op = (e.left, e.right, e.op) if e.op in ("<=", "<") else (e.right, e.left, {">=": "<=", ">": "<"}[e.op])
+    bound = fold(bound)
+    if not (isinstance(total, Name) and total.name in MEMORY_TOTALS and isinstance(bound, Num)):
+        return None
+    return total.name, bound.value - (op == "<")
 
 
 def _rule_tries(spec: Spec) -> Iterator[_Try]:
