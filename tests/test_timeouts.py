@@ -158,6 +158,23 @@ def test_z3s_tables_stop_at_their_memory_bound(monkeypatch: pytest.MonkeyPatch) 
         "fit in memory; narrow the domains")
 
 
+def test_z3s_translation_of_wide_tables_reads_the_clock_within_a_table() -> None:
+    """The time left once the system is built may end inside a wide table's translation
+    (100 layers of kernel 1..40, stride 1..10, dilation 1..10 took 11 s at --timeout 5,
+    the clock read every 16 tables): it is read every 64 of a table's effects."""
+    from archsolve.errors import SolverTimeout
+    from archsolve.shapes.graph import build_network
+    from archsolve.solve.smt.solver import encode
+    from archsolve.solve.smt.system import build_system, constraint_exprs
+
+    built = build_system(build_network(load_text(wide_chain(4, target="c3.L == 7"), limits=Limits())))
+    assert min(len(t.effects) for t in built.tables) > 500  # each table takes a while to translate
+    began = time.perf_counter()
+    with pytest.raises(SolverTimeout, match="the time ran out translating the tables"):
+        encode(built, constraint_exprs(built), counts=[], timeout=0.05)
+    assert time.perf_counter() - began < 0.3 + SLACK
+
+
 @pytest.mark.parametrize("engine", ["auto", "search", "z3"])
 def test_solve_on_a_deep_chain_stops_at_its_timeout(engine: str) -> None:
     """5,000 layers take Z3 seconds to encode and the search a while to plan: both look at the clock on the way."""

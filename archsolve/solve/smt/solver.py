@@ -75,9 +75,7 @@ class Z3Problem:
             var = system.spec.vars.get(fact.label[len("vars."):]) if fact.label.startswith("vars.") else None
             with placed(lay.where if lay is not None else var.where if var is not None else None, fact.label):
                 self.add(fact.label, self.bool_term(fact.expr), fact.message, defines=fact.rule == "shape")
-        for n, table in enumerate(system.tables):
-            if not n & 15:
-                self.on_time("translating the tables")
+        for table in system.tables:
             self.add_table(table)
 
     # -- variables and labels -------------------------------------------------------------------
@@ -273,6 +271,8 @@ class Z3Problem:
                 x = fs[0][4]  # type: ignore[index]
                 shared_q[d] = (self.fresh("q"), self.term(env[x]) if x in env else self.var(x))
         for i, eff in enumerate(table.effects):
+            if not i & 63:  # a wide layer's thousands of effects take seconds: the clock is read on the way
+                self.on_time("translating the tables")
             body = []
             for d in dims:
                 if d in forms:
