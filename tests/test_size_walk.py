@@ -379,6 +379,27 @@ def test_where_the_walk_does_not_apply_it_says_so_and_auto_answers(tmp_path: Pat
     assert (code, err, doc["status"], doc["optimal"], doc["solutions"][0]["values"]) == (0, "", "sat", True, values)
 
 
+def test_past_its_state_limit_the_walk_says_so_and_auto_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A walk that would hold more states than it may (a U-Net's count over every input size
+    at full scale; here the limit is made small) says so under ``--engine dp``; ``auto``
+    hands the question on and answers it."""
+    from archsolve.solve.api import solve_spec
+    from archsolve.solve.outcome import Engine
+    from archsolve.solve.smt import sizedp
+    from archsolve.spec.load import load_text
+
+    monkeypatch.setattr(sizedp, "MAX_STATES", 3)
+    monkeypatch.setattr("archsolve.solve.api.MAX_STATES", 3)
+    spec = load_text('input: [1, 16]\nlayers: [{name: c1, op: conv, out: 1, kernel: "?", stride: "?"},\n'
+                     '  {name: c2, op: conv, out: 1, kernel: "?", stride: "?"}]\nconstraints: [c2.L == 2]\n')
+    walked = solve_spec(spec, engine=Engine.DP, all_solutions=True, limit=3, count=True)
+    assert (walked.status.value, walked.message) == ("unknown", (
+        "the size walk would hold more than 3 states for this question (about 100 MB); --engine auto hands such "
+        "a question to the search and Z3"))
+    listed = solve_spec(spec, all_solutions=True, limit=3, count=True)
+    assert listed.status.value == "sat" and len(listed.solutions) == 3 and listed.count is not None
+
+
 def test_a_layer_with_no_valid_value_is_unsat_by_the_walk(tmp_path: Path) -> None:
     path = write_spec(tmp_path, 'input: [1, 3]\ndomains: {kernel: {min: 4, max: 4}}\n'
                                 'layers: [{name: l0, op: avgpool, kernel: "?"}]\n')

@@ -26,6 +26,7 @@ from archsolve.lang.expr import Expr, Name, parse
 from archsolve.shapes.graph import Network, build_network
 from archsolve.solve.dppath import search_domains, solve_dp
 from archsolve.solve.outcome import Conflict, Engine, SolveMode, SolveStatus
+from archsolve.solve.smt.sizedp import MAX_STATES, TooManyStates
 from archsolve.solve.smt.system import shared_groupings
 from archsolve.solve.solution import (
     OBJECTIVE_KINDS,
@@ -165,11 +166,17 @@ def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, tim
     text, objective = _objective(spec, minimize)
     searched_unsat = False
     if engine in (Engine.AUTO, Engine.DP):
-        walked = solve_dp(net, mode=mode, limit=limit, objective=objective, progress=progress, count=count,
-                          deadline=None if timeout is None else start + timeout)
+        why = "the size walk does not apply to this question"
+        try:
+            walked = solve_dp(net, mode=mode, limit=limit, objective=objective, progress=progress, count=count,
+                              deadline=None if timeout is None else start + timeout)
+        except TooManyStates:
+            walked = None
+            why = (f"the size walk would hold more than {MAX_STATES:,} states for this question (about 100 MB); "
+                   "--engine auto hands such a question to the search and Z3")
         if walked is None and engine is Engine.DP:
             return SolveResult(spec=spec, status=SolveStatus.UNKNOWN, objective=text, elapsed=time.monotonic() - start,
-                               message="the size walk does not apply to this question"), False
+                               message=why), False
         # the walk's answer stands, but an unsat it could not explain is explained by Z3
         if walked is not None and (walked.status is not SolveStatus.UNSAT or walked.conflict is not None
                                    or engine is Engine.DP or not explain):

@@ -52,7 +52,8 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
     listing cut at ``limit`` (it is always known, but answers say it only when asked, as
     every engine does).  An unsatisfiable answer is explained where the walk can place its
     conflict at one layer (:func:`_unsat`); elsewhere it has none, and the caller asks Z3 to
-    explain it."""
+    explain it.  Raises TooManyStates where the walk would hold more than
+    :data:`~.smt.sizedp.MAX_STATES` states: another engine may take the question."""
     kind = "sum"
     if mode is SolveMode.OPTIMUM:
         if isinstance(objective, Name) and objective.name in net.spec.vars:
@@ -105,8 +106,6 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         split = {t.layer for t in system.tables if t.axis is not None}
         asked = not split and any(net.spec.allows_holes(t.layer) for t in system.tables)
         got = dp.optimum(kind, sorted(system.unknowns), holes=_holes_in(net, system) if asked else None)
-    except TooManyStates:
-        return None
     except SolverTimeout:
         return Answered(status=SolveStatus.UNKNOWN, message=TIMED_OUT)
     if got is None:
@@ -117,8 +116,11 @@ def solve_dp(net: Network, *, mode: SolveMode, limit: int, objective: Expr | str
         raise SolverBug(f"the size walk's optimum {best} is {sol.objective} once its answer {values} is checked")
     if split and sol.holes and not net.spec.hole_free:
         # the answer without holes, when it is as good, comes from a walk that forbids them
-        strict = solve_dp(build_network(replace(net.spec, hole_free=open_layers(net.spec))), mode=mode,
-                          limit=limit, objective=objective, deadline=deadline, progress=None)
+        try:
+            strict = solve_dp(build_network(replace(net.spec, hole_free=open_layers(net.spec))), mode=mode,
+                              limit=limit, objective=objective, deadline=deadline, progress=None)
+        except TooManyStates:
+            strict = None
         if strict is not None and strict.solutions and strict.solutions[0].objective == sol.objective:
             return strict
     return Answered(status=SolveStatus.SAT, solutions=[sol], optimal=True)
