@@ -398,6 +398,12 @@ def test_past_its_state_limit_the_walk_says_so_and_auto_answers(monkeypatch: pyt
         "a question to the search and Z3"))
     listed = solve_spec(spec, all_solutions=True, limit=3, count=True)
     assert listed.status.value == "sat" and len(listed.solutions) == 3 and listed.count is not None
+    # Z3 alone lists the first three and says why there is no count
+    from archsolve.solve.api import NOT_COUNTED
+
+    modelled = solve_spec(spec, engine=Engine.Z3, all_solutions=True, limit=3, count=True)
+    assert (len(modelled.solutions), modelled.count, modelled.message) == (3, None, NOT_COUNTED)
+    assert modelled.to_json()["message"] == NOT_COUNTED
 
 
 def test_a_layer_with_no_valid_value_is_unsat_by_the_walk(tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ class SolveResult(Answered):
             "optimal": self.optimal,
             "objective": self.objective,
             **({"count": self.count} if self.count is not None else {}),
+            **({"message": self.message} if self.message else {}),
         }
 
 
@@ -154,6 +155,11 @@ def _without_holes(res: SolveResult, *, mode: SolveMode, limit: int, minimize: s
     if strict.optimal and strict.solutions and strict.solutions[0].objective == res.solutions[0].objective:
         return replace(res, solutions=strict.solutions, elapsed=res.elapsed + strict.elapsed)
     return res
+
+
+# --count where neither the walk nor the search could count, and Z3 listed the first ones
+NOT_COUNTED = ("not counted: the size walk, which counts solutions without listing them, does not take this "
+               "question or would hold too many states, and Z3 lists solutions one at a time")
 
 
 def _solve(spec: Spec, *, mode: SolveMode, limit: int, minimize: str | None, timeout: float | None,
@@ -248,6 +254,8 @@ def _searched_or_z3(spec: Spec, net: Network, *, mode: SolveMode, limit: int, mi
         z = z3path.solve_z3(net, mode=mode, limit=limit, objective=objective, timeout=timeout, progress=progress,
                             searched_unsat=searched_unsat, objective_at=at, explain=explain)
         res = _result(spec, z, objective=text, start=start)
+        if counted and res.solutions and res.count is None and not res.complete and not res.message:
+            res = replace(res, message=NOT_COUNTED)
     except EncodingLimit as exc:
         if engine is Engine.Z3:
             raise
