@@ -459,9 +459,12 @@ def main(argv: list[str]) -> int:
         env["PYTHONPYCACHEPREFIX"] = str(work / "pyc")
         env["PYTHONPATH"] = str(ROOT)
         cases = build_cases(work, quick=args.quick)
-        # the warm-up writes the .pyc files that every timed process reuses
-        subprocess.run([sys.executable, "-m", "archsolve", "solve", cases[0].spec, "--first", "--timeout", "5"],
-                       cwd=work, env=env, capture_output=True, timeout=120)
+        # the warm-ups write the .pyc files that every timed process reuses: solve's, and
+        # check's (its advice and JSON report), which solve does not import
+        for warm in (["solve", cases[0].spec, "--first", "--timeout", "5"],
+                     ["check", next(c.spec for c in cases if c.variant == "check"), "--json"]):
+            subprocess.run([sys.executable, "-m", "archsolve", *warm], cwd=work, env=env, capture_output=True,
+                           timeout=120)
         print(f"scale bench, {time.strftime('%Y-%m-%d')}: {os.cpu_count()} CPU(s); load average "
               f"{os.getloadavg()[0]:.2f}; --timeout {args.timeout:g} (timeout family: 5); cell: wall s, exit, "
               f"outcome, peak RSS")

@@ -83,6 +83,7 @@ TINY_JSON = {
     # saved: conv1's input (256 B), pool's input (288 B) and its indices (two int64)
     "totals": {"params": 20, "macs": 648,
                "memory": {"activations": 296, "params": 80, "saved": 560, "training": 880}},
+    "memory_at": {"batch": 1, "dtype": "float32"},
     "problems": [
         {"layer": "pool", "kind": "drops", "severity": "warning",
          "message": "pool drops real pixels that no window reads (2 on H, 2 on W): on H the last position read "

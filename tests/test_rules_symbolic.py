@@ -177,3 +177,27 @@ def test_the_last_position_read_on_a_symbolic_size_is_the_ints(n: int, k: int, s
 
     last = _last_read(n, k, s, pl, d, m)
     assert _value(_last_position(Name("x"), k, s, pl, d, m), {"x": n}) == (-1 if last is None else last[0])
+
+
+def _windows_by_taps(m: int, n: int, stride: int, pad: int, kernel: int, dilation: int) -> list[Any]:
+    """Each output position's taps on real input, listed one by one: (first, last, step)."""
+    from archsolve.ops.rules import EMPTY
+
+    out = []
+    for o in range(m):
+        taps = [o * stride - pad + t * dilation for t in range(kernel)]
+        real = [x for x in taps if 0 <= x < n]
+        out.append((real[0], real[-1], dilation) if real else EMPTY)
+    return out
+
+
+def test_the_windows_of_every_small_layer_are_its_taps() -> None:
+    """The receptive fields' windows (dilation 1 has a fast path of its own) against the taps
+    themselves, for every small size, stride, padding, kernel and dilation."""
+    import itertools
+
+    from archsolve.ops.rules import _windows
+
+    cases = itertools.product(range(0, 10), range(1, 9), range(1, 5), range(0, 6), range(1, 7), range(1, 4))
+    wrong = [c for c in cases if _windows(*c) != _windows_by_taps(*c)]
+    assert wrong == []

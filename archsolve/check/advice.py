@@ -545,6 +545,7 @@ def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -
 
 def annotate_merges(prop: Propagation) -> None:
     """Append where each branch's size came from to merge mismatches."""
+    origins: dict[tuple[str, int], str] = {}  # the first branch is named with each other one: once each
     for i, p in enumerate(prop.problems):
         if p.kind != "mismatch":
             continue
@@ -562,7 +563,9 @@ def annotate_merges(prop: Propagation) -> None:
                 apart.append(j)
             for axis in axes:
                 for src in (res.layer.sources[0], res.layer.sources[j]):  # origin() follows the data
-                    o = origin(prop, src, axis)
+                    o = origins.get((src, axis))
+                    if o is None:
+                        o = origins[src, axis] = origin(prop, src, axis)
                     if o and o not in parts:
                         parts.append(o)
         where = split(prop, p.layer, apart) if len(apart) > 1 else None

@@ -192,5 +192,4 @@ def _values_given(spec: Spec, c: Candidate, other: Candidate, value: int,
     node: Any = data
     for key in _item_path(c):
         node = node[key]
-    values = [v for v in domain_values(c.field, node, c.axis, given) if v != c.current]
-    return tuple(nearest(values, c.current, MAX_VALUES_PER_FIELD))
+    return tuple(nearest(domain_values(c.field, node, c.axis, given), c.current, MAX_VALUES_PER_FIELD))

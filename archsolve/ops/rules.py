@@ -68,7 +68,27 @@ def _identity(n: int) -> list[Window]:
 
 
 def _windows(m: int, n: int, stride: int, pad: int, kernel: int, dilation: int) -> list[Window]:
-    """Sliding windows of ``kernel`` taps ``dilation`` apart, keeping the taps on real input."""
+    """Sliding windows of ``kernel`` taps ``dilation`` apart, keeping the taps on real input.
+
+        >>> _windows(4, 3, 1, 1, 2, 1)  # kernel 2, padding 1: the first and last read one pixel
+        [(0, 0, 1), (0, 1, 1), (1, 2, 1), (2, 2, 1)]
+        >>> _windows(3, 5, 1, 2, 3, 2)  # dilation 2: the first window's taps -2, 0, 2 read 0 and 2
+        [(0, 2, 2), (1, 3, 2), (0, 4, 2)]
+    """
+    if dilation == 1:  # the usual case, for every position of every layer: the taps are a run
+        top = n - 1
+
+        def clamped(o: int) -> Window:
+            first = max(o * stride - pad, 0)
+            last = min(o * stride - pad + kernel - 1, top)
+            return (first, last, 1) if first <= last else EMPTY
+
+        # the windows wholly on real input, a run of positions [a, b), need no clamping
+        a = min(-(-pad // stride), m)
+        b = max(min((top + pad - kernel + 1) // stride + 1, m), a)
+        return ([clamped(o) for o in range(a)]
+                + [(f, f + kernel - 1, 1) for f in range(a * stride - pad, b * stride - pad, stride)]
+                + [clamped(o) for o in range(b, m)])
     res = []
     for o in range(m):
         start = o * stride - pad

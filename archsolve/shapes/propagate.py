@@ -419,11 +419,15 @@ def _compose(windows: list[list[tuple[int, int, int]]], inputs: list[Reach]) -> 
     for win, (in_lo, in_hi) in zip(windows, inputs, strict=True):
         top = len(in_lo) - 1
         for o, (first, last, step) in enumerate(win):
-            last = min(last, top)  # a merge of mismatched branches still gets a value
+            if last > top:
+                last = top  # a merge of mismatched branches still gets a value
             if first > last:
                 continue
             # a position that reaches nothing (padding) has lo = NOWHERE and hi = -1
-            a, b = min(in_lo[first:last + 1:step]), max(in_hi[first:last + 1:step])
+            if first == last:  # one tap (a 1x1 conv, a merge): no slice to make
+                a, b = in_lo[first], in_hi[first]
+            else:
+                a, b = min(in_lo[first:last + 1:step]), max(in_hi[first:last + 1:step])
             if a < lo[o]:
                 lo[o] = a
             if b > hi[o]:

@@ -19,7 +19,7 @@ Example::
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -49,7 +49,7 @@ class Candidate:
 
 
 def domain_values(field: Any, item: Mapping[str, Any], axis: int | None,
-                  given: Mapping[str, int] | None = None) -> list[int]:
+                  given: Mapping[str, int] | None = None) -> range:
     """The values of ``field``'s default domain in the layer ``item`` (a layer as the file
     writes it) on ``axis``: its ends worked out from the layer's other fields, those written
     as numbers or as expressions over ``given`` (the vars' values), so that a padding follows
@@ -61,25 +61,26 @@ def domain_values(field: Any, item: Mapping[str, Any], axis: int | None,
         12
     """
     if field.domain is None:
-        return []
+        return range(0)
     env = _layer_env(item, axis, given or {})
     try:
         lo = parse(field.domain[0]).evaluate(env)
         hi = parse(field.domain[1]).evaluate(env)
     except (KeyError, ExprError):
-        return []
-    return list(range(lo, hi + 1))
+        return range(0)
+    return range(lo, hi + 1)
 
 
-def nearest(values: list[int], current: int, k: int) -> list[int]:
-    """The ``k`` of the sorted ``values`` nearest ``current``, nearest first (on a tie the
-    smaller): a padding's domain may hold thousands, of which a repair tries a few.
+def nearest(values: Sequence[int], current: int, k: int) -> list[int]:
+    """The ``k`` of the sorted ``values`` nearest ``current``, ``current`` itself left out,
+    nearest first (on a tie the smaller): a padding's domain may hold thousands, of which a
+    repair tries a few.
 
-        >>> nearest([0, 1, 2, 4, 5, 9], 3, 4)
-        [2, 4, 1, 5]
+        >>> nearest([0, 1, 2, 4, 5, 9], 3, 4), nearest(range(0, 10), 3, 3)
+        ([2, 4, 1, 5], [2, 4, 1])
     """
-    hi = bisect.bisect_left(values, current)
-    lo = hi - 1
+    lo = bisect.bisect_left(values, current) - 1
+    hi = bisect.bisect_right(values, current)
     out: list[int] = []
     while len(out) < k and (lo >= 0 or hi < len(values)):
         if hi >= len(values) or (lo >= 0 and current - values[lo] <= values[hi] - current):
@@ -127,11 +128,11 @@ def candidates(spec: Spec, troubled: set[str], channels: frozenset[int] = frozen
         current = node[axis] if axis is not None else node
         if isinstance(current, bool) or not isinstance(current, int):
             return
-        allowed = [v for v in domain_values(field, item, axis, given) if v != current]
+        allowed = domain_values(field, item, axis, given)
         values = nearest(allowed, current, MAX_VALUES_PER_FIELD)
         if field.name == "out" and channels:
-            ok = set(allowed)
-            values += sorted((c for c in channels if c in ok and c not in values), key=lambda v: (abs(v - current), v))
+            values += sorted((c for c in channels if c in allowed and c != current and c not in values),
+                             key=lambda v: (abs(v - current), v))
         near = layer in troubled or layer in inside or any(t.startswith(layer + "/") for t in troubled)
         # shapes break far more often than channels: try the spatial fields first
         prio = (0 if near else 2) + (1 if field.name in CHANNEL_FIELDS or field.name not in SPATIAL else 0)
