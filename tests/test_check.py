@@ -630,3 +630,22 @@ def test_branches_that_cross_are_cropped_or_padded_to_one_size_by_amounts(spec_f
         "and c",
         "or pad b and c to 32x32: add {name: b_pad, op: pad, from: b, amount: [[2, 2], [0, 0]]} and {name: c_pad, "
         "op: pad, from: c, amount: [[0, 0], [2, 2]]} before s and read b_pad and c_pad in s's from instead of b and c"]
+
+
+@pytest.mark.parametrize("rule", ["holes: false", "exact: true"])
+def test_a_mismatched_merge_under_a_strict_rule_is_a_finding(spec_file, rule: str) -> None:
+    """Explaining where a branch's size came from runs the layer's rule on its numbers as
+    symbols; under holes: false (or exact: true) that rule wants numbers: the explanation
+    goes without the formula, and check reports the finding (exit 1, not a refusal)."""
+    path = spec_file(f"""
+{rule}
+input: [4, 12, 12]
+layers:
+  - {{name: a, op: relu, from: input}}
+  - {{name: z, op: conv, out: 4, kernel: 1, padding: 1, from: input}}
+  - {{name: m, op: add, from: [a, z]}}
+""")
+    code, doc = check_json(path)
+    assert code == 1
+    (merge,) = [p for p in doc["problems"] if p["layer"] == "m"]
+    assert merge["message"] == "a gives [4, 12, 12] but z gives [4, 14, 14] (12 from the input; 14 at z)"

@@ -357,6 +357,24 @@ def test_an_unsatisfiable_budget_is_raised_to_what_fits(constraint: str, raised:
     assert figures(WIDE, offer["values"], MemoryMode())[raised] <= parse_bytes(at_least(least))
 
 
+def test_under_write_the_raised_budget_fits_the_tied_calls(spec_file, tmp_path: Path) -> None:
+    """``solve --write`` ties a block's unknowns across its calls: the least memory is the
+    tied network's (both widths 32), not the untied one's (32 and 1), or the offer would not
+    solve (found in review)."""
+    head = ('input: [1, 16, 16]\nblocks: {b: {layers: [{name: x, op: conv, out: "?", kernel: 1}]}}\n'
+            "layers: [{name: c1, block: b}, {name: c2, block: b}]\ndomains: {out: {min: 1, max: 64}}\n")
+    path = spec_file(with_constraints(head, '"c1/x.out >= 32"', '"memory <= 1 KiB"'))
+    untied = figures(head, {"c1/x.out": 32, "c2/x.out": 1}, MemoryMode())["memory"]
+    tied = figures(head, {"c1/x.out": 32, "c2/x.out": 32}, MemoryMode())["memory"]
+    code, out = run_cli("solve", str(path))
+    assert code == 1 and out.splitlines()[-1].startswith(f"  it solves with memory <= {at_least(untied)} ")
+    code, out = run_cli("solve", str(path), "--write", str(tmp_path / "out.yaml"))
+    assert code == 1 and out.splitlines()[-1] == (
+        f"  it solves with memory <= {at_least(tied)} (now memory <= 1 KiB; the least any solution needs is "
+        f"{bytes_text(tied)}, {tied:,} bytes): c1/x.out = 32, c2/x.out = 32")
+    assert not (tmp_path / "out.yaml").exists()
+
+
 def test_a_budget_that_is_not_the_conflict_is_not_raised(spec_file) -> None:
     """A budget every width meets, beside a constraint no width meets: nothing to raise."""
     path = spec_file(with_constraints(WIDE, "memory <= 1 GiB", "c1.out >= 100"))

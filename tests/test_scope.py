@@ -110,3 +110,71 @@ def test_every_cannot_is_true(case: tuple[str, list[tuple[int, int, int]], int])
             assert not any(valid({i: f, j: g}) for f in fields for g in fields), (op, convs, size, i, j)
     if not scope.input_helps:
         assert not any(valid({}, n) for n in range(1, 40)), (op, convs)
+
+
+TWO_MERGES = """
+input: [1, 8]
+layers:
+  - {name: a, op: conv, out: 1, kernel: 3, padding: 0, from: input}
+  - {name: b, op: conv, out: 1, kernel: 3, padding: 1, from: input}
+  - {name: m1, op: add, from: [a, b]}
+  - {name: c, op: conv, out: 1, kernel: 3, padding: 0, from: input}
+  - {name: d, op: conv, out: 1, kernel: 3, padding: 1, from: input}
+  - {name: m2, op: add, from: [c, d]}
+"""
+
+
+def test_a_fix_of_one_merge_is_judged_by_that_merge_alone() -> None:
+    # each merge's padding fix clears it, though the other merge stays broken (found in review)
+    report = check_spec(load_text(TWO_MERGES))
+    fixes = {p.layer: p.fixes[-1] for p in report.problems}
+    assert fixes == {"m1": "set a.padding to 1 (so a gives 8)", "m2": "set c.padding to 1 (so c gives 8)"}
+
+
+def test_a_layer_the_file_does_not_name_is_no_proof() -> None:
+    # the unnamed second conv loads as conv2_ while its fields' candidates say conv2: the
+    # single edits of it that repair the merge are still found (found in review)
+    report = check_spec(load_text("""
+input: [1, 8]
+layers:
+  - {name: conv2, op: conv, out: 1, kernel: 3, padding: 1, from: input}
+  - {op: conv, out: 1, kernel: 3, padding: 0, from: input}
+  - {name: x, op: conv, out: 1, kernel: 3, padding: 1, from: input}
+  - {name: m, op: add, from: [conv2, conv2_, x]}
+"""))
+    assert [r["changes"] for r in report.repairs] == [{"conv2.kernel": 1}, {"conv2.padding": 1}]
+
+
+@st.composite
+def _networks(draw: st.DrawFn) -> str:
+    """One or two merges (add or concat) of 1D conv branches, some branches shared."""
+    lines = [f"input: [1, {draw(st.integers(5, 10))}]", "layers:"]
+    names: list[str] = []
+    for i in range(draw(st.integers(2, 5))):
+        k, s, p = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(0, 1))
+        lines.append(f"  - {{name: b{i}, op: conv, out: 1, kernel: {k}, stride: {s}, padding: {p}, from: input}}")
+        names.append(f"b{i}")
+    for j in range(draw(st.integers(1, 2))):
+        picked = draw(st.lists(st.sampled_from(names), min_size=2, max_size=4))
+        lines.append(f"  - {{name: m{j}, op: {draw(st.sampled_from(['add', 'concat']))}, from: [{', '.join(picked)}]}}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(_networks())
+def test_the_scope_only_saves_time(text: str) -> None:
+    """The report (problems, their fixes, the repairs) is the same as when every edit is
+    tried: what the scope rules out would have been refused by its trial anyway."""
+    from archsolve.check import repair, scope
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(repair, "REPAIR_SECONDS", 30.0)  # no trial cut short by the clock either way
+        pruned = check_spec(load_text(text))
+        mp.setattr(scope.Scope, "helps", lambda self, *a, **k: True)
+        mp.setattr(scope.Scope, "pairs_may_help", lambda self, fed: True)
+        mp.setattr(scope.Scope, "merge", lambda self, name: None)
+        mp.setattr(scope.Scope, "input_helps", True)
+        tried = check_spec(load_text(text))
+    assert [(p.layer, p.message, p.fixes) for p in pruned.problems] == \
+        [(p.layer, p.message, p.fixes) for p in tried.problems]
+    assert pruned.repairs == tried.repairs

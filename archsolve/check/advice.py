@@ -516,8 +516,8 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str)
         cur = res.layer.sources[0]
     else:
         return None
-    if not scope_of(prop).helps({cur}):
-        return None  # other branches disagree whatever this layer gives
+    if not scope_of(prop).helps({cur}, merge=merge):
+        return None  # the merge's other branches disagree whatever this layer gives
     opdef = OPS[res.layer.op]
     tries: list[tuple[str, dict[str, Any]]] = []
     if "padding" in opdef.field_map and not isinstance(res.args["padding"], str):
@@ -537,7 +537,7 @@ def _size_fix(prop: Propagation, source: str, label: str, want: Any, merge: str)
 def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -> bool:
     """Whether changing ``lay``'s fields clears ``merge`` without breaking a layer that was
     fine (the same size also reaches other merges)."""
-    if _spent(prop) or not scope_of(prop).helps({lay.name}):
+    if _spent(prop) or not scope_of(prop).helps({lay.name}, merge=merge):
         return False
     values = {**lay.values, **{k: tuple(Num(x) for x in v) if isinstance(v, tuple) else v for k, v in change.items()}}
     return _clears(prop, [replace(x, values=values) if x is lay else x for x in prop.network.order], merge)

@@ -90,15 +90,22 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
     layers: dict[str, set[str]] = {}  # a top-level layer or block call -> its layers
     for lay in prop.network.order:
         layers.setdefault(lay.name.partition("/")[0], set()).add(lay.name)
-    reached: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {}
+    reached: dict[tuple[Any, ...], tuple[frozenset[str], frozenset[str]] | None] = {}  # by path: names repeat
 
     def touched(c: Candidate) -> tuple[frozenset[str], frozenset[str]] | None:
         """The layers an edit of ``c`` changes the fields of, and what they reach; None for an
-        input size or a block's own definition (which many layers share): no proof."""
-        if c.name not in reached:
-            found = frozenset(layers.get(c.name.rpartition(".")[0].partition("[")[0], ()))
-            reached[c.name] = None if c.name.startswith("input.") or not found else (found, scope.reach(found))
-        return reached[c.name]
+        input size, a block's own definition (which many layers share), and a layer the file
+        does not name (the loader may have named it apart from the candidate's name): no proof."""
+        if c.path not in reached:
+            own = c.name.rpartition(".")[0].partition("[")[0]
+            path = c.path[:-1] if isinstance(c.path[-1], int) else c.path  # less the axis
+            item: Any = spec.document.data  # type: ignore[union-attr]
+            for key in path[:-1]:
+                item = item[key]
+            named = path[:-2] == ("layers",) and isinstance(item, dict) and item.get("name") == own
+            found = frozenset(layers.get(own, ())) if named else frozenset()
+            reached[c.path] = (found, scope.reach(found)) if found else None
+        return reached[c.path]
 
     def may_help(*cands: Candidate) -> bool:
         """Whether the scope leaves these edits a chance (:class:`~.scope.Scope`)."""

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from archsolve.errors import ArchsolveError
+from archsolve.errors import ArchsolveError, ExprError
 from archsolve.lang.expr import Name, Num, Value, fold, lift
 from archsolve.lang.linear import canonical
 from archsolve.ops.base import Collect, Failure, Severity
@@ -82,15 +82,18 @@ class Scope:
                     todo.append(n)
         return frozenset(fed)
 
-    def helps(self, edited: Iterable[str], fed: frozenset[str] | None = None) -> bool:
+    def helps(self, edited: Iterable[str], fed: frozenset[str] | None = None, merge: str | None = None) -> bool:
         """Whether editing the fields of the layers ``edited`` (which reach ``fed``,
-        :meth:`reach`) can make every mismatched merge agree: False where a merge's branches
-        that they do not reach disagree already."""
+        :meth:`reach`) can make every mismatched merge agree (only the one named ``merge``,
+        for a fix of that merge alone): False where a merge's branches that they do not
+        reach disagree already."""
         edited = set(edited)
         if fed is None:
             fed = self.reach(edited)
         for m in self.merges:
             res = m.result
+            if merge is not None and res.layer.name != merge:
+                continue
             if res.layer.name in edited:
                 continue  # its own fields change: no proof
             if len(m.apart - fed) > 1:
@@ -165,5 +168,8 @@ def _input_helps(net: Network, merges: list[str]) -> bool:
 
 def _never(cond: Value) -> bool:
     """Whether a condition is false whatever its names are (``x + 2 == x``)."""
-    got = canonical(fold(lift(cond)))
+    try:
+        got = canonical(fold(lift(cond)))
+    except ExprError:  # a constant division by zero: no proof either way
+        return False
     return isinstance(got, Num) and not got.value

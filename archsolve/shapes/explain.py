@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from archsolve.errors import EncodingLimit
 from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, fold
 from archsolve.ops.base import Args, Ignore
 from archsolve.ops.table import OPS
@@ -69,7 +70,10 @@ def formula(res: LayerResult, axis: int) -> str | None:
     if res.args is None or res.inputs is None:
         return None
     leaves = [tuple(Name(str(v)) for v in shape) for shape in res.inputs]
-    out = OPS[res.layer.op].shape(_symbolic_args(res.args), leaves, Ignore())
+    try:
+        out = OPS[res.layer.op].shape(_symbolic_args(res.args), leaves, Ignore())
+    except EncodingLimit:  # a rule that wants its fields as numbers here (holes: false): no formula
+        return None
     if axis >= len(out):
         return None
     e = fold(out[axis]) if isinstance(out[axis], Expr) else Num(out[axis])

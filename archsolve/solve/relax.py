@@ -239,7 +239,10 @@ def _budget_tries(spec: Spec, solve: Solve, deadline: float) -> Iterator[_Try]:
         data = copy.deepcopy(spec.document.data)  # type: ignore[union-attr]
         del data["constraints"][i]
         try:
-            res = solve(load_edited(spec, data), minimize=name, timeout=min(left, TRY_SECONDS))
+            edited = load_edited(spec, data)
+            if spec.ties_calls:  # solve --write: the least under the same ties as the offer's solve
+                edited = writable(edited)
+            res = solve(edited, minimize=name, timeout=min(left, TRY_SECONDS))
         except SolverBug:
             raise
         except ArchsolveError:
