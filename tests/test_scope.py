@@ -132,8 +132,9 @@ def test_a_fix_of_one_merge_is_judged_by_that_merge_alone() -> None:
 
 
 def test_a_layer_the_file_does_not_name_is_no_proof() -> None:
-    # the unnamed second conv loads as conv2_ while its fields' candidates say conv2: the
-    # single edits of it that repair the merge are still found (found in review)
+    # the unnamed second conv loads as conv2_ (a layer before it is conv2): the single edits
+    # of it that repair the merge are found, and named as the table names it (found in review:
+    # they were pruned, and named conv2)
     report = check_spec(load_text("""
 input: [1, 8]
 layers:
@@ -142,7 +143,7 @@ layers:
   - {name: x, op: conv, out: 1, kernel: 3, padding: 1, from: input}
   - {name: m, op: add, from: [conv2, conv2_, x]}
 """))
-    assert [r["changes"] for r in report.repairs] == [{"conv2.kernel": 1}, {"conv2.padding": 1}]
+    assert [r["changes"] for r in report.repairs] == [{"conv2_.kernel": 1}, {"conv2_.padding": 1}]
 
 
 @st.composite

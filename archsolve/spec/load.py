@@ -54,6 +54,7 @@ from archsolve.spec.model import (
     Var,
     WrittenValues,
     default_domain,
+    layer_name,
     resolve_ties,
     tie_size,
 )
@@ -590,11 +591,8 @@ class _Loader:
                                         or written in RESERVED):
                 raise self.err(f"{written!r} is not a valid layer name (letters, digits and _; not "
                                f"{', '.join(sorted(RESERVED))})", (*ipath, "name"), "name")
-            kind = item.get("op") if "op" in item else item.get("block")
             if written is None:
-                written = f"{kind if isinstance(kind, str) else 'layer'}{i + 1}".replace("-", "_")
-                while written in seen:
-                    written += "_"
+                written = layer_name(item, i, seen)
             if written in seen:
                 raise self.err(f"duplicate layer name {written!r}", (*ipath, "name"),
                                f"{path[-1]}[{i}] ({prefix + written}).name")

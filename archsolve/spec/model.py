@@ -334,6 +334,24 @@ class WrittenValues:
         return e.substitute(found) if found else e
 
 
+def layer_name(item: Mapping[str, Any], i: int, seen: Collection[str]) -> str:
+    """The name of item ``i`` of a list of layers as written: its ``name``, else its op (or
+    block) and place, with ``_`` added while an earlier item of the list has that name. One
+    rule for the loader and for what a repair names.
+
+        >>> layer_name({"op": "conv"}, 1, set()), layer_name({"op": "conv"}, 1, {"conv2"})
+        ('conv2', 'conv2_')
+    """
+    written = item.get("name")
+    if isinstance(written, str):
+        return written
+    kind = item.get("op") if "op" in item else item.get("block")
+    written = f"{kind if isinstance(kind, str) else 'layer'}{i + 1}".replace("-", "_")
+    while written in seen:
+        written += "_"
+    return written
+
+
 def _call_arg(n: str, call: str, param: str, v: Expr | ListArg, axis: str) -> Expr:
     """What ``call.param`` (``axis``: ``call.param[1]``) stands for. ValueError: no one value."""
     if not isinstance(v, ListArg):

@@ -27,7 +27,7 @@ from archsolve.errors import ExprError
 from archsolve.lang.expr import Bin, Name, parse
 from archsolve.ops.base import Kind
 from archsolve.ops.table import ALIASES, OPS
-from archsolve.spec.model import Constraint, Spec
+from archsolve.spec.model import Constraint, Spec, layer_name
 
 MAX_VALUES_PER_FIELD = 16
 SPATIAL = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "scale", "size", "factor"})
@@ -140,10 +140,12 @@ def candidates(spec: Spec, troubled: set[str], channels: frozenset[int] = frozen
         out.append(Candidate(name, path, current, tuple(values), prio, field if own else None, axis))
 
     def walk_layers(items: list[Any], base: tuple[Any, ...], prefix: str) -> None:
+        seen: set[str] = set()
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 continue
-            name = item.get("name") or f"{item.get('op') or item.get('block')}{i + 1}"
+            name = layer_name(item, i, seen)  # as the loader names it: a repair names that layer
+            seen.add(name)
             if "op" in item:
                 op = OPS.get(ALIASES.get(item["op"], item["op"]))
                 if op is None:
