@@ -83,12 +83,18 @@ def _windows(m: int, n: int, stride: int, pad: int, kernel: int, dilation: int) 
             last = min(o * stride - pad + kernel - 1, top)
             return (first, last, 1) if first <= last else EMPTY
 
-        # the windows wholly on real input, a run of positions [a, b), need no clamping
-        a = min(-(-pad // stride), m)
-        b = max(min((top + pad - kernel + 1) // stride + 1, m), a)
-        return ([clamped(o) for o in range(a)]
+        def at(o: int) -> int:
+            return min(max(o, 0), m)
+
+        # positions [0, c0) and [c1, m) read padding only; [c0, a) and [b, c1) partly; the
+        # windows of [a, b) lie wholly on real input and need no clamping
+        c0 = at(-((kernel - 1 - pad) // stride))
+        a = max(c0, at(-(-pad // stride)))
+        b = max(a, at((top + pad - kernel + 1) // stride + 1))
+        c1 = max(b, at((top + pad) // stride + 1))
+        return ([EMPTY] * c0 + [clamped(o) for o in range(c0, a)]
                 + [(f, f + kernel - 1, 1) for f in range(a * stride - pad, b * stride - pad, stride)]
-                + [clamped(o) for o in range(b, m)])
+                + [clamped(o) for o in range(b, c1)] + [EMPTY] * (m - c1))
     res = []
     for o in range(m):
         start = o * stride - pad

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from archsolve.errors import ExprError, SpecError
 from archsolve.lang.expr import Bin, Call, Expr, ListExpr, Name, Num, bytes_text
-from archsolve.ops.base import Args, Collect, Kind, Severity, Shape
+from archsolve.ops.base import Args, Collect, Kind, Severity, Shape, Window
 from archsolve.ops.rules import same_reach
 from archsolve.ops.table import IDENTITY_RULES, OPS
 from archsolve.shapes.graph import Network
@@ -295,7 +295,9 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
     shapes: dict[str, Shape | None] = {"input": inp}
     # receptive fields are tracked per position: skip them for very long inputs (audio)
     track_rf = receptive_fields and all(n <= RF_MAX_POSITIONS for n in inp[1:])
-    reach: dict[str, list[Reach] | None] = {"input": [_start(n) for n in inp[1:]] if track_rf else None}
+    starts: dict[int, Reach] = {}  # a square input's axes share their reach (see _reach_axes)
+    reach: dict[str, list[Reach] | None] = {
+        "input": [starts.setdefault(n, _start(n)) for n in inp[1:]] if track_rf else None}
     reach_rf: dict[str, list[int] | None] = {"input": [1] * spec.ndim if track_rf else None}
     results: dict[str, LayerResult] = {}
     problems: list[Problem] = []
@@ -358,9 +360,10 @@ def propagate(net: Network, given: Mapping[str, int], spatial: tuple[int, ...] |
                 # listed (memory without end for 4200 x 16^4); from here on, none
                 too_long = too_long or lay.name
             elif all(r is not None for r in ins):
-                mine = [_compose(opdef.reach(args, axis, known, out_shape), [r[axis] for r in ins])  # type: ignore[index]
-                        for axis in range(spec.ndim)]
-                res.rf = [_extent(r) for r in mine]
+                mine = _reach_axes(opdef.reach, args, known, out_shape, ins, spec.ndim)  # type: ignore[arg-type]
+                res.rf = [_extent(r) for r in mine[:1]]
+                for r, before in zip(mine[1:], mine, strict=False):  # an axis alike the one before: its extent
+                    res.rf.append(res.rf[-1] if r is before else _extent(r))
             reach[lay.name] = mine
             reach_rf[lay.name] = res.rf
         else:
@@ -407,6 +410,25 @@ NOWHERE = 1 << 62
 
 def _start(n: int) -> Reach:
     return list(range(n)), list(range(n))
+
+
+def _reach_axes(reach_of: Callable[..., list[list[Window]]], args: Args, inputs: list[Shape], out: Shape,
+                ins: list[list[Reach]], ndim: int) -> list[Reach]:
+    """Per axis, what each output position reaches of the network's input.  Where an axis's
+    windows and inputs are those of the axis before (a square layer on a square input), its
+    reach is that axis's, the same object: composing it again would give the same lists, and
+    the layers after it then find their inputs alike by identity."""
+    out_reach: list[Reach] = []
+    last: tuple[list[list[Window]], list[Reach]] | None = None
+    for axis in range(ndim):
+        windows = reach_of(args, axis, inputs, out)
+        sources = [r[axis] for r in ins]
+        if last is not None and all(a is b for a, b in zip(sources, last[1], strict=True)) and windows == last[0]:
+            out_reach.append(out_reach[-1])
+            continue
+        out_reach.append(_compose(windows, sources))
+        last = (windows, sources)
+    return out_reach
 
 
 def _compose(windows: list[list[tuple[int, int, int]]], inputs: list[Reach]) -> Reach:

@@ -19,12 +19,13 @@ Example::
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from archsolve.errors import ExprError
-from archsolve.lang.expr import Bin, Name, parse
+from archsolve.lang.expr import Bin, Expr, Name, parse
 from archsolve.ops.base import Kind
 from archsolve.ops.table import ALIASES, OPS
 from archsolve.spec.model import Constraint, Spec, layer_name
@@ -64,11 +65,18 @@ def domain_values(field: Any, item: Mapping[str, Any], axis: int | None,
         return range(0)
     env = _layer_env(item, axis, given or {})
     try:
-        lo = parse(field.domain[0]).evaluate(env)
-        hi = parse(field.domain[1]).evaluate(env)
+        lo = _domain_end(field.domain[0]).evaluate(env)
+        hi = _domain_end(field.domain[1]).evaluate(env)
     except (KeyError, ExprError):
         return range(0)
     return range(lo, hi + 1)
+
+
+@functools.cache
+def _domain_end(text: str) -> Expr:
+    """An end of a default domain (``dilation * (kernel - 1)``), parsed once: the op table
+    has a few dozen, and a repair asks for thousands of fields' domains."""
+    return parse(text)
 
 
 def nearest(values: Sequence[int], current: int, k: int) -> list[int]:
