@@ -546,6 +546,7 @@ def _helps(prop: Propagation, lay: Any, change: Mapping[str, Any], merge: str) -
 def annotate_merges(prop: Propagation) -> None:
     """Append where each branch's size came from to merge mismatches."""
     origins: dict[tuple[str, int], str] = {}  # the first branch is named with each other one: once each
+    made: dict[str, tuple[str | None, ...]] = {}  # each layer's formulas: one rule run for every axis
     for i, p in enumerate(prop.problems):
         if p.kind != "mismatch":
             continue
@@ -565,7 +566,7 @@ def annotate_merges(prop: Propagation) -> None:
                 for src in (res.layer.sources[0], res.layer.sources[j]):  # origin() follows the data
                     o = origins.get((src, axis))
                     if o is None:
-                        o = origins[src, axis] = origin(prop, src, axis)
+                        o = origins[src, axis] = origin(prop, src, axis, made)
                     if o and o not in parts:
                         parts.append(o)
         where = split(prop, p.layer, apart) if len(apart) > 1 else None

@@ -65,25 +65,26 @@ def _symbolic_args(args: Args) -> Args:
     return Args({k: lift(v) for k, v in args.items()}, args.ndim, args.name, args.sources)
 
 
-def formula(res: LayerResult, axis: int) -> str | None:
-    """How the layer computed dimension ``axis`` of its output, from its input sizes."""
+def formulas(res: LayerResult) -> tuple[str | None, ...]:
+    """How the layer computed each dimension of its output from its input sizes (None for one
+    it only passed on, or where it is not known): one run of its rule on symbols, all axes."""
     if res.args is None or res.inputs is None:
-        return None
+        return ()
     leaves = [tuple(Name(str(v)) for v in shape) for shape in res.inputs]
     try:
         out = OPS[res.layer.op].shape(_symbolic_args(res.args), leaves, Ignore())
     except EncodingLimit:  # a rule that wants its fields as numbers here (holes: false): no formula
-        return None
-    if axis >= len(out):
-        return None
-    e = fold(out[axis]) if isinstance(out[axis], Expr) else Num(out[axis])
-    if isinstance(e, (Name, Num)):
-        return None
-    return show(e)
+        return ()
+    shown: list[str | None] = []
+    for v in out:
+        e = fold(v) if isinstance(v, Expr) else Num(v)
+        shown.append(None if isinstance(e, (Name, Num)) else show(e))
+    return tuple(shown)
 
 
-def origin(prop: Propagation, name: str, axis: int) -> str:
-    """``"71 = floor((143 - 2) / 2) + 1 at down4"``: the layer that last changed the size."""
+def origin(prop: Propagation, name: str, axis: int, memo: dict[str, tuple[str | None, ...]] | None = None) -> str:
+    """``"71 = floor((143 - 2) / 2) + 1 at down4"``: the layer that last changed the size.
+    ``memo``: each layer's :func:`formulas`, kept for the next axis or branch asked."""
     cur = prop.network.spec.aliases.get(name, name)
     seen = 0
     while cur != "input" and seen < 10_000:
@@ -93,7 +94,12 @@ def origin(prop: Propagation, name: str, axis: int) -> str:
             break
         first = res.inputs[0]
         if axis >= len(first) or first[axis] != res.shape[axis]:
-            text = formula(res, axis)
+            made = None if memo is None else memo.get(cur)
+            if made is None:
+                made = formulas(res)
+                if memo is not None:
+                    memo[cur] = made
+            text = made[axis] if axis < len(made) else None
             value = res.shape[axis]
             return f"{value} = {text} at {cur}" if text else f"{value} at {cur}"
         cur = res.layer.sources[0]
