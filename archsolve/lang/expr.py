@@ -174,7 +174,8 @@ class Bin(Expr):
         return self.left.names() | self.right.names()
 
     def substitute(self, env: Mapping[str, Value | Expr]) -> Expr:
-        return Bin(self.op, self.left.substitute(env), self.right.substitute(env))
+        left, right = self.left.substitute(env), self.right.substitute(env)
+        return self if left is self.left and right is self.right else Bin(self.op, left, right)
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,12 +717,13 @@ def fold(e: Expr) -> Expr:
             return b
         if isinstance(a, Num) and a.value == 1 and e.op == "*":
             return b
-        return Bin(e.op, a, b)
+        # nothing folded: the tree itself, which keeps the hash it may have been asked for
+        return e if a is e.left and b is e.right else Bin(e.op, a, b)
     if isinstance(e, Call):
         args = tuple(fold(x) for x in e.args)
         if all(isinstance(x, Num) for x in args):
             return Num(Call(e.fn, args).evaluate({}))
         if e.fn == "ite" and isinstance(args[0], Num):
             return args[1] if args[0].value else args[2]
-        return Call(e.fn, args)
+        return e if all(x is y for x, y in zip(args, e.args, strict=True)) else Call(e.fn, args)
     return e
