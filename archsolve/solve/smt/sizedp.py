@@ -1141,7 +1141,7 @@ def _settled(e: Expr) -> Expr:
                 if e.op == "and":
                     return other if one.value else Num(0)
                 return Num(1) if one.value else other
-        return Bin(e.op, left, right)
+        return e if left is e.left and right is e.right else Bin(e.op, left, right)
     return fold(e)
 
 
