@@ -194,14 +194,18 @@ def test_inputs_on_a_deep_chain_stops_at_its_timeout() -> None:
 
 
 def test_checks_scan_for_a_valid_size_stops_at_its_timeout() -> None:
-    """The smallest valid H is 4,000: one check per size from 1 would take about ten seconds.
-    The scan stops in time, and the check at H = 1 says why it is there."""
+    """The smallest valid H is 4,000: one check per size from 1 would take seconds.  The scan
+    stops in time, and the check at H = 1 says why it is there; or, where the size walk
+    (whose backward pass sees H >= 4000 at once) finishes within the time, the check is at
+    4,000 (about a second more): either way within the bound, and either note true."""
     spec = load_text(deep_chain(300) + "  - {name: p, op: maxpool, kernel: 4000}\n", limits=Limits())
     began = time.perf_counter()
     report = check_spec(spec, until=time.monotonic() + 0.5)
     assert time.perf_counter() - began < 1.2 * 0.5 + 1 + SLACK
-    assert report.notes == ["no valid value of H found in 1..4096 within the time (not proven: 'archsolve solve' "
-                            "may find one); checked at H = 1"]
+    assert report.notes in (
+        ["no valid value of H found in 1..4096 within the time (not proven: 'archsolve solve' may find one); "
+         "checked at H = 1"],
+        ["checked at H = 4000, the smallest valid value in 1..4096 (--set H=N checks another)"])
 
 
 def test_export_stops_at_its_timeout_finding_the_sizes_its_module_checks(tmp_path: Path, start_s: float) -> None:

@@ -109,6 +109,8 @@ def find_repairs(prop: Propagation, nearest_inputs: list[tuple[int, ...]] | None
 
     def may_help(*cands: Candidate) -> bool:
         """Whether the scope leaves these edits a chance (:class:`~.scope.Scope`)."""
+        if not scope.merges:
+            return True  # no mismatched merge: nothing to prove
         if any(c.name.startswith("input.") for c in cands):
             return scope.input_helps or len(cands) > 1  # with a field edited too, the proof is void
         got = [touched(c) for c in cands]

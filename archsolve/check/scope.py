@@ -58,7 +58,9 @@ class Scope:
     size can still make every merge agree (see the module docstring)."""
 
     merges: tuple[Merge, ...]
-    feeds: Mapping[str, tuple[str, ...]]
+    # per layer, the mismatched merges and their branches it is or feeds: all an edit of it
+    # can change that the merges read (one pass over the network, not one walk per edit)
+    reaches: Mapping[str, frozenset[str]]
     network: Network
 
     @cached_property
@@ -72,15 +74,9 @@ class Scope:
         return next((m for m in self.merges if m.result.layer.name == name), None)
 
     def reach(self, layers: Iterable[str]) -> frozenset[str]:
-        """``layers`` and every layer they feed: what an edit of their fields may change."""
-        fed = set(layers)
-        todo = list(fed)
-        while todo:
-            for n in self.feeds.get(todo.pop(), ()):
-                if n not in fed:
-                    fed.add(n)
-                    todo.append(n)
-        return frozenset(fed)
+        """Of the mismatched merges and their branches, those ``layers`` are or feed: what an
+        edit of their fields may change of what the merges read."""
+        return frozenset().union(*(self.reaches.get(n, frozenset()) for n in layers))
 
     def helps(self, edited: Iterable[str], fed: frozenset[str] | None = None, merge: str | None = None) -> bool:
         """Whether editing the fields of the layers ``edited`` (which reach ``fed``,
@@ -127,11 +123,19 @@ def _scope(prop: Propagation) -> Scope:
     names = {p.layer for p in prop.problems if p.severity is Severity.ERROR and p.kind == "mismatch"}
     merges = tuple(Merge(prop.layers[n], _apart(prop.layers[n])) for n in sorted(names)
                    if n in prop.layers and prop.layers[n].args is not None and prop.layers[n].inputs is not None)
+    watched = {m.result.layer.name for m in merges} | {s for m in merges for s in m.result.layer.sources}
     feeds: dict[str, list[str]] = {}
     for lay in prop.network.order:
         for src in dict.fromkeys(lay.sources):
             feeds.setdefault(src, []).append(lay.name)
-    return Scope(merges, {k: tuple(v) for k, v in feeds.items()}, prop.network)
+    # latest first: a layer reaches what the layers it feeds reach, and itself where watched
+    reaches: dict[str, frozenset[str]] = {}
+    none: frozenset[str] = frozenset()
+    for name in [*(lay.name for lay in reversed(prop.network.order)), "input"]:
+        below = [reaches[n] for n in feeds.get(name, ())]
+        got = below[0] if len(below) == 1 else frozenset().union(*below) if below else none
+        reaches[name] = got | {name} if name in watched else got
+    return Scope(merges, reaches, prop.network)
 
 
 def _apart(res: LayerResult) -> frozenset[str]:
