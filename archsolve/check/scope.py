@@ -54,8 +54,8 @@ class Merge:
 
 @dataclass(frozen=True)
 class Scope:
-    """The mismatched merges of a propagation, what each layer feeds, and whether an input
-    size can still make every merge agree (see the module docstring)."""
+    """The mismatched merges of a propagation, what each layer reaches of them, and whether
+    an input size can still make every merge agree (see the module docstring)."""
 
     merges: tuple[Merge, ...]
     # per layer, the mismatched merges and their branches it is or feeds: all an edit of it
