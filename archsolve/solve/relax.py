@@ -252,7 +252,8 @@ def _budget_tries(spec: Spec, solve: Solve, deadline: float) -> Iterator[_Try]:
             continue  # no solution even so, or the budget is not what rules them out
         least = res.solutions[0].objective
         raised = f"{name} <= {at_least(least)}"
-        how = "the least any solution needs" if res.status is SolveStatus.SAT else "the least found in the time"
+        proven = res.status is SolveStatus.SAT and res.optimal
+        how = "the least any solution needs" if proven else "the least found in the time"
 
         def change(data: dict[str, Any], i: int = i, raised: str = raised) -> None:
             data["constraints"][i] = raised
